@@ -1,0 +1,15 @@
+/* The subcommands of 'ovs-netpol', one function each, taking the arguments
+ * after the command name (argv[0] is the command) and returning the exit
+ * status.  Kept out of main() so that tests can run them. */
+#ifndef NP_CLI_H
+#define NP_CLI_H 1
+
+int cli_compile(int argc, char *argv[]);
+
+/* Reads a port map: lines "namespace/pod PORT", '#' comments.  Returns NULL
+ * on success, else a malloc'd message. */
+struct strmap;
+char *cli_read_ports(const char *path, struct strmap *ports)
+    __attribute__((warn_unused_result));
+
+#endif

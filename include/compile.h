@@ -1,0 +1,108 @@
+/* The policy compiler: a cluster (Namespaces, Pods, NetworkPolicies) in,
+ * the complete OpenFlow table that enforces it out.
+ *
+ * Pure: no I/O, no OVS types, no JSON.  The CLI ('ovs-netpol compile') runs
+ * it offline and the daemon runs the same code.  The pipeline it produces is
+ * documented, with example flows, in ovs/pipeline.md; keep the two in step.
+ *
+ * Flows come out in ovs-ofctl syntax (OpenFlow 1.5, Nicira extensions),
+ * each with a cookie that names its policy and rule, so that
+ * 'ovs-ofctl dump-flows br-int' can be mapped back to the policy. */
+#ifndef NP_COMPILE_H
+#define NP_COMPILE_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct cluster;
+
+/* Resolves the switch port of a local pod: returns an OpenFlow port name or
+ * number as text, or NULL when the pod has no port (yet). */
+typedef const char *compile_port_fn(void *aux, const char *ns,
+                                    const char *name);
+
+struct compile_options {
+    const char *node;           /* Local node; NULL: every pod is local. */
+    unsigned int table_base;    /* First of our tables. */
+    const char *continuation;   /* Action that hands packets on. */
+    uint16_t ct_zone;
+    uint8_t generation;         /* Goes into every cookie. */
+    compile_port_fn *port_of;   /* NULL: no pod has a known port. */
+    void *port_aux;
+    /* Keeps conjunction ids stable across compiles; NULL: ids live for
+     * this compile only. */
+    struct np_ids *ids;
+};
+
+/* Conjunction ids, stable for a rule's lifetime: a rule (namespace, policy,
+ * direction, rule index, port group) keeps its id across compiles that
+ * share this allocator. */
+struct np_ids *np_ids_create(void);
+void np_ids_destroy(struct np_ids *);
+
+void compile_options_init(struct compile_options *);
+
+/* Our tables, as offsets from 'table_base'. */
+enum np_table {
+    NPT_CLASSIFY = 0,           /* ARP/ND pass, IP to conntrack. */
+    NPT_STATE = 1,              /* Established/related pass, invalid drop. */
+    NPT_SPOOF = 2,              /* Source port and address agree. */
+    NPT_EGRESS = 3,             /* Egress rules of the source pod. */
+    NPT_EGRESS_DEFAULT = 4,     /* Drop from egress-isolated pods. */
+    NPT_INGRESS = 5,            /* Ingress rules of the destination pod. */
+    NPT_INGRESS_DEFAULT = 6,    /* Drop to ingress-isolated pods. */
+    NPT_COMMIT = 7,             /* Commit with the deciding rules. */
+    NPT_N_TABLES = 8,
+};
+const char *np_table_name(enum np_table);
+
+/* Cookie layout: 16-bit prefix | 8-bit generation | 8-bit kind |
+ * 20-bit policy number | 12-bit rule slot.  Policy numbers are the index of
+ * the policy in (namespace, name) order within one compile; 'explain'
+ * recompiles the same inputs to map them back. */
+#define NP_COOKIE_PREFIX UINT64_C(0x4e50)       /* "NP" */
+#define NP_COOKIE_MASK_OURS UINT64_C(0xffff000000000000)
+#define NP_COOKIE_MASK_GEN UINT64_C(0xffffff0000000000)
+
+enum np_cookie_kind {
+    NPC_INFRA = 1,              /* Classify, state, spoof guard, commit. */
+    NPC_CLAUSE = 2,             /* Conjunction clauses shared by rules. */
+    NPC_RULE = 3,               /* A rule's conj_id or direct flow. */
+    NPC_ISOLATION = 4,          /* Default deny of an isolated pod. */
+};
+
+struct np_flow {
+    uint8_t table;              /* Absolute table number. */
+    uint16_t priority;
+    uint64_t cookie;
+    char *match;                /* ovs-ofctl syntax, without priority. */
+    char *actions;
+    const char *comment;        /* Static or owned by the flow set. */
+};
+
+struct np_flowset {
+    struct np_flow *flows;      /* Sorted by (table, -priority, match). */
+    size_t n_flows;
+    char **warnings;            /* e.g. an except list that blew up. */
+    size_t n_warnings;
+    char **names;               /* Policy number -> "ns/name". */
+    size_t n_names;
+    unsigned int table_base;
+};
+
+/* Compiles 'cluster' into '*out', which the caller must later release with
+ * np_flowset_destroy(). */
+void compile_cluster(const struct cluster *, const struct compile_options *,
+                     struct np_flowset *out);
+void np_flowset_destroy(struct np_flowset *);
+
+/* Writes the flows in 'ovs-ofctl add-flows' syntax, with '#' comment lines
+ * that name the policies and rules. */
+void np_flowset_print(const struct np_flowset *, FILE *);
+
+/* Counts per absolute table into 'counts' (256 entries). */
+void np_flowset_count_tables(const struct np_flowset *, size_t counts[256]);
+
+#endif

@@ -1,0 +1,193 @@
+/* Kubernetes objects as validated C structs, and the parsers that make them.
+ *
+ * This is the border between the Kubernetes side and the engine: files and
+ * (later) API responses are parsed here, as JSON or YAML, validated as
+ * strictly as the API server validates them, and copied into the structs
+ * below.  No json_t escapes this module.  An invalid object is rejected with
+ * a message that names where it came from, the object and the field, e.g.
+ *
+ *   policy.yaml: NetworkPolicy default/db: spec.ingress[0].from[2].ipBlock.except[0]:
+ *   "172.18.1.0/24" is not inside cidr "172.17.0.0/16"
+ *
+ * and every other object of the same input is still returned.
+ *
+ * Defaults are applied as the API server applies them: a port without a
+ * protocol is TCP; policyTypes, when absent, are Ingress plus Egress if the
+ * policy has egress rules.  As kubectl does with a file, a Pod or
+ * NetworkPolicy without metadata.namespace is in namespace "default".
+ *
+ * JSON null counts as an absent field (as in Go's decoder) and fields that we
+ * do not read are ignored (as the API server drops unknown fields).  An
+ * object is rejected at its first error.  YAML goes through yaml-json.h,
+ * which types plain scalars as kubectl does: an unquoted label value such as
+ * 'true' or '1' is not a string there, and is rejected as kubectl rejects
+ * it. */
+#ifndef NP_OBJECTS_H
+#define NP_OBJECTS_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "addr.h"
+#include "labels.h"
+
+enum np_proto {
+    NP_TCP,
+    NP_UDP,
+    NP_SCTP,
+};
+#define NP_N_PROTOS 3
+const char *np_proto_name(enum np_proto);       /* "TCP", "UDP", "SCTP". */
+
+enum obj_kind {
+    OBJ_NAMESPACE,
+    OBJ_POD,
+    OBJ_NETPOL,
+};
+const char *obj_kind_name(enum obj_kind);       /* "Namespace", ... */
+
+struct k8s_namespace {
+    char *name;
+    char *resource_version;     /* May be NULL. */
+    struct labels labels;
+};
+
+enum pod_phase {
+    POD_PENDING,                /* Also when status.phase is absent. */
+    POD_RUNNING,
+    POD_SUCCEEDED,
+    POD_FAILED,
+    POD_UNKNOWN,
+};
+
+struct container_port {
+    char *name;                 /* NULL when unnamed. */
+    uint16_t port;
+    enum np_proto proto;
+};
+
+struct k8s_pod {
+    char *namespace;
+    char *name;
+    char *resource_version;     /* May be NULL. */
+    struct labels labels;
+    char *node_name;            /* spec.nodeName, NULL if unscheduled. */
+    bool host_network;
+    enum pod_phase phase;
+    struct ip_addr *ips;        /* status.podIPs (or podIP), deduplicated. */
+    size_t n_ips;
+    struct container_port *ports;       /* From every container. */
+    size_t n_ports;
+};
+
+/* One entry of a rule's 'ports'. */
+struct np_port {
+    enum np_proto proto;
+    char *name;                 /* Named port, or NULL. */
+    uint16_t port;              /* 0 with name == NULL: every port. */
+    uint16_t end_port;          /* 0 when absent; else >= port. */
+};
+
+/* One entry of a rule's 'from' or 'to'. */
+struct np_peer {
+    /* Pods and namespaces: with 'is_ipblock' false.  'pod_selector' NULL
+     * means every pod of the selected namespaces; 'ns_selector' NULL means
+     * the policy's own namespace.  At least one of the two is non-NULL. */
+    struct selector *pod_selector;
+    struct selector *ns_selector;
+
+    bool is_ipblock;
+    struct cidr block;
+    struct cidr *excepts;
+    size_t n_excepts;
+};
+
+struct np_rule {
+    /* 'from' or 'to'; empty (absent or []) matches every peer. */
+    struct np_peer *peers;
+    size_t n_peers;
+    /* Empty (absent or []) matches every port of every protocol. */
+    struct np_port *ports;
+    size_t n_ports;
+};
+
+/* Rules of a direction that the policy does not isolate (e.g. 'egress' rules
+ * in a policy whose explicit policyTypes is [Ingress]) have no effect: they
+ * are validated, then dropped, so 'n_egress' is 0 unless 'isolates_egress'
+ * and likewise for ingress. */
+struct k8s_netpol {
+    char *namespace;
+    char *name;
+    char *resource_version;     /* May be NULL. */
+    struct selector pod_selector;
+    /* Effective policyTypes, defaults applied. */
+    bool isolates_ingress;
+    bool isolates_egress;
+    struct np_rule *ingress;
+    size_t n_ingress;
+    struct np_rule *egress;
+    size_t n_egress;
+};
+
+/* One parsed object. */
+struct k8s_object {
+    enum obj_kind kind;
+    union {
+        struct k8s_namespace *ns;
+        struct k8s_pod *pod;
+        struct k8s_netpol *np;
+    };
+};
+
+/* What a parse produced: the valid objects, in input order, and one message
+ * per rejected object or unreadable input. */
+struct obj_batch {
+    struct k8s_object *objs;
+    size_t n_objs, allocated_objs;
+    char **errors;
+    size_t n_errors, allocated_errors;
+};
+
+void obj_batch_init(struct obj_batch *);
+/* Frees the objects still in the batch and the messages. */
+void obj_batch_destroy(struct obj_batch *);
+
+/* Parses every object in 'text' ('size' bytes): a single object, a v1 List
+ * (or any *List kind with 'items'), a JSON stream, or multi-document YAML.
+ * The format is recognized from the content.  'origin' names the input in
+ * messages (e.g. a file name).  Objects of other kinds are skipped
+ * silently.  Appends to 'batch'. */
+void objects_parse_buffer(const char *origin, const char *text, size_t size,
+                          struct obj_batch *batch);
+/* Reads 'path' and parses it as above; an unreadable file is one error. */
+void objects_parse_file(const char *path, struct obj_batch *batch);
+
+/* Each of these validates one decoded JSON object.  They exist for the API
+ * client, which gets objects one at a time from a watch stream.  'json' is a
+ * 'const json_t *' (void here so that this header needs no jansson).
+ * 'origin' names the source.  Returns the object (a new one that the caller
+ * frees with k8s_object_destroy()) with '*error' NULL, or NULL after storing
+ * a malloc'd message in '*error'.  Here a kind other than Namespace, Pod and
+ * NetworkPolicy is an error. */
+struct k8s_object *objects_from_json(const char *origin, const void *json,
+                                     char **error)
+    __attribute__((warn_unused_result));
+/* The same for an object known to be of 'kind', such as an item of a
+ * PodList, which the API server sends without 'kind' and 'apiVersion': a
+ * missing 'kind' and 'apiVersion' are implied; present ones must match. */
+struct k8s_object *objects_from_json_as(const char *origin, const void *json,
+                                        enum obj_kind kind, char **error)
+    __attribute__((warn_unused_result));
+
+/* Frees 'obj', which must come from the heap (as objects_from_json()'s
+ * results do), and what it points to.  Accepts NULL. */
+void k8s_object_destroy(struct k8s_object *obj);
+void k8s_namespace_destroy(struct k8s_namespace *);
+void k8s_pod_destroy(struct k8s_pod *);
+void k8s_netpol_destroy(struct k8s_netpol *);
+
+/* The object's namespace ("" for a Namespace) and name. */
+const char *k8s_object_namespace(const struct k8s_object *);
+const char *k8s_object_name(const struct k8s_object *);
+
+#endif

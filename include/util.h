@@ -1,0 +1,34 @@
+/* Small helpers shared by every module: allocation that aborts on failure
+ * (out of memory is not an error path here, see STYLE.md), and growable
+ * arrays. */
+#ifndef NP_UTIL_H
+#define NP_UTIL_H 1
+
+#include <stdarg.h>
+#include <stddef.h>
+
+void *xmalloc(size_t);
+void *xcalloc(size_t, size_t);
+void *xrealloc(void *, size_t);
+char *xstrdup(const char *);
+char *xmemdup0(const char *, size_t);
+char *xasprintf(const char *format, ...)
+    __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *format, va_list);
+
+/* Makes room for one more element in the array '*items' of '*n' elements of
+ * 'size' bytes, of which '*allocated' are allocated; returns '*items'. */
+void *x2nrealloc(void *items, size_t *allocated, size_t size);
+
+#define ARRAY_SIZE(a) (sizeof (a) / sizeof *(a))
+
+/* Appends 'value' to the array 'items' with counters 'n' and 'allocated'. */
+#define APPEND(items, n, allocated, value)                              \
+    do {                                                                \
+        if ((n) >= (allocated)) {                                       \
+            (items) = x2nrealloc((items), &(allocated), sizeof *(items)); \
+        }                                                               \
+        (items)[(n)++] = (value);                                       \
+    } while (0)
+
+#endif

@@ -1,0 +1,214 @@
+#include "addr.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "util.h"
+
+bool
+ip_addr_parse(const char *s, struct ip_addr *addr)
+{
+    memset(addr, 0, sizeof *addr);
+    if (strchr(s, ':')) {
+        addr->family = AF_INET6;
+        return inet_pton(AF_INET6, s, addr->bytes) == 1;
+    }
+    addr->family = AF_INET;
+    return inet_pton(AF_INET, s, addr->bytes) == 1;
+}
+
+void
+ip_addr_format(const struct ip_addr *addr, char buf[IP_ADDR_STRLEN])
+{
+    if (!inet_ntop(addr->family, addr->bytes, buf, IP_ADDR_STRLEN)) {
+        strcpy(buf, "?");
+    }
+}
+
+int
+ip_addr_cmp(const struct ip_addr *a, const struct ip_addr *b)
+{
+    if (a->family != b->family) {
+        return a->family == AF_INET ? -1 : 1;
+    }
+    return memcmp(a->bytes, b->bytes, sizeof a->bytes);
+}
+
+int
+cidr_max_plen(int family)
+{
+    return family == AF_INET ? 32 : 128;
+}
+
+static void
+clear_host_bits(struct ip_addr *addr, int plen, bool *had_host_bits)
+{
+    for (int i = 0; i < 16; i++) {
+        int keep = plen - i * 8;
+        uint8_t mask = keep >= 8 ? 0xff : keep <= 0 ? 0 : (uint8_t) (0xff << (8 - keep));
+        if (addr->bytes[i] & ~mask) {
+            if (had_host_bits) {
+                *had_host_bits = true;
+            }
+            addr->bytes[i] &= mask;
+        }
+    }
+}
+
+char *
+cidr_parse(const char *s, struct cidr *cidr, bool *had_host_bits)
+{
+    if (had_host_bits) {
+        *had_host_bits = false;
+    }
+    const char *slash = strchr(s, '/');
+    if (!slash) {
+        return xasprintf("\"%s\" is not a CIDR (no prefix length)", s);
+    }
+    char *addr_s = xmemdup0(s, slash - s);
+    bool ok = ip_addr_parse(addr_s, &cidr->addr);
+    free(addr_s);
+    if (!ok) {
+        return xasprintf("\"%s\" is not a valid CIDR (bad address)", s);
+    }
+
+    const char *p = slash + 1;
+    int plen = 0;
+    if (!*p || strlen(p) > 3) {
+        return xasprintf("\"%s\" is not a valid CIDR (bad prefix length)", s);
+    }
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9') {
+            return xasprintf("\"%s\" is not a valid CIDR (bad prefix length)",
+                             s);
+        }
+        plen = plen * 10 + (*p - '0');
+    }
+    if (plen > cidr_max_plen(cidr->addr.family)) {
+        return xasprintf("\"%s\" is not a valid CIDR (prefix length above %d)",
+                         s, cidr_max_plen(cidr->addr.family));
+    }
+    cidr->plen = plen;
+    clear_host_bits(&cidr->addr, plen, had_host_bits);
+    return NULL;
+}
+
+void
+cidr_format(const struct cidr *cidr, char buf[CIDR_STRLEN])
+{
+    char a[IP_ADDR_STRLEN];
+    ip_addr_format(&cidr->addr, a);
+    snprintf(buf, CIDR_STRLEN, "%s/%d", a, cidr->plen);
+}
+
+static bool
+prefix_equal(const uint8_t *a, const uint8_t *b, int plen)
+{
+    int full = plen / 8, rest = plen % 8;
+    if (memcmp(a, b, full)) {
+        return false;
+    }
+    if (rest) {
+        uint8_t mask = 0xff << (8 - rest);
+        return ((a[full] ^ b[full]) & mask) == 0;
+    }
+    return true;
+}
+
+bool
+cidr_contains_addr(const struct cidr *cidr, const struct ip_addr *addr)
+{
+    return cidr->addr.family == addr->family
+           && prefix_equal(cidr->addr.bytes, addr->bytes, cidr->plen);
+}
+
+bool
+cidr_contains(const struct cidr *outer, const struct cidr *inner)
+{
+    return outer->addr.family == inner->addr.family
+           && outer->plen <= inner->plen
+           && prefix_equal(outer->addr.bytes, inner->addr.bytes, outer->plen);
+}
+
+int
+cidr_cmp(const struct cidr *a, const struct cidr *b)
+{
+    int cmp = ip_addr_cmp(&a->addr, &b->addr);
+    return cmp ? cmp : a->plen - b->plen;
+}
+
+static int
+cidr_cmp_void(const void *a, const void *b)
+{
+    return cidr_cmp(a, b);
+}
+
+static void
+set_bit(struct ip_addr *addr, int bit)
+{
+    addr->bytes[bit / 8] |= 0x80 >> (bit % 8);
+}
+
+/* Appends 'block' minus 'excepts' to 'out'.  Splits 'block' into its two
+ * halves only where an exception lies strictly inside it, so the result has
+ * at most plen_difference blocks per exception. */
+static void
+difference__(const struct cidr *block, const struct cidr *excepts,
+             size_t n_excepts, struct cidr **out, size_t *n,
+             size_t *allocated)
+{
+    bool split = false;
+    for (size_t i = 0; i < n_excepts; i++) {
+        const struct cidr *e = &excepts[i];
+        if (cidr_contains(e, block)) {
+            return;             /* Wholly excepted. */
+        }
+        if (cidr_contains(block, e)) {
+            split = true;
+        }
+    }
+    if (!split) {
+        APPEND(*out, *n, *allocated, *block);
+        return;
+    }
+    struct cidr halves[2] = { *block, *block };
+    halves[0].plen = halves[1].plen = block->plen + 1;
+    set_bit(&halves[1].addr, block->plen);
+    for (int h = 0; h < 2; h++) {
+        difference__(&halves[h], excepts, n_excepts, out, n, allocated);
+    }
+}
+
+struct cidr *
+cidr_difference(const struct cidr *block, const struct cidr *excepts,
+                size_t n_excepts, size_t *n)
+{
+    struct cidr *out = NULL;
+    size_t allocated = 0;
+    *n = 0;
+    difference__(block, excepts, n_excepts, &out, n, &allocated);
+    qsort(out, *n, sizeof *out, cidr_cmp_void);
+    return out;
+}
+
+size_t
+port_range_to_masks(uint16_t lo, uint16_t hi,
+                    uint16_t values[32], uint16_t masks[32])
+{
+    size_t n = 0;
+    uint32_t port = lo;
+    while (port <= hi) {
+        /* The largest aligned block starting at 'port' that fits. */
+        uint32_t size = 1;
+        while (size < 65536 && !(port & (size * 2 - 1))
+               && port + size * 2 - 1 <= hi) {
+            size *= 2;
+        }
+        values[n] = port;
+        masks[n] = (uint16_t) ~(size - 1);
+        n++;
+        port += size;
+    }
+    return n;
+}

@@ -1,0 +1,27 @@
+# libnetpol: everything but main(), so that the tests link the same code.
+noinst_LTLIBRARIES += src/libnetpol.la
+src_libnetpol_la_SOURCES = \
+	src/addr.c \
+	src/cli.c \
+	src/cluster.c \
+	src/compile.c \
+	src/labels.c \
+	src/objects.c \
+	src/strmap.c \
+	src/util.c \
+	src/yaml-json.c \
+	include/addr.h \
+	include/cli.h \
+	include/cluster.h \
+	include/compile.h \
+	include/labels.h \
+	include/objects.h \
+	include/strmap.h \
+	include/util.h \
+	include/yaml-json.h
+src_libnetpol_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(YAML_CFLAGS)
+src_libnetpol_la_LIBADD = $(JANSSON_LIBS) $(YAML_LIBS)
+
+bin_PROGRAMS += ovs-netpol
+ovs_netpol_SOURCES = src/ovs-netpol.c
+ovs_netpol_LDADD = src/libnetpol.la

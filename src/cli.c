@@ -1,0 +1,200 @@
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cluster.h"
+#include "compile.h"
+#include "objects.h"
+#include "strmap.h"
+#include "util.h"
+
+static bool
+parse_uint(const char *s, unsigned long max, unsigned long *value)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 0);
+    if (errno || end == s || *end || v > max || s[0] == '-') {
+        return false;
+    }
+    *value = v;
+    return true;
+}
+
+char *
+cli_read_ports(const char *path, struct strmap *ports)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        return xasprintf("%s: %s", path, strerror(errno));
+    }
+    char line[1024];
+    int lineno = 0;
+    char *error = NULL;
+    while (!error && fgets(line, sizeof line, f)) {
+        lineno++;
+        char *hash = strchr(line, '#');
+        if (hash) {
+            *hash = '\0';
+        }
+        char pod[512], port[256], extra[2];
+        int n = sscanf(line, "%511s %255s %1s", pod, port, extra);
+        if (n <= 0) {
+            continue;
+        }
+        if (n != 2 || !strchr(pod, '/')) {
+            error = xasprintf("%s:%d: expected \"namespace/pod PORT\"",
+                              path, lineno);
+            break;
+        }
+        void **slot = strmap_slot(ports, pod, NULL);
+        free(*slot);
+        *slot = xstrdup(port);
+    }
+    fclose(f);
+    return error;
+}
+
+static const char *
+port_of(void *aux, const char *ns, const char *name)
+{
+    struct strmap *ports = aux;
+    char *key = xasprintf("%s/%s", ns, name);
+    const char *port = strmap_get(ports, key);
+    free(key);
+    return port;
+}
+
+int
+cli_compile(int argc, char *argv[])
+{
+    enum { OPT_NODE = 256, OPT_TABLE_BASE, OPT_CONTINUATION, OPT_PORTS,
+           OPT_CT_ZONE, OPT_GENERATION };
+    static const struct option long_options[] = {
+        {"node", required_argument, NULL, OPT_NODE},
+        {"table-base", required_argument, NULL, OPT_TABLE_BASE},
+        {"continuation", required_argument, NULL, OPT_CONTINUATION},
+        {"ports", required_argument, NULL, OPT_PORTS},
+        {"ct-zone", required_argument, NULL, OPT_CT_ZONE},
+        {"generation", required_argument, NULL, OPT_GENERATION},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct compile_options opts;
+    compile_options_init(&opts);
+    struct strmap ports;
+    strmap_init(&ports);
+    bool have_ports = false;
+    int status = 0;
+
+    optind = 1;
+    for (;;) {
+        int c = getopt_long(argc, argv, "h", long_options, NULL);
+        if (c == -1) {
+            break;
+        }
+        unsigned long v;
+        switch (c) {
+        case OPT_NODE:
+            opts.node = optarg;
+            break;
+        case OPT_TABLE_BASE:
+            if (!parse_uint(optarg, 255 - NPT_N_TABLES + 1, &v)) {
+                fprintf(stderr, "ovs-netpol compile: --table-base: \"%s\" is "
+                        "not a table number from 0 to %d\n", optarg,
+                        255 - NPT_N_TABLES + 1);
+                return 2;
+            }
+            opts.table_base = v;
+            break;
+        case OPT_CONTINUATION:
+            if (!*optarg) {
+                fprintf(stderr, "ovs-netpol compile: --continuation: "
+                        "empty action\n");
+                return 2;
+            }
+            opts.continuation = optarg;
+            break;
+        case OPT_PORTS: {
+            char *error = cli_read_ports(optarg, &ports);
+            if (error) {
+                fprintf(stderr, "ovs-netpol compile: --ports: %s\n", error);
+                free(error);
+                return 2;
+            }
+            have_ports = true;
+            break;
+        }
+        case OPT_CT_ZONE:
+            if (!parse_uint(optarg, 65535, &v)) {
+                fprintf(stderr, "ovs-netpol compile: --ct-zone: \"%s\" is "
+                        "not a zone from 0 to 65535\n", optarg);
+                return 2;
+            }
+            opts.ct_zone = v;
+            break;
+        case OPT_GENERATION:
+            if (!parse_uint(optarg, 255, &v)) {
+                fprintf(stderr, "ovs-netpol compile: --generation: \"%s\" is "
+                        "not a number from 0 to 255\n", optarg);
+                return 2;
+            }
+            opts.generation = v;
+            break;
+        case 'h':
+            printf("usage: ovs-netpol compile [--node NAME] [--table-base N] "
+                   "[--continuation ACTION]\n"
+                   "       [--ports FILE] [--ct-zone N] [--generation N] "
+                   "FILE...\n");
+            return 0;
+        default:
+            return 2;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "ovs-netpol compile: no input files\n");
+        return 2;
+    }
+    if (have_ports) {
+        opts.port_of = port_of;
+        opts.port_aux = &ports;
+    }
+
+    struct cluster *cluster = cluster_create();
+    for (int i = optind; i < argc; i++) {
+        struct obj_batch batch;
+        obj_batch_init(&batch);
+        objects_parse_file(argv[i], &batch);
+        for (size_t j = 0; j < batch.n_errors; j++) {
+            fprintf(stderr, "ovs-netpol: error: %s\n", batch.errors[j]);
+            status = 1;
+        }
+        cluster_apply_batch(cluster, &batch);
+        obj_batch_destroy(&batch);
+    }
+
+    struct np_flowset fs;
+    compile_cluster(cluster, &opts, &fs);
+    for (size_t i = 0; i < fs.n_warnings; i++) {
+        fprintf(stderr, "ovs-netpol: warning: %s\n", fs.warnings[i]);
+    }
+    np_flowset_print(&fs, stdout);
+    if (fflush(stdout) || ferror(stdout)) {
+        fprintf(stderr, "ovs-netpol: writing flows: %s\n", strerror(errno));
+        status = 1;
+    }
+    np_flowset_destroy(&fs);
+    cluster_destroy(cluster);
+
+    size_t b;
+    for (struct strmap_node *node = strmap_first(&ports, &b); node;
+         node = strmap_next(&ports, node, &b)) {
+        free(node->value);
+    }
+    strmap_destroy(&ports);
+    return status;
+}

@@ -1,0 +1,187 @@
+#include "cluster.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include "strmap.h"
+#include "util.h"
+
+struct kind_table {
+    struct strmap by_key;       /* "ns/name" (or "name") -> k8s_object. */
+    const void **sorted;        /* Lazily rebuilt; NULL when stale. */
+    size_t n_sorted;
+};
+
+struct cluster {
+    struct kind_table kinds[3]; /* Indexed by enum obj_kind. */
+};
+
+struct cluster *
+cluster_create(void)
+{
+    struct cluster *c = xcalloc(1, sizeof *c);
+    for (int k = 0; k < 3; k++) {
+        strmap_init(&c->kinds[k].by_key);
+    }
+    return c;
+}
+
+static void
+kind_table_invalidate(struct kind_table *t)
+{
+    free(t->sorted);
+    t->sorted = NULL;
+    t->n_sorted = 0;
+}
+
+void
+cluster_destroy(struct cluster *c)
+{
+    if (!c) {
+        return;
+    }
+    for (int k = 0; k < 3; k++) {
+        struct kind_table *t = &c->kinds[k];
+        size_t b;
+        for (struct strmap_node *node = strmap_first(&t->by_key, &b); node;
+             node = strmap_next(&t->by_key, node, &b)) {
+            k8s_object_destroy(node->value);
+        }
+        strmap_destroy(&t->by_key);
+        kind_table_invalidate(t);
+    }
+    free(c);
+}
+
+static char *
+object_key(const char *ns, const char *name)
+{
+    return xasprintf("%s/%s", ns ? ns : "", name);
+}
+
+void
+cluster_apply(struct cluster *c, struct k8s_object *obj)
+{
+    struct kind_table *t = &c->kinds[obj->kind];
+    char *key = object_key(k8s_object_namespace(obj), k8s_object_name(obj));
+    void **slot = strmap_slot(&t->by_key, key, NULL);
+    free(key);
+    k8s_object_destroy(*slot);
+    *slot = obj;
+    kind_table_invalidate(t);
+}
+
+void
+cluster_apply_batch(struct cluster *c, struct obj_batch *batch)
+{
+    for (size_t i = 0; i < batch->n_objs; i++) {
+        struct k8s_object *obj = xmalloc(sizeof *obj);
+        *obj = batch->objs[i];
+        cluster_apply(c, obj);
+    }
+    batch->n_objs = 0;
+}
+
+bool
+cluster_delete(struct cluster *c, enum obj_kind kind, const char *ns,
+               const char *name)
+{
+    struct kind_table *t = &c->kinds[kind];
+    char *key = object_key(kind == OBJ_NAMESPACE ? "" : ns, name);
+    struct k8s_object *obj = strmap_remove(&t->by_key, key);
+    free(key);
+    if (!obj) {
+        return false;
+    }
+    k8s_object_destroy(obj);
+    kind_table_invalidate(t);
+    return true;
+}
+
+static const struct k8s_object *
+cluster_find(const struct cluster *c, enum obj_kind kind, const char *ns,
+             const char *name)
+{
+    char *key = object_key(ns, name);
+    const struct k8s_object *obj = strmap_get(&c->kinds[kind].by_key, key);
+    free(key);
+    return obj;
+}
+
+const struct k8s_namespace *
+cluster_find_namespace(const struct cluster *c, const char *name)
+{
+    const struct k8s_object *obj = cluster_find(c, OBJ_NAMESPACE, "", name);
+    return obj ? obj->ns : NULL;
+}
+
+const struct k8s_pod *
+cluster_find_pod(const struct cluster *c, const char *ns, const char *name)
+{
+    const struct k8s_object *obj = cluster_find(c, OBJ_POD, ns, name);
+    return obj ? obj->pod : NULL;
+}
+
+const struct k8s_netpol *
+cluster_find_netpol(const struct cluster *c, const char *ns, const char *name)
+{
+    const struct k8s_object *obj = cluster_find(c, OBJ_NETPOL, ns, name);
+    return obj ? obj->np : NULL;
+}
+
+static int
+compare_objects(const void *a_, const void *b_)
+{
+    const struct k8s_object *a = *(const struct k8s_object *const *) a_;
+    const struct k8s_object *b = *(const struct k8s_object *const *) b_;
+    int cmp = strcmp(k8s_object_namespace(a), k8s_object_namespace(b));
+    return cmp ? cmp : strcmp(k8s_object_name(a), k8s_object_name(b));
+}
+
+static const void *const *
+cluster_sorted(const struct cluster *c_, enum obj_kind kind, size_t *n)
+{
+    /* The sorted view is a cache: logically const. */
+    struct cluster *c = (struct cluster *) c_;
+    struct kind_table *t = &c->kinds[kind];
+    if (!t->sorted) {
+        const struct k8s_object **objs = xmalloc((t->by_key.n + 1)
+                                                 * sizeof *objs);
+        size_t n_objs = 0, b;
+        for (struct strmap_node *node = strmap_first(&t->by_key, &b); node;
+             node = strmap_next(&t->by_key, node, &b)) {
+            objs[n_objs++] = node->value;
+        }
+        qsort(objs, n_objs, sizeof *objs, compare_objects);
+        /* Replace each object by the struct it wraps, in place. */
+        for (size_t i = 0; i < n_objs; i++) {
+            const struct k8s_object *o = objs[i];
+            objs[i] = (kind == OBJ_NAMESPACE ? (const void *) o->ns
+                       : kind == OBJ_POD ? (const void *) o->pod
+                       : (const void *) o->np);
+        }
+        t->sorted = (const void **) objs;
+        t->n_sorted = n_objs;
+    }
+    *n = t->n_sorted;
+    return t->sorted;
+}
+
+const struct k8s_namespace *const *
+cluster_namespaces(const struct cluster *c, size_t *n)
+{
+    return (const struct k8s_namespace *const *)
+        cluster_sorted(c, OBJ_NAMESPACE, n);
+}
+
+const struct k8s_pod *const *
+cluster_pods(const struct cluster *c, size_t *n)
+{
+    return (const struct k8s_pod *const *) cluster_sorted(c, OBJ_POD, n);
+}
+
+const struct k8s_netpol *const *
+cluster_netpols(const struct cluster *c, size_t *n)
+{
+    return (const struct k8s_netpol *const *) cluster_sorted(c, OBJ_NETPOL,
+                                                             n);
+}

@@ -1,0 +1,1135 @@
+/* The policy compiler.  See include/compile.h for the contract and
+ * ovs/pipeline.md for the tables it fills.
+ *
+ * How a rule becomes flows.  A rule of a policy, in one direction, is the
+ * conjunction of up to three independent sets:
+ *
+ *   local pods the policy selects  x  peers (pods, ipBlocks)  x  ports
+ *
+ * Each set becomes one clause of an OpenFlow conjunctive match: one flow per
+ * member carrying 'conjunction(id,k/n)', and one 'conj_id=id' flow that
+ * records the rule and moves on.  A set that is a wildcard (no 'from'/'to',
+ * no 'ports') is left out of the conjunction; a rule left with a single set
+ * becomes plain flows.  Flows with the same table, priority and match are
+ * one flow in OpenFlow, so clause flows are merged by match and carry every
+ * rule's conjunction action: the flow count stays linear in the sizes of the
+ * sets.
+ *
+ * Named ports resolve on the destination pod, which may give different
+ * numbers on different pods.  Each distinct number becomes a conjunction of
+ * its own whose destination set holds only the pods that resolve the name to
+ * that number.
+ *
+ * Default deny lives in separate tables after the rule tables (a missed rule
+ * lookup goes on to them), so no lookup depends on how the classifier falls
+ * back from a failed conjunction to a lower-priority flow. */
+#include "compile.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cluster.h"
+#include "objects.h"
+#include "strmap.h"
+#include "util.h"
+
+enum {
+    PRIO_RULE = 200,
+    PRIO_DEFAULT_DENY = 100,
+};
+
+/* ---- Conjunction ids. ---- */
+
+struct np_ids {
+    struct strmap by_rule;      /* Rule identity -> (void *) id. */
+    uint32_t next_id;
+};
+
+struct np_ids *
+np_ids_create(void)
+{
+    struct np_ids *ids = xmalloc(sizeof *ids);
+    strmap_init(&ids->by_rule);
+    ids->next_id = 1;           /* 0 in a register means "no rule". */
+    return ids;
+}
+
+void
+np_ids_destroy(struct np_ids *ids)
+{
+    if (ids) {
+        strmap_destroy(&ids->by_rule);
+        free(ids);
+    }
+}
+
+static uint32_t
+np_ids_get(struct np_ids *ids, const char *rule_key)
+{
+    bool created;
+    void **slot = strmap_slot(&ids->by_rule, rule_key, &created);
+    if (created) {
+        *slot = (void *) (uintptr_t) ids->next_id++;
+    }
+    return (uint32_t) (uintptr_t) *slot;
+}
+
+/* ---- Growable text. ---- */
+
+struct ds {
+    char *s;
+    size_t len, cap;
+};
+
+static void
+ds_put(struct ds *ds, const char *s, size_t n)
+{
+    if (ds->len + n + 1 > ds->cap) {
+        ds->cap = (ds->len + n + 1) * 2;
+        ds->s = xrealloc(ds->s, ds->cap);
+    }
+    memcpy(ds->s + ds->len, s, n);
+    ds->len += n;
+    ds->s[ds->len] = '\0';
+}
+
+static void __attribute__((format(printf, 2, 3)))
+ds_printf(struct ds *ds, const char *format, ...)
+{
+    char buf[256];
+    va_list args;
+    va_start(args, format);
+    int n = vsnprintf(buf, sizeof buf, format, args);
+    va_end(args);
+    if (n < (int) sizeof buf) {
+        ds_put(ds, buf, n);
+    } else {
+        va_start(args, format);
+        char *s = xvasprintf(format, args);
+        va_end(args);
+        ds_put(ds, s, n);
+        free(s);
+    }
+}
+
+/* ---- Flows under construction. ---- */
+
+/* A flow is either "direct" (it has its own actions) or a clause flow that
+ * carries one or more conjunction actions.  A direct flow with the same
+ * match swallows clause actions: whatever it matches is already decided. */
+struct pflow {
+    uint8_t table;
+    uint16_t priority;
+    uint64_t cookie;
+    char *match;
+    char *actions;              /* Direct actions, or NULL. */
+    struct ds conj;             /* "conjunction(..),conjunction(..)". */
+    uint32_t last_id;           /* Last conjunction added, to skip repeats. */
+    uint8_t last_k;
+    char *comment;
+};
+
+struct family_set {
+    bool v4, v6;
+};
+
+/* A namespace as selectors see it. */
+struct ns_view {
+    const char *name;
+    struct labels labels;       /* With kubernetes.io/metadata.name. */
+    size_t *pods;               /* Indexes of peer-eligible pods. */
+    size_t n_pods, allocated_pods;
+};
+
+struct podlist {
+    size_t *idx;                /* Sorted pod indexes. */
+    size_t n;
+};
+
+struct ctx {
+    const struct compile_options *opts;
+    const struct k8s_pod *const *pods;
+    size_t n_pods;
+    bool *eligible;             /* May be selected as a pod peer. */
+    bool *local;                /* Eligible and on this node. */
+    struct ns_view *nss;
+    size_t n_nss;
+    struct strmap ns_by_name;   /* -> struct ns_view. */
+    struct strmap peer_cache;   /* Selector text -> struct podlist. */
+    struct strmap flows;        /* "table|prio|match" -> struct pflow. */
+    struct family_set families;
+    struct np_ids *ids;
+    uint32_t *mark;             /* Per pod, for de-duplication. */
+    uint32_t mark_gen;
+    struct np_flowset *out;
+};
+
+static uint8_t
+tbl(const struct ctx *c, enum np_table t)
+{
+    return c->opts->table_base + t;
+}
+
+static uint64_t
+make_cookie(const struct ctx *c, enum np_cookie_kind kind, uint32_t policy,
+            uint32_t rule)
+{
+    return (NP_COOKIE_PREFIX << 48)
+           | ((uint64_t) c->opts->generation << 40)
+           | ((uint64_t) kind << 32)
+           | ((uint64_t) (policy & 0xfffff) << 12)
+           | (rule & 0xfff);
+}
+
+static struct pflow *
+flow_slot(struct ctx *c, uint8_t table, uint16_t priority, const char *match,
+          bool *created)
+{
+    char *key = xasprintf("%u|%u|%s", table, priority, match);
+    void **slot = strmap_slot(&c->flows, key, created);
+    free(key);
+    if (*created) {
+        struct pflow *f = xcalloc(1, sizeof *f);
+        f->table = table;
+        f->priority = priority;
+        f->match = xstrdup(match);
+        *slot = f;
+    }
+    return *slot;
+}
+
+/* Adds a flow with its own actions.  The first of several direct flows with
+ * one match wins: policies are visited in a fixed order, so the result is
+ * deterministic, and any of them decides the same way. */
+static void
+add_direct(struct ctx *c, uint8_t table, uint16_t priority, uint64_t cookie,
+           const char *match, const char *actions, const char *comment)
+{
+    bool created;
+    struct pflow *f = flow_slot(c, table, priority, match, &created);
+    if (f->actions) {
+        return;
+    }
+    f->actions = xstrdup(actions);
+    f->cookie = cookie;
+    free(f->comment);
+    f->comment = comment ? xstrdup(comment) : NULL;
+    free(f->conj.s);
+    memset(&f->conj, 0, sizeof f->conj);
+}
+
+static void
+add_clause(struct ctx *c, uint8_t table, const char *match, uint32_t id,
+           uint8_t k, uint8_t n)
+{
+    bool created;
+    struct pflow *f = flow_slot(c, table, PRIO_RULE, match, &created);
+    if (created) {
+        f->cookie = make_cookie(c, NPC_CLAUSE, 0, 0);
+    }
+    if (f->actions || (f->last_id == id && f->last_k == k)) {
+        return;
+    }
+    ds_printf(&f->conj, "%sconjunction(%"PRIu32",%u/%u)",
+              f->conj.len ? "," : "", id, k, n);
+    f->last_id = id;
+    f->last_k = k;
+}
+
+/* ---- Matches. ---- */
+
+enum addr_field { FIELD_SRC, FIELD_DST };
+
+static void
+format_addr_match(const struct cidr *cidr, enum addr_field field,
+                  char *buf, size_t size)
+{
+    char a[IP_ADDR_STRLEN];
+    ip_addr_format(&cidr->addr, a);
+    bool v4 = cidr->addr.family == AF_INET;
+    const char *dl = v4 ? "ip" : "ipv6";
+    const char *f = (v4 ? (field == FIELD_SRC ? "nw_src" : "nw_dst")
+                     : (field == FIELD_SRC ? "ipv6_src" : "ipv6_dst"));
+    if (cidr->plen == 0) {
+        snprintf(buf, size, "%s", dl);
+    } else if (cidr->plen == cidr_max_plen(cidr->addr.family)) {
+        snprintf(buf, size, "%s,%s=%s", dl, f, a);
+    } else {
+        snprintf(buf, size, "%s,%s=%s/%d", dl, f, a, cidr->plen);
+    }
+}
+
+static struct cidr
+host_cidr(const struct ip_addr *addr)
+{
+    struct cidr cidr = { .addr = *addr, .plen = cidr_max_plen(addr->family) };
+    return cidr;
+}
+
+static const char *
+proto_match(enum np_proto proto, bool v6)
+{
+    switch (proto) {
+    case NP_TCP: return v6 ? "tcp6" : "tcp";
+    case NP_UDP: return v6 ? "udp6" : "udp";
+    case NP_SCTP: return v6 ? "sctp6" : "sctp";
+    }
+    abort();
+}
+
+/* ---- A dimension of a conjunction: a list of matches. ---- */
+
+struct dim {
+    char **matches;
+    size_t n, allocated;
+};
+
+static void
+dim_add(struct dim *d, const char *match)
+{
+    APPEND(d->matches, d->n, d->allocated, xstrdup(match));
+}
+
+static void
+dim_destroy(struct dim *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        free(d->matches[i]);
+    }
+    free(d->matches);
+    memset(d, 0, sizeof *d);
+}
+
+static void
+dim_add_pod(struct dim *d, const struct k8s_pod *pod, enum addr_field field)
+{
+    char buf[128];
+    for (size_t i = 0; i < pod->n_ips; i++) {
+        struct cidr h = host_cidr(&pod->ips[i]);
+        format_addr_match(&h, field, buf, sizeof buf);
+        dim_add(d, buf);
+    }
+}
+
+static void
+dim_add_cidr(struct dim *d, const struct cidr *cidr, enum addr_field field)
+{
+    char buf[128];
+    format_addr_match(cidr, field, buf, sizeof buf);
+    dim_add(d, buf);
+}
+
+static void
+warn(struct ctx *c, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    char *msg = xvasprintf(format, args);
+    va_end(args);
+    struct np_flowset *out = c->out;
+    out->warnings = xrealloc(out->warnings,
+                             (out->n_warnings + 1) * sizeof *out->warnings);
+    out->warnings[out->n_warnings++] = msg;
+}
+
+/* Adds the port matches of one (protocol, port[-end]) entry. */
+static void
+dim_add_port(struct ctx *c, struct dim *d, enum np_proto proto,
+             uint16_t port, uint16_t end_port, const char *what)
+{
+    for (int v6 = 0; v6 < 2; v6++) {
+        if (v6 ? !c->families.v6 : !c->families.v4) {
+            continue;
+        }
+        const char *p = proto_match(proto, v6);
+        char buf[64];
+        if (!port) {
+            dim_add(d, p);
+        } else if (!end_port || end_port == port) {
+            snprintf(buf, sizeof buf, "%s,tp_dst=%u", p, port);
+            dim_add(d, buf);
+        } else {
+            uint16_t values[32], masks[32];
+            size_t n = port_range_to_masks(port, end_port, values, masks);
+            if (n > 16 && !v6) {
+                warn(c, "%s: port range %u-%u needs %zu flows per clause",
+                     what, port, end_port, n);
+            }
+            for (size_t i = 0; i < n; i++) {
+                if (masks[i] == 0xffff) {
+                    snprintf(buf, sizeof buf, "%s,tp_dst=%u", p, values[i]);
+                } else {
+                    snprintf(buf, sizeof buf, "%s,tp_dst=0x%x/0x%x", p,
+                             values[i], masks[i]);
+                }
+                dim_add(d, buf);
+            }
+        }
+    }
+}
+
+/* ---- Selectors to pods. ---- */
+
+static void
+ns_views_build(struct ctx *c, const struct cluster *cluster)
+{
+    size_t n_ns;
+    const struct k8s_namespace *const *nss = cluster_namespaces(cluster,
+                                                                &n_ns);
+    strmap_init(&c->ns_by_name);
+    /* Pods may live in namespaces that have no object (yet). */
+    c->nss = xcalloc(n_ns + c->n_pods + 1, sizeof *c->nss);
+    c->n_nss = 0;
+    for (size_t i = 0; i < n_ns; i++) {
+        struct ns_view *v = &c->nss[c->n_nss++];
+        v->name = nss[i]->name;
+        labels_clone(&v->labels, &nss[i]->labels);
+        /* The API server sets this label on every namespace. */
+        labels_set(&v->labels, "kubernetes.io/metadata.name", v->name);
+        *strmap_slot(&c->ns_by_name, v->name, NULL) = v;
+    }
+    for (size_t i = 0; i < c->n_pods; i++) {
+        const struct k8s_pod *pod = c->pods[i];
+        bool created;
+        void **slot = strmap_slot(&c->ns_by_name, pod->namespace, &created);
+        if (created) {
+            struct ns_view *v = &c->nss[c->n_nss++];
+            v->name = pod->namespace;
+            labels_init(&v->labels);
+            labels_set(&v->labels, "kubernetes.io/metadata.name", v->name);
+            *slot = v;
+        }
+        if (c->eligible[i]) {
+            struct ns_view *v = *slot;
+            APPEND(v->pods, v->n_pods, v->allocated_pods, i);
+        }
+    }
+}
+
+static void
+ns_views_destroy(struct ctx *c)
+{
+    for (size_t i = 0; i < c->n_nss; i++) {
+        labels_destroy(&c->nss[i].labels);
+        free(c->nss[i].pods);
+    }
+    free(c->nss);
+    strmap_destroy(&c->ns_by_name);
+}
+
+static int
+compare_size_t(const void *a_, const void *b_)
+{
+    size_t a = *(const size_t *) a_, b = *(const size_t *) b_;
+    return a < b ? -1 : a > b;
+}
+
+static void
+podlist_add_ns(struct podlist *pl, size_t *allocated, const struct ns_view *v,
+               const struct selector *pod_sel, const struct ctx *c)
+{
+    for (size_t i = 0; i < v->n_pods; i++) {
+        size_t idx = v->pods[i];
+        if (!pod_sel || selector_matches(pod_sel, &c->pods[idx]->labels)) {
+            APPEND(pl->idx, pl->n, *allocated, idx);
+        }
+    }
+}
+
+/* Returns the peer-eligible pods that a (namespaceSelector, podSelector)
+ * pair selects, for a policy in namespace 'policy_ns'.  A NULL 'ns_sel' is
+ * the policy's own namespace; a NULL 'pod_sel' is every pod.  Results are
+ * cached by the selectors' text, since clusters repeat selectors a lot. */
+static const struct podlist *
+resolve_pods(struct ctx *c, const char *policy_ns,
+             const struct selector *ns_sel, const struct selector *pod_sel)
+{
+    char *ns_s = ns_sel ? selector_to_string(ns_sel) : NULL;
+    char *pod_s = pod_sel ? selector_to_string(pod_sel) : NULL;
+    char *key = xasprintf("%c%s|%c%s", ns_sel ? 'N' : 'O',
+                          ns_sel ? ns_s : policy_ns,
+                          pod_sel ? 'P' : '*', pod_sel ? pod_s : "");
+    free(ns_s);
+    free(pod_s);
+    bool created;
+    void **slot = strmap_slot(&c->peer_cache, key, &created);
+    free(key);
+    if (!created) {
+        return *slot;
+    }
+
+    struct podlist *pl = xcalloc(1, sizeof *pl);
+    size_t allocated = 0;
+    if (!ns_sel) {
+        const struct ns_view *v = strmap_get(&c->ns_by_name, policy_ns);
+        if (v) {
+            podlist_add_ns(pl, &allocated, v, pod_sel, c);
+        }
+    } else {
+        for (size_t i = 0; i < c->n_nss; i++) {
+            if (selector_matches(ns_sel, &c->nss[i].labels)) {
+                podlist_add_ns(pl, &allocated, &c->nss[i], pod_sel, c);
+            }
+        }
+        qsort(pl->idx, pl->n, sizeof *pl->idx, compare_size_t);
+    }
+    *slot = pl;
+    return pl;
+}
+
+/* A rule's peers, resolved. */
+struct peers {
+    bool wildcard;
+    size_t *pods;               /* Unique pod indexes. */
+    size_t n_pods, allocated_pods;
+    struct cidr *blocks;        /* ipBlocks minus their excepts. */
+    size_t n_blocks, allocated_blocks;
+};
+
+static void
+peers_resolve(struct ctx *c, const struct k8s_netpol *np,
+              const struct np_rule *rule, const char *what,
+              struct peers *p)
+{
+    memset(p, 0, sizeof *p);
+    if (!rule->n_peers) {
+        p->wildcard = true;
+        return;
+    }
+    c->mark_gen++;
+    for (size_t i = 0; i < rule->n_peers; i++) {
+        const struct np_peer *peer = &rule->peers[i];
+        if (peer->is_ipblock) {
+            size_t n;
+            struct cidr *d = cidr_difference(&peer->block, peer->excepts,
+                                             peer->n_excepts, &n);
+            if (n > 64) {
+                char b[CIDR_STRLEN];
+                cidr_format(&peer->block, b);
+                warn(c, "%s: ipBlock %s with %zu excepts becomes %zu CIDRs",
+                     what, b, peer->n_excepts, n);
+            }
+            for (size_t j = 0; j < n; j++) {
+                APPEND(p->blocks, p->n_blocks, p->allocated_blocks, d[j]);
+            }
+            free(d);
+            continue;
+        }
+        const struct podlist *pl = resolve_pods(c, np->namespace,
+                                                peer->ns_selector,
+                                                peer->pod_selector);
+        for (size_t j = 0; j < pl->n; j++) {
+            size_t idx = pl->idx[j];
+            if (c->mark[idx] != c->mark_gen) {
+                c->mark[idx] = c->mark_gen;
+                APPEND(p->pods, p->n_pods, p->allocated_pods, idx);
+            }
+        }
+    }
+}
+
+static void
+peers_destroy(struct peers *p)
+{
+    free(p->pods);
+    free(p->blocks);
+}
+
+/* Returns the number that pod 'pod' gives the port named 'name' for
+ * 'proto', or 0 if it has none. */
+static uint16_t
+pod_named_port(const struct k8s_pod *pod, const char *name,
+               enum np_proto proto)
+{
+    for (size_t i = 0; i < pod->n_ports; i++) {
+        const struct container_port *cp = &pod->ports[i];
+        if (cp->name && cp->proto == proto && !strcmp(cp->name, name)) {
+            return cp->port;
+        }
+    }
+    return 0;
+}
+
+/* ---- Rules. ---- */
+
+/* One conjunction (or plain flow set) to emit. */
+struct conj_spec {
+    struct dim dims[3];
+    size_t n_dims;
+};
+
+/* Emits 'spec' as the rule identified by 'rule_key'.  'table' holds the
+ * clause flows, 'record' is the action that records the rule id. */
+static void
+emit_conj(struct ctx *c, uint8_t table, const char *rule_key,
+          const char *reg, uint8_t next_table, uint64_t cookie,
+          const char *comment, struct conj_spec *spec)
+{
+    for (size_t i = 0; i < spec->n_dims; i++) {
+        if (!spec->dims[i].n) {
+            return;             /* An empty set matches nothing. */
+        }
+    }
+    uint32_t id = np_ids_get(c->ids, rule_key);
+    char actions[128];
+    snprintf(actions, sizeof actions, "set_field:%#"PRIx32"->%s,goto_table:%u",
+             id, reg, next_table);
+    if (spec->n_dims == 1) {
+        for (size_t i = 0; i < spec->dims[0].n; i++) {
+            add_direct(c, table, PRIO_RULE, cookie, spec->dims[0].matches[i],
+                       actions, comment);
+        }
+        return;
+    }
+    for (size_t k = 0; k < spec->n_dims; k++) {
+        for (size_t i = 0; i < spec->dims[k].n; i++) {
+            add_clause(c, table, spec->dims[k].matches[i], id, k + 1,
+                       spec->n_dims);
+        }
+    }
+    char match[32];
+    snprintf(match, sizeof match, "conj_id=%"PRIu32, id);
+    add_direct(c, table, PRIO_RULE, cookie, match, actions, comment);
+}
+
+static void
+conj_spec_destroy(struct conj_spec *spec)
+{
+    for (size_t i = 0; i < spec->n_dims; i++) {
+        dim_destroy(&spec->dims[i]);
+    }
+    spec->n_dims = 0;
+}
+
+/* Emits the flows of one rule of policy number 'pno' in direction
+ * 'ingress', whose policy selects the local pods 'selected'. */
+static void
+compile_rule(struct ctx *c, const struct k8s_netpol *np, uint32_t pno,
+             bool ingress, size_t rule_idx, const struct np_rule *rule,
+             const size_t *selected, size_t n_selected)
+{
+    const char *dir = ingress ? "ingress" : "egress";
+    char *what = xasprintf("NetworkPolicy %s/%s %s rule %zu",
+                           np->namespace, np->name, dir, rule_idx);
+    uint8_t table = tbl(c, ingress ? NPT_INGRESS : NPT_EGRESS);
+    uint8_t next = tbl(c, ingress ? NPT_COMMIT : NPT_INGRESS);
+    const char *reg = ingress ? "reg1" : "reg0";
+    /* The local pods are the destination of ingress, the source of egress;
+     * peers are the other end. */
+    enum addr_field sel_field = ingress ? FIELD_DST : FIELD_SRC;
+    enum addr_field peer_field = ingress ? FIELD_SRC : FIELD_DST;
+    uint64_t cookie = make_cookie(c, NPC_RULE, pno,
+                                  (ingress ? 0x800 : 0) | (rule_idx & 0x7ff));
+
+    struct peers peers;
+    peers_resolve(c, np, rule, what, &peers);
+
+    size_t n_numeric = 0;
+    for (size_t i = 0; i < rule->n_ports; i++) {
+        n_numeric += !rule->ports[i].name;
+    }
+
+    /* Numeric ports (or no ports at all): one conjunction. */
+    if (n_numeric || !rule->n_ports) {
+        struct conj_spec spec = { .n_dims = 0 };
+        struct dim *d = &spec.dims[spec.n_dims++];
+        for (size_t i = 0; i < n_selected; i++) {
+            dim_add_pod(d, c->pods[selected[i]], sel_field);
+        }
+        if (!peers.wildcard) {
+            d = &spec.dims[spec.n_dims++];
+            for (size_t i = 0; i < peers.n_pods; i++) {
+                dim_add_pod(d, c->pods[peers.pods[i]], peer_field);
+            }
+            for (size_t i = 0; i < peers.n_blocks; i++) {
+                dim_add_cidr(d, &peers.blocks[i], peer_field);
+            }
+        }
+        if (rule->n_ports) {
+            d = &spec.dims[spec.n_dims++];
+            for (size_t i = 0; i < rule->n_ports; i++) {
+                const struct np_port *p = &rule->ports[i];
+                if (!p->name) {
+                    dim_add_port(c, d, p->proto, p->port, p->end_port, what);
+                }
+            }
+        }
+        char *key = xasprintf("%s/%s|%c|%zu|#", np->namespace, np->name,
+                              dir[0], rule_idx);
+        emit_conj(c, table, key, reg, next, cookie, what, &spec);
+        free(key);
+        conj_spec_destroy(&spec);
+    }
+
+    /* Named ports: one conjunction per number the name resolves to.  The
+     * destination pods are the selected ones for ingress and the peer pods
+     * (never ipBlocks) for egress; with no 'to', every pod is a peer. */
+    size_t *all_pods = NULL;
+    size_t n_all = 0;
+    if (!ingress && peers.wildcard) {
+        all_pods = xmalloc((c->n_pods + 1) * sizeof *all_pods);
+        for (size_t i = 0; i < c->n_pods; i++) {
+            if (c->eligible[i]) {
+                all_pods[n_all++] = i;
+            }
+        }
+    }
+    const size_t *dsts = ingress ? selected
+                         : peers.wildcard ? all_pods : peers.pods;
+    size_t n_dsts = ingress ? n_selected
+                    : peers.wildcard ? n_all : peers.n_pods;
+    uint16_t *numbers = xmalloc((n_dsts + 1) * sizeof *numbers);
+    for (size_t pi = 0; pi < rule->n_ports; pi++) {
+        const struct np_port *p = &rule->ports[pi];
+        if (!p->name) {
+            continue;
+        }
+        for (size_t i = 0; i < n_dsts; i++) {
+            numbers[i] = pod_named_port(c->pods[dsts[i]], p->name, p->proto);
+        }
+        for (size_t i = 0; i < n_dsts; i++) {
+            uint16_t v = numbers[i];
+            bool first = v != 0;
+            for (size_t j = 0; first && j < i; j++) {
+                first = numbers[j] != v;
+            }
+            if (!first) {
+                continue;
+            }
+            struct conj_spec spec = { .n_dims = 0 };
+            struct dim *dst = &spec.dims[spec.n_dims++];
+            for (size_t j = i; j < n_dsts; j++) {
+                if (numbers[j] == v) {
+                    dim_add_pod(dst, c->pods[dsts[j]],
+                                ingress ? sel_field : peer_field);
+                }
+            }
+            struct dim *d;
+            if (ingress && !peers.wildcard) {
+                d = &spec.dims[spec.n_dims++];
+                for (size_t j = 0; j < peers.n_pods; j++) {
+                    dim_add_pod(d, c->pods[peers.pods[j]], peer_field);
+                }
+                for (size_t j = 0; j < peers.n_blocks; j++) {
+                    dim_add_cidr(d, &peers.blocks[j], peer_field);
+                }
+            } else if (!ingress) {
+                d = &spec.dims[spec.n_dims++];
+                for (size_t j = 0; j < n_selected; j++) {
+                    dim_add_pod(d, c->pods[selected[j]], sel_field);
+                }
+            }
+            d = &spec.dims[spec.n_dims++];
+            dim_add_port(c, d, p->proto, v, 0, what);
+            char *key = xasprintf("%s/%s|%c|%zu|%s/%s=%u", np->namespace,
+                                  np->name, dir[0], rule_idx, p->name,
+                                  np_proto_name(p->proto), v);
+            emit_conj(c, table, key, reg, next, cookie, what, &spec);
+            free(key);
+            conj_spec_destroy(&spec);
+        }
+    }
+    free(numbers);
+    free(all_pods);
+    peers_destroy(&peers);
+    free(what);
+}
+
+/* ---- Infrastructure flows. ---- */
+
+static void
+compile_infra(struct ctx *c)
+{
+    const char *cont = c->opts->continuation;
+    uint64_t cookie = make_cookie(c, NPC_INFRA, 0, 0);
+    char actions[256];
+    uint8_t t_classify = tbl(c, NPT_CLASSIFY);
+
+    /* Address resolution is not policy: NetworkPolicy covers IP only. */
+    add_direct(c, t_classify, 100, cookie, "arp", cont,
+               "ARP is not subject to NetworkPolicy");
+    for (int type = 133; type <= 137; type++) {
+        char match[64];
+        snprintf(match, sizeof match, "icmp6,icmp_type=%d", type);
+        add_direct(c, t_classify, 100, cookie, match, cont,
+                   "IPv6 neighbor discovery is not subject to NetworkPolicy");
+    }
+    snprintf(actions, sizeof actions, "ct(table=%u,zone=%u)",
+             tbl(c, NPT_STATE), c->opts->ct_zone);
+    add_direct(c, t_classify, 90, cookie, "ip", actions, NULL);
+    add_direct(c, t_classify, 90, cookie, "ipv6", actions, NULL);
+    add_direct(c, t_classify, 0, cookie, "", cont, NULL);
+
+    uint8_t t_state = tbl(c, NPT_STATE);
+    add_direct(c, t_state, 200, cookie, "ct_state=+inv+trk", "drop",
+               "invalid for conntrack");
+    add_direct(c, t_state, 190, cookie, "ct_state=-new+est+trk", cont,
+               "replies and later packets of allowed connections");
+    add_direct(c, t_state, 190, cookie, "ct_state=-new+rel+trk", cont, NULL);
+    snprintf(actions, sizeof actions, "goto_table:%u", tbl(c, NPT_SPOOF));
+    add_direct(c, t_state, 0, cookie, "", actions, NULL);
+
+    uint8_t t_spoof = tbl(c, NPT_SPOOF);
+    snprintf(actions, sizeof actions, "goto_table:%u", tbl(c, NPT_INGRESS));
+    add_direct(c, t_spoof, 0, cookie, "", actions,
+               "not from a local pod: ingress checks only");
+
+    uint8_t t_eg = tbl(c, NPT_EGRESS);
+    snprintf(actions, sizeof actions, "goto_table:%u",
+             tbl(c, NPT_EGRESS_DEFAULT));
+    add_direct(c, t_eg, 0, cookie, "", actions, NULL);
+    snprintf(actions, sizeof actions, "goto_table:%u", tbl(c, NPT_INGRESS));
+    add_direct(c, tbl(c, NPT_EGRESS_DEFAULT), 0, cookie, "", actions,
+               "source not isolated for egress");
+    snprintf(actions, sizeof actions, "goto_table:%u",
+             tbl(c, NPT_INGRESS_DEFAULT));
+    add_direct(c, tbl(c, NPT_INGRESS), 0, cookie, "", actions, NULL);
+    snprintf(actions, sizeof actions, "goto_table:%u", tbl(c, NPT_COMMIT));
+    add_direct(c, tbl(c, NPT_INGRESS_DEFAULT), 0, cookie, "", actions,
+               "destination not isolated for ingress");
+
+    /* ct_label: egress rule id in the high 32 bits, ingress in the low;
+     * 0 means "not isolated in that direction". */
+    snprintf(actions, sizeof actions,
+             "ct(commit,zone=%u,exec(move:NXM_NX_REG0[]->NXM_NX_CT_LABEL[32..63],"
+             "move:NXM_NX_REG1[]->NXM_NX_CT_LABEL[0..31])),%s",
+             c->opts->ct_zone, cont);
+    add_direct(c, tbl(c, NPT_COMMIT), 100, cookie, "ip", actions,
+               "allowed: commit with the deciding rules in ct_label");
+    add_direct(c, tbl(c, NPT_COMMIT), 100, cookie, "ipv6", actions, NULL);
+}
+
+/* The spoof guard for local pod 'pod': its own addresses go on to egress
+ * checks; anything else from its port is dropped, and its addresses from
+ * any other port too. */
+static void
+compile_spoof(struct ctx *c, const struct k8s_pod *pod)
+{
+    uint64_t cookie = make_cookie(c, NPC_INFRA, 0, 0);
+    uint8_t t = tbl(c, NPT_SPOOF);
+    char actions[64], match[192], buf[128];
+    snprintf(actions, sizeof actions, "goto_table:%u", tbl(c, NPT_EGRESS));
+    const char *port = (c->opts->port_of
+                        ? c->opts->port_of(c->opts->port_aux, pod->namespace,
+                                           pod->name)
+                        : NULL);
+    char *comment = xasprintf("pod %s/%s%s%s", pod->namespace, pod->name,
+                              port ? " on port " : " (no port known)",
+                              port ? port : "");
+    for (size_t i = 0; i < pod->n_ips; i++) {
+        struct cidr h = host_cidr(&pod->ips[i]);
+        format_addr_match(&h, FIELD_SRC, buf, sizeof buf);
+        if (port) {
+            snprintf(match, sizeof match, "in_port=%s,%s", port, buf);
+            add_direct(c, t, 200, cookie, match, actions, comment);
+            add_direct(c, t, 100, cookie, buf, "drop", comment);
+        } else {
+            add_direct(c, t, 200, cookie, buf, actions, comment);
+        }
+    }
+    if (port) {
+        snprintf(match, sizeof match, "in_port=%s,ip", port);
+        add_direct(c, t, 150, cookie, match, "drop", comment);
+        snprintf(match, sizeof match, "in_port=%s,ipv6", port);
+        add_direct(c, t, 150, cookie, match, "drop", comment);
+    }
+    free(comment);
+}
+
+/* ---- Policies. ---- */
+
+struct isolation {
+    const char *first;          /* "ns/name" of the first isolating policy. */
+    uint32_t pno;
+    size_t n;                   /* Policies isolating the pod. */
+};
+
+static void
+compile_policies(struct ctx *c, const struct cluster *cluster)
+{
+    size_t n_np;
+    const struct k8s_netpol *const *nps = cluster_netpols(cluster, &n_np);
+    struct isolation *iso[2];   /* [egress, ingress] per pod. */
+    for (int d = 0; d < 2; d++) {
+        iso[d] = xcalloc(c->n_pods + 1, sizeof *iso[d]);
+    }
+    c->out->names = xmalloc((n_np + 1) * sizeof *c->out->names);
+    size_t *selected = xmalloc((c->n_pods + 1) * sizeof *selected);
+
+    for (size_t p = 0; p < n_np; p++) {
+        const struct k8s_netpol *np = nps[p];
+        char *name = xasprintf("%s/%s", np->namespace, np->name);
+        c->out->names[c->out->n_names++] = name;
+
+        size_t n_selected = 0;
+        const struct ns_view *v = strmap_get(&c->ns_by_name, np->namespace);
+        for (size_t i = 0; v && i < v->n_pods; i++) {
+            size_t idx = v->pods[i];
+            if (c->local[idx]
+                && selector_matches(&np->pod_selector,
+                                    &c->pods[idx]->labels)) {
+                selected[n_selected++] = idx;
+            }
+        }
+        if (!n_selected) {
+            continue;
+        }
+        for (int ingress = 0; ingress < 2; ingress++) {
+            bool isolates = ingress ? np->isolates_ingress
+                            : np->isolates_egress;
+            if (!isolates) {
+                continue;       /* Rules of unlisted directions are ignored. */
+            }
+            for (size_t i = 0; i < n_selected; i++) {
+                struct isolation *is = &iso[ingress][selected[i]];
+                if (!is->n++) {
+                    is->first = name;
+                    is->pno = p;
+                }
+            }
+            const struct np_rule *rules = ingress ? np->ingress : np->egress;
+            size_t n_rules = ingress ? np->n_ingress : np->n_egress;
+            for (size_t r = 0; r < n_rules; r++) {
+                compile_rule(c, np, p, ingress, r, &rules[r], selected,
+                             n_selected);
+            }
+        }
+    }
+    free(selected);
+
+    /* Default deny for isolated pods, one flow per address, named after the
+     * first isolating policy (all of them: see the comment). */
+    for (int ingress = 0; ingress < 2; ingress++) {
+        uint8_t t = tbl(c, ingress ? NPT_INGRESS_DEFAULT : NPT_EGRESS_DEFAULT);
+        for (size_t i = 0; i < c->n_pods; i++) {
+            const struct isolation *is = &iso[ingress][i];
+            if (!is->n) {
+                continue;
+            }
+            const struct k8s_pod *pod = c->pods[i];
+            char *comment = xasprintf("%s/%s isolated for %s by %s%s",
+                                      pod->namespace, pod->name,
+                                      ingress ? "ingress" : "egress",
+                                      is->first,
+                                      is->n > 1 ? " and others" : "");
+            uint64_t cookie = make_cookie(c, NPC_ISOLATION, is->pno,
+                                          ingress ? 0x800 : 0);
+            char buf[128];
+            for (size_t j = 0; j < pod->n_ips; j++) {
+                struct cidr h = host_cidr(&pod->ips[j]);
+                format_addr_match(&h, ingress ? FIELD_DST : FIELD_SRC,
+                                  buf, sizeof buf);
+                add_direct(c, t, PRIO_DEFAULT_DENY, cookie, buf, "drop",
+                           comment);
+            }
+            free(comment);
+        }
+    }
+    for (int d = 0; d < 2; d++) {
+        free(iso[d]);
+    }
+}
+
+/* ---- Output. ---- */
+
+static int
+compare_flows(const void *a_, const void *b_)
+{
+    const struct np_flow *a = a_, *b = b_;
+    if (a->table != b->table) {
+        return a->table < b->table ? -1 : 1;
+    }
+    if (a->priority != b->priority) {
+        return a->priority > b->priority ? -1 : 1;
+    }
+    return strcmp(a->match, b->match);
+}
+
+void
+compile_options_init(struct compile_options *opts)
+{
+    memset(opts, 0, sizeof *opts);
+    opts->continuation = "NORMAL";
+    opts->ct_zone = 0;
+}
+
+void
+compile_cluster(const struct cluster *cluster,
+                const struct compile_options *opts, struct np_flowset *out)
+{
+    memset(out, 0, sizeof *out);
+    out->table_base = opts->table_base;
+    struct ctx c = { .opts = opts, .out = out };
+    c.pods = cluster_pods(cluster, &c.n_pods);
+    c.eligible = xcalloc(c.n_pods + 1, sizeof *c.eligible);
+    c.local = xcalloc(c.n_pods + 1, sizeof *c.local);
+    c.mark = xcalloc(c.n_pods + 1, sizeof *c.mark);
+    c.ids = opts->ids ? opts->ids : np_ids_create();
+    strmap_init(&c.peer_cache);
+    strmap_init(&c.flows);
+
+    for (size_t i = 0; i < c.n_pods; i++) {
+        const struct k8s_pod *pod = c.pods[i];
+        /* Host-network pods share the node's address, and finished pods'
+         * addresses may already belong to someone else: neither is a pod
+         * peer by IP, though ipBlocks still match their addresses. */
+        c.eligible[i] = (pod->n_ips && !pod->host_network
+                         && pod->phase != POD_SUCCEEDED
+                         && pod->phase != POD_FAILED);
+        c.local[i] = c.eligible[i]
+                     && (!opts->node
+                         || (pod->node_name
+                             && !strcmp(pod->node_name, opts->node)));
+        for (size_t j = 0; j < pod->n_ips; j++) {
+            if (pod->ips[j].family == AF_INET6) {
+                c.families.v6 = true;
+            } else {
+                c.families.v4 = true;
+            }
+        }
+    }
+    size_t n_np;
+    const struct k8s_netpol *const *nps = cluster_netpols(cluster, &n_np);
+    for (size_t p = 0; p < n_np; p++) {
+        for (int d = 0; d < 2; d++) {
+            const struct np_rule *rules = d ? nps[p]->ingress : nps[p]->egress;
+            size_t n = d ? nps[p]->n_ingress : nps[p]->n_egress;
+            for (size_t r = 0; r < n; r++) {
+                for (size_t i = 0; i < rules[r].n_peers; i++) {
+                    const struct np_peer *peer = &rules[r].peers[i];
+                    if (peer->is_ipblock) {
+                        if (peer->block.addr.family == AF_INET6) {
+                            c.families.v6 = true;
+                        } else {
+                            c.families.v4 = true;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if (!c.families.v6) {
+        c.families.v4 = true;
+    }
+
+    ns_views_build(&c, cluster);
+    compile_infra(&c);
+    for (size_t i = 0; i < c.n_pods; i++) {
+        if (c.local[i]) {
+            compile_spoof(&c, c.pods[i]);
+        }
+    }
+    compile_policies(&c, cluster);
+
+    out->flows = xmalloc((c.flows.n + 1) * sizeof *out->flows);
+    size_t b;
+    for (struct strmap_node *node = strmap_first(&c.flows, &b); node;
+         node = strmap_next(&c.flows, node, &b)) {
+        struct pflow *f = node->value;
+        struct np_flow *of = &out->flows[out->n_flows++];
+        of->table = f->table;
+        of->priority = f->priority;
+        of->cookie = f->cookie;
+        of->match = f->match;
+        of->actions = f->actions ? f->actions : f->conj.s;
+        if (f->actions) {
+            free(f->conj.s);
+        }
+        of->comment = f->comment;
+        free(f);
+    }
+    qsort(out->flows, out->n_flows, sizeof *out->flows, compare_flows);
+
+    strmap_destroy(&c.flows);
+    for (struct strmap_node *node = strmap_first(&c.peer_cache, &b); node;
+         node = strmap_next(&c.peer_cache, node, &b)) {
+        struct podlist *pl = node->value;
+        free(pl->idx);
+        free(pl);
+    }
+    strmap_destroy(&c.peer_cache);
+    ns_views_destroy(&c);
+    if (!opts->ids) {
+        np_ids_destroy(c.ids);
+    }
+    free(c.eligible);
+    free(c.local);
+    free(c.mark);
+}
+
+void
+np_flowset_destroy(struct np_flowset *fs)
+{
+    if (!fs) {
+        return;
+    }
+    for (size_t i = 0; i < fs->n_flows; i++) {
+        free(fs->flows[i].match);
+        free(fs->flows[i].actions);
+        free((char *) fs->flows[i].comment);
+    }
+    free(fs->flows);
+    for (size_t i = 0; i < fs->n_warnings; i++) {
+        free(fs->warnings[i]);
+    }
+    free(fs->warnings);
+    for (size_t i = 0; i < fs->n_names; i++) {
+        free(fs->names[i]);
+    }
+    free(fs->names);
+    memset(fs, 0, sizeof *fs);
+}
+
+void
+np_flowset_print(const struct np_flowset *fs, FILE *stream)
+{
+    int last_table = -1;
+    const char *last_comment = NULL;
+    for (size_t i = 0; i < fs->n_flows; i++) {
+        const struct np_flow *f = &fs->flows[i];
+        if (f->table != last_table) {
+            fprintf(stream, "# table %u: %s\n", f->table,
+                    np_table_name(f->table - fs->table_base));
+            last_table = f->table;
+            last_comment = NULL;
+        }
+        /* A comment names the flows below it, up to the next comment. */
+        const char *comment = f->comment;
+        if (!comment && !strncmp(f->actions, "conjunction(", 12)) {
+            comment = "conjunction clauses, shared by rules";
+        }
+        if (comment && (!last_comment || strcmp(comment, last_comment))) {
+            fprintf(stream, "# %s\n", comment);
+        }
+        last_comment = comment;
+        fprintf(stream, "table=%u, priority=%u, cookie=0x%"PRIx64", %s%s"
+                "actions=%s\n", f->table, f->priority, f->cookie, f->match,
+                *f->match ? " " : "", f->actions);
+    }
+}
+
+void
+np_flowset_count_tables(const struct np_flowset *fs, size_t counts[256])
+{
+    memset(counts, 0, 256 * sizeof *counts);
+    for (size_t i = 0; i < fs->n_flows; i++) {
+        counts[fs->flows[i].table]++;
+    }
+}
+
+const char *
+np_table_name(enum np_table t)
+{
+    static const char *const names[] = {
+        [NPT_CLASSIFY] = "classify",
+        [NPT_STATE] = "conntrack state",
+        [NPT_SPOOF] = "spoof guard",
+        [NPT_EGRESS] = "egress rules",
+        [NPT_EGRESS_DEFAULT] = "egress default deny",
+        [NPT_INGRESS] = "ingress rules",
+        [NPT_INGRESS_DEFAULT] = "ingress default deny",
+        [NPT_COMMIT] = "commit",
+    };
+    return (unsigned) t < NPT_N_TABLES ? names[t] : "?";
+}

@@ -1,0 +1,315 @@
+#include "labels.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include "util.h"
+
+void
+labels_init(struct labels *labels)
+{
+    labels->items = NULL;
+    labels->n = 0;
+}
+
+void
+labels_destroy(struct labels *labels)
+{
+    if (labels) {
+        for (size_t i = 0; i < labels->n; i++) {
+            free(labels->items[i].key);
+            free(labels->items[i].value);
+        }
+        free(labels->items);
+        labels->items = NULL;
+        labels->n = 0;
+    }
+}
+
+/* Returns the index of 'key', or the bitwise complement of the index where
+ * it would be inserted. */
+static long
+labels_find(const struct labels *labels, const char *key)
+{
+    size_t lo = 0, hi = labels->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int cmp = strcmp(labels->items[mid].key, key);
+        if (!cmp) {
+            return mid;
+        } else if (cmp < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return ~(long) lo;
+}
+
+void
+labels_set(struct labels *labels, const char *key, const char *value)
+{
+    long idx = labels_find(labels, key);
+    if (idx >= 0) {
+        free(labels->items[idx].value);
+        labels->items[idx].value = xstrdup(value);
+        return;
+    }
+    size_t pos = ~idx;
+    /* Sets are small and built once per object, so one realloc per
+     * insertion costs less than tracking capacity. */
+    labels->items = xrealloc(labels->items,
+                             (labels->n + 1) * sizeof *labels->items);
+    memmove(&labels->items[pos + 1], &labels->items[pos],
+            (labels->n - pos) * sizeof *labels->items);
+    labels->items[pos].key = xstrdup(key);
+    labels->items[pos].value = xstrdup(value);
+    labels->n++;
+}
+
+const char *
+labels_get(const struct labels *labels, const char *key)
+{
+    long idx = labels_find(labels, key);
+    return idx >= 0 ? labels->items[idx].value : NULL;
+}
+
+void
+labels_clone(struct labels *dst, const struct labels *src)
+{
+    dst->n = src->n;
+    dst->items = src->n ? xmalloc(src->n * sizeof *dst->items) : NULL;
+    for (size_t i = 0; i < src->n; i++) {
+        dst->items[i].key = xstrdup(src->items[i].key);
+        dst->items[i].value = xstrdup(src->items[i].value);
+    }
+}
+
+bool
+labels_equal(const struct labels *a, const struct labels *b)
+{
+    if (a->n != b->n) {
+        return false;
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        if (strcmp(a->items[i].key, b->items[i].key)
+            || strcmp(a->items[i].value, b->items[i].value)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void
+selector_init(struct selector *sel)
+{
+    labels_init(&sel->match_labels);
+    sel->exprs = NULL;
+    sel->n_exprs = 0;
+}
+
+static void
+sel_expr_destroy(struct sel_expr *e)
+{
+    free(e->key);
+    for (size_t i = 0; i < e->n_values; i++) {
+        free(e->values[i]);
+    }
+    free(e->values);
+}
+
+void
+selector_destroy(struct selector *sel)
+{
+    if (sel) {
+        labels_destroy(&sel->match_labels);
+        for (size_t i = 0; i < sel->n_exprs; i++) {
+            sel_expr_destroy(&sel->exprs[i]);
+        }
+        free(sel->exprs);
+        sel->exprs = NULL;
+        sel->n_exprs = 0;
+    }
+}
+
+static int
+compare_strings(const void *a_, const void *b_)
+{
+    const char *const *a = a_;
+    const char *const *b = b_;
+    return strcmp(*a, *b);
+}
+
+void
+selector_add_expr(struct selector *sel, const char *key, enum sel_op op,
+                  const char *const *values, size_t n_values)
+{
+    sel->exprs = xrealloc(sel->exprs, (sel->n_exprs + 1) * sizeof *sel->exprs);
+    struct sel_expr *e = &sel->exprs[sel->n_exprs++];
+    e->key = xstrdup(key);
+    e->op = op;
+    e->values = n_values ? xmalloc(n_values * sizeof *e->values) : NULL;
+    for (size_t i = 0; i < n_values; i++) {
+        e->values[i] = xstrdup(values[i]);
+    }
+    qsort(e->values, n_values, sizeof *e->values, compare_strings);
+    size_t n = 0;
+    for (size_t i = 0; i < n_values; i++) {
+        if (n && !strcmp(e->values[n - 1], e->values[i])) {
+            free(e->values[i]);
+        } else {
+            e->values[n++] = e->values[i];
+        }
+    }
+    e->n_values = n;
+}
+
+void
+selector_clone(struct selector *dst, const struct selector *src)
+{
+    labels_clone(&dst->match_labels, &src->match_labels);
+    dst->exprs = NULL;
+    dst->n_exprs = 0;
+    for (size_t i = 0; i < src->n_exprs; i++) {
+        const struct sel_expr *e = &src->exprs[i];
+        selector_add_expr(dst, e->key, e->op,
+                          (const char *const *) e->values, e->n_values);
+    }
+}
+
+bool
+selector_is_empty(const struct selector *sel)
+{
+    return !sel->match_labels.n && !sel->n_exprs;
+}
+
+static bool
+sel_expr_has_value(const struct sel_expr *e, const char *value)
+{
+    return bsearch(&value, e->values, e->n_values, sizeof *e->values,
+                   compare_strings) != NULL;
+}
+
+bool
+selector_matches(const struct selector *sel, const struct labels *labels)
+{
+    for (size_t i = 0; i < sel->match_labels.n; i++) {
+        const char *v = labels_get(labels, sel->match_labels.items[i].key);
+        if (!v || strcmp(v, sel->match_labels.items[i].value)) {
+            return false;
+        }
+    }
+    for (size_t i = 0; i < sel->n_exprs; i++) {
+        const struct sel_expr *e = &sel->exprs[i];
+        const char *v = labels_get(labels, e->key);
+        bool ok;
+        switch (e->op) {
+        case SEL_IN:
+            ok = v && sel_expr_has_value(e, v);
+            break;
+        case SEL_NOT_IN:
+            ok = !v || !sel_expr_has_value(e, v);
+            break;
+        case SEL_EXISTS:
+            ok = v != NULL;
+            break;
+        case SEL_DOES_NOT_EXIST:
+            ok = v == NULL;
+            break;
+        default:
+            abort();
+        }
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+const char *
+sel_op_name(enum sel_op op)
+{
+    switch (op) {
+    case SEL_IN: return "In";
+    case SEL_NOT_IN: return "NotIn";
+    case SEL_EXISTS: return "Exists";
+    case SEL_DOES_NOT_EXIST: return "DoesNotExist";
+    }
+    return "?";
+}
+
+struct strbuf {
+    char *s;
+    size_t len, cap;
+};
+
+static void
+strbuf_put(struct strbuf *b, const char *s)
+{
+    size_t n = strlen(s);
+    if (b->len + n + 1 > b->cap) {
+        b->cap = (b->len + n + 1) * 2;
+        b->s = xrealloc(b->s, b->cap);
+    }
+    memcpy(b->s + b->len, s, n + 1);
+    b->len += n;
+}
+
+static int
+compare_exprs(const void *a_, const void *b_)
+{
+    const struct sel_expr *const *a = a_;
+    const struct sel_expr *const *b = b_;
+    int cmp = strcmp((*a)->key, (*b)->key);
+    return cmp ? cmp : (int) (*a)->op - (int) (*b)->op;
+}
+
+char *
+selector_to_string(const struct selector *sel)
+{
+    struct strbuf b = { xstrdup(""), 0, 1 };
+    for (size_t i = 0; i < sel->match_labels.n; i++) {
+        if (b.len) {
+            strbuf_put(&b, ",");
+        }
+        strbuf_put(&b, sel->match_labels.items[i].key);
+        strbuf_put(&b, "=");
+        strbuf_put(&b, sel->match_labels.items[i].value);
+    }
+
+    /* Requirements are ANDed, so their order does not matter: sort them so
+     * that equal selectors print equally. */
+    const struct sel_expr **sorted = xmalloc((sel->n_exprs + 1) * sizeof *sorted);
+    for (size_t i = 0; i < sel->n_exprs; i++) {
+        sorted[i] = &sel->exprs[i];
+    }
+    qsort(sorted, sel->n_exprs, sizeof *sorted, compare_exprs);
+    for (size_t i = 0; i < sel->n_exprs; i++) {
+        const struct sel_expr *e = sorted[i];
+        if (b.len) {
+            strbuf_put(&b, ",");
+        }
+        switch (e->op) {
+        case SEL_IN:
+        case SEL_NOT_IN:
+            strbuf_put(&b, e->key);
+            strbuf_put(&b, e->op == SEL_IN ? " in (" : " notin (");
+            for (size_t j = 0; j < e->n_values; j++) {
+                if (j) {
+                    strbuf_put(&b, ",");
+                }
+                strbuf_put(&b, e->values[j]);
+            }
+            strbuf_put(&b, ")");
+            break;
+        case SEL_EXISTS:
+            strbuf_put(&b, e->key);
+            break;
+        case SEL_DOES_NOT_EXIST:
+            strbuf_put(&b, "!");
+            strbuf_put(&b, e->key);
+            break;
+        }
+    }
+    free(sorted);
+    return b.s;
+}

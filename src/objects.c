@@ -1,0 +1,1873 @@
+/* Kubernetes objects from JSON and YAML, validated.  See objects.h.
+ *
+ * Validation follows the API server's (k8s.io/kubernetes
+ * pkg/apis/networking/validation, pkg/apis/core/validation and apimachinery's
+ * label and name validation) for the fields that we read; fields we do not
+ * read are ignored, as the API server drops unknown fields.  JSON 'null' is
+ * the same as an absent field, as in Go's decoder.  An object stops at its
+ * first error: one message per rejected object. */
+#include "objects.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+#include "util.h"
+#include "yaml-json.h"
+
+const char *
+np_proto_name(enum np_proto proto)
+{
+    switch (proto) {
+    case NP_TCP:
+        return "TCP";
+    case NP_UDP:
+        return "UDP";
+    case NP_SCTP:
+        return "SCTP";
+    }
+    return "?";
+}
+
+const char *
+obj_kind_name(enum obj_kind kind)
+{
+    switch (kind) {
+    case OBJ_NAMESPACE:
+        return "Namespace";
+    case OBJ_POD:
+        return "Pod";
+    case OBJ_NETPOL:
+        return "NetworkPolicy";
+    }
+    return "?";
+}
+
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Freeing. */
+
+void
+k8s_namespace_destroy(struct k8s_namespace *ns)
+{
+    if (ns) {
+        free(ns->name);
+        free(ns->resource_version);
+        labels_destroy(&ns->labels);
+        free(ns);
+    }
+}
+
+void
+k8s_pod_destroy(struct k8s_pod *pod)
+{
+    if (pod) {
+        free(pod->namespace);
+        free(pod->name);
+        free(pod->resource_version);
+        labels_destroy(&pod->labels);
+        free(pod->node_name);
+        free(pod->ips);
+        for (size_t i = 0; i < pod->n_ports; i++) {
+            free(pod->ports[i].name);
+        }
+        free(pod->ports);
+        free(pod);
+    }
+}
+
+static void
+selector_free(struct selector *sel)
+{
+    if (sel) {
+        selector_destroy(sel);
+        free(sel);
+    }
+}
+
+static void
+np_rules_free(struct np_rule *rules, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct np_rule *r = &rules[i];
+        for (size_t j = 0; j < r->n_peers; j++) {
+            selector_free(r->peers[j].pod_selector);
+            selector_free(r->peers[j].ns_selector);
+            free(r->peers[j].excepts);
+        }
+        free(r->peers);
+        for (size_t j = 0; j < r->n_ports; j++) {
+            free(r->ports[j].name);
+        }
+        free(r->ports);
+    }
+    free(rules);
+}
+
+void
+k8s_netpol_destroy(struct k8s_netpol *np)
+{
+    if (np) {
+        free(np->namespace);
+        free(np->name);
+        free(np->resource_version);
+        selector_destroy(&np->pod_selector);
+        np_rules_free(np->ingress, np->n_ingress);
+        np_rules_free(np->egress, np->n_egress);
+        free(np);
+    }
+}
+
+/* Frees what 'obj' points to, not 'obj'. */
+static void
+k8s_object_clear(struct k8s_object *obj)
+{
+    switch (obj->kind) {
+    case OBJ_NAMESPACE:
+        k8s_namespace_destroy(obj->ns);
+        break;
+    case OBJ_POD:
+        k8s_pod_destroy(obj->pod);
+        break;
+    case OBJ_NETPOL:
+        k8s_netpol_destroy(obj->np);
+        break;
+    }
+}
+
+void
+k8s_object_destroy(struct k8s_object *obj)
+{
+    if (obj) {
+        k8s_object_clear(obj);
+        free(obj);
+    }
+}
+
+const char *
+k8s_object_namespace(const struct k8s_object *obj)
+{
+    switch (obj->kind) {
+    case OBJ_NAMESPACE:
+        return "";
+    case OBJ_POD:
+        return obj->pod->namespace;
+    case OBJ_NETPOL:
+        return obj->np->namespace;
+    }
+    return "";
+}
+
+const char *
+k8s_object_name(const struct k8s_object *obj)
+{
+    switch (obj->kind) {
+    case OBJ_NAMESPACE:
+        return obj->ns->name;
+    case OBJ_POD:
+        return obj->pod->name;
+    case OBJ_NETPOL:
+        return obj->np->name;
+    }
+    return "";
+}
+
+void
+obj_batch_init(struct obj_batch *batch)
+{
+    memset(batch, 0, sizeof *batch);
+}
+
+void
+obj_batch_destroy(struct obj_batch *batch)
+{
+    if (batch) {
+        for (size_t i = 0; i < batch->n_objs; i++) {
+            k8s_object_clear(&batch->objs[i]);
+        }
+        free(batch->objs);
+        for (size_t i = 0; i < batch->n_errors; i++) {
+            free(batch->errors[i]);
+        }
+        free(batch->errors);
+        obj_batch_init(batch);
+    }
+}
+
+static void
+obj_batch_add_error(struct obj_batch *batch, char *error)
+{
+    APPEND(batch->errors, batch->n_errors, batch->allocated_errors, error);
+}
+
+/* Name and value syntax, after apimachinery's util/validation.  Each
+ * returns NULL if 's' is valid, otherwise the reason, a static string. */
+
+#define DNS1123_LABEL_MSG                                               \
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric " \
+    "characters or '-', and must start and end with an alphanumeric "   \
+    "character"
+#define DNS1123_SUBDOMAIN_MSG                                           \
+    "a lowercase RFC 1123 subdomain must consist of lower case "        \
+    "alphanumeric characters, '-' or '.', and must start and end with " \
+    "an alphanumeric character"
+#define QUALIFIED_NAME_MSG                                              \
+    "must consist of alphanumeric characters, '-', '_' or '.', and must " \
+    "start and end with an alphanumeric character"
+
+static bool
+is_lower_alnum(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+static bool
+is_alnum(char c)
+{
+    return is_lower_alnum(c) || (c >= 'A' && c <= 'Z');
+}
+
+/* [a-z0-9]([-a-z0-9]*[a-z0-9])? over 's[0..len)'. */
+static bool
+is_dns1123_label(const char *s, size_t len)
+{
+    if (!len || !is_lower_alnum(s[0]) || !is_lower_alnum(s[len - 1])) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (!is_lower_alnum(s[i]) && s[i] != '-') {
+            return false;
+        }
+    }
+    return true;
+}
+
+static const char *
+dns1123_label_error(const char *s)
+{
+    size_t len = strlen(s);
+    if (len > 63) {
+        return "must be no more than 63 characters";
+    }
+    return is_dns1123_label(s, len) ? NULL : DNS1123_LABEL_MSG;
+}
+
+static const char *
+dns1123_subdomain_error_len(const char *s, size_t len)
+{
+    if (len > 253) {
+        return "must be no more than 253 characters";
+    }
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i == len || s[i] == '.') {
+            if (!is_dns1123_label(s + start, i - start)) {
+                return DNS1123_SUBDOMAIN_MSG;
+            }
+            start = i + 1;
+        }
+    }
+    return NULL;
+}
+
+static const char *
+dns1123_subdomain_error(const char *s)
+{
+    return dns1123_subdomain_error_len(s, strlen(s));
+}
+
+/* ([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9] over 's[0..len)'. */
+static bool
+is_qualified_name_part(const char *s, size_t len)
+{
+    if (!len || !is_alnum(s[0]) || !is_alnum(s[len - 1])) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (!is_alnum(s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.') {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Label keys and selector keys. */
+static const char *
+qualified_name_error(const char *s)
+{
+    const char *slash = strchr(s, '/');
+    const char *name = s;
+    if (slash) {
+        if (strchr(slash + 1, '/')) {
+            return "a qualified name " QUALIFIED_NAME_MSG " with an "
+                "optional DNS subdomain prefix and '/' (e.g. "
+                "'example.com/MyName')";
+        }
+        size_t plen = slash - s;
+        if (!plen) {
+            return "prefix part must be non-empty";
+        } else if (plen > 253) {
+            return "prefix part must be no more than 253 characters";
+        } else if (dns1123_subdomain_error_len(s, plen)) {
+            return "prefix part " DNS1123_SUBDOMAIN_MSG;
+        }
+        name = slash + 1;
+    }
+
+    size_t len = strlen(name);
+    if (!len) {
+        return "name part must be non-empty";
+    } else if (len > 63) {
+        return "name part must be no more than 63 characters";
+    } else if (!is_qualified_name_part(name, len)) {
+        return "name part " QUALIFIED_NAME_MSG;
+    }
+    return NULL;
+}
+
+static const char *
+label_value_error(const char *s)
+{
+    size_t len = strlen(s);
+    if (len > 63) {
+        return "must be no more than 63 characters";
+    } else if (len && !is_qualified_name_part(s, len)) {
+        return "a valid label must be an empty string or consist of "
+            "alphanumeric characters, '-', '_' or '.', and must start and "
+            "end with an alphanumeric character";
+    }
+    return NULL;
+}
+
+/* IANA_SVC_NAME (RFC 6335). */
+static const char *
+port_name_error(const char *s)
+{
+    size_t len = strlen(s);
+    bool has_letter = false;
+    if (len > 15) {
+        return "must be no more than 15 characters";
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (!is_lower_alnum(s[i]) && s[i] != '-') {
+            return "must contain only alpha-numeric characters (a-z, 0-9), "
+                "and hyphens (-)";
+        }
+        has_letter |= s[i] >= 'a' && s[i] <= 'z';
+    }
+    if (!has_letter) {
+        return "must contain at least one letter (a-z)";
+    } else if (strstr(s, "--")) {
+        return "must not contain consecutive hyphens";
+    } else if (s[0] == '-' || s[len - 1] == '-') {
+        return "must not begin or end with a hyphen";
+    }
+    return NULL;
+}
+
+/* Validation context: where we are, for messages. */
+struct vctx {
+    const char *origin;
+    const char *locator;        /* e.g. "document 2", or NULL. */
+    const char *kind;           /* NULL until known. */
+    const char *ns;             /* NULL for cluster-scoped or unknown. */
+    const char *name;           /* NULL until known. */
+
+    char *path;                 /* Field path, e.g. "spec.ingress[0]". */
+    size_t path_len, path_allocated;
+
+    char **quoted;              /* Strings made by quote(), to free. */
+    size_t n_quoted, allocated_quoted;
+
+    char *error;                /* The first error, malloc'd. */
+};
+
+static void
+vctx_init(struct vctx *ctx, const char *origin, const char *locator)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->origin = origin;
+    ctx->locator = locator;
+    ctx->path_allocated = 64;
+    ctx->path = xmalloc(ctx->path_allocated);
+    ctx->path[0] = '\0';
+}
+
+static void
+vctx_destroy(struct vctx *ctx)
+{
+    free(ctx->path);
+    for (size_t i = 0; i < ctx->n_quoted; i++) {
+        free(ctx->quoted[i]);
+    }
+    free(ctx->quoted);
+    free(ctx->error);
+}
+
+static void
+path_append(struct vctx *ctx, const char *s)
+{
+    size_t len = strlen(s);
+    while (ctx->path_len + len + 1 > ctx->path_allocated) {
+        ctx->path_allocated *= 2;
+        ctx->path = xrealloc(ctx->path, ctx->path_allocated);
+    }
+    memcpy(ctx->path + ctx->path_len, s, len + 1);
+    ctx->path_len += len;
+}
+
+/* Each push returns a mark that path_pop() takes to undo it. */
+static size_t
+path_push(struct vctx *ctx, const char *field)
+{
+    size_t mark = ctx->path_len;
+    if (ctx->path_len) {
+        path_append(ctx, ".");
+    }
+    path_append(ctx, field);
+    return mark;
+}
+
+static size_t
+path_push_index(struct vctx *ctx, size_t index)
+{
+    size_t mark = ctx->path_len;
+    char buf[32];
+    snprintf(buf, sizeof buf, "[%zu]", index);
+    path_append(ctx, buf);
+    return mark;
+}
+
+/* A map key, as Kubernetes field paths write it: "metadata.labels[app]". */
+static size_t
+path_push_key(struct vctx *ctx, const char *key)
+{
+    size_t mark = ctx->path_len;
+    path_append(ctx, "[");
+    path_append(ctx, key);
+    path_append(ctx, "]");
+    return mark;
+}
+
+static void
+path_pop(struct vctx *ctx, size_t mark)
+{
+    ctx->path_len = mark;
+    ctx->path[mark] = '\0';
+}
+
+/* Returns 's' as a JSON string literal, valid until 'ctx' is destroyed. */
+static const char *
+quote(struct vctx *ctx, const char *s)
+{
+    json_t *j = json_string(s);
+    char *q = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+    json_decref(j);
+    if (!q) {
+        /* Not UTF-8: quote it as bytes. */
+        q = xasprintf("\"%s\"", s);
+    }
+    APPEND(ctx->quoted, ctx->n_quoted, ctx->allocated_quoted, q);
+    return q;
+}
+
+/* Describes 'v' for "must be a string, not ..." messages. */
+static const char *
+describe(struct vctx *ctx, const json_t *v)
+{
+    char *s;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        s = xasprintf("string %s", quote(ctx, json_string_value(v)));
+        break;
+    case JSON_INTEGER:
+        s = xasprintf("integer %" JSON_INTEGER_FORMAT, json_integer_value(v));
+        break;
+    case JSON_REAL:
+        s = xasprintf("number %.17g", json_real_value(v));
+        break;
+    case JSON_TRUE:
+        return "boolean true";
+    case JSON_FALSE:
+        return "boolean false";
+    case JSON_NULL:
+    default:
+        return "null";
+    }
+    APPEND(ctx->quoted, ctx->n_quoted, ctx->allocated_quoted, s);
+    return s;
+}
+
+/* Records an error at the current path (the first error wins) and returns
+ * false. */
+static bool fail(struct vctx *, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static bool
+fail(struct vctx *ctx, const char *format, ...)
+{
+    if (ctx->error) {
+        return false;
+    }
+
+    va_list args;
+    va_start(args, format);
+    char *msg = xvasprintf(format, args);
+    va_end(args);
+
+    char *who;
+    if (ctx->kind && ctx->name) {
+        who = xasprintf("%s %s%s%s", ctx->kind, ctx->ns ? ctx->ns : "",
+                        ctx->ns ? "/" : "", ctx->name);
+    } else if (ctx->kind) {
+        who = xasprintf("%s%s%s", ctx->locator ? ctx->locator : "",
+                        ctx->locator ? ": " : "", ctx->kind);
+    } else {
+        who = ctx->locator ? xstrdup(ctx->locator) : NULL;
+    }
+
+    ctx->error = xasprintf("%s: %s%s%s%s%s", ctx->origin,
+                           who ? who : "", who ? ": " : "",
+                           ctx->path, ctx->path_len ? ": " : "", msg);
+    free(who);
+    free(msg);
+    return false;
+}
+
+/* Like fail(), at the child 'field' of the current path. */
+static bool fail_at(struct vctx *, const char *field, const char *format,
+                    ...)
+    __attribute__((format(printf, 3, 4)));
+
+static bool
+fail_at(struct vctx *ctx, const char *field, const char *format, ...)
+{
+    size_t mark = path_push(ctx, field);
+    va_list args;
+    va_start(args, format);
+    char *msg = xvasprintf(format, args);
+    va_end(args);
+    fail(ctx, "%s", msg);
+    free(msg);
+    path_pop(ctx, mark);
+    return false;
+}
+
+/* JSON access.  'null' counts as absent.  Each getter checks the type of
+ * member 'key' of 'obj' and reports a mismatch at that member's path. */
+
+static const json_t *
+member(const json_t *obj, const char *key)
+{
+    const json_t *v = json_object_get(obj, key);
+    return v && !json_is_null(v) ? v : NULL;
+}
+
+static bool
+check_type(struct vctx *ctx, const json_t *v, json_type type,
+           const char *what)
+{
+    if (json_typeof(v) != type) {
+        return fail(ctx, "must be %s, not %s", what, describe(ctx, v));
+    }
+    return true;
+}
+
+static bool
+get_typed(struct vctx *ctx, const json_t *obj, const char *key,
+          json_type type, const char *what, const json_t **out)
+{
+    *out = member(obj, key);
+    if (*out && json_typeof(*out) != type) {
+        return fail_at(ctx, key, "must be %s, not %s", what,
+                       describe(ctx, *out));
+    }
+    return true;
+}
+
+static bool
+get_string(struct vctx *ctx, const json_t *obj, const char *key,
+           const char **out)
+{
+    const json_t *v;
+    if (!get_typed(ctx, obj, key, JSON_STRING, "a string", &v)) {
+        return false;
+    }
+    *out = v ? json_string_value(v) : NULL;
+    return true;
+}
+
+static bool
+get_object(struct vctx *ctx, const json_t *obj, const char *key,
+           const json_t **out)
+{
+    return get_typed(ctx, obj, key, JSON_OBJECT, "an object", out);
+}
+
+static bool
+get_array(struct vctx *ctx, const json_t *obj, const char *key,
+          const json_t **out)
+{
+    return get_typed(ctx, obj, key, JSON_ARRAY, "an array", out);
+}
+
+static bool
+get_int(struct vctx *ctx, const json_t *obj, const char *key,
+        const json_t **out)
+{
+    return get_typed(ctx, obj, key, JSON_INTEGER, "an integer", out);
+}
+
+static bool
+get_bool(struct vctx *ctx, const json_t *obj, const char *key, bool *out)
+{
+    const json_t *v = member(obj, key);
+    *out = false;
+    if (v && !json_is_boolean(v)) {
+        return fail_at(ctx, key, "must be a boolean, not %s",
+                       describe(ctx, v));
+    }
+    *out = v && json_is_true(v);
+    return true;
+}
+
+/* Array elements that are objects; 'null' elements count as {}, as Go
+ * decodes them into zero structs. */
+static bool
+check_element_object(struct vctx *ctx, const json_t *elem)
+{
+    return json_is_null(elem) || check_type(ctx, elem, JSON_OBJECT,
+                                            "an object");
+}
+
+/* Labels and selectors. */
+
+/* Validates the label map 'v' (at the current path) into 'labels'. */
+static bool
+parse_label_map(struct vctx *ctx, const json_t *v, struct labels *labels)
+{
+    const char *key;
+    const json_t *value;
+    json_object_foreach ((json_t *) v, key, value) {
+        const char *reason = qualified_name_error(key);
+        if (reason) {
+            return fail(ctx, "%s is not a valid label key: %s",
+                        quote(ctx, key), reason);
+        }
+        size_t mark = path_push_key(ctx, key);
+        if (!check_type(ctx, value, JSON_STRING, "a string")) {
+            return false;
+        }
+        reason = label_value_error(json_string_value(value));
+        if (reason) {
+            return fail(ctx, "%s is not a valid label value: %s",
+                        quote(ctx, json_string_value(value)), reason);
+        }
+        path_pop(ctx, mark);
+        labels_set(labels, key, json_string_value(value));
+    }
+    return true;
+}
+
+static bool
+parse_sel_expr(struct vctx *ctx, const json_t *e, struct selector *sel)
+{
+    const char *key, *op_name;
+    const json_t *values;
+    if (!get_string(ctx, e, "key", &key)
+        || !get_string(ctx, e, "operator", &op_name)
+        || !get_array(ctx, e, "values", &values)) {
+        return false;
+    }
+
+    if (!key) {
+        return fail_at(ctx, "key", "is required");
+    }
+    const char *reason = qualified_name_error(key);
+    if (reason) {
+        return fail_at(ctx, "key", "%s is not a valid label key: %s",
+                       quote(ctx, key), reason);
+    }
+
+    enum sel_op op;
+    if (!op_name) {
+        return fail_at(ctx, "operator", "is required");
+    } else if (!strcmp(op_name, "In")) {
+        op = SEL_IN;
+    } else if (!strcmp(op_name, "NotIn")) {
+        op = SEL_NOT_IN;
+    } else if (!strcmp(op_name, "Exists")) {
+        op = SEL_EXISTS;
+    } else if (!strcmp(op_name, "DoesNotExist")) {
+        op = SEL_DOES_NOT_EXIST;
+    } else {
+        return fail_at(ctx, "operator", "%s is not a valid selector "
+                       "operator (must be In, NotIn, Exists or "
+                       "DoesNotExist)", quote(ctx, op_name));
+    }
+
+    size_t n = values ? json_array_size(values) : 0;
+    if ((op == SEL_IN || op == SEL_NOT_IN) && !n) {
+        return fail_at(ctx, "values", "must be non-empty when operator is "
+                       "%s", op_name);
+    } else if ((op == SEL_EXISTS || op == SEL_DOES_NOT_EXIST) && n) {
+        return fail_at(ctx, "values", "must be empty when operator is %s",
+                       op_name);
+    }
+
+    const char **strings = xcalloc(n, sizeof *strings);
+    size_t mark = path_push(ctx, "values");
+    for (size_t i = 0; i < n; i++) {
+        const json_t *value = json_array_get(values, i);
+        size_t mark2 = path_push_index(ctx, i);
+        if (!check_type(ctx, value, JSON_STRING, "a string")) {
+            free(strings);
+            return false;
+        }
+        strings[i] = json_string_value(value);
+        reason = label_value_error(strings[i]);
+        if (reason) {
+            fail(ctx, "%s is not a valid label value: %s",
+                 quote(ctx, strings[i]), reason);
+            free(strings);
+            return false;
+        }
+        path_pop(ctx, mark2);
+    }
+    path_pop(ctx, mark);
+
+    selector_add_expr(sel, key, op, strings, n);
+    free(strings);
+    return true;
+}
+
+/* Validates the LabelSelector 'v' (an object, at the current path) into
+ * 'sel', which the caller has initialized. */
+static bool
+parse_selector(struct vctx *ctx, const json_t *v, struct selector *sel)
+{
+    const json_t *match_labels, *exprs;
+    if (!get_object(ctx, v, "matchLabels", &match_labels)
+        || !get_array(ctx, v, "matchExpressions", &exprs)) {
+        return false;
+    }
+
+    if (match_labels) {
+        size_t mark = path_push(ctx, "matchLabels");
+        if (!parse_label_map(ctx, match_labels, &sel->match_labels)) {
+            return false;
+        }
+        path_pop(ctx, mark);
+    }
+
+    if (exprs) {
+        size_t mark = path_push(ctx, "matchExpressions");
+        size_t i;
+        const json_t *e;
+        json_array_foreach (exprs, i, e) {
+            size_t mark2 = path_push_index(ctx, i);
+            if (!check_type(ctx, e, JSON_OBJECT, "an object")
+                || !parse_sel_expr(ctx, e, sel)) {
+                return false;
+            }
+            path_pop(ctx, mark2);
+        }
+        path_pop(ctx, mark);
+    }
+    return true;
+}
+
+/* Parses member 'key' of 'obj', a LabelSelector, into a new selector in
+ * '*out'; '*out' is NULL if the member is absent. */
+static bool
+get_selector(struct vctx *ctx, const json_t *obj, const char *key,
+             struct selector **out)
+{
+    const json_t *v;
+    *out = NULL;
+    if (!get_object(ctx, obj, key, &v)) {
+        return false;
+    }
+    if (v) {
+        *out = xmalloc(sizeof **out);
+        selector_init(*out);
+        size_t mark = path_push(ctx, key);
+        if (!parse_selector(ctx, v, *out)) {
+            selector_free(*out);
+            *out = NULL;
+            return false;
+        }
+        path_pop(ctx, mark);
+    }
+    return true;
+}
+
+/* Metadata. */
+
+enum name_rule {
+    NAME_DNS_LABEL,
+    NAME_DNS_SUBDOMAIN,
+};
+
+struct meta {
+    const char *name;
+    const char *ns;             /* Defaulted to "default" when namespaced. */
+    const char *resource_version;
+    const json_t *labels;
+};
+
+/* Reads the identity of the object 'v' into 'm' and 'ctx', tolerating
+ * errors: messages about other fields must still name the object. */
+static void
+peek_meta(struct vctx *ctx, const json_t *v, bool namespaced,
+          struct meta *m)
+{
+    const json_t *meta = member(v, "metadata");
+    const json_t *name = meta ? member(meta, "name") : NULL;
+    const json_t *ns = meta ? member(meta, "namespace") : NULL;
+
+    memset(m, 0, sizeof *m);
+    if (json_is_string(name) && *json_string_value(name)) {
+        ctx->name = m->name = json_string_value(name);
+    }
+    if (namespaced) {
+        /* As kubectl does with a file, an object without a namespace is in
+         * "default". */
+        ctx->ns = m->ns = (json_is_string(ns) && *json_string_value(ns)
+                           ? json_string_value(ns) : "default");
+    }
+}
+
+static bool
+parse_meta(struct vctx *ctx, const json_t *v, bool namespaced,
+           enum name_rule rule, struct labels *labels, struct meta *m)
+{
+    const json_t *meta;
+    if (!get_object(ctx, v, "metadata", &meta)) {
+        return false;
+    }
+    if (!meta) {
+        return fail_at(ctx, "metadata.name", "is required");
+    }
+
+    size_t mark = path_push(ctx, "metadata");
+    const char *name, *ns, *rv;
+    const json_t *label_map;
+    if (!get_string(ctx, meta, "name", &name)
+        || !get_string(ctx, meta, "namespace", &ns)
+        || !get_string(ctx, meta, "resourceVersion", &rv)
+        || !get_object(ctx, meta, "labels", &label_map)) {
+        return false;
+    }
+
+    if (!name || !*name) {
+        return fail_at(ctx, "name", "is required");
+    }
+    const char *reason = (rule == NAME_DNS_LABEL
+                          ? dns1123_label_error(name)
+                          : dns1123_subdomain_error(name));
+    if (reason) {
+        return fail_at(ctx, "name", "%s is not a valid name: %s",
+                       quote(ctx, name), reason);
+    }
+
+    if (namespaced && ns && *ns) {
+        reason = dns1123_label_error(ns);
+        if (reason) {
+            return fail_at(ctx, "namespace", "%s is not a valid namespace "
+                           "name: %s", quote(ctx, ns), reason);
+        }
+    }
+
+    if (label_map) {
+        size_t mark2 = path_push(ctx, "labels");
+        if (!parse_label_map(ctx, label_map, labels)) {
+            return false;
+        }
+        path_pop(ctx, mark2);
+    }
+    path_pop(ctx, mark);
+
+    m->resource_version = rv;
+    return true;
+}
+
+/* Namespace. */
+
+static struct k8s_namespace *
+parse_namespace(struct vctx *ctx, const json_t *v)
+{
+    struct k8s_namespace *ns = xcalloc(1, sizeof *ns);
+    struct meta m;
+
+    labels_init(&ns->labels);
+    peek_meta(ctx, v, false, &m);
+    if (!parse_meta(ctx, v, false, NAME_DNS_LABEL, &ns->labels, &m)) {
+        k8s_namespace_destroy(ns);
+        return NULL;
+    }
+    ns->name = xstrdup(ctx->name);
+    ns->resource_version = m.resource_version
+                           ? xstrdup(m.resource_version) : NULL;
+    return ns;
+}
+
+/* Pod. */
+
+static bool
+parse_proto(struct vctx *ctx, const json_t *obj, enum np_proto *proto)
+{
+    const char *s;
+    if (!get_string(ctx, obj, "protocol", &s)) {
+        return false;
+    }
+    if (!s || !strcmp(s, "TCP")) {
+        *proto = NP_TCP;
+    } else if (!strcmp(s, "UDP")) {
+        *proto = NP_UDP;
+    } else if (!strcmp(s, "SCTP")) {
+        *proto = NP_SCTP;
+    } else {
+        return fail_at(ctx, "protocol", "%s is not a supported protocol "
+                       "(must be TCP, UDP or SCTP)", quote(ctx, s));
+    }
+    return true;
+}
+
+/* Checks that integer 'v' is a port number, at child 'field'. */
+static bool
+check_port_num(struct vctx *ctx, const char *field, const json_t *v)
+{
+    json_int_t n = json_integer_value(v);
+    if (n < 1 || n > 65535) {
+        return fail_at(ctx, field, "%" JSON_INTEGER_FORMAT " is not a "
+                       "valid port number (must be between 1 and 65535)",
+                       n);
+    }
+    return true;
+}
+
+static bool
+parse_container_ports(struct vctx *ctx, const json_t *container,
+                      struct k8s_pod *pod)
+{
+    const json_t *ports;
+    if (!get_array(ctx, container, "ports", &ports)) {
+        return false;
+    }
+    if (!ports) {
+        return true;
+    }
+
+    size_t first = pod->n_ports;
+    size_t allocated = pod->n_ports + json_array_size(ports);
+    pod->ports = xrealloc(pod->ports, allocated * sizeof *pod->ports);
+
+    size_t mark = path_push(ctx, "ports");
+    size_t i;
+    const json_t *p;
+    json_array_foreach (ports, i, p) {
+        size_t mark2 = path_push_index(ctx, i);
+        if (!check_element_object(ctx, p)) {
+            return false;
+        }
+
+        const json_t *num;
+        const char *name;
+        enum np_proto proto;
+        if (!get_int(ctx, p, "containerPort", &num)
+            || !get_string(ctx, p, "name", &name)
+            || !parse_proto(ctx, p, &proto)) {
+            return false;
+        }
+        if (!num) {
+            return fail_at(ctx, "containerPort", "is required");
+        } else if (!check_port_num(ctx, "containerPort", num)) {
+            return false;
+        }
+        if (name && *name) {
+            const char *reason = port_name_error(name);
+            if (reason) {
+                return fail_at(ctx, "name", "%s is not a valid port name: "
+                               "%s", quote(ctx, name), reason);
+            }
+            for (size_t j = first; j < pod->n_ports; j++) {
+                if (pod->ports[j].name && !strcmp(pod->ports[j].name, name)) {
+                    return fail_at(ctx, "name", "duplicate port name %s",
+                                   quote(ctx, name));
+                }
+            }
+        } else {
+            name = NULL;
+        }
+
+        struct container_port *cp = &pod->ports[pod->n_ports++];
+        cp->name = name ? xstrdup(name) : NULL;
+        cp->port = json_integer_value(num);
+        cp->proto = proto;
+        path_pop(ctx, mark2);
+    }
+    path_pop(ctx, mark);
+    return true;
+}
+
+static void
+pod_add_ip(struct k8s_pod *pod, const struct ip_addr *ip)
+{
+    for (size_t i = 0; i < pod->n_ips; i++) {
+        if (!ip_addr_cmp(&pod->ips[i], ip)) {
+            return;
+        }
+    }
+    pod->ips = xrealloc(pod->ips, (pod->n_ips + 1) * sizeof *pod->ips);
+    pod->ips[pod->n_ips++] = *ip;
+}
+
+static bool
+parse_pod_ip(struct vctx *ctx, const json_t *obj, const char *key,
+             struct k8s_pod *pod)
+{
+    const char *s;
+    if (!get_string(ctx, obj, key, &s)) {
+        return false;
+    }
+    if (s && *s) {
+        struct ip_addr ip;
+        if (!ip_addr_parse(s, &ip)) {
+            return fail_at(ctx, key, "%s is not a valid IP address",
+                           quote(ctx, s));
+        }
+        pod_add_ip(pod, &ip);
+    }
+    return true;
+}
+
+static bool
+parse_pod_spec(struct vctx *ctx, const json_t *spec, struct k8s_pod *pod)
+{
+    const char *node;
+    const json_t *containers;
+    if (!get_string(ctx, spec, "nodeName", &node)
+        || !get_bool(ctx, spec, "hostNetwork", &pod->host_network)
+        || !get_array(ctx, spec, "containers", &containers)) {
+        return false;
+    }
+
+    if (node && *node) {
+        const char *reason = dns1123_subdomain_error(node);
+        if (reason) {
+            return fail_at(ctx, "nodeName", "%s is not a valid node name: "
+                           "%s", quote(ctx, node), reason);
+        }
+        pod->node_name = xstrdup(node);
+    }
+
+    if (containers) {
+        size_t mark = path_push(ctx, "containers");
+        size_t i;
+        const json_t *c;
+        json_array_foreach (containers, i, c) {
+            size_t mark2 = path_push_index(ctx, i);
+            if (!check_element_object(ctx, c)
+                || (c && !json_is_null(c)
+                    && !parse_container_ports(ctx, c, pod))) {
+                return false;
+            }
+            path_pop(ctx, mark2);
+        }
+        path_pop(ctx, mark);
+    }
+    return true;
+}
+
+static bool
+parse_pod_status(struct vctx *ctx, const json_t *status, struct k8s_pod *pod)
+{
+    static const char *const phases[] = {
+        [POD_PENDING] = "Pending",
+        [POD_RUNNING] = "Running",
+        [POD_SUCCEEDED] = "Succeeded",
+        [POD_FAILED] = "Failed",
+        [POD_UNKNOWN] = "Unknown",
+    };
+    const char *phase;
+    const json_t *ips;
+    if (!get_string(ctx, status, "phase", &phase)
+        || !get_array(ctx, status, "podIPs", &ips)
+        || !parse_pod_ip(ctx, status, "podIP", pod)) {
+        return false;
+    }
+
+    pod->phase = POD_PENDING;
+    if (phase && *phase) {
+        size_t i;
+        for (i = 0; i < ARRAY_SIZE(phases); i++) {
+            if (!strcmp(phase, phases[i])) {
+                pod->phase = i;
+                break;
+            }
+        }
+        if (i >= ARRAY_SIZE(phases)) {
+            return fail_at(ctx, "phase", "%s is not a valid pod phase (must "
+                           "be Pending, Running, Succeeded, Failed or "
+                           "Unknown)", quote(ctx, phase));
+        }
+    }
+
+    if (ips) {
+        size_t mark = path_push(ctx, "podIPs");
+        size_t i;
+        const json_t *entry;
+        json_array_foreach (ips, i, entry) {
+            size_t mark2 = path_push_index(ctx, i);
+            if (!check_type(ctx, entry, JSON_OBJECT, "an object")) {
+                return false;
+            }
+            if (!member(entry, "ip")) {
+                return fail_at(ctx, "ip", "is required");
+            }
+            if (!parse_pod_ip(ctx, entry, "ip", pod)) {
+                return false;
+            }
+            path_pop(ctx, mark2);
+        }
+        path_pop(ctx, mark);
+    }
+    return true;
+}
+
+static struct k8s_pod *
+parse_pod(struct vctx *ctx, const json_t *v)
+{
+    struct k8s_pod *pod = xcalloc(1, sizeof *pod);
+    struct meta m;
+    const json_t *spec, *status;
+
+    labels_init(&pod->labels);
+    peek_meta(ctx, v, true, &m);
+    if (!parse_meta(ctx, v, true, NAME_DNS_SUBDOMAIN, &pod->labels, &m)
+        || !get_object(ctx, v, "spec", &spec)
+        || !get_object(ctx, v, "status", &status)) {
+        goto error;
+    }
+
+    if (spec) {
+        size_t mark = path_push(ctx, "spec");
+        if (!parse_pod_spec(ctx, spec, pod)) {
+            goto error;
+        }
+        path_pop(ctx, mark);
+    }
+    pod->phase = POD_PENDING;
+    if (status) {
+        size_t mark = path_push(ctx, "status");
+        if (!parse_pod_status(ctx, status, pod)) {
+            goto error;
+        }
+        path_pop(ctx, mark);
+    }
+
+    pod->namespace = xstrdup(ctx->ns);
+    pod->name = xstrdup(ctx->name);
+    pod->resource_version = (m.resource_version
+                             ? xstrdup(m.resource_version) : NULL);
+    return pod;
+
+error:
+    k8s_pod_destroy(pod);
+    return NULL;
+}
+
+/* NetworkPolicy. */
+
+static bool
+parse_np_port(struct vctx *ctx, const json_t *v, struct np_port *port)
+{
+    memset(port, 0, sizeof *port);
+    if (!parse_proto(ctx, v, &port->proto)) {
+        return false;
+    }
+
+    const json_t *num = member(v, "port");
+    const json_t *end;
+    if (!get_int(ctx, v, "endPort", &end)) {
+        return false;
+    }
+    if (!num) {
+        if (end) {
+            return fail_at(ctx, "endPort", "may not be specified when port "
+                           "is not specified");
+        }
+    } else if (json_is_integer(num)) {
+        if (!check_port_num(ctx, "port", num)) {
+            return false;
+        }
+        port->port = json_integer_value(num);
+        if (end) {
+            json_int_t e = json_integer_value(end);
+            if (e < json_integer_value(num)) {
+                return fail_at(ctx, "endPort", "%" JSON_INTEGER_FORMAT
+                               " is less than port %" JSON_INTEGER_FORMAT,
+                               e, json_integer_value(num));
+            } else if (!check_port_num(ctx, "endPort", end)) {
+                return false;
+            }
+            port->end_port = e;
+        }
+    } else if (json_is_string(num)) {
+        const char *name = json_string_value(num);
+        const char *reason = port_name_error(name);
+        if (reason) {
+            return fail_at(ctx, "port", "%s is not a valid port name: %s",
+                           quote(ctx, name), reason);
+        } else if (end) {
+            return fail_at(ctx, "endPort", "may not be specified when port "
+                           "is a name (%s)", quote(ctx, name));
+        }
+        port->name = xstrdup(name);
+    } else {
+        return fail_at(ctx, "port", "must be an integer or a string, not %s",
+                       describe(ctx, num));
+    }
+    return true;
+}
+
+static void
+np_peer_clear(struct np_peer *peer)
+{
+    selector_free(peer->pod_selector);
+    selector_free(peer->ns_selector);
+    free(peer->excepts);
+    memset(peer, 0, sizeof *peer);
+}
+
+static bool
+parse_ipblock(struct vctx *ctx, const json_t *v, struct np_peer *peer)
+{
+    const char *cidr_s;
+    const json_t *excepts;
+    if (!get_string(ctx, v, "cidr", &cidr_s)
+        || !get_array(ctx, v, "except", &excepts)) {
+        return false;
+    }
+    if (!cidr_s || !*cidr_s) {
+        return fail_at(ctx, "cidr", "is required");
+    }
+    char *error = cidr_parse(cidr_s, &peer->block, NULL);
+    if (error) {
+        fail_at(ctx, "cidr", "%s", error);
+        free(error);
+        return false;
+    }
+    peer->is_ipblock = true;
+
+    if (excepts) {
+        size_t n = json_array_size(excepts);
+        peer->excepts = xcalloc(n, sizeof *peer->excepts);
+
+        size_t mark = path_push(ctx, "except");
+        for (size_t i = 0; i < n; i++) {
+            const json_t *e = json_array_get(excepts, i);
+            struct cidr *c = &peer->excepts[i];
+            size_t mark2 = path_push_index(ctx, i);
+            if (!check_type(ctx, e, JSON_STRING, "a string")) {
+                return false;
+            }
+            const char *s = json_string_value(e);
+            error = cidr_parse(s, c, NULL);
+            if (error) {
+                fail(ctx, "%s", error);
+                free(error);
+                return false;
+            }
+            if (c->addr.family != peer->block.addr.family
+                || !cidr_contains(&peer->block, c)) {
+                return fail(ctx, "%s is not inside cidr %s", quote(ctx, s),
+                            quote(ctx, cidr_s));
+            } else if (c->plen <= peer->block.plen) {
+                return fail(ctx, "%s is not strictly inside cidr %s",
+                            quote(ctx, s), quote(ctx, cidr_s));
+            }
+            peer->n_excepts++;
+            path_pop(ctx, mark2);
+        }
+        path_pop(ctx, mark);
+    }
+    return true;
+}
+
+static bool
+parse_np_peer(struct vctx *ctx, const json_t *v, struct np_peer *peer)
+{
+    memset(peer, 0, sizeof *peer);
+
+    const json_t *ipblock;
+    if (!get_object(ctx, v, "ipBlock", &ipblock)
+        || !get_selector(ctx, v, "podSelector", &peer->pod_selector)
+        || !get_selector(ctx, v, "namespaceSelector", &peer->ns_selector)) {
+        return false;
+    }
+
+    if (ipblock) {
+        if (peer->pod_selector || peer->ns_selector) {
+            return fail(ctx, "ipBlock may not be combined with podSelector "
+                        "or namespaceSelector in one peer");
+        }
+        size_t mark = path_push(ctx, "ipBlock");
+        if (!parse_ipblock(ctx, ipblock, peer)) {
+            return false;
+        }
+        path_pop(ctx, mark);
+    } else if (!peer->pod_selector && !peer->ns_selector) {
+        return fail(ctx, "must specify a peer: podSelector, "
+                    "namespaceSelector or ipBlock");
+    }
+    return true;
+}
+
+/* Parses one rule; 'peers_key' is "from" or "to". */
+static bool
+parse_np_rule(struct vctx *ctx, const json_t *v, const char *peers_key,
+              struct np_rule *rule)
+{
+    const json_t *ports, *peers;
+    memset(rule, 0, sizeof *rule);
+    if (json_is_null(v)) {
+        return true;
+    }
+    if (!get_array(ctx, v, "ports", &ports)
+        || !get_array(ctx, v, peers_key, &peers)) {
+        return false;
+    }
+
+    if (ports && json_array_size(ports)) {
+        rule->ports = xcalloc(json_array_size(ports), sizeof *rule->ports);
+        size_t mark = path_push(ctx, "ports");
+        size_t i;
+        const json_t *p;
+        json_array_foreach (ports, i, p) {
+            size_t mark2 = path_push_index(ctx, i);
+            if (!check_element_object(ctx, p)) {
+                return false;
+            }
+            if (!parse_np_port(ctx, p, &rule->ports[i])) {
+                free(rule->ports[i].name);
+                return false;
+            }
+            rule->n_ports++;
+            path_pop(ctx, mark2);
+        }
+        path_pop(ctx, mark);
+    }
+
+    if (peers && json_array_size(peers)) {
+        rule->peers = xcalloc(json_array_size(peers), sizeof *rule->peers);
+        size_t mark = path_push(ctx, peers_key);
+        size_t i;
+        const json_t *p;
+        json_array_foreach (peers, i, p) {
+            size_t mark2 = path_push_index(ctx, i);
+            if (!check_element_object(ctx, p)) {
+                return false;
+            }
+            if (!parse_np_peer(ctx, p, &rule->peers[i])) {
+                np_peer_clear(&rule->peers[i]);
+                return false;
+            }
+            rule->n_peers++;
+            path_pop(ctx, mark2);
+        }
+        path_pop(ctx, mark);
+    }
+    return true;
+}
+
+/* Parses member 'key' ("ingress" or "egress") of 'spec'. */
+static bool
+parse_np_rules(struct vctx *ctx, const json_t *spec, const char *key,
+               const char *peers_key, struct np_rule **rules, size_t *n)
+{
+    const json_t *array;
+    if (!get_array(ctx, spec, key, &array)) {
+        return false;
+    }
+    if (!array || !json_array_size(array)) {
+        return true;
+    }
+
+    *rules = xcalloc(json_array_size(array), sizeof **rules);
+    size_t mark = path_push(ctx, key);
+    size_t i;
+    const json_t *r;
+    json_array_foreach (array, i, r) {
+        size_t mark2 = path_push_index(ctx, i);
+        if (!check_element_object(ctx, r)) {
+            return false;
+        }
+        /* The rule's members are owned by the array from here on. */
+        (*n)++;
+        if (!parse_np_rule(ctx, r, peers_key, &(*rules)[i])) {
+            return false;
+        }
+        path_pop(ctx, mark2);
+    }
+    path_pop(ctx, mark);
+    return true;
+}
+
+static bool
+parse_policy_types(struct vctx *ctx, const json_t *spec,
+                   struct k8s_netpol *np)
+{
+    const json_t *types;
+    if (!get_array(ctx, spec, "policyTypes", &types)) {
+        return false;
+    }
+
+    if (!types || !json_array_size(types)) {
+        /* The API server's defaults. */
+        np->isolates_ingress = true;
+        np->isolates_egress = np->n_egress > 0;
+        return true;
+    }
+
+    size_t mark = path_push(ctx, "policyTypes");
+    if (json_array_size(types) > 2) {
+        return fail(ctx, "may not list more than two policy types (has "
+                    "%zu)", json_array_size(types));
+    }
+    size_t i;
+    const json_t *t;
+    json_array_foreach (types, i, t) {
+        size_t mark2 = path_push_index(ctx, i);
+        if (!check_type(ctx, t, JSON_STRING, "a string")) {
+            return false;
+        }
+        const char *s = json_string_value(t);
+        if (!strcmp(s, "Ingress")) {
+            np->isolates_ingress = true;
+        } else if (!strcmp(s, "Egress")) {
+            np->isolates_egress = true;
+        } else {
+            return fail(ctx, "%s is not a supported policy type (must be "
+                        "Ingress or Egress)", quote(ctx, s));
+        }
+        path_pop(ctx, mark2);
+    }
+    path_pop(ctx, mark);
+    return true;
+}
+
+static struct k8s_netpol *
+parse_netpol(struct vctx *ctx, const json_t *v)
+{
+    struct k8s_netpol *np = xcalloc(1, sizeof *np);
+    struct meta m;
+    struct labels labels;
+    const json_t *spec, *pod_selector;
+
+    selector_init(&np->pod_selector);
+    labels_init(&labels);
+    peek_meta(ctx, v, true, &m);
+    bool ok = parse_meta(ctx, v, true, NAME_DNS_SUBDOMAIN, &labels, &m);
+    labels_destroy(&labels);
+    if (!ok || !get_object(ctx, v, "spec", &spec)) {
+        goto error;
+    }
+    if (!spec) {
+        fail_at(ctx, "spec", "is required");
+        goto error;
+    }
+
+    size_t mark = path_push(ctx, "spec");
+    if (!get_object(ctx, spec, "podSelector", &pod_selector)) {
+        goto error;
+    }
+    if (!pod_selector) {
+        fail_at(ctx, "podSelector", "is required (use {} to select every "
+                "pod of the namespace)");
+        goto error;
+    }
+    size_t mark2 = path_push(ctx, "podSelector");
+    if (!parse_selector(ctx, pod_selector, &np->pod_selector)) {
+        goto error;
+    }
+    path_pop(ctx, mark2);
+
+    if (!parse_np_rules(ctx, spec, "ingress", "from",
+                        &np->ingress, &np->n_ingress)
+        || !parse_np_rules(ctx, spec, "egress", "to",
+                           &np->egress, &np->n_egress)
+        || !parse_policy_types(ctx, spec, np)) {
+        goto error;
+    }
+    path_pop(ctx, mark);
+
+    /* Rules of a direction that the policy does not isolate have no
+     * effect: drop them, so that no consumer can apply them by mistake. */
+    if (!np->isolates_ingress) {
+        np_rules_free(np->ingress, np->n_ingress);
+        np->ingress = NULL;
+        np->n_ingress = 0;
+    }
+    if (!np->isolates_egress) {
+        np_rules_free(np->egress, np->n_egress);
+        np->egress = NULL;
+        np->n_egress = 0;
+    }
+
+    np->namespace = xstrdup(ctx->ns);
+    np->name = xstrdup(ctx->name);
+    np->resource_version = (m.resource_version
+                            ? xstrdup(m.resource_version) : NULL);
+    return np;
+
+error:
+    k8s_netpol_destroy(np);
+    return NULL;
+}
+
+/* Objects. */
+
+struct kind_info {
+    const char *kind;
+    const char *api_version;
+    enum obj_kind obj_kind;
+};
+
+static const struct kind_info kinds[] = {
+    { "Namespace", "v1", OBJ_NAMESPACE },
+    { "Pod", "v1", OBJ_POD },
+    { "NetworkPolicy", "networking.k8s.io/v1", OBJ_NETPOL },
+};
+
+static const struct kind_info *
+find_kind(const char *kind)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
+        if (!strcmp(kind, kinds[i].kind)) {
+            return &kinds[i];
+        }
+    }
+    return NULL;
+}
+
+/* Validates the object 'v'.  A missing 'kind' or 'apiVersion' is taken
+ * from 'default_kind' and 'default_api_version' when these are nonnull (the
+ * items of a PodList come without them).  Returns the object; or NULL with
+ * '*error' NULL if the object is of a kind that we ignore and 'skip_other'
+ * is true; or NULL with a malloc'd message in '*error'. */
+static struct k8s_object *
+object_from_json(const char *origin, const char *locator, const json_t *v,
+                 const char *default_kind, const char *default_api_version,
+                 bool skip_other, char **error)
+{
+    struct k8s_object *obj = NULL;
+    struct vctx ctx;
+
+    vctx_init(&ctx, origin, locator);
+    *error = NULL;
+    if (!check_type(&ctx, v, JSON_OBJECT, "an object")) {
+        goto done;
+    }
+
+    const char *kind, *api_version;
+    if (!get_string(&ctx, v, "kind", &kind)
+        || !get_string(&ctx, v, "apiVersion", &api_version)) {
+        goto done;
+    }
+    if (!kind) {
+        kind = default_kind;
+        api_version = api_version ? api_version : default_api_version;
+    }
+    if (!kind || !*kind) {
+        fail_at(&ctx, "kind", "is required");
+        goto done;
+    }
+    const struct kind_info *info = find_kind(kind);
+    if (!info) {
+        if (!skip_other) {
+            fail_at(&ctx, "kind", "%s is not supported (must be Namespace, "
+                    "Pod or NetworkPolicy)", quote(&ctx, kind));
+        }
+        goto done;
+    }
+
+    ctx.kind = info->kind;
+    struct meta m;
+    peek_meta(&ctx, v, info->obj_kind != OBJ_NAMESPACE, &m);
+    if (!api_version || !*api_version) {
+        fail_at(&ctx, "apiVersion", "is required");
+        goto done;
+    } else if (strcmp(api_version, info->api_version)) {
+        fail_at(&ctx, "apiVersion", "%s is not supported for %s (must be "
+                "%s)", quote(&ctx, api_version), info->kind,
+                quote(&ctx, info->api_version));
+        goto done;
+    }
+
+    obj = xmalloc(sizeof *obj);
+    obj->kind = info->obj_kind;
+    switch (info->obj_kind) {
+    case OBJ_NAMESPACE:
+        obj->ns = parse_namespace(&ctx, v);
+        break;
+    case OBJ_POD:
+        obj->pod = parse_pod(&ctx, v);
+        break;
+    case OBJ_NETPOL:
+        obj->np = parse_netpol(&ctx, v);
+        break;
+    }
+    if (ctx.error) {
+        free(obj);
+        obj = NULL;
+    }
+
+done:
+    if (ctx.error) {
+        *error = ctx.error;
+        ctx.error = NULL;
+    }
+    vctx_destroy(&ctx);
+    return obj;
+}
+
+struct k8s_object *
+objects_from_json(const char *origin, const void *json, char **error)
+{
+    return object_from_json(origin, NULL, json, NULL, NULL, false, error);
+}
+
+struct k8s_object *
+objects_from_json_as(const char *origin, const void *json_,
+                     enum obj_kind kind, char **error)
+{
+    const json_t *json = json_;
+    assert(kind < ARRAY_SIZE(kinds) && kinds[kind].obj_kind == kind);
+    const struct kind_info *info = &kinds[kind];
+
+    const json_t *actual = json_object_get(json, "kind");
+    if (json_is_string(actual) && *json_string_value(actual)
+        && strcmp(json_string_value(actual), info->kind)) {
+        struct vctx ctx;
+        vctx_init(&ctx, origin, NULL);
+        fail_at(&ctx, "kind", "%s is not %s",
+                quote(&ctx, json_string_value(actual)), info->kind);
+        *error = ctx.error;
+        ctx.error = NULL;
+        vctx_destroy(&ctx);
+        return NULL;
+    }
+    return object_from_json(origin, NULL, json, info->kind,
+                            info->api_version, false, error);
+}
+
+/* Files and buffers. */
+
+static bool
+ends_with(const char *s, const char *suffix)
+{
+    size_t len = strlen(s), slen = strlen(suffix);
+    return len >= slen && !strcmp(s + len - slen, suffix);
+}
+
+/* Adds what the top-level value 'v' holds to 'batch': an object, a List of
+ * objects, or (JSON) an array of objects. */
+static void
+add_value(const char *origin, const char *locator, const json_t *v,
+          const char *default_kind, const char *default_api_version,
+          struct obj_batch *batch)
+{
+    if (json_is_array(v)) {
+        size_t i;
+        const json_t *item;
+        json_array_foreach (v, i, item) {
+            char *loc = xasprintf("%s[%zu]", locator, i);
+            add_value(origin, loc, item, NULL, NULL, batch);
+            free(loc);
+        }
+        return;
+    }
+
+    const json_t *kind = json_object_get(v, "kind");
+    const json_t *items = json_object_get(v, "items");
+    if (json_is_string(kind) && ends_with(json_string_value(kind), "List")
+        && (items || !strcmp(json_string_value(kind), "List"))) {
+        /* "PodList" items are Pods; a "List" holds any kinds. */
+        const char *list_kind = json_string_value(kind);
+        char *item_kind = xmemdup0(list_kind, strlen(list_kind) - 4);
+        const json_t *api_version = json_object_get(v, "apiVersion");
+
+        if (items && !json_is_null(items) && !json_is_array(items)) {
+            struct vctx ctx;
+            vctx_init(&ctx, origin, locator);
+            fail_at(&ctx, "items", "must be an array, not %s",
+                    describe(&ctx, items));
+            obj_batch_add_error(batch, ctx.error);
+            ctx.error = NULL;
+            vctx_destroy(&ctx);
+        } else if (items) {
+            size_t i;
+            const json_t *item;
+            json_array_foreach (items, i, item) {
+                char *loc = xasprintf("%s%sitems[%zu]",
+                                      locator ? locator : "",
+                                      locator ? ", " : "", i);
+                add_value(origin, loc, item,
+                          *item_kind ? item_kind : NULL,
+                          (*item_kind && json_is_string(api_version)
+                           ? json_string_value(api_version) : NULL),
+                          batch);
+                free(loc);
+            }
+        }
+        free(item_kind);
+        return;
+    }
+
+    char *error;
+    struct k8s_object *obj = object_from_json(origin, locator, v,
+                                              default_kind,
+                                              default_api_version, true,
+                                              &error);
+    if (obj) {
+        APPEND(batch->objs, batch->n_objs, batch->allocated_objs, *obj);
+        free(obj);
+    } else if (error) {
+        obj_batch_add_error(batch, error);
+    }
+}
+
+struct yaml_aux {
+    const char *origin;
+    struct obj_batch *batch;
+};
+
+static void
+yaml_doc_cb(void *aux_, int index, json_t *doc, const char *error)
+{
+    struct yaml_aux *aux = aux_;
+    if (doc) {
+        char *locator = xasprintf("document %d", index);
+        add_value(aux->origin, locator, doc, NULL, NULL, aux->batch);
+        free(locator);
+        json_decref(doc);
+    } else {
+        obj_batch_add_error(aux->batch,
+                            xasprintf("%s: %s", aux->origin, error));
+    }
+}
+
+static size_t
+skip_space(const char *text, size_t size, size_t ofs)
+{
+    while (ofs < size && (text[ofs] == ' ' || text[ofs] == '\t'
+                          || text[ofs] == '\n' || text[ofs] == '\r')) {
+        ofs++;
+    }
+    return ofs;
+}
+
+/* Parses a stream of JSON values, each an object or an array. */
+static void
+parse_json_stream(const char *origin, const char *text, size_t size,
+                  size_t ofs, struct obj_batch *batch)
+{
+    int line = 1;               /* Line and column of 'ofs'. */
+    int column = 1;
+    size_t counted = 0;
+    int index = 0;
+
+    for (;;) {
+        ofs = skip_space(text, size, ofs);
+        if (ofs >= size) {
+            break;
+        }
+        for (; counted < ofs; counted++) {
+            if (text[counted] == '\n') {
+                line++;
+                column = 1;
+            } else if ((text[counted] & 0xc0) != 0x80) {
+                column++;
+            }
+        }
+
+        json_error_t err;
+        json_t *v = json_loadb(text + ofs, size - ofs,
+                               JSON_DISABLE_EOF_CHECK, &err);
+        if (!v) {
+            int eline = line + (err.line > 0 ? err.line - 1 : 0);
+            /* jansson counts from the start of this value, and reports
+             * column 0 at the end of the input after a newline. */
+            int ecol = MAX(err.column, 1);
+            if (err.line <= 1) {
+                ecol += column - 1;
+            }
+            obj_batch_add_error(batch, xasprintf("%s: line %d column %d: %s",
+                                                 origin, eline, ecol,
+                                                 err.text));
+            break;
+        }
+        char *locator = xasprintf("object %d", ++index);
+        add_value(origin, locator, v, NULL, NULL, batch);
+        free(locator);
+        json_decref(v);
+        ofs += err.position;
+    }
+}
+
+void
+objects_parse_buffer(const char *origin, const char *text, size_t size,
+                     struct obj_batch *batch)
+{
+    size_t ofs = 0;
+    if (size >= 3 && !memcmp(text, "\xef\xbb\xbf", 3)) {
+        ofs = 3;                /* UTF-8 byte order mark. */
+    }
+    size_t first = skip_space(text, size, ofs);
+    if (first < size && (text[first] == '{' || text[first] == '[')) {
+        parse_json_stream(origin, text, size, ofs, batch);
+    } else {
+        struct yaml_aux aux = { .origin = origin, .batch = batch };
+        yaml_json_load(text, size, yaml_doc_cb, &aux);
+    }
+}
+
+void
+objects_parse_file(const char *path, struct obj_batch *batch)
+{
+    FILE *file = fopen(path, "rb");
+    if (!file) {
+        obj_batch_add_error(batch, xasprintf("%s: cannot open: %s", path,
+                                             strerror(errno)));
+        return;
+    }
+
+    size_t size = 0, allocated = 65536;
+    char *text = xmalloc(allocated);
+    for (;;) {
+        size_t n = fread(text + size, 1, allocated - size, file);
+        size += n;
+        if (size < allocated) {
+            break;
+        }
+        allocated *= 2;
+        text = xrealloc(text, allocated);
+    }
+    if (ferror(file)) {
+        obj_batch_add_error(batch, xasprintf("%s: read error: %s", path,
+                                             strerror(errno)));
+    } else {
+        objects_parse_buffer(path, text, size, batch);
+    }
+    fclose(file);
+    free(text);
+}

@@ -1,0 +1,62 @@
+#!/bin/bash
+# ovs-netpol compile with bad input: every invalid object is reported on
+# stderr with the file, the object and the field; the exit status is 1; and
+# the flows of every valid object are still printed.
+set -u
+srcdir=${srcdir:-.}
+np=./ovs-netpol
+data=$srcdir/tests/data/cli
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+
+expect_err() {
+    if ! grep -qF -- "$1" "$tmp/err"; then
+        echo "FAIL: stderr lacks: $1"
+        fail=1
+    fi
+}
+
+$np compile "$data/mixed.yaml" >"$tmp/out" 2>"$tmp/err"
+status=$?
+cat "$tmp/err"
+[ "$status" -eq 1 ] || { echo "FAIL: exit status $status, expected 1"; fail=1; }
+f=$data/mixed.yaml
+expect_err "$f: NetworkPolicy default/bad-except: spec.ingress[0].from[0].ipBlock.except[0]: \"172.18.1.0/24\""
+expect_err "$f: NetworkPolicy default/bad-cidr: spec.egress[0].to[0].ipBlock.cidr: \"10.0.0.0/33\""
+expect_err "$f: NetworkPolicy default/bad-port: spec.ingress[0].ports[1].port: 70000"
+expect_err "$f: NetworkPolicy default/bad-protocol: spec.ingress[0].ports[0].protocol: \"ICMP\""
+expect_err "$f: NetworkPolicy default/bad-endport: spec.ingress[0].ports[0].endPort"
+expect_err "$f: NetworkPolicy default/named-endport: spec.ingress[0].ports[0].endPort"
+expect_err "$f: NetworkPolicy default/bad-operator: spec.podSelector.matchExpressions[0].operator: \"Like\""
+expect_err "$f: NetworkPolicy default/bad-values: spec.podSelector.matchExpressions[0].values"
+expect_err "metadata.name"
+expect_err "$f: Pod default/bad-ip: status.podIP: \"10.0.0.300\""
+n_err=$(grep -c '^ovs-netpol: error: ' "$tmp/err")
+[ "$n_err" -eq 10 ] || { echo "FAIL: $n_err errors, expected 10"; fail=1; }
+
+# The valid policy and pod compiled: web is isolated for ingress and
+# accepts TCP 80; nothing of a rejected policy made it (no default/bad-*).
+grep -q 'ip,nw_dst=10.0.0.7 actions=drop' "$tmp/out" || { echo "FAIL: web not isolated"; fail=1; }
+grep -q 'tcp,tp_dst=80 actions=conjunction' "$tmp/out" || { echo "FAIL: web rule missing"; fail=1; }
+if grep -q 'default/bad-' "$tmp/out"; then echo "FAIL: a rejected policy has flows"; fail=1; fi
+
+# Malformed JSON and an unreadable file: reported, the other files still
+# compile to the same flows as alone.
+printf '{"kind": "Pod", "apiVersion": "v1", "metadata": {"name": "x"' >"$tmp/broken.json"
+$np compile "$srcdir"/deploy/examples/*.yaml >"$tmp/alone" 2>/dev/null || { echo "FAIL: examples do not compile cleanly"; fail=1; }
+$np compile "$tmp/broken.json" "$tmp/missing.yaml" "$srcdir"/deploy/examples/*.yaml >"$tmp/with" 2>"$tmp/err"
+status=$?
+cat "$tmp/err"
+[ "$status" -eq 1 ] || { echo "FAIL: exit status $status with broken JSON"; fail=1; }
+expect_err "$tmp/broken.json: line 1 column"
+expect_err "$tmp/missing.yaml: cannot open"
+cmp -s "$tmp/alone" "$tmp/with" || { echo "FAIL: broken inputs changed the other flows"; fail=1; }
+
+# Bad options are usage errors (status 2), not silent defaults.
+for opt in "--table-base 300" "--table-base x" "--ct-zone 70000" "--continuation="; do
+    $np compile $opt "$srcdir"/deploy/examples/cluster.yaml >/dev/null 2>&1
+    s=$?
+    [ "$s" -eq 2 ] || { echo "FAIL: compile $opt: status $s, expected 2"; fail=1; }
+done
+exit $fail

@@ -1,0 +1,42 @@
+#!/bin/bash
+# Runs every test of ovs-netpol on a Debian 12 machine, as root, from a clean
+# clone: installs what is missing, builds (deploy/build.sh), then
+#   1. the unit tests and the CLI tests (make check),
+#   2. the reference oracle against its own and the shared cases,
+#   3. the real-packet end-to-end suite through a userspace Open vSwitch,
+#      with its self-check (it must fail against allow-all and deny-all).
+# The last line is "N passed, M failed", counting the suites above.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+passed=0
+failed=0
+suite() {
+    local name=$1
+    shift
+    echo "=== $name: $*"
+    if "$@"; then
+        echo "=== $name: passed"
+        passed=$((passed + 1))
+    else
+        echo "=== $name: FAILED"
+        failed=$((failed + 1))
+    fi
+}
+
+if ! deploy/build.sh; then
+    echo "build failed"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+check() {
+    make -j2 check || { cat tests/*.log 2>/dev/null | tail -100; return 1; }
+}
+suite unit check
+suite oracle tests/oracle/check_all.sh
+suite e2e tests/run-e2e.sh --self-check
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,159 @@
+/* Unit tests of addr.c: address and CIDR parsing, CIDR difference (ipBlock
+ * except) and port ranges as value/mask pairs. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "addr.h"
+
+static struct cidr
+C(const char *s)
+{
+    struct cidr c;
+    char *error = cidr_parse(s, &c, NULL);
+    if (error) {
+        fail_msg("%s", error);
+    }
+    return c;
+}
+
+static void
+test_cidr_parse(void **state)
+{
+    struct cidr c;
+    bool host_bits;
+    char buf[CIDR_STRLEN];
+
+    assert_null(cidr_parse("10.1.2.3/8", &c, &host_bits));
+    assert_true(host_bits);
+    cidr_format(&c, buf);
+    assert_string_equal(buf, "10.0.0.0/8");
+
+    assert_null(cidr_parse("fd00::1/64", &c, &host_bits));
+    cidr_format(&c, buf);
+    assert_string_equal(buf, "fd00::/64");
+
+    const char *bad[] = { "10.0.0.0", "10.0.0.0/33", "10.0.0/8", "x/8",
+                          "10.0.0.0/-1", "10.0.0.0/", "::/129", "10.0.0.0/8a",
+                          "" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char *error = cidr_parse(bad[i], &c, NULL);
+        if (!error) {
+            fail_msg("\"%s\" was accepted", bad[i]);
+        }
+        assert_non_null(strstr(error, bad[i]));
+        free(error);
+    }
+}
+
+static void
+test_contains(void **state)
+{
+    struct cidr outer = C("172.17.0.0/16");
+    struct cidr inner = C("172.17.1.0/24");
+    assert_true(cidr_contains(&outer, &inner));
+    assert_false(cidr_contains(&inner, &outer));
+    struct cidr v6 = C("::/0");
+    assert_false(cidr_contains(&v6, &inner));   /* IPv6 never holds IPv4. */
+    struct ip_addr a;
+    assert_true(ip_addr_parse("172.17.1.9", &a));
+    assert_true(cidr_contains_addr(&inner, &a));
+    assert_false(cidr_contains_addr(&v6, &a));
+}
+
+static char *
+difference_text(const char *block, const char *const *excepts, size_t n)
+{
+    struct cidr b = C(block);
+    struct cidr e[8];
+    for (size_t i = 0; i < n; i++) {
+        e[i] = C(excepts[i]);
+    }
+    size_t n_out;
+    struct cidr *out = cidr_difference(&b, e, n, &n_out);
+    static char text[4096];
+    text[0] = '\0';
+    for (size_t i = 0; i < n_out; i++) {
+        char buf[CIDR_STRLEN];
+        cidr_format(&out[i], buf);
+        strcat(text, i ? " " : "");
+        strcat(text, buf);
+    }
+    free(out);
+    return text;
+}
+
+static void
+test_difference(void **state)
+{
+    /* The Kubernetes documentation's example. */
+    const char *e1[] = { "172.17.1.0/24" };
+    assert_string_equal(difference_text("172.17.0.0/16", e1, 1),
+                        "172.17.0.0/24 172.17.2.0/23 172.17.4.0/22 "
+                        "172.17.8.0/21 172.17.16.0/20 172.17.32.0/19 "
+                        "172.17.64.0/18 172.17.128.0/17");
+    /* Nothing excepted. */
+    assert_string_equal(difference_text("10.0.0.0/8", NULL, 0), "10.0.0.0/8");
+    /* Everything excepted. */
+    const char *e2[] = { "10.0.0.0/7" };
+    assert_string_equal(difference_text("10.0.0.0/8", e2, 1), "");
+    /* Overlapping and nested excepts. */
+    const char *e3[] = { "10.0.0.0/26", "10.0.0.0/25", "10.0.0.200/32" };
+    assert_string_equal(difference_text("10.0.0.0/24", e3, 3),
+                        "10.0.0.128/26 10.0.0.192/29 10.0.0.201/32 "
+                        "10.0.0.202/31 10.0.0.204/30 10.0.0.208/28 "
+                        "10.0.0.224/27");
+    /* Another family's except changes nothing. */
+    const char *e4[] = { "fd00::/8" };
+    assert_string_equal(difference_text("10.0.0.0/24", e4, 1), "10.0.0.0/24");
+}
+
+/* Every port of 0..65535 is covered by the masks iff it is in range. */
+static void
+check_range(uint16_t lo, uint16_t hi, size_t max_n)
+{
+    uint16_t values[32], masks[32];
+    size_t n = port_range_to_masks(lo, hi, values, masks);
+    assert_true(n <= max_n);
+    for (uint32_t p = 0; p < 65536; p++) {
+        size_t hits = 0;
+        for (size_t i = 0; i < n; i++) {
+            hits += (p & masks[i]) == values[i];
+        }
+        if (hits != (p >= lo && p <= hi)) {
+            fail_msg("range %u-%u: port %u matched %zu times", lo, hi, p, hits);
+        }
+    }
+}
+
+static void
+test_port_ranges(void **state)
+{
+    check_range(80, 80, 1);
+    check_range(80, 81, 1);
+    check_range(79, 81, 2);
+    check_range(1, 65535, 16);
+    check_range(1024, 65535, 6);
+    check_range(32768, 60999, 14);
+    check_range(2, 65534, 30);
+    uint16_t values[32], masks[32];
+    assert_int_equal(port_range_to_masks(80, 81, values, masks), 1);
+    assert_int_equal(values[0], 80);
+    assert_int_equal(masks[0], 0xfffe);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cidr_parse),
+        cmocka_unit_test(test_contains),
+        cmocka_unit_test(test_difference),
+        cmocka_unit_test(test_port_ranges),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

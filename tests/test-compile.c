@@ -1,0 +1,354 @@
+/* Unit tests of the compiler at the level of flows: the shape and size of
+ * the table (conjunctions, merging, linear growth, stable ids, cookies).
+ * Whether the flows enforce the right verdicts is proved with real packets
+ * by the end-to-end suite (tests/run-e2e.sh). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cluster.h"
+#include "compile.h"
+#include "objects.h"
+#include "util.h"
+
+static struct cluster *
+cluster_from(const char *text)
+{
+    struct obj_batch batch;
+    obj_batch_init(&batch);
+    objects_parse_buffer("test", text, strlen(text), &batch);
+    for (size_t i = 0; i < batch.n_errors; i++) {
+        print_error("%s\n", batch.errors[i]);
+    }
+    assert_int_equal(batch.n_errors, 0);
+    struct cluster *c = cluster_create();
+    cluster_apply_batch(c, &batch);
+    obj_batch_destroy(&batch);
+    return c;
+}
+
+/* Counts flows in table offset 't' whose match contains 'match' (or equals
+ * it, if it starts with '=') and whose actions contain 'actions' (either may
+ * be NULL). */
+static size_t
+count(const struct np_flowset *fs, int t, const char *match,
+      const char *actions)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < fs->n_flows; i++) {
+        const struct np_flow *f = &fs->flows[i];
+        if ((t < 0 || f->table == t)
+            && (!match
+                || (match[0] == '=' ? !strcmp(f->match, match + 1)
+                    : strstr(f->match, match) != NULL))
+            && (!actions || strstr(f->actions, actions))) {
+            n++;
+        }
+    }
+    return n;
+}
+
+static size_t
+count_table(const struct np_flowset *fs, int t)
+{
+    return count(fs, t, NULL, NULL);
+}
+
+#define NS(name) "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"" name "\",\"labels\":{\"ns\":\"" name "\"}}}"
+
+static char *
+pod_json(const char *ns, const char *name, const char *labels, const char *ip,
+         const char *node, const char *ports)
+{
+    return xasprintf("{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":"
+                     "{\"namespace\":\"%s\",\"name\":\"%s\",\"labels\":{%s}},"
+                     "\"spec\":{\"nodeName\":\"%s\",\"containers\":[{\"name\":"
+                     "\"c\",\"ports\":[%s]}]},\"status\":{\"phase\":\"Running\","
+                     "\"podIP\":\"%s\",\"podIPs\":[{\"ip\":\"%s\"}]}}",
+                     ns, name, labels, node ? node : "node-1",
+                     ports ? ports : "", ip, ip);
+}
+
+static void
+append(char **list, const char *item)
+{
+    char *s = xasprintf("%s%s%s", *list, **list ? "," : "", item);
+    free(*list);
+    *list = s;
+}
+
+static char *
+wrap_list(const char *items)
+{
+    return xasprintf("{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[%s]}",
+                     items);
+}
+
+/* One rule, 1000 sources x 100 destinations x 10 ports: a cross product
+ * would be 1,000,000 flows; conjunction keeps it to the sum. */
+static void
+test_cross_product_is_linear(void **state)
+{
+    char *items = xstrdup("");
+    append(&items, NS("src"));
+    append(&items, NS("dst"));
+    for (int i = 0; i < 1000; i++) {
+        char name[32], ip[32];
+        snprintf(name, sizeof name, "s%d", i);
+        snprintf(ip, sizeof ip, "10.1.%d.%d", i / 250, i % 250 + 1);
+        char *p = pod_json("src", name, "\"role\":\"client\"", ip, NULL, NULL);
+        append(&items, p);
+        free(p);
+    }
+    for (int i = 0; i < 100; i++) {
+        char name[32], ip[32];
+        snprintf(name, sizeof name, "d%d", i);
+        snprintf(ip, sizeof ip, "10.2.0.%d", i + 1);
+        char *p = pod_json("dst", name, "\"role\":\"server\"", ip, NULL, NULL);
+        append(&items, p);
+        free(p);
+    }
+    char ports[1024] = "";
+    for (int i = 0; i < 10; i++) {
+        char p[64];
+        snprintf(p, sizeof p, "%s{\"port\":%d}", i ? "," : "", 8000 + i);
+        strcat(ports, p);
+    }
+    char *np = xasprintf(
+        "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\","
+        "\"metadata\":{\"namespace\":\"dst\",\"name\":\"cross\"},\"spec\":{"
+        "\"podSelector\":{\"matchLabels\":{\"role\":\"server\"}},"
+        "\"ingress\":[{\"from\":[{\"namespaceSelector\":{\"matchLabels\":"
+        "{\"ns\":\"src\"}},\"podSelector\":{\"matchLabels\":{\"role\":"
+        "\"client\"}}}],\"ports\":[%s]}]}}", ports);
+    append(&items, np);
+    free(np);
+    char *text = wrap_list(items);
+    struct cluster *c = cluster_from(text);
+
+    struct compile_options opts;
+    compile_options_init(&opts);
+    struct np_flowset fs;
+    compile_cluster(c, &opts, &fs);
+    size_t rules = count_table(&fs, NPT_INGRESS);
+    /* 100 + 1000 + 10 clause flows, the conj_id flow, the miss flow. */
+    assert_int_equal(rules, 1112);
+    assert_int_equal(count(&fs, NPT_INGRESS, "conj_id=", NULL), 1);
+    assert_int_equal(count(&fs, NPT_INGRESS, NULL, "/3)"), 1110);
+    assert_int_equal(count(&fs, NPT_INGRESS_DEFAULT, NULL, "drop"), 100);
+    assert_int_equal(count_table(&fs, NPT_EGRESS), 1);  /* Miss only. */
+    np_flowset_destroy(&fs);
+    cluster_destroy(c);
+    free(text);
+    free(items);
+}
+
+static const char *base_cluster =
+    NS("x") "," NS("y");
+
+static char *
+small_cluster(const char *policies)
+{
+    char *items = xstrdup(base_cluster);
+    const char *pods[][4] = {
+        { "x", "a", "\"pod\":\"a\"", "10.244.1.11" },
+        { "x", "b", "\"pod\":\"b\"", "10.244.1.12" },
+        { "y", "a", "\"pod\":\"a\"", "10.244.2.11" },
+        { "y", "b", "\"pod\":\"b\"", "10.244.2.12" },
+    };
+    for (size_t i = 0; i < 4; i++) {
+        char *ports = xasprintf("{\"name\":\"http\",\"containerPort\":%d},"
+                                "{\"name\":\"dns\",\"containerPort\":53,"
+                                "\"protocol\":\"UDP\"}",
+                                i % 2 ? 8080 : 80);
+        char *p = pod_json(pods[i][0], pods[i][1], pods[i][2], pods[i][3],
+                           i < 2 ? "node-1" : "node-2", ports);
+        append(&items, p);
+        free(p);
+        free(ports);
+    }
+    if (*policies) {
+        append(&items, policies);
+    }
+    char *text = wrap_list(items);
+    free(items);
+    return text;
+}
+
+#define NP(ns, name, spec) "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\",\"metadata\":{\"namespace\":\"" ns "\",\"name\":\"" name "\"},\"spec\":" spec "}"
+
+static void
+compile_text(const char *text, const struct compile_options *opts,
+             struct np_flowset *fs, struct cluster **cp)
+{
+    struct cluster *c = cluster_from(text);
+    compile_cluster(c, opts, fs);
+    if (cp) {
+        *cp = c;
+    } else {
+        cluster_destroy(c);
+    }
+}
+
+/* Two rules with the same peer share one clause flow carrying both
+ * conjunction actions, not two flows that would replace each other. */
+static void
+test_clause_flows_merge(void **state)
+{
+    char *text = small_cluster(
+        NP("x", "p1", "{\"podSelector\":{\"matchLabels\":{\"pod\":\"a\"}},"
+           "\"ingress\":[{\"from\":[{\"podSelector\":{\"matchLabels\":{\"pod\":\"b\"}}}],"
+           "\"ports\":[{\"port\":80}]}]}") ","
+        NP("x", "p2", "{\"podSelector\":{\"matchLabels\":{\"pod\":\"b\"}},"
+           "\"ingress\":[{\"from\":[{\"podSelector\":{\"matchLabels\":{\"pod\":\"b\"}}}],"
+           "\"ports\":[{\"port\":81}]}]}"));
+    struct compile_options opts;
+    compile_options_init(&opts);
+    struct np_flowset fs;
+    compile_text(text, &opts, &fs, NULL);
+    assert_int_equal(count(&fs, NPT_INGRESS, "ip,nw_src=10.244.1.12", NULL), 1);
+    assert_int_equal(count(&fs, NPT_INGRESS, "ip,nw_src=10.244.1.12",
+                           "conjunction(1,2/3),conjunction(2,2/3)"), 1);
+    assert_int_equal(count(&fs, NPT_INGRESS, "conj_id=", "set_field:"), 2);
+    np_flowset_destroy(&fs);
+    free(text);
+}
+
+/* With --node, only local pods are isolated and get spoof guards; remote
+ * pods are still peers. */
+static void
+test_node_scoping(void **state)
+{
+    char *text = small_cluster(
+        NP("y", "deny", "{\"podSelector\":{}}") ","
+        NP("x", "allow-y", "{\"podSelector\":{},\"ingress\":[{\"from\":["
+           "{\"namespaceSelector\":{\"matchLabels\":{\"ns\":\"y\"}}}]}]}"));
+    struct compile_options opts;
+    compile_options_init(&opts);
+    opts.node = "node-1";
+    struct np_flowset fs;
+    compile_text(text, &opts, &fs, NULL);
+    /* x/a and x/b are local; y's pods are on node-2. */
+    assert_int_equal(count(&fs, NPT_SPOOF, "nw_src=", "goto_table"), 2);
+    assert_int_equal(count(&fs, NPT_INGRESS_DEFAULT, "nw_dst=10.244.1", "drop"), 2);
+    assert_int_equal(count(&fs, NPT_INGRESS_DEFAULT, "nw_dst=10.244.2", NULL), 0);
+    assert_int_equal(count(&fs, NPT_INGRESS, "nw_src=10.244.2.11", "conjunction"), 1);
+    np_flowset_destroy(&fs);
+
+    opts.node = NULL;
+    compile_text(text, &opts, &fs, NULL);
+    assert_int_equal(count(&fs, NPT_INGRESS_DEFAULT, NULL, "drop"), 4);
+    np_flowset_destroy(&fs);
+    free(text);
+}
+
+/* A named port resolves on each destination pod: x/a serves http on 80,
+ * x/b on 8080, so the rule becomes one conjunction per number. */
+static void
+test_named_port_per_pod(void **state)
+{
+    char *text = small_cluster(
+        NP("x", "web", "{\"podSelector\":{},\"ingress\":[{\"from\":["
+           "{\"namespaceSelector\":{}}],\"ports\":[{\"port\":\"http\"}]}]}"));
+    struct compile_options opts;
+    compile_options_init(&opts);
+    struct np_flowset fs;
+    compile_text(text, &opts, &fs, NULL);
+    assert_int_equal(count(&fs, NPT_INGRESS, "conj_id=", NULL), 2);
+    assert_int_equal(count(&fs, NPT_INGRESS, "=tcp,tp_dst=80", "conjunction"), 1);
+    assert_int_equal(count(&fs, NPT_INGRESS, "tcp,tp_dst=8080", "conjunction"), 1);
+    /* x/a only in the port-80 conjunction, x/b only in the 8080 one. */
+    assert_int_equal(count(&fs, NPT_INGRESS, "nw_dst=10.244.1.11", "/3)"), 1);
+    assert_int_equal(count(&fs, NPT_INGRESS, "nw_dst=10.244.1.12", "/3)"), 1);
+    np_flowset_destroy(&fs);
+    free(text);
+
+    /* The name with the wrong protocol resolves nowhere: no rule flows. */
+    text = small_cluster(
+        NP("x", "dns", "{\"podSelector\":{},\"ingress\":[{\"ports\":"
+           "[{\"port\":\"dns\"}]}]}"));
+    compile_text(text, &opts, &fs, NULL);
+    assert_int_equal(count(&fs, NPT_INGRESS, "conj_id=", NULL), 0);
+    assert_int_equal(count(&fs, NPT_INGRESS_DEFAULT, NULL, "drop"), 2);
+    np_flowset_destroy(&fs);
+    free(text);
+}
+
+/* Conjunction ids stay with their rule when other policies come and go. */
+static void
+test_stable_ids(void **state)
+{
+    const char *p2 = NP("x", "p2", "{\"podSelector\":{},\"ingress\":[{"
+                        "\"from\":[{\"podSelector\":{}}],\"ports\":[{\"port\":81}]}]}");
+    const char *p1 = NP("x", "p1", "{\"podSelector\":{},\"ingress\":[{"
+                        "\"from\":[{\"podSelector\":{}}],\"ports\":[{\"port\":80}]}]}");
+    struct compile_options opts;
+    compile_options_init(&opts);
+    opts.ids = np_ids_create();
+    struct np_flowset fs;
+    char *text = small_cluster(p2);
+    compile_text(text, &opts, &fs, NULL);
+    assert_int_equal(count(&fs, NPT_INGRESS, "conj_id=1", NULL), 1);
+    np_flowset_destroy(&fs);
+    free(text);
+
+    char *both = xasprintf("%s,%s", p1, p2);
+    text = small_cluster(both);
+    compile_text(text, &opts, &fs, NULL);
+    /* p1 sorts first but p2 keeps id 1. */
+    assert_int_equal(count(&fs, NPT_INGRESS, "tcp,tp_dst=81", "conjunction(1,3/3)"), 1);
+    assert_int_equal(count(&fs, NPT_INGRESS, "=tcp,tp_dst=80", "conjunction(2,3/3)"), 1);
+    np_flowset_destroy(&fs);
+    free(text);
+    free(both);
+    np_ids_destroy(opts.ids);
+}
+
+/* ipBlock except becomes the CIDR difference; the table base and the
+ * continuation are honoured everywhere; cookies carry our prefix. */
+static void
+test_ipblock_base_continuation(void **state)
+{
+    char *text = small_cluster(
+        NP("x", "ipb", "{\"podSelector\":{\"matchLabels\":{\"pod\":\"a\"}},"
+           "\"egress\":[{\"to\":[{\"ipBlock\":{\"cidr\":\"172.17.0.0/16\","
+           "\"except\":[\"172.17.1.0/24\"]}}]}]}"));
+    struct compile_options opts;
+    compile_options_init(&opts);
+    opts.table_base = 40;
+    opts.continuation = "resubmit(,60)";
+    struct np_flowset fs;
+    compile_text(text, &opts, &fs, NULL);
+    assert_int_equal(count(&fs, 40 + NPT_EGRESS, "nw_dst=172.17.", "conjunction"), 8);
+    assert_int_equal(count(&fs, 40 + NPT_EGRESS, "nw_dst=172.17.1.", NULL), 0);
+    assert_int_equal(count(&fs, 40 + NPT_CLASSIFY, "arp", "resubmit(,60)"), 1);
+    assert_int_equal(count(&fs, 40 + NPT_COMMIT, "ip", "ct(commit"), 2);
+    assert_int_equal(count(&fs, -1, NULL, "NORMAL"), 0);
+    for (size_t i = 0; i < fs.n_flows; i++) {
+        assert_true(fs.flows[i].table >= 40 && fs.flows[i].table < 48);
+        assert_int_equal(fs.flows[i].cookie >> 48, NP_COOKIE_PREFIX);
+    }
+    /* Egress-only policy without policyTypes: isolated for both. */
+    assert_int_equal(count(&fs, 40 + NPT_EGRESS_DEFAULT, "nw_src=10.244.1.11", "drop"), 1);
+    assert_int_equal(count(&fs, 40 + NPT_INGRESS_DEFAULT, "nw_dst=10.244.1.11", "drop"), 1);
+    np_flowset_destroy(&fs);
+    free(text);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cross_product_is_linear),
+        cmocka_unit_test(test_clause_flows_merge),
+        cmocka_unit_test(test_node_scoping),
+        cmocka_unit_test(test_named_port_per_pod),
+        cmocka_unit_test(test_stable_ids),
+        cmocka_unit_test(test_ipblock_base_continuation),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

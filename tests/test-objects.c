@@ -1,0 +1,1164 @@
+/* Unit tests for objects.c and yaml-json.c: every accepted form, the
+ * defaults, and every kind of invalid input with its exact message, each
+ * time checking that the other objects of the same input survive. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <jansson.h>
+#include "objects.h"
+#include "util.h"
+#include "yaml-json.h"
+
+/* Fixtures. */
+
+static char *
+fixture(const char *name)
+{
+    const char *srcdir = getenv("srcdir");
+    return xasprintf("%s/tests/data/objects/%s", srcdir ? srcdir : ".",
+                     name);
+}
+
+static void
+parse_fixture(const char *name, struct obj_batch *batch)
+{
+    char *path = fixture(name);
+    obj_batch_init(batch);
+    objects_parse_file(path, batch);
+    free(path);
+}
+
+static void
+parse_text(const char *origin, const char *text, struct obj_batch *batch)
+{
+    obj_batch_init(batch);
+    objects_parse_buffer(origin, text, strlen(text), batch);
+}
+
+/* Checks that 'error' is 'expected' after the fixture's path and ": ". */
+static void
+assert_fixture_error(const char *name, const char *error,
+                     const char *expected)
+{
+    char *path = fixture(name);
+    char *full = xasprintf("%s: %s", path, expected);
+    assert_string_equal(error, full);
+    free(full);
+    free(path);
+}
+
+static void
+assert_label(const struct labels *labels, const char *key,
+             const char *value)
+{
+    const char *actual = labels_get(labels, key);
+    assert_non_null(actual);
+    assert_string_equal(actual, value);
+}
+
+static void
+assert_selector(const struct selector *sel, const char *expected)
+{
+    assert_non_null(sel);
+    char *s = selector_to_string(sel);
+    assert_string_equal(s, expected);
+    free(s);
+}
+
+static void
+assert_cidr(const struct cidr *c, const char *expected)
+{
+    char buf[CIDR_STRLEN];
+    cidr_format(c, buf);
+    assert_string_equal(buf, expected);
+}
+
+static void
+assert_ip(const struct ip_addr *ip, const char *expected)
+{
+    char buf[IP_ADDR_STRLEN];
+    ip_addr_format(ip, buf);
+    assert_string_equal(buf, expected);
+}
+
+static void
+assert_port(const struct np_port *p, enum np_proto proto, const char *name,
+            uint16_t port, uint16_t end_port)
+{
+    assert_int_equal(p->proto, proto);
+    if (name) {
+        assert_non_null(p->name);
+        assert_string_equal(p->name, name);
+    } else {
+        assert_null(p->name);
+    }
+    assert_int_equal(p->port, port);
+    assert_int_equal(p->end_port, end_port);
+}
+
+/* Valid forms. */
+
+/* The example policy of the Kubernetes documentation, in YAML. */
+static void
+test_docs_example(void **state)
+{
+    struct obj_batch b;
+    parse_fixture("test-network-policy.yaml", &b);
+    assert_int_equal(b.n_errors, 0);
+    assert_int_equal(b.n_objs, 1);
+
+    const struct k8s_object *obj = &b.objs[0];
+    assert_int_equal(obj->kind, OBJ_NETPOL);
+    assert_string_equal(k8s_object_namespace(obj), "default");
+    assert_string_equal(k8s_object_name(obj), "test-network-policy");
+
+    const struct k8s_netpol *np = obj->np;
+    assert_null(np->resource_version);
+    assert_selector(&np->pod_selector, "role=db");
+    assert_true(np->isolates_ingress);
+    assert_true(np->isolates_egress);
+
+    assert_int_equal(np->n_ingress, 1);
+    const struct np_rule *r = &np->ingress[0];
+    assert_int_equal(r->n_peers, 3);
+    assert_true(r->peers[0].is_ipblock);
+    assert_null(r->peers[0].pod_selector);
+    assert_null(r->peers[0].ns_selector);
+    assert_cidr(&r->peers[0].block, "172.17.0.0/16");
+    assert_int_equal(r->peers[0].n_excepts, 1);
+    assert_cidr(&r->peers[0].excepts[0], "172.17.1.0/24");
+    assert_false(r->peers[1].is_ipblock);
+    assert_null(r->peers[1].pod_selector);
+    assert_selector(r->peers[1].ns_selector, "project=myproject");
+    assert_false(r->peers[2].is_ipblock);
+    assert_selector(r->peers[2].pod_selector, "role=frontend");
+    assert_null(r->peers[2].ns_selector);
+    assert_int_equal(r->n_ports, 1);
+    assert_port(&r->ports[0], NP_TCP, NULL, 6379, 0);
+
+    assert_int_equal(np->n_egress, 1);
+    r = &np->egress[0];
+    assert_int_equal(r->n_peers, 1);
+    assert_true(r->peers[0].is_ipblock);
+    assert_cidr(&r->peers[0].block, "10.0.0.0/24");
+    assert_int_equal(r->peers[0].n_excepts, 0);
+    assert_int_equal(r->n_ports, 1);
+    assert_port(&r->ports[0], NP_TCP, NULL, 5978, 0);
+
+    obj_batch_destroy(&b);
+}
+
+/* A v1 List in JSON: a Namespace, a Service (skipped), a dual-stack Pod
+ * and a policy with a named port and a port range. */
+static void
+test_json_list(void **state)
+{
+    struct obj_batch b;
+    parse_fixture("list.json", &b);
+    assert_int_equal(b.n_errors, 0);
+    assert_int_equal(b.n_objs, 3);
+
+    assert_int_equal(b.objs[0].kind, OBJ_NAMESPACE);
+    const struct k8s_namespace *ns = b.objs[0].ns;
+    assert_string_equal(ns->name, "prod");
+    assert_string_equal(k8s_object_namespace(&b.objs[0]), "");
+    assert_string_equal(ns->resource_version, "101");
+    assert_int_equal(ns->labels.n, 2);
+    assert_label(&ns->labels, "env", "prod");
+    assert_label(&ns->labels, "kubernetes.io/metadata.name", "prod");
+
+    assert_int_equal(b.objs[1].kind, OBJ_POD);
+    const struct k8s_pod *pod = b.objs[1].pod;
+    assert_string_equal(pod->namespace, "prod");
+    assert_string_equal(pod->name, "web-0");
+    assert_string_equal(pod->resource_version, "102");
+    assert_label(&pod->labels, "app", "web");
+    assert_label(&pod->labels, "app.kubernetes.io/part-of", "shop");
+    assert_string_equal(pod->node_name, "node-1");
+    assert_false(pod->host_network);
+    assert_int_equal(pod->phase, POD_RUNNING);
+    /* podIP and podIPs[0] are the same address: kept once. */
+    assert_int_equal(pod->n_ips, 2);
+    assert_int_equal(pod->ips[0].family, AF_INET);
+    assert_ip(&pod->ips[0], "10.244.1.5");
+    assert_int_equal(pod->ips[1].family, AF_INET6);
+    assert_ip(&pod->ips[1], "fd00:10:244:1::5");
+    /* Ports of every container; TCP by default. */
+    assert_int_equal(pod->n_ports, 3);
+    assert_string_equal(pod->ports[0].name, "http");
+    assert_int_equal(pod->ports[0].port, 8080);
+    assert_int_equal(pod->ports[0].proto, NP_TCP);
+    assert_string_equal(pod->ports[1].name, "dns");
+    assert_int_equal(pod->ports[1].port, 53);
+    assert_int_equal(pod->ports[1].proto, NP_UDP);
+    assert_null(pod->ports[2].name);
+    assert_int_equal(pod->ports[2].port, 9901);
+    assert_int_equal(pod->ports[2].proto, NP_SCTP);
+
+    assert_int_equal(b.objs[2].kind, OBJ_NETPOL);
+    const struct k8s_netpol *np = b.objs[2].np;
+    assert_string_equal(np->name, "allow-web");
+    assert_true(np->isolates_ingress);
+    assert_false(np->isolates_egress);
+    assert_int_equal(np->n_ingress, 1);
+    assert_int_equal(np->n_egress, 0);
+    assert_int_equal(np->ingress[0].n_peers, 0);
+    assert_int_equal(np->ingress[0].n_ports, 2);
+    assert_port(&np->ingress[0].ports[0], NP_TCP, "http", 0, 0);
+    assert_port(&np->ingress[0].ports[1], NP_TCP, NULL, 9000, 9100);
+
+    obj_batch_destroy(&b);
+}
+
+/* A PodList as the API server sends it: items without kind and apiVersion. */
+static void
+test_podlist(void **state)
+{
+    struct obj_batch b;
+    parse_fixture("podlist.json", &b);
+    assert_int_equal(b.n_errors, 0);
+    assert_int_equal(b.n_objs, 2);
+
+    const struct k8s_pod *a = b.objs[0].pod;
+    assert_int_equal(b.objs[0].kind, OBJ_POD);
+    assert_string_equal(a->namespace, "x");
+    assert_string_equal(a->name, "a");
+    assert_string_equal(a->resource_version, "4001");
+    assert_true(a->host_network);
+    assert_int_equal(a->n_ips, 1);
+    assert_ip(&a->ips[0], "192.168.0.10");
+
+    const struct k8s_pod *p = b.objs[1].pod;
+    assert_string_equal(p->name, "b");
+    assert_null(p->resource_version);
+    assert_null(p->node_name);
+    assert_int_equal(p->phase, POD_SUCCEEDED);
+    assert_int_equal(p->n_ips, 0);
+    assert_int_equal(p->n_ports, 0);
+
+    obj_batch_destroy(&b);
+}
+
+/* Concatenated JSON values, one of them an array of objects; a Pod
+ * without a namespace is in "default". */
+static void
+test_json_stream(void **state)
+{
+    struct obj_batch b;
+    parse_fixture("stream.json", &b);
+    assert_int_equal(b.n_errors, 0);
+    assert_int_equal(b.n_objs, 4);
+    assert_string_equal(k8s_object_name(&b.objs[0]), "x");
+    assert_string_equal(k8s_object_name(&b.objs[1]), "y");
+    assert_string_equal(k8s_object_name(&b.objs[2]), "z");
+    assert_int_equal(b.objs[3].kind, OBJ_POD);
+    assert_string_equal(b.objs[3].pod->namespace, "default");
+    assert_int_equal(b.objs[3].pod->phase, POD_PENDING);
+    obj_batch_destroy(&b);
+}
+
+/* Multi-document YAML with empty documents, a skipped kind and the
+ * policyTypes defaults. */
+static void
+test_yaml_multi(void **state)
+{
+    struct obj_batch b;
+    parse_fixture("multi.yaml", &b);
+    assert_int_equal(b.n_errors, 0);
+    assert_int_equal(b.n_objs, 4);
+
+    assert_int_equal(b.objs[0].kind, OBJ_NAMESPACE);
+    assert_label(&b.objs[0].ns->labels, "team", "yes");
+    assert_label(&b.objs[0].ns->labels, "tier", "1");
+
+    assert_int_equal(b.objs[1].kind, OBJ_POD);
+    const struct k8s_pod *pod = b.objs[1].pod;
+    assert_string_equal(pod->namespace, "shop");
+    assert_int_equal(pod->n_ips, 1);
+    assert_ip(&pod->ips[0], "10.0.0.7");
+    assert_int_equal(pod->n_ports, 1);
+    assert_string_equal(pod->ports[0].name, "pg");
+    assert_int_equal(pod->ports[0].proto, NP_TCP);
+
+    /* No policyTypes and only egress rules: both directions isolated. */
+    const struct k8s_netpol *np = b.objs[2].np;
+    assert_string_equal(np->name, "egress-only");
+    assert_true(selector_is_empty(&np->pod_selector));
+    assert_true(np->isolates_ingress);
+    assert_true(np->isolates_egress);
+    assert_int_equal(np->n_ingress, 0);
+    assert_int_equal(np->n_egress, 1);
+    const struct np_rule *r = &np->egress[0];
+    assert_int_equal(r->n_peers, 1);
+    assert_selector(r->peers[0].ns_selector, "");
+    assert_selector(r->peers[0].pod_selector,
+                    "app in (cache,db),!legacy");
+    assert_int_equal(r->n_ports, 2);
+    assert_port(&r->ports[0], NP_TCP, NULL, 5432, 0);
+    assert_port(&r->ports[1], NP_UDP, NULL, 0, 0);
+
+    /* Explicit [Egress, Egress]: deduplicated; ingress rules dropped;
+     * 'egress: []' denies all egress. */
+    np = b.objs[3].np;
+    assert_string_equal(np->namespace, "default");
+    assert_string_equal(np->name, "egress-explicit");
+    assert_false(np->isolates_ingress);
+    assert_true(np->isolates_egress);
+    assert_int_equal(np->n_ingress, 0);
+    assert_int_equal(np->n_egress, 0);
+
+    obj_batch_destroy(&b);
+}
+
+/* Defaults and edge forms, inline. */
+static void
+test_defaults(void **state)
+{
+    struct obj_batch b;
+    parse_text("t.yaml",
+               "apiVersion: networking.k8s.io/v1\n"
+               "kind: NetworkPolicy\n"
+               "metadata: {name: a.b, resourceVersion: '77'}\n"
+               "spec:\n"
+               "  podSelector: {}\n"
+               "  ingress: [{}, {from: [], ports: []}, null]\n"
+               "---\n"
+               "apiVersion: networking.k8s.io/v1\n"
+               "kind: NetworkPolicy\n"
+               "metadata: {name: both, namespace: ns1}\n"
+               "spec:\n"
+               "  podSelector: {matchLabels: null}\n"
+               "  policyTypes: [Ingress, Egress]\n"
+               "---\n"
+               "apiVersion: networking.k8s.io/v1\n"
+               "kind: NetworkPolicy\n"
+               "metadata: {name: empty-types}\n"
+               "spec:\n"
+               "  podSelector: {}\n"
+               "  policyTypes: []\n"
+               "  egress: [{to: [{ipBlock: {cidr: 10.1.2.3/8}}]}]\n", &b);
+    assert_int_equal(b.n_errors, 0);
+    assert_int_equal(b.n_objs, 3);
+
+    const struct k8s_netpol *np = b.objs[0].np;
+    assert_string_equal(np->namespace, "default");
+    assert_string_equal(np->resource_version, "77");
+    assert_true(np->isolates_ingress);
+    assert_false(np->isolates_egress);
+    assert_int_equal(np->n_ingress, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(np->ingress[i].n_peers, 0);
+        assert_int_equal(np->ingress[i].n_ports, 0);
+    }
+
+    np = b.objs[1].np;
+    assert_true(np->isolates_ingress);
+    assert_true(np->isolates_egress);
+    assert_int_equal(np->n_ingress, 0);
+    assert_int_equal(np->n_egress, 0);
+
+    /* [] is the same as absent; host bits of a CIDR are cleared. */
+    np = b.objs[2].np;
+    assert_true(np->isolates_ingress);
+    assert_true(np->isolates_egress);
+    assert_int_equal(np->n_egress, 1);
+    assert_cidr(&np->egress[0].peers[0].block, "10.0.0.0/8");
+
+    obj_batch_destroy(&b);
+}
+
+/* IPv6 blocks, both selectors in one peer, every operator. */
+static void
+test_peers(void **state)
+{
+    struct obj_batch b;
+    parse_text("t.json",
+               "{\"apiVersion\": \"networking.k8s.io/v1\","
+               " \"kind\": \"NetworkPolicy\","
+               " \"metadata\": {\"name\": \"p\", \"namespace\": \"n\"},"
+               " \"spec\": {\"podSelector\": {\"matchExpressions\": ["
+               "   {\"key\": \"a\", \"operator\": \"NotIn\","
+               "    \"values\": [\"x\"]},"
+               "   {\"key\": \"example.com/b\", \"operator\": \"Exists\"},"
+               "   {\"key\": \"c\", \"operator\": \"DoesNotExist\","
+               "    \"values\": []}]},"
+               "  \"ingress\": [{\"from\": ["
+               "   {\"ipBlock\": {\"cidr\": \"fd00::/48\","
+               "                  \"except\": [\"fd00:0:0:1::/64\"]}},"
+               "   {\"podSelector\": {\"matchLabels\": {\"r\": \"\"}},"
+               "    \"namespaceSelector\": {\"matchLabels\": {\"t\": \"u\"}}}"
+               "  ]}]}}", &b);
+    assert_int_equal(b.n_errors, 0);
+    assert_int_equal(b.n_objs, 1);
+
+    const struct k8s_netpol *np = b.objs[0].np;
+    assert_selector(&np->pod_selector, "a notin (x),!c,example.com/b");
+    const struct np_peer *peer = &np->ingress[0].peers[0];
+    assert_true(peer->is_ipblock);
+    assert_int_equal(peer->block.addr.family, AF_INET6);
+    assert_cidr(&peer->block, "fd00::/48");
+    assert_cidr(&peer->excepts[0], "fd00:0:0:1::/64");
+    peer = &np->ingress[0].peers[1];
+    assert_false(peer->is_ipblock);
+    assert_selector(peer->pod_selector, "r=");
+    assert_selector(peer->ns_selector, "t=u");
+    obj_batch_destroy(&b);
+}
+
+/* The API client's entry points. */
+static void
+test_from_json(void **state)
+{
+    json_error_t jerr;
+    json_t *j = json_loads("{\"apiVersion\": \"v1\", \"kind\": \"Namespace\","
+                           " \"metadata\": {\"name\": \"n1\","
+                           "  \"resourceVersion\": \"9\"}}", 0, &jerr);
+    assert_non_null(j);
+    char *error = (char *) 1;
+    struct k8s_object *obj = objects_from_json("watch", j, &error);
+    assert_null(error);
+    assert_non_null(obj);
+    assert_int_equal(obj->kind, OBJ_NAMESPACE);
+    assert_string_equal(obj->ns->resource_version, "9");
+    k8s_object_destroy(obj);
+
+    /* Without kind: implied by objects_from_json_as() only. */
+    json_object_del(j, "kind");
+    json_object_del(j, "apiVersion");
+    obj = objects_from_json("watch", j, &error);
+    assert_null(obj);
+    assert_string_equal(error, "watch: kind: is required");
+    free(error);
+    obj = objects_from_json_as("watch", j, OBJ_NAMESPACE, &error);
+    assert_null(error);
+    assert_non_null(obj);
+    assert_string_equal(k8s_object_name(obj), "n1");
+    k8s_object_destroy(obj);
+
+    /* The same JSON read as a Pod is a Pod in "default". */
+    obj = objects_from_json_as("watch", j, OBJ_POD, &error);
+    assert_null(error);
+    assert_int_equal(obj->kind, OBJ_POD);
+    assert_string_equal(k8s_object_namespace(obj), "default");
+    k8s_object_destroy(obj);
+
+    /* A present apiVersion must still match. */
+    json_object_set_new(j, "apiVersion", json_string("v2"));
+    obj = objects_from_json_as("watch", j, OBJ_NAMESPACE, &error);
+    assert_null(obj);
+    assert_string_equal(error, "watch: Namespace n1: apiVersion: \"v2\" is "
+                        "not supported for Namespace (must be \"v1\")");
+    free(error);
+    json_object_del(j, "apiVersion");
+
+    json_object_set_new(j, "kind", json_string("Namespace"));
+    obj = objects_from_json_as("watch", j, OBJ_POD, &error);
+    assert_null(obj);
+    assert_string_equal(error, "watch: kind: \"Namespace\" is not Pod");
+    free(error);
+
+    json_object_set_new(j, "kind", json_string("Service"));
+    obj = objects_from_json("watch", j, &error);
+    assert_null(obj);
+    assert_string_equal(error, "watch: kind: \"Service\" is not supported "
+                        "(must be Namespace, Pod or NetworkPolicy)");
+    free(error);
+    json_decref(j);
+
+    j = json_string("x");
+    obj = objects_from_json("watch", j, &error);
+    assert_null(obj);
+    assert_string_equal(error, "watch: must be an object, not string \"x\"");
+    free(error);
+    json_decref(j);
+
+    k8s_object_destroy(NULL);
+    obj_batch_destroy(NULL);
+}
+
+/* Format detection: leading space, a byte-order mark, empty input. */
+static void
+test_detection(void **state)
+{
+    struct obj_batch b;
+    parse_text("t", "\xef\xbb\xbf \n\t{\"apiVersion\": \"v1\", \"kind\": "
+               "\"Namespace\", \"metadata\": {\"name\": \"j\"}}\n", &b);
+    assert_int_equal(b.n_errors, 0);
+    assert_int_equal(b.n_objs, 1);
+    obj_batch_destroy(&b);
+
+    parse_text("t", "\xef\xbb\xbf# comment\napiVersion: v1\nkind: Namespace\n"
+               "metadata: {name: yy}\n", &b);
+    assert_int_equal(b.n_errors, 0);
+    assert_int_equal(b.n_objs, 1);
+    obj_batch_destroy(&b);
+
+    parse_text("t", "", &b);
+    assert_int_equal(b.n_errors, 0);
+    assert_int_equal(b.n_objs, 0);
+    obj_batch_destroy(&b);
+
+    parse_text("t", "  \n# only comments\n---\n", &b);
+    assert_int_equal(b.n_errors, 0);
+    assert_int_equal(b.n_objs, 0);
+    obj_batch_destroy(&b);
+
+    /* Unknown kinds are skipped without being validated. */
+    parse_text("t", "kind: Service\nmetadata: {name: Not_Valid}\n---\n"
+               "apiVersion: v1\nkind: ConfigMapList\nitems: [{}]\n", &b);
+    assert_int_equal(b.n_errors, 0);
+    assert_int_equal(b.n_objs, 0);
+    obj_batch_destroy(&b);
+}
+
+/* Invalid objects. */
+
+/* Each bad document goes between two good ones, which must survive. */
+struct bad_case {
+    const char *text;
+    const char *error;
+};
+
+#define GOOD_NS "apiVersion: v1\nkind: Namespace\nmetadata: {name: good}\n"
+#define GOOD_POD "apiVersion: v1\nkind: Pod\nmetadata: {name: good}\n"
+
+#define NP(SPEC)                                                        \
+    "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"           \
+    "metadata: {name: np, namespace: default}\nspec: " SPEC "\n"
+#define NP_ID "t.yaml: NetworkPolicy default/np: "
+#define INGRESS(PEERS_AND_PORTS) NP("{podSelector: {}, ingress: [" PEERS_AND_PORTS "]}")
+#define FROM(PEER) INGRESS("{from: [" PEER "]}")
+#define PORT(P) INGRESS("{ports: [" P "]}")
+#define SEL(S) NP("{podSelector: " S "}")
+
+#define POD(REST)                                                      \
+    "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: default}\n" \
+    REST "\n"
+#define POD_ID "t.yaml: Pod default/p: "
+#define PORTS(P) POD("spec: {containers: [{name: c, ports: [" P "]}]}")
+
+#define LABEL_MSG "a lowercase RFC 1123 label must consist of lower case " \
+    "alphanumeric characters or '-', and must start and end with an "   \
+    "alphanumeric character"
+#define SUBDOMAIN_MSG "a lowercase RFC 1123 subdomain must consist of "  \
+    "lower case alphanumeric characters, '-' or '.', and must start and " \
+    "end with an alphanumeric character"
+#define QNAME_MSG "must consist of alphanumeric characters, '-', '_' or " \
+    "'.', and must start and end with an alphanumeric character"
+#define VALUE_MSG "a valid label must be an empty string or consist of " \
+    "alphanumeric characters, '-', '_' or '.', and must start and end with " \
+    "an alphanumeric character"
+#define PORT_NUM_MSG "is not a valid port number (must be between 1 and 65535)"
+#define LONG64 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+static const struct bad_case bad_cases[] = {
+    /* Kind and apiVersion. */
+    { "metadata: {name: x}\n",
+      "t.yaml: document 2: kind: is required" },
+    { "kind: [Pod]\n",
+      "t.yaml: document 2: kind: must be a string, not an array" },
+    { "just a string\n",
+      "t.yaml: document 2: must be an object, not string \"just a string\"" },
+    { "kind: NetworkPolicy\nmetadata: {name: np}\nspec: {podSelector: {}}\n",
+      NP_ID "apiVersion: is required" },
+    { "apiVersion: extensions/v1beta1\nkind: NetworkPolicy\n"
+      "metadata: {name: np}\nspec: {podSelector: {}}\n",
+      NP_ID "apiVersion: \"extensions/v1beta1\" is not supported for "
+      "NetworkPolicy (must be \"networking.k8s.io/v1\")" },
+    { "apiVersion: networking.k8s.io/v1beta1\nkind: Pod\n"
+      "metadata: {name: p}\n",
+      POD_ID "apiVersion: \"networking.k8s.io/v1beta1\" is not supported "
+      "for Pod (must be \"v1\")" },
+    { "apiVersion: v1\nkind: List\nitems: {}\n",
+      "t.yaml: document 2: items: must be an array, not an object" },
+    { "apiVersion: v1\nkind: List\nitems: [{kind: Pod, apiVersion: v1}]\n",
+      "t.yaml: document 2, items[0]: Pod: metadata.name: is required" },
+
+    /* Metadata. */
+    { "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+      "spec: {podSelector: {}}\n",
+      "t.yaml: document 2: NetworkPolicy: metadata.name: is required" },
+    { "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+      "metadata: {namespace: prod}\nspec: {podSelector: {}}\n",
+      "t.yaml: document 2: NetworkPolicy: metadata.name: is required" },
+    { "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+      "metadata: {name: 12}\nspec: {podSelector: {}}\n",
+      "t.yaml: document 2: NetworkPolicy: metadata.name: must be a string, "
+      "not integer 12" },
+    { "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+      "metadata: {name: Bad_Name}\nspec: {podSelector: {}}\n",
+      "t.yaml: NetworkPolicy default/Bad_Name: metadata.name: \"Bad_Name\" "
+      "is not a valid name: " SUBDOMAIN_MSG },
+    { "apiVersion: v1\nkind: Namespace\nmetadata: {name: a.b}\n",
+      "t.yaml: Namespace a.b: metadata.name: \"a.b\" is not a valid name: "
+      LABEL_MSG },
+    { "apiVersion: v1\nkind: Namespace\nmetadata: {name: " LONG64 "}\n",
+      "t.yaml: Namespace " LONG64 ": metadata.name: \"" LONG64 "\" is not "
+      "a valid name: must be no more than 63 characters" },
+    { "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: Prod}\n",
+      "t.yaml: Pod Prod/p: metadata.namespace: \"Prod\" is not a valid "
+      "namespace name: " LABEL_MSG },
+    { "apiVersion: v1\nkind: Pod\n"
+      "metadata: {name: p, labels: {bad key: x}}\n",
+      POD_ID "metadata.labels: \"bad key\" is not a valid label key: name "
+      "part " QNAME_MSG },
+    { "apiVersion: v1\nkind: Namespace\n"
+      "metadata: {name: ns1, labels: {Example.com/x: v}}\n",
+      "t.yaml: Namespace ns1: metadata.labels: \"Example.com/x\" is not a "
+      "valid label key: prefix part " SUBDOMAIN_MSG },
+    { "apiVersion: v1\nkind: Namespace\n"
+      "metadata: {name: ns1, labels: {/x: v}}\n",
+      "t.yaml: Namespace ns1: metadata.labels: \"/x\" is not a valid label "
+      "key: prefix part must be non-empty" },
+    { "apiVersion: v1\nkind: Namespace\n"
+      "metadata: {name: ns1, labels: {a/b/c: v}}\n",
+      "t.yaml: Namespace ns1: metadata.labels: \"a/b/c\" is not a valid label "
+      "key: a qualified name " QNAME_MSG " with an optional DNS subdomain "
+      "prefix and '/' (e.g. 'example.com/MyName')" },
+    { "apiVersion: v1\nkind: Namespace\n"
+      "metadata: {name: ns1, labels: {" LONG64 ": v}}\n",
+      "t.yaml: Namespace ns1: metadata.labels: \"" LONG64 "\" is not a valid "
+      "label key: name part must be no more than 63 characters" },
+    { "apiVersion: v1\nkind: Namespace\n"
+      "metadata: {name: ns1, labels: {app: " LONG64 "}}\n",
+      "t.yaml: Namespace ns1: metadata.labels[app]: \"" LONG64 "\" is not a "
+      "valid label value: must be no more than 63 characters" },
+    { "apiVersion: v1\nkind: Namespace\n"
+      "metadata: {name: ns1, labels: {app: -x}}\n",
+      "t.yaml: Namespace ns1: metadata.labels[app]: \"-x\" is not a valid "
+      "label value: " VALUE_MSG },
+    /* Unquoted YAML booleans and numbers are not strings, as in kubectl. */
+    { "apiVersion: v1\nkind: Namespace\n"
+      "metadata: {name: ns1, labels: {enabled: yes}}\n",
+      "t.yaml: Namespace ns1: metadata.labels[enabled]: must be a string, "
+      "not boolean true" },
+    { "apiVersion: v1\nkind: Namespace\n"
+      "metadata: {name: ns1, labels: {version: 1.10}}\n",
+      "t.yaml: Namespace ns1: metadata.labels[version]: must be a string, "
+      "not number 1.1000000000000001" },
+    { "apiVersion: v1\nkind: Namespace\nmetadata: {name: ns1, labels: [a]}\n",
+      "t.yaml: Namespace ns1: metadata.labels: must be an object, not an "
+      "array" },
+
+    /* NetworkPolicy spec. */
+    { "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+      "metadata: {name: np}\n",
+      NP_ID "spec: is required" },
+    { NP("{ingress: []}"),
+      NP_ID "spec.podSelector: is required (use {} to select every pod of "
+      "the namespace)" },
+    { NP("{podSelector: {}, ingress: {}}"),
+      NP_ID "spec.ingress: must be an array, not an object" },
+    { NP("{podSelector: {}, egress: [7]}"),
+      NP_ID "spec.egress[0]: must be an object, not integer 7" },
+
+    /* Selectors. */
+    { SEL("{matchLabels: {app: a b}}"),
+      NP_ID "spec.podSelector.matchLabels[app]: \"a b\" is not a valid "
+      "label value: " VALUE_MSG },
+    { SEL("{matchLabels: {-app: x}}"),
+      NP_ID "spec.podSelector.matchLabels: \"-app\" is not a valid label "
+      "key: name part " QNAME_MSG },
+    { SEL("{matchExpressions: [{key: role, operator: in, values: [db]}]}"),
+      NP_ID "spec.podSelector.matchExpressions[0].operator: \"in\" is not "
+      "a valid selector operator (must be In, NotIn, Exists or "
+      "DoesNotExist)" },
+    { SEL("{matchExpressions: [{key: role}]}"),
+      NP_ID "spec.podSelector.matchExpressions[0].operator: is required" },
+    { SEL("{matchExpressions: [{operator: Exists}]}"),
+      NP_ID "spec.podSelector.matchExpressions[0].key: is required" },
+    { SEL("{matchExpressions: [{key: 'a b', operator: Exists}]}"),
+      NP_ID "spec.podSelector.matchExpressions[0].key: \"a b\" is not a "
+      "valid label key: name part " QNAME_MSG },
+    { SEL("{matchExpressions: [{key: a, operator: Exists},"
+          " {key: role, operator: In}]}"),
+      NP_ID "spec.podSelector.matchExpressions[1].values: must be "
+      "non-empty when operator is In" },
+    { SEL("{matchExpressions: [{key: role, operator: NotIn, values: []}]}"),
+      NP_ID "spec.podSelector.matchExpressions[0].values: must be "
+      "non-empty when operator is NotIn" },
+    { SEL("{matchExpressions: [{key: role, operator: Exists, "
+          "values: [x]}]}"),
+      NP_ID "spec.podSelector.matchExpressions[0].values: must be empty "
+      "when operator is Exists" },
+    { SEL("{matchExpressions: [{key: role, operator: DoesNotExist, "
+          "values: [x]}]}"),
+      NP_ID "spec.podSelector.matchExpressions[0].values: must be empty "
+      "when operator is DoesNotExist" },
+    { SEL("{matchExpressions: [{key: role, operator: In, "
+          "values: [ok, 'no way']}]}"),
+      NP_ID "spec.podSelector.matchExpressions[0].values[1]: \"no way\" is "
+      "not a valid label value: " VALUE_MSG },
+    { SEL("{matchExpressions: [{key: role, operator: In, values: [1]}]}"),
+      NP_ID "spec.podSelector.matchExpressions[0].values[0]: must be a "
+      "string, not integer 1" },
+    { SEL("{matchExpressions: {key: role}}"),
+      NP_ID "spec.podSelector.matchExpressions: must be an array, not an "
+      "object" },
+
+    /* Ports. */
+    { PORT("{protocol: ICMP, port: 1}"),
+      NP_ID "spec.ingress[0].ports[0].protocol: \"ICMP\" is not a "
+      "supported protocol (must be TCP, UDP or SCTP)" },
+    { PORT("{protocol: tcp}"),
+      NP_ID "spec.ingress[0].ports[0].protocol: \"tcp\" is not a "
+      "supported protocol (must be TCP, UDP or SCTP)" },
+    { PORT("{port: 80}, {port: 0}"),
+      NP_ID "spec.ingress[0].ports[1].port: 0 " PORT_NUM_MSG },
+    { PORT("{port: 65536}"),
+      NP_ID "spec.ingress[0].ports[0].port: 65536 " PORT_NUM_MSG },
+    { PORT("{port: -1}"),
+      NP_ID "spec.ingress[0].ports[0].port: -1 " PORT_NUM_MSG },
+    { PORT("{port: 80.5}"),
+      NP_ID "spec.ingress[0].ports[0].port: must be an integer or a "
+      "string, not number 80.5" },
+    { PORT("{port: '80'}"),
+      NP_ID "spec.ingress[0].ports[0].port: \"80\" is not a valid port "
+      "name: must contain at least one letter (a-z)" },
+    { PORT("{port: HTTP}"),
+      NP_ID "spec.ingress[0].ports[0].port: \"HTTP\" is not a valid port "
+      "name: must contain only alpha-numeric characters (a-z, 0-9), and "
+      "hyphens (-)" },
+    { PORT("{port: web-http-server-01}"),
+      NP_ID "spec.ingress[0].ports[0].port: \"web-http-server-01\" is not "
+      "a valid port name: must be no more than 15 characters" },
+    { PORT("{port: my--port}"),
+      NP_ID "spec.ingress[0].ports[0].port: \"my--port\" is not a valid "
+      "port name: must not contain consecutive hyphens" },
+    { PORT("{port: http-}"),
+      NP_ID "spec.ingress[0].ports[0].port: \"http-\" is not a valid port "
+      "name: must not begin or end with a hyphen" },
+    { PORT("{port: http, endPort: 90}"),
+      NP_ID "spec.ingress[0].ports[0].endPort: may not be specified when "
+      "port is a name (\"http\")" },
+    { PORT("{protocol: UDP, endPort: 90}"),
+      NP_ID "spec.ingress[0].ports[0].endPort: may not be specified when "
+      "port is not specified" },
+    { PORT("{port: 90, endPort: 80}"),
+      NP_ID "spec.ingress[0].ports[0].endPort: 80 is less than port 90" },
+    { PORT("{port: 90, endPort: 65536}"),
+      NP_ID "spec.ingress[0].ports[0].endPort: 65536 " PORT_NUM_MSG },
+    { PORT("{port: 90, endPort: '100'}"),
+      NP_ID "spec.ingress[0].ports[0].endPort: must be an integer, not "
+      "string \"100\"" },
+
+    /* Peers. */
+    { FROM("{}"),
+      NP_ID "spec.ingress[0].from[0]: must specify a peer: podSelector, "
+      "namespaceSelector or ipBlock" },
+    { NP("{podSelector: {}, egress: [{to: [{podSelector: {}}, "
+         "{podSelector: null}]}]}"),
+      NP_ID "spec.egress[0].to[1]: must specify a peer: podSelector, "
+      "namespaceSelector or ipBlock" },
+    { FROM("{ipBlock: {cidr: 10.0.0.0/8}, podSelector: {}}"),
+      NP_ID "spec.ingress[0].from[0]: ipBlock may not be combined with "
+      "podSelector or namespaceSelector in one peer" },
+    { FROM("{ipBlock: {cidr: 10.0.0.0/8}, namespaceSelector: {}}"),
+      NP_ID "spec.ingress[0].from[0]: ipBlock may not be combined with "
+      "podSelector or namespaceSelector in one peer" },
+    { FROM("{ipBlock: {}}"),
+      NP_ID "spec.ingress[0].from[0].ipBlock.cidr: is required" },
+    { FROM("{ipBlock: {cidr: ''}}"),
+      NP_ID "spec.ingress[0].from[0].ipBlock.cidr: is required" },
+    { FROM("{ipBlock: {cidr: 10.0.0.0}}"),
+      NP_ID "spec.ingress[0].from[0].ipBlock.cidr: \"10.0.0.0\" is not a "
+      "CIDR (no prefix length)" },
+    { FROM("{ipBlock: {cidr: 10.0.0.0/33}}"),
+      NP_ID "spec.ingress[0].from[0].ipBlock.cidr: \"10.0.0.0/33\" is not a "
+      "valid CIDR (prefix length above 32)" },
+    { FROM("{ipBlock: {cidr: 10.0.0.256/24}}"),
+      NP_ID "spec.ingress[0].from[0].ipBlock.cidr: \"10.0.0.256/24\" is not "
+      "a valid CIDR (bad address)" },
+    { FROM("{podSelector: {}}, {namespaceSelector: {}}, "
+           "{ipBlock: {cidr: 172.17.0.0/16, except: [172.18.1.0/24]}}"),
+      NP_ID "spec.ingress[0].from[2].ipBlock.except[0]: \"172.18.1.0/24\" "
+      "is not inside cidr \"172.17.0.0/16\"" },
+    { FROM("{ipBlock: {cidr: 172.17.0.0/16, "
+           "except: [172.17.1.0/24, 172.17.0.0/16]}}"),
+      NP_ID "spec.ingress[0].from[0].ipBlock.except[1]: \"172.17.0.0/16\" "
+      "is not strictly inside cidr \"172.17.0.0/16\"" },
+    { FROM("{ipBlock: {cidr: 172.17.0.0/16, except: [172.0.0.0/8]}}"),
+      NP_ID "spec.ingress[0].from[0].ipBlock.except[0]: \"172.0.0.0/8\" "
+      "is not inside cidr \"172.17.0.0/16\"" },
+    { FROM("{ipBlock: {cidr: 172.17.0.0/16, except: ['fd00::/64']}}"),
+      NP_ID "spec.ingress[0].from[0].ipBlock.except[0]: \"fd00::/64\" is "
+      "not inside cidr \"172.17.0.0/16\"" },
+    { FROM("{ipBlock: {cidr: 172.17.0.0/16, except: [172.17.0.0/40]}}"),
+      NP_ID "spec.ingress[0].from[0].ipBlock.except[0]: \"172.17.0.0/40\" "
+      "is not a valid CIDR (prefix length above 32)" },
+    { FROM("{ipBlock: {cidr: 172.17.0.0/16, except: 172.17.0.0/24}}"),
+      NP_ID "spec.ingress[0].from[0].ipBlock.except: must be an array, not "
+      "string \"172.17.0.0/24\"" },
+
+    /* policyTypes. */
+    { NP("{podSelector: {}, policyTypes: [Ingress, ingress]}"),
+      NP_ID "spec.policyTypes[1]: \"ingress\" is not a supported policy "
+      "type (must be Ingress or Egress)" },
+    { NP("{podSelector: {}, policyTypes: [Ingress, Egress, Ingress]}"),
+      NP_ID "spec.policyTypes: may not list more than two policy types "
+      "(has 3)" },
+    { NP("{podSelector: {}, policyTypes: Ingress}"),
+      NP_ID "spec.policyTypes: must be an array, not string \"Ingress\"" },
+
+    /* Pods. */
+    { "apiVersion: v1\nkind: Pod\nmetadata: {name: Web}\n",
+      "t.yaml: Pod default/Web: metadata.name: \"Web\" is not a valid name: "
+      SUBDOMAIN_MSG },
+    { PORTS("{name: http}"),
+      POD_ID "spec.containers[0].ports[0].containerPort: is required" },
+    { PORTS("{containerPort: 0}"),
+      POD_ID "spec.containers[0].ports[0].containerPort: 0 " PORT_NUM_MSG },
+    { PORTS("{containerPort: 70000}"),
+      POD_ID "spec.containers[0].ports[0].containerPort: 70000 "
+      PORT_NUM_MSG },
+    { PORTS("{containerPort: '80'}"),
+      POD_ID "spec.containers[0].ports[0].containerPort: must be an "
+      "integer, not string \"80\"" },
+    { PORTS("{containerPort: 80, name: Http}"),
+      POD_ID "spec.containers[0].ports[0].name: \"Http\" is not a valid "
+      "port name: must contain only alpha-numeric characters (a-z, 0-9), "
+      "and hyphens (-)" },
+    { PORTS("{containerPort: 80, name: '8080'}"),
+      POD_ID "spec.containers[0].ports[0].name: \"8080\" is not a valid "
+      "port name: must contain at least one letter (a-z)" },
+    { PORTS("{containerPort: 80, name: http}, "
+            "{containerPort: 81, name: http}"),
+      POD_ID "spec.containers[0].ports[1].name: duplicate port name "
+      "\"http\"" },
+    { PORTS("{containerPort: 80, protocol: HTTP}"),
+      POD_ID "spec.containers[0].ports[0].protocol: \"HTTP\" is not a "
+      "supported protocol (must be TCP, UDP or SCTP)" },
+    { POD("spec: {containers: [{name: a}, {name: b, ports: {}}]}"),
+      POD_ID "spec.containers[1].ports: must be an array, not an object" },
+    { POD("spec: {hostNetwork: 'true'}"),
+      POD_ID "spec.hostNetwork: must be a boolean, not string \"true\"" },
+    { POD("spec: {nodeName: Node_1}"),
+      POD_ID "spec.nodeName: \"Node_1\" is not a valid node name: "
+      SUBDOMAIN_MSG },
+    { POD("status: {podIP: 10.0.0.256}"),
+      POD_ID "status.podIP: \"10.0.0.256\" is not a valid IP address" },
+    { POD("status: {podIP: 10.0.0.1, podIPs: [{ip: 10.0.0.1}, "
+          "{ip: 'fd00::g'}]}"),
+      POD_ID "status.podIPs[1].ip: \"fd00::g\" is not a valid IP address" },
+    { POD("status: {podIPs: [{}]}"),
+      POD_ID "status.podIPs[0].ip: is required" },
+    { POD("status: {podIPs: [10.0.0.1]}"),
+      POD_ID "status.podIPs[0]: must be an object, not string "
+      "\"10.0.0.1\"" },
+    { POD("status: {phase: Done}"),
+      POD_ID "status.phase: \"Done\" is not a valid pod phase (must be "
+      "Pending, Running, Succeeded, Failed or Unknown)" },
+
+    /* YAML problems that reject only their document. */
+    { "apiVersion: v1\nkind: Namespace\nkind: Namespace\n",
+      "t.yaml: line 18 column 1: mapping key \"kind\" already defined" },
+    { "apiVersion: v1\nkind: *nothing\n",
+      "t.yaml: line 17 column 7: unknown anchor \"nothing\"" },
+    { "apiVersion: v1\nkind: !!int Namespace\n",
+      "t.yaml: line 17 column 7: cannot decode \"Namespace\" as !!int" },
+    { "apiVersion: v1\nkind: .inf\n",
+      "t.yaml: line 17 column 7: .inf cannot be represented in JSON" },
+    { "? [a]\n: b\n",
+      "t.yaml: line 16 column 3: a mapping key must be a scalar" },
+};
+
+static void
+test_bad_objects(void **state)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(bad_cases); i++) {
+        const struct bad_case *c = &bad_cases[i];
+        char *text = xasprintf("# Document 1.\n" GOOD_NS "---\n"
+                               "# Document 2, the bad one.\n"
+                               "# (padding so that its first line is 16)\n"
+                               "#\n#\n#\n#\n#\n#\n#\n#\n"
+                               "%s---\n" GOOD_POD, c->text);
+        struct obj_batch b;
+        parse_text("t.yaml", text, &b);
+        if (b.n_errors != 1 || strcmp(b.errors[0], c->error)
+            || b.n_objs != 2) {
+            print_error("case %zu:\n%s\nexpected: %s\n", i, text, c->error);
+            for (size_t j = 0; j < b.n_errors; j++) {
+                print_error("got:      %s\n", b.errors[j]);
+            }
+            print_error("with %zu objects\n", b.n_objs);
+            fail();
+        }
+        assert_string_equal(k8s_object_name(&b.objs[0]), "good");
+        assert_int_equal(b.objs[0].kind, OBJ_NAMESPACE);
+        assert_string_equal(k8s_object_name(&b.objs[1]), "good");
+        assert_int_equal(b.objs[1].kind, OBJ_POD);
+        obj_batch_destroy(&b);
+        free(text);
+    }
+}
+
+/* The same validation in JSON, where the bad object sits in a List. */
+static void
+test_bad_json_list(void **state)
+{
+    struct obj_batch b;
+    parse_text("l.json",
+               "{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": ["
+               " {\"apiVersion\": \"v1\", \"kind\": \"Namespace\","
+               "  \"metadata\": {\"name\": \"a\"}},"
+               " {\"apiVersion\": \"networking.k8s.io/v1\","
+               "  \"kind\": \"NetworkPolicy\","
+               "  \"metadata\": {\"name\": \"np\", \"namespace\": \"a\"},"
+               "  \"spec\": {\"podSelector\": {}, \"ingress\": [{\"ports\":"
+               "   [{\"port\": 53, \"protocol\": \"UDP\"},"
+               "    {\"port\": true}]}]}},"
+               " {\"apiVersion\": \"networking.k8s.io/v1\","
+               "  \"kind\": \"NetworkPolicy\", \"metadata\": {}},"
+               " 5,"
+               " {\"apiVersion\": \"v1\", \"kind\": \"Namespace\","
+               "  \"metadata\": {\"name\": \"b\"}}]}", &b);
+    assert_int_equal(b.n_objs, 2);
+    assert_string_equal(k8s_object_name(&b.objs[0]), "a");
+    assert_string_equal(k8s_object_name(&b.objs[1]), "b");
+    assert_int_equal(b.n_errors, 3);
+    assert_string_equal(b.errors[0], "l.json: NetworkPolicy a/np: "
+                        "spec.ingress[0].ports[1].port: must be an integer "
+                        "or a string, not boolean true");
+    assert_string_equal(b.errors[1], "l.json: object 1, items[2]: "
+                        "NetworkPolicy: metadata.name: is required");
+    assert_string_equal(b.errors[2], "l.json: object 1, items[3]: must be "
+                        "an object, not integer 5");
+    obj_batch_destroy(&b);
+}
+
+/* The fixture with one good and four bad objects of several kinds. */
+static void
+test_mixed_fixture(void **state)
+{
+    struct obj_batch b;
+    parse_fixture("mixed.yaml", &b);
+    assert_int_equal(b.n_objs, 2);
+    assert_int_equal(b.objs[0].kind, OBJ_NAMESPACE);
+    assert_string_equal(k8s_object_name(&b.objs[0]), "default");
+    assert_int_equal(b.objs[1].kind, OBJ_POD);
+    assert_string_equal(k8s_object_name(&b.objs[1]), "ok");
+
+    assert_int_equal(b.n_errors, 4);
+    assert_fixture_error("mixed.yaml", b.errors[0],
+                         "NetworkPolicy default/db: spec.ingress[0].from[2]"
+                         ".ipBlock.except[0]: \"172.18.1.0/24\" is not "
+                         "inside cidr \"172.17.0.0/16\"");
+    assert_fixture_error("mixed.yaml", b.errors[1],
+                         "NetworkPolicy default/old: apiVersion: "
+                         "\"extensions/v1beta1\" is not supported for "
+                         "NetworkPolicy (must be \"networking.k8s.io/v1\")");
+    assert_fixture_error("mixed.yaml", b.errors[2],
+                         "NetworkPolicy default/bad-operator: spec."
+                         "podSelector.matchExpressions[0].operator: \"in\" "
+                         "is not a valid selector operator (must be In, "
+                         "NotIn, Exists or DoesNotExist)");
+    assert_fixture_error("mixed.yaml", b.errors[3],
+                         "Pod default/web: metadata.labels[version]: must "
+                         "be a string, not integer 2");
+    obj_batch_destroy(&b);
+}
+
+/* Syntax errors: what came before is kept. */
+static void
+test_broken_yaml(void **state)
+{
+    struct obj_batch b;
+    parse_fixture("broken-syntax.yaml", &b);
+    assert_int_equal(b.n_objs, 2);
+    assert_string_equal(k8s_object_name(&b.objs[0]), "first");
+    assert_string_equal(k8s_object_name(&b.objs[1]), "second");
+    assert_int_equal(b.n_errors, 1);
+    assert_fixture_error("broken-syntax.yaml", b.errors[0],
+                         "line 15 column 1: did not find expected ',' or "
+                         "']' (while parsing a flow sequence at line 14 "
+                         "column 9)");
+    obj_batch_destroy(&b);
+
+    parse_text("t.yaml", GOOD_NS "---\nmetadata:\n  name: x\n bad: 1\n", &b);
+    assert_int_equal(b.n_objs, 1);
+    assert_int_equal(b.n_errors, 1);
+    assert_string_equal(b.errors[0], "t.yaml: line 7 column 2: did not "
+                        "find expected key (while parsing a block mapping at "
+                        "line 5 column 1)");
+    obj_batch_destroy(&b);
+
+    parse_text("t.yaml", "a: \"unterminated\n", &b);
+    assert_int_equal(b.n_objs, 0);
+    assert_int_equal(b.n_errors, 1);
+    assert_string_equal(b.errors[0], "t.yaml: line 2 column 1: found "
+                        "unexpected end of stream (while scanning a quoted "
+                        "scalar at line 1 column 4)");
+    obj_batch_destroy(&b);
+}
+
+static void
+test_broken_json(void **state)
+{
+    struct obj_batch b;
+    parse_fixture("broken.json", &b);
+    assert_int_equal(b.n_objs, 1);
+    assert_string_equal(k8s_object_name(&b.objs[0]), "kept");
+    assert_int_equal(b.n_errors, 1);
+    assert_fixture_error("broken.json", b.errors[0],
+                         "line 4 column 1: '}' expected near end of file");
+    obj_batch_destroy(&b);
+
+    /* Garbage after a good object, on the same line. */
+    parse_text("s.json", "{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", "
+               "\"metadata\": {\"name\": \"a\"}} xyz", &b);
+    assert_int_equal(b.n_objs, 1);
+    assert_int_equal(b.n_errors, 1);
+    assert_string_equal(b.errors[0], "s.json: line 1 column 72: '[' or "
+                        "'{' expected near 'xyz'");
+    obj_batch_destroy(&b);
+
+    parse_text("s.json", "[{\"kind\": \"Namespace\",\n \"x\": 1,,}]", &b);
+    assert_int_equal(b.n_objs, 0);
+    assert_int_equal(b.n_errors, 1);
+    assert_string_equal(b.errors[0], "s.json: line 2 column 9: string or "
+                        "'}' expected near ','");
+    obj_batch_destroy(&b);
+}
+
+static void
+test_unreadable_file(void **state)
+{
+    struct obj_batch b;
+    obj_batch_init(&b);
+    objects_parse_file("/nonexistent/policy.yaml", &b);
+    assert_int_equal(b.n_objs, 0);
+    assert_int_equal(b.n_errors, 1);
+    assert_string_equal(b.errors[0], "/nonexistent/policy.yaml: cannot "
+                        "open: No such file or directory");
+    obj_batch_destroy(&b);
+}
+
+/* yaml-json: scalar typing as go-yaml v2 (and so kubectl) does it. */
+static void
+assert_yaml(const char *yaml, const char *json)
+{
+    char *error = NULL;
+    json_t *doc = yaml_json_load_one(yaml, strlen(yaml), &error);
+    if (!doc) {
+        print_error("%s: %s\n", yaml, error);
+        fail();
+    }
+    char *s = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS
+                         | JSON_ENCODE_ANY);
+    if (strcmp(s, json)) {
+        print_error("%s\nexpected %s\n     got %s\n", yaml, json, s);
+        fail();
+    }
+    free(s);
+    json_decref(doc);
+}
+
+static void
+test_yaml_scalars(void **state)
+{
+    assert_yaml("[1, -5, +7, 0x1F, 0o17, 017, 1_000, 0b101, -0b11]",
+                "[1,-5,7,31,15,15,1000,5,-3]");
+    assert_yaml("[1.5, .5, 1e3, -2.5e-1, 08]",
+                "[1.5,0.5,1000.0,-0.25,8.0]");
+    assert_yaml("[true, True, yes, Yes, ON, y, false, no, Off, n]",
+                "[true,true,true,true,true,true,false,false,false,false]");
+    assert_yaml("[~, null, Null, NULL, '', \"\"]",
+                "[null,null,null,null,\"\",\"\"]");
+    assert_yaml("a:\nb: ~\n", "{\"a\":null,\"b\":null}");
+    assert_yaml("['1', \"true\", !!str 5, !!str yes, !local 12]",
+                "[\"1\",\"true\",\"5\",\"yes\",\"12\"]");
+    assert_yaml("a: |\n  x\nb: >-\n  y\n  z\n",
+                "{\"a\":\"x\\n\",\"b\":\"y z\"}");
+    /* YAML 1.1 booleans as keys too, as in go-yaml v2. */
+    assert_yaml("{y: 1, n: 2}", "{\"false\":2,\"true\":1}");
+    assert_yaml("[2024-01-01, 1.2.3, 10.0.0.0/8, 0x, abc, 1e, TRUE1]",
+                "[\"2024-01-01\",\"1.2.3\",\"10.0.0.0/8\",\"0x\",\"abc\","
+                "\"1e\",\"TRUE1\"]");
+    assert_yaml("[9223372036854775807, -9223372036854775808]",
+                "[9223372036854775807,-9223372036854775808]");
+    assert_yaml("[!!float 5, !!int '7', !!bool 'off', !!null '']",
+                "[5.0,7,false,null]");
+    /* Keys that are not strings become strings. */
+    assert_yaml("{1: a, true: b, null: c, 1.5: d}",
+                "{\"1\":\"a\",\"1.5\":\"d\",\"null\":\"c\",\"true\":\"b\"}");
+}
+
+static void
+test_yaml_structure(void **state)
+{
+    /* Anchors, aliases and merge keys. */
+    assert_yaml("base: &b {x: 1, w: 2}\n"
+                "copy: *b\n"
+                "merged:\n  <<: *b\n  w: 3\n"
+                "list: &l [a, *b]\n"
+                "more: {<<: [{p: 1}, {p: 2, q: 2}], q: 0}\n",
+                "{\"base\":{\"w\":2,\"x\":1},\"copy\":{\"w\":2,\"x\":1},"
+                "\"list\":[\"a\",{\"w\":2,\"x\":1}],"
+                "\"merged\":{\"w\":3,\"x\":1},"
+                "\"more\":{\"p\":1,\"q\":0}}");
+    assert_yaml("{\"json\": [1, {\"a\": null}]}",
+                "{\"json\":[1,{\"a\":null}]}");
+
+    char *error;
+    json_t *doc = yaml_json_load_one("", 0, &error);
+    assert_null(doc);
+    assert_string_equal(error, "no YAML document");
+    free(error);
+
+    doc = yaml_json_load_one("a: [1\n", 6, &error);
+    assert_null(doc);
+    assert_string_equal(error, "line 2 column 1: did not find expected ',' "
+                        "or ']' (while parsing a flow sequence at line 1 "
+                        "column 4)");
+    free(error);
+
+    doc = yaml_json_load_one("a: 1\nb: *x\n", 10, &error);
+    assert_null(doc);
+    assert_string_equal(error, "line 2 column 4: unknown anchor \"x\"");
+    free(error);
+
+    doc = yaml_json_load_one("<<: 5\n", 6, &error);
+    assert_null(doc);
+    assert_string_equal(error, "line 1 column 5: a merge key ('<<') needs a "
+                        "mapping or a sequence of mappings");
+    free(error);
+
+    /* Invalid UTF-8 is a reader error, located by its offset. */
+    doc = yaml_json_load_one("a: b\nc: \xff\n", 9, &error);
+    assert_null(doc);
+    assert_string_equal(error, "line 2 column 4: invalid leading UTF-8 "
+                        "octet");
+    free(error);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_docs_example),
+        cmocka_unit_test(test_json_list),
+        cmocka_unit_test(test_podlist),
+        cmocka_unit_test(test_json_stream),
+        cmocka_unit_test(test_yaml_multi),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_peers),
+        cmocka_unit_test(test_from_json),
+        cmocka_unit_test(test_detection),
+        cmocka_unit_test(test_bad_objects),
+        cmocka_unit_test(test_bad_json_list),
+        cmocka_unit_test(test_mixed_fixture),
+        cmocka_unit_test(test_broken_yaml),
+        cmocka_unit_test(test_broken_json),
+        cmocka_unit_test(test_unreadable_file),
+        cmocka_unit_test(test_yaml_scalars),
+        cmocka_unit_test(test_yaml_structure),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,18 @@
+# Unit tests of the engine-side modules (cmocka).
+UNIT_LDADD = src/libnetpol.la $(CMOCKA_LIBS) $(JANSSON_LIBS) $(YAML_LIBS)
+UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+
+check_PROGRAMS += tests/test-addr tests/test-labels tests/test-compile
+TESTS += tests/test-addr tests/test-labels tests/test-compile
+
+tests_test_addr_SOURCES = tests/test-addr.c
+tests_test_addr_CFLAGS = $(UNIT_CFLAGS)
+tests_test_addr_LDADD = $(UNIT_LDADD)
+
+tests_test_labels_SOURCES = tests/test-labels.c
+tests_test_labels_CFLAGS = $(UNIT_CFLAGS)
+tests_test_labels_LDADD = $(UNIT_LDADD)
+
+tests_test_compile_SOURCES = tests/test-compile.c
+tests_test_compile_CFLAGS = $(UNIT_CFLAGS)
+tests_test_compile_LDADD = $(UNIT_LDADD)
