@@ -151,7 +151,9 @@ selector_add_expr(struct selector *sel, const char *key, enum sel_op op,
     for (size_t i = 0; i < n_values; i++) {
         e->values[i] = xstrdup(values[i]);
     }
-    qsort(e->values, n_values, sizeof *e->values, compare_strings);
+    if (n_values) {
+        qsort(e->values, n_values, sizeof *e->values, compare_strings);
+    }
     size_t n = 0;
     for (size_t i = 0; i < n_values; i++) {
         if (n && !strcmp(e->values[n - 1], e->values[i])) {

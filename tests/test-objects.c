@@ -533,7 +533,7 @@ struct bad_case {
     "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"           \
     "metadata: {name: np, namespace: default}\nspec: " SPEC "\n"
 #define NP_ID "t.yaml: NetworkPolicy default/np: "
-#define INGRESS(PEERS_AND_PORTS) NP("{podSelector: {}, ingress: [" PEERS_AND_PORTS "]}")
+#define INGRESS(RULE) NP("{podSelector: {}, ingress: [" RULE "]}")
 #define FROM(PEER) INGRESS("{from: [" PEER "]}")
 #define PORT(P) INGRESS("{ports: [" P "]}")
 #define SEL(S) NP("{podSelector: " S "}")
@@ -556,7 +556,8 @@ struct bad_case {
     "alphanumeric characters, '-', '_' or '.', and must start and end with " \
     "an alphanumeric character"
 #define PORT_NUM_MSG "is not a valid port number (must be between 1 and 65535)"
-#define LONG64 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define LONG64 \
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
 static const struct bad_case bad_cases[] = {
     /* Kind and apiVersion. */
@@ -1128,6 +1129,34 @@ test_yaml_structure(void **state)
     assert_null(doc);
     assert_string_equal(error, "line 1 column 5: a merge key ('<<') needs a "
                         "mapping or a sequence of mappings");
+    free(error);
+
+    /* Too deep, and "billion laughs". */
+    char *deep = xmalloc(2001);
+    memset(deep, '[', 1000);
+    memset(deep + 1000, ']', 1000);
+    deep[2000] = '\0';
+    doc = yaml_json_load_one(deep, 2000, &error);
+    assert_null(doc);
+    assert_string_equal(error, "line 1 column 513: nesting deeper than 512 "
+                        "levels");
+    free(error);
+    free(deep);
+
+    static const char laughs[] =
+        "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+        "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+        "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+        "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+        "f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+        "g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n"
+        "h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g, *g]\n"
+        "i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h, *h]\n";
+    doc = yaml_json_load_one(laughs, strlen(laughs), &error);
+    assert_null(doc);
+    assert_string_equal(error, "line 4 column 8: the document contains "
+                        "excessive aliasing");
     free(error);
 
     /* Invalid UTF-8 is a reader error, located by its offset. */
