@@ -77,7 +77,7 @@ struct np_flow {
     uint8_t table;              /* Absolute table number. */
     uint16_t priority;
     uint64_t cookie;
-    char *match;                /* ovs-ofctl syntax, without priority. */
+    const char *match;          /* ovs-ofctl syntax; owned by the set. */
     char *actions;
     const char *comment;        /* Static or owned by the flow set. */
 };
@@ -90,6 +90,8 @@ struct np_flowset {
     char **names;               /* Policy number -> "ns/name". */
     size_t n_names;
     unsigned int table_base;
+    char **strs_;               /* Storage of the matches. */
+    size_t n_strs_;
 };
 
 /* Compiles 'cluster' into '*out', which the caller must later release with

@@ -94,25 +94,6 @@ ds_put(struct ds *ds, const char *s, size_t n)
     ds->s[ds->len] = '\0';
 }
 
-static void __attribute__((format(printf, 2, 3)))
-ds_printf(struct ds *ds, const char *format, ...)
-{
-    char buf[256];
-    va_list args;
-    va_start(args, format);
-    int n = vsnprintf(buf, sizeof buf, format, args);
-    va_end(args);
-    if (n < (int) sizeof buf) {
-        ds_put(ds, buf, n);
-    } else {
-        va_start(args, format);
-        char *s = xvasprintf(format, args);
-        va_end(args);
-        ds_put(ds, s, n);
-        free(s);
-    }
-}
-
 /* ---- Flows under construction. ---- */
 
 /* A flow is either "direct" (it has its own actions) or a clause flow that
@@ -122,13 +103,74 @@ struct pflow {
     uint8_t table;
     uint16_t priority;
     uint64_t cookie;
-    char *match;
+    uint32_t match;             /* Interned match id. */
     char *actions;              /* Direct actions, or NULL. */
     struct ds conj;             /* "conjunction(..),conjunction(..)". */
     uint32_t last_id;           /* Last conjunction added, to skip repeats. */
     uint8_t last_k;
     char *comment;
 };
+
+/* Open addressing from a 64-bit key to a flow: the compiler adds every
+ * clause flow once per rule that uses it, so this lookup is the hot path. */
+struct flowmap {
+    uint64_t *keys;
+    struct pflow **values;      /* NULL: empty slot. */
+    size_t n, mask;
+};
+
+static void
+flowmap_init(struct flowmap *m)
+{
+    m->mask = 1023;
+    m->n = 0;
+    m->keys = xcalloc(m->mask + 1, sizeof *m->keys);
+    m->values = xcalloc(m->mask + 1, sizeof *m->values);
+}
+
+static void
+flowmap_destroy(struct flowmap *m)
+{
+    free(m->keys);
+    free(m->values);
+}
+
+static size_t
+flowmap_hash(uint64_t key)
+{
+    key ^= key >> 33;
+    key *= UINT64_C(0xff51afd7ed558ccd);
+    key ^= key >> 33;
+    return key;
+}
+
+static struct pflow **
+flowmap_slot(struct flowmap *m, uint64_t key)
+{
+    if (m->n * 2 >= m->mask) {
+        struct flowmap bigger = { .mask = m->mask * 2 + 1, .n = m->n };
+        bigger.keys = xcalloc(bigger.mask + 1, sizeof *bigger.keys);
+        bigger.values = xcalloc(bigger.mask + 1, sizeof *bigger.values);
+        for (size_t i = 0; i <= m->mask; i++) {
+            if (m->values[i]) {
+                size_t j = flowmap_hash(m->keys[i]) & bigger.mask;
+                while (bigger.values[j]) {
+                    j = (j + 1) & bigger.mask;
+                }
+                bigger.keys[j] = m->keys[i];
+                bigger.values[j] = m->values[i];
+            }
+        }
+        flowmap_destroy(m);
+        *m = bigger;
+    }
+    size_t i = flowmap_hash(key) & m->mask;
+    while (m->values[i] && m->keys[i] != key) {
+        i = (i + 1) & m->mask;
+    }
+    m->keys[i] = key;
+    return &m->values[i];
+}
 
 struct family_set {
     bool v4, v6;
@@ -147,6 +189,14 @@ struct podlist {
     size_t n;
 };
 
+static const struct podlist empty_podlist;
+
+/* A podlist while it grows ('pl' first, so it can be used as a podlist). */
+struct podlist_buf {
+    struct podlist pl;
+    size_t allocated;
+};
+
 struct ctx {
     const struct compile_options *opts;
     const struct k8s_pod *const *pods;
@@ -157,7 +207,16 @@ struct ctx {
     size_t n_nss;
     struct strmap ns_by_name;   /* -> struct ns_view. */
     struct strmap peer_cache;   /* Selector text -> struct podlist. */
-    struct strmap flows;        /* "table|prio|match" -> struct pflow. */
+    struct strmap label_index;  /* "key=value" -> eligible pods, sorted. */
+    size_t *pod_ns;             /* Pod index -> index in 'nss'. */
+    uint32_t *ns_mark;          /* Per namespace, for selection. */
+    struct flowmap flows;       /* (table, prio, match id) -> pflow. */
+    struct strmap interned;     /* Match text -> id + 1. */
+    char **strs;                /* Match id -> text. */
+    size_t n_strs, allocated_strs;
+    uint32_t *pod_matches[2];   /* Per field: every pod's match ids... */
+    size_t *pod_first_match;    /* ...of pod i from this index on... */
+    bool *pod_matched[2];       /* ...once computed. */
     struct family_set families;
     struct np_ids *ids;
     uint32_t *mark;             /* Per pod, for de-duplication. */
@@ -182,19 +241,33 @@ make_cookie(const struct ctx *c, enum np_cookie_kind kind, uint32_t policy,
            | (rule & 0xfff);
 }
 
+static uint32_t
+intern(struct ctx *c, const char *text)
+{
+    bool created;
+    void **slot = strmap_slot(&c->interned, text, &created);
+    if (created) {
+        APPEND(c->strs, c->n_strs, c->allocated_strs, xstrdup(text));
+        *slot = (void *) (uintptr_t) c->n_strs;
+    }
+    return (uint32_t) (uintptr_t) *slot - 1;
+}
+
 static struct pflow *
-flow_slot(struct ctx *c, uint8_t table, uint16_t priority, const char *match,
+flow_slot(struct ctx *c, uint8_t table, uint16_t priority, uint32_t match,
           bool *created)
 {
-    char *key = xasprintf("%u|%u|%s", table, priority, match);
-    void **slot = strmap_slot(&c->flows, key, created);
-    free(key);
+    uint64_t key = ((uint64_t) table << 48) | ((uint64_t) priority << 32)
+                   | match;
+    struct pflow **slot = flowmap_slot(&c->flows, key);
+    *created = !*slot;
     if (*created) {
         struct pflow *f = xcalloc(1, sizeof *f);
         f->table = table;
         f->priority = priority;
-        f->match = xstrdup(match);
+        f->match = match;
         *slot = f;
+        c->flows.n++;
     }
     return *slot;
 }
@@ -203,8 +276,9 @@ flow_slot(struct ctx *c, uint8_t table, uint16_t priority, const char *match,
  * one match wins: policies are visited in a fixed order, so the result is
  * deterministic, and any of them decides the same way. */
 static void
-add_direct(struct ctx *c, uint8_t table, uint16_t priority, uint64_t cookie,
-           const char *match, const char *actions, const char *comment)
+add_direct_id(struct ctx *c, uint8_t table, uint16_t priority,
+              uint64_t cookie, uint32_t match, const char *actions,
+              const char *comment)
 {
     bool created;
     struct pflow *f = flow_slot(c, table, priority, match, &created);
@@ -220,7 +294,31 @@ add_direct(struct ctx *c, uint8_t table, uint16_t priority, uint64_t cookie,
 }
 
 static void
-add_clause(struct ctx *c, uint8_t table, const char *match, uint32_t id,
+add_direct(struct ctx *c, uint8_t table, uint16_t priority, uint64_t cookie,
+           const char *match, const char *actions, const char *comment)
+{
+    add_direct_id(c, table, priority, cookie, intern(c, match), actions,
+                  comment);
+}
+
+/* Appends the decimal form of 'v' to 'p'; returns the end. */
+static char *
+put_uint(char *p, uint32_t v)
+{
+    char tmp[10];
+    int n = 0;
+    do {
+        tmp[n++] = '0' + v % 10;
+        v /= 10;
+    } while (v);
+    while (n) {
+        *p++ = tmp[--n];
+    }
+    return p;
+}
+
+static void
+add_clause(struct ctx *c, uint8_t table, uint32_t match, uint32_t id,
            uint8_t k, uint8_t n)
 {
     bool created;
@@ -231,8 +329,19 @@ add_clause(struct ctx *c, uint8_t table, const char *match, uint32_t id,
     if (f->actions || (f->last_id == id && f->last_k == k)) {
         return;
     }
-    ds_printf(&f->conj, "%sconjunction(%"PRIu32",%u/%u)",
-              f->conj.len ? "," : "", id, k, n);
+    /* printf() here was a tenth of a large compile. */
+    char buf[48], *p = buf;
+    if (f->conj.len) {
+        *p++ = ',';
+    }
+    memcpy(p, "conjunction(", 12);
+    p = put_uint(p + 12, id);
+    *p++ = ',';
+    p = put_uint(p, k);
+    *p++ = '/';
+    p = put_uint(p, n);
+    *p++ = ')';
+    ds_put(&f->conj, buf, p - buf);
     f->last_id = id;
     f->last_k = k;
 }
@@ -281,43 +390,58 @@ proto_match(enum np_proto proto, bool v6)
 /* ---- A dimension of a conjunction: a list of matches. ---- */
 
 struct dim {
-    char **matches;
+    uint32_t *matches;          /* Interned match ids. */
     size_t n, allocated;
 };
 
 static void
-dim_add(struct dim *d, const char *match)
+dim_add(struct dim *d, uint32_t match)
 {
-    APPEND(d->matches, d->n, d->allocated, xstrdup(match));
+    APPEND(d->matches, d->n, d->allocated, match);
 }
 
 static void
 dim_destroy(struct dim *d)
 {
-    for (size_t i = 0; i < d->n; i++) {
-        free(d->matches[i]);
-    }
     free(d->matches);
     memset(d, 0, sizeof *d);
 }
 
-static void
-dim_add_pod(struct dim *d, const struct k8s_pod *pod, enum addr_field field)
+/* Returns the interned matches of pod 'idx' on 'field', one per address,
+ * computing them on first use: a pod appears in many rules. */
+static const uint32_t *
+pod_matches(struct ctx *c, size_t idx, enum addr_field field)
 {
-    char buf[128];
-    for (size_t i = 0; i < pod->n_ips; i++) {
-        struct cidr h = host_cidr(&pod->ips[i]);
-        format_addr_match(&h, field, buf, sizeof buf);
-        dim_add(d, buf);
+    uint32_t *m = &c->pod_matches[field][c->pod_first_match[idx]];
+    if (!c->pod_matched[field][idx]) {
+        const struct k8s_pod *pod = c->pods[idx];
+        char buf[128];
+        for (size_t i = 0; i < pod->n_ips; i++) {
+            struct cidr h = host_cidr(&pod->ips[i]);
+            format_addr_match(&h, field, buf, sizeof buf);
+            m[i] = intern(c, buf);
+        }
+        c->pod_matched[field][idx] = true;
+    }
+    return m;
+}
+
+static void
+dim_add_pod(struct ctx *c, struct dim *d, size_t idx, enum addr_field field)
+{
+    const uint32_t *m = pod_matches(c, idx, field);
+    for (size_t i = 0; i < c->pods[idx]->n_ips; i++) {
+        dim_add(d, m[i]);
     }
 }
 
 static void
-dim_add_cidr(struct dim *d, const struct cidr *cidr, enum addr_field field)
+dim_add_cidr(struct ctx *c, struct dim *d, const struct cidr *cidr,
+             enum addr_field field)
 {
     char buf[128];
     format_addr_match(cidr, field, buf, sizeof buf);
-    dim_add(d, buf);
+    dim_add(d, intern(c, buf));
 }
 
 static void
@@ -345,10 +469,10 @@ dim_add_port(struct ctx *c, struct dim *d, enum np_proto proto,
         const char *p = proto_match(proto, v6);
         char buf[64];
         if (!port) {
-            dim_add(d, p);
+            dim_add(d, intern(c, p));
         } else if (!end_port || end_port == port) {
             snprintf(buf, sizeof buf, "%s,tp_dst=%u", p, port);
-            dim_add(d, buf);
+            dim_add(d, intern(c, buf));
         } else {
             uint16_t values[32], masks[32];
             size_t n = port_range_to_masks(port, end_port, values, masks);
@@ -363,7 +487,7 @@ dim_add_port(struct ctx *c, struct dim *d, enum np_proto proto,
                     snprintf(buf, sizeof buf, "%s,tp_dst=0x%x/0x%x", p,
                              values[i], masks[i]);
                 }
-                dim_add(d, buf);
+                dim_add(d, intern(c, buf));
             }
         }
     }
@@ -380,6 +504,8 @@ ns_views_build(struct ctx *c, const struct cluster *cluster)
     strmap_init(&c->ns_by_name);
     /* Pods may live in namespaces that have no object (yet). */
     c->nss = xcalloc(n_ns + c->n_pods + 1, sizeof *c->nss);
+    c->pod_ns = xmalloc((c->n_pods + 1) * sizeof *c->pod_ns);
+    strmap_init(&c->label_index);
     c->n_nss = 0;
     for (size_t i = 0; i < n_ns; i++) {
         struct ns_view *v = &c->nss[c->n_nss++];
@@ -400,16 +526,39 @@ ns_views_build(struct ctx *c, const struct cluster *cluster)
             labels_set(&v->labels, "kubernetes.io/metadata.name", v->name);
             *slot = v;
         }
+        struct ns_view *v = *slot;
+        c->pod_ns[i] = v - c->nss;
         if (c->eligible[i]) {
-            struct ns_view *v = *slot;
             APPEND(v->pods, v->n_pods, v->allocated_pods, i);
+            for (size_t j = 0; j < pod->labels.n; j++) {
+                const struct label *l = &pod->labels.items[j];
+                char *lkey = xasprintf("%s=%s", l->key, l->value);
+                void **lslot = strmap_slot(&c->label_index, lkey, NULL);
+                free(lkey);
+                if (!*lslot) {
+                    *lslot = xcalloc(1, sizeof(struct podlist_buf));
+                }
+                struct podlist_buf *pb = *lslot;
+                APPEND(pb->pl.idx, pb->pl.n, pb->allocated, i);
+            }
         }
     }
+    c->ns_mark = xcalloc(c->n_nss + 1, sizeof *c->ns_mark);
 }
 
 static void
 ns_views_destroy(struct ctx *c)
 {
+    size_t b;
+    for (struct strmap_node *node = strmap_first(&c->label_index, &b); node;
+         node = strmap_next(&c->label_index, node, &b)) {
+        struct podlist_buf *pb = node->value;
+        free(pb->pl.idx);
+        free(pb);
+    }
+    strmap_destroy(&c->label_index);
+    free(c->pod_ns);
+    free(c->ns_mark);
     for (size_t i = 0; i < c->n_nss; i++) {
         labels_destroy(&c->nss[i].labels);
         free(c->nss[i].pods);
@@ -467,12 +616,46 @@ resolve_pods(struct ctx *c, const char *policy_ns,
             podlist_add_ns(pl, &allocated, v, pod_sel, c);
         }
     } else {
-        for (size_t i = 0; i < c->n_nss; i++) {
-            if (selector_matches(ns_sel, &c->nss[i].labels)) {
-                podlist_add_ns(pl, &allocated, &c->nss[i], pod_sel, c);
+        /* Namespaces first (few), then pods: through the label index when
+         * the pod selector requires a label, since scanning every pod of
+         * every namespace was a fifth of a large compile. */
+        const struct podlist *postings = NULL;
+        for (size_t i = 0; pod_sel && i < pod_sel->match_labels.n; i++) {
+            const struct label *l = &pod_sel->match_labels.items[i];
+            char *lkey = xasprintf("%s=%s", l->key, l->value);
+            const struct podlist *p = strmap_get(&c->label_index, lkey);
+            free(lkey);
+            if (!p) {
+                p = &empty_podlist;
+            }
+            if (!postings || p->n < postings->n) {
+                postings = p;
             }
         }
-        qsort(pl->idx, pl->n, sizeof *pl->idx, compare_size_t);
+        c->mark_gen++;
+        size_t n_ns_matched = 0;
+        for (size_t i = 0; i < c->n_nss; i++) {
+            if (selector_matches(ns_sel, &c->nss[i].labels)) {
+                c->ns_mark[i] = c->mark_gen;
+                n_ns_matched++;
+            }
+        }
+        if (postings && n_ns_matched) {
+            for (size_t i = 0; i < postings->n; i++) {
+                size_t idx = postings->idx[i];
+                if (c->ns_mark[c->pod_ns[idx]] == c->mark_gen
+                    && selector_matches(pod_sel, &c->pods[idx]->labels)) {
+                    APPEND(pl->idx, pl->n, allocated, idx);
+                }
+            }
+        } else if (n_ns_matched) {
+            for (size_t i = 0; i < c->n_nss; i++) {
+                if (c->ns_mark[i] == c->mark_gen) {
+                    podlist_add_ns(pl, &allocated, &c->nss[i], pod_sel, c);
+                }
+            }
+            qsort(pl->idx, pl->n, sizeof *pl->idx, compare_size_t);
+        }
     }
     *slot = pl;
     return pl;
@@ -577,7 +760,7 @@ emit_conj(struct ctx *c, uint8_t table, const char *rule_key,
              id, reg, next_table);
     if (spec->n_dims == 1) {
         for (size_t i = 0; i < spec->dims[0].n; i++) {
-            add_direct(c, table, PRIO_RULE, cookie, spec->dims[0].matches[i],
+            add_direct_id(c, table, PRIO_RULE, cookie, spec->dims[0].matches[i],
                        actions, comment);
         }
         return;
@@ -635,15 +818,15 @@ compile_rule(struct ctx *c, const struct k8s_netpol *np, uint32_t pno,
         struct conj_spec spec = { .n_dims = 0 };
         struct dim *d = &spec.dims[spec.n_dims++];
         for (size_t i = 0; i < n_selected; i++) {
-            dim_add_pod(d, c->pods[selected[i]], sel_field);
+            dim_add_pod(c, d, selected[i], sel_field);
         }
         if (!peers.wildcard) {
             d = &spec.dims[spec.n_dims++];
             for (size_t i = 0; i < peers.n_pods; i++) {
-                dim_add_pod(d, c->pods[peers.pods[i]], peer_field);
+                dim_add_pod(c, d, peers.pods[i], peer_field);
             }
             for (size_t i = 0; i < peers.n_blocks; i++) {
-                dim_add_cidr(d, &peers.blocks[i], peer_field);
+                dim_add_cidr(c, d, &peers.blocks[i], peer_field);
             }
         }
         if (rule->n_ports) {
@@ -701,7 +884,7 @@ compile_rule(struct ctx *c, const struct k8s_netpol *np, uint32_t pno,
             struct dim *dst = &spec.dims[spec.n_dims++];
             for (size_t j = i; j < n_dsts; j++) {
                 if (numbers[j] == v) {
-                    dim_add_pod(dst, c->pods[dsts[j]],
+                    dim_add_pod(c, dst, dsts[j],
                                 ingress ? sel_field : peer_field);
                 }
             }
@@ -709,15 +892,15 @@ compile_rule(struct ctx *c, const struct k8s_netpol *np, uint32_t pno,
             if (ingress && !peers.wildcard) {
                 d = &spec.dims[spec.n_dims++];
                 for (size_t j = 0; j < peers.n_pods; j++) {
-                    dim_add_pod(d, c->pods[peers.pods[j]], peer_field);
+                    dim_add_pod(c, d, peers.pods[j], peer_field);
                 }
                 for (size_t j = 0; j < peers.n_blocks; j++) {
-                    dim_add_cidr(d, &peers.blocks[j], peer_field);
+                    dim_add_cidr(c, d, &peers.blocks[j], peer_field);
                 }
             } else if (!ingress) {
                 d = &spec.dims[spec.n_dims++];
                 for (size_t j = 0; j < n_selected; j++) {
-                    dim_add_pod(d, c->pods[selected[j]], sel_field);
+                    dim_add_pod(c, d, selected[j], sel_field);
                 }
             }
             d = &spec.dims[spec.n_dims++];
@@ -967,7 +1150,18 @@ compile_cluster(const struct cluster *cluster,
     c.mark = xcalloc(c.n_pods + 1, sizeof *c.mark);
     c.ids = opts->ids ? opts->ids : np_ids_create();
     strmap_init(&c.peer_cache);
-    strmap_init(&c.flows);
+    flowmap_init(&c.flows);
+    strmap_init(&c.interned);
+    c.pod_first_match = xmalloc((c.n_pods + 1) * sizeof *c.pod_first_match);
+    size_t n_addrs = 0;
+    for (size_t i = 0; i < c.n_pods; i++) {
+        c.pod_first_match[i] = n_addrs;
+        n_addrs += c.pods[i]->n_ips;
+    }
+    for (int f = 0; f < 2; f++) {
+        c.pod_matches[f] = xmalloc((n_addrs + 1) * sizeof *c.pod_matches[f]);
+        c.pod_matched[f] = xcalloc(c.n_pods + 1, sizeof *c.pod_matched[f]);
+    }
 
     for (size_t i = 0; i < c.n_pods; i++) {
         const struct k8s_pod *pod = c.pods[i];
@@ -1023,15 +1217,16 @@ compile_cluster(const struct cluster *cluster,
     compile_policies(&c, cluster);
 
     out->flows = xmalloc((c.flows.n + 1) * sizeof *out->flows);
-    size_t b;
-    for (struct strmap_node *node = strmap_first(&c.flows, &b); node;
-         node = strmap_next(&c.flows, node, &b)) {
-        struct pflow *f = node->value;
+    for (size_t i = 0; i <= c.flows.mask; i++) {
+        struct pflow *f = c.flows.values[i];
+        if (!f) {
+            continue;
+        }
         struct np_flow *of = &out->flows[out->n_flows++];
         of->table = f->table;
         of->priority = f->priority;
         of->cookie = f->cookie;
-        of->match = f->match;
+        of->match = c.strs[f->match];
         of->actions = f->actions ? f->actions : f->conj.s;
         if (f->actions) {
             free(f->conj.s);
@@ -1040,8 +1235,17 @@ compile_cluster(const struct cluster *cluster,
         free(f);
     }
     qsort(out->flows, out->n_flows, sizeof *out->flows, compare_flows);
+    out->strs_ = c.strs;
+    out->n_strs_ = c.n_strs;
 
-    strmap_destroy(&c.flows);
+    flowmap_destroy(&c.flows);
+    strmap_destroy(&c.interned);
+    for (int f = 0; f < 2; f++) {
+        free(c.pod_matches[f]);
+        free(c.pod_matched[f]);
+    }
+    free(c.pod_first_match);
+    size_t b;
     for (struct strmap_node *node = strmap_first(&c.peer_cache, &b); node;
          node = strmap_next(&c.peer_cache, node, &b)) {
         struct podlist *pl = node->value;
@@ -1065,7 +1269,6 @@ np_flowset_destroy(struct np_flowset *fs)
         return;
     }
     for (size_t i = 0; i < fs->n_flows; i++) {
-        free(fs->flows[i].match);
         free(fs->flows[i].actions);
         free((char *) fs->flows[i].comment);
     }
@@ -1078,6 +1281,10 @@ np_flowset_destroy(struct np_flowset *fs)
         free(fs->names[i]);
     }
     free(fs->names);
+    for (size_t i = 0; i < fs->n_strs_; i++) {
+        free(fs->strs_[i]);
+    }
+    free(fs->strs_);
     memset(fs, 0, sizeof *fs);
 }
 
