@@ -20,6 +20,7 @@ struct frame {
     char *anchor;               /* Owned; NULL if none. */
     bool is_mapping;
     yaml_mark_t start_mark;
+    size_t start_nodes;         /* builder's 'n_nodes' when it opened. */
 
     /* Mappings only. */
     char *key;                  /* Owned; NULL when a key is expected. */
@@ -33,6 +34,12 @@ struct builder {
     size_t n_frames, allocated_frames;
     json_t *root;               /* Owned; the finished document. */
     json_t *anchors;            /* Owned; anchor name -> value. */
+    json_t *anchor_sizes;       /* Owned; anchor name -> expanded size. */
+
+    /* Against "billion laughs": nodes of the document with aliases
+     * expanded, and how many of those came through aliases. */
+    size_t n_nodes;
+    size_t n_aliased;
     char *error;                /* Owned; first document-level error. */
 };
 
@@ -71,6 +78,10 @@ builder_reset(struct builder *b)
     b->root = NULL;
     json_decref(b->anchors);
     b->anchors = NULL;
+    json_decref(b->anchor_sizes);
+    b->anchor_sizes = NULL;
+    b->n_nodes = 0;
+    b->n_aliased = 0;
     free(b->error);
     b->error = NULL;
 }
@@ -173,7 +184,8 @@ parse_go_int(const char *s, json_t **out)
     return true;
 }
 
-/* go-yaml's yamlStyleFloat: ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$ */
+/* go-yaml's yamlStyleFloat:
+ *   ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$ */
 static bool
 is_yaml_style_float(const char *s)
 {
@@ -453,16 +465,37 @@ builder_add(struct builder *b, json_t *value, const yaml_mark_t *mark,
     f->key_is_merge = false;
 }
 
+/* Records 'value', whose expansion counts 'size' nodes, as 'anchor'. */
 static void
 builder_set_anchor(struct builder *b, const yaml_char_t *anchor,
-                   json_t *value)
+                   json_t *value, size_t size)
 {
     if (anchor) {
         if (!b->anchors) {
             b->anchors = json_object();
+            b->anchor_sizes = json_object();
         }
         json_object_set(b->anchors, (const char *) anchor, value);
+        json_object_set_new(b->anchor_sizes, (const char *) anchor,
+                            json_integer(size));
     }
+}
+
+/* go-yaml v2's limit (decode.go, allowedAliasRatio): a large document may
+ * not be made mostly of alias expansions. */
+static bool
+builder_too_aliased(const struct builder *b)
+{
+    double ratio;
+    if (b->n_nodes <= 400000) {
+        ratio = 0.99;
+    } else if (b->n_nodes >= 4000000) {
+        ratio = 0.10;
+    } else {
+        ratio = 0.99 - 0.89 * ((b->n_nodes - 400000) / 3600000.0);
+    }
+    return (b->n_aliased > 100 && b->n_nodes > 1000
+            && (double) b->n_aliased / b->n_nodes > ratio);
 }
 
 static void
@@ -472,6 +505,7 @@ builder_push(struct builder *b, json_t *node, const yaml_char_t *anchor,
     struct frame f = {
         .node = node,
         .start_mark = *start_mark,
+        .start_nodes = b->n_nodes,
         .anchor = anchor ? xstrdup((const char *) anchor) : NULL,
         .is_mapping = is_mapping,
     };
@@ -491,7 +525,8 @@ builder_pop(struct builder *b)
     }
     free(f.key);
     if (f.anchor) {
-        builder_set_anchor(b, (const yaml_char_t *) f.anchor, f.node);
+        builder_set_anchor(b, (const yaml_char_t *) f.anchor, f.node,
+                           b->n_nodes - f.start_nodes);
         free(f.anchor);
     }
     builder_add(b, f.node, &f.start_mark, NULL, false);
@@ -584,7 +619,8 @@ yaml_json_load(const char *text, size_t size, yaml_json_doc_fn *cb,
             if (!v) {
                 v = json_null();
             }
-            builder_set_anchor(&b, ev.data.scalar.anchor, v);
+            b.n_nodes++;
+            builder_set_anchor(&b, ev.data.scalar.anchor, v, 1);
             builder_add(&b, v, &ev.start_mark,
                         (const char *) ev.data.scalar.value, is_merge);
             break;
@@ -600,6 +636,22 @@ yaml_json_load(const char *text, size_t size, yaml_json_doc_fn *cb,
                 v = json_null();
             } else {
                 json_incref(v);
+                size_t size = json_integer_value(
+                    json_object_get(b.anchor_sizes,
+                                    (const char *) ev.data.alias.anchor));
+                b.n_nodes += size;
+                b.n_aliased += size;
+                if (builder_too_aliased(&b)) {
+                    /* Stop: what follows could be just as large. */
+                    char *error = xasprintf("line %zu column %zu: the "
+                                            "document contains excessive "
+                                            "aliasing",
+                                            ev.start_mark.line + 1,
+                                            ev.start_mark.column + 1);
+                    cb(aux, index, NULL, error);
+                    free(error);
+                    done = true;
+                }
             }
             builder_add(&b, v, &ev.start_mark,
                         json_is_string(v) ? json_string_value(v) : NULL,
@@ -610,8 +662,8 @@ yaml_json_load(const char *text, size_t size, yaml_json_doc_fn *cb,
         case YAML_MAPPING_START_EVENT:
             if (b.n_frames >= YAML_JSON_MAX_DEPTH) {
                 /* jansson frees values recursively, and so do we walk
-                 * them: refuse what could overflow the stack.  libyaml
-                 * cannot skip the rest of the document, so stop here. */
+                 * them: refuse what could overflow the stack, and stop
+                 * rather than skip the rest of the document. */
                 char *error = xasprintf("line %zu column %zu: nesting "
                                         "deeper than %d levels",
                                         ev.start_mark.line + 1,
@@ -621,10 +673,12 @@ yaml_json_load(const char *text, size_t size, yaml_json_doc_fn *cb,
                 free(error);
                 done = true;
             } else if (ev.type == YAML_SEQUENCE_START_EVENT) {
-                    builder_push(&b, json_array(),
+                b.n_nodes++;
+                builder_push(&b, json_array(),
                              ev.data.sequence_start.anchor, false,
                              &ev.start_mark);
             } else {
+                b.n_nodes++;
                 builder_push(&b, json_object(),
                              ev.data.mapping_start.anchor, true,
                              &ev.start_mark);

@@ -16,3 +16,7 @@ tests_test_labels_LDADD = $(UNIT_LDADD)
 tests_test_compile_SOURCES = tests/test-compile.c
 tests_test_compile_CFLAGS = $(UNIT_CFLAGS)
 tests_test_compile_LDADD = $(UNIT_LDADD)
+
+# The CLI as users see it: errors on bad input, flows for the rest.
+TESTS += tests/cli-errors.sh
+EXTRA_DIST += tests/cli-errors.sh tests/data/cli/mixed.yaml
