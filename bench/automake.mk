@@ -1,0 +1,9 @@
+# Benchmarks: not built, not run by 'make check'; shipped so that a tarball
+# can reproduce the figures.  See bench/README.md.
+EXTRA_DIST += \
+	bench/README.md \
+	bench/gen-cluster.py \
+	bench/gen_cluster.py \
+	bench/compile-bench.sh \
+	bench/install-bench.sh \
+	bench/test-gen-cluster.sh
