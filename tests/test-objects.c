@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <jansson.h>
 #include "objects.h"
 #include "util.h"
@@ -1028,6 +1029,624 @@ test_broken_json(void **state)
     obj_batch_destroy(&b);
 }
 
+/* Lists item by item.  A List that is a top-level JSON value is scanned
+ * and loaded one item at a time; whatever the scanner cannot delimit is
+ * loaded whole, as before.  The whole path stays reachable by wrapping a
+ * List in an array, which these tests use as the reference. */
+
+/* A growable string. */
+struct text {
+    char *s;
+    size_t len, allocated;
+};
+
+static void text_printf(struct text *, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+text_printf(struct text *t, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    char *piece = xvasprintf(format, args);
+    va_end(args);
+
+    size_t len = strlen(piece);
+    if (t->len + len + 1 > t->allocated) {
+        t->allocated = 2 * (t->len + len + 1);
+        t->s = xrealloc(t->s, t->allocated);
+    }
+    memcpy(t->s + t->len, piece, len + 1);
+    t->len += len;
+    free(piece);
+}
+
+static void
+dump_labels(struct text *s, const char *what, const struct labels *labels)
+{
+    text_printf(s, " %s{", what);
+    for (size_t i = 0; i < labels->n; i++) {
+        text_printf(s, "%s=%s;", labels->items[i].key,
+                    labels->items[i].value);
+    }
+    text_printf(s, "}");
+}
+
+static void
+dump_selector(struct text *s, const char *what, const struct selector *sel)
+{
+    if (sel) {
+        char *str = selector_to_string(sel);
+        text_printf(s, " %s<%s>", what, str);
+        free(str);
+    } else {
+        text_printf(s, " %s-", what);
+    }
+}
+
+static void
+dump_rules(struct text *s, const char *what, const struct np_rule *rules,
+           size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct np_rule *r = &rules[i];
+        text_printf(s, " %s[%zu]:", what, i);
+        for (size_t j = 0; j < r->n_peers; j++) {
+            const struct np_peer *p = &r->peers[j];
+            if (p->is_ipblock) {
+                char buf[CIDR_STRLEN];
+                cidr_format(&p->block, buf);
+                text_printf(s, " ipblock %s", buf);
+                for (size_t k = 0; k < p->n_excepts; k++) {
+                    cidr_format(&p->excepts[k], buf);
+                    text_printf(s, " except %s", buf);
+                }
+            } else {
+                dump_selector(s, "pods", p->pod_selector);
+                dump_selector(s, "namespaces", p->ns_selector);
+            }
+        }
+        for (size_t j = 0; j < r->n_ports; j++) {
+            const struct np_port *p = &r->ports[j];
+            text_printf(s, " port %s/%s/%u-%u", np_proto_name(p->proto),
+                        p->name ? p->name : "-", p->port, p->end_port);
+        }
+    }
+}
+
+/* Writes every field of 'obj' on one line. */
+static void
+dump_object(struct text *s, const struct k8s_object *obj)
+{
+    text_printf(s, "%s %s/%s", obj_kind_name(obj->kind),
+                k8s_object_namespace(obj), k8s_object_name(obj));
+    switch (obj->kind) {
+    case OBJ_NAMESPACE:
+        text_printf(s, " rv=%s", obj->ns->resource_version
+                    ? obj->ns->resource_version : "-");
+        dump_labels(s, "labels", &obj->ns->labels);
+        break;
+
+    case OBJ_POD: {
+        const struct k8s_pod *pod = obj->pod;
+        text_printf(s, " rv=%s node=%s host=%d phase=%d",
+                    pod->resource_version ? pod->resource_version : "-",
+                    pod->node_name ? pod->node_name : "-",
+                    pod->host_network, pod->phase);
+        dump_labels(s, "labels", &pod->labels);
+        for (size_t i = 0; i < pod->n_ips; i++) {
+            char buf[IP_ADDR_STRLEN];
+            ip_addr_format(&pod->ips[i], buf);
+            text_printf(s, " ip %s", buf);
+        }
+        for (size_t i = 0; i < pod->n_ports; i++) {
+            text_printf(s, " port %s/%u/%s",
+                        pod->ports[i].name ? pod->ports[i].name : "-",
+                        pod->ports[i].port,
+                        np_proto_name(pod->ports[i].proto));
+        }
+        break;
+    }
+
+    case OBJ_NETPOL: {
+        const struct k8s_netpol *np = obj->np;
+        text_printf(s, " rv=%s in=%d eg=%d",
+                    np->resource_version ? np->resource_version : "-",
+                    np->isolates_ingress, np->isolates_egress);
+        dump_selector(s, "select", &np->pod_selector);
+        dump_rules(s, "ingress", np->ingress, np->n_ingress);
+        dump_rules(s, "egress", np->egress, np->n_egress);
+        break;
+    }
+    }
+    text_printf(s, "\n");
+}
+
+/* Returns every object and message of 'batch', one a line, malloc'd. */
+static char *
+dump_batch(const struct obj_batch *batch)
+{
+    struct text t = { .s = NULL };
+    struct text *s = &t;
+    text_printf(s, "%zu objects, %zu errors\n", batch->n_objs,
+                batch->n_errors);
+    for (size_t i = 0; i < batch->n_objs; i++) {
+        dump_object(s, &batch->objs[i]);
+    }
+    for (size_t i = 0; i < batch->n_errors; i++) {
+        text_printf(s, "error %s\n", batch->errors[i]);
+    }
+    return t.s;
+}
+
+/* Parses the List 'text' item by item and whole (wrapped in an array) and
+ * checks that both give the same objects and messages; messages must name
+ * their objects, as the locators of the two differ.  Returns the item by
+ * item parse in 'batch'. */
+static void
+assert_same_as_whole(const char *text, struct obj_batch *batch)
+{
+    struct obj_batch whole;
+    char *wrapped = xasprintf("[%s]", text);
+    parse_text("t.json", wrapped, &whole);
+    parse_text("t.json", text, batch);
+
+    char *expected = dump_batch(&whole);
+    char *actual = dump_batch(batch);
+    assert_string_equal(actual, expected);
+
+    free(actual);
+    free(expected);
+    obj_batch_destroy(&whole);
+    free(wrapped);
+}
+
+/* Returns a List of 'n' items of every kind that we read, a few of them
+ * invalid, and some of kinds that we skip, malloc'd. */
+static char *
+gen_list(size_t n)
+{
+    struct text t = { .s = NULL };
+    struct text *s = &t;
+
+    text_printf(s, "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\",\n"
+                "  \"metadata\": {\"resourceVersion\": \"7\"},\n"
+                "  \"items\": [");
+    for (size_t i = 0; i < n; i++) {
+        text_printf(s, "%s\n    ", i ? "," : "");
+        switch (i % 6) {
+        case 0:
+            text_printf(s, "{\"apiVersion\": \"v1\", "
+                        "\"kind\": \"Namespace\",\n"
+                        "     \"metadata\": {\"name\": \"ns-%zu\", "
+                        "\"resourceVersion\": \"%zu\",\n"
+                        "      \"labels\": {\"team\": \"t%zu\", "
+                        "\"kubernetes.io/metadata.name\": \"ns-%zu\"}}}",
+                        i, i, i % 5, i);
+            break;
+        case 1:
+        case 2:
+            text_printf(s, "{\"apiVersion\": \"v1\", \"kind\": \"Pod\",\n"
+                        "     \"metadata\": {\"name\": \"pod-%zu\", "
+                        "\"namespace\": \"ns-%zu\",\n"
+                        "      \"labels\": {\"app\": \"a%zu\", "
+                        "\"tier\": \"%s\"},"
+                        " \"annotations\": {\"note\": \"{[\\\"]}\\\\\"}},\n"
+                        "     \"spec\": {\"nodeName\": \"node-%zu\", "
+                        "\"hostNetwork\": %s, \"containers\": [\n"
+                        "       {\"name\": \"c\", \"ports\": "
+                        "[{\"containerPort\": %zu, \"name\": \"p%zu\"},\n"
+                        "        {\"containerPort\": 53, "
+                        "\"protocol\": \"UDP\"}]}]},\n"
+                        "     \"status\": {\"phase\": \"%s\", \"podIPs\": "
+                        "[{\"ip\": \"10.%zu.%zu.%zu\"}, "
+                        "{\"ip\": \"fd00::%zx\"}]}}",
+                        i, i / 6 * 6, i % 7, i % 2 ? "web" : "db", i % 3,
+                        i % 11 ? "false" : "true", 1000 + i, i % 4,
+                        i % 4 ? "Running" : "Pending", i >> 16 & 255,
+                        i >> 8 & 255, i & 255, i);
+            break;
+        case 3:
+            text_printf(s, "{\"apiVersion\": \"networking.k8s.io/v1\", "
+                        "\"kind\": \"NetworkPolicy\",\n"
+                        "     \"metadata\": {\"name\": \"np-%zu\", "
+                        "\"namespace\": \"ns-%zu\"},\n"
+                        "     \"spec\": {\"podSelector\": {\"matchLabels\": "
+                        "{\"app\": \"a%zu\"}},\n"
+                        "      \"ingress\": [{\"from\": "
+                        "[{\"namespaceSelector\": "
+                        "{\"matchExpressions\": [{\"key\": \"team\", "
+                        "\"operator\": \"In\", "
+                        "\"values\": [\"t1\", \"t2\"]}]},"
+                        " \"podSelector\": {}},\n"
+                        "        {\"ipBlock\": {\"cidr\": \"10.%zu.0.0/16\", "
+                        "\"except\": [\"10.%zu.1.0/24\"]}}],\n"
+                        "       \"ports\": [{\"port\": \"p%zu\"}, "
+                        "{\"port\": 8000, \"endPort\": %zu}]}],\n"
+                        "      \"egress\": [{\"to\": [{\"podSelector\": "
+                        "{\"matchLabels\": {\"tier\": \"db\"}}}]}],\n"
+                        "      \"policyTypes\": [\"Ingress\"%s]}}",
+                        i, i / 6 * 6, i % 7, i % 200, i % 200, i % 4,
+                        8000 + i % 100, i % 2 ? ", \"Egress\"" : "");
+            break;
+        case 4:
+            text_printf(s, "{\"apiVersion\": \"v1\", \"kind\": \"Service\", "
+                        "\"metadata\": {\"name\": \"svc-%zu\"}, \"spec\": "
+                        "{\"selector\": {\"items\": \"]\"}}}", i);
+            break;
+        case 5:
+            /* Invalid: the label value is not a string. */
+            text_printf(s, "{\"apiVersion\": \"v1\", \"kind\": \"Pod\", "
+                        "\"metadata\": {\"name\": \"bad-%zu\", "
+                        "\"namespace\": \"x\", \"labels\": {\"v\": %zu}}}",
+                        i, i);
+            break;
+        }
+    }
+    text_printf(s, "\n  ]\n}\n");
+    return t.s;
+}
+
+/* A big List item by item gives what it gives whole. */
+static void
+test_list_by_item(void **state)
+{
+    enum { N = 600 };
+    struct obj_batch b;
+    char *text = gen_list(N);
+    assert_same_as_whole(text, &b);
+    assert_int_equal(b.n_objs, N / 6 * 4);
+    assert_int_equal(b.n_errors, N / 6);
+    assert_string_equal(b.errors[0], "t.json: Pod x/bad-5: "
+                        "metadata.labels[v]: must be a string, not "
+                        "integer 5");
+    obj_batch_destroy(&b);
+
+    /* The same with a broken last item: only the item by item parse keeps
+     * the others, which shows that it took that path. */
+    char *end = strrchr(text, ']');
+    char *broken = xasprintf("%.*s, {\"kind\": \"Pod\" \"x\"}\n]}",
+                             (int) (end - text), text);
+    parse_text("t.json", broken, &b);
+    assert_int_equal(b.n_objs, N / 6 * 4);
+    assert_int_equal(b.n_errors, N / 6 + 1);
+    const char *x = strstr(broken, "\"x\"}");
+    int line = 1;
+    const char *line_start = broken;
+    for (const char *p = broken; p < x; p++) {
+        if (*p == '\n') {
+            line++;
+            line_start = p + 1;
+        }
+    }
+    /* jansson gives the column of the last character of the token. */
+    char *expected = xasprintf("t.json: object 1, items[%d]: line %d "
+                               "column %d: '}' expected near '\"x\"'",
+                               N, line, (int) (x - line_start) + 3);
+    assert_string_equal(b.errors[N / 6], expected);
+    free(expected);
+    obj_batch_destroy(&b);
+    free(broken);
+    free(text);
+
+    /* The fixtures read whole and item by item. */
+    static const char *const names[] = { "list.json", "podlist.json" };
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+        char *path = fixture(names[i]);
+        FILE *file = fopen(path, "r");
+        assert_non_null(file);
+        char content[8192];
+        size_t n = fread(content, 1, sizeof content - 1, file);
+        assert_true(n > 0 && n < sizeof content - 1);
+        content[n] = '\0';
+        fclose(file);
+        free(path);
+
+        assert_same_as_whole(content, &b);
+        assert_int_equal(b.n_errors, 0);
+        assert_true(b.n_objs >= 2);
+        obj_batch_destroy(&b);
+    }
+}
+
+/* Strings with brackets and escapes, and "items" where it is not the
+ * List's, do not mislead the scanner. */
+static void
+test_list_tricky_text(void **state)
+{
+    static const char text[] =
+        "{\"metadata\": {\"note\": \"\\\"items\\\": [{\", \"items\": [1, "
+        "{\"x\": \"]}\"}],\n"
+        "  \"\\\\\": \"\\\\\", \"items\": \"items\"},\n"
+        " \"items\" : [\n"
+        "  {\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": "
+        "{\"name\": \"a\",\n"
+        "    \"annotations\": {\"}\": \"{\", \"]\": \"[\", \"q\": "
+        "\"\\\"}]\", \"b\": \"\\\\\", \"u\": \"\\u007d\\\\\\\"\"}}},\n"
+        "  {\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": "
+        "{\"name\": \"p\", \"namespace\": \"a\"},\n"
+        "   \"spec\": {\"items\": [{\"kind\": \"List\"}], \"containers\": "
+        "[]}},\n"
+        "  {\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [\n"
+        "    {\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": "
+        "{\"name\": \"nested\"}}]},\n"
+        "  [{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": "
+        "{\"name\": \"in-array\"}}],\n"
+        "  {}, [], \"s\\\"]\", -1.5e3, true, null\n"
+        " ], \"kind\": \"List\", \"apiVersion\": \"v1\"}";
+    struct obj_batch b;
+    parse_text("t.json", text, &b);
+    assert_int_equal(b.n_objs, 4);
+    assert_string_equal(k8s_object_name(&b.objs[0]), "a");
+    assert_string_equal(k8s_object_name(&b.objs[1]), "p");
+    assert_string_equal(k8s_object_name(&b.objs[2]), "nested");
+    assert_string_equal(k8s_object_name(&b.objs[3]), "in-array");
+    assert_int_equal(b.n_errors, 5);
+    assert_string_equal(b.errors[0], "t.json: object 1, items[4]: kind: is "
+                        "required");
+    assert_string_equal(b.errors[1], "t.json: object 1, items[6]: must be "
+                        "an object, not string \"s\\\"]\"");
+    assert_string_equal(b.errors[2], "t.json: object 1, items[7]: must be "
+                        "an object, not number -1500");
+    assert_string_equal(b.errors[4], "t.json: object 1, items[9]: must be "
+                        "an object, not null");
+    obj_batch_destroy(&b);
+
+    /* The same messages whole, but for the locators. */
+    char *wrapped = xasprintf("[%s]", text);
+    parse_text("t.json", wrapped, &b);
+    assert_int_equal(b.n_objs, 4);
+    assert_int_equal(b.n_errors, 5);
+    assert_string_equal(b.errors[0], "t.json: object 1[0], items[4]: kind: "
+                        "is required");
+    obj_batch_destroy(&b);
+    free(wrapped);
+}
+
+/* "items" before "kind": a PodList's items are Pods whatever the order. */
+static void
+test_list_items_first(void **state)
+{
+    static const char text[] =
+        "{\"items\": [{\"metadata\": {\"name\": \"a\", \"namespace\": "
+        "\"x\"}},\n"
+        "            {\"metadata\": {\"name\": \"b\"}, \"apiVersion\": "
+        "\"v2\"}],\n"
+        " \"metadata\": {\"resourceVersion\": \"5\"},\n"
+        " \"apiVersion\": \"v1\", \"kind\": \"PodList\"}\n"
+        "{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": "
+        "{\"name\": \"after\"}}";
+    struct obj_batch b;
+    parse_text("t.json", text, &b);
+    assert_int_equal(b.n_objs, 2);
+    assert_int_equal(b.objs[0].kind, OBJ_POD);
+    assert_string_equal(b.objs[0].pod->namespace, "x");
+    assert_string_equal(b.objs[0].pod->name, "a");
+    assert_int_equal(b.objs[1].kind, OBJ_NAMESPACE);
+    assert_string_equal(k8s_object_name(&b.objs[1]), "after");
+    assert_int_equal(b.n_errors, 1);
+    assert_string_equal(b.errors[0], "t.json: Pod default/b: apiVersion: "
+                        "\"v2\" is not supported for Pod (must be \"v1\")");
+    obj_batch_destroy(&b);
+}
+
+/* A syntax error in an item rejects that item alone, with the line and
+ * column in the whole text. */
+static void
+test_list_item_syntax_error(void **state)
+{
+    struct obj_batch b;
+    parse_text("t.json",
+               "{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [\n"
+               " {\"apiVersion\": \"v1\", \"kind\": \"Namespace\", "
+               "\"metadata\": {\"name\": \"a\"}},\n"
+               " {\"apiVersion\": \"v1\", \"kind\": \"Namespace\",\n"
+               "  \"metadata\": {\"name\": \"b\",}},\n"
+               " {\"apiVersion\": \"v1\", \"kind\": \"Namespace\", "
+               "\"metadata\": {\"name\": \"c\"}}]}\n"
+               "{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", "
+               "\"metadata\": {\"name\": \"d\"}}", &b);
+    assert_int_equal(b.n_objs, 3);
+    assert_string_equal(k8s_object_name(&b.objs[0]), "a");
+    assert_string_equal(k8s_object_name(&b.objs[1]), "c");
+    assert_string_equal(k8s_object_name(&b.objs[2]), "d");
+    assert_int_equal(b.n_errors, 1);
+    /* Whole, the message would be "t.json: line 4 column 28: ...". */
+    assert_string_equal(b.errors[0], "t.json: object 1, items[1]: line 4 "
+                        "column 28: string or '}' expected near '}'");
+    obj_batch_destroy(&b);
+
+    /* On one line, after a first object, with characters of several bytes
+     * before (columns count characters). */
+    parse_text("t.json",
+               "{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", "
+               "\"metadata\": {\"name\": \"x\"}} {\"kind\": \"List\", "
+               "\"metadata\": {\"note\": \"\xc3\xa9\xc3\xa9\"}, "
+               "\"items\": [{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", "
+               "\"metadata\": {\"name\": \"a\"}}, {\"x\": 1,,}, 5]}", &b);
+    assert_int_equal(b.n_objs, 2);
+    assert_int_equal(b.n_errors, 2);
+    assert_string_equal(b.errors[0], "t.json: object 2, items[1]: line 1 "
+                        "column 203: string or '}' expected near ','");
+    assert_string_equal(b.errors[1], "t.json: object 2, items[2]: must be "
+                        "an object, not integer 5");
+    obj_batch_destroy(&b);
+}
+
+/* What the scanner cannot take is loaded whole, with the messages of
+ * before: a truncated text, errors outside the items, odd Lists. */
+static void
+test_list_whole(void **state)
+{
+    struct obj_batch b;
+
+    /* A file cut short: no item is kept, and the message is jansson's
+     * about the whole text. */
+    char *text = gen_list(60);
+    size_t size = strlen(text) / 2;
+    char path[] = "/tmp/test-objects.XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, size), size);
+    close(fd);
+    obj_batch_init(&b);
+    objects_parse_file(path, &b);
+    unlink(path);
+
+    json_error_t jerr;
+    assert_null(json_loadb(text, size, JSON_DISABLE_EOF_CHECK, &jerr));
+    char *expected = xasprintf("%s: line %d column %d: %s", path, jerr.line,
+                               jerr.column, jerr.text);
+    assert_int_equal(b.n_objs, 0);
+    assert_int_equal(b.n_errors, 1);
+    assert_string_equal(b.errors[0], expected);
+    free(expected);
+    obj_batch_destroy(&b);
+    free(text);
+
+    /* Truncated in an item, with the message in full. */
+    parse_text("t.json",
+               "{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [\n"
+               " {\"apiVersion\": \"v1\", \"kind\": \"Namespace\", "
+               "\"metadata\": {\"name\": \"a\"}},\n"
+               " {\"apiVersion\": \"v1\", \"kind\": \"Namespace\",\n"
+               "  \"metadata\": {\"name\": \"b\"", &b);
+    assert_int_equal(b.n_objs, 0);
+    assert_int_equal(b.n_errors, 1);
+    assert_string_equal(b.errors[0], "t.json: line 4 column 26: '}' "
+                        "expected near end of file");
+    obj_batch_destroy(&b);
+
+    /* Truncated in a string, after the items. */
+    parse_text("t.json", "{\"kind\": \"List\", \"items\": [], \"x\": \"ab",
+               &b);
+    assert_int_equal(b.n_objs, 0);
+    assert_int_equal(b.n_errors, 1);
+    assert_string_equal(b.errors[0], "t.json: line 1 column 38: premature "
+                        "end of input near '\"ab'");
+    obj_batch_destroy(&b);
+
+    /* A syntax error in the envelope, after good items. */
+    parse_text("t.json",
+               "{\"kind\": \"List\", \"items\": [{\"apiVersion\": \"v1\", "
+               "\"kind\": \"Namespace\", \"metadata\": {\"name\": \"a\"}}],\n"
+               " \"metadata\": {\"x\": tru}}", &b);
+    assert_int_equal(b.n_objs, 0);
+    assert_int_equal(b.n_errors, 1);
+    assert_string_equal(b.errors[0], "t.json: line 2 column 22: invalid "
+                        "token near 'tru'");
+    obj_batch_destroy(&b);
+
+    /* Items that the scanner does not delimit. */
+    parse_text("t.json", "{\"kind\": \"List\", \"items\": [{}, ]}", &b);
+    assert_int_equal(b.n_errors, 1);
+    assert_string_equal(b.errors[0], "t.json: line 1 column 32: unexpected "
+                        "token near ']'");
+    obj_batch_destroy(&b);
+
+    parse_text("t.json", "{\"kind\": \"List\", \"items\": [{}, 5a]}", &b);
+    assert_int_equal(b.n_errors, 1);
+    assert_string_equal(b.errors[0], "t.json: line 1 column 33: ']' "
+                        "expected near 'a'");
+    obj_batch_destroy(&b);
+
+    parse_text("t.json", "{\"kind\": \"List\", \"items\": [{\"a\": [}]]}", &b);
+    assert_int_equal(b.n_errors, 1);
+    assert_string_equal(b.errors[0], "t.json: line 1 column 35: unexpected "
+                        "token near '}'");
+    obj_batch_destroy(&b);
+
+    /* "items" twice: the last wins, as jansson has it; and spelled with an
+     * escape. */
+    parse_text("t.json", "{\"kind\": \"List\", \"items\": [{\"apiVersion\": "
+               "\"v1\", \"kind\": \"Namespace\", \"metadata\": {\"name\": "
+               "\"a\"}}], \"\\u0069tems\": [{\"apiVersion\": \"v1\", "
+               "\"kind\": \"Namespace\", \"metadata\": {\"name\": \"b\"}}]}",
+               &b);
+    assert_int_equal(b.n_errors, 0);
+    assert_int_equal(b.n_objs, 1);
+    assert_string_equal(k8s_object_name(&b.objs[0]), "b");
+    obj_batch_destroy(&b);
+
+    /* Not a List, or no items array. */
+    parse_text("t.json", "{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", "
+               "\"metadata\": {\"name\": \"a\"}, \"items\": [{}]}", &b);
+    assert_int_equal(b.n_errors, 0);
+    assert_int_equal(b.n_objs, 1);
+    obj_batch_destroy(&b);
+
+    parse_text("t.json", "{\"kind\": \"PodList\", \"items\": 5}", &b);
+    assert_int_equal(b.n_objs, 0);
+    assert_int_equal(b.n_errors, 1);
+    assert_string_equal(b.errors[0], "t.json: object 1: items: must be an "
+                        "array, not integer 5");
+    obj_batch_destroy(&b);
+
+    parse_text("t.json", "{\"kind\": \"List\", \"items\": null} "
+               "{\"kind\": \"List\", \"items\": [ ]} {\"kind\": \"List\"}",
+               &b);
+    assert_int_equal(b.n_objs, 0);
+    assert_int_equal(b.n_errors, 0);
+    obj_batch_destroy(&b);
+}
+
+/* Returns a List with one Namespace whose field "x" holds 'n' nested
+ * arrays around 'inner', malloc'd. */
+static char *
+deep_list(int n, const char *inner)
+{
+    struct text t = { .s = NULL };
+    struct text *s = &t;
+    text_printf(s, "{\"kind\": \"List\", \"items\": [{\"apiVersion\": "
+                "\"v1\", \"kind\": \"Namespace\", \"metadata\": "
+                "{\"name\": \"a\"}, \"x\": ");
+    for (int i = 0; i < n; i++) {
+        text_printf(s, "[");
+    }
+    text_printf(s, "%s", inner);
+    for (int i = 0; i < n; i++) {
+        text_printf(s, "]");
+    }
+    text_printf(s, "}]}");
+    return t.s;
+}
+
+/* Items nest as deep as jansson allows in the whole List, and no deeper:
+ * jansson counts every value, from 1 for the List. */
+static void
+test_list_depth(void **state)
+{
+    for (int depth = JSON_PARSER_MAX_DEPTH - 2;
+         depth <= JSON_PARSER_MAX_DEPTH + 2; depth++) {
+        for (int scalar = 0; scalar < 2; scalar++) {
+            /* The List, "items" and the item are 3 levels. */
+            int n = depth - 3 - scalar;
+            char *text = deep_list(n, scalar ? "1" : "");
+            struct obj_batch b;
+            parse_text("t.json", text, &b);
+            if (depth <= JSON_PARSER_MAX_DEPTH) {
+                assert_int_equal(b.n_errors, 0);
+                assert_int_equal(b.n_objs, 1);
+            } else {
+                assert_int_equal(b.n_objs, 0);
+                assert_int_equal(b.n_errors, 1);
+                /* At the first value too deep. */
+                char *expected = xasprintf(
+                    "t.json: line 1 column %d: maximum parsing depth "
+                    "reached near '%s'",
+                    (int) (strstr(text, "\"x\": ") - text) + 6
+                    + JSON_PARSER_MAX_DEPTH - 3,
+                    depth == JSON_PARSER_MAX_DEPTH + 1 && scalar
+                    ? "1" : "[");
+                assert_string_equal(b.errors[0], expected);
+                free(expected);
+            }
+            obj_batch_destroy(&b);
+            free(text);
+        }
+    }
+}
+
 static void
 test_unreadable_file(void **state)
 {
@@ -1185,6 +1804,12 @@ main(void)
         cmocka_unit_test(test_mixed_fixture),
         cmocka_unit_test(test_broken_yaml),
         cmocka_unit_test(test_broken_json),
+        cmocka_unit_test(test_list_by_item),
+        cmocka_unit_test(test_list_tricky_text),
+        cmocka_unit_test(test_list_items_first),
+        cmocka_unit_test(test_list_item_syntax_error),
+        cmocka_unit_test(test_list_whole),
+        cmocka_unit_test(test_list_depth),
         cmocka_unit_test(test_unreadable_file),
         cmocka_unit_test(test_yaml_scalars),
         cmocka_unit_test(test_yaml_structure),
