@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "util.h"
+#include "np-util.h"
 
 bool
 ip_addr_parse(const char *s, struct ip_addr *addr)

@@ -8,7 +8,7 @@ src_libnetpol_la_SOURCES = \
 	src/labels.c \
 	src/objects.c \
 	src/strmap.c \
-	src/util.c \
+	src/np-util.c \
 	src/yaml-json.c \
 	include/addr.h \
 	include/cli.h \
@@ -17,7 +17,7 @@ src_libnetpol_la_SOURCES = \
 	include/labels.h \
 	include/objects.h \
 	include/strmap.h \
-	include/util.h \
+	include/np-util.h \
 	include/yaml-json.h
 src_libnetpol_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(YAML_CFLAGS)
 src_libnetpol_la_LIBADD = $(JANSSON_LIBS) $(YAML_LIBS)

@@ -10,7 +10,7 @@
 #include "compile.h"
 #include "objects.h"
 #include "strmap.h"
-#include "util.h"
+#include "np-util.h"
 
 static bool
 parse_uint(const char *s, unsigned long max, unsigned long *value)

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "strmap.h"
-#include "util.h"
+#include "np-util.h"
 
 struct kind_table {
     struct strmap by_key;       /* "ns/name" (or "name") -> k8s_object. */

@@ -32,7 +32,7 @@
 #include "cluster.h"
 #include "objects.h"
 #include "strmap.h"
-#include "util.h"
+#include "np-util.h"
 
 enum {
     PRIO_RULE = 200,

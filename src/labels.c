@@ -2,7 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include "util.h"
+#include "np-util.h"
 
 void
 labels_init(struct labels *labels)

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
-#include "util.h"
+#include "np-util.h"
 #include "yaml-json.h"
 
 const char *

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
-#include "util.h"
+#include "np-util.h"
 
 /* Deepest nesting accepted, as jansson's parser limits JSON's. */
 #define YAML_JSON_MAX_DEPTH 512

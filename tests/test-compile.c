@@ -13,7 +13,7 @@
 #include "cluster.h"
 #include "compile.h"
 #include "objects.h"
-#include "util.h"
+#include "np-util.h"
 
 static struct cluster *
 cluster_from(const char *text)

@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <jansson.h>
 #include "objects.h"
-#include "util.h"
+#include "np-util.h"
 #include "yaml-json.h"
 
 /* Fixtures. */

@@ -1,4 +1,4 @@
-#include "util.h"
+#include "np-util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,8 +1,8 @@
 /* Small helpers shared by every module: allocation that aborts on failure
  * (out of memory is not an error path here, see STYLE.md), and growable
  * arrays. */
-#ifndef NP_UTIL_H
-#define NP_UTIL_H 1
+#ifndef NP_NP_UTIL_H
+#define NP_NP_UTIL_H 1
 
 #include <stdarg.h>
 #include <stddef.h>
