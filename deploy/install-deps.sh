@@ -13,7 +13,7 @@ packages="
     libjansson-dev libyaml-dev libev-dev libcmocka-dev libcurl4-openssl-dev
     libssl-dev libcap-ng-dev openvswitch-source
     openvswitch-switch openvswitch-common
-    iproute2 ethtool procps time python3 python3-yaml
+    iproute2 ethtool procps time python3 python3-yaml valgrind
 "
 
 missing=

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Runs every test of ovs-netpol on a Debian 12 machine, as root, from a clean
 # clone: installs what is missing, builds (deploy/build.sh), then
-#   1. the unit tests and the CLI tests (make check),
+#   1. the unit tests and the CLI tests (make check), and again under
+#      valgrind,
 #   2. the reference oracle against its own and the shared cases,
 #   3. the real-packet end-to-end suite through a userspace Open vSwitch,
 #      with its self-check (it must fail against allow-all and deny-all).
@@ -35,6 +36,7 @@ check() {
     make -j2 check || { cat tests/*.log 2>/dev/null | tail -100; return 1; }
 }
 suite unit check
+suite valgrind tests/valgrind.sh
 suite oracle tests/oracle/check_all.sh
 suite e2e tests/run-e2e.sh --self-check
 

@@ -1,0 +1,26 @@
+#!/bin/sh
+# Runs the unit tests and the compiler on real inputs under valgrind: any
+# invalid read or write, use of uninitialised memory or leak fails.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+vg="valgrind --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 -q"
+fail=0
+check() {
+    $vg "$@" >/dev/null 2>"${TMPDIR:-/tmp}/vg.$$"
+    if [ $? -eq 99 ]; then
+        echo "FAIL under valgrind: $*"
+        cat "${TMPDIR:-/tmp}/vg.$$"
+        fail=1
+    else
+        echo "ok   $*"
+    fi
+    rm -f "${TMPDIR:-/tmp}/vg.$$"
+}
+for t in tests/test-addr tests/test-labels tests/test-compile tests/test-objects; do
+    check "$t"
+done
+check ./ovs-netpol compile deploy/examples/cluster.yaml deploy/examples/test-network-policy.yaml deploy/examples/default-deny-other.yaml
+check ./ovs-netpol compile tests/data/cli/mixed.yaml
+check ./ovs-netpol compile --node node-1 tests/cases/model.json
+exit $fail
