@@ -1,0 +1,22 @@
+# Real-packet end-to-end tests: pods as network namespaces on a userspace
+# Open vSwitch (ovs/sandbox.sh), listeners and probes from tests/np-probe,
+# cases driven by tests/e2e/run-cases.py.  They need root and are not part of
+# 'make check':
+#     make check-e2e          (= tests/run-e2e.sh from the build directory)
+# See tests/e2e/README.md.
+check_PROGRAMS += tests/np-probe
+tests_np_probe_SOURCES = tests/np-probe.c
+
+EXTRA_DIST += \
+	ovs/sandbox.sh \
+	tests/run-e2e.sh \
+	tests/e2e/README.md \
+	tests/e2e/run-cases.py \
+	tests/e2e/model.json \
+	tests/e2e/selftest/ct-table.flows \
+	tests/e2e/selftest/ct-table.json \
+	tests/e2e/selftest/gen-ct-table.py
+
+.PHONY: check-e2e
+check-e2e: ovs-netpol$(EXEEXT) tests/np-probe$(EXEEXT)
+	$(srcdir)/tests/run-e2e.sh $(E2EFLAGS)
