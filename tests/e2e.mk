@@ -12,7 +12,6 @@ EXTRA_DIST += \
 	tests/run-e2e.sh \
 	tests/e2e/README.md \
 	tests/e2e/run-cases.py \
-	tests/e2e/model.json \
 	tests/e2e/selftest/ct-table.flows \
 	tests/e2e/selftest/ct-table.json \
 	tests/e2e/selftest/gen-ct-table.py
@@ -20,3 +19,11 @@ EXTRA_DIST += \
 .PHONY: check-e2e
 check-e2e: ovs-netpol$(EXEEXT) tests/np-probe$(EXEEXT)
 	$(srcdir)/tests/run-e2e.sh $(E2EFLAGS)
+
+# The corpus and its oracle are data: ship them whole.
+dist-hook: dist-corpus
+.PHONY: dist-corpus
+dist-corpus:
+	mkdir -p $(distdir)/tests
+	cp -pR $(srcdir)/tests/cases $(srcdir)/tests/oracle $(distdir)/tests/
+	rm -rf $(distdir)/tests/oracle/__pycache__

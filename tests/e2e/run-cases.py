@@ -51,7 +51,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 SANDBOX_SH = os.path.join(TOP, "ovs", "sandbox.sh")
-DEFAULT_MODEL = os.path.join(HERE, "model.json")
+DEFAULT_MODEL = os.path.join(HERE, "..", "cases", "model.json")
 
 # Kinds without a namespace (everything else is namespaced).
 CLUSTER_SCOPED = {"Namespace", "Node", "ClusterNetworkPolicy",
