@@ -31,9 +31,11 @@ struct compile_options {
     uint8_t generation;         /* Goes into every cookie. */
     compile_port_fn *port_of;   /* NULL: no pod has a known port. */
     void *port_aux;
-    /* Keeps conjunction ids stable across compiles; NULL: ids live for
-     * this compile only. */
+    /* Keep conjunction ids and policy numbers (in cookies) stable across
+     * compiles; NULL: they live for this compile only, and are given in
+     * (namespace, name) order. */
     struct np_ids *ids;
+    struct np_ids *policy_ids;
 };
 
 /* Conjunction ids, stable for a rule's lifetime: a rule (namespace, policy,
@@ -59,9 +61,8 @@ enum np_table {
 const char *np_table_name(enum np_table);
 
 /* Cookie layout: 16-bit prefix | 8-bit generation | 8-bit kind |
- * 20-bit policy number | 12-bit rule slot.  Policy numbers are the index of
- * the policy in (namespace, name) order within one compile; 'explain'
- * recompiles the same inputs to map them back. */
+ * 20-bit policy number | 12-bit rule slot.  A policy keeps its number for
+ * its lifetime (see 'policy_ids'); 'names' maps numbers back. */
 #define NP_COOKIE_PREFIX UINT64_C(0x4e50)       /* "NP" */
 #define NP_COOKIE_MASK_OURS UINT64_C(0xffff000000000000)
 #define NP_COOKIE_MASK_GEN UINT64_C(0xffffff0000000000)
@@ -87,7 +88,7 @@ struct np_flowset {
     size_t n_flows;
     char **warnings;            /* e.g. an except list that blew up. */
     size_t n_warnings;
-    char **names;               /* Policy number -> "ns/name". */
+    char **names;               /* Policy number -> "ns/name" or NULL. */
     size_t n_names;
     unsigned int table_base;
     char **strs_;               /* Storage of the matches. */

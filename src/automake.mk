@@ -5,6 +5,8 @@ src_libnetpol_la_SOURCES = \
 	src/cli.c \
 	src/cluster.c \
 	src/compile.c \
+	src/engine.c \
+	src/flowtab.c \
 	src/labels.c \
 	src/objects.c \
 	src/strmap.c \
@@ -14,6 +16,8 @@ src_libnetpol_la_SOURCES = \
 	include/cli.h \
 	include/cluster.h \
 	include/compile.h \
+	include/engine.h \
+	include/flowtab.h \
 	include/labels.h \
 	include/objects.h \
 	include/strmap.h \

@@ -219,6 +219,7 @@ struct ctx {
     bool *pod_matched[2];       /* ...once computed. */
     struct family_set families;
     struct np_ids *ids;
+    struct np_ids *policy_ids;
     uint32_t *mark;             /* Per pod, for de-duplication. */
     uint32_t mark_gen;
     struct np_flowset *out;
@@ -1037,13 +1038,22 @@ compile_policies(struct ctx *c, const struct cluster *cluster)
     for (int d = 0; d < 2; d++) {
         iso[d] = xcalloc(c->n_pods + 1, sizeof *iso[d]);
     }
-    c->out->names = xmalloc((n_np + 1) * sizeof *c->out->names);
     size_t *selected = xmalloc((c->n_pods + 1) * sizeof *selected);
 
     for (size_t p = 0; p < n_np; p++) {
         const struct k8s_netpol *np = nps[p];
         char *name = xasprintf("%s/%s", np->namespace, np->name);
-        c->out->names[c->out->n_names++] = name;
+        /* Policy numbers go into cookies, so they must not shift when
+         * another policy comes or goes. */
+        uint32_t pno = np_ids_get(c->policy_ids, name) - 1;
+        if (pno >= c->out->n_names) {
+            size_t n = pno + 1;
+            c->out->names = xrealloc(c->out->names, n * sizeof *c->out->names);
+            memset(&c->out->names[c->out->n_names], 0,
+                   (n - c->out->n_names) * sizeof *c->out->names);
+            c->out->n_names = n;
+        }
+        c->out->names[pno] = name;
 
         size_t n_selected = 0;
         const struct ns_view *v = strmap_get(&c->ns_by_name, np->namespace);
@@ -1068,13 +1078,13 @@ compile_policies(struct ctx *c, const struct cluster *cluster)
                 struct isolation *is = &iso[ingress][selected[i]];
                 if (!is->n++) {
                     is->first = name;
-                    is->pno = p;
+                    is->pno = pno;
                 }
             }
             const struct np_rule *rules = ingress ? np->ingress : np->egress;
             size_t n_rules = ingress ? np->n_ingress : np->n_egress;
             for (size_t r = 0; r < n_rules; r++) {
-                compile_rule(c, np, p, ingress, r, &rules[r], selected,
+                compile_rule(c, np, pno, ingress, r, &rules[r], selected,
                              n_selected);
             }
         }
@@ -1149,6 +1159,7 @@ compile_cluster(const struct cluster *cluster,
     c.local = xcalloc(c.n_pods + 1, sizeof *c.local);
     c.mark = xcalloc(c.n_pods + 1, sizeof *c.mark);
     c.ids = opts->ids ? opts->ids : np_ids_create();
+    c.policy_ids = opts->policy_ids ? opts->policy_ids : np_ids_create();
     strmap_init(&c.peer_cache);
     flowmap_init(&c.flows);
     strmap_init(&c.interned);
@@ -1256,6 +1267,9 @@ compile_cluster(const struct cluster *cluster,
     ns_views_destroy(&c);
     if (!opts->ids) {
         np_ids_destroy(c.ids);
+    }
+    if (!opts->policy_ids) {
+        np_ids_destroy(c.policy_ids);
     }
     free(c.eligible);
     free(c.local);

@@ -1,0 +1,73 @@
+/* The engine: the objects the daemon knows, and the flows they compile to.
+ *
+ * Inputs arrive from a source (the Kubernetes API or a directory) and from
+ * the switch (which port a pod is on); each only records the change and
+ * marks the engine pending.  The daemon calls engine_run() once per loop
+ * iteration, so a burst of events costs one run.  Pure C over our own
+ * structs: no OVS types, no JSON, no I/O.
+ *
+ * A run recomputes the whole table with the compiler (src/compile.c),
+ * scoped to the node's own pods, and keeps conjunction ids and policy
+ * numbers stable across runs, so a rule keeps its flows' identity and an
+ * unchanged rule gives byte-identical flows: the difference the switch
+ * gets is exactly what changed.  Every run is counted with its reason. */
+#ifndef NP_ENGINE_H
+#define NP_ENGINE_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "compile.h"
+#include "objects.h"
+
+struct cluster;
+struct flowtab;
+
+struct engine_stats {
+    uint64_t runs;              /* Runs that recomputed the table. */
+    uint64_t events;            /* Inputs recorded since start. */
+    char last_reason[160];      /* What triggered the last run. */
+    double last_run_ms;
+    size_t n_namespaces, n_pods, n_local_pods, n_policies;
+    size_t n_flows;
+    size_t n_warnings;
+};
+
+/* Creates an engine that compiles with 'opts' (copied; its port_of and
+ * id allocators are replaced by the engine's own). */
+struct engine *engine_create(const struct compile_options *opts);
+void engine_destroy(struct engine *);
+
+/* Takes ownership of 'obj'. */
+void engine_apply(struct engine *, struct k8s_object *obj);
+void engine_delete(struct engine *, enum obj_kind, const char *ns,
+                   const char *name);
+
+/* A relist: every object of 'kind' not applied between begin and end is
+ * deleted at end. */
+void engine_resync_begin(struct engine *, enum obj_kind);
+void engine_resync_end(struct engine *, enum obj_kind);
+
+/* Binds pod ns/name to switch port 'port' (text: a number or a name), or
+ * unbinds it when 'port' is NULL. */
+void engine_set_port(struct engine *, const char *ns, const char *name,
+                     const char *port);
+
+/* Asks for a run even without input, e.g. after "recompute". */
+void engine_force(struct engine *, const char *reason);
+
+bool engine_pending(const struct engine *);
+
+/* Recomputes the desired table if anything is pending.  Returns true if it
+ * ran. */
+bool engine_run(struct engine *);
+
+const struct flowtab *engine_desired(const struct engine *);
+const struct cluster *engine_cluster(const struct engine *);
+void engine_get_stats(const struct engine *, struct engine_stats *);
+/* Warnings of the last run (e.g. an except list that blew up). */
+const char *const *engine_warnings(const struct engine *, size_t *n);
+/* "ns/name" of policy number 'pno' (from a cookie), or NULL. */
+const char *engine_policy_name(const struct engine *, uint32_t pno);
+
+#endif

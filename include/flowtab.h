@@ -1,0 +1,74 @@
+/* Flow tables as sets: the flows we want (desired) and the flows the
+ * switch has (installed), and the difference between them.
+ *
+ * A flow is identified as OpenFlow identifies it: by (table, priority,
+ * match).  Two flows with that identity are the same flow, whatever their
+ * cookies and actions, so the difference of two tables is a list of adds,
+ * modifications (same identity, other cookie or actions) and deletions.
+ *
+ * The daemon keeps two tables: 'desired' from the compiler, 'installed'
+ * updated only after the switch committed a bundle of the difference, so
+ * that a failed or lost bundle is retried rather than forgotten.  Pure: no
+ * OVS types, no I/O. */
+#ifndef NP_FLOWTAB_H
+#define NP_FLOWTAB_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct np_flowset;
+
+enum flow_change_type {
+    FLOW_ADD,                   /* Not installed yet. */
+    FLOW_MODIFY,                /* Installed with another cookie/actions. */
+    FLOW_DELETE,                /* Installed but no longer desired. */
+};
+
+/* One element of a difference.  The strings belong to the tables the
+ * difference was computed from and live as long as those stay unchanged. */
+struct flow_change {
+    enum flow_change_type type;
+    uint8_t table;
+    uint16_t priority;
+    uint64_t cookie;
+    const char *match;
+    const char *actions;        /* The new actions (old ones for DELETE). */
+};
+
+struct flowtab;
+
+struct flowtab *flowtab_create(void);
+void flowtab_destroy(struct flowtab *);
+void flowtab_clear(struct flowtab *);
+size_t flowtab_count(const struct flowtab *);
+
+/* Replaces the contents of 'tab' by copies of the flows of 'fs'. */
+void flowtab_assign(struct flowtab *tab, const struct np_flowset *fs);
+/* Adds or replaces one flow (copies the strings). */
+void flowtab_put(struct flowtab *, uint8_t table, uint16_t priority,
+                 uint64_t cookie, const char *match, const char *actions);
+/* Removes a flow; returns false if there was none. */
+bool flowtab_remove(struct flowtab *, uint8_t table, uint16_t priority,
+                    const char *match);
+
+/* Computes the changes that turn 'from' into 'to', in a stable order
+ * (deletions, then additions and modifications, each by table, descending
+ * priority, match).  Stores a malloc'd array in '*changes' (free() it) and
+ * its length in '*n'. */
+void flowtab_diff(const struct flowtab *from, const struct flowtab *to,
+                  struct flow_change **changes, size_t *n);
+
+/* Applies 'changes' to 'tab' (copying the strings). */
+void flowtab_apply(struct flowtab *tab, const struct flow_change *changes,
+                   size_t n);
+
+bool flowtab_equal(const struct flowtab *, const struct flowtab *);
+
+/* Calls 'cb' for every flow, in no particular order. */
+typedef void flowtab_visit_fn(void *aux, uint8_t table, uint16_t priority,
+                              uint64_t cookie, const char *match,
+                              const char *actions);
+void flowtab_visit(const struct flowtab *, flowtab_visit_fn *, void *aux);
+
+#endif

@@ -1,0 +1,295 @@
+#include "engine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "cluster.h"
+#include "flowtab.h"
+#include "np-util.h"
+#include "strmap.h"
+
+struct engine {
+    struct compile_options opts;
+    struct np_ids *rule_ids;
+    struct np_ids *policy_ids;
+    struct cluster *cluster;
+    struct strmap ports;        /* "ns/name" -> port text. */
+    struct flowtab *desired;
+    struct np_flowset last;     /* Names and warnings of the last run. */
+
+    /* Relist bookkeeping: keys of 'kind' not yet seen since begin. */
+    struct strmap unseen[3];
+    bool resyncing[3];
+
+    bool pending;
+    char reason[160];
+    struct engine_stats stats;
+};
+
+static const char *
+port_of(void *aux, const char *ns, const char *name)
+{
+    struct engine *e = aux;
+    char *key = xasprintf("%s/%s", ns, name);
+    const char *port = strmap_get(&e->ports, key);
+    free(key);
+    return port;
+}
+
+struct engine *
+engine_create(const struct compile_options *opts)
+{
+    struct engine *e = xcalloc(1, sizeof *e);
+    e->opts = *opts;
+    e->opts.port_of = port_of;
+    e->opts.port_aux = e;
+    e->rule_ids = np_ids_create();
+    e->policy_ids = np_ids_create();
+    e->opts.ids = e->rule_ids;
+    e->opts.policy_ids = e->policy_ids;
+    e->cluster = cluster_create();
+    strmap_init(&e->ports);
+    e->desired = flowtab_create();
+    for (int k = 0; k < 3; k++) {
+        strmap_init(&e->unseen[k]);
+    }
+    engine_force(e, "start");
+    return e;
+}
+
+void
+engine_destroy(struct engine *e)
+{
+    if (!e) {
+        return;
+    }
+    size_t b;
+    for (struct strmap_node *node = strmap_first(&e->ports, &b); node;
+         node = strmap_next(&e->ports, node, &b)) {
+        free(node->value);
+    }
+    strmap_destroy(&e->ports);
+    for (int k = 0; k < 3; k++) {
+        strmap_destroy(&e->unseen[k]);
+    }
+    cluster_destroy(e->cluster);
+    flowtab_destroy(e->desired);
+    np_flowset_destroy(&e->last);
+    np_ids_destroy(e->rule_ids);
+    np_ids_destroy(e->policy_ids);
+    free(e);
+}
+
+static void
+mark(struct engine *e, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Records the first reason of a batch; later ones are counted only. */
+static void
+mark(struct engine *e, const char *format, ...)
+{
+    e->stats.events++;
+    if (!e->pending) {
+        va_list args;
+        va_start(args, format);
+        vsnprintf(e->reason, sizeof e->reason, format, args);
+        va_end(args);
+        e->pending = true;
+    }
+}
+
+static char *
+object_key(enum obj_kind kind, const char *ns, const char *name)
+{
+    return kind == OBJ_NAMESPACE ? xstrdup(name)
+           : xasprintf("%s/%s", ns, name);
+}
+
+void
+engine_apply(struct engine *e, struct k8s_object *obj)
+{
+    enum obj_kind kind = obj->kind;
+    if (e->resyncing[kind]) {
+        char *key = object_key(kind, k8s_object_namespace(obj),
+                               k8s_object_name(obj));
+        strmap_remove(&e->unseen[kind], key);
+        free(key);
+    }
+    mark(e, "%s %s%s%s changed", obj_kind_name(kind),
+         k8s_object_namespace(obj), kind == OBJ_NAMESPACE ? "" : "/",
+         k8s_object_name(obj));
+    cluster_apply(e->cluster, obj);
+}
+
+void
+engine_delete(struct engine *e, enum obj_kind kind, const char *ns,
+              const char *name)
+{
+    if (cluster_delete(e->cluster, kind, ns, name)) {
+        mark(e, "%s %s%s%s deleted", obj_kind_name(kind),
+             kind == OBJ_NAMESPACE ? "" : ns,
+             kind == OBJ_NAMESPACE ? "" : "/", name);
+    }
+}
+
+void
+engine_resync_begin(struct engine *e, enum obj_kind kind)
+{
+    strmap_destroy(&e->unseen[kind]);
+    strmap_init(&e->unseen[kind]);
+    size_t n;
+    if (kind == OBJ_NAMESPACE) {
+        const struct k8s_namespace *const *nss = cluster_namespaces(e->cluster,
+                                                                    &n);
+        for (size_t i = 0; i < n; i++) {
+            *strmap_slot(&e->unseen[kind], nss[i]->name, NULL) = (void *) 1;
+        }
+    } else if (kind == OBJ_POD) {
+        const struct k8s_pod *const *pods = cluster_pods(e->cluster, &n);
+        for (size_t i = 0; i < n; i++) {
+            char *key = object_key(kind, pods[i]->namespace, pods[i]->name);
+            *strmap_slot(&e->unseen[kind], key, NULL) = (void *) 1;
+            free(key);
+        }
+    } else {
+        const struct k8s_netpol *const *nps = cluster_netpols(e->cluster, &n);
+        for (size_t i = 0; i < n; i++) {
+            char *key = object_key(kind, nps[i]->namespace, nps[i]->name);
+            *strmap_slot(&e->unseen[kind], key, NULL) = (void *) 1;
+            free(key);
+        }
+    }
+    e->resyncing[kind] = true;
+}
+
+void
+engine_resync_end(struct engine *e, enum obj_kind kind)
+{
+    if (!e->resyncing[kind]) {
+        return;
+    }
+    e->resyncing[kind] = false;
+    /* Collect first: deleting changes the cluster, not this map. */
+    size_t b;
+    for (struct strmap_node *node = strmap_first(&e->unseen[kind], &b); node;
+         node = strmap_next(&e->unseen[kind], node, &b)) {
+        char *ns = NULL;
+        const char *name = node->key;
+        if (kind != OBJ_NAMESPACE) {
+            const char *slash = strchr(node->key, '/');
+            ns = xmemdup0(node->key, slash - node->key);
+            name = slash + 1;
+        }
+        engine_delete(e, kind, ns, name);
+        free(ns);
+    }
+    strmap_destroy(&e->unseen[kind]);
+    strmap_init(&e->unseen[kind]);
+}
+
+void
+engine_set_port(struct engine *e, const char *ns, const char *name,
+                const char *port)
+{
+    char *key = xasprintf("%s/%s", ns, name);
+    if (port) {
+        void **slot = strmap_slot(&e->ports, key, NULL);
+        if (!*slot || strcmp(*slot, port)) {
+            free(*slot);
+            *slot = xstrdup(port);
+            mark(e, "pod %s bound to port %s", key, port);
+        }
+    } else {
+        char *old = strmap_remove(&e->ports, key);
+        if (old) {
+            free(old);
+            mark(e, "pod %s unbound", key);
+        }
+    }
+    free(key);
+}
+
+void
+engine_force(struct engine *e, const char *reason)
+{
+    mark(e, "%s", reason);
+}
+
+bool
+engine_pending(const struct engine *e)
+{
+    return e->pending;
+}
+
+static double
+now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+bool
+engine_run(struct engine *e)
+{
+    if (!e->pending) {
+        return false;
+    }
+    double start = now_ms();
+    np_flowset_destroy(&e->last);
+    compile_cluster(e->cluster, &e->opts, &e->last);
+    flowtab_assign(e->desired, &e->last);
+
+    e->pending = false;
+    e->stats.runs++;
+    snprintf(e->stats.last_reason, sizeof e->stats.last_reason, "%s",
+             e->reason);
+    e->stats.last_run_ms = now_ms() - start;
+    e->stats.n_flows = e->last.n_flows;
+    e->stats.n_warnings = e->last.n_warnings;
+    return true;
+}
+
+const struct flowtab *
+engine_desired(const struct engine *e)
+{
+    return e->desired;
+}
+
+const struct cluster *
+engine_cluster(const struct engine *e)
+{
+    return e->cluster;
+}
+
+void
+engine_get_stats(const struct engine *e, struct engine_stats *stats)
+{
+    *stats = e->stats;
+    cluster_namespaces(e->cluster, &stats->n_namespaces);
+    size_t n_pods;
+    const struct k8s_pod *const *pods = cluster_pods(e->cluster, &n_pods);
+    stats->n_pods = n_pods;
+    stats->n_local_pods = 0;
+    for (size_t i = 0; i < n_pods; i++) {
+        if (!e->opts.node || (pods[i]->node_name
+                              && !strcmp(pods[i]->node_name, e->opts.node))) {
+            stats->n_local_pods++;
+        }
+    }
+    cluster_netpols(e->cluster, &stats->n_policies);
+}
+
+const char *const *
+engine_warnings(const struct engine *e, size_t *n)
+{
+    *n = e->last.n_warnings;
+    return (const char *const *) e->last.warnings;
+}
+
+const char *
+engine_policy_name(const struct engine *e, uint32_t pno)
+{
+    return pno < e->last.n_names ? e->last.names[pno] : NULL;
+}

@@ -1,0 +1,211 @@
+#include "flowtab.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include "compile.h"
+#include "np-util.h"
+#include "strmap.h"
+
+struct flow_entry {
+    uint8_t table;
+    uint16_t priority;
+    uint64_t cookie;
+    char *match;
+    char *actions;
+};
+
+struct flowtab {
+    struct strmap flows;        /* "table|priority|match" -> flow_entry. */
+};
+
+static char *
+flow_key(uint8_t table, uint16_t priority, const char *match)
+{
+    return xasprintf("%u|%u|%s", table, priority, match);
+}
+
+struct flowtab *
+flowtab_create(void)
+{
+    struct flowtab *tab = xmalloc(sizeof *tab);
+    strmap_init(&tab->flows);
+    return tab;
+}
+
+static void
+flow_entry_destroy(struct flow_entry *e)
+{
+    free(e->match);
+    free(e->actions);
+    free(e);
+}
+
+void
+flowtab_clear(struct flowtab *tab)
+{
+    size_t b;
+    for (struct strmap_node *node = strmap_first(&tab->flows, &b); node;
+         node = strmap_next(&tab->flows, node, &b)) {
+        flow_entry_destroy(node->value);
+    }
+    strmap_destroy(&tab->flows);
+    strmap_init(&tab->flows);
+}
+
+void
+flowtab_destroy(struct flowtab *tab)
+{
+    if (tab) {
+        flowtab_clear(tab);
+        strmap_destroy(&tab->flows);
+        free(tab);
+    }
+}
+
+size_t
+flowtab_count(const struct flowtab *tab)
+{
+    return tab->flows.n;
+}
+
+void
+flowtab_put(struct flowtab *tab, uint8_t table, uint16_t priority,
+            uint64_t cookie, const char *match, const char *actions)
+{
+    char *key = flow_key(table, priority, match);
+    void **slot = strmap_slot(&tab->flows, key, NULL);
+    free(key);
+    struct flow_entry *e = *slot;
+    if (!e) {
+        e = xmalloc(sizeof *e);
+        e->table = table;
+        e->priority = priority;
+        e->match = xstrdup(match);
+        e->actions = NULL;
+        *slot = e;
+    }
+    e->cookie = cookie;
+    if (!e->actions || strcmp(e->actions, actions)) {
+        free(e->actions);
+        e->actions = xstrdup(actions);
+    }
+}
+
+bool
+flowtab_remove(struct flowtab *tab, uint8_t table, uint16_t priority,
+               const char *match)
+{
+    char *key = flow_key(table, priority, match);
+    struct flow_entry *e = strmap_remove(&tab->flows, key);
+    free(key);
+    if (e) {
+        flow_entry_destroy(e);
+    }
+    return e != NULL;
+}
+
+void
+flowtab_assign(struct flowtab *tab, const struct np_flowset *fs)
+{
+    flowtab_clear(tab);
+    for (size_t i = 0; i < fs->n_flows; i++) {
+        const struct np_flow *f = &fs->flows[i];
+        flowtab_put(tab, f->table, f->priority, f->cookie, f->match,
+                    f->actions);
+    }
+}
+
+static int
+compare_changes(const void *a_, const void *b_)
+{
+    const struct flow_change *a = a_, *b = b_;
+    /* Deletions first: a bundle is atomic anyway, but a reader of the
+     * change log sees what went away before what came. */
+    int da = a->type == FLOW_DELETE, db = b->type == FLOW_DELETE;
+    if (da != db) {
+        return db - da;
+    }
+    if (a->table != b->table) {
+        return a->table < b->table ? -1 : 1;
+    }
+    if (a->priority != b->priority) {
+        return a->priority > b->priority ? -1 : 1;
+    }
+    return strcmp(a->match, b->match);
+}
+
+void
+flowtab_diff(const struct flowtab *from, const struct flowtab *to,
+             struct flow_change **changes_, size_t *n_)
+{
+    struct flow_change *changes = NULL;
+    size_t n = 0, allocated = 0;
+    size_t b;
+    for (struct strmap_node *node = strmap_first(&to->flows, &b); node;
+         node = strmap_next(&to->flows, node, &b)) {
+        const struct flow_entry *t = node->value;
+        const struct flow_entry *f = strmap_get(&from->flows, node->key);
+        if (f && f->cookie == t->cookie && !strcmp(f->actions, t->actions)) {
+            continue;
+        }
+        struct flow_change c = {
+            .type = f ? FLOW_MODIFY : FLOW_ADD,
+            .table = t->table, .priority = t->priority, .cookie = t->cookie,
+            .match = t->match, .actions = t->actions,
+        };
+        APPEND(changes, n, allocated, c);
+    }
+    for (struct strmap_node *node = strmap_first(&from->flows, &b); node;
+         node = strmap_next(&from->flows, node, &b)) {
+        if (!strmap_get(&to->flows, node->key)) {
+            const struct flow_entry *f = node->value;
+            struct flow_change c = {
+                .type = FLOW_DELETE,
+                .table = f->table, .priority = f->priority,
+                .cookie = f->cookie, .match = f->match, .actions = f->actions,
+            };
+            APPEND(changes, n, allocated, c);
+        }
+    }
+    if (n) {
+        qsort(changes, n, sizeof *changes, compare_changes);
+    }
+    *changes_ = changes;
+    *n_ = n;
+}
+
+void
+flowtab_apply(struct flowtab *tab, const struct flow_change *changes,
+              size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct flow_change *c = &changes[i];
+        if (c->type == FLOW_DELETE) {
+            flowtab_remove(tab, c->table, c->priority, c->match);
+        } else {
+            flowtab_put(tab, c->table, c->priority, c->cookie, c->match,
+                        c->actions);
+        }
+    }
+}
+
+bool
+flowtab_equal(const struct flowtab *a, const struct flowtab *b)
+{
+    struct flow_change *changes;
+    size_t n;
+    flowtab_diff(a, b, &changes, &n);
+    free(changes);
+    return n == 0;
+}
+
+void
+flowtab_visit(const struct flowtab *tab, flowtab_visit_fn *cb, void *aux)
+{
+    size_t b;
+    for (struct strmap_node *node = strmap_first(&tab->flows, &b); node;
+         node = strmap_next(&tab->flows, node, &b)) {
+        const struct flow_entry *e = node->value;
+        cb(aux, e->table, e->priority, e->cookie, e->match, e->actions);
+    }
+}

@@ -1,0 +1,251 @@
+/* Unit tests of the engine and the flow tables: batching, relists, port
+ * bindings, and differences that hold only what changed. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cluster.h"
+#include "engine.h"
+#include "flowtab.h"
+#include "np-util.h"
+#include "objects.h"
+
+static void
+apply_text(struct engine *e, const char *text)
+{
+    struct obj_batch batch;
+    obj_batch_init(&batch);
+    objects_parse_buffer("test", text, strlen(text), &batch);
+    for (size_t i = 0; i < batch.n_errors; i++) {
+        print_error("%s\n", batch.errors[i]);
+    }
+    assert_int_equal(batch.n_errors, 0);
+    for (size_t i = 0; i < batch.n_objs; i++) {
+        struct k8s_object *obj = xmalloc(sizeof *obj);
+        *obj = batch.objs[i];
+        engine_apply(e, obj);
+    }
+    batch.n_objs = 0;
+    obj_batch_destroy(&batch);
+}
+
+static char *
+pod(const char *ns, const char *name, const char *app, const char *ip)
+{
+    return xasprintf("{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":"
+                     "{\"namespace\":\"%s\",\"name\":\"%s\",\"labels\":"
+                     "{\"app\":\"%s\"}},\"spec\":{\"nodeName\":\"n1\","
+                     "\"containers\":[{\"name\":\"c\"}]},\"status\":"
+                     "{\"phase\":\"Running\",\"podIP\":\"%s\"}}",
+                     ns, name, app, ip);
+}
+
+static const char *policy_web =
+    "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\","
+    "\"metadata\":{\"namespace\":\"x\",\"name\":\"web\"},\"spec\":{"
+    "\"podSelector\":{\"matchLabels\":{\"app\":\"web\"}},\"ingress\":[{"
+    "\"from\":[{\"podSelector\":{\"matchLabels\":{\"app\":\"client\"}}}],"
+    "\"ports\":[{\"port\":80}]}]}}";
+
+static void
+apply_pods(struct engine *e, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char name[16], ip[32];
+        snprintf(name, sizeof name, "p%d", i);
+        snprintf(ip, sizeof ip, "10.0.0.%d", i + 1);
+        char *p = pod("x", name, i % 2 ? "client" : "web", ip);
+        apply_text(e, p);
+        free(p);
+    }
+}
+
+static size_t
+diff_size(const struct flowtab *a, const struct flowtab *b)
+{
+    struct flow_change *changes;
+    size_t n;
+    flowtab_diff(a, b, &changes, &n);
+    free(changes);
+    return n;
+}
+
+/* A burst of inputs costs one run; nothing pending costs none. */
+static void
+test_batching(void **state)
+{
+    struct compile_options opts;
+    compile_options_init(&opts);
+    struct engine *e = engine_create(&opts);
+    apply_pods(e, 20);
+    apply_text(e, policy_web);
+    assert_true(engine_pending(e));
+    assert_true(engine_run(e));
+    assert_false(engine_run(e));
+    struct engine_stats st;
+    engine_get_stats(e, &st);
+    assert_int_equal(st.runs, 1);
+    assert_int_equal(st.n_pods, 20);
+    assert_int_equal(st.n_policies, 1);
+    assert_int_equal(st.n_flows, flowtab_count(engine_desired(e)));
+    engine_destroy(e);
+}
+
+/* Relabelling one pod changes only the flows that mention it, and cookies
+ * of untouched rules stay put when another policy comes. */
+static void
+test_small_differences(void **state)
+{
+    struct compile_options opts;
+    compile_options_init(&opts);
+    struct engine *e = engine_create(&opts);
+    apply_pods(e, 40);
+    apply_text(e, policy_web);
+    engine_run(e);
+    struct flowtab *before = flowtab_create();
+    flowtab_visit(engine_desired(e), (flowtab_visit_fn *) flowtab_put, before);
+    size_t total = flowtab_count(before);
+
+    /* p1 (client, 10.0.0.2) becomes a web pod: it leaves the peer clause
+     * and becomes isolated and selected. */
+    char *p = pod("x", "p1", "web", "10.0.0.2");
+    apply_text(e, p);
+    free(p);
+    engine_run(e);
+    size_t n = diff_size(before, engine_desired(e));
+    assert_true(n > 0);
+    assert_true(n <= 4);
+    assert_true(total > 50);
+
+    /* A new policy in another namespace: the old rule's flows keep their
+     * cookies and conjunction ids. */
+    struct flowtab *mid = flowtab_create();
+    flowtab_visit(engine_desired(e), (flowtab_visit_fn *) flowtab_put, mid);
+    apply_text(e,
+        "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\","
+        "\"metadata\":{\"namespace\":\"a\",\"name\":\"first\"},\"spec\":{"
+        "\"podSelector\":{}}}");
+    engine_run(e);
+    assert_int_equal(diff_size(mid, engine_desired(e)), 0);
+    flowtab_destroy(before);
+    flowtab_destroy(mid);
+    engine_destroy(e);
+}
+
+/* A relist deletes exactly what the new list lacks. */
+static void
+test_resync(void **state)
+{
+    struct compile_options opts;
+    compile_options_init(&opts);
+    struct engine *e = engine_create(&opts);
+    apply_pods(e, 6);
+    apply_text(e, policy_web);
+    engine_run(e);
+    engine_resync_begin(e, OBJ_POD);
+    char *p0 = pod("x", "p0", "web", "10.0.0.1");
+    char *p9 = pod("x", "p9", "client", "10.0.0.10");
+    apply_text(e, p0);
+    apply_text(e, p9);
+    free(p0);
+    free(p9);
+    engine_resync_end(e, OBJ_POD);
+    engine_run(e);
+    size_t n;
+    const struct k8s_pod *const *pods = cluster_pods(engine_cluster(e), &n);
+    assert_int_equal(n, 2);
+    assert_string_equal(pods[0]->name, "p0");
+    assert_string_equal(pods[1]->name, "p9");
+    /* Policies were not relisted: still there. */
+    struct engine_stats st;
+    engine_get_stats(e, &st);
+    assert_int_equal(st.n_policies, 1);
+    engine_destroy(e);
+}
+
+static bool
+has_match(const struct flowtab *tab, const char *match)
+{
+    struct flowtab *one = flowtab_create();
+    flowtab_put(one, 2, 200, 0, match, "x");
+    struct flow_change *changes;
+    size_t n;
+    flowtab_diff(tab, one, &changes, &n);
+    bool found = false;
+    for (size_t i = 0; i < n; i++) {
+        found |= changes[i].type == FLOW_MODIFY;
+    }
+    free(changes);
+    flowtab_destroy(one);
+    return found;
+}
+
+/* A port binding turns the address-only spoof guard into a port guard. */
+static void
+test_ports(void **state)
+{
+    struct compile_options opts;
+    compile_options_init(&opts);
+    struct engine *e = engine_create(&opts);
+    apply_pods(e, 2);
+    engine_run(e);
+    assert_true(has_match(engine_desired(e), "ip,nw_src=10.0.0.1"));
+    engine_set_port(e, "x", "p0", "7");
+    assert_true(engine_pending(e));
+    engine_run(e);
+    assert_true(has_match(engine_desired(e), "in_port=7,ip,nw_src=10.0.0.1"));
+    engine_set_port(e, "x", "p0", "7");       /* Same binding: no run. */
+    assert_false(engine_pending(e));
+    engine_set_port(e, "x", "p0", NULL);
+    engine_run(e);
+    assert_false(has_match(engine_desired(e), "in_port=7,ip,nw_src=10.0.0.1"));
+    engine_destroy(e);
+}
+
+/* diff + apply turns one table into the other. */
+static void
+test_flowtab_diff_apply(void **state)
+{
+    struct flowtab *a = flowtab_create(), *b = flowtab_create();
+    flowtab_put(a, 0, 10, 1, "ip", "drop");
+    flowtab_put(a, 0, 10, 1, "arp", "NORMAL");
+    flowtab_put(a, 1, 5, 1, "tcp", "NORMAL");
+    flowtab_put(b, 0, 10, 1, "ip", "NORMAL");   /* Modified actions. */
+    flowtab_put(b, 0, 10, 2, "arp", "NORMAL");  /* Modified cookie. */
+    flowtab_put(b, 2, 5, 1, "udp", "NORMAL");   /* Added; tcp deleted. */
+    struct flow_change *changes;
+    size_t n;
+    flowtab_diff(a, b, &changes, &n);
+    assert_int_equal(n, 4);
+    assert_int_equal(changes[0].type, FLOW_DELETE);
+    assert_string_equal(changes[0].match, "tcp");
+    size_t adds = 0, mods = 0;
+    for (size_t i = 0; i < n; i++) {
+        adds += changes[i].type == FLOW_ADD;
+        mods += changes[i].type == FLOW_MODIFY;
+    }
+    assert_int_equal(adds, 1);
+    assert_int_equal(mods, 2);
+    flowtab_apply(a, changes, n);
+    free(changes);
+    assert_true(flowtab_equal(a, b));
+    flowtab_destroy(a);
+    flowtab_destroy(b);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_batching),
+        cmocka_unit_test(test_small_differences),
+        cmocka_unit_test(test_resync),
+        cmocka_unit_test(test_ports),
+        cmocka_unit_test(test_flowtab_diff_apply),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
