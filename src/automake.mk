@@ -11,6 +11,7 @@ src_libnetpol_la_SOURCES = \
 	src/objects.c \
 	src/strmap.c \
 	src/np-util.c \
+	src/source-dir.c \
 	src/yaml-json.c \
 	include/addr.h \
 	include/cli.h \
@@ -22,9 +23,10 @@ src_libnetpol_la_SOURCES = \
 	include/objects.h \
 	include/strmap.h \
 	include/np-util.h \
+	include/source-dir.h \
 	include/yaml-json.h
 src_libnetpol_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(YAML_CFLAGS)
-src_libnetpol_la_LIBADD = $(JANSSON_LIBS) $(YAML_LIBS)
+src_libnetpol_la_LIBADD = $(JANSSON_LIBS) $(YAML_LIBS) $(EV_LIBS)
 
 bin_PROGRAMS += ovs-netpol
 ovs_netpol_SOURCES = src/ovs-netpol.c

@@ -2,8 +2,8 @@
 UNIT_LDADD = src/libnetpol.la $(CMOCKA_LIBS) $(JANSSON_LIBS) $(YAML_LIBS)
 UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 
-check_PROGRAMS += tests/test-addr tests/test-labels tests/test-compile tests/test-engine
-TESTS += tests/test-addr tests/test-labels tests/test-compile tests/test-engine
+check_PROGRAMS += tests/test-addr tests/test-labels tests/test-compile tests/test-engine tests/test-source-dir
+TESTS += tests/test-addr tests/test-labels tests/test-compile tests/test-engine tests/test-source-dir
 
 tests_test_addr_SOURCES = tests/test-addr.c
 tests_test_addr_CFLAGS = $(UNIT_CFLAGS)
@@ -20,6 +20,10 @@ tests_test_compile_LDADD = $(UNIT_LDADD)
 tests_test_engine_SOURCES = tests/test-engine.c
 tests_test_engine_CFLAGS = $(UNIT_CFLAGS)
 tests_test_engine_LDADD = $(UNIT_LDADD)
+
+tests_test_source_dir_SOURCES = tests/test-source-dir.c
+tests_test_source_dir_CFLAGS = $(UNIT_CFLAGS)
+tests_test_source_dir_LDADD = $(UNIT_LDADD) $(EV_LIBS)
 
 # The CLI as users see it: errors on bad input, flows for the rest.
 TESTS += tests/cli-errors.sh

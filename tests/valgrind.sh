@@ -17,7 +17,7 @@ check() {
     fi
     rm -f "${TMPDIR:-/tmp}/vg.$$"
 }
-for t in tests/test-addr tests/test-labels tests/test-compile tests/test-objects tests/test-engine; do
+for t in tests/test-addr tests/test-labels tests/test-compile tests/test-objects tests/test-engine tests/test-source-dir; do
     check "$t"
 done
 check ./ovs-netpol compile deploy/examples/cluster.yaml deploy/examples/test-network-policy.yaml deploy/examples/default-deny-other.yaml

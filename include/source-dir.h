@@ -1,0 +1,50 @@
+/* A directory of manifests as the source of objects: the sandbox and
+ * offline mode of the daemon ('--source dir:PATH').
+ *
+ * Every file in the directory whose name ends in .yaml, .yml or .json is
+ * read as 'ovs-netpol compile' reads its inputs, in name order (a later
+ * object with the same kind, namespace and name wins).  inotify reports
+ * changes; after a short quiet period (so that an editor's or kubectl's
+ * burst of writes costs one rescan) the whole directory is read again and
+ * delivered as a relist of every kind: the receiver deletes what is gone.
+ * Rejected objects are logged with file, object and field, and skipped; an
+ * unreadable file rejects only itself.  Runs on a libev loop; never
+ * blocks it for longer than reading the files. */
+#ifndef NP_SOURCE_DIR_H
+#define NP_SOURCE_DIR_H 1
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "objects.h"
+
+struct ev_loop;
+
+struct source_callbacks {
+    void (*resync_begin)(void *aux, enum obj_kind);
+    void (*object)(void *aux, struct k8s_object *obj);  /* Takes ownership. */
+    void (*resync_end)(void *aux, enum obj_kind);
+    /* Called after each complete scan. */
+    void (*synced)(void *aux);
+    void (*error)(void *aux, const char *message);
+};
+
+struct source_dir_status {
+    uint64_t scans;
+    uint64_t objects;           /* Delivered by the last scan. */
+    uint64_t errors;            /* Rejected by the last scan. */
+    char last_error[256];
+};
+
+/* Starts watching 'path' and schedules a first scan.  Returns NULL and a
+ * malloc'd message in '*error' if the directory cannot be watched. */
+struct source_dir *source_dir_create(struct ev_loop *, const char *path,
+                                     const struct source_callbacks *,
+                                     void *aux, char **error);
+void source_dir_destroy(struct source_dir *);
+
+/* Rescans now (the 'sync' command); the callbacks run before it returns. */
+void source_dir_rescan(struct source_dir *);
+void source_dir_get_status(const struct source_dir *,
+                           struct source_dir_status *);
+
+#endif

@@ -1,0 +1,186 @@
+/* Unit tests of the directory source: a first scan delivers every object,
+ * a change (write, rename in, delete) is noticed through inotify and
+ * delivered as a relist, and a bad file rejects only itself. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <ev.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cluster.h"
+#include "engine.h"
+#include "np-util.h"
+#include "source-dir.h"
+
+struct rec {
+    struct engine *engine;
+    int synced;
+    int errors;
+    char last_error[512];
+};
+
+static void
+rec_begin(void *aux, enum obj_kind kind)
+{
+    struct rec *r = aux;
+    engine_resync_begin(r->engine, kind);
+}
+
+static void
+rec_object(void *aux, struct k8s_object *obj)
+{
+    struct rec *r = aux;
+    engine_apply(r->engine, obj);
+}
+
+static void
+rec_end(void *aux, enum obj_kind kind)
+{
+    struct rec *r = aux;
+    engine_resync_end(r->engine, kind);
+}
+
+static void
+rec_synced(void *aux)
+{
+    struct rec *r = aux;
+    r->synced++;
+}
+
+static void
+rec_error(void *aux, const char *msg)
+{
+    struct rec *r = aux;
+    r->errors++;
+    snprintf(r->last_error, sizeof r->last_error, "%s", msg);
+}
+
+static const struct source_callbacks cbs = {
+    rec_begin, rec_object, rec_end, rec_synced, rec_error,
+};
+
+static void
+write_file(const char *dir, const char *name, const char *text)
+{
+    char *path = xasprintf("%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    free(path);
+}
+
+static void
+timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    ev_break(loop, EVBREAK_ALL);
+}
+
+/* Runs the loop until 'r->synced' reaches 'target' or 2 s pass. */
+static void
+wait_synced(struct ev_loop *loop, struct rec *r, int target)
+{
+    ev_timer t;
+    ev_timer_init(&t, timeout_cb, 2., 0.);
+    ev_timer_start(loop, &t);
+    while (r->synced < target && ev_is_active(&t)) {
+        ev_run(loop, EVRUN_ONCE);
+    }
+    ev_timer_stop(loop, &t);
+    assert_int_equal(r->synced, target);
+}
+
+static size_t
+n_pods(const struct rec *r)
+{
+    size_t n;
+    cluster_pods(engine_cluster(r->engine), &n);
+    return n;
+}
+
+static void
+test_dir_source(void **state)
+{
+    char dir[] = "/tmp/np-source-dir.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    write_file(dir, "a.yaml",
+               "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: x}\n"
+               "status: {podIP: 10.0.0.1}\n");
+    write_file(dir, "notes.txt", "not a manifest\n");
+
+    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    struct compile_options opts;
+    compile_options_init(&opts);
+    struct rec r = { .engine = engine_create(&opts) };
+    char *error;
+    struct source_dir *sd = source_dir_create(loop, dir, &cbs, &r, &error);
+    assert_non_null(sd);
+
+    wait_synced(loop, &r, 1);
+    assert_int_equal(n_pods(&r), 1);
+    assert_int_equal(r.errors, 0);
+
+    /* A new file, written in place. */
+    write_file(dir, "b.json",
+               "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":"
+               "{\"name\":\"b\",\"namespace\":\"x\"}}");
+    wait_synced(loop, &r, 2);
+    assert_int_equal(n_pods(&r), 2);
+
+    /* A file renamed in, as kubectl and editors do, with one bad object:
+     * the bad one is reported, the good one and the other files stay. */
+    write_file(dir, ".tmp",
+               "apiVersion: v1\nkind: Pod\nmetadata: {name: c, namespace: x}\n"
+               "---\napiVersion: v1\nkind: Pod\nmetadata: {name: d, namespace: x}\n"
+               "status: {podIP: 10.0.0.300}\n");
+    char *from = xasprintf("%s/.tmp", dir), *to = xasprintf("%s/c.yaml", dir);
+    assert_int_equal(rename(from, to), 0);
+    wait_synced(loop, &r, 3);
+    assert_int_equal(n_pods(&r), 3);
+    assert_int_equal(r.errors, 1);
+    assert_non_null(strstr(r.last_error, "Pod x/d: status.podIP"));
+
+    /* A deleted file: its objects go. */
+    char *a = xasprintf("%s/a.yaml", dir);
+    assert_int_equal(unlink(a), 0);
+    wait_synced(loop, &r, 4);
+    assert_int_equal(n_pods(&r), 2);
+    assert_null(cluster_find_pod(engine_cluster(r.engine), "x", "a"));
+
+    /* An explicit rescan (the 'sync' command) runs at once. */
+    source_dir_rescan(sd);
+    assert_int_equal(r.synced, 5);
+
+    struct source_dir_status st;
+    source_dir_get_status(sd, &st);
+    assert_int_equal(st.scans, 5);
+    assert_int_equal(st.objects, 2);
+    assert_int_equal(st.errors, 1);
+
+    source_dir_destroy(sd);
+    engine_destroy(r.engine);
+    ev_loop_destroy(loop);
+    unlink(to);
+    char *b = xasprintf("%s/b.json", dir), *n = xasprintf("%s/notes.txt", dir);
+    unlink(b);
+    unlink(n);
+    rmdir(dir);
+    free(from);
+    free(to);
+    free(a);
+    free(b);
+    free(n);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dir_source),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
