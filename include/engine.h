@@ -47,6 +47,10 @@ void engine_delete(struct engine *, enum obj_kind, const char *ns,
  * deleted at end. */
 void engine_resync_begin(struct engine *, enum obj_kind);
 void engine_resync_end(struct engine *, enum obj_kind);
+/* Within a relist: keeps the object we have although the new list did not
+ * deliver it (its new version was invalid). */
+void engine_keep(struct engine *, enum obj_kind, const char *ns,
+                 const char *name);
 
 /* Binds pod ns/name to switch port 'port' (text: a number or a name), or
  * unbinds it when 'port' is NULL. */

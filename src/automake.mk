@@ -10,6 +10,7 @@ src_libnetpol_la_SOURCES = \
 	src/labels.c \
 	src/objects.c \
 	src/strmap.c \
+	src/np-log.c \
 	src/np-util.c \
 	src/source-dir.c \
 	src/yaml-json.c \
@@ -22,6 +23,7 @@ src_libnetpol_la_SOURCES = \
 	include/labels.h \
 	include/objects.h \
 	include/strmap.h \
+	include/np-log.h \
 	include/np-util.h \
 	include/source-dir.h \
 	include/yaml-json.h

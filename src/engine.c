@@ -164,6 +164,17 @@ engine_resync_begin(struct engine *e, enum obj_kind kind)
 }
 
 void
+engine_keep(struct engine *e, enum obj_kind kind, const char *ns,
+            const char *name)
+{
+    if (e->resyncing[kind]) {
+        char *key = object_key(kind, ns, name);
+        strmap_remove(&e->unseen[kind], key);
+        free(key);
+    }
+}
+
+void
 engine_resync_end(struct engine *e, enum obj_kind kind)
 {
     if (!e->resyncing[kind]) {

@@ -1,0 +1,53 @@
+/* Logging for the daemon: one line per event, as text
+ *   2026-11-27T12:00:00.123Z info engine: recomputed 5885 flows (pod x/a changed)
+ * or as JSON ({"ts":..,"level":..,"module":..,"msg":..}), to stderr.
+ *
+ * Messages triggered by outside input (API server, OVS, manifests) go
+ * through np_log_rl(), which lets at most 'burst' messages per minute
+ * through from each call site and counts the rest, as OVS's
+ * VLOG_WARN_RL() does, so a misbehaving peer cannot flood the log. */
+#ifndef NP_LOG_H
+#define NP_LOG_H 1
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum np_log_level {
+    NP_LOG_DBG,
+    NP_LOG_INFO,
+    NP_LOG_WARN,
+    NP_LOG_ERR,
+};
+
+void np_log_set_json(bool);
+void np_log_set_level(enum np_log_level);
+/* Parses "debug", "info", "warn" or "error". */
+bool np_log_parse_level(const char *, enum np_log_level *);
+
+void np_log(enum np_log_level, const char *module, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
+struct np_log_limit {
+    unsigned int burst;         /* Messages per minute. */
+    double window_start;
+    unsigned int sent;
+    uint64_t dropped;
+};
+#define NP_LOG_LIMIT_INIT(BURST) { (BURST), 0, 0, 0 }
+
+void np_log_rl(struct np_log_limit *, enum np_log_level, const char *module,
+               const char *format, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#define NP_ERR_RL(MODULE, ...)                                          \
+    do {                                                                \
+        static struct np_log_limit rl_ = NP_LOG_LIMIT_INIT(20);         \
+        np_log_rl(&rl_, NP_LOG_ERR, MODULE, __VA_ARGS__);               \
+    } while (0)
+#define NP_WARN_RL(MODULE, ...)                                         \
+    do {                                                                \
+        static struct np_log_limit rl_ = NP_LOG_LIMIT_INIT(20);         \
+        np_log_rl(&rl_, NP_LOG_WARN, MODULE, __VA_ARGS__);              \
+    } while (0)
+
+#endif
