@@ -11,6 +11,7 @@
 #   sandbox.sh status  DIR                 processes, ports, pods
 #   sandbox.sh exec    DIR NS/POD CMD...   run CMD inside a pod's netns
 #   sandbox.sh sw      DIR CMD...          run CMD inside the switch netns with DIR/env loaded
+#   sandbox.sh restart-vswitchd DIR     kill ovs-vswitchd and start it again (flows are lost)
 #
 # Layout of DIR (created if missing; everything the sandbox owns lives here):
 #   env        shell exports so that ovs-vsctl/ovs-ofctl/ovs-appctl find this switch:
@@ -307,6 +308,26 @@ cmd_del_pod() {
     done
 }
 
+# restart-vswitchd DIR: what a crash or an upgrade of ovs-vswitchd does to its
+# controllers: the OpenFlow connections drop, the flow tables come back empty,
+# the bridge and its ports (same ofports) come back from the database.
+cmd_restart_vswitchd() {
+    setup_dir "${1:-}"
+    require_running
+    lock
+    kill_pidfile "$RUNDIR/ovs-vswitchd.pid" ovs-vswitchd
+    rm -f "$RUNDIR/$BRIDGE.mgmt"
+    ip netns exec "$SW" ovs-vswitchd unix:"$RUNDIR/db.sock" --disable-system \
+        --pidfile="$RUNDIR/ovs-vswitchd.pid" --log-file="$LOGDIR/ovs-vswitchd.log" \
+        --detach --no-chdir -vconsole:off 9>&- >>"$LOGDIR/ovs-vswitchd.out" 2>&1
+    local i
+    for i in $(seq 200); do
+        [ -S "$RUNDIR/$BRIDGE.mgmt" ] && return 0
+        sleep 0.05
+    done
+    die "ovs-vswitchd did not come back (see $LOGDIR/ovs-vswitchd.log)"
+}
+
 cmd_status() {
     setup_dir "${1:-}"
     local f pid
@@ -343,5 +364,6 @@ case $cmd in
     status) cmd_status "$@" ;;
     exec) cmd_exec "$@" ;;
     sw) cmd_sw "$@" ;;
+    restart-vswitchd) cmd_restart_vswitchd "$@" ;;
     *) usage ;;
 esac

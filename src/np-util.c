@@ -1,5 +1,10 @@
 #include "np-util.h"
 
+/* libopenvswitch defines the same functions with the same contracts (abort
+ * on out of memory).  Ours are weak so that a program linking both (the
+ * daemon) uses one set and the linker does not see two. */
+#define NP_WEAK __attribute__((weak))
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +16,7 @@ out_of_memory(void)
     abort();
 }
 
-void *
+NP_WEAK void *
 xmalloc(size_t size)
 {
     void *p = malloc(size ? size : 1);
@@ -21,7 +26,7 @@ xmalloc(size_t size)
     return p;
 }
 
-void *
+NP_WEAK void *
 xcalloc(size_t n, size_t size)
 {
     void *p = calloc(n ? n : 1, size ? size : 1);
@@ -31,7 +36,7 @@ xcalloc(size_t n, size_t size)
     return p;
 }
 
-void *
+NP_WEAK void *
 xrealloc(void *p, size_t size)
 {
     p = realloc(p, size ? size : 1);
@@ -41,7 +46,7 @@ xrealloc(void *p, size_t size)
     return p;
 }
 
-char *
+NP_WEAK char *
 xmemdup0(const char *s, size_t len)
 {
     char *p = xmalloc(len + 1);
@@ -50,13 +55,13 @@ xmemdup0(const char *s, size_t len)
     return p;
 }
 
-char *
+NP_WEAK char *
 xstrdup(const char *s)
 {
     return xmemdup0(s, strlen(s));
 }
 
-char *
+NP_WEAK char *
 xvasprintf(const char *format, va_list args)
 {
     va_list args2;
@@ -68,7 +73,7 @@ xvasprintf(const char *format, va_list args)
     return s;
 }
 
-char *
+NP_WEAK char *
 xasprintf(const char *format, ...)
 {
     va_list args;
@@ -78,7 +83,7 @@ xasprintf(const char *format, ...)
     return s;
 }
 
-void *
+NP_WEAK void *
 x2nrealloc(void *items, size_t *allocated, size_t size)
 {
     *allocated = *allocated ? *allocated * 2 : 8;

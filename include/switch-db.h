@@ -1,0 +1,90 @@
+/* switch-db: which switch port each local pod is on, from OVSDB.
+ *
+ * An OVSDB client (OVS's IDL) of RUNDIR/db.sock that follows the Interface
+ * table's name, ofport and external_ids columns, and reports port bindings:
+ * an Interface with external_ids:iface-id="<namespace>_<pod>" (the
+ * OVN-Kubernetes convention; ovs/sandbox.sh sets it too) and a usable
+ * OpenFlow port number binds that pod to that port.
+ *
+ * Splitting iface-id: at the FIRST '_'.  Kubernetes namespace names are
+ * DNS-1123 labels and pod names DNS-1123 subdomains, neither of which may
+ * contain '_', so "<namespace>_<pod>" is unambiguous.  An iface-id without
+ * '_', or with an empty namespace or pod, binds nothing.
+ *
+ * A binding exists while the Interface has such an iface-id and an ofport
+ * > 0: ovs-vswitchd writes a new port's ofport in a later update than the
+ * row itself, and -1 (or nothing) means the port is not (yet) usable, so a
+ * pod is bound only once its port can carry traffic, and unbound when it
+ * stops (port deleted, iface-id removed, ofport -1).  Any other change of a
+ * binding (ofport, iface-id or name) is reported as unbound(old) followed by
+ * bound(new).  Bindings are per Interface: two Interfaces that claim the same
+ * pod are two bindings (rare: a port being replaced); switch_db_find()
+ * returns the one with the lowest ofport.
+ *
+ * After a reconnection to ovsdb-server (restart), the IDL fetches the table
+ * again; only real differences are reported.
+ *
+ * Loop rules: runs on ovs-loop (ovs_loop_init() first); callbacks come from
+ * the loop, never from inside a call into this module.  No OVS type appears
+ * here. */
+#ifndef NP_SWITCH_DB_H
+#define NP_SWITCH_DB_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct switch_db;
+
+struct switch_db_binding {
+    const char *ns;             /* Pod namespace. */
+    const char *pod;            /* Pod name. */
+    const char *port;           /* Interface name, e.g. "default_web-1". */
+    int ofport;                 /* OpenFlow port number, > 0. */
+};
+
+/* The binding, and its strings, are valid only during the call. */
+typedef void switch_db_binding_cb(void *aux, const struct switch_db_binding *);
+
+struct switch_db_callbacks {
+    switch_db_binding_cb *bound;        /* May be NULL. */
+    switch_db_binding_cb *unbound;      /* May be NULL. */
+    /* The first complete copy of the table has arrived and been reported
+     * (NULL allowed).  Until then a missing binding means "not known yet". */
+    void (*synced)(void *aux);
+};
+
+/* Connects to 'rundir'/db.sock (keeps reconnecting).  'cbs' is copied.
+ * ovs_loop_init() must have been called. */
+struct switch_db *switch_db_create(const char *rundir,
+                                   const struct switch_db_callbacks *cbs,
+                                   void *aux);
+
+/* Like switch_db_create() with an OVSDB remote ("unix:PATH", "tcp:...").  */
+struct switch_db *switch_db_create_remote(const char *remote,
+                                          const struct switch_db_callbacks *,
+                                          void *aux);
+
+/* Closes the connection, without reporting anything unbound.  Accepts
+ * NULL. */
+void switch_db_destroy(struct switch_db *);
+
+/* True once the first complete copy of the table has been reported. */
+bool switch_db_is_synced(const struct switch_db *);
+
+bool switch_db_is_connected(const struct switch_db *);
+
+/* Returns the binding of pod 'ns'/'pod' (the lowest ofport if several
+ * Interfaces claim it), or NULL.  Valid until the loop runs again. */
+const struct switch_db_binding *switch_db_find(const struct switch_db *,
+                                               const char *ns,
+                                               const char *pod);
+
+/* Number of current bindings. */
+size_t switch_db_count(const struct switch_db *);
+
+/* Splits 'iface_id' into namespace and pod at the first '_': stores
+ * malloc()'d strings and returns true, or returns false (no '_', or an
+ * empty part). */
+bool switch_db_parse_iface_id(const char *iface_id, char **ns, char **pod);
+
+#endif

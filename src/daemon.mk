@@ -1,0 +1,24 @@
+# ovs-netpold and the control socket.  The daemon needs libopenvswitch
+# (configure --with-ovs, as deploy/build.sh does).
+if HAVE_OVS
+# The Kubernetes client: libcurl on libev, no OVS.
+noinst_LTLIBRARIES += src/libkube.la
+src_libkube_la_SOURCES = \
+	src/kube-client.c \
+	src/kubeconfig.c \
+	include/kube-client.h \
+	include/kubeconfig.h
+src_libkube_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS)
+src_libkube_la_LIBADD = $(CURL_LIBS)
+
+# The control socket speaks OVS's unixctl protocol: an OVS-side module.
+noinst_LTLIBRARIES += src/libcontrol.la
+src_libcontrol_la_SOURCES = src/control.c include/control.h
+src_libcontrol_la_CPPFLAGS = $(AM_CPPFLAGS) $(OVS_CPPFLAGS)
+
+sbin_PROGRAMS = ovs-netpold
+ovs_netpold_SOURCES = src/ovs-netpold.c src/daemon.c include/daemon.h
+ovs_netpold_LDADD = src/libcontrol.la src/libkube.la src/libnetpol.la \
+	$(SWITCH_LIBS) $(CURL_LIBS) $(JANSSON_LIBS) $(YAML_LIBS) $(EV_LIBS)
+ovs_netpold_LDFLAGS = $(SWITCH_WRAP)
+endif

@@ -1,0 +1,283 @@
+/* switch-db: which switch port each local pod is on, from OVSDB.  See
+ * include/switch-db.h.
+ *
+ * On every change of the IDL's contents we compare the whole Interface table
+ * with the bindings we reported, rather than following the IDL's change
+ * tracking: after a reconnection the IDL rebuilds its rows, which tracking
+ * would show as every port deleted and added again.  A node has at most a
+ * few hundred ports, so a pass costs microseconds. */
+
+#include <config.h>
+
+#include "switch-db.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ovs-loop.h"
+
+#include "hash.h"
+#include "openvswitch/hmap.h"
+#include "openvswitch/vlog.h"
+#include "ovsdb-idl.h"
+#include "smap.h"
+#include "uuid.h"
+#include "vswitch-idl.h"
+#include "lib/util.h"      /* OVS's; ours is include/np-util.h. */
+
+VLOG_DEFINE_THIS_MODULE(switch_db);
+
+struct binding {
+    struct hmap_node uuid_node; /* In struct switch_db's 'by_uuid'. */
+    struct hmap_node pod_node;  /* In struct switch_db's 'by_pod'. */
+    struct uuid uuid;           /* Interface row. */
+    char *iface_id;
+    bool seen;                  /* In the current pass. */
+    struct switch_db_binding pub;   /* Strings owned here. */
+};
+
+struct switch_db {
+    struct ovsdb_idl *idl;
+    struct ovs_loop_client *client;
+    struct switch_db_callbacks cbs;
+    void *aux;
+    unsigned int idl_seqno;
+    struct hmap by_uuid;
+    struct hmap by_pod;         /* Hashed by iface-id; may repeat. */
+    bool synced;
+};
+
+static void switch_db_run(void *);
+static void switch_db_wait(void *);
+
+bool
+switch_db_parse_iface_id(const char *iface_id, char **ns, char **pod)
+{
+    const char *sep = strchr(iface_id, '_');
+
+    *ns = *pod = NULL;
+    if (!sep || sep == iface_id || !sep[1]) {
+        return false;
+    }
+    *ns = xmemdup0(iface_id, sep - iface_id);
+    *pod = xstrdup(sep + 1);
+    return true;
+}
+
+struct switch_db *
+switch_db_create(const char *rundir, const struct switch_db_callbacks *cbs,
+                 void *aux)
+{
+    char *remote = xasprintf("unix:%s/db.sock", rundir);
+    struct switch_db *db = switch_db_create_remote(remote, cbs, aux);
+    free(remote);
+    return db;
+}
+
+struct switch_db *
+switch_db_create_remote(const char *remote,
+                        const struct switch_db_callbacks *cbs, void *aux)
+{
+    struct switch_db *db = xzalloc(sizeof *db);
+
+    if (cbs) {
+        db->cbs = *cbs;
+    }
+    db->aux = aux;
+    hmap_init(&db->by_uuid);
+    hmap_init(&db->by_pod);
+
+    /* Only what we read: Interface's name, ofport and external_ids. */
+    db->idl = ovsdb_idl_create(remote, &ovsrec_idl_class, false, true);
+    ovsdb_idl_add_table(db->idl, &ovsrec_table_interface);
+    ovsdb_idl_add_column(db->idl, &ovsrec_interface_col_name);
+    ovsdb_idl_add_column(db->idl, &ovsrec_interface_col_ofport);
+    ovsdb_idl_add_column(db->idl, &ovsrec_interface_col_external_ids);
+    db->idl_seqno = ovsdb_idl_get_seqno(db->idl);
+
+    db->client = ovs_loop_register(switch_db_run, switch_db_wait, db);
+    return db;
+}
+
+static void
+binding_free(struct binding *b)
+{
+    free(b->iface_id);
+    free(CONST_CAST(char *, b->pub.ns));
+    free(CONST_CAST(char *, b->pub.pod));
+    free(CONST_CAST(char *, b->pub.port));
+    free(b);
+}
+
+void
+switch_db_destroy(struct switch_db *db)
+{
+    struct binding *b;
+
+    if (!db) {
+        return;
+    }
+    ovs_loop_unregister(db->client);
+    HMAP_FOR_EACH_POP (b, uuid_node, &db->by_uuid) {
+        binding_free(b);
+    }
+    hmap_destroy(&db->by_uuid);
+    hmap_destroy(&db->by_pod);
+    ovsdb_idl_destroy(db->idl);
+    free(db);
+}
+
+bool
+switch_db_is_synced(const struct switch_db *db)
+{
+    return db->synced;
+}
+
+bool
+switch_db_is_connected(const struct switch_db *db)
+{
+    return ovsdb_idl_is_connected(db->idl);
+}
+
+size_t
+switch_db_count(const struct switch_db *db)
+{
+    return hmap_count(&db->by_uuid);
+}
+
+const struct switch_db_binding *
+switch_db_find(const struct switch_db *db, const char *ns, const char *pod)
+{
+    char *iface_id = xasprintf("%s_%s", ns, pod);
+    const struct binding *b, *best = NULL;
+
+    HMAP_FOR_EACH_WITH_HASH (b, pod_node, hash_string(iface_id, 0),
+                             &db->by_pod) {
+        if (!strcmp(b->pub.ns, ns) && !strcmp(b->pub.pod, pod)
+            && (!best || b->pub.ofport < best->pub.ofport)) {
+            best = b;
+        }
+    }
+    free(iface_id);
+    return best ? &best->pub : NULL;
+}
+
+static struct binding *
+find_by_uuid(const struct switch_db *db, const struct uuid *uuid)
+{
+    struct binding *b;
+
+    HMAP_FOR_EACH_WITH_HASH (b, uuid_node, uuid_hash(uuid), &db->by_uuid) {
+        if (uuid_equals(&b->uuid, uuid)) {
+            return b;
+        }
+    }
+    return NULL;
+}
+
+/* Compares the Interface table with the reported bindings and reports the
+ * differences: every unbound first, then every bound, so that a pod that
+ * moves from one port to another in one update ends up bound. */
+static void
+sync_bindings(struct switch_db *db)
+{
+    const struct ovsrec_interface *row;
+    struct binding **added = NULL;
+    size_t n_added = 0, allocated_added = 0;
+    struct binding *b;
+    size_t i;
+
+    HMAP_FOR_EACH (b, uuid_node, &db->by_uuid) {
+        b->seen = false;
+    }
+
+    OVSREC_INTERFACE_FOR_EACH (row, db->idl) {
+        const char *iface_id = smap_get(&row->external_ids, "iface-id");
+        int64_t ofport = row->n_ofport ? row->ofport[0] : 0;
+        char *ns, *pod;
+
+        if (!iface_id || ofport <= 0 || ofport > 0xfeff || !row->name) {
+            continue;
+        }
+
+        b = find_by_uuid(db, &row->header_.uuid);
+        if (b && b->pub.ofport == ofport && !strcmp(b->iface_id, iface_id)
+            && !strcmp(b->pub.port, row->name)) {
+            b->seen = true;
+            continue;
+        }
+
+        if (!switch_db_parse_iface_id(iface_id, &ns, &pod)) {
+            static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(1, 5);
+            VLOG_WARN_RL(&rl, "interface %s: external_ids:iface-id \"%s\" is "
+                         "not \"<namespace>_<pod>\"; ignored", row->name,
+                         iface_id);
+            continue;
+        }
+        b = xzalloc(sizeof *b);
+        b->uuid = row->header_.uuid;
+        b->iface_id = xstrdup(iface_id);
+        b->seen = true;
+        b->pub.ns = ns;
+        b->pub.pod = pod;
+        b->pub.port = xstrdup(row->name);
+        b->pub.ofport = ofport;
+        if (n_added >= allocated_added) {
+            added = x2nrealloc(added, &allocated_added, sizeof *added);
+        }
+        added[n_added++] = b;
+    }
+
+    HMAP_FOR_EACH_SAFE (b, uuid_node, &db->by_uuid) {
+        if (!b->seen) {
+            hmap_remove(&db->by_uuid, &b->uuid_node);
+            hmap_remove(&db->by_pod, &b->pod_node);
+            VLOG_DBG("pod %s/%s unbound from port %s (ofport %d)",
+                     b->pub.ns, b->pub.pod, b->pub.port, b->pub.ofport);
+            if (db->cbs.unbound) {
+                db->cbs.unbound(db->aux, &b->pub);
+            }
+            binding_free(b);
+        }
+    }
+
+    for (i = 0; i < n_added; i++) {
+        b = added[i];
+        hmap_insert(&db->by_uuid, &b->uuid_node, uuid_hash(&b->uuid));
+        hmap_insert(&db->by_pod, &b->pod_node, hash_string(b->iface_id, 0));
+        VLOG_DBG("pod %s/%s bound to port %s (ofport %d)",
+                 b->pub.ns, b->pub.pod, b->pub.port, b->pub.ofport);
+        if (db->cbs.bound) {
+            db->cbs.bound(db->aux, &b->pub);
+        }
+    }
+    free(added);
+}
+
+static void
+switch_db_run(void *db_)
+{
+    struct switch_db *db = db_;
+    unsigned int seqno;
+
+    ovsdb_idl_run(db->idl);
+    seqno = ovsdb_idl_get_seqno(db->idl);
+    if (seqno != db->idl_seqno) {
+        db->idl_seqno = seqno;
+        sync_bindings(db);
+    }
+    if (!db->synced && ovsdb_idl_has_ever_connected(db->idl)) {
+        db->synced = true;
+        if (db->cbs.synced) {
+            db->cbs.synced(db->aux);
+        }
+    }
+}
+
+static void
+switch_db_wait(void *db_)
+{
+    struct switch_db *db = db_;
+
+    ovsdb_idl_wait(db->idl);
+}

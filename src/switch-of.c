@@ -1,0 +1,1269 @@
+/* switch-of: the OpenFlow connection to one bridge, and atomic flow changes.
+ * See include/switch-of.h.
+ *
+ * Requests (bundles, dumps, counts) wait in 'requests' and run one at a
+ * time, the head first.  We choose every xid ourselves (the flow_mod of
+ * change i of a bundle gets xid first_xid + i, and so does its bundle_add,
+ * which must carry its embedded message's xid), so that an error reply names
+ * its flow.  rconn_recv() hands us every reply: vconn_transact() would drop
+ * the error replies to earlier bundle adds, and blocks. */
+
+#include <config.h>
+
+#include "switch-of.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compile.h"
+#include "ovs-loop.h"
+
+#include "byte-order.h"
+#include "openflow/openflow.h"
+#include "openvswitch/dynamic-string.h"
+#include "openvswitch/list.h"
+#include "openvswitch/match.h"
+#include "openvswitch/ofp-actions.h"
+#include "openvswitch/ofp-bundle.h"
+#include "openvswitch/ofp-errors.h"
+#include "openvswitch/ofp-flow.h"
+#include "openvswitch/ofp-match.h"
+#include "openvswitch/ofp-monitor.h"
+#include "openvswitch/ofp-msgs.h"
+#include "openvswitch/ofp-protocol.h"
+#include "openvswitch/ofp-util.h"
+#include "openvswitch/ofpbuf.h"
+#include "openvswitch/poll-loop.h"
+#include "openvswitch/rconn.h"
+#include "openvswitch/vlog.h"
+#include "timeval.h"
+#include "lib/util.h"      /* OVS's; ours is include/np-util.h. */
+
+VLOG_DEFINE_THIS_MODULE(switch_of);
+
+/* What we speak, and how. */
+#define PROTOCOL OFPUTIL_P_OF15_OXM
+#define OF_VERSION OFP15_VERSION
+#define BUNDLE_FLAGS (OFPBF_ATOMIC | OFPBF_ORDERED)
+
+/* rconn reconnect backoff, seconds. */
+#define MAX_BACKOFF 2
+
+/* Flow changes parsed and queued per loop iteration, and the most messages
+ * waiting in the rconn's send queue before we stop adding: together they
+ * bound the time one iteration takes (a few ms) and the memory queued. */
+#define SLICE 4096
+#define MAX_TXQ (4 * SLICE)
+
+/* Messages read per loop iteration. */
+#define MAX_RECV 2048
+
+#define DEFAULT_TIMEOUT_MS 60000
+
+#define MONITOR_ID 1
+
+/* Characters of a flow quoted in an error message. */
+#define MAX_FLOW_IN_ERROR 400
+
+/* One change, its strings in the request's arena. */
+struct change {
+    enum np_flow_op op;
+    uint8_t table;
+    uint16_t priority;
+    uint64_t cookie;
+    size_t match_ofs;
+    size_t actions_ofs;
+};
+
+enum request_kind {
+    REQ_BUNDLE,
+    REQ_DUMP,
+    REQ_COUNT,
+};
+
+enum bundle_state {
+    B_SENDING,                  /* Sending the flow_mods. */
+    B_WAIT_BARRIER,             /* Sent the barrier. */
+    B_WAIT_COMMIT,              /* Sent the commit. */
+};
+
+struct request {
+    struct ovs_list node;       /* In struct switch_of's 'requests'. */
+    enum request_kind kind;
+    bool started;
+    bool fail_now;              /* Made while disconnected. */
+    unsigned int seqno;         /* Connection it belongs to. */
+    long long int created;      /* time_msec(). */
+    long long int deadline;     /* Once started. */
+    void *aux;
+
+    /* REQ_BUNDLE. */
+    switch_of_commit_cb *commit_cb;
+    struct change *changes;
+    size_t n_changes;
+    char *strs;                 /* Arena of the matches and actions. */
+    bool has_delete;            /* switch_of_replace()'s delete first. */
+    uint64_t del_cookie, del_mask;
+    enum bundle_state state;
+    size_t next;                /* Next change to send. */
+    uint32_t bundle_id;
+    uint32_t open_xid, del_xid, first_xid, barrier_xid, commit_xid;
+    bool commit_sent;
+    size_t failed_index;        /* SIZE_MAX: not one flow's. */
+    size_t n_failed;
+    char *error;                /* First error, or NULL. */
+
+    /* REQ_DUMP and REQ_COUNT. */
+    switch_of_dump_cb *dump_cb;
+    switch_of_count_cb *count_cb;
+    uint64_t cookie, cookie_mask;
+    uint32_t xid;
+    struct switch_of_flow *flows;
+    size_t n_flows, allocated_flows;
+    uint64_t count;
+};
+
+struct switch_of {
+    struct rconn *rconn;
+    struct rconn_packet_counter *txq;
+    char *target;
+    struct ovs_loop_client *client;
+    switch_of_conn_cb *conn_cb;
+    void *conn_aux;
+
+    unsigned int seqno;         /* rconn's, as last reported. */
+    bool connected;             /* As last reported. */
+
+    struct ovs_list requests;   /* struct request, head running. */
+    bool check_failures;        /* Some request may have to fail. */
+    uint32_t next_xid;
+    uint32_t next_bundle_id;
+    unsigned int timeout_ms;
+
+    switch_of_monitor_cb *monitor_cb;
+    void *monitor_aux;
+    uint32_t monitor_xid;
+    unsigned int monitor_seqno; /* Connection the request went out on. */
+
+    struct switch_of_stats stats;
+};
+
+static void switch_of_run(void *);
+static void switch_of_wait(void *);
+static void request_destroy(struct request *);
+
+const char *
+switch_of_status_to_string(enum switch_of_status status)
+{
+    switch (status) {
+    case SWITCH_OF_OK: return "ok";
+    case SWITCH_OF_REJECTED: return "rejected";
+    case SWITCH_OF_DISCONNECTED: return "disconnected";
+    case SWITCH_OF_UNKNOWN: return "unknown";
+    }
+    return "?";
+}
+
+struct switch_of *
+switch_of_create(const char *rundir, const char *bridge,
+                 switch_of_conn_cb *conn_cb, void *aux)
+{
+    char *target = xasprintf("unix:%s/%s.mgmt", rundir, bridge);
+    struct switch_of *sw = switch_of_create_target(target, conn_cb, aux);
+    free(target);
+    return sw;
+}
+
+struct switch_of *
+switch_of_create_target(const char *target, switch_of_conn_cb *conn_cb,
+                        void *aux)
+{
+    struct switch_of *sw = xzalloc(sizeof *sw);
+
+    sw->target = xstrdup(target);
+    sw->conn_cb = conn_cb;
+    sw->conn_aux = aux;
+    ovs_list_init(&sw->requests);
+    sw->next_xid = 0x4e500000;  /* Anything; ours are easy to spot. */
+    sw->next_bundle_id = 0;
+    sw->timeout_ms = DEFAULT_TIMEOUT_MS;
+
+    /* Probe interval 0: a unix socket needs no inactivity probes, and with
+     * big bundles the switch may well be busy for seconds. */
+    sw->rconn = rconn_create(0, MAX_BACKOFF, 0, 1u << OF_VERSION);
+    sw->txq = rconn_packet_counter_create();
+    rconn_connect(sw->rconn, target, target);
+    sw->seqno = rconn_get_connection_seqno(sw->rconn);
+
+    sw->client = ovs_loop_register(switch_of_run, switch_of_wait, sw);
+    return sw;
+}
+
+void
+switch_of_destroy(struct switch_of *sw)
+{
+    struct request *r;
+
+    if (!sw) {
+        return;
+    }
+    ovs_loop_unregister(sw->client);
+    LIST_FOR_EACH_POP (r, node, &sw->requests) {
+        request_destroy(r);
+    }
+    rconn_destroy(sw->rconn);
+    rconn_packet_counter_destroy(sw->txq);
+    free(sw->target);
+    free(sw);
+}
+
+bool
+switch_of_is_connected(const struct switch_of *sw)
+{
+    return sw->connected;
+}
+
+unsigned int
+switch_of_get_seqno(const struct switch_of *sw)
+{
+    return sw->seqno;
+}
+
+void
+switch_of_set_timeout(struct switch_of *sw, unsigned int ms)
+{
+    sw->timeout_ms = ms ? ms : DEFAULT_TIMEOUT_MS;
+}
+
+void
+switch_of_get_stats(const struct switch_of *sw, struct switch_of_stats *stats)
+{
+    *stats = sw->stats;
+}
+
+/* Requests. */
+
+static struct request *
+request_create(struct switch_of *sw, enum request_kind kind, void *aux)
+{
+    struct request *r = xzalloc(sizeof *r);
+
+    r->kind = kind;
+    r->aux = aux;
+    r->seqno = sw->seqno;
+    r->fail_now = !sw->connected;
+    r->created = time_msec();
+    r->failed_index = SIZE_MAX;
+    ovs_list_push_back(&sw->requests, &r->node);
+    if (r->fail_now) {
+        sw->check_failures = true;
+    }
+    ovs_loop_wake();
+    return r;
+}
+
+static void
+request_destroy(struct request *r)
+{
+    if (r) {
+        free(r->changes);
+        free(r->strs);
+        free(r->error);
+        switch_of_flows_free(r->flows, r->n_flows);
+        free(r);
+    }
+}
+
+static uint32_t
+alloc_xids(struct switch_of *sw, uint32_t n)
+{
+    uint32_t xid = sw->next_xid;
+    sw->next_xid += n;
+    return xid;
+}
+
+static void
+set_xid(struct ofpbuf *msg, uint32_t xid)
+{
+    struct ofp_header *oh = msg->data;
+    oh->xid = htonl(xid);
+}
+
+static void
+send_msg(struct switch_of *sw, struct ofpbuf *msg, uint32_t xid)
+{
+    set_xid(msg, xid);
+    /* On error (not connected) 'msg' is freed and the next run notices the
+     * new connection sequence number.  'txq' counts what waits in the
+     * rconn's send queue. */
+    rconn_send(sw->rconn, msg, sw->txq);
+}
+
+/* Messages of ours waiting in the rconn's send queue.  (The counter is
+ * O(1); rconn_count_txqlen() walks the queue.) */
+static unsigned int
+txq_len(const struct switch_of *sw)
+{
+    return rconn_packet_counter_n_packets(sw->txq);
+}
+
+static void
+send_bundle_ctrl(struct switch_of *sw, const struct request *r,
+                 uint16_t type, uint32_t xid)
+{
+    struct ofputil_bundle_ctrl_msg bc = {
+        .bundle_id = r->bundle_id,
+        .type = type,
+        .flags = BUNDLE_FLAGS,
+    };
+    send_msg(sw, ofputil_encode_bundle_ctrl_request(OF_VERSION, &bc), xid);
+}
+
+static void
+format_change(struct ds *s, const struct request *r, size_t i)
+{
+    const struct change *c = &r->changes[i];
+    const char *match = r->strs + c->match_ofs;
+
+    ds_put_format(s, "table=%"PRIu8",priority=%"PRIu16, c->table,
+                  c->priority);
+    if (c->op != NP_FLOW_DELETE) {
+        ds_put_format(s, ",cookie=%#"PRIx64, c->cookie);
+    }
+    if (*match) {
+        ds_put_format(s, ",%s", match);
+    }
+    if (c->op != NP_FLOW_DELETE) {
+        ds_put_format(s, " actions=%s", r->strs + c->actions_ofs);
+    }
+}
+
+/* Records the first error of bundle 'r': 'index' names a change or is
+ * SIZE_MAX.  Takes ownership of 'msg'. */
+static void
+bundle_error(struct request *r, size_t index, char *msg)
+{
+    if (index != SIZE_MAX) {
+        r->n_failed++;
+    }
+    if (!r->error) {
+        if (index != SIZE_MAX) {
+            struct ds s = DS_EMPTY_INITIALIZER;
+            size_t start;
+
+            ds_put_format(&s, "flow %"PRIuSIZE" (", index);
+            start = s.length;
+            format_change(&s, r, index);
+            if (s.length - start > MAX_FLOW_IN_ERROR) {
+                /* Long action lists: the start names the flow. */
+                ds_truncate(&s, start + MAX_FLOW_IN_ERROR);
+                ds_put_cstr(&s, "...");
+            }
+            ds_put_format(&s, "): %s", msg);
+            free(msg);
+            msg = ds_steal_cstr(&s);
+        }
+        r->error = msg;
+        r->failed_index = index;
+    } else {
+        free(msg);
+    }
+}
+
+static double
+elapsed(const struct request *r)
+{
+    return (time_msec() - r->created) / 1000.0;
+}
+
+/* Removes 'r' from the queue, reports 'status' to its owner and frees it.
+ * 'error' is the message unless 'r' has its own (bundle errors). */
+static void
+request_complete(struct switch_of *sw, struct request *r,
+                 enum switch_of_status status, const char *error)
+{
+    ovs_list_remove(&r->node);
+
+    switch (r->kind) {
+    case REQ_BUNDLE: {
+        struct switch_of_result result = {
+            .status = status,
+            .failed_index = status == SWITCH_OF_REJECTED
+                            ? r->failed_index : SIZE_MAX,
+            .n_failed = r->n_failed,
+            .error = (status == SWITCH_OF_OK ? NULL
+                      : r->error && status == SWITCH_OF_REJECTED ? r->error
+                      : error ? error : r->error),
+            .seqno = r->seqno,
+            .seconds = elapsed(r),
+        };
+        if (status == SWITCH_OF_OK) {
+            sw->stats.n_commits++;
+        } else {
+            if (status == SWITCH_OF_REJECTED) {
+                sw->stats.n_rejected++;
+            }
+            VLOG_INFO("bundle of %"PRIuSIZE" changes not committed (%s): %s",
+                      r->n_changes, switch_of_status_to_string(status),
+                      result.error ? result.error : "?");
+        }
+        if (r->commit_cb) {
+            r->commit_cb(r->aux, &result);
+        }
+        break;
+    }
+
+    case REQ_DUMP: {
+        struct switch_of_flows flows = {
+            .status = status,
+            .error = status == SWITCH_OF_OK ? NULL : error,
+            .flows = status == SWITCH_OF_OK ? r->flows : NULL,
+            .n_flows = status == SWITCH_OF_OK ? r->n_flows : 0,
+        };
+        if (r->dump_cb) {
+            r->dump_cb(r->aux, &flows);
+        }
+        if (status == SWITCH_OF_OK && !flows.flows) {
+            /* The callback kept them. */
+            r->flows = NULL;
+            r->n_flows = 0;
+        }
+        break;
+    }
+
+    case REQ_COUNT:
+        if (r->count_cb) {
+            r->count_cb(r->aux, status,
+                        status == SWITCH_OF_OK ? NULL : error,
+                        status == SWITCH_OF_OK ? r->count : 0);
+        }
+        break;
+    }
+    request_destroy(r);
+}
+
+/* Fails every request that belongs to an earlier connection or was made
+ * while there was none. */
+static void
+fail_stale_requests(struct switch_of *sw)
+{
+    struct ovs_list stale = OVS_LIST_INITIALIZER(&stale);
+    struct request *r;
+
+    /* Collect them first: a callback that retries at once adds a request
+     * that waits for the next iteration instead of failing in this loop. */
+    sw->check_failures = false;
+    LIST_FOR_EACH_SAFE (r, node, &sw->requests) {
+        if (r->fail_now || r->seqno != sw->seqno || !sw->connected) {
+            ovs_list_remove(&r->node);
+            ovs_list_push_back(&stale, &r->node);
+        }
+    }
+    LIST_FOR_EACH_SAFE (r, node, &stale) {
+        bool unknown = r->kind == REQ_BUNDLE && r->commit_sent;
+        request_complete(sw, r,
+                         unknown ? SWITCH_OF_UNKNOWN : SWITCH_OF_DISCONNECTED,
+                         unknown
+                         ? "the connection to the switch was lost after the "
+                           "commit was sent"
+                         : "not connected to the switch");
+    }
+}
+
+/* Copies the changes into 'r', with their strings in one arena. */
+static void
+copy_changes(struct request *r, const struct np_flow_change *changes,
+             const struct np_flow *flows, size_t n)
+{
+    size_t i, size = 0, ofs = 0;
+
+    r->changes = xmalloc((n ? n : 1) * sizeof *r->changes);
+    r->n_changes = n;
+    for (i = 0; i < n; i++) {
+        const char *match = changes ? changes[i].match : flows[i].match;
+        const char *actions = changes ? changes[i].actions : flows[i].actions;
+        size += strlen(match ? match : "") + 1;
+        size += strlen(actions ? actions : "") + 1;
+    }
+    r->strs = xmalloc(size ? size : 1);
+    for (i = 0; i < n; i++) {
+        struct change *c = &r->changes[i];
+        const char *match, *actions;
+        size_t len;
+
+        if (changes) {
+            c->op = changes[i].op;
+            c->table = changes[i].table;
+            c->priority = changes[i].priority;
+            c->cookie = changes[i].cookie;
+            match = changes[i].match;
+            actions = changes[i].actions;
+        } else {
+            c->op = NP_FLOW_ADD;
+            c->table = flows[i].table;
+            c->priority = flows[i].priority;
+            c->cookie = flows[i].cookie;
+            match = flows[i].match;
+            actions = flows[i].actions;
+        }
+        match = match ? match : "";
+        actions = actions ? actions : "";
+
+        len = strlen(match) + 1;
+        memcpy(r->strs + ofs, match, len);
+        c->match_ofs = ofs;
+        ofs += len;
+        len = strlen(actions) + 1;
+        memcpy(r->strs + ofs, actions, len);
+        c->actions_ofs = ofs;
+        ofs += len;
+    }
+}
+
+void
+switch_of_commit(struct switch_of *sw, const struct np_flow_change *changes,
+                 size_t n, switch_of_commit_cb *cb, void *aux)
+{
+    struct request *r = request_create(sw, REQ_BUNDLE, aux);
+    r->commit_cb = cb;
+    copy_changes(r, changes, NULL, n);
+}
+
+void
+switch_of_replace(struct switch_of *sw, uint64_t cookie, uint64_t cookie_mask,
+                  const struct np_flow *flows, size_t n,
+                  switch_of_commit_cb *cb, void *aux)
+{
+    struct request *r = request_create(sw, REQ_BUNDLE, aux);
+    r->commit_cb = cb;
+    r->has_delete = true;
+    r->del_cookie = cookie;
+    r->del_mask = cookie_mask;
+    copy_changes(r, NULL, flows, n);
+}
+
+void
+switch_of_dump(struct switch_of *sw, uint64_t cookie, uint64_t cookie_mask,
+               switch_of_dump_cb *cb, void *aux)
+{
+    struct request *r = request_create(sw, REQ_DUMP, aux);
+    r->dump_cb = cb;
+    r->cookie = cookie;
+    r->cookie_mask = cookie_mask;
+}
+
+void
+switch_of_count(struct switch_of *sw, uint64_t cookie, uint64_t cookie_mask,
+                switch_of_count_cb *cb, void *aux)
+{
+    struct request *r = request_create(sw, REQ_COUNT, aux);
+    r->count_cb = cb;
+    r->cookie = cookie;
+    r->cookie_mask = cookie_mask;
+}
+
+void
+switch_of_flows_free(struct switch_of_flow *flows, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        free(flows[i].match);
+        free(flows[i].actions);
+    }
+    free(flows);
+}
+
+/* Parsing. */
+
+/* Checks that no field of 'fm''s match lacks its prerequisite (nw_src
+ * without ip, tp_dst without tcp, ...): OpenFlow encodings drop such a field
+ * and the flow would match more than it says.  Returns NULL or a malloc()'d
+ * message. */
+static char *
+check_prerequisites(const struct ofputil_flow_mod *fm)
+{
+    struct match match, normalized;
+
+    minimatch_expand(&fm->match, &match);
+    normalized = match;
+    ofputil_normalize_match_quiet(&normalized);
+    if (!match_equal(&match, &normalized)) {
+        char *got = match_to_string(&normalized, NULL, OFP_DEFAULT_PRIORITY);
+        char *error = xasprintf("a match field lacks its prerequisite: the "
+                                "switch would match %s%s%s",
+                                *got ? "\"" : "", *got ? got : "every packet",
+                                *got ? "\"" : "");
+        free(got);
+        return error;
+    }
+    return NULL;
+}
+
+/* Parses 'string' (ovs-ofctl syntax) as a flow_mod with 'command' into
+ * '*fm'.  Returns NULL, or a malloc()'d message (then '*fm' needs no
+ * cleanup).  On success the caller frees fm->ofpacts and destroys
+ * fm->match. */
+static char *
+parse_flow_mod(struct ofputil_flow_mod *fm, const char *string, int command)
+{
+    enum ofputil_protocol usable;
+    char *error;
+
+    error = parse_ofp_flow_mod_str(fm, string, NULL, NULL, command, &usable);
+    if (error) {
+        return error;
+    }
+    if (!(usable & PROTOCOL)) {
+        char *usable_s = ofputil_protocols_to_string(usable);
+        error = xasprintf("not usable with OpenFlow 1.5 (usable protocols: "
+                          "%s)", usable_s);
+        free(usable_s);
+    } else {
+        error = check_prerequisites(fm);
+    }
+    if (error) {
+        free(CONST_CAST(struct ofpact *, fm->ofpacts));
+        minimatch_destroy(&fm->match);
+    }
+    return error;
+}
+
+/* Sends 'fm' as a bundle_add of 'r' with 'xid', and frees it.  Returns
+ * NULL, or a malloc()'d message if it does not fit in one (then nothing is
+ * sent). */
+static char *
+send_bundle_add(struct switch_of *sw, const struct request *r,
+                struct ofputil_flow_mod *fm, uint32_t xid)
+{
+    struct ofpbuf *msg = ofputil_encode_flow_mod(fm, PROTOCOL);
+    struct ofputil_bundle_add_msg bam = {
+        .bundle_id = r->bundle_id,
+        .flags = BUNDLE_FLAGS,
+        .msg = msg->data,
+    };
+    char *error = NULL;
+
+    free(CONST_CAST(struct ofpact *, fm->ofpacts));
+    minimatch_destroy(&fm->match);
+
+    /* An OpenFlow message has a 16-bit length, and the bundle_add around
+     * the flow_mod takes 16 bytes: about 4,000 conjunction() actions at
+     * most.  (OVS's encoder would silently truncate the length.) */
+    if (msg->size > UINT16_MAX - sizeof(struct ofp_header)
+                    - sizeof(struct ofp14_bundle_ctrl_msg)) {
+        error = xasprintf("too big for one OpenFlow message: its flow_mod "
+                          "takes %"PRIu32" bytes, a bundle carries at most "
+                          "65,519 (about 4,000 conjunction() actions)",
+                          msg->size);
+    } else {
+        set_xid(msg, xid);
+        send_msg(sw, ofputil_encode_bundle_add(OF_VERSION, &bam), xid);
+        sw->stats.n_flow_mods++;
+    }
+    ofpbuf_delete(msg);
+    return error;
+}
+
+/* Bundles. */
+
+static void
+bundle_start(struct switch_of *sw, struct request *r)
+{
+    r->bundle_id = ++sw->next_bundle_id;
+    r->open_xid = alloc_xids(sw, r->n_changes + 4);
+    r->del_xid = r->open_xid + 1;
+    r->first_xid = r->open_xid + 2;
+    r->barrier_xid = r->first_xid + r->n_changes;
+    r->commit_xid = r->barrier_xid + 1;
+    r->state = B_SENDING;
+    r->next = 0;
+
+    send_bundle_ctrl(sw, r, OFPBCT_OPEN_REQUEST, r->open_xid);
+    if (r->has_delete) {
+        struct ofputil_flow_mod fm;
+        char *string = xasprintf("cookie=%#"PRIx64"/%#"PRIx64,
+                                 r->del_cookie, r->del_mask);
+        char *error = parse_flow_mod(&fm, string, OFPFC_DELETE);
+
+        ovs_assert(!error);
+        fm.table_id = OFPTT_ALL;
+        error = send_bundle_add(sw, r, &fm, r->del_xid);
+        ovs_assert(!error);
+        free(string);
+    }
+}
+
+/* Abandons bundle 'r' after a parse error: the switch discards it. */
+static void
+bundle_abandon(struct switch_of *sw, struct request *r)
+{
+    send_bundle_ctrl(sw, r, OFPBCT_DISCARD_REQUEST, alloc_xids(sw, 1));
+    request_complete(sw, r, SWITCH_OF_REJECTED, NULL);
+}
+
+/* Parses and sends the next slice of 'r''s changes.  Returns true if 'r'
+ * is still running. */
+static bool
+bundle_send_slice(struct switch_of *sw, struct request *r)
+{
+    struct ds s = DS_EMPTY_INITIALIZER;
+    unsigned int txqlen = txq_len(sw);
+    size_t room = txqlen < MAX_TXQ ? MAX_TXQ - txqlen : 0;
+    size_t end = MIN(r->n_changes, r->next + MIN(SLICE, room));
+
+    while (r->next < end) {
+        size_t i = r->next++;
+        const struct change *c = &r->changes[i];
+        struct ofputil_flow_mod fm;
+        char *error;
+
+        ds_clear(&s);
+        format_change(&s, r, i);
+        error = parse_flow_mod(&fm, ds_cstr(&s),
+                               c->op == NP_FLOW_DELETE
+                               ? OFPFC_DELETE_STRICT : OFPFC_ADD);
+        if (!error) {
+            error = send_bundle_add(sw, r, &fm, r->first_xid + i);
+        }
+        if (error) {
+            bundle_error(r, i, xasprintf("is invalid: %s", error));
+            free(error);
+            ds_destroy(&s);
+            bundle_abandon(sw, r);
+            return false;
+        }
+    }
+    ds_destroy(&s);
+
+    if (r->next >= r->n_changes) {
+        send_msg(sw, ofputil_encode_barrier_request(OF_VERSION),
+                 r->barrier_xid);
+        r->state = B_WAIT_BARRIER;
+        VLOG_DBG("bundle %"PRIu32": %"PRIuSIZE" flow_mods queued after "
+                 "%lld ms", r->bundle_id, r->n_changes,
+                 time_msec() - r->created);
+    }
+    return true;
+}
+
+static char *
+format_ofperr(const struct ofp_header *oh)
+{
+    enum ofperr error = ofperr_decode_msg(oh, NULL);
+
+    if (!error) {
+        return xstrdup("an error the switch did not explain");
+    }
+    return xasprintf("%s (%s)", ofperr_get_name(error),
+                     ofperr_get_description(error));
+}
+
+/* Handles a reply that may belong to bundle 'r'. */
+static void
+bundle_process(struct switch_of *sw, struct request *r, enum ofptype type,
+               const struct ofp_header *oh)
+{
+    uint32_t xid = ntohl(oh->xid);
+
+    if (type == OFPTYPE_ERROR) {
+        char *msg = format_ofperr(oh);
+
+        if (xid - r->first_xid < r->n_changes) {    /* Wraps safely. */
+            bundle_error(r, xid - r->first_xid,
+                         xasprintf("the switch refused it: %s", msg));
+            free(msg);
+        } else if (xid == r->open_xid) {
+            bundle_error(r, SIZE_MAX,
+                         xasprintf("the switch refused to open the bundle: "
+                                   "%s", msg));
+            free(msg);
+        } else if (xid == r->del_xid && r->has_delete) {
+            bundle_error(r, SIZE_MAX,
+                         xasprintf("the switch refused to delete cookie "
+                                   "%#"PRIx64"/%#"PRIx64": %s",
+                                   r->del_cookie, r->del_mask, msg));
+            free(msg);
+        } else if (xid == r->barrier_xid) {
+            bundle_error(r, SIZE_MAX,
+                         xasprintf("the switch refused the barrier: %s",
+                                   msg));
+            free(msg);
+        } else if (xid == r->commit_xid && r->state == B_WAIT_COMMIT) {
+            /* A flow that failed during the commit was reported just before,
+             * with its own xid; otherwise this is the reason. */
+            bundle_error(r, SIZE_MAX,
+                         xasprintf("the switch refused to commit the "
+                                   "bundle: %s", msg));
+            free(msg);
+            request_complete(sw, r, SWITCH_OF_REJECTED, NULL);
+        } else {
+            VLOG_DBG("ignoring error reply with xid %#"PRIx32": %s",
+                     xid, msg);
+            free(msg);
+        }
+    } else if (type == OFPTYPE_BARRIER_REPLY && xid == r->barrier_xid
+               && r->state == B_WAIT_BARRIER) {
+        VLOG_DBG("bundle %"PRIu32": barrier reply after %lld ms",
+                 r->bundle_id, time_msec() - r->created);
+        if (r->error) {
+            send_bundle_ctrl(sw, r, OFPBCT_DISCARD_REQUEST,
+                             alloc_xids(sw, 1));
+            request_complete(sw, r, SWITCH_OF_REJECTED, NULL);
+        } else {
+            send_bundle_ctrl(sw, r, OFPBCT_COMMIT_REQUEST, r->commit_xid);
+            r->commit_sent = true;
+            r->state = B_WAIT_COMMIT;
+        }
+    } else if (type == OFPTYPE_BUNDLE_CONTROL && xid == r->commit_xid
+               && r->state == B_WAIT_COMMIT) {
+        struct ofputil_bundle_ctrl_msg bc;
+
+        if (!ofputil_decode_bundle_ctrl(oh, &bc)
+            && bc.type == OFPBCT_COMMIT_REPLY) {
+            request_complete(sw, r, r->error ? SWITCH_OF_REJECTED
+                             : SWITCH_OF_OK, NULL);
+        }
+    }
+}
+
+/* Dumps and counts. */
+
+static void
+stats_start(struct switch_of *sw, struct request *r)
+{
+    struct ofputil_flow_stats_request fsr = {
+        .aggregate = r->kind == REQ_COUNT,
+        .cookie = htonll(r->cookie),
+        .cookie_mask = htonll(r->cookie_mask),
+        .out_port = OFPP_ANY,
+        .out_group = OFPG_ANY,
+        .table_id = 0xff,
+    };
+
+    match_init_catchall(&fsr.match);
+    r->xid = alloc_xids(sw, 1);
+    send_msg(sw, ofputil_encode_flow_stats_request(&fsr, PROTOCOL), r->xid);
+}
+
+/* Fills 'f' from the given parts; the strings are malloc()'d. */
+static void
+flow_from_parts(struct switch_of_flow *f, uint8_t table, uint16_t priority,
+                ovs_be64 cookie, const struct match *match,
+                const struct ofpact *ofpacts, size_t ofpacts_len)
+{
+    struct ds s = DS_EMPTY_INITIALIZER;
+
+    f->table = table;
+    f->priority = priority;
+    f->cookie = ntohll(cookie);
+    match_format(match, NULL, &s, OFP_DEFAULT_PRIORITY);
+    f->match = ds_steal_cstr(&s);
+    ofpacts_format(ofpacts, ofpacts_len,
+                   &(struct ofpact_format_params) { .s = &s });
+    f->actions = ds_steal_cstr(&s);
+}
+
+static int
+compare_flows(const void *a_, const void *b_)
+{
+    const struct switch_of_flow *a = a_;
+    const struct switch_of_flow *b = b_;
+
+    if (a->table != b->table) {
+        return a->table < b->table ? -1 : 1;
+    }
+    if (a->priority != b->priority) {
+        return a->priority > b->priority ? -1 : 1;
+    }
+    return strcmp(a->match, b->match);
+}
+
+static void
+stats_process(struct switch_of *sw, struct request *r, enum ofptype type,
+              const struct ofp_header *oh)
+{
+    if (ntohl(oh->xid) != r->xid) {
+        return;
+    }
+
+    if (type == OFPTYPE_ERROR) {
+        char *msg = format_ofperr(oh);
+        char *error = xasprintf("the switch refused the %s request: %s",
+                                r->kind == REQ_DUMP ? "flow dump" : "count",
+                                msg);
+        request_complete(sw, r, SWITCH_OF_REJECTED, error);
+        free(error);
+        free(msg);
+    } else if (type == OFPTYPE_FLOW_STATS_REPLY && r->kind == REQ_DUMP) {
+        struct ofpbuf b = ofpbuf_const_initializer(oh, ntohs(oh->length));
+        uint64_t stub[1024 / 8];
+        struct ofpbuf ofpacts;
+
+        ofpbuf_use_stub(&ofpacts, stub, sizeof stub);
+        for (;;) {
+            struct ofputil_flow_stats fs;
+            int retval;
+
+            retval = ofputil_decode_flow_stats_reply(&fs, &b, false,
+                                                     &ofpacts);
+            if (retval) {
+                if (retval != EOF) {
+                    char *error = xasprintf("cannot decode the switch's flow "
+                                            "dump: %s",
+                                            ofperr_to_string(retval));
+                    ofpbuf_uninit(&ofpacts);
+                    request_complete(sw, r, SWITCH_OF_REJECTED, error);
+                    free(error);
+                    return;
+                }
+                break;
+            }
+            if (r->n_flows >= r->allocated_flows) {
+                r->flows = x2nrealloc(r->flows, &r->allocated_flows,
+                                      sizeof *r->flows);
+            }
+            flow_from_parts(&r->flows[r->n_flows++], fs.table_id,
+                            fs.priority, fs.cookie, &fs.match, fs.ofpacts,
+                            fs.ofpacts_len);
+        }
+        ofpbuf_uninit(&ofpacts);
+        if (!ofpmp_more(oh)) {
+            qsort(r->flows, r->n_flows, sizeof *r->flows, compare_flows);
+            request_complete(sw, r, SWITCH_OF_OK, NULL);
+        }
+    } else if (type == OFPTYPE_AGGREGATE_STATS_REPLY
+               && r->kind == REQ_COUNT) {
+        struct ofputil_aggregate_stats as;
+        enum ofperr error = ofputil_decode_aggregate_stats_reply(&as, oh);
+
+        if (error) {
+            char *msg = xasprintf("cannot decode the switch's count: %s",
+                                  ofperr_to_string(error));
+            request_complete(sw, r, SWITCH_OF_REJECTED, msg);
+            free(msg);
+        } else {
+            r->count = as.flow_count;
+            request_complete(sw, r, SWITCH_OF_OK, NULL);
+        }
+    }
+}
+
+/* Flow monitor. */
+
+void
+switch_of_monitor(struct switch_of *sw, switch_of_monitor_cb *cb, void *aux)
+{
+    sw->monitor_cb = cb;
+    sw->monitor_aux = aux;
+    sw->monitor_seqno = sw->seqno - 1;  /* Not sent on this connection. */
+    ovs_loop_wake();
+}
+
+static void
+monitor_send(struct switch_of *sw)
+{
+    struct ofputil_flow_monitor_request fmr = {
+        .id = MONITOR_ID,
+        .command = OFPFMC_ADD,
+        .flags = (OFPFMF_ADD | OFPFMF_REMOVED | OFPFMF_MODIFY
+                  | OFPFMF_INSTRUCTIONS),
+        .out_port = OFPP_ANY,
+        .out_group = OFPG_ANY,
+        .table_id = 0xff,
+    };
+    struct ofpbuf *msg = ofpbuf_new(0);
+
+    match_init_catchall(&fmr.match);
+    ofputil_append_flow_monitor_request(&fmr, msg, PROTOCOL);
+    ofpmsg_update_length(msg);
+    sw->monitor_xid = alloc_xids(sw, 1);
+    sw->monitor_seqno = sw->seqno;
+    send_msg(sw, msg, sw->monitor_xid);
+}
+
+static void
+monitor_process(struct switch_of *sw, const struct ofp_header *oh)
+{
+    struct ofpbuf b = ofpbuf_const_initializer(oh, ntohs(oh->length));
+    uint64_t stub[1024 / 8];
+    struct ofpbuf ofpacts;
+
+    ofpbuf_use_stub(&ofpacts, stub, sizeof stub);
+    for (;;) {
+        struct ofputil_flow_update fu;
+        struct switch_of_flow flow;
+        enum switch_of_event event;
+        int retval;
+
+        retval = ofputil_decode_flow_update(&fu, &b, &ofpacts);
+        if (retval) {
+            if (retval != EOF) {
+                static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(1, 5);
+                VLOG_WARN_RL(&rl, "cannot decode a flow monitor update: %s",
+                             ofperr_to_string(retval));
+            }
+            break;
+        }
+
+        switch (fu.event) {
+        case OFPFME_INITIAL:
+        case OFPFME_ADDED:
+            event = SWITCH_OF_FLOW_ADDED;
+            break;
+        case OFPFME_REMOVED:
+            event = SWITCH_OF_FLOW_REMOVED;
+            break;
+        case OFPFME_MODIFIED:
+            event = SWITCH_OF_FLOW_MODIFIED;
+            break;
+        case OFPFME_RESUMED:
+            event = SWITCH_OF_RESYNC;
+            break;
+        case OFPFME_ABBREV:     /* Our own change. */
+        case OFPFME_PAUSED:     /* RESUMED follows. */
+        default:
+            continue;
+        }
+
+        sw->stats.n_monitor_events++;
+        if (!sw->monitor_cb) {
+            continue;
+        }
+        if (event == SWITCH_OF_RESYNC) {
+            sw->monitor_cb(sw->monitor_aux, event, NULL);
+        } else {
+            flow_from_parts(&flow, fu.table_id, fu.priority, fu.cookie,
+                            &fu.match, fu.ofpacts, fu.ofpacts_len);
+            sw->monitor_cb(sw->monitor_aux, event, &flow);
+            free(flow.match);
+            free(flow.actions);
+        }
+    }
+    ofpbuf_uninit(&ofpacts);
+}
+
+/* The loop. */
+
+static void
+process_msg(struct switch_of *sw, const struct ofp_header *oh)
+{
+    struct request *head;
+    enum ofptype type;
+
+    if (ofptype_decode(&type, oh)) {
+        return;
+    }
+
+    switch (type) {
+    case OFPTYPE_ECHO_REQUEST:
+        rconn_send(sw->rconn, ofputil_encode_echo_reply(oh), NULL);
+        return;
+
+    case OFPTYPE_FLOW_MONITOR_STATS_REPLY:
+        monitor_process(sw, oh);
+        return;
+
+    case OFPTYPE_ERROR:
+        if (sw->monitor_cb && ntohl(oh->xid) == sw->monitor_xid) {
+            char *msg = format_ofperr(oh);
+            VLOG_WARN("%s: the switch refused the flow monitor: %s",
+                      sw->target, msg);
+            free(msg);
+            return;
+        }
+        break;
+
+    default:
+        break;
+    }
+
+    if (ovs_list_is_empty(&sw->requests)) {
+        return;
+    }
+    head = CONTAINER_OF(ovs_list_front(&sw->requests), struct request, node);
+    if (!head->started) {
+        return;
+    }
+    if (head->kind == REQ_BUNDLE) {
+        bundle_process(sw, head, type, oh);
+    } else {
+        stats_process(sw, head, type, oh);
+    }
+}
+
+/* Starts or continues the head request, and the next ones as they
+ * complete. */
+static void
+advance(struct switch_of *sw)
+{
+    while (!ovs_list_is_empty(&sw->requests) && sw->connected) {
+        struct request *r = CONTAINER_OF(ovs_list_front(&sw->requests),
+                                         struct request, node);
+        if (!r->started) {
+            r->started = true;
+            r->deadline = time_msec() + sw->timeout_ms;
+            if (r->kind == REQ_BUNDLE) {
+                bundle_start(sw, r);
+            } else {
+                stats_start(sw, r);
+            }
+        }
+        if (r->kind == REQ_BUNDLE && r->state == B_SENDING) {
+            if (!bundle_send_slice(sw, r)) {
+                continue;       /* Failed and completed: next. */
+            }
+        }
+        break;                  /* Waiting for replies. */
+    }
+}
+
+static void
+check_timeout(struct switch_of *sw)
+{
+    struct request *r;
+    char *error;
+
+    if (ovs_list_is_empty(&sw->requests)) {
+        return;
+    }
+    r = CONTAINER_OF(ovs_list_front(&sw->requests), struct request, node);
+    if (!r->started || time_msec() < r->deadline) {
+        return;
+    }
+
+    error = xasprintf("no answer from the switch within %u ms; the "
+                      "connection is reset", sw->timeout_ms);
+    VLOG_WARN("%s: %s", sw->target, error);
+    request_complete(sw, r,
+                     r->kind == REQ_BUNDLE && r->commit_sent
+                     ? SWITCH_OF_UNKNOWN : SWITCH_OF_DISCONNECTED, error);
+    free(error);
+    /* The switch discards an uncommitted bundle with the connection; the
+     * next run sees the new sequence number and fails the rest. */
+    rconn_reconnect(sw->rconn);
+}
+
+static void
+switch_of_run(void *sw_)
+{
+    struct switch_of *sw = sw_;
+    unsigned int seqno;
+    int i;
+
+    rconn_run(sw->rconn);
+
+    seqno = rconn_get_connection_seqno(sw->rconn);
+    if (seqno != sw->seqno) {
+        sw->seqno = seqno;
+        sw->connected = rconn_is_connected(sw->rconn);
+        VLOG_INFO("%s: %s (connection %u)", sw->target,
+                  sw->connected ? "connected" : "disconnected", seqno);
+        fail_stale_requests(sw);
+        if (sw->conn_cb) {
+            sw->conn_cb(sw->conn_aux, sw->connected, seqno);
+        }
+    } else if (sw->check_failures) {
+        fail_stale_requests(sw);
+    }
+
+    if (sw->connected && sw->monitor_cb && sw->monitor_seqno != sw->seqno) {
+        monitor_send(sw);
+    }
+
+    for (i = 0; i < MAX_RECV; i++) {
+        struct ofpbuf *msg = rconn_recv(sw->rconn);
+        if (!msg) {
+            break;
+        }
+        process_msg(sw, msg->data);
+        ofpbuf_delete(msg);
+    }
+    if (i >= MAX_RECV) {
+        ovs_loop_wake();
+    }
+
+    check_timeout(sw);
+    advance(sw);
+}
+
+static void
+switch_of_wait(void *sw_)
+{
+    struct switch_of *sw = sw_;
+
+    rconn_run_wait(sw->rconn);
+    rconn_recv_wait(sw->rconn);
+
+    if (sw->check_failures) {
+        poll_immediate_wake();
+    }
+    if (!ovs_list_is_empty(&sw->requests)) {
+        struct request *r = CONTAINER_OF(ovs_list_front(&sw->requests),
+                                         struct request, node);
+        if (r->started) {
+            poll_timer_wait_until(r->deadline);
+            if (r->kind == REQ_BUNDLE && r->state == B_SENDING
+                && txq_len(sw) < MAX_TXQ) {
+                poll_immediate_wake();
+            }
+            /* Otherwise rconn_run_wait() wakes us when the queue drains. */
+        } else if (sw->connected) {
+            poll_immediate_wake();
+        }
+    }
+}
+
+/* Normalization. */
+
+char *
+switch_of_normalize(uint8_t table, uint16_t priority, const char *match,
+                    const char *actions, char **match_out, char **actions_out)
+{
+    struct ofputil_flow_mod fm, decoded;
+    struct switch_of_flow flow;
+    struct ofpbuf *msg, ofpacts;
+    char *string, *error;
+    struct match m;
+    enum ofperr err;
+
+    *match_out = *actions_out = NULL;
+    string = xasprintf("table=%"PRIu8",priority=%"PRIu16"%s%s actions=%s",
+                       table, priority, *match ? "," : "", match, actions);
+    error = parse_flow_mod(&fm, string, OFPFC_ADD);
+    free(string);
+    if (error) {
+        return error;
+    }
+
+    /* What the switch makes of it. */
+    msg = ofputil_encode_flow_mod(&fm, PROTOCOL);
+    ofpbuf_init(&ofpacts, 64);
+    err = ofputil_decode_flow_mod(&decoded, msg->data, PROTOCOL, NULL, NULL,
+                                  &ofpacts, OFPP_MAX, 255);
+    if (err) {
+        error = xasprintf("the OpenFlow 1.5 encoding does not decode (%s: "
+                          "%s)", ofperr_get_name(err), ofperr_to_string(err));
+    } else {
+        if (!minimatch_equal(&fm.match, &decoded.match)) {
+            char *got = minimatch_to_string(&decoded.match, NULL,
+                                            OFP_DEFAULT_PRIORITY);
+            error = xasprintf("the switch would match \"%s\"", got);
+            free(got);
+        } else {
+            minimatch_expand(&decoded.match, &m);
+            flow_from_parts(&flow, table, priority, htonll(0), &m,
+                            decoded.ofpacts, decoded.ofpacts_len);
+            *match_out = flow.match;
+            *actions_out = flow.actions;
+        }
+        minimatch_destroy(&decoded.match);
+    }
+    ofpbuf_uninit(&ofpacts);
+    ofpbuf_delete(msg);
+    free(CONST_CAST(struct ofpact *, fm.ofpacts));
+    minimatch_destroy(&fm.match);
+    return error;
+}
