@@ -1,0 +1,44 @@
+/* ovs-netpold: keeps br-int's flows equal to what the cluster's
+ * NetworkPolicies compile to.
+ *
+ *   source (API or directory) ──▶ engine ──▶ desired flows
+ *   switch-db (port bindings) ──▶ engine          │ difference with
+ *                                                 ▼ what is installed
+ *                               switch-of: one atomic bundle per change
+ *
+ * One libev loop drives everything (OVS's connections through ovs-loop).
+ * Inputs only record changes; an ev_prepare watcher runs the engine once
+ * per loop iteration and sends the difference between desired and
+ * installed flows as one bundle; 'installed' changes only when the switch
+ * has committed.  Only one bundle is in flight at a time; what changes
+ * meanwhile goes into the next.
+ *
+ * At start and after every reconnection to ovs-vswitchd (a restarted
+ * switch has no flows) the daemon replaces all its flows, of any earlier
+ * generation, by the current ones with a new generation in their cookies,
+ * in one bundle: no flush, no moment without policy.  A periodic drift
+ * check compares the switch's flows in our cookie range with what we
+ * installed, and repairs and counts differences made by others. */
+#ifndef NP_DAEMON_H
+#define NP_DAEMON_H 1
+
+#include <stdbool.h>
+
+struct daemon_options {
+    const char *source_dir;     /* --source dir:PATH, or NULL. */
+    const char *kubeconfig;     /* --kubeconfig FILE, or NULL. */
+    const char *ovs_rundir;     /* Where db.sock and BRIDGE.mgmt live. */
+    const char *bridge;
+    const char *node;           /* Never NULL: the daemon is per node. */
+    const char *control;        /* Control socket path. */
+    unsigned int table_base;
+    const char *continuation;
+    unsigned int ct_zone;
+    double drift_interval;      /* Seconds; 0 disables the check. */
+};
+
+/* Runs until SIGINT or SIGTERM; returns the exit status.  The flows stay
+ * in the switch when the daemon stops. */
+int daemon_main(const struct daemon_options *);
+
+#endif

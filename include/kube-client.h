@@ -1,0 +1,176 @@
+/* The Kubernetes API client: list, then watch, Namespaces, Pods and
+ * NetworkPolicies, and hand each object to the caller as a validated
+ * 'struct k8s_object' (objects.h).  No json_t leaves this module.
+ *
+ * How it fits
+ * -----------
+ * kubeconfig.h says where the server is; this module follows the three
+ * kinds and calls the callbacks below; the caller (the object cache) keeps
+ * the objects.  For each kind:
+ *
+ *   LIST  GET /api/v1/namespaces?limit=500 (&continue=... per page)
+ *   WATCH GET ...?watch=1&resourceVersion=RV&allowWatchBookmarks=true
+ *             &timeoutSeconds=N     (N random in 5..10 minutes)
+ *
+ * Every LIST is bracketed by on_resync_begin() and on_resync_end(), the
+ * first one too: between them the caller receives on_object() for each
+ * valid object on the server and on_delete() for each object it was given
+ * before that is gone.  So a caller may simply apply the events, or
+ * mark-and-sweep: mark on on_object() and on_keep(), drop the unmarked at
+ * on_resync_end().  Both give exactly the server's set.  A LIST that fails
+ * midway is retried from its first page inside the same bracket, so an
+ * object may be delivered twice.
+ *
+ * Watch events: ADDED and MODIFIED give on_object(), DELETED on_delete(),
+ * BOOKMARK advances the resourceVersion silently.  A watch that ends (its
+ * timeout, a cut connection) resumes from the last resourceVersion that
+ * was delivered; 410 Gone (as HTTP status or ERROR event) starts a fresh
+ * LIST, i.e. a resync.  A stream that breaks the protocol (a line that is
+ * not JSON, an event larger than 'max_event_size', an unknown type) is
+ * reported, the connection dropped and the watch resumed from the last
+ * good resourceVersion: nothing is lost or applied twice.
+ *
+ * An object that fails validation: the server accepted it, so our parser
+ * disagrees with it (version skew or a bug).  We report it (the message
+ * from objects.h names the namespace/name and field) and keep the last good
+ * version the caller has: nothing is delivered for it, and inside a resync
+ * bracket on_keep() says "still there, keep what you have".  Dropping it
+ * instead would silently make a NetworkPolicy disappear (fail open).  A
+ * later valid version or a DELETED event is delivered as usual.
+ *
+ * Errors (HTTP 5xx, connection refused, TLS failures, 401, 403, timeouts)
+ * are logged through on_log() and retried with exponential backoff and
+ * jitter, per kind, reset after a success.  Messages are rate-limited.
+ *
+ * Loop rules
+ * ----------
+ * Everything runs on the libev loop given to kube_client_create(): libcurl
+ * through its multi-socket API, one ev_io per socket, one ev_timer for
+ * libcurl's timeout (whose callback never calls libcurl: the socket action
+ * runs from an ev_prepare), one backoff ev_timer per kind.  Nothing blocks,
+ * except reading the token file and certificate files at each (re)connect.
+ *
+ * Callbacks run on the loop, possibly from inside libcurl's callbacks.
+ * They may call kube_client_get_status() and kube_client_sync(), must not
+ * call kube_client_destroy(), and must not block.  Ownership of 'obj' in
+ * on_object() passes to the callee; strings passed to callbacks are
+ * borrowed for the duration of the call. */
+#ifndef NP_KUBE_CLIENT_H
+#define NP_KUBE_CLIENT_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "objects.h"
+
+struct ev_loop;
+struct kube_config;
+
+#define KUBE_N_KINDS 3          /* OBJ_NAMESPACE, OBJ_POD, OBJ_NETPOL. */
+
+enum kube_log_level {
+    KUBE_LOG_ERROR,             /* Something failed; we retry. */
+    KUBE_LOG_WARN,              /* E.g. TLS verification disabled. */
+    KUBE_LOG_INFO,              /* Resyncs, reconnections. */
+};
+
+struct kube_client_callbacks {
+    /* A new or changed object.  Ownership of 'obj' passes to the callee. */
+    void (*on_object)(void *aux, struct k8s_object *obj);
+    /* An object is gone.  'ns' is "" for a Namespace. */
+    void (*on_delete)(void *aux, enum obj_kind, const char *ns,
+                      const char *name);
+    /* Inside a resync bracket only: the server still has this object but
+     * its current version failed validation; keep the last good one. */
+    void (*on_keep)(void *aux, enum obj_kind, const char *ns,
+                    const char *name);
+    /* A LIST of 'kind' starts and ends (see above). */
+    void (*on_resync_begin)(void *aux, enum obj_kind);
+    void (*on_resync_end)(void *aux, enum obj_kind);
+    /* Once, when the first LIST of every kind has ended. */
+    void (*on_synced)(void *aux);
+    /* A sentence for the log, e.g. "watch of pods: HTTP 503 (Service
+     * Unavailable: etcd leader changed): retrying in 1.6 s". */
+    void (*on_log)(void *aux, enum kube_log_level, const char *msg);
+};
+
+/* Tunables.  kube_client_options_init() sets the defaults shown. */
+struct kube_client_options {
+    unsigned int page_size;             /* LIST limit: 500. */
+    size_t max_event_size;              /* One watch line: 16 MiB. */
+    size_t max_list_size;               /* One LIST page: 256 MiB. */
+    unsigned int watch_timeout_min;     /* timeoutSeconds is random in */
+    unsigned int watch_timeout_max;     /* [min, max]: 300, 600. */
+    double backoff_initial;             /* Seconds: 0.5. */
+    double backoff_max;                 /* Seconds: 30. */
+    double connect_timeout;             /* Seconds: 10. */
+    /* Messages beyond 'log_burst' in a row are dropped, then allowed at
+     * 'log_rate' per second; the next one says how many were dropped. */
+    unsigned int log_burst;             /* 50. */
+    double log_rate;                    /* 1. */
+};
+
+void kube_client_options_init(struct kube_client_options *);
+
+/* Creates a client on 'loop'.  Nothing happens until kube_client_start().
+ * The caller retains ownership of 'config', 'options' (NULL for the
+ * defaults) and 'cbs', and must keep 'config' and 'cbs' valid until
+ * kube_client_destroy(); 'options' is copied.  Logs a warning through
+ * 'cbs->on_log' when the config disables TLS verification. */
+struct kube_client *kube_client_create(struct ev_loop *loop,
+                                       const struct kube_config *config,
+                                       const struct kube_client_options *,
+                                       const struct kube_client_callbacks *,
+                                       void *aux);
+/* Starts listing and watching the three kinds. */
+void kube_client_start(struct kube_client *);
+/* Stops everything and frees the client.  Pending kube_client_sync()
+ * callbacks are called with an error first.  Accepts NULL.  Not from a
+ * callback of this client. */
+void kube_client_destroy(struct kube_client *);
+
+/* Status. */
+struct kube_kind_status {
+    const char *resource;       /* "namespaces", "pods", "networkpolicies" */
+    const char *rv;             /* Last delivered resourceVersion; NULL
+                                 * before the first LIST ends. */
+    bool listed;                /* The first LIST has ended. */
+    bool resyncing;             /* A LIST is under way. */
+    bool connected;             /* A watch stream is open (HTTP 200). */
+    uint64_t events;            /* Watch events handled (bookmarks too). */
+    uint64_t bookmarks;
+    uint64_t lists;             /* LISTs completed, the first included. */
+    uint64_t pages;             /* LIST pages received. */
+    uint64_t relists;           /* LISTs caused by 410 Gone. */
+    uint64_t invalid;           /* Objects that failed validation. */
+    uint64_t errors;            /* Failed requests and broken streams. */
+    unsigned int failures;      /* Consecutive failures (backoff level). */
+    const char *last_error;     /* NULL if none yet. */
+};
+
+struct kube_client_status {
+    bool synced;                /* Every kind 'listed'. */
+    struct kube_kind_status kinds[KUBE_N_KINDS];        /* By obj_kind. */
+};
+
+/* Fills in 'status'.  Its strings belong to the client and stay valid until
+ * the client's next callback or loop iteration. */
+void kube_client_get_status(const struct kube_client *,
+                            struct kube_client_status *status);
+
+/* "Wait until caught up": fetches the server's current resourceVersion of
+ * each kind (a LIST with limit=1), then calls 'cb' once every kind has
+ * delivered events (bookmarks count) up to at least that resourceVersion,
+ * compared as unsigned integers (as strings when not numeric: then only
+ * equality counts).  'cb' gets NULL, or a message if a LIST failed or the
+ * client was destroyed.  On a quiet kind this may take until the server's
+ * next bookmark (about a minute on a real API server).  May be called from
+ * a callback. */
+typedef void kube_client_sync_fn(void *aux, const char *error);
+void kube_client_sync(struct kube_client *, kube_client_sync_fn *cb,
+                      void *aux);
+
+/* The resource name of 'kind' in URLs: "namespaces", ... */
+const char *kube_resource_name(enum obj_kind);
+
+#endif

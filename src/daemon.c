@@ -1,0 +1,849 @@
+/* The daemon's glue: sources and port bindings into the engine, the
+ * engine's table out to the switch.  See include/daemon.h. */
+#include "daemon.h"
+
+#include <errno.h>
+#include <ev.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "cluster.h"
+#include "compile.h"
+#include "control.h"
+#include "engine.h"
+#include "flowtab.h"
+#include "kube-client.h"
+#include "kubeconfig.h"
+#include "np-log.h"
+#include "np-util.h"
+#include "ovs-loop.h"
+#include "source-dir.h"
+#include "switch-db.h"
+#include "switch-of.h"
+
+/* A 'sync' request waiting for the flows to catch up. */
+struct waiter {
+    struct control_request *req;
+    uint64_t need_run;          /* Engine runs that must have happened... */
+    uint64_t need_commit;       /* ...and the commit that includes them. */
+    bool source_done;           /* The source has caught up. */
+    ev_timer timeout;
+    struct daemon *d;
+    struct waiter *next;
+};
+
+struct daemon {
+    const struct daemon_options *opts;
+    struct ev_loop *loop;
+    struct engine *engine;
+    struct flowtab *installed;
+    bool installed_known;       /* False: replace everything next. */
+    uint8_t generation;
+    bool generation_chosen;
+
+    struct source_dir *dir;
+    struct kube_client *kube;
+    struct kube_config *kube_config;
+    bool source_synced;         /* The first full view has arrived. */
+    struct switch_db *db;
+    struct switch_of *sw;
+    struct control *control;
+
+    /* The commit in flight, if any. */
+    bool busy;
+    struct flowtab *committing; /* Installed once the bundle commits. */
+    size_t n_changes;
+    uint64_t runs_in_flight;    /* Engine runs the commit includes. */
+
+    /* Figures for 'status'. */
+    uint64_t commits, commit_failures, flow_mods, replaces;
+    uint64_t drift_checks, drift_repairs;
+    uint64_t runs_committed;    /* Engine runs whose result is installed. */
+    uint64_t commit_seq;        /* Commits done (for waiters). */
+    double last_commit_seconds;
+    char last_commit_time[32];
+    char last_error[512];
+
+    struct waiter *waiters;
+    ev_prepare prepare;
+    ev_idle kick;               /* One more loop iteration, soon. */
+    ev_timer drift;
+    ev_timer retry;
+    ev_signal sigint, sigterm;
+};
+
+#define DAEMON_OF(PTR, MEMBER) \
+    ((struct daemon *) ((char *) (PTR) - offsetof(struct daemon, MEMBER)))
+
+/* Results of switch requests arrive from ovs-loop's own watchers, possibly
+ * after this iteration's prepare_cb ran: make sure another iteration
+ * follows without waiting for unrelated events. */
+static void
+kick(struct daemon *d)
+{
+    ev_idle_start(d->loop, &d->kick);
+}
+
+static void
+kick_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+    ev_idle_stop(loop, w);
+}
+
+static void
+set_error(struct daemon *d, const char *msg)
+{
+    snprintf(d->last_error, sizeof d->last_error, "%s", msg);
+}
+
+static void
+stamp_now(char buf[32])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* ---- Sync waiters. ---- */
+
+static void waiters_check(struct daemon *);
+
+static void
+waiter_remove(struct daemon *d, struct waiter *w)
+{
+    for (struct waiter **p = &d->waiters; *p; p = &(*p)->next) {
+        if (*p == w) {
+            *p = w->next;
+            break;
+        }
+    }
+    ev_timer_stop(d->loop, &w->timeout);
+    free(w);
+}
+
+static void
+waiter_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    struct waiter *w = (struct waiter *)
+        ((char *) t - offsetof(struct waiter, timeout));
+    control_reply(w->req, false, "sync: timed out before the flows for the "
+                  "source's current state were committed");
+    waiter_remove(w->d, w);
+}
+
+/* The source has caught up: the flows must now include every input seen
+ * so far. */
+static void
+waiter_source_done(struct daemon *d, struct waiter *w)
+{
+    struct engine_stats st;
+    engine_get_stats(d->engine, &st);
+    w->source_done = true;
+    w->need_run = st.runs + (engine_pending(d->engine) ? 1 : 0);
+    waiters_check(d);
+}
+
+static void
+waiters_check(struct daemon *d)
+{
+    struct waiter *w = d->waiters;
+    while (w) {
+        struct waiter *next = w->next;
+        if (w->source_done && d->runs_committed >= w->need_run
+            && !engine_pending(d->engine) && !d->busy && d->installed_known) {
+            char *msg = xasprintf("synced: %zu flows installed",
+                                  flowtab_count(d->installed));
+            control_reply(w->req, true, msg);
+            free(msg);
+            waiter_remove(d, w);
+        }
+        w = next;
+    }
+}
+
+static void
+kube_sync_done(void *aux, const char *error)
+{
+    struct waiter *w = aux;
+    struct daemon *d = w->d;
+    kick(d);
+    if (error) {
+        char *msg = xasprintf("sync: %s", error);
+        control_reply(w->req, false, msg);
+        free(msg);
+        waiter_remove(d, w);
+        return;
+    }
+    waiter_source_done(d, w);
+}
+
+/* ---- Sources. ---- */
+
+static void
+src_resync_begin(void *aux, enum obj_kind kind)
+{
+    struct daemon *d = aux;
+    kick(d);
+    engine_resync_begin(d->engine, kind);
+}
+
+static void
+src_object(void *aux, struct k8s_object *obj)
+{
+    struct daemon *d = aux;
+    kick(d);
+    engine_apply(d->engine, obj);
+}
+
+static void
+src_delete(void *aux, enum obj_kind kind, const char *ns, const char *name)
+{
+    struct daemon *d = aux;
+    kick(d);
+    engine_delete(d->engine, kind, ns, name);
+}
+
+static void
+src_keep(void *aux, enum obj_kind kind, const char *ns, const char *name)
+{
+    /* The server's current version of this object is invalid: the last
+     * good one stays, so the relist must not delete it. */
+    struct daemon *d = aux;
+    kick(d);
+    engine_keep(d->engine, kind, ns, name);
+}
+
+static void
+src_resync_end(void *aux, enum obj_kind kind)
+{
+    struct daemon *d = aux;
+    kick(d);
+    engine_resync_end(d->engine, kind);
+}
+
+static void
+src_synced(void *aux)
+{
+    struct daemon *d = aux;
+    if (!d->source_synced) {
+        d->source_synced = true;
+        np_log(NP_LOG_INFO, "source", "initial state received");
+    }
+}
+
+static void
+src_error(void *aux, const char *message)
+{
+    struct daemon *d = aux;
+    set_error(d, message);
+    NP_ERR_RL("source", "%s", message);
+}
+
+static void
+kube_log(void *aux, enum kube_log_level level, const char *msg)
+{
+    struct daemon *d = aux;
+    if (level == KUBE_LOG_ERROR) {
+        set_error(d, msg);
+    }
+    np_log(level == KUBE_LOG_ERROR ? NP_LOG_ERR
+           : level == KUBE_LOG_WARN ? NP_LOG_WARN : NP_LOG_INFO,
+           "kube", "%s", msg);
+}
+
+static const struct source_callbacks dir_callbacks = {
+    .resync_begin = src_resync_begin,
+    .object = src_object,
+    .resync_end = src_resync_end,
+    .synced = src_synced,
+    .error = src_error,
+};
+
+static const struct kube_client_callbacks kube_callbacks = {
+    .on_object = src_object,
+    .on_delete = src_delete,
+    .on_keep = src_keep,
+    .on_resync_begin = src_resync_begin,
+    .on_resync_end = src_resync_end,
+    .on_synced = src_synced,
+    .on_log = kube_log,
+};
+
+/* ---- Port bindings. ---- */
+
+static void
+db_bound(void *aux, const struct switch_db_binding *b)
+{
+    struct daemon *d = aux;
+    kick(d);
+    char port[16];
+    snprintf(port, sizeof port, "%d", b->ofport);
+    engine_set_port(d->engine, b->ns, b->pod, port);
+}
+
+static void
+db_unbound(void *aux, const struct switch_db_binding *b)
+{
+    struct daemon *d = aux;
+    kick(d);
+    engine_set_port(d->engine, b->ns, b->pod, NULL);
+}
+
+static const struct switch_db_callbacks db_callbacks = {
+    .bound = db_bound,
+    .unbound = db_unbound,
+};
+
+/* ---- The switch. ---- */
+
+static uint64_t
+generation_cookie(uint8_t generation)
+{
+    return (NP_COOKIE_PREFIX << 48) | ((uint64_t) generation << 40);
+}
+
+/* Compiled cookies carry generation 0; the installed ones carry ours. */
+static uint64_t
+with_generation(const struct daemon *d, uint64_t cookie)
+{
+    return (cookie & ~(UINT64_C(0xff) << 40))
+           | ((uint64_t) d->generation << 40);
+}
+
+static void commit_done(void *aux, const struct switch_of_result *);
+static void replace_done(void *aux, const struct switch_of_result *);
+
+struct replace_ctx {
+    struct daemon *d;
+    struct flowtab *snapshot;
+    uint64_t runs;
+};
+
+static void
+collect_flow(void *aux, uint8_t table, uint16_t priority, uint64_t cookie,
+             const char *match, const char *actions)
+{
+    struct np_flowset *fs = aux;
+    struct np_flow *f = &fs->flows[fs->n_flows++];
+    f->table = table;
+    f->priority = priority;
+    f->cookie = cookie;
+    f->match = match;
+    f->actions = (char *) actions;
+    f->comment = NULL;
+}
+
+/* Installs the whole desired table over every flow of ours, of any
+ * generation, in one bundle. */
+static void
+start_replace(struct daemon *d, struct engine_stats *st)
+{
+    const struct flowtab *desired = engine_desired(d->engine);
+    struct replace_ctx *rc = xmalloc(sizeof *rc);
+    rc->d = d;
+    rc->snapshot = flowtab_create();
+    rc->runs = st->runs;
+    struct np_flowset fs = { .flows = NULL };
+    fs.flows = xmalloc((flowtab_count(desired) + 1) * sizeof *fs.flows);
+    flowtab_visit(desired, collect_flow, &fs);
+    for (size_t i = 0; i < fs.n_flows; i++) {
+        fs.flows[i].cookie = with_generation(d, fs.flows[i].cookie);
+        flowtab_put(rc->snapshot, fs.flows[i].table, fs.flows[i].priority,
+                    fs.flows[i].cookie, fs.flows[i].match,
+                    fs.flows[i].actions);
+    }
+    d->busy = true;
+    switch_of_replace(d->sw, NP_COOKIE_PREFIX << 48, NP_COOKIE_MASK_OURS,
+                      fs.flows, fs.n_flows, replace_done, rc);
+    free(fs.flows);
+}
+
+static void
+replace_done(void *aux, const struct switch_of_result *r)
+{
+    struct replace_ctx *rc = aux;
+    struct daemon *d = rc->d;
+    kick(d);
+    d->busy = false;
+    if (r->status == SWITCH_OF_OK) {
+        flowtab_destroy(d->installed);
+        d->installed = rc->snapshot;
+        d->installed_known = true;
+        d->replaces++;
+        d->commits++;
+        d->commit_seq++;
+        d->runs_committed = rc->runs;
+        d->last_commit_seconds = r->seconds;
+        stamp_now(d->last_commit_time);
+        np_log(NP_LOG_INFO, "switch", "installed %zu flows as generation %u "
+               "in one bundle (%.3f s); older generations removed",
+               flowtab_count(d->installed), d->generation, r->seconds);
+    } else {
+        flowtab_destroy(rc->snapshot);
+        d->commit_failures++;
+        set_error(d, r->error ? r->error : switch_of_status_to_string(r->status));
+        NP_ERR_RL("switch", "replacing flows failed: %s", d->last_error);
+        ev_timer_again(d->loop, &d->retry);
+    }
+    free(rc);
+    waiters_check(d);
+}
+
+static void
+start_commit(struct daemon *d, struct engine_stats *st)
+{
+    const struct flowtab *desired = engine_desired(d->engine);
+    /* The installed table holds our generation's cookies; compare with the
+     * desired ones as if they had it too. */
+    struct flowtab *want = flowtab_create();
+    struct np_flowset fs = { .flows = NULL };
+    fs.flows = xmalloc((flowtab_count(desired) + 1) * sizeof *fs.flows);
+    flowtab_visit(desired, collect_flow, &fs);
+    for (size_t i = 0; i < fs.n_flows; i++) {
+        flowtab_put(want, fs.flows[i].table, fs.flows[i].priority,
+                    with_generation(d, fs.flows[i].cookie), fs.flows[i].match,
+                    fs.flows[i].actions);
+    }
+    free(fs.flows);
+
+    struct flow_change *changes;
+    size_t n;
+    flowtab_diff(d->installed, want, &changes, &n);
+    if (!n) {
+        free(changes);
+        flowtab_destroy(want);
+        d->runs_committed = st->runs;
+        waiters_check(d);
+        return;
+    }
+    struct np_flow_change *ofc = xmalloc(n * sizeof *ofc);
+    for (size_t i = 0; i < n; i++) {
+        ofc[i] = (struct np_flow_change) {
+            .op = (changes[i].type == FLOW_ADD ? NP_FLOW_ADD
+                   : changes[i].type == FLOW_MODIFY ? NP_FLOW_MODIFY
+                   : NP_FLOW_DELETE),
+            .table = changes[i].table,
+            .priority = changes[i].priority,
+            .cookie = changes[i].cookie,
+            .match = changes[i].match,
+            .actions = changes[i].actions,
+        };
+    }
+    d->busy = true;
+    d->runs_in_flight = st->runs;
+    d->n_changes = n;
+    /* switch_of_commit() copies the changes.  'want' becomes the installed
+     * table once the switch has committed them. */
+    d->committing = want;
+    switch_of_commit(d->sw, ofc, n, commit_done, d);
+    free(ofc);
+    free(changes);
+}
+
+static void
+commit_done(void *aux, const struct switch_of_result *r)
+{
+    struct daemon *d = aux;
+    kick(d);
+    struct flowtab *want = d->committing;
+    d->committing = NULL;
+    d->busy = false;
+    if (r->status == SWITCH_OF_OK) {
+        flowtab_destroy(d->installed);
+        d->installed = want;
+        d->commits++;
+        d->commit_seq++;
+        d->flow_mods += d->n_changes;
+        d->runs_committed = d->runs_in_flight;
+        d->last_commit_seconds = r->seconds;
+        stamp_now(d->last_commit_time);
+        np_log(NP_LOG_DBG, "switch", "committed %zu flow changes (%.3f s)",
+               d->n_changes, r->seconds);
+    } else {
+        flowtab_destroy(want);
+        d->commit_failures++;
+        set_error(d, r->error ? r->error : switch_of_status_to_string(r->status));
+        NP_ERR_RL("switch", "commit of %zu flow changes failed: %s",
+                  d->n_changes, d->last_error);
+        if (r->status != SWITCH_OF_REJECTED) {
+            /* Maybe applied, maybe not: start over from a clean slate. */
+            d->installed_known = false;
+        }
+        ev_timer_again(d->loop, &d->retry);
+    }
+    d->n_changes = 0;
+    waiters_check(d);
+}
+
+/* Picks a generation different from every one in the switch (one more than
+ * the newest), so that a restarted daemon's flows are told apart. */
+static void
+generation_dump_done(void *aux, struct switch_of_flows *flows)
+{
+    struct daemon *d = aux;
+    kick(d);
+    d->busy = false;
+    if (flows->status != SWITCH_OF_OK) {
+        set_error(d, flows->error ? flows->error : "dump failed");
+        ev_timer_again(d->loop, &d->retry);
+        return;
+    }
+    int newest = -1;
+    for (size_t i = 0; i < flows->n_flows; i++) {
+        newest = (int) ((flows->flows[i].cookie >> 40) & 0xff);
+    }
+    d->generation = (uint8_t) (newest + 1);
+    d->generation_chosen = true;
+    np_log(NP_LOG_INFO, "switch", "%zu flows of ours found; this run uses "
+           "generation %u", flows->n_flows, d->generation);
+}
+
+static void
+switch_conn(void *aux, bool connected, unsigned int seqno)
+{
+    struct daemon *d = aux;
+    kick(d);
+    if (connected) {
+        np_log(NP_LOG_INFO, "switch", "connected to %s (connection %u): "
+               "reinstalling every flow", d->opts->bridge, seqno);
+    } else {
+        np_log(NP_LOG_WARN, "switch", "connection to %s lost",
+               d->opts->bridge);
+    }
+    /* A restarted switch has no flows; a new connection may have missed
+     * anything.  Either way: replace all. */
+    d->installed_known = false;
+}
+
+static void
+retry_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    /* Nothing to do: waking up makes the prepare watcher try again. */
+    ev_timer_stop(loop, t);
+}
+
+/* Once per loop iteration: run the engine if inputs changed, then bring
+ * the switch up to date. */
+static void
+prepare_cb(struct ev_loop *loop, ev_prepare *p, int revents)
+{
+    struct daemon *d = DAEMON_OF(p, prepare);
+    if (!d->source_synced) {
+        return;                 /* Never install a partial view. */
+    }
+    if (engine_run(d->engine)) {
+        struct engine_stats st;
+        engine_get_stats(d->engine, &st);
+        np_log(NP_LOG_DBG, "engine", "recomputed %zu flows in %.1f ms (%s)",
+               st.n_flows, st.last_run_ms, st.last_reason);
+        size_t n;
+        const char *const *warnings = engine_warnings(d->engine, &n);
+        for (size_t i = 0; i < n; i++) {
+            NP_WARN_RL("engine", "%s", warnings[i]);
+        }
+    }
+    if (d->busy || !switch_of_is_connected(d->sw)
+        || ev_is_active(&d->retry)) {
+        waiters_check(d);
+        return;
+    }
+    struct engine_stats st;
+    engine_get_stats(d->engine, &st);
+    if (!d->generation_chosen) {
+        d->busy = true;
+        switch_of_dump(d->sw, NP_COOKIE_PREFIX << 48, NP_COOKIE_MASK_OURS,
+                       generation_dump_done, d);
+    } else if (!d->installed_known) {
+        start_replace(d, &st);
+    } else if (d->runs_committed < st.runs) {
+        start_commit(d, &st);
+    }
+    waiters_check(d);
+}
+
+/* ---- Drift. ---- */
+
+struct drift_ctx {
+    struct daemon *d;
+    uint64_t commit_seq;
+};
+
+static void
+drift_dump_done(void *aux, struct switch_of_flows *flows)
+{
+    struct drift_ctx *dc = aux;
+    struct daemon *d = dc->d;
+    bool stale = dc->commit_seq != d->commit_seq || d->busy;
+    free(dc);
+    if (flows->status != SWITCH_OF_OK || stale || !d->installed_known) {
+        return;                 /* Try again next period. */
+    }
+    d->drift_checks++;
+    /* Normalize what we installed the way the switch prints flows, then
+     * compare: anything missing, changed or extra in our cookie range is
+     * drift. */
+    struct flowtab *seen = flowtab_create();
+    for (size_t i = 0; i < flows->n_flows; i++) {
+        const struct switch_of_flow *f = &flows->flows[i];
+        flowtab_put(seen, f->table, f->priority, f->cookie, f->match,
+                    f->actions);
+    }
+    struct flowtab *ours = flowtab_create();
+    struct np_flowset fs = { .flows = NULL };
+    fs.flows = xmalloc((flowtab_count(d->installed) + 1) * sizeof *fs.flows);
+    flowtab_visit(d->installed, collect_flow, &fs);
+    for (size_t i = 0; i < fs.n_flows; i++) {
+        char *m, *a;
+        char *err = switch_of_normalize(fs.flows[i].table,
+                                        fs.flows[i].priority,
+                                        fs.flows[i].match, fs.flows[i].actions,
+                                        &m, &a);
+        if (err) {
+            free(err);
+            continue;
+        }
+        flowtab_put(ours, fs.flows[i].table, fs.flows[i].priority,
+                    fs.flows[i].cookie, m, a);
+        free(m);
+        free(a);
+    }
+    free(fs.flows);
+    struct flow_change *changes;
+    size_t n;
+    flowtab_diff(seen, ours, &changes, &n);
+    free(changes);
+    flowtab_destroy(seen);
+    flowtab_destroy(ours);
+    if (n) {
+        d->drift_repairs++;
+        NP_WARN_RL("drift", "%zu of our flows on %s were changed or removed "
+                   "by someone else: reinstalling", n, d->opts->bridge);
+        d->installed_known = false;
+        kick(d);
+    }
+}
+
+static void
+drift_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    struct daemon *d = DAEMON_OF(t, drift);
+    if (!d->installed_known || d->busy || !switch_of_is_connected(d->sw)) {
+        return;
+    }
+    struct drift_ctx *dc = xmalloc(sizeof *dc);
+    dc->d = d;
+    dc->commit_seq = d->commit_seq;
+    switch_of_dump(d->sw, generation_cookie(d->generation),
+                   NP_COOKIE_MASK_GEN, drift_dump_done, dc);
+}
+
+/* ---- Control commands. ---- */
+
+static void
+cmd_status(struct control_request *req, int argc, const char *argv[],
+           void *aux)
+{
+    struct daemon *d = aux;
+    struct engine_stats st;
+    engine_get_stats(d->engine, &st);
+    char *source;
+    if (d->dir) {
+        struct source_dir_status ds;
+        source_dir_get_status(d->dir, &ds);
+        source = xasprintf("dir:%s (%"PRIu64" scans, %"PRIu64" objects, "
+                           "%"PRIu64" rejected)", d->opts->source_dir,
+                           ds.scans, ds.objects, ds.errors);
+    } else {
+        struct kube_client_status ks;
+        kube_client_get_status(d->kube, &ks);
+        source = xasprintf("kubernetes (%s; resourceVersions: namespaces %s, "
+                           "pods %s, networkpolicies %s)",
+                           ks.synced ? "synced" : "listing",
+                           ks.kinds[OBJ_NAMESPACE].rv ? ks.kinds[OBJ_NAMESPACE].rv : "-",
+                           ks.kinds[OBJ_POD].rv ? ks.kinds[OBJ_POD].rv : "-",
+                           ks.kinds[OBJ_NETPOL].rv ? ks.kinds[OBJ_NETPOL].rv : "-");
+    }
+    char *text = xasprintf(
+        "source: %s\n"
+        "node: %s\n"
+        "objects: %zu namespaces, %zu pods (%zu on this node), "
+        "%zu networkpolicies\n"
+        "bridge: %s (%s), %zu ports bound to pods\n"
+        "flows: %zu desired, %zu installed, generation %u\n"
+        "engine: %"PRIu64" runs, last %.1f ms (%s)\n"
+        "commits: %"PRIu64" (%"PRIu64" full replaces, %"PRIu64" flow changes, "
+        "%"PRIu64" failed), last %s (%.3f s)\n"
+        "drift: %"PRIu64" checks, %"PRIu64" repairs\n"
+        "last error: %s\n",
+        source, d->opts->node,
+        st.n_namespaces, st.n_pods, st.n_local_pods, st.n_policies,
+        d->opts->bridge,
+        switch_of_is_connected(d->sw) ? "connected" : "not connected",
+        switch_db_count(d->db),
+        st.n_flows, flowtab_count(d->installed), d->generation,
+        st.runs, st.last_run_ms, st.last_reason,
+        d->commits, d->replaces, d->flow_mods, d->commit_failures,
+        d->last_commit_time[0] ? d->last_commit_time : "never",
+        d->last_commit_seconds,
+        d->drift_checks, d->drift_repairs,
+        d->last_error[0] ? d->last_error : "none");
+    control_reply(req, true, text);
+    free(text);
+    free(source);
+}
+
+static void
+cmd_recompute(struct control_request *req, int argc, const char *argv[],
+              void *aux)
+{
+    struct daemon *d = aux;
+    kick(d);
+    engine_force(d->engine, "recompute requested");
+    control_reply(req, true, "recompute scheduled");
+}
+
+static void
+cmd_sync(struct control_request *req, int argc, const char *argv[],
+         void *aux)
+{
+    struct daemon *d = aux;
+    double timeout = 30;
+    for (int i = 1; i < argc; i++) {
+        char *end;
+        if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
+            timeout = strtod(argv[++i], &end);
+            if (*end || !(timeout > 0)) {
+                control_reply(req, false, "sync: --timeout needs a positive "
+                              "number of seconds");
+                return;
+            }
+        } else {
+            control_reply(req, false, "usage: sync [--timeout SECONDS]");
+            return;
+        }
+    }
+    kick(d);
+    struct waiter *w = xcalloc(1, sizeof *w);
+    w->req = req;
+    w->d = d;
+    w->next = d->waiters;
+    d->waiters = w;
+    ev_timer_init(&w->timeout, waiter_timeout_cb, timeout, 0.);
+    ev_timer_start(d->loop, &w->timeout);
+    if (d->dir) {
+        source_dir_rescan(d->dir);
+        waiter_source_done(d, w);
+    } else {
+        kube_client_sync(d->kube, kube_sync_done, w);
+    }
+}
+
+/* ---- Main. ---- */
+
+static void
+signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
+{
+    np_log(NP_LOG_INFO, "daemon", "signal %d: stopping; the flows stay in "
+           "place", s->signum);
+    ev_break(loop, EVBREAK_ALL);
+}
+
+int
+daemon_main(const struct daemon_options *opts)
+{
+    struct daemon *d = xcalloc(1, sizeof *d);
+    d->opts = opts;
+    d->loop = EV_DEFAULT;
+    signal(SIGPIPE, SIG_IGN);
+    ovs_loop_init(d->loop);
+
+    struct compile_options co;
+    compile_options_init(&co);
+    co.node = opts->node;
+    co.table_base = opts->table_base;
+    co.continuation = opts->continuation;
+    co.ct_zone = opts->ct_zone;
+    d->engine = engine_create(&co);
+    d->installed = flowtab_create();
+
+    char *error = NULL;
+    d->control = control_create(opts->control, &error);
+    if (!d->control) {
+        np_log(NP_LOG_ERR, "daemon", "control socket: %s", error);
+        free(error);
+        return 1;
+    }
+    control_register("status", "", 0, 0, cmd_status, d);
+    control_register("recompute", "", 0, 0, cmd_recompute, d);
+    control_register("sync", "[--timeout SECONDS]", 0, 2, cmd_sync, d);
+
+    d->db = switch_db_create(opts->ovs_rundir, &db_callbacks, d);
+    d->sw = switch_of_create(opts->ovs_rundir, opts->bridge, switch_conn, d);
+
+    if (opts->source_dir) {
+        d->dir = source_dir_create(d->loop, opts->source_dir, &dir_callbacks,
+                                   d, &error);
+        if (!d->dir) {
+            np_log(NP_LOG_ERR, "daemon", "--source dir:%s: %s",
+                   opts->source_dir, error);
+            free(error);
+            return 1;
+        }
+    } else {
+        error = opts->kubeconfig
+                ? kube_config_load(opts->kubeconfig, NULL, &d->kube_config)
+                : kube_config_in_cluster(NULL, &d->kube_config);
+        if (error) {
+            np_log(NP_LOG_ERR, "daemon", "%s", error);
+            free(error);
+            return 1;
+        }
+        struct kube_client_options ko;
+        kube_client_options_init(&ko);
+        d->kube = kube_client_create(d->loop, d->kube_config, &ko,
+                                     &kube_callbacks, d);
+        kube_client_start(d->kube);
+    }
+
+    ev_idle_init(&d->kick, kick_cb);
+    ev_prepare_init(&d->prepare, prepare_cb);
+    ev_prepare_start(d->loop, &d->prepare);
+    ev_init(&d->retry, retry_cb);
+    d->retry.repeat = 1.;
+    if (opts->drift_interval > 0) {
+        ev_timer_init(&d->drift, drift_cb, opts->drift_interval,
+                      opts->drift_interval);
+        ev_timer_start(d->loop, &d->drift);
+    }
+    ev_signal_init(&d->sigint, signal_cb, SIGINT);
+    ev_signal_start(d->loop, &d->sigint);
+    ev_signal_init(&d->sigterm, signal_cb, SIGTERM);
+    ev_signal_start(d->loop, &d->sigterm);
+
+    np_log(NP_LOG_INFO, "daemon", "started: node %s, bridge %s in %s, "
+           "control socket %s", opts->node, opts->bridge, opts->ovs_rundir,
+           opts->control);
+    ev_run(d->loop, 0);
+
+    /* Graceful stop: leave the flows; close connections. */
+    while (d->waiters) {
+        control_reply(d->waiters->req, false, "daemon stopping");
+        waiter_remove(d, d->waiters);
+    }
+    source_dir_destroy(d->dir);
+    kube_client_destroy(d->kube);
+    kube_config_destroy(d->kube_config);
+    switch_of_destroy(d->sw);
+    switch_db_destroy(d->db);
+    control_destroy(d->control);
+    ovs_loop_destroy();
+    engine_destroy(d->engine);
+    flowtab_destroy(d->installed);
+    free(d);
+    return 0;
+}

@@ -1,0 +1,730 @@
+/* kubeconfig files and the in-cluster service account.  See kubeconfig.h. */
+#include "kubeconfig.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <jansson.h>
+#include "np-util.h"
+#include "yaml-json.h"
+
+/* Files larger than this are not kubeconfigs, tokens or certificates. */
+#define KUBE_MAX_FILE_SIZE (16 * 1024 * 1024)
+
+/* Reads the whole file 'path' into a malloc'd, null-terminated buffer.
+ * Returns 0 or an errno value (EFBIG when larger than 'max_size'). */
+static int
+read_file(const char *path, size_t max_size, char **datap, size_t *sizep)
+{
+    *datap = NULL;
+    *sizep = 0;
+
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        return errno;
+    }
+
+    size_t size = 0, allocated = 4096;
+    char *data = xmalloc(allocated);
+    int error = 0;
+    for (;;) {
+        if (allocated - size < 2) {
+            if (allocated > max_size) {
+                error = EFBIG;
+                break;
+            }
+            allocated *= 2;
+            data = xrealloc(data, allocated);
+        }
+        size_t n = fread(data + size, 1, allocated - size - 1, f);
+        size += n;
+        if (n == 0) {
+            if (ferror(f)) {
+                error = errno ? errno : EIO;
+            }
+            break;
+        }
+    }
+    fclose(f);
+    if (!error && size > max_size) {
+        error = EFBIG;
+    }
+    if (error) {
+        free(data);
+        return error;
+    }
+    data[size] = '\0';
+    *datap = data;
+    *sizep = size;
+    return 0;
+}
+
+static bool
+is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'
+           || c == '\v';
+}
+
+/* Base64. */
+
+static int
+base64_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    } else if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    } else if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    } else if (c == '+') {
+        return 62;
+    } else if (c == '/') {
+        return 63;
+    }
+    return -1;
+}
+
+char *
+kube_base64_decode(const char *s, size_t len, char **datap, size_t *sizep)
+{
+    char *data = xmalloc(len / 4 * 3 + 4);
+    size_t size = 0;
+    uint32_t acc = 0;
+    int n_bits = 0;
+    size_t n_pad = 0;
+    size_t n_chars = 0;
+
+    *datap = NULL;
+    *sizep = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = s[i];
+        if (is_space(c)) {
+            continue;
+        }
+        if (c == '=') {
+            n_pad++;
+            n_chars++;
+            continue;
+        }
+        int v = base64_value(c);
+        if (v < 0 || n_pad) {
+            free(data);
+            if (v < 0) {
+                return (c >= 0x20 && c < 0x7f
+                        ? xasprintf("bad character '%c' at offset %zu", c, i)
+                        : xasprintf("bad byte 0x%02x at offset %zu", c, i));
+            }
+            return xasprintf("data after padding at offset %zu", i);
+        }
+        n_chars++;
+        acc = (acc << 6) | v;
+        n_bits += 6;
+        if (n_bits >= 8) {
+            n_bits -= 8;
+            data[size++] = (acc >> n_bits) & 0xff;
+        }
+    }
+    /* A final group of 1 character cannot encode a byte; padding, when
+     * present, must complete the last group of 4. */
+    if (n_chars % 4 == 1 || (n_pad && (n_chars % 4 || n_pad > 2))) {
+        free(data);
+        return xstrdup("truncated (the length is not a multiple of 4)");
+    }
+    data[size] = '\0';
+    *datap = data;
+    *sizep = size;
+    return NULL;
+}
+
+/* Loading. */
+
+struct kctx {
+    const char *path;           /* The kubeconfig, for messages. */
+    char *dir;                  /* Its directory, with a trailing '/'. */
+    char *error;                /* The first error. */
+};
+
+static bool kfail(struct kctx *, const char *who, const char *field,
+                  const char *format, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Records "PATH: WHO: FIELD: MESSAGE" (WHO and FIELD optional) and returns
+ * false. */
+static bool
+kfail(struct kctx *ctx, const char *who, const char *field,
+      const char *format, ...)
+{
+    if (ctx->error) {
+        return false;
+    }
+    va_list args;
+    va_start(args, format);
+    char *msg = xvasprintf(format, args);
+    va_end(args);
+    ctx->error = xasprintf("%s: %s%s%s%s%s", ctx->path,
+                           who ? who : "", who ? ": " : "",
+                           field ? field : "", field ? ": " : "", msg);
+    free(msg);
+    return false;
+}
+
+/* Member 'key' of 'obj'; JSON null counts as absent. */
+static json_t *
+member(const json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    return v && !json_is_null(v) ? v : NULL;
+}
+
+/* Stores the string member 'key' of 'obj' in '*out' (NULL when absent or
+ * empty, as Go treats ""). */
+static bool
+get_string(struct kctx *ctx, const char *who, const json_t *obj,
+           const char *key, const char **out)
+{
+    const json_t *v = member(obj, key);
+    *out = NULL;
+    if (!v) {
+        return true;
+    } else if (!json_is_string(v)) {
+        return kfail(ctx, who, key, "must be a string");
+    }
+    *out = *json_string_value(v) ? json_string_value(v) : NULL;
+    return true;
+}
+
+static bool
+get_bool(struct kctx *ctx, const char *who, const json_t *obj,
+         const char *key, bool *out)
+{
+    const json_t *v = member(obj, key);
+    *out = false;
+    if (!v) {
+        return true;
+    } else if (!json_is_boolean(v)) {
+        return kfail(ctx, who, key, "must be true or false");
+    }
+    *out = json_is_true(v);
+    return true;
+}
+
+/* Finds the entry named 'name' in the list 'list_key' ("clusters", ...) of
+ * 'root' and stores its 'inner_key' object ("cluster", ...) in '*out'. */
+static bool
+find_named(struct kctx *ctx, const json_t *root, const char *list_key,
+           const char *inner_key, const char *name, const char *referrer,
+           const char *ref_field, json_t **out)
+{
+    const json_t *list = member(root, list_key);
+    *out = NULL;
+    if (list && !json_is_array(list)) {
+        return kfail(ctx, NULL, list_key, "must be a list");
+    }
+
+    size_t i;
+    json_t *entry;
+    json_array_foreach (list, i, entry) {
+        char field[64];
+        snprintf(field, sizeof field, "%s[%zu]", list_key, i);
+        if (!json_is_object(entry)) {
+            return kfail(ctx, NULL, field, "must be a mapping");
+        }
+        const json_t *n = member(entry, "name");
+        if (!json_is_string(n)) {
+            return kfail(ctx, NULL, field, "name: %s", n ? "must be a string"
+                         : "is required");
+        }
+        if (strcmp(json_string_value(n), name)) {
+            continue;
+        }
+        json_t *inner = member(entry, inner_key);
+        if (!inner) {
+            char *who = xasprintf("%s[%zu] (\"%s\")", list_key, i, name);
+            kfail(ctx, who, inner_key, "is required");
+            free(who);
+            return false;
+        } else if (!json_is_object(inner)) {
+            char *who = xasprintf("%s[%zu] (\"%s\")", list_key, i, name);
+            kfail(ctx, who, inner_key, "must be a mapping");
+            free(who);
+            return false;
+        }
+        *out = inner;
+        return true;
+    }
+    if (!referrer && !ref_field) {
+        return kfail(ctx, NULL, NULL, "%s \"%s\" is not in %s", inner_key,
+                     name, list_key);
+    }
+    return kfail(ctx, referrer, ref_field, "\"%s\" is not in %s", name,
+                 list_key);
+}
+
+/* Resolves 'name' (from the kubeconfig) against the kubeconfig's
+ * directory. */
+static char *
+resolve_path(const struct kctx *ctx, const char *name)
+{
+    return (name[0] == '/' || !ctx->dir
+            ? xstrdup(name) : xasprintf("%s%s", ctx->dir, name));
+}
+
+/* Checks that the file 'name' (field 'field' of 'who') is readable and
+ * stores its resolved path in '*pathp'. */
+static bool
+check_file(struct kctx *ctx, const char *who, const char *field,
+           const char *name, char **pathp)
+{
+    char *path = resolve_path(ctx, name);
+    char *data;
+    size_t size;
+    int error = read_file(path, KUBE_MAX_FILE_SIZE, &data, &size);
+    if (error) {
+        kfail(ctx, who, field, "cannot read %s (%s)", path,
+              strerror(error));
+        free(path);
+        return false;
+    }
+    free(data);
+    *pathp = path;
+    return true;
+}
+
+enum pem_kind {
+    PEM_CERTIFICATE,
+    PEM_PRIVATE_KEY,
+};
+
+static bool
+pem_holds(const char *data, enum pem_kind kind)
+{
+    if (kind == PEM_CERTIFICATE) {
+        return strstr(data, "-----BEGIN CERTIFICATE-----") != NULL;
+    }
+    const char *begin = strstr(data, "-----BEGIN ");
+    if (!begin) {
+        return false;
+    }
+    const char *eol = strchr(begin, '\n');
+    const char *pk = strstr(begin, "PRIVATE KEY-----");
+    return pk && (!eol || pk < eol);
+}
+
+/* Decodes the base64 field 'field' of 'who', which must hold PEM of 'kind'
+ * (for a useful message now rather than a TLS error later). */
+static bool
+decode_pem_field(struct kctx *ctx, const char *who, const char *field,
+                 const char *b64, enum pem_kind kind, char **datap,
+                 size_t *sizep)
+{
+    char *reason = kube_base64_decode(b64, strlen(b64), datap, sizep);
+    if (reason) {
+        kfail(ctx, who, field, "is not valid base64 (%s)", reason);
+        free(reason);
+        return false;
+    }
+    if (!pem_holds(*datap, kind)) {
+        free(*datap);
+        *datap = NULL;
+        return kfail(ctx, who, field, "does not hold a PEM %s (no "
+                     "\"-----BEGIN %s-----\" line after base64 decoding)",
+                     kind == PEM_CERTIFICATE ? "certificate" : "private key",
+                     kind == PEM_CERTIFICATE ? "CERTIFICATE" : "... PRIVATE KEY");
+    }
+    return true;
+}
+
+static bool
+parse_cluster(struct kctx *ctx, const char *who, const json_t *cluster,
+              struct kube_config *c)
+{
+    const char *server, *ca, *ca_data, *proxy, *tls_name;
+    bool insecure;
+    if (!get_string(ctx, who, cluster, "server", &server)
+        || !get_string(ctx, who, cluster, "certificate-authority", &ca)
+        || !get_string(ctx, who, cluster, "certificate-authority-data",
+                       &ca_data)
+        || !get_string(ctx, who, cluster, "proxy-url", &proxy)
+        || !get_string(ctx, who, cluster, "tls-server-name", &tls_name)
+        || !get_bool(ctx, who, cluster, "insecure-skip-tls-verify",
+                     &insecure)) {
+        return false;
+    }
+
+    if (!server) {
+        return kfail(ctx, who, "server", "is required");
+    }
+    if (strncmp(server, "https://", 8) && strncmp(server, "http://", 7)) {
+        return kfail(ctx, who, "server", "\"%s\" is not an http:// or "
+                     "https:// URL", server);
+    }
+    const char *host = strstr(server, "//") + 2;
+    if (!*host || *host == '/') {
+        return kfail(ctx, who, "server", "\"%s\" has no host", server);
+    }
+    if (strpbrk(server, " \t\r\n?#")) {
+        return kfail(ctx, who, "server", "\"%s\" is not a valid base URL "
+                     "(spaces, query or fragment)", server);
+    }
+    size_t len = strlen(server);
+    while (len > 0 && server[len - 1] == '/') {
+        len--;
+    }
+    c->server = xmemdup0(server, len);
+
+    if (tls_name) {
+        return kfail(ctx, who, "tls-server-name", "is not supported");
+    }
+    if (ca && ca_data) {
+        return kfail(ctx, who, "certificate-authority-data", "and "
+                     "certificate-authority are both set (use one)");
+    }
+    if (insecure && (ca || ca_data)) {
+        return kfail(ctx, who, "insecure-skip-tls-verify", "cannot be "
+                     "combined with %s (client-go rejects it too)",
+                     ca ? "certificate-authority"
+                     : "certificate-authority-data");
+    }
+    c->insecure_skip_tls_verify = insecure;
+    if (ca && !check_file(ctx, who, "certificate-authority", ca,
+                          &c->ca_file)) {
+        return false;
+    }
+    if (ca_data && !decode_pem_field(ctx, who, "certificate-authority-data",
+                                     ca_data, PEM_CERTIFICATE, &c->ca_data,
+                                     &c->ca_data_size)) {
+        return false;
+    }
+    if (proxy) {
+        c->proxy_url = xstrdup(proxy);
+    }
+    return true;
+}
+
+static bool
+parse_user(struct kctx *ctx, const char *who, const json_t *user,
+           struct kube_config *c)
+{
+    const char *token, *token_file, *cert, *cert_data, *key, *key_data;
+    const char *username, *password;
+    if (!get_string(ctx, who, user, "token", &token)
+        || !get_string(ctx, who, user, "tokenFile", &token_file)
+        || !get_string(ctx, who, user, "client-certificate", &cert)
+        || !get_string(ctx, who, user, "client-certificate-data",
+                       &cert_data)
+        || !get_string(ctx, who, user, "client-key", &key)
+        || !get_string(ctx, who, user, "client-key-data", &key_data)
+        || !get_string(ctx, who, user, "username", &username)
+        || !get_string(ctx, who, user, "password", &password)) {
+        return false;
+    }
+
+    static const char *const unsupported[] = { "exec", "auth-provider" };
+    for (size_t i = 0; i < ARRAY_SIZE(unsupported); i++) {
+        if (member(user, unsupported[i])) {
+            return kfail(ctx, who, unsupported[i], "is not supported (use "
+                         "token, tokenFile or a client certificate)");
+        }
+    }
+    if (username || password) {
+        return kfail(ctx, who, username ? "username" : "password",
+                     "basic authentication is not supported (use token, "
+                     "tokenFile or a client certificate)");
+    }
+
+    if (token) {
+        c->token = xstrdup(token);
+    }
+    if (token_file) {
+        if (!check_file(ctx, who, "tokenFile", token_file,
+                        &c->token_file)) {
+            return false;
+        }
+    }
+
+    if (cert && cert_data) {
+        return kfail(ctx, who, "client-certificate-data", "and "
+                     "client-certificate are both set (use one)");
+    }
+    if (key && key_data) {
+        return kfail(ctx, who, "client-key-data", "and client-key are both "
+                     "set (use one)");
+    }
+    if ((cert || cert_data) && !(key || key_data)) {
+        return kfail(ctx, who, "client-key", "is required with %s (set "
+                     "client-key or client-key-data)",
+                     cert ? "client-certificate"
+                     : "client-certificate-data");
+    }
+    if ((key || key_data) && !(cert || cert_data)) {
+        return kfail(ctx, who, "client-certificate", "is required with %s "
+                     "(set client-certificate or client-certificate-data)",
+                     key ? "client-key" : "client-key-data");
+    }
+    if (cert && !check_file(ctx, who, "client-certificate", cert,
+                            &c->client_cert_file)) {
+        return false;
+    }
+    if (key && !check_file(ctx, who, "client-key", key,
+                           &c->client_key_file)) {
+        return false;
+    }
+    if (cert_data && !decode_pem_field(ctx, who, "client-certificate-data",
+                                       cert_data, PEM_CERTIFICATE,
+                                       &c->client_cert_data,
+                                       &c->client_cert_data_size)) {
+        return false;
+    }
+    if (key_data && !decode_pem_field(ctx, who, "client-key-data", key_data,
+                                      PEM_PRIVATE_KEY, &c->client_key_data,
+                                      &c->client_key_data_size)) {
+        return false;
+    }
+    return true;
+}
+
+static bool
+parse_root(struct kctx *ctx, const json_t *root, const char *context,
+           struct kube_config *c)
+{
+    if (!json_is_object(root)) {
+        return kfail(ctx, NULL, NULL, "is not a kubeconfig (expected a "
+                     "mapping with clusters, contexts and users)");
+    }
+    const char *kind, *current;
+    if (!get_string(ctx, NULL, root, "kind", &kind)
+        || !get_string(ctx, NULL, root, "current-context", &current)) {
+        return false;
+    }
+    if (kind && strcmp(kind, "Config")) {
+        return kfail(ctx, NULL, "kind", "\"%s\" is not Config", kind);
+    }
+
+    const char *ref_field = "current-context";
+    if (context) {
+        current = context;
+        ref_field = NULL;
+    } else if (!current) {
+        return kfail(ctx, NULL, "current-context", "is not set (and no "
+                     "context was given)");
+    }
+
+    json_t *ctx_obj;
+    if (!find_named(ctx, root, "contexts", "context", current, NULL,
+                    ref_field, &ctx_obj)) {
+        return false;
+    }
+    c->context = xstrdup(current);
+
+    char *who = xasprintf("context \"%s\"", current);
+    const char *cluster_name, *user_name;
+    bool ok = (get_string(ctx, who, ctx_obj, "cluster", &cluster_name)
+          && get_string(ctx, who, ctx_obj, "user", &user_name));
+    if (ok && !cluster_name) {
+        ok = kfail(ctx, who, "cluster", "is required");
+    }
+
+    json_t *cluster = NULL, *user = NULL;
+    ok = ok && find_named(ctx, root, "clusters", "cluster", cluster_name,
+                          who, "cluster", &cluster);
+    if (ok && user_name) {
+        ok = find_named(ctx, root, "users", "user", user_name, who, "user",
+                        &user);
+    }
+    free(who);
+    if (!ok) {
+        return false;
+    }
+
+    who = xasprintf("cluster \"%s\"", cluster_name);
+    ok = parse_cluster(ctx, who, cluster, c);
+    free(who);
+    if (ok && user) {
+        /* A context without a user connects anonymously. */
+        who = xasprintf("user \"%s\"", user_name);
+        ok = parse_user(ctx, who, user, c);
+        free(who);
+    }
+    return ok;
+}
+
+char *
+kube_config_parse(const char *path, const char *text, size_t size,
+                  const char *context, struct kube_config **configp)
+{
+    struct kctx ctx = { .path = path };
+    const char *slash = strrchr(path, '/');
+    if (slash) {
+        ctx.dir = xmemdup0(path, slash - path + 1);
+    }
+
+    *configp = NULL;
+    char *error;
+    json_t *root = yaml_json_load_one(text, size, &error);
+    if (!root) {
+        kfail(&ctx, NULL, NULL, "%s", error);
+        free(error);
+        free(ctx.dir);
+        return ctx.error;
+    }
+
+    struct kube_config *c = xcalloc(1, sizeof *c);
+    c->origin = xstrdup(path);
+    if (!parse_root(&ctx, root, context, c)) {
+        kube_config_destroy(c);
+        c = NULL;
+    }
+    json_decref(root);
+    free(ctx.dir);
+    *configp = c;
+    return ctx.error;
+}
+
+char *
+kube_config_load(const char *path, const char *context,
+                 struct kube_config **configp)
+{
+    char *text;
+    size_t size;
+    int error = read_file(path, KUBE_MAX_FILE_SIZE, &text, &size);
+    if (error) {
+        *configp = NULL;
+        return xasprintf("%s: cannot read kubeconfig (%s)", path,
+                         strerror(error));
+    }
+    char *msg = kube_config_parse(path, text, size, context, configp);
+    free(text);
+    return msg;
+}
+
+char *
+kube_config_in_cluster(const char *sa_dir, struct kube_config **configp)
+{
+    const char *host = getenv("KUBERNETES_SERVICE_HOST");
+    const char *port = getenv("KUBERNETES_SERVICE_PORT");
+    char *origin = xasprintf("in-cluster config (%s)",
+                             sa_dir ? sa_dir : KUBE_SA_DIR);
+
+    *configp = NULL;
+    if (!host || !*host || !port || !*port) {
+        char *msg = xasprintf("%s: KUBERNETES_SERVICE_HOST and "
+                              "KUBERNETES_SERVICE_PORT must be set (not "
+                              "running in a pod?)", origin);
+        free(origin);
+        return msg;
+    }
+
+    struct kube_config *c = xcalloc(1, sizeof *c);
+    c->origin = origin;
+    c->server = (strchr(host, ':')
+                 ? xasprintf("https://[%s]:%s", host, port)
+                 : xasprintf("https://%s:%s", host, port));
+    c->token_file = xasprintf("%s/token", sa_dir ? sa_dir : KUBE_SA_DIR);
+    c->ca_file = xasprintf("%s/ca.crt", sa_dir ? sa_dir : KUBE_SA_DIR);
+
+    const char *files[] = { c->token_file, c->ca_file };
+    for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+        char *data;
+        size_t size;
+        int error = read_file(files[i], KUBE_MAX_FILE_SIZE, &data, &size);
+        if (error) {
+            char *msg = xasprintf("%s: cannot read %s (%s)", origin,
+                                  files[i], strerror(error));
+            kube_config_destroy(c);
+            return msg;
+        }
+        free(data);
+    }
+    *configp = c;
+    return NULL;
+}
+
+char *
+kube_config_find(const char *path, const char *context,
+                 struct kube_config **configp)
+{
+    if (path) {
+        return kube_config_load(path, context, configp);
+    }
+    const char *host = getenv("KUBERNETES_SERVICE_HOST");
+    if (host && *host) {
+        return kube_config_in_cluster(NULL, configp);
+    }
+
+    const char *env = getenv("KUBECONFIG");
+    if (env && *env) {
+        const char *colon = strchr(env, ':');
+        char *first = colon ? xmemdup0(env, colon - env) : xstrdup(env);
+        char *msg = kube_config_load(first, context, configp);
+        free(first);
+        return msg;
+    }
+
+    const char *home = getenv("HOME");
+    if (!home || !*home) {
+        *configp = NULL;
+        return xstrdup("no kubeconfig: neither KUBERNETES_SERVICE_HOST, "
+                       "KUBECONFIG nor HOME is set");
+    }
+    char *file = xasprintf("%s/.kube/config", home);
+    char *msg = kube_config_load(file, context, configp);
+    free(file);
+    return msg;
+}
+
+void
+kube_config_destroy(struct kube_config *c)
+{
+    if (c) {
+        free(c->origin);
+        free(c->context);
+        free(c->server);
+        free(c->proxy_url);
+        free(c->ca_file);
+        free(c->ca_data);
+        free(c->token);
+        free(c->token_file);
+        free(c->client_cert_file);
+        free(c->client_cert_data);
+        free(c->client_key_file);
+        free(c->client_key_data);
+        free(c);
+    }
+}
+
+char *
+kube_config_get_token(const struct kube_config *c, char **tokenp)
+{
+    *tokenp = NULL;
+    if (c->token_file) {
+        char *data;
+        size_t size;
+        int error = read_file(c->token_file, KUBE_MAX_FILE_SIZE, &data,
+                              &size);
+        if (!error) {
+            size_t start = 0;
+            while (start < size && is_space(data[start])) {
+                start++;
+            }
+            while (size > start && is_space(data[size - 1])) {
+                size--;
+            }
+            *tokenp = xmemdup0(data + start, size - start);
+            free(data);
+            return NULL;
+        }
+        if (!c->token) {
+            return xasprintf("%s: cannot read token file %s (%s)",
+                             c->origin, c->token_file, strerror(error));
+        }
+    }
+    if (c->token) {
+        *tokenp = xstrdup(c->token);
+    }
+    return NULL;
+}

@@ -1,0 +1,272 @@
+/* ovs-netpold: main() only; see include/daemon.h. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "daemon.h"
+#include "np-log.h"
+#include "np-util.h"
+
+static void
+usage(FILE *stream)
+{
+    fputs("usage: ovs-netpold [OPTION...]\n"
+          "Enforces Kubernetes NetworkPolicy on an Open vSwitch bridge.\n"
+          "\n"
+          "  --source dir:PATH     read manifests from a directory (inotify)\n"
+          "  --kubeconfig FILE     watch the Kubernetes API of this kubeconfig\n"
+          "                        (neither: the in-cluster service account)\n"
+          "  --ovs-rundir DIR      where db.sock and BRIDGE.mgmt are\n"
+          "                        (default /var/run/openvswitch)\n"
+          "  --bridge NAME         default br-int\n"
+          "  --node NAME           this node (default: the host name)\n"
+          "  --control PATH        control socket (default\n"
+          "                        /var/run/ovs-netpol/ovs-netpold.ctl)\n"
+          "  --table-base N        first of our tables (default 0)\n"
+          "  --continuation ACTION hands allowed packets on (default NORMAL)\n"
+          "  --ct-zone N           conntrack zone (default 0)\n"
+          "  --drift-interval S    seconds between drift checks (default 30,\n"
+          "                        0 disables)\n"
+          "  --log-format text|json\n"
+          "  --log-level debug|info|warn|error\n"
+          "  --config FILE         read options from FILE: one 'name value'\n"
+          "                        per line ('#' comments); flags win\n",
+          stream);
+}
+
+enum {
+    OPT_SOURCE = 256, OPT_KUBECONFIG, OPT_OVS_RUNDIR, OPT_BRIDGE, OPT_NODE,
+    OPT_CONTROL, OPT_TABLE_BASE, OPT_CONTINUATION, OPT_CT_ZONE,
+    OPT_DRIFT_INTERVAL, OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_CONFIG,
+};
+
+static const struct option long_options[] = {
+    {"source", required_argument, NULL, OPT_SOURCE},
+    {"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
+    {"ovs-rundir", required_argument, NULL, OPT_OVS_RUNDIR},
+    {"bridge", required_argument, NULL, OPT_BRIDGE},
+    {"node", required_argument, NULL, OPT_NODE},
+    {"control", required_argument, NULL, OPT_CONTROL},
+    {"table-base", required_argument, NULL, OPT_TABLE_BASE},
+    {"continuation", required_argument, NULL, OPT_CONTINUATION},
+    {"ct-zone", required_argument, NULL, OPT_CT_ZONE},
+    {"drift-interval", required_argument, NULL, OPT_DRIFT_INTERVAL},
+    {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static bool
+parse_number(const char *name, const char *s, double max, double *value)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || v < 0 || v > max) {
+        fprintf(stderr, "ovs-netpold: --%s: \"%s\" is not a number from 0 to "
+                "%g\n", name, s, max);
+        return false;
+    }
+    *value = v;
+    return true;
+}
+
+/* Applies one option; returns false after printing why it is wrong.
+ * Strings are kept: they come from argv or from the config file, whose
+ * lines live until exit. */
+static bool
+apply_option(struct daemon_options *o, int opt, const char *name,
+             const char *arg)
+{
+    double v;
+    switch (opt) {
+    case OPT_SOURCE:
+        if (strncmp(arg, "dir:", 4) || !arg[4]) {
+            fprintf(stderr, "ovs-netpold: --source: \"%s\" is not "
+                    "dir:PATH\n", arg);
+            return false;
+        }
+        o->source_dir = arg + 4;
+        return true;
+    case OPT_KUBECONFIG:
+        o->kubeconfig = arg;
+        return true;
+    case OPT_OVS_RUNDIR:
+        o->ovs_rundir = arg;
+        return true;
+    case OPT_BRIDGE:
+        o->bridge = arg;
+        return true;
+    case OPT_NODE:
+        o->node = arg;
+        return true;
+    case OPT_CONTROL:
+        o->control = arg;
+        return true;
+    case OPT_TABLE_BASE:
+        if (!parse_number(name, arg, 248, &v) || v != (unsigned) v) {
+            return false;
+        }
+        o->table_base = v;
+        return true;
+    case OPT_CONTINUATION:
+        o->continuation = arg;
+        return *arg != '\0';
+    case OPT_CT_ZONE:
+        if (!parse_number(name, arg, 65535, &v) || v != (unsigned) v) {
+            return false;
+        }
+        o->ct_zone = v;
+        return true;
+    case OPT_DRIFT_INTERVAL:
+        if (!parse_number(name, arg, 86400, &v)) {
+            return false;
+        }
+        o->drift_interval = v;
+        return true;
+    case OPT_LOG_FORMAT:
+        if (strcmp(arg, "text") && strcmp(arg, "json")) {
+            fprintf(stderr, "ovs-netpold: --log-format: \"%s\" is not text "
+                    "or json\n", arg);
+            return false;
+        }
+        np_log_set_json(!strcmp(arg, "json"));
+        return true;
+    case OPT_LOG_LEVEL: {
+        enum np_log_level level;
+        if (!np_log_parse_level(arg, &level)) {
+            fprintf(stderr, "ovs-netpold: --log-level: \"%s\" is not debug, "
+                    "info, warn or error\n", arg);
+            return false;
+        }
+        np_log_set_level(level);
+        return true;
+    }
+    }
+    return false;
+}
+
+/* Reads 'name value' lines. */
+static bool
+read_config(struct daemon_options *o, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "ovs-netpold: --config %s: %s\n", path,
+                strerror(errno));
+        return false;
+    }
+    char line[4096];
+    int lineno = 0;
+    bool ok = true;
+    while (ok && fgets(line, sizeof line, f)) {
+        lineno++;
+        char *p = line + strspn(line, " \t");
+        p[strcspn(p, "#\r\n")] = '\0';
+        if (!*p) {
+            continue;
+        }
+        char *name = p;
+        char *value = p + strcspn(p, " \t=");
+        if (*value) {
+            *value++ = '\0';
+            value += strspn(value, " \t=");
+        }
+        for (char *end = value + strlen(value);
+             end > value && (end[-1] == ' ' || end[-1] == '\t'); ) {
+            *--end = '\0';
+        }
+        const struct option *opt = NULL;
+        for (const struct option *lo = long_options; lo->name; lo++) {
+            if (!strcmp(lo->name, name) && lo->val >= 256
+                && lo->val != OPT_CONFIG) {
+                opt = lo;
+            }
+        }
+        if (!opt || !*value) {
+            fprintf(stderr, "ovs-netpold: %s:%d: %s\n", path, lineno,
+                    opt ? "missing value" : "unknown option");
+            ok = false;
+            break;
+        }
+        ok = apply_option(o, opt->val, name, xstrdup(value));
+        if (!ok) {
+            fprintf(stderr, "ovs-netpold: (in %s:%d)\n", path, lineno);
+        }
+    }
+    fclose(f);
+    return ok;
+}
+
+int
+main(int argc, char *argv[])
+{
+    struct daemon_options o = {
+        .ovs_rundir = "/var/run/openvswitch",
+        .bridge = "br-int",
+        .control = "/var/run/ovs-netpol/ovs-netpold.ctl",
+        .continuation = "NORMAL",
+        .drift_interval = 30,
+    };
+
+    /* The config file first, so that flags override it. */
+    for (int i = 1; i < argc; i++) {
+        const char *path = NULL;
+        if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+            path = argv[i + 1];
+        } else if (!strncmp(argv[i], "--config=", 9)) {
+            path = argv[i] + 9;
+        }
+        if (path && !read_config(&o, path)) {
+            return 2;
+        }
+    }
+    for (;;) {
+        int opt = getopt_long(argc, argv, "h", long_options, NULL);
+        if (opt == -1) {
+            break;
+        } else if (opt == 'h') {
+            usage(stdout);
+            return 0;
+        } else if (opt == OPT_CONFIG) {
+            continue;
+        } else if (opt == '?') {
+            usage(stderr);
+            return 2;
+        }
+        const char *name = long_options[0].name;
+        for (const struct option *lo = long_options; lo->name; lo++) {
+            if (lo->val == opt) {
+                name = lo->name;
+            }
+        }
+        if (!apply_option(&o, opt, name, optarg)) {
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "ovs-netpold: unexpected argument \"%s\"\n",
+                argv[optind]);
+        return 2;
+    }
+    if (o.source_dir && o.kubeconfig) {
+        fprintf(stderr, "ovs-netpold: --source and --kubeconfig exclude each "
+                "other\n");
+        return 2;
+    }
+    static char host[HOST_NAME_MAX + 1];
+    if (!o.node) {
+        if (gethostname(host, sizeof host)) {
+            fprintf(stderr, "ovs-netpold: no --node and no host name: %s\n",
+                    strerror(errno));
+            return 2;
+        }
+        o.node = host;
+    }
+    return daemon_main(&o);
+}
