@@ -5,6 +5,9 @@
 #define NP_CLI_H 1
 
 int cli_compile(int argc, char *argv[]);
+/* Sends a command to the daemon's control socket 'path' and prints the
+ * answer: status 0, 1 (the daemon said no) or 2 (unreachable). */
+int cli_control(const char *path, int argc, char *argv[]);
 
 /* Reads a port map: lines "namespace/pod PORT", '#' comments.  Returns NULL
  * on success, else a malloc'd message. */

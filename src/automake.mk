@@ -33,3 +33,9 @@ src_libnetpol_la_LIBADD = $(JANSSON_LIBS) $(YAML_LIBS) $(EV_LIBS)
 bin_PROGRAMS += ovs-netpol
 ovs_netpol_SOURCES = src/ovs-netpol.c
 ovs_netpol_LDADD = src/libnetpol.la
+if HAVE_OVS
+# Talking to the daemon needs OVS's unixctl client.
+ovs_netpol_SOURCES += src/cli-control.c
+ovs_netpol_LDADD += src/libcontrol.la $(SWITCH_LIBS)
+ovs_netpol_LDFLAGS = $(SWITCH_WRAP)
+endif

@@ -198,3 +198,13 @@ cli_compile(int argc, char *argv[])
     strmap_destroy(&ports);
     return status;
 }
+
+/* Without libopenvswitch (configure without --with-ovs) there is no control
+ * client; src/cli-control.c replaces this when there is. */
+__attribute__((weak)) int
+cli_control(const char *path, int argc, char *argv[])
+{
+    fprintf(stderr, "ovs-netpol: built without libopenvswitch: cannot talk "
+            "to the daemon at %s\n", path);
+    return 2;
+}

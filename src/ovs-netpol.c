@@ -19,6 +19,11 @@ usage(FILE *stream)
           "      Compile Kubernetes manifests (JSON or YAML: Namespaces, Pods,\n"
           "      NetworkPolicies) to the complete OpenFlow table, printed in\n"
           "      'ovs-ofctl -O OpenFlow15 add-flows' syntax.\n"
+          "  [--control PATH] status | recompute | sync [--timeout S]\n"
+          "      Ask a running ovs-netpold (default control socket\n"
+          "      /var/run/ovs-netpol/ovs-netpold.ctl): its state; a full\n"
+          "      recompute; or wait until the flows for the source's current\n"
+          "      state are committed.\n"
           "  help\n"
           "      Print this message.\n", stream);
 }
@@ -26,12 +31,27 @@ usage(FILE *stream)
 int
 main(int argc, char *argv[])
 {
+    const char *control = "/var/run/ovs-netpol/ovs-netpold.ctl";
+    if (argc >= 3 && !strcmp(argv[1], "--control")) {
+        control = argv[2];
+        argv[2] = argv[0];
+        argv += 2;
+        argc -= 2;
+    } else if (argc >= 2 && !strncmp(argv[1], "--control=", 10)) {
+        control = argv[1] + 10;
+        argv[1] = argv[0];
+        argv++;
+        argc--;
+    }
     if (argc < 2) {
         usage(stderr);
         return 2;
     }
     const char *cmd = argv[1];
-    if (!strcmp(cmd, "compile")) {
+    if (!strcmp(cmd, "status") || !strcmp(cmd, "recompute")
+        || !strcmp(cmd, "sync")) {
+        return cli_control(control, argc - 1, argv + 1);
+    } else if (!strcmp(cmd, "compile")) {
         return cli_compile(argc - 1, argv + 1);
     } else if (!strcmp(cmd, "help") || !strcmp(cmd, "--help")
                || !strcmp(cmd, "-h")) {

@@ -1,0 +1,24 @@
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "control.h"
+
+int
+cli_control(const char *path, int argc, char *argv[])
+{
+    char *result;
+    int status = control_call(path, argc, argv, &result);
+    FILE *stream = status ? stderr : stdout;
+    if (status) {
+        fprintf(stream, "ovs-netpol: %s", result);
+    } else {
+        fputs(result, stream);
+    }
+    if (*result && result[strlen(result) - 1] != '\n') {
+        putc('\n', stream);
+    }
+    free(result);
+    return status;
+}
