@@ -36,7 +36,19 @@ struct compile_options {
      * (namespace, name) order. */
     struct np_ids *ids;
     struct np_ids *policy_ids;
+    /* Keeps each policy's rule flows across compiles: a policy is compiled
+     * again only after np_frag_cache_invalidate*() says it may have
+     * changed.  NULL: compile every policy. */
+    struct np_frag_cache *frags;
 };
+
+struct np_frag_cache *np_frag_cache_create(void);
+void np_frag_cache_destroy(struct np_frag_cache *);
+void np_frag_cache_invalidate(struct np_frag_cache *, const char *ns,
+                              const char *name);
+void np_frag_cache_invalidate_all(struct np_frag_cache *);
+void np_frag_cache_get_stats(const struct np_frag_cache *, uint64_t *hits,
+                             uint64_t *misses, size_t *n);
 
 /* Conjunction ids, stable for a rule's lifetime: a rule (namespace, policy,
  * direction, rule index, port group) keeps its id across compiles that

@@ -6,11 +6,16 @@
  * iteration, so a burst of events costs one run.  Pure C over our own
  * structs: no OVS types, no JSON, no I/O.
  *
- * A run recomputes the whole table with the compiler (src/compile.c),
- * scoped to the node's own pods, and keeps conjunction ids and policy
- * numbers stable across runs, so a rule keeps its flows' identity and an
- * unchanged rule gives byte-identical flows: the difference the switch
- * gets is exactly what changed.  Every run is counted with its reason. */
+ * A run compiles again only the rules of the policies that an input may
+ * have affected (a policy edit: that policy; a pod: the policies of its
+ * namespace and those whose peers select it, before or after; a namespace
+ * relabel: the policies whose namespaceSelectors match it, before or
+ * after) and merges them with the kept rule flows of all others; the
+ * spoof guard and default-deny flows, cheap and per pod, are rebuilt.
+ * Conjunction ids and policy numbers stay stable across runs, so an
+ * unchanged rule gives byte-identical flows and the difference the switch
+ * gets is exactly what changed.  engine_force_full() compiles everything,
+ * and must give the same table.  Every run is counted with its reason. */
 #ifndef NP_ENGINE_H
 #define NP_ENGINE_H 1
 
@@ -31,6 +36,9 @@ struct engine_stats {
     size_t n_namespaces, n_pods, n_local_pods, n_policies;
     size_t n_flows;
     size_t n_warnings;
+    uint64_t full_recomputes;   /* engine_force_full() calls. */
+    uint64_t policies_compiled; /* Rule sets compiled (cache misses)... */
+    uint64_t policies_reused;   /* ...and reused unchanged (hits). */
 };
 
 /* Creates an engine that compiles with 'opts' (copied; its port_of and
@@ -57,8 +65,12 @@ void engine_keep(struct engine *, enum obj_kind, const char *ns,
 void engine_set_port(struct engine *, const char *ns, const char *name,
                      const char *port);
 
-/* Asks for a run even without input, e.g. after "recompute". */
+/* Asks for a run even without input. */
 void engine_force(struct engine *, const char *reason);
+/* Asks for a run that compiles every policy again instead of reusing the
+ * rule flows of those no input touched: the full recompute, which must
+ * give the same table ("recompute", a relist, tests). */
+void engine_force_full(struct engine *, const char *reason);
 
 bool engine_pending(const struct engine *);
 

@@ -75,6 +75,103 @@ np_ids_get(struct np_ids *ids, const char *rule_key)
     return (uint32_t) (uintptr_t) *slot;
 }
 
+/* ---- Per-policy fragments. ---- */
+
+/* The flows one policy's rules contribute, before merging with the other
+ * policies' (src/engine.c keeps them across runs and invalidates only the
+ * policies an input touches).  Merging fragments in policy order gives the
+ * same table as compiling everything at once. */
+struct frag_flow {
+    uint8_t table;
+    uint16_t priority;
+    uint64_t cookie;
+    char *match;
+    char *actions;              /* Direct flow, or NULL... */
+    char *conj;                 /* ...for "conjunction(..),...". */
+    char *comment;
+};
+
+struct fragment {
+    struct frag_flow *flows;
+    size_t n_flows;
+    char **warnings;
+    size_t n_warnings;
+};
+
+struct np_frag_cache {
+    struct strmap by_policy;    /* "ns/name" -> struct fragment. */
+    bool v4, v6;                /* Families the fragments were made for. */
+    uint64_t hits, misses;
+};
+
+static void
+fragment_destroy(struct fragment *f)
+{
+    if (!f) {
+        return;
+    }
+    for (size_t i = 0; i < f->n_flows; i++) {
+        free(f->flows[i].match);
+        free(f->flows[i].actions);
+        free(f->flows[i].conj);
+        free(f->flows[i].comment);
+    }
+    free(f->flows);
+    for (size_t i = 0; i < f->n_warnings; i++) {
+        free(f->warnings[i]);
+    }
+    free(f->warnings);
+    free(f);
+}
+
+struct np_frag_cache *
+np_frag_cache_create(void)
+{
+    struct np_frag_cache *fc = xcalloc(1, sizeof *fc);
+    strmap_init(&fc->by_policy);
+    return fc;
+}
+
+void
+np_frag_cache_invalidate_all(struct np_frag_cache *fc)
+{
+    size_t b;
+    for (struct strmap_node *node = strmap_first(&fc->by_policy, &b); node;
+         node = strmap_next(&fc->by_policy, node, &b)) {
+        fragment_destroy(node->value);
+    }
+    strmap_destroy(&fc->by_policy);
+    strmap_init(&fc->by_policy);
+}
+
+void
+np_frag_cache_destroy(struct np_frag_cache *fc)
+{
+    if (fc) {
+        np_frag_cache_invalidate_all(fc);
+        strmap_destroy(&fc->by_policy);
+        free(fc);
+    }
+}
+
+void
+np_frag_cache_invalidate(struct np_frag_cache *fc, const char *ns,
+                         const char *name)
+{
+    char *key = xasprintf("%s/%s", ns, name);
+    fragment_destroy(strmap_remove(&fc->by_policy, key));
+    free(key);
+}
+
+void
+np_frag_cache_get_stats(const struct np_frag_cache *fc, uint64_t *hits,
+                        uint64_t *misses, size_t *n)
+{
+    *hits = fc->hits;
+    *misses = fc->misses;
+    *n = fc->by_policy.n;
+}
+
 /* ---- Growable text. ---- */
 
 struct ds {
@@ -220,6 +317,7 @@ struct ctx {
     struct family_set families;
     struct np_ids *ids;
     struct np_ids *policy_ids;
+    struct np_frag_cache *frags;        /* NULL: compile everything. */
     uint32_t *mark;             /* Per pod, for de-duplication. */
     uint32_t mark_gen;
     struct np_flowset *out;
@@ -1029,6 +1127,113 @@ struct isolation {
     size_t n;                   /* Policies isolating the pod. */
 };
 
+/* Appends a clause flow's whole conjunction list, as merged within one
+ * fragment. */
+static void
+add_conj_text(struct ctx *c, uint8_t table, uint16_t priority,
+              uint32_t match, const char *conj)
+{
+    bool created;
+    struct pflow *f = flow_slot(c, table, priority, match, &created);
+    if (created) {
+        f->cookie = make_cookie(c, NPC_CLAUSE, 0, 0);
+    }
+    if (f->actions) {
+        return;
+    }
+    if (f->conj.len) {
+        ds_put(&f->conj, ",", 1);
+    }
+    ds_put(&f->conj, conj, strlen(conj));
+    f->last_id = 0;
+}
+
+static void
+merge_fragment(struct ctx *c, const struct fragment *frag)
+{
+    for (size_t i = 0; i < frag->n_flows; i++) {
+        const struct frag_flow *ff = &frag->flows[i];
+        uint32_t match = intern(c, ff->match);
+        if (ff->actions) {
+            add_direct_id(c, ff->table, ff->priority, ff->cookie, match,
+                          ff->actions, ff->comment);
+        } else {
+            add_conj_text(c, ff->table, ff->priority, match, ff->conj);
+        }
+    }
+    for (size_t i = 0; i < frag->n_warnings; i++) {
+        struct np_flowset *out = c->out;
+        out->warnings = xrealloc(out->warnings, (out->n_warnings + 1)
+                                 * sizeof *out->warnings);
+        out->warnings[out->n_warnings++] = xstrdup(frag->warnings[i]);
+    }
+}
+
+/* Returns the fragment of policy 'np': from the cache when it is there,
+ * else compiled now (and cached, when there is a cache).  Without a cache
+ * the caller frees it. */
+static const struct fragment *
+policy_fragment(struct ctx *c, const struct k8s_netpol *np, uint32_t pno,
+                const char *name, const size_t *selected, size_t n_selected)
+{
+    if (c->frags) {
+        const struct fragment *frag = strmap_get(&c->frags->by_policy, name);
+        if (frag) {
+            c->frags->hits++;
+            return frag;
+        }
+        c->frags->misses++;
+    }
+
+    /* Compile into a map of its own, then keep the result as text. */
+    struct flowmap all = c->flows;
+    flowmap_init(&c->flows);
+    size_t n_warnings = c->out->n_warnings;
+    for (int ingress = 0; ingress < 2; ingress++) {
+        if (!(ingress ? np->isolates_ingress : np->isolates_egress)) {
+            continue;
+        }
+        const struct np_rule *rules = ingress ? np->ingress : np->egress;
+        size_t n_rules = ingress ? np->n_ingress : np->n_egress;
+        for (size_t r = 0; r < n_rules; r++) {
+            compile_rule(c, np, pno, ingress, r, &rules[r], selected,
+                         n_selected);
+        }
+    }
+    struct fragment *frag = xcalloc(1, sizeof *frag);
+    frag->flows = xmalloc((c->flows.n + 1) * sizeof *frag->flows);
+    for (size_t i = 0; i <= c->flows.mask; i++) {
+        struct pflow *f = c->flows.values[i];
+        if (!f) {
+            continue;
+        }
+        frag->flows[frag->n_flows++] = (struct frag_flow) {
+            .table = f->table, .priority = f->priority, .cookie = f->cookie,
+            .match = xstrdup(c->strs[f->match]),
+            .actions = f->actions,
+            .conj = f->actions ? NULL : f->conj.s,
+            .comment = f->comment,
+        };
+        if (f->actions) {
+            free(f->conj.s);
+        }
+        free(f);
+    }
+    flowmap_destroy(&c->flows);
+    c->flows = all;
+    /* The warnings belong to the fragment now; merge_fragment() reports
+     * them on every run that uses it. */
+    frag->n_warnings = c->out->n_warnings - n_warnings;
+    frag->warnings = xmalloc((frag->n_warnings + 1) * sizeof *frag->warnings);
+    memcpy(frag->warnings, &c->out->warnings[n_warnings],
+           frag->n_warnings * sizeof *frag->warnings);
+    c->out->n_warnings = n_warnings;
+    if (c->frags) {
+        *strmap_slot(&c->frags->by_policy, name, NULL) = frag;
+    }
+    return frag;
+}
+
 static void
 compile_policies(struct ctx *c, const struct cluster *cluster)
 {
@@ -1081,12 +1286,12 @@ compile_policies(struct ctx *c, const struct cluster *cluster)
                     is->pno = pno;
                 }
             }
-            const struct np_rule *rules = ingress ? np->ingress : np->egress;
-            size_t n_rules = ingress ? np->n_ingress : np->n_egress;
-            for (size_t r = 0; r < n_rules; r++) {
-                compile_rule(c, np, pno, ingress, r, &rules[r], selected,
-                             n_selected);
-            }
+        }
+        const struct fragment *frag = policy_fragment(c, np, pno, name,
+                                                      selected, n_selected);
+        merge_fragment(c, frag);
+        if (!c->frags) {
+            fragment_destroy((struct fragment *) frag);
         }
     }
     free(selected);
@@ -1216,6 +1421,14 @@ compile_cluster(const struct cluster *cluster,
     }
     if (!c.families.v6) {
         c.families.v4 = true;
+    }
+    c.frags = opts->frags;
+    if (c.frags && (c.frags->v4 != c.families.v4
+                    || c.frags->v6 != c.families.v6)) {
+        /* Port clauses exist per family in use: every fragment changes. */
+        np_frag_cache_invalidate_all(c.frags);
+        c.frags->v4 = c.families.v4;
+        c.frags->v6 = c.families.v6;
     }
 
     ns_views_build(&c, cluster);

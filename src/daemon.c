@@ -703,7 +703,7 @@ cmd_recompute(struct control_request *req, int argc, const char *argv[],
 {
     struct daemon *d = aux;
     kick(d);
-    engine_force(d->engine, "recompute requested");
+    engine_force_full(d->engine, "recompute requested");
     control_reply(req, true, "recompute scheduled");
 }
 

@@ -8,11 +8,13 @@
 #include "flowtab.h"
 #include "np-util.h"
 #include "strmap.h"
+#include "labels.h"
 
 struct engine {
     struct compile_options opts;
     struct np_ids *rule_ids;
     struct np_ids *policy_ids;
+    struct np_frag_cache *frags;
     struct cluster *cluster;
     struct strmap ports;        /* "ns/name" -> port text. */
     struct flowtab *desired;
@@ -48,6 +50,8 @@ engine_create(const struct compile_options *opts)
     e->policy_ids = np_ids_create();
     e->opts.ids = e->rule_ids;
     e->opts.policy_ids = e->policy_ids;
+    e->frags = np_frag_cache_create();
+    e->opts.frags = e->frags;
     e->cluster = cluster_create();
     strmap_init(&e->ports);
     e->desired = flowtab_create();
@@ -78,6 +82,7 @@ engine_destroy(struct engine *e)
     np_flowset_destroy(&e->last);
     np_ids_destroy(e->rule_ids);
     np_ids_destroy(e->policy_ids);
+    np_frag_cache_destroy(e->frags);
     free(e);
 }
 
@@ -106,9 +111,153 @@ object_key(enum obj_kind kind, const char *ns, const char *name)
            : xasprintf("%s/%s", ns, name);
 }
 
+/* The labels selectors see on namespace 'name': its object's, plus the
+ * name label the API server always sets. */
+static void
+ns_labels(const struct cluster *c, const char *name, struct labels *out)
+{
+    const struct k8s_namespace *ns = cluster_find_namespace(c, name);
+    if (ns) {
+        labels_clone(out, &ns->labels);
+    } else {
+        labels_init(out);
+    }
+    labels_set(out, "kubernetes.io/metadata.name", name);
+}
+
+/* Whether policy 'np's rule flows may mention 'pod': a pod of its own
+ * namespace may be selected; a pod any peer selects is a peer; with a
+ * named port and no 'to', every pod may be a destination. */
+static bool
+policy_depends_on_pod(const struct k8s_netpol *np, const struct k8s_pod *pod,
+                      const struct labels *pod_ns_labels)
+{
+    if (!strcmp(np->namespace, pod->namespace)) {
+        return true;
+    }
+    for (int ingress = 0; ingress < 2; ingress++) {
+        const struct np_rule *rules = ingress ? np->ingress : np->egress;
+        size_t n = ingress ? np->n_ingress : np->n_egress;
+        for (size_t r = 0; r < n; r++) {
+            const struct np_rule *rule = &rules[r];
+            if (!ingress && !rule->n_peers) {
+                for (size_t i = 0; i < rule->n_ports; i++) {
+                    if (rule->ports[i].name) {
+                        return true;
+                    }
+                }
+            }
+            for (size_t i = 0; i < rule->n_peers; i++) {
+                const struct np_peer *peer = &rule->peers[i];
+                if (peer->is_ipblock) {
+                    continue;
+                }
+                bool ns_ok = (peer->ns_selector
+                              ? selector_matches(peer->ns_selector,
+                                                 pod_ns_labels)
+                              : !strcmp(np->namespace, pod->namespace));
+                if (ns_ok && (!peer->pod_selector
+                              || selector_matches(peer->pod_selector,
+                                                  &pod->labels))) {
+                    return true;
+                }
+            }
+        }
+    }
+    return false;
+}
+
+/* Whether any namespaceSelector of 'np' selects a namespace with these
+ * labels. */
+static bool
+policy_depends_on_ns(const struct k8s_netpol *np, const struct labels *labels)
+{
+    for (int ingress = 0; ingress < 2; ingress++) {
+        const struct np_rule *rules = ingress ? np->ingress : np->egress;
+        size_t n = ingress ? np->n_ingress : np->n_egress;
+        for (size_t r = 0; r < n; r++) {
+            for (size_t i = 0; i < rules[r].n_peers; i++) {
+                const struct np_peer *peer = &rules[r].peers[i];
+                if (peer->ns_selector
+                    && selector_matches(peer->ns_selector, labels)) {
+                    return true;
+                }
+            }
+        }
+    }
+    return false;
+}
+
+/* Forgets the compiled rules of every policy that the change from 'old' to
+ * 'new' (either may be NULL) may affect. */
+static void
+invalidate_for(struct engine *e, const struct k8s_object *old,
+               const struct k8s_object *new)
+{
+    const struct k8s_object *any = new ? new : old;
+    if (any->kind == OBJ_NETPOL) {
+        np_frag_cache_invalidate(e->frags, any->np->namespace, any->np->name);
+        return;
+    }
+    size_t n;
+    const struct k8s_netpol *const *nps = cluster_netpols(e->cluster, &n);
+    if (any->kind == OBJ_NAMESPACE) {
+        struct labels before, after;
+        ns_labels(e->cluster, any->ns->name, &before);
+        labels_clone(&after, new ? &new->ns->labels : &before);
+        if (new) {
+            labels_set(&after, "kubernetes.io/metadata.name", new->ns->name);
+        } else {
+            labels_destroy(&after);
+            labels_init(&after);
+            labels_set(&after, "kubernetes.io/metadata.name", old->ns->name);
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (policy_depends_on_ns(nps[i], &before)
+                || policy_depends_on_ns(nps[i], &after)) {
+                np_frag_cache_invalidate(e->frags, nps[i]->namespace,
+                                         nps[i]->name);
+            }
+        }
+        labels_destroy(&before);
+        labels_destroy(&after);
+        return;
+    }
+    struct labels nsl;
+    ns_labels(e->cluster, any->pod->namespace, &nsl);
+    for (size_t i = 0; i < n; i++) {
+        if ((old && policy_depends_on_pod(nps[i], old->pod, &nsl))
+            || (new && policy_depends_on_pod(nps[i], new->pod, &nsl))) {
+            np_frag_cache_invalidate(e->frags, nps[i]->namespace,
+                                     nps[i]->name);
+        }
+    }
+    labels_destroy(&nsl);
+}
+
+static const struct k8s_object *
+find_object(const struct engine *e, enum obj_kind kind, const char *ns,
+            const char *name, struct k8s_object *buf)
+{
+    buf->kind = kind;
+    if (kind == OBJ_NAMESPACE) {
+        buf->ns = (struct k8s_namespace *) cluster_find_namespace(e->cluster,
+                                                                 name);
+        return buf->ns ? buf : NULL;
+    } else if (kind == OBJ_POD) {
+        buf->pod = (struct k8s_pod *) cluster_find_pod(e->cluster, ns, name);
+        return buf->pod ? buf : NULL;
+    }
+    buf->np = (struct k8s_netpol *) cluster_find_netpol(e->cluster, ns, name);
+    return buf->np ? buf : NULL;
+}
+
 void
 engine_apply(struct engine *e, struct k8s_object *obj)
 {
+    struct k8s_object buf;
+    invalidate_for(e, find_object(e, obj->kind, k8s_object_namespace(obj),
+                                  k8s_object_name(obj), &buf), obj);
     enum obj_kind kind = obj->kind;
     if (e->resyncing[kind]) {
         char *key = object_key(kind, k8s_object_namespace(obj),
@@ -126,6 +275,11 @@ void
 engine_delete(struct engine *e, enum obj_kind kind, const char *ns,
               const char *name)
 {
+    struct k8s_object buf;
+    const struct k8s_object *old = find_object(e, kind, ns, name, &buf);
+    if (old) {
+        invalidate_for(e, old, NULL);
+    }
     if (cluster_delete(e->cluster, kind, ns, name)) {
         mark(e, "%s %s%s%s deleted", obj_kind_name(kind),
              kind == OBJ_NAMESPACE ? "" : ns,
@@ -227,6 +381,14 @@ engine_force(struct engine *e, const char *reason)
     mark(e, "%s", reason);
 }
 
+void
+engine_force_full(struct engine *e, const char *reason)
+{
+    np_frag_cache_invalidate_all(e->frags);
+    e->stats.full_recomputes++;
+    mark(e, "%s", reason);
+}
+
 bool
 engine_pending(const struct engine *e)
 {
@@ -259,6 +421,9 @@ engine_run(struct engine *e)
     e->stats.last_run_ms = now_ms() - start;
     e->stats.n_flows = e->last.n_flows;
     e->stats.n_warnings = e->last.n_warnings;
+    size_t n_cached;
+    np_frag_cache_get_stats(e->frags, &e->stats.policies_reused,
+                            &e->stats.policies_compiled, &n_cached);
     return true;
 }
 

@@ -18,7 +18,7 @@ tests_test_compile_CFLAGS = $(UNIT_CFLAGS)
 tests_test_compile_LDADD = $(UNIT_LDADD)
 
 tests_test_engine_SOURCES = tests/test-engine.c
-tests_test_engine_CFLAGS = $(UNIT_CFLAGS)
+tests_test_engine_CFLAGS = $(UNIT_CFLAGS) $(JANSSON_CFLAGS)
 tests_test_engine_LDADD = $(UNIT_LDADD)
 
 tests_test_source_dir_SOURCES = tests/test-source-dir.c
