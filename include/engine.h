@@ -37,6 +37,8 @@ struct engine_stats {
     size_t n_flows;
     size_t n_warnings;
     uint64_t full_recomputes;   /* engine_force_full() calls. */
+    double last_batch_start_ms; /* engine_now_ms() of the first input the
+                                 * last run included. */
     uint64_t policies_compiled; /* Rule sets compiled (cache misses)... */
     uint64_t policies_reused;   /* ...and reused unchanged (hits). */
 };
@@ -85,5 +87,7 @@ void engine_get_stats(const struct engine *, struct engine_stats *);
 const char *const *engine_warnings(const struct engine *, size_t *n);
 /* "ns/name" of policy number 'pno' (from a cookie), or NULL. */
 const char *engine_policy_name(const struct engine *, uint32_t pno);
+/* Monotonic milliseconds, the clock of 'last_batch_start_ms'. */
+double engine_now_ms(void);
 
 #endif

@@ -68,6 +68,12 @@ struct daemon {
     char last_commit_time[32];
     char last_error[512];
 
+    /* Realization latency: first input of a batch -> its flows committed,
+     * the last 4096 batches. */
+    double latencies[4096];
+    size_t n_latencies;         /* Total recorded; ring index mod 4096. */
+    double batch_start_in_flight;
+
     struct waiter *waiters;
     ev_prepare prepare;
     ev_idle kick;               /* One more loop iteration, soon. */
@@ -436,6 +442,7 @@ start_commit(struct daemon *d, struct engine_stats *st)
     }
     d->busy = true;
     d->runs_in_flight = st->runs;
+    d->batch_start_in_flight = st->last_batch_start_ms;
     d->n_changes = n;
     /* switch_of_commit() copies the changes.  'want' becomes the installed
      * table once the switch has committed them. */
@@ -460,6 +467,8 @@ commit_done(void *aux, const struct switch_of_result *r)
         d->commit_seq++;
         d->flow_mods += d->n_changes;
         d->runs_committed = d->runs_in_flight;
+        d->latencies[d->n_latencies++ % 4096]
+            = engine_now_ms() - d->batch_start_in_flight;
         d->last_commit_seconds = r->seconds;
         stamp_now(d->last_commit_time);
         np_log(NP_LOG_DBG, "switch", "committed %zu flow changes (%.3f s)",
@@ -644,6 +653,31 @@ drift_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 /* ---- Control commands. ---- */
 
+static int
+compare_doubles(const void *a_, const void *b_)
+{
+    double a = *(const double *) a_, b = *(const double *) b_;
+    return a < b ? -1 : a > b;
+}
+
+/* "n=N p50=X p99=Y max=Z ms" over the recorded latencies. */
+static char *
+latency_summary(const struct daemon *d)
+{
+    size_t n = d->n_latencies < 4096 ? d->n_latencies : 4096;
+    if (!n) {
+        return xstrdup("none yet");
+    }
+    double *v = xmalloc(n * sizeof *v);
+    memcpy(v, d->latencies, n * sizeof *v);
+    qsort(v, n, sizeof *v, compare_doubles);
+    char *s = xasprintf("%zu batches, p50 %.1f ms, p99 %.1f ms, max %.1f ms",
+                        n, v[(n - 1) / 2], v[(size_t) ((n - 1) * 0.99)],
+                        v[n - 1]);
+    free(v);
+    return s;
+}
+
 static void
 cmd_status(struct control_request *req, int argc, const char *argv[],
            void *aux)
@@ -651,6 +685,7 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
     struct daemon *d = aux;
     struct engine_stats st;
     engine_get_stats(d->engine, &st);
+    char *latency = latency_summary(d);
     char *source;
     if (d->dir) {
         struct source_dir_status ds;
@@ -678,6 +713,9 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
         "engine: %"PRIu64" runs, last %.1f ms (%s)\n"
         "commits: %"PRIu64" (%"PRIu64" full replaces, %"PRIu64" flow changes, "
         "%"PRIu64" failed), last %s (%.3f s)\n"
+        "realization (input -> committed): %s\n"
+        "incremental: %"PRIu64" policies compiled, %"PRIu64" reused, "
+        "%"PRIu64" full recomputes\n"
         "drift: %"PRIu64" checks, %"PRIu64" repairs\n"
         "last error: %s\n",
         source, d->opts->node,
@@ -690,11 +728,14 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
         d->commits, d->replaces, d->flow_mods, d->commit_failures,
         d->last_commit_time[0] ? d->last_commit_time : "never",
         d->last_commit_seconds,
+        latency, st.policies_compiled, st.policies_reused,
+        st.full_recomputes,
         d->drift_checks, d->drift_repairs,
         d->last_error[0] ? d->last_error : "none");
     control_reply(req, true, text);
     free(text);
     free(source);
+    free(latency);
 }
 
 static void

@@ -25,6 +25,7 @@ struct engine {
     bool resyncing[3];
 
     bool pending;
+    double pending_since;       /* Monotonic ms of the batch's first input. */
     char reason[160];
     struct engine_stats stats;
 };
@@ -89,6 +90,7 @@ engine_destroy(struct engine *e)
 static void
 mark(struct engine *e, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
+double engine_now_ms(void);
 
 /* Records the first reason of a batch; later ones are counted only. */
 static void
@@ -101,7 +103,16 @@ mark(struct engine *e, const char *format, ...)
         vsnprintf(e->reason, sizeof e->reason, format, args);
         va_end(args);
         e->pending = true;
+        e->pending_since = engine_now_ms();
     }
+}
+
+double
+engine_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 static char *
@@ -395,13 +406,6 @@ engine_pending(const struct engine *e)
     return e->pending;
 }
 
-static double
-now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 bool
 engine_run(struct engine *e)
@@ -409,7 +413,8 @@ engine_run(struct engine *e)
     if (!e->pending) {
         return false;
     }
-    double start = now_ms();
+    double start = engine_now_ms();
+    e->stats.last_batch_start_ms = e->pending_since;
     np_flowset_destroy(&e->last);
     compile_cluster(e->cluster, &e->opts, &e->last);
     flowtab_assign(e->desired, &e->last);
@@ -418,7 +423,7 @@ engine_run(struct engine *e)
     e->stats.runs++;
     snprintf(e->stats.last_reason, sizeof e->stats.last_reason, "%s",
              e->reason);
-    e->stats.last_run_ms = now_ms() - start;
+    e->stats.last_run_ms = engine_now_ms() - start;
     e->stats.n_flows = e->last.n_flows;
     e->stats.n_warnings = e->last.n_warnings;
     size_t n_cached;
