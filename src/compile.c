@@ -88,6 +88,7 @@ struct frag_flow {
     char *match;
     char *actions;              /* Direct flow, or NULL... */
     char *conj;                 /* ...for "conjunction(..),...". */
+    size_t n_conj;
     char *comment;
 };
 
@@ -100,7 +101,8 @@ struct fragment {
 
 struct np_frag_cache {
     struct strmap by_policy;    /* "ns/name" -> struct fragment. */
-    bool v4, v6;                /* Families the fragments were made for. */
+    bool v4, v6;                /* Families the fragments were made for... */
+    unsigned int buckets;       /* ...and the rule priority levels. */
     uint64_t hits, misses;
 };
 
@@ -204,6 +206,7 @@ struct pflow {
     char *actions;              /* Direct actions, or NULL. */
     struct ds conj;             /* "conjunction(..),conjunction(..)". */
     uint32_t last_id;           /* Last conjunction added, to skip repeats. */
+    size_t n_conj;              /* Conjunction actions in 'conj'. */
     uint8_t last_k;
     char *comment;
 };
@@ -318,6 +321,7 @@ struct ctx {
     struct np_ids *ids;
     struct np_ids *policy_ids;
     struct np_frag_cache *frags;        /* NULL: compile everything. */
+    unsigned int buckets;               /* Rule priority levels. */
     uint32_t *mark;             /* Per pod, for de-duplication. */
     uint32_t mark_gen;
     struct np_flowset *out;
@@ -327,6 +331,13 @@ static uint8_t
 tbl(const struct ctx *c, enum np_table t)
 {
     return c->opts->table_base + t;
+}
+
+/* A rule's conjunction lives at one priority, all its clauses with it. */
+static uint16_t
+rule_priority(const struct ctx *c, uint32_t id)
+{
+    return PRIO_RULE - id % c->buckets;
 }
 
 static uint64_t
@@ -390,6 +401,7 @@ add_direct_id(struct ctx *c, uint8_t table, uint16_t priority,
     f->comment = comment ? xstrdup(comment) : NULL;
     free(f->conj.s);
     memset(&f->conj, 0, sizeof f->conj);
+    f->n_conj = 0;
 }
 
 static void
@@ -421,7 +433,8 @@ add_clause(struct ctx *c, uint8_t table, uint32_t match, uint32_t id,
            uint8_t k, uint8_t n)
 {
     bool created;
-    struct pflow *f = flow_slot(c, table, PRIO_RULE, match, &created);
+    struct pflow *f = flow_slot(c, table, rule_priority(c, id), match,
+                                &created);
     if (created) {
         f->cookie = make_cookie(c, NPC_CLAUSE, 0, 0);
     }
@@ -441,6 +454,7 @@ add_clause(struct ctx *c, uint8_t table, uint32_t match, uint32_t id,
     p = put_uint(p, n);
     *p++ = ')';
     ds_put(&f->conj, buf, p - buf);
+    f->n_conj++;
     f->last_id = id;
     f->last_k = k;
 }
@@ -859,7 +873,8 @@ emit_conj(struct ctx *c, uint8_t table, const char *rule_key,
              id, reg, next_table);
     if (spec->n_dims == 1) {
         for (size_t i = 0; i < spec->dims[0].n; i++) {
-            add_direct_id(c, table, PRIO_RULE, cookie, spec->dims[0].matches[i],
+            add_direct_id(c, table, rule_priority(c, id), cookie,
+                          spec->dims[0].matches[i],
                        actions, comment);
         }
         return;
@@ -872,7 +887,8 @@ emit_conj(struct ctx *c, uint8_t table, const char *rule_key,
     }
     char match[32];
     snprintf(match, sizeof match, "conj_id=%"PRIu32, id);
-    add_direct(c, table, PRIO_RULE, cookie, match, actions, comment);
+    add_direct(c, table, rule_priority(c, id), cookie, match, actions,
+               comment);
 }
 
 static void
@@ -1131,7 +1147,7 @@ struct isolation {
  * fragment. */
 static void
 add_conj_text(struct ctx *c, uint8_t table, uint16_t priority,
-              uint32_t match, const char *conj)
+              uint32_t match, const char *conj, size_t n_conj)
 {
     bool created;
     struct pflow *f = flow_slot(c, table, priority, match, &created);
@@ -1145,6 +1161,7 @@ add_conj_text(struct ctx *c, uint8_t table, uint16_t priority,
         ds_put(&f->conj, ",", 1);
     }
     ds_put(&f->conj, conj, strlen(conj));
+    f->n_conj += n_conj;
     f->last_id = 0;
 }
 
@@ -1158,7 +1175,8 @@ merge_fragment(struct ctx *c, const struct fragment *frag)
             add_direct_id(c, ff->table, ff->priority, ff->cookie, match,
                           ff->actions, ff->comment);
         } else {
-            add_conj_text(c, ff->table, ff->priority, match, ff->conj);
+            add_conj_text(c, ff->table, ff->priority, match, ff->conj,
+                          ff->n_conj);
         }
     }
     for (size_t i = 0; i < frag->n_warnings; i++) {
@@ -1212,6 +1230,7 @@ policy_fragment(struct ctx *c, const struct k8s_netpol *np, uint32_t pno,
             .match = xstrdup(c->strs[f->match]),
             .actions = f->actions,
             .conj = f->actions ? NULL : f->conj.s,
+            .n_conj = f->actions ? 0 : f->n_conj,
             .comment = f->comment,
         };
         if (f->actions) {
@@ -1352,13 +1371,16 @@ compile_options_init(struct compile_options *opts)
     opts->ct_zone = 0;
 }
 
-void
-compile_cluster(const struct cluster *cluster,
-                const struct compile_options *opts, struct np_flowset *out)
+/* Compiles with rule priorities spread over 'buckets' levels; returns the
+ * most conjunction actions any one flow got. */
+static size_t
+compile_once(const struct cluster *cluster,
+             const struct compile_options *opts, unsigned int buckets,
+             struct np_flowset *out)
 {
     memset(out, 0, sizeof *out);
     out->table_base = opts->table_base;
-    struct ctx c = { .opts = opts, .out = out };
+    struct ctx c = { .opts = opts, .out = out, .buckets = buckets };
     c.pods = cluster_pods(cluster, &c.n_pods);
     c.eligible = xcalloc(c.n_pods + 1, sizeof *c.eligible);
     c.local = xcalloc(c.n_pods + 1, sizeof *c.local);
@@ -1424,11 +1446,14 @@ compile_cluster(const struct cluster *cluster,
     }
     c.frags = opts->frags;
     if (c.frags && (c.frags->v4 != c.families.v4
-                    || c.frags->v6 != c.families.v6)) {
-        /* Port clauses exist per family in use: every fragment changes. */
+                    || c.frags->v6 != c.families.v6
+                    || c.frags->buckets != buckets)) {
+        /* Port clauses exist per family in use, and rule priorities depend
+         * on the buckets: every fragment changes. */
         np_frag_cache_invalidate_all(c.frags);
         c.frags->v4 = c.families.v4;
         c.frags->v6 = c.families.v6;
+        c.frags->buckets = buckets;
     }
 
     ns_views_build(&c, cluster);
@@ -1441,10 +1466,14 @@ compile_cluster(const struct cluster *cluster,
     compile_policies(&c, cluster);
 
     out->flows = xmalloc((c.flows.n + 1) * sizeof *out->flows);
+    size_t max_conj = 0;
     for (size_t i = 0; i <= c.flows.mask; i++) {
         struct pflow *f = c.flows.values[i];
         if (!f) {
             continue;
+        }
+        if (!f->actions && f->n_conj > max_conj) {
+            max_conj = f->n_conj;
         }
         struct np_flow *of = &out->flows[out->n_flows++];
         of->table = f->table;
@@ -1487,6 +1516,40 @@ compile_cluster(const struct cluster *cluster,
     free(c.eligible);
     free(c.local);
     free(c.mark);
+    return max_conj;
+}
+
+/* OpenFlow messages hold at most 64 kB: about 4,000 conjunction actions on
+ * one flow.  A match shared by more rules than this is spread over several
+ * priorities (each rule's conjunction lives at one of them, so its clauses
+ * stay together); a failed conjunction at one priority falls through to
+ * the next, so the verdict is the same. */
+#define NP_MAX_CONJ_PER_FLOW 3000
+#define NP_MAX_BUCKETS 128
+
+void
+compile_cluster(const struct cluster *cluster,
+                const struct compile_options *opts, struct np_flowset *out)
+{
+    unsigned int buckets = opts->frags && opts->frags->buckets
+                           ? opts->frags->buckets : 1;
+    for (;;) {
+        size_t max_conj = compile_once(cluster, opts, buckets, out);
+        if (max_conj > NP_MAX_CONJ_PER_FLOW && buckets < NP_MAX_BUCKETS) {
+            np_flowset_destroy(out);
+            buckets *= 2;
+        } else {
+            if (max_conj > NP_MAX_CONJ_PER_FLOW) {
+                char *msg = xasprintf("a flow carries %zu conjunction actions "
+                                      "even over %u priorities: the switch "
+                                      "may refuse it", max_conj, buckets);
+                out->warnings = xrealloc(out->warnings, (out->n_warnings + 1)
+                                         * sizeof *out->warnings);
+                out->warnings[out->n_warnings++] = msg;
+            }
+            break;
+        }
+    }
 }
 
 void

@@ -8,6 +8,8 @@ check_PROGRAMS += tests/np-probe
 tests_np_probe_SOURCES = tests/np-probe.c
 
 EXTRA_DIST += \
+	tests/e2e/conj-limit.sh \
+	tests/e2e/gen-many-rules.py \
 	ovs/sandbox.sh \
 	tests/run-e2e.sh \
 	tests/e2e/README.md \

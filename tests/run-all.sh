@@ -39,6 +39,7 @@ suite unit check
 suite valgrind tests/valgrind.sh
 suite oracle tests/oracle/check_all.sh
 suite e2e tests/run-e2e.sh --self-check
+suite conj-limit tests/e2e/conj-limit.sh
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -339,6 +339,87 @@ test_ipblock_base_continuation(void **state)
     free(text);
 }
 
+/* 3,500 rules sharing the same source and destination pods would put
+ * 3,500 conjunction actions on one flow, beyond what one OpenFlow message
+ * holds: the rules are spread over priorities, each rule whole at one. */
+static void
+test_conjunction_limit(void **state)
+{
+    char *items = xstrdup(base_cluster);
+    char *p = pod_json("x", "c", "\"pod\":\"c\"", "10.244.1.20", NULL, NULL);
+    append(&items, p);
+    free(p);
+    p = pod_json("x", "s", "\"pod\":\"s\"", "10.244.1.21", NULL, NULL);
+    append(&items, p);
+    free(p);
+    for (int i = 0; i < 3500; i++) {
+        char *np = xasprintf(
+            "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":"
+            "\"NetworkPolicy\",\"metadata\":{\"namespace\":\"x\",\"name\":"
+            "\"p%d\"},\"spec\":{\"podSelector\":{\"matchLabels\":{\"pod\":"
+            "\"s\"}},\"ingress\":[{\"from\":[{\"podSelector\":{\"matchLabels\":"
+            "{\"pod\":\"c\"}}}],\"ports\":[{\"port\":%d}]}]}}", i, 1000 + i);
+        append(&items, np);
+        free(np);
+    }
+    char *text = wrap_list(items);
+    free(items);
+    struct compile_options opts;
+    compile_options_init(&opts);
+    struct np_flowset fs;
+    compile_text(text, &opts, &fs, NULL);
+    free(text);
+
+    size_t max = 0;
+    bool prios[256] = { false };
+    for (size_t i = 0; i < fs.n_flows; i++) {
+        const struct np_flow *f = &fs.flows[i];
+        if (f->table != NPT_INGRESS || !f->priority) {
+            continue;
+        }
+        prios[f->priority] = true;
+        size_t n = 0;
+        for (const char *a = f->actions; (a = strstr(a, "conjunction("));
+             a++) {
+            /* Every clause of conjunction N sits where conj_id=N does. */
+            unsigned int id = strtoul(a + 12, NULL, 10);
+            char want[32];
+            snprintf(want, sizeof want, "=conj_id=%u", id);
+            size_t found = 0;
+            for (size_t j = 0; j < fs.n_flows; j++) {
+                if (fs.flows[j].priority == f->priority
+                    && !strcmp(fs.flows[j].match, want + 1)) {
+                    found++;
+                }
+            }
+            if (!found && n < 3) {
+                fail_msg("conjunction %u at priority %u has no conj_id flow "
+                         "there", id, f->priority);
+            }
+            n++;
+            if (n > 3) {
+                break;          /* Checking the first few is enough. */
+            }
+        }
+        const char *a = f->actions;
+        n = 0;
+        while ((a = strstr(a, "conjunction("))) {
+            n++;
+            a++;
+        }
+        max = n > max ? n : max;
+    }
+    size_t n_prios = 0;
+    for (int i = 0; i < 256; i++) {
+        n_prios += prios[i];
+    }
+    assert_true(max <= 3000);
+    assert_true(max >= 1000);
+    assert_int_equal(n_prios, 2);
+    assert_int_equal(count(&fs, NPT_INGRESS, "conj_id=", NULL), 3500);
+    np_flowset_destroy(&fs);
+}
+
 int
 main(void)
 {
@@ -349,6 +430,7 @@ main(void)
         cmocka_unit_test(test_named_port_per_pod),
         cmocka_unit_test(test_stable_ids),
         cmocka_unit_test(test_ipblock_base_continuation),
+        cmocka_unit_test(test_conjunction_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
