@@ -17,7 +17,8 @@
  * valid object on the server and on_delete() for each object it was given
  * before that is gone.  So a caller may simply apply the events, or
  * mark-and-sweep: mark on on_object() and on_keep(), drop the unmarked at
- * on_resync_end().  Both give exactly the server's set.  A LIST that fails
+ * on_resync_end().  Both give exactly the server's set (for an object whose
+ * current version is invalid: its last valid one).  A LIST that fails
  * midway is retried from its first page inside the same bracket, so an
  * object may be delivered twice.
  *
@@ -38,17 +39,32 @@
  * instead would silently make a NetworkPolicy disappear (fail open).  A
  * later valid version or a DELETED event is delivered as usual.
  *
- * Errors (HTTP 5xx, connection refused, TLS failures, 401, 403, timeouts)
- * are logged through on_log() and retried with exponential backoff and
- * jitter, per kind, reset after a success.  Messages are rate-limited.
+ * Errors (HTTP 5xx and 429, connection refused, TLS failures, 401, 403,
+ * timeouts, broken streams) are logged through on_log() as one sentence
+ * naming the request ("list of pods: unauthorized: check the token ...:
+ * retrying in 1.6 s") and retried per kind with exponential backoff
+ * (backoff_initial doubling up to backoff_max, minus up to half as
+ * jitter; at least a Retry-After).  The backoff resets after a success: a
+ * completed LIST, or a healthy watch (one that delivered an event or
+ * stayed open 10 s).  A healthy watch that is cut resumes at once; 410 on
+ * a watch relists at once, but backs off if it comes again before a
+ * watch got healthy.  Messages are rate-limited (log_burst, log_rate).
+ *
+ * The bearer token (kubeconfig.h) is read again for every request, so a
+ * rotated service account token or a fixed token file is used at the next
+ * (re)connection; so are certificate files, and the CA file within a
+ * minute.
  *
  * Loop rules
  * ----------
  * Everything runs on the libev loop given to kube_client_create(): libcurl
- * through its multi-socket API, one ev_io per socket, one ev_timer for
- * libcurl's timeout (whose callback never calls libcurl: the socket action
- * runs from an ev_prepare), one backoff ev_timer per kind.  Nothing blocks,
- * except reading the token file and certificate files at each (re)connect.
+ * through its multi-socket API, one ev_io per socket (re-set on every
+ * change), one ev_timer for libcurl's timeout (whose callback never calls
+ * libcurl: the socket action runs from an ev_prepare, with an ev_idle so
+ * the loop does not block meanwhile), curl_multi_info_read() drained after
+ * every socket action, one backoff ev_timer per kind.  Nothing blocks
+ * except reading the small token and certificate files at each
+ * (re)connection.  A LIST is handled a page (page_size objects) at a time.
  *
  * Callbacks run on the loop, possibly from inside libcurl's callbacks.
  * They may call kube_client_get_status() and kube_client_sync(), must not

@@ -121,7 +121,6 @@ struct kc_kind {
     char *rv;                   /* Last delivered resourceVersion. */
     bool need_list;             /* Next request is a LIST (page 1). */
     char *continue_token;       /* Next LIST page, or NULL. */
-    unsigned int page;          /* Pages of this LIST attempt so far. */
     unsigned int gone_streak;   /* 410s without a healthy watch between. */
     bool resync_begun;          /* on_resync_begin() delivered. */
     unsigned int gen;           /* Incremented at each LIST attempt. */
@@ -1053,7 +1052,6 @@ process_list_page(struct kc_request *req, char **error)
         handle_object(kk, origin, item, true);
     }
 
-    kk->page++;
     kk->pages++;
     if (cont && *cont) {
         set_string(&kk->continue_token, cont);
@@ -1090,8 +1088,7 @@ probe_done(struct kc_request *req, CURLcode res)
     }
     sync->outstanding--;
     if (error) {
-        char *msg = xasprintf("sync: list of %s: %s", req->kk->resource,
-                              error);
+        char *msg = xasprintf("list of %s: %s", req->kk->resource, error);
         sync_finish(req->kc, sync, msg);
         free(msg);
         free(error);
@@ -1163,12 +1160,14 @@ request_done(struct kc_request *req, CURLcode res)
     }
 
     if (req->abort_reason) {
-        kind_fail(kk, op, xasprintf("%s; reconnecting from resourceVersion "
-                                    "%s", req->abort_reason,
-                                    kk->rv ? kk->rv : "(none)"));
         if (req->type == REQ_LIST) {
             free(kk->continue_token);
             kk->continue_token = NULL;
+            kind_fail(kk, op, xstrdup(req->abort_reason));
+        } else {
+            kind_fail(kk, op, xasprintf("%s; reconnecting from "
+                                        "resourceVersion %s",
+                                        req->abort_reason, kk->rv));
         }
         request_free(req);
         return;
@@ -1232,7 +1231,6 @@ kind_start(struct kc_kind *kk)
     if (type == REQ_LIST && !kk->continue_token) {
         /* A new LIST attempt: only what it mentions survives. */
         kk->gen++;
-        kk->page = 0;
     }
     char *error;
     kk->req = request_start(kc, kk, type, &error);
@@ -1264,9 +1262,7 @@ syncs_run(struct kube_client *kc)
                 struct kc_request *req = request_start(kc, &kc->kinds[i],
                                                        REQ_PROBE, &error);
                 if (!req) {
-                    char *msg = xasprintf("sync: %s", error);
-                    sync_finish(kc, sync, msg);
-                    free(msg);
+                    sync_finish(kc, sync, error);
                     free(error);
                     break;
                 }
@@ -1571,7 +1567,7 @@ kube_client_destroy(struct kube_client *kc)
     while (kc->syncs) {
         struct kc_sync *sync = kc->syncs;
         kc->syncs = sync->next;
-        sync_finish(kc, sync, "sync: the client was destroyed");
+        sync_finish(kc, sync, "the Kubernetes client was destroyed");
         for (int i = 0; i < KUBE_N_KINDS; i++) {
             free(sync->targets[i]);
         }

@@ -331,10 +331,11 @@ decode_pem_field(struct kctx *ctx, const char *who, const char *field,
     if (!pem_holds(*datap, kind)) {
         free(*datap);
         *datap = NULL;
+        bool cert = kind == PEM_CERTIFICATE;
         return kfail(ctx, who, field, "does not hold a PEM %s (no "
                      "\"-----BEGIN %s-----\" line after base64 decoding)",
-                     kind == PEM_CERTIFICATE ? "certificate" : "private key",
-                     kind == PEM_CERTIFICATE ? "CERTIFICATE" : "... PRIVATE KEY");
+                     cert ? "certificate" : "private key",
+                     cert ? "CERTIFICATE" : "... PRIVATE KEY");
     }
     return true;
 }

@@ -1,0 +1,86 @@
+#!/bin/sh
+# Runs tests/test-kube-client against the API server stand-in: starts
+# tests/kube-apiserver-sim on a free port with a fresh CA and token, runs
+# the kubeconfig unit tests and the client tests (faults through the sim's
+# /sim/fault), stops the sim by its PID.  The last line is
+# "N passed, M failed"; the exit status is 0 only if none failed.
+#
+# Environment: srcdir (set by make check) locates the sim; the test program
+# is ./tests/test-kube-client in the build directory.  VALGRIND=1 runs the
+# test program under valgrind (leaks and memory errors fail it).  Arguments
+# are passed to the test program (-v: log every event and message).
+set -u
+srcdir=${srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+prog=./tests/test-kube-client
+if [ ! -x "$prog" ]; then
+    echo "kube-client.sh: $prog not built (make tests/test-kube-client)" >&2
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/kube-client.XXXXXX")
+pid=
+cleanup() {
+    if [ -n "$pid" ]; then
+        kill "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+token=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
+python3 "$srcdir/tests/kube-apiserver-sim" --listen 127.0.0.1:0 \
+    --tls-dir "$work/tls" --token "$token" \
+    --kubeconfig-out "$work/kubeconfig" --bookmark-interval 2 \
+    >"$work/sim.out" 2>"$work/sim.err" &
+pid=$!
+
+i=0
+until grep -q '^listening ' "$work/sim.out" 2>/dev/null; do
+    i=$((i + 1))
+    if [ $i -gt 200 ] || ! kill -0 "$pid" 2>/dev/null; then
+        echo "kube-client.sh: the sim did not start:" >&2
+        cat "$work/sim.err" >&2
+        echo "0 passed, 1 failed"
+        exit 1
+    fi
+    sleep 0.1
+done
+
+# A client certificate signed by the sim's CA.
+if openssl req -newkey rsa:2048 -nodes -subj /CN=ovs-netpol \
+        -keyout "$work/client.key" -out "$work/client.csr" 2>/dev/null &&
+    openssl x509 -req -in "$work/client.csr" -CA "$work/tls/ca.crt" \
+        -CAkey "$work/tls/ca.key" -CAcreateserial -days 1 \
+        -out "$work/client.crt" 2>/dev/null; then
+    set -- --client-cert "$work/client.crt" \
+        --client-key "$work/client.key" "$@"
+else
+    echo "kube-client.sh: could not make a client certificate" >&2
+fi
+
+run=""
+if [ "${VALGRIND:-0}" = 1 ]; then
+    kinds=definite,indirect,possible
+    run="valgrind -q --leak-check=full --show-leak-kinds=$kinds"
+    run="$run --errors-for-leak-kinds=$kinds --error-exitcode=99"
+fi
+CMOCKA_MESSAGE_OUTPUT=TAP $run "$prog" --sim "$work/kubeconfig" "$@" \
+    >"$work/tap" 2>"$work/err"
+status=$?
+cat "$work/tap"
+cat "$work/err" >&2
+
+planned=$(sed -n 's/^1\.\.\([0-9]*\).*/\1/p' "$work/tap" |
+    awk '{s += $1} END {print s + 0}')
+passed=$(grep -c '^ok ' "$work/tap")
+failed=$((planned - passed))
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+    # A crash or a valgrind error after the last test.
+    echo "kube-client.sh: $prog exited with status $status" >&2
+    failed=1
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
