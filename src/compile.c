@@ -1143,6 +1143,23 @@ struct isolation {
     size_t n;                   /* Policies isolating the pod. */
 };
 
+static void
+compile_policy_rules(struct ctx *c, const struct k8s_netpol *np, uint32_t pno,
+                     const size_t *selected, size_t n_selected)
+{
+    for (int ingress = 0; ingress < 2; ingress++) {
+        if (!(ingress ? np->isolates_ingress : np->isolates_egress)) {
+            continue;
+        }
+        const struct np_rule *rules = ingress ? np->ingress : np->egress;
+        size_t n_rules = ingress ? np->n_ingress : np->n_egress;
+        for (size_t r = 0; r < n_rules; r++) {
+            compile_rule(c, np, pno, ingress, r, &rules[r], selected,
+                         n_selected);
+        }
+    }
+}
+
 /* Appends a clause flow's whole conjunction list, as merged within one
  * fragment. */
 static void
@@ -1207,17 +1224,7 @@ policy_fragment(struct ctx *c, const struct k8s_netpol *np, uint32_t pno,
     struct flowmap all = c->flows;
     flowmap_init(&c->flows);
     size_t n_warnings = c->out->n_warnings;
-    for (int ingress = 0; ingress < 2; ingress++) {
-        if (!(ingress ? np->isolates_ingress : np->isolates_egress)) {
-            continue;
-        }
-        const struct np_rule *rules = ingress ? np->ingress : np->egress;
-        size_t n_rules = ingress ? np->n_ingress : np->n_egress;
-        for (size_t r = 0; r < n_rules; r++) {
-            compile_rule(c, np, pno, ingress, r, &rules[r], selected,
-                         n_selected);
-        }
-    }
+    compile_policy_rules(c, np, pno, selected, n_selected);
     struct fragment *frag = xcalloc(1, sizeof *frag);
     frag->flows = xmalloc((c->flows.n + 1) * sizeof *frag->flows);
     for (size_t i = 0; i <= c->flows.mask; i++) {
@@ -1306,11 +1313,13 @@ compile_policies(struct ctx *c, const struct cluster *cluster)
                 }
             }
         }
-        const struct fragment *frag = policy_fragment(c, np, pno, name,
-                                                      selected, n_selected);
-        merge_fragment(c, frag);
-        if (!c->frags) {
-            fragment_destroy((struct fragment *) frag);
+        if (c->frags) {
+            merge_fragment(c, policy_fragment(c, np, pno, name, selected,
+                                              n_selected));
+        } else {
+            /* Nothing to keep: straight into the table, which is what
+             * merging the fragment would give, without the copies. */
+            compile_policy_rules(c, np, pno, selected, n_selected);
         }
     }
     free(selected);
