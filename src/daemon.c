@@ -34,6 +34,11 @@ struct waiter {
     ev_timer timeout;
     struct daemon *d;
     struct waiter *next;
+    /* kube_client_sync() holds a pointer to this waiter until it calls
+     * back: a waiter answered before that (timeout, stop) is only
+     * detached, and freed by the callback. */
+    bool kube_pending;
+    bool answered;
 };
 
 struct daemon {
@@ -119,9 +124,15 @@ stamp_now(char buf[32])
 
 static void waiters_check(struct daemon *);
 
+/* Answers 'w' and takes it off the list; frees it unless the Kubernetes
+ * client still holds it. */
 static void
-waiter_remove(struct daemon *d, struct waiter *w)
+waiter_finish(struct daemon *d, struct waiter *w, bool ok, const char *text)
 {
+    if (!w->answered) {
+        control_reply(w->req, ok, text);
+        w->answered = true;
+    }
     for (struct waiter **p = &d->waiters; *p; p = &(*p)->next) {
         if (*p == w) {
             *p = w->next;
@@ -129,7 +140,9 @@ waiter_remove(struct daemon *d, struct waiter *w)
         }
     }
     ev_timer_stop(d->loop, &w->timeout);
-    free(w);
+    if (!w->kube_pending) {
+        free(w);
+    }
 }
 
 static void
@@ -137,9 +150,8 @@ waiter_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
     struct waiter *w = (struct waiter *)
         ((char *) t - offsetof(struct waiter, timeout));
-    control_reply(w->req, false, "sync: timed out before the flows for the "
+    waiter_finish(w->d, w, false, "sync: timed out before the flows for the "
                   "source's current state were committed");
-    waiter_remove(w->d, w);
 }
 
 /* The source has caught up: the flows must now include every input seen
@@ -164,9 +176,8 @@ waiters_check(struct daemon *d)
             && !engine_pending(d->engine) && !d->busy && d->installed_known) {
             char *msg = xasprintf("synced: %zu flows installed",
                                   flowtab_count(d->installed));
-            control_reply(w->req, true, msg);
+            waiter_finish(d, w, true, msg);
             free(msg);
-            waiter_remove(d, w);
         }
         w = next;
     }
@@ -177,12 +188,16 @@ kube_sync_done(void *aux, const char *error)
 {
     struct waiter *w = aux;
     struct daemon *d = w->d;
+    w->kube_pending = false;
+    if (w->answered) {
+        free(w);                /* Timed out or stopped meanwhile. */
+        return;
+    }
     kick(d);
     if (error) {
         char *msg = xasprintf("sync: %s", error);
-        control_reply(w->req, false, msg);
+        waiter_finish(d, w, false, msg);
         free(msg);
-        waiter_remove(d, w);
         return;
     }
     waiter_source_done(d, w);
@@ -780,6 +795,7 @@ cmd_sync(struct control_request *req, int argc, const char *argv[],
         source_dir_rescan(d->dir);
         waiter_source_done(d, w);
     } else {
+        w->kube_pending = true;
         kube_client_sync(d->kube, kube_sync_done, w);
     }
 }
@@ -873,8 +889,7 @@ daemon_main(const struct daemon_options *opts)
 
     /* Graceful stop: leave the flows; close connections. */
     while (d->waiters) {
-        control_reply(d->waiters->req, false, "daemon stopping");
-        waiter_remove(d, d->waiters);
+        waiter_finish(d, d->waiters, false, "daemon stopping");
     }
     source_dir_destroy(d->dir);
     kube_client_destroy(d->kube);
