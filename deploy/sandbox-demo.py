@@ -1,11 +1,26 @@
 #!/usr/bin/env python3
-"""The main job on the built-in sandbox: the example policies of
-deploy/examples/ compiled by ovs-netpol, loaded into a userspace Open vSwitch
-bridge with real pods (network namespaces), and the connectivity matrix
-probed with real TCP connections before and after.
+"""The main job on the built-in sandbox: ovs-netpold enforcing the example
+policies of deploy/examples/ on a userspace Open vSwitch bridge with real
+pods (network namespaces), driven through the Kubernetes API with the real
+kubectl, and the connectivity matrix probed with real TCP connections
+before and after.
+
+  1. starts the API server stand-in (tests/kube-apiserver-sim: HTTPS, a
+     bearer token, a kubeconfig), a sandbox switch (ovs/sandbox.sh) with the
+     pods of deploy/examples/cluster.yaml plugged in (OVSDB
+     external_ids:iface-id=NS_POD) and TCP listeners in them, and
+     ovs-netpold --kubeconfig against the stand-in;
+  2. kubectl apply -f cluster.yaml, ovs-netpol sync, the matrix (before);
+  3. kubectl apply -f the example policies, ovs-netpol sync, the matrix
+     (after), then ovs-netpol status.
+
+--compile-only runs the offline path instead: `ovs-netpol compile` of the
+examples loaded with ovs-ofctl replace-flows, no API server, no daemon.
 
 Run it through deploy/sandbox-demo.sh, which builds everything first.
-Stops every process it started and deletes every namespace on exit.
+Stops every process it started and deletes every namespace on exit, also
+on an error, Ctrl-C or SIGTERM.  Exit status 0 only when the matrix before
+the policies is all-allowed and the policies changed it.
 """
 import argparse
 import glob
@@ -13,14 +28,168 @@ import os
 import subprocess
 import sys
 import tempfile
-
-import yaml
+import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SANDBOX = os.path.join(TOP, "ovs", "sandbox.sh")
 NETPOL = os.path.join(TOP, "ovs-netpol")
 PROBE = os.path.join(TOP, "tests", "np-probe")
+EXAMPLES = os.path.join(TOP, "deploy", "examples")
+CLUSTER = os.path.join(EXAMPLES, "cluster.yaml")
 
+
+def rel(path):
+    return os.path.relpath(path, TOP) if path.startswith(TOP + "/") else path
+
+
+def policy_files():
+    return sorted(f for f in glob.glob(os.path.join(EXAMPLES, "*.yaml"))
+                  if f != CLUSTER)
+
+
+def print_matrix(pods, verdict, title):
+    """pods: [{"key", "ports"}] in display order; verdict: {(src key, dst
+    key, port): True when connected}."""
+    ports = sorted({p for d in pods for p in d["ports"]})
+    width = max(len(p["key"]) for p in pods) + 2
+    colw = max(len(p["key"]) for p in pods) + 2
+    print("\n%s" % title)
+    for port in ports:
+        print("\n  TCP %d   (rows: from; columns: to; "
+              "ok = connected, -- = blocked)" % port)
+        print("  " + " " * width
+              + "".join(d["key"].rjust(colw) for d in pods))
+        for src in pods:
+            row = "  " + src["key"].ljust(width)
+            for dst in pods:
+                key = (src["key"], dst["key"], port)
+                cell = ("" if src is dst or key not in verdict
+                        else "ok" if verdict[key] else "--")
+                row += cell.rjust(colw)
+            print(row)
+    sys.stdout.flush()
+
+
+# ---- the main job: ovs-netpold driven through the API with kubectl --------
+
+def kube_main(args):
+    sys.path.insert(0, os.path.join(TOP, "tests", "kube-e2e"))
+    import kubebed
+
+    policies = policy_files()
+    try:
+        bed = kubebed.Bed(work=args.dir, keep=args.keep,
+                          bookmark_interval=args.bookmark_interval)
+    except kubebed.BedError as e:
+        sys.exit("sandbox-demo: %s" % e)
+    failure = None
+    stopped = False
+
+    def step(title, cmd_args):
+        """kubectl CMD_ARGS, then ovs-netpol sync; prints both with the time
+        from kubectl returning to sync returning."""
+        print("\n$ kubectl %s" % " ".join(cmd_args))
+        wall = time.time()
+        out = bed.kubectl(*cmd_args).stdout
+        t_applied = time.monotonic()
+        wall_applied = time.time()
+        print("".join("  " + l + "\n" for l in out.splitlines()), end="")
+        dt, sync_out = bed.sync(timeout=args.sync_timeout)
+        total = time.monotonic() - t_applied
+        commits = bed.commits_since(wall)
+        when = ("; flows committed %+.0f ms from kubectl returning"
+                % ((commits[-1][0] - wall_applied) * 1000) if commits else "")
+        print("$ ovs-netpol sync --timeout %d\n  %s\n  (%s: %.3f s from kubectl "
+              "returning to sync returning%s)"
+              % (args.sync_timeout, sync_out, title, total, when))
+        late = bed.wait_bindings()
+        if late:
+            print("  (port bindings came %.2f s after the sync)" % late)
+        bed.purge()
+        return total
+
+    def matrix(pods, title):
+        res = bed.probe(bed.matrix_probes([p["key"] for p in pods]))
+        odd = {k: v for k, v in res.items() if v not in ("connected", "timeout")}
+        for (s, d, port), v in sorted(odd.items()):
+            print("  warning: %s -> %s:%d: %s" % (s, d, port, v))
+        verdict = {k: v == "connected" for k, v in res.items()}
+        print_matrix(pods, verdict, title)
+        return verdict
+
+    try:
+        url = bed.start_sim()
+        print("API server stand-in: %s (TLS, bearer token; kubeconfig %s)"
+              % (url, bed.kubeconfig))
+        pod_objs = bed.manifest_pods(CLUSTER)
+        bed.start_sandbox()
+        bed.add_pods(pod_objs)
+        pods = [bed.pods[kubebed.pod_key(o)] for o in pod_objs]
+        print("Sandbox: %s (userspace OVS, bridge br-int, %d pods plugged "
+              "in with external_ids:iface-id=NS_POD)" % (bed.sbx, len(pods)))
+        bed.start_daemon()
+        print("ovs-netpold: pid %d, --kubeconfig %s --node %s --control %s "
+              "(log %s)" % (bed.daemon.pid, bed.kubeconfig, kubebed.NODE,
+                            bed.ctl, bed.daemon_log))
+        sys.stdout.flush()
+
+        step("cluster", ["apply", "-f", rel(CLUSTER)])
+        before = matrix(pods, "BEFORE: no NetworkPolicy "
+                        "(every pod reaches every pod)")
+
+        apply_args = ["apply"]
+        for p in policies:
+            apply_args += ["-f", rel(p)]
+        step("policies", apply_args)
+        n = sum(1 for l in bed.dump_flows().splitlines() if "cookie=" in l)
+        print("%d flows on br-int; see them with:\n"
+              "  . %s/env && ovs-ofctl -O OpenFlow15 dump-flows br-int"
+              % (n, bed.sbx))
+        after = matrix(pods, "AFTER: deploy/examples policies, applied with "
+                       "kubectl, enforced by ovs-netpold")
+        changed = sum(1 for k in before if before[k] != after[k])
+        print("\n%d of %d connections changed." % (changed, len(before)))
+
+        print("\n$ ovs-netpol --control %s status" % bed.ctl)
+        status = bed.status()
+        print("".join("  " + l + "\n" for l in status.splitlines()), end="")
+
+        if not all(before.values()):
+            failure = "unexpected: some connections failed without policies"
+        elif not changed:
+            failure = "unexpected: the policies changed no connection"
+        elif "%d networkpolicies" % len(policies) not in status:
+            failure = "unexpected: the daemon does not have %d policies" \
+                % len(policies)
+        elif bed.daemon.poll() is not None:
+            failure = "ovs-netpold exited with %d" % bed.daemon.returncode
+    except kubebed.BedError as e:
+        failure = str(e)
+    except KeyboardInterrupt:
+        failure = "interrupted"
+    finally:
+        if failure and failure != "interrupted":
+            print("\nsandbox-demo: ovs-netpold log (last lines):\n%s"
+                  % kubebed.tail(bed.daemon_log), file=sys.stderr)
+        if args.keep and not failure:
+            # np-probe serve ends with us (its stdin closes)
+            left = {k: v for k, v in bed.pids().items()
+                    if k != "np-probe serve"}
+            print("\nLeft running (--keep): %s and the sandbox\n  stop: "
+                  "kill %s; ovs/sandbox.sh stop %s; rm -r %s" % (
+                      ", ".join("%s pid %d" % kv for kv in left.items()),
+                      " ".join(str(p) for p in left.values()),
+                      bed.sbx, bed.work))
+            stopped = True
+        if not stopped:
+            for p in bed.stop():
+                print("sandbox-demo: %s" % p, file=sys.stderr)
+                failure = failure or p
+    if failure:
+        sys.exit("sandbox-demo: %s" % failure)
+
+
+# ---- --compile-only: the offline path --------------------------------------
 
 def run(*args, **kw):
     return subprocess.run(args, check=True, text=True, **kw)
@@ -31,6 +200,7 @@ def sw(sbx, *args, **kw):
 
 
 def load_objects(path):
+    import yaml
     with open(path) as f:
         return [d for d in yaml.safe_load_all(f) if d]
 
@@ -96,39 +266,13 @@ class Prober:
         verdict = {}
         for line, key in zip(res.splitlines(), ids):
             verdict[key] = line.split()[1] == "connected"
-
-        ports = sorted({p for d in pods for p in d["ports"]})
-        width = max(len(p["key"]) for p in pods) + 2
-        colw = max(len(p["key"]) for p in pods) + 2
-        print("\n%s" % title)
-        for port in ports:
-            print("\n  TCP %d   (rows: from; columns: to; "
-                  "ok = connected, -- = blocked)" % port)
-            print("  " + " " * width
-                  + "".join(d["key"].rjust(colw) for d in pods))
-            for src in pods:
-                row = "  " + src["key"].ljust(width)
-                for dst in pods:
-                    key = (src["key"], dst["key"], port)
-                    cell = ("" if src is dst or key not in verdict
-                            else "ok" if verdict[key] else "--")
-                    row += cell.rjust(colw)
-                print(row)
+        print_matrix(pods, verdict, title)
         return verdict
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--dir", help="sandbox directory (default: a new one)")
-    ap.add_argument("--keep", action="store_true",
-                    help="leave the sandbox running (stop it with "
-                    "ovs/sandbox.sh stop DIR)")
-    args = ap.parse_args()
-
-    examples = os.path.join(TOP, "deploy", "examples")
-    cluster = os.path.join(examples, "cluster.yaml")
-    policies = sorted(f for f in glob.glob(os.path.join(examples, "*.yaml"))
-                      if f != cluster)
+def compile_only_main(args):
+    cluster = CLUSTER
+    policies = policy_files()
     sbx = args.dir or tempfile.mkdtemp(prefix="ovs-netpol-demo.")
     pods = pods_of(cluster)
     server = None
@@ -157,21 +301,19 @@ def main():
             sys.exit("listeners did not start: %s" % ready.strip())
 
         prober = Prober(sbx, netns)
-        print("Sandbox: %s (userspace OVS, bridge br-int, %d pods)"
-              % (sbx, len(pods)))
+        print("Sandbox: %s (userspace OVS, bridge br-int, %d pods; "
+              "--compile-only: no daemon)" % (sbx, len(pods)))
         compile_and_load(sbx, [cluster], os.path.join(sbx, "before.flows"))
         before = prober.matrix(pods, "BEFORE: no NetworkPolicy "
                                "(every pod reaches every pod)")
 
         out = os.path.join(sbx, "after.flows")
         compile_and_load(sbx, [cluster] + policies, out)
-        print("\nLoaded %s" % ", ".join(os.path.relpath(p, TOP)
-                                        for p in policies))
+        print("\nLoaded %s" % ", ".join(rel(p) for p in policies))
         n = sum(1 for l in open(out) if l.startswith("table="))
         print("%d flows on br-int (%s); see them with:\n"
               "  . %s/env && ovs-ofctl -O OpenFlow15 dump-flows br-int"
-              % (n, os.path.relpath(out, TOP) if out.startswith(TOP) else out,
-                 sbx))
+              % (n, rel(out), sbx))
         after = prober.matrix(pods, "AFTER: deploy/examples policies")
         changed = sum(1 for k in before if before[k] != after[k])
         print("\n%d of %d connections changed." % (changed, len(before)))
@@ -183,6 +325,30 @@ def main():
             server.wait(timeout=10)
         if not args.keep:
             subprocess.run([SANDBOX, "stop", sbx], stdout=subprocess.DEVNULL)
+
+
+def main():
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--compile-only", action="store_true",
+                    help="the offline path: ovs-netpol compile + ovs-ofctl "
+                    "replace-flows, no API server, no daemon")
+    ap.add_argument("--dir", help="work directory (default: a new one; with "
+                    "--compile-only: the sandbox directory)")
+    ap.add_argument("--keep", action="store_true",
+                    help="leave everything running (the demo prints how to "
+                    "stop it)")
+    ap.add_argument("--bookmark-interval", type=float, default=1,
+                    help="seconds between the stand-in's watch BOOKMARKs "
+                    "(default 1; ovs-netpol sync waits for one on every kind "
+                    "that had no event)")
+    ap.add_argument("--sync-timeout", type=int, default=10,
+                    help="ovs-netpol sync --timeout (default 10)")
+    args = ap.parse_args()
+    if args.compile_only:
+        compile_only_main(args)
+    else:
+        kube_main(args)
 
 
 if __name__ == "__main__":

@@ -23,3 +23,6 @@ tests_test_kube_client_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) \
 tests_test_kube_client_LDADD = src/libnetpol.la $(CMOCKA_LIBS) \
 	$(JANSSON_LIBS) $(YAML_LIBS) $(CURL_LIBS) $(EV_LIBS)
 EXTRA_DIST += tests/kube-client.sh tests/kube-apiserver-sim tests/sim/test-sim.sh tests/sim/test_sim.py tests/sim/README.md
+
+# The daemon under kubectl, with real packets (run by tests/run-all.sh).
+EXTRA_DIST += tests/kube-e2e/run.sh tests/kube-e2e/run.py tests/kube-e2e/kubebed.py

@@ -5,7 +5,9 @@
 #      valgrind,
 #   2. the reference oracle against its own and the shared cases,
 #   3. the real-packet end-to-end suite through a userspace Open vSwitch,
-#      with its self-check (it must fail against allow-all and deny-all).
+#      with its self-check (it must fail against allow-all and deny-all),
+#   4. the daemon driven by the real kubectl against the API server
+#      stand-in, with real packets after every step.
 # The last line is "N passed, M failed", counting the suites above.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,6 +42,7 @@ suite valgrind tests/valgrind.sh
 suite oracle tests/oracle/check_all.sh
 suite e2e tests/run-e2e.sh --self-check
 suite conj-limit tests/e2e/conj-limit.sh
+suite kube-e2e tests/kube-e2e/run.sh
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

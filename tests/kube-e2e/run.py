@@ -1,0 +1,381 @@
+#!/usr/bin/env python3
+"""End-to-end: ovs-netpold following the API server stand-in, driven by the
+real kubectl, judged with real TCP packets on a sandbox switch.
+
+The cluster is deploy/examples/cluster.yaml (namespaces default, myproject
+(project=myproject) and other; six pods on node-1, each listening on TCP
+6379 and 5978) and the policies are deploy/examples/test-network-policy.yaml
+and default-deny-other.yaml.  Every step changes the cluster with kubectl,
+then runs `ovs-netpol sync --timeout 10`, waits for the port bindings of
+the spoof guard, purges the datapath flow cache and flushes conntrack
+(`ovs-appctl revalidator/purge`, `dpctl/flush-conntrack`, as
+tests/e2e/run-cases.py does after every table load), and probes the whole
+matrix (every pod to every other pod on both ports), every probe from a
+source port never used before in the run.  The expected verdicts of every
+step are written out by hand below (EXPECT_*), with the reasons.
+
+Per step it prints the commands, the timings (kubectl's own run time, the
+time from kubectl returning to `sync` returning, and when the daemon logged
+its flow commit relative to kubectl returning), the probes of interest
+(those named for the step and every one whose expected verdict changed
+from the previous step; -v: all) and mismatches; at the end a table of the
+timings and "N passed, M failed" (probes).  Exit status 0 when every probe
+gave its expected verdict.
+
+Python standard library only; needs root.  See tests/kube-e2e/kubebed.py
+for the bed and its environment variables.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kubebed  # noqa: E402
+
+TOP = kubebed.TOP
+EX = "deploy/examples"
+
+DB, FE, BE = "default/db", "default/frontend", "default/backend"
+CL, ME, WE = "myproject/client", "other/metrics", "other/web"
+DB2 = "default/db2"                 # added in step (e)
+PODS6 = [DB, FE, BE, CL, ME, WE]
+PODS7 = PODS6 + [DB2]
+PORTS = (6379, 5978)                # every pod listens on both
+OTHER = {ME, WE}
+
+# The pod step (e) adds: like default/db (role=db), in 172.17.0.0/16 outside
+# the excepted 172.17.1.0/24.
+DB2_POD = {
+    "apiVersion": "v1", "kind": "Pod",
+    "metadata": {"name": "db2", "namespace": "default",
+                 "labels": {"role": "db"}},
+    "spec": {"nodeName": kubebed.NODE, "containers": [{
+        "name": "redis", "image": "redis",
+        "ports": [{"name": "redis", "containerPort": 6379},
+                  {"name": "extra", "containerPort": 5978}]}]},
+    "status": {"phase": "Running", "podIP": "172.17.0.13",
+               "podIPs": [{"ip": "172.17.0.13"}]},
+}
+
+
+def every(srcs, dsts, ports=PORTS):
+    return {(s, d, p) for s in srcs for d in dsts if s != d for p in ports}
+
+
+# ---- the expected verdicts, by hand: the set of DENIED probes per step -----
+# (every probe not in the set must connect)
+
+# Step 1, cluster.yaml only: no policy selects any pod, nothing is isolated.
+EXPECT_CLUSTER = set()
+
+# Step 2, (a): test-network-policy (namespace default, podSelector role=db)
+# and same-namespace-only (namespace other, podSelector {}).
+EXPECT_A = (
+    # default/db is isolated for ingress; the only ingress rule is TCP 6379,
+    # so nobody reaches db:5978 ...
+    every(PODS6, [DB], [5978])
+    # ... and on 6379 the peers are (OR) ipBlock 172.17.0.0/16 except
+    # 172.17.1.0/24, namespaces labelled project=myproject, pods of default
+    # with role=frontend:
+    #   frontend 172.17.0.11, role=frontend          -> allowed (both peers)
+    #   client   192.168.5.20, namespace myproject   -> allowed (namespace)
+    #   backend  172.17.1.12 is in the excepted /24, role=backend, and
+    #            namespace default has no project label -> DENIED
+    #   metrics 10.0.0.5 and web 10.1.0.6: outside 172.17.0.0/16, namespace
+    #            other unlabelled, not in default        -> DENIED
+    | {(BE, DB, 6379), (ME, DB, 6379), (WE, DB, 6379)}
+    # default/db is isolated for egress too: only 10.0.0.0/24 TCP 5978 may
+    # leave it, i.e. of all pods only metrics (10.0.0.5) on 5978 -- and that
+    # one is refused by metrics' own ingress (same-namespace-only: db is not
+    # in namespace other).  So every connection from db is denied.
+    | every([DB], PODS6)
+    # same-namespace-only: the pods of other accept only pods of other.
+    | every([DB, FE, BE, CL], OTHER)
+    # Not denied: other -> default/myproject (other's policy is ingress
+    # only), metrics <-> web, and everything among frontend, backend, client.
+)
+
+# Step 3, (b): backend relabelled role=frontend: now the podSelector peer
+# role=frontend matches it (peers are ORed; the ipBlock except no longer
+# matters), so backend -> db:6379 connects.  db:5978 stays closed to it.
+EXPECT_B = EXPECT_A - {(BE, DB, 6379)}
+
+# Step 4, (b'): backend back to role=backend: denied again, as in (a).
+EXPECT_B2 = set(EXPECT_A)
+
+# Step 5, (c): namespace other labelled project=myproject: the
+# namespaceSelector peer now admits other's pods to db:6379.  Nothing else
+# changes: same-namespace-only has a bare podSelector (its own namespace),
+# so db -> metrics:5978 stays denied.
+EXPECT_C = EXPECT_A - {(ME, DB, 6379), (WE, DB, 6379)}
+
+# Step 6, (e): a new pod default/db2 (role=db, 172.17.0.13) is selected by
+# test-network-policy at once, just like db (with other labelled since (c)):
+EXPECT_E = (
+    EXPECT_C
+    | every(PODS7, [DB2], [5978])        # ingress is 6379 only
+    | {(BE, DB2, 6379)}                   # excepted /24, role=backend
+    # frontend, client, metrics, web -> db2:6379 connect (frontend: pod and
+    # ipBlock peer; client, metrics, web: namespace peer)
+    | every([DB2], PODS7)                 # db2's egress: as db's, all denied
+    | every([DB], [DB2])                  # db's egress (db2's ingress would
+                                          # admit db on 6379: in the ipBlock)
+    # db2 -> other is denied by db2's egress anyway (and other's ingress).
+)
+
+# Step 7, (d): test-network-policy deleted: db and db2 are not isolated any
+# more, in either direction; only same-namespace-only remains.
+EXPECT_D = every([DB, DB2, FE, BE, CL], OTHER)
+
+# Step 8, (d'): same-namespace-only deleted as well: everything connects.
+EXPECT_D2 = set()
+
+
+def steps(db2_file):
+    """(name, title, kubectl argument lists, pods to plug in after kubectl,
+    expected denied set, pods probed, focus probes with their reasons)."""
+    return [
+        ("cluster", "cluster.yaml, no policy",
+         [["apply", "-f", EX + "/cluster.yaml"]], [], EXPECT_CLUSTER, PODS6,
+         [((FE, DB, 6379), "no policy"), ((BE, DB, 6379), "no policy"),
+          ((DB, ME, 5978), "no policy")]),
+        ("a", "(a) the example policies applied",
+         [["apply", "-f", EX + "/test-network-policy.yaml",
+           "-f", EX + "/default-deny-other.yaml"]], [], EXPECT_A, PODS6,
+         [((FE, DB, 6379), "role=frontend pod peer, and in 172.17.0.0/16"),
+          ((CL, DB, 6379), "namespace myproject has project=myproject"),
+          ((BE, DB, 6379), "172.17.1.12 is in the excepted 172.17.1.0/24"),
+          ((ME, DB, 6379), "10.0.0.5: no peer matches"),
+          ((FE, DB, 5978), "db's ingress rule is TCP 6379 only"),
+          ((DB, ME, 5978), "db's egress allows it; other's ingress refuses"),
+          ((DB, FE, 6379), "db's egress: 10.0.0.0/24:5978 only"),
+          ((FE, ME, 6379), "other accepts only its own pods"),
+          ((ME, WE, 6379), "same namespace"),
+          ((ME, FE, 6379), "other's policy is ingress-only")]),
+        ("b", "(b) pod relabel: backend -> role=frontend",
+         [["label", "pod", "backend", "-n", "default", "role=frontend",
+           "--overwrite"]], [], EXPECT_B, PODS6,
+         [((BE, DB, 6379), "backend now matches the role=frontend peer"),
+          ((BE, DB, 5978), "still not the ingress port")]),
+        ("b'", "(b') pod relabel back: backend -> role=backend",
+         [["label", "pod", "backend", "-n", "default", "role=backend",
+           "--overwrite"]], [], EXPECT_B2, PODS6,
+         [((BE, DB, 6379), "excepted CIDR again, no peer matches")]),
+        ("c", "(c) namespace relabel: other gets project=myproject",
+         [["label", "ns", "other", "project=myproject"]], [], EXPECT_C, PODS6,
+         [((ME, DB, 6379), "namespaceSelector project=myproject"),
+          ((WE, DB, 6379), "namespaceSelector project=myproject"),
+          ((DB, ME, 5978), "same-namespace-only ignores namespace labels"),
+          ((FE, WE, 6379), "same-namespace-only ignores namespace labels")]),
+        ("e", "(e) a new pod default/db2 (role=db) applied and plugged in",
+         [["apply", "-f", db2_file]], [DB2_POD], EXPECT_E, PODS7,
+         [((BE, DB2, 6379), "new role=db pod isolated at once; excepted CIDR"),
+          ((FE, DB2, 6379), "role=frontend peer"),
+          ((ME, DB2, 6379), "namespace other labelled in (c)"),
+          ((FE, DB2, 5978), "ingress is 6379 only"),
+          ((DB2, FE, 6379), "db2's egress: 10.0.0.0/24:5978 only"),
+          ((DB, DB2, 6379), "db's egress")]),
+        ("d", "(d) policy delete: test-network-policy",
+         [["delete", "networkpolicy", "test-network-policy", "-n",
+           "default"]], [], EXPECT_D, PODS7,
+         [((BE, DB, 6379), "db not isolated any more"),
+          ((BE, DB2, 6379), "db2 not isolated any more"),
+          ((FE, DB, 5978), "db not isolated any more"),
+          ((DB, FE, 6379), "db's egress is free"),
+          ((DB, ME, 5978), "other's policy remains")]),
+        ("d'", "(d') policy delete: same-namespace-only",
+         [["delete", "networkpolicy", "same-namespace-only", "-n", "other"]],
+         [], EXPECT_D2, PODS7,
+         [((DB, ME, 5978), "no policy left"),
+          ((FE, WE, 6379), "no policy left")]),
+    ]
+
+
+def fmt_probe(p):
+    return "%s -> %s:%d" % p
+
+
+def main():
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("-v", "--verbose", action="store_true",
+                    help="print every probe")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the work directory (kept anyway on failure)")
+    ap.add_argument("--bookmark-interval", type=float, default=1,
+                    help="the stand-in's BOOKMARK interval in seconds "
+                    "(default 1; `sync` waits for a bookmark on every kind "
+                    "the step did not touch)")
+    ap.add_argument("--sync-timeout", type=int, default=10)
+    ap.add_argument("--timeout-ms", type=int, default=1000,
+                    help="probe timeout (default 1000)")
+    args = ap.parse_args()
+
+    os.chdir(TOP)
+    try:
+        bed = kubebed.Bed(keep=args.keep,
+                          bookmark_interval=args.bookmark_interval)
+    except kubebed.BedError as e:
+        sys.exit("kube-e2e: %s" % e)
+    db2_file = os.path.join(bed.work, "db2.json")
+    with open(db2_file, "w") as f:
+        json.dump(DB2_POD, f, indent=1)
+
+    passed = failed = 0
+    error = None
+    timings = []
+    prev_expect = {}
+    try:
+        url = bed.start_sim()
+        print("kube-apiserver-sim: %s (TLS, token; bookmarks every %g s); "
+              "kubectl: %s" % (url, args.bookmark_interval, bed.kubectl_bin))
+        ver = bed.kubectl("version", "-o", "json", check=False).stdout
+        try:
+            v = json.loads(ver)
+            print("kubectl client %s, server %s" % (
+                v["clientVersion"]["gitVersion"],
+                v["serverVersion"]["gitVersion"]))
+        except (ValueError, KeyError):
+            pass
+        bed.start_sandbox()
+        # The pods of cluster.yaml are plugged in before they exist in the
+        # API (as a CNI would right after they are created); the daemon
+        # binds each by its Interface's external_ids:iface-id.
+        bed.add_pods(bed.manifest_pods(EX + "/cluster.yaml"))
+        bed.start_daemon()
+        print("work dir %s; ovs-netpold pid %d" % (bed.work, bed.daemon.pid))
+        bed.sync(timeout=args.sync_timeout)
+
+        all_steps = steps(db2_file)
+        for si, (name, title, cmds, plug, denied, keys, focus) in \
+                enumerate(all_steps):
+            print("\n== step %d/%d %s" % (si + 1, len(all_steps), title))
+            wall0 = time.time()
+            t_k = 0.0
+            for c in cmds:
+                print("$ kubectl %s" % " ".join(c))
+                t = time.monotonic()
+                out = bed.kubectl(*c).stdout
+                t_k += time.monotonic() - t
+                print("".join("  " + l + "\n" for l in out.splitlines()),
+                      end="")
+            t_applied = time.monotonic()
+            wall_applied = time.time()
+            t_plug = 0.0
+            if plug:
+                print("$ ovs/sandbox.sh add-pod ... %s" % ", ".join(
+                    "%s/%s %s" % (o["metadata"]["namespace"],
+                                  o["metadata"]["name"], kubebed.pod_ip(o))
+                    for o in plug))
+                t = time.monotonic()
+                bed.add_pods(plug)
+                t_plug = time.monotonic() - t
+            dt_sync, sync_out = bed.sync(timeout=args.sync_timeout)
+            t_total = time.monotonic() - t_applied
+            late = bed.wait_bindings()
+            commits = bed.commits_since(wall0)
+            commit_ms = ((commits[-1][0] - wall_applied) * 1000
+                         if commits else None)
+            print("$ ovs-netpol sync --timeout %d\n  %s"
+                  % (args.sync_timeout, sync_out))
+            print("  timing: kubectl ran %.3f s; kubectl returned -> sync "
+                  "returned %.3f s%s (the sync call itself %.3f s); last flow "
+                  "commit %s%s" % (
+                      t_k, t_total,
+                      " (incl. sandbox add-pod %.3f s)" % t_plug if plug else "",
+                      dt_sync,
+                      "%+.0f ms from kubectl returning" % commit_ms
+                      if commit_ms is not None else "none logged",
+                      "; bindings %.2f s after sync" % late if late else ""))
+            timings.append((name, t_k, t_total, dt_sync, commit_ms, t_plug))
+            bed.purge()
+
+            probes = bed.matrix_probes(keys)
+            res = bed.probe(probes, timeout_ms=args.timeout_ms)
+            expect = {p: p not in denied for p in probes}   # True = allowed
+            stray = denied - set(probes)
+            if stray:
+                raise kubebed.BedError("expectation names unknown probes: %s"
+                                       % sorted(stray))
+            reasons = dict(focus)
+            for p in reasons:
+                if p not in expect:
+                    raise kubebed.BedError("focus probe %s not probed"
+                                           % fmt_probe(p))
+            shown = 0
+            step_fail = 0
+            for p in probes:
+                got = res[p]
+                ok = (got == "connected") if expect[p] else (got == "timeout")
+                if ok:
+                    passed += 1
+                else:
+                    failed += 1
+                    step_fail += 1
+                changed = p in prev_expect and prev_expect[p] != expect[p]
+                if args.verbose or not ok or p in reasons or changed:
+                    shown += 1
+                    verdict = {"connected": "allowed",
+                               "timeout": "denied"}.get(got, got)
+                    note = reasons.get(p, "")
+                    if changed:
+                        note = ("was %s; " % ("allowed" if prev_expect[p]
+                                              else "denied")) + note
+                    print("  %-4s %-42s %-8s expected %-8s %s" % (
+                        "ok" if ok else "FAIL", fmt_probe(p), verdict,
+                        "allowed" if expect[p] else "denied",
+                        note.rstrip("; ")))
+            n_allowed = sum(1 for p in probes if res[p] == "connected")
+            print("  %d probes (%d allowed, %d denied)%s: %s" % (
+                len(probes), n_allowed, len(probes) - n_allowed,
+                "" if shown == len(probes) else
+                "; %d more not shown" % (len(probes) - shown),
+                "all as expected" if not step_fail else
+                "%d NOT as expected" % step_fail))
+            sys.stdout.flush()
+            prev_expect = expect
+        if bed.daemon.poll() is not None:
+            raise kubebed.BedError("ovs-netpold exited with %d"
+                                   % bed.daemon.returncode)
+        print("\n$ ovs-netpol status")
+        print("".join("  " + l + "\n" for l in bed.status().splitlines()),
+              end="")
+    except kubebed.BedError as e:
+        error = str(e)
+    except KeyboardInterrupt:
+        error = "interrupted"
+    finally:
+        if error and error != "interrupted":
+            print("\nkube-e2e: ERROR: %s\n-- ovs-netpold log (last lines):\n%s"
+                  % (error, kubebed.tail(bed.daemon_log)), file=sys.stderr)
+        keep = args.keep or failed > 0 or bool(error and error != "interrupted")
+        for p in bed.stop(keep_dir=keep):
+            print("kube-e2e: %s" % p, file=sys.stderr)
+            error = error or p
+        if keep and os.path.isdir(bed.work):
+            print("work directory kept: %s" % bed.work)
+
+    if timings:
+        print("\nTimings (s; 'apply->sync' = kubectl returned -> ovs-netpol "
+              "sync returned; 'commit' = the daemon's last flow commit, ms "
+              "from kubectl returning)")
+        print("  %-8s %8s %12s %8s %10s" % ("step", "kubectl", "apply->sync",
+                                            "sync", "commit ms"))
+        for name, tk, tt, ds, cm, tp in timings:
+            print("  %-8s %8.3f %12.3f %8.3f %10s%s" % (
+                name, tk, tt, ds, "-" if cm is None else "%+.0f" % cm,
+                "   (incl. add-pod %.3f s)" % tp if tp else ""))
+        tt = sorted(t[2] for t in timings)
+        print("  apply->sync: min %.3f, median %.3f, max %.3f s"
+              % (tt[0], tt[len(tt) // 2], tt[-1]))
+    print("%d passed, %d failed" % (passed, failed))
+    if error:
+        print("kube-e2e: %s" % error, file=sys.stderr)
+    sys.exit(0 if not error and not failed else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,20 @@
+#!/bin/sh
+# tests/kube-e2e/run.sh — end-to-end through the Kubernetes API: the real
+# kubectl drives the API server stand-in (tests/kube-apiserver-sim, TLS and
+# a token), ovs-netpold follows it and programs a sandbox switch
+# (ovs/sandbox.sh) whose pods are network namespaces, and real TCP probes
+# (tests/np-probe) judge every step: the example policies applied, a pod
+# relabelled (and back), a namespace relabelled, a new pod, policies
+# deleted.  Expected verdicts are written by hand in run.py.
+#
+#   tests/kube-e2e/run.sh [-v] [--keep] [--bookmark-interval S]
+#                         [--sync-timeout S] [--timeout-ms MS]
+#
+# As root, after building ./ovs-netpold, ./ovs-netpol and tests/np-probe
+# (make ovs-netpold ovs-netpol tests/np-probe); builds nothing.  Needs
+# kubectl (/usr/bin/kubectl, or NP_KUBECTL).  Stops everything it started
+# and deletes every namespace, also on Ctrl-C.  Last line: "N passed, M
+# failed" (probes); exit status 0 when all passed.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+exec /usr/bin/python3 "$here/run.py" "$@"
