@@ -97,9 +97,12 @@ struct switch_of_result {
      * (the bundle itself, or the delete of switch_of_replace()). */
     size_t failed_index;
     size_t n_failed;            /* Changes the switch refused. */
-    /* NULL for SWITCH_OF_OK; otherwise a sentence naming the flow and the
-     * switch's error, e.g. "flow 3 (table=0, priority=10, ...): the switch
-     * refused it: OFPBAC_BAD_OUT_GROUP: ...".  Valid during the callback. */
+    /* NULL for SWITCH_OF_OK; otherwise what went wrong, naming the flow
+     * (its first 400 characters) when one did, e.g. "flow 2
+     * (table=2,priority=12,cookie=0x4e50010000000101,ip,nw_src=10.9.0.3
+     * actions=group:4242): the switch refused it: OFPBAC_BAD_OUT_GROUP
+     * (Invalid group id in output action.)" or "flow 1 (...): is invalid:
+     * unknown keyword no_such_field".  Valid during the callback. */
     const char *error;
     unsigned int seqno;         /* Connection the request ran on. */
     double seconds;             /* From the request to the result. */

@@ -172,7 +172,8 @@ waiters_check(struct daemon *d)
     struct waiter *w = d->waiters;
     while (w) {
         struct waiter *next = w->next;
-        if (w->source_done && d->runs_committed >= w->need_run
+        if (w->source_done && switch_db_is_synced(d->db)
+            && d->runs_committed >= w->need_run
             && !engine_pending(d->engine) && !d->busy && d->installed_known) {
             char *msg = xasprintf("synced: %zu flows installed",
                                   flowtab_count(d->installed));
@@ -315,9 +316,19 @@ db_unbound(void *aux, const struct switch_db_binding *b)
     engine_set_port(d->engine, b->ns, b->pod, NULL);
 }
 
+static void
+db_synced(void *aux)
+{
+    struct daemon *d = aux;
+    kick(d);
+    np_log(NP_LOG_INFO, "switch", "port bindings read: %zu pods on %s",
+           switch_db_count(d->db), d->opts->bridge);
+}
+
 static const struct switch_db_callbacks db_callbacks = {
     .bound = db_bound,
     .unbound = db_unbound,
+    .synced = db_synced,
 };
 
 /* ---- The switch. ---- */
@@ -540,8 +551,9 @@ switch_conn(void *aux, bool connected, unsigned int seqno)
                d->opts->bridge);
     }
     /* A restarted switch has no flows; a new connection may have missed
-     * anything.  Either way: replace all. */
+     * anything.  Either way: replace all, as a new generation. */
     d->installed_known = false;
+    d->generation_chosen = false;
 }
 
 static void
@@ -557,8 +569,10 @@ static void
 prepare_cb(struct ev_loop *loop, ev_prepare *p, int revents)
 {
     struct daemon *d = DAEMON_OF(p, prepare);
-    if (!d->source_synced) {
-        return;                 /* Never install a partial view. */
+    if (!d->source_synced || !switch_db_is_synced(d->db)) {
+        /* Never install a partial view: without the port bindings the
+         * spoof guard would check addresses only. */
+        return;
     }
     if (engine_run(d->engine)) {
         struct engine_stats st;
