@@ -27,5 +27,5 @@ dist-hook: dist-corpus
 .PHONY: dist-corpus
 dist-corpus:
 	mkdir -p $(distdir)/tests
-	cp -pR $(srcdir)/tests/cases $(srcdir)/tests/oracle $(distdir)/tests/
+	cp -pR $(srcdir)/tests/cases $(srcdir)/tests/oracle $(srcdir)/tests/daemon $(distdir)/tests/
 	rm -rf $(distdir)/tests/oracle/__pycache__

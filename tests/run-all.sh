@@ -6,7 +6,11 @@
 #   2. the reference oracle against its own and the shared cases,
 #   3. the real-packet end-to-end suite through a userspace Open vSwitch,
 #      with its self-check (it must fail against allow-all and deny-all),
-#   4. the daemon driven by the real kubectl against the API server
+#   4. the same corpus through the daemon (ovs-netpold with a directory
+#      source), and its behaviour under restarts of itself and of
+#      ovs-vswitchd, 1,000 updates in a row, drift, bad manifests and
+#      forged packets, with continuous real probes,
+#   5. the daemon driven by the real kubectl against the API server
 #      stand-in, with real packets after every step.
 # The last line is "N passed, M failed", counting the suites above.
 set -uo pipefail
@@ -41,6 +45,7 @@ suite unit check
 suite valgrind tests/valgrind.sh
 suite oracle tests/oracle/check_all.sh
 suite e2e tests/run-e2e.sh --self-check
+suite e2e-daemon tests/run-e2e.sh --daemon
 suite conj-limit tests/e2e/conj-limit.sh
 suite kube-e2e tests/kube-e2e/run.sh
 

@@ -10,6 +10,13 @@
 #   (none), --self-check   the corpus, then the self-check
 #   --no-self-check        the corpus only
 #   --self-check-only      the self-check only
+#   --daemon               the corpus through ovs-netpold (run-cases.py --daemon:
+#                          one daemon per sandbox following a directory, each
+#                          step written there and synced), then the daemon's
+#                          behaviour tests, tests/daemon/t-*.py (restart,
+#                          ovs-vswitchd restart, policy updates, drift, bad
+#                          manifests, the spoof guard across restarts)
+#   --daemon-corpus-only, --daemon-tests-only   one of the two
 #
 # The corpus is tests/cases/*.json; while that is empty, the examples in
 # ../shared/conformance/cases.  Each case runs against the flows of
@@ -20,6 +27,10 @@
 #     that drops all IP (deny-all) must each give mismatches;
 #   - a hand-written conntrack table (tests/e2e/selftest/ct-table.flows) must
 #     give exactly the verdicts of tests/e2e/selftest/ct-table.json.
+#
+# With --daemon, NP_DAEMON is the daemon (default ./ovs-netpold) and
+# NP_DAEMON_TESTS the behaviour tests to run (names, e.g. "restart drift";
+# default all of tests/daemon/t-*.py).
 #
 # Everything started is stopped at the end, also on Ctrl-C or a kill: no
 # namespace or switch process is left behind.  Exit status 0 when every part
@@ -36,6 +47,9 @@ for a in "$@"; do
         --self-check) mode=both ;;
         --no-self-check) mode=corpus ;;
         --self-check-only) mode=self ;;
+        --daemon) mode=daemon ;;
+        --daemon-corpus-only) mode=daemon-corpus ;;
+        --daemon-tests-only) mode=daemon-tests ;;
         *) args+=("$a") ;;
     esac
 done
@@ -51,6 +65,12 @@ if [ -z "${NP_COMPILE:-}" ]; then
     [ -x ./ovs-netpol ] || die "./ovs-netpol is not built (run from the build directory)"
     export NP_COMPILE="$PWD/ovs-netpol compile"
 fi
+case $mode in
+    daemon*)
+        export NP_DAEMON=${NP_DAEMON:-$PWD/ovs-netpold}
+        [ -x "$NP_DAEMON" ] || die "$NP_DAEMON is not built (make ovs-netpold)"
+        ;;
+esac
 
 # Case files given on the command line replace the corpus.
 cases=()
@@ -79,9 +99,17 @@ cleanup() {
         wait "$child" 2>/dev/null
     fi
     [ -z "$tailer" ] || kill "$tailer" 2>/dev/null
-    # in case the runner died without cleaning up
-    local sb
-    for sb in "$work"/*/w*/sandbox; do
+    # in case the runner died without cleaning up: its daemons (by PID, if
+    # that PID still runs ovs-netpold), then its sandboxes
+    local sb pidf pid
+    for pidf in "$work"/*/w*/ovs-netpold.pid "$work"/dtests/*/ovs-netpold.pid; do
+        [ -f "$pidf" ] || continue
+        pid=$(cat "$pidf" 2>/dev/null)
+        if [[ "$pid" =~ ^[0-9]+$ ]] && [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = ovs-netpold ]; then
+            kill -TERM "$pid" 2>/dev/null
+        fi
+    done
+    for sb in "$work"/*/w*/sandbox "$work"/dtests/*/sb; do
         [ -d "$sb" ] && "$src/ovs/sandbox.sh" stop "$sb" 2>/dev/null
     done
     rm -rf "$work"
@@ -107,9 +135,65 @@ run_cases() {
 }
 mismatches() { sed -n 's/^total: .*probes, \([0-9]*\) mismatches.*/\1/p' "$work/$1.out" | tail -1; }
 
+# run_test NAME CMD...: one daemon behaviour test in the background (a
+# signal reaches the trap at once; the test stops what it started on
+# SIGTERM), its output in $work/NAME.out and on stdout.
+run_test() {
+    local name=$1 rc
+    shift
+    "$@" >"$work/$name.out" 2>&1 &
+    child=$!
+    tail -n +1 -s 0.2 --pid="$child" -f "$work/$name.out" &
+    tailer=$!
+    wait "$child"
+    rc=$?
+    wait "$tailer"
+    child= tailer=
+    return $rc
+}
+
 fail=0
 summary=()
-if [ "$mode" != self ]; then
+if [ "$mode" = daemon ] || [ "$mode" = daemon-corpus ]; then
+    echo "=== e2e corpus through ovs-netpold: ${cases[*]}"
+    if run_cases daemon-corpus --daemon "${opts[@]}" "${cases[@]}"; then
+        summary+=("daemon corpus: $(tail -1 "$work/daemon-corpus.out")")
+    else
+        summary+=("daemon corpus: FAILED: $(tail -1 "$work/daemon-corpus.out")")
+        fail=1
+        keep=$(mktemp -d "${TMPDIR:-/tmp}/np-e2e-failed.XXXXXX")
+        for w in "$work"/daemon-corpus/w*; do
+            [ -d "$w" ] || continue
+            mkdir -p "$keep/$(basename "$w")"
+            [ -d "$w/cases" ] && cp -r "$w/cases" "$keep/$(basename "$w")/"
+            cp "$w"/ovs-netpold.log "$keep/$(basename "$w")/" 2>/dev/null
+        done
+        summary+=("       artifacts of every case and the daemons' logs in $keep")
+    fi
+    summary+=("$(grep '^daemon: .*steps synced' "$work/daemon-corpus.out")")
+fi
+if [ "$mode" = daemon ] || [ "$mode" = daemon-tests ]; then
+    for t in "$src"/tests/daemon/t-*.py; do
+        name=$(basename "$t" .py)
+        name=${name#t-}
+        if [ -n "${NP_DAEMON_TESTS:-}" ] && [[ " $NP_DAEMON_TESTS " != *" $name "* ]]; then
+            continue
+        fi
+        echo "=== daemon test $name"
+        if NP_DTEST_DIR=$work/dtests run_test "daemon-$name" python3 "$t"; then
+            summary+=("daemon $name: $(tail -1 "$work/daemon-$name.out")")
+        else
+            summary+=("daemon $name: FAILED: $(tail -1 "$work/daemon-$name.out")")
+            fail=1
+            # the test kept its work directory (daemon log, probe records)
+            keep=$(mktemp -d "${TMPDIR:-/tmp}/np-e2e-failed.XXXXXX")
+            mv "$work"/dtests/np-dtest-* "$keep"/ 2>/dev/null
+            cp "$work/daemon-$name.out" "$keep"/
+            summary+=("       its output, daemon log and probe records in $keep")
+        fi
+    done
+fi
+if [ "$mode" = both ] || [ "$mode" = corpus ]; then
     echo "=== e2e corpus: ${cases[*]}"
     if run_cases corpus "${opts[@]}" "${cases[@]}"; then
         summary+=("corpus: $(tail -1 "$work/corpus.out")")
@@ -125,7 +209,7 @@ if [ "$mode" != self ]; then
         summary+=("       artifacts of every case in $keep")
     fi
 fi
-if [ "$mode" != corpus ]; then
+if [ "$mode" = both ] || [ "$mode" = self ]; then
     for table in allow-all deny-all; do
         echo "=== e2e self-check: the corpus against $table (must give mismatches)"
         run_cases "$table" --table "$table" --max-print 3 "${opts[@]}" "${cases[@]}"

@@ -27,6 +27,15 @@ Rules that keep real-packet probing deterministic:
 - MACs are derived from IPs and ARP caches are never flushed, so no neighbour
   resolution races a probe.
 
+With --daemon, the flows come from ovs-netpold instead of the compiler: one
+daemon per sandbox (--source dir:WORKER/source, --node node-1), and per step
+the cluster is written into its source directory atomically (a dot-named
+temporary file renamed to cluster.json), then `ovs-appctl -t SOCK sync`
+must succeed; the installed table must have an in_port spoof-guard flow for
+every pod's address (the bindings come from OVSDB), then the same purge,
+flush and probes.  At the end every daemon is stopped with SIGTERM: it must
+exit 0 and leave the flows exactly as they were.
+
 The final line is exactly "N passed, M failed" (cases).  Exit status 0 when
 every case passed, 1 otherwise, 2 on bad usage.
 """
@@ -36,8 +45,10 @@ import copy
 import glob
 import ipaddress
 import json
+import math
 import os
 import queue
+import re
 import select
 import shlex
 import shutil
@@ -117,6 +128,11 @@ class SetupError(Exception):
 
 class CompileError(Exception):
     """The compiler failed: the case fails, the sandbox is fine."""
+
+
+class DaemonError(SetupError):
+    """--daemon: ovs-netpold failed (sync, spoof guard, died): the case
+    fails, and the worker's sandbox and daemon start over."""
 
 
 def log(msg):
@@ -358,6 +374,174 @@ class Server:
             self.proc.wait()
 
 
+# ---- ovs-netpold (--daemon) --------------------------------------------------
+
+DAEMON_NODE = "node-1"
+COOKIE_PREFIX = 0x4e50
+
+
+def our_flows(text):
+    """The lines of `ovs-ofctl --no-stats dump-flows` with our cookie prefix,
+    sorted (a canonical form of our table)."""
+    out = []
+    for line in text.splitlines():
+        m = re.search(r"cookie=0x([0-9a-f]+)", line)
+        if m and int(m.group(1), 16) >> 48 == COOKIE_PREFIX:
+            out.append(line.strip())
+    return sorted(out)
+
+
+def spoof_bindings(text):
+    """{(ofport, ip_address)} of the spoof guard's in_port flows."""
+    got = set()
+    for line in text.splitlines():
+        m = re.search(r"in_port=(\d+)", line)
+        a = re.search(r"(?:nw_src|ipv6_src)=([0-9A-Fa-f:.]+)", line)
+        if m and a:
+            try:
+                got.add((m.group(1), ipaddress.ip_address(a.group(1))))
+            except ValueError:
+                pass
+    return got
+
+
+def percentile(values, q):
+    if not values:
+        return 0.0
+    v = sorted(values)
+    return v[max(1, math.ceil(q / 100.0 * len(v))) - 1]   # nearest rank
+
+
+class Daemon:
+    """One ovs-netpold for one sandbox, following WDIR/source."""
+
+    def __init__(self, binary, extra_args, sandbox, wdir):
+        self.bin = binary
+        self.extra = extra_args
+        self.sandbox = sandbox
+        self.src = os.path.join(wdir, "source")
+        self.log_path = os.path.join(wdir, "ovs-netpold.log")
+        self.pid_path = os.path.join(wdir, "ovs-netpold.pid")
+        self.ctl = os.path.join(wdir, "ovs-netpold.ctl")
+        if len(self.ctl) > 100:         # sun_path holds 108 bytes
+            self.ctl = os.path.join(tempfile.gettempdir(), "np-%d-%s.ctl" % (
+                os.getpid(), os.path.basename(wdir)))
+        self.proc = None
+        self.syncs = 0
+
+    def cmd(self):
+        return [self.bin, "--source", "dir:" + self.src,
+                "--ovs-rundir", os.path.join(self.sandbox.dir, "run"),
+                "--bridge", "br-int", "--node", DAEMON_NODE,
+                "--control", self.ctl] + self.extra
+
+    def start(self):
+        shutil.rmtree(self.src, ignore_errors=True)
+        os.makedirs(self.src)
+        with open(self.log_path, "a") as log_f:
+            log_f.write("==== %s\n" % " ".join(shlex.quote(c) for c in self.cmd()))
+            log_f.flush()
+            # its own session: a Ctrl-C of the terminal reaches us, and we
+            # stop the daemon (by PID) ourselves
+            self.proc = subprocess.Popen(self.cmd(), stdin=subprocess.DEVNULL,
+                                         stdout=log_f, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+        with open(self.pid_path, "w") as f:
+            f.write("%d\n" % self.proc.pid)
+        deadline = time.monotonic() + 10
+        while True:
+            if self.proc.poll() is not None:
+                raise DaemonError("ovs-netpold exited with %d at start; see %s"
+                                  % (self.proc.returncode, self.log_path))
+            p = self.appctl("status", check=False)
+            if p.returncode == 0:
+                break
+            if time.monotonic() > deadline:
+                raise DaemonError("ovs-netpold: no control socket after 10 s: %s"
+                                  % (p.stderr or p.stdout).strip())
+            time.sleep(0.02)
+        self.sync()
+
+    def appctl(self, *args, check=True, timeout=30):
+        return run(["ovs-appctl", "-t", self.ctl] + list(args),
+                   env=self.sandbox.env, timeout=timeout, check=check)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def status(self):
+        p = self.appctl("status", check=False, timeout=10)
+        return (p.stdout or p.stderr).strip()
+
+    def write_cluster(self, doc):
+        """Atomically: a dot-named temporary file (the daemon ignores those),
+        renamed to cluster.json."""
+        tmp = os.path.join(self.src, ".cluster.json.tmp")
+        with open(tmp, "w") as f:
+            json.dump(doc, f)
+        os.rename(tmp, os.path.join(self.src, "cluster.json"))
+
+    def sync(self, timeout=10):
+        """Returns the seconds it took; a failure is a DaemonError."""
+        t = time.monotonic()
+        try:
+            p = self.appctl("sync", "--timeout", str(timeout), check=False,
+                            timeout=timeout + 10)
+        except subprocess.TimeoutExpired:
+            raise DaemonError("ovs-appctl sync did not return")
+        dt = time.monotonic() - t
+        self.syncs += 1
+        if p.returncode != 0:
+            raise DaemonError("sync failed (exit %d%s): %s" % (
+                p.returncode, "" if self.alive() else
+                ", daemon exited with %s" % self.proc.returncode,
+                (p.stderr or p.stdout).strip()))
+        return dt
+
+    def dump(self):
+        return run(["ovs-ofctl", "-O", "OpenFlow15", "--no-stats", "--no-names",
+                    "dump-flows", "br-int"], env=self.sandbox.env).stdout
+
+    def stop(self):
+        """SIGTERM by PID; (ok, message): exit status 0 and our flows
+        unchanged."""
+        if self.proc is None:
+            return True, "not started"
+        if not self.alive():
+            rc = self.proc.returncode
+            self.proc = None
+            return False, "had already exited with %d (see %s)" % (rc, self.log_path)
+        try:
+            before = our_flows(self.dump())
+        except Exception as e:
+            before = None
+            log("run-cases: dump-flows before stopping ovs-netpold: %s" % e)
+        t = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+            return False, "did not exit within 10 s of SIGTERM; killed"
+        dt = time.monotonic() - t
+        self.proc = None
+        try:
+            os.unlink(self.pid_path)
+        except OSError:
+            pass
+        try:
+            after = our_flows(self.dump())
+        except Exception as e:
+            return False, "exit %d; dump-flows after: %s" % (rc, e)
+        same = before is not None and before == after
+        msg = "SIGTERM: exit %d in %.3f s; %s flows of ours before, %d after%s" % (
+            rc, dt, "?" if before is None else len(before), len(after),
+            ", identical" if same else ", DIFFERENT")
+        return rc == 0 and same and len(after) > 0, msg
+
+
 # ---- probing ---------------------------------------------------------------
 
 def ip_family(ip):
@@ -388,12 +572,24 @@ class Worker:
         self.sport = {}             # ("ns", netns) / ("ip", addr) -> next source port
         self.warnings = []
         self.model = load_file(args.model)["items"]
+        self.daemon = None
+        self.daemon_stops = []      # (ok, message) per daemon stopped
 
     def start(self):
         self.sandbox.start()
         self.server = Server(self.args.probe, os.path.join(self.dir, "serve.spec"))
+        if self.args.daemon:
+            self.daemon = Daemon(self.args.daemon_bin,
+                                 shlex.split(self.args.daemon_args),
+                                 self.sandbox, self.dir)
+            self.daemon.start()
 
     def stop(self):
+        if self.daemon:
+            # stopped even with --keep: its flows stay in the switch
+            ok, msg = self.daemon.stop()
+            self.daemon_stops.append((ok, msg))
+            self.daemon = None
         if self.server:
             self.server.stop()
             self.server = None
@@ -452,6 +648,54 @@ class Worker:
                     p.returncode, p.stderr.strip()[-2000:]))
         return flows, dt
 
+    def daemon_load(self, res, cluster, step_dir, si, timing):
+        """--daemon: the cluster into the daemon's source directory, sync,
+        check the spoof guard's port bindings, purge and flush."""
+        d = self.daemon
+        if not d.alive():
+            raise DaemonError("ovs-netpold is not running (exit %s; see %s)"
+                              % (d.proc.returncode if d.proc else "?", d.log_path))
+        for key, pod in cluster.pods().items():
+            if key in self.sandbox.pods and \
+                    (pod.get("spec") or {}).get("nodeName") != DAEMON_NODE:
+                res["warnings"].append(
+                    "step %d: pod %s has a netns but spec.nodeName %r: the "
+                    "daemon (--node %s) does not treat it as local"
+                    % (si + 1, key, (pod.get("spec") or {}).get("nodeName"),
+                       DAEMON_NODE))
+        t = time.monotonic()
+        d.write_cluster(cluster.as_list())
+        d.sync()
+        timing["sync"] = time.monotonic() - t
+        # Every pod with a netns must be spoof-guarded by its port: the
+        # bindings come from OVSDB, which 'sync' does not wait for.
+        want = {(pod["ofport"], ipaddress.ip_address(ip))
+                for pod in self.sandbox.pods.values() for ip in pod["ips"]}
+        deadline = time.monotonic() + 5
+        late = 0
+        while True:
+            text = d.dump()
+            missing = want - spoof_bindings(text)
+            if not missing or time.monotonic() > deadline:
+                break
+            late += 1
+            time.sleep(0.05)
+            d.sync()
+        if missing:
+            raise DaemonError("step %d: no in_port spoof-guard flow for %s" % (
+                si + 1, ", ".join("ofport %s/%s" % m for m in sorted(missing, key=str))))
+        if late:
+            res["warnings"].append(
+                "step %d: the sync answered before the daemon had every port "
+                "binding; they were in place %.2f s later" % (
+                    si + 1, time.monotonic() - t - timing["sync"]))
+            res["late_bindings"] = res.get("late_bindings", 0) + 1
+        timing["bindings"] = len(want)
+        with open(os.path.join(step_dir, "flows"), "w") as f:
+            f.write(text)       # what the daemon installed
+        self.sandbox.appctl("revalidator/purge")
+        self.sandbox.flush_conntrack()
+
     def save_diagnostics(self, step_dir):
         """Keeps what explains a failed step: the flows with their counters,
         port counters, datapath flows, and each pod's link and neighbours."""
@@ -467,6 +711,9 @@ class Worker:
                     f.write(p.stdout + p.stderr)
             except Exception as e:
                 log("run-cases: %s: %s" % (name, e))
+        if self.daemon:
+            with open(os.path.join(step_dir, "daemon-status"), "w") as f:
+                f.write(self.daemon.status() + "\n")
         with open(os.path.join(step_dir, "pods"), "w") as f:
             for key, pod in sorted(sb.pods.items()):
                 f.write("== %s %s\n" % (key, pod))
@@ -561,10 +808,16 @@ class Worker:
         cluster_file = os.path.join(step_dir, "cluster.json")
         with open(cluster_file, "w") as f:
             json.dump(cluster.as_list(), f, indent=1)
-        flows, timing["compile"] = self.table_for(cluster_file, step_dir)
-        t = time.monotonic()
-        self.sandbox.load_table(flows)
-        timing["load"] = time.monotonic() - t
+        if self.daemon:
+            timing["compile"] = 0.0
+            t = time.monotonic()
+            self.daemon_load(res, cluster, step_dir, si, timing)
+            timing["load"] = time.monotonic() - t
+        else:
+            flows, timing["compile"] = self.table_for(cluster_file, step_dir)
+            t = time.monotonic()
+            self.sandbox.load_table(flows)
+            timing["load"] = time.monotonic() - t
 
         # Rounds: every TCP and UDP probe in round 0; SCTP probes spread so
         # that no round has two on the same unordered address pair.  A round
@@ -683,6 +936,14 @@ def report(res, args, out):
     lines = [head]
     if args.verbose:
         for s in res["steps"]:
+            if "sync" in s:     # --daemon
+                lines.append("    step %d: %d probes in %d round(s); pods %.2f s, "
+                             "listen %.2f s, write+sync %.3f s, load %.2f s, "
+                             "probe %.2f s%s"
+                             % (s["step"], s["probes"], s.get("rounds", 0), s["pods"],
+                                s["listen"], s["sync"], s["load"], s["probe"],
+                                ", %d mismatches" % s["bad"] if s["bad"] else ""))
+                continue
             lines.append("    step %d: %d probes in %d round(s); pods %.2f s, "
                          "listen %.2f s, compile %.2f s, load %.2f s, probe %.2f s%s"
                          % (s["step"], s["probes"], s.get("rounds", 0), s["pods"],
@@ -717,6 +978,17 @@ def main():
     ap.add_argument("--table", default=os.environ.get("NP_TABLE"),
                     help="load a fixed table instead of compiling: allow-all, "
                          "deny-all, or a file of flows (self-check)")
+    ap.add_argument("--daemon", action="store_true",
+                    help="the flows come from ovs-netpold, one per sandbox, "
+                         "following a directory that each step rewrites "
+                         "(then 'sync'), instead of from the compiler")
+    ap.add_argument("--daemon-bin", default=os.environ.get("NP_DAEMON", "./ovs-netpold"),
+                    help="with --daemon: the daemon (env NP_DAEMON; default: "
+                         "%(default)s)")
+    ap.add_argument("--daemon-args", default=os.environ.get(
+        "NP_DAEMON_ARGS", "--log-level debug"),
+        help="with --daemon: more options for it (env NP_DAEMON_ARGS; "
+             "default: %(default)s); its log is WORKDIR/wN/ovs-netpold.log")
     ap.add_argument("--probe", default=os.environ.get("NP_PROBE", "tests/np-probe"),
                     help="the np-probe binary (env NP_PROBE; default: %(default)s)")
     ap.add_argument("--timeout-ms", type=int,
@@ -762,7 +1034,15 @@ def main():
     if args.table and args.table not in FIXED_TABLES and not os.path.isfile(args.table):
         log("run-cases: --table %s: no such table or file" % args.table)
         return 2
-    if not args.table:
+    if args.daemon:
+        if args.table:
+            log("run-cases: --daemon and --table exclude each other")
+            return 2
+        args.daemon_bin = os.path.abspath(args.daemon_bin)
+        if not os.access(args.daemon_bin, os.X_OK):
+            log("run-cases: %s is not built" % args.daemon_bin)
+            return 2
+    elif not args.table:
         exe = shlex.split(args.compile)[0]
         if "/" in exe and not os.access(exe, os.X_OK):
             log("run-cases: compiler %s is not built" % exe)
@@ -872,6 +1152,8 @@ def run_all(args, files):
             except Exception as e:
                 log("run-cases: stop worker %d: %s" % (w.idx, e))
 
+    daemon_ok = daemon_summary(args, workers, results)
+
     done_results = [r for r in results if r is not None]
     passed = sum(1 for r in done_results if not r["error"] and not r["mismatches"])
     failed = len(files) - passed
@@ -895,7 +1177,47 @@ def run_all(args, files):
               "; artifacts in %s" % base if keep else ""))
     print("%d passed, %d failed" % (passed, failed))
     sys.stdout.flush()
-    return 0 if failed == 0 and not interrupted else 1
+    return 0 if failed == 0 and daemon_ok and not interrupted else 1
+
+
+def daemon_summary(args, workers, results):
+    """--daemon: prints how every daemon stopped and the sync latencies;
+    returns False when a daemon did not stop cleanly."""
+    if not args.daemon:
+        return True
+    ok = True
+    for w in workers:
+        for good, msg in w.daemon_stops:
+            print("daemon w%d: %s%s" % (w.idx, "" if good else "FAILED: ", msg))
+            ok = ok and good
+    syncs = [s["sync"] for r in results if r for s in r["steps"] if "sync" in s]
+    late = sum(r.get("late_bindings", 0) for r in results if r)
+    bound = sum(s.get("bindings", 0) for r in results if r for s in r["steps"])
+    commits = []
+    for w in workers:
+        try:
+            with open(os.path.join(w.dir, "ovs-netpold.log")) as f:
+                for line in f:
+                    m = re.search(r"(?:committed \d+ flow changes|installed \d+ "
+                                  r"flows as generation \d+ in one bundle) "
+                                  r"\((\d+\.\d+) s\)", line)
+                    if m:
+                        commits.append(float(m.group(1)))
+        except OSError:
+            pass
+    ms = lambda v: "%.1f ms" % (v * 1000)
+    print("daemon: %d steps synced; file write to flows committed (sync "
+          "answered): p50 %s, p90 %s, p99 %s, max %s; %d pod addresses found "
+          "spoof-guarded by in_port, %d steps whose port bindings came after "
+          "the sync" % (
+              len(syncs), ms(percentile(syncs, 50)), ms(percentile(syncs, 90)),
+              ms(percentile(syncs, 99)), ms(max(syncs) if syncs else 0), bound,
+              late))
+    if commits:
+        print("daemon: %d bundles in the logs; bundle request to commit: p50 %s, "
+              "p99 %s, max %s" % (len(commits), ms(percentile(commits, 50)),
+                                  ms(percentile(commits, 99)), ms(max(commits))))
+    return ok
 
 
 if __name__ == "__main__":

@@ -1,0 +1,438 @@
+"""Shared parts of the ovs-netpold behaviour tests (tests/daemon/t-*.py).
+
+A test builds a Bed: a sandbox switch (ovs/sandbox.sh) with pods as network
+namespaces, TCP listeners (tests/np-probe serve), a manifest directory and
+ovs-netpold following it; Probers send a TCP connect every ~20 ms, each from
+a new source port, from one pod to another and record every verdict
+(prober.py, run inside the pod's netns).  Everything is stopped by PID and
+every namespace deleted when the test ends, also on Ctrl-C or SIGTERM.
+
+Python standard library only.  Needs root.  Environment:
+  NP_DAEMON  the daemon (default ./ovs-netpold, else TOP/ovs-netpold)
+  NP_PROBE   np-probe (default ./tests/np-probe, else TOP/tests/np-probe)
+  NP_DTEST_KEEP=1  keep the work directory (it is kept anyway on failure)
+  NP_DTEST_DIR     where work directories go (default $TMPDIR); each has
+                   ovs-netpold.pid and sb/ (the sandbox), for a caller's
+                   cleanup should a test be killed
+"""
+
+import ipaddress
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+SANDBOX_SH = os.path.join(TOP, "ovs", "sandbox.sh")
+PROBER = os.path.join(HERE, "prober.py")
+NODE = "node-1"
+COOKIE_PREFIX = 0x4e50
+
+
+def find_bin(env, rel):
+    for c in (os.environ.get(env), os.path.join(os.getcwd(), rel),
+              os.path.join(TOP, rel)):
+        if c and os.access(c, os.X_OK):
+            return os.path.abspath(c)
+    raise SystemExit("%s: %s is not built (set %s)" % (sys.argv[0], rel, env))
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def run(cmd, env=None, check=True, timeout=60, input=None):
+    p = subprocess.run(cmd, env=env, timeout=timeout, input=input, text=True,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if check and p.returncode:
+        raise RuntimeError("%s: exit %d: %s" % (
+            " ".join(shlex.quote(c) for c in cmd), p.returncode,
+            (p.stderr or p.stdout).strip()[-1500:]))
+    return p
+
+
+def percentile(values, q):
+    v = sorted(values)
+    if not v:
+        return 0.0
+    return v[max(1, -(-len(v) * q // 100)) - 1]     # nearest rank
+
+
+# ---- manifests ---------------------------------------------------------------
+
+def namespace(name):
+    return {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": name, "labels": {"ns": name}}}
+
+
+def pod(ns, name, ip, labels):
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"namespace": ns, "name": name, "labels": labels},
+            "spec": {"nodeName": NODE, "containers": [
+                {"name": "c", "image": "none",
+                 "ports": [{"containerPort": 80, "protocol": "TCP"}]}]},
+            "status": {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}]}}
+
+
+def policy(ns, name, spec):
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"namespace": ns, "name": name}, "spec": spec}
+
+
+def v1list(items):
+    return {"apiVersion": "v1", "kind": "List", "items": items}
+
+
+# The cluster of every test: x/a is the server; x/b may reach it, y/a may
+# not (allow-x admits only pods of namespace x on port 80); z/a is not
+# isolated at all.
+PODS = [("x", "a", "10.9.1.1", {"app": "a"}),
+        ("x", "b", "10.9.1.2", {"app": "b"}),
+        ("y", "a", "10.9.2.1", {"app": "a"}),
+        ("z", "a", "10.9.3.1", {"app": "a"})]
+SERVER = "10.9.1.1"
+
+
+def cluster_doc():
+    return v1list([namespace(n) for n in ("x", "y", "z")]
+                  + [pod(ns, n, ip, lab) for ns, n, ip, lab in PODS])
+
+
+def allow_x(extra_ports=(), ipblock=None, name="allow-x"):
+    peers = [{"podSelector": {}}]
+    if ipblock:
+        peers.append({"ipBlock": {"cidr": ipblock}})
+    ports = [{"protocol": "TCP", "port": 80}] + [
+        {"protocol": "TCP", "port": p} for p in extra_ports]
+    return policy("x", name, {"podSelector": {"matchLabels": {"app": "a"}},
+                              "policyTypes": ["Ingress"],
+                              "ingress": [{"from": peers, "ports": ports}]})
+
+
+# ---- flows -------------------------------------------------------------------
+
+def parse_flows(text):
+    """[(cookie, line)] of `ovs-ofctl dump-flows` output."""
+    out = []
+    for line in text.splitlines():
+        m = re.search(r"cookie=0x([0-9a-f]+)", line)
+        if m:
+            out.append((int(m.group(1), 16), line.strip()))
+        elif "actions=" in line:
+            out.append((0, line.strip()))
+    return out
+
+
+def ours(flows):
+    return [(c, l) for c, l in flows if c >> 48 == COOKIE_PREFIX]
+
+
+def generations(flows):
+    return sorted({(c >> 40) & 0xff for c, _ in ours(flows)})
+
+
+def strip_stats(line):
+    return re.sub(r"(duration|n_packets|n_bytes|idle_age|hard_age)=[^,]*, ?", "",
+                  line)
+
+
+def canonical(flows):
+    """Our flows with the generation bits zeroed: equal for two
+    generations of one table."""
+    out = []
+    for c, l in ours(flows):
+        c0 = c & ~(0xff << 40)
+        out.append(re.sub(r"cookie=0x[0-9a-f]+", "cookie=%#x" % c0, strip_stats(l)))
+    return sorted(out)
+
+
+# ---- the bed -----------------------------------------------------------------
+
+class Bed:
+    def __init__(self, name, keep=None):
+        self.name = name
+        base = os.environ.get("NP_DTEST_DIR") or None
+        if base:
+            os.makedirs(base, exist_ok=True)
+        self.work = tempfile.mkdtemp(prefix="np-dtest-%s." % name, dir=base)
+        self.sb = os.path.join(self.work, "sb")
+        self.src = os.path.join(self.work, "source")
+        os.makedirs(self.src)
+        self.ctl = os.path.join(self.work, "ctl")
+        self.daemon_bin = find_bin("NP_DAEMON", "ovs-netpold")
+        self.probe_bin = find_bin("NP_PROBE", "tests/np-probe")
+        self.env = None
+        self.pods = {}
+        self.daemon = None
+        self.daemon_log = os.path.join(self.work, "ovs-netpold.log")
+        self.daemon_pid = os.path.join(self.work, "ovs-netpold.pid")
+        self.daemon_args = []
+        self.server = None
+        self.probers = []
+        self.sport = 30000
+        self.keep = keep if keep is not None else bool(os.environ.get("NP_DTEST_KEEP"))
+        self.failed = False
+        self._old = {}
+        for s in (signal.SIGTERM, signal.SIGHUP):
+            self._old[s] = signal.signal(s, self._on_signal)
+
+    def _on_signal(self, sig, frame):
+        raise KeyboardInterrupt()
+
+    # -- setup --
+    def start(self, daemon_args=()):
+        run([SANDBOX_SH, "start", self.sb])
+        self.env = dict(os.environ)
+        with open(os.path.join(self.sb, "env")) as f:
+            for line in f:
+                line = line.strip()
+                if line.startswith("export "):
+                    k, v = line[7:].split("=", 1)
+                    self.env[k] = v.strip("'")
+        args = []
+        for ns, n, ip, _ in PODS:
+            args += [ns, n, ip]
+        run([SANDBOX_SH, "add-pod", self.sb] + args)
+        with open(os.path.join(self.sb, "pods")) as f:
+            for line in f:
+                w = line.split()
+                self.pods[w[0]] = {"port": w[1], "netns": w[2], "ofport": w[3],
+                                   "ip": w[5].split(",")[0].split("/")[0]}
+        spec = os.path.join(self.work, "serve.spec")
+        with open(spec, "w") as f:
+            for key, p in self.pods.items():
+                f.write("%s tcp 80\n" % p["netns"])
+        self.server = subprocess.Popen(
+            [self.probe_bin, "serve", "--spec", spec, "--control-stdin"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self.server.stdout.readline()
+        if not line.startswith("ready") or "failed=" in line:
+            raise RuntimeError("np-probe serve: %r" % line)
+        self.write("cluster.json", cluster_doc())
+        self.daemon_args = list(daemon_args)
+        self.start_daemon()
+
+    def write(self, name, doc, text=None):
+        """Atomically: a dot-named temporary file, renamed."""
+        tmp = os.path.join(self.src, "." + name + ".tmp")
+        with open(tmp, "w") as f:
+            if text is not None:
+                f.write(text)
+            else:
+                json.dump(doc, f)
+        os.rename(tmp, os.path.join(self.src, name))
+
+    def remove(self, name):
+        os.unlink(os.path.join(self.src, name))
+
+    # -- the daemon --
+    def start_daemon(self, sync=True):
+        cmd = [self.daemon_bin, "--source", "dir:" + self.src,
+               "--ovs-rundir", os.path.join(self.sb, "run"), "--bridge", "br-int",
+               "--node", NODE, "--control", self.ctl] + self.daemon_args
+        with open(self.daemon_log, "a") as lf:
+            lf.write("==== %s\n" % " ".join(cmd))
+            lf.flush()
+            self.daemon = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=lf,
+                                           stderr=subprocess.STDOUT,
+                                           start_new_session=True)
+        with open(self.daemon_pid, "w") as f:
+            f.write("%d\n" % self.daemon.pid)
+        t = time.monotonic()
+        while self.appctl("status", check=False).returncode:
+            if self.daemon.poll() is not None:
+                raise RuntimeError("ovs-netpold exited with %d at start; see %s"
+                                   % (self.daemon.returncode, self.daemon_log))
+            if time.monotonic() - t > 10:
+                raise RuntimeError("ovs-netpold: no control socket after 10 s")
+            time.sleep(0.01)
+        if sync:
+            self.sync()
+        return time.monotonic() - t
+
+    def stop_daemon(self, sig=signal.SIGTERM, timeout=10):
+        """Returns the exit status (negative: killed by that signal)."""
+        p, self.daemon = self.daemon, None
+        if p is None:
+            return None
+        if p.poll() is None:
+            p.send_signal(sig)
+            try:
+                p.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+                raise RuntimeError("ovs-netpold ignored signal %d for %d s" % (sig, timeout))
+        return p.returncode
+
+    def appctl(self, *args, check=True, timeout=30):
+        return run(["ovs-appctl", "-t", self.ctl] + list(args), env=self.env,
+                   check=check, timeout=timeout)
+
+    def sync(self, timeout=10):
+        t = time.monotonic()
+        p = self.appctl("sync", "--timeout", str(timeout), check=False,
+                        timeout=timeout + 10)
+        if p.returncode:
+            raise RuntimeError("sync failed: %s" % (p.stderr or p.stdout).strip())
+        return time.monotonic() - t
+
+    def status(self):
+        return self.appctl("status").stdout
+
+    def status_field(self, name):
+        for line in self.status().splitlines():
+            if line.startswith(name + ":"):
+                return line[len(name) + 1:].strip()
+        return None
+
+    # -- the switch --
+    def ofctl(self, *args, check=True):
+        return run(["ovs-ofctl", "-O", "OpenFlow15", "--no-names"] + list(args),
+                   env=self.env, check=check)
+
+    def flows(self, check=True):
+        p = self.ofctl("dump-flows", "br-int", check=check)
+        return parse_flows(p.stdout) if p.returncode == 0 else None
+
+    def purge(self):
+        run(["ovs-appctl", "revalidator/purge"], env=self.env)
+        run(["ovs-appctl", "dpctl/flush-conntrack"], env=self.env)
+
+    # -- probes --
+    def prober(self, src, dst_ip, label, sport_first, interval=0.02, timeout=0.9):
+        p = self.pods[src]
+        out = os.path.join(self.work, "probe-%s.jsonl" % label)
+        proc = subprocess.Popen(
+            ["ip", "netns", "exec", p["netns"], sys.executable, PROBER,
+             "--src", p["ip"], "--dst", dst_ip, "--port", "80",
+             "--interval", str(interval), "--timeout", str(timeout),
+             "--sport-first", str(sport_first), "--out", out],
+            stdin=subprocess.PIPE, text=True)
+        pr = {"label": label, "proc": proc, "out": out, "src": src, "dst": dst_ip}
+        self.probers.append(pr)
+        return pr
+
+    def stop_probers(self):
+        """Stops every prober (they finish what is in flight) and returns
+        {label: [(t_send, result, ms)]}."""
+        res = {}
+        for pr in self.probers:
+            try:
+                pr["proc"].stdin.close()
+            except Exception:
+                pass
+        for pr in self.probers:
+            try:
+                pr["proc"].wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pr["proc"].kill()
+                pr["proc"].wait()
+            rows = []
+            try:
+                with open(pr["out"]) as f:
+                    for line in f:
+                        rows.append(tuple(json.loads(line)))
+            except OSError:
+                pass
+            res[pr["label"]] = rows
+        self.probers = []
+        return res
+
+    def probe_once(self, src, dst_ip, sport=None, timeout_ms=900):
+        """One TCP probe with np-probe; 'allowed', 'denied' or 'error:...'.
+        Without 'sport', a source port never used before in this bed."""
+        if sport is None:
+            sport = self.sport
+            self.sport += 1
+        spec = os.path.join(self.work, "once.spec")
+        with open(spec, "w") as f:
+            f.write("0 %s tcp %s 80 %d\n" % (self.pods[src]["netns"], dst_ip, sport))
+        p = run([self.probe_bin, "probe", "--spec", spec, "--timeout-ms",
+                 str(timeout_ms)], check=False)
+        w = (p.stdout.split() + ["", "", ""])[:3]
+        return {"connected": "allowed", "refused": "allowed",
+                "timeout": "denied"}.get(w[1], "error:" + p.stdout + p.stderr)
+
+    # -- the end --
+    def close(self):
+        for pr in self.probers:
+            try:
+                pr["proc"].stdin.close()
+                pr["proc"].wait(timeout=5)
+            except Exception:
+                try:
+                    pr["proc"].kill()
+                    pr["proc"].wait()
+                except Exception:
+                    pass
+        self.probers = []
+        try:
+            self.stop_daemon()
+        except Exception as e:
+            log("cleanup: %s" % e)
+        if self.server:
+            try:
+                self.server.stdin.close()
+                self.server.wait(timeout=5)
+            except Exception:
+                self.server.kill()
+                self.server.wait()
+            self.server = None
+        run([SANDBOX_SH, "stop", self.sb], check=False)
+        for s, h in self._old.items():
+            signal.signal(s, h)
+        if self.failed or self.keep:
+            log("work directory kept: %s (daemon log: %s)" % (self.work, self.daemon_log))
+        else:
+            shutil.rmtree(self.work, ignore_errors=True)
+
+
+def summarize(rows):
+    """Counts of a prober's results."""
+    c = {}
+    for _, r, _ in rows:
+        c[r] = c.get(r, 0) + 1
+    return c
+
+
+def judge(rows, expect):
+    """The rows whose verdict is not 'expect' ('allowed' or 'denied')."""
+    bad = []
+    for t, r, ms in rows:
+        got = "allowed" if r in ("connected", "refused") else \
+            "denied" if r == "timeout" else "error"
+        if got != expect:
+            bad.append((t, r, ms))
+    return bad
+
+
+def main_wrapper(name, fn):
+    """Runs fn(bed) -> (ok, summary); prints the verdict line; exit 0/1."""
+    if os.geteuid() != 0:
+        print("SKIP %s: needs root" % name)
+        return 77
+    bed = Bed(name)
+    ok, summary = False, "not run"
+    t = time.monotonic()
+    try:
+        ok, summary = fn(bed)
+    except KeyboardInterrupt:
+        summary = "interrupted"
+    except Exception as e:
+        import traceback
+        traceback.print_exc()
+        summary = "error: %s: %s" % (type(e).__name__, e)
+    finally:
+        bed.failed = not ok
+        bed.close()
+    print("%s %s (%.1f s): %s" % ("PASS" if ok else "FAIL", name,
+                                  time.monotonic() - t, summary), flush=True)
+    return 0 if ok else 1

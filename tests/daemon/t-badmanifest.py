@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""A bad manifest in the source directory.
+
+policy.json holds allow-x (x/b -> x/a:80 allowed, y/a -> x/a:80 denied).
+Then bad.yaml arrives with NetworkPolicy y/bad whose ipBlock cidr is
+"10.0.0.0/33", and broken.json with a JSON syntax error.  PASS when
+  - sync still succeeds;
+  - status 'last error' names the file, the object and the field (then the
+    file, line and column of broken.json), and status counts the rejected;
+  - allow-x is still enforced (probes);
+  - every error is in the daemon's log, naming file, object and field.
+Also reported, not judged: whether the invalid y/bad isolates y/a (it
+would if it were valid), what happens when a valid policy is edited into an
+invalid one (kept in its last good version, or dropped), and whether 'last
+error' clears once the directory is clean again.
+"""
+import sys
+import time
+
+sys.dont_write_bytecode = True     # no __pycache__ in the tree
+import dlib  # noqa: E402
+
+BAD_YAML = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: bad
+  namespace: "y"
+spec:
+  podSelector: {}
+  policyTypes: [Ingress]
+  ingress:
+  - from:
+    - ipBlock:
+        cidr: 10.0.0.0/33
+"""
+
+
+def probes(bed, expect, problems, what):
+    out = []
+    for src, dst, want in expect:
+        got = bed.probe_once(src, bed.pods[dst]["ip"])
+        out.append("%s->%s %s" % (src, dst, got))
+        if want is not None and got != want:
+            problems.append("%s: %s -> %s:80 %s, expected %s" % (what, src, dst, got, want))
+    dlib.log("%s: %s" % (what, ", ".join(out)))
+    return out
+
+
+def test(bed):
+    bed.start()
+    bed.write("policy.json", dlib.v1list([dlib.allow_x()]))
+    bed.sync()
+    bed.purge()
+    problems = []
+    good = [("x/b", "x/a", "allowed"), ("y/a", "x/a", "denied")]
+    probes(bed, good + [("x/b", "y/a", "allowed")], problems, "good policies only")
+
+    t = time.monotonic()
+    bed.write("bad.yaml", None, text=BAD_YAML)
+    try:
+        bed.sync()
+    except RuntimeError as e:
+        problems.append("sync with a bad manifest: %s" % e)
+    dlib.log("bad.yaml written and synced in %.1f ms" % ((time.monotonic() - t) * 1000))
+    last = bed.status_field("last error") or ""
+    source = bed.status_field("source") or ""
+    dlib.log("status with bad.yaml: source: %s\n  last error: %s" % (source, last))
+    want = ("bad.yaml", "NetworkPolicy y/bad", "spec.ingress[0].from[0].ipBlock.cidr",
+            "10.0.0.0/33")
+    if not all(w in last for w in want):
+        problems.append("status 'last error' does not name %s: %r" % (want, last))
+    if "1 rejected" not in source:
+        problems.append("status does not count 1 rejected: %r" % source)
+
+    bed.write("broken.json", None, text='{"apiVersion": "v1", "kind": "Namespace",')
+    try:
+        bed.sync()
+    except RuntimeError as e:
+        problems.append("sync with a broken manifest: %s" % e)
+    bed.purge()
+    last = bed.status_field("last error") or ""
+    source = bed.status_field("source") or ""
+    dlib.log("status with bad.yaml and broken.json: source: %s\n  last error: %s"
+             % (source, last))
+    if not ("broken.json" in last and "line 1 column" in last):
+        problems.append("status 'last error' does not name broken.json and where: %r" % last)
+    if "2 rejected" not in source:
+        problems.append("status does not count 2 rejected: %r" % source)
+    with open(bed.daemon_log) as f:
+        logtext = f.read()
+    bad_line = [l for l in logtext.splitlines() if all(w in l for w in want)]
+    broken_line = [l for l in logtext.splitlines() if "broken.json" in l]
+    dlib.log("log: %s" % (bad_line[-1] if bad_line else "NO LINE FOR bad.yaml"))
+    dlib.log("log: %s" % (broken_line[-1] if broken_line else "NO LINE FOR broken.json"))
+    if not bad_line:
+        problems.append("the log does not name bad.yaml / NetworkPolicy y/bad / the field")
+    if not broken_line:
+        problems.append("the log does not name broken.json")
+    out = probes(bed, good + [("x/b", "y/a", None)], problems,
+                 "with bad.yaml and broken.json")
+    notes = ["invalid y/bad %s" % ("is ignored (y/a not isolated)"
+                                   if out[2].endswith("allowed") else
+                                   "ISOLATES y/a" if out[2].endswith("denied") else
+                                   out[2])]
+
+    # A valid policy edited into an invalid one.
+    bad_allow = dlib.allow_x()
+    bad_allow["spec"]["ingress"][0]["ports"][0]["port"] = 70000
+    bed.write("policy.json", dlib.v1list([bad_allow]))
+    bed.sync()
+    bed.purge()
+    out = probes(bed, [("x/b", "x/a", None), ("y/a", "x/a", None)], problems,
+                 "allow-x edited to port 70000")
+    dropped = out[1].endswith("allowed")
+    notes.append("allow-x edited to an invalid version is %s" % (
+        "DROPPED (x/a no longer isolated: y/a reaches it)" if dropped else
+        "unclear (%s)" % out if "error" in " ".join(out) else
+        "kept in its last good version" if out[0].endswith("allowed") else
+        "enforced as deny-all"))
+    dlib.log("last error: %s" % bed.status_field("last error"))
+
+    # Clean again.
+    bed.write("policy.json", dlib.v1list([dlib.allow_x()]))
+    bed.remove("bad.yaml")
+    bed.remove("broken.json")
+    bed.sync()
+    bed.purge()
+    probes(bed, good, problems, "clean directory")
+    last = bed.status_field("last error")
+    source = bed.status_field("source")
+    notes.append("after cleaning up: source %r, last error %r" % (source, last))
+    dlib.log(notes[-1])
+    summary = "; ".join(problems) if problems else \
+        "last error named file/object/field; allow-x enforced throughout"
+    return not problems, summary + " [" + "; ".join(notes) + "]"
+
+
+if __name__ == "__main__":
+    sys.exit(dlib.main_wrapper("bad-manifest", test))
