@@ -141,11 +141,22 @@ struct k8s_object {
 
 /* What a parse produced: the valid objects, in input order, and one message
  * per rejected object or unreadable input. */
+struct obj_ref {
+    enum obj_kind kind;
+    char *ns;                   /* "" for a Namespace. */
+    char *name;
+};
+
 struct obj_batch {
     struct k8s_object *objs;
     size_t n_objs, allocated_objs;
     char **errors;
     size_t n_errors, allocated_errors;
+    /* The objects rejected whose kind and name could be read, so that a
+     * source can keep their last valid version instead of dropping them
+     * (dropping a policy would open traffic). */
+    struct obj_ref *rejected;
+    size_t n_rejected, allocated_rejected;
 };
 
 void obj_batch_init(struct obj_batch *);

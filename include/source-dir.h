@@ -7,8 +7,9 @@
  * changes; after a short quiet period (so that an editor's or kubectl's
  * burst of writes costs one rescan) the whole directory is read again and
  * delivered as a relist of every kind: the receiver deletes what is gone.
- * Rejected objects are logged with file, object and field, and skipped; an
- * unreadable file rejects only itself.  Runs on a libev loop; never
+ * Rejected objects are logged with file, object and field; the receiver
+ * keeps their last valid version (a policy made invalid by an edit must
+ * not vanish and open traffic).  An unreadable file rejects only itself.  Runs on a libev loop; never
  * blocks it for longer than reading the files. */
 #ifndef NP_SOURCE_DIR_H
 #define NP_SOURCE_DIR_H 1
@@ -22,6 +23,9 @@ struct ev_loop;
 struct source_callbacks {
     void (*resync_begin)(void *aux, enum obj_kind);
     void (*object)(void *aux, struct k8s_object *obj);  /* Takes ownership. */
+    /* Within a relist: an object that is still there but whose new
+     * version is invalid: keep the last valid one. */
+    void (*keep)(void *aux, enum obj_kind, const char *ns, const char *name);
     void (*resync_end)(void *aux, enum obj_kind);
     /* Called after each complete scan. */
     void (*synced)(void *aux);

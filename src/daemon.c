@@ -281,6 +281,7 @@ kube_log(void *aux, enum kube_log_level level, const char *msg)
 static const struct source_callbacks dir_callbacks = {
     .resync_begin = src_resync_begin,
     .object = src_object,
+    .keep = src_keep,
     .resync_end = src_resync_end,
     .synced = src_synced,
     .error = src_error,

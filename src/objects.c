@@ -175,6 +175,44 @@ k8s_object_name(const struct k8s_object *obj)
     return "";
 }
 
+/* Records the identity of a rejected object, when it can be read. */
+static void
+note_rejected(struct obj_batch *batch, const json_t *v,
+              const char *default_kind)
+{
+    const char *kind = json_string_value(json_object_get(v, "kind"));
+    if (!kind) {
+        kind = default_kind;
+    }
+    const json_t *meta = json_object_get(v, "metadata");
+    const char *name = json_string_value(json_object_get(meta, "name"));
+    const char *ns = json_string_value(json_object_get(meta, "namespace"));
+    enum obj_kind k;
+    if (!kind || !name || !*name) {
+        return;
+    } else if (!strcmp(kind, "Namespace")) {
+        k = OBJ_NAMESPACE;
+        ns = "";
+    } else if (!strcmp(kind, "Pod")) {
+        k = OBJ_POD;
+    } else if (!strcmp(kind, "NetworkPolicy")) {
+        k = OBJ_NETPOL;
+    } else {
+        return;
+    }
+    struct obj_ref ref = {
+        .kind = k,
+        .ns = xstrdup(ns && *ns ? ns : "default"),
+        .name = xstrdup(name),
+    };
+    if (k == OBJ_NAMESPACE) {
+        free(ref.ns);
+        ref.ns = xstrdup("");
+    }
+    APPEND(batch->rejected, batch->n_rejected, batch->allocated_rejected,
+           ref);
+}
+
 void
 obj_batch_init(struct obj_batch *batch)
 {
@@ -193,6 +231,11 @@ obj_batch_destroy(struct obj_batch *batch)
             free(batch->errors[i]);
         }
         free(batch->errors);
+        for (size_t i = 0; i < batch->n_rejected; i++) {
+            free(batch->rejected[i].ns);
+            free(batch->rejected[i].name);
+        }
+        free(batch->rejected);
         obj_batch_init(batch);
     }
 }
@@ -1767,6 +1810,7 @@ add_value(const char *origin, const char *locator, const json_t *v,
         free(obj);
     } else if (error) {
         obj_batch_add_error(batch, error);
+        note_rejected(batch, v, default_kind);
     }
 }
 

@@ -100,6 +100,12 @@ source_dir_rescan(struct source_dir *sd)
         for (size_t j = 0; j < batch.n_errors; j++) {
             report(sd, batch.errors[j]);
         }
+        for (size_t j = 0; j < batch.n_rejected; j++) {
+            const struct obj_ref *r = &batch.rejected[j];
+            if (sd->cbs->keep) {
+                sd->cbs->keep(sd->aux, r->kind, r->ns, r->name);
+            }
+        }
         for (size_t j = 0; j < batch.n_objs; j++) {
             struct k8s_object *obj = xmalloc(sizeof *obj);
             *obj = batch.objs[j];

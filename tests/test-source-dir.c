@@ -21,6 +21,7 @@ struct rec {
     int synced;
     int errors;
     char last_error[512];
+    char all_errors[4096];
 };
 
 static void
@@ -57,10 +58,23 @@ rec_error(void *aux, const char *msg)
     struct rec *r = aux;
     r->errors++;
     snprintf(r->last_error, sizeof r->last_error, "%s", msg);
+    strncat(r->all_errors, msg, sizeof r->all_errors - strlen(r->all_errors) - 1);
+}
+
+static void
+rec_keep(void *aux, enum obj_kind kind, const char *ns, const char *name)
+{
+    struct rec *r = aux;
+    engine_keep(r->engine, kind, ns, name);
 }
 
 static const struct source_callbacks cbs = {
-    rec_begin, rec_object, rec_end, rec_synced, rec_error,
+    .resync_begin = rec_begin,
+    .object = rec_object,
+    .keep = rec_keep,
+    .resync_end = rec_end,
+    .synced = rec_synced,
+    .error = rec_error,
 };
 
 static void
@@ -144,22 +158,33 @@ test_dir_source(void **state)
     assert_int_equal(r.errors, 1);
     assert_non_null(strstr(r.last_error, "Pod x/d: status.podIP"));
 
+    /* A valid object edited into an invalid one keeps its last valid
+     * version: a policy must not vanish (and open traffic) by a typo. */
+    write_file(dir, "b.json",
+               "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":"
+               "{\"name\":\"b\",\"namespace\":\"x\"},\"status\":"
+               "{\"podIP\":\"10.0.0.999\"}}");
+    wait_synced(loop, &r, 4);
+    assert_int_equal(n_pods(&r), 3);
+    assert_non_null(cluster_find_pod(engine_cluster(r.engine), "x", "b"));
+    assert_non_null(strstr(r.all_errors, "Pod x/b: status.podIP"));
+
     /* A deleted file: its objects go. */
     char *a = xasprintf("%s/a.yaml", dir);
     assert_int_equal(unlink(a), 0);
-    wait_synced(loop, &r, 4);
+    wait_synced(loop, &r, 5);
     assert_int_equal(n_pods(&r), 2);
     assert_null(cluster_find_pod(engine_cluster(r.engine), "x", "a"));
 
     /* An explicit rescan (the 'sync' command) runs at once. */
     source_dir_rescan(sd);
-    assert_int_equal(r.synced, 5);
+    assert_int_equal(r.synced, 6);
 
     struct source_dir_status st;
     source_dir_get_status(sd, &st);
-    assert_int_equal(st.scans, 5);
-    assert_int_equal(st.objects, 2);
-    assert_int_equal(st.errors, 1);
+    assert_int_equal(st.scans, 6);
+    assert_int_equal(st.objects, 1);
+    assert_int_equal(st.errors, 2);
 
     source_dir_destroy(sd);
     engine_destroy(r.engine);
