@@ -51,6 +51,12 @@ VLOG_DEFINE_THIS_MODULE(switch_of);
 /* rconn reconnect backoff, seconds. */
 #define MAX_BACKOFF 2
 
+/* rconn waits at least a second between attempts; a restarted local
+ * ovs-vswitchd is back far sooner, and every millisecond without our flows
+ * loses traffic.  While disconnected we restart the attempt ourselves this
+ * often (a unix socket connect costs nothing). */
+#define FAST_RETRY_MS 50
+
 /* Flow changes parsed and queued per loop iteration, and the most messages
  * waiting in the rconn's send queue before we stop adding: together they
  * bound the time one iteration takes (a few ms) and the memory queued. */
@@ -129,6 +135,7 @@ struct switch_of {
     struct rconn *rconn;
     struct rconn_packet_counter *txq;
     char *target;
+    long long int next_fast_retry;      /* time_msec() of the next attempt. */
     struct ovs_loop_client *client;
     switch_of_conn_cb *conn_cb;
     void *conn_aux;
@@ -1146,6 +1153,12 @@ check_timeout(struct switch_of *sw)
     rconn_reconnect(sw->rconn);
 }
 
+static bool
+in_backoff(const struct switch_of *sw)
+{
+    return !strcmp(rconn_get_state(sw->rconn), "BACKOFF");
+}
+
 static void
 switch_of_run(void *sw_)
 {
@@ -1153,6 +1166,11 @@ switch_of_run(void *sw_)
     unsigned int seqno;
     int i;
 
+    if (in_backoff(sw) && time_msec() >= sw->next_fast_retry) {
+        /* rconn_connect() drops the backoff and tries at once. */
+        rconn_connect(sw->rconn, sw->target, sw->target);
+        sw->next_fast_retry = time_msec() + FAST_RETRY_MS;
+    }
     rconn_run(sw->rconn);
 
     seqno = rconn_get_connection_seqno(sw->rconn);
@@ -1196,6 +1214,9 @@ switch_of_wait(void *sw_)
 
     rconn_run_wait(sw->rconn);
     rconn_recv_wait(sw->rconn);
+    if (in_backoff(sw)) {
+        poll_timer_wait_until(sw->next_fast_retry);
+    }
 
     if (sw->check_failures) {
         poll_immediate_wake();
