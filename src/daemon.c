@@ -78,6 +78,7 @@ struct daemon {
     double latencies[4096];
     size_t n_latencies;         /* Total recorded; ring index mod 4096. */
     double batch_start_in_flight;
+    double first_uncommitted_ms;        /* 0: everything committed. */
 
     struct waiter *waiters;
     ev_prepare prepare;
@@ -407,6 +408,7 @@ replace_done(void *aux, const struct switch_of_result *r)
         flowtab_destroy(d->installed);
         d->installed = rc->snapshot;
         d->installed_known = true;
+        d->first_uncommitted_ms = 0;
         d->replaces++;
         d->commits++;
         d->commit_seq++;
@@ -450,6 +452,7 @@ start_commit(struct daemon *d, struct engine_stats *st)
     if (!n) {
         free(changes);
         flowtab_destroy(want);
+        d->first_uncommitted_ms = 0;    /* Nothing to realize. */
         d->runs_committed = st->runs;
         waiters_check(d);
         return;
@@ -469,7 +472,12 @@ start_commit(struct daemon *d, struct engine_stats *st)
     }
     d->busy = true;
     d->runs_in_flight = st->runs;
-    d->batch_start_in_flight = st->last_batch_start_ms;
+    /* Measure from the oldest input this commit carries: runs made while
+     * an earlier commit was in flight land here too. */
+    d->batch_start_in_flight = d->first_uncommitted_ms
+                               ? d->first_uncommitted_ms
+                               : st->last_batch_start_ms;
+    d->first_uncommitted_ms = 0;
     d->n_changes = n;
     /* switch_of_commit() copies the changes.  'want' becomes the installed
      * table once the switch has committed them. */
@@ -502,6 +510,10 @@ commit_done(void *aux, const struct switch_of_result *r)
                d->n_changes, r->seconds);
     } else {
         flowtab_destroy(want);
+        if (!d->first_uncommitted_ms
+            || d->batch_start_in_flight < d->first_uncommitted_ms) {
+            d->first_uncommitted_ms = d->batch_start_in_flight;
+        }
         d->commit_failures++;
         set_error(d, r->error ? r->error : switch_of_status_to_string(r->status));
         NP_ERR_RL("switch", "commit of %zu flow changes failed: %s",
@@ -578,6 +590,9 @@ prepare_cb(struct ev_loop *loop, ev_prepare *p, int revents)
     if (engine_run(d->engine)) {
         struct engine_stats st;
         engine_get_stats(d->engine, &st);
+        if (!d->first_uncommitted_ms) {
+            d->first_uncommitted_ms = st.last_batch_start_ms;
+        }
         np_log(NP_LOG_DBG, "engine", "recomputed %zu flows in %.1f ms (%s)",
                st.n_flows, st.last_run_ms, st.last_reason);
         size_t n;

@@ -259,6 +259,17 @@ main(int argc, char *argv[])
                 "other\n");
         return 2;
     }
+    /* OVS resolves a relative unix socket path against its own run
+     * directory, not ours: make it absolute. */
+    if (o.ovs_rundir[0] != '/') {
+        char *abs = realpath(o.ovs_rundir, NULL);
+        if (!abs) {
+            fprintf(stderr, "ovs-netpold: --ovs-rundir %s: %s\n",
+                    o.ovs_rundir, strerror(errno));
+            return 2;
+        }
+        o.ovs_rundir = abs;
+    }
     static char host[HOST_NAME_MAX + 1];
     if (!o.node) {
         if (gethostname(host, sizeof host)) {
