@@ -752,10 +752,15 @@ resolve_pods(struct ctx *c, const char *policy_ns,
          * the pod selector requires a label, since scanning every pod of
          * every namespace was a fifth of a large compile. */
         const struct podlist *postings = NULL;
-        if (pod_sel && pod_sel->match_labels.n) {
+        /* The index pays for itself when most policies are compiled (a
+         * first or offline compile); an incremental run compiling a few
+         * scans the selected namespaces' pods instead. */
+        bool use_index = !c->frags || !c->frags->by_policy.n;
+        if (use_index && pod_sel && pod_sel->match_labels.n) {
             label_index_build(c);
         }
-        for (size_t i = 0; pod_sel && i < pod_sel->match_labels.n; i++) {
+        for (size_t i = 0; use_index && pod_sel && i < pod_sel->match_labels.n;
+             i++) {
             const struct label *l = &pod_sel->match_labels.items[i];
             char *lkey = xasprintf("%s=%s", l->key, l->value);
             const struct podlist *p = strmap_get(&c->label_index, lkey);
