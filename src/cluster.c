@@ -58,6 +58,83 @@ object_key(const char *ns, const char *name)
     return xasprintf("%s/%s", ns ? ns : "", name);
 }
 
+static const void *
+wrapped(const struct k8s_object *o)
+{
+    return (o->kind == OBJ_NAMESPACE ? (const void *) o->ns
+            : o->kind == OBJ_POD ? (const void *) o->pod
+            : (const void *) o->np);
+}
+
+static void
+wrapped_key(enum obj_kind kind, const void *p, const char **ns,
+            const char **name)
+{
+    if (kind == OBJ_NAMESPACE) {
+        *ns = "";
+        *name = ((const struct k8s_namespace *) p)->name;
+    } else if (kind == OBJ_POD) {
+        *ns = ((const struct k8s_pod *) p)->namespace;
+        *name = ((const struct k8s_pod *) p)->name;
+    } else {
+        *ns = ((const struct k8s_netpol *) p)->namespace;
+        *name = ((const struct k8s_netpol *) p)->name;
+    }
+}
+
+/* Finds (ns, name) in the sorted view: returns its index, or the bitwise
+ * complement of where it would go. */
+static long
+sorted_find(const struct kind_table *t, enum obj_kind kind, const char *ns,
+            const char *name)
+{
+    size_t lo = 0, hi = t->n_sorted;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const char *mns, *mname;
+        wrapped_key(kind, t->sorted[mid], &mns, &mname);
+        int cmp = strcmp(mns, ns);
+        if (!cmp) {
+            cmp = strcmp(mname, name);
+        }
+        if (!cmp) {
+            return mid;
+        } else if (cmp < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return ~(long) lo;
+}
+
+/* Keeps the sorted view valid across one change instead of sorting it all
+ * again at the next read: a burst of pod events would otherwise re-sort
+ * every pod each engine run.  'obj' NULL removes (ns, name). */
+static void
+sorted_update(struct kind_table *t, enum obj_kind kind, const char *ns,
+              const char *name, const struct k8s_object *obj)
+{
+    if (!t->sorted) {
+        return;
+    }
+    long idx = sorted_find(t, kind, ns, name);
+    if (obj && idx >= 0) {
+        t->sorted[idx] = wrapped(obj);
+    } else if (obj) {
+        size_t pos = ~idx;
+        t->sorted = xrealloc(t->sorted, (t->n_sorted + 1) * sizeof *t->sorted);
+        memmove(&t->sorted[pos + 1], &t->sorted[pos],
+                (t->n_sorted - pos) * sizeof *t->sorted);
+        t->sorted[pos] = wrapped(obj);
+        t->n_sorted++;
+    } else if (idx >= 0) {
+        memmove(&t->sorted[idx], &t->sorted[idx + 1],
+                (t->n_sorted - idx - 1) * sizeof *t->sorted);
+        t->n_sorted--;
+    }
+}
+
 void
 cluster_apply(struct cluster *c, struct k8s_object *obj)
 {
@@ -65,9 +142,10 @@ cluster_apply(struct cluster *c, struct k8s_object *obj)
     char *key = object_key(k8s_object_namespace(obj), k8s_object_name(obj));
     void **slot = strmap_slot(&t->by_key, key, NULL);
     free(key);
+    sorted_update(t, obj->kind, k8s_object_namespace(obj),
+                  k8s_object_name(obj), obj);
     k8s_object_destroy(*slot);
     *slot = obj;
-    kind_table_invalidate(t);
 }
 
 void
@@ -92,8 +170,8 @@ cluster_delete(struct cluster *c, enum obj_kind kind, const char *ns,
     if (!obj) {
         return false;
     }
+    sorted_update(t, kind, kind == OBJ_NAMESPACE ? "" : ns, name, NULL);
     k8s_object_destroy(obj);
-    kind_table_invalidate(t);
     return true;
 }
 

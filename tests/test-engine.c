@@ -374,6 +374,57 @@ test_incremental_equals_full(void **state)
     assert_true(reused > 0);
 }
 
+/* The cluster's sorted views stay sorted and complete across applies,
+ * replacements and deletes made after they were first read. */
+static void
+test_cluster_sorted_views(void **state)
+{
+    struct cluster *c = cluster_create();
+    size_t n;
+    cluster_pods(c, &n);                /* Build the (empty) view first. */
+    unsigned int seed = 12345;
+    bool present[64] = { false };
+    for (int step = 0; step < 2000; step++) {
+        seed = seed * 1103515245 + 12345;
+        int i = (seed >> 8) % 64;
+        char ns[8], name[16];
+        snprintf(ns, sizeof ns, "n%d", i % 5);
+        snprintf(name, sizeof name, "p%d%s", i, i % 3 ? "-x" : "");
+        if ((seed >> 20) % 4 == 0) {
+            assert_int_equal(cluster_delete(c, OBJ_POD, ns, name), present[i]);
+            present[i] = false;
+        } else {
+            struct k8s_object *o = xmalloc(sizeof *o);
+            o->kind = OBJ_POD;
+            o->pod = xcalloc(1, sizeof *o->pod);
+            o->pod->namespace = xstrdup(ns);
+            o->pod->name = xstrdup(name);
+            cluster_apply(c, o);
+            present[i] = true;
+        }
+        if (step % 7 == 0) {
+            const struct k8s_pod *const *pods = cluster_pods(c, &n);
+            size_t want = 0;
+            for (int j = 0; j < 64; j++) {
+                want += present[j];
+            }
+            assert_int_equal(n, want);
+            for (size_t j = 0; j + 1 < n; j++) {
+                int cmp = strcmp(pods[j]->namespace, pods[j + 1]->namespace);
+                if (!cmp) {
+                    cmp = strcmp(pods[j]->name, pods[j + 1]->name);
+                }
+                assert_true(cmp < 0);
+            }
+            for (size_t j = 0; j < n; j++) {
+                assert_ptr_equal(cluster_find_pod(c, pods[j]->namespace,
+                                                  pods[j]->name), pods[j]);
+            }
+        }
+    }
+    cluster_destroy(c);
+}
+
 int
 main(void)
 {
@@ -384,6 +435,7 @@ main(void)
         cmocka_unit_test(test_ports),
         cmocka_unit_test(test_flowtab_diff_apply),
         cmocka_unit_test(test_incremental_equals_full),
+        cmocka_unit_test(test_cluster_sorted_views),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
