@@ -372,25 +372,42 @@ collect_flow(void *aux, uint8_t table, uint16_t priority, uint64_t cookie,
     f->comment = NULL;
 }
 
+struct generation_ctx {
+    const struct daemon *d;
+    struct flowtab *out;
+};
+
+static void
+put_with_generation(void *aux, uint8_t table, uint16_t priority,
+                    uint64_t cookie, const char *match, const char *actions)
+{
+    struct generation_ctx *gc = aux;
+    flowtab_put(gc->out, table, priority, with_generation(gc->d, cookie),
+                match, actions);
+}
+
+/* Returns a new table: the desired flows with our generation in their
+ * cookies, as they are (to be) installed. */
+static struct flowtab *
+desired_with_generation(const struct daemon *d)
+{
+    struct generation_ctx gc = { .d = d, .out = flowtab_create() };
+    flowtab_visit(engine_desired(d->engine), put_with_generation, &gc);
+    return gc.out;
+}
+
 /* Installs the whole desired table over every flow of ours, of any
  * generation, in one bundle. */
 static void
 start_replace(struct daemon *d, struct engine_stats *st)
 {
-    const struct flowtab *desired = engine_desired(d->engine);
     struct replace_ctx *rc = xmalloc(sizeof *rc);
     rc->d = d;
-    rc->snapshot = flowtab_create();
+    rc->snapshot = desired_with_generation(d);
     rc->runs = st->runs;
     struct np_flowset fs = { .flows = NULL };
-    fs.flows = xmalloc((flowtab_count(desired) + 1) * sizeof *fs.flows);
-    flowtab_visit(desired, collect_flow, &fs);
-    for (size_t i = 0; i < fs.n_flows; i++) {
-        fs.flows[i].cookie = with_generation(d, fs.flows[i].cookie);
-        flowtab_put(rc->snapshot, fs.flows[i].table, fs.flows[i].priority,
-                    fs.flows[i].cookie, fs.flows[i].match,
-                    fs.flows[i].actions);
-    }
+    fs.flows = xmalloc((flowtab_count(rc->snapshot) + 1) * sizeof *fs.flows);
+    flowtab_visit(rc->snapshot, collect_flow, &fs);
     d->busy = true;
     switch_of_replace(d->sw, NP_COOKIE_PREFIX << 48, NP_COOKIE_MASK_OURS,
                       fs.flows, fs.n_flows, replace_done, rc);
@@ -432,19 +449,9 @@ replace_done(void *aux, const struct switch_of_result *r)
 static void
 start_commit(struct daemon *d, struct engine_stats *st)
 {
-    const struct flowtab *desired = engine_desired(d->engine);
     /* The installed table holds our generation's cookies; compare with the
      * desired ones as if they had it too. */
-    struct flowtab *want = flowtab_create();
-    struct np_flowset fs = { .flows = NULL };
-    fs.flows = xmalloc((flowtab_count(desired) + 1) * sizeof *fs.flows);
-    flowtab_visit(desired, collect_flow, &fs);
-    for (size_t i = 0; i < fs.n_flows; i++) {
-        flowtab_put(want, fs.flows[i].table, fs.flows[i].priority,
-                    with_generation(d, fs.flows[i].cookie), fs.flows[i].match,
-                    fs.flows[i].actions);
-    }
-    free(fs.flows);
+    struct flowtab *want = desired_with_generation(d);
 
     struct flow_change *changes;
     size_t n;
