@@ -33,7 +33,8 @@ struct engine_stats {
     uint64_t events;            /* Inputs recorded since start. */
     char last_reason[160];      /* What triggered the last run. */
     double last_run_ms;
-    size_t n_namespaces, n_pods, n_local_pods, n_policies;
+    size_t n_namespaces, n_pods, n_policies;
+    size_t n_local_pods;        /* As of the last run, like the flows. */
     size_t n_flows;
     size_t n_warnings;
     uint64_t full_recomputes;   /* engine_force_full() calls. */

@@ -41,10 +41,14 @@ struct flowtab;
 struct flowtab *flowtab_create(void);
 void flowtab_destroy(struct flowtab *);
 void flowtab_clear(struct flowtab *);
+struct flowtab *flowtab_clone(const struct flowtab *);
 size_t flowtab_count(const struct flowtab *);
 
 /* Replaces the contents of 'tab' by copies of the flows of 'fs'. */
 void flowtab_assign(struct flowtab *tab, const struct np_flowset *fs);
+/* Makes 'tab' hold exactly the flows of 'fs', touching only what differs;
+ * returns the number of flows added, changed or removed. */
+size_t flowtab_sync(struct flowtab *tab, const struct np_flowset *fs);
 /* Adds or replaces one flow (copies the strings). */
 void flowtab_put(struct flowtab *, uint8_t table, uint16_t priority,
                  uint64_t cookie, const char *match, const char *actions);

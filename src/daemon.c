@@ -45,8 +45,8 @@ struct daemon {
     const struct daemon_options *opts;
     struct ev_loop *loop;
     struct engine *engine;
-    struct flowtab *installed;
-    bool installed_known;       /* False: replace everything next. */
+    struct flowtab *installed;  /* Cookies without the generation, like */
+    bool installed_known;       /* the engine's. */       /* False: replace everything next. */
     uint8_t generation;
     bool generation_chosen;
 
@@ -60,8 +60,8 @@ struct daemon {
 
     /* The commit in flight, if any. */
     bool busy;
-    struct flowtab *committing; /* Installed once the bundle commits. */
-    size_t n_changes;
+    struct flow_change *committing;     /* Applied to 'installed' once the */
+    size_t n_changes;                   /* bundle commits (own copies). */
     uint64_t runs_in_flight;    /* Engine runs the commit includes. */
 
     /* Figures for 'status'. */
@@ -372,30 +372,6 @@ collect_flow(void *aux, uint8_t table, uint16_t priority, uint64_t cookie,
     f->comment = NULL;
 }
 
-struct generation_ctx {
-    const struct daemon *d;
-    struct flowtab *out;
-};
-
-static void
-put_with_generation(void *aux, uint8_t table, uint16_t priority,
-                    uint64_t cookie, const char *match, const char *actions)
-{
-    struct generation_ctx *gc = aux;
-    flowtab_put(gc->out, table, priority, with_generation(gc->d, cookie),
-                match, actions);
-}
-
-/* Returns a new table: the desired flows with our generation in their
- * cookies, as they are (to be) installed. */
-static struct flowtab *
-desired_with_generation(const struct daemon *d)
-{
-    struct generation_ctx gc = { .d = d, .out = flowtab_create() };
-    flowtab_visit(engine_desired(d->engine), put_with_generation, &gc);
-    return gc.out;
-}
-
 /* Installs the whole desired table over every flow of ours, of any
  * generation, in one bundle. */
 static void
@@ -403,11 +379,14 @@ start_replace(struct daemon *d, struct engine_stats *st)
 {
     struct replace_ctx *rc = xmalloc(sizeof *rc);
     rc->d = d;
-    rc->snapshot = desired_with_generation(d);
+    rc->snapshot = flowtab_clone(engine_desired(d->engine));
     rc->runs = st->runs;
     struct np_flowset fs = { .flows = NULL };
     fs.flows = xmalloc((flowtab_count(rc->snapshot) + 1) * sizeof *fs.flows);
     flowtab_visit(rc->snapshot, collect_flow, &fs);
+    for (size_t i = 0; i < fs.n_flows; i++) {
+        fs.flows[i].cookie = with_generation(d, fs.flows[i].cookie);
+    }
     d->busy = true;
     switch_of_replace(d->sw, NP_COOKIE_PREFIX << 48, NP_COOKIE_MASK_OURS,
                       fs.flows, fs.n_flows, replace_done, rc);
@@ -447,22 +426,33 @@ replace_done(void *aux, const struct switch_of_result *r)
 }
 
 static void
+free_changes(struct flow_change *changes, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free((char *) changes[i].match);
+        free((char *) changes[i].actions);
+    }
+    free(changes);
+}
+
+static void
 start_commit(struct daemon *d, struct engine_stats *st)
 {
-    /* The installed table holds our generation's cookies; compare with the
-     * desired ones as if they had it too. */
-    struct flowtab *want = desired_with_generation(d);
-
     struct flow_change *changes;
     size_t n;
-    flowtab_diff(d->installed, want, &changes, &n);
+    flowtab_diff(d->installed, engine_desired(d->engine), &changes, &n);
     if (!n) {
         free(changes);
-        flowtab_destroy(want);
         d->first_uncommitted_ms = 0;    /* Nothing to realize. */
         d->runs_committed = st->runs;
         waiters_check(d);
         return;
+    }
+    /* The engine may run again before the switch answers, changing the
+     * strings the changes point into: keep copies of just these. */
+    for (size_t i = 0; i < n; i++) {
+        changes[i].match = xstrdup(changes[i].match);
+        changes[i].actions = xstrdup(changes[i].actions);
     }
     struct np_flow_change *ofc = xmalloc(n * sizeof *ofc);
     for (size_t i = 0; i < n; i++) {
@@ -472,7 +462,7 @@ start_commit(struct daemon *d, struct engine_stats *st)
                    : NP_FLOW_DELETE),
             .table = changes[i].table,
             .priority = changes[i].priority,
-            .cookie = changes[i].cookie,
+            .cookie = with_generation(d, changes[i].cookie),
             .match = changes[i].match,
             .actions = changes[i].actions,
         };
@@ -486,12 +476,9 @@ start_commit(struct daemon *d, struct engine_stats *st)
                                : st->last_batch_start_ms;
     d->first_uncommitted_ms = 0;
     d->n_changes = n;
-    /* switch_of_commit() copies the changes.  'want' becomes the installed
-     * table once the switch has committed them. */
-    d->committing = want;
+    d->committing = changes;
     switch_of_commit(d->sw, ofc, n, commit_done, d);
     free(ofc);
-    free(changes);
 }
 
 static void
@@ -499,12 +486,11 @@ commit_done(void *aux, const struct switch_of_result *r)
 {
     struct daemon *d = aux;
     kick(d);
-    struct flowtab *want = d->committing;
+    struct flow_change *changes = d->committing;
     d->committing = NULL;
     d->busy = false;
     if (r->status == SWITCH_OF_OK) {
-        flowtab_destroy(d->installed);
-        d->installed = want;
+        flowtab_apply(d->installed, changes, d->n_changes);
         d->commits++;
         d->commit_seq++;
         d->flow_mods += d->n_changes;
@@ -516,7 +502,6 @@ commit_done(void *aux, const struct switch_of_result *r)
         np_log(NP_LOG_DBG, "switch", "committed %zu flow changes (%.3f s)",
                d->n_changes, r->seconds);
     } else {
-        flowtab_destroy(want);
         if (!d->first_uncommitted_ms
             || d->batch_start_in_flight < d->first_uncommitted_ms) {
             d->first_uncommitted_ms = d->batch_start_in_flight;
@@ -531,6 +516,7 @@ commit_done(void *aux, const struct switch_of_result *r)
         }
         ev_timer_again(d->loop, &d->retry);
     }
+    free_changes(changes, d->n_changes);
     d->n_changes = 0;
     waiters_check(d);
 }
@@ -669,7 +655,7 @@ drift_dump_done(void *aux, struct switch_of_flows *flows)
             continue;
         }
         flowtab_put(ours, fs.flows[i].table, fs.flows[i].priority,
-                    fs.flows[i].cookie, m, a);
+                    with_generation(d, fs.flows[i].cookie), m, a);
         free(m);
         free(a);
     }

@@ -417,7 +417,7 @@ engine_run(struct engine *e)
     e->stats.last_batch_start_ms = e->pending_since;
     np_flowset_destroy(&e->last);
     compile_cluster(e->cluster, &e->opts, &e->last);
-    flowtab_assign(e->desired, &e->last);
+    flowtab_sync(e->desired, &e->last);
 
     e->pending = false;
     e->stats.runs++;
@@ -425,6 +425,17 @@ engine_run(struct engine *e)
              e->reason);
     e->stats.last_run_ms = engine_now_ms() - start;
     e->stats.n_flows = e->last.n_flows;
+    /* Counted here, not per status call: the daemon asks for the stats on
+     * every loop iteration. */
+    size_t n_pods;
+    const struct k8s_pod *const *pods = cluster_pods(e->cluster, &n_pods);
+    e->stats.n_local_pods = 0;
+    for (size_t i = 0; i < n_pods; i++) {
+        if (!e->opts.node || (pods[i]->node_name
+                              && !strcmp(pods[i]->node_name, e->opts.node))) {
+            e->stats.n_local_pods++;
+        }
+    }
     e->stats.n_warnings = e->last.n_warnings;
     size_t n_cached;
     np_frag_cache_get_stats(e->frags, &e->stats.policies_reused,
@@ -449,16 +460,7 @@ engine_get_stats(const struct engine *e, struct engine_stats *stats)
 {
     *stats = e->stats;
     cluster_namespaces(e->cluster, &stats->n_namespaces);
-    size_t n_pods;
-    const struct k8s_pod *const *pods = cluster_pods(e->cluster, &n_pods);
-    stats->n_pods = n_pods;
-    stats->n_local_pods = 0;
-    for (size_t i = 0; i < n_pods; i++) {
-        if (!e->opts.node || (pods[i]->node_name
-                              && !strcmp(pods[i]->node_name, e->opts.node))) {
-            stats->n_local_pods++;
-        }
-    }
+    cluster_pods(e->cluster, &stats->n_pods);
     cluster_netpols(e->cluster, &stats->n_policies);
 }
 

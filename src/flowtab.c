@@ -10,24 +10,42 @@ struct flow_entry {
     uint8_t table;
     uint16_t priority;
     uint64_t cookie;
+    uint64_t stamp;             /* flowtab_sync() pass that last saw it. */
     char *match;
     char *actions;
 };
 
 struct flowtab {
     struct strmap flows;        /* "table|priority|match" -> flow_entry. */
+    uint64_t stamp;
 };
 
-static char *
-flow_key(uint8_t table, uint16_t priority, const char *match)
+/* The key of a flow, in 'buf' when it fits (it nearly always does), else
+ * in memory the caller frees: an engine run looks up every flow, and a
+ * malloc per lookup was a good part of its cost. */
+struct flow_key {
+    char buf[256];
+    char *heap;
+};
+
+static const char *
+flow_key(struct flow_key *k, uint8_t table, uint16_t priority,
+         const char *match)
 {
-    return xasprintf("%u|%u|%s", table, priority, match);
+    int n = snprintf(k->buf, sizeof k->buf, "%u|%u|%s", table, priority,
+                     match);
+    k->heap = NULL;
+    if (n >= (int) sizeof k->buf) {
+        k->heap = xasprintf("%u|%u|%s", table, priority, match);
+        return k->heap;
+    }
+    return k->buf;
 }
 
 struct flowtab *
 flowtab_create(void)
 {
-    struct flowtab *tab = xmalloc(sizeof *tab);
+    struct flowtab *tab = xcalloc(1, sizeof *tab);
     strmap_init(&tab->flows);
     return tab;
 }
@@ -68,14 +86,16 @@ flowtab_count(const struct flowtab *tab)
     return tab->flows.n;
 }
 
-void
-flowtab_put(struct flowtab *tab, uint8_t table, uint16_t priority,
-            uint64_t cookie, const char *match, const char *actions)
+static struct flow_entry *
+put(struct flowtab *tab, uint8_t table, uint16_t priority, uint64_t cookie,
+    const char *match, const char *actions, bool *changed)
 {
-    char *key = flow_key(table, priority, match);
-    void **slot = strmap_slot(&tab->flows, key, NULL);
-    free(key);
+    struct flow_key k;
+    void **slot = strmap_slot(&tab->flows,
+                              flow_key(&k, table, priority, match), NULL);
+    free(k.heap);
     struct flow_entry *e = *slot;
+    *changed = false;
     if (!e) {
         e = xmalloc(sizeof *e);
         e->table = table;
@@ -83,21 +103,37 @@ flowtab_put(struct flowtab *tab, uint8_t table, uint16_t priority,
         e->match = xstrdup(match);
         e->actions = NULL;
         *slot = e;
+        *changed = true;
     }
-    e->cookie = cookie;
+    if (e->cookie != cookie) {
+        e->cookie = cookie;
+        *changed = true;
+    }
     if (!e->actions || strcmp(e->actions, actions)) {
         free(e->actions);
         e->actions = xstrdup(actions);
+        *changed = true;
     }
+    return e;
+}
+
+void
+flowtab_put(struct flowtab *tab, uint8_t table, uint16_t priority,
+            uint64_t cookie, const char *match, const char *actions)
+{
+    bool changed;
+    put(tab, table, priority, cookie, match, actions, &changed)->stamp
+        = tab->stamp;
 }
 
 bool
 flowtab_remove(struct flowtab *tab, uint8_t table, uint16_t priority,
                const char *match)
 {
-    char *key = flow_key(table, priority, match);
-    struct flow_entry *e = strmap_remove(&tab->flows, key);
-    free(key);
+    struct flow_key k;
+    struct flow_entry *e = strmap_remove(&tab->flows,
+                                         flow_key(&k, table, priority, match));
+    free(k.heap);
     if (e) {
         flow_entry_destroy(e);
     }
@@ -108,11 +144,57 @@ void
 flowtab_assign(struct flowtab *tab, const struct np_flowset *fs)
 {
     flowtab_clear(tab);
+    flowtab_sync(tab, fs);
+}
+
+size_t
+flowtab_sync(struct flowtab *tab, const struct np_flowset *fs)
+{
+    /* Mark and sweep: flows that stay keep their memory, so a run that
+     * changes a few flows of thousands allocates for those few only. */
+    uint64_t stamp = ++tab->stamp;
+    size_t n_changed = 0;
     for (size_t i = 0; i < fs->n_flows; i++) {
         const struct np_flow *f = &fs->flows[i];
-        flowtab_put(tab, f->table, f->priority, f->cookie, f->match,
-                    f->actions);
+        bool changed;
+        put(tab, f->table, f->priority, f->cookie, f->match, f->actions,
+            &changed)->stamp = stamp;
+        n_changed += changed;
     }
+    if (tab->flows.n == fs->n_flows) {
+        return n_changed;       /* Nothing left over (keys are unique). */
+    }
+    struct flow_entry **gone = NULL;
+    size_t n_gone = 0, allocated = 0;
+    size_t b;
+    for (struct strmap_node *node = strmap_first(&tab->flows, &b); node;
+         node = strmap_next(&tab->flows, node, &b)) {
+        struct flow_entry *e = node->value;
+        if (e->stamp != stamp) {
+            APPEND(gone, n_gone, allocated, e);
+        }
+    }
+    for (size_t i = 0; i < n_gone; i++) {
+        flowtab_remove(tab, gone[i]->table, gone[i]->priority,
+                       gone[i]->match);
+    }
+    free(gone);
+    return n_changed + n_gone;
+}
+
+static void
+put_into(void *tab, uint8_t table, uint16_t priority, uint64_t cookie,
+         const char *match, const char *actions)
+{
+    flowtab_put(tab, table, priority, cookie, match, actions);
+}
+
+struct flowtab *
+flowtab_clone(const struct flowtab *tab)
+{
+    struct flowtab *copy = flowtab_create();
+    flowtab_visit(tab, put_into, copy);
+    return copy;
 }
 
 static int
@@ -145,7 +227,8 @@ flowtab_diff(const struct flowtab *from, const struct flowtab *to,
          node = strmap_next(&to->flows, node, &b)) {
         const struct flow_entry *t = node->value;
         const struct flow_entry *f = strmap_get(&from->flows, node->key);
-        if (f && f->cookie == t->cookie && !strcmp(f->actions, t->actions)) {
+        if (f && f->cookie == t->cookie
+            && (f->actions == t->actions || !strcmp(f->actions, t->actions))) {
             continue;
         }
         struct flow_change c = {

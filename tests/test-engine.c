@@ -238,6 +238,52 @@ test_flowtab_diff_apply(void **state)
     flowtab_destroy(b);
 }
 
+/* flowtab_sync keeps what stays, changes what differs, removes the rest,
+ * and counts the difference; a long match takes the slow key path. */
+static void
+test_flowtab_sync(void **state)
+{
+    char long_match[600];
+    memset(long_match, 'x', sizeof long_match - 1);
+    long_match[sizeof long_match - 1] = '\0';
+    struct np_flow fa[] = {
+        { .table = 0, .priority = 10, .cookie = 1, .match = "ip",
+          .actions = "drop" },
+        { .table = 0, .priority = 10, .cookie = 1, .match = "arp",
+          .actions = "NORMAL" },
+        { .table = 1, .priority = 5, .cookie = 1, .match = long_match,
+          .actions = "NORMAL" },
+        { .table = 1, .priority = 5, .cookie = 1, .match = "tcp",
+          .actions = "NORMAL" },
+    };
+    struct np_flow fb[] = {
+        { .table = 0, .priority = 10, .cookie = 1, .match = "ip",
+          .actions = "drop" },
+        { .table = 0, .priority = 10, .cookie = 2, .match = "arp",
+          .actions = "NORMAL" },
+        { .table = 2, .priority = 5, .cookie = 1, .match = "udp",
+          .actions = "NORMAL" },
+    };
+    struct np_flowset a = { .flows = fa, .n_flows = 4 };
+    struct np_flowset b = { .flows = fb, .n_flows = 3 };
+    struct flowtab *t = flowtab_create(), *want = flowtab_create();
+    assert_int_equal(flowtab_sync(t, &a), 4);
+    assert_int_equal(flowtab_count(t), 4);
+    assert_int_equal(flowtab_sync(t, &a), 0);
+    /* arp's cookie, udp added, tcp and the long one removed. */
+    assert_int_equal(flowtab_sync(t, &b), 4);
+    assert_int_equal(flowtab_count(t), 3);
+    flowtab_assign(want, &b);
+    assert_true(flowtab_equal(t, want));
+    assert_true(flowtab_remove(t, 0, 10, "ip"));
+    assert_false(flowtab_equal(t, want));
+    struct flowtab *copy = flowtab_clone(want);
+    assert_true(flowtab_equal(copy, want));
+    flowtab_destroy(copy);
+    flowtab_destroy(t);
+    flowtab_destroy(want);
+}
+
 /* Loads every object of a JSON value (a List or one object) into 'e'. */
 static void
 apply_json_text(struct engine *e, const char *origin, const char *text)
@@ -434,6 +480,7 @@ main(void)
         cmocka_unit_test(test_resync),
         cmocka_unit_test(test_ports),
         cmocka_unit_test(test_flowtab_diff_apply),
+        cmocka_unit_test(test_flowtab_sync),
         cmocka_unit_test(test_incremental_equals_full),
         cmocka_unit_test(test_cluster_sorted_views),
     };
