@@ -12,6 +12,9 @@
  *   WATCH GET ...?watch=1&resourceVersion=RV&allowWatchBookmarks=true
  *             &timeoutSeconds=N     (N random in 5..10 minutes)
  *
+ * and for kube_client_sync() (see there) LISTs with limit=1 and
+ * metadata-only LISTs.
+ *
  * Every LIST is bracketed by on_resync_begin() and on_resync_end(), the
  * first one too: between them the caller receives on_object() for each
  * valid object on the server and on_delete() for each object it was given
@@ -174,14 +177,33 @@ struct kube_client_status {
 void kube_client_get_status(const struct kube_client *,
                             struct kube_client_status *status);
 
-/* "Wait until caught up": fetches the server's current resourceVersion of
- * each kind (a LIST with limit=1), then calls 'cb' once every kind has
- * delivered events (bookmarks count) up to at least that resourceVersion,
- * compared as unsigned integers (as strings when not numeric: then only
- * equality counts).  'cb' gets NULL, or a message if a LIST failed or the
- * client was destroyed.  On a quiet kind this may take until the server's
- * next bookmark (about a minute on a real API server).  May be called from
- * a callback. */
+/* "Wait until caught up": calls 'cb' once what this client has delivered
+ * accounts for each kind's state on the server as of the call.
+ *
+ * First a LIST with limit=1 per kind gives its current resourceVersion T.
+ * A kind whose watch has delivered events or a bookmark up to T (compared
+ * as unsigned integers; when not numeric, only equality counts) is done.
+ * A quiet watch only moves at the server's next bookmark, about a minute
+ * away on a real API server, so a kind not there yet is verified by one
+ * more LIST of it: metadata only (PartialObjectMetadataList; a full List
+ * from a server that cannot), page_size at a time, a consistent read at
+ * some resourceVersion L >= T.  The kind is done once we have delivered (or
+ * hold back as invalid) a version at least as new as each listed object's,
+ * and every object we know that the listing lacks is newer than L (created
+ * since; an older one's deletion is still on its way).  Until then, with
+ * events in flight, the listing is checked again after each event and
+ * after a relist, and the watch reaching T still counts.
+ *
+ * Cost: three LISTs of one object, plus, per kind whose watch is behind
+ * (after a pod change typically the quiet Namespaces and NetworkPolicies),
+ * one LIST of the metadata (labels, annotations, managedFields) of all its
+ * objects; syncs waiting at the same time share these listings.
+ *
+ * 'cb' is called exactly once: with NULL, or with a message naming the
+ * request if one failed ("metadata list of pods: HTTP 503 ...") or the
+ * client was destroyed.  There is no cancel: a caller that stops waiting
+ * keeps 'aux' valid until 'cb' (meanwhile at most two listings per kind
+ * are held).  May be called from a callback. */
 typedef void kube_client_sync_fn(void *aux, const char *error);
 void kube_client_sync(struct kube_client *, kube_client_sync_fn *cb,
                       void *aux);

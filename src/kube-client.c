@@ -7,7 +7,9 @@
  *        +------(410 Gone)----------+      any failure: backoff, retry
  *
  * with at most one request in flight; 'struct kc_request' is one HTTP
- * request (an easy handle on the shared multi handle).  libcurl tells us
+ * request (an easy handle on the shared multi handle).  kube_client_sync()
+ * adds its own requests beside it: probes, and per kind at most one
+ * metadata LIST ('struct kc_listing', see syncs_run()).  libcurl tells us
  * about sockets (curl_socket_cb) and its timeout (curl_timer_cb); we drive
  * it with curl_multi_socket_action() from the ev_io callbacks and, for the
  * timeout, from the 'work' ev_prepare (never from the timer callback).
@@ -77,6 +79,7 @@ enum req_type {
     REQ_LIST,
     REQ_WATCH,
     REQ_PROBE,                  /* LIST limit=1 for kube_client_sync(). */
+    REQ_VERIFY,                 /* A page of a 'struct kc_listing'. */
 };
 
 /* What the caller holds for one object, by key "ns/name" (or "name"). */
@@ -84,6 +87,17 @@ struct kc_known {
     bool delivered;             /* The caller holds a version. */
     bool invalid;               /* The server's current version is invalid. */
     unsigned int gen;           /* List generation that last saw it. */
+    char *rv;                   /* resourceVersion of the last version seen
+                                 * (delivered or held back), or NULL. */
+};
+
+/* A metadata-only LIST of one kind, for kube_client_sync(): the server's
+ * objects at one resourceVersion, to compare with what we delivered. */
+struct kc_listing {
+    uint64_t seq;               /* Listings of the kind, in starting order. */
+    struct strmap objects;      /* Key -> resourceVersion ("" if none). */
+    char *continue_token;       /* The next page, or NULL. */
+    char *rv;                   /* The list's; NULL until the last page. */
 };
 
 struct kc_request {
@@ -131,6 +145,17 @@ struct kc_kind {
     ev_timer backoff;
     unsigned int failures;
 
+    /* kube_client_sync() of a kind whose watch is behind.  One listing is
+     * received at a time; a newer one serves the syncs that waited for an
+     * older one, so stuck syncs hold at most two listings per kind. */
+    uint64_t listing_seq;       /* Listings started. */
+    struct kc_listing *listing; /* Being received, or NULL. */
+    struct kc_request *listing_req;     /* Its page in flight, or NULL. */
+    struct kc_listing *verify;  /* The newest received, not yet accounted
+                                 * for, or NULL. */
+    bool verify_dirty;          /* 'known' changed since the last check. */
+    uint64_t verified_seq;      /* The newest listing accounted for. */
+
     /* Status. */
     bool listed;
     bool connected;
@@ -144,8 +169,11 @@ struct kc_sync {
     void *aux;
     bool probes_started;
     unsigned int outstanding;   /* Probes in flight. */
-    unsigned int n_targets;     /* Probes answered. */
-    char *targets[KUBE_N_KINDS];
+    char *targets[KUBE_N_KINDS];        /* From the probes. */
+    /* A kind whose watch had not reached its target when first checked
+     * waits for a listing started after that: one with seq >= need_seq. */
+    uint64_t need_seq[KUBE_N_KINDS];
+    bool caught_up[KUBE_N_KINDS];
     bool done;                  /* 'cb' called. */
 };
 
@@ -309,7 +337,8 @@ static const char *
 op_name(const struct kc_request *req)
 {
     return (req->type == REQ_WATCH ? "watch"
-            : req->type == REQ_LIST ? "list" : "sync list");
+            : req->type == REQ_LIST ? "list"
+            : req->type == REQ_VERIFY ? "metadata list" : "sync list");
 }
 
 /* Buffers. */
@@ -370,6 +399,15 @@ object_key(const char *ns, const char *name)
 
 /* Objects. */
 
+static void
+known_free(struct kc_known *k)
+{
+    if (k) {
+        free(k->rv);
+        free(k);
+    }
+}
+
 static struct kc_known *
 known_get(struct kc_kind *kk, const char *ns, const char *name, bool create)
 {
@@ -393,8 +431,9 @@ static void
 known_remove(struct kc_kind *kk, const char *ns, const char *name)
 {
     char *key = object_key(ns, name);
-    free(strmap_remove(&kk->known, key));
+    known_free(strmap_remove(&kk->known, key));
     free(key);
+    kk->verify_dirty = true;
 }
 
 /* Validates the object 'obj' of an event or a LIST item and delivers it,
@@ -417,6 +456,8 @@ handle_object(struct kc_kind *kk, const char *origin, const json_t *obj,
         k->delivered = true;
         k->invalid = false;
         k->gen = kk->gen;
+        set_string(&k->rv, rv);
+        kk->verify_dirty = true;
         kc->cbs->on_object(kc->aux, o);
         return;
     }
@@ -435,6 +476,8 @@ handle_object(struct kc_kind *kk, const char *origin, const json_t *obj,
     free(error);
     k->invalid = true;
     k->gen = kk->gen;
+    set_string(&k->rv, rv);
+    kk->verify_dirty = true;
     if (in_list && k->delivered && kc->cbs->on_keep) {
         kc->cbs->on_keep(kc->aux, kk->kind, ns, name);
     }
@@ -484,10 +527,11 @@ resync_end(struct kc_kind *kk, const char *rv)
                 kc->cbs->on_delete(kc->aux, kk->kind, "", gone[i]);
             }
         }
-        free(k);
+        known_free(k);
         free(gone[i]);
     }
     free(gone);
+    kk->verify_dirty = true;
 
     set_string(&kk->rv, rv);
     kk->need_list = false;
@@ -785,9 +829,13 @@ request_start(struct kube_client *kc, struct kc_kind *kk, enum req_type type,
         query = xasprintf("watch=1&resourceVersion=%s&allowWatchBookmarks="
                           "true&timeoutSeconds=%u", rv, timeout);
         curl_free(rv);
-    } else if (type == REQ_LIST) {
-        if (kk->continue_token) {
-            char *c = curl_easy_escape(e, kk->continue_token, 0);
+    } else if (type == REQ_LIST || type == REQ_VERIFY) {
+        /* A listing has no resourceVersion parameter: a consistent read,
+         * at least as new as any probe answered before it started. */
+        const char *cont = (type == REQ_LIST ? kk->continue_token
+                            : kk->listing->continue_token);
+        if (cont) {
+            char *c = curl_easy_escape(e, cont, 0);
             query = xasprintf("limit=%u&continue=%s", kc->opts.page_size, c);
             curl_free(c);
         } else {
@@ -823,7 +871,13 @@ request_start(struct kube_client *kc, struct kc_kind *kk, enum req_type type,
         curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 60L);
     }
 
-    req->headers = curl_slist_append(NULL, "Accept: application/json");
+    /* A listing needs names and resourceVersions only; a server that
+     * cannot send just the metadata sends the full List. */
+    req->headers = curl_slist_append(
+        NULL, (type == REQ_VERIFY
+               ? "Accept: application/json;as=PartialObjectMetadataList;"
+                 "g=meta.k8s.io;v=v1, application/json"
+               : "Accept: application/json"));
     if (token && *token) {
         char *h = xasprintf("Authorization: Bearer %s", token);
         req->headers = curl_slist_append(req->headers, h);
@@ -1080,7 +1134,6 @@ probe_done(struct kc_request *req, CURLcode res)
                                       "resourceVersion");
         if (rv && *rv) {
             sync->targets[req->kk->kind] = xstrdup(rv);
-            sync->n_targets++;
         } else {
             error = xstrdup("the response has no metadata.resourceVersion");
         }
@@ -1096,6 +1149,151 @@ probe_done(struct kc_request *req, CURLcode res)
     kick(req->kc);
 }
 
+/* Listings for kube_client_sync(). */
+
+static struct kc_listing *
+listing_create(uint64_t seq)
+{
+    struct kc_listing *l = xcalloc(1, sizeof *l);
+    l->seq = seq;
+    strmap_init(&l->objects);
+    return l;
+}
+
+static void
+listing_free(struct kc_listing *l)
+{
+    if (l) {
+        size_t bucket;
+        for (struct strmap_node *node = strmap_first(&l->objects, &bucket);
+             node; node = strmap_next(&l->objects, node, &bucket)) {
+            free(node->value);
+        }
+        strmap_destroy(&l->objects);
+        free(l->continue_token);
+        free(l->rv);
+        free(l);
+    }
+}
+
+/* Adds the page that 'req' received to 'l'.  Returns NULL, or a malloc'd
+ * message if the page is not a list. */
+static char *
+listing_add_page(struct kc_listing *l, const struct kc_request *req)
+{
+    json_error_t jerr;
+    json_t *list = json_loadb(req->buf, req->len, 0, &jerr);
+    if (!list) {
+        char *ex = excerpt(req->buf, req->len, 80);
+        char *error = xasprintf("the response is not JSON (%s at byte %d: "
+                                "\"%s\")", jerr.text, jerr.position, ex);
+        free(ex);
+        return error;
+    }
+    const json_t *meta = json_object_get(list, "metadata");
+    const json_t *items = json_object_get(list, "items");
+    const char *rv = json_get_str(meta, "resourceVersion");
+    const char *cont = json_get_str(meta, "continue");
+    if (!json_is_object(list) || !rv || !*rv
+        || !(json_is_array(items) || json_is_null(items) || !items)) {
+        char *ex = excerpt(req->buf, req->len, 80);
+        char *error = xasprintf("the response is not a list with "
+                                "metadata.resourceVersion and items "
+                                "(\"%s\")", ex);
+        free(ex);
+        json_decref(list);
+        return error;
+    }
+
+    size_t i;
+    const json_t *item;
+    json_array_foreach (items, i, item) {
+        const char *ns, *name, *item_rv;
+        json_meta(item, req->kk->kind, &ns, &name, &item_rv);
+        if (name) {             /* Without one, handle_object() ignores it. */
+            char *key = object_key(ns, name);
+            bool created;
+            void **slot = strmap_slot(&l->objects, key, &created);
+            free(*slot);
+            *slot = xstrdup(item_rv ? item_rv : "");
+            free(key);
+        }
+    }
+    if (cont && *cont) {
+        set_string(&l->continue_token, cont);
+    } else {
+        set_string(&l->continue_token, NULL);
+        set_string(&l->rv, rv);
+    }
+    json_decref(list);
+    return NULL;
+}
+
+/* The listing of 'kk' being received failed with the malloc'd 'error':
+ * fails the syncs that waited for it, unless a listing already received
+ * serves them too, and drops it. */
+static void
+listing_fail(struct kc_kind *kk, char *error)
+{
+    struct kube_client *kc = kk->kc;
+    uint64_t seq = kk->listing->seq;
+    uint64_t served = kk->verify ? kk->verify->seq : 0;
+    char *msg = xasprintf("metadata list of %s: %s", kk->resource, error);
+    for (struct kc_sync *sync = kc->syncs; sync; sync = sync->next) {
+        uint64_t need = sync->need_seq[kk->kind];
+        if (!sync->done && !sync->caught_up[kk->kind]
+            && need > served && need <= seq) {
+            sync_finish(kc, sync, msg);
+        }
+    }
+    free(msg);
+    free(error);
+    listing_free(kk->listing);
+    kk->listing = NULL;
+    kick(kc);
+}
+
+static void
+listing_page_done(struct kc_request *req, CURLcode res)
+{
+    struct kc_kind *kk = req->kk;
+    struct kc_listing *l = kk->listing;
+    assert(kk->listing_req == req && l);
+    kk->listing_req = NULL;
+
+    char *error;
+    if (req->abort_reason) {
+        error = xstrdup(req->abort_reason);
+    } else if (res != CURLE_OK) {
+        error = describe_curl_error(req, res);
+    } else if (req->status == 410 && l->continue_token) {
+        /* The history was compacted under our pages. */
+        kc_log(kk->kc, KUBE_LOG_INFO, "metadata list of %s: continue token "
+               "expired (410 Gone): listing again from the first page",
+               kk->resource);
+        kk->listing = listing_create(l->seq);
+        listing_free(l);
+        kick(kk->kc);
+        return;
+    } else if (req->status != 200) {
+        error = describe_http_error(req);
+    } else {
+        error = listing_add_page(l, req);
+    }
+    if (error) {
+        listing_fail(kk, error);
+        return;
+    }
+    if (l->rv) {
+        /* Complete.  It serves whoever waited for the previous one. */
+        listing_free(kk->verify);
+        kk->verify = l;
+        kk->listing = NULL;
+        kk->verify_dirty = true;
+    }
+    kick(kk->kc);
+}
+
 /* A transfer ended with 'res'.  Frees 'req' and decides what comes next. */
 static void
 request_done(struct kc_request *req, CURLcode res)
@@ -1105,6 +1303,10 @@ request_done(struct kc_request *req, CURLcode res)
 
     if (req->type == REQ_PROBE) {
         probe_done(req, res);
+        request_free(req);
+        return;
+    } else if (req->type == REQ_VERIFY) {
+        listing_page_done(req, res);
         request_free(req);
         return;
     }
@@ -1250,11 +1452,106 @@ sync_finish(struct kube_client *kc, struct kc_sync *sync, const char *error)
     }
 }
 
+/* Has 'kk' delivered everything up to resourceVersion 'target', by its
+ * watch (events or bookmarks) or a LIST? */
+static bool
+kind_reached(const struct kc_kind *kk, const char *target)
+{
+    return kk->listed && !kk->need_list && rv_reached(kk->rv, target);
+}
+
+/* Does what 'kk' delivered account for the server's objects in 'l': a
+ * version at least as new as the listed one of each listed object (held
+ * back as invalid counts), and for every other object we know, a version
+ * newer than the listing (created since; one that is not: its deletion is
+ * still on its way)? */
+static bool
+listing_accounted(const struct kc_kind *kk, const struct kc_listing *l)
+{
+    size_t bucket;
+    for (struct strmap_node *node = strmap_first(&l->objects, &bucket); node;
+         node = strmap_next(&l->objects, node, &bucket)) {
+        const char *rv = node->value;
+        const struct kc_known *k = strmap_get(&kk->known, node->key);
+        if (!k || (*rv && !rv_reached(k->rv, rv))) {
+            return false;
+        }
+    }
+    if (kk->known.n == l->objects.n) {
+        return true;            /* Every known object is listed. */
+    }
+    uint64_t list_rv;
+    bool numeric = parse_u64(l->rv, &list_rv);
+    for (struct strmap_node *node = strmap_first(&kk->known, &bucket); node;
+         node = strmap_next(&kk->known, node, &bucket)) {
+        const struct kc_known *k = node->value;
+        uint64_t rv;
+        if (!strmap_get(&l->objects, node->key)
+            && (!numeric || !parse_u64(k->rv, &rv) || rv <= list_rv)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Serves the syncs that wait for a listing of 'kk': checks the newest
+ * received one when 'known' changed, starts the next listing or page, and
+ * drops what nobody waits for any more. */
+static void
+listings_run(struct kc_kind *kk)
+{
+    struct kube_client *kc = kk->kc;
+    enum obj_kind kind = kk->kind;
+
+    if (kk->verify && kk->verify_dirty && kk->listed && !kk->need_list) {
+        /* Not in a resync: its bracket has yet to sweep what is gone. */
+        kk->verify_dirty = false;
+        if (listing_accounted(kk, kk->verify)) {
+            kk->verified_seq = kk->verify->seq;
+            listing_free(kk->verify);
+            kk->verify = NULL;
+        }
+    }
+
+    uint64_t min_need = UINT64_MAX, max_need = 0;
+    for (struct kc_sync *sync = kc->syncs; sync; sync = sync->next) {
+        uint64_t need = sync->need_seq[kind];
+        if (sync->done || sync->caught_up[kind] || !need) {
+            continue;
+        } else if (need <= kk->verified_seq) {
+            sync->caught_up[kind] = true;
+            continue;
+        }
+        min_need = need < min_need ? need : min_need;
+        max_need = need > max_need ? need : max_need;
+    }
+    if (kk->verify && kk->verify->seq < min_need) {
+        listing_free(kk->verify);
+        kk->verify = NULL;
+    }
+    if (!max_need) {
+        request_free(kk->listing_req);
+        kk->listing_req = NULL;
+        listing_free(kk->listing);
+        kk->listing = NULL;
+        return;
+    }
+    if (!kk->listing && max_need > kk->listing_seq) {
+        kk->listing = listing_create(++kk->listing_seq);
+    }
+    if (kk->listing && !kk->listing_req) {
+        char *error;
+        kk->listing_req = request_start(kc, kk, REQ_VERIFY, &error);
+        if (!kk->listing_req) {
+            listing_fail(kk, error);
+        }
+    }
+}
+
 static void
 syncs_run(struct kube_client *kc)
 {
-    for (struct kc_sync **p = &kc->syncs; *p;) {
-        struct kc_sync *sync = *p;
+    for (struct kc_sync *sync = kc->syncs; sync; sync = sync->next) {
         if (!sync->probes_started) {
             sync->probes_started = true;
             for (int i = 0; i < KUBE_N_KINDS; i++) {
@@ -1270,17 +1567,33 @@ syncs_run(struct kube_client *kc)
                 sync->outstanding++;
             }
         }
-        if (!sync->done && sync->n_targets == KUBE_N_KINDS) {
-            bool reached = true;
-            for (int i = 0; i < KUBE_N_KINDS; i++) {
-                struct kc_kind *kk = &kc->kinds[i];
-                if (!kk->listed || kk->need_list
-                    || !rv_reached(kk->rv, sync->targets[i])) {
-                    reached = false;
-                    break;
-                }
+        for (int i = 0; i < KUBE_N_KINDS && !sync->done; i++) {
+            struct kc_kind *kk = &kc->kinds[i];
+            if (!sync->targets[i] || sync->caught_up[i]) {
+                continue;
+            } else if (kind_reached(kk, sync->targets[i])) {
+                sync->caught_up[i] = true;
+            } else if (!sync->need_seq[i] && kk->listed && !kk->need_list) {
+                /* A quiet watch reaches the target only at the server's
+                 * next bookmark, about a minute away: verify by listing.
+                 * (During a LIST, wait for its end: it may get there.) */
+                sync->need_seq[i] = kk->listing_seq + 1;
             }
-            if (reached) {
+        }
+    }
+
+    for (int i = 0; i < KUBE_N_KINDS; i++) {
+        listings_run(&kc->kinds[i]);
+    }
+
+    for (struct kc_sync **p = &kc->syncs; *p;) {
+        struct kc_sync *sync = *p;
+        if (!sync->done) {
+            bool caught_up = true;
+            for (int i = 0; i < KUBE_N_KINDS; i++) {
+                caught_up = caught_up && sync->caught_up[i];
+            }
+            if (caught_up) {
                 sync_finish(kc, sync, NULL);
             }
         }
@@ -1560,6 +1873,7 @@ kube_client_destroy(struct kube_client *kc)
         struct kc_kind *kk = &kc->kinds[i];
         ev_timer_stop(kc->loop, &kk->backoff);
         kk->req = NULL;
+        kk->listing_req = NULL;
     }
     while (kc->requests) {
         request_free(kc->requests);
@@ -1586,9 +1900,11 @@ kube_client_destroy(struct kube_client *kc)
         size_t bucket;
         for (struct strmap_node *node = strmap_first(&kk->known, &bucket);
              node; node = strmap_next(&kk->known, node, &bucket)) {
-            free(node->value);
+            known_free(node->value);
         }
         strmap_destroy(&kk->known);
+        listing_free(kk->listing);
+        listing_free(kk->verify);
         free(kk->rv);
         free(kk->continue_token);
         free(kk->last_error);

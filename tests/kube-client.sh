@@ -1,9 +1,11 @@
 #!/bin/sh
 # Runs tests/test-kube-client against the API server stand-in: starts
-# tests/kube-apiserver-sim on a free port with a fresh CA and token, runs
-# the kubeconfig unit tests and the client tests (faults through the sim's
-# /sim/fault), stops the sim by its PID.  The last line is
-# "N passed, M failed"; the exit status is 0 only if none failed.
+# tests/kube-apiserver-sim on a free port with a fresh CA and token, and a
+# second one with the same CA and token that sends bookmarks only every
+# 300 s (for kube_client_sync() on quiet kinds), runs the kubeconfig unit
+# tests and the client tests (faults through the sims' /sim/fault), stops
+# the sims by their PIDs.  The last line is "N passed, M failed"; the exit
+# status is 0 only if none failed.
 #
 # Environment: srcdir (set by make check) locates the sim; the test program
 # is ./tests/test-kube-client in the build directory.  VALGRIND=1 runs the
@@ -19,35 +21,42 @@ if [ ! -x "$prog" ]; then
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/kube-client.XXXXXX")
-pid=
+pids=
 cleanup() {
-    if [ -n "$pid" ]; then
-        kill "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    fi
+    for p in $pids; do
+        kill "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+    done
     rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 token=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
-python3 "$srcdir/tests/kube-apiserver-sim" --listen 127.0.0.1:0 \
-    --tls-dir "$work/tls" --token "$token" \
-    --kubeconfig-out "$work/kubeconfig" --bookmark-interval 2 \
-    >"$work/sim.out" 2>"$work/sim.err" &
-pid=$!
 
-i=0
-until grep -q '^listening ' "$work/sim.out" 2>/dev/null; do
-    i=$((i + 1))
-    if [ $i -gt 200 ] || ! kill -0 "$pid" 2>/dev/null; then
-        echo "kube-client.sh: the sim did not start:" >&2
-        cat "$work/sim.err" >&2
-        echo "0 passed, 1 failed"
-        exit 1
-    fi
-    sleep 0.1
-done
+# start_sim NAME BOOKMARK_INTERVAL: writes $work/NAME.kubeconfig.  The
+# first one makes the CA in $work/tls, the next ones reuse it.
+start_sim() {
+    python3 "$srcdir/tests/kube-apiserver-sim" --listen 127.0.0.1:0 \
+        --tls-dir "$work/tls" --token "$token" \
+        --kubeconfig-out "$work/$1.kubeconfig" --bookmark-interval "$2" \
+        >"$work/$1.out" 2>"$work/$1.err" &
+    sim_pid=$!
+    pids="$pids $sim_pid"
+    i=0
+    until grep -q '^listening ' "$work/$1.out" 2>/dev/null; do
+        i=$((i + 1))
+        if [ $i -gt 200 ] || ! kill -0 "$sim_pid" 2>/dev/null; then
+            echo "kube-client.sh: the sim did not start:" >&2
+            cat "$work/$1.err" >&2
+            echo "0 passed, 1 failed"
+            exit 1
+        fi
+        sleep 0.1
+    done
+}
+start_sim sim 2
+start_sim quiet 300
 
 # A client certificate signed by the sim's CA.
 if openssl req -newkey rsa:2048 -nodes -subj /CN=ovs-netpol \
@@ -67,7 +76,8 @@ if [ "${VALGRIND:-0}" = 1 ]; then
     run="valgrind -q --leak-check=full --show-leak-kinds=$kinds"
     run="$run --errors-for-leak-kinds=$kinds --error-exitcode=99"
 fi
-CMOCKA_MESSAGE_OUTPUT=TAP $run "$prog" --sim "$work/kubeconfig" "$@" \
+CMOCKA_MESSAGE_OUTPUT=TAP $run "$prog" --sim "$work/sim.kubeconfig" \
+    --quiet-sim "$work/quiet.kubeconfig" "$@" \
     >"$work/tap" 2>"$work/err"
 status=$?
 cat "$work/tap"
