@@ -101,6 +101,7 @@ put(struct flowtab *tab, uint8_t table, uint16_t priority, uint64_t cookie,
         e->table = table;
         e->priority = priority;
         e->match = xstrdup(match);
+        e->cookie = cookie;
         e->actions = NULL;
         *slot = e;
         *changed = true;
