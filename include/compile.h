@@ -61,13 +61,13 @@ void compile_options_init(struct compile_options *);
 /* Our tables, as offsets from 'table_base'. */
 enum np_table {
     NPT_CLASSIFY = 0,           /* ARP/ND pass, IP to conntrack. */
-    NPT_STATE = 1,              /* Established/related pass, invalid drop. */
+    NPT_STATE = 1,              /* Replies pass unless cut, invalid drop. */
     NPT_SPOOF = 2,              /* Source port and address agree. */
     NPT_EGRESS = 3,             /* Egress rules of the source pod. */
     NPT_EGRESS_DEFAULT = 4,     /* Drop from egress-isolated pods. */
     NPT_INGRESS = 5,            /* Ingress rules of the destination pod. */
     NPT_INGRESS_DEFAULT = 6,    /* Drop to ingress-isolated pods. */
-    NPT_COMMIT = 7,             /* Commit with the deciding rules. */
+    NPT_COMMIT = 7,             /* Commit new (or uncut) connections. */
     NPT_N_TABLES = 8,
 };
 const char *np_table_name(enum np_table);

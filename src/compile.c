@@ -36,8 +36,14 @@
 
 enum {
     PRIO_RULE = 200,
+    PRIO_DEFAULT_CUT = 110,     /* Established: above the drop of new. */
     PRIO_DEFAULT_DENY = 100,
 };
+
+/* Bit 0 of ct_mark (in our zone) says "cut": a policy change made the
+ * connection's original direction denied.  Table 1 drops its replies; the
+ * commit table clears it when a later change allows the connection again. */
+#define CT_MARK_CUT "0x1/0x1"
 
 /* ---- Conjunction ids. ---- */
 
@@ -1086,14 +1092,42 @@ compile_infra(struct ctx *c)
     add_direct(c, t_classify, 90, cookie, "ipv6", actions, NULL);
     add_direct(c, t_classify, 0, cookie, "", cont, NULL);
 
+    /* Replies are not what policies match (their fields are the
+     * connection's tuple reversed), so they follow their connection's
+     * verdict, which the original direction keeps up to date in ct_mark.
+     * ICMP errors (+rel) carry the mark of the connection they are about. */
     uint8_t t_state = tbl(c, NPT_STATE);
     add_direct(c, t_state, 200, cookie, "ct_state=+inv+trk", "drop",
                "invalid for conntrack");
-    add_direct(c, t_state, 190, cookie, "ct_state=-new+est+trk", cont,
-               "replies and later packets of allowed connections");
-    add_direct(c, t_state, 190, cookie, "ct_state=-new+rel+trk", cont, NULL);
+    /* OVS 3.1's userspace conntrack keeps one entry for all SCTP between
+     * two addresses, whatever the ports: a packet to a denied port would
+     * mark the entry cut and drop the replies of the allowed associations
+     * that share it.  So SCTP replies pass whatever the mark; the original
+     * direction is still checked packet by packet. */
+    add_direct(c, t_state, 195, cookie,
+               "ct_state=-new+est+rpl+trk,ct_mark="CT_MARK_CUT",sctp", cont,
+               "SCTP replies: one conntrack entry for every association "
+               "between two addresses");
+    add_direct(c, t_state, 195, cookie,
+               "ct_state=-new+est+rpl+trk,ct_mark="CT_MARK_CUT",sctp6", cont,
+               NULL);
+    add_direct(c, t_state, 190, cookie,
+               "ct_state=-new+est+rpl+trk,ct_mark="CT_MARK_CUT, "drop",
+               "replies of connections that policies no longer allow");
+    add_direct(c, t_state, 190, cookie,
+               "ct_state=-new+rel+trk,ct_mark="CT_MARK_CUT, "drop", NULL);
+    add_direct(c, t_state, 180, cookie, "ct_state=-new+est+rpl+trk", cont,
+               "replies of allowed connections");
+    add_direct(c, t_state, 180, cookie, "ct_state=-new+rel+trk", cont, NULL);
+    /* What policies allowed when the connection started may have changed
+     * since: check again.  In the original direction the packet's fields
+     * are the connection's tuple, so the rules match as for the first
+     * packet. */
     snprintf(actions, sizeof actions, "goto_table:%u", tbl(c, NPT_SPOOF));
-    add_direct(c, t_state, 0, cookie, "", actions, NULL);
+    add_direct(c, t_state, 170, cookie, "ct_state=-new+est-rpl+trk", actions,
+               "established connections, original direction: policies "
+               "again");
+    add_direct(c, t_state, 0, cookie, "", actions, "new connections");
 
     uint8_t t_spoof = tbl(c, NPT_SPOOF);
     snprintf(actions, sizeof actions, "goto_table:%u", tbl(c, NPT_INGRESS));
@@ -1114,15 +1148,31 @@ compile_infra(struct ctx *c)
     add_direct(c, tbl(c, NPT_INGRESS_DEFAULT), 0, cookie, "", actions,
                "destination not isolated for ingress");
 
+    /* An established connection was committed when it started.  Only one
+     * that a policy change cut and a later change allows again needs
+     * another commit: clearing the mark lets its replies pass again. */
+    uint8_t t_commit = tbl(c, NPT_COMMIT);
+    snprintf(actions, sizeof actions,
+             "ct(commit,zone=%u,exec(set_field:0/0x1->ct_mark)),%s",
+             c->opts->ct_zone, cont);
+    add_direct(c, t_commit, 110, cookie,
+               "ct_state=-new+est+trk,ct_mark="CT_MARK_CUT",ip", actions,
+               "allowed again after a policy change had cut it");
+    add_direct(c, t_commit, 110, cookie,
+               "ct_state=-new+est+trk,ct_mark="CT_MARK_CUT",ipv6", actions,
+               NULL);
+    add_direct(c, t_commit, 105, cookie, "ct_state=-new+est+trk", cont,
+               "established and still allowed");
+
     /* ct_label: egress rule id in the high 32 bits, ingress in the low;
      * 0 means "not isolated in that direction". */
     snprintf(actions, sizeof actions,
              "ct(commit,zone=%u,exec(move:NXM_NX_REG0[]->NXM_NX_CT_LABEL[32..63],"
              "move:NXM_NX_REG1[]->NXM_NX_CT_LABEL[0..31])),%s",
              c->opts->ct_zone, cont);
-    add_direct(c, tbl(c, NPT_COMMIT), 100, cookie, "ip", actions,
+    add_direct(c, t_commit, 100, cookie, "ip", actions,
                "allowed: commit with the deciding rules in ct_label");
-    add_direct(c, tbl(c, NPT_COMMIT), 100, cookie, "ipv6", actions, NULL);
+    add_direct(c, t_commit, 100, cookie, "ipv6", actions, NULL);
 }
 
 /* The spoof guard for local pod 'pod': its own addresses go on to egress
@@ -1352,7 +1402,15 @@ compile_policies(struct ctx *c, const struct cluster *cluster)
     free(selected);
 
     /* Default deny for isolated pods, one flow per address, named after the
-     * first isolating policy (all of them: see the comment). */
+     * first isolating policy (all of them: see the comment).  An
+     * established connection that gets here was allowed when it started and
+     * is not any more: drop the packet and mark the connection cut, so that
+     * table 1 drops its replies too.  Its own flow, so that its counter
+     * tells cut connections from refused ones. */
+    char cut[64];
+    snprintf(cut, sizeof cut,
+             "ct(commit,zone=%u,exec(set_field:"CT_MARK_CUT"->ct_mark))",
+             c->opts->ct_zone);
     for (int ingress = 0; ingress < 2; ingress++) {
         uint8_t t = tbl(c, ingress ? NPT_INGRESS_DEFAULT : NPT_EGRESS_DEFAULT);
         for (size_t i = 0; i < c->n_pods; i++) {
@@ -1368,14 +1426,20 @@ compile_policies(struct ctx *c, const struct cluster *cluster)
                                       is->n > 1 ? " and others" : "");
             uint64_t cookie = make_cookie(c, NPC_ISOLATION, is->pno,
                                           ingress ? 0x800 : 0);
-            char buf[128];
+            char *cut_comment = xasprintf("%s: established connections "
+                                          "cut", comment);
+            char buf[128], match[160];
             for (size_t j = 0; j < pod->n_ips; j++) {
                 struct cidr h = host_cidr(&pod->ips[j]);
                 format_addr_match(&h, ingress ? FIELD_DST : FIELD_SRC,
                                   buf, sizeof buf);
                 add_direct(c, t, PRIO_DEFAULT_DENY, cookie, buf, "drop",
                            comment);
+                snprintf(match, sizeof match, "ct_state=+est+trk,%s", buf);
+                add_direct(c, t, PRIO_DEFAULT_CUT, cookie, match, cut,
+                           cut_comment);
             }
+            free(cut_comment);
             free(comment);
         }
     }

@@ -9,7 +9,9 @@ tests_np_probe_SOURCES = tests/np-probe.c
 
 EXTRA_DIST += \
 	tests/e2e/conj-limit.sh \
+	tests/e2e/established.sh \
 	tests/e2e/gen-many-rules.py \
+	tests/e2e/long-lived.py \
 	ovs/sandbox.sh \
 	tests/run-e2e.sh \
 	tests/e2e/README.md \

@@ -47,6 +47,7 @@ suite oracle tests/oracle/check_all.sh
 suite e2e tests/run-e2e.sh --self-check
 suite e2e-daemon tests/run-e2e.sh --daemon
 suite conj-limit tests/e2e/conj-limit.sh
+suite established tests/e2e/established.sh
 suite kube-e2e tests/kube-e2e/run.sh
 
 echo "$passed passed, $failed failed"

@@ -326,7 +326,8 @@ test_ipblock_base_continuation(void **state)
     assert_int_equal(count(&fs, 40 + NPT_EGRESS, "nw_dst=172.17.", "conjunction"), 8);
     assert_int_equal(count(&fs, 40 + NPT_EGRESS, "nw_dst=172.17.1.", NULL), 0);
     assert_int_equal(count(&fs, 40 + NPT_CLASSIFY, "arp", "resubmit(,60)"), 1);
-    assert_int_equal(count(&fs, 40 + NPT_COMMIT, "ip", "ct(commit"), 2);
+    assert_int_equal(count(&fs, 40 + NPT_COMMIT, "=ip", "ct(commit"), 1);
+    assert_int_equal(count(&fs, 40 + NPT_COMMIT, "=ipv6", "ct(commit"), 1);
     assert_int_equal(count(&fs, -1, NULL, "NORMAL"), 0);
     for (size_t i = 0; i < fs.n_flows; i++) {
         assert_true(fs.flows[i].table >= 40 && fs.flows[i].table < 48);
@@ -337,6 +338,129 @@ test_ipblock_base_continuation(void **state)
     assert_int_equal(count(&fs, 40 + NPT_INGRESS_DEFAULT, "nw_dst=10.244.1.11", "drop"), 1);
     np_flowset_destroy(&fs);
     free(text);
+}
+
+/* Returns the flow in table 't' whose match is exactly 'match'; fails the
+ * test if there is none. */
+static const struct np_flow *
+find(const struct np_flowset *fs, int t, const char *match)
+{
+    for (size_t i = 0; i < fs->n_flows; i++) {
+        if (fs->flows[i].table == t && !strcmp(fs->flows[i].match, match)) {
+            return &fs->flows[i];
+        }
+    }
+    fail_msg("table %d has no flow \"%s\"", t, match);
+    return NULL;
+}
+
+/* Connections that exist when a policy changes: their original direction
+ * goes through the policies again, a default deny drops it and marks the
+ * connection cut (so table 1 drops its replies too), and the commit table
+ * clears the mark of one allowed again.  Zone, table base and continuation
+ * are honoured; IPv4 and IPv6 alike. */
+static void
+test_established_connections(void **state)
+{
+    char *items = xstrdup(base_cluster);
+    append(&items,
+           "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":"
+           "{\"namespace\":\"x\",\"name\":\"d\",\"labels\":{\"pod\":\"d\"}},"
+           "\"spec\":{\"nodeName\":\"node-1\",\"containers\":[{\"name\":"
+           "\"c\"}]},\"status\":{\"phase\":\"Running\",\"podIP\":"
+           "\"10.244.1.14\",\"podIPs\":[{\"ip\":\"10.244.1.14\"},"
+           "{\"ip\":\"fd00::14\"}]}}");
+    append(&items, NP("x", "deny", "{\"podSelector\":{},\"policyTypes\":"
+                      "[\"Ingress\",\"Egress\"]}"));
+    char *text = wrap_list(items);
+    free(items);
+    struct compile_options opts;
+    compile_options_init(&opts);
+    opts.table_base = 40;
+    opts.ct_zone = 7;
+    opts.continuation = "resubmit(,60)";
+    struct np_flowset fs;
+    compile_text(text, &opts, &fs, NULL);
+    free(text);
+    const char *cont = "resubmit(,60)";
+    const struct np_flow *f, *g;
+
+    /* Table 1: replies pass unless cut; the original direction of an
+     * established connection goes through the policies again. */
+    int t = 40 + NPT_STATE;
+    f = find(&fs, t, "ct_state=-new+est+rpl+trk");
+    assert_string_equal(f->actions, cont);
+    g = find(&fs, t, "ct_state=-new+est+rpl+trk,ct_mark=0x1/0x1");
+    assert_string_equal(g->actions, "drop");
+    assert_true(g->priority > f->priority);
+    f = find(&fs, t, "ct_state=-new+rel+trk");
+    assert_string_equal(f->actions, cont);
+    g = find(&fs, t, "ct_state=-new+rel+trk,ct_mark=0x1/0x1");
+    assert_string_equal(g->actions, "drop");
+    assert_true(g->priority > f->priority);
+    /* SCTP shares one conntrack entry per address pair (OVS 3.1). */
+    f = find(&fs, t, "ct_state=-new+est+rpl+trk,ct_mark=0x1/0x1,sctp");
+    assert_string_equal(f->actions, cont);
+    assert_true(f->priority > g->priority);
+    f = find(&fs, t, "ct_state=-new+est+rpl+trk,ct_mark=0x1/0x1,sctp6");
+    assert_string_equal(f->actions, cont);
+    f = find(&fs, t, "ct_state=-new+est-rpl+trk");
+    assert_string_equal(f->actions, "goto_table:42");
+    assert_true(f->priority < find(&fs, t, "ct_state=-new+rel+trk")->priority);
+    assert_true(f->priority > 0);
+    /* Only replies and related packets skip the policies. */
+    for (size_t i = 0; i < fs.n_flows; i++) {
+        if (fs.flows[i].table == t && strstr(fs.flows[i].actions, cont)) {
+            assert_true(strstr(fs.flows[i].match, "+rpl")
+                        || strstr(fs.flows[i].match, "+rel"));
+        }
+    }
+
+    /* Tables 4 and 6: per isolated address, new connections dropped, and
+     * established ones dropped and marked cut, with no output. */
+    const char *cut = "ct(commit,zone=7,exec(set_field:0x1/0x1->ct_mark))";
+    const char *addrs[][2] = {
+        { "ip,nw_src=10.244.1.14", "ip,nw_dst=10.244.1.14" },
+        { "ipv6,ipv6_src=fd00::14", "ipv6,ipv6_dst=fd00::14" },
+    };
+    for (int a = 0; a < 2; a++) {
+        for (int ingress = 0; ingress < 2; ingress++) {
+            t = 40 + (ingress ? NPT_INGRESS_DEFAULT : NPT_EGRESS_DEFAULT);
+            char match[128];
+            snprintf(match, sizeof match, "ct_state=+est+trk,%s",
+                     addrs[a][ingress]);
+            f = find(&fs, t, match);
+            assert_string_equal(f->actions, cut);
+            g = find(&fs, t, addrs[a][ingress]);
+            assert_string_equal(g->actions, "drop");
+            assert_true(f->priority > g->priority);
+            assert_non_null(f->comment);
+            assert_non_null(strstr(f->comment, "cut"));
+            assert_string_not_equal(f->comment, g->comment);
+        }
+    }
+    /* One per address and direction, nothing more. */
+    assert_int_equal(count(&fs, 40 + NPT_EGRESS_DEFAULT, NULL, cut), 2);
+    assert_int_equal(count(&fs, 40 + NPT_INGRESS_DEFAULT, NULL, cut), 2);
+    /* A forged packet must not cut anybody's connection. */
+    assert_int_equal(count(&fs, 40 + NPT_SPOOF, NULL, "ct("), 0);
+
+    /* Table 7: allowed again clears the mark; still allowed passes without
+     * a commit; new connections are committed with their rules. */
+    t = 40 + NPT_COMMIT;
+    const char *uncut = "ct(commit,zone=7,exec(set_field:0/0x1->ct_mark)),"
+                        "resubmit(,60)";
+    f = find(&fs, t, "ct_state=-new+est+trk,ct_mark=0x1/0x1,ip");
+    assert_string_equal(f->actions, uncut);
+    g = find(&fs, t, "ct_state=-new+est+trk,ct_mark=0x1/0x1,ipv6");
+    assert_string_equal(g->actions, uncut);
+    g = find(&fs, t, "ct_state=-new+est+trk");
+    assert_string_equal(g->actions, cont);
+    assert_true(f->priority > g->priority);
+    f = find(&fs, t, "ip");
+    assert_non_null(strstr(f->actions, "ct(commit,zone=7,exec(move:"));
+    assert_true(g->priority > f->priority);
+    np_flowset_destroy(&fs);
 }
 
 /* 3,500 rules sharing the same source and destination pods would put
@@ -431,6 +555,7 @@ main(void)
         cmocka_unit_test(test_stable_ids),
         cmocka_unit_test(test_ipblock_base_continuation),
         cmocka_unit_test(test_conjunction_limit),
+        cmocka_unit_test(test_established_connections),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
