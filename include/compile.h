@@ -23,6 +23,12 @@ struct cluster;
 typedef const char *compile_port_fn(void *aux, const char *ns,
                                     const char *name);
 
+/* A switch port bound to a pod (OVSDB's iface-id, or --ports). */
+struct compile_bound_port {
+    const char *ns, *name;      /* The pod. */
+    const char *port;           /* OpenFlow port name or number. */
+};
+
 struct compile_options {
     const char *node;           /* Local node; NULL: every pod is local. */
     unsigned int table_base;    /* First of our tables. */
@@ -31,6 +37,10 @@ struct compile_options {
     uint8_t generation;         /* Goes into every cookie. */
     compile_port_fn *port_of;   /* NULL: no pod has a known port. */
     void *port_aux;
+    /* Every bound port: those whose pod gets no flows (unknown yet, no
+     * address yet, ...) drop what they send.  May be empty. */
+    const struct compile_bound_port *bound_ports;
+    size_t n_bound_ports;
     /* Keep conjunction ids and policy numbers (in cookies) stable across
      * compiles; NULL: they live for this compile only, and are given in
      * (namespace, name) order. */

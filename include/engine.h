@@ -64,9 +64,22 @@ void engine_keep(struct engine *, enum obj_kind, const char *ns,
                  const char *name);
 
 /* Binds pod ns/name to switch port 'port' (text: a number or a name), or
- * unbinds it when 'port' is NULL. */
+ * unbinds it when 'port' is NULL.  'addresses' (NULL or "" for none) are
+ * the addresses the CNI wrote on the port, "10.244.1.5/24 fd00::5/64"
+ * (space- or comma-separated, prefix lengths ignored): a pod whose status
+ * has no address yet gets these, so that its flows exist before the
+ * kubelet reports its address, i.e. before its containers start. */
 void engine_set_port(struct engine *, const char *ns, const char *name,
-                     const char *port);
+                     const char *port, const char *addresses);
+
+/* Calls 'cb' for every bound pod with whether the compiler gives it flows
+ * of its own (known, not finished, not hostNetwork, with an address, on
+ * this node), as the cluster is now: right after engine_run(), that is
+ * whether its flows are in the table that run made. */
+typedef void engine_port_fn(void *aux, const char *ns, const char *name,
+                            bool realized);
+void engine_for_each_bound_pod(const struct engine *, engine_port_fn *,
+                               void *aux);
 
 /* Asks for a run even without input. */
 void engine_force(struct engine *, const char *reason);

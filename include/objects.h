@@ -76,6 +76,9 @@ struct k8s_pod {
     enum pod_phase phase;
     struct ip_addr *ips;        /* status.podIPs (or podIP), deduplicated. */
     size_t n_ips;
+    /* The status has no address yet and 'ips' are the ones the CNI wrote
+     * on the pod's switch port (the daemon only). */
+    bool ips_from_port;
     struct container_port *ports;       /* From every container. */
     size_t n_ports;
 };

@@ -24,6 +24,11 @@
  * After a reconnection to ovsdb-server (restart), the IDL fetches the table
  * again; only real differences are reported.
  *
+ * The IP addresses of the pod may come with the binding, as
+ * external_ids:ip_addresses ("10.244.1.5/24 fd00::5/64", the OVN-Kubernetes
+ * convention, space- or comma-separated); a change of them is a change of
+ * the binding.
+ *
  * Loop rules: runs on ovs-loop (ovs_loop_init() first); callbacks come from
  * the loop, never from inside a call into this module.  No OVS type appears
  * here. */
@@ -40,6 +45,10 @@ struct switch_db_binding {
     const char *pod;            /* Pod name. */
     const char *port;           /* Interface name, e.g. "default_web-1". */
     int ofport;                 /* OpenFlow port number, > 0. */
+    /* external_ids:ip_addresses as the CNI wrote it ("" if absent): the
+     * pod's addresses, known here before the kubelet reports them in the
+     * pod's status. */
+    const char *addresses;
 };
 
 /* The binding, and its strings, are valid only during the call. */
@@ -78,6 +87,21 @@ bool switch_db_is_connected(const struct switch_db *);
 const struct switch_db_binding *switch_db_find(const struct switch_db *,
                                                const char *ns,
                                                const char *pod);
+
+/* The marker a CNI waits for before it lets the pod's containers start,
+ * as OVN-Kubernetes' CNI waits for "ovn-installed": ovs-netpold sets
+ * external_ids:ovs-netpol-installed=true on a pod's Interface once the
+ * flows for that pod are committed to the bridge, and removes it when they
+ * are not any more while the port stays. */
+#define SWITCH_DB_INSTALLED_KEY "ovs-netpol-installed"
+
+/* Says whether the Interfaces bound to pod 'ns'/'pod' should carry the
+ * marker; this module writes it (asynchronously, retrying) until the
+ * database agrees.  A pod with no binding is ignored. */
+void switch_db_set_installed(struct switch_db *, const char *ns,
+                             const char *pod, bool installed);
+/* Marker writes sent so far (for status and tests). */
+unsigned int switch_db_marker_writes(const struct switch_db *);
 
 /* Number of current bindings. */
 size_t switch_db_count(const struct switch_db *);

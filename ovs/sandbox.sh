@@ -28,8 +28,10 @@
 # (the veth end in the switch netns) is "<ns>_<pod>" when that fits the 15-character
 # Linux limit, else "np" + 10 hex digits of md5("<ns>/<pod>").  Its ofport is
 # requested explicitly (ofport_request, counting up from 1 within a sandbox) so
-# flows can be read back predictably; external_ids:iface-id=<ns>_<pod> follows the
-# OVN-Kubernetes convention.
+# flows can be read back predictably; external_ids:iface-id=<ns>_<pod> and
+# external_ids:ip_addresses="<v4>/<plen> <v6>/<plen>" follow the OVN-Kubernetes
+# convention (what its CNI writes; ovs-netpold uses the addresses until the pod's
+# status has them).
 #
 # br-int is datapath_type=netdev with fail_mode=secure: a secure bridge gets no
 # default "actions=NORMAL" flow, so an empty table (before the first load, or a
@@ -234,6 +236,7 @@ cmd_add_pod() {
         vsctl+=(-- --may-exist add-port "$BRIDGE" "$port"
                 -- set Interface "$port" "ofport_request=$ofport"
                    "external_ids:iface-id=${ns}_${pod}"
+                   "external_ids:ip_addresses=\"${v4}${v4:+${v6:+ }}${v6}\""
                    "external_ids:k8s-pod=$ns/$pod")
         new+=("$ns/$pod $port $pns $ofport $mac ${v4}${v4:+${v6:+,}}${v6}")
     done

@@ -159,9 +159,24 @@ cli_compile(int argc, char *argv[])
         fprintf(stderr, "ovs-netpol compile: no input files\n");
         return 2;
     }
+    struct compile_bound_port *bound = NULL;
     if (have_ports) {
         opts.port_of = port_of;
         opts.port_aux = &ports;
+        bound = xmalloc((ports.n + 1) * sizeof *bound);
+        size_t b;
+        for (struct strmap_node *node = strmap_first(&ports, &b); node;
+             node = strmap_next(&ports, node, &b)) {
+            const char *slash = strchr(node->key, '/');
+            if (!slash) {
+                continue;
+            }
+            bound[opts.n_bound_ports++] = (struct compile_bound_port) {
+                .ns = xmemdup0(node->key, slash - node->key),
+                .name = xstrdup(slash + 1), .port = node->value,
+            };
+        }
+        opts.bound_ports = bound;
     }
 
     struct cluster *cluster = cluster_create();
@@ -189,6 +204,11 @@ cli_compile(int argc, char *argv[])
     }
     np_flowset_destroy(&fs);
     cluster_destroy(cluster);
+    for (size_t i = 0; i < opts.n_bound_ports; i++) {
+        free((char *) bound[i].ns);
+        free((char *) bound[i].name);
+    }
+    free(bound);
 
     size_t b;
     for (struct strmap_node *node = strmap_first(&ports, &b); node;

@@ -1471,6 +1471,57 @@ compile_options_init(struct compile_options *opts)
     opts->ct_zone = 0;
 }
 
+/* Host-network pods share the node's address, and finished pods' addresses
+ * may already belong to someone else: neither is a pod peer by IP, though
+ * ipBlocks still match their addresses. */
+static bool
+pod_eligible(const struct k8s_pod *pod)
+{
+    return (pod->n_ips && !pod->host_network
+            && pod->phase != POD_SUCCEEDED && pod->phase != POD_FAILED);
+}
+
+/* Selected, isolated and spoof-guarded here. */
+static bool
+pod_local(const struct compile_options *opts, const struct k8s_pod *pod)
+{
+    return pod_eligible(pod)
+           && (!opts->node
+               || (pod->node_name && !strcmp(pod->node_name, opts->node)));
+}
+
+/* A port bound to a pod that gets no flows of its own (not known yet, no
+ * address yet, finished, or not on this node) must not carry IP traffic:
+ * otherwise a new pod would talk freely, as a non-local source, until its
+ * policies are in. */
+static void
+compile_orphan_ports(struct ctx *c, const struct cluster *cluster)
+{
+    uint64_t cookie = make_cookie(c, NPC_INFRA, 0, 0);
+    uint8_t t = tbl(c, NPT_SPOOF);
+    char match[192];
+    for (size_t i = 0; i < c->opts->n_bound_ports; i++) {
+        const struct compile_bound_port *bp = &c->opts->bound_ports[i];
+        const struct k8s_pod *pod = cluster_find_pod(cluster, bp->ns,
+                                                     bp->name);
+        if (pod && pod_local(c->opts, pod)) {
+            continue;
+        }
+        char *comment = xasprintf(
+            "port %s is bound to pod %s/%s, which has no flows (%s): no IP "
+            "from it", bp->port, bp->ns, bp->name,
+            !pod ? "not known" : !pod->n_ips ? "no address yet"
+            : pod->host_network ? "hostNetwork"
+            : (pod->phase == POD_SUCCEEDED || pod->phase == POD_FAILED)
+            ? "finished" : "on another node");
+        snprintf(match, sizeof match, "in_port=%s,ip", bp->port);
+        add_direct(c, t, 150, cookie, match, "drop", comment);
+        snprintf(match, sizeof match, "in_port=%s,ipv6", bp->port);
+        add_direct(c, t, 150, cookie, match, "drop", comment);
+        free(comment);
+    }
+}
+
 /* Compiles with rule priorities spread over 'buckets' levels; returns the
  * most conjunction actions any one flow got. */
 static size_t
@@ -1503,16 +1554,8 @@ compile_once(const struct cluster *cluster,
 
     for (size_t i = 0; i < c.n_pods; i++) {
         const struct k8s_pod *pod = c.pods[i];
-        /* Host-network pods share the node's address, and finished pods'
-         * addresses may already belong to someone else: neither is a pod
-         * peer by IP, though ipBlocks still match their addresses. */
-        c.eligible[i] = (pod->n_ips && !pod->host_network
-                         && pod->phase != POD_SUCCEEDED
-                         && pod->phase != POD_FAILED);
-        c.local[i] = c.eligible[i]
-                     && (!opts->node
-                         || (pod->node_name
-                             && !strcmp(pod->node_name, opts->node)));
+        c.eligible[i] = pod_eligible(pod);
+        c.local[i] = pod_local(opts, pod);
         for (size_t j = 0; j < pod->n_ips; j++) {
             if (pod->ips[j].family == AF_INET6) {
                 c.families.v6 = true;
@@ -1563,6 +1606,7 @@ compile_once(const struct cluster *cluster,
             compile_spoof(&c, c.pods[i]);
         }
     }
+    compile_orphan_ports(&c, cluster);
     compile_policies(&c, cluster);
 
     out->flows = xmalloc((c.flows.n + 1) * sizeof *out->flows);

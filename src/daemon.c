@@ -63,6 +63,8 @@ struct daemon {
     struct flow_change *committing;     /* Applied to 'installed' once the */
     size_t n_changes;                   /* bundle commits (own copies). */
     uint64_t runs_in_flight;    /* Engine runs the commit includes. */
+    struct marker *markers;     /* Bound pods as of the commit in flight. */
+    size_t n_markers, allocated_markers;
 
     /* Figures for 'status'. */
     uint64_t commits, commit_failures, flow_mods, replaces;
@@ -72,6 +74,8 @@ struct daemon {
     double last_commit_seconds;
     char last_commit_time[32];
     char last_error[512];
+    char last_error_time[32];
+    uint64_t commits_at_error;  /* 'commits' when it happened. */
 
     /* Realization latency: first input of a batch -> its flows committed,
      * the last 4096 batches. */
@@ -107,18 +111,20 @@ kick_cb(struct ev_loop *loop, ev_idle *w, int revents)
 }
 
 static void
-set_error(struct daemon *d, const char *msg)
-{
-    snprintf(d->last_error, sizeof d->last_error, "%s", msg);
-}
-
-static void
 stamp_now(char buf[32])
 {
     time_t t = time(NULL);
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void
+set_error(struct daemon *d, const char *msg)
+{
+    snprintf(d->last_error, sizeof d->last_error, "%s", msg);
+    stamp_now(d->last_error_time);
+    d->commits_at_error = d->commits;
 }
 
 /* ---- Sync waiters. ---- */
@@ -307,7 +313,7 @@ db_bound(void *aux, const struct switch_db_binding *b)
     kick(d);
     char port[16];
     snprintf(port, sizeof port, "%d", b->ofport);
-    engine_set_port(d->engine, b->ns, b->pod, port);
+    engine_set_port(d->engine, b->ns, b->pod, port, b->addresses);
 }
 
 static void
@@ -315,7 +321,7 @@ db_unbound(void *aux, const struct switch_db_binding *b)
 {
     struct daemon *d = aux;
     kick(d);
-    engine_set_port(d->engine, b->ns, b->pod, NULL);
+    engine_set_port(d->engine, b->ns, b->pod, NULL, NULL);
 }
 
 static void
@@ -352,6 +358,55 @@ with_generation(const struct daemon *d, uint64_t cookie)
 static void commit_done(void *aux, const struct switch_of_result *);
 static void replace_done(void *aux, const struct switch_of_result *);
 
+/* ---- The "installed" marker on pods' ports. ----
+ *
+ * A CNI that waits for it before starting a pod's containers closes the
+ * window in which a new pod runs before its policies do.  It must be set
+ * only once the pod's flows are on the bridge: the bound pods are noted
+ * with the table a commit carries, and marked when that commit is done. */
+
+struct marker {
+    char *ns, *name;
+    bool realized;
+};
+
+static void
+note_marker(void *d_, const char *ns, const char *name, bool realized)
+{
+    struct daemon *d = d_;
+    struct marker m = { xstrdup(ns), xstrdup(name), realized };
+    APPEND(d->markers, d->n_markers, d->allocated_markers, m);
+}
+
+static void
+markers_clear(struct daemon *d)
+{
+    for (size_t i = 0; i < d->n_markers; i++) {
+        free(d->markers[i].ns);
+        free(d->markers[i].name);
+    }
+    d->n_markers = 0;
+}
+
+/* Notes the bound pods for the table about to be committed. */
+static void
+markers_snapshot(struct daemon *d)
+{
+    markers_clear(d);
+    engine_for_each_bound_pod(d->engine, note_marker, d);
+}
+
+/* The table the snapshot was taken with is on the bridge. */
+static void
+markers_commit(struct daemon *d)
+{
+    for (size_t i = 0; i < d->n_markers; i++) {
+        switch_db_set_installed(d->db, d->markers[i].ns, d->markers[i].name,
+                                d->markers[i].realized);
+    }
+    markers_clear(d);
+}
+
 struct replace_ctx {
     struct daemon *d;
     struct flowtab *snapshot;
@@ -380,6 +435,7 @@ start_replace(struct daemon *d, struct engine_stats *st)
     struct replace_ctx *rc = xmalloc(sizeof *rc);
     rc->d = d;
     rc->snapshot = flowtab_clone(engine_desired(d->engine));
+    markers_snapshot(d);
     rc->runs = st->runs;
     struct np_flowset fs = { .flows = NULL };
     fs.flows = xmalloc((flowtab_count(rc->snapshot) + 1) * sizeof *fs.flows);
@@ -404,6 +460,7 @@ replace_done(void *aux, const struct switch_of_result *r)
         flowtab_destroy(d->installed);
         d->installed = rc->snapshot;
         d->installed_known = true;
+        markers_commit(d);
         d->first_uncommitted_ms = 0;
         d->replaces++;
         d->commits++;
@@ -441,7 +498,9 @@ start_commit(struct daemon *d, struct engine_stats *st)
     struct flow_change *changes;
     size_t n;
     flowtab_diff(d->installed, engine_desired(d->engine), &changes, &n);
+    markers_snapshot(d);
     if (!n) {
+        markers_commit(d);      /* Already on the bridge. */
         free(changes);
         d->first_uncommitted_ms = 0;    /* Nothing to realize. */
         d->runs_committed = st->runs;
@@ -491,6 +550,7 @@ commit_done(void *aux, const struct switch_of_result *r)
     d->busy = false;
     if (r->status == SWITCH_OF_OK) {
         flowtab_apply(d->installed, changes, d->n_changes);
+        markers_commit(d);
         d->commits++;
         d->commit_seq++;
         d->flow_mods += d->n_changes;
@@ -741,12 +801,19 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
                            ks.kinds[OBJ_POD].rv ? ks.kinds[OBJ_POD].rv : "-",
                            ks.kinds[OBJ_NETPOL].rv ? ks.kinds[OBJ_NETPOL].rv : "-");
     }
+    /* An old error stays visible, but says how long ago it was and
+     * whether commits have succeeded since, so that it does not read as
+     * a current failure. */
+    char *error = (!d->last_error[0] ? xstrdup("none")
+                   : xasprintf("%s (at %s; %"PRIu64" commits since)",
+                               d->last_error, d->last_error_time,
+                               d->commits - d->commits_at_error));
     char *text = xasprintf(
         "source: %s\n"
         "node: %s\n"
         "objects: %zu namespaces, %zu pods (%zu on this node), "
         "%zu networkpolicies\n"
-        "bridge: %s (%s), %zu ports bound to pods\n"
+        "bridge: %s (%s), %zu ports bound to pods, %u marker writes\n"
         "flows: %zu desired, %zu installed, generation %u\n"
         "engine: %"PRIu64" runs, last %.1f ms (%s)\n"
         "commits: %"PRIu64" (%"PRIu64" full replaces, %"PRIu64" flow changes, "
@@ -760,7 +827,7 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
         st.n_namespaces, st.n_pods, st.n_local_pods, st.n_policies,
         d->opts->bridge,
         switch_of_is_connected(d->sw) ? "connected" : "not connected",
-        switch_db_count(d->db),
+        switch_db_count(d->db), switch_db_marker_writes(d->db),
         st.n_flows, flowtab_count(d->installed), d->generation,
         st.runs, st.last_run_ms, st.last_reason,
         d->commits, d->replaces, d->flow_mods, d->commit_failures,
@@ -769,8 +836,9 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
         latency, st.policies_compiled, st.policies_reused,
         st.full_recomputes,
         d->drift_checks, d->drift_repairs,
-        d->last_error[0] ? d->last_error : "none");
+        error);
     control_reply(req, true, text);
+    free(error);
     free(text);
     free(source);
     free(latency);
@@ -922,6 +990,8 @@ daemon_main(const struct daemon_options *opts)
     control_destroy(d->control);
     ovs_loop_destroy();
     engine_destroy(d->engine);
+    markers_clear(d);
+    free(d->markers);
     flowtab_destroy(d->installed);
     free(d);
     return 0;

@@ -16,7 +16,10 @@ struct engine {
     struct np_ids *policy_ids;
     struct np_frag_cache *frags;
     struct cluster *cluster;
-    struct strmap ports;        /* "ns/name" -> port text. */
+    struct strmap ports;        /* "ns/name" -> struct port_info. */
+    struct compile_bound_port *bound;   /* 'ports' for the compiler, */
+    size_t n_bound;                     /* pointing into its strings; */
+    bool bound_stale;                   /* rebuilt when ports change. */
     struct flowtab *desired;
     struct np_flowset last;     /* Names and warnings of the last run. */
 
@@ -30,14 +33,94 @@ struct engine {
     struct engine_stats stats;
 };
 
+/* A pod's switch port, as OVSDB has it. */
+struct port_info {
+    char *ns, *name;            /* The pod. */
+    char *port;
+    char *addresses;            /* As given, for change detection. */
+    struct ip_addr *ips;        /* Parsed from 'addresses'. */
+    size_t n_ips;
+};
+
+static void
+port_info_destroy(struct port_info *pi)
+{
+    if (pi) {
+        free(pi->ns);
+        free(pi->name);
+        free(pi->port);
+        free(pi->addresses);
+        free(pi->ips);
+        free(pi);
+    }
+}
+
+static const struct port_info *
+port_info_get(const struct engine *e, const char *ns, const char *name)
+{
+    char *key = xasprintf("%s/%s", ns, name);
+    const struct port_info *pi = strmap_get(&e->ports, key);
+    free(key);
+    return pi;
+}
+
 static const char *
 port_of(void *aux, const char *ns, const char *name)
 {
-    struct engine *e = aux;
-    char *key = xasprintf("%s/%s", ns, name);
-    const char *port = strmap_get(&e->ports, key);
-    free(key);
-    return port;
+    const struct port_info *pi = port_info_get(aux, ns, name);
+    return pi ? pi->port : NULL;
+}
+
+/* Parses "10.244.1.5/24 fd00::5/64" (or comma-separated, prefix lengths
+ * optional); words that are not addresses are skipped: the CNI's notation
+ * is not ours to reject, and the status will bring the address anyway. */
+static void
+parse_port_addresses(const char *text, struct ip_addr **ips, size_t *n)
+{
+    *ips = NULL;
+    *n = 0;
+    if (!text) {
+        return;
+    }
+    char *copy = xstrdup(text), *save = NULL;
+    size_t allocated = 0;
+    for (char *word = strtok_r(copy, " ,", &save); word;
+         word = strtok_r(NULL, " ,", &save)) {
+        char *slash = strchr(word, '/');
+        if (slash) {
+            *slash = '\0';
+        }
+        struct ip_addr ip;
+        if (ip_addr_parse(word, &ip)) {
+            APPEND(*ips, *n, allocated, ip);
+        }
+    }
+    free(copy);
+}
+
+/* Gives 'pod' the addresses of its port when its status has none (or had
+ * none when it got them), or takes them back; returns true if its
+ * addresses changed.  The caller invalidates what depends on the pod. */
+static bool
+pod_take_port_ips(struct k8s_pod *pod, const struct port_info *pi)
+{
+    if (pod->n_ips && !pod->ips_from_port) {
+        return false;           /* The status is the authority. */
+    }
+    size_t n = pi ? pi->n_ips : 0;
+    if (pod->n_ips == n
+        && (!n || !memcmp(pod->ips, pi->ips, n * sizeof *pod->ips))) {
+        return false;
+    }
+    free(pod->ips);
+    pod->ips = NULL;
+    if (n) {
+        pod->ips = xmalloc(n * sizeof *pod->ips);
+        memcpy(pod->ips, pi->ips, n * sizeof *pod->ips);
+    }
+    pod->n_ips = n;
+    pod->ips_from_port = n > 0;
+    return true;
 }
 
 struct engine *
@@ -72,9 +155,10 @@ engine_destroy(struct engine *e)
     size_t b;
     for (struct strmap_node *node = strmap_first(&e->ports, &b); node;
          node = strmap_next(&e->ports, node, &b)) {
-        free(node->value);
+        port_info_destroy(node->value);
     }
     strmap_destroy(&e->ports);
+    free(e->bound);
     for (int k = 0; k < 3; k++) {
         strmap_destroy(&e->unseen[k]);
     }
@@ -266,6 +350,10 @@ find_object(const struct engine *e, enum obj_kind kind, const char *ns,
 void
 engine_apply(struct engine *e, struct k8s_object *obj)
 {
+    if (obj->kind == OBJ_POD && !obj->pod->n_ips) {
+        pod_take_port_ips(obj->pod, port_info_get(e, obj->pod->namespace,
+                                                  obj->pod->name));
+    }
     struct k8s_object buf;
     invalidate_for(e, find_object(e, obj->kind, k8s_object_namespace(obj),
                                   k8s_object_name(obj), &buf), obj);
@@ -366,24 +454,71 @@ engine_resync_end(struct engine *e, enum obj_kind kind)
 
 void
 engine_set_port(struct engine *e, const char *ns, const char *name,
-                const char *port)
+                const char *port, const char *addresses)
 {
     char *key = xasprintf("%s/%s", ns, name);
+    if (!addresses) {
+        addresses = "";
+    }
+    bool changed = false;
+    e->bound_stale = true;
     if (port) {
         void **slot = strmap_slot(&e->ports, key, NULL);
-        if (!*slot || strcmp(*slot, port)) {
-            free(*slot);
-            *slot = xstrdup(port);
+        struct port_info *pi = *slot;
+        if (!pi || strcmp(pi->port, port) || strcmp(pi->addresses,
+                                                     addresses)) {
+            port_info_destroy(pi);
+            pi = xcalloc(1, sizeof *pi);
+            pi->ns = xstrdup(ns);
+            pi->name = xstrdup(name);
+            pi->port = xstrdup(port);
+            pi->addresses = xstrdup(addresses);
+            parse_port_addresses(addresses, &pi->ips, &pi->n_ips);
+            *slot = pi;
+            changed = true;
             mark(e, "pod %s bound to port %s", key, port);
         }
     } else {
-        char *old = strmap_remove(&e->ports, key);
-        if (old) {
-            free(old);
+        struct port_info *pi = strmap_remove(&e->ports, key);
+        if (pi) {
+            port_info_destroy(pi);
+            changed = true;
             mark(e, "pod %s unbound", key);
         }
     }
+    struct k8s_pod *pod = (struct k8s_pod *) cluster_find_pod(e->cluster, ns,
+                                                              name);
+    if (changed && pod && (!pod->n_ips || pod->ips_from_port)) {
+        /* The pod's addresses come from the port: what depends on the pod
+         * depends on its labels, which stay, so one invalidation covers
+         * before and after. */
+        struct k8s_object obj = { .kind = OBJ_POD, .pod = pod };
+        invalidate_for(e, &obj, &obj);
+        pod_take_port_ips(pod, port ? port_info_get(e, ns, name) : NULL);
+    }
     free(key);
+}
+
+void
+engine_for_each_bound_pod(const struct engine *e, engine_port_fn *cb,
+                          void *aux)
+{
+    size_t b;
+    for (struct strmap_node *node = strmap_first(&e->ports, &b); node;
+         node = strmap_next(&e->ports, node, &b)) {
+        const char *slash = strchr(node->key, '/');
+        char *ns = xmemdup0(node->key, slash - node->key);
+        const struct k8s_pod *pod = cluster_find_pod(e->cluster, ns,
+                                                     slash + 1);
+        bool realized = (pod && pod->n_ips && !pod->host_network
+                         && pod->phase != POD_SUCCEEDED
+                         && pod->phase != POD_FAILED
+                         && (!e->opts.node
+                             || (pod->node_name
+                                 && !strcmp(pod->node_name, e->opts.node))));
+        cb(aux, ns, slash + 1, realized);
+        free(ns);
+    }
 }
 
 void
@@ -415,6 +550,23 @@ engine_run(struct engine *e)
     }
     double start = engine_now_ms();
     e->stats.last_batch_start_ms = e->pending_since;
+    if (e->bound_stale) {
+        e->bound_stale = false;
+        free(e->bound);
+        e->bound = xmalloc((e->ports.n + 1) * sizeof *e->bound);
+        e->n_bound = 0;
+        size_t b;
+        for (struct strmap_node *node = strmap_first(&e->ports, &b); node;
+             node = strmap_next(&e->ports, node, &b)) {
+            const struct port_info *pi = node->value;
+            struct compile_bound_port *bp = &e->bound[e->n_bound++];
+            bp->ns = pi->ns;
+            bp->name = pi->name;
+            bp->port = pi->port;
+        }
+        e->opts.bound_ports = e->bound;
+        e->opts.n_bound_ports = e->n_bound;
+    }
     np_flowset_destroy(&e->last);
     compile_cluster(e->cluster, &e->opts, &e->last);
     flowtab_sync(e->desired, &e->last);

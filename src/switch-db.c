@@ -33,6 +33,7 @@ struct binding {
     struct uuid uuid;           /* Interface row. */
     char *iface_id;
     bool seen;                  /* In the current pass. */
+    bool want_installed;        /* switch_db_set_installed()'s last word. */
     struct switch_db_binding pub;   /* Strings owned here. */
 };
 
@@ -42,6 +43,8 @@ struct switch_db {
     struct switch_db_callbacks cbs;
     void *aux;
     unsigned int idl_seqno;
+    struct ovsdb_idl_txn *txn;  /* Marker writes in flight, or NULL. */
+    unsigned int n_marker_writes;
     struct hmap by_uuid;
     struct hmap by_pod;         /* Hashed by iface-id; may repeat. */
     bool synced;
@@ -103,6 +106,7 @@ static void
 binding_free(struct binding *b)
 {
     free(b->iface_id);
+    free(CONST_CAST(char *, b->pub.addresses));
     free(CONST_CAST(char *, b->pub.ns));
     free(CONST_CAST(char *, b->pub.pod));
     free(CONST_CAST(char *, b->pub.port));
@@ -123,6 +127,9 @@ switch_db_destroy(struct switch_db *db)
     }
     hmap_destroy(&db->by_uuid);
     hmap_destroy(&db->by_pod);
+    if (db->txn) {
+        ovsdb_idl_txn_destroy(db->txn);
+    }
     ovsdb_idl_destroy(db->idl);
     free(db);
 }
@@ -193,6 +200,8 @@ sync_bindings(struct switch_db *db)
 
     OVSREC_INTERFACE_FOR_EACH (row, db->idl) {
         const char *iface_id = smap_get(&row->external_ids, "iface-id");
+        const char *addresses = smap_get_def(&row->external_ids,
+                                             "ip_addresses", "");
         int64_t ofport = row->n_ofport ? row->ofport[0] : 0;
         char *ns, *pod;
 
@@ -202,7 +211,8 @@ sync_bindings(struct switch_db *db)
 
         b = find_by_uuid(db, &row->header_.uuid);
         if (b && b->pub.ofport == ofport && !strcmp(b->iface_id, iface_id)
-            && !strcmp(b->pub.port, row->name)) {
+            && !strcmp(b->pub.port, row->name)
+            && !strcmp(b->pub.addresses, addresses)) {
             b->seen = true;
             continue;
         }
@@ -222,6 +232,7 @@ sync_bindings(struct switch_db *db)
         b->pub.pod = pod;
         b->pub.port = xstrdup(row->name);
         b->pub.ofport = ofport;
+        b->pub.addresses = xstrdup(addresses);
         if (n_added >= allocated_added) {
             added = x2nrealloc(added, &allocated_added, sizeof *added);
         }
@@ -254,6 +265,85 @@ sync_bindings(struct switch_db *db)
     free(added);
 }
 
+void
+switch_db_set_installed(struct switch_db *db, const char *ns,
+                        const char *pod, bool installed)
+{
+    char *iface_id = xasprintf("%s_%s", ns, pod);
+    struct binding *b;
+
+    HMAP_FOR_EACH_WITH_HASH (b, pod_node, hash_string(iface_id, 0),
+                             &db->by_pod) {
+        if (!strcmp(b->iface_id, iface_id)) {
+            b->want_installed = installed;
+        }
+    }
+    free(iface_id);
+}
+
+unsigned int
+switch_db_marker_writes(const struct switch_db *db)
+{
+    return db->n_marker_writes;
+}
+
+/* Brings every bound Interface's marker to what the daemon said, in one
+ * transaction at a time.  The IDL's copy of the row is the truth of what
+ * is written: a failed or lost transaction is simply tried again. */
+static void
+write_markers(struct switch_db *db)
+{
+    struct binding *b;
+
+    if (db->txn) {
+        enum ovsdb_idl_txn_status status = ovsdb_idl_txn_commit(db->txn);
+        if (status == TXN_INCOMPLETE) {
+            return;
+        }
+        if (status != TXN_SUCCESS && status != TXN_UNCHANGED) {
+            static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(1, 5);
+            VLOG_WARN_RL(&rl, "writing external_ids:%s failed: %s",
+                         SWITCH_DB_INSTALLED_KEY,
+                         ovsdb_idl_txn_status_to_string(status));
+        }
+        ovsdb_idl_txn_destroy(db->txn);
+        db->txn = NULL;
+    }
+    if (!ovsdb_idl_has_ever_connected(db->idl)
+        || !ovsdb_idl_is_connected(db->idl)) {
+        return;
+    }
+    HMAP_FOR_EACH (b, uuid_node, &db->by_uuid) {
+        const struct ovsrec_interface *row
+            = ovsrec_interface_get_for_uuid(db->idl, &b->uuid);
+        if (!row) {
+            continue;
+        }
+        const char *have = smap_get(&row->external_ids,
+                                    SWITCH_DB_INSTALLED_KEY);
+        bool is_set = have && !strcmp(have, "true");
+        if (is_set == b->want_installed) {
+            continue;
+        }
+        if (!db->txn) {
+            db->txn = ovsdb_idl_txn_create(db->idl);
+            ovsdb_idl_txn_add_comment(db->txn, "ovs-netpold: flows of "
+                                      "pods installed");
+        }
+        if (b->want_installed) {
+            ovsrec_interface_update_external_ids_setkey(
+                row, SWITCH_DB_INSTALLED_KEY, "true");
+        } else {
+            ovsrec_interface_update_external_ids_delkey(
+                row, SWITCH_DB_INSTALLED_KEY);
+        }
+        db->n_marker_writes++;
+    }
+    if (db->txn) {
+        ovsdb_idl_txn_commit(db->txn);
+    }
+}
+
 static void
 switch_db_run(void *db_)
 {
@@ -266,6 +356,7 @@ switch_db_run(void *db_)
         db->idl_seqno = seqno;
         sync_bindings(db);
     }
+    write_markers(db);
     if (!db->synced && ovsdb_idl_has_ever_connected(db->idl)) {
         db->synced = true;
         if (db->cbs.synced) {
@@ -280,4 +371,7 @@ switch_db_wait(void *db_)
     struct switch_db *db = db_;
 
     ovsdb_idl_wait(db->idl);
+    if (db->txn) {
+        ovsdb_idl_txn_wait(db->txn);
+    }
 }

@@ -195,15 +195,105 @@ test_ports(void **state)
     apply_pods(e, 2);
     engine_run(e);
     assert_true(has_match(engine_desired(e), "ip,nw_src=10.0.0.1"));
-    engine_set_port(e, "x", "p0", "7");
+    engine_set_port(e, "x", "p0", "7", NULL);
     assert_true(engine_pending(e));
     engine_run(e);
     assert_true(has_match(engine_desired(e), "in_port=7,ip,nw_src=10.0.0.1"));
-    engine_set_port(e, "x", "p0", "7");       /* Same binding: no run. */
+    engine_set_port(e, "x", "p0", "7", NULL);       /* Same binding: no run. */
     assert_false(engine_pending(e));
-    engine_set_port(e, "x", "p0", NULL);
+    engine_set_port(e, "x", "p0", NULL, NULL);
     engine_run(e);
     assert_false(has_match(engine_desired(e), "in_port=7,ip,nw_src=10.0.0.1"));
+    engine_destroy(e);
+}
+
+static bool
+has_flow(const struct flowtab *tab, uint8_t table, uint16_t priority,
+         const char *match)
+{
+    struct flowtab *one = flowtab_create();
+    flowtab_put(one, table, priority, 0, match, "x");
+    struct flow_change *changes;
+    size_t n;
+    flowtab_diff(tab, one, &changes, &n);
+    bool found = false;
+    for (size_t i = 0; i < n; i++) {
+        found |= changes[i].type == FLOW_MODIFY;
+    }
+    free(changes);
+    flowtab_destroy(one);
+    return found;
+}
+
+static void
+note_bound(void *aux, const char *ns, const char *name, bool realized)
+{
+    int *counts = aux;
+    counts[realized]++;
+}
+
+/* A pod whose status has no address yet takes the one its CNI wrote on
+ * the port; the status wins once it has one; a port whose pod gets no
+ * flows drops IP; and the incremental table stays equal to a full one. */
+static void
+test_port_addresses(void **state)
+{
+    struct compile_options opts;
+    compile_options_init(&opts);
+    struct engine *e = engine_create(&opts);
+    apply_text(e, policy_web);
+    char *p = pod("x", "p0", "web", "10.0.0.1");
+    apply_text(e, p);
+    free(p);
+    /* x/q: scheduled, no address in its status. */
+    apply_text(e, "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":"
+               "{\"namespace\":\"x\",\"name\":\"q\",\"labels\":"
+               "{\"app\":\"web\"}},\"spec\":{\"nodeName\":\"n1\","
+               "\"containers\":[{\"name\":\"c\"}]},\"status\":"
+               "{\"phase\":\"Pending\"}}");
+    engine_set_port(e, "x", "q", "8", NULL);
+    engine_set_port(e, "x", "ghost", "9", "10.0.0.99/24");
+    engine_run(e);
+    const struct flowtab *d = engine_desired(e);
+    assert_true(has_flow(d, 2, 150, "in_port=8,ip"));       /* No address. */
+    assert_true(has_flow(d, 2, 150, "in_port=9,ip"));       /* No pod. */
+    assert_true(has_flow(d, 2, 150, "in_port=9,ipv6"));
+    int counts[2] = { 0, 0 };
+    engine_for_each_bound_pod(e, note_bound, counts);
+    assert_int_equal(counts[0], 2);
+    assert_int_equal(counts[1], 0);
+
+    /* The CNI's address: x/q gets its spoof guard and its isolation. */
+    engine_set_port(e, "x", "q", "8", "10.0.0.7/24 bogus,fd00::7/64");
+    assert_true(engine_pending(e));
+    engine_run(e);
+    d = engine_desired(e);
+    assert_true(has_flow(d, 2, 200, "in_port=8,ip,nw_src=10.0.0.7"));
+    assert_true(has_flow(d, 2, 200, "in_port=8,ipv6,ipv6_src=fd00::7"));
+    assert_true(has_flow(d, 6, 100, "ip,nw_dst=10.0.0.7"));
+    assert_true(has_flow(d, 2, 150, "in_port=8,ip"));       /* Other srcs. */
+    counts[0] = counts[1] = 0;
+    engine_for_each_bound_pod(e, note_bound, counts);
+    assert_int_equal(counts[1], 1);
+    struct flowtab *incremental = flowtab_clone(d);
+    engine_force_full(e, "test");
+    engine_run(e);
+    assert_true(flowtab_equal(incremental, engine_desired(e)));
+    flowtab_destroy(incremental);
+
+    /* The status brings another address: it wins. */
+    p = pod("x", "q", "web", "10.0.0.8");
+    apply_text(e, p);
+    free(p);
+    engine_run(e);
+    d = engine_desired(e);
+    assert_true(has_flow(d, 2, 200, "in_port=8,ip,nw_src=10.0.0.8"));
+    assert_false(has_flow(d, 2, 200, "in_port=8,ip,nw_src=10.0.0.7"));
+
+    /* Unbound: the port's drops go with it. */
+    engine_set_port(e, "x", "ghost", NULL, NULL);
+    engine_run(e);
+    assert_false(has_flow(engine_desired(e), 2, 150, "in_port=9,ip"));
     engine_destroy(e);
 }
 
@@ -481,6 +571,7 @@ main(void)
         cmocka_unit_test(test_ports),
         cmocka_unit_test(test_flowtab_diff_apply),
         cmocka_unit_test(test_flowtab_sync),
+        cmocka_unit_test(test_port_addresses),
         cmocka_unit_test(test_incremental_equals_full),
         cmocka_unit_test(test_cluster_sorted_views),
     };
