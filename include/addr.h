@@ -24,6 +24,9 @@ struct cidr {
 /* Parses an address in the API server's accepted syntax.  Returns true on
  * success. */
 bool ip_addr_parse(const char *, struct ip_addr *);
+/* Parses a comma-separated list of addresses into a malloc'd array;
+ * returns NULL, or a malloc'd message naming the first bad word. */
+char *ip_addr_parse_list(const char *, struct ip_addr **, size_t *n);
 void ip_addr_format(const struct ip_addr *, char buf[IP_ADDR_STRLEN]);
 int ip_addr_cmp(const struct ip_addr *, const struct ip_addr *);
 

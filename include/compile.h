@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 struct cluster;
+struct ip_addr;
 
 /* Resolves the switch port of a local pod: returns an OpenFlow port name or
  * number as text, or NULL when the pod has no port (yet). */
@@ -41,6 +42,14 @@ struct compile_options {
      * address yet, ...) drop what they send.  May be empty. */
     const struct compile_bound_port *bound_ports;
     size_t n_bound_ports;
+    /* This node: traffic to and from it is always allowed.  From it: a
+     * packet with one of 'node_addrs' as source on one of 'node_ports'
+     * (compile_options_init(): "LOCAL", the bridge's own port).  None:
+     * nothing is special about the node. */
+    const struct ip_addr *node_addrs;
+    size_t n_node_addrs;
+    const char *const *node_ports;
+    size_t n_node_ports;
     /* Keep conjunction ids and policy numbers (in cookies) stable across
      * compiles; NULL: they live for this compile only, and are given in
      * (namespace, name) order. */

@@ -23,6 +23,9 @@
 #define NP_DAEMON_H 1
 
 #include <stdbool.h>
+#include <stddef.h>
+
+struct ip_addr;
 
 struct daemon_options {
     const char *source_dir;     /* --source dir:PATH, or NULL. */
@@ -35,6 +38,12 @@ struct daemon_options {
     const char *continuation;
     unsigned int ct_zone;
     double drift_interval;      /* Seconds; 0 disables the check. */
+    /* This node's addresses and ports (see struct compile_options):
+     * traffic to and from the node is always allowed. */
+    const struct ip_addr *node_addrs;
+    size_t n_node_addrs;
+    const char *const *node_ports;
+    size_t n_node_ports;
 };
 
 /* Runs until SIGINT or SIGTERM; returns the exit status.  The flows stay

@@ -212,3 +212,26 @@ port_range_to_masks(uint16_t lo, uint16_t hi,
     }
     return n;
 }
+
+char *
+ip_addr_parse_list(const char *text, struct ip_addr **ips, size_t *n)
+{
+    *ips = NULL;
+    *n = 0;
+    char *copy = xstrdup(text), *save = NULL, *error = NULL;
+    size_t allocated = 0;
+    for (char *word = strtok_r(copy, ",", &save); word;
+         word = strtok_r(NULL, ",", &save)) {
+        struct ip_addr ip;
+        if (!ip_addr_parse(word, &ip)) {
+            error = xasprintf("\"%s\" is not an IPv4 or IPv6 address", word);
+            free(*ips);
+            *ips = NULL;
+            *n = 0;
+            break;
+        }
+        APPEND(*ips, *n, allocated, ip);
+    }
+    free(copy);
+    return error;
+}

@@ -73,7 +73,7 @@ int
 cli_compile(int argc, char *argv[])
 {
     enum { OPT_NODE = 256, OPT_TABLE_BASE, OPT_CONTINUATION, OPT_PORTS,
-           OPT_CT_ZONE, OPT_GENERATION };
+           OPT_CT_ZONE, OPT_GENERATION, OPT_NODE_ADDRESS, OPT_NODE_PORT };
     static const struct option long_options[] = {
         {"node", required_argument, NULL, OPT_NODE},
         {"table-base", required_argument, NULL, OPT_TABLE_BASE},
@@ -81,6 +81,8 @@ cli_compile(int argc, char *argv[])
         {"ports", required_argument, NULL, OPT_PORTS},
         {"ct-zone", required_argument, NULL, OPT_CT_ZONE},
         {"generation", required_argument, NULL, OPT_GENERATION},
+        {"node-address", required_argument, NULL, OPT_NODE_ADDRESS},
+        {"node-port", required_argument, NULL, OPT_NODE_PORT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -90,6 +92,9 @@ cli_compile(int argc, char *argv[])
     strmap_init(&ports);
     bool have_ports = false;
     int status = 0;
+    struct ip_addr *node_addrs = NULL;
+    const char **node_ports = NULL;
+    size_t n_node_ports = 0, allocated_node_ports = 0;
 
     optind = 1;
     for (;;) {
@@ -145,10 +150,36 @@ cli_compile(int argc, char *argv[])
             }
             opts.generation = v;
             break;
+        case OPT_NODE_ADDRESS: {
+            free(node_addrs);
+            size_t n;
+            char *error = ip_addr_parse_list(optarg, &node_addrs, &n);
+            if (error) {
+                fprintf(stderr, "ovs-netpol compile: --node-address: %s\n",
+                        error);
+                free(error);
+                return 2;
+            }
+            opts.node_addrs = node_addrs;
+            opts.n_node_addrs = n;
+            break;
+        }
+        case OPT_NODE_PORT: {
+            char *save = NULL;
+            for (char *w = strtok_r(optarg, ",", &save); w;
+                 w = strtok_r(NULL, ",", &save)) {
+                APPEND(node_ports, n_node_ports, allocated_node_ports,
+                       (const char *) w);
+            }
+            opts.node_ports = node_ports;
+            opts.n_node_ports = n_node_ports;
+            break;
+        }
         case 'h':
             printf("usage: ovs-netpol compile [--node NAME] [--table-base N] "
                    "[--continuation ACTION]\n"
-                   "       [--ports FILE] [--ct-zone N] [--generation N] "
+                   "       [--ports FILE] [--ct-zone N] [--generation N]\n"
+                   "       [--node-address ADDR,...] [--node-port PORT,...] "
                    "FILE...\n");
             return 0;
         default:
@@ -209,6 +240,8 @@ cli_compile(int argc, char *argv[])
         free((char *) bound[i].name);
     }
     free(bound);
+    free(node_addrs);
+    free(node_ports);
 
     size_t b;
     for (struct strmap_node *node = strmap_first(&ports, &b); node;

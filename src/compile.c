@@ -36,6 +36,7 @@
 
 enum {
     PRIO_RULE = 200,
+    PRIO_NODE = 120,            /* To this node: above any default deny. */
     PRIO_DEFAULT_CUT = 110,     /* Established: above the drop of new. */
     PRIO_DEFAULT_DENY = 100,
 };
@@ -1466,9 +1467,12 @@ compare_flows(const void *a_, const void *b_)
 void
 compile_options_init(struct compile_options *opts)
 {
+    static const char *const local[] = { "LOCAL" };
     memset(opts, 0, sizeof *opts);
     opts->continuation = "NORMAL";
     opts->ct_zone = 0;
+    opts->node_ports = local;
+    opts->n_node_ports = 1;
 }
 
 /* Host-network pods share the node's address, and finished pods' addresses
@@ -1519,6 +1523,42 @@ compile_orphan_ports(struct ctx *c, const struct cluster *cluster)
         snprintf(match, sizeof match, "in_port=%s,ipv6", bp->port);
         add_direct(c, t, 150, cookie, match, "drop", comment);
         free(comment);
+    }
+}
+
+/* "Traffic to and from the node where a Pod is running is always allowed,
+ * regardless of the IP address of the Pod or the node" (Kubernetes'
+ * NetworkPolicy documentation): the kubelet's probes must reach an
+ * isolated pod, and host-network pods of this node are this node.  From
+ * the node: a packet with one of its addresses arriving on one of its
+ * ports (never a pod's, so a pod cannot claim to be the node) skips both
+ * checks.  To the node: by address, above the egress default deny. */
+static void
+compile_node(struct ctx *c)
+{
+    const struct compile_options *o = c->opts;
+    uint64_t cookie = make_cookie(c, NPC_INFRA, 0, 0);
+    char commit[32], ingress[32], match[256], buf[128];
+    snprintf(commit, sizeof commit, "goto_table:%u", tbl(c, NPT_COMMIT));
+    snprintf(ingress, sizeof ingress, "goto_table:%u", tbl(c, NPT_INGRESS));
+    for (size_t i = 0; i < o->n_node_addrs; i++) {
+        struct cidr h = host_cidr(&o->node_addrs[i]);
+        char addr[IP_ADDR_STRLEN];
+        ip_addr_format(&o->node_addrs[i], addr);
+        char *from = xasprintf("from this node (%s): always allowed", addr);
+        char *to = xasprintf("to this node (%s): always allowed", addr);
+        format_addr_match(&h, FIELD_SRC, buf, sizeof buf);
+        for (size_t j = 0; j < o->n_node_ports; j++) {
+            snprintf(match, sizeof match, "in_port=%s,%s", o->node_ports[j],
+                     buf);
+            add_direct(c, tbl(c, NPT_SPOOF), 190, cookie, match, commit,
+                       j ? NULL : from);
+        }
+        format_addr_match(&h, FIELD_DST, buf, sizeof buf);
+        add_direct(c, tbl(c, NPT_EGRESS_DEFAULT), PRIO_NODE, cookie, buf,
+                   ingress, to);
+        free(from);
+        free(to);
     }
 }
 
@@ -1607,6 +1647,7 @@ compile_once(const struct cluster *cluster,
         }
     }
     compile_orphan_ports(&c, cluster);
+    compile_node(&c);
     compile_policies(&c, cluster);
 
     out->flows = xmalloc((c.flows.n + 1) * sizeof *out->flows);

@@ -916,6 +916,12 @@ daemon_main(const struct daemon_options *opts)
     co.table_base = opts->table_base;
     co.continuation = opts->continuation;
     co.ct_zone = opts->ct_zone;
+    co.node_addrs = opts->node_addrs;
+    co.n_node_addrs = opts->n_node_addrs;
+    if (opts->n_node_ports) {
+        co.node_ports = opts->node_ports;
+        co.n_node_ports = opts->n_node_ports;
+    }
     d->engine = engine_create(&co);
     d->installed = flowtab_create();
 

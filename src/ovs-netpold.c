@@ -6,6 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include "addr.h"
 #include "daemon.h"
 #include "np-log.h"
 #include "np-util.h"
@@ -30,6 +35,11 @@ usage(FILE *stream)
           "  --ct-zone N           conntrack zone (default 0)\n"
           "  --drift-interval S    seconds between drift checks (default 30,\n"
           "                        0 disables)\n"
+          "  --node-address A,...  this node's addresses: traffic to and from\n"
+          "                        the node is always allowed (default: the\n"
+          "                        host's global addresses; 'none': none)\n"
+          "  --node-port P,...     the bridge ports the node's own traffic\n"
+          "                        comes in on (default LOCAL)\n"
           "  --log-format text|json\n"
           "  --log-level debug|info|warn|error\n"
           "  --config FILE         read options from FILE: one 'name value'\n"
@@ -41,6 +51,7 @@ enum {
     OPT_SOURCE = 256, OPT_KUBECONFIG, OPT_OVS_RUNDIR, OPT_BRIDGE, OPT_NODE,
     OPT_CONTROL, OPT_TABLE_BASE, OPT_CONTINUATION, OPT_CT_ZONE,
     OPT_DRIFT_INTERVAL, OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_CONFIG,
+    OPT_NODE_ADDRESS, OPT_NODE_PORT,
 };
 
 static const struct option long_options[] = {
@@ -57,6 +68,8 @@ static const struct option long_options[] = {
     {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"config", required_argument, NULL, OPT_CONFIG},
+    {"node-address", required_argument, NULL, OPT_NODE_ADDRESS},
+    {"node-port", required_argument, NULL, OPT_NODE_PORT},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -74,6 +87,53 @@ parse_number(const char *name, const char *s, double max, double *value)
     }
     *value = v;
     return true;
+}
+
+static bool node_addrs_given;
+
+/* The addresses of this host, which is the node (ovs-netpold runs in the
+ * host's network namespace): everything but loopback and link-local,
+ * which never reach a pod as the node's. */
+static void
+detect_node_addrs(struct daemon_options *o)
+{
+    struct ifaddrs *ifa_list;
+    if (getifaddrs(&ifa_list)) {
+        np_log(NP_LOG_WARN, "main", "cannot list this host's addresses (%s): "
+               "no --node-address", strerror(errno));
+        return;
+    }
+    struct ip_addr *ips = NULL;
+    size_t n = 0, allocated = 0;
+    for (struct ifaddrs *ifa = ifa_list; ifa; ifa = ifa->ifa_next) {
+        if (!ifa->ifa_addr || (ifa->ifa_flags & IFF_LOOPBACK)) {
+            continue;
+        }
+        char text[INET6_ADDRSTRLEN];
+        int family = ifa->ifa_addr->sa_family;
+        if (family == AF_INET) {
+            const struct sockaddr_in *sin = (void *) ifa->ifa_addr;
+            if ((ntohl(sin->sin_addr.s_addr) >> 16) == 0xa9fe) {
+                continue;       /* 169.254/16 */
+            }
+            inet_ntop(AF_INET, &sin->sin_addr, text, sizeof text);
+        } else if (family == AF_INET6) {
+            const struct sockaddr_in6 *sin6 = (void *) ifa->ifa_addr;
+            if (IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr)) {
+                continue;
+            }
+            inet_ntop(AF_INET6, &sin6->sin6_addr, text, sizeof text);
+        } else {
+            continue;
+        }
+        struct ip_addr ip;
+        if (ip_addr_parse(text, &ip)) {
+            APPEND(ips, n, allocated, ip);
+        }
+    }
+    freeifaddrs(ifa_list);
+    o->node_addrs = ips;
+    o->n_node_addrs = n;
 }
 
 /* Applies one option; returns false after printing why it is wrong.
@@ -137,6 +197,38 @@ apply_option(struct daemon_options *o, int opt, const char *name,
         }
         np_log_set_json(!strcmp(arg, "json"));
         return true;
+    case OPT_NODE_ADDRESS: {
+        struct ip_addr *ips = NULL;
+        size_t n = 0;
+        if (strcmp(arg, "none")) {
+            char *error = ip_addr_parse_list(arg, &ips, &n);
+            if (error) {
+                fprintf(stderr, "ovs-netpold: --node-address: %s\n", error);
+                free(error);
+                return false;
+            }
+        }
+        o->node_addrs = ips;
+        o->n_node_addrs = n;
+        node_addrs_given = true;
+        return true;
+    }
+    case OPT_NODE_PORT: {
+        const char **ports = NULL;
+        size_t n = 0, allocated = 0;
+        char *copy = xstrdup(arg), *save = NULL;
+        for (char *w = strtok_r(copy, ",", &save); w;
+             w = strtok_r(NULL, ",", &save)) {
+            APPEND(ports, n, allocated, (const char *) w);
+        }
+        if (!n) {
+            fprintf(stderr, "ovs-netpold: --node-port: no port\n");
+            return false;
+        }
+        o->node_ports = ports;
+        o->n_node_ports = n;
+        return true;
+    }
     case OPT_LOG_LEVEL: {
         enum np_log_level level;
         if (!np_log_parse_level(arg, &level)) {
@@ -279,5 +371,17 @@ main(int argc, char *argv[])
         }
         o.node = host;
     }
+    if (!node_addrs_given) {
+        detect_node_addrs(&o);
+    }
+    char list[1024] = "";
+    for (size_t i = 0; i < o.n_node_addrs; i++) {
+        char addr[IP_ADDR_STRLEN];
+        ip_addr_format(&o.node_addrs[i], addr);
+        size_t len = strlen(list);
+        snprintf(list + len, sizeof list - len, "%s%s", i ? "," : "", addr);
+    }
+    np_log(NP_LOG_INFO, "main", "node %s, addresses %s (traffic to and from "
+           "them is always allowed)", o.node, o.n_node_addrs ? list : "none");
     return daemon_main(&o);
 }

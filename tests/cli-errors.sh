@@ -54,7 +54,13 @@ expect_err "$tmp/missing.yaml: cannot open"
 cmp -s "$tmp/alone" "$tmp/with" || { echo "FAIL: broken inputs changed the other flows"; fail=1; }
 
 # Bad options are usage errors (status 2), not silent defaults.
-for opt in "--table-base 300" "--table-base x" "--ct-zone 70000" "--continuation="; do
+msg=$($np compile --node-address 10.0.0.1,nope "$srcdir"/deploy/examples/cluster.yaml 2>&1 >/dev/null)
+case $msg in
+    *'--node-address: "nope" is not an IPv4 or IPv6 address'*) ;;
+    *) echo "FAIL: --node-address nope: $msg"; fail=1 ;;
+esac
+for opt in "--table-base 300" "--table-base x" "--ct-zone 70000" "--continuation=" \
+           "--node-address 10.0.0.300" "--node-address 10.0.0.1,nope"; do
     $np compile $opt "$srcdir"/deploy/examples/cluster.yaml >/dev/null 2>&1
     s=$?
     [ "$s" -eq 2 ] || { echo "FAIL: compile $opt: status $s, expected 2"; fail=1; }

@@ -354,6 +354,48 @@ find(const struct np_flowset *fs, int t, const char *match)
     return NULL;
 }
 
+/* The node: from its ports with its addresses, both checks are skipped;
+ * to its addresses, the egress default deny is; ports bound to pods that
+ * get no flows drop IP. */
+static void
+test_node_and_orphan_ports(void **state)
+{
+    char *items = xstrdup(base_cluster);
+    append(&items, NP("x", "deny", "{\"podSelector\":{},\"policyTypes\":"
+                      "[\"Ingress\",\"Egress\"]}"));
+    char *text = wrap_list(items);
+    free(items);
+    struct compile_options opts;
+    compile_options_init(&opts);
+    opts.table_base = 10;
+    struct ip_addr node[2];
+    assert_true(ip_addr_parse("192.0.2.7", &node[0]));
+    assert_true(ip_addr_parse("fd00::7", &node[1]));
+    opts.node_addrs = node;
+    opts.n_node_addrs = 2;
+    const struct compile_bound_port bound[] = {
+        { .ns = "x", .name = "nobody", .port = "17" },
+    };
+    opts.bound_ports = bound;
+    opts.n_bound_ports = 1;
+    struct np_flowset fs;
+    compile_text(text, &opts, &fs, NULL);
+    free(text);
+    const struct np_flow *f;
+    f = find(&fs, 10 + NPT_SPOOF, "in_port=LOCAL,ip,nw_src=192.0.2.7");
+    assert_string_equal(f->actions, "goto_table:17");
+    f = find(&fs, 10 + NPT_SPOOF, "in_port=LOCAL,ipv6,ipv6_src=fd00::7");
+    assert_string_equal(f->actions, "goto_table:17");
+    f = find(&fs, 10 + NPT_EGRESS_DEFAULT, "ip,nw_dst=192.0.2.7");
+    assert_string_equal(f->actions, "goto_table:15");
+    assert_true(f->priority > 110);     /* Above the cut and the drop. */
+    f = find(&fs, 10 + NPT_SPOOF, "in_port=17,ip");
+    assert_string_equal(f->actions, "drop");
+    f = find(&fs, 10 + NPT_SPOOF, "in_port=17,ipv6");
+    assert_string_equal(f->actions, "drop");
+    np_flowset_destroy(&fs);
+}
+
 /* Connections that exist when a policy changes: their original direction
  * goes through the policies again, a default deny drops it and marks the
  * connection cut (so table 1 drops its replies too), and the commit table
@@ -556,6 +598,7 @@ main(void)
         cmocka_unit_test(test_ipblock_base_continuation),
         cmocka_unit_test(test_conjunction_limit),
         cmocka_unit_test(test_established_connections),
+        cmocka_unit_test(test_node_and_orphan_ports),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

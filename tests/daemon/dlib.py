@@ -33,6 +33,9 @@ TOP = os.path.dirname(os.path.dirname(HERE))
 SANDBOX_SH = os.path.join(TOP, "ovs", "sandbox.sh")
 PROBER = os.path.join(HERE, "prober.py")
 NODE = "node-1"
+# The node's address in the sandbox: t-node.py puts it on br-int's own
+# port (LOCAL) in the switch's namespace, where the node's processes are.
+NODE_ADDRESS = "10.9.0.254"
 COOKIE_PREFIX = 0x4e50
 
 
@@ -236,7 +239,8 @@ class Bed:
     def start_daemon(self, sync=True):
         cmd = [self.daemon_bin, "--source", "dir:" + self.src,
                "--ovs-rundir", os.path.join(self.sb, "run"), "--bridge", "br-int",
-               "--node", NODE, "--control", self.ctl] + self.daemon_args
+               "--node", NODE, "--node-address", NODE_ADDRESS,
+               "--control", self.ctl] + self.daemon_args
         with open(self.daemon_log, "a") as lf:
             lf.write("==== %s\n" % " ".join(cmd))
             lf.flush()

@@ -228,6 +228,9 @@ class Bed:
         cmd = [self.daemon_bin, "--kubeconfig", self.kubeconfig,
                "--ovs-rundir", os.path.join(self.sbx, "run"),
                "--node", NODE, "--control", self.ctl,
+               # The matrix is pod to pod; this host's own addresses are
+               # not the sandbox node's.
+               "--node-address", "none",
                "--log-level", "debug"] + list(extra)
         with open(self.daemon_log, "w") as lf:
             lf.write("==== %s\n" % quote(cmd))
