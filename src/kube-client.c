@@ -1070,10 +1070,13 @@ kind_continue(struct kc_kind *kk)
     kick(kk->kc);
 }
 
-static bool
-process_list_page(struct kc_request *req, char **error)
+/* Parses the body of a LIST (one page): returns the list (json_decref()
+ * it) with its items, resourceVersion and continue token (NULL if none)
+ * pointing into it, or NULL with a malloc'd message in '*error'. */
+static json_t *
+parse_list(const struct kc_request *req, const json_t **items,
+           const char **rv, const char **cont, char **error)
 {
-    struct kc_kind *kk = req->kk;
     json_error_t jerr;
     json_t *list = json_loadb(req->buf, req->len, 0, &jerr);
     if (!list) {
@@ -1081,19 +1084,32 @@ process_list_page(struct kc_request *req, char **error)
         *error = xasprintf("the response is not JSON (%s at byte %d: "
                            "\"%s\")", jerr.text, jerr.position, ex);
         free(ex);
-        return false;
+        return NULL;
     }
     const json_t *meta = json_object_get(list, "metadata");
-    const json_t *items = json_object_get(list, "items");
-    const char *rv = json_get_str(meta, "resourceVersion");
-    const char *cont = json_get_str(meta, "continue");
-    if (!json_is_object(list) || !rv || !*rv
-        || !(json_is_array(items) || json_is_null(items) || !items)) {
+    *items = json_object_get(list, "items");
+    *rv = json_get_str(meta, "resourceVersion");
+    *cont = json_get_str(meta, "continue");
+    if (!json_is_object(list) || !*rv || !**rv
+        || !(json_is_array(*items) || json_is_null(*items) || !*items)) {
         char *ex = excerpt(req->buf, req->len, 80);
         *error = xasprintf("the response is not a list with "
                            "metadata.resourceVersion and items (\"%s\")", ex);
         free(ex);
         json_decref(list);
+        return NULL;
+    }
+    return list;
+}
+
+static bool
+process_list_page(struct kc_request *req, char **error)
+{
+    struct kc_kind *kk = req->kk;
+    const json_t *items;
+    const char *rv, *cont;
+    json_t *list = parse_list(req, &items, &rv, &cont, error);
+    if (!list) {
         return false;
     }
 
@@ -1181,27 +1197,11 @@ listing_free(struct kc_listing *l)
 static char *
 listing_add_page(struct kc_listing *l, const struct kc_request *req)
 {
-    json_error_t jerr;
-    json_t *list = json_loadb(req->buf, req->len, 0, &jerr);
+    const json_t *items;
+    const char *rv, *cont;
+    char *error;
+    json_t *list = parse_list(req, &items, &rv, &cont, &error);
     if (!list) {
-        char *ex = excerpt(req->buf, req->len, 80);
-        char *error = xasprintf("the response is not JSON (%s at byte %d: "
-                                "\"%s\")", jerr.text, jerr.position, ex);
-        free(ex);
-        return error;
-    }
-    const json_t *meta = json_object_get(list, "metadata");
-    const json_t *items = json_object_get(list, "items");
-    const char *rv = json_get_str(meta, "resourceVersion");
-    const char *cont = json_get_str(meta, "continue");
-    if (!json_is_object(list) || !rv || !*rv
-        || !(json_is_array(items) || json_is_null(items) || !items)) {
-        char *ex = excerpt(req->buf, req->len, 80);
-        char *error = xasprintf("the response is not a list with "
-                                "metadata.resourceVersion and items "
-                                "(\"%s\")", ex);
-        free(ex);
-        json_decref(list);
         return error;
     }
 
