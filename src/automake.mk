@@ -13,6 +13,7 @@ src_libnetpol_la_SOURCES = \
 	src/np-log.c \
 	src/np-util.c \
 	src/source-dir.c \
+	src/trace.c \
 	src/yaml-json.c \
 	include/addr.h \
 	include/cli.h \
@@ -26,6 +27,7 @@ src_libnetpol_la_SOURCES = \
 	include/np-log.h \
 	include/np-util.h \
 	include/source-dir.h \
+	include/trace.h \
 	include/yaml-json.h
 src_libnetpol_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(YAML_CFLAGS)
 src_libnetpol_la_LIBADD = $(JANSSON_LIBS) $(YAML_LIBS) $(EV_LIBS)

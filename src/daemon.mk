@@ -13,7 +13,8 @@ src_libkube_la_LIBADD = $(CURL_LIBS)
 
 # The control socket speaks OVS's unixctl protocol: an OVS-side module.
 noinst_LTLIBRARIES += src/libcontrol.la
-src_libcontrol_la_SOURCES = src/control.c include/control.h
+src_libcontrol_la_SOURCES = src/control.c include/control.h \
+	src/appctl.c include/appctl.h
 src_libcontrol_la_CPPFLAGS = $(AM_CPPFLAGS) $(OVS_CPPFLAGS)
 
 sbin_PROGRAMS = ovs-netpold

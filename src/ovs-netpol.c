@@ -24,6 +24,15 @@ usage(FILE *stream)
           "      /var/run/ovs-netpol/ovs-netpold.ctl): its state; a full\n"
           "      recompute; or wait until the flows for the source's current\n"
           "      state are committed.\n"
+          "  [--control PATH] trace SRC DST [tcp|udp|sctp/]PORT [--raw]\n"
+          "      What happens to a new connection from SRC to DST:PORT on\n"
+          "      this node (SRC, DST: namespace/pod or an IP address): the\n"
+          "      switch's own ofproto/trace, read back as ALLOWED or DENIED\n"
+          "      and the policies and rules on the path; --raw appends the\n"
+          "      switch's output.\n"
+          "  [--control PATH] explain COOKIE|FLOW\n"
+          "      Which policy and rule a flow's cookie stands for (a cookie,\n"
+          "      or a line of 'ovs-ofctl dump-flows').\n"
           "  help\n"
           "      Print this message.\n", stream);
 }
@@ -49,7 +58,8 @@ main(int argc, char *argv[])
     }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "status") || !strcmp(cmd, "recompute")
-        || !strcmp(cmd, "sync")) {
+        || !strcmp(cmd, "sync") || !strcmp(cmd, "trace")
+        || !strcmp(cmd, "explain")) {
         return cli_control(control, argc - 1, argv + 1);
     } else if (!strcmp(cmd, "compile")) {
         return cli_compile(argc - 1, argv + 1);

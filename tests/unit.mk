@@ -2,8 +2,8 @@
 UNIT_LDADD = src/libnetpol.la $(CMOCKA_LIBS) $(JANSSON_LIBS) $(YAML_LIBS)
 UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 
-check_PROGRAMS += tests/test-addr tests/test-labels tests/test-compile tests/test-engine tests/test-source-dir
-TESTS += tests/test-addr tests/test-labels tests/test-compile tests/test-engine tests/test-source-dir
+check_PROGRAMS += tests/test-addr tests/test-labels tests/test-compile tests/test-engine tests/test-source-dir tests/test-trace
+TESTS += tests/test-addr tests/test-labels tests/test-compile tests/test-engine tests/test-source-dir tests/test-trace
 
 tests_test_addr_SOURCES = tests/test-addr.c
 tests_test_addr_CFLAGS = $(UNIT_CFLAGS)
@@ -24,6 +24,21 @@ tests_test_engine_LDADD = $(UNIT_LDADD)
 tests_test_source_dir_SOURCES = tests/test-source-dir.c
 tests_test_source_dir_CFLAGS = $(UNIT_CFLAGS)
 tests_test_source_dir_LDADD = $(UNIT_LDADD) $(EV_LIBS)
+
+# ofproto/trace outputs captured from a sandbox switch (see the test).
+tests_test_trace_SOURCES = tests/test-trace.c
+tests_test_trace_CFLAGS = $(UNIT_CFLAGS)
+tests_test_trace_LDADD = $(UNIT_LDADD)
+EXTRA_DIST += \
+	tests/data/trace/allowed-ingress-rule.txt \
+	tests/data/trace/allowed-none-isolated-udp.txt \
+	tests/data/trace/denied-egress-default.txt \
+	tests/data/trace/denied-egress-rule-ingress-default.txt \
+	tests/data/trace/denied-from-local-nonnode.txt \
+	tests/data/trace/denied-ingress-default.txt \
+	tests/data/trace/denied-sctp-egress.txt \
+	tests/data/trace/denied-spoof.txt \
+	tests/data/trace/foreign-no-match.txt
 
 # The CLI as users see it: errors on bad input, flows for the rest.
 TESTS += tests/cli-errors.sh

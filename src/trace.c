@@ -1,0 +1,699 @@
+/* What our flows do to a packet, in words.  See include/trace.h. */
+#include "trace.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "compile.h"
+#include "np-util.h"
+
+/* ---- Cookies. ---- */
+
+void
+trace_cookie_decode(uint64_t cookie, struct trace_cookie *c)
+{
+    c->ours = (cookie >> 48) == NP_COOKIE_PREFIX;
+    c->generation = (cookie >> 40) & 0xff;
+    c->kind = (cookie >> 32) & 0xff;
+    c->policy = (cookie >> 12) & 0xfffff;
+    c->ingress = (cookie & 0x800) != 0;
+    c->rule = cookie & 0x7ff;
+}
+
+static bool
+parse_hex64(const char *s, uint64_t *value, const char **end)
+{
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        s += 2;
+    }
+    if (!isxdigit((unsigned char) *s)) {
+        return false;
+    }
+    uint64_t v = 0;
+    size_t n = 0;
+    for (; isxdigit((unsigned char) *s); s++, n++) {
+        if (n >= 16) {
+            return false;
+        }
+        int d = isdigit((unsigned char) *s) ? *s - '0'
+                : tolower((unsigned char) *s) - 'a' + 10;
+        v = (v << 4) | (uint64_t) d;
+    }
+    *value = v;
+    *end = s;
+    return true;
+}
+
+char *
+trace_cookie_parse(const char *text, uint64_t *cookie)
+{
+    const char *p = text;
+    while (isspace((unsigned char) *p)) {
+        p++;
+    }
+    const char *end;
+    const char *key = strstr(p, "cookie=");
+    if (!key) {
+        key = strstr(p, "cookie ");
+    }
+    if (key) {
+        if (!parse_hex64(key + 7, cookie, &end)) {
+            return xasprintf("\"%.60s\": no hexadecimal number after "
+                             "\"cookie\"", key);
+        }
+        return NULL;
+    }
+    if (parse_hex64(p, cookie, &end)) {
+        while (isspace((unsigned char) *end)) {
+            end++;
+        }
+        if (!*end) {
+            return NULL;
+        }
+    }
+    return xasprintf("\"%.80s\" is neither a cookie (hexadecimal, e.g. "
+                     "0x4e50000300001800) nor a flow with \"cookie=0x...\"",
+                     text);
+}
+
+static char *
+policy_label(uint32_t pno, trace_policy_name_fn *name_fn, void *aux)
+{
+    const char *name = name_fn ? name_fn(aux, pno) : NULL;
+    return name ? xstrdup(name)
+           : xasprintf("#%"PRIu32" (a policy number the daemon does not know "
+                       "now: deleted since?)", pno);
+}
+
+char *
+trace_cookie_describe(uint64_t cookie, trace_policy_name_fn *name_fn,
+                      void *aux)
+{
+    struct trace_cookie c;
+    trace_cookie_decode(cookie, &c);
+    if (!c.ours) {
+        return xasprintf("cookie %#"PRIx64" is not an ovs-netpol cookie "
+                         "(ours are 0x4e50...): someone else's flow", cookie);
+    }
+    const char *dir = c.ingress ? "ingress" : "egress";
+    switch (c.kind) {
+    case NPC_INFRA:
+        return xstrdup("infrastructure flow: classify, conntrack state, "
+                       "spoof guard, commit, or a table's miss");
+    case NPC_CLAUSE:
+        return xstrdup("conjunction clause flow, shared by every rule that "
+                       "uses its address or port (its conjunction(ID,k/n) "
+                       "actions name the rules' conj_ids)");
+    case NPC_RULE: {
+        char *p = policy_label(c.policy, name_fn, aux);
+        char *s = xasprintf("NetworkPolicy %s, %s rule %u", p, dir, c.rule);
+        free(p);
+        return s;
+    }
+    case NPC_ISOLATION: {
+        char *p = policy_label(c.policy, name_fn, aux);
+        char *s = xasprintf("default deny for %s of the pods that "
+                            "NetworkPolicy %s isolates for %s (the first of "
+                            "the policies isolating them)", dir, p, dir);
+        free(p);
+        return s;
+    }
+    default:
+        return xasprintf("an ovs-netpol cookie of unknown kind %u", c.kind);
+    }
+}
+
+/* ---- Parsing ofproto/trace. ---- */
+
+void
+trace_result_destroy(struct trace_result *r)
+{
+    for (size_t i = 0; i < r->n_sections; i++) {
+        struct trace_section *s = &r->sections[i];
+        for (size_t j = 0; j < s->n_hits; j++) {
+            free(s->hits[j].match);
+            free(s->hits[j].actions);
+        }
+        free(s->hits);
+        free(s->datapath_actions);
+    }
+    free(r->sections);
+    memset(r, 0, sizeof *r);
+}
+
+static struct trace_section *
+new_section(struct trace_result *r)
+{
+    struct trace_section s = { .hits = NULL };
+    APPEND(r->sections, r->n_sections, r->allocated_sections, s);
+    return &r->sections[r->n_sections - 1];
+}
+
+static char *
+trim_dup(const char *s, size_t n)
+{
+    while (n && isspace((unsigned char) *s)) {
+        s++;
+        n--;
+    }
+    while (n && isspace((unsigned char) s[n - 1])) {
+        n--;
+    }
+    return xmemdup0(s, n);
+}
+
+/* Finds the last occurrence of 'needle' in the first 'n' bytes of 's'. */
+static const char *
+find_last(const char *s, size_t n, const char *needle)
+{
+    size_t len = strlen(needle);
+    for (size_t i = n >= len ? n - len + 1 : 0; i-- > 0; ) {
+        if (!memcmp(s + i, needle, len)) {
+            return s + i;
+        }
+    }
+    return NULL;
+}
+
+/* Parses "MATCH, priority P, cookie 0xC", "priority P", "No match." ...
+ * (the text after "N. ").  Returns false if it is none of them. */
+static bool
+parse_hit_rest(const char *rest, size_t n, struct trace_hit *h)
+{
+    if (n >= 8 && !memcmp(rest, "No match", 8)) {
+        h->no_match = true;
+        h->match = xstrdup("");
+        return true;
+    }
+    size_t body = n;
+    const char *ck = find_last(rest, n, ", cookie ");
+    if (ck) {
+        const char *end;
+        if (!parse_hex64(ck + 9, &h->cookie, &end)) {
+            return false;
+        }
+        body = ck - rest;
+    }
+    const char *pr;
+    size_t match_len;
+    if (body >= 9 && !memcmp(rest, "priority ", 9)) {
+        pr = rest + 9;
+        match_len = 0;
+    } else {
+        pr = find_last(rest, body, ", priority ");
+        if (!pr) {
+            return false;
+        }
+        match_len = pr - rest;
+        pr += 11;
+    }
+    char *end;
+    errno = 0;
+    unsigned long prio = strtoul(pr, &end, 10);
+    if (errno || end == pr || prio > 65535 || end != rest + body) {
+        return false;
+    }
+    h->priority = prio;
+    h->match = trim_dup(rest, match_len);
+    return true;
+}
+
+char *
+trace_parse(const char *text, struct trace_result *r)
+{
+    memset(r, 0, sizeof *r);
+    struct trace_section *s = new_section(r);
+    struct trace_hit *last = NULL;
+    unsigned int last_col = 0;
+    bool any_actions = false;
+    for (const char *line = text; *line; ) {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t) (nl - line) : strlen(line);
+        const char *next = nl ? nl + 1 : line + len;
+
+        size_t indent = 0;
+        while (indent < len && line[indent] == ' ') {
+            indent++;
+        }
+        const char *p = line + indent;
+        size_t plen = len - indent;
+        size_t digits = 0;
+        while (digits < plen && isdigit((unsigned char) p[digits])) {
+            digits++;
+        }
+        if (!strncmp(line, "recirc(", 7)) {
+            /* "recirc(0x1) - resume conntrack with ct_state=new|trk" */
+            s = new_section(r);
+            last = NULL;
+        } else if (!strncmp(line, "Datapath actions: ", 18)) {
+            free(s->datapath_actions);
+            s->datapath_actions = trim_dup(line + 18, len - 18);
+            any_actions = true;
+            last = NULL;
+        } else if (digits && digits <= 3 && plen > digits + 2
+                   && p[digits] == '.' && p[digits + 1] == ' ') {
+            struct trace_hit h = { .table = atoi(p) };
+            if (h.table > 255
+                || !parse_hit_rest(p + digits + 2, plen - digits - 2, &h)) {
+                free(h.match);
+                char *msg = xasprintf("cannot read the table line \"%.*s\"",
+                                      (int) (len > 200 ? 200 : len), line);
+                trace_result_destroy(r);
+                return msg;
+            }
+            unsigned int col = indent + digits;     /* Where the '.' is. */
+            h.depth = col >= 2 ? (col - 2) / 4 : 0;
+            APPEND(s->hits, s->n_hits, s->allocated_hits, h);
+            last = &s->hits[s->n_hits - 1];
+            last_col = col;
+        } else if (last && !last->actions && plen && indent > last_col
+                   && strncmp(p, "->", 2)) {
+            last->actions = trim_dup(p, plen);
+        } else if (!plen) {
+            last = NULL;
+        }
+        line = next;
+    }
+    if (!any_actions) {
+        trace_result_destroy(r);
+        return xstrdup("the switch's answer has no \"Datapath actions:\" "
+                       "line: not an ofproto/trace output");
+    }
+    /* A section that ended without actions (e.g. an error) says nothing. */
+    while (r->n_sections && !r->sections[r->n_sections - 1].datapath_actions) {
+        struct trace_section *t = &r->sections[r->n_sections - 1];
+        for (size_t j = 0; j < t->n_hits; j++) {
+            free(t->hits[j].match);
+            free(t->hits[j].actions);
+        }
+        free(t->hits);
+        r->n_sections--;
+    }
+    return NULL;
+}
+
+/* ---- Verdict. ---- */
+
+struct dp_scan {
+    bool output, recirc, userspace;
+};
+
+static void
+scan_actions(const char *s, size_t n, struct dp_scan *scan)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t start = i;
+        int depth = 0;
+        while (i < n && (depth || s[i] != ',')) {
+            if (s[i] == '(') {
+                depth++;
+            } else if (s[i] == ')' && depth) {
+                depth--;
+            }
+            i++;
+        }
+        const char *a = s + start;
+        size_t len = i - start;
+        while (len && isspace((unsigned char) *a)) {
+            a++;
+            len--;
+        }
+        size_t digits = 0;
+        while (digits < len && isdigit((unsigned char) a[digits])) {
+            digits++;
+        }
+        if (len && digits == len) {
+            scan->output = true;        /* A datapath port number. */
+        } else if (len >= 6 && !memcmp(a, "output", 6)) {
+            scan->output = true;
+        } else if (len >= 9 && !memcmp(a, "tnl_push(", 9)) {
+            scan->output = true;
+        } else if (len >= 7 && !memcmp(a, "recirc(", 7)) {
+            scan->recirc = true;
+        } else if (len >= 10 && !memcmp(a, "userspace(", 10)) {
+            scan->userspace = true;
+        } else if ((len >= 6 && !memcmp(a, "clone(", 6))
+                   || (len >= 7 && !memcmp(a, "sample(", 7))) {
+            const char *open = memchr(a, '(', len);
+            if (open && a[len - 1] == ')') {
+                scan_actions(open + 1, a + len - 1 - (open + 1), scan);
+            }
+        }
+        i++;                    /* The comma. */
+    }
+}
+
+enum trace_verdict
+trace_verdict_of(const struct trace_result *r)
+{
+    if (!r->n_sections) {
+        return TRACE_UNDECIDED;
+    }
+    const char *dp = r->sections[r->n_sections - 1].datapath_actions;
+    struct dp_scan scan = { false, false, false };
+    scan_actions(dp, strlen(dp), &scan);
+    return (scan.output ? TRACE_ALLOWED
+            : scan.recirc || scan.userspace ? TRACE_UNDECIDED
+            : TRACE_DENIED);
+}
+
+const char *
+trace_verdict_name(enum trace_verdict v)
+{
+    return (v == TRACE_ALLOWED ? "ALLOWED"
+            : v == TRACE_DENIED ? "DENIED" : "UNDECIDED");
+}
+
+/* ---- Narration. ---- */
+
+static bool
+is_drop(const struct trace_hit *h)
+{
+    return h->no_match || (h->actions && !strcmp(h->actions, "drop"));
+}
+
+/* The text of a hit of ours in table offset 't', without the "table N
+ * NAME: " part. */
+static char *
+describe_ours(const struct trace_hit *h, unsigned int t,
+              const struct trace_cookie *c, const struct trace_context *ctx)
+{
+    const char *src = ctx->src, *dst = ctx->dst;
+    if (c->kind == NPC_RULE) {
+        char *p = policy_label(c->policy, ctx->policy_name, ctx->aux);
+        char *s = xasprintf("%s -> NetworkPolicy %s %s rule %u",
+                            *h->match ? h->match : "any packet", p,
+                            c->ingress ? "ingress" : "egress", c->rule);
+        free(p);
+        return s;
+    }
+    if (c->kind == NPC_ISOLATION) {
+        char *p = policy_label(c->policy, ctx->policy_name, ctx->aux);
+        bool cut = h->actions && !strncmp(h->actions, "ct(commit", 9);
+        char *s = xasprintf("%s isolated for %s by %s -> %s",
+                            c->ingress ? dst : src,
+                            c->ingress ? "ingress" : "egress", p,
+                            cut ? "established connection cut (drop)"
+                                : "drop");
+        free(p);
+        return s;
+    }
+    if (c->kind == NPC_CLAUSE) {
+        return xasprintf("%s -> conjunction clause (%s)", h->match,
+                         h->actions ? h->actions : "");
+    }
+    /* Infrastructure: by table and priority (see src/compile.c). */
+    switch (t) {
+    case NPT_CLASSIFY:
+        return (h->actions && !strncmp(h->actions, "ct(", 3)
+                ? xstrdup("IP -> conntrack, then table 1")
+                : xasprintf("%s -> passed on, no policy applies (not IP, or "
+                            "ARP/neighbor discovery)",
+                            *h->match ? h->match : "any packet"));
+    case NPT_STATE:
+        switch (h->priority) {
+        case 200: return xstrdup("invalid for conntrack -> drop");
+        case 195: return xstrdup("SCTP reply -> passes");
+        case 190: return xstrdup("reply of a connection that policies "
+                                 "cut -> drop");
+        case 180: return xstrdup("reply of an allowed connection -> passes");
+        case 170: return xstrdup("established connection, original "
+                                 "direction -> policies again");
+        case 0: return xstrdup("new connection -> policies");
+        }
+        break;
+    case NPT_SPOOF:
+        switch (h->priority) {
+        case 200: return xasprintf("%s from its own port with its own "
+                                   "address -> egress checks", src);
+        case 190: return xstrdup("from the node on a node port -> always "
+                                 "allowed, straight to commit");
+        case 150: return xasprintf("%s: this port's pod has no flows yet, or "
+                                   "%s is not its address -> drop",
+                                   h->match, src);
+        case 100: return xasprintf("%s is a local pod's address from another "
+                                   "port: spoofed -> drop", src);
+        case 0: return xasprintf("%s is not a local pod -> ingress checks "
+                                 "only", src);
+        }
+        break;
+    case NPT_EGRESS:
+        if (!h->priority) {
+            return xasprintf("no egress rule for %s matches (miss)", src);
+        }
+        break;
+    case NPT_EGRESS_DEFAULT:
+        if (!h->priority) {
+            return xasprintf("%s not isolated for egress -> on", src);
+        }
+        if (h->priority == 120) {
+            return xstrdup("to the node -> always allowed");
+        }
+        break;
+    case NPT_INGRESS:
+        if (!h->priority) {
+            return xasprintf("no ingress rule for %s matches (miss)", dst);
+        }
+        break;
+    case NPT_INGRESS_DEFAULT:
+        if (!h->priority) {
+            return xasprintf("%s not isolated for ingress -> on", dst);
+        }
+        break;
+    case NPT_COMMIT:
+        switch (h->priority) {
+        case 110: return xstrdup("allowed again after a policy change had "
+                                 "cut it -> mark cleared, passed on");
+        case 105: return xstrdup("established and still allowed -> passed "
+                                 "on");
+        case 100: return xstrdup("allowed -> connection committed (the "
+                                 "deciding rules go into ct_label), passed "
+                                 "on");
+        }
+        break;
+    }
+    return xasprintf("%s%spriority %u -> %s", h->match, *h->match ? ", " : "",
+                     h->priority, h->actions ? h->actions : "(no actions)");
+}
+
+char *
+trace_describe_hit(const struct trace_hit *h, const struct trace_context *ctx)
+{
+    if (h->no_match) {
+        return xasprintf("table %u: no flow matches -> drop (table miss)",
+                         h->table);
+    }
+    struct trace_cookie c;
+    trace_cookie_decode(h->cookie, &c);
+    if (!c.ours) {
+        return xasprintf("table %u: someone else's flow (cookie %#"PRIx64"), "
+                         "%s%spriority %u -> %s", h->table, h->cookie,
+                         h->match, *h->match ? ", " : "", h->priority,
+                         h->actions ? h->actions : "(no actions)");
+    }
+    unsigned int t = h->table - ctx->table_base;
+    bool in_range = h->table >= ctx->table_base && t < NPT_N_TABLES;
+    char *what = describe_ours(h, in_range ? t : NPT_N_TABLES, &c, ctx);
+    char *stale = (c.generation == ctx->generation ? xstrdup("")
+                   : xasprintf(" [generation %u, not the daemon's current "
+                               "%u]", c.generation, ctx->generation));
+    char *s = in_range
+              ? xasprintf("table %u %s: %s%s", h->table, np_table_name(t),
+                          what, stale)
+              : xasprintf("table %u: %s%s", h->table, what, stale);
+    free(what);
+    free(stale);
+    return s;
+}
+
+/* What decided one direction, from the hits of every pass. */
+struct decision {
+    char *egress, *ingress;
+};
+
+static void
+set_decision(char **slot, char *text)
+{
+    free(*slot);
+    *slot = text;
+}
+
+static void
+decide(const struct trace_hit *h, const struct trace_context *ctx,
+       struct decision *d)
+{
+    struct trace_cookie c;
+    trace_cookie_decode(h->cookie, &c);
+    if (h->no_match || !c.ours || h->table < ctx->table_base
+        || h->table - ctx->table_base >= NPT_N_TABLES) {
+        return;
+    }
+    unsigned int t = h->table - ctx->table_base;
+    const char *src = ctx->src, *dst = ctx->dst;
+    if (c.kind == NPC_RULE) {
+        char *p = policy_label(c.policy, ctx->policy_name, ctx->aux);
+        set_decision(c.ingress ? &d->ingress : &d->egress,
+                     xasprintf("allowed by NetworkPolicy %s %s rule %u", p,
+                               c.ingress ? "ingress" : "egress", c.rule));
+        free(p);
+    } else if (c.kind == NPC_ISOLATION) {
+        char *p = policy_label(c.policy, ctx->policy_name, ctx->aux);
+        const char *dir = c.ingress ? "ingress" : "egress";
+        set_decision(c.ingress ? &d->ingress : &d->egress,
+                     xasprintf("DENIED by the default deny of %s: isolated "
+                               "for %s by %s, and no %s rule admits this",
+                               c.ingress ? dst : src, dir, p, dir));
+        free(p);
+    } else if (c.kind == NPC_INFRA) {
+        if (t == NPT_SPOOF && h->priority == 0) {
+            set_decision(&d->egress, xasprintf("not checked here: %s is "
+                                               "not a local pod", src));
+        } else if (t == NPT_SPOOF && h->priority == 190) {
+            set_decision(&d->egress, xstrdup("allowed: from the node"));
+            set_decision(&d->ingress, xstrdup("allowed: from the node"));
+        } else if (t == NPT_SPOOF && is_drop(h)) {
+            set_decision(&d->egress, xasprintf("DENIED by the spoof guard "
+                                               "(%s)", h->match));
+        } else if (t == NPT_STATE && is_drop(h)) {
+            set_decision(&d->egress, xstrdup("DENIED by conntrack state "
+                                             "(invalid, or a cut "
+                                             "connection's reply)"));
+        } else if (t == NPT_EGRESS_DEFAULT && h->priority == 0) {
+            set_decision(&d->egress, xasprintf("allowed: %s is not isolated "
+                                               "for egress", src));
+        } else if (t == NPT_EGRESS_DEFAULT && h->priority == 120) {
+            set_decision(&d->egress, xstrdup("allowed: to the node"));
+        } else if (t == NPT_INGRESS_DEFAULT && h->priority == 0) {
+            set_decision(&d->ingress, xasprintf("allowed: %s is not "
+                                                "isolated for ingress", dst));
+        }
+    }
+}
+
+char *
+trace_report(const struct trace_result *r, const struct trace_context *ctx,
+             const char *what, const char *raw)
+{
+    enum trace_verdict v = trace_verdict_of(r);
+    struct decision d = { NULL, NULL };
+    size_t size = 0;
+    char *buf = NULL;
+    FILE *out = open_memstream(&buf, &size);
+    if (!out) {
+        abort();
+    }
+    bool reached_commit = false, dropped_by_us = false;
+    for (size_t i = 0; i < r->n_sections; i++) {
+        const struct trace_section *s = &r->sections[i];
+        for (size_t j = 0; j < s->n_hits; j++) {
+            const struct trace_hit *h = &s->hits[j];
+            decide(h, ctx, &d);
+            struct trace_cookie c;
+            trace_cookie_decode(h->cookie, &c);
+            if (i == r->n_sections - 1 && c.ours && !h->no_match) {
+                if (h->table == ctx->table_base + NPT_COMMIT) {
+                    reached_commit = true;
+                }
+                if (is_drop(h)) {
+                    dropped_by_us = true;
+                }
+            }
+        }
+    }
+    fprintf(out, "%s: %s\n", trace_verdict_name(v), what);
+    fprintf(out, "  egress:  %s\n", d.egress ? d.egress : "not reached");
+    fprintf(out, "  ingress: %s\n", d.ingress ? d.ingress : "not reached");
+    if (v == TRACE_DENIED && reached_commit && !dropped_by_us) {
+        fputs("  note: our flows passed it on, but the switch outputs it to "
+              "no port (see the continuation)\n", out);
+    } else if (v == TRACE_UNDECIDED) {
+        fputs("  note: the last pass ends in a recirculation or at the "
+              "controller: the trace cannot tell\n", out);
+    }
+    fputs("path:\n", out);
+    for (size_t i = 0; i < r->n_sections; i++) {
+        const struct trace_section *s = &r->sections[i];
+        if (i) {
+            fprintf(out, "  -- after conntrack (recirculation %zu): new "
+                    "connection\n", i);
+        }
+        for (size_t j = 0; j < s->n_hits; j++) {
+            char *line = trace_describe_hit(&s->hits[j], ctx);
+            fprintf(out, "  %*s%s\n", (int) (2 * s->hits[j].depth), "", line);
+            free(line);
+        }
+    }
+    fprintf(out, "datapath actions: %s\n",
+            r->n_sections ? r->sections[r->n_sections - 1].datapath_actions
+                          : "none");
+    if (raw) {
+        fputs("---- ofproto/trace ----\n", out);
+        fputs(raw, out);
+        if (*raw && raw[strlen(raw) - 1] != '\n') {
+            fputc('\n', out);
+        }
+    }
+    fclose(out);
+    free(d.egress);
+    free(d.ingress);
+    return buf;
+}
+
+/* ---- The request. ---- */
+
+const char *
+trace_proto_name(enum trace_proto p)
+{
+    return p == TRACE_UDP ? "udp" : p == TRACE_SCTP ? "sctp" : "tcp";
+}
+
+char *
+trace_parse_port(const char *text, enum trace_proto *proto, uint16_t *port)
+{
+    const char *slash = strchr(text, '/');
+    const char *num = text;
+    *proto = TRACE_TCP;
+    if (slash) {
+        size_t n = slash - text;
+        if (n == 3 && !strncasecmp(text, "tcp", 3)) {
+            *proto = TRACE_TCP;
+        } else if (n == 3 && !strncasecmp(text, "udp", 3)) {
+            *proto = TRACE_UDP;
+        } else if (n == 4 && !strncasecmp(text, "sctp", 4)) {
+            *proto = TRACE_SCTP;
+        } else {
+            return xasprintf("\"%.*s\" is not a protocol (tcp, udp or sctp)",
+                             (int) (n > 40 ? 40 : n), text);
+        }
+        num = slash + 1;
+    }
+    char *end;
+    errno = 0;
+    long v = strtol(num, &end, 10);
+    if (!isdigit((unsigned char) *num) || *end || errno || v < 1
+        || v > 65535) {
+        return xasprintf("\"%.60s\" is not a port number from 1 to 65535 "
+                         "(expected [tcp|udp|sctp/]PORT)", num);
+    }
+    *port = v;
+    return NULL;
+}
+
+char *
+trace_flow(enum trace_proto proto, uint16_t port, const char *in_port,
+           bool ipv6, const char *src, const char *dst)
+{
+    const char *name = trace_proto_name(proto);
+    char *in = (in_port && *in_port ? xasprintf("in_port=%s,", in_port)
+                : xstrdup(""));
+    char *s = xasprintf("%s%s,%s%s=%s,%s=%s,%s_dst=%u", name, ipv6 ? "6" : "",
+                        in, ipv6 ? "ipv6_src" : "nw_src", src,
+                        ipv6 ? "ipv6_dst" : "nw_dst", dst, name, port);
+    free(in);
+    return s;
+}

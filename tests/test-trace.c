@@ -1,0 +1,532 @@
+/* Unit tests of src/trace.c: cookies, ofproto/trace parsing (on outputs
+ * captured from a real sandbox switch, tests/data/trace/), verdicts and
+ * the report. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "np-util.h"
+#include "trace.h"
+
+/* The captures: the bed of tests/daemon (x/a 10.9.1.1 port 1, x/b
+ * 10.9.1.2 port 2, y/a 10.9.2.1 port 3, z/a 10.9.3.1 port 4), flows of
+ * 'ovs-netpol compile --node node-1 --ports PORTS' with x/allow-x (policy
+ * 0: namespace x to x/a:80) and, in the "--generation 3" captures, also
+ * z/egress-z (policy 1: z's pods may reach 10.9.1.0/24:80 only). */
+static char *
+read_capture(const char *name)
+{
+    const char *srcdir = getenv("srcdir");
+    char *path = xasprintf("%s/tests/data/trace/%s", srcdir ? srcdir : ".",
+                           name);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fail_msg("%s: cannot open", path);
+    }
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&buf, &size);
+    int c;
+    while ((c = getc(f)) != EOF) {
+        putc(c, out);
+    }
+    fclose(out);
+    fclose(f);
+    free(path);
+    return buf;
+}
+
+static const char *
+names(void *aux, uint32_t pno)
+{
+    static const char *const n[] = { "x/allow-x", "z/egress-z" };
+    return pno < 2 ? n[pno] : NULL;
+}
+
+static void
+assert_contains(const char *haystack, const char *needle)
+{
+    if (!strstr(haystack, needle)) {
+        fail_msg("%s\n---- lacks ----\n%s", haystack, needle);
+    }
+}
+
+/* ---- Cookies. ---- */
+
+static void
+test_cookie_decode(void **state)
+{
+    struct trace_cookie c;
+    trace_cookie_decode(UINT64_C(0x4e50000300001800), &c);
+    assert_true(c.ours);
+    assert_int_equal(c.generation, 0);
+    assert_int_equal(c.kind, 3);
+    assert_int_equal(c.policy, 1);
+    assert_true(c.ingress);
+    assert_int_equal(c.rule, 0);
+
+    trace_cookie_decode(UINT64_C(0x4e50ff04fffff7ff), &c);
+    assert_true(c.ours);
+    assert_int_equal(c.generation, 255);
+    assert_int_equal(c.kind, 4);
+    assert_int_equal(c.policy, 0xfffff);
+    assert_false(c.ingress);
+    assert_int_equal(c.rule, 0x7ff);
+
+    trace_cookie_decode(UINT64_C(0x1234), &c);
+    assert_false(c.ours);
+}
+
+static void
+test_cookie_parse(void **state)
+{
+    uint64_t v;
+    char *e;
+    assert_null(e = trace_cookie_parse("0x4e50000300001800", &v));
+    assert_true(v == UINT64_C(0x4e50000300001800));
+    assert_null(e = trace_cookie_parse(" 4E50000300001800 \n", &v));
+    assert_true(v == UINT64_C(0x4e50000300001800));
+    assert_null(e = trace_cookie_parse(
+        " cookie=0x4e50030300001000, duration=1.2s, table=3, n_packets=0, "
+        "n_bytes=0, idle_age=1, priority=200,conj_id=2 "
+        "actions=set_field:0x2->reg0,goto_table:5", &v));
+    assert_true(v == UINT64_C(0x4e50030300001000));
+    assert_null(e = trace_cookie_parse(
+        " 6. ip,nw_dst=10.9.1.1, priority 100, cookie 0x4e50000400000800", &v));
+    assert_true(v == UINT64_C(0x4e50000400000800));
+
+    const char *bad[] = { "", "zzz", "0x", "0x4e50 extra",
+                          "0x14e50000300001800", "cookie=xyz" };
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+        e = trace_cookie_parse(bad[i], &v);
+        if (!e) {
+            fail_msg("\"%s\" accepted", bad[i]);
+        }
+        free(e);
+    }
+}
+
+static void
+test_cookie_describe(void **state)
+{
+    char *s = trace_cookie_describe(UINT64_C(0x4e50000300000800), names, NULL);
+    assert_string_equal(s, "NetworkPolicy x/allow-x, ingress rule 0");
+    free(s);
+    s = trace_cookie_describe(UINT64_C(0x4e50030300001003), names, NULL);
+    assert_string_equal(s, "NetworkPolicy z/egress-z, egress rule 3");
+    free(s);
+    s = trace_cookie_describe(UINT64_C(0x4e50000400000800), names, NULL);
+    assert_contains(s, "default deny for ingress");
+    assert_contains(s, "NetworkPolicy x/allow-x isolates for ingress");
+    free(s);
+    s = trace_cookie_describe(UINT64_C(0x4e50000300009800), names, NULL);
+    assert_contains(s, "NetworkPolicy #9 (a policy number the daemon does "
+                    "not know now");
+    free(s);
+    s = trace_cookie_describe(UINT64_C(0x4e50000100000000), names, NULL);
+    assert_contains(s, "infrastructure");
+    free(s);
+    s = trace_cookie_describe(UINT64_C(0x4e50000200000000), names, NULL);
+    assert_contains(s, "conjunction clause");
+    free(s);
+    s = trace_cookie_describe(UINT64_C(0x4e50000900000000), names, NULL);
+    assert_contains(s, "unknown kind 9");
+    free(s);
+    s = trace_cookie_describe(UINT64_C(0x1234), names, NULL);
+    assert_contains(s, "cookie 0x1234 is not an ovs-netpol cookie");
+    free(s);
+}
+
+/* ---- Parsing. ---- */
+
+static void
+test_parse_allowed(void **state)
+{
+    char *text = read_capture("allowed-ingress-rule.txt");
+    struct trace_result r;
+    assert_null(trace_parse(text, &r));
+    assert_int_equal(r.n_sections, 2);
+
+    const struct trace_section *s0 = &r.sections[0];
+    assert_int_equal(s0->n_hits, 1);
+    assert_int_equal(s0->hits[0].table, 0);
+    assert_string_equal(s0->hits[0].match, "ip");
+    assert_int_equal(s0->hits[0].priority, 90);
+    assert_true(s0->hits[0].cookie == UINT64_C(0x4e50000100000000));
+    assert_string_equal(s0->hits[0].actions, "ct(table=1)");
+    assert_string_equal(s0->datapath_actions, "ct,recirc(0x1)");
+
+    const struct trace_section *s1 = &r.sections[1];
+    static const unsigned int tables[] = { 1, 2, 3, 4, 5, 7 };
+    assert_int_equal(s1->n_hits, ARRAY_SIZE(tables));
+    for (size_t i = 0; i < ARRAY_SIZE(tables); i++) {
+        assert_int_equal(s1->hits[i].table, tables[i]);
+        assert_int_equal(s1->hits[i].depth, 0);
+        assert_false(s1->hits[i].no_match);
+    }
+    assert_string_equal(s1->hits[0].match, "");
+    assert_int_equal(s1->hits[0].priority, 0);
+    assert_string_equal(s1->hits[1].match, "ip,in_port=2,nw_src=10.9.1.2");
+    assert_int_equal(s1->hits[1].priority, 200);
+    assert_string_equal(s1->hits[4].match, "conj_id=1");
+    assert_true(s1->hits[4].cookie == UINT64_C(0x4e50000300000800));
+    assert_string_equal(s1->hits[4].actions, "set_field:0x1->reg1");
+    assert_string_equal(s1->datapath_actions,
+                        "ct(commit,label=0x1/0xffffffffffffffff),1,5,2,4");
+    assert_int_equal(trace_verdict_of(&r), TRACE_ALLOWED);
+    trace_result_destroy(&r);
+    free(text);
+}
+
+static void
+test_parse_no_match(void **state)
+{
+    /* Someone else's table-0 flow, nothing in table 1. */
+    char *text = read_capture("foreign-no-match.txt");
+    struct trace_result r;
+    assert_null(trace_parse(text, &r));
+    assert_int_equal(r.n_sections, 2);
+    assert_true(r.sections[0].hits[0].cookie == 0x1234);
+    assert_int_equal(r.sections[0].hits[0].priority, 5);
+    assert_int_equal(r.sections[1].n_hits, 1);
+    assert_true(r.sections[1].hits[0].no_match);
+    assert_int_equal(r.sections[1].hits[0].table, 1);
+    assert_int_equal(trace_verdict_of(&r), TRACE_DENIED);
+
+    struct trace_context ctx = { .policy_name = names, .src = "x/b",
+                                 .dst = "x/a" };
+    char *rep = trace_report(&r, &ctx, "test", NULL);
+    assert_contains(rep, "DENIED: test\n");
+    assert_contains(rep, "table 0: someone else's flow (cookie 0x1234), ip, "
+                    "priority 5 -> ct(table=1)");
+    assert_contains(rep, "table 1: no flow matches -> drop (table miss)");
+    assert_contains(rep, "egress:  not reached");
+    free(rep);
+    trace_result_destroy(&r);
+    free(text);
+}
+
+static void
+test_parse_errors(void **state)
+{
+    struct trace_result r;
+    char *e = trace_parse("", &r);
+    assert_non_null(e);
+    free(e);
+    trace_result_destroy(&r);
+    e = trace_parse("Bad openflow flow syntax: udp,tp_dst=53: prerequisites "
+                    "not met for setting tp_dst\n", &r);
+    assert_non_null(e);
+    assert_contains(e, "Datapath actions");
+    free(e);
+    trace_result_destroy(&r);
+    e = trace_parse(" 3. ip, priority banana\nDatapath actions: drop\n", &r);
+    assert_non_null(e);
+    assert_contains(e, "cannot read the table line");
+    free(e);
+    trace_result_destroy(&r);
+}
+
+/* Nested resubmits, two-digit tables (--table-base 40), a table miss
+ * without cookie. */
+static void
+test_parse_nested(void **state)
+{
+    static const char text[] =
+        "Flow: tcp,in_port=1,nw_src=10.0.0.1,nw_dst=10.0.0.2,tp_dst=80\n"
+        "\n"
+        "bridge(\"br-int\")\n"
+        "----------------\n"
+        " 0. priority 0\n"
+        "    resubmit(,40)\n"
+        "    40. ip, priority 90, cookie 0x4e50000100000000\n"
+        "            ct(table=41)\n"
+        "            drop\n"
+        "\n"
+        "Final flow: unchanged\n"
+        "Datapath actions: ct,recirc(0x9)\n"
+        "\n"
+        "===========\n"
+        "recirc(0x9) - resume conntrack with ct_state=new|trk\n"
+        "===========\n"
+        "\n"
+        "bridge(\"br-int\")\n"
+        "----------------\n"
+        "    thaw\n"
+        "        Resuming from table 41\n"
+        "41. priority 0, cookie 0x4e50000100000000\n"
+        "    goto_table:42\n"
+        "42. ip,in_port=1,nw_src=10.0.0.1, priority 200, cookie 0x4e50000100000000\n"
+        "    goto_table:43\n"
+        "43. ip,nw_src=10.0.0.1,nw_dst=10.0.0.2,tcp,tp_dst=80, priority 200, cookie 0x4e50000300000002\n"
+        "    set_field:0x7->reg0\n"
+        "    goto_table:45\n"
+        "45. priority 0, cookie 0x4e50000100000000\n"
+        "    goto_table:46\n"
+        "46. priority 0, cookie 0x4e50000100000000\n"
+        "    goto_table:47\n"
+        "47. ip, priority 100, cookie 0x4e50000100000000\n"
+        "    ct(commit,zone=5,exec(move:NXM_NX_REG0[]->NXM_NX_CT_LABEL[32..63]))\n"
+        "    resubmit(,60)\n"
+        "    60. priority 0\n"
+        "            output:2\n"
+        "\n"
+        "Final flow: unchanged\n"
+        "Datapath actions: ct(commit,zone=5),clone(tnl_push(tnl_port(4789),header(size=50)),out_port(2))\n";
+    struct trace_result r;
+    assert_null(trace_parse(text, &r));
+    assert_int_equal(r.n_sections, 2);
+    assert_int_equal(r.sections[0].n_hits, 2);
+    assert_int_equal(r.sections[0].hits[0].depth, 0);
+    assert_true(r.sections[0].hits[0].cookie == 0);
+    assert_string_equal(r.sections[0].hits[0].actions, "resubmit(,40)");
+    assert_int_equal(r.sections[0].hits[1].table, 40);
+    assert_int_equal(r.sections[0].hits[1].depth, 1);
+    assert_string_equal(r.sections[0].hits[1].actions, "ct(table=41)");
+    const struct trace_section *s = &r.sections[1];
+    assert_int_equal(s->n_hits, 7);
+    assert_int_equal(s->hits[0].table, 41);
+    assert_int_equal(s->hits[0].depth, 0);
+    assert_string_equal(s->hits[2].match,
+                        "ip,nw_src=10.0.0.1,nw_dst=10.0.0.2,tcp,tp_dst=80");
+    assert_int_equal(s->hits[6].table, 60);
+    assert_int_equal(s->hits[6].depth, 1);
+    assert_int_equal(trace_verdict_of(&r), TRACE_ALLOWED);
+
+    struct trace_context ctx = { .table_base = 40, .policy_name = names,
+                                 .src = "a/p", .dst = "10.0.0.2" };
+    char *rep = trace_report(&r, &ctx, "pkt", NULL);
+    assert_contains(rep, "ALLOWED: pkt\n");
+    assert_contains(rep, "  egress:  allowed by NetworkPolicy x/allow-x egress "
+                    "rule 2\n");
+    assert_contains(rep, "  ingress: allowed: 10.0.0.2 is not isolated for "
+                    "ingress\n");
+    assert_contains(rep, "table 43 egress rules: ip,nw_src=10.0.0.1,"
+                    "nw_dst=10.0.0.2,tcp,tp_dst=80 -> NetworkPolicy x/allow-x "
+                    "egress rule 2\n");
+    assert_contains(rep, "    table 60: someone else's flow (cookie 0), "
+                    "priority 0 -> output:2\n");
+    free(rep);
+    trace_result_destroy(&r);
+}
+
+/* ---- Verdicts. ---- */
+
+static enum trace_verdict
+verdict_of_actions(const char *actions)
+{
+    char *text = xasprintf(" 0. priority 0\n    NORMAL\n\n"
+                           "Datapath actions: %s\n", actions);
+    struct trace_result r;
+    char *e = trace_parse(text, &r);
+    assert_null(e);
+    enum trace_verdict v = trace_verdict_of(&r);
+    trace_result_destroy(&r);
+    free(text);
+    return v;
+}
+
+static void
+test_verdicts(void **state)
+{
+    assert_int_equal(verdict_of_actions("drop"), TRACE_DENIED);
+    assert_int_equal(verdict_of_actions("3"), TRACE_ALLOWED);
+    assert_int_equal(verdict_of_actions(
+        "ct(commit,label=0x1/0xffffffffffffffff),1,5,2,4"), TRACE_ALLOWED);
+    /* Committed but output nowhere (e.g. NORMAL on a one-port bridge). */
+    assert_int_equal(verdict_of_actions("ct(commit,zone=2,label=0x1/0x1)"),
+                     TRACE_DENIED);
+    assert_int_equal(verdict_of_actions("ct(zone=1),recirc(0x4)"),
+                     TRACE_UNDECIDED);
+    assert_int_equal(verdict_of_actions("userspace(pid=0,controller)"),
+                     TRACE_UNDECIDED);
+    assert_int_equal(verdict_of_actions(
+        "clone(tnl_push(tnl_port(4789),header(size=50)),out_port(2))"),
+        TRACE_ALLOWED);
+    assert_int_equal(verdict_of_actions("set(eth(dst=0a:58:0a:09:01:01)),7"),
+                     TRACE_ALLOWED);
+    assert_string_equal(trace_verdict_name(TRACE_ALLOWED), "ALLOWED");
+    assert_string_equal(trace_verdict_name(TRACE_DENIED), "DENIED");
+}
+
+/* ---- Reports on the captures. ---- */
+
+struct capture_case {
+    const char *file;
+    const char *src, *dst;
+    uint8_t generation;
+    enum trace_verdict verdict;
+    const char *needles[6];
+};
+
+static const struct capture_case cases[] = {
+    { "allowed-ingress-rule.txt", "x/b", "x/a", 0, TRACE_ALLOWED,
+      { "  egress:  allowed: x/b is not isolated for egress\n",
+        "  ingress: allowed by NetworkPolicy x/allow-x ingress rule 0\n",
+        "  table 2 spoof guard: x/b from its own port with its own address -> "
+        "egress checks\n",
+        "  table 3 egress rules: no egress rule for x/b matches (miss)\n",
+        "  table 5 ingress rules: conj_id=1 -> NetworkPolicy x/allow-x "
+        "ingress rule 0\n",
+        "  table 7 commit: allowed -> connection committed" } },
+    { "denied-ingress-default.txt", "y/a", "x/a", 0, TRACE_DENIED,
+      { "  ingress: DENIED by the default deny of x/a: isolated for ingress "
+        "by x/allow-x, and no ingress rule admits this\n",
+        "  table 5 ingress rules: no ingress rule for x/a matches (miss)\n",
+        "  table 6 ingress default deny: x/a isolated for ingress by "
+        "x/allow-x -> drop\n",
+        "datapath actions: drop\n" } },
+    { "denied-egress-default.txt", "z/a", "y/a", 3, TRACE_DENIED,
+      { "  egress:  DENIED by the default deny of z/a: isolated for egress "
+        "by z/egress-z, and no egress rule admits this\n",
+        "  ingress: not reached\n",
+        "  table 4 egress default deny: z/a isolated for egress by "
+        "z/egress-z -> drop\n" } },
+    { "denied-egress-rule-ingress-default.txt", "z/a", "x/a", 3, TRACE_DENIED,
+      { "  egress:  allowed by NetworkPolicy z/egress-z egress rule 0\n",
+        "  ingress: DENIED by the default deny of x/a",
+        "  table 3 egress rules: conj_id=2 -> NetworkPolicy z/egress-z "
+        "egress rule 0\n" } },
+    { "denied-spoof.txt", "10.9.1.2", "x/a", 3, TRACE_DENIED,
+      { "  egress:  DENIED by the spoof guard (ip,in_port=3)\n",
+        "  table 2 spoof guard: ip,in_port=3: this port's pod has no flows "
+        "yet, or 10.9.1.2 is not its address -> drop\n" } },
+    { "allowed-none-isolated-udp.txt", "y/a", "z/a", 3, TRACE_ALLOWED,
+      { "  egress:  allowed: y/a is not isolated for egress\n",
+        "  ingress: allowed: z/a is not isolated for ingress\n" } },
+    { "denied-from-local-nonnode.txt", "10.9.0.254", "x/a", 3, TRACE_DENIED,
+      { "  egress:  not checked here: 10.9.0.254 is not a local pod\n",
+        "  table 2 spoof guard: 10.9.0.254 is not a local pod -> ingress "
+        "checks only\n",
+        "  table 6 ingress default deny: x/a isolated for ingress by "
+        "x/allow-x -> drop\n" } },
+    { "denied-sctp-egress.txt", "z/a", "x/a", 3, TRACE_DENIED,
+      { "  egress:  DENIED by the default deny of z/a" } },
+};
+
+static void
+test_reports(void **state)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        const struct capture_case *c = &cases[i];
+        char *text = read_capture(c->file);
+        struct trace_result r;
+        char *e = trace_parse(text, &r);
+        if (e) {
+            fail_msg("%s: %s", c->file, e);
+        }
+        if (trace_verdict_of(&r) != c->verdict) {
+            fail_msg("%s: verdict %s", c->file,
+                     trace_verdict_name(trace_verdict_of(&r)));
+        }
+        struct trace_context ctx = {
+            .generation = c->generation, .policy_name = names,
+            .src = c->src, .dst = c->dst,
+        };
+        char *rep = trace_report(&r, &ctx, "pkt", text);
+        char *head = xasprintf("%s: pkt\n", trace_verdict_name(c->verdict));
+        assert_true(!strncmp(rep, head, strlen(head)));
+        for (size_t j = 0; j < ARRAY_SIZE(c->needles) && c->needles[j]; j++) {
+            assert_contains(rep, c->needles[j]);
+        }
+        /* Our flows carry the generation we said is current. */
+        assert_null(strstr(rep, "not the daemon's current"));
+        /* --raw: the switch's own text after the separator. */
+        const char *sep = strstr(rep, "---- ofproto/trace ----\n");
+        assert_non_null(sep);
+        assert_string_equal(sep + 24, text);
+        free(head);
+        free(rep);
+        trace_result_destroy(&r);
+        free(text);
+    }
+}
+
+static void
+test_stale_generation(void **state)
+{
+    char *text = read_capture("denied-ingress-default.txt");
+    struct trace_result r;
+    assert_null(trace_parse(text, &r));
+    struct trace_context ctx = { .generation = 4, .policy_name = names,
+                                 .src = "y/a", .dst = "x/a" };
+    char *rep = trace_report(&r, &ctx, "pkt", NULL);
+    assert_contains(rep, "-> drop [generation 0, not the daemon's current 4]");
+    assert_null(strstr(rep, "---- ofproto/trace"));
+    free(rep);
+    trace_result_destroy(&r);
+    free(text);
+}
+
+/* ---- The request. ---- */
+
+static void
+test_ports(void **state)
+{
+    enum trace_proto p;
+    uint16_t port;
+    assert_null(trace_parse_port("80", &p, &port));
+    assert_int_equal(p, TRACE_TCP);
+    assert_int_equal(port, 80);
+    assert_null(trace_parse_port("UDP/53", &p, &port));
+    assert_int_equal(p, TRACE_UDP);
+    assert_int_equal(port, 53);
+    assert_null(trace_parse_port("sctp/65535", &p, &port));
+    assert_int_equal(p, TRACE_SCTP);
+    assert_int_equal(port, 65535);
+    assert_null(trace_parse_port("tcp/1", &p, &port));
+
+    const char *bad[] = { "", "0", "65536", "-1", "80x", "icmp/8", "tcp/",
+                          "/80", "tcp/udp/80", " 80", "http" };
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+        char *e = trace_parse_port(bad[i], &p, &port);
+        if (!e) {
+            fail_msg("\"%s\" accepted", bad[i]);
+        }
+        free(e);
+    }
+    char *e = trace_parse_port("icmp/8", &p, &port);
+    assert_string_equal(e, "\"icmp\" is not a protocol (tcp, udp or sctp)");
+    free(e);
+}
+
+static void
+test_flow(void **state)
+{
+    char *f = trace_flow(TRACE_TCP, 80, "2", false, "10.9.1.2", "10.9.1.1");
+    assert_string_equal(f, "tcp,in_port=2,nw_src=10.9.1.2,nw_dst=10.9.1.1,"
+                        "tcp_dst=80");
+    free(f);
+    f = trace_flow(TRACE_UDP, 53, "LOCAL", true, "fd00::1", "fd00::2");
+    assert_string_equal(f, "udp6,in_port=LOCAL,ipv6_src=fd00::1,"
+                        "ipv6_dst=fd00::2,udp_dst=53");
+    free(f);
+    f = trace_flow(TRACE_SCTP, 9, NULL, false, "1.2.3.4", "5.6.7.8");
+    assert_string_equal(f, "sctp,nw_src=1.2.3.4,nw_dst=5.6.7.8,sctp_dst=9");
+    free(f);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cookie_decode),
+        cmocka_unit_test(test_cookie_parse),
+        cmocka_unit_test(test_cookie_describe),
+        cmocka_unit_test(test_parse_allowed),
+        cmocka_unit_test(test_parse_no_match),
+        cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_parse_nested),
+        cmocka_unit_test(test_verdicts),
+        cmocka_unit_test(test_reports),
+        cmocka_unit_test(test_stale_generation),
+        cmocka_unit_test(test_ports),
+        cmocka_unit_test(test_flow),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
