@@ -636,18 +636,25 @@ ns_views_build(struct ctx *c, const struct cluster *cluster)
         labels_set(&v->labels, "kubernetes.io/metadata.name", v->name);
         *strmap_slot(&c->ns_by_name, v->name, NULL) = v;
     }
+    /* Pods come sorted by namespace: look a namespace up once per run of
+     * its pods, not once per pod (this loop runs for every event). */
+    struct ns_view *v = NULL;
     for (size_t i = 0; i < c->n_pods; i++) {
         const struct k8s_pod *pod = c->pods[i];
-        bool created;
-        void **slot = strmap_slot(&c->ns_by_name, pod->namespace, &created);
-        if (created) {
-            struct ns_view *v = &c->nss[c->n_nss++];
-            v->name = pod->namespace;
-            labels_init(&v->labels);
-            labels_set(&v->labels, "kubernetes.io/metadata.name", v->name);
-            *slot = v;
+        if (!v || strcmp(v->name, pod->namespace)) {
+            bool created;
+            void **slot = strmap_slot(&c->ns_by_name, pod->namespace,
+                                      &created);
+            if (created) {
+                struct ns_view *nv = &c->nss[c->n_nss++];
+                nv->name = pod->namespace;
+                labels_init(&nv->labels);
+                labels_set(&nv->labels, "kubernetes.io/metadata.name",
+                           nv->name);
+                *slot = nv;
+            }
+            v = *slot;
         }
-        struct ns_view *v = *slot;
         c->pod_ns[i] = v - c->nss;
         if (c->eligible[i]) {
             APPEND(v->pods, v->n_pods, v->allocated_pods, i);
