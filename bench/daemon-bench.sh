@@ -14,6 +14,8 @@
 #   --events N      events per single-event series (default 100)
 #   --storm N       relabels in the storm (default 1000)
 #   --threads N     writer connections (keep-alive) in the storm (default 8)
+#   --storm-client  raw (prepared requests, default) or http.client
+#   --sim FILE      the API stand-in to run (default tests/kube-apiserver-sim)
 #   --no-pods       no sandbox ports for node-1's pods (default: one per pod)
 #   --quick         --events 20 --storm 300
 # Targets (reported, never asserted): single event p99 < 50 ms; daemon RSS
