@@ -438,7 +438,11 @@ class Daemon:
         b = self.b
         argv = [b.daemon_bin, "--kubeconfig", b.kubeconfig, "--ovs-rundir", b.rundir,
                 "--node", NODE, "--control", self.control, "--log-level", "debug",
-                "--drift-interval", str(b.args.drift_interval)]
+                "--drift-interval", str(b.args.drift_interval),
+                # The table is checked against `ovs-netpol compile`, which
+                # knows no node address; this host's own are not the
+                # sandbox node's anyway.
+                "--node-address", "none"]
         self.logf = open(self.logpath, "w")
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=self.logf)
