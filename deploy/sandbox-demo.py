@@ -12,7 +12,8 @@ before and after.
      ovs-netpold --kubeconfig against the stand-in;
   2. kubectl apply -f cluster.yaml, ovs-netpol sync, the matrix (before);
   3. kubectl apply -f the example policies, ovs-netpol sync, the matrix
-     (after), then ovs-netpol status.
+     (after), then ovs-netpol status, and ovs-netpol trace of one allowed
+     and one denied connection (checked against the matrix).
 
 --compile-only runs the offline path instead: `ovs-netpol compile` of the
 examples loaded with ovs-ofctl replace-flows, no API server, no daemon.
@@ -154,6 +155,17 @@ def kube_main(args):
         status = bed.status()
         print("".join("  " + l + "\n" for l in status.splitlines()), end="")
 
+        # Which policy decided: the switch's own trace, named by cookie.
+        traces = {}
+        for src, want in (("default/frontend", "ALLOWED"),
+                          ("default/backend", "DENIED")):
+            print("\n$ ovs-netpol --control %s trace %s default/db 6379"
+                  % (bed.ctl, src))
+            r = bed.netpol("trace", src, "default/db", "6379", check=False)
+            out = (r.stdout or "") + (r.stderr or "")
+            print("".join("  " + l + "\n" for l in out.splitlines()), end="")
+            traces[src] = (want, out.split(":", 1)[0].strip())
+
         if not all(before.values()):
             failure = "unexpected: some connections failed without policies"
         elif not changed:
@@ -161,6 +173,8 @@ def kube_main(args):
         elif "%d networkpolicies" % len(policies) not in status:
             failure = "unexpected: the daemon does not have %d policies" \
                 % len(policies)
+        elif any(w != g for w, g in traces.values()):
+            failure = "unexpected: trace disagrees with the matrix: %s" % traces
         elif bed.daemon.poll() is not None:
             failure = "ovs-netpold exited with %d" % bed.daemon.returncode
     except kubebed.BedError as e:
@@ -340,8 +354,8 @@ def main():
                     "stop it)")
     ap.add_argument("--bookmark-interval", type=float, default=1,
                     help="seconds between the stand-in's watch BOOKMARKs "
-                    "(default 1; ovs-netpol sync waits for one on every kind "
-                    "that had no event)")
+                    "(default 1; ovs-netpol sync does not wait for them: it "
+                    "checks a kind without events with one LIST)")
     ap.add_argument("--sync-timeout", type=int, default=10,
                     help="ovs-netpol sync --timeout (default 10)")
     args = ap.parse_args()
