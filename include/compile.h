@@ -77,6 +77,13 @@ void np_ids_destroy(struct np_ids *);
 
 void compile_options_init(struct compile_options *);
 
+/* Whether 'pod' gets flows of its own (selected, isolated, spoof-guarded)
+ * with 'opts': it has an address, is neither finished nor hostNetwork, and
+ * is on opts->node (any node without one). */
+struct k8s_pod;
+bool compile_pod_is_local(const struct compile_options *,
+                          const struct k8s_pod *);
+
 /* Our tables, as offsets from 'table_base'. */
 enum np_table {
     NPT_CLASSIFY = 0,           /* ARP/ND pass, IP to conntrack. */

@@ -1492,9 +1492,9 @@ pod_eligible(const struct k8s_pod *pod)
             && pod->phase != POD_SUCCEEDED && pod->phase != POD_FAILED);
 }
 
-/* Selected, isolated and spoof-guarded here. */
-static bool
-pod_local(const struct compile_options *opts, const struct k8s_pod *pod)
+bool
+compile_pod_is_local(const struct compile_options *opts,
+                     const struct k8s_pod *pod)
 {
     return pod_eligible(pod)
            && (!opts->node
@@ -1515,7 +1515,7 @@ compile_orphan_ports(struct ctx *c, const struct cluster *cluster)
         const struct compile_bound_port *bp = &c->opts->bound_ports[i];
         const struct k8s_pod *pod = cluster_find_pod(cluster, bp->ns,
                                                      bp->name);
-        if (pod && pod_local(c->opts, pod)) {
+        if (pod && compile_pod_is_local(c->opts, pod)) {
             continue;
         }
         char *comment = xasprintf(
@@ -1602,7 +1602,7 @@ compile_once(const struct cluster *cluster,
     for (size_t i = 0; i < c.n_pods; i++) {
         const struct k8s_pod *pod = c.pods[i];
         c.eligible[i] = pod_eligible(pod);
-        c.local[i] = pod_local(opts, pod);
+        c.local[i] = compile_pod_is_local(opts, pod);
         for (size_t j = 0; j < pod->n_ips; j++) {
             if (pod->ips[j].family == AF_INET6) {
                 c.families.v6 = true;

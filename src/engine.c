@@ -510,12 +510,7 @@ engine_for_each_bound_pod(const struct engine *e, engine_port_fn *cb,
         char *ns = xmemdup0(node->key, slash - node->key);
         const struct k8s_pod *pod = cluster_find_pod(e->cluster, ns,
                                                      slash + 1);
-        bool realized = (pod && pod->n_ips && !pod->host_network
-                         && pod->phase != POD_SUCCEEDED
-                         && pod->phase != POD_FAILED
-                         && (!e->opts.node
-                             || (pod->node_name
-                                 && !strcmp(pod->node_name, e->opts.node))));
+        bool realized = pod && compile_pod_is_local(&e->opts, pod);
         cb(aux, ns, slash + 1, realized);
         free(ns);
     }
