@@ -68,9 +68,12 @@ void engine_keep(struct engine *, enum obj_kind, const char *ns,
  * the addresses the CNI wrote on the port, "10.244.1.5/24 fd00::5/64"
  * (space- or comma-separated, prefix lengths ignored): a pod whose status
  * has no address yet gets these, so that its flows exist before the
- * kubelet reports its address, i.e. before its containers start. */
-void engine_set_port(struct engine *, const char *ns, const char *name,
-                     const char *port, const char *addresses);
+ * kubelet reports its address, i.e. before its containers start.  Returns
+ * NULL, or a malloc'd message about a word of 'addresses' that is not an
+ * address (skipped; the binding still holds). */
+char *engine_set_port(struct engine *, const char *ns, const char *name,
+                      const char *port, const char *addresses)
+    __attribute__((warn_unused_result));
 
 /* Calls 'cb' for every bound pod with whether the compiler gives it flows
  * of its own (known, not finished, not hostNetwork, with an address, on

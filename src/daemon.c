@@ -317,7 +317,14 @@ db_bound(void *aux, const struct switch_db_binding *b)
     kick(d);
     char port[16];
     snprintf(port, sizeof port, "%d", b->ofport);
-    engine_set_port(d->engine, b->ns, b->pod, port, b->addresses);
+    char *warning = engine_set_port(d->engine, b->ns, b->pod, port,
+                                    b->addresses);
+    if (warning) {
+        NP_WARN_RL("switch", "interface %s (pod %s/%s): "
+                   "external_ids:ip_addresses: %s", b->port, b->ns, b->pod,
+                   warning);
+        free(warning);
+    }
 }
 
 static void
@@ -325,7 +332,7 @@ db_unbound(void *aux, const struct switch_db_binding *b)
 {
     struct daemon *d = aux;
     kick(d);
-    engine_set_port(d->engine, b->ns, b->pod, NULL, NULL);
+    free(engine_set_port(d->engine, b->ns, b->pod, NULL, NULL));
 }
 
 static void

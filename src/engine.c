@@ -72,17 +72,15 @@ port_of(void *aux, const char *ns, const char *name)
 }
 
 /* Parses "10.244.1.5/24 fd00::5/64" (or comma-separated, prefix lengths
- * optional); words that are not addresses are skipped: the CNI's notation
- * is not ours to reject, and the status will bring the address anyway. */
-static void
+ * optional).  A word that is not an address is skipped, and the first one
+ * is described in the returned malloc'd message (else NULL): the pod still
+ * gets the good ones, and its status will bring the address anyway. */
+static char *
 parse_port_addresses(const char *text, struct ip_addr **ips, size_t *n)
 {
     *ips = NULL;
     *n = 0;
-    if (!text) {
-        return;
-    }
-    char *copy = xstrdup(text), *save = NULL;
+    char *copy = xstrdup(text), *save = NULL, *error = NULL;
     size_t allocated = 0;
     for (char *word = strtok_r(copy, " ,", &save); word;
          word = strtok_r(NULL, " ,", &save)) {
@@ -93,9 +91,12 @@ parse_port_addresses(const char *text, struct ip_addr **ips, size_t *n)
         struct ip_addr ip;
         if (ip_addr_parse(word, &ip)) {
             APPEND(*ips, *n, allocated, ip);
+        } else if (!error) {
+            error = xasprintf("\"%s\" is not an IP address; ignored", word);
         }
     }
     free(copy);
+    return error;
 }
 
 /* Gives 'pod' the addresses of its port when its status has none (or had
@@ -452,10 +453,11 @@ engine_resync_end(struct engine *e, enum obj_kind kind)
     strmap_init(&e->unseen[kind]);
 }
 
-void
+char *
 engine_set_port(struct engine *e, const char *ns, const char *name,
                 const char *port, const char *addresses)
 {
+    char *warning = NULL;
     char *key = xasprintf("%s/%s", ns, name);
     if (!addresses) {
         addresses = "";
@@ -473,7 +475,7 @@ engine_set_port(struct engine *e, const char *ns, const char *name,
             pi->name = xstrdup(name);
             pi->port = xstrdup(port);
             pi->addresses = xstrdup(addresses);
-            parse_port_addresses(addresses, &pi->ips, &pi->n_ips);
+            warning = parse_port_addresses(addresses, &pi->ips, &pi->n_ips);
             *slot = pi;
             changed = true;
             mark(e, "pod %s bound to port %s", key, port);
@@ -497,6 +499,7 @@ engine_set_port(struct engine *e, const char *ns, const char *name,
         pod_take_port_ips(pod, port ? port_info_get(e, ns, name) : NULL);
     }
     free(key);
+    return warning;
 }
 
 void

@@ -188,13 +188,13 @@ test_ports(void **state)
     apply_pods(e, 2);
     engine_run(e);
     assert_true(has_match(engine_desired(e), "ip,nw_src=10.0.0.1"));
-    engine_set_port(e, "x", "p0", "7", NULL);
+    free(engine_set_port(e, "x", "p0", "7", NULL));
     assert_true(engine_pending(e));
     engine_run(e);
     assert_true(has_match(engine_desired(e), "in_port=7,ip,nw_src=10.0.0.1"));
-    engine_set_port(e, "x", "p0", "7", NULL);       /* Same binding: no run. */
+    free(engine_set_port(e, "x", "p0", "7", NULL));       /* Same binding: no run. */
     assert_false(engine_pending(e));
-    engine_set_port(e, "x", "p0", NULL, NULL);
+    free(engine_set_port(e, "x", "p0", NULL, NULL));
     engine_run(e);
     assert_false(has_match(engine_desired(e), "in_port=7,ip,nw_src=10.0.0.1"));
     engine_destroy(e);
@@ -244,8 +244,8 @@ test_port_addresses(void **state)
                "{\"app\":\"web\"}},\"spec\":{\"nodeName\":\"n1\","
                "\"containers\":[{\"name\":\"c\"}]},\"status\":"
                "{\"phase\":\"Pending\"}}");
-    engine_set_port(e, "x", "q", "8", NULL);
-    engine_set_port(e, "x", "ghost", "9", "10.0.0.99/24");
+    free(engine_set_port(e, "x", "q", "8", NULL));
+    free(engine_set_port(e, "x", "ghost", "9", "10.0.0.99/24"));
     engine_run(e);
     const struct flowtab *d = engine_desired(e);
     assert_true(has_flow(d, 2, 150, "in_port=8,ip"));       /* No address. */
@@ -257,7 +257,11 @@ test_port_addresses(void **state)
     assert_int_equal(counts[1], 0);
 
     /* The CNI's address: x/q gets its spoof guard and its isolation. */
-    engine_set_port(e, "x", "q", "8", "10.0.0.7/24 bogus,fd00::7/64");
+    char *warning = engine_set_port(e, "x", "q", "8",
+                                    "10.0.0.7/24 bogus,fd00::7/64");
+    assert_non_null(warning);
+    assert_string_equal(warning, "\"bogus\" is not an IP address; ignored");
+    free(warning);
     assert_true(engine_pending(e));
     engine_run(e);
     d = engine_desired(e);
@@ -284,7 +288,7 @@ test_port_addresses(void **state)
     assert_false(has_flow(d, 2, 200, "in_port=8,ip,nw_src=10.0.0.7"));
 
     /* Unbound: the port's drops go with it. */
-    engine_set_port(e, "x", "ghost", NULL, NULL);
+    free(engine_set_port(e, "x", "ghost", NULL, NULL));
     engine_run(e);
     assert_false(has_flow(engine_desired(e), 2, 150, "in_port=9,ip"));
     engine_destroy(e);
