@@ -6,4 +6,8 @@ EXTRA_DIST += \
 	bench/gen_cluster.py \
 	bench/compile-bench.sh \
 	bench/install-bench.sh \
+	bench/datapath-bench.sh \
+	bench/datapath_bench.py \
+	bench/daemon-bench.sh \
+	bench/daemon_bench.py \
 	bench/test-gen-cluster.sh
