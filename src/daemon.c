@@ -1,6 +1,7 @@
 /* The daemon's glue: sources and port bindings into the engine, the
  * engine's table out to the switch.  See include/daemon.h. */
 #include "daemon.h"
+#include "daemon-private.h"
 
 #include <errno.h>
 #include <ev.h>
@@ -13,7 +14,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include "cluster.h"
-#include "appctl.h"
 #include "compile.h"
 #include "control.h"
 #include "engine.h"
@@ -26,7 +26,6 @@
 #include "source-dir.h"
 #include "switch-db.h"
 #include "switch-of.h"
-#include "trace.h"
 
 /* A 'sync' request waiting for the flows to catch up. */
 struct waiter {
@@ -44,57 +43,6 @@ struct waiter {
     bool answered;
 };
 
-struct daemon {
-    const struct daemon_options *opts;
-    struct ev_loop *loop;
-    struct engine *engine;
-    struct flowtab *installed;  /* Cookies without the generation, like */
-    bool installed_known;       /* the engine's. */       /* False: replace everything next. */
-    uint8_t generation;
-    bool generation_chosen;
-
-    struct source_dir *dir;
-    struct kube_client *kube;
-    struct kube_config *kube_config;
-    bool source_synced;         /* The first full view has arrived. */
-    struct switch_db *db;
-    struct switch_of *sw;
-    struct control *control;
-
-    /* The commit in flight, if any. */
-    bool busy;
-    struct flow_change *committing;     /* Applied to 'installed' once the */
-    size_t n_changes;                   /* bundle commits (own copies). */
-    uint64_t runs_in_flight;    /* Engine runs the commit includes. */
-    struct marker *markers;     /* Bound pods as of the commit in flight. */
-    size_t n_markers, allocated_markers;
-
-    /* Figures for 'status'. */
-    uint64_t commits, commit_failures, flow_mods, replaces;
-    uint64_t drift_checks, drift_repairs;
-    uint64_t runs_committed;    /* Engine runs whose result is installed. */
-    uint64_t commit_seq;        /* Commits done (for waiters). */
-    double last_commit_seconds;
-    char last_commit_time[32];
-    char last_error[512];
-    char last_error_time[32];
-    uint64_t commits_at_error;  /* 'commits' when it happened. */
-
-    /* Realization latency: first input of a batch -> its flows committed,
-     * the last 4096 batches. */
-    double latencies[4096];
-    size_t n_latencies;         /* Total recorded; ring index mod 4096. */
-    double batch_start_in_flight;
-    double first_uncommitted_ms;        /* 0: everything committed. */
-
-    struct waiter *waiters;
-    struct trace_req *traces;   /* 'trace' commands waiting for the switch. */
-    ev_prepare prepare;
-    ev_idle kick;               /* One more loop iteration, soon. */
-    ev_timer drift;
-    ev_timer retry;
-    ev_signal sigint, sigterm;
-};
 
 #define DAEMON_OF(PTR, MEMBER) \
     ((struct daemon *) ((char *) (PTR) - offsetof(struct daemon, MEMBER)))
@@ -902,362 +850,6 @@ cmd_sync(struct control_request *req, int argc, const char *argv[],
     }
 }
 
-/* ---- explain and trace. ---- */
-
-static const char *
-policy_name_cb(void *d_, uint32_t pno)
-{
-    struct daemon *d = d_;
-    return engine_policy_name(d->engine, pno);
-}
-
-struct cookie_count {
-    uint64_t cookie;
-    size_t n;
-};
-
-static void
-count_cookie(void *cc_, uint8_t table, uint16_t priority, uint64_t cookie,
-             const char *match, const char *actions)
-{
-    struct cookie_count *cc = cc_;
-    cc->n += cookie == cc->cookie;
-}
-
-/* explain COOKIE|FLOW...: the words of a dump-flows line arrive as
- * separate arguments when the caller did not quote it. */
-static void
-cmd_explain(struct control_request *req, int argc, const char *argv[],
-            void *aux)
-{
-    struct daemon *d = aux;
-    size_t len = 1;
-    for (int i = 1; i < argc; i++) {
-        len += strlen(argv[i]) + 1;
-    }
-    char *text = xcalloc(1, len);
-    for (int i = 1; i < argc; i++) {
-        if (i > 1) {
-            strcat(text, " ");
-        }
-        strcat(text, argv[i]);
-    }
-    uint64_t cookie;
-    char *error = trace_cookie_parse(text, &cookie);
-    free(text);
-    if (error) {
-        char *msg = xasprintf("explain: %s", error);
-        control_reply(req, false, msg);
-        free(msg);
-        free(error);
-        return;
-    }
-    char *what = trace_cookie_describe(cookie, policy_name_cb, d);
-    struct trace_cookie c;
-    trace_cookie_decode(cookie, &c);
-    if (!c.ours) {
-        char *msg = xasprintf("%s\n", what);
-        control_reply(req, true, msg);
-        free(msg);
-        free(what);
-        return;
-    }
-    struct cookie_count cc = { cookie & ~(UINT64_C(0xff) << 40), 0 };
-    if (d->installed_known) {
-        flowtab_visit(d->installed, count_cookie, &cc);
-    }
-    char *installed;
-    if (c.generation != d->generation || !d->generation_chosen) {
-        installed = xasprintf("no: the daemon's generation is %u (a "
-                              "leftover of an earlier run?)", d->generation);
-    } else if (!d->installed_known) {
-        installed = xstrdup("not known: the daemon is reinstalling its "
-                            "flows");
-    } else if (!cc.n) {
-        installed = xstrdup("no: the daemon's table has no flow with this "
-                            "cookie now");
-    } else {
-        installed = xasprintf("yes, %zu flow%s", cc.n, cc.n > 1 ? "s" : "");
-    }
-    char *msg = xasprintf(
-        "%s (generation %u, installed: %s)\n"
-        "cookie %#"PRIx64": prefix 0x4e50, generation %u, kind %u, "
-        "policy number %"PRIu32", rule slot %#x (%s, rule %u)\n",
-        what, c.generation, installed, cookie, c.generation, c.kind,
-        c.policy, (unsigned int) (cookie & 0xfff),
-        c.ingress ? "ingress" : "egress", c.rule);
-    control_reply(req, true, msg);
-    free(msg);
-    free(installed);
-    free(what);
-}
-
-/* A 'trace' command waiting for ovs-vswitchd's answer. */
-struct trace_req {
-    struct daemon *d;
-    struct control_request *req;
-    struct appctl_call *call;
-    char *flow;                 /* What we asked ofproto/trace. */
-    char *what;                 /* The packet, in words. */
-    char *src, *dst;            /* Names for the narration. */
-    uint8_t generation;
-    bool raw;
-    struct trace_req *next;
-};
-
-static void
-trace_req_finish(struct trace_req *t, bool ok, const char *text)
-{
-    struct daemon *d = t->d;
-    for (struct trace_req **p = &d->traces; *p; p = &(*p)->next) {
-        if (*p == t) {
-            *p = t->next;
-            break;
-        }
-    }
-    control_reply(t->req, ok, text);
-    free(t->flow);
-    free(t->what);
-    free(t->src);
-    free(t->dst);
-    free(t);
-}
-
-static void
-trace_done(void *t_, enum appctl_status status, const char *text)
-{
-    struct trace_req *t = t_;
-    t->call = NULL;
-    if (status != APPCTL_OK) {
-        char *msg = (status == APPCTL_FAILED
-                     ? xasprintf("trace: ovs-vswitchd refused \"ofproto/trace "
-                                 "%s %s --ct-next trk,new\": %s",
-                                 t->d->opts->bridge, t->flow, text)
-                     : xasprintf("trace: the switch is not reachable: %s",
-                                 text));
-        trace_req_finish(t, false, msg);
-        free(msg);
-        return;
-    }
-    struct trace_result r;
-    char *error = trace_parse(text, &r);
-    if (error) {
-        char *msg = xasprintf("trace: cannot read ofproto/trace's answer: "
-                              "%s\n---- ofproto/trace ----\n%s", error, text);
-        trace_req_finish(t, false, msg);
-        free(msg);
-        free(error);
-        trace_result_destroy(&r);
-        return;
-    }
-    struct trace_context ctx = {
-        .table_base = t->d->opts->table_base,
-        .generation = t->generation,
-        .policy_name = policy_name_cb,
-        .aux = t->d,
-        .src = t->src,
-        .dst = t->dst,
-    };
-    char *report = trace_report(&r, &ctx, t->what, t->raw ? text : NULL);
-    trace_result_destroy(&r);
-    trace_req_finish(t, true, report);
-    free(report);
-}
-
-/* Who SRC or DST is: a pod "ns/name", or an address (named after the pod
- * that has it, if any). */
-struct endpoint {
-    char *name;                 /* "x/b" or "10.9.0.7". */
-    const struct k8s_pod *pod;  /* NULL for an address of no pod. */
-    struct ip_addr *ips;        /* The candidates. */
-    size_t n_ips;
-    struct ip_addr one;
-};
-
-static char *
-endpoint_resolve(const struct daemon *d, const char *text, struct endpoint *e)
-{
-    const struct cluster *cl = engine_cluster(d->engine);
-    memset(e, 0, sizeof *e);
-    if (ip_addr_parse(text, &e->one)) {
-        e->ips = &e->one;
-        e->n_ips = 1;
-        size_t n;
-        const struct k8s_pod *const *pods = cluster_pods(cl, &n);
-        for (size_t i = 0; i < n && !e->pod; i++) {
-            for (size_t j = 0; j < pods[i]->n_ips; j++) {
-                if (!ip_addr_cmp(&pods[i]->ips[j], &e->one)
-                    && !pods[i]->host_network) {
-                    e->pod = pods[i];
-                    break;
-                }
-            }
-        }
-        e->name = (e->pod ? xasprintf("%s/%s", e->pod->namespace,
-                                      e->pod->name)
-                   : xstrdup(text));
-        return NULL;
-    }
-    const char *slash = strchr(text, '/');
-    if (!slash || slash == text || !slash[1] || strchr(slash + 1, '/')) {
-        return xasprintf("\"%s\" is neither namespace/pod nor an IP address",
-                         text);
-    }
-    char *ns = xmemdup0(text, slash - text);
-    e->pod = cluster_find_pod(cl, ns, slash + 1);
-    free(ns);
-    if (!e->pod) {
-        return xasprintf("unknown pod %s: the daemon knows no such pod", text);
-    }
-    if (!e->pod->n_ips) {
-        return xasprintf("pod %s has no address yet", text);
-    }
-    e->ips = e->pod->ips;
-    e->n_ips = e->pod->n_ips;
-    e->name = xstrdup(text);
-    return NULL;
-}
-
-static const struct ip_addr *
-endpoint_addr(const struct endpoint *e, int family)
-{
-    for (size_t i = 0; i < e->n_ips; i++) {
-        if (e->ips[i].family == family) {
-            return &e->ips[i];
-        }
-    }
-    return NULL;
-}
-
-static bool
-is_node_address(const struct daemon *d, const struct ip_addr *a)
-{
-    for (size_t i = 0; i < d->opts->n_node_addrs; i++) {
-        if (!ip_addr_cmp(&d->opts->node_addrs[i], a)) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* trace SRC DST [PROTO/]PORT [--raw] */
-static void
-cmd_trace(struct control_request *req, int argc, const char *argv[],
-          void *aux)
-{
-    struct daemon *d = aux;
-    const char *args[3];
-    int n_args = 0;
-    bool raw = false;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--raw")) {
-            raw = true;
-        } else if (n_args < 3) {
-            args[n_args++] = argv[i];
-        } else {
-            n_args++;
-        }
-    }
-    if (n_args != 3) {
-        control_reply(req, false, "usage: trace SRC DST [tcp|udp|sctp/]PORT "
-                      "[--raw]  (SRC, DST: namespace/pod or an IP address)");
-        return;
-    }
-    enum trace_proto proto;
-    uint16_t port;
-    char *error = trace_parse_port(args[2], &proto, &port);
-    struct endpoint src = { NULL }, dst = { NULL };
-    if (!error) {
-        error = endpoint_resolve(d, args[0], &src);
-    }
-    if (!error) {
-        error = endpoint_resolve(d, args[1], &dst);
-    }
-    const struct ip_addr *sa = NULL, *da = NULL;
-    if (!error) {
-        sa = endpoint_addr(&src, AF_INET);
-        da = endpoint_addr(&dst, AF_INET);
-        if (!sa || !da) {
-            sa = endpoint_addr(&src, AF_INET6);
-            da = endpoint_addr(&dst, AF_INET6);
-        }
-        if (!sa || !da) {
-            error = xasprintf("%s and %s have no address family in common",
-                              src.name, dst.name);
-        }
-    }
-    char *ctl = NULL;
-    if (!error) {
-        char *e2 = appctl_vswitchd_path(d->opts->ovs_rundir, &ctl);
-        if (e2) {
-            error = xasprintf("the switch is not reachable: %s", e2);
-            free(e2);
-        }
-    }
-    if (error) {
-        char *msg = xasprintf("trace: %s", error);
-        control_reply(req, false, msg);
-        free(msg);
-        free(error);
-        free(src.name);
-        free(dst.name);
-        return;
-    }
-
-    /* Where the packet enters: a local pod's own port; the node's port
-     * for one of the node's addresses; LOCAL otherwise, standing in for
-     * the uplink or tunnel that brings other nodes' traffic. */
-    char in_port[64] = "LOCAL";
-    char *where;
-    bool local = src.pod && src.pod->node_name
-                 && !strcmp(src.pod->node_name, d->opts->node);
-    const struct switch_db_binding *b
-        = local ? switch_db_find(d->db, src.pod->namespace, src.pod->name)
-                : NULL;
-    if (b) {
-        snprintf(in_port, sizeof in_port, "%d", b->ofport);
-        where = xasprintf("port %s", in_port);
-    } else if (is_node_address(d, sa)) {
-        snprintf(in_port, sizeof in_port, "%s", d->opts->n_node_ports
-                 ? d->opts->node_ports[0] : "LOCAL");
-        where = xasprintf("the node, port %s", in_port);
-    } else if (local) {
-        where = xstrdup("no port on the bridge: traced from LOCAL");
-    } else {
-        where = xstrdup("not a pod of this node: traced from LOCAL");
-    }
-    char sbuf[IP_ADDR_STRLEN], dbuf[IP_ADDR_STRLEN];
-    ip_addr_format(sa, sbuf);
-    ip_addr_format(da, dbuf);
-    bool v6 = sa->family == AF_INET6;
-
-    struct trace_req *t = xcalloc(1, sizeof *t);
-    t->d = d;
-    t->req = req;
-    t->raw = raw;
-    t->generation = d->generation;
-    t->flow = trace_flow(proto, port, in_port, v6, sbuf, dbuf);
-    t->src = src.name;
-    t->dst = dst.name;
-    char *sdesc = (strcmp(src.name, sbuf)
-                   ? xasprintf("%s (%s, %s)", src.name, sbuf, where)
-                   : xasprintf("%s (%s)", src.name, where));
-    char *ddesc = (strcmp(dst.name, dbuf)
-                   ? xasprintf("%s (%s)", dst.name, dbuf)
-                   : xstrdup(dst.name));
-    t->what = xasprintf("new %s connection %s -> %s port %u on %s",
-                        trace_proto_name(proto), sdesc, ddesc, port,
-                        d->opts->bridge);
-    free(sdesc);
-    free(ddesc);
-    free(where);
-    t->next = d->traces;
-    d->traces = t;
-    const char *targs[] = { d->opts->bridge, t->flow, "--ct-next", "trk,new" };
-    t->call = appctl_call(ctl, "ofproto/trace", 4, targs, 5000, trace_done, t);
-    free(ctl);
-}
-
 /* ---- Main. ---- */
 
 static void
@@ -1302,9 +894,7 @@ daemon_main(const struct daemon_options *opts)
     control_register("status", "", 0, 0, cmd_status, d);
     control_register("recompute", "", 0, 0, cmd_recompute, d);
     control_register("sync", "[--timeout SECONDS]", 0, 2, cmd_sync, d);
-    control_register("explain", "COOKIE|FLOW", 1, 64, cmd_explain, d);
-    control_register("trace", "SRC DST [tcp|udp|sctp/]PORT [--raw]", 3, 4,
-                     cmd_trace, d);
+    daemon_trace_register(d);
 
     d->db = switch_db_create(opts->ovs_rundir, &db_callbacks, d);
     d->sw = switch_of_create(opts->ovs_rundir, opts->bridge, switch_conn, d);
@@ -1358,10 +948,7 @@ daemon_main(const struct daemon_options *opts)
     while (d->waiters) {
         waiter_finish(d, d->waiters, false, "daemon stopping");
     }
-    while (d->traces) {
-        appctl_cancel(d->traces->call);
-        trace_req_finish(d->traces, false, "daemon stopping");
-    }
+    daemon_trace_stop(d);
     source_dir_destroy(d->dir);
     kube_client_destroy(d->kube);
     kube_config_destroy(d->kube_config);
