@@ -463,7 +463,6 @@ engine_set_port(struct engine *e, const char *ns, const char *name,
         addresses = "";
     }
     bool changed = false;
-    e->bound_stale = true;
     if (port) {
         void **slot = strmap_slot(&e->ports, key, NULL);
         struct port_info *pi = *slot;
@@ -488,6 +487,7 @@ engine_set_port(struct engine *e, const char *ns, const char *name,
             mark(e, "pod %s unbound", key);
         }
     }
+    e->bound_stale |= changed;
     struct k8s_pod *pod = (struct k8s_pod *) cluster_find_pod(e->cluster, ns,
                                                               name);
     if (changed && pod && (!pod->n_ips || pod->ips_from_port)) {
@@ -509,13 +509,10 @@ engine_for_each_bound_pod(const struct engine *e, engine_port_fn *cb,
     size_t b;
     for (struct strmap_node *node = strmap_first(&e->ports, &b); node;
          node = strmap_next(&e->ports, node, &b)) {
-        const char *slash = strchr(node->key, '/');
-        char *ns = xmemdup0(node->key, slash - node->key);
-        const struct k8s_pod *pod = cluster_find_pod(e->cluster, ns,
-                                                     slash + 1);
-        bool realized = pod && compile_pod_is_local(&e->opts, pod);
-        cb(aux, ns, slash + 1, realized);
-        free(ns);
+        const struct port_info *pi = node->value;
+        const struct k8s_pod *pod = cluster_find_pod(e->cluster, pi->ns,
+                                                     pi->name);
+        cb(aux, pi->ns, pi->name, pod && compile_pod_is_local(&e->opts, pod));
     }
 }
 
