@@ -18,8 +18,9 @@
  * stops (port deleted, iface-id removed, ofport -1).  Any other change of a
  * binding (ofport, iface-id or name) is reported as unbound(old) followed by
  * bound(new).  Bindings are per Interface: two Interfaces that claim the same
- * pod are two bindings (rare: a port being replaced); switch_db_find()
- * returns the one with the lowest ofport.
+ * pod are two bindings, each reported and unbound on its own (a CNI that
+ * replaces a pod's port plugs the new one before it deletes the old one);
+ * the daemon guards every one of them as the pod's.
  *
  * After a reconnection to ovsdb-server (restart), the IDL fetches the table
  * again; only real differences are reported.
@@ -82,11 +83,14 @@ bool switch_db_is_synced(const struct switch_db *);
 
 bool switch_db_is_connected(const struct switch_db *);
 
-/* Returns the binding of pod 'ns'/'pod' (the lowest ofport if several
- * Interfaces claim it), or NULL.  Valid until the loop runs again. */
+/* Returns the binding of pod 'ns'/'pod', or NULL, and stores in '*n' (if
+ * 'n' is nonnull) how many Interfaces claim the pod.  If several do, the
+ * newest: the last one reported bound (of several reported at once, the
+ * highest ofport), i.e. while a CNI replaces a pod's port, the new port.
+ * Valid until the loop runs again. */
 const struct switch_db_binding *switch_db_find(const struct switch_db *,
                                                const char *ns,
-                                               const char *pod);
+                                               const char *pod, size_t *n);
 
 /* The marker a CNI waits for before it lets the pod's containers start,
  * as OVN-Kubernetes' CNI waits for "ovn-installed": ovs-netpold sets
@@ -95,11 +99,13 @@ const struct switch_db_binding *switch_db_find(const struct switch_db *,
  * are not any more while the port stays. */
 #define SWITCH_DB_INSTALLED_KEY "ovs-netpol-installed"
 
-/* Says whether the Interfaces bound to pod 'ns'/'pod' should carry the
- * marker; this module writes it (asynchronously, retrying) until the
- * database agrees.  A pod with no binding is ignored. */
+/* Says whether the Interface with 'ofport' bound to pod 'ns'/'pod' should
+ * carry the marker; this module writes it (asynchronously, retrying) until
+ * the database agrees.  Per port, because a pod's new port must get it only
+ * once flows for that port are in, while its old port keeps it.  A port
+ * not bound to the pod is ignored. */
 void switch_db_set_installed(struct switch_db *, const char *ns,
-                             const char *pod, bool installed);
+                             const char *pod, int ofport, bool installed);
 /* Marker writes sent so far (for status and tests). */
 unsigned int switch_db_marker_writes(const struct switch_db *);
 

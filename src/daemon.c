@@ -280,7 +280,9 @@ db_unbound(void *aux, const struct switch_db_binding *b)
 {
     struct daemon *d = aux;
     kick(d);
-    free(engine_set_port(d->engine, b->ns, b->pod, NULL, NULL));
+    char port[16];
+    snprintf(port, sizeof port, "%d", b->ofport);
+    engine_unset_port(d->engine, b->ns, b->pod, port);
 }
 
 static void
@@ -326,14 +328,17 @@ static void replace_done(void *aux, const struct switch_of_result *);
 
 struct marker {
     char *ns, *name;
+    int ofport;
     bool realized;
 };
 
 static void
-note_marker(void *d_, const char *ns, const char *name, bool realized)
+note_marker(void *d_, const char *ns, const char *name, const char *port,
+            bool realized)
 {
     struct daemon *d = d_;
-    struct marker m = { xstrdup(ns), xstrdup(name), realized };
+    /* db_bound() gave the engine the ofport as text. */
+    struct marker m = { xstrdup(ns), xstrdup(name), atoi(port), realized };
     APPEND(d->markers, d->n_markers, d->allocated_markers, m);
 }
 
@@ -352,7 +357,7 @@ static void
 markers_snapshot(struct daemon *d)
 {
     markers_clear(d);
-    engine_for_each_bound_pod(d->engine, note_marker, d);
+    engine_for_each_bound_port(d->engine, note_marker, d);
 }
 
 /* The table the snapshot was taken with is on the bridge. */
@@ -361,7 +366,7 @@ markers_commit(struct daemon *d)
 {
     for (size_t i = 0; i < d->n_markers; i++) {
         switch_db_set_installed(d->db, d->markers[i].ns, d->markers[i].name,
-                                d->markers[i].realized);
+                                d->markers[i].ofport, d->markers[i].realized);
     }
     markers_clear(d);
 }

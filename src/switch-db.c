@@ -32,6 +32,7 @@ struct binding {
     struct hmap_node pod_node;  /* In struct switch_db's 'by_pod'. */
     struct uuid uuid;           /* Interface row. */
     char *iface_id;
+    unsigned long long bound_seq;   /* Order of the bound reports. */
     bool seen;                  /* In the current pass. */
     bool want_installed;        /* switch_db_set_installed()'s last word. */
     struct switch_db_binding pub;   /* Strings owned here. */
@@ -46,7 +47,9 @@ struct switch_db {
     struct ovsdb_idl_txn *txn;  /* Marker writes in flight, or NULL. */
     unsigned int n_marker_writes;
     struct hmap by_uuid;
-    struct hmap by_pod;         /* Hashed by iface-id; may repeat. */
+    struct hmap by_pod;         /* Hashed by "<ns>_<pod>" of the binding
+                                 * (the iface-id, if valid); may repeat. */
+    unsigned long long n_bound_reports;
     bool synced;
 };
 
@@ -153,19 +156,26 @@ switch_db_count(const struct switch_db *db)
 }
 
 const struct switch_db_binding *
-switch_db_find(const struct switch_db *db, const char *ns, const char *pod)
+switch_db_find(const struct switch_db *db, const char *ns, const char *pod,
+               size_t *n)
 {
     char *iface_id = xasprintf("%s_%s", ns, pod);
     const struct binding *b, *best = NULL;
+    size_t count = 0;
 
     HMAP_FOR_EACH_WITH_HASH (b, pod_node, hash_string(iface_id, 0),
                              &db->by_pod) {
-        if (!strcmp(b->pub.ns, ns) && !strcmp(b->pub.pod, pod)
-            && (!best || b->pub.ofport < best->pub.ofport)) {
-            best = b;
+        if (!strcmp(b->pub.ns, ns) && !strcmp(b->pub.pod, pod)) {
+            count++;
+            if (!best || b->bound_seq > best->bound_seq) {
+                best = b;
+            }
         }
     }
     free(iface_id);
+    if (n) {
+        *n = count;
+    }
     return best ? &best->pub : NULL;
 }
 
@@ -180,6 +190,15 @@ find_by_uuid(const struct switch_db *db, const struct uuid *uuid)
         }
     }
     return NULL;
+}
+
+static int
+compare_ofports(const void *a_, const void *b_)
+{
+    const struct binding *const *a = a_;
+    const struct binding *const *b = b_;
+    return (*a)->pub.ofport < (*b)->pub.ofport ? -1
+           : (*a)->pub.ofport > (*b)->pub.ofport;
 }
 
 /* Compares the Interface table with the reported bindings and reports the
@@ -252,10 +271,19 @@ sync_bindings(struct switch_db *db)
         }
     }
 
+    /* Several in one pass (a restart of ours, or of ovsdb-server): the
+     * highest ofport counts as the newest, as OVS numbers new ports
+     * upwards. */
+    if (n_added > 1) {
+        qsort(added, n_added, sizeof *added, compare_ofports);
+    }
     for (i = 0; i < n_added; i++) {
         b = added[i];
+        b->bound_seq = ++db->n_bound_reports;
         hmap_insert(&db->by_uuid, &b->uuid_node, uuid_hash(&b->uuid));
-        hmap_insert(&db->by_pod, &b->pod_node, hash_string(b->iface_id, 0));
+        char *key = xasprintf("%s_%s", b->pub.ns, b->pub.pod);
+        hmap_insert(&db->by_pod, &b->pod_node, hash_string(key, 0));
+        free(key);
         VLOG_DBG("pod %s/%s bound to port %s (ofport %d)",
                  b->pub.ns, b->pub.pod, b->pub.port, b->pub.ofport);
         if (db->cbs.bound) {
@@ -267,14 +295,15 @@ sync_bindings(struct switch_db *db)
 
 void
 switch_db_set_installed(struct switch_db *db, const char *ns,
-                        const char *pod, bool installed)
+                        const char *pod, int ofport, bool installed)
 {
     char *iface_id = xasprintf("%s_%s", ns, pod);
     struct binding *b;
 
     HMAP_FOR_EACH_WITH_HASH (b, pod_node, hash_string(iface_id, 0),
                              &db->by_pod) {
-        if (!strcmp(b->iface_id, iface_id)) {
+        if (b->pub.ofport == ofport && !strcmp(b->pub.ns, ns)
+            && !strcmp(b->pub.pod, pod)) {
             b->want_installed = installed;
         }
     }

@@ -803,6 +803,31 @@ test_monitor(void)
            "modified), not ours\n");
 }
 
+static bool
+has_marker(const char *port)
+{
+    int status;
+    char *out = sh(&status, "ovs-vsctl --if-exists get Interface %s "
+                   "external_ids:%s", port, SWITCH_DB_INSTALLED_KEY);
+    bool set = status == 0 && strstr(out, "true");
+    free(out);
+    return set;
+}
+
+/* Runs the loop until 'port''s marker is 'set', or 'timeout' seconds. */
+static bool
+wait_marker(const char *port, bool set, double timeout)
+{
+    double end = now() + timeout;
+    while (has_marker(port) != set) {
+        if (now() > end) {
+            return false;
+        }
+        pump_for(0.05);
+    }
+    return true;
+}
+
 static void
 test_ports(void)
 {
@@ -812,7 +837,7 @@ test_ports(void)
     char *out;
 
     CHECK(pump(&db_synced, 10), "OVSDB never synced");
-    b = switch_db_find(db, "default", "a");
+    b = switch_db_find(db, "default", "a", NULL);
     CHECK(b && b->ofport == 1 && !strcmp(b->port, "default_a"),
           "default/a: %s %d", b ? b->port : "none", b ? b->ofport : -1);
     CHECK(switch_db_count(db) == 1, "%zu bindings", switch_db_count(db));
@@ -828,7 +853,7 @@ test_ports(void)
     CHECK(e && e->ofport == 2 && !strcmp(e->port, "default_b"),
           "default/b bound: %s %d", e ? e->port : "none",
           e ? e->ofport : -1);
-    b = switch_db_find(db, "default", "b");
+    b = switch_db_find(db, "default", "b", NULL);
     CHECK(b && b->ofport == 2, "find default/b");
 
     out = sh(&status, "'%s' del-pod '%s' default b >&2", sandbox_sh,
@@ -837,7 +862,7 @@ test_ports(void)
     CHECK(status == 0, "del-pod failed");
     e = wait_binding("default", "b", false, 5);
     CHECK(e && e->ofport == 2, "no unbound event for default/b");
-    CHECK(!switch_db_find(db, "default", "b"), "default/b still bound");
+    CHECK(!switch_db_find(db, "default", "b", NULL), "default/b still bound");
     clear_binding_events();
 
     /* A port without a valid iface-id binds nothing; adding the iface-id
@@ -853,13 +878,55 @@ test_ports(void)
     free(out);
     e = wait_binding("kube-system", "coredns-1", true, 5);
     CHECK(e && e->ofport == 40, "iface-id change not bound");
+
     out = sh(&status, "ovs-vsctl del-port br-int odd");
     free(out);
     e = wait_binding("kube-system", "coredns-1", false, 5);
     CHECK(e != NULL, "odd port not unbound");
     clear_binding_events();
+
+    /* A CNI replacing default/a's port plugs the new one (a2) before it
+     * deletes the old one: two bindings, the newest found first, markers
+     * per port, and deleting one leaves the other. */
+    out = sh(&status, "ovs-vsctl add-port br-int a2 -- set Interface a2 "
+             "type=internal ofport_request=41 "
+             "external_ids:iface-id=default_a");
+    free(out);
+    CHECK(status == 0, "add-port a2 failed");
+    e = wait_binding("default", "a", true, 5);
+    CHECK(e && e->ofport == 41, "a2 not bound to default/a");
+    {
+        size_t n = 0;
+        b = switch_db_find(db, "default", "a", &n);
+        CHECK(b && b->ofport == 41 && n == 2, "find default/a: %d of %zu",
+              b ? b->ofport : -1, n);
+        CHECK(switch_db_count(db) == 2, "%zu bindings", switch_db_count(db));
+    }
+    switch_db_set_installed(db, "default", "a", 41, true);
+    CHECK(wait_marker("a2", true, 5), "no marker on a2");
+    CHECK(!has_marker("default_a"), "marker on default_a too");
+    switch_db_set_installed(db, "default", "a", 1, true);
+    CHECK(wait_marker("default_a", true, 5), "no marker on default_a");
+    switch_db_set_installed(db, "default", "a", 41, false);
+    CHECK(wait_marker("a2", false, 5), "marker stayed on a2");
+    CHECK(has_marker("default_a"), "marker went from default_a");
+    clear_binding_events();
+    out = sh(&status, "ovs-vsctl del-port br-int a2");
+    free(out);
+    e = wait_binding("default", "a", false, 5);
+    CHECK(e && e->ofport == 41, "a2 not unbound");
+    {
+        size_t n = 0;
+        b = switch_db_find(db, "default", "a", &n);
+        CHECK(b && b->ofport == 1 && n == 1, "default/a after a2 went: %d "
+              "of %zu", b ? b->ofport : -1, n);
+    }
+    CHECK(has_marker("default_a"), "marker went from default_a with a2");
+    switch_db_set_installed(db, "default", "a", 1, false);
+    CHECK(wait_marker("default_a", false, 5), "marker stayed on default_a");
+    clear_binding_events();
     printf("ok port bindings: pods appear with their ofport and go on "
-           "del-pod\n");
+           "del-pod; a replaced port: both bound, markers per port\n");
 }
 
 static void
@@ -962,7 +1029,7 @@ test_restart(void)
 
     /* Port bindings stay (the database did not restart). */
     pump_for(0.5);
-    b = switch_db_find(db, "default", "a");
+    b = switch_db_find(db, "default", "a", NULL);
     CHECK(b && b->ofport == 1, "default/a after the restart");
     printf("ok after an ovs-vswitchd restart the connection comes back with "
            "a new seqno\n");
