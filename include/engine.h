@@ -74,9 +74,11 @@ void engine_keep(struct engine *, enum obj_kind, const char *ns,
  * port, "10.244.1.5/24 fd00::5/64" (space- or comma-separated, prefix
  * lengths ignored): a pod whose status has no address yet gets those of
  * all its ports, so that its flows exist before the kubelet reports its
- * address, i.e. before its containers start.  Returns NULL, or a
- * malloc'd message about a word of 'addresses' that is not an address
- * (skipped; the binding still holds). */
+ * address, i.e. before its containers start.  A port gives at most 4
+ * addresses per family (a pod has one per family in Kubernetes), each
+ * once.  Returns NULL, or a malloc'd message of bounded length about
+ * words of 'addresses' that are not addresses or addresses beyond the
+ * bound (skipped; the binding still holds). */
 char *engine_set_port(struct engine *, const char *ns, const char *name,
                       const char *port, const char *addresses)
     __attribute__((warn_unused_result));

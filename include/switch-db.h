@@ -9,7 +9,12 @@
  * Splitting iface-id: at the FIRST '_'.  Kubernetes namespace names are
  * DNS-1123 labels and pod names DNS-1123 subdomains, neither of which may
  * contain '_', so "<namespace>_<pod>" is unambiguous.  An iface-id without
- * '_', or with an empty namespace or pod, binds nothing.
+ * '_', or with an empty namespace or pod, binds nothing: the port is not a
+ * pod's.  One whose parts are not such names (too long, other characters)
+ * binds its port to a pod that cannot exist, named by a short copy of the
+ * parts, so that the port carries no IP (see compile.h's bound ports)
+ * rather than nothing at all; either way a rate-limited warning names the
+ * Interface and quotes at most 64 characters of the value.
  *
  * A binding exists while the Interface has such an iface-id and an ofport
  * > 0: ovs-vswitchd writes a new port's ofport in a later update than the
@@ -44,7 +49,10 @@ struct switch_db;
 struct switch_db_binding {
     const char *ns;             /* Pod namespace. */
     const char *pod;            /* Pod name. */
-    const char *port;           /* Interface name, e.g. "default_web-1". */
+    /* Interface name, e.g. "default_web-1", for log lines: at most 64
+     * characters of it and "..." after a cut, anything but printable
+     * ASCII as '?'. */
+    const char *port;
     int ofport;                 /* OpenFlow port number, > 0. */
     /* external_ids:ip_addresses as the CNI wrote it ("" if absent): the
      * pod's addresses, known here before the kubelet reports them in the
@@ -112,9 +120,14 @@ unsigned int switch_db_marker_writes(const struct switch_db *);
 /* Number of current bindings. */
 size_t switch_db_count(const struct switch_db *);
 
-/* Splits 'iface_id' into namespace and pod at the first '_': stores
- * malloc()'d strings and returns true, or returns false (no '_', or an
- * empty part). */
-bool switch_db_parse_iface_id(const char *iface_id, char **ns, char **pod);
+/* Splits 'iface_id' into namespace and pod at the first '_' and checks
+ * them (a DNS-1123 label, a DNS-1123 subdomain).  Returns NULL and stores
+ * malloc()'d copies in '*ns' and '*pod' if they are valid.  Otherwise
+ * returns a malloc()'d message of bounded length saying why, and stores
+ * either NULLs (no '_', or an empty part: no pod's port) or malloc()'d
+ * names that no pod can have (a part that is no valid name, cut to 64
+ * characters and "...", anything but a-z, 0-9, '.' and '-' as '?'). */
+char *switch_db_parse_iface_id(const char *iface_id, char **ns, char **pod)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -268,9 +268,10 @@ db_bound(void *aux, const struct switch_db_binding *b)
     char *warning = engine_set_port(d->engine, b->ns, b->pod, port,
                                     b->addresses);
     if (warning) {
-        NP_WARN_RL("switch", "interface %s (pod %s/%s): "
-                   "external_ids:ip_addresses: %s", b->port, b->ns, b->pod,
-                   warning);
+        /* Every part is of bounded length (switch-db.h, engine.h). */
+        NP_WARN_RL("switch", "interface %s (ofport %d, pod %s/%s): "
+                   "external_ids:ip_addresses: %s", b->port, b->ofport,
+                   b->ns, b->pod, warning);
         free(warning);
     }
 }

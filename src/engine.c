@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include "addr.h"
 #include "cluster.h"
@@ -34,11 +35,20 @@ struct engine {
     struct engine_stats stats;
 };
 
+/* The addresses a port's ip_addresses may give its pod, per family.  A pod
+ * has at most one per family in Kubernetes; the rest is room for a CNI's
+ * oddities.  The bound keeps a broken or hostile OVSDB writer from
+ * inflating the table: each address costs about six flows. */
+#define MAX_PORT_ADDRS_PER_FAMILY 4
+
+/* Characters of a bad word of ip_addresses quoted in a warning. */
+#define MAX_WORD_IN_WARNING 40
+
 /* One switch port bound to a pod, as OVSDB has it. */
 struct port_info {
     char *port;
     char *addresses;            /* As given, for change detection. */
-    struct ip_addr *ips;        /* Parsed from 'addresses'. */
+    struct ip_addr *ips;        /* Parsed from 'addresses', bounded. */
     size_t n_ips;
 };
 
@@ -51,7 +61,7 @@ struct pod_ports {
     struct port_info *ports;    /* Sorted by port_cmp(). */
     size_t n_ports, allocated_ports;
     const char **names;         /* Each port's 'port', for the compiler. */
-    struct ip_addr *ips;        /* The ports' addresses, merged. */
+    struct ip_addr *ips;        /* The ports' addresses, merged, bounded. */
     size_t n_ips;
 };
 
@@ -122,28 +132,60 @@ has_ip(const struct ip_addr *ips, size_t n, const struct ip_addr *ip)
     return false;
 }
 
-/* Appends 'ip' to '*ips' unless it is there already. */
-static void
+/* Appends 'ip' to '*ips' unless it is there already or its family has
+ * MAX_PORT_ADDRS_PER_FAMILY; returns false in that last case. */
+static bool
 add_port_ip(struct ip_addr **ips, size_t *n, size_t *allocated,
             const struct ip_addr *ip)
 {
-    if (!has_ip(*ips, *n, ip)) {
-        APPEND(*ips, *n, *allocated, *ip);
+    if (has_ip(*ips, *n, ip)) {
+        return true;
+    }
+    size_t same = 0;
+    for (size_t i = 0; i < *n; i++) {
+        same += (*ips)[i].family == ip->family;
+    }
+    if (same >= MAX_PORT_ADDRS_PER_FAMILY) {
+        return false;
+    }
+    APPEND(*ips, *n, *allocated, *ip);
+    return true;
+}
+
+/* Writes 'word' into 'buf' for a log line: at most MAX_WORD_IN_WARNING
+ * characters of it, anything but printable ASCII as '?', quoted, and its
+ * length if it was cut. */
+static void
+quote_word(const char *word, char *buf, size_t size)
+{
+    char shown[MAX_WORD_IN_WARNING + 1];
+    size_t len = strlen(word), i;
+    for (i = 0; i < len && i < MAX_WORD_IN_WARNING; i++) {
+        unsigned char c = word[i];
+        shown[i] = c >= 0x20 && c < 0x7f && c != '"' ? c : '?';
+    }
+    shown[i] = '\0';
+    if (len > MAX_WORD_IN_WARNING) {
+        snprintf(buf, size, "\"%s...\" (%zu characters)", shown, len);
+    } else {
+        snprintf(buf, size, "\"%s\"", shown);
     }
 }
 
 /* Parses "10.244.1.5/24 fd00::5/64" (or comma-separated, prefix lengths
- * optional), each address once.  A word that is not an address is
- * skipped, and the first one is described in the returned malloc'd message
- * (else NULL): the pod still gets the good ones, and its status will bring
- * the address anyway. */
+ * optional) into at most MAX_PORT_ADDRS_PER_FAMILY addresses per family,
+ * each once.  A word that is not an address, and addresses beyond the
+ * bound, are skipped and described in the returned malloc'd message (else
+ * NULL), which quotes at most one word, cut short: the pod still gets the
+ * good ones, and its status will bring the address anyway. */
 static char *
 parse_port_addresses(const char *text, struct ip_addr **ips, size_t *n)
 {
     *ips = NULL;
     *n = 0;
-    char *copy = xstrdup(text), *save = NULL, *error = NULL;
-    size_t allocated = 0;
+    char *copy = xstrdup(text), *save = NULL;
+    char bad[MAX_WORD_IN_WARNING + 40] = "";
+    size_t allocated = 0, n_bad = 0, n_over[2] = { 0, 0 };
     for (char *word = strtok_r(copy, " ,", &save); word;
          word = strtok_r(NULL, " ,", &save)) {
         char *slash = strchr(word, '/');
@@ -151,17 +193,38 @@ parse_port_addresses(const char *text, struct ip_addr **ips, size_t *n)
             *slash = '\0';
         }
         struct ip_addr ip;
-        if (ip_addr_parse(word, &ip)) {
-            add_port_ip(ips, n, &allocated, &ip);
-        } else if (!error) {
-            error = xasprintf("\"%s\" is not an IP address; ignored", word);
+        if (!ip_addr_parse(word, &ip)) {
+            if (!n_bad++) {
+                quote_word(word, bad, sizeof bad);
+            }
+        } else if (!add_port_ip(ips, n, &allocated, &ip)) {
+            n_over[ip.family == AF_INET6]++;
         }
     }
     free(copy);
+
+    char *error = NULL;
+    if (n_bad) {
+        error = (n_bad == 1
+                 ? xasprintf("%s is not an IP address; ignored", bad)
+                 : xasprintf("%s and %zu more words are not IP addresses; "
+                             "ignored", bad, n_bad - 1));
+    }
+    for (int v6 = 0; v6 < 2; v6++) {
+        if (n_over[v6]) {
+            char *more = xasprintf(
+                "%s%s%zu more IPv%d addresses than the %d a port may give "
+                "its pod; ignored", error ? error : "", error ? "; " : "",
+                n_over[v6], v6 ? 6 : 4, MAX_PORT_ADDRS_PER_FAMILY);
+            free(error);
+            error = more;
+        }
+    }
     return error;
 }
 
-/* Merges the addresses of 'pp''s ports, in port order, each once. */
+/* Merges the addresses of 'pp''s ports, in port order, each once, within
+ * the same bound per family as one port's. */
 static void
 pod_ports_merge(struct pod_ports *pp)
 {

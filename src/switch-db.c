@@ -11,6 +11,7 @@
 
 #include "switch-db.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +33,7 @@ struct binding {
     struct hmap_node pod_node;  /* In struct switch_db's 'by_pod'. */
     struct uuid uuid;           /* Interface row. */
     char *iface_id;
+    char *name;                 /* Interface name, as OVSDB has it. */
     unsigned long long bound_seq;   /* Order of the bound reports. */
     bool seen;                  /* In the current pass. */
     bool want_installed;        /* switch_db_set_installed()'s last word. */
@@ -56,18 +58,127 @@ struct switch_db {
 static void switch_db_run(void *);
 static void switch_db_wait(void *);
 
-bool
+/* Characters of an outside value (an iface-id, an Interface name) quoted
+ * in a log line or kept as an invalid pod's name. */
+#define MAX_QUOTED 64
+
+/* Copies at most MAX_QUOTED characters of the 'len' bytes at 's', with
+ * anything but [a-z0-9.-] replaced by '?', and "..." after a cut: a name
+ * that is safe to log and that no pod can have (a cut one ends in "...",
+ * which no DNS name contains; the others hold a '?' or are kept whole). */
+static char *
+safe_copy(const char *s, size_t len)
+{
+    size_t n = MIN(len, MAX_QUOTED);
+    char *copy = xmalloc(n + 4);
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        copy[i] = ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+                   || c == '.' || c == '-') ? c : '?';
+    }
+    strcpy(copy + n, len > n ? "..." : "");
+    return copy;
+}
+
+/* Copies at most MAX_QUOTED characters of the 'len' bytes at 's', with
+ * anything but printable ASCII (and '"') replaced by '?', and "..." after a
+ * cut: safe in a log line. */
+static char *
+printable_copy(const char *s, size_t len)
+{
+    size_t n = MIN(len, MAX_QUOTED);
+    char *copy = xmalloc(n + 4);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        copy[i] = c >= 0x20 && c < 0x7f && c != '"' ? c : '?';
+    }
+    strcpy(copy + n, len > n ? "..." : "");
+    return copy;
+}
+
+/* Returns 's' (of 'len' bytes) quoted for a log line: printable_copy(),
+ * and its length if it was cut. */
+static char *
+quote(const char *s, size_t len)
+{
+    char *shown = printable_copy(s, len);
+    char *q = (len > MAX_QUOTED
+               ? xasprintf("\"%s\" (%"PRIuSIZE" characters)", shown, len)
+               : xasprintf("\"%s\"", shown));
+    free(shown);
+    return q;
+}
+
+/* Whether the 'len' bytes at 's' are a DNS-1123 label: 1 to 63 of
+ * [a-z0-9-], starting and ending with a letter or digit. */
+static bool
+is_dns_label(const char *s, size_t len)
+{
+    if (!len || len > 63 || s[0] == '-' || s[len - 1] == '-') {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Whether 's' is a DNS-1123 subdomain: at most 253 characters, labels
+ * separated by dots. */
+static bool
+is_dns_subdomain(const char *s)
+{
+    size_t len = strlen(s);
+    if (!len || len > 253) {
+        return false;
+    }
+    for (const char *label = s; ; ) {
+        const char *dot = strchr(label, '.');
+        size_t n = dot ? (size_t) (dot - label) : strlen(label);
+        if (!is_dns_label(label, n)) {
+            return false;
+        }
+        if (!dot) {
+            return true;
+        }
+        label = dot + 1;
+    }
+}
+
+char *
 switch_db_parse_iface_id(const char *iface_id, char **ns, char **pod)
 {
     const char *sep = strchr(iface_id, '_');
+    size_t len = strlen(iface_id);
 
     *ns = *pod = NULL;
     if (!sep || sep == iface_id || !sep[1]) {
-        return false;
+        char *q = quote(iface_id, len);
+        char *error = xasprintf("%s is not \"<namespace>_<pod>\"", q);
+        free(q);
+        return error;
     }
-    *ns = xmemdup0(iface_id, sep - iface_id);
-    *pod = xstrdup(sep + 1);
-    return true;
+    size_t ns_len = sep - iface_id;
+    bool ns_ok = is_dns_label(iface_id, ns_len);
+    bool pod_ok = is_dns_subdomain(sep + 1);
+    if (ns_ok && pod_ok) {
+        *ns = xmemdup0(iface_id, ns_len);
+        *pod = xstrdup(sep + 1);
+        return NULL;
+    }
+    *ns = ns_ok ? xmemdup0(iface_id, ns_len) : safe_copy(iface_id, ns_len);
+    *pod = pod_ok ? xstrdup(sep + 1) : safe_copy(sep + 1, strlen(sep + 1));
+    char *q = quote(iface_id, len);
+    char *error = xasprintf("%s: %s", q,
+                            !ns_ok ? "the namespace is not a DNS label (at "
+                            "most 63 of a-z, 0-9 and '-')"
+                            : "the pod name is not a DNS subdomain (at most "
+                            "253 of a-z, 0-9, '-' and '.')");
+    free(q);
+    return error;
 }
 
 struct switch_db *
@@ -113,6 +224,7 @@ binding_free(struct binding *b)
     free(CONST_CAST(char *, b->pub.ns));
     free(CONST_CAST(char *, b->pub.pod));
     free(CONST_CAST(char *, b->pub.port));
+    free(b->name);
     free(b);
 }
 
@@ -230,18 +342,24 @@ sync_bindings(struct switch_db *db)
 
         b = find_by_uuid(db, &row->header_.uuid);
         if (b && b->pub.ofport == ofport && !strcmp(b->iface_id, iface_id)
-            && !strcmp(b->pub.port, row->name)
+            && !strcmp(b->name, row->name)
             && !strcmp(b->pub.addresses, addresses)) {
             b->seen = true;
             continue;
         }
 
-        if (!switch_db_parse_iface_id(iface_id, &ns, &pod)) {
+        char *error = switch_db_parse_iface_id(iface_id, &ns, &pod);
+        if (error) {
             static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(1, 5);
-            VLOG_WARN_RL(&rl, "interface %s: external_ids:iface-id \"%s\" is "
-                         "not \"<namespace>_<pod>\"; ignored", row->name,
-                         iface_id);
-            continue;
+            char *name = quote(row->name, strlen(row->name));
+            VLOG_WARN_RL(&rl, "interface %s: external_ids:iface-id %s; %s",
+                         name, error,
+                         ns ? "the port carries no IP" : "ignored");
+            free(name);
+            free(error);
+            if (!ns) {
+                continue;
+            }
         }
         b = xzalloc(sizeof *b);
         b->uuid = row->header_.uuid;
@@ -249,7 +367,8 @@ sync_bindings(struct switch_db *db)
         b->seen = true;
         b->pub.ns = ns;
         b->pub.pod = pod;
-        b->pub.port = xstrdup(row->name);
+        b->name = xstrdup(row->name);
+        b->pub.port = printable_copy(row->name, strlen(row->name));
         b->pub.ofport = ofport;
         b->pub.addresses = xstrdup(addresses);
         if (n_added >= allocated_added) {

@@ -447,6 +447,84 @@ test_replug(void **state)
     engine_destroy(e);
 }
 
+/* ip_addresses is bounded: at most 4 addresses per family, each once; the
+ * warning names what was dropped in a few hundred characters at most. */
+static void
+test_port_address_bounds(void **state)
+{
+    struct compile_options opts;
+    compile_options_init(&opts);
+    struct engine *e = engine_create(&opts);
+    apply_text(e, "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":"
+               "{\"namespace\":\"x\",\"name\":\"q\"},\"spec\":{\"nodeName\":"
+               "\"n1\",\"containers\":[{\"name\":\"c\"}]},\"status\":"
+               "{\"phase\":\"Pending\"}}");
+    engine_run(e);
+    size_t base = flowtab_count(engine_desired(e));
+
+    /* 8,000 addresses (90 KB): 4 taken. */
+    size_t size = 8000 * 16 + 1, len = 0;
+    char *text = xmalloc(size);
+    for (int i = 0; i < 8000; i++) {
+        len += snprintf(text + len, size - len, "10.1.%d.%d/16 ", i / 250,
+                        i % 250 + 1);
+    }
+    char *warning = engine_set_port(e, "x", "q", "8", text);
+    assert_non_null(warning);
+    assert_true(strlen(warning) < 200);
+    assert_non_null(strstr(warning, "7996 more IPv4 addresses than the 4"));
+    free(warning);
+    engine_run(e);
+    const struct k8s_pod *pod = cluster_find_pod(engine_cluster(e), "x", "q");
+    assert_int_equal(pod->n_ips, 4);
+    size_t n = flowtab_count(engine_desired(e));
+    assert_true(n - base < 40);
+    assert_true(has_flow(engine_desired(e), 2, 200,
+                         "in_port=8,ip,nw_src=10.1.0.4"));
+    assert_false(has_flow(engine_desired(e), 2, 200,
+                          "in_port=8,ip,nw_src=10.1.0.5"));
+
+    /* Duplicates count once and are no error; both families. */
+    warning = engine_set_port(e, "x", "q", "8", "10.0.0.7 10.0.0.7/24,"
+                              "fd00::7/64 10.0.0.7 fd00::7 fd00:0::7");
+    assert_null(warning);
+    engine_run(e);
+    assert_int_equal(pod->n_ips, 2);
+
+    /* Five of each family: one of each too many. */
+    warning = engine_set_port(e, "x", "q", "8", "10.0.0.1 10.0.0.2 10.0.0.3 "
+                              "10.0.0.4 10.0.0.5 fd00::1 fd00::2 fd00::3 "
+                              "fd00::4 fd00::5");
+    assert_non_null(warning);
+    assert_string_equal(warning, "1 more IPv4 addresses than the 4 a port "
+                        "may give its pod; ignored; 1 more IPv6 addresses "
+                        "than the 4 a port may give its pod; ignored");
+    free(warning);
+
+    /* A 100 KB word, and control characters: quoted short and clean. */
+    char *word = xmalloc(100001);
+    memset(word, 'z', 100000);
+    word[100000] = '\0';
+    word[3] = '\n';
+    free(text);
+    text = xasprintf("10.0.0.7 %s bad\033[2J", word);
+    warning = engine_set_port(e, "x", "q", "8", text);
+    assert_non_null(warning);
+    assert_true(strlen(warning) < 200);
+    assert_non_null(strstr(warning, "\"zzz?zzz"));
+    assert_non_null(strstr(warning, "(100000 characters)"));
+    assert_non_null(strstr(warning, "and 1 more words are not IP"));
+    for (const char *p = warning; *p; p++) {
+        assert_true((unsigned char) *p >= 0x20 && *p != 0x7f);
+    }
+    free(warning);
+    engine_run(e);
+    assert_int_equal(pod->n_ips, 1);
+    free(word);
+    free(text);
+    engine_destroy(e);
+}
+
 /* diff + apply turns one table into the other. */
 static void
 test_flowtab_diff_apply(void **state)
@@ -723,6 +801,7 @@ main(void)
         cmocka_unit_test(test_flowtab_sync),
         cmocka_unit_test(test_port_addresses),
         cmocka_unit_test(test_replug),
+        cmocka_unit_test(test_port_address_bounds),
         cmocka_unit_test(test_incremental_equals_full),
         cmocka_unit_test(test_cluster_sorted_views),
     };

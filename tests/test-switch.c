@@ -879,6 +879,20 @@ test_ports(void)
     e = wait_binding("kube-system", "coredns-1", true, 5);
     CHECK(e && e->ofport == 40, "iface-id change not bound");
 
+    /* An iface-id that names no possible pod (1,000 characters) binds the
+     * port to a short name no pod has, so that it carries no IP. */
+    {
+        char x[1001], want[68];
+        memset(x, 'x', 1000);
+        x[1000] = '\0';
+        memset(want, 'x', 64);
+        strcpy(want + 64, "...");
+        out = sh(&status, "ovs-vsctl set Interface odd "
+                 "external_ids:iface-id=default_%s", x);
+        free(out);
+        e = wait_binding("default", want, true, 5);
+        CHECK(e && e->ofport == 40, "long iface-id not bound to %s", want);
+    }
     out = sh(&status, "ovs-vsctl del-port br-int odd");
     free(out);
     e = wait_binding("kube-system", "coredns-1", false, 5);
@@ -929,18 +943,94 @@ test_ports(void)
            "del-pod; a replaced port: both bound, markers per port\n");
 }
 
+/* Checks switch_db_parse_iface_id() on 'iface_id': valid or not, the
+ * names it gives (NULL: none), and a message of bounded length with no
+ * control character. */
+static void
+check_iface_id(const char *iface_id, bool valid, const char *want_ns,
+               const char *want_pod)
+{
+    char *ns, *pod;
+    char *error = switch_db_parse_iface_id(iface_id, &ns, &pod);
+    char shown[48];
+
+    snprintf(shown, sizeof shown, "%s", iface_id);
+    CHECK(!error == valid, "iface-id \"%s\": %s", shown,
+          error ? error : "accepted");
+    CHECK(want_ns ? ns && !strcmp(ns, want_ns) : !ns,
+          "iface-id \"%s\": namespace %s", shown, ns ? ns : "none");
+    CHECK(want_pod ? pod && !strcmp(pod, want_pod) : !pod,
+          "iface-id \"%s\": pod %s", shown, pod ? pod : "none");
+    if (error) {
+        CHECK(strlen(error) < 256, "message of %zu bytes", strlen(error));
+        for (const char *p = error; *p; p++) {
+            CHECK((unsigned char) *p >= 0x20, "control character in %s",
+                  error);
+        }
+    }
+    free(error);
+    free(ns);
+    free(pod);
+}
+
 static void
 test_iface_id(void)
 {
-    char *ns, *pod;
+    char label63[64], label64[65], long_pod[300], long_id[100010];
+    char x64[70];
 
-    CHECK(switch_db_parse_iface_id("default_web-1", &ns, &pod)
-          && !strcmp(ns, "default") && !strcmp(pod, "web-1"), "split");
+    check_iface_id("default_web-1", true, "default", "web-1");
+    check_iface_id("kube-system_coredns-5d78c9869d-x2k9p", true,
+                   "kube-system", "coredns-5d78c9869d-x2k9p");
+    check_iface_id("default_web.v2", true, "default", "web.v2");
+    /* Not a pod's port at all. */
+    check_iface_id("nounderscore", false, NULL, NULL);
+    check_iface_id("_pod", false, NULL, NULL);
+    check_iface_id("ns_", false, NULL, NULL);
+    /* A pod that cannot exist: its port is bound, to a name no pod has. */
+    check_iface_id("a/b_c", false, "a?b", "c");
+    check_iface_id("Default_web", false, "?efault", "web");
+    check_iface_id("default_Web", false, "default", "?eb");
+    check_iface_id("default_web_1", false, "default", "web?1");
+    check_iface_id("default_a..b", false, "default", "a..b");
+    check_iface_id("-ns_pod", false, "-ns", "pod");
+    check_iface_id("default_web\n2026-01-01 WARN forged", false, "default",
+                   "web?2026-01-01??????forged");
+
+    memset(label63, 'n', 63);
+    label63[63] = '\0';
+    memset(label64, 'n', 64);
+    label64[64] = '\0';
+    snprintf(long_id, sizeof long_id, "%s_p", label63);
+    check_iface_id(long_id, true, label63, "p");
+    snprintf(long_id, sizeof long_id, "%s_p", label64);
+    /* 64 characters: invalid, and kept whole (no cut, no "..."). */
+    check_iface_id(long_id, false, label64, "p");
+
+    /* A pod name of 253 characters is valid, 254 not. */
+    memset(long_pod, 'p', 253);
+    for (int i = 63; i < 253; i += 64) {
+        long_pod[i] = '.';
+    }
+    long_pod[253] = '\0';
+    snprintf(long_id, sizeof long_id, "default_%s", long_pod);
+    check_iface_id(long_id, true, "default", long_pod);
+    strcat(long_id, "p");
+    char *ns, *pod;
+    char *error = switch_db_parse_iface_id(long_id, &ns, &pod);
+    CHECK(error && pod && strlen(pod) == 67
+          && !strcmp(pod + 64, "..."), "254: %s", pod ? pod : "none");
+    free(error);
     free(ns);
     free(pod);
-    CHECK(!switch_db_parse_iface_id("nounderscore", &ns, &pod), "no _");
-    CHECK(!switch_db_parse_iface_id("_pod", &ns, &pod), "empty ns");
-    CHECK(!switch_db_parse_iface_id("ns_", &ns, &pod), "empty pod");
+
+    /* 100,000 characters: a short copy, a short message. */
+    memset(long_id, 'x', sizeof long_id - 1);
+    long_id[sizeof long_id - 1] = '\0';
+    memcpy(long_id, "default_", 8);
+    memset(x64, 'x', 64);
+    strcpy(x64 + 64, "...");
+    check_iface_id(long_id, false, "default", x64);
 }
 
 static void
