@@ -572,14 +572,26 @@ generation_dump_done(void *aux, struct switch_of_flows *flows)
 static void
 switch_conn(void *aux, bool connected, unsigned int seqno)
 {
+    /* One line when an outage begins and one when it ends, and no more
+     * than a few a minute should the switch come and go. */
+    static struct np_log_limit outage_rl = NP_LOG_LIMIT_INIT(10);
     struct daemon *d = aux;
     kick(d);
-    if (connected) {
+    struct switch_of_outage o;
+    switch_of_get_outage(d->sw, &o);
+    if (connected && o.seconds) {
+        np_log_rl(&outage_rl, NP_LOG_INFO, "switch", "connected to %s "
+                  "(connection %u) after %.1f s without it (%llu attempts): "
+                  "reinstalling every flow", d->opts->bridge, seqno,
+                  o.seconds, o.attempts);
+    } else if (connected) {
         np_log(NP_LOG_INFO, "switch", "connected to %s (connection %u): "
                "reinstalling every flow", d->opts->bridge, seqno);
     } else {
-        np_log(NP_LOG_WARN, "switch", "connection to %s lost",
-               d->opts->bridge);
+        np_log_rl(&outage_rl, NP_LOG_WARN, "switch", "%s %s: %s; retrying "
+                  "(fast at first, then every few seconds; see status)",
+                  seqno ? "connection lost to" : "cannot connect to",
+                  d->opts->bridge, o.error ? o.error : "unknown error");
     }
     /* A restarted switch has no flows; a new connection may have missed
      * anything.  Either way: replace all, as a new generation. */
@@ -766,6 +778,13 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
                            ks.kinds[OBJ_POD].rv ? ks.kinds[OBJ_POD].rv : "-",
                            ks.kinds[OBJ_NETPOL].rv ? ks.kinds[OBJ_NETPOL].rv : "-");
     }
+    struct switch_of_outage o;
+    switch_of_get_outage(d->sw, &o);
+    char *bridge = (o.connected ? xstrdup("connected")
+                    : xasprintf("not connected for %.1f s, %llu attempts, "
+                                "next in %.1f s: %s", o.seconds, o.attempts,
+                                o.next_attempt,
+                                o.error ? o.error : "connecting"));
     /* An old error stays visible, but says how long ago it was and
      * whether commits have succeeded since, so that it does not read as
      * a current failure. */
@@ -791,7 +810,7 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
         source, d->opts->node,
         st.n_namespaces, st.n_pods, st.n_local_pods, st.n_policies,
         d->opts->bridge,
-        switch_of_is_connected(d->sw) ? "connected" : "not connected",
+        bridge,
         switch_db_count(d->db), switch_db_marker_writes(d->db),
         st.n_flows, flowtab_count(d->installed), d->generation,
         st.runs, st.last_run_ms, st.last_reason,
@@ -803,6 +822,7 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
         d->drift_checks, d->drift_repairs,
         error);
     control_reply(req, true, text);
+    free(bridge);
     free(error);
     free(text);
     free(source);

@@ -1376,6 +1376,54 @@ test_perf(size_t n)
     free(flows);
 }
 
+static int n_lost_events;
+
+static void
+lost_cb(void *aux, bool is_connected, unsigned int seqno)
+{
+    n_lost_events += !is_connected;
+}
+
+/* A switch that is not there: one callback, not connected; attempts every
+ * 50 ms for 2 s, then less and less often; the outage says why. */
+static void
+test_unreachable(void)
+{
+    char *target = xasprintf_("unix:%s/run/br-nope.mgmt", sandbox_dir);
+    struct switch_of *nope = switch_of_create_target(target, lost_cb, NULL);
+    struct switch_of_stats st;
+    struct switch_of_outage o;
+    unsigned long long at[4];
+
+    for (int i = 0; i < 4; i++) {
+        pump_for(i ? 1.0 : 0.95);
+        switch_of_get_stats(nope, &st);
+        at[i] = st.n_connect_attempts;
+    }
+    switch_of_get_outage(nope, &o);
+    printf("   unreachable switch: %llu, %llu, %llu, %llu attempts after 1, "
+           "2, 3, 4 s; %s\n", at[0], at[1], at[2], at[3],
+           o.error ? o.error : "no error");
+    CHECK(!o.connected && o.seconds >= 3.9 && o.attempts == at[3],
+          "outage: %d %.1f s %llu attempts", o.connected, o.seconds,
+          o.attempts);
+    CHECK(o.error && strstr(o.error, "No such file"), "error %s",
+          o.error ? o.error : "none");
+    CHECK(n_lost_events == 1, "%d callbacks", n_lost_events);
+    /* Fast at first (under load, some fewer)... */
+    CHECK(at[0] >= 10 && at[0] <= 21, "%llu attempts in the first second",
+          at[0]);
+    /* ...then backing off: 100, 200, 400, 800 ms waits, then 1.6 s. */
+    CHECK(at[3] - at[1] <= 7, "%llu attempts in seconds 2 to 4",
+          at[3] - at[1]);
+    CHECK(at[3] - at[1] >= 2, "%llu attempts in seconds 2 to 4",
+          at[3] - at[1]);
+    switch_of_destroy(nope);
+    free(target);
+    printf("ok an unreachable switch: fast attempts, then backoff; one "
+           "callback\n");
+}
+
 static void
 idle_done_cb(struct ev_loop *l, ev_timer *t, int revents)
 {
@@ -1449,6 +1497,7 @@ main(int argc, char *argv[])
 
     test_iface_id();
     test_normalize();
+    test_unreachable();
 
     rundir = xasprintf_("%s/run", sandbox_dir);
     sw = switch_of_create(rundir, "br-int", conn_cb, NULL);
