@@ -680,6 +680,7 @@ test_big_flow(void)
     free((char *) change.actions);
 
     change.op = NP_FLOW_DELETE;
+    change.actions = "";        /* Ignored, but copied: not the freed one. */
     c = commit(&change, 1);
     CHECK(c.status == SWITCH_OF_OK, "delete big flow: %s", c.error);
     free(c.error);
