@@ -19,10 +19,13 @@
 struct cluster;
 struct ip_addr;
 
-/* Resolves the switch port of a local pod: returns an OpenFlow port name or
- * number as text, or NULL when the pod has no port (yet). */
-typedef const char *compile_port_fn(void *aux, const char *ns,
-                                    const char *name);
+/* Resolves the switch ports of a local pod: stores in '*ports' an array of
+ * OpenFlow port names or numbers as text, valid during the compile, and
+ * returns its length: 0 when the pod has no port (yet), 2 while its CNI
+ * replaces its port (the new one is plugged before the old one goes).  Each
+ * port gets the pod's spoof guard. */
+typedef size_t compile_port_fn(void *aux, const char *ns, const char *name,
+                               const char *const **ports);
 
 /* A switch port bound to a pod (OVSDB's iface-id, or --ports). */
 struct compile_bound_port {

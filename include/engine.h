@@ -64,25 +64,38 @@ void engine_keep(struct engine *, enum obj_kind, const char *ns,
                  const char *name);
 
 /* Binds pod ns/name to switch port 'port' (text: a number or a name), or
- * unbinds it when 'port' is NULL.  'addresses' (NULL or "" for none) are
- * the addresses the CNI wrote on the port, "10.244.1.5/24 fd00::5/64"
- * (space- or comma-separated, prefix lengths ignored): a pod whose status
- * has no address yet gets these, so that its flows exist before the
- * kubelet reports its address, i.e. before its containers start.  Returns
- * NULL, or a malloc'd message about a word of 'addresses' that is not an
- * address (skipped; the binding still holds). */
+ * updates the binding's addresses.  A pod may have several ports: a CNI
+ * that replaces a pod's port plugs the new one before it deletes the old
+ * one, and OVSDB may say anything.  Every port bound to the pod is guarded
+ * as its own (its addresses go on from there, anything else from it is
+ * dropped) until engine_unset_port() unbinds that port.
+ *
+ * 'addresses' (NULL or "" for none) are the addresses the CNI wrote on the
+ * port, "10.244.1.5/24 fd00::5/64" (space- or comma-separated, prefix
+ * lengths ignored): a pod whose status has no address yet gets those of
+ * all its ports, so that its flows exist before the kubelet reports its
+ * address, i.e. before its containers start.  A port gives at most 4
+ * addresses per family (a pod has one per family in Kubernetes), each
+ * once.  Returns NULL, or a malloc'd message of bounded length about
+ * words of 'addresses' that are not addresses or addresses beyond the
+ * bound (skipped; the binding still holds). */
 char *engine_set_port(struct engine *, const char *ns, const char *name,
                       const char *port, const char *addresses)
     __attribute__((warn_unused_result));
 
-/* Calls 'cb' for every bound pod with whether the compiler gives it flows
- * of its own (known, not finished, not hostNetwork, with an address, on
- * this node), as the cluster is now: right after engine_run(), that is
- * whether its flows are in the table that run made. */
+/* Unbinds 'port' from pod ns/name; the pod's other ports stay bound. */
+void engine_unset_port(struct engine *, const char *ns, const char *name,
+                       const char *port);
+
+/* Calls 'cb' for every bound port with its pod and whether the compiler
+ * gives that pod flows of its own (known, not finished, not hostNetwork,
+ * with an address, on this node), as the cluster is now: right after
+ * engine_run(), that is whether the port's flows are in the table that run
+ * made. */
 typedef void engine_port_fn(void *aux, const char *ns, const char *name,
-                            bool realized);
-void engine_for_each_bound_pod(const struct engine *, engine_port_fn *,
-                               void *aux);
+                            const char *port, bool realized);
+void engine_for_each_bound_port(const struct engine *, engine_port_fn *,
+                                void *aux);
 
 /* Asks for a run even without input. */
 void engine_force(struct engine *, const char *reason);

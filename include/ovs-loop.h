@@ -48,8 +48,9 @@ typedef void ovs_loop_fn(void *aux);
 /* Makes 'loop' drive OVS's poll loop; the calling thread becomes the only
  * thread whose OVS wait requests go to 'loop'.  Call once, before
  * ovs_loop_register(); calling it again with the same loop does nothing.
- * Also ignores SIGPIPE and sets OVS's console logging to warnings and worse
- * (see ovs_loop_set_log_levels()). */
+ * Also ignores SIGPIPE and sets OVS's console logging to warnings and worse,
+ * rconn's to errors (switch-of reports outages of the switch itself; see
+ * ovs_loop_set_log_levels()). */
 void ovs_loop_init(struct ev_loop *loop);
 
 /* Stops the watchers and forgets every registration.  The modules that

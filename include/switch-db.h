@@ -9,7 +9,12 @@
  * Splitting iface-id: at the FIRST '_'.  Kubernetes namespace names are
  * DNS-1123 labels and pod names DNS-1123 subdomains, neither of which may
  * contain '_', so "<namespace>_<pod>" is unambiguous.  An iface-id without
- * '_', or with an empty namespace or pod, binds nothing.
+ * '_', or with an empty namespace or pod, binds nothing: the port is not a
+ * pod's.  One whose parts are not such names (too long, other characters)
+ * binds its port to a pod that cannot exist, named by a short copy of the
+ * parts, so that the port carries no IP (see compile.h's bound ports)
+ * rather than nothing at all; either way a rate-limited warning names the
+ * Interface and quotes at most 64 characters of the value.
  *
  * A binding exists while the Interface has such an iface-id and an ofport
  * > 0: ovs-vswitchd writes a new port's ofport in a later update than the
@@ -18,8 +23,9 @@
  * stops (port deleted, iface-id removed, ofport -1).  Any other change of a
  * binding (ofport, iface-id or name) is reported as unbound(old) followed by
  * bound(new).  Bindings are per Interface: two Interfaces that claim the same
- * pod are two bindings (rare: a port being replaced); switch_db_find()
- * returns the one with the lowest ofport.
+ * pod are two bindings, each reported and unbound on its own (a CNI that
+ * replaces a pod's port plugs the new one before it deletes the old one);
+ * the daemon guards every one of them as the pod's.
  *
  * After a reconnection to ovsdb-server (restart), the IDL fetches the table
  * again; only real differences are reported.
@@ -43,7 +49,10 @@ struct switch_db;
 struct switch_db_binding {
     const char *ns;             /* Pod namespace. */
     const char *pod;            /* Pod name. */
-    const char *port;           /* Interface name, e.g. "default_web-1". */
+    /* Interface name, e.g. "default_web-1", for log lines: at most 64
+     * characters of it and "..." after a cut, anything but printable
+     * ASCII as '?'. */
+    const char *port;
     int ofport;                 /* OpenFlow port number, > 0. */
     /* external_ids:ip_addresses as the CNI wrote it ("" if absent): the
      * pod's addresses, known here before the kubelet reports them in the
@@ -82,11 +91,14 @@ bool switch_db_is_synced(const struct switch_db *);
 
 bool switch_db_is_connected(const struct switch_db *);
 
-/* Returns the binding of pod 'ns'/'pod' (the lowest ofport if several
- * Interfaces claim it), or NULL.  Valid until the loop runs again. */
+/* Returns the binding of pod 'ns'/'pod', or NULL, and stores in '*n' (if
+ * 'n' is nonnull) how many Interfaces claim the pod.  If several do, the
+ * newest: the last one reported bound (of several reported at once, the
+ * highest ofport), i.e. while a CNI replaces a pod's port, the new port.
+ * Valid until the loop runs again. */
 const struct switch_db_binding *switch_db_find(const struct switch_db *,
                                                const char *ns,
-                                               const char *pod);
+                                               const char *pod, size_t *n);
 
 /* The marker a CNI waits for before it lets the pod's containers start,
  * as OVN-Kubernetes' CNI waits for "ovn-installed": ovs-netpold sets
@@ -95,20 +107,27 @@ const struct switch_db_binding *switch_db_find(const struct switch_db *,
  * are not any more while the port stays. */
 #define SWITCH_DB_INSTALLED_KEY "ovs-netpol-installed"
 
-/* Says whether the Interfaces bound to pod 'ns'/'pod' should carry the
- * marker; this module writes it (asynchronously, retrying) until the
- * database agrees.  A pod with no binding is ignored. */
+/* Says whether the Interface with 'ofport' bound to pod 'ns'/'pod' should
+ * carry the marker; this module writes it (asynchronously, retrying) until
+ * the database agrees.  Per port, because a pod's new port must get it only
+ * once flows for that port are in, while its old port keeps it.  A port
+ * not bound to the pod is ignored. */
 void switch_db_set_installed(struct switch_db *, const char *ns,
-                             const char *pod, bool installed);
+                             const char *pod, int ofport, bool installed);
 /* Marker writes sent so far (for status and tests). */
 unsigned int switch_db_marker_writes(const struct switch_db *);
 
 /* Number of current bindings. */
 size_t switch_db_count(const struct switch_db *);
 
-/* Splits 'iface_id' into namespace and pod at the first '_': stores
- * malloc()'d strings and returns true, or returns false (no '_', or an
- * empty part). */
-bool switch_db_parse_iface_id(const char *iface_id, char **ns, char **pod);
+/* Splits 'iface_id' into namespace and pod at the first '_' and checks
+ * them (a DNS-1123 label, a DNS-1123 subdomain).  Returns NULL and stores
+ * malloc()'d copies in '*ns' and '*pod' if they are valid.  Otherwise
+ * returns a malloc()'d message of bounded length saying why, and stores
+ * either NULLs (no '_', or an empty part: no pod's port) or malloc()'d
+ * names that no pod can have (a part that is no valid name, cut to 64
+ * characters and "...", anything but a-z, 0-9, '.' and '-' as '?'). */
+char *switch_db_parse_iface_id(const char *iface_id, char **ns, char **pod)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -1,8 +1,16 @@
 /* switch-of: the OpenFlow connection to one bridge, and atomic flow changes.
  *
  * Connects to the bridge's management socket, RUNDIR/BRIDGE.mgmt (what
- * "ovs-ofctl br-int" uses), with OpenFlow 1.5, and keeps reconnecting (OVS's
- * rconn: backoff up to 2 s, no inactivity probes on the unix socket).  Flows
+ * "ovs-ofctl br-int" uses), with OpenFlow 1.5 (OVS's rconn, no inactivity
+ * probes on the unix socket), and keeps reconnecting: every 50 ms for the
+ * first 2 s after the connection is lost (a restarted switch is back
+ * soon, and our flows must be back at once), then with the wait doubled
+ * after each attempt up to 4 s (a switch away for long costs an attempt
+ * every 4 s, and its return waits at most that); a connection that lasted
+ * less than 1 s does not earn the fast attempts again.  Failed attempts
+ * are not logged one by one (rconn's messages are at "err" by default,
+ * see ovs-loop.c): the owner learns of an outage once, from the
+ * connection callback, and switch_of_get_outage() describes it.  Flows
  * go in as text in ovs-ofctl syntax, the compiler's output (compile.h), and
  * every change set goes to the switch as ONE atomic bundle
  * (OFPBF_ATOMIC | OFPBF_ORDERED): open, the flow_mods, a barrier; the
@@ -114,7 +122,10 @@ typedef void switch_of_commit_cb(void *aux, const struct switch_of_result *);
  * connect and disconnect, with the state and number after the change.  If
  * the connection dropped and came back between two loop iterations, only
  * the second call happens ('connected' true, a number two higher): compare
- * the number, not the state, with the one of the last full install. */
+ * the number, not the state, with the one of the last full install.  Also
+ * called once, 'connected' false and the number unchanged, when the first
+ * attempt after switch_of_create() fails: every outage begins with a call
+ * with 'connected' false, and ends with one with 'connected' true. */
 typedef void switch_of_conn_cb(void *aux, bool connected, unsigned int seqno);
 
 /* Connects to 'rundir'/'bridge'.mgmt.  'conn_cb' (may be NULL) is called on
@@ -135,6 +146,22 @@ struct switch_of *switch_of_create_target(const char *target,
 void switch_of_destroy(struct switch_of *);
 
 bool switch_of_is_connected(const struct switch_of *);
+
+/* An outage of the switch: while not connected, the current one, since
+ * the connection was lost (or since switch_of_create()); once connected,
+ * the one that connection ended (0 seconds if the first attempt after
+ * switch_of_create() succeeded). */
+struct switch_of_outage {
+    bool connected;
+    double seconds;
+    unsigned long long attempts;    /* Connection attempts in it. */
+    /* Not connected: why the last attempt failed or the connection was
+     * lost, e.g. "No such file or directory", or NULL; valid until the
+     * loop runs again.  Seconds to the next attempt (0: under way). */
+    const char *error;
+    double next_attempt;
+};
+void switch_of_get_outage(const struct switch_of *, struct switch_of_outage *);
 
 /* Changes every time the connection is made or lost: when it differs from
  * the value at the last full install, install everything again. */
@@ -240,6 +267,7 @@ struct switch_of_stats {
     unsigned long long n_rejected;
     unsigned long long n_flow_mods;     /* Flow changes sent in bundles. */
     unsigned long long n_monitor_events;
+    unsigned long long n_connect_attempts;  /* Since switch_of_create(). */
 };
 void switch_of_get_stats(const struct switch_of *, struct switch_of_stats *);
 

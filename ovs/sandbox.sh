@@ -12,6 +12,8 @@
 #   sandbox.sh exec    DIR NS/POD CMD...   run CMD inside a pod's netns
 #   sandbox.sh sw      DIR CMD...          run CMD inside the switch netns with DIR/env loaded
 #   sandbox.sh restart-vswitchd DIR     kill ovs-vswitchd and start it again (flows are lost)
+#   sandbox.sh stop-vswitchd DIR        kill ovs-vswitchd (a switch outage)
+#   sandbox.sh start-vswitchd DIR       start it again after stop-vswitchd
 #
 # Layout of DIR (created if missing; everything the sandbox owns lives here):
 #   env        shell exports so that ovs-vsctl/ovs-ofctl/ovs-appctl find this switch:
@@ -314,12 +316,36 @@ cmd_del_pod() {
 # restart-vswitchd DIR: what a crash or an upgrade of ovs-vswitchd does to its
 # controllers: the OpenFlow connections drop, the flow tables come back empty,
 # the bridge and its ports (same ofports) come back from the database.
+# stop-vswitchd and start-vswitchd are its two halves, with an outage between.
 cmd_restart_vswitchd() {
     setup_dir "${1:-}"
     require_running
     lock
+    stop_vswitchd
+    start_vswitchd
+}
+
+cmd_stop_vswitchd() {
+    setup_dir "${1:-}"
+    require_running
+    lock
+    stop_vswitchd
+}
+
+cmd_start_vswitchd() {
+    setup_dir "${1:-}"
+    [ -f "$D/env" ] && [ -f "$RUNDIR/ovsdb-server.pid" ] || die "sandbox $D is not running (start it first)"
+    lock
+    [ ! -f "$RUNDIR/ovs-vswitchd.pid" ] || die "ovs-vswitchd is running (stop-vswitchd first)"
+    start_vswitchd
+}
+
+stop_vswitchd() {
     kill_pidfile "$RUNDIR/ovs-vswitchd.pid" ovs-vswitchd
     rm -f "$RUNDIR/$BRIDGE.mgmt"
+}
+
+start_vswitchd() {
     ip netns exec "$SW" ovs-vswitchd unix:"$RUNDIR/db.sock" --disable-system \
         --pidfile="$RUNDIR/ovs-vswitchd.pid" --log-file="$LOGDIR/ovs-vswitchd.log" \
         --detach --no-chdir -vconsole:off 9>&- >>"$LOGDIR/ovs-vswitchd.out" 2>&1
@@ -368,5 +394,7 @@ case $cmd in
     exec) cmd_exec "$@" ;;
     sw) cmd_sw "$@" ;;
     restart-vswitchd) cmd_restart_vswitchd "$@" ;;
+    stop-vswitchd) cmd_stop_vswitchd "$@" ;;
+    start-vswitchd) cmd_start_vswitchd "$@" ;;
     *) usage ;;
 esac

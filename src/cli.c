@@ -59,14 +59,21 @@ cli_read_ports(const char *path, struct strmap *ports)
     return error;
 }
 
-static const char *
-port_of(void *aux, const char *ns, const char *name)
+static size_t
+port_of(void *aux, const char *ns, const char *name,
+        const char *const **port)
 {
     struct strmap *ports = aux;
     char *key = xasprintf("%s/%s", ns, name);
-    const char *port = strmap_get(ports, key);
+    size_t n = 0;
+    if (strmap_get(ports, key)) {
+        /* The slot of an existing key, stable while the map is not
+         * changed: an array of one port. */
+        *port = (const char *const *) strmap_slot(ports, key, NULL);
+        n = 1;
+    }
     free(key);
-    return port;
+    return n;
 }
 
 int

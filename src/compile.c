@@ -1184,8 +1184,8 @@ compile_infra(struct ctx *c)
 }
 
 /* The spoof guard for local pod 'pod': its own addresses go on to egress
- * checks; anything else from its port is dropped, and its addresses from
- * any other port too. */
+ * checks from each of its ports; anything else from its ports is dropped,
+ * and its addresses from any other port too. */
 static void
 compile_spoof(struct ctx *c, const struct k8s_pod *pod)
 {
@@ -1193,31 +1193,43 @@ compile_spoof(struct ctx *c, const struct k8s_pod *pod)
     uint8_t t = tbl(c, NPT_SPOOF);
     char actions[64], match[192], buf[128];
     snprintf(actions, sizeof actions, "goto_table:%u", tbl(c, NPT_EGRESS));
-    const char *port = (c->opts->port_of
-                        ? c->opts->port_of(c->opts->port_aux, pod->namespace,
-                                           pod->name)
-                        : NULL);
-    char *comment = xasprintf("pod %s/%s%s%s", pod->namespace, pod->name,
-                              port ? " on port " : " (no port known)",
-                              port ? port : "");
+    const char *const *ports = NULL;
+    size_t n_ports = (c->opts->port_of
+                      ? c->opts->port_of(c->opts->port_aux, pod->namespace,
+                                         pod->name, &ports)
+                      : 0);
+    struct ds comment = { NULL, 0, 0 };
+    char *head = xasprintf("pod %s/%s%s", pod->namespace, pod->name,
+                           !n_ports ? " (no port known)"
+                           : n_ports == 1 ? " on port " : " on ports ");
+    ds_put(&comment, head, strlen(head));
+    free(head);
+    for (size_t i = 0; i < n_ports; i++) {
+        if (i) {
+            ds_put(&comment, ", ", 2);
+        }
+        ds_put(&comment, ports[i], strlen(ports[i]));
+    }
     for (size_t i = 0; i < pod->n_ips; i++) {
         struct cidr h = host_cidr(&pod->ips[i]);
         format_addr_match(&h, FIELD_SRC, buf, sizeof buf);
-        if (port) {
-            snprintf(match, sizeof match, "in_port=%s,%s", port, buf);
-            add_direct(c, t, 200, cookie, match, actions, comment);
-            add_direct(c, t, 100, cookie, buf, "drop", comment);
+        for (size_t j = 0; j < n_ports; j++) {
+            snprintf(match, sizeof match, "in_port=%s,%s", ports[j], buf);
+            add_direct(c, t, 200, cookie, match, actions, comment.s);
+        }
+        if (n_ports) {
+            add_direct(c, t, 100, cookie, buf, "drop", comment.s);
         } else {
-            add_direct(c, t, 200, cookie, buf, actions, comment);
+            add_direct(c, t, 200, cookie, buf, actions, comment.s);
         }
     }
-    if (port) {
-        snprintf(match, sizeof match, "in_port=%s,ip", port);
-        add_direct(c, t, 150, cookie, match, "drop", comment);
-        snprintf(match, sizeof match, "in_port=%s,ipv6", port);
-        add_direct(c, t, 150, cookie, match, "drop", comment);
+    for (size_t j = 0; j < n_ports; j++) {
+        snprintf(match, sizeof match, "in_port=%s,ip", ports[j]);
+        add_direct(c, t, 150, cookie, match, "drop", comment.s);
+        snprintf(match, sizeof match, "in_port=%s,ipv6", ports[j]);
+        add_direct(c, t, 150, cookie, match, "drop", comment.s);
     }
-    free(comment);
+    free(comment.s);
 }
 
 /* ---- Policies. ---- */

@@ -329,12 +329,18 @@ cmd_trace(struct control_request *req, int argc, const char *argv[],
     char *where;
     bool local = src.pod && src.pod->node_name
                  && !strcmp(src.pod->node_name, d->opts->node);
+    size_t n_ports = 0;
     const struct switch_db_binding *b
-        = local ? switch_db_find(d->db, src.pod->namespace, src.pod->name)
+        = local ? switch_db_find(d->db, src.pod->namespace, src.pod->name,
+                                 &n_ports)
                 : NULL;
     if (b) {
+        /* Every port of the pod is guarded alike: any gives the verdict. */
         snprintf(in_port, sizeof in_port, "%d", b->ofport);
-        where = xasprintf("port %s", in_port);
+        where = (n_ports > 1
+                 ? xasprintf("port %s, the newest of its %zu ports", in_port,
+                             n_ports)
+                 : xasprintf("port %s", in_port));
     } else if (is_node_address(d, sa)) {
         snprintf(in_port, sizeof in_port, "%s", d->opts->n_node_ports
                  ? d->opts->node_ports[0] : "LOCAL");

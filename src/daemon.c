@@ -268,9 +268,10 @@ db_bound(void *aux, const struct switch_db_binding *b)
     char *warning = engine_set_port(d->engine, b->ns, b->pod, port,
                                     b->addresses);
     if (warning) {
-        NP_WARN_RL("switch", "interface %s (pod %s/%s): "
-                   "external_ids:ip_addresses: %s", b->port, b->ns, b->pod,
-                   warning);
+        /* Every part is of bounded length (switch-db.h, engine.h). */
+        NP_WARN_RL("switch", "interface %s (ofport %d, pod %s/%s): "
+                   "external_ids:ip_addresses: %s", b->port, b->ofport,
+                   b->ns, b->pod, warning);
         free(warning);
     }
 }
@@ -280,7 +281,9 @@ db_unbound(void *aux, const struct switch_db_binding *b)
 {
     struct daemon *d = aux;
     kick(d);
-    free(engine_set_port(d->engine, b->ns, b->pod, NULL, NULL));
+    char port[16];
+    snprintf(port, sizeof port, "%d", b->ofport);
+    engine_unset_port(d->engine, b->ns, b->pod, port);
 }
 
 static void
@@ -326,14 +329,17 @@ static void replace_done(void *aux, const struct switch_of_result *);
 
 struct marker {
     char *ns, *name;
+    int ofport;
     bool realized;
 };
 
 static void
-note_marker(void *d_, const char *ns, const char *name, bool realized)
+note_marker(void *d_, const char *ns, const char *name, const char *port,
+            bool realized)
 {
     struct daemon *d = d_;
-    struct marker m = { xstrdup(ns), xstrdup(name), realized };
+    /* db_bound() gave the engine the ofport as text. */
+    struct marker m = { xstrdup(ns), xstrdup(name), atoi(port), realized };
     APPEND(d->markers, d->n_markers, d->allocated_markers, m);
 }
 
@@ -352,7 +358,7 @@ static void
 markers_snapshot(struct daemon *d)
 {
     markers_clear(d);
-    engine_for_each_bound_pod(d->engine, note_marker, d);
+    engine_for_each_bound_port(d->engine, note_marker, d);
 }
 
 /* The table the snapshot was taken with is on the bridge. */
@@ -361,7 +367,7 @@ markers_commit(struct daemon *d)
 {
     for (size_t i = 0; i < d->n_markers; i++) {
         switch_db_set_installed(d->db, d->markers[i].ns, d->markers[i].name,
-                                d->markers[i].realized);
+                                d->markers[i].ofport, d->markers[i].realized);
     }
     markers_clear(d);
 }
@@ -566,14 +572,26 @@ generation_dump_done(void *aux, struct switch_of_flows *flows)
 static void
 switch_conn(void *aux, bool connected, unsigned int seqno)
 {
+    /* One line when an outage begins and one when it ends, and no more
+     * than a few a minute should the switch come and go. */
+    static struct np_log_limit outage_rl = NP_LOG_LIMIT_INIT(10);
     struct daemon *d = aux;
     kick(d);
-    if (connected) {
+    struct switch_of_outage o;
+    switch_of_get_outage(d->sw, &o);
+    if (connected && o.seconds) {
+        np_log_rl(&outage_rl, NP_LOG_INFO, "switch", "connected to %s "
+                  "(connection %u) after %.1f s without it (%llu attempts): "
+                  "reinstalling every flow", d->opts->bridge, seqno,
+                  o.seconds, o.attempts);
+    } else if (connected) {
         np_log(NP_LOG_INFO, "switch", "connected to %s (connection %u): "
                "reinstalling every flow", d->opts->bridge, seqno);
     } else {
-        np_log(NP_LOG_WARN, "switch", "connection to %s lost",
-               d->opts->bridge);
+        np_log_rl(&outage_rl, NP_LOG_WARN, "switch", "%s %s: %s; retrying "
+                  "(fast at first, then every few seconds; see status)",
+                  seqno ? "connection lost to" : "cannot connect to",
+                  d->opts->bridge, o.error ? o.error : "unknown error");
     }
     /* A restarted switch has no flows; a new connection may have missed
      * anything.  Either way: replace all, as a new generation. */
@@ -760,6 +778,13 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
                            ks.kinds[OBJ_POD].rv ? ks.kinds[OBJ_POD].rv : "-",
                            ks.kinds[OBJ_NETPOL].rv ? ks.kinds[OBJ_NETPOL].rv : "-");
     }
+    struct switch_of_outage o;
+    switch_of_get_outage(d->sw, &o);
+    char *bridge = (o.connected ? xstrdup("connected")
+                    : xasprintf("not connected for %.1f s, %llu attempts, "
+                                "next in %.1f s: %s", o.seconds, o.attempts,
+                                o.next_attempt,
+                                o.error ? o.error : "connecting"));
     /* An old error stays visible, but says how long ago it was and
      * whether commits have succeeded since, so that it does not read as
      * a current failure. */
@@ -785,7 +810,7 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
         source, d->opts->node,
         st.n_namespaces, st.n_pods, st.n_local_pods, st.n_policies,
         d->opts->bridge,
-        switch_of_is_connected(d->sw) ? "connected" : "not connected",
+        bridge,
         switch_db_count(d->db), switch_db_marker_writes(d->db),
         st.n_flows, flowtab_count(d->installed), d->generation,
         st.runs, st.last_run_ms, st.last_reason,
@@ -797,6 +822,7 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
         d->drift_checks, d->drift_repairs,
         error);
     control_reply(req, true, text);
+    free(bridge);
     free(error);
     free(text);
     free(source);

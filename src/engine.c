@@ -3,7 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include "addr.h"
 #include "cluster.h"
 #include "flowtab.h"
 #include "np-util.h"
@@ -16,7 +18,7 @@ struct engine {
     struct np_ids *policy_ids;
     struct np_frag_cache *frags;
     struct cluster *cluster;
-    struct strmap ports;        /* "ns/name" -> struct port_info. */
+    struct strmap ports;        /* "ns/name" -> struct pod_ports. */
     struct compile_bound_port *bound;   /* 'ports' for the compiler, */
     size_t n_bound;                     /* pointing into its strings; */
     bool bound_stale;                   /* rebuilt when ports change. */
@@ -33,55 +35,157 @@ struct engine {
     struct engine_stats stats;
 };
 
-/* A pod's switch port, as OVSDB has it. */
+/* The addresses a port's ip_addresses may give its pod, per family.  A pod
+ * has at most one per family in Kubernetes; the rest is room for a CNI's
+ * oddities.  The bound keeps a broken or hostile OVSDB writer from
+ * inflating the table: each address costs about six flows. */
+#define MAX_PORT_ADDRS_PER_FAMILY 4
+
+/* Characters of a bad word of ip_addresses quoted in a warning. */
+#define MAX_WORD_IN_WARNING 40
+
+/* One switch port bound to a pod, as OVSDB has it. */
 struct port_info {
-    char *ns, *name;            /* The pod. */
     char *port;
     char *addresses;            /* As given, for change detection. */
-    struct ip_addr *ips;        /* Parsed from 'addresses'. */
+    struct ip_addr *ips;        /* Parsed from 'addresses', bounded. */
+    size_t n_ips;
+};
+
+/* Every port bound to one pod: one, normally; two while its CNI replaces
+ * it (plugs the new port, then deletes the old one); as many as OVSDB
+ * says, in general.  Each of them is guarded as the pod's own, and
+ * unbinding one leaves the others bound. */
+struct pod_ports {
+    char *ns, *name;            /* The pod. */
+    struct port_info *ports;    /* Sorted by port_cmp(). */
+    size_t n_ports, allocated_ports;
+    const char **names;         /* Each port's 'port', for the compiler. */
+    struct ip_addr *ips;        /* The ports' addresses, merged, bounded. */
     size_t n_ips;
 };
 
 static void
-port_info_destroy(struct port_info *pi)
+port_info_uninit(struct port_info *pi)
 {
-    if (pi) {
-        free(pi->ns);
-        free(pi->name);
-        free(pi->port);
-        free(pi->addresses);
-        free(pi->ips);
-        free(pi);
+    free(pi->port);
+    free(pi->addresses);
+    free(pi->ips);
+}
+
+static void
+pod_ports_destroy(struct pod_ports *pp)
+{
+    if (pp) {
+        for (size_t i = 0; i < pp->n_ports; i++) {
+            port_info_uninit(&pp->ports[i]);
+        }
+        free(pp->ports);
+        free(pp->names);
+        free(pp->ips);
+        free(pp->ns);
+        free(pp->name);
+        free(pp);
     }
 }
 
-static const struct port_info *
-port_info_get(const struct engine *e, const char *ns, const char *name)
+/* Orders ports by number when both are numbers ("9" < "10"), else as
+ * text, so that a pod's ports, and the addresses merged from them, come
+ * out the same whatever order they were bound in. */
+static int
+port_cmp(const char *a, const char *b)
 {
-    char *key = xasprintf("%s/%s", ns, name);
-    const struct port_info *pi = strmap_get(&e->ports, key);
-    free(key);
-    return pi;
+    size_t la = strlen(a), lb = strlen(b);
+    if (la && lb && strspn(a, "0123456789") == la
+        && strspn(b, "0123456789") == lb && la != lb) {
+        return la < lb ? -1 : 1;
+    }
+    return strcmp(a, b);
 }
 
-static const char *
-port_of(void *aux, const char *ns, const char *name)
+static struct pod_ports *
+pod_ports_get(const struct engine *e, const char *ns, const char *name)
 {
-    const struct port_info *pi = port_info_get(aux, ns, name);
-    return pi ? pi->port : NULL;
+    char *key = xasprintf("%s/%s", ns, name);
+    struct pod_ports *pp = strmap_get(&e->ports, key);
+    free(key);
+    return pp;
+}
+
+static size_t
+port_of(void *aux, const char *ns, const char *name,
+        const char *const **ports)
+{
+    const struct pod_ports *pp = pod_ports_get(aux, ns, name);
+    *ports = pp ? pp->names : NULL;
+    return pp ? pp->n_ports : 0;
+}
+
+static bool
+has_ip(const struct ip_addr *ips, size_t n, const struct ip_addr *ip)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!ip_addr_cmp(&ips[i], ip)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Appends 'ip' to '*ips' unless it is there already or its family has
+ * MAX_PORT_ADDRS_PER_FAMILY; returns false in that last case. */
+static bool
+add_port_ip(struct ip_addr **ips, size_t *n, size_t *allocated,
+            const struct ip_addr *ip)
+{
+    if (has_ip(*ips, *n, ip)) {
+        return true;
+    }
+    size_t same = 0;
+    for (size_t i = 0; i < *n; i++) {
+        same += (*ips)[i].family == ip->family;
+    }
+    if (same >= MAX_PORT_ADDRS_PER_FAMILY) {
+        return false;
+    }
+    APPEND(*ips, *n, *allocated, *ip);
+    return true;
+}
+
+/* Writes 'word' into 'buf' for a log line: at most MAX_WORD_IN_WARNING
+ * characters of it, anything but printable ASCII as '?', quoted, and its
+ * length if it was cut. */
+static void
+quote_word(const char *word, char *buf, size_t size)
+{
+    char shown[MAX_WORD_IN_WARNING + 1];
+    size_t len = strlen(word), i;
+    for (i = 0; i < len && i < MAX_WORD_IN_WARNING; i++) {
+        unsigned char c = word[i];
+        shown[i] = c >= 0x20 && c < 0x7f && c != '"' ? c : '?';
+    }
+    shown[i] = '\0';
+    if (len > MAX_WORD_IN_WARNING) {
+        snprintf(buf, size, "\"%s...\" (%zu characters)", shown, len);
+    } else {
+        snprintf(buf, size, "\"%s\"", shown);
+    }
 }
 
 /* Parses "10.244.1.5/24 fd00::5/64" (or comma-separated, prefix lengths
- * optional).  A word that is not an address is skipped, and the first one
- * is described in the returned malloc'd message (else NULL): the pod still
- * gets the good ones, and its status will bring the address anyway. */
+ * optional) into at most MAX_PORT_ADDRS_PER_FAMILY addresses per family,
+ * each once.  A word that is not an address, and addresses beyond the
+ * bound, are skipped and described in the returned malloc'd message (else
+ * NULL), which quotes at most one word, cut short: the pod still gets the
+ * good ones, and its status will bring the address anyway. */
 static char *
 parse_port_addresses(const char *text, struct ip_addr **ips, size_t *n)
 {
     *ips = NULL;
     *n = 0;
-    char *copy = xstrdup(text), *save = NULL, *error = NULL;
-    size_t allocated = 0;
+    char *copy = xstrdup(text), *save = NULL;
+    char bad[MAX_WORD_IN_WARNING + 40] = "";
+    size_t allocated = 0, n_bad = 0, n_over[2] = { 0, 0 };
     for (char *word = strtok_r(copy, " ,", &save); word;
          word = strtok_r(NULL, " ,", &save)) {
         char *slash = strchr(word, '/');
@@ -89,35 +193,76 @@ parse_port_addresses(const char *text, struct ip_addr **ips, size_t *n)
             *slash = '\0';
         }
         struct ip_addr ip;
-        if (ip_addr_parse(word, &ip)) {
-            APPEND(*ips, *n, allocated, ip);
-        } else if (!error) {
-            error = xasprintf("\"%s\" is not an IP address; ignored", word);
+        if (!ip_addr_parse(word, &ip)) {
+            if (!n_bad++) {
+                quote_word(word, bad, sizeof bad);
+            }
+        } else if (!add_port_ip(ips, n, &allocated, &ip)) {
+            n_over[ip.family == AF_INET6]++;
         }
     }
     free(copy);
+
+    char *error = NULL;
+    if (n_bad) {
+        error = (n_bad == 1
+                 ? xasprintf("%s is not an IP address; ignored", bad)
+                 : xasprintf("%s and %zu more words are not IP addresses; "
+                             "ignored", bad, n_bad - 1));
+    }
+    for (int v6 = 0; v6 < 2; v6++) {
+        if (n_over[v6]) {
+            char *more = xasprintf(
+                "%s%s%zu more IPv%d addresses than the %d a port may give "
+                "its pod; ignored", error ? error : "", error ? "; " : "",
+                n_over[v6], v6 ? 6 : 4, MAX_PORT_ADDRS_PER_FAMILY);
+            free(error);
+            error = more;
+        }
+    }
     return error;
 }
 
-/* Gives 'pod' the addresses of its port when its status has none (or had
+/* Merges the addresses of 'pp''s ports, in port order, each once, within
+ * the same bound per family as one port's. */
+static void
+pod_ports_merge(struct pod_ports *pp)
+{
+    size_t allocated = 0;
+    free(pp->ips);
+    pp->ips = NULL;
+    pp->n_ips = 0;
+    for (size_t i = 0; i < pp->n_ports; i++) {
+        const struct port_info *pi = &pp->ports[i];
+        for (size_t j = 0; j < pi->n_ips; j++) {
+            add_port_ip(&pp->ips, &pp->n_ips, &allocated, &pi->ips[j]);
+        }
+    }
+    pp->names = xrealloc(pp->names, (pp->n_ports + 1) * sizeof *pp->names);
+    for (size_t i = 0; i < pp->n_ports; i++) {
+        pp->names[i] = pp->ports[i].port;
+    }
+}
+
+/* Gives 'pod' the addresses of its ports when its status has none (or had
  * none when it got them), or takes them back; returns true if its
  * addresses changed.  The caller invalidates what depends on the pod. */
 static bool
-pod_take_port_ips(struct k8s_pod *pod, const struct port_info *pi)
+pod_take_port_ips(struct k8s_pod *pod, const struct pod_ports *pp)
 {
     if (pod->n_ips && !pod->ips_from_port) {
         return false;           /* The status is the authority. */
     }
-    size_t n = pi ? pi->n_ips : 0;
+    size_t n = pp ? pp->n_ips : 0;
     if (pod->n_ips == n
-        && (!n || !memcmp(pod->ips, pi->ips, n * sizeof *pod->ips))) {
+        && (!n || !memcmp(pod->ips, pp->ips, n * sizeof *pod->ips))) {
         return false;
     }
     free(pod->ips);
     pod->ips = NULL;
     if (n) {
         pod->ips = xmalloc(n * sizeof *pod->ips);
-        memcpy(pod->ips, pi->ips, n * sizeof *pod->ips);
+        memcpy(pod->ips, pp->ips, n * sizeof *pod->ips);
     }
     pod->n_ips = n;
     pod->ips_from_port = n > 0;
@@ -156,7 +301,7 @@ engine_destroy(struct engine *e)
     size_t b;
     for (struct strmap_node *node = strmap_first(&e->ports, &b); node;
          node = strmap_next(&e->ports, node, &b)) {
-        port_info_destroy(node->value);
+        pod_ports_destroy(node->value);
     }
     strmap_destroy(&e->ports);
     free(e->bound);
@@ -352,7 +497,7 @@ void
 engine_apply(struct engine *e, struct k8s_object *obj)
 {
     if (obj->kind == OBJ_POD && !obj->pod->n_ips) {
-        pod_take_port_ips(obj->pod, port_info_get(e, obj->pod->namespace,
+        pod_take_port_ips(obj->pod, pod_ports_get(e, obj->pod->namespace,
                                                   obj->pod->name));
     }
     struct k8s_object buf;
@@ -453,66 +598,119 @@ engine_resync_end(struct engine *e, enum obj_kind kind)
     strmap_init(&e->unseen[kind]);
 }
 
+/* After a change of 'pp''s ports ('pp' may be freed already: pass NULL),
+ * gives pod 'ns'/'name' the addresses its ports now give it. */
+static void
+ports_changed(struct engine *e, const char *ns, const char *name,
+              const struct pod_ports *pp)
+{
+    e->bound_stale = true;
+    struct k8s_pod *pod = (struct k8s_pod *) cluster_find_pod(e->cluster, ns,
+                                                              name);
+    if (pod && (!pod->n_ips || pod->ips_from_port)) {
+        /* The pod's addresses come from its ports: what depends on the
+         * pod depends on its labels, which stay, so one invalidation
+         * covers before and after. */
+        struct k8s_object obj = { .kind = OBJ_POD, .pod = pod };
+        invalidate_for(e, &obj, &obj);
+        pod_take_port_ips(pod, pp);
+    }
+}
+
 char *
 engine_set_port(struct engine *e, const char *ns, const char *name,
                 const char *port, const char *addresses)
 {
-    char *warning = NULL;
     char *key = xasprintf("%s/%s", ns, name);
+    void **slot = strmap_slot(&e->ports, key, NULL);
+    struct pod_ports *pp = *slot;
+    if (!pp) {
+        pp = *slot = xcalloc(1, sizeof *pp);
+        pp->ns = xstrdup(ns);
+        pp->name = xstrdup(name);
+    }
     if (!addresses) {
         addresses = "";
     }
-    bool changed = false;
-    if (port) {
-        void **slot = strmap_slot(&e->ports, key, NULL);
-        struct port_info *pi = *slot;
-        if (!pi || strcmp(pi->port, port) || strcmp(pi->addresses,
-                                                     addresses)) {
-            port_info_destroy(pi);
-            pi = xcalloc(1, sizeof *pi);
-            pi->ns = xstrdup(ns);
-            pi->name = xstrdup(name);
-            pi->port = xstrdup(port);
-            pi->addresses = xstrdup(addresses);
-            warning = parse_port_addresses(addresses, &pi->ips, &pi->n_ips);
-            *slot = pi;
-            changed = true;
-            mark(e, "pod %s bound to port %s", key, port);
+
+    size_t i;
+    for (i = 0; i < pp->n_ports && port_cmp(pp->ports[i].port, port) < 0;
+         i++) {
+        continue;
+    }
+    struct port_info *pi;
+    if (i < pp->n_ports && !strcmp(pp->ports[i].port, port)) {
+        pi = &pp->ports[i];
+        if (!strcmp(pi->addresses, addresses)) {
+            free(key);
+            return NULL;        /* Same binding. */
         }
+        free(pi->addresses);
+        free(pi->ips);
     } else {
-        struct port_info *pi = strmap_remove(&e->ports, key);
-        if (pi) {
-            port_info_destroy(pi);
-            changed = true;
-            mark(e, "pod %s unbound", key);
+        if (pp->n_ports >= pp->allocated_ports) {
+            pp->ports = x2nrealloc(pp->ports, &pp->allocated_ports,
+                                   sizeof *pp->ports);
         }
+        memmove(&pp->ports[i + 1], &pp->ports[i],
+                (pp->n_ports - i) * sizeof *pp->ports);
+        pp->n_ports++;
+        pi = &pp->ports[i];
+        pi->port = xstrdup(port);
     }
-    e->bound_stale |= changed;
-    struct k8s_pod *pod = (struct k8s_pod *) cluster_find_pod(e->cluster, ns,
-                                                              name);
-    if (changed && pod && (!pod->n_ips || pod->ips_from_port)) {
-        /* The pod's addresses come from the port: what depends on the pod
-         * depends on its labels, which stay, so one invalidation covers
-         * before and after. */
-        struct k8s_object obj = { .kind = OBJ_POD, .pod = pod };
-        invalidate_for(e, &obj, &obj);
-        pod_take_port_ips(pod, port ? port_info_get(e, ns, name) : NULL);
-    }
+    pi->addresses = xstrdup(addresses);
+    char *warning = parse_port_addresses(addresses, &pi->ips, &pi->n_ips);
+    pod_ports_merge(pp);
+    mark(e, "pod %s bound to port %s", key, port);
+    ports_changed(e, ns, name, pp);
     free(key);
     return warning;
 }
 
 void
-engine_for_each_bound_pod(const struct engine *e, engine_port_fn *cb,
-                          void *aux)
+engine_unset_port(struct engine *e, const char *ns, const char *name,
+                  const char *port)
+{
+    char *key = xasprintf("%s/%s", ns, name);
+    struct pod_ports *pp = strmap_get(&e->ports, key);
+    size_t i;
+    for (i = 0; pp && i < pp->n_ports; i++) {
+        if (!strcmp(pp->ports[i].port, port)) {
+            break;
+        }
+    }
+    if (pp && i < pp->n_ports) {
+        port_info_uninit(&pp->ports[i]);
+        memmove(&pp->ports[i], &pp->ports[i + 1],
+                (pp->n_ports - i - 1) * sizeof *pp->ports);
+        pp->n_ports--;
+        if (!pp->n_ports) {
+            strmap_remove(&e->ports, key);
+            pod_ports_destroy(pp);
+            pp = NULL;
+        } else {
+            pod_ports_merge(pp);
+        }
+        mark(e, "pod %s unbound from port %s", key, port);
+        ports_changed(e, ns, name, pp);
+    }
+    free(key);
+}
+
+void
+engine_for_each_bound_port(const struct engine *e, engine_port_fn *cb,
+                           void *aux)
 {
     size_t b;
     for (struct strmap_node *node = strmap_first(&e->ports, &b); node;
          node = strmap_next(&e->ports, node, &b)) {
-        const struct port_info *pi = node->value;
-        const struct k8s_pod *pod = cluster_find_pod(e->cluster, pi->ns,
-                                                     pi->name);
-        cb(aux, pi->ns, pi->name, pod && compile_pod_is_local(&e->opts, pod));
+        const struct pod_ports *pp = node->value;
+        const struct k8s_pod *pod = cluster_find_pod(e->cluster, pp->ns,
+                                                     pp->name);
+        bool realized = pod && compile_pod_is_local(&e->opts, pod);
+        for (size_t i = 0; i < pp->n_ports; i++) {
+            cb(aux, pp->ns, pp->name, pp->ports[i].port, realized);
+        }
     }
 }
 
@@ -548,16 +746,19 @@ engine_run(struct engine *e)
     if (e->bound_stale) {
         e->bound_stale = false;
         free(e->bound);
-        e->bound = xmalloc((e->ports.n + 1) * sizeof *e->bound);
+        e->bound = NULL;
         e->n_bound = 0;
-        size_t b;
+        size_t b, allocated = 0;
         for (struct strmap_node *node = strmap_first(&e->ports, &b); node;
              node = strmap_next(&e->ports, node, &b)) {
-            const struct port_info *pi = node->value;
-            struct compile_bound_port *bp = &e->bound[e->n_bound++];
-            bp->ns = pi->ns;
-            bp->name = pi->name;
-            bp->port = pi->port;
+            const struct pod_ports *pp = node->value;
+            for (size_t i = 0; i < pp->n_ports; i++) {
+                struct compile_bound_port bp = {
+                    .ns = pp->ns, .name = pp->name,
+                    .port = pp->ports[i].port,
+                };
+                APPEND(e->bound, e->n_bound, allocated, bp);
+            }
         }
         e->opts.bound_ports = e->bound;
         e->opts.n_bound_ports = e->n_bound;

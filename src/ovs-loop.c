@@ -220,6 +220,10 @@ ovs_loop_init(struct ev_loop *loop)
     fatal_ignore_sigpipe();
     fatal_signal_init();
     vlog_set_levels(NULL, VLF_CONSOLE, VLL_WARN);
+    /* rconn warns about every failed connection attempt: 20 lines a
+     * second while the switch is away.  switch-of reports an outage once,
+     * with its cause, instead. */
+    vlog_set_levels(vlog_module_from_name("rconn"), VLF_CONSOLE, VLL_ERR);
     /* Close to np-log's text lines: "2026-11-27T12:00:00.123Z WARN rconn:
      * ...". */
     vlog_set_pattern(VLF_CONSOLE, "%D{%Y-%m-%dT%H:%M:%S.###Z} %p %c: %m");

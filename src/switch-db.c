@@ -11,6 +11,7 @@
 
 #include "switch-db.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +33,8 @@ struct binding {
     struct hmap_node pod_node;  /* In struct switch_db's 'by_pod'. */
     struct uuid uuid;           /* Interface row. */
     char *iface_id;
+    char *name;                 /* Interface name, as OVSDB has it. */
+    unsigned long long bound_seq;   /* Order of the bound reports. */
     bool seen;                  /* In the current pass. */
     bool want_installed;        /* switch_db_set_installed()'s last word. */
     struct switch_db_binding pub;   /* Strings owned here. */
@@ -46,25 +49,136 @@ struct switch_db {
     struct ovsdb_idl_txn *txn;  /* Marker writes in flight, or NULL. */
     unsigned int n_marker_writes;
     struct hmap by_uuid;
-    struct hmap by_pod;         /* Hashed by iface-id; may repeat. */
+    struct hmap by_pod;         /* Hashed by "<ns>_<pod>" of the binding
+                                 * (the iface-id, if valid); may repeat. */
+    unsigned long long n_bound_reports;
     bool synced;
 };
 
 static void switch_db_run(void *);
 static void switch_db_wait(void *);
 
-bool
+/* Characters of an outside value (an iface-id, an Interface name) quoted
+ * in a log line or kept as an invalid pod's name. */
+#define MAX_QUOTED 64
+
+/* Copies at most MAX_QUOTED characters of the 'len' bytes at 's', with
+ * anything but [a-z0-9.-] replaced by '?', and "..." after a cut: a name
+ * that is safe to log and that no pod can have (a cut one ends in "...",
+ * which no DNS name contains; the others hold a '?' or are kept whole). */
+static char *
+safe_copy(const char *s, size_t len)
+{
+    size_t n = MIN(len, MAX_QUOTED);
+    char *copy = xmalloc(n + 4);
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        copy[i] = ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+                   || c == '.' || c == '-') ? c : '?';
+    }
+    strcpy(copy + n, len > n ? "..." : "");
+    return copy;
+}
+
+/* Copies at most MAX_QUOTED characters of the 'len' bytes at 's', with
+ * anything but printable ASCII (and '"') replaced by '?', and "..." after a
+ * cut: safe in a log line. */
+static char *
+printable_copy(const char *s, size_t len)
+{
+    size_t n = MIN(len, MAX_QUOTED);
+    char *copy = xmalloc(n + 4);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        copy[i] = c >= 0x20 && c < 0x7f && c != '"' ? c : '?';
+    }
+    strcpy(copy + n, len > n ? "..." : "");
+    return copy;
+}
+
+/* Returns 's' (of 'len' bytes) quoted for a log line: printable_copy(),
+ * and its length if it was cut. */
+static char *
+quote(const char *s, size_t len)
+{
+    char *shown = printable_copy(s, len);
+    char *q = (len > MAX_QUOTED
+               ? xasprintf("\"%s\" (%"PRIuSIZE" characters)", shown, len)
+               : xasprintf("\"%s\"", shown));
+    free(shown);
+    return q;
+}
+
+/* Whether the 'len' bytes at 's' are a DNS-1123 label: 1 to 63 of
+ * [a-z0-9-], starting and ending with a letter or digit. */
+static bool
+is_dns_label(const char *s, size_t len)
+{
+    if (!len || len > 63 || s[0] == '-' || s[len - 1] == '-') {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Whether 's' is a DNS-1123 subdomain: at most 253 characters, labels
+ * separated by dots. */
+static bool
+is_dns_subdomain(const char *s)
+{
+    size_t len = strlen(s);
+    if (!len || len > 253) {
+        return false;
+    }
+    for (const char *label = s; ; ) {
+        const char *dot = strchr(label, '.');
+        size_t n = dot ? (size_t) (dot - label) : strlen(label);
+        if (!is_dns_label(label, n)) {
+            return false;
+        }
+        if (!dot) {
+            return true;
+        }
+        label = dot + 1;
+    }
+}
+
+char *
 switch_db_parse_iface_id(const char *iface_id, char **ns, char **pod)
 {
     const char *sep = strchr(iface_id, '_');
+    size_t len = strlen(iface_id);
 
     *ns = *pod = NULL;
     if (!sep || sep == iface_id || !sep[1]) {
-        return false;
+        char *q = quote(iface_id, len);
+        char *error = xasprintf("%s is not \"<namespace>_<pod>\"", q);
+        free(q);
+        return error;
     }
-    *ns = xmemdup0(iface_id, sep - iface_id);
-    *pod = xstrdup(sep + 1);
-    return true;
+    size_t ns_len = sep - iface_id;
+    bool ns_ok = is_dns_label(iface_id, ns_len);
+    bool pod_ok = is_dns_subdomain(sep + 1);
+    if (ns_ok && pod_ok) {
+        *ns = xmemdup0(iface_id, ns_len);
+        *pod = xstrdup(sep + 1);
+        return NULL;
+    }
+    *ns = ns_ok ? xmemdup0(iface_id, ns_len) : safe_copy(iface_id, ns_len);
+    *pod = pod_ok ? xstrdup(sep + 1) : safe_copy(sep + 1, strlen(sep + 1));
+    char *q = quote(iface_id, len);
+    char *error = xasprintf("%s: %s", q,
+                            !ns_ok ? "the namespace is not a DNS label (at "
+                            "most 63 of a-z, 0-9 and '-')"
+                            : "the pod name is not a DNS subdomain (at most "
+                            "253 of a-z, 0-9, '-' and '.')");
+    free(q);
+    return error;
 }
 
 struct switch_db *
@@ -110,6 +224,7 @@ binding_free(struct binding *b)
     free(CONST_CAST(char *, b->pub.ns));
     free(CONST_CAST(char *, b->pub.pod));
     free(CONST_CAST(char *, b->pub.port));
+    free(b->name);
     free(b);
 }
 
@@ -153,19 +268,26 @@ switch_db_count(const struct switch_db *db)
 }
 
 const struct switch_db_binding *
-switch_db_find(const struct switch_db *db, const char *ns, const char *pod)
+switch_db_find(const struct switch_db *db, const char *ns, const char *pod,
+               size_t *n)
 {
     char *iface_id = xasprintf("%s_%s", ns, pod);
     const struct binding *b, *best = NULL;
+    size_t count = 0;
 
     HMAP_FOR_EACH_WITH_HASH (b, pod_node, hash_string(iface_id, 0),
                              &db->by_pod) {
-        if (!strcmp(b->pub.ns, ns) && !strcmp(b->pub.pod, pod)
-            && (!best || b->pub.ofport < best->pub.ofport)) {
-            best = b;
+        if (!strcmp(b->pub.ns, ns) && !strcmp(b->pub.pod, pod)) {
+            count++;
+            if (!best || b->bound_seq > best->bound_seq) {
+                best = b;
+            }
         }
     }
     free(iface_id);
+    if (n) {
+        *n = count;
+    }
     return best ? &best->pub : NULL;
 }
 
@@ -180,6 +302,15 @@ find_by_uuid(const struct switch_db *db, const struct uuid *uuid)
         }
     }
     return NULL;
+}
+
+static int
+compare_ofports(const void *a_, const void *b_)
+{
+    const struct binding *const *a = a_;
+    const struct binding *const *b = b_;
+    return (*a)->pub.ofport < (*b)->pub.ofport ? -1
+           : (*a)->pub.ofport > (*b)->pub.ofport;
 }
 
 /* Compares the Interface table with the reported bindings and reports the
@@ -211,18 +342,24 @@ sync_bindings(struct switch_db *db)
 
         b = find_by_uuid(db, &row->header_.uuid);
         if (b && b->pub.ofport == ofport && !strcmp(b->iface_id, iface_id)
-            && !strcmp(b->pub.port, row->name)
+            && !strcmp(b->name, row->name)
             && !strcmp(b->pub.addresses, addresses)) {
             b->seen = true;
             continue;
         }
 
-        if (!switch_db_parse_iface_id(iface_id, &ns, &pod)) {
+        char *error = switch_db_parse_iface_id(iface_id, &ns, &pod);
+        if (error) {
             static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(1, 5);
-            VLOG_WARN_RL(&rl, "interface %s: external_ids:iface-id \"%s\" is "
-                         "not \"<namespace>_<pod>\"; ignored", row->name,
-                         iface_id);
-            continue;
+            char *name = quote(row->name, strlen(row->name));
+            VLOG_WARN_RL(&rl, "interface %s: external_ids:iface-id %s; %s",
+                         name, error,
+                         ns ? "the port carries no IP" : "ignored");
+            free(name);
+            free(error);
+            if (!ns) {
+                continue;
+            }
         }
         b = xzalloc(sizeof *b);
         b->uuid = row->header_.uuid;
@@ -230,7 +367,8 @@ sync_bindings(struct switch_db *db)
         b->seen = true;
         b->pub.ns = ns;
         b->pub.pod = pod;
-        b->pub.port = xstrdup(row->name);
+        b->name = xstrdup(row->name);
+        b->pub.port = printable_copy(row->name, strlen(row->name));
         b->pub.ofport = ofport;
         b->pub.addresses = xstrdup(addresses);
         if (n_added >= allocated_added) {
@@ -252,10 +390,19 @@ sync_bindings(struct switch_db *db)
         }
     }
 
+    /* Several in one pass (a restart of ours, or of ovsdb-server): the
+     * highest ofport counts as the newest, as OVS numbers new ports
+     * upwards. */
+    if (n_added > 1) {
+        qsort(added, n_added, sizeof *added, compare_ofports);
+    }
     for (i = 0; i < n_added; i++) {
         b = added[i];
+        b->bound_seq = ++db->n_bound_reports;
         hmap_insert(&db->by_uuid, &b->uuid_node, uuid_hash(&b->uuid));
-        hmap_insert(&db->by_pod, &b->pod_node, hash_string(b->iface_id, 0));
+        char *key = xasprintf("%s_%s", b->pub.ns, b->pub.pod);
+        hmap_insert(&db->by_pod, &b->pod_node, hash_string(key, 0));
+        free(key);
         VLOG_DBG("pod %s/%s bound to port %s (ofport %d)",
                  b->pub.ns, b->pub.pod, b->pub.port, b->pub.ofport);
         if (db->cbs.bound) {
@@ -267,14 +414,15 @@ sync_bindings(struct switch_db *db)
 
 void
 switch_db_set_installed(struct switch_db *db, const char *ns,
-                        const char *pod, bool installed)
+                        const char *pod, int ofport, bool installed)
 {
     char *iface_id = xasprintf("%s_%s", ns, pod);
     struct binding *b;
 
     HMAP_FOR_EACH_WITH_HASH (b, pod_node, hash_string(iface_id, 0),
                              &db->by_pod) {
-        if (!strcmp(b->iface_id, iface_id)) {
+        if (b->pub.ofport == ofport && !strcmp(b->pub.ns, ns)
+            && !strcmp(b->pub.pod, pod)) {
             b->want_installed = installed;
         }
     }

@@ -14,6 +14,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,14 +50,26 @@ VLOG_DEFINE_THIS_MODULE(switch_of);
 #define OF_VERSION OFP15_VERSION
 #define BUNDLE_FLAGS (OFPBF_ATOMIC | OFPBF_ORDERED)
 
-/* rconn reconnect backoff, seconds. */
-#define MAX_BACKOFF 2
-
-/* rconn waits at least a second between attempts; a restarted local
- * ovs-vswitchd is back far sooner, and every millisecond without our flows
- * loses traffic.  While disconnected we restart the attempt ourselves this
- * often (a unix socket connect costs nothing). */
+/* When to try to connect, while the switch is unreachable.  rconn's own
+ * backoff (a second, then more) is parked: we make every attempt.
+ *
+ * A restarted local ovs-vswitchd is back within a second or so, and every
+ * millisecond without our flows loses traffic: for FAST_RETRY_PERIOD_MS
+ * after the connection is lost (or after the start) we try every
+ * FAST_RETRY_MS (a unix socket connect costs nothing).  A switch that is
+ * away for longer (an upgrade, a crash loop, a mistyped --bridge) gets
+ * each wait doubled, up to MAX_RETRY_MS: a long outage costs one attempt
+ * every few seconds, and the switch's return waits at most that long.  A
+ * connection that lasted less than STABLE_MS does not earn the fast
+ * retries again: a switch that accepts us and drops us at once keeps
+ * being backed off from. */
 #define FAST_RETRY_MS 50
+#define FAST_RETRY_PERIOD_MS 2000
+#define MAX_RETRY_MS 4000
+#define STABLE_MS 1000
+
+/* rconn's backoff, seconds: never reached, as we park it (above). */
+#define MAX_BACKOFF 60
 
 /* Flow changes parsed and queued per loop iteration, and the most messages
  * waiting in the rconn's send queue before we stop adding: together they
@@ -135,8 +149,22 @@ struct switch_of {
     struct rconn *rconn;
     struct rconn_packet_counter *txq;
     char *target;
-    long long int next_fast_retry;      /* time_msec() of the next attempt. */
     struct ovs_loop_client *client;
+
+    /* Reconnection (see FAST_RETRY_MS).  While not connected, the rconn
+     * is parked in its VOID state between our attempts. */
+    long long int next_attempt;     /* time_msec() of the next attempt. */
+    long long int fast_until;       /* Fast retries until then. */
+    int retry_ms;                   /* The last wait. */
+    bool attempting;                /* An attempt is under way. */
+    long long int outage_start;     /* time_msec(): connection lost, or
+                                     * switch_of_create(). */
+    unsigned long long outage_attempts;
+    bool outage_reported;           /* conn_cb() said "not connected". */
+    double last_outage_s;           /* The outage the connection ended. */
+    unsigned long long last_outage_attempts;
+    long long int connected_at;     /* time_msec() of the last connect. */
+    char error[80];                 /* Why the switch is unreachable. */
     switch_of_conn_cb *conn_cb;
     void *conn_aux;
 
@@ -159,6 +187,7 @@ struct switch_of {
 
 static void switch_of_run(void *);
 static void switch_of_wait(void *);
+static void connect_attempt(struct switch_of *);
 static void request_destroy(struct request *);
 
 const char *
@@ -201,7 +230,10 @@ switch_of_create_target(const char *target, switch_of_conn_cb *conn_cb,
      * big bundles the switch may well be busy for seconds. */
     sw->rconn = rconn_create(0, MAX_BACKOFF, 0, 1u << OF_VERSION);
     sw->txq = rconn_packet_counter_create();
-    rconn_connect(sw->rconn, target, target);
+    sw->outage_start = time_msec();
+    sw->fast_until = sw->outage_start + FAST_RETRY_PERIOD_MS;
+    sw->connected_at = LLONG_MIN;
+    connect_attempt(sw);
     sw->seqno = rconn_get_connection_seqno(sw->rconn);
 
     sw->client = ovs_loop_register(switch_of_run, switch_of_wait, sw);
@@ -1154,36 +1186,147 @@ check_timeout(struct switch_of *sw)
 }
 
 static bool
-in_backoff(const struct switch_of *sw)
+rconn_in(const struct switch_of *sw, const char *state)
 {
-    return !strcmp(rconn_get_state(sw->rconn), "BACKOFF");
+    return !strcmp(rconn_get_state(sw->rconn), state);
+}
+
+static void
+connect_attempt(struct switch_of *sw)
+{
+    /* From VOID (or at the start): connects, or fails at once into
+     * BACKOFF, or waits in CONNECTING for the switch's hello. */
+    rconn_connect(sw->rconn, sw->target, sw->target);
+    sw->attempting = true;
+    sw->outage_attempts++;
+    sw->stats.n_connect_attempts++;
+}
+
+static void
+note_error(struct switch_of *sw)
+{
+    int error = rconn_get_last_error(sw->rconn);
+    snprintf(sw->error, sizeof sw->error, "%s",
+             error == EOF ? "the switch closed the connection"
+             : error ? ovs_strerror(error) : "disconnected");
+}
+
+/* Keeps the connection attempts to the schedule of FAST_RETRY_MS. */
+static void
+reconnect_run(struct switch_of *sw)
+{
+    long long int now = time_msec();
+
+    if (rconn_in(sw, "BACKOFF")) {
+        /* An attempt failed, or the connection was lost (and the seqno
+         * change has begun the outage).  Park rconn, or it would retry on
+         * its own schedule. */
+        note_error(sw);
+        rconn_disconnect(sw->rconn);
+        if (sw->attempting) {
+            sw->attempting = false;
+            sw->retry_ms = (now < sw->fast_until ? FAST_RETRY_MS
+                            : MIN(MAX_RETRY_MS,
+                                  MAX(2 * FAST_RETRY_MS, 2 * sw->retry_ms)));
+            sw->next_attempt = now + sw->retry_ms;
+        }
+        if (!sw->outage_reported) {
+            /* The first attempt after the start failed. */
+            sw->outage_reported = true;
+            if (sw->conn_cb) {
+                sw->conn_cb(sw->conn_aux, false, sw->seqno);
+            }
+        }
+    }
+    if (rconn_in(sw, "VOID") && now >= sw->next_attempt) {
+        connect_attempt(sw);
+    }
+}
+
+/* The connection came (connected) or went. */
+static void
+reconnect_note(struct switch_of *sw, bool connected)
+{
+    long long int now = time_msec();
+
+    sw->attempting = false;
+    if (connected) {
+        sw->last_outage_s = (sw->outage_reported
+                             ? (now - sw->outage_start) / 1000.0 : 0);
+        sw->last_outage_attempts = sw->outage_attempts;
+        sw->connected_at = now;
+        sw->outage_reported = false;
+        sw->error[0] = '\0';
+        return;
+    }
+    sw->outage_start = now;
+    sw->outage_attempts = 0;
+    sw->outage_reported = true;
+    if (sw->connected_at != LLONG_MIN && now - sw->connected_at >= STABLE_MS) {
+        sw->fast_until = now + FAST_RETRY_PERIOD_MS;
+        sw->retry_ms = 0;
+        sw->next_attempt = now;
+    } else {
+        sw->fast_until = now;
+        sw->retry_ms = MIN(MAX_RETRY_MS,
+                           MAX(2 * FAST_RETRY_MS, 2 * sw->retry_ms));
+        sw->next_attempt = now + sw->retry_ms;
+    }
+    note_error(sw);
+}
+
+void
+switch_of_get_outage(const struct switch_of *sw, struct switch_of_outage *o)
+{
+    long long int now = time_msec();
+
+    memset(o, 0, sizeof *o);
+    o->connected = sw->connected;
+    if (sw->connected) {
+        o->seconds = sw->last_outage_s;
+        o->attempts = sw->last_outage_attempts;
+    } else {
+        o->seconds = (now - sw->outage_start) / 1000.0;
+        o->attempts = sw->outage_attempts;
+        o->error = sw->error[0] ? sw->error : NULL;
+        o->next_attempt = (sw->attempting ? 0
+                           : MAX(0, sw->next_attempt - now) / 1000.0);
+    }
+}
+
+/* Reports a change of the connection's sequence number, if any; returns
+ * true if there was one. */
+static bool
+check_seqno(struct switch_of *sw)
+{
+    unsigned int seqno = rconn_get_connection_seqno(sw->rconn);
+
+    if (seqno == sw->seqno) {
+        return false;
+    }
+    sw->seqno = seqno;
+    sw->connected = rconn_is_connected(sw->rconn);
+    VLOG_INFO("%s: %s (connection %u)", sw->target,
+              sw->connected ? "connected" : "disconnected", seqno);
+    reconnect_note(sw, sw->connected);
+    fail_stale_requests(sw);
+    if (sw->conn_cb) {
+        sw->conn_cb(sw->conn_aux, sw->connected, seqno);
+    }
+    return true;
 }
 
 static void
 switch_of_run(void *sw_)
 {
     struct switch_of *sw = sw_;
-    unsigned int seqno;
     int i;
 
-    if (in_backoff(sw) && time_msec() >= sw->next_fast_retry) {
-        /* rconn_connect() drops the backoff and tries at once. */
-        rconn_connect(sw->rconn, sw->target, sw->target);
-        sw->next_fast_retry = time_msec() + FAST_RETRY_MS;
-    }
+    /* rconn_recv() in the last run may have lost the connection. */
+    check_seqno(sw);
+    reconnect_run(sw);
     rconn_run(sw->rconn);
-
-    seqno = rconn_get_connection_seqno(sw->rconn);
-    if (seqno != sw->seqno) {
-        sw->seqno = seqno;
-        sw->connected = rconn_is_connected(sw->rconn);
-        VLOG_INFO("%s: %s (connection %u)", sw->target,
-                  sw->connected ? "connected" : "disconnected", seqno);
-        fail_stale_requests(sw);
-        if (sw->conn_cb) {
-            sw->conn_cb(sw->conn_aux, sw->connected, seqno);
-        }
-    } else if (sw->check_failures) {
+    if (!check_seqno(sw) && sw->check_failures) {
         fail_stale_requests(sw);
     }
 
@@ -1214,8 +1357,10 @@ switch_of_wait(void *sw_)
 
     rconn_run_wait(sw->rconn);
     rconn_recv_wait(sw->rconn);
-    if (in_backoff(sw)) {
-        poll_timer_wait_until(sw->next_fast_retry);
+    if (rconn_in(sw, "BACKOFF")) {
+        poll_immediate_wake();  /* To be parked. */
+    } else if (rconn_in(sw, "VOID")) {
+        poll_timer_wait_until(sw->next_attempt);
     }
 
     if (sw->check_failures) {

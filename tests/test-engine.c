@@ -194,7 +194,7 @@ test_ports(void **state)
     assert_true(has_match(engine_desired(e), "in_port=7,ip,nw_src=10.0.0.1"));
     free(engine_set_port(e, "x", "p0", "7", NULL));       /* Same binding: no run. */
     assert_false(engine_pending(e));
-    free(engine_set_port(e, "x", "p0", NULL, NULL));
+    engine_unset_port(e, "x", "p0", "7");
     engine_run(e);
     assert_false(has_match(engine_desired(e), "in_port=7,ip,nw_src=10.0.0.1"));
     engine_destroy(e);
@@ -219,7 +219,8 @@ has_flow(const struct flowtab *tab, uint8_t table, uint16_t priority,
 }
 
 static void
-note_bound(void *aux, const char *ns, const char *name, bool realized)
+note_bound(void *aux, const char *ns, const char *name, const char *port,
+           bool realized)
 {
     int *counts = aux;
     counts[realized]++;
@@ -252,7 +253,7 @@ test_port_addresses(void **state)
     assert_true(has_flow(d, 2, 150, "in_port=9,ip"));       /* No pod. */
     assert_true(has_flow(d, 2, 150, "in_port=9,ipv6"));
     int counts[2] = { 0, 0 };
-    engine_for_each_bound_pod(e, note_bound, counts);
+    engine_for_each_bound_port(e, note_bound, counts);
     assert_int_equal(counts[0], 2);
     assert_int_equal(counts[1], 0);
 
@@ -270,7 +271,7 @@ test_port_addresses(void **state)
     assert_true(has_flow(d, 6, 100, "ip,nw_dst=10.0.0.7"));
     assert_true(has_flow(d, 2, 150, "in_port=8,ip"));       /* Other srcs. */
     counts[0] = counts[1] = 0;
-    engine_for_each_bound_pod(e, note_bound, counts);
+    engine_for_each_bound_port(e, note_bound, counts);
     assert_int_equal(counts[1], 1);
     struct flowtab *incremental = flowtab_clone(d);
     engine_force_full(e, "test");
@@ -288,9 +289,239 @@ test_port_addresses(void **state)
     assert_false(has_flow(d, 2, 200, "in_port=8,ip,nw_src=10.0.0.7"));
 
     /* Unbound: the port's drops go with it. */
-    free(engine_set_port(e, "x", "ghost", NULL, NULL));
+    engine_unset_port(e, "x", "ghost", "9");
     engine_run(e);
     assert_false(has_flow(engine_desired(e), 2, 150, "in_port=9,ip"));
+    engine_destroy(e);
+}
+
+static struct flowtab *snapshot(const struct engine *);
+
+/* A port binding of the re-plug tests: pod x/NAME on PORT with ADDRS. */
+struct bind {
+    const char *name, *port, *addresses;
+};
+
+/* An engine that gets the cluster of the re-plug tests and then 'binds',
+ * run once: the full recompute of that state. */
+static struct flowtab *
+replug_table(const struct bind *binds, size_t n)
+{
+    struct compile_options opts;
+    compile_options_init(&opts);
+    struct engine *e = engine_create(&opts);
+    apply_pods(e, 2);
+    apply_text(e, policy_web);
+    /* x/q: scheduled, no address in its status yet. */
+    apply_text(e, "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":"
+               "{\"namespace\":\"x\",\"name\":\"q\",\"labels\":"
+               "{\"app\":\"web\"}},\"spec\":{\"nodeName\":\"n1\","
+               "\"containers\":[{\"name\":\"c\"}]},\"status\":"
+               "{\"phase\":\"Pending\"}}");
+    for (size_t i = 0; i < n; i++) {
+        free(engine_set_port(e, "x", binds[i].name, binds[i].port,
+                             binds[i].addresses));
+    }
+    engine_run(e);
+    struct flowtab *t = snapshot(e);
+    engine_destroy(e);
+    return t;
+}
+
+/* The incremental table of 'e' equals its own full recompute and that of
+ * a fresh engine that only ever saw 'binds'. */
+static void
+check_replug(struct engine *e, const struct bind *binds, size_t n,
+             const char *what)
+{
+    engine_run(e);
+    struct flowtab *incr = snapshot(e);
+    struct flowtab *fresh = replug_table(binds, n);
+    if (!flowtab_equal(incr, fresh)) {
+        fail_msg("%s: incremental table differs from a fresh engine's "
+                 "(%zu flows against %zu)", what, flowtab_count(incr),
+                 flowtab_count(fresh));
+    }
+    engine_force_full(e, "test");
+    engine_run(e);
+    if (!flowtab_equal(incr, engine_desired(e))) {
+        fail_msg("%s: incremental table differs from a full recompute",
+                 what);
+    }
+    flowtab_destroy(incr);
+    flowtab_destroy(fresh);
+}
+
+static void
+note_port(void *aux, const char *ns, const char *name, const char *port,
+          bool realized)
+{
+    char *list = aux;
+    size_t len = strlen(list);
+    snprintf(list + len, 256 - len, "%s%s/%s:%s%s", len ? " " : "", ns,
+             name, port, realized ? "" : "(unrealized)");
+}
+
+/* A CNI replaces a pod's port: it plugs the new one, then deletes the old
+ * one.  Both ports are guarded while both exist, the survivor stays
+ * guarded (its in_port drop, its address allowed from it alone), the
+ * addresses from each port count, and at every step the incremental table
+ * is the one a fresh engine makes of the same bindings. */
+static void
+test_replug(void **state)
+{
+    struct compile_options opts;
+    compile_options_init(&opts);
+    struct engine *e = engine_create(&opts);
+    apply_pods(e, 2);
+    apply_text(e, policy_web);
+    apply_text(e, "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":"
+               "{\"namespace\":\"x\",\"name\":\"q\",\"labels\":"
+               "{\"app\":\"web\"}},\"spec\":{\"nodeName\":\"n1\","
+               "\"containers\":[{\"name\":\"c\"}]},\"status\":"
+               "{\"phase\":\"Pending\"}}");
+    const struct bind old[] = {
+        { "p0", "3", "10.0.0.1/24" },
+        { "q", "8", "10.0.0.7/24" },
+    };
+    for (size_t i = 0; i < 2; i++) {
+        free(engine_set_port(e, "x", old[i].name, old[i].port,
+                             old[i].addresses));
+    }
+    check_replug(e, old, 2, "before");
+
+    /* The new ports: p0's with the same address, q's with a new one. */
+    free(engine_set_port(e, "x", "p0", "11", "10.0.0.1/24"));
+    free(engine_set_port(e, "x", "q", "9", "10.0.0.9/24"));
+    const struct bind both[] = {
+        { "p0", "3", "10.0.0.1/24" }, { "p0", "11", "10.0.0.1/24" },
+        { "q", "8", "10.0.0.7/24" }, { "q", "9", "10.0.0.9/24" },
+    };
+    check_replug(e, both, 4, "both ports");
+    const struct flowtab *d = engine_desired(e);
+    assert_true(has_flow(d, 2, 200, "in_port=3,ip,nw_src=10.0.0.1"));
+    assert_true(has_flow(d, 2, 200, "in_port=11,ip,nw_src=10.0.0.1"));
+    assert_true(has_flow(d, 2, 150, "in_port=3,ip"));
+    assert_true(has_flow(d, 2, 150, "in_port=11,ip"));
+    assert_true(has_flow(d, 2, 200, "in_port=9,ip,nw_src=10.0.0.7"));
+    assert_true(has_flow(d, 2, 200, "in_port=9,ip,nw_src=10.0.0.9"));
+    assert_true(has_flow(d, 6, 100, "ip,nw_dst=10.0.0.9"));
+    char list[256] = "";
+    engine_for_each_bound_port(e, note_port, list);
+    assert_non_null(strstr(list, "x/p0:3"));
+    assert_non_null(strstr(list, "x/p0:11"));
+    assert_non_null(strstr(list, "x/q:8"));
+    assert_non_null(strstr(list, "x/q:9"));
+
+    /* The old ports go: only they are unbound. */
+    engine_unset_port(e, "x", "p0", "3");
+    engine_unset_port(e, "x", "q", "8");
+    engine_unset_port(e, "x", "q", "8");        /* Again: nothing. */
+    engine_unset_port(e, "x", "nobody", "8");
+    const struct bind survivors[] = {
+        { "p0", "11", "10.0.0.1/24" }, { "q", "9", "10.0.0.9/24" },
+    };
+    check_replug(e, survivors, 2, "old ports deleted");
+    d = engine_desired(e);
+    assert_true(has_flow(d, 2, 200, "in_port=11,ip,nw_src=10.0.0.1"));
+    assert_true(has_flow(d, 2, 150, "in_port=11,ip"));
+    assert_true(has_flow(d, 2, 150, "in_port=11,ipv6"));
+    assert_true(has_flow(d, 2, 100, "ip,nw_src=10.0.0.1"));
+    assert_false(has_flow(d, 2, 150, "in_port=3,ip"));
+    assert_false(has_flow(d, 2, 200, "in_port=3,ip,nw_src=10.0.0.1"));
+    assert_true(has_flow(d, 2, 200, "in_port=9,ip,nw_src=10.0.0.9"));
+    assert_false(has_flow(d, 2, 200, "in_port=9,ip,nw_src=10.0.0.7"));
+    assert_false(has_flow(d, 6, 100, "ip,nw_dst=10.0.0.7"));
+    list[0] = '\0';
+    engine_for_each_bound_port(e, note_port, list);
+    assert_non_null(strstr(list, "x/p0:11"));
+    assert_non_null(strstr(list, "x/q:9"));
+    assert_null(strstr(list, ":3"));
+    assert_null(strstr(list, ":8"));
+
+    /* The last port of a pod goes: the pod is unbound. */
+    engine_unset_port(e, "x", "p0", "11");
+    const struct bind last[] = { { "q", "9", "10.0.0.9/24" } };
+    check_replug(e, last, 1, "last port of p0 deleted");
+    assert_false(has_flow(engine_desired(e), 2, 150, "in_port=11,ip"));
+    engine_destroy(e);
+}
+
+/* ip_addresses is bounded: at most 4 addresses per family, each once; the
+ * warning names what was dropped in a few hundred characters at most. */
+static void
+test_port_address_bounds(void **state)
+{
+    struct compile_options opts;
+    compile_options_init(&opts);
+    struct engine *e = engine_create(&opts);
+    apply_text(e, "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":"
+               "{\"namespace\":\"x\",\"name\":\"q\"},\"spec\":{\"nodeName\":"
+               "\"n1\",\"containers\":[{\"name\":\"c\"}]},\"status\":"
+               "{\"phase\":\"Pending\"}}");
+    engine_run(e);
+    size_t base = flowtab_count(engine_desired(e));
+
+    /* 8,000 addresses (90 KB): 4 taken. */
+    size_t size = 8000 * 16 + 1, len = 0;
+    char *text = xmalloc(size);
+    for (int i = 0; i < 8000; i++) {
+        len += snprintf(text + len, size - len, "10.1.%d.%d/16 ", i / 250,
+                        i % 250 + 1);
+    }
+    char *warning = engine_set_port(e, "x", "q", "8", text);
+    assert_non_null(warning);
+    assert_true(strlen(warning) < 200);
+    assert_non_null(strstr(warning, "7996 more IPv4 addresses than the 4"));
+    free(warning);
+    engine_run(e);
+    const struct k8s_pod *pod = cluster_find_pod(engine_cluster(e), "x", "q");
+    assert_int_equal(pod->n_ips, 4);
+    size_t n = flowtab_count(engine_desired(e));
+    assert_true(n - base < 40);
+    assert_true(has_flow(engine_desired(e), 2, 200,
+                         "in_port=8,ip,nw_src=10.1.0.4"));
+    assert_false(has_flow(engine_desired(e), 2, 200,
+                          "in_port=8,ip,nw_src=10.1.0.5"));
+
+    /* Duplicates count once and are no error; both families. */
+    warning = engine_set_port(e, "x", "q", "8", "10.0.0.7 10.0.0.7/24,"
+                              "fd00::7/64 10.0.0.7 fd00::7 fd00:0::7");
+    assert_null(warning);
+    engine_run(e);
+    assert_int_equal(pod->n_ips, 2);
+
+    /* Five of each family: one of each too many. */
+    warning = engine_set_port(e, "x", "q", "8", "10.0.0.1 10.0.0.2 10.0.0.3 "
+                              "10.0.0.4 10.0.0.5 fd00::1 fd00::2 fd00::3 "
+                              "fd00::4 fd00::5");
+    assert_non_null(warning);
+    assert_string_equal(warning, "1 more IPv4 addresses than the 4 a port "
+                        "may give its pod; ignored; 1 more IPv6 addresses "
+                        "than the 4 a port may give its pod; ignored");
+    free(warning);
+
+    /* A 100 KB word, and control characters: quoted short and clean. */
+    char *word = xmalloc(100001);
+    memset(word, 'z', 100000);
+    word[100000] = '\0';
+    word[3] = '\n';
+    free(text);
+    text = xasprintf("10.0.0.7 %s bad\033[2J", word);
+    warning = engine_set_port(e, "x", "q", "8", text);
+    assert_non_null(warning);
+    assert_true(strlen(warning) < 200);
+    assert_non_null(strstr(warning, "\"zzz?zzz"));
+    assert_non_null(strstr(warning, "(100000 characters)"));
+    assert_non_null(strstr(warning, "and 1 more words are not IP"));
+    for (const char *p = warning; *p; p++) {
+        assert_true((unsigned char) *p >= 0x20 && *p != 0x7f);
+    }
+    free(warning);
+    engine_run(e);
+    assert_int_equal(pod->n_ips, 1);
+    free(word);
+    free(text);
     engine_destroy(e);
 }
 
@@ -569,6 +800,8 @@ main(void)
         cmocka_unit_test(test_flowtab_diff_apply),
         cmocka_unit_test(test_flowtab_sync),
         cmocka_unit_test(test_port_addresses),
+        cmocka_unit_test(test_replug),
+        cmocka_unit_test(test_port_address_bounds),
         cmocka_unit_test(test_incremental_equals_full),
         cmocka_unit_test(test_cluster_sorted_views),
     };

@@ -680,6 +680,7 @@ test_big_flow(void)
     free((char *) change.actions);
 
     change.op = NP_FLOW_DELETE;
+    change.actions = "";        /* Ignored, but copied: not the freed one. */
     c = commit(&change, 1);
     CHECK(c.status == SWITCH_OF_OK, "delete big flow: %s", c.error);
     free(c.error);
@@ -803,6 +804,31 @@ test_monitor(void)
            "modified), not ours\n");
 }
 
+static bool
+has_marker(const char *port)
+{
+    int status;
+    char *out = sh(&status, "ovs-vsctl --if-exists get Interface %s "
+                   "external_ids:%s", port, SWITCH_DB_INSTALLED_KEY);
+    bool set = status == 0 && strstr(out, "true");
+    free(out);
+    return set;
+}
+
+/* Runs the loop until 'port''s marker is 'set', or 'timeout' seconds. */
+static bool
+wait_marker(const char *port, bool set, double timeout)
+{
+    double end = now() + timeout;
+    while (has_marker(port) != set) {
+        if (now() > end) {
+            return false;
+        }
+        pump_for(0.05);
+    }
+    return true;
+}
+
 static void
 test_ports(void)
 {
@@ -812,7 +838,7 @@ test_ports(void)
     char *out;
 
     CHECK(pump(&db_synced, 10), "OVSDB never synced");
-    b = switch_db_find(db, "default", "a");
+    b = switch_db_find(db, "default", "a", NULL);
     CHECK(b && b->ofport == 1 && !strcmp(b->port, "default_a"),
           "default/a: %s %d", b ? b->port : "none", b ? b->ofport : -1);
     CHECK(switch_db_count(db) == 1, "%zu bindings", switch_db_count(db));
@@ -828,7 +854,7 @@ test_ports(void)
     CHECK(e && e->ofport == 2 && !strcmp(e->port, "default_b"),
           "default/b bound: %s %d", e ? e->port : "none",
           e ? e->ofport : -1);
-    b = switch_db_find(db, "default", "b");
+    b = switch_db_find(db, "default", "b", NULL);
     CHECK(b && b->ofport == 2, "find default/b");
 
     out = sh(&status, "'%s' del-pod '%s' default b >&2", sandbox_sh,
@@ -837,7 +863,7 @@ test_ports(void)
     CHECK(status == 0, "del-pod failed");
     e = wait_binding("default", "b", false, 5);
     CHECK(e && e->ofport == 2, "no unbound event for default/b");
-    CHECK(!switch_db_find(db, "default", "b"), "default/b still bound");
+    CHECK(!switch_db_find(db, "default", "b", NULL), "default/b still bound");
     clear_binding_events();
 
     /* A port without a valid iface-id binds nothing; adding the iface-id
@@ -853,27 +879,159 @@ test_ports(void)
     free(out);
     e = wait_binding("kube-system", "coredns-1", true, 5);
     CHECK(e && e->ofport == 40, "iface-id change not bound");
+
+    /* An iface-id that names no possible pod (1,000 characters) binds the
+     * port to a short name no pod has, so that it carries no IP. */
+    {
+        char x[1001], want[68];
+        memset(x, 'x', 1000);
+        x[1000] = '\0';
+        memset(want, 'x', 64);
+        strcpy(want + 64, "...");
+        out = sh(&status, "ovs-vsctl set Interface odd "
+                 "external_ids:iface-id=default_%s", x);
+        free(out);
+        e = wait_binding("default", want, true, 5);
+        CHECK(e && e->ofport == 40, "long iface-id not bound to %s", want);
+    }
     out = sh(&status, "ovs-vsctl del-port br-int odd");
     free(out);
     e = wait_binding("kube-system", "coredns-1", false, 5);
     CHECK(e != NULL, "odd port not unbound");
     clear_binding_events();
+
+    /* A CNI replacing default/a's port plugs the new one (a2) before it
+     * deletes the old one: two bindings, the newest found first, markers
+     * per port, and deleting one leaves the other. */
+    out = sh(&status, "ovs-vsctl add-port br-int a2 -- set Interface a2 "
+             "type=internal ofport_request=41 "
+             "external_ids:iface-id=default_a");
+    free(out);
+    CHECK(status == 0, "add-port a2 failed");
+    e = wait_binding("default", "a", true, 5);
+    CHECK(e && e->ofport == 41, "a2 not bound to default/a");
+    {
+        size_t n = 0;
+        b = switch_db_find(db, "default", "a", &n);
+        CHECK(b && b->ofport == 41 && n == 2, "find default/a: %d of %zu",
+              b ? b->ofport : -1, n);
+        CHECK(switch_db_count(db) == 2, "%zu bindings", switch_db_count(db));
+    }
+    switch_db_set_installed(db, "default", "a", 41, true);
+    CHECK(wait_marker("a2", true, 5), "no marker on a2");
+    CHECK(!has_marker("default_a"), "marker on default_a too");
+    switch_db_set_installed(db, "default", "a", 1, true);
+    CHECK(wait_marker("default_a", true, 5), "no marker on default_a");
+    switch_db_set_installed(db, "default", "a", 41, false);
+    CHECK(wait_marker("a2", false, 5), "marker stayed on a2");
+    CHECK(has_marker("default_a"), "marker went from default_a");
+    clear_binding_events();
+    out = sh(&status, "ovs-vsctl del-port br-int a2");
+    free(out);
+    e = wait_binding("default", "a", false, 5);
+    CHECK(e && e->ofport == 41, "a2 not unbound");
+    {
+        size_t n = 0;
+        b = switch_db_find(db, "default", "a", &n);
+        CHECK(b && b->ofport == 1 && n == 1, "default/a after a2 went: %d "
+              "of %zu", b ? b->ofport : -1, n);
+    }
+    CHECK(has_marker("default_a"), "marker went from default_a with a2");
+    switch_db_set_installed(db, "default", "a", 1, false);
+    CHECK(wait_marker("default_a", false, 5), "marker stayed on default_a");
+    clear_binding_events();
     printf("ok port bindings: pods appear with their ofport and go on "
-           "del-pod\n");
+           "del-pod; a replaced port: both bound, markers per port\n");
+}
+
+/* Checks switch_db_parse_iface_id() on 'iface_id': valid or not, the
+ * names it gives (NULL: none), and a message of bounded length with no
+ * control character. */
+static void
+check_iface_id(const char *iface_id, bool valid, const char *want_ns,
+               const char *want_pod)
+{
+    char *ns, *pod;
+    char *error = switch_db_parse_iface_id(iface_id, &ns, &pod);
+    char shown[48];
+
+    snprintf(shown, sizeof shown, "%s", iface_id);
+    CHECK(!error == valid, "iface-id \"%s\": %s", shown,
+          error ? error : "accepted");
+    CHECK(want_ns ? ns && !strcmp(ns, want_ns) : !ns,
+          "iface-id \"%s\": namespace %s", shown, ns ? ns : "none");
+    CHECK(want_pod ? pod && !strcmp(pod, want_pod) : !pod,
+          "iface-id \"%s\": pod %s", shown, pod ? pod : "none");
+    if (error) {
+        CHECK(strlen(error) < 256, "message of %zu bytes", strlen(error));
+        for (const char *p = error; *p; p++) {
+            CHECK((unsigned char) *p >= 0x20, "control character in %s",
+                  error);
+        }
+    }
+    free(error);
+    free(ns);
+    free(pod);
 }
 
 static void
 test_iface_id(void)
 {
-    char *ns, *pod;
+    char label63[64], label64[65], long_pod[300], long_id[100010];
+    char x64[70];
 
-    CHECK(switch_db_parse_iface_id("default_web-1", &ns, &pod)
-          && !strcmp(ns, "default") && !strcmp(pod, "web-1"), "split");
+    check_iface_id("default_web-1", true, "default", "web-1");
+    check_iface_id("kube-system_coredns-5d78c9869d-x2k9p", true,
+                   "kube-system", "coredns-5d78c9869d-x2k9p");
+    check_iface_id("default_web.v2", true, "default", "web.v2");
+    /* Not a pod's port at all. */
+    check_iface_id("nounderscore", false, NULL, NULL);
+    check_iface_id("_pod", false, NULL, NULL);
+    check_iface_id("ns_", false, NULL, NULL);
+    /* A pod that cannot exist: its port is bound, to a name no pod has. */
+    check_iface_id("a/b_c", false, "a?b", "c");
+    check_iface_id("Default_web", false, "?efault", "web");
+    check_iface_id("default_Web", false, "default", "?eb");
+    check_iface_id("default_web_1", false, "default", "web?1");
+    check_iface_id("default_a..b", false, "default", "a..b");
+    check_iface_id("-ns_pod", false, "-ns", "pod");
+    check_iface_id("default_web\n2026-01-01 WARN forged", false, "default",
+                   "web?2026-01-01??????forged");
+
+    memset(label63, 'n', 63);
+    label63[63] = '\0';
+    memset(label64, 'n', 64);
+    label64[64] = '\0';
+    snprintf(long_id, sizeof long_id, "%s_p", label63);
+    check_iface_id(long_id, true, label63, "p");
+    snprintf(long_id, sizeof long_id, "%s_p", label64);
+    /* 64 characters: invalid, and kept whole (no cut, no "..."). */
+    check_iface_id(long_id, false, label64, "p");
+
+    /* A pod name of 253 characters is valid, 254 not. */
+    memset(long_pod, 'p', 253);
+    for (int i = 63; i < 253; i += 64) {
+        long_pod[i] = '.';
+    }
+    long_pod[253] = '\0';
+    snprintf(long_id, sizeof long_id, "default_%s", long_pod);
+    check_iface_id(long_id, true, "default", long_pod);
+    strcat(long_id, "p");
+    char *ns, *pod;
+    char *error = switch_db_parse_iface_id(long_id, &ns, &pod);
+    CHECK(error && pod && strlen(pod) == 67
+          && !strcmp(pod + 64, "..."), "254: %s", pod ? pod : "none");
+    free(error);
     free(ns);
     free(pod);
-    CHECK(!switch_db_parse_iface_id("nounderscore", &ns, &pod), "no _");
-    CHECK(!switch_db_parse_iface_id("_pod", &ns, &pod), "empty ns");
-    CHECK(!switch_db_parse_iface_id("ns_", &ns, &pod), "empty pod");
+
+    /* 100,000 characters: a short copy, a short message. */
+    memset(long_id, 'x', sizeof long_id - 1);
+    long_id[sizeof long_id - 1] = '\0';
+    memcpy(long_id, "default_", 8);
+    memset(x64, 'x', 64);
+    strcpy(x64 + 64, "...");
+    check_iface_id(long_id, false, "default", x64);
 }
 
 static void
@@ -962,7 +1120,7 @@ test_restart(void)
 
     /* Port bindings stay (the database did not restart). */
     pump_for(0.5);
-    b = switch_db_find(db, "default", "a");
+    b = switch_db_find(db, "default", "a", NULL);
     CHECK(b && b->ofport == 1, "default/a after the restart");
     printf("ok after an ovs-vswitchd restart the connection comes back with "
            "a new seqno\n");
@@ -1219,6 +1377,54 @@ test_perf(size_t n)
     free(flows);
 }
 
+static int n_lost_events;
+
+static void
+lost_cb(void *aux, bool is_connected, unsigned int seqno)
+{
+    n_lost_events += !is_connected;
+}
+
+/* A switch that is not there: one callback, not connected; attempts every
+ * 50 ms for 2 s, then less and less often; the outage says why. */
+static void
+test_unreachable(void)
+{
+    char *target = xasprintf_("unix:%s/run/br-nope.mgmt", sandbox_dir);
+    struct switch_of *nope = switch_of_create_target(target, lost_cb, NULL);
+    struct switch_of_stats st;
+    struct switch_of_outage o;
+    unsigned long long at[4];
+
+    for (int i = 0; i < 4; i++) {
+        pump_for(i ? 1.0 : 0.95);
+        switch_of_get_stats(nope, &st);
+        at[i] = st.n_connect_attempts;
+    }
+    switch_of_get_outage(nope, &o);
+    printf("   unreachable switch: %llu, %llu, %llu, %llu attempts after 1, "
+           "2, 3, 4 s; %s\n", at[0], at[1], at[2], at[3],
+           o.error ? o.error : "no error");
+    CHECK(!o.connected && o.seconds >= 3.9 && o.attempts == at[3],
+          "outage: %d %.1f s %llu attempts", o.connected, o.seconds,
+          o.attempts);
+    CHECK(o.error && strstr(o.error, "No such file"), "error %s",
+          o.error ? o.error : "none");
+    CHECK(n_lost_events == 1, "%d callbacks", n_lost_events);
+    /* Fast at first (under load, some fewer)... */
+    CHECK(at[0] >= 10 && at[0] <= 21, "%llu attempts in the first second",
+          at[0]);
+    /* ...then backing off: 100, 200, 400, 800 ms waits, then 1.6 s. */
+    CHECK(at[3] - at[1] <= 7, "%llu attempts in seconds 2 to 4",
+          at[3] - at[1]);
+    CHECK(at[3] - at[1] >= 2, "%llu attempts in seconds 2 to 4",
+          at[3] - at[1]);
+    switch_of_destroy(nope);
+    free(target);
+    printf("ok an unreachable switch: fast attempts, then backoff; one "
+           "callback\n");
+}
+
 static void
 idle_done_cb(struct ev_loop *l, ev_timer *t, int revents)
 {
@@ -1292,6 +1498,7 @@ main(int argc, char *argv[])
 
     test_iface_id();
     test_normalize();
+    test_unreachable();
 
     rundir = xasprintf_("%s/run", sandbox_dir);
     sw = switch_of_create(rundir, "br-int", conn_cb, NULL);
