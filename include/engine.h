@@ -8,7 +8,9 @@
  *
  * A run compiles again only the rules of the policies that an input may
  * have affected (a policy edit: that policy; a pod: the policies of its
- * namespace and those whose peers select it, before or after; a namespace
+ * namespace, those whose peers select it, and those with an egress
+ * ipBlock holding one of its addresses and a named port it declares,
+ * before or after; a namespace
  * relabel: the policies whose namespaceSelectors match it, before or
  * after) and merges them with the kept rule flows of all others; the
  * spoof guard and default-deny flows, cheap and per pod, are rebuilt.

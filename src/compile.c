@@ -18,7 +18,9 @@
  * Named ports resolve on the destination pod, which may give different
  * numbers on different pods.  Each distinct number becomes a conjunction of
  * its own whose destination set holds only the pods that resolve the name to
- * that number.
+ * that number.  In egress the destination pods include those found through
+ * an ipBlock, by their addresses inside it: an address is not a pod, so it
+ * has no port names.
  *
  * Default deny lives in separate tables after the rule tables (a missed rule
  * lookup goes on to them), so no lookup depends on how the classifier falls
@@ -304,6 +306,12 @@ struct podlist_buf {
     size_t allocated;
 };
 
+/* Address 'ip' of pod 'pod' (an index into c->pods). */
+struct pod_addr {
+    struct ip_addr addr;
+    size_t pod, ip;
+};
+
 struct ctx {
     const struct compile_options *opts;
     const struct k8s_pod *const *pods;
@@ -331,7 +339,11 @@ struct ctx {
     struct np_frag_cache *frags;        /* NULL: compile everything. */
     unsigned int buckets;               /* Rule priority levels. */
     uint32_t *mark;             /* Per pod, for de-duplication. */
+    uint32_t *addr_mark;        /* Per pod address (pod_first_match). */
     uint32_t mark_gen;
+    struct pod_addr *addr_index;        /* Eligible pods' addresses, */
+    size_t n_addr_index;                /* sorted; built on first use. */
+    bool addr_index_built;
     struct np_flowset *out;
 };
 
@@ -888,6 +900,124 @@ pod_named_port(const struct k8s_pod *pod, const char *name,
     return 0;
 }
 
+/* ---- Destinations of named ports. ---- */
+
+/* Pod addresses without repeats (c->addr_mark against c->mark_gen, which
+ * the caller bumps once per list). */
+struct dst_list {
+    struct pod_addr *items;
+    size_t n, allocated;
+};
+
+static void
+dst_list_add(struct ctx *c, struct dst_list *dl, size_t pod, size_t ip)
+{
+    uint32_t *mark = &c->addr_mark[c->pod_first_match[pod] + ip];
+    if (*mark != c->mark_gen) {
+        *mark = c->mark_gen;
+        struct pod_addr pa = { .addr = c->pods[pod]->ips[ip], .pod = pod,
+                               .ip = ip };
+        APPEND(dl->items, dl->n, dl->allocated, pa);
+    }
+}
+
+static void
+dst_list_add_pod(struct ctx *c, struct dst_list *dl, size_t pod)
+{
+    for (size_t i = 0; i < c->pods[pod]->n_ips; i++) {
+        dst_list_add(c, dl, pod, i);
+    }
+}
+
+static int
+compare_pod_addr(const void *a_, const void *b_)
+{
+    const struct pod_addr *a = a_, *b = b_;
+    int cmp = ip_addr_cmp(&a->addr, &b->addr);
+    return cmp ? cmp : a->pod < b->pod ? -1 : a->pod > b->pod;
+}
+
+/* Every address of a peer-eligible pod, sorted, to find the pods inside
+ * an ipBlock without scanning every pod for every block. */
+static void
+addr_index_build(struct ctx *c)
+{
+    if (c->addr_index_built) {
+        return;
+    }
+    c->addr_index_built = true;
+    size_t allocated = 0;
+    for (size_t i = 0; i < c->n_pods; i++) {
+        for (size_t j = 0; c->eligible[i] && j < c->pods[i]->n_ips; j++) {
+            struct pod_addr pa = { .addr = c->pods[i]->ips[j], .pod = i,
+                                   .ip = j };
+            APPEND(c->addr_index, c->n_addr_index, allocated, pa);
+        }
+    }
+    qsort(c->addr_index, c->n_addr_index, sizeof *c->addr_index,
+          compare_pod_addr);
+}
+
+/* The first and last address of a CIDR. */
+struct span {
+    struct ip_addr first, last;
+};
+
+static int
+compare_span(const void *a_, const void *b_)
+{
+    const struct span *a = a_, *b = b_;
+    int cmp = ip_addr_cmp(&a->first, &b->first);
+    return cmp ? cmp : ip_addr_cmp(&b->last, &a->last);
+}
+
+/* Adds the addresses of eligible pods that lie inside any of 'blocks' (an
+ * ipBlock minus its excepts, as CIDRs): only those addresses, so a
+ * dual-stack pod behind an IPv4 block is reached by its IPv4 address
+ * only.  The blocks become sorted spans, nested ones dropped; each is
+ * looked up in the address index: O(b log b + b log a + matches). */
+static void
+dst_list_add_blocks(struct ctx *c, struct dst_list *dl,
+                    const struct cidr *blocks, size_t n_blocks)
+{
+    if (!n_blocks) {
+        return;
+    }
+    addr_index_build(c);
+    struct span *spans = xmalloc(n_blocks * sizeof *spans);
+    for (size_t i = 0; i < n_blocks; i++) {
+        struct span *sp = &spans[i];
+        sp->first = sp->last = blocks[i].addr;
+        int max = cidr_max_plen(blocks[i].addr.family);
+        for (int bit = blocks[i].plen; bit < max; bit++) {
+            sp->last.bytes[bit / 8] |= 0x80 >> (bit % 8);
+        }
+    }
+    qsort(spans, n_blocks, sizeof *spans, compare_span);
+    const struct ip_addr *covered = NULL;   /* Last address done. */
+    for (size_t i = 0; i < n_blocks; i++) {
+        const struct span *sp = &spans[i];
+        if (covered && ip_addr_cmp(&sp->last, covered) <= 0) {
+            continue;           /* Inside a span already done. */
+        }
+        size_t lo = 0, hi = c->n_addr_index;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (ip_addr_cmp(&c->addr_index[mid].addr, &sp->first) < 0) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        for (size_t j = lo; j < c->n_addr_index
+             && ip_addr_cmp(&c->addr_index[j].addr, &sp->last) <= 0; j++) {
+            dst_list_add(c, dl, c->addr_index[j].pod, c->addr_index[j].ip);
+        }
+        covered = &sp->last;
+    }
+    free(spans);
+}
+
 /* ---- Rules. ---- */
 
 /* One conjunction (or plain flow set) to emit. */
@@ -1001,33 +1131,41 @@ compile_rule(struct ctx *c, const struct k8s_netpol *np, uint32_t pno,
         conj_spec_destroy(&spec);
     }
 
-    /* Named ports: one conjunction per number the name resolves to.  The
-     * destination pods are the selected ones for ingress and the peer pods
-     * (never ipBlocks) for egress; with no 'to', every pod is a peer. */
-    size_t *all_pods = NULL;
-    size_t n_all = 0;
-    if (!ingress && peers.wildcard) {
-        all_pods = xmalloc((c->n_pods + 1) * sizeof *all_pods);
-        for (size_t i = 0; i < c->n_pods; i++) {
-            if (c->eligible[i]) {
-                all_pods[n_all++] = i;
+    /* Named ports: one conjunction per number the name resolves to, on
+     * the destination pods: the selected ones for ingress; for egress
+     * the peer pods and the pods that have addresses inside the
+     * ipBlocks (those addresses only), or every pod with no 'to'. */
+    struct dst_list dsts = { NULL, 0, 0 };
+    if (rule->n_ports > n_numeric) {
+        c->mark_gen++;
+        if (ingress) {
+            for (size_t i = 0; i < n_selected; i++) {
+                dst_list_add_pod(c, &dsts, selected[i]);
             }
+        } else if (peers.wildcard) {
+            for (size_t i = 0; i < c->n_pods; i++) {
+                if (c->eligible[i]) {
+                    dst_list_add_pod(c, &dsts, i);
+                }
+            }
+        } else {
+            for (size_t i = 0; i < peers.n_pods; i++) {
+                dst_list_add_pod(c, &dsts, peers.pods[i]);
+            }
+            dst_list_add_blocks(c, &dsts, peers.blocks, peers.n_blocks);
         }
     }
-    const size_t *dsts = ingress ? selected
-                         : peers.wildcard ? all_pods : peers.pods;
-    size_t n_dsts = ingress ? n_selected
-                    : peers.wildcard ? n_all : peers.n_pods;
-    uint16_t *numbers = xmalloc((n_dsts + 1) * sizeof *numbers);
+    uint16_t *numbers = xmalloc((dsts.n + 1) * sizeof *numbers);
     for (size_t pi = 0; pi < rule->n_ports; pi++) {
         const struct np_port *p = &rule->ports[pi];
         if (!p->name) {
             continue;
         }
-        for (size_t i = 0; i < n_dsts; i++) {
-            numbers[i] = pod_named_port(c->pods[dsts[i]], p->name, p->proto);
+        for (size_t i = 0; i < dsts.n; i++) {
+            numbers[i] = pod_named_port(c->pods[dsts.items[i].pod], p->name,
+                                        p->proto);
         }
-        for (size_t i = 0; i < n_dsts; i++) {
+        for (size_t i = 0; i < dsts.n; i++) {
             uint16_t v = numbers[i];
             bool first = v != 0;
             for (size_t j = 0; first && j < i; j++) {
@@ -1038,10 +1176,12 @@ compile_rule(struct ctx *c, const struct k8s_netpol *np, uint32_t pno,
             }
             struct conj_spec spec = { .n_dims = 0 };
             struct dim *dst = &spec.dims[spec.n_dims++];
-            for (size_t j = i; j < n_dsts; j++) {
+            for (size_t j = i; j < dsts.n; j++) {
                 if (numbers[j] == v) {
-                    dim_add_pod(c, dst, dsts[j],
-                                ingress ? sel_field : peer_field);
+                    const struct pod_addr *pa = &dsts.items[j];
+                    dim_add(dst, pod_matches(c, pa->pod,
+                                             ingress ? sel_field
+                                             : peer_field)[pa->ip]);
                 }
             }
             struct dim *d;
@@ -1070,7 +1210,7 @@ compile_rule(struct ctx *c, const struct k8s_netpol *np, uint32_t pno,
         }
     }
     free(numbers);
-    free(all_pods);
+    free(dsts.items);
     peers_destroy(&peers);
     free(what);
 }
@@ -1594,6 +1734,7 @@ compile_once(const struct cluster *cluster,
         c.pod_first_match[i] = n_addrs;
         n_addrs += c.pods[i]->n_ips;
     }
+    c.addr_mark = xcalloc(n_addrs + 1, sizeof *c.addr_mark);
     for (int f = 0; f < 2; f++) {
         c.pod_matches[f] = xmalloc((n_addrs + 1) * sizeof *c.pod_matches[f]);
         c.pod_matched[f] = xcalloc(c.n_pods + 1, sizeof *c.pod_matched[f]);
@@ -1708,6 +1849,8 @@ compile_once(const struct cluster *cluster,
     free(c.eligible);
     free(c.local);
     free(c.mark);
+    free(c.addr_mark);
+    free(c.addr_index);
     return max_conj;
 }
 

@@ -221,9 +221,43 @@ ns_labels(const struct cluster *c, const char *name, struct labels *out)
     labels_set(out, "kubernetes.io/metadata.name", name);
 }
 
+/* Whether 'pod' declares one of the named ports of 'rule', with its
+ * protocol. */
+static bool
+pod_has_named_port_of(const struct k8s_pod *pod, const struct np_rule *rule)
+{
+    for (size_t i = 0; i < rule->n_ports; i++) {
+        const struct np_port *p = &rule->ports[i];
+        for (size_t j = 0; p->name && j < pod->n_ports; j++) {
+            const struct container_port *cp = &pod->ports[j];
+            if (cp->name && cp->proto == p->proto
+                && !strcmp(cp->name, p->name)) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* Whether an address of 'pod' lies in 'block' (its excepts are not looked
+ * at: invalidating a little more than needed is harmless). */
+static bool
+pod_in_block(const struct k8s_pod *pod, const struct cidr *block)
+{
+    for (size_t i = 0; i < pod->n_ips; i++) {
+        if (cidr_contains_addr(block, &pod->ips[i])) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Whether policy 'np's rule flows may mention 'pod': a pod of its own
- * namespace may be selected; a pod any peer selects is a peer; with a
- * named port and no 'to', every pod may be a destination. */
+ * namespace may be selected; a pod any peer selects is a peer; in egress,
+ * a named port resolves on the destination pods, so with no 'to' every
+ * pod may be one, and behind an ipBlock every pod with an address inside
+ * it that declares the name (its addresses, labels, ports and phase all
+ * count, so the caller asks before and after a change). */
 static bool
 policy_depends_on_pod(const struct k8s_netpol *np, const struct k8s_pod *pod,
                       const struct labels *pod_ns_labels)
@@ -246,6 +280,10 @@ policy_depends_on_pod(const struct k8s_netpol *np, const struct k8s_pod *pod,
             for (size_t i = 0; i < rule->n_peers; i++) {
                 const struct np_peer *peer = &rule->peers[i];
                 if (peer->is_ipblock) {
+                    if (!ingress && pod_in_block(pod, &peer->block)
+                        && pod_has_named_port_of(pod, rule)) {
+                        return true;
+                    }
                     continue;
                 }
                 bool ns_ok = (peer->ns_selector
@@ -491,12 +529,15 @@ engine_set_port(struct engine *e, const char *ns, const char *name,
     struct k8s_pod *pod = (struct k8s_pod *) cluster_find_pod(e->cluster, ns,
                                                               name);
     if (changed && pod && (!pod->n_ips || pod->ips_from_port)) {
-        /* The pod's addresses come from the port: what depends on the pod
-         * depends on its labels, which stay, so one invalidation covers
-         * before and after. */
+        /* The pod's addresses come from the port.  What depends on the pod
+         * by its labels stays; what depends on it by address (an ipBlock
+         * with a named port) may change: invalidate before and after. */
         struct k8s_object obj = { .kind = OBJ_POD, .pod = pod };
         invalidate_for(e, &obj, &obj);
-        pod_take_port_ips(pod, port ? port_info_get(e, ns, name) : NULL);
+        if (pod_take_port_ips(pod, port ? port_info_get(e, ns, name)
+                              : NULL)) {
+            invalidate_for(e, &obj, &obj);
+        }
     }
     free(key);
     return warning;

@@ -88,6 +88,20 @@ wrap_list(const char *items)
                      items);
 }
 
+/* Returns the flow in table 't' whose match is exactly 'match'; fails the
+ * test if there is none. */
+static const struct np_flow *
+find(const struct np_flowset *fs, int t, const char *match)
+{
+    for (size_t i = 0; i < fs->n_flows; i++) {
+        if (fs->flows[i].table == t && !strcmp(fs->flows[i].match, match)) {
+            return &fs->flows[i];
+        }
+    }
+    fail_msg("table %d has no flow \"%s\"", t, match);
+    return NULL;
+}
+
 /* One rule, 1000 sources x 100 destinations x 10 ports: a cross product
  * would be 1,000,000 flows; conjunction keeps it to the sum. */
 static void
@@ -278,6 +292,69 @@ test_named_port_per_pod(void **state)
     free(text);
 }
 
+/* In egress a named port behind an ipBlock resolves on the pods whose
+ * addresses are inside the block minus its excepts, by those addresses
+ * only; a pod reached both as a pod peer and through the block is one
+ * destination; an address of no pod is never matched. */
+static void
+test_named_port_behind_ipblock(void **state)
+{
+    /* y/c: dual-stack, http on 8080. */
+    const char *yc =
+        "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"namespace\":"
+        "\"y\",\"name\":\"c\",\"labels\":{\"pod\":\"c\"}},\"spec\":{"
+        "\"nodeName\":\"node-2\",\"containers\":[{\"name\":\"c\",\"ports\":"
+        "[{\"name\":\"http\",\"containerPort\":8080}]}]},\"status\":{"
+        "\"phase\":\"Running\",\"podIP\":\"10.244.2.13\",\"podIPs\":["
+        "{\"ip\":\"10.244.2.13\"},{\"ip\":\"fd00::13\"}]}}";
+    char *policies = xasprintf("%s,%s", yc,
+        NP("x", "to-y-http", "{\"podSelector\":{\"matchLabels\":{\"pod\":"
+           "\"a\"}},\"egress\":[{\"to\":[{\"ipBlock\":{\"cidr\":"
+           "\"10.244.2.0/24\",\"except\":[\"10.244.2.12/32\"]}},"
+           "{\"namespaceSelector\":{\"matchLabels\":{\"ns\":\"y\"}},"
+           "\"podSelector\":{\"matchLabels\":{\"pod\":\"a\"}}}],"
+           "\"ports\":[{\"port\":\"http\"}]}]}"));
+    char *text = small_cluster(policies);
+    struct compile_options opts;
+    compile_options_init(&opts);
+    struct np_flowset fs;
+    compile_text(text, &opts, &fs, NULL);
+    /* y/a (http 80) through both peers: one flow, one conjunction. */
+    const struct np_flow *f = find(&fs, NPT_EGRESS, "ip,nw_dst=10.244.2.11");
+    assert_non_null(strstr(f->actions, "conjunction("));
+    assert_null(strstr(strstr(f->actions, "conjunction(") + 1,
+                       "conjunction("));
+    /* y/b is excepted; y/c only by its IPv4 address (on 8080). */
+    assert_int_equal(count(&fs, NPT_EGRESS, "nw_dst=10.244.2.12", NULL), 0);
+    assert_int_equal(count(&fs, NPT_EGRESS, "=ip,nw_dst=10.244.2.13",
+                           "conjunction"), 1);
+    assert_int_equal(count(&fs, NPT_EGRESS, "fd00::13", NULL), 0);
+    assert_int_equal(count(&fs, NPT_EGRESS, "=tcp,tp_dst=80", "conjunction"),
+                     1);
+    assert_int_equal(count(&fs, NPT_EGRESS, "=tcp,tp_dst=8080",
+                           "conjunction"), 1);
+    assert_int_equal(count(&fs, NPT_EGRESS, "conj_id=", NULL), 2);
+    /* The block itself (addresses of no pod) is never matched. */
+    assert_int_equal(count(&fs, NPT_EGRESS, "/", NULL), 0);
+    np_flowset_destroy(&fs);
+    free(text);
+    free(policies);
+
+    /* No pod inside the block: no rule flows at all, x/a still isolated. */
+    text = small_cluster(
+        NP("x", "to-nowhere", "{\"podSelector\":{\"matchLabels\":{\"pod\":"
+           "\"a\"}},\"policyTypes\":[\"Egress\"],\"egress\":[{\"to\":[{"
+           "\"ipBlock\":{\"cidr\":\"10.9.0.0/16\"}}],\"ports\":[{\"port\":"
+           "\"http\"}]}]}"));
+    compile_text(text, &opts, &fs, NULL);
+    assert_int_equal(count(&fs, NPT_EGRESS, NULL, "conjunction"), 0);
+    assert_int_equal(count(&fs, NPT_EGRESS, "conj_id=", NULL), 0);
+    assert_int_equal(count(&fs, NPT_EGRESS_DEFAULT, "nw_src=10.244.1.11",
+                           "drop"), 1);
+    np_flowset_destroy(&fs);
+    free(text);
+}
+
 /* Conjunction ids stay with their rule when other policies come and go. */
 static void
 test_stable_ids(void **state)
@@ -338,20 +415,6 @@ test_ipblock_base_continuation(void **state)
     assert_int_equal(count(&fs, 40 + NPT_INGRESS_DEFAULT, "nw_dst=10.244.1.11", "drop"), 1);
     np_flowset_destroy(&fs);
     free(text);
-}
-
-/* Returns the flow in table 't' whose match is exactly 'match'; fails the
- * test if there is none. */
-static const struct np_flow *
-find(const struct np_flowset *fs, int t, const char *match)
-{
-    for (size_t i = 0; i < fs->n_flows; i++) {
-        if (fs->flows[i].table == t && !strcmp(fs->flows[i].match, match)) {
-            return &fs->flows[i];
-        }
-    }
-    fail_msg("table %d has no flow \"%s\"", t, match);
-    return NULL;
 }
 
 /* The node: from its ports with its addresses, both checks are skipped;
@@ -594,6 +657,7 @@ main(void)
         cmocka_unit_test(test_clause_flows_merge),
         cmocka_unit_test(test_node_scoping),
         cmocka_unit_test(test_named_port_per_pod),
+        cmocka_unit_test(test_named_port_behind_ipblock),
         cmocka_unit_test(test_stable_ids),
         cmocka_unit_test(test_ipblock_base_continuation),
         cmocka_unit_test(test_conjunction_limit),
