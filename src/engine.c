@@ -22,6 +22,10 @@ struct engine {
     bool bound_stale;                   /* rebuilt when ports change. */
     struct flowtab *desired;
     struct np_flowset last;     /* Names and warnings of the last run. */
+    struct engine_rejection *rejections;        /* From 'last'. */
+    size_t n_rejections;
+    struct strmap rejected_before;      /* "ns/name" -> message, of the run
+                                         * before the last. */
 
     /* Relist bookkeeping: keys of 'kind' not yet seen since begin. */
     struct strmap unseen[3];
@@ -139,6 +143,7 @@ engine_create(const struct compile_options *opts)
     e->opts.frags = e->frags;
     e->cluster = cluster_create();
     strmap_init(&e->ports);
+    strmap_init(&e->rejected_before);
     e->desired = flowtab_create();
     for (int k = 0; k < 3; k++) {
         strmap_init(&e->unseen[k]);
@@ -166,6 +171,12 @@ engine_destroy(struct engine *e)
     cluster_destroy(e->cluster);
     flowtab_destroy(e->desired);
     np_flowset_destroy(&e->last);
+    free(e->rejections);
+    for (struct strmap_node *node = strmap_first(&e->rejected_before, &b);
+         node; node = strmap_next(&e->rejected_before, node, &b)) {
+        free(node->value);
+    }
+    strmap_destroy(&e->rejected_before);
     np_ids_destroy(e->rule_ids);
     np_ids_destroy(e->policy_ids);
     np_frag_cache_destroy(e->frags);
@@ -578,6 +589,35 @@ engine_pending(const struct engine *e)
 }
 
 
+/* Lists the policies the last run left out, marking those that were not
+ * left out, or not for the same reason, by the run before: those are the
+ * news to report once. */
+static void
+note_rejections(struct engine *e)
+{
+    free(e->rejections);
+    e->n_rejections = e->last.n_rejected;
+    e->rejections = xmalloc((e->n_rejections + 1) * sizeof *e->rejections);
+    struct strmap now;
+    strmap_init(&now);
+    for (size_t i = 0; i < e->n_rejections; i++) {
+        const struct np_rejected *r = &e->last.rejected[i];
+        const char *before = strmap_get(&e->rejected_before, r->policy);
+        e->rejections[i] = (struct engine_rejection) {
+            .policy = r->policy, .message = r->message, .flows = r->flows,
+            .is_new = !before || strcmp(before, r->message),
+        };
+        *strmap_slot(&now, r->policy, NULL) = xstrdup(r->message);
+    }
+    size_t b;
+    for (struct strmap_node *node = strmap_first(&e->rejected_before, &b);
+         node; node = strmap_next(&e->rejected_before, node, &b)) {
+        free(node->value);
+    }
+    strmap_destroy(&e->rejected_before);
+    e->rejected_before = now;
+}
+
 bool
 engine_run(struct engine *e)
 {
@@ -606,6 +646,7 @@ engine_run(struct engine *e)
     np_flowset_destroy(&e->last);
     compile_cluster(e->cluster, &e->opts, &e->last);
     flowtab_sync(e->desired, &e->last);
+    note_rejections(e);
 
     e->pending = false;
     e->stats.runs++;
@@ -625,6 +666,7 @@ engine_run(struct engine *e)
         }
     }
     e->stats.n_warnings = e->last.n_warnings;
+    e->stats.n_rejected = e->n_rejections;
     size_t n_cached;
     np_frag_cache_get_stats(e->frags, &e->stats.policies_reused,
                             &e->stats.policies_compiled, &n_cached);
@@ -657,6 +699,24 @@ engine_warnings(const struct engine *e, size_t *n)
 {
     *n = e->last.n_warnings;
     return (const char *const *) e->last.warnings;
+}
+
+const struct engine_rejection *
+engine_rejections(const struct engine *e, size_t *n)
+{
+    *n = e->n_rejections;
+    return e->rejections;
+}
+
+const char *
+engine_policy_rejection(const struct engine *e, const char *policy)
+{
+    for (size_t i = 0; i < e->n_rejections; i++) {
+        if (!strcmp(e->rejections[i].policy, policy)) {
+            return e->rejections[i].message;
+        }
+    }
+    return NULL;
 }
 
 const char *
