@@ -93,6 +93,12 @@ void np_ids_destroy(struct np_ids *);
 
 void compile_options_init(struct compile_options *);
 
+/* Checks an OpenFlow port as the operator gives it (--ports, --node-port):
+ * a number from 1 to 65279, or a port name of at most 15 characters
+ * without spaces, control bytes or any of , = ( ) " \ (it goes into
+ * "in_port=NAME,..." matches).  Returns NULL, or a malloc'd message. */
+char *compile_check_port(const char *)
+    __attribute__((warn_unused_result));
 
 /* Whether 'pod' gets flows of its own (selected, isolated, spoof-guarded)
  * with 'opts': it has an address, is neither finished nor hostNetwork, and

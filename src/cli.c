@@ -37,6 +37,11 @@ cli_read_ports(const char *path, struct strmap *ports)
     char *error = NULL;
     while (!error && fgets(line, sizeof line, f)) {
         lineno++;
+        if (!strchr(line, '\n') && !feof(f)) {
+            error = xasprintf("%s:%d: line longer than %zu bytes", path,
+                              lineno, sizeof line - 2);
+            break;
+        }
         char *hash = strchr(line, '#');
         if (hash) {
             *hash = '\0';
@@ -49,6 +54,12 @@ cli_read_ports(const char *path, struct strmap *ports)
         if (n != 2 || !strchr(pod, '/')) {
             error = xasprintf("%s:%d: expected \"namespace/pod PORT\"",
                               path, lineno);
+            break;
+        }
+        char *bad = compile_check_port(port);
+        if (bad) {
+            error = xasprintf("%s:%d: %s", path, lineno, bad);
+            free(bad);
             break;
         }
         void **slot = strmap_slot(ports, pod, NULL);
@@ -170,6 +181,13 @@ cli_compile(int argc, char *argv[])
             char *save = NULL;
             for (char *w = strtok_r(optarg, ",", &save); w;
                  w = strtok_r(NULL, ",", &save)) {
+                char *bad = compile_check_port(w);
+                if (bad) {
+                    fprintf(stderr, "ovs-netpol compile: --node-port: %s\n",
+                            bad);
+                    free(bad);
+                    return 2;
+                }
                 APPEND(node_ports, n_node_ports, allocated_node_ports,
                        (const char *) w);
             }

@@ -1518,27 +1518,45 @@ compile_infra(struct ctx *c)
      * that a policy change cut and a later change allows again needs
      * another commit: clearing the mark lets its replies pass again. */
     uint8_t t_commit = tbl(c, NPT_COMMIT);
-    snprintf(actions, sizeof actions,
-             "ct(commit,zone=%u,exec(set_field:0/0x1->ct_mark)),%s",
-             c->opts->ct_zone, cont);
+    /* These two end in the operator's continuation, of any length. */
+    char *commit = xasprintf(
+        "ct(commit,zone=%u,exec(set_field:0/0x1->ct_mark)),%s",
+        c->opts->ct_zone, cont);
     add_direct(c, t_commit, 110, cookie,
-               "ct_state=-new+est+trk,ct_mark="CT_MARK_CUT",ip", actions,
+               "ct_state=-new+est+trk,ct_mark="CT_MARK_CUT",ip", commit,
                "allowed again after a policy change had cut it");
     add_direct(c, t_commit, 110, cookie,
-               "ct_state=-new+est+trk,ct_mark="CT_MARK_CUT",ipv6", actions,
+               "ct_state=-new+est+trk,ct_mark="CT_MARK_CUT",ipv6", commit,
                NULL);
+    free(commit);
     add_direct(c, t_commit, 105, cookie, "ct_state=-new+est+trk", cont,
                "established and still allowed");
 
     /* ct_label: egress rule id in the high 32 bits, ingress in the low;
      * 0 means "not isolated in that direction". */
-    snprintf(actions, sizeof actions,
-             "ct(commit,zone=%u,exec(move:NXM_NX_REG0[]->NXM_NX_CT_LABEL[32..63],"
-             "move:NXM_NX_REG1[]->NXM_NX_CT_LABEL[0..31])),%s",
-             c->opts->ct_zone, cont);
-    add_direct(c, t_commit, 100, cookie, "ip", actions,
+    commit = xasprintf(
+        "ct(commit,zone=%u,exec(move:NXM_NX_REG0[]->NXM_NX_CT_LABEL[32..63],"
+        "move:NXM_NX_REG1[]->NXM_NX_CT_LABEL[0..31])),%s",
+        c->opts->ct_zone, cont);
+    add_direct(c, t_commit, 100, cookie, "ip", commit,
                "allowed: commit with the deciding rules in ct_label");
-    add_direct(c, t_commit, 100, cookie, "ipv6", actions, NULL);
+    add_direct(c, t_commit, 100, cookie, "ipv6", commit, NULL);
+    free(commit);
+}
+
+/* Drops all IP from switch port 'port' (in the spoof guard table, below
+ * what its pod may send).  'port' comes from the operator or OVSDB, of
+ * any length: no fixed buffer. */
+static void
+add_port_drops(struct ctx *c, const char *port, const char *comment)
+{
+    uint64_t cookie = make_cookie(c, NPC_INFRA, 0, 0);
+    for (int v6 = 0; v6 < 2; v6++) {
+        char *match = xasprintf("in_port=%s,%s", port, v6 ? "ipv6" : "ip");
+        add_direct(c, tbl(c, NPT_SPOOF), 150, cookie, match, "drop",
+                   comment);
+        free(match);
+    }
 }
 
 /* The spoof guard for local pod 'pod': its own addresses go on to egress
@@ -1549,7 +1567,7 @@ compile_spoof(struct ctx *c, const struct k8s_pod *pod)
 {
     uint64_t cookie = make_cookie(c, NPC_INFRA, 0, 0);
     uint8_t t = tbl(c, NPT_SPOOF);
-    char actions[64], match[192], buf[128];
+    char actions[64], buf[128];
     snprintf(actions, sizeof actions, "goto_table:%u", tbl(c, NPT_EGRESS));
     const char *port = (c->opts->port_of
                         ? c->opts->port_of(c->opts->port_aux, pod->namespace,
@@ -1562,18 +1580,16 @@ compile_spoof(struct ctx *c, const struct k8s_pod *pod)
         struct cidr h = host_cidr(&pod->ips[i]);
         format_addr_match(&h, FIELD_SRC, buf, sizeof buf);
         if (port) {
-            snprintf(match, sizeof match, "in_port=%s,%s", port, buf);
+            char *match = xasprintf("in_port=%s,%s", port, buf);
             add_direct(c, t, 200, cookie, match, actions, comment);
+            free(match);
             add_direct(c, t, 100, cookie, buf, "drop", comment);
         } else {
             add_direct(c, t, 200, cookie, buf, actions, comment);
         }
     }
     if (port) {
-        snprintf(match, sizeof match, "in_port=%s,ip", port);
-        add_direct(c, t, 150, cookie, match, "drop", comment);
-        snprintf(match, sizeof match, "in_port=%s,ipv6", port);
-        add_direct(c, t, 150, cookie, match, "drop", comment);
+        add_port_drops(c, port, comment);
     }
     free(comment);
 }
@@ -1944,6 +1960,39 @@ pod_eligible(const struct k8s_pod *pod)
             && pod->phase != POD_SUCCEEDED && pod->phase != POD_FAILED);
 }
 
+char *
+compile_check_port(const char *port)
+{
+    size_t len = strlen(port);
+    if (!len) {
+        return xstrdup("empty port name");
+    }
+    if (strspn(port, "0123456789") == len) {
+        char *end;
+        unsigned long n = strtoul(port, &end, 10);
+        if (len > 5 || n < 1 || n > 0xfeff) {
+            return xasprintf("\"%s\" is not a port number from 1 to 65279",
+                             port);
+        }
+        return NULL;
+    }
+    for (const char *p = port; *p; p++) {
+        unsigned char ch = *p;
+        if (ch <= ' ' || ch >= 0x7f) {
+            return xasprintf("port name has a space, control or non-ASCII "
+                             "byte at position %zu", (size_t) (p - port) + 1);
+        } else if (strchr(",=()\"\\", ch)) {
+            return xasprintf("port name \"%s\" has '%c', which an OpenFlow "
+                             "match cannot hold", port, ch);
+        }
+    }
+    if (len > 15) {
+        return xasprintf("port name \"%.40s%s\" is longer than 15 "
+                         "characters", port, len > 40 ? "..." : "");
+    }
+    return NULL;
+}
+
 bool
 compile_pod_is_local(const struct compile_options *opts,
                      const struct k8s_pod *pod)
@@ -1960,9 +2009,6 @@ compile_pod_is_local(const struct compile_options *opts,
 static void
 compile_orphan_ports(struct ctx *c, const struct cluster *cluster)
 {
-    uint64_t cookie = make_cookie(c, NPC_INFRA, 0, 0);
-    uint8_t t = tbl(c, NPT_SPOOF);
-    char match[192];
     for (size_t i = 0; i < c->opts->n_bound_ports; i++) {
         const struct compile_bound_port *bp = &c->opts->bound_ports[i];
         const struct k8s_pod *pod = cluster_find_pod(cluster, bp->ns,
@@ -1977,10 +2023,7 @@ compile_orphan_ports(struct ctx *c, const struct cluster *cluster)
             : pod->host_network ? "hostNetwork"
             : (pod->phase == POD_SUCCEEDED || pod->phase == POD_FAILED)
             ? "finished" : "on another node");
-        snprintf(match, sizeof match, "in_port=%s,ip", bp->port);
-        add_direct(c, t, 150, cookie, match, "drop", comment);
-        snprintf(match, sizeof match, "in_port=%s,ipv6", bp->port);
-        add_direct(c, t, 150, cookie, match, "drop", comment);
+        add_port_drops(c, bp->port, comment);
         free(comment);
     }
 }
@@ -1997,7 +2040,7 @@ compile_node(struct ctx *c)
 {
     const struct compile_options *o = c->opts;
     uint64_t cookie = make_cookie(c, NPC_INFRA, 0, 0);
-    char commit[32], ingress[32], match[256], buf[128];
+    char commit[32], ingress[32], buf[128];
     snprintf(commit, sizeof commit, "goto_table:%u", tbl(c, NPT_COMMIT));
     snprintf(ingress, sizeof ingress, "goto_table:%u", tbl(c, NPT_INGRESS));
     for (size_t i = 0; i < o->n_node_addrs; i++) {
@@ -2008,10 +2051,10 @@ compile_node(struct ctx *c)
         char *to = xasprintf("to this node (%s): always allowed", addr);
         format_addr_match(&h, FIELD_SRC, buf, sizeof buf);
         for (size_t j = 0; j < o->n_node_ports; j++) {
-            snprintf(match, sizeof match, "in_port=%s,%s", o->node_ports[j],
-                     buf);
+            char *match = xasprintf("in_port=%s,%s", o->node_ports[j], buf);
             add_direct(c, tbl(c, NPT_SPOOF), 190, cookie, match, commit,
                        j ? NULL : from);
+            free(match);
         }
         format_addr_match(&h, FIELD_DST, buf, sizeof buf);
         add_direct(c, tbl(c, NPT_EGRESS_DEFAULT), PRIO_NODE, cookie, buf,

@@ -235,6 +235,13 @@ apply_option(struct daemon_options *o, int opt, const char *name,
         char *copy = xstrdup(arg), *save = NULL;
         for (char *w = strtok_r(copy, ",", &save); w;
              w = strtok_r(NULL, ",", &save)) {
+            char *bad = compile_check_port(w);
+            if (bad) {
+                fprintf(stderr, "ovs-netpold: --node-port: %s\n", bad);
+                free(bad);
+                free(ports);
+                return false;
+            }
             APPEND(ports, n, allocated, (const char *) w);
         }
         if (!n) {

@@ -111,4 +111,31 @@ for opt in "--table-base 300" "--table-base x" "--ct-zone 70000" "--continuation
     [ "$s" -eq 2 ] || { echo "FAIL: compile $opt: status $s, expected 2"; fail=1; }
 done
 
+# Operator text goes into flows whole, never cut at a buffer's size: a
+# long continuation, a 15-character port name.  A port name a match
+# cannot hold is refused, naming it.
+cont="resubmit(,60)$(for i in $(seq 1 40); do printf ',output:%d' "$i"; done)"
+printf 'default/db abcdefghijklmno\n' >"$tmp/ports"
+$np compile --continuation "$cont" --ports "$tmp/ports" --node-port p1,LOCAL \
+    "$srcdir"/deploy/examples/cluster.yaml >"$tmp/out" 2>"$tmp/err" || { echo "FAIL: long continuation"; cat "$tmp/err"; fail=1; }
+grep -qF "CT_LABEL[0..31])),$cont" "$tmp/out" || { echo "FAIL: the commit flow does not end in the whole continuation"; fail=1; }
+grep -qF 'in_port=abcdefghijklmno,ip,nw_src=172.17.0.10 ' "$tmp/out" || { echo "FAIL: 15-character port name"; fail=1; }
+bad_port() {    # $1: a --ports line's port; $2: what stderr must say
+    printf 'default/db %s\n' "$1" >"$tmp/ports"
+    $np compile --ports "$tmp/ports" "$srcdir"/deploy/examples/cluster.yaml >/dev/null 2>"$tmp/err"
+    s=$?
+    [ "$s" -eq 2 ] || { echo "FAIL: --ports with port $1: status $s, expected 2"; fail=1; }
+    expect_err "$2"
+}
+bad_port abcdefghijklmnop 'ports:1: port name "abcdefghijklmnop" is longer than 15 characters'
+bad_port 'a,b' "ports:1: port name \"a,b\" has ','"
+bad_port 'p=1' "ports:1: port name \"p=1\" has '='"
+bad_port 'x(1)' "ports:1: port name \"x(1)\" has '('"
+bad_port 70000 'ports:1: "70000" is not a port number from 1 to 65279'
+msg=$($np compile --node-port 'LOCAL,a=b' "$srcdir"/deploy/examples/cluster.yaml 2>&1 >/dev/null)
+s=$?
+case $s:$msg in
+    2:*"--node-port: port name \"a=b\" has '='"*) ;;
+    *) echo "FAIL: --node-port a=b: status $s: $msg"; fail=1 ;;
+esac
 exit $fail
