@@ -4,6 +4,7 @@ EXTRA_DIST += \
 	bench/README.md \
 	bench/gen-cluster.py \
 	bench/gen_cluster.py \
+	bench/gen-except.py \
 	bench/compile-bench.sh \
 	bench/install-bench.sh \
 	bench/datapath-bench.sh \

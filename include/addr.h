@@ -43,9 +43,30 @@ bool cidr_contains(const struct cidr *outer, const struct cidr *inner);
 int cidr_cmp(const struct cidr *, const struct cidr *);
 int cidr_max_plen(int family);
 
-/* Computes 'block' minus every CIDR in 'excepts' (of any family; others are
- * ignored) as a minimal list of disjoint CIDRs, sorted.  Returns a malloc'd
- * array that the caller frees and stores its length in '*n'. */
+/* 'block' minus the CIDRs of an ipBlock's 'except' list, prepared once so
+ * that counting, listing and membership are cheap: O(n log n) to prepare
+ * for n excepts, O(n * address bits) to count or list (without
+ * allocating, to count), O(log n) to test an address.  The count comes
+ * first, so a caller can refuse a list too long before building it. */
+struct cidr_diff {
+    struct cidr block;
+    struct cidr *excepts;       /* Those inside 'block', sorted, disjoint. */
+    size_t n_excepts;
+    bool empty;                 /* An except covers all of 'block'. */
+};
+
+/* Excepts of another family than 'block', or outside it, are ignored. */
+void cidr_diff_init(struct cidr_diff *, const struct cidr *block,
+                    const struct cidr *excepts, size_t n_excepts);
+void cidr_diff_destroy(struct cidr_diff *);
+/* How many CIDRs cidr_diff_list() gives. */
+size_t cidr_diff_count(const struct cidr_diff *);
+/* The fewest disjoint CIDRs that cover the difference, sorted.  Returns a
+ * malloc'd array that the caller frees and stores its length in '*n'. */
+struct cidr *cidr_diff_list(const struct cidr_diff *, size_t *n);
+bool cidr_diff_contains(const struct cidr_diff *, const struct ip_addr *);
+
+/* cidr_diff_list() of 'block' minus 'excepts', in one call. */
 struct cidr *cidr_difference(const struct cidr *block,
                              const struct cidr *excepts, size_t n_excepts,
                              size_t *n);

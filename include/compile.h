@@ -62,7 +62,23 @@ struct compile_options {
      * again only after np_frag_cache_invalidate*() says it may have
      * changed.  NULL: compile every policy. */
     struct np_frag_cache *frags;
+    /* The most flows one policy's rules may add (counted before clause
+     * flows merge, with the CIDRs its ipBlocks come to); a policy that
+     * needs more gets none of its rules, only its default deny, and is
+     * reported in np_flowset's 'rejected'.  0: no limit.  Its cost is
+     * counted before any of its flows is made, so refusing it is cheap:
+     * this bounds the time one policy can take. */
+    size_t max_policy_flows;
 };
+
+/* compile_options_init()'s limit: a policy at the API's 1.5 MiB object
+ * size limit may need millions of flows (ipBlock excepts, port ranges);
+ * 100,000 take about a tenth of a second to compile and a second to
+ * install, and cover a rule whose peers are every pod of a 50,000-pod
+ * dual-stack cluster. */
+#define NP_DEFAULT_MAX_POLICY_FLOWS 100000
+/* The most --max-policy-flows accepts: past that, no limit at all. */
+#define NP_MAX_POLICY_FLOWS_LIMIT 100000000
 
 struct np_frag_cache *np_frag_cache_create(void);
 void np_frag_cache_destroy(struct np_frag_cache *);
@@ -79,6 +95,13 @@ struct np_ids *np_ids_create(void);
 void np_ids_destroy(struct np_ids *);
 
 void compile_options_init(struct compile_options *);
+
+/* Checks an OpenFlow port as the operator gives it (--ports, --node-port):
+ * a number from 1 to 65279, or a port name of at most 15 characters
+ * without spaces, control bytes or any of , = ( ) " \ (it goes into
+ * "in_port=NAME,..." matches).  Returns NULL, or a malloc'd message. */
+char *compile_check_port(const char *)
+    __attribute__((warn_unused_result));
 
 /* Whether 'pod' gets flows of its own (selected, isolated, spoof-guarded)
  * with 'opts': it has an address, is neither finished nor hostNetwork, and
@@ -124,11 +147,20 @@ struct np_flow {
     const char *comment;        /* Static or owned by the flow set. */
 };
 
+/* A policy whose rules are left out: over opts->max_policy_flows. */
+struct np_rejected {
+    char *policy;               /* "ns/name". */
+    char *message;              /* Names the policy, the rule, the counts. */
+    size_t flows;               /* It needs at least this many. */
+};
+
 struct np_flowset {
     struct np_flow *flows;      /* Sorted by (table, -priority, match). */
     size_t n_flows;
     char **warnings;            /* e.g. an except list that blew up. */
     size_t n_warnings;
+    struct np_rejected *rejected;       /* In policy order. */
+    size_t n_rejected;
     char **names;               /* Policy number -> "ns/name" or NULL. */
     size_t n_names;
     unsigned int table_base;

@@ -44,6 +44,10 @@ struct daemon_options {
     size_t n_node_addrs;
     const char *const *node_ports;
     size_t n_node_ports;
+    /* The most flows one policy's rules may add (see struct
+     * compile_options); a policy over it isolates its pods and allows
+     * nothing, and 'status' lists it. */
+    size_t max_policy_flows;
 };
 
 /* Runs until SIGINT or SIGTERM; returns the exit status.  The flows stay

@@ -8,7 +8,9 @@
  *
  * A run compiles again only the rules of the policies that an input may
  * have affected (a policy edit: that policy; a pod: the policies of its
- * namespace and those whose peers select it, before or after; a namespace
+ * namespace, those whose peers select it, and those with an egress
+ * ipBlock holding one of its addresses and a named port it declares,
+ * before or after; a namespace
  * relabel: the policies whose namespaceSelectors match it, before or
  * after) and merges them with the kept rule flows of all others; the
  * spoof guard and default-deny flows, cheap and per pod, are rebuilt.
@@ -37,6 +39,7 @@ struct engine_stats {
     size_t n_local_pods;        /* As of the last run, like the flows. */
     size_t n_flows;
     size_t n_warnings;
+    size_t n_rejected;          /* Policies over the flow limit. */
     uint64_t full_recomputes;   /* engine_force_full() calls. */
     double last_batch_start_ms; /* engine_now_ms() of the first input the
                                  * last run included. */
@@ -115,6 +118,24 @@ const struct cluster *engine_cluster(const struct engine *);
 void engine_get_stats(const struct engine *, struct engine_stats *);
 /* Warnings of the last run (e.g. an except list that blew up). */
 const char *const *engine_warnings(const struct engine *, size_t *n);
+
+/* The policies whose rules the last run left out because they need more
+ * flows than compile_options' 'max_policy_flows' (they isolate their pods
+ * and allow nothing), in policy order.  'is_new' is true for those that
+ * were not left out, or not for this reason, by the run before: report
+ * those once.  Valid until the next run. */
+struct engine_rejection {
+    const char *policy;         /* "ns/name". */
+    const char *message;        /* Names the policy, the rule, the counts. */
+    size_t flows;               /* It needs at least this many. */
+    bool is_new;
+};
+const struct engine_rejection *engine_rejections(const struct engine *,
+                                                 size_t *n);
+/* The message of policy "ns/name" if the last run left its rules out,
+ * else NULL. */
+const char *engine_policy_rejection(const struct engine *,
+                                    const char *policy);
 /* "ns/name" of policy number 'pno' (from a cookie), or NULL. */
 const char *engine_policy_name(const struct engine *, uint32_t pno);
 /* Monotonic milliseconds, the clock of 'last_batch_start_ms'. */

@@ -150,45 +150,139 @@ set_bit(struct ip_addr *addr, int bit)
     addr->bytes[bit / 8] |= 0x80 >> (bit % 8);
 }
 
-/* Appends 'block' minus 'excepts' to 'out'.  Splits 'block' into its two
- * halves only where an exception lies strictly inside it, so the result has
- * at most plen_difference blocks per exception. */
-static void
-difference__(const struct cidr *block, const struct cidr *excepts,
-             size_t n_excepts, struct cidr **out, size_t *n,
-             size_t *allocated)
+static bool
+get_bit(const struct ip_addr *addr, int bit)
 {
-    bool split = false;
+    return (addr->bytes[bit / 8] >> (7 - bit % 8)) & 1;
+}
+
+/* Keeps of 'excepts' only what matters for 'block': those of its family
+ * that lie inside it, sorted, without the ones another covers.  Sorted by
+ * address then prefix length, an except that covers others comes right
+ * before them, and the kept ones are disjoint: an except is covered iff
+ * the last one kept covers it.  O(n log n). */
+void
+cidr_diff_init(struct cidr_diff *d, const struct cidr *block,
+               const struct cidr *excepts, size_t n_excepts)
+{
+    d->block = *block;
+    d->excepts = NULL;
+    d->n_excepts = 0;
+    d->empty = false;
+    struct cidr *inside = xmalloc((n_excepts + 1) * sizeof *inside);
+    size_t n = 0;
     for (size_t i = 0; i < n_excepts; i++) {
-        const struct cidr *e = &excepts[i];
-        if (cidr_contains(e, block)) {
-            return;             /* Wholly excepted. */
+        if (cidr_contains(&excepts[i], block)) {
+            d->empty = true;
+            free(inside);
+            return;
+        } else if (cidr_contains(block, &excepts[i])) {
+            inside[n++] = excepts[i];
         }
-        if (cidr_contains(block, e)) {
-            split = true;
+    }
+    qsort(inside, n, sizeof *inside, cidr_cmp_void);
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!kept || !cidr_contains(&inside[kept - 1], &inside[i])) {
+            inside[kept++] = inside[i];
         }
     }
-    if (!split) {
-        APPEND(*out, *n, *allocated, *block);
-        return;
+    d->excepts = inside;
+    d->n_excepts = kept;
+}
+
+void
+cidr_diff_destroy(struct cidr_diff *d)
+{
+    if (d) {
+        free(d->excepts);
+        d->excepts = NULL;
+        d->n_excepts = 0;
     }
-    struct cidr halves[2] = { *block, *block };
-    halves[0].plen = halves[1].plen = block->plen + 1;
-    set_bit(&halves[1].addr, block->plen);
-    for (int h = 0; h < 2; h++) {
-        difference__(&halves[h], excepts, n_excepts, out, n, allocated);
+}
+
+/* Covers 'node' minus the sorted, disjoint excepts 'ex' (all inside
+ * 'node') with the largest aligned blocks, in address order, into 'out'
+ * (unless it is NULL); returns how many.  A node that holds no except is
+ * one block; otherwise its two halves are, each with only the excepts that
+ * lie in it (a prefix and the rest of 'ex', since they are sorted), so each
+ * except is looked at once per level: O(n * address bits) in all. */
+static size_t
+difference__(const struct cidr *node, const struct cidr *ex, size_t n,
+             struct cidr *out)
+{
+    if (!n) {
+        if (out) {
+            *out = *node;
+        }
+        return 1;
     }
+    if (ex[0].plen == node->plen) {
+        return 0;               /* Excepted whole (then it is the only one). */
+    }
+    /* The first except in the upper half: the bit after the node's prefix
+     * is 0 in the lower half, 1 in the upper, and they are sorted. */
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (get_bit(&ex[mid].addr, node->plen)) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    struct cidr halves[2] = { *node, *node };
+    halves[0].plen = halves[1].plen = node->plen + 1;
+    set_bit(&halves[1].addr, node->plen);
+    size_t k = difference__(&halves[0], ex, lo, out);
+    return k + difference__(&halves[1], ex + lo, n - lo, out ? out + k : NULL);
+}
+
+size_t
+cidr_diff_count(const struct cidr_diff *d)
+{
+    return d->empty ? 0 : difference__(&d->block, d->excepts, d->n_excepts,
+                                       NULL);
+}
+
+struct cidr *
+cidr_diff_list(const struct cidr_diff *d, size_t *n)
+{
+    *n = cidr_diff_count(d);
+    struct cidr *out = xmalloc((*n + 1) * sizeof *out);
+    if (*n) {
+        difference__(&d->block, d->excepts, d->n_excepts, out);
+    }
+    return out;
+}
+
+bool
+cidr_diff_contains(const struct cidr_diff *d, const struct ip_addr *addr)
+{
+    if (d->empty || !cidr_contains_addr(&d->block, addr)) {
+        return false;
+    }
+    /* Only the last except that starts at or before 'addr' may hold it. */
+    size_t lo = 0, hi = d->n_excepts;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ip_addr_cmp(&d->excepts[mid].addr, addr) <= 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return !lo || !cidr_contains_addr(&d->excepts[lo - 1], addr);
 }
 
 struct cidr *
 cidr_difference(const struct cidr *block, const struct cidr *excepts,
                 size_t n_excepts, size_t *n)
 {
-    struct cidr *out = NULL;
-    size_t allocated = 0;
-    *n = 0;
-    difference__(block, excepts, n_excepts, &out, n, &allocated);
-    qsort(out, *n, sizeof *out, cidr_cmp_void);
+    struct cidr_diff d;
+    cidr_diff_init(&d, block, excepts, n_excepts);
+    struct cidr *out = cidr_diff_list(&d, n);
+    cidr_diff_destroy(&d);
     return out;
 }
 

@@ -37,6 +37,11 @@ cli_read_ports(const char *path, struct strmap *ports)
     char *error = NULL;
     while (!error && fgets(line, sizeof line, f)) {
         lineno++;
+        if (!strchr(line, '\n') && !feof(f)) {
+            error = xasprintf("%s:%d: line longer than %zu bytes", path,
+                              lineno, sizeof line - 2);
+            break;
+        }
         char *hash = strchr(line, '#');
         if (hash) {
             *hash = '\0';
@@ -49,6 +54,12 @@ cli_read_ports(const char *path, struct strmap *ports)
         if (n != 2 || !strchr(pod, '/')) {
             error = xasprintf("%s:%d: expected \"namespace/pod PORT\"",
                               path, lineno);
+            break;
+        }
+        char *bad = compile_check_port(port);
+        if (bad) {
+            error = xasprintf("%s:%d: %s", path, lineno, bad);
+            free(bad);
             break;
         }
         void **slot = strmap_slot(ports, pod, NULL);
@@ -80,7 +91,8 @@ int
 cli_compile(int argc, char *argv[])
 {
     enum { OPT_NODE = 256, OPT_TABLE_BASE, OPT_CONTINUATION, OPT_PORTS,
-           OPT_CT_ZONE, OPT_GENERATION, OPT_NODE_ADDRESS, OPT_NODE_PORT };
+           OPT_CT_ZONE, OPT_GENERATION, OPT_NODE_ADDRESS, OPT_NODE_PORT,
+           OPT_MAX_POLICY_FLOWS };
     static const struct option long_options[] = {
         {"node", required_argument, NULL, OPT_NODE},
         {"table-base", required_argument, NULL, OPT_TABLE_BASE},
@@ -90,6 +102,7 @@ cli_compile(int argc, char *argv[])
         {"generation", required_argument, NULL, OPT_GENERATION},
         {"node-address", required_argument, NULL, OPT_NODE_ADDRESS},
         {"node-port", required_argument, NULL, OPT_NODE_PORT},
+        {"max-policy-flows", required_argument, NULL, OPT_MAX_POLICY_FLOWS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -175,6 +188,13 @@ cli_compile(int argc, char *argv[])
             char *save = NULL;
             for (char *w = strtok_r(optarg, ",", &save); w;
                  w = strtok_r(NULL, ",", &save)) {
+                char *bad = compile_check_port(w);
+                if (bad) {
+                    fprintf(stderr, "ovs-netpol compile: --node-port: %s\n",
+                            bad);
+                    free(bad);
+                    return 2;
+                }
                 APPEND(node_ports, n_node_ports, allocated_node_ports,
                        (const char *) w);
             }
@@ -182,12 +202,21 @@ cli_compile(int argc, char *argv[])
             opts.n_node_ports = n_node_ports;
             break;
         }
+        case OPT_MAX_POLICY_FLOWS:
+            if (!parse_uint(optarg, NP_MAX_POLICY_FLOWS_LIMIT, &v) || !v) {
+                fprintf(stderr, "ovs-netpol compile: --max-policy-flows: "
+                        "\"%s\" is not a number from 1 to %d\n", optarg,
+                        NP_MAX_POLICY_FLOWS_LIMIT);
+                return 2;
+            }
+            opts.max_policy_flows = v;
+            break;
         case 'h':
             printf("usage: ovs-netpol compile [--node NAME] [--table-base N] "
                    "[--continuation ACTION]\n"
                    "       [--ports FILE] [--ct-zone N] [--generation N]\n"
-                   "       [--node-address ADDR,...] [--node-port PORT,...] "
-                   "FILE...\n");
+                   "       [--node-address ADDR,...] [--node-port PORT,...]\n"
+                   "       [--max-policy-flows N] FILE...\n");
             return 0;
         default:
             return 2;
@@ -234,6 +263,10 @@ cli_compile(int argc, char *argv[])
     compile_cluster(cluster, &opts, &fs);
     for (size_t i = 0; i < fs.n_warnings; i++) {
         fprintf(stderr, "ovs-netpol: warning: %s\n", fs.warnings[i]);
+    }
+    for (size_t i = 0; i < fs.n_rejected; i++) {
+        fprintf(stderr, "ovs-netpol: error: %s\n", fs.rejected[i].message);
+        status = 1;
     }
     np_flowset_print(&fs, stdout);
     if (fflush(stdout) || ferror(stdout)) {

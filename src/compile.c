@@ -18,7 +18,14 @@
  * Named ports resolve on the destination pod, which may give different
  * numbers on different pods.  Each distinct number becomes a conjunction of
  * its own whose destination set holds only the pods that resolve the name to
- * that number.
+ * that number.  In egress the destination pods include those found through
+ * an ipBlock, by their addresses inside it: an address is not a pod, so it
+ * has no port names.
+ *
+ * A policy's rules are planned before any of their flows is made: peers
+ * resolved, ipBlock differences and named ports counted.  Only a policy
+ * that fits opts->max_policy_flows is made into flows; one that does not
+ * gets none, only its default deny (compile_policy_rules()).
  *
  * Default deny lives in separate tables after the rule tables (a missed rule
  * lookup goes on to them), so no lookup depends on how the classifier falls
@@ -26,6 +33,7 @@
 #include "compile.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,12 +112,15 @@ struct fragment {
     size_t n_flows;
     char **warnings;
     size_t n_warnings;
+    char *rejected;             /* Over the flow limit: why (no flows), */
+    size_t rejected_flows;      /* and how many it needs at least. */
 };
 
 struct np_frag_cache {
     struct strmap by_policy;    /* "ns/name" -> struct fragment. */
-    bool v4, v6;                /* Families the fragments were made for... */
-    unsigned int buckets;       /* ...and the rule priority levels. */
+    bool v4, v6;                /* Families the fragments were made for, */
+    unsigned int buckets;       /* the rule priority levels... */
+    size_t max_policy_flows;    /* ...and the flow limit. */
     uint64_t hits, misses;
 };
 
@@ -130,6 +141,7 @@ fragment_destroy(struct fragment *f)
         free(f->warnings[i]);
     }
     free(f->warnings);
+    free(f->rejected);
     free(f);
 }
 
@@ -304,6 +316,12 @@ struct podlist_buf {
     size_t allocated;
 };
 
+/* Address 'ip' of pod 'pod' (an index into c->pods). */
+struct pod_addr {
+    struct ip_addr addr;
+    size_t pod, ip;
+};
+
 struct ctx {
     const struct compile_options *opts;
     const struct k8s_pod *const *pods;
@@ -331,7 +349,11 @@ struct ctx {
     struct np_frag_cache *frags;        /* NULL: compile everything. */
     unsigned int buckets;               /* Rule priority levels. */
     uint32_t *mark;             /* Per pod, for de-duplication. */
+    uint32_t *addr_mark;        /* Per pod address (pod_first_match). */
     uint32_t mark_gen;
+    struct pod_addr *addr_index;        /* Eligible pods' addresses, */
+    size_t n_addr_index;                /* sorted; built on first use. */
+    bool addr_index_built;
     struct np_flowset *out;
 };
 
@@ -815,42 +837,158 @@ resolve_pods(struct ctx *c, const char *policy_ns,
     return pl;
 }
 
+/* ---- Destinations of named ports. ---- */
+
+/* Pod addresses without repeats (c->addr_mark against c->mark_gen, which
+ * the caller bumps once per list). */
+struct dst_list {
+    struct pod_addr *items;
+    size_t n, allocated;
+};
+
+static void
+dst_list_add(struct ctx *c, struct dst_list *dl, size_t pod, size_t ip)
+{
+    uint32_t *mark = &c->addr_mark[c->pod_first_match[pod] + ip];
+    if (*mark != c->mark_gen) {
+        *mark = c->mark_gen;
+        struct pod_addr pa = { .addr = c->pods[pod]->ips[ip], .pod = pod,
+                               .ip = ip };
+        APPEND(dl->items, dl->n, dl->allocated, pa);
+    }
+}
+
+static void
+dst_list_add_pod(struct ctx *c, struct dst_list *dl, size_t pod)
+{
+    for (size_t i = 0; i < c->pods[pod]->n_ips; i++) {
+        dst_list_add(c, dl, pod, i);
+    }
+}
+
+static int
+compare_pod_addr(const void *a_, const void *b_)
+{
+    const struct pod_addr *a = a_, *b = b_;
+    int cmp = ip_addr_cmp(&a->addr, &b->addr);
+    return cmp ? cmp : a->pod < b->pod ? -1 : a->pod > b->pod;
+}
+
+/* Every address of a peer-eligible pod, sorted, to find the pods inside
+ * an ipBlock without scanning every pod for every block. */
+static void
+addr_index_build(struct ctx *c)
+{
+    if (c->addr_index_built) {
+        return;
+    }
+    c->addr_index_built = true;
+    size_t allocated = 0;
+    for (size_t i = 0; i < c->n_pods; i++) {
+        for (size_t j = 0; c->eligible[i] && j < c->pods[i]->n_ips; j++) {
+            struct pod_addr pa = { .addr = c->pods[i]->ips[j], .pod = i,
+                                   .ip = j };
+            APPEND(c->addr_index, c->n_addr_index, allocated, pa);
+        }
+    }
+    qsort(c->addr_index, c->n_addr_index, sizeof *c->addr_index,
+          compare_pod_addr);
+}
+
+/* The first and last address of a CIDR. */
+struct span {
+    struct ip_addr first, last;
+};
+
+static int
+compare_span(const void *a_, const void *b_)
+{
+    const struct span *a = a_, *b = b_;
+    int cmp = ip_addr_cmp(&a->first, &b->first);
+    return cmp ? cmp : ip_addr_cmp(&b->last, &a->last);
+}
+
+/* Adds the addresses of eligible pods that lie inside any of 'blocks' (an
+ * ipBlock minus its excepts, as CIDRs): only those addresses, so a
+ * dual-stack pod behind an IPv4 block is reached by its IPv4 address
+ * only.  The blocks become sorted spans, nested ones dropped; each is
+ * looked up in the address index: O(b log b + b log a + matches). */
+static void
+dst_list_add_blocks(struct ctx *c, struct dst_list *dl,
+                    const struct cidr *blocks, size_t n_blocks)
+{
+    if (!n_blocks) {
+        return;
+    }
+    addr_index_build(c);
+    struct span *spans = xmalloc(n_blocks * sizeof *spans);
+    for (size_t i = 0; i < n_blocks; i++) {
+        struct span *sp = &spans[i];
+        sp->first = sp->last = blocks[i].addr;
+        int max = cidr_max_plen(blocks[i].addr.family);
+        for (int bit = blocks[i].plen; bit < max; bit++) {
+            sp->last.bytes[bit / 8] |= 0x80 >> (bit % 8);
+        }
+    }
+    qsort(spans, n_blocks, sizeof *spans, compare_span);
+    const struct ip_addr *covered = NULL;   /* Last address done. */
+    for (size_t i = 0; i < n_blocks; i++) {
+        const struct span *sp = &spans[i];
+        if (covered && ip_addr_cmp(&sp->last, covered) <= 0) {
+            continue;           /* Inside a span already done. */
+        }
+        size_t lo = 0, hi = c->n_addr_index;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (ip_addr_cmp(&c->addr_index[mid].addr, &sp->first) < 0) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        for (size_t j = lo; j < c->n_addr_index
+             && ip_addr_cmp(&c->addr_index[j].addr, &sp->last) <= 0; j++) {
+            dst_list_add(c, dl, c->addr_index[j].pod, c->addr_index[j].ip);
+        }
+        covered = &sp->last;
+    }
+    free(spans);
+}
+
+/* ---- Peers. ---- */
+
 /* A rule's peers, resolved. */
 struct peers {
     bool wildcard;
     size_t *pods;               /* Unique pod indexes. */
     size_t n_pods, allocated_pods;
-    struct cidr *blocks;        /* ipBlocks minus their excepts. */
-    size_t n_blocks, allocated_blocks;
+    size_t n_pod_addrs;         /* Their addresses. */
+    struct cidr_diff *diffs;    /* One per ipBlock peer, in order. */
+    size_t n_diffs;
+    size_t n_cidrs;             /* The CIDRs the diffs come to: counted, */
+    struct cidr *cidrs;         /* and listed once that fits the budget. */
 };
 
+/* Resolves the peers of 'rule': its pod peers, and its ipBlocks as
+ * differences whose CIDRs are counted but not listed yet (counting is
+ * cheap; listing a million is not, and the budget may refuse them). */
 static void
 peers_resolve(struct ctx *c, const struct k8s_netpol *np,
-              const struct np_rule *rule, const char *what,
-              struct peers *p)
+              const struct np_rule *rule, struct peers *p)
 {
     memset(p, 0, sizeof *p);
     if (!rule->n_peers) {
         p->wildcard = true;
         return;
     }
+    p->diffs = xmalloc(rule->n_peers * sizeof *p->diffs);
     c->mark_gen++;
     for (size_t i = 0; i < rule->n_peers; i++) {
         const struct np_peer *peer = &rule->peers[i];
         if (peer->is_ipblock) {
-            size_t n;
-            struct cidr *d = cidr_difference(&peer->block, peer->excepts,
-                                             peer->n_excepts, &n);
-            if (n > 64) {
-                char b[CIDR_STRLEN];
-                cidr_format(&peer->block, b);
-                warn(c, "%s: ipBlock %s with %zu excepts becomes %zu CIDRs",
-                     what, b, peer->n_excepts, n);
-            }
-            for (size_t j = 0; j < n; j++) {
-                APPEND(p->blocks, p->n_blocks, p->allocated_blocks, d[j]);
-            }
-            free(d);
+            struct cidr_diff *d = &p->diffs[p->n_diffs++];
+            cidr_diff_init(d, &peer->block, peer->excepts, peer->n_excepts);
+            p->n_cidrs += cidr_diff_count(d);
             continue;
         }
         const struct podlist *pl = resolve_pods(c, np->namespace,
@@ -861,8 +999,37 @@ peers_resolve(struct ctx *c, const struct k8s_netpol *np,
             if (c->mark[idx] != c->mark_gen) {
                 c->mark[idx] = c->mark_gen;
                 APPEND(p->pods, p->n_pods, p->allocated_pods, idx);
+                p->n_pod_addrs += c->pods[idx]->n_ips;
             }
         }
+    }
+}
+
+/* Lists the CIDRs of every ipBlock of 'rule' into p->cidrs, warning about
+ * a block that becomes many. */
+static void
+peers_list_cidrs(struct ctx *c, const struct np_rule *rule, struct peers *p,
+                 const char *what)
+{
+    p->cidrs = xmalloc((p->n_cidrs + 1) * sizeof *p->cidrs);
+    size_t n = 0, k = 0;
+    for (size_t i = 0; i < rule->n_peers; i++) {
+        const struct np_peer *peer = &rule->peers[i];
+        if (!peer->is_ipblock) {
+            continue;
+        }
+        size_t m;
+        struct cidr *list = cidr_diff_list(&p->diffs[k++], &m);
+        if (m > 64) {
+            char b[CIDR_STRLEN];
+            cidr_format(&peer->block, b);
+            warn(c, "%s: ipBlock %s with %zu excepts becomes %zu CIDRs",
+                 what, b, peer->n_excepts, m);
+        }
+        assert(n + m <= p->n_cidrs);
+        memcpy(&p->cidrs[n], list, m * sizeof *list);
+        n += m;
+        free(list);
     }
 }
 
@@ -870,22 +1037,11 @@ static void
 peers_destroy(struct peers *p)
 {
     free(p->pods);
-    free(p->blocks);
-}
-
-/* Returns the number that pod 'pod' gives the port named 'name' for
- * 'proto', or 0 if it has none. */
-static uint16_t
-pod_named_port(const struct k8s_pod *pod, const char *name,
-               enum np_proto proto)
-{
-    for (size_t i = 0; i < pod->n_ports; i++) {
-        const struct container_port *cp = &pod->ports[i];
-        if (cp->name && cp->proto == proto && !strcmp(cp->name, name)) {
-            return cp->port;
-        }
+    for (size_t i = 0; i < p->n_diffs; i++) {
+        cidr_diff_destroy(&p->diffs[i]);
     }
-    return 0;
+    free(p->diffs);
+    free(p->cidrs);
 }
 
 /* ---- Rules. ---- */
@@ -941,16 +1097,254 @@ conj_spec_destroy(struct conj_spec *spec)
     spec->n_dims = 0;
 }
 
-/* Emits the flows of one rule of policy number 'pno' in direction
- * 'ingress', whose policy selects the local pods 'selected'. */
-static void
-compile_rule(struct ctx *c, const struct k8s_netpol *np, uint32_t pno,
-             bool ingress, size_t rule_idx, const struct np_rule *rule,
-             const size_t *selected, size_t n_selected)
+/* A named port that resolves on a destination: address 'ip' of pod 'pod'
+ * gives name number 'name' of the rule the number 'number'. */
+struct named_hit {
+    uint32_t name;              /* Index in the plan's 'names'. */
+    uint16_t number;
+    uint32_t seq;               /* The destination's rank: a stable sort. */
+    size_t pod, ip;
+};
+
+static int
+compare_named_hits(const void *a_, const void *b_)
 {
+    const struct named_hit *a = a_, *b = b_;
+    return (a->name != b->name ? (a->name < b->name ? -1 : 1)
+            : a->number != b->number ? (a->number < b->number ? -1 : 1)
+            : a->seq < b->seq ? -1 : a->seq > b->seq);
+}
+
+/* One rule, resolved and counted before any of its flows exists. */
+struct rule_plan {
+    const struct np_rule *rule;
+    bool ingress;
+    size_t idx;
+    char *what;                 /* "NetworkPolicy ns/name ingress rule N". */
+    struct peers peers;
+    const struct np_port **names;       /* Its distinct (name, protocol) */
+    size_t n_names;                     /* pairs, in order. */
+    struct named_hit *hits;     /* Sorted by (name, number, seq). */
+    size_t n_hits;
+    size_t cost;                /* Flows it adds, at most (see below), */
+    bool counted;               /* or at least, if counting stopped. */
+};
+
+static void
+rule_plan_destroy(struct rule_plan *plan)
+{
+    peers_destroy(&plan->peers);
+    free(plan->names);
+    free(plan->hits);
+    free(plan->what);
+}
+
+/* The matches dim_add_port() makes for one 'ports' entry. */
+static size_t
+port_matches(const struct ctx *c, const struct np_port *p)
+{
+    size_t per_family = 1;
+    if (p->port && p->end_port && p->end_port != p->port) {
+        uint16_t values[32], masks[32];
+        per_family = port_range_to_masks(p->port, p->end_port, values, masks);
+    }
+    return per_family * (c->families.v4 + c->families.v6);
+}
+
+/* Flows a conjunction with sets of these sizes adds at most: one per
+ * member of each set, plus its conj_id flow; nothing if a set is empty. */
+static size_t
+conj_cost(const size_t *sizes, size_t n)
+{
+    size_t sum = n > 1;
+    for (size_t i = 0; i < n; i++) {
+        if (!sizes[i]) {
+            return 0;
+        }
+        sum += sizes[i];
+    }
+    return sum;
+}
+
+/* Finds where the rule's named ports resolve: every (destination address,
+ * name) whose pod declares the name with the rule's protocol, into
+ * plan->hits.  The destinations are the selected pods for ingress; for
+ * egress the peer pods and the pods with an address in the rule's
+ * ipBlocks (those addresses only), or every pod with no 'to'.  One pass
+ * over the destinations' ports, each looked up by name: a rule with many
+ * names costs no more than one with few. */
+static void
+plan_named_ports(struct ctx *c, struct rule_plan *plan,
+                 const size_t *selected, size_t n_selected)
+{
+    const struct np_rule *rule = plan->rule;
+    struct strmap by_name;      /* Name -> 1 + index in 'names', per proto. */
+    strmap_init(&by_name);
+    plan->names = xmalloc(rule->n_ports * sizeof *plan->names);
+    uint32_t (*slots)[3] = xcalloc(rule->n_ports, sizeof *slots);
+    size_t n_slots = 0;
+    for (size_t i = 0; i < rule->n_ports; i++) {
+        const struct np_port *p = &rule->ports[i];
+        if (!p->name) {
+            continue;
+        }
+        bool created;
+        void **slot = strmap_slot(&by_name, p->name, &created);
+        if (created) {
+            *slot = slots[n_slots++];
+        }
+        uint32_t *per_proto = *slot;
+        if (!per_proto[p->proto]) {
+            plan->names[plan->n_names++] = p;
+            per_proto[p->proto] = plan->n_names;
+        }
+    }
+
+    struct dst_list dsts = { NULL, 0, 0 };
+    c->mark_gen++;
+    if (plan->ingress) {
+        for (size_t i = 0; i < n_selected; i++) {
+            dst_list_add_pod(c, &dsts, selected[i]);
+        }
+    } else if (plan->peers.wildcard) {
+        for (size_t i = 0; i < c->n_pods; i++) {
+            if (c->eligible[i]) {
+                dst_list_add_pod(c, &dsts, i);
+            }
+        }
+    } else {
+        for (size_t i = 0; i < plan->peers.n_pods; i++) {
+            dst_list_add_pod(c, &dsts, plan->peers.pods[i]);
+        }
+        dst_list_add_blocks(c, &dsts, plan->peers.cidrs,
+                            plan->peers.n_cidrs);
+    }
+
+    size_t allocated = 0;
+    for (size_t i = 0; i < dsts.n; i++) {
+        const struct pod_addr *pa = &dsts.items[i];
+        const struct k8s_pod *pod = c->pods[pa->pod];
+        for (size_t j = 0; j < pod->n_ports; j++) {
+            const struct container_port *cp = &pod->ports[j];
+            const uint32_t *per_proto = (cp->name
+                                         ? strmap_get(&by_name, cp->name)
+                                         : NULL);
+            if (!per_proto || !per_proto[cp->proto]) {
+                continue;
+            }
+            /* The first port of the pod with the name counts. */
+            bool first = true;
+            for (size_t k = 0; first && k < j; k++) {
+                first = !(pod->ports[k].name
+                          && pod->ports[k].proto == cp->proto
+                          && !strcmp(pod->ports[k].name, cp->name));
+            }
+            if (first && cp->port) {
+                struct named_hit h = {
+                    .name = per_proto[cp->proto] - 1, .number = cp->port,
+                    .seq = i, .pod = pa->pod, .ip = pa->ip,
+                };
+                APPEND(plan->hits, plan->n_hits, allocated, h);
+            }
+        }
+    }
+    qsort(plan->hits, plan->n_hits, sizeof *plan->hits, compare_named_hits);
+    free(dsts.items);
+    free(slots);
+    strmap_destroy(&by_name);
+}
+
+/* Resolves rule 'plan->rule' and counts the flows it will add (at most:
+ * before clause flows merge) into plan->cost, also adding it to '*total'.
+ * A rule's ipBlocks count as the CIDRs they come to even where they are
+ * not flows of their own (then they find the pods behind them).  Stops
+ * and returns false as soon as '*total' goes over 'budget' (0: none),
+ * before listing the CIDRs or resolving the named ports that would cost
+ * more: the time a refused policy takes is bounded. */
+static bool
+plan_rule(struct ctx *c, const struct k8s_netpol *np, struct rule_plan *plan,
+          const size_t *selected, size_t n_selected, size_t n_sel_addrs,
+          size_t budget, size_t *total)
+{
+    const struct np_rule *rule = plan->rule;
+    struct peers *p = &plan->peers;
+    peers_resolve(c, np, rule, p);
+
+    size_t n_numeric = 0, numeric_matches = 0;
+    for (size_t i = 0; i < rule->n_ports; i++) {
+        if (!rule->ports[i].name) {
+            n_numeric++;
+            numeric_matches += port_matches(c, &rule->ports[i]);
+        }
+    }
+    size_t peer_matches = p->n_pod_addrs + p->n_cidrs;
+    bool cidrs_counted = false;
+    if (n_numeric || !rule->n_ports) {
+        size_t sizes[3] = { n_sel_addrs }, n = 1;
+        if (!p->wildcard) {
+            sizes[n++] = peer_matches;
+        }
+        if (rule->n_ports) {
+            sizes[n++] = numeric_matches;
+        }
+        plan->cost = conj_cost(sizes, n);
+        cidrs_counted = plan->cost && !p->wildcard;
+    }
+    if (!cidrs_counted) {
+        plan->cost += p->n_cidrs;
+    }
+    *total += plan->cost;
+    plan->counted = rule->n_ports == n_numeric;
+    if (budget && *total > budget) {
+        return false;           /* Its named ports are not counted. */
+    }
+    if (p->n_cidrs) {
+        peers_list_cidrs(c, rule, p, plan->what);
+    }
+
+    if (rule->n_ports > n_numeric) {
+        plan_named_ports(c, plan, selected, n_selected);
+        /* Per (name, number): its destinations' addresses, the other end
+         * (sources in egress, peers in ingress if any), one port match
+         * per family and the conj_id flow. */
+        size_t fam = c->families.v4 + c->families.v6;
+        size_t named = 0;
+        for (size_t i = 0; i < plan->n_hits; ) {
+            size_t j = i;
+            while (j < plan->n_hits && plan->hits[j].name == plan->hits[i].name
+                   && plan->hits[j].number == plan->hits[i].number) {
+                j++;
+            }
+            size_t sizes[3] = { j - i }, n = 1;
+            if (!plan->ingress) {
+                sizes[n++] = n_sel_addrs;
+            } else if (!p->wildcard) {
+                sizes[n++] = peer_matches;
+            }
+            sizes[n++] = fam;
+            named += conj_cost(sizes, n);
+            i = j;
+        }
+        plan->cost += named;
+        *total += named;
+    }
+    plan->counted = true;
+    return !budget || *total <= budget;
+}
+
+/* Emits the flows of a planned rule of policy number 'pno', whose policy
+ * selects the local pods 'selected'. */
+static void
+emit_rule(struct ctx *c, const struct k8s_netpol *np, uint32_t pno,
+          const struct rule_plan *plan, const size_t *selected,
+          size_t n_selected)
+{
+    const struct np_rule *rule = plan->rule;
+    const struct peers *peers = &plan->peers;
+    bool ingress = plan->ingress;
+    size_t rule_idx = plan->idx;
+    const char *what = plan->what;
     const char *dir = ingress ? "ingress" : "egress";
-    char *what = xasprintf("NetworkPolicy %s/%s %s rule %zu",
-                           np->namespace, np->name, dir, rule_idx);
     uint8_t table = tbl(c, ingress ? NPT_INGRESS : NPT_EGRESS);
     uint8_t next = tbl(c, ingress ? NPT_COMMIT : NPT_INGRESS);
     const char *reg = ingress ? "reg1" : "reg0";
@@ -960,9 +1354,6 @@ compile_rule(struct ctx *c, const struct k8s_netpol *np, uint32_t pno,
     enum addr_field peer_field = ingress ? FIELD_SRC : FIELD_DST;
     uint64_t cookie = make_cookie(c, NPC_RULE, pno,
                                   (ingress ? 0x800 : 0) | (rule_idx & 0x7ff));
-
-    struct peers peers;
-    peers_resolve(c, np, rule, what, &peers);
 
     size_t n_numeric = 0;
     for (size_t i = 0; i < rule->n_ports; i++) {
@@ -976,13 +1367,13 @@ compile_rule(struct ctx *c, const struct k8s_netpol *np, uint32_t pno,
         for (size_t i = 0; i < n_selected; i++) {
             dim_add_pod(c, d, selected[i], sel_field);
         }
-        if (!peers.wildcard) {
+        if (!peers->wildcard) {
             d = &spec.dims[spec.n_dims++];
-            for (size_t i = 0; i < peers.n_pods; i++) {
-                dim_add_pod(c, d, peers.pods[i], peer_field);
+            for (size_t i = 0; i < peers->n_pods; i++) {
+                dim_add_pod(c, d, peers->pods[i], peer_field);
             }
-            for (size_t i = 0; i < peers.n_blocks; i++) {
-                dim_add_cidr(c, d, &peers.blocks[i], peer_field);
+            for (size_t i = 0; i < peers->n_cidrs; i++) {
+                dim_add_cidr(c, d, &peers->cidrs[i], peer_field);
             }
         }
         if (rule->n_ports) {
@@ -1001,78 +1392,45 @@ compile_rule(struct ctx *c, const struct k8s_netpol *np, uint32_t pno,
         conj_spec_destroy(&spec);
     }
 
-    /* Named ports: one conjunction per number the name resolves to.  The
-     * destination pods are the selected ones for ingress and the peer pods
-     * (never ipBlocks) for egress; with no 'to', every pod is a peer. */
-    size_t *all_pods = NULL;
-    size_t n_all = 0;
-    if (!ingress && peers.wildcard) {
-        all_pods = xmalloc((c->n_pods + 1) * sizeof *all_pods);
-        for (size_t i = 0; i < c->n_pods; i++) {
-            if (c->eligible[i]) {
-                all_pods[n_all++] = i;
-            }
+    /* Named ports: one conjunction per (name, number), whose destination
+     * set holds the addresses that resolve the name to that number. */
+    for (size_t i = 0; i < plan->n_hits; ) {
+        const struct named_hit *h = &plan->hits[i];
+        const struct np_port *p = plan->names[h->name];
+        struct conj_spec spec = { .n_dims = 0 };
+        struct dim *dst = &spec.dims[spec.n_dims++];
+        size_t j = i;
+        for (; j < plan->n_hits && plan->hits[j].name == h->name
+               && plan->hits[j].number == h->number; j++) {
+            dim_add(dst, pod_matches(c, plan->hits[j].pod,
+                                     ingress ? sel_field
+                                     : peer_field)[plan->hits[j].ip]);
         }
-    }
-    const size_t *dsts = ingress ? selected
-                         : peers.wildcard ? all_pods : peers.pods;
-    size_t n_dsts = ingress ? n_selected
-                    : peers.wildcard ? n_all : peers.n_pods;
-    uint16_t *numbers = xmalloc((n_dsts + 1) * sizeof *numbers);
-    for (size_t pi = 0; pi < rule->n_ports; pi++) {
-        const struct np_port *p = &rule->ports[pi];
-        if (!p->name) {
-            continue;
-        }
-        for (size_t i = 0; i < n_dsts; i++) {
-            numbers[i] = pod_named_port(c->pods[dsts[i]], p->name, p->proto);
-        }
-        for (size_t i = 0; i < n_dsts; i++) {
-            uint16_t v = numbers[i];
-            bool first = v != 0;
-            for (size_t j = 0; first && j < i; j++) {
-                first = numbers[j] != v;
-            }
-            if (!first) {
-                continue;
-            }
-            struct conj_spec spec = { .n_dims = 0 };
-            struct dim *dst = &spec.dims[spec.n_dims++];
-            for (size_t j = i; j < n_dsts; j++) {
-                if (numbers[j] == v) {
-                    dim_add_pod(c, dst, dsts[j],
-                                ingress ? sel_field : peer_field);
-                }
-            }
-            struct dim *d;
-            if (ingress && !peers.wildcard) {
-                d = &spec.dims[spec.n_dims++];
-                for (size_t j = 0; j < peers.n_pods; j++) {
-                    dim_add_pod(c, d, peers.pods[j], peer_field);
-                }
-                for (size_t j = 0; j < peers.n_blocks; j++) {
-                    dim_add_cidr(c, d, &peers.blocks[j], peer_field);
-                }
-            } else if (!ingress) {
-                d = &spec.dims[spec.n_dims++];
-                for (size_t j = 0; j < n_selected; j++) {
-                    dim_add_pod(c, d, selected[j], sel_field);
-                }
-            }
+        struct dim *d;
+        if (ingress && !peers->wildcard) {
             d = &spec.dims[spec.n_dims++];
-            dim_add_port(c, d, p->proto, v, 0, what);
-            char *key = xasprintf("%s/%s|%c|%zu|%s/%s=%u", np->namespace,
-                                  np->name, dir[0], rule_idx, p->name,
-                                  np_proto_name(p->proto), v);
-            emit_conj(c, table, key, reg, next, cookie, what, &spec);
-            free(key);
-            conj_spec_destroy(&spec);
+            for (size_t k = 0; k < peers->n_pods; k++) {
+                dim_add_pod(c, d, peers->pods[k], peer_field);
+            }
+            for (size_t k = 0; k < peers->n_cidrs; k++) {
+                dim_add_cidr(c, d, &peers->cidrs[k], peer_field);
+            }
+        } else if (!ingress) {
+            d = &spec.dims[spec.n_dims++];
+            for (size_t k = 0; k < n_selected; k++) {
+                dim_add_pod(c, d, selected[k], sel_field);
+            }
         }
+        d = &spec.dims[spec.n_dims++];
+        dim_add_port(c, d, p->proto, h->number, 0, what);
+        char *key = xasprintf("%s/%s|%c|%zu|%s/%s=%u", np->namespace,
+                              np->name, dir[0], rule_idx, p->name,
+                              np_proto_name(p->proto), h->number);
+        emit_conj(c, table, key, reg, next, cookie, what, &spec);
+        free(key);
+        conj_spec_destroy(&spec);
+        i = j;
     }
-    free(numbers);
-    free(all_pods);
-    peers_destroy(&peers);
-    free(what);
 }
 
 /* ---- Infrastructure flows. ---- */
@@ -1160,27 +1518,45 @@ compile_infra(struct ctx *c)
      * that a policy change cut and a later change allows again needs
      * another commit: clearing the mark lets its replies pass again. */
     uint8_t t_commit = tbl(c, NPT_COMMIT);
-    snprintf(actions, sizeof actions,
-             "ct(commit,zone=%u,exec(set_field:0/0x1->ct_mark)),%s",
-             c->opts->ct_zone, cont);
+    /* These two end in the operator's continuation, of any length. */
+    char *commit = xasprintf(
+        "ct(commit,zone=%u,exec(set_field:0/0x1->ct_mark)),%s",
+        c->opts->ct_zone, cont);
     add_direct(c, t_commit, 110, cookie,
-               "ct_state=-new+est+trk,ct_mark="CT_MARK_CUT",ip", actions,
+               "ct_state=-new+est+trk,ct_mark="CT_MARK_CUT",ip", commit,
                "allowed again after a policy change had cut it");
     add_direct(c, t_commit, 110, cookie,
-               "ct_state=-new+est+trk,ct_mark="CT_MARK_CUT",ipv6", actions,
+               "ct_state=-new+est+trk,ct_mark="CT_MARK_CUT",ipv6", commit,
                NULL);
+    free(commit);
     add_direct(c, t_commit, 105, cookie, "ct_state=-new+est+trk", cont,
                "established and still allowed");
 
     /* ct_label: egress rule id in the high 32 bits, ingress in the low;
      * 0 means "not isolated in that direction". */
-    snprintf(actions, sizeof actions,
-             "ct(commit,zone=%u,exec(move:NXM_NX_REG0[]->NXM_NX_CT_LABEL[32..63],"
-             "move:NXM_NX_REG1[]->NXM_NX_CT_LABEL[0..31])),%s",
-             c->opts->ct_zone, cont);
-    add_direct(c, t_commit, 100, cookie, "ip", actions,
+    commit = xasprintf(
+        "ct(commit,zone=%u,exec(move:NXM_NX_REG0[]->NXM_NX_CT_LABEL[32..63],"
+        "move:NXM_NX_REG1[]->NXM_NX_CT_LABEL[0..31])),%s",
+        c->opts->ct_zone, cont);
+    add_direct(c, t_commit, 100, cookie, "ip", commit,
                "allowed: commit with the deciding rules in ct_label");
-    add_direct(c, t_commit, 100, cookie, "ipv6", actions, NULL);
+    add_direct(c, t_commit, 100, cookie, "ipv6", commit, NULL);
+    free(commit);
+}
+
+/* Drops all IP from switch port 'port' (in the spoof guard table, below
+ * what its pod may send).  'port' comes from the operator or OVSDB, of
+ * any length: no fixed buffer. */
+static void
+add_port_drops(struct ctx *c, const char *port, const char *comment)
+{
+    uint64_t cookie = make_cookie(c, NPC_INFRA, 0, 0);
+    for (int v6 = 0; v6 < 2; v6++) {
+        char *match = xasprintf("in_port=%s,%s", port, v6 ? "ipv6" : "ip");
+        add_direct(c, tbl(c, NPT_SPOOF), 150, cookie, match, "drop",
+                   comment);
+        free(match);
+    }
 }
 
 /* The spoof guard for local pod 'pod': its own addresses go on to egress
@@ -1191,7 +1567,7 @@ compile_spoof(struct ctx *c, const struct k8s_pod *pod)
 {
     uint64_t cookie = make_cookie(c, NPC_INFRA, 0, 0);
     uint8_t t = tbl(c, NPT_SPOOF);
-    char actions[64], match[192], buf[128];
+    char actions[64], buf[128];
     snprintf(actions, sizeof actions, "goto_table:%u", tbl(c, NPT_EGRESS));
     const char *const *ports = NULL;
     size_t n_ports = (c->opts->port_of
@@ -1214,8 +1590,9 @@ compile_spoof(struct ctx *c, const struct k8s_pod *pod)
         struct cidr h = host_cidr(&pod->ips[i]);
         format_addr_match(&h, FIELD_SRC, buf, sizeof buf);
         for (size_t j = 0; j < n_ports; j++) {
-            snprintf(match, sizeof match, "in_port=%s,%s", ports[j], buf);
+            char *match = xasprintf("in_port=%s,%s", ports[j], buf);
             add_direct(c, t, 200, cookie, match, actions, comment.s);
+            free(match);
         }
         if (n_ports) {
             add_direct(c, t, 100, cookie, buf, "drop", comment.s);
@@ -1224,10 +1601,7 @@ compile_spoof(struct ctx *c, const struct k8s_pod *pod)
         }
     }
     for (size_t j = 0; j < n_ports; j++) {
-        snprintf(match, sizeof match, "in_port=%s,ip", ports[j]);
-        add_direct(c, t, 150, cookie, match, "drop", comment.s);
-        snprintf(match, sizeof match, "in_port=%s,ipv6", ports[j]);
-        add_direct(c, t, 150, cookie, match, "drop", comment.s);
+        add_port_drops(c, ports[j], comment.s);
     }
     free(comment.s);
 }
@@ -1240,21 +1614,87 @@ struct isolation {
     size_t n;                   /* Policies isolating the pod. */
 };
 
-static void
+/* Compiles the rules of policy 'np' (number 'pno'), which selects the
+ * local pods 'selected', unless they would add more flows than
+ * opts->max_policy_flows: then it adds none of them and returns a
+ * malloc'd message naming the policy, the rule and the counts.  All or
+ * nothing: the policy's default deny (made by the caller) stays either
+ * way, so a refused policy isolates its pods and allows nothing, which
+ * fails closed; installing some of its rules would make what it allows
+ * depend on the order of its rules.  Every rule is planned (resolved
+ * and counted) before any flow is made, so a refused policy costs the
+ * counting only.  Stores in '*needed' the flows counted (for a refused
+ * policy, at least what it needs). */
+static char *
 compile_policy_rules(struct ctx *c, const struct k8s_netpol *np, uint32_t pno,
-                     const size_t *selected, size_t n_selected)
+                     const size_t *selected, size_t n_selected,
+                     size_t *needed)
 {
-    for (int ingress = 0; ingress < 2; ingress++) {
+    size_t budget = c->opts->max_policy_flows;
+    size_t n_sel_addrs = 0;
+    for (size_t i = 0; i < n_selected; i++) {
+        n_sel_addrs += c->pods[selected[i]]->n_ips;
+    }
+    struct rule_plan *plans = xcalloc(np->n_ingress + np->n_egress + 1,
+                                      sizeof *plans);
+    size_t n_plans = 0, total = 0;
+    bool fits = true;
+    for (int ingress = 0; fits && ingress < 2; ingress++) {
         if (!(ingress ? np->isolates_ingress : np->isolates_egress)) {
             continue;
         }
         const struct np_rule *rules = ingress ? np->ingress : np->egress;
         size_t n_rules = ingress ? np->n_ingress : np->n_egress;
-        for (size_t r = 0; r < n_rules; r++) {
-            compile_rule(c, np, pno, ingress, r, &rules[r], selected,
-                         n_selected);
+        for (size_t r = 0; fits && r < n_rules; r++) {
+            struct rule_plan *plan = &plans[n_plans++];
+            plan->rule = &rules[r];
+            plan->ingress = ingress;
+            plan->idx = r;
+            plan->what = xasprintf("NetworkPolicy %s/%s %s rule %zu",
+                                   np->namespace, np->name,
+                                   ingress ? "ingress" : "egress", r);
+            fits = plan_rule(c, np, plan, selected, n_selected, n_sel_addrs,
+                             budget, &total);
         }
     }
+
+    char *error = NULL;
+    if (fits) {
+        for (size_t i = 0; i < n_plans; i++) {
+            emit_rule(c, np, pno, &plans[i], selected, n_selected);
+        }
+    } else {
+        /* Counting stopped at the rule that went over: it is the one
+         * to name (usually the one that blew up). */
+        const struct rule_plan *last = &plans[n_plans - 1];
+        char *cidrs = (last->peers.n_cidrs
+                       ? xasprintf("its ipBlocks come to %zu CIDRs",
+                                   last->peers.n_cidrs)
+                       : NULL);
+        char *before = (total > last->cost
+                        ? xasprintf("%zu with the rules before it", total)
+                        : NULL);
+        char *why = (cidrs || before
+                     ? xasprintf(" (%s%s%s)", cidrs ? cidrs : "",
+                                 cidrs && before ? "; " : "",
+                                 before ? before : "")
+                     : xstrdup(""));
+        error = xasprintf("%s needs %s%zu flows%s, over the limit of %zu "
+                          "per policy (--max-policy-flows): none of the "
+                          "policy's rules is installed, and the pods it "
+                          "selects stay isolated", last->what,
+                          last->counted ? "" : "at least ", last->cost,
+                          why, budget);
+        free(why);
+        free(cidrs);
+        free(before);
+    }
+    for (size_t i = 0; i < n_plans; i++) {
+        rule_plan_destroy(&plans[i]);
+    }
+    free(plans);
+    *needed = total;
+    return error;
 }
 
 /* Appends a clause flow's whole conjunction list, as merged within one
@@ -1279,9 +1719,26 @@ add_conj_text(struct ctx *c, uint8_t table, uint16_t priority,
     f->last_id = 0;
 }
 
+/* Reports policy 'name' as over the flow limit, for 'message'. */
 static void
-merge_fragment(struct ctx *c, const struct fragment *frag)
+add_rejected(struct ctx *c, const char *name, const char *message,
+             size_t flows)
 {
+    struct np_flowset *out = c->out;
+    out->rejected = xrealloc(out->rejected, (out->n_rejected + 1)
+                             * sizeof *out->rejected);
+    out->rejected[out->n_rejected++] = (struct np_rejected) {
+        .policy = xstrdup(name), .message = xstrdup(message),
+        .flows = flows,
+    };
+}
+
+static void
+merge_fragment(struct ctx *c, const char *name, const struct fragment *frag)
+{
+    if (frag->rejected) {
+        add_rejected(c, name, frag->rejected, frag->rejected_flows);
+    }
     for (size_t i = 0; i < frag->n_flows; i++) {
         const struct frag_flow *ff = &frag->flows[i];
         uint32_t match = intern(c, ff->match);
@@ -1321,8 +1778,12 @@ policy_fragment(struct ctx *c, const struct k8s_netpol *np, uint32_t pno,
     struct flowmap all = c->flows;
     flowmap_init(&c->flows);
     size_t n_warnings = c->out->n_warnings;
-    compile_policy_rules(c, np, pno, selected, n_selected);
+    size_t needed;
+    char *rejected = compile_policy_rules(c, np, pno, selected, n_selected,
+                                          &needed);
     struct fragment *frag = xcalloc(1, sizeof *frag);
+    frag->rejected = rejected;
+    frag->rejected_flows = rejected ? needed : 0;
     frag->flows = xmalloc((c->flows.n + 1) * sizeof *frag->flows);
     for (size_t i = 0; i <= c->flows.mask; i++) {
         struct pflow *f = c->flows.values[i];
@@ -1411,12 +1872,18 @@ compile_policies(struct ctx *c, const struct cluster *cluster)
             }
         }
         if (c->frags) {
-            merge_fragment(c, policy_fragment(c, np, pno, name, selected,
-                                              n_selected));
+            merge_fragment(c, name, policy_fragment(c, np, pno, name,
+                                                    selected, n_selected));
         } else {
             /* Nothing to keep: straight into the table, which is what
              * merging the fragment would give, without the copies. */
-            compile_policy_rules(c, np, pno, selected, n_selected);
+            size_t needed;
+            char *rejected = compile_policy_rules(c, np, pno, selected,
+                                                  n_selected, &needed);
+            if (rejected) {
+                add_rejected(c, name, rejected, needed);
+                free(rejected);
+            }
         }
     }
     free(selected);
@@ -1492,6 +1959,7 @@ compile_options_init(struct compile_options *opts)
     opts->ct_zone = 0;
     opts->node_ports = local;
     opts->n_node_ports = 1;
+    opts->max_policy_flows = NP_DEFAULT_MAX_POLICY_FLOWS;
 }
 
 /* Host-network pods share the node's address, and finished pods' addresses
@@ -1502,6 +1970,39 @@ pod_eligible(const struct k8s_pod *pod)
 {
     return (pod->n_ips && !pod->host_network
             && pod->phase != POD_SUCCEEDED && pod->phase != POD_FAILED);
+}
+
+char *
+compile_check_port(const char *port)
+{
+    size_t len = strlen(port);
+    if (!len) {
+        return xstrdup("empty port name");
+    }
+    if (strspn(port, "0123456789") == len) {
+        char *end;
+        unsigned long n = strtoul(port, &end, 10);
+        if (len > 5 || n < 1 || n > 0xfeff) {
+            return xasprintf("\"%s\" is not a port number from 1 to 65279",
+                             port);
+        }
+        return NULL;
+    }
+    for (const char *p = port; *p; p++) {
+        unsigned char ch = *p;
+        if (ch <= ' ' || ch >= 0x7f) {
+            return xasprintf("port name has a space, control or non-ASCII "
+                             "byte at position %zu", (size_t) (p - port) + 1);
+        } else if (strchr(",=()\"\\", ch)) {
+            return xasprintf("port name \"%s\" has '%c', which an OpenFlow "
+                             "match cannot hold", port, ch);
+        }
+    }
+    if (len > 15) {
+        return xasprintf("port name \"%.40s%s\" is longer than 15 "
+                         "characters", port, len > 40 ? "..." : "");
+    }
+    return NULL;
 }
 
 bool
@@ -1520,9 +2021,6 @@ compile_pod_is_local(const struct compile_options *opts,
 static void
 compile_orphan_ports(struct ctx *c, const struct cluster *cluster)
 {
-    uint64_t cookie = make_cookie(c, NPC_INFRA, 0, 0);
-    uint8_t t = tbl(c, NPT_SPOOF);
-    char match[192];
     for (size_t i = 0; i < c->opts->n_bound_ports; i++) {
         const struct compile_bound_port *bp = &c->opts->bound_ports[i];
         const struct k8s_pod *pod = cluster_find_pod(cluster, bp->ns,
@@ -1537,10 +2035,7 @@ compile_orphan_ports(struct ctx *c, const struct cluster *cluster)
             : pod->host_network ? "hostNetwork"
             : (pod->phase == POD_SUCCEEDED || pod->phase == POD_FAILED)
             ? "finished" : "on another node");
-        snprintf(match, sizeof match, "in_port=%s,ip", bp->port);
-        add_direct(c, t, 150, cookie, match, "drop", comment);
-        snprintf(match, sizeof match, "in_port=%s,ipv6", bp->port);
-        add_direct(c, t, 150, cookie, match, "drop", comment);
+        add_port_drops(c, bp->port, comment);
         free(comment);
     }
 }
@@ -1557,7 +2052,7 @@ compile_node(struct ctx *c)
 {
     const struct compile_options *o = c->opts;
     uint64_t cookie = make_cookie(c, NPC_INFRA, 0, 0);
-    char commit[32], ingress[32], match[256], buf[128];
+    char commit[32], ingress[32], buf[128];
     snprintf(commit, sizeof commit, "goto_table:%u", tbl(c, NPT_COMMIT));
     snprintf(ingress, sizeof ingress, "goto_table:%u", tbl(c, NPT_INGRESS));
     for (size_t i = 0; i < o->n_node_addrs; i++) {
@@ -1568,10 +2063,10 @@ compile_node(struct ctx *c)
         char *to = xasprintf("to this node (%s): always allowed", addr);
         format_addr_match(&h, FIELD_SRC, buf, sizeof buf);
         for (size_t j = 0; j < o->n_node_ports; j++) {
-            snprintf(match, sizeof match, "in_port=%s,%s", o->node_ports[j],
-                     buf);
+            char *match = xasprintf("in_port=%s,%s", o->node_ports[j], buf);
             add_direct(c, tbl(c, NPT_SPOOF), 190, cookie, match, commit,
                        j ? NULL : from);
+            free(match);
         }
         format_addr_match(&h, FIELD_DST, buf, sizeof buf);
         add_direct(c, tbl(c, NPT_EGRESS_DEFAULT), PRIO_NODE, cookie, buf,
@@ -1606,6 +2101,7 @@ compile_once(const struct cluster *cluster,
         c.pod_first_match[i] = n_addrs;
         n_addrs += c.pods[i]->n_ips;
     }
+    c.addr_mark = xcalloc(n_addrs + 1, sizeof *c.addr_mark);
     for (int f = 0; f < 2; f++) {
         c.pod_matches[f] = xmalloc((n_addrs + 1) * sizeof *c.pod_matches[f]);
         c.pod_matched[f] = xcalloc(c.n_pods + 1, sizeof *c.pod_matched[f]);
@@ -1649,13 +2145,16 @@ compile_once(const struct cluster *cluster,
     c.frags = opts->frags;
     if (c.frags && (c.frags->v4 != c.families.v4
                     || c.frags->v6 != c.families.v6
-                    || c.frags->buckets != buckets)) {
-        /* Port clauses exist per family in use, and rule priorities depend
-         * on the buckets: every fragment changes. */
+                    || c.frags->buckets != buckets
+                    || c.frags->max_policy_flows != opts->max_policy_flows)) {
+        /* Port clauses exist per family in use, rule priorities depend
+         * on the buckets, and the limit decides which policies fit:
+         * every fragment changes. */
         np_frag_cache_invalidate_all(c.frags);
         c.frags->v4 = c.families.v4;
         c.frags->v6 = c.families.v6;
         c.frags->buckets = buckets;
+        c.frags->max_policy_flows = opts->max_policy_flows;
     }
 
     ns_views_build(&c, cluster);
@@ -1720,6 +2219,8 @@ compile_once(const struct cluster *cluster,
     free(c.eligible);
     free(c.local);
     free(c.mark);
+    free(c.addr_mark);
+    free(c.addr_index);
     return max_conj;
 }
 
@@ -1771,6 +2272,11 @@ np_flowset_destroy(struct np_flowset *fs)
         free(fs->warnings[i]);
     }
     free(fs->warnings);
+    for (size_t i = 0; i < fs->n_rejected; i++) {
+        free(fs->rejected[i].policy);
+        free(fs->rejected[i].message);
+    }
+    free(fs->rejected);
     for (size_t i = 0; i < fs->n_names; i++) {
         free(fs->names[i]);
     }

@@ -97,13 +97,22 @@ cmd_explain(struct control_request *req, int argc, const char *argv[],
     } else {
         installed = xasprintf("yes, %zu flow%s", cc.n, cc.n > 1 ? "s" : "");
     }
+    /* A policy over the flow limit has its isolation but no rule flows:
+     * say so, or "installed: no" would read as a lost flow. */
+    const char *policy = ((c.kind == NPC_RULE || c.kind == NPC_ISOLATION)
+                          ? engine_policy_name(d->engine, c.policy) : NULL);
+    const char *rejected = (policy
+                            ? engine_policy_rejection(d->engine, policy)
+                            : NULL);
+    char *note = rejected ? xasprintf("note: %s\n", rejected) : xstrdup("");
     char *msg = xasprintf(
         "%s (generation %u, installed: %s)\n"
         "cookie %#"PRIx64": prefix 0x4e50, generation %u, kind %u, "
-        "policy number %"PRIu32", rule slot %#x (%s, rule %u)\n",
+        "policy number %"PRIu32", rule slot %#x (%s, rule %u)\n%s",
         what, c.generation, installed, cookie, c.generation, c.kind,
         c.policy, (unsigned int) (cookie & 0xfff),
-        c.ingress ? "ingress" : "egress", c.rule);
+        c.ingress ? "ingress" : "egress", c.rule, note);
+    free(note);
     control_reply(req, true, msg);
     free(msg);
     free(installed);
@@ -118,6 +127,7 @@ struct trace_req {
     char *flow;                 /* What we asked ofproto/trace. */
     char *what;                 /* The packet, in words. */
     char *src, *dst;            /* Names for the narration. */
+    char *src_ns, *dst_ns;      /* Their pods' namespaces, or NULL. */
     uint8_t generation;
     bool raw;
     struct trace_req *next;
@@ -138,7 +148,46 @@ trace_req_finish(struct trace_req *t, bool ok, const char *text)
     free(t->what);
     free(t->src);
     free(t->dst);
+    free(t->src_ns);
+    free(t->dst_ns);
     free(t);
+}
+
+/* The report with a note before its path for every policy over the flow
+ * limit in the source's or the destination's namespace (where the
+ * policies that isolate them live): those isolate and allow nothing, so
+ * a drop they cause is not what their rules say.  Returns a malloc'd
+ * string; frees 'report'. */
+static char *
+add_rejection_notes(const struct trace_req *t, char *report)
+{
+    size_t n;
+    const struct engine_rejection *rej = engine_rejections(t->d->engine, &n);
+    char *notes = xstrdup("");
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strcspn(rej[i].policy, "/");
+        bool near = false;
+        for (int k = 0; k < 2; k++) {
+            const char *ns = k ? t->dst_ns : t->src_ns;
+            near |= ns && strlen(ns) == len && !strncmp(ns, rej[i].policy, len);
+        }
+        if (near) {
+            char *more = xasprintf("%s  note: %s\n", notes, rej[i].message);
+            free(notes);
+            notes = more;
+        }
+    }
+    char *path = strstr(report, "\npath:\n");
+    if (!*notes || !path) {
+        free(notes);
+        return report;
+    }
+    path++;
+    char *out = xasprintf("%.*s%s%s", (int) (path - report), report, notes,
+                          path);
+    free(notes);
+    free(report);
+    return out;
 }
 
 static void
@@ -176,7 +225,8 @@ trace_done(void *t_, enum appctl_status status, const char *text)
         .src = t->src,
         .dst = t->dst,
     };
-    char *report = trace_report(&r, &ctx, t->what, t->raw ? text : NULL);
+    char *report = add_rejection_notes(t, trace_report(&r, &ctx, t->what,
+                                                       t->raw ? text : NULL));
     trace_result_destroy(&r);
     trace_req_finish(t, true, report);
     free(report);
@@ -363,6 +413,8 @@ cmd_trace(struct control_request *req, int argc, const char *argv[],
     t->flow = trace_flow(proto, port, in_port, v6, sbuf, dbuf);
     t->src = src.name;
     t->dst = dst.name;
+    t->src_ns = src.pod ? xstrdup(src.pod->namespace) : NULL;
+    t->dst_ns = dst.pod ? xstrdup(dst.pod->namespace) : NULL;
     char *sdesc = (strcmp(src.name, sbuf)
                    ? xasprintf("%s (%s, %s)", src.name, sbuf, where)
                    : xasprintf("%s (%s)", src.name, where));

@@ -630,6 +630,14 @@ prepare_cb(struct ev_loop *loop, ev_prepare *p, int revents)
         for (size_t i = 0; i < n; i++) {
             NP_WARN_RL("engine", "%s", warnings[i]);
         }
+        /* Once per change, not per run: 'status' keeps the list. */
+        const struct engine_rejection *rej = engine_rejections(d->engine,
+                                                               &n);
+        for (size_t i = 0; i < n; i++) {
+            if (rej[i].is_new) {
+                NP_ERR_RL("engine", "%s", rej[i].message);
+            }
+        }
     }
     if (d->busy || !switch_of_is_connected(d->sw)
         || ev_is_active(&d->retry)) {
@@ -753,6 +761,31 @@ latency_summary(const struct daemon *d)
     return s;
 }
 
+/* "none (limit N flows per policy)", or the policies whose rules are left
+ * out for needing more, with the limit. */
+static char *
+over_limit_summary(const struct daemon *d)
+{
+    size_t n;
+    const struct engine_rejection *rej = engine_rejections(d->engine, &n);
+    if (!n) {
+        return xasprintf("none (limit %zu flows per policy)",
+                         d->opts->max_policy_flows);
+    }
+    char *list = xstrdup("");
+    for (size_t i = 0; i < n; i++) {
+        char *more = xasprintf("%s%s%s (at least %zu flows)", list,
+                               i ? ", " : "", rej[i].policy, rej[i].flows);
+        free(list);
+        list = more;
+    }
+    char *s = xasprintf("%s; limit %zu flows per policy: their rules are "
+                        "not installed, the pods they select stay isolated "
+                        "(see the log)", list, d->opts->max_policy_flows);
+    free(list);
+    return s;
+}
+
 static void
 cmd_status(struct control_request *req, int argc, const char *argv[],
            void *aux)
@@ -792,6 +825,7 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
                    : xasprintf("%s (at %s; %"PRIu64" commits since)",
                                d->last_error, d->last_error_time,
                                d->commits - d->commits_at_error));
+    char *over = over_limit_summary(d);
     char *text = xasprintf(
         "source: %s\n"
         "node: %s\n"
@@ -806,6 +840,7 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
         "incremental: %"PRIu64" policies compiled, %"PRIu64" reused, "
         "%"PRIu64" full recomputes\n"
         "drift: %"PRIu64" checks, %"PRIu64" repairs\n"
+        "over the flow limit: %s\n"
         "last error: %s\n",
         source, d->opts->node,
         st.n_namespaces, st.n_pods, st.n_local_pods, st.n_policies,
@@ -820,9 +855,10 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
         latency, st.policies_compiled, st.policies_reused,
         st.full_recomputes,
         d->drift_checks, d->drift_repairs,
-        error);
+        over, error);
     control_reply(req, true, text);
     free(bridge);
+    free(over);
     free(error);
     free(text);
     free(source);
@@ -903,6 +939,7 @@ daemon_main(const struct daemon_options *opts)
     co.ct_zone = opts->ct_zone;
     co.node_addrs = opts->node_addrs;
     co.n_node_addrs = opts->n_node_addrs;
+    co.max_policy_flows = opts->max_policy_flows;
     if (opts->n_node_ports) {
         co.node_ports = opts->node_ports;
         co.n_node_ports = opts->n_node_ports;

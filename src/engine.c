@@ -24,6 +24,10 @@ struct engine {
     bool bound_stale;                   /* rebuilt when ports change. */
     struct flowtab *desired;
     struct np_flowset last;     /* Names and warnings of the last run. */
+    struct engine_rejection *rejections;        /* From 'last'. */
+    size_t n_rejections;
+    struct strmap rejected_before;      /* "ns/name" -> message, of the run
+                                         * before the last. */
 
     /* Relist bookkeeping: keys of 'kind' not yet seen since begin. */
     struct strmap unseen[3];
@@ -284,6 +288,7 @@ engine_create(const struct compile_options *opts)
     e->opts.frags = e->frags;
     e->cluster = cluster_create();
     strmap_init(&e->ports);
+    strmap_init(&e->rejected_before);
     e->desired = flowtab_create();
     for (int k = 0; k < 3; k++) {
         strmap_init(&e->unseen[k]);
@@ -311,6 +316,12 @@ engine_destroy(struct engine *e)
     cluster_destroy(e->cluster);
     flowtab_destroy(e->desired);
     np_flowset_destroy(&e->last);
+    free(e->rejections);
+    for (struct strmap_node *node = strmap_first(&e->rejected_before, &b);
+         node; node = strmap_next(&e->rejected_before, node, &b)) {
+        free(node->value);
+    }
+    strmap_destroy(&e->rejected_before);
     np_ids_destroy(e->rule_ids);
     np_ids_destroy(e->policy_ids);
     np_frag_cache_destroy(e->frags);
@@ -366,9 +377,43 @@ ns_labels(const struct cluster *c, const char *name, struct labels *out)
     labels_set(out, "kubernetes.io/metadata.name", name);
 }
 
+/* Whether 'pod' declares one of the named ports of 'rule', with its
+ * protocol. */
+static bool
+pod_has_named_port_of(const struct k8s_pod *pod, const struct np_rule *rule)
+{
+    for (size_t i = 0; i < rule->n_ports; i++) {
+        const struct np_port *p = &rule->ports[i];
+        for (size_t j = 0; p->name && j < pod->n_ports; j++) {
+            const struct container_port *cp = &pod->ports[j];
+            if (cp->name && cp->proto == p->proto
+                && !strcmp(cp->name, p->name)) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* Whether an address of 'pod' lies in 'block' (its excepts are not looked
+ * at: invalidating a little more than needed is harmless). */
+static bool
+pod_in_block(const struct k8s_pod *pod, const struct cidr *block)
+{
+    for (size_t i = 0; i < pod->n_ips; i++) {
+        if (cidr_contains_addr(block, &pod->ips[i])) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Whether policy 'np's rule flows may mention 'pod': a pod of its own
- * namespace may be selected; a pod any peer selects is a peer; with a
- * named port and no 'to', every pod may be a destination. */
+ * namespace may be selected; a pod any peer selects is a peer; in egress,
+ * a named port resolves on the destination pods, so with no 'to' every
+ * pod may be one, and behind an ipBlock every pod with an address inside
+ * it that declares the name (its addresses, labels, ports and phase all
+ * count, so the caller asks before and after a change). */
 static bool
 policy_depends_on_pod(const struct k8s_netpol *np, const struct k8s_pod *pod,
                       const struct labels *pod_ns_labels)
@@ -391,6 +436,10 @@ policy_depends_on_pod(const struct k8s_netpol *np, const struct k8s_pod *pod,
             for (size_t i = 0; i < rule->n_peers; i++) {
                 const struct np_peer *peer = &rule->peers[i];
                 if (peer->is_ipblock) {
+                    if (!ingress && pod_in_block(pod, &peer->block)
+                        && pod_has_named_port_of(pod, rule)) {
+                        return true;
+                    }
                     continue;
                 }
                 bool ns_ok = (peer->ns_selector
@@ -608,12 +657,15 @@ ports_changed(struct engine *e, const char *ns, const char *name,
     struct k8s_pod *pod = (struct k8s_pod *) cluster_find_pod(e->cluster, ns,
                                                               name);
     if (pod && (!pod->n_ips || pod->ips_from_port)) {
-        /* The pod's addresses come from its ports: what depends on the
-         * pod depends on its labels, which stay, so one invalidation
-         * covers before and after. */
+        /* The pod's addresses come from its ports.  What depends on the
+         * pod by its labels stays; what depends on it by address (an
+         * ipBlock with a named port) may change: invalidate before and
+         * after. */
         struct k8s_object obj = { .kind = OBJ_POD, .pod = pod };
         invalidate_for(e, &obj, &obj);
-        pod_take_port_ips(pod, pp);
+        if (pod_take_port_ips(pod, pp)) {
+            invalidate_for(e, &obj, &obj);
+        }
     }
 }
 
@@ -735,6 +787,35 @@ engine_pending(const struct engine *e)
 }
 
 
+/* Lists the policies the last run left out, marking those that were not
+ * left out, or not for the same reason, by the run before: those are the
+ * news to report once. */
+static void
+note_rejections(struct engine *e)
+{
+    free(e->rejections);
+    e->n_rejections = e->last.n_rejected;
+    e->rejections = xmalloc((e->n_rejections + 1) * sizeof *e->rejections);
+    struct strmap now;
+    strmap_init(&now);
+    for (size_t i = 0; i < e->n_rejections; i++) {
+        const struct np_rejected *r = &e->last.rejected[i];
+        const char *before = strmap_get(&e->rejected_before, r->policy);
+        e->rejections[i] = (struct engine_rejection) {
+            .policy = r->policy, .message = r->message, .flows = r->flows,
+            .is_new = !before || strcmp(before, r->message),
+        };
+        *strmap_slot(&now, r->policy, NULL) = xstrdup(r->message);
+    }
+    size_t b;
+    for (struct strmap_node *node = strmap_first(&e->rejected_before, &b);
+         node; node = strmap_next(&e->rejected_before, node, &b)) {
+        free(node->value);
+    }
+    strmap_destroy(&e->rejected_before);
+    e->rejected_before = now;
+}
+
 bool
 engine_run(struct engine *e)
 {
@@ -766,6 +847,7 @@ engine_run(struct engine *e)
     np_flowset_destroy(&e->last);
     compile_cluster(e->cluster, &e->opts, &e->last);
     flowtab_sync(e->desired, &e->last);
+    note_rejections(e);
 
     e->pending = false;
     e->stats.runs++;
@@ -785,6 +867,7 @@ engine_run(struct engine *e)
         }
     }
     e->stats.n_warnings = e->last.n_warnings;
+    e->stats.n_rejected = e->n_rejections;
     size_t n_cached;
     np_frag_cache_get_stats(e->frags, &e->stats.policies_reused,
                             &e->stats.policies_compiled, &n_cached);
@@ -817,6 +900,24 @@ engine_warnings(const struct engine *e, size_t *n)
 {
     *n = e->last.n_warnings;
     return (const char *const *) e->last.warnings;
+}
+
+const struct engine_rejection *
+engine_rejections(const struct engine *e, size_t *n)
+{
+    *n = e->n_rejections;
+    return e->rejections;
+}
+
+const char *
+engine_policy_rejection(const struct engine *e, const char *policy)
+{
+    for (size_t i = 0; i < e->n_rejections; i++) {
+        if (!strcmp(e->rejections[i].policy, policy)) {
+            return e->rejections[i].message;
+        }
+    }
+    return NULL;
 }
 
 const char *

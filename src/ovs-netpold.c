@@ -11,6 +11,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include "addr.h"
+#include "compile.h"
 #include "daemon.h"
 #include "np-log.h"
 #include "np-util.h"
@@ -40,6 +41,9 @@ usage(FILE *stream)
           "                        host's global addresses; 'none': none)\n"
           "  --node-port P,...     the bridge ports the node's own traffic\n"
           "                        comes in on (default LOCAL)\n"
+          "  --max-policy-flows N  the most flows one policy's rules may\n"
+          "                        add (default 100000); a policy that needs\n"
+          "                        more isolates its pods and allows nothing\n"
           "  --log-format text|json\n"
           "  --log-level debug|info|warn|error\n"
           "  --config FILE         read options from FILE: one 'name value'\n"
@@ -51,7 +55,7 @@ enum {
     OPT_SOURCE = 256, OPT_KUBECONFIG, OPT_OVS_RUNDIR, OPT_BRIDGE, OPT_NODE,
     OPT_CONTROL, OPT_TABLE_BASE, OPT_CONTINUATION, OPT_CT_ZONE,
     OPT_DRIFT_INTERVAL, OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_CONFIG,
-    OPT_NODE_ADDRESS, OPT_NODE_PORT,
+    OPT_NODE_ADDRESS, OPT_NODE_PORT, OPT_MAX_POLICY_FLOWS,
 };
 
 static const struct option long_options[] = {
@@ -70,6 +74,7 @@ static const struct option long_options[] = {
     {"config", required_argument, NULL, OPT_CONFIG},
     {"node-address", required_argument, NULL, OPT_NODE_ADDRESS},
     {"node-port", required_argument, NULL, OPT_NODE_PORT},
+    {"max-policy-flows", required_argument, NULL, OPT_MAX_POLICY_FLOWS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -189,6 +194,17 @@ apply_option(struct daemon_options *o, int opt, const char *name,
         }
         o->drift_interval = v;
         return true;
+    case OPT_MAX_POLICY_FLOWS:
+        if (!parse_number(name, arg, NP_MAX_POLICY_FLOWS_LIMIT, &v)) {
+            return false;
+        } else if (v < 1 || v != (size_t) v) {
+            fprintf(stderr, "ovs-netpold: --%s: \"%s\" is not a whole "
+                    "number from 1 to %d\n", name, arg,
+                    NP_MAX_POLICY_FLOWS_LIMIT);
+            return false;
+        }
+        o->max_policy_flows = v;
+        return true;
     case OPT_LOG_FORMAT:
         if (strcmp(arg, "text") && strcmp(arg, "json")) {
             fprintf(stderr, "ovs-netpold: --log-format: \"%s\" is not text "
@@ -219,6 +235,13 @@ apply_option(struct daemon_options *o, int opt, const char *name,
         char *copy = xstrdup(arg), *save = NULL;
         for (char *w = strtok_r(copy, ",", &save); w;
              w = strtok_r(NULL, ",", &save)) {
+            char *bad = compile_check_port(w);
+            if (bad) {
+                fprintf(stderr, "ovs-netpold: --node-port: %s\n", bad);
+                free(bad);
+                free(ports);
+                return false;
+            }
             APPEND(ports, n, allocated, (const char *) w);
         }
         if (!n) {
@@ -304,6 +327,7 @@ main(int argc, char *argv[])
         .control = "/var/run/ovs-netpol/ovs-netpold.ctl",
         .continuation = "NORMAL",
         .drift_interval = 30,
+        .max_policy_flows = NP_DEFAULT_MAX_POLICY_FLOWS,
     };
 
     /* The config file first, so that flags override it. */

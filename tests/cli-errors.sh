@@ -53,6 +53,49 @@ expect_err "$tmp/broken.json: line 1 column"
 expect_err "$tmp/missing.yaml: cannot open"
 cmp -s "$tmp/alone" "$tmp/with" || { echo "FAIL: broken inputs changed the other flows"; fail=1; }
 
+# A policy whose ipBlock excepts would need more flows than the limit
+# (here ~55,000 /32s, a policy at the API's 1.5 MiB size limit, about a
+# million CIDRs): refused in bounded time, named with its rule and count,
+# exit 1; its pods stay isolated (default deny) with none of its rules.
+excepts() {
+    awk -v n="$1" 'BEGIN { for (i = 1; i <= n; i++) {
+        a = (i * 2654435761) % 4294967296
+        printf "        - %d.%d.%d.%d/32\n", int(a / 16777216) % 256,
+               int(a / 65536) % 256, int(a / 256) % 256, a % 256 } }'
+}
+big_policy() {
+    printf 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n'
+    printf 'metadata: {name: many-except, namespace: default}\n'
+    printf 'spec:\n  podSelector: {}\n  ingress:\n  - ports: [{port: 81}]\n'
+    printf '  - from:\n    - ipBlock:\n        cidr: 0.0.0.0/0\n        except:\n'
+    excepts "$1"
+}
+big_policy 55000 >"$tmp/big.yaml"
+start=$(date +%s)
+timeout 60 $np compile "$srcdir"/deploy/examples/cluster.yaml "$tmp/big.yaml" >"$tmp/out" 2>"$tmp/err"
+status=$?
+took=$(( $(date +%s) - start ))
+cat "$tmp/err"
+[ "$status" -eq 1 ] || { echo "FAIL: big except list: exit status $status (in $took s), expected 1"; fail=1; }
+[ "$took" -le 10 ] || { echo "FAIL: big except list took $took s"; fail=1; }
+expect_err "ovs-netpol: error: NetworkPolicy default/many-except ingress rule 1 needs "
+expect_err "over the limit of 100000 per policy (--max-policy-flows)"
+grep -q 'isolated for ingress by default/many-except' "$tmp/out" || { echo "FAIL: many-except does not isolate"; fail=1; }
+if grep -E '^table=5,.*(nw_src=[0-9.]+/|tp_dst=81)' "$tmp/out"; then
+    echo "FAIL: a rule of the refused policy is in the table"; fail=1
+fi
+# Under a higher limit the same kind of policy compiles whole.
+big_policy 300 >"$tmp/small.yaml"
+$np compile --max-policy-flows 1000 "$srcdir"/deploy/examples/cluster.yaml "$tmp/small.yaml" >"$tmp/out" 2>"$tmp/err"
+status=$?
+[ "$status" -eq 1 ] || { echo "FAIL: --max-policy-flows 1000: exit status $status, expected 1"; fail=1; }
+expect_err "over the limit of 1000 per policy"
+$np compile --max-policy-flows 20000 "$srcdir"/deploy/examples/cluster.yaml "$tmp/small.yaml" >"$tmp/out" 2>"$tmp/err"
+status=$?
+[ "$status" -eq 0 ] || { echo "FAIL: --max-policy-flows 20000: exit status $status"; cat "$tmp/err"; fail=1; }
+n=$(grep -cE '^table=5,.*nw_src=[0-9.]+/' "$tmp/out")
+[ "$n" -gt 1000 ] || { echo "FAIL: --max-policy-flows 20000: $n CIDR flows"; fail=1; }
+
 # Bad options are usage errors (status 2), not silent defaults.
 msg=$($np compile --node-address 10.0.0.1,nope "$srcdir"/deploy/examples/cluster.yaml 2>&1 >/dev/null)
 case $msg in
@@ -60,9 +103,39 @@ case $msg in
     *) echo "FAIL: --node-address nope: $msg"; fail=1 ;;
 esac
 for opt in "--table-base 300" "--table-base x" "--ct-zone 70000" "--continuation=" \
-           "--node-address 10.0.0.300" "--node-address 10.0.0.1,nope"; do
+           "--node-address 10.0.0.300" "--node-address 10.0.0.1,nope" \
+           "--max-policy-flows 0" "--max-policy-flows -5" "--max-policy-flows x" \
+           "--max-policy-flows 1e9"; do
     $np compile $opt "$srcdir"/deploy/examples/cluster.yaml >/dev/null 2>&1
     s=$?
     [ "$s" -eq 2 ] || { echo "FAIL: compile $opt: status $s, expected 2"; fail=1; }
 done
+
+# Operator text goes into flows whole, never cut at a buffer's size: a
+# long continuation, a 15-character port name.  A port name a match
+# cannot hold is refused, naming it.
+cont="resubmit(,60)$(for i in $(seq 1 40); do printf ',output:%d' "$i"; done)"
+printf 'default/db abcdefghijklmno\n' >"$tmp/ports"
+$np compile --continuation "$cont" --ports "$tmp/ports" --node-port p1,LOCAL \
+    "$srcdir"/deploy/examples/cluster.yaml >"$tmp/out" 2>"$tmp/err" || { echo "FAIL: long continuation"; cat "$tmp/err"; fail=1; }
+grep -qF "CT_LABEL[0..31])),$cont" "$tmp/out" || { echo "FAIL: the commit flow does not end in the whole continuation"; fail=1; }
+grep -qF 'in_port=abcdefghijklmno,ip,nw_src=172.17.0.10 ' "$tmp/out" || { echo "FAIL: 15-character port name"; fail=1; }
+bad_port() {    # $1: a --ports line's port; $2: what stderr must say
+    printf 'default/db %s\n' "$1" >"$tmp/ports"
+    $np compile --ports "$tmp/ports" "$srcdir"/deploy/examples/cluster.yaml >/dev/null 2>"$tmp/err"
+    s=$?
+    [ "$s" -eq 2 ] || { echo "FAIL: --ports with port $1: status $s, expected 2"; fail=1; }
+    expect_err "$2"
+}
+bad_port abcdefghijklmnop 'ports:1: port name "abcdefghijklmnop" is longer than 15 characters'
+bad_port 'a,b' "ports:1: port name \"a,b\" has ','"
+bad_port 'p=1' "ports:1: port name \"p=1\" has '='"
+bad_port 'x(1)' "ports:1: port name \"x(1)\" has '('"
+bad_port 70000 'ports:1: "70000" is not a port number from 1 to 65279'
+msg=$($np compile --node-port 'LOCAL,a=b' "$srcdir"/deploy/examples/cluster.yaml 2>&1 >/dev/null)
+s=$?
+case $s:$msg in
+    2:*"--node-port: port name \"a=b\" has '='"*) ;;
+    *) echo "FAIL: --node-port a=b: status $s: $msg"; fail=1 ;;
+esac
 exit $fail

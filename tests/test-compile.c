@@ -88,6 +88,20 @@ wrap_list(const char *items)
                      items);
 }
 
+/* Returns the flow in table 't' whose match is exactly 'match'; fails the
+ * test if there is none. */
+static const struct np_flow *
+find(const struct np_flowset *fs, int t, const char *match)
+{
+    for (size_t i = 0; i < fs->n_flows; i++) {
+        if (fs->flows[i].table == t && !strcmp(fs->flows[i].match, match)) {
+            return &fs->flows[i];
+        }
+    }
+    fail_msg("table %d has no flow \"%s\"", t, match);
+    return NULL;
+}
+
 /* One rule, 1000 sources x 100 destinations x 10 ports: a cross product
  * would be 1,000,000 flows; conjunction keeps it to the sum. */
 static void
@@ -278,6 +292,218 @@ test_named_port_per_pod(void **state)
     free(text);
 }
 
+/* In egress a named port behind an ipBlock resolves on the pods whose
+ * addresses are inside the block minus its excepts, by those addresses
+ * only; a pod reached both as a pod peer and through the block is one
+ * destination; an address of no pod is never matched. */
+static void
+test_named_port_behind_ipblock(void **state)
+{
+    /* y/c: dual-stack, http on 8080. */
+    const char *yc =
+        "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"namespace\":"
+        "\"y\",\"name\":\"c\",\"labels\":{\"pod\":\"c\"}},\"spec\":{"
+        "\"nodeName\":\"node-2\",\"containers\":[{\"name\":\"c\",\"ports\":"
+        "[{\"name\":\"http\",\"containerPort\":8080}]}]},\"status\":{"
+        "\"phase\":\"Running\",\"podIP\":\"10.244.2.13\",\"podIPs\":["
+        "{\"ip\":\"10.244.2.13\"},{\"ip\":\"fd00::13\"}]}}";
+    char *policies = xasprintf("%s,%s", yc,
+        NP("x", "to-y-http", "{\"podSelector\":{\"matchLabels\":{\"pod\":"
+           "\"a\"}},\"egress\":[{\"to\":[{\"ipBlock\":{\"cidr\":"
+           "\"10.244.2.0/24\",\"except\":[\"10.244.2.12/32\"]}},"
+           "{\"namespaceSelector\":{\"matchLabels\":{\"ns\":\"y\"}},"
+           "\"podSelector\":{\"matchLabels\":{\"pod\":\"a\"}}}],"
+           "\"ports\":[{\"port\":\"http\"}]}]}"));
+    char *text = small_cluster(policies);
+    struct compile_options opts;
+    compile_options_init(&opts);
+    struct np_flowset fs;
+    compile_text(text, &opts, &fs, NULL);
+    /* y/a (http 80) through both peers: one flow, one conjunction. */
+    const struct np_flow *f = find(&fs, NPT_EGRESS, "ip,nw_dst=10.244.2.11");
+    assert_non_null(strstr(f->actions, "conjunction("));
+    assert_null(strstr(strstr(f->actions, "conjunction(") + 1,
+                       "conjunction("));
+    /* y/b is excepted; y/c only by its IPv4 address (on 8080). */
+    assert_int_equal(count(&fs, NPT_EGRESS, "nw_dst=10.244.2.12", NULL), 0);
+    assert_int_equal(count(&fs, NPT_EGRESS, "=ip,nw_dst=10.244.2.13",
+                           "conjunction"), 1);
+    assert_int_equal(count(&fs, NPT_EGRESS, "fd00::13", NULL), 0);
+    assert_int_equal(count(&fs, NPT_EGRESS, "=tcp,tp_dst=80", "conjunction"),
+                     1);
+    assert_int_equal(count(&fs, NPT_EGRESS, "=tcp,tp_dst=8080",
+                           "conjunction"), 1);
+    assert_int_equal(count(&fs, NPT_EGRESS, "conj_id=", NULL), 2);
+    /* The block itself (addresses of no pod) is never matched. */
+    assert_int_equal(count(&fs, NPT_EGRESS, "/", NULL), 0);
+    np_flowset_destroy(&fs);
+    free(text);
+    free(policies);
+
+    /* No pod inside the block: no rule flows at all, x/a still isolated. */
+    text = small_cluster(
+        NP("x", "to-nowhere", "{\"podSelector\":{\"matchLabels\":{\"pod\":"
+           "\"a\"}},\"policyTypes\":[\"Egress\"],\"egress\":[{\"to\":[{"
+           "\"ipBlock\":{\"cidr\":\"10.9.0.0/16\"}}],\"ports\":[{\"port\":"
+           "\"http\"}]}]}"));
+    compile_text(text, &opts, &fs, NULL);
+    assert_int_equal(count(&fs, NPT_EGRESS, NULL, "conjunction"), 0);
+    assert_int_equal(count(&fs, NPT_EGRESS, "conj_id=", NULL), 0);
+    assert_int_equal(count(&fs, NPT_EGRESS_DEFAULT, "nw_src=10.244.1.11",
+                           "drop"), 1);
+    np_flowset_destroy(&fs);
+    free(text);
+}
+
+/* A policy of x whose ingress rule 0 admits 10.0.0.0/8 except 'n' /32s
+ * (2 * n + ... CIDRs) of the 'family' (4 or 6; 6: fd00::/8). */
+static char *
+except_policy(const char *name, int n, int family)
+{
+    char *excepts = xstrdup("");
+    for (int i = 0; i < n; i++) {
+        char e[64];
+        if (family == 4) {
+            snprintf(e, sizeof e, "\"10.%d.%d.%d/32\"", (i * 37) % 256,
+                     (i * 101) % 256, i % 256);
+        } else {
+            snprintf(e, sizeof e, "\"fd00:%x:%x::%x/128\"", (i * 37) % 256,
+                     (i * 101) % 256, i);
+        }
+        append(&excepts, e);
+    }
+    char *p = xasprintf(
+        "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\","
+        "\"metadata\":{\"namespace\":\"x\",\"name\":\"%s\"},\"spec\":{"
+        "\"podSelector\":{\"matchLabels\":{\"pod\":\"a\"}},\"ingress\":["
+        "{\"ports\":[{\"port\":81}]},"
+        "{\"from\":[{\"ipBlock\":{\"cidr\":\"%s\",\"except\":[%s]}}]}]}}",
+        name, family == 4 ? "10.0.0.0/8" : "fd00::/8", excepts);
+    free(excepts);
+    return p;
+}
+
+/* A policy that needs more flows than opts->max_policy_flows gets none of
+ * its rules but keeps its default deny; it is reported by name with the
+ * rule and the count; other policies are not touched. */
+static void
+test_policy_flow_limit(void **state)
+{
+    for (int family = 4; family <= 6; family += 2) {
+        char *big = except_policy("big", 300, family);
+        char *both = xasprintf("%s,%s", big,
+            NP("y", "small", "{\"podSelector\":{},\"ingress\":[{\"from\":["
+               "{\"podSelector\":{}}],\"ports\":[{\"port\":80}]}]}"));
+        char *text = small_cluster(both);
+        struct compile_options opts;
+        compile_options_init(&opts);
+        assert_int_equal(opts.max_policy_flows, NP_DEFAULT_MAX_POLICY_FLOWS);
+        opts.max_policy_flows = 1000;
+        struct np_flowset fs;
+        compile_text(text, &opts, &fs, NULL);
+        assert_int_equal(fs.n_rejected, 1);
+        assert_string_equal(fs.rejected[0].policy, "x/big");
+        char *m = xstrdup(fs.rejected[0].message);
+        assert_non_null(strstr(m, "NetworkPolicy x/big ingress rule 1 needs "));
+        assert_non_null(strstr(m, "(its ipBlocks come to "));
+        assert_non_null(strstr(m, "with the rules before it"));
+        assert_non_null(strstr(m, "over the limit of 1000 per policy"));
+        assert_true(fs.rejected[0].flows > 1000);
+        /* No rule of x/big, not even rule 0; its default deny stays. */
+        assert_int_equal(count(&fs, NPT_INGRESS, "tcp,tp_dst=81", NULL), 0);
+        assert_int_equal(count(&fs, NPT_INGRESS, "/", NULL), 0);
+        assert_int_equal(count(&fs, NPT_INGRESS_DEFAULT, "nw_dst=10.244.1.11",
+                               "drop"), 1);
+        /* y/small is whole. */
+        assert_int_equal(count(&fs, NPT_INGRESS, "=tcp,tp_dst=80",
+                               "conjunction"), 1);
+        np_flowset_destroy(&fs);
+
+        /* The same through the engine's fragment cache, twice: reported
+         * on every run, from the cache the second time. */
+        opts.frags = np_frag_cache_create();
+        opts.ids = np_ids_create();
+        opts.policy_ids = np_ids_create();
+        for (int run = 0; run < 2; run++) {
+            compile_text(text, &opts, &fs, NULL);
+            assert_int_equal(fs.n_rejected, 1);
+            assert_string_equal(fs.rejected[0].message, m);
+            assert_int_equal(count(&fs, NPT_INGRESS, "tcp,tp_dst=81", NULL),
+                             0);
+            np_flowset_destroy(&fs);
+        }
+        /* Within a higher limit: every rule is there. */
+        opts.max_policy_flows = 100000;
+        compile_text(text, &opts, &fs, NULL);
+        assert_int_equal(fs.n_rejected, 0);
+        assert_int_equal(count(&fs, NPT_INGRESS, "tcp,tp_dst=81", NULL), 1);
+        assert_true(count(&fs, NPT_INGRESS, "/", "conjunction") > 1000);
+        np_flowset_destroy(&fs);
+        np_frag_cache_destroy(opts.frags);
+        np_ids_destroy(opts.ids);
+        np_ids_destroy(opts.policy_ids);
+        free(text);
+        free(both);
+        free(big);
+        free(m);
+    }
+}
+
+/* The count is an upper bound of the flows a policy adds: with the limit
+ * at the smallest value that lets a policy through, its rule flows are no
+ * more than that, for rules of every kind (numbers, ranges, named ports
+ * in both directions, ipBlocks with excepts, pod peers, no peers). */
+static void
+test_policy_flow_count_bounds(void **state)
+{
+    const char *specs[] = {
+        "{\"podSelector\":{},\"ingress\":[{\"from\":[{\"namespaceSelector\":"
+        "{}},{\"ipBlock\":{\"cidr\":\"10.0.0.0/8\",\"except\":["
+        "\"10.1.0.0/16\",\"10.244.2.0/24\"]}}],\"ports\":[{\"port\":80},"
+        "{\"port\":1000,\"endPort\":2000,\"protocol\":\"UDP\"},{\"port\":"
+        "\"http\"},{\"port\":\"dns\",\"protocol\":\"UDP\"}]}]}",
+        "{\"podSelector\":{},\"egress\":[{\"to\":[{\"ipBlock\":{\"cidr\":"
+        "\"10.244.0.0/16\",\"except\":[\"10.244.1.12/32\"]}},{\"podSelector\":"
+        "{}}],\"ports\":[{\"port\":\"http\"},{\"port\":81}]},{\"ports\":[{"
+        "\"port\":\"http\"}]},{}]}",
+        "{\"podSelector\":{\"matchLabels\":{\"pod\":\"a\"}},\"ingress\":[{}],"
+        "\"egress\":[{\"to\":[{\"namespaceSelector\":{}}]}]}",
+    };
+    for (size_t i = 0; i < sizeof specs / sizeof *specs; i++) {
+        char *np = xasprintf("{\"apiVersion\":\"networking.k8s.io/v1\","
+                             "\"kind\":\"NetworkPolicy\",\"metadata\":{"
+                             "\"namespace\":\"x\",\"name\":\"p\"},\"spec\":%s}",
+                             specs[i]);
+        char *text = small_cluster(np);
+        struct compile_options opts;
+        compile_options_init(&opts);
+        struct np_flowset fs;
+        /* The rule flows: all of tables 3 and 5 but their misses. */
+        opts.max_policy_flows = 0;
+        compile_text(text, &opts, &fs, NULL);
+        size_t actual = count_table(&fs, NPT_EGRESS)
+                        + count_table(&fs, NPT_INGRESS) - 2;
+        np_flowset_destroy(&fs);
+        assert_true(actual > 0);
+        size_t lo = 1, hi = 1000000;    /* Smallest limit that passes. */
+        while (lo < hi) {
+            opts.max_policy_flows = lo + (hi - lo) / 2;
+            compile_text(text, &opts, &fs, NULL);
+            if (fs.n_rejected) {
+                lo = opts.max_policy_flows + 1;
+            } else {
+                hi = opts.max_policy_flows;
+            }
+            np_flowset_destroy(&fs);
+        }
+        print_message("policy %zu: %zu rule flows, counted %zu\n", i, actual,
+                      lo);
+        assert_true(actual <= lo);
+        free(text);
+        free(np);
+    }
+}
+
 /* Conjunction ids stay with their rule when other policies come and go. */
 static void
 test_stable_ids(void **state)
@@ -338,20 +564,6 @@ test_ipblock_base_continuation(void **state)
     assert_int_equal(count(&fs, 40 + NPT_INGRESS_DEFAULT, "nw_dst=10.244.1.11", "drop"), 1);
     np_flowset_destroy(&fs);
     free(text);
-}
-
-/* Returns the flow in table 't' whose match is exactly 'match'; fails the
- * test if there is none. */
-static const struct np_flow *
-find(const struct np_flowset *fs, int t, const char *match)
-{
-    for (size_t i = 0; i < fs->n_flows; i++) {
-        if (fs->flows[i].table == t && !strcmp(fs->flows[i].match, match)) {
-            return &fs->flows[i];
-        }
-    }
-    fail_msg("table %d has no flow \"%s\"", t, match);
-    return NULL;
 }
 
 /* The node: from its ports with its addresses, both checks are skipped;
@@ -594,6 +806,9 @@ main(void)
         cmocka_unit_test(test_clause_flows_merge),
         cmocka_unit_test(test_node_scoping),
         cmocka_unit_test(test_named_port_per_pod),
+        cmocka_unit_test(test_named_port_behind_ipblock),
+        cmocka_unit_test(test_policy_flow_limit),
+        cmocka_unit_test(test_policy_flow_count_bounds),
         cmocka_unit_test(test_stable_ids),
         cmocka_unit_test(test_ipblock_base_continuation),
         cmocka_unit_test(test_conjunction_limit),

@@ -525,6 +525,72 @@ test_port_address_bounds(void **state)
     engine_destroy(e);
 }
 
+/* Whether the incremental table equals a full recompute's; leaves the
+ * engine with the full one. */
+static bool
+incremental_equals_full(struct engine *e)
+{
+    struct flowtab *incremental = flowtab_clone(engine_desired(e));
+    engine_force_full(e, "test");
+    engine_run(e);
+    bool equal = flowtab_equal(incremental, engine_desired(e));
+    flowtab_destroy(incremental);
+    return equal;
+}
+
+/* An egress rule to an ipBlock with a named port reaches the pods inside
+ * the block, by address: a pod whose address (here from its port, before
+ * its status has one) enters or leaves the block changes the rule, and
+ * the incremental table must follow. */
+static void
+test_named_port_behind_ipblock(void **state)
+{
+    struct compile_options opts;
+    compile_options_init(&opts);
+    struct engine *e = engine_create(&opts);
+    apply_text(e,
+        "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\","
+        "\"metadata\":{\"namespace\":\"x\",\"name\":\"to-block\"},\"spec\":{"
+        "\"podSelector\":{},\"policyTypes\":[\"Egress\"],\"egress\":[{"
+        "\"to\":[{\"ipBlock\":{\"cidr\":\"10.0.1.0/24\"}}],"
+        "\"ports\":[{\"port\":\"http\"}]}]}}");
+    char *p = pod("x", "client", "client", "10.0.9.1");
+    apply_text(e, p);
+    free(p);
+    /* y/q: http on 8080, no address in its status yet. */
+    apply_text(e, "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":"
+               "{\"namespace\":\"y\",\"name\":\"q\",\"labels\":{}},\"spec\":"
+               "{\"nodeName\":\"n1\",\"containers\":[{\"name\":\"c\","
+               "\"ports\":[{\"name\":\"http\",\"containerPort\":8080}]}]},"
+               "\"status\":{\"phase\":\"Pending\"}}");
+    engine_run(e);
+    assert_false(has_flow(engine_desired(e), 3, 200, "ip,nw_dst=10.0.1.7"));
+
+    free(engine_set_port(e, "y", "q", "8", "10.0.1.7/24"));
+    engine_run(e);
+    assert_true(has_flow(engine_desired(e), 3, 200, "ip,nw_dst=10.0.1.7"));
+    assert_true(has_flow(engine_desired(e), 3, 200, "tcp,tp_dst=8080"));
+    assert_true(incremental_equals_full(e));
+
+    /* The CNI moves it out of the block. */
+    free(engine_set_port(e, "y", "q", "8", "10.0.2.7/24"));
+    engine_run(e);
+    assert_false(has_flow(engine_desired(e), 3, 200, "ip,nw_dst=10.0.1.7"));
+    assert_false(has_flow(engine_desired(e), 3, 200, "ip,nw_dst=10.0.2.7"));
+    assert_false(has_flow(engine_desired(e), 3, 200, "tcp,tp_dst=8080"));
+    assert_true(incremental_equals_full(e));
+
+    /* Back in, then unbound: the address goes with the port. */
+    free(engine_set_port(e, "y", "q", "8", "10.0.1.7/24"));
+    engine_run(e);
+    assert_true(has_flow(engine_desired(e), 3, 200, "ip,nw_dst=10.0.1.7"));
+    engine_unset_port(e, "y", "q", "8");
+    engine_run(e);
+    assert_false(has_flow(engine_desired(e), 3, 200, "ip,nw_dst=10.0.1.7"));
+    assert_true(incremental_equals_full(e));
+    engine_destroy(e);
+}
+
 /* diff + apply turns one table into the other. */
 static void
 test_flowtab_diff_apply(void **state)
@@ -802,6 +868,7 @@ main(void)
         cmocka_unit_test(test_port_addresses),
         cmocka_unit_test(test_replug),
         cmocka_unit_test(test_port_address_bounds),
+        cmocka_unit_test(test_named_port_behind_ipblock),
         cmocka_unit_test(test_incremental_equals_full),
         cmocka_unit_test(test_cluster_sorted_views),
     };

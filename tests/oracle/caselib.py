@@ -152,10 +152,12 @@ def sel_expr(*exprs, **labels):
 
 # ------------------------------------------------------------------ probes
 
-def probe_list(cluster, ports, verdict):
+def probe_list(cluster, ports, verdict, ports6=()):
     """Every ordered pair of probe-able pods (no self-probes) on each
     (port, protocol), ordered by port set, then source, then destination;
-    `verdict(src, dst, port, proto)` gives `allowed`."""
+    `verdict(src, dst, port, proto, family)` gives `allowed`.  Then the
+    same on `ports6` between the pods that have an IPv6 address, as probes
+    with "ipFamily": "IPv6"."""
     pods = cluster.probe_pods()
     out = []
     for port, proto in ports:
@@ -165,6 +167,16 @@ def probe_list(cluster, ports, verdict):
                     out.append({"from": s, "to": d, "port": port,
                                 "protocol": proto,
                                 "allowed": bool(verdict(s, d, port, proto))})
+    pods6 = [r for r in pods
+             if oracle.pod_ip_of_family(cluster.pod(r), 6) is not None]
+    for port, proto in ports6:
+        for s in pods6:
+            for d in pods6:
+                if s != d:
+                    out.append({"from": s, "to": d, "port": port,
+                                "protocol": proto, "ipFamily": "IPv6",
+                                "allowed": bool(verdict(s, d, port, proto,
+                                                        6))})
     return out
 
 

@@ -43,12 +43,13 @@ NAMED_PORTS = [(80, "TCP"), (81, "TCP"), (8080, "TCP"), (53, "UDP"),
 
 
 class Case:
-    def __init__(self, slug, description, tags, spec, ports=P3):
+    def __init__(self, slug, description, tags, spec, ports=P3, ports6=()):
         self.slug = slug
         self.description = description
         self.tags = sorted(set(tags))
         self.spec = list(spec)
         self.ports = ports
+        self.ports6 = list(ports6)     # probed between dual-stack pods
         self.steps = []
 
     def step(self, apply=(), delete=(), comment=None, ports=None):
@@ -60,8 +61,8 @@ class Case:
 CASES = []
 
 
-def case(slug, description, tags, spec, ports=P3):
-    c = Case(slug, description, tags, spec, ports)
+def case(slug, description, tags, spec, ports=P3, ports6=()):
+    c = Case(slug, description, tags, spec, ports, ports6)
     CASES.append(c)
     return c
 
@@ -718,12 +719,13 @@ case("named-port-no-pod-has-it",
     [pol("x", "to-nope", A, egress=[{"ports": [port("nope")]}], types=EG)])
 
 case("named-egress-ipblock-only-destination",
-     "Decision D1: x/a sends to ipBlock 10.244.0.0/16 on port http. A named "
-     "port never matches a destination reached only through an ipBlock "
-     "(an address has no port names), even though y/d and z/d are pods "
-     "with http: x/a sends nothing.",
+     "x/a sends to ipBlock 10.244.0.0/16 on port http. The named port "
+     "resolves on the pod that owns the destination address, whatever the "
+     "peer kind: x/a -> y/d on 8080 and x/a -> z/d on 80 pass; the model "
+     "pods declare no http, so nothing else does.",
      ["named-port", "ipBlock", "egress", "decision"],
-     ["§3.3 a named port never matches an ipBlock destination"],
+     ["§3.3 named port behind an ipBlock resolves on the destination pod",
+      "decision D1"],
      ports=NAMED_PORTS).step(
     [pod("y", "d", "10.244.2.14", ports=HTTP_8080),
      pod("z", "d", "10.244.3.14", ports=HTTP_80),
@@ -742,8 +744,8 @@ case("named-ingress-ipblock-source",
 
 case("named-egress-mixed-peers",
      "x/a sends to [ipBlock 10.244.3.0/24, {ns=y, pod=d}] on [http, 81]. "
-     "y/d via the pod peer: http (8080) and 81. z/* via the ipBlock: 81 only "
-     "-- z/d's http (80) is not matched through an ipBlock (D1).",
+     "y/d via the pod peer: http (8080) and 81. z/* via the ipBlock: 81, and "
+     "z/d also its http (80), which resolves on z/d (D1).",
      ["named-port", "ipBlock", "egress", "peer-or", "decision", "pod-add"],
      ["§3.3", "§3.4"], ports=NAMED_PORTS).step(
     [pod("y", "d", "10.244.2.14", ports=HTTP_8080),
@@ -1086,6 +1088,81 @@ case("dyn-egress-ingress-interplay",
     comment="x/a egress to y:80 (types absent => Ingress too)")
 
 
+# ---- G. named ports behind ipBlocks (§3.3, decision D1)
+
+case("named-egress-ipblock-except",
+     "x/a sends to ipBlock 10.244.0.0/16 except y's /24 on port http: z/d "
+     "(http=80) is reached on 80; y/d (http=8080) is in the except, so "
+     "x/a -> y/d is denied on every port.",
+     ["named-port", "ipBlock", "except", "egress", "decision", "pod-add"],
+     ["§3.3", "§3.4 except", "decision D1"], ports=NAMED_PORTS).step(
+    [pod("y", "d", "10.244.2.14", ports=HTTP_8080),
+     pod("z", "d", "10.244.3.14", ports=HTTP_80),
+     pol("x", "to-cidr-http", A, egress=[{"to": [peer(
+         ipblock="10.244.0.0/16", except_=["10.244.2.0/24"])],
+         "ports": [port("http")]}], types=EG)])
+
+case("named-egress-ipblock-dual-stack",
+     "Dual-stack x/d, y/d (http=8080), z/d (http=80). x/d sends on port http "
+     "to ipBlock fd00:10:244:2::/64 and, in a second rule, to 10.244.3.0/24: "
+     "x/d -> y/d:8080 passes over IPv6 only, x/d -> z/d:80 over IPv4 only "
+     "(a block matches only the pod's address of its own family).",
+     ["named-port", "ipBlock", "ipv6", "dual-stack", "egress", "decision",
+      "pod-add"],
+     ["§3.3", "§3.4 IPv6 blocks never match IPv4 addresses", "decision D1"],
+     ports=[(80, "TCP"), (81, "TCP"), (8080, "TCP")],
+     ports6=[(80, "TCP"), (81, "TCP"), (8080, "TCP")]).step(
+    [pod("x", "d", "10.244.1.14", ip6="fd00:10:244:1::14"),
+     pod("y", "d", "10.244.2.14", ip6="fd00:10:244:2::14", ports=HTTP_8080),
+     pod("z", "d", "10.244.3.14", ip6="fd00:10:244:3::14", ports=HTTP_80),
+     pol("x", "d-http", D, egress=[
+         {"to": [peer(ipblock="fd00:10:244:2::/64")], "ports": [port("http")]},
+         {"to": [peer(ipblock="10.244.3.0/24")], "ports": [port("http")]}],
+         types=EG)])
+
+case("named-egress-pod-peer-and-ipblock-same-pod",
+     "x/a sends on port http to [ipBlock 10.244.2.0/24, {ns=y, pod=d}]: y/d "
+     "(http=8080) is reached both ways and passes on 8080 once; y/a, y/b, "
+     "y/c (no http) pass on nothing.",
+     ["named-port", "ipBlock", "pod-selector", "peer-or", "egress", "pod-add"],
+     ["§3.3", "decision D1"], ports=NAMED_PORTS).step(
+    [pod("y", "d", "10.244.2.14", ports=HTTP_8080),
+     pol("x", "to-yd-http", A, egress=[{"to": [peer(ipblock="10.244.2.0/24"),
+                                               peer(ns=NSY, pod=D)],
+                                        "ports": [port("http")]}], types=EG)])
+
+case("named-ingress-ipblock-except-source",
+     "Ingress is unaffected: y/d admits port http from ipBlock "
+     "10.244.0.0/16 except 10.244.1.0/24; the name resolves on y/d itself "
+     "(8080): z/* -> y/d:8080 passes, x/* (excepted) does not.",
+     ["named-port", "ipBlock", "except", "ingress", "pod-add"],
+     ["§3.3", "§3.4 except"], ports=NAMED_PORTS).step(
+    [pod("y", "d", "10.244.2.14", ports=HTTP_8080),
+     pol("y", "http-not-x", D, ingress=[{"from": [peer(
+         ipblock="10.244.0.0/16", except_=["10.244.1.0/24"])],
+         "ports": [port("http")]}])])
+
+case("dyn-named-egress-pod-leaves-ipblock",
+     "x/a sends on port http to ipBlock 10.244.3.0/24. z/d (http=80) is "
+     "inside; it is re-created at 10.244.4.14, outside; y/e (http=8080) is "
+     "created at 10.244.3.15, inside; y/e is re-created with http=9090 at "
+     "the same address; then deleted.",
+     ["dynamic", "multi-step", "named-port", "ipBlock", "egress", "pod-add",
+      "pod-delete", "decision"],
+     ["§3.3", "decision D1"],
+     ports=[(80, "TCP"), (81, "TCP"), (8080, "TCP"), (9090, "TCP")]).step(
+    [pod("z", "d", "10.244.3.14", ports=HTTP_80),
+     pol("x", "to-z-http", A, egress=[{"to": [peer(ipblock="10.244.3.0/24")],
+                                       "ports": [port("http")]}], types=EG)],
+    comment="z/d inside the block").step(
+    [pod("z", "d", "10.244.4.14", ports=HTTP_80)],
+    comment="z/d re-created outside the block").step(
+    [pod("y", "e", "10.244.3.15", ports=HTTP_8080)],
+    comment="y/e created inside the block").step(
+    [pod("y", "e", "10.244.3.15", ports=[("http", 9090, "TCP")])],
+    comment="y/e re-created with http=9090").step(
+    delete=[delete("Pod", "y", "e")], comment="y/e deleted")
+
 # =================================================================== writer
 
 def build(case_obj, number, verdict_fn=None):
@@ -1095,7 +1172,7 @@ def build(case_obj, number, verdict_fn=None):
     for st in case_obj.steps:
         cl.run_step(st)
         ports = list(st["ports"] or case_obj.ports)
-        probes = L.probe_list(cl, ports, cl.allowed)
+        probes = L.probe_list(cl, ports, cl.allowed, case_obj.ports6)
         if len(probes) > L.MAX_PROBES_PER_STEP:
             raise SystemExit("%s: step has %d probes" % (case_obj.slug, len(probes)))
         out = {}

@@ -51,13 +51,16 @@ Semantics implemented (each is exercised by tests/cases/):
 
 Decisions this model takes where the spec is silent (documented, tested):
 
-* D1 Named port vs ipBlock in egress: in an egress rule a named port matches
-  only a destination that the rule reaches as a pod (a podSelector /
-  namespaceSelector peer matched it, or the rule has no `to` at all).  A
-  destination reached only through an ipBlock peer never matches a named
-  port, even when its IP is a pod's: an IP is not a pod, so it has no port
-  names.  In ingress the named port resolves on the selected pod itself, so
-  an ipBlock source with a named port works normally.
+* D1 Named port vs ipBlock in egress: a named port resolves on the
+  destination pod whatever the peer kind (DESIGN.md §3 item 3; the
+  reference implementation kube-network-policies looks the destination pod
+  up by address).  So an egress rule to an ipBlock with a named port
+  matches a destination address inside the block (minus its excepts) that
+  belongs to a pod eligible as a peer (D2) declaring that name with the
+  rule's protocol and that number; it never matches an address that is no
+  such pod's (an address alone has no port names).  In ingress the named
+  port resolves on the selected pod itself, so an ipBlock source with a
+  named port works normally.
 * D2 Pod peers: a pod is selected as a pod peer (podSelector /
   namespaceSelector) only if it has an IP (status.podIP or status.podIPs),
   is not hostNetwork, and its phase is not Succeeded or Failed.  A Pending
@@ -83,7 +86,7 @@ Library use:   c = Cluster(); c.load(model_list); c.apply(obj); c.delete(kind,
                ns, name); c.allowed("x/a", "y/b", 80, "TCP") -> bool;
                c.explain(...) -> (bool, [reasons]); c.probe_pods().
 Command line:  netpol_oracle.py check CASE.json... [--model M]
-               netpol_oracle.py query FROM TO PORT PROTO [--model M] [-f OBJ]...
+               netpol_oracle.py query FROM TO PORT PROTO [--ipv6] [--model M] [-f OBJ]...
 """
 
 import argparse
@@ -362,8 +365,10 @@ class Cluster:
                 return False
         if not ports:
             return True
-        # D1: in egress, a named port needs the destination reached as a pod.
-        name_ok = via_pod if direction == "Egress" else True
+        # D1: in egress, a named port needs the destination address to be
+        # an eligible pod's, reached as a pod peer or through an ipBlock.
+        name_ok = (via_pod or bool(remote_pods)) if direction == "Egress" \
+            else True
         return any(self._port_matches(pp, dst_pod, port, proto, name_ok)
                    for pp in ports)
 
@@ -394,14 +399,17 @@ class Cluster:
             direction.lower(), ", ".join("%s/%s" % (lns, _meta(p).get("name"))
                                          for p in isolating))]
 
-    def explain(self, src, dst, port, proto):
+    def explain(self, src, dst, port, proto, family=None):
+        """family: None (the destination's primary address, D5) or 6 (the
+        IPv6 addresses of both pods)."""
         if proto not in PROTOCOLS:
             raise OracleError("bad protocol %r" % (proto,))
         sp = self.pod(src) if isinstance(src, str) else src
         dp = self.pod(dst) if isinstance(dst, str) else dst
-        dip = pod_primary_ip(dp)
+        dip = pod_ip_of_family(dp, 6) if family == 6 else pod_primary_ip(dp)
         if dip is None:
-            raise OracleError("destination %s has no IP" % (dst,))
+            raise OracleError("destination %s has no IP%s" % (
+                dst, "v6 address" if family == 6 else ""))
         sip = pod_ip_of_family(sp, dip.version)
         if sip is None:
             raise OracleError("source %s has no IPv%d address" % (src, dip.version))
@@ -409,8 +417,14 @@ class Cluster:
         ing, r2 = self._direction("Ingress", dp, sip, dp, port, proto)
         return eg and ing, r1 + r2
 
-    def allowed(self, src, dst, port, proto):
-        return self.explain(src, dst, port, proto)[0]
+    def allowed(self, src, dst, port, proto, family=None):
+        return self.explain(src, dst, port, proto, family)[0]
+
+
+def probe_family(probe):
+    """6 for a probe with "ipFamily": "IPv6", else None (D5)."""
+    fam = str(probe.get("ipFamily", "")).lower()
+    return 6 if fam in ("ipv6", "6") else None
 
 
 # ---------------------------------------------------------------- case replay
@@ -428,12 +442,15 @@ def replay_case(model, case):
     for si, step in enumerate(case.get("steps") or []):
         c.run_step(step)
         for p in step.get("probes") or []:
-            got = c.allowed(p["from"], p["to"], p["port"], p["protocol"])
+            fam = probe_family(p)
+            got = c.allowed(p["from"], p["to"], p["port"], p["protocol"], fam)
             if got != p["allowed"]:
-                _, why = c.explain(p["from"], p["to"], p["port"], p["protocol"])
-                bad.append("step %d: %s -> %s %d/%s: case says %s, oracle %s (%s)" % (
+                _, why = c.explain(p["from"], p["to"], p["port"], p["protocol"],
+                                   fam)
+                bad.append("step %d: %s -> %s %d/%s%s: case says %s, oracle %s (%s)" % (
                     si + 1, p["from"], p["to"], p["port"], p["protocol"],
-                    p["allowed"], got, "; ".join(why)))
+                    " IPv6" if fam == 6 else "", p["allowed"], got,
+                    "; ".join(why)))
     return bad
 
 
@@ -457,6 +474,8 @@ def main(argv=None):
     q.add_argument("port", type=int)
     q.add_argument("proto", choices=PROTOCOLS)
     q.add_argument("--model", default=DEFAULT_MODEL)
+    q.add_argument("--ipv6", action="store_true",
+                   help="between the pods' IPv6 addresses")
     q.add_argument("-f", "--file", action="append", default=[],
                    help="JSON/YAML objects applied after the model")
     args = ap.parse_args(argv)
@@ -476,7 +495,8 @@ def main(argv=None):
     for path in args.file:
         for o in _load_objects(path):
             c.apply(o)
-    ok, why = c.explain(args.src, args.dst, args.port, args.proto)
+    ok, why = c.explain(args.src, args.dst, args.port, args.proto,
+                        6 if args.ipv6 else None)
     print("allowed" if ok else "denied")
     for w in why:
         print("  " + w)

@@ -109,6 +109,49 @@ class Ports(unittest.TestCase):
                                                  "TCP", name_ok=False))
 
 
+class NamedPortBehindIPBlock(unittest.TestCase):
+    """D1: in egress, a named port resolves on the pod that owns the
+    destination address, whatever the peer kind; an address of no
+    (eligible) pod never matches it."""
+
+    def setUp(self):
+        self.c = o.Cluster()
+        self.d = {"kind": "Pod", "metadata": {"namespace": "y", "name": "d"},
+                  "spec": {"containers": [{"ports": [
+                      {"containerPort": 8080, "name": "http"}]}]},
+                  "status": {"phase": "Running", "podIP": "10.244.2.14",
+                             "podIPs": [{"ip": "10.244.2.14"},
+                                        {"ip": "fd00::14"}]}}
+        self.c.apply(self.d)
+
+    def m(self, block, ip, port=8080, pod=None):
+        rule = {"to": [{"ipBlock": block}], "ports": [{"port": "http"}]}
+        return self.c._rule_matches("Egress", "x", rule,
+                                    ipaddress.ip_address(ip), pod, port, "TCP")
+
+    def test_pod_inside_block(self):
+        b = {"cidr": "10.244.0.0/16"}
+        self.assertTrue(self.m(b, "10.244.2.14", pod=self.d))
+        self.assertFalse(self.m(b, "10.244.2.14", port=80, pod=self.d))
+
+    def test_except_and_family(self):
+        self.assertFalse(self.m({"cidr": "10.244.0.0/16",
+                                 "except": ["10.244.2.0/24"]},
+                                "10.244.2.14", pod=self.d))
+        # Dual stack: an IPv4 block holds only the IPv4 address.
+        self.assertFalse(self.m({"cidr": "10.244.0.0/16"}, "fd00::14",
+                                pod=self.d))
+        self.assertTrue(self.m({"cidr": "fd00::/64"}, "fd00::14", pod=self.d))
+
+    def test_address_of_no_pod(self):
+        self.assertFalse(self.m({"cidr": "10.244.0.0/16"}, "10.244.9.9"))
+
+    def test_finished_pod_is_no_pod(self):
+        self.d["status"]["phase"] = "Succeeded"
+        self.assertFalse(self.m({"cidr": "10.244.0.0/16"}, "10.244.2.14",
+                                pod=self.d))
+
+
 class CommandLine(unittest.TestCase):
     def test_query(self):
         pol = os.path.join(HERE, "..", "cases", "model.json")
