@@ -56,6 +56,16 @@ clear_host_bits(struct ip_addr *addr, int plen, bool *had_host_bits)
     }
 }
 
+/* "\"S\" REASON", with S quoted and cut as np_quote() does. */
+static char *
+cidr_error(const char *s, const char *reason)
+{
+    char *q = np_quote(s, strlen(s));
+    char *msg = xasprintf("%s %s", q, reason);
+    free(q);
+    return msg;
+}
+
 char *
 cidr_parse(const char *s, struct cidr *cidr, bool *had_host_bits)
 {
@@ -64,30 +74,30 @@ cidr_parse(const char *s, struct cidr *cidr, bool *had_host_bits)
     }
     const char *slash = strchr(s, '/');
     if (!slash) {
-        return xasprintf("\"%s\" is not a CIDR (no prefix length)", s);
+        return cidr_error(s, "is not a CIDR (no prefix length)");
     }
     char *addr_s = xmemdup0(s, slash - s);
     bool ok = ip_addr_parse(addr_s, &cidr->addr);
     free(addr_s);
     if (!ok) {
-        return xasprintf("\"%s\" is not a valid CIDR (bad address)", s);
+        return cidr_error(s, "is not a valid CIDR (bad address)");
     }
 
     const char *p = slash + 1;
     int plen = 0;
     if (!*p || strlen(p) > 3) {
-        return xasprintf("\"%s\" is not a valid CIDR (bad prefix length)", s);
+        return cidr_error(s, "is not a valid CIDR (bad prefix length)");
     }
     for (; *p; p++) {
         if (*p < '0' || *p > '9') {
-            return xasprintf("\"%s\" is not a valid CIDR (bad prefix length)",
-                             s);
+            return cidr_error(s, "is not a valid CIDR (bad prefix length)");
         }
         plen = plen * 10 + (*p - '0');
     }
     if (plen > cidr_max_plen(cidr->addr.family)) {
-        return xasprintf("\"%s\" is not a valid CIDR (prefix length above %d)",
-                         s, cidr_max_plen(cidr->addr.family));
+        return cidr_error(s, cidr->addr.family == AF_INET
+                          ? "is not a valid CIDR (prefix length above 32)"
+                          : "is not a valid CIDR (prefix length above 128)");
     }
     cidr->plen = plen;
     clear_host_bits(&cidr->addr, plen, had_host_bits);

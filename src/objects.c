@@ -502,19 +502,28 @@ path_pop(struct vctx *ctx, size_t mark)
     ctx->path[mark] = '\0';
 }
 
-/* Returns 's' as a JSON string literal, valid until 'ctx' is destroyed. */
+/* Returns 's' as a JSON string literal, cut after NP_QUOTE_MAX bytes (see
+ * np_quote()), valid until 'ctx' is destroyed. */
 static const char *
 quote(struct vctx *ctx, const char *s)
 {
-    json_t *j = json_string(s);
-    char *q = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
-    json_decref(j);
-    if (!q) {
-        /* Not UTF-8: quote it as bytes. */
-        q = xasprintf("\"%s\"", s);
-    }
+    char *q = np_quote(s, strlen(s));
     APPEND(ctx->quoted, ctx->n_quoted, ctx->allocated_quoted, q);
     return q;
+}
+
+/* Returns 's', a namespace or name read from the object and not validated
+ * yet, as it can go into a message: as is if it is short and printable,
+ * otherwise quoted and cut as quote() does. */
+static const char *
+show_name(struct vctx *ctx, const char *s)
+{
+    size_t len = strlen(s);
+    bool plain = len <= 253;
+    for (size_t i = 0; plain && i < len; i++) {
+        plain = s[i] > ' ' && s[i] < 0x7f && s[i] != '"' && s[i] != '\\';
+    }
+    return plain ? s : quote(ctx, s);
 }
 
 /* Describes 'v' for "must be a string, not ..." messages. */
@@ -567,8 +576,9 @@ fail(struct vctx *ctx, const char *format, ...)
 
     char *who;
     if (ctx->kind && ctx->name) {
-        who = xasprintf("%s %s%s%s", ctx->kind, ctx->ns ? ctx->ns : "",
-                        ctx->ns ? "/" : "", ctx->name);
+        who = xasprintf("%s %s%s%s", ctx->kind,
+                        ctx->ns ? show_name(ctx, ctx->ns) : "",
+                        ctx->ns ? "/" : "", show_name(ctx, ctx->name));
     } else if (ctx->kind) {
         who = xasprintf("%s%s%s", ctx->locator ? ctx->locator : "",
                         ctx->locator ? ": " : "", ctx->kind);

@@ -350,8 +350,10 @@ scalar_to_json(struct builder *b, const yaml_event_t *ev, bool *is_merge)
         }
         if (!ok) {
             json_decref(out);
-            builder_fail(b, &ev->start_mark, "cannot decode \"%s\" as %s",
-                         value, want);
+            char *q = np_quote(value, ev->data.scalar.length);
+            builder_fail(b, &ev->start_mark, "cannot decode %s as %s", q,
+                         want);
+            free(q);
             return NULL;
         }
         return out;
@@ -454,8 +456,9 @@ builder_add(struct builder *b, json_t *value, const yaml_mark_t *mark,
         }
         json_decref(value);
     } else if (json_object_get(f->node, f->key)) {
-        builder_fail(b, &f->key_mark, "mapping key \"%s\" already defined",
-                     f->key);
+        char *q = np_quote(f->key, strlen(f->key));
+        builder_fail(b, &f->key_mark, "mapping key %s already defined", q);
+        free(q);
         json_decref(value);
     } else {
         json_object_set_new(f->node, f->key, value);
@@ -631,8 +634,10 @@ yaml_json_load(const char *text, size_t size, yaml_json_doc_fn *cb,
                                    (const char *) ev.data.alias.anchor)
                  : NULL);
             if (!v) {
-                builder_fail(&b, &ev.start_mark, "unknown anchor \"%s\"",
-                             (const char *) ev.data.alias.anchor);
+                const char *anchor = (const char *) ev.data.alias.anchor;
+                char *q = np_quote(anchor, strlen(anchor));
+                builder_fail(&b, &ev.start_mark, "unknown anchor %s", q);
+                free(q);
                 v = json_null();
             } else {
                 json_incref(v);

@@ -1660,6 +1660,98 @@ test_unreadable_file(void **state)
     obj_batch_destroy(&b);
 }
 
+/* Values from outside are echoed cut to NP_QUOTE_MAX bytes plus the whole
+ * size, however long they are (a 50 MB label once made a 52 MB line). */
+static void
+test_long_values(void **state)
+{
+    enum { BIG = 1 << 20 };
+    char *big = xmalloc(BIG + 1);
+    memset(big, 'a', BIG);
+    big[BIG] = '\0';
+    char *hundred = xmemdup0(big, NP_QUOTE_MAX);
+
+    struct obj_batch b;
+    char *text = xasprintf("{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", "
+                           "\"metadata\": {\"name\": \"ns1\", \"labels\": "
+                           "{\"app\": \"%s\"}}}", big);
+    parse_text("t.json", text, &b);
+    assert_int_equal(b.n_errors, 1);
+    char *expected = xasprintf("t.json: Namespace ns1: metadata.labels[app]: "
+                               "\"%s\"\xe2\x80\xa6 (1048576 bytes) is not a "
+                               "valid label value: must be no more than 63 "
+                               "characters", hundred);
+    assert_string_equal(b.errors[0], expected);
+    free(expected);
+    obj_batch_destroy(&b);
+    free(text);
+
+    /* A name, which the messages about other fields repeat. */
+    text = xasprintf("{\"apiVersion\": \"v1\", \"kind\": \"Pod\", "
+                     "\"metadata\": {\"name\": \"%s\"}}", big);
+    parse_text("t.json", text, &b);
+    assert_int_equal(b.n_errors, 1);
+    assert_true(strlen(b.errors[0]) < 600);
+    expected = xasprintf("t.json: Pod default/\"%s\"\xe2\x80\xa6 (1048576 "
+                         "bytes): metadata.name: \"%s\"\xe2\x80\xa6 (1048576 "
+                         "bytes) is not a valid name: must be no more than "
+                         "253 characters", hundred, hundred);
+    assert_string_equal(b.errors[0], expected);
+    free(expected);
+    obj_batch_destroy(&b);
+    free(text);
+
+    /* A CIDR, and YAML's own messages. */
+    text = xasprintf("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+                     "metadata: {name: np}\nspec:\n  podSelector: {}\n"
+                     "  ingress: [{from: [{ipBlock: {cidr: '%s'}}]}]\n", big);
+    parse_text("t.yaml", text, &b);
+    assert_int_equal(b.n_errors, 1);
+    assert_true(strlen(b.errors[0]) < 400);
+    assert_non_null(strstr(b.errors[0], "\xe2\x80\xa6 (1048576 bytes) is not "
+                           "a CIDR"));
+    obj_batch_destroy(&b);
+    free(text);
+
+    /* libyaml limits implicit keys to 1024 characters: explicit ones. */
+    text = xasprintf("? %s\n: 1\n? %s\n: 2\n", big, big);
+    parse_text("t.yaml", text, &b);
+    assert_int_equal(b.n_errors, 1);
+    expected = xasprintf("t.yaml: line 3 column 3: mapping key \"%s\"\xe2\x80"
+                         "\xa6 (1048576 bytes) already defined", hundred);
+    assert_string_equal(b.errors[0], expected);
+    free(expected);
+    obj_batch_destroy(&b);
+    free(text);
+
+    text = xasprintf("a: !!int %s\n", big);
+    parse_text("t.yaml", text, &b);
+    assert_int_equal(b.n_errors, 1);
+    assert_true(strlen(b.errors[0]) < 300);
+    obj_batch_destroy(&b);
+    free(text);
+
+    free(hundred);
+    free(big);
+
+    /* Escapes, and a cut that would split a character. */
+    char *q = np_quote("a\"b\\c\n\x01\x7f\xc3\xa9\xff", 11);
+    assert_string_equal(q, "\"a\\\"b\\\\c\\n\\u0001\x7f\xc3\xa9\\xFF\"");
+    free(q);
+    char s[NP_QUOTE_MAX + 10];
+    memset(s, 'x', sizeof s);
+    memcpy(s + NP_QUOTE_MAX - 1, "\xe2\x82\xac", 3);   /* U+20AC. */
+    q = np_quote(s, sizeof s);
+    assert_int_equal(strlen(q), 1 + NP_QUOTE_MAX - 1 + 1
+                     + strlen("\xe2\x80\xa6 (110 bytes)"));
+    assert_non_null(strstr(q, "xx\"\xe2\x80\xa6 (110 bytes)"));
+    free(q);
+    memset(s, 'x', sizeof s);
+    q = np_quote(s, NP_QUOTE_MAX);
+    assert_int_equal(strlen(q), NP_QUOTE_MAX + 2);
+    free(q);
+}
+
 /* yaml-json: scalar typing as go-yaml v2 (and so kubectl) does it. */
 static void
 assert_yaml(const char *yaml, const char *json)
@@ -1811,6 +1903,7 @@ main(void)
         cmocka_unit_test(test_list_whole),
         cmocka_unit_test(test_list_depth),
         cmocka_unit_test(test_unreadable_file),
+        cmocka_unit_test(test_long_values),
         cmocka_unit_test(test_yaml_scalars),
         cmocka_unit_test(test_yaml_structure),
     };
