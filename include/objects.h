@@ -160,6 +160,12 @@ struct obj_batch {
      * (dropping a policy would open traffic). */
     struct obj_ref *rejected;
     size_t n_rejected, allocated_rejected;
+    /* Part of the input could not be read, or not parsed far enough to
+     * tell which objects it held (an unreadable file, a syntax error, an
+     * object whose kind or name cannot be read): objects that it held may
+     * be in neither 'objs' nor 'rejected'.  A source must then keep what it
+     * had from this input rather than take it as deleted. */
+    bool incomplete;
 };
 
 void obj_batch_init(struct obj_batch *);
@@ -173,7 +179,11 @@ void obj_batch_destroy(struct obj_batch *);
  * silently.  Appends to 'batch'. */
 void objects_parse_buffer(const char *origin, const char *text, size_t size,
                           struct obj_batch *batch);
-/* Reads 'path' and parses it as above; an unreadable file is one error. */
+/* Reads 'path' and parses it as above.  It must be a regular file of at
+ * most OBJECTS_MAX_FILE_SIZE bytes: anything else (a FIFO, which is opened
+ * without blocking, /dev/zero, a directory) is one error, as is a file
+ * that cannot be opened or read. */
+#define OBJECTS_MAX_FILE_SIZE (64 << 20)
 void objects_parse_file(const char *path, struct obj_batch *batch);
 
 /* Each of these validates one decoded JSON object.  They exist for the API

@@ -252,6 +252,13 @@ cli_compile(int argc, char *argv[])
     return status;
 }
 
+/* Without libopenvswitch there is nothing to name; src/cli-control.c
+ * replaces this when there is. */
+__attribute__((weak)) void
+cli_set_program_name(const char *argv0)
+{
+}
+
 /* Without libopenvswitch (configure without --with-ovs) there is no control
  * client; src/cli-control.c replaces this when there is. */
 __attribute__((weak)) int

@@ -10,10 +10,14 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <jansson.h>
 #include "np-util.h"
 #include "yaml-json.h"
@@ -47,6 +51,7 @@ obj_kind_name(enum obj_kind kind)
 }
 
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
 
 /* Freeing. */
 
@@ -2289,33 +2294,78 @@ objects_parse_buffer(const char *origin, const char *text, size_t size,
     }
 }
 
+/* The name of a file type that is not a regular file, for messages. */
+static const char *
+file_type_name(mode_t mode)
+{
+    return (S_ISDIR(mode) ? "a directory"
+            : S_ISFIFO(mode) ? "a FIFO"
+            : S_ISCHR(mode) ? "a character device"
+            : S_ISBLK(mode) ? "a block device"
+            : S_ISSOCK(mode) ? "a socket"
+            : "not a regular file");
+}
+
 void
 objects_parse_file(const char *path, struct obj_batch *batch)
 {
-    FILE *file = fopen(path, "rb");
-    if (!file) {
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer (the daemon
+     * reads its manifest directory on its event loop). */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
         obj_batch_add_error(batch, xasprintf("%s: cannot open: %s", path,
                                              strerror(errno)));
+        batch->incomplete = true;
         return;
     }
 
-    size_t size = 0, allocated = 65536;
-    char *text = xmalloc(allocated);
-    for (;;) {
-        size_t n = fread(text + size, 1, allocated - size, file);
-        size += n;
-        if (size < allocated) {
+    struct stat st;
+    char *error = NULL;
+    if (fstat(fd, &st)) {
+        error = xasprintf("%s: cannot read: %s", path, strerror(errno));
+    } else if (!S_ISREG(st.st_mode)) {
+        error = xasprintf("%s: cannot read: it is %s, not a regular file",
+                          path, file_type_name(st.st_mode));
+    } else if (st.st_size > OBJECTS_MAX_FILE_SIZE) {
+        error = xasprintf("%s: cannot read: %jd bytes is more than the "
+                          "%d MiB a manifest file may have", path,
+                          (intmax_t) st.st_size,
+                          OBJECTS_MAX_FILE_SIZE >> 20);
+    }
+
+    /* Read one byte more than the limit, in case the file grew. */
+    size_t size = 0;
+    size_t allocated = error ? 0 : (size_t) st.st_size + 1;
+    char *text = error ? NULL : xmalloc(allocated);
+    while (!error) {
+        if (size == allocated) {
+            if (size > OBJECTS_MAX_FILE_SIZE) {
+                error = xasprintf("%s: cannot read: it grew beyond the %d MiB "
+                                  "a manifest file may have", path,
+                                  OBJECTS_MAX_FILE_SIZE >> 20);
+                break;
+            }
+            allocated = MIN(allocated * 2,
+                            (size_t) OBJECTS_MAX_FILE_SIZE + 1);
+            text = xrealloc(text, allocated);
+        }
+        ssize_t n = read(fd, text + size, allocated - size);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0) {
+            error = xasprintf("%s: read error: %s", path, strerror(errno));
+        } else if (!n) {
             break;
         }
-        allocated *= 2;
-        text = xrealloc(text, allocated);
+        size += n > 0 ? n : 0;
     }
-    if (ferror(file)) {
-        obj_batch_add_error(batch, xasprintf("%s: read error: %s", path,
-                                             strerror(errno)));
+    close(fd);
+
+    if (error) {
+        obj_batch_add_error(batch, error);
+        batch->incomplete = true;
     } else {
         objects_parse_buffer(path, text, size, batch);
     }
-    fclose(file);
     free(text);
 }

@@ -53,6 +53,30 @@ expect_err "$tmp/broken.json: line 1 column"
 expect_err "$tmp/missing.yaml: cannot open"
 cmp -s "$tmp/alone" "$tmp/with" || { echo "FAIL: broken inputs changed the other flows"; fail=1; }
 
+# Inputs that are not regular files, or too big, are refused at once with
+# a clear message, never read (a FIFO would block, /dev/zero never end).
+mkfifo "$tmp/fifo.yaml"
+truncate -s 65M "$tmp/huge.yaml"
+timeout 10 $np compile "$tmp/fifo.yaml" /dev/zero "$tmp" "$tmp/huge.yaml" \
+    "$srcdir"/deploy/examples/*.yaml >"$tmp/with" 2>"$tmp/err"
+status=$?
+cat "$tmp/err"
+[ "$status" -eq 1 ] || { echo "FAIL: exit status $status with a FIFO, /dev/zero, a directory"; fail=1; }
+expect_err "$tmp/fifo.yaml: cannot read: it is a FIFO, not a regular file"
+expect_err "/dev/zero: cannot read: it is a character device, not a regular file"
+expect_err "$tmp: cannot read: it is a directory, not a regular file"
+expect_err "$tmp/huge.yaml: cannot read: 68157440 bytes is more than the 64 MiB a manifest file may have"
+cmp -s "$tmp/alone" "$tmp/with" || { echo "FAIL: refused inputs changed the other flows"; fail=1; }
+
+# Out of memory names the program (libopenvswitch's message said "(null)").
+truncate -s 60M "$tmp/big.yaml"
+(ulimit -v 40000; exec $np compile "$tmp/big.yaml") >/dev/null 2>"$tmp/err"
+status=$?
+head -c 300 "$tmp/err"
+[ "$status" -ne 0 ] || { echo "FAIL: 60 MB under a 40 MB limit: exit status 0"; fail=1; }
+grep -q '^ovs-netpol: ' "$tmp/err" || { echo "FAIL: out of memory does not name ovs-netpol"; fail=1; }
+rm -f "$tmp/big.yaml" "$tmp/huge.yaml"
+
 # Bad options are usage errors (status 2), not silent defaults.
 msg=$($np compile --node-address 10.0.0.1,nope "$srcdir"/deploy/examples/cluster.yaml 2>&1 >/dev/null)
 case $msg in

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <jansson.h>
 #include "objects.h"
@@ -1657,7 +1658,30 @@ test_unreadable_file(void **state)
     assert_int_equal(b.n_errors, 1);
     assert_string_equal(b.errors[0], "/nonexistent/policy.yaml: cannot "
                         "open: No such file or directory");
+    assert_true(b.incomplete);
     obj_batch_destroy(&b);
+
+    /* Only regular files: a FIFO is refused at once, not waited on. */
+    char dir[] = "/tmp/np-objects.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char *fifo = xasprintf("%s/p.yaml", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    const char *paths[] = { fifo, dir, "/dev/zero" };
+    const char *types[] = { "a FIFO", "a directory", "a character device" };
+    for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
+        obj_batch_init(&b);
+        objects_parse_file(paths[i], &b);
+        assert_int_equal(b.n_errors, 1);
+        char *expected = xasprintf("%s: cannot read: it is %s, not a regular "
+                                   "file", paths[i], types[i]);
+        assert_string_equal(b.errors[0], expected);
+        assert_true(b.incomplete);
+        free(expected);
+        obj_batch_destroy(&b);
+    }
+    unlink(fifo);
+    rmdir(dir);
+    free(fifo);
 }
 
 /* Values from outside are echoed cut to NP_QUOTE_MAX bytes plus the whole
