@@ -173,7 +173,9 @@ void obj_batch_init(struct obj_batch *);
 void obj_batch_destroy(struct obj_batch *);
 
 /* Parses every object in 'text' ('size' bytes): a single object, a v1 List
- * (or any *List kind with 'items'), a JSON stream, or multi-document YAML.
+ * (or any *List kind with 'items'; Lists may hold Lists, three deep), an
+ * array of those (as a whole JSON value or YAML document only), a JSON
+ * stream, or multi-document YAML.
  * The format is recognized from the content.  'origin' names the input in
  * messages (e.g. a file name).  Objects of other kinds are skipped
  * silently.  Appends to 'batch'. */

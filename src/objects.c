@@ -180,7 +180,8 @@ k8s_object_name(const struct k8s_object *obj)
     return "";
 }
 
-/* Records the identity of a rejected object, when it can be read. */
+/* Records the identity of a rejected object, when it can be read;
+ * otherwise marks the batch incomplete. */
 static void
 note_rejected(struct obj_batch *batch, const json_t *v,
               const char *default_kind)
@@ -194,6 +195,7 @@ note_rejected(struct obj_batch *batch, const json_t *v,
     const char *ns = json_string_value(json_object_get(meta, "namespace"));
     enum obj_kind k;
     if (!kind || !name || !*name) {
+        batch->incomplete = true;
         return;
     } else if (!strcmp(kind, "Namespace")) {
         k = OBJ_NAMESPACE;
@@ -203,6 +205,7 @@ note_rejected(struct obj_batch *batch, const json_t *v,
     } else if (!strcmp(kind, "NetworkPolicy")) {
         k = OBJ_NETPOL;
     } else {
+        batch->incomplete = true;
         return;
     }
     struct obj_ref ref = {
@@ -416,10 +419,40 @@ port_name_error(const char *s)
     return NULL;
 }
 
+/* Where a value is in its input, for messages: "document 2" or "object 1"
+ * at the root, then "[3]" for an element of a top-level array and
+ * ", items[4]" for an item of a List.  Built on the stack as the parser
+ * descends and formatted only for a message, so that no work is spent on
+ * it for the objects that are valid. */
+struct locator {
+    const struct locator *parent;
+    const char *root;           /* "document" or "object"; NULL below. */
+    size_t index;               /* The document or object number, or the
+                                 * index in the array or List. */
+    bool is_item;               /* "items[N]", rather than "[N]". */
+};
+
+/* Returns 'loc' as text, malloc'd, or NULL if 'loc' is NULL. */
+static char *
+locator_format(const struct locator *loc)
+{
+    if (!loc) {
+        return NULL;
+    } else if (loc->root) {
+        return xasprintf("%s %zu", loc->root, loc->index);
+    }
+    char *parent = locator_format(loc->parent);
+    char *s = xasprintf("%s%s[%zu]", parent ? parent : "",
+                        loc->is_item ? (parent ? ", items" : "items") : "",
+                        loc->index);
+    free(parent);
+    return s;
+}
+
 /* Validation context: where we are, for messages. */
 struct vctx {
     const char *origin;
-    const char *locator;        /* e.g. "document 2", or NULL. */
+    const struct locator *locator;      /* NULL for a lone object. */
     const char *kind;           /* NULL until known. */
     const char *ns;             /* NULL for cluster-scoped or unknown. */
     const char *name;           /* NULL until known. */
@@ -434,7 +467,8 @@ struct vctx {
 };
 
 static void
-vctx_init(struct vctx *ctx, const char *origin, const char *locator)
+vctx_init(struct vctx *ctx, const char *origin,
+          const struct locator *locator)
 {
     memset(ctx, 0, sizeof *ctx);
     ctx->origin = origin;
@@ -585,10 +619,12 @@ fail(struct vctx *ctx, const char *format, ...)
                         ctx->ns ? show_name(ctx, ctx->ns) : "",
                         ctx->ns ? "/" : "", show_name(ctx, ctx->name));
     } else if (ctx->kind) {
-        who = xasprintf("%s%s%s", ctx->locator ? ctx->locator : "",
-                        ctx->locator ? ": " : "", ctx->kind);
+        char *where = locator_format(ctx->locator);
+        who = xasprintf("%s%s%s", where ? where : "", where ? ": " : "",
+                        ctx->kind);
+        free(where);
     } else {
-        who = ctx->locator ? xstrdup(ctx->locator) : NULL;
+        who = locator_format(ctx->locator);
     }
 
     ctx->error = xasprintf("%s: %s%s%s%s%s", ctx->origin,
@@ -1623,7 +1659,8 @@ find_kind(const char *kind)
  * '*error' NULL if the object is of a kind that we ignore and 'skip_other'
  * is true; or NULL with a malloc'd message in '*error'. */
 static struct k8s_object *
-object_from_json(const char *origin, const char *locator, const json_t *v,
+object_from_json(const char *origin, const struct locator *locator,
+                 const json_t *v,
                  const char *default_kind, const char *default_api_version,
                  bool skip_other, char **error)
 {
@@ -1763,29 +1800,25 @@ get_list_defaults(const json_t *v, char **item_kind,
     return true;
 }
 
-/* Returns the locator of item 'index' of the List at 'locator' (which may
- * be NULL), malloc'd. */
-static char *
-item_locator(const char *locator, size_t index)
-{
-    return xasprintf("%s%sitems[%zu]", locator ? locator : "",
-                     locator ? ", " : "", index);
-}
+/* How deep Lists may nest: a List in a List in a List (or in a top-level
+ * JSON array).  Deeper ones are refused rather than walked, so that a
+ * document's cost stays linear in its size. */
+#define MAX_LIST_DEPTH 3
 
-/* Adds what the top-level value 'v' holds to 'batch': an object, a List of
- * objects, or (JSON) an array of objects. */
+/* Adds what 'v' holds to 'batch': an object; a List of objects; or, at the
+ * top level ('depth' 0), an array of those.  'loc' says where 'v' is;
+ * 'depth' counts the Lists and arrays around it. */
 static void
-add_value(const char *origin, const char *locator, const json_t *v,
+add_value(const char *origin, const struct locator *loc, const json_t *v,
           const char *default_kind, const char *default_api_version,
-          struct obj_batch *batch)
+          int depth, struct obj_batch *batch)
 {
-    if (json_is_array(v)) {
+    if (json_is_array(v) && !depth) {
         size_t i;
         const json_t *item;
         json_array_foreach (v, i, item) {
-            char *loc = xasprintf("%s[%zu]", locator, i);
-            add_value(origin, loc, item, NULL, NULL, batch);
-            free(loc);
+            struct locator child = { .parent = loc, .index = i };
+            add_value(origin, &child, item, NULL, NULL, depth + 1, batch);
         }
         return;
     }
@@ -1794,30 +1827,37 @@ add_value(const char *origin, const char *locator, const json_t *v,
     const char *api_version;
     if (get_list_defaults(v, &item_kind, &api_version)) {
         const json_t *items = json_object_get(v, "items");
-        if (items && !json_is_null(items) && !json_is_array(items)) {
-            struct vctx ctx;
-            vctx_init(&ctx, origin, locator);
+        struct vctx ctx;
+        vctx_init(&ctx, origin, loc);
+        if (depth >= MAX_LIST_DEPTH) {
+            fail(&ctx, "a List may not be nested more than %d deep",
+                 MAX_LIST_DEPTH);
+        } else if (items && !json_is_null(items) && !json_is_array(items)) {
             fail_at(&ctx, "items", "must be an array, not %s",
                     describe(&ctx, items));
+        }
+        if (ctx.error) {
             obj_batch_add_error(batch, ctx.error);
             ctx.error = NULL;
-            vctx_destroy(&ctx);
+            batch->incomplete = true;
         } else if (items) {
             size_t i;
             const json_t *item;
             json_array_foreach (items, i, item) {
-                char *loc = item_locator(locator, i);
-                add_value(origin, loc, item, item_kind, api_version, batch);
-                free(loc);
+                struct locator child = {
+                    .parent = loc, .index = i, .is_item = true,
+                };
+                add_value(origin, &child, item, item_kind, api_version,
+                          depth + 1, batch);
             }
         }
+        vctx_destroy(&ctx);
         free(item_kind);
         return;
     }
 
     char *error;
-    struct k8s_object *obj = object_from_json(origin, locator, v,
-                                              default_kind,
+    struct k8s_object *obj = object_from_json(origin, loc, v, default_kind,
                                               default_api_version, true,
                                               &error);
     if (obj) {
@@ -1839,13 +1879,13 @@ yaml_doc_cb(void *aux_, int index, json_t *doc, const char *error)
 {
     struct yaml_aux *aux = aux_;
     if (doc) {
-        char *locator = xasprintf("document %d", index);
-        add_value(aux->origin, locator, doc, NULL, NULL, aux->batch);
-        free(locator);
+        struct locator loc = { .root = "document", .index = index };
+        add_value(aux->origin, &loc, doc, NULL, NULL, 0, aux->batch);
         json_decref(doc);
     } else {
         obj_batch_add_error(aux->batch,
                             xasprintf("%s: %s", aux->origin, error));
+        aux->batch->incomplete = true;
     }
 }
 
@@ -1886,10 +1926,12 @@ text_pos_advance(struct text_pos *tp, const char *text, size_t ofs)
 /* Returns the message for jansson's 'err' about the value that starts at
  * 'ofs' in 'text', malloc'd.  'tp' must not be past 'ofs'. */
 static char *
-syntax_error(const char *origin, const char *locator, const char *text,
-             size_t ofs, struct text_pos *tp, const json_error_t *err)
+syntax_error(const char *origin, const struct locator *loc,
+             const char *text, size_t ofs, struct text_pos *tp,
+             const json_error_t *err)
 {
     text_pos_advance(tp, text, ofs);
+    char *locator = locator_format(loc);
 
     int line = tp->line + (err->line > 0 ? err->line - 1 : 0);
     /* jansson counts from the start of this value, and reports column 0 at
@@ -1898,9 +1940,11 @@ syntax_error(const char *origin, const char *locator, const char *text,
     if (err->line <= 1) {
         column += tp->column - 1;
     }
-    return xasprintf("%s: %s%sline %d column %d: %s", origin,
-                     locator ? locator : "", locator ? ": " : "",
-                     line, column, err->text);
+    char *msg = xasprintf("%s: %s%sline %d column %d: %s", origin,
+                          locator ? locator : "", locator ? ": " : "",
+                          line, column, err->text);
+    free(locator);
+    return msg;
 }
 
 /* Lists, item by item.
@@ -2183,7 +2227,8 @@ scan_list(const char *text, size_t size, size_t ofs, struct list_scan *scan)
  * added nothing, if the value at 'ofs' is not a List that this can take; the
  * caller then loads it whole. */
 static bool
-add_list_by_item(const char *origin, const char *locator, const char *text,
+add_list_by_item(const char *origin, const struct locator *loc,
+                 const char *text,
                  size_t size, size_t ofs, struct text_pos *tp,
                  struct obj_batch *batch, size_t *end)
 {
@@ -2213,17 +2258,18 @@ add_list_by_item(const char *origin, const char *locator, const char *text,
     size_t start, item_end;
     for (size_t i = 0; scan_next_item(text, size, &pos, &start,
                                       &item_end) > 0; i++) {
-        char *loc = item_locator(locator, i);
+        struct locator child = { .parent = loc, .index = i, .is_item = true };
         json_t *item = json_loadb(text + start, item_end - start,
                                   JSON_DECODE_ANY, &err);
         if (item) {
-            add_value(origin, loc, item, item_kind, api_version, batch);
+            add_value(origin, &child, item, item_kind, api_version, 1,
+                      batch);
             json_decref(item);
         } else {
-            obj_batch_add_error(batch, syntax_error(origin, loc, text, start,
-                                                    tp, &err));
+            obj_batch_add_error(batch, syntax_error(origin, &child, text,
+                                                    start, tp, &err));
+            batch->incomplete = true;
         }
-        free(loc);
     }
     assert(pos == scan.items_end);
 
@@ -2249,12 +2295,11 @@ parse_json_stream(const char *origin, const char *text, size_t size,
             break;
         }
 
-        char *locator = xasprintf("object %d", index + 1);
+        struct locator loc = { .root = "object", .index = index + 1 };
         size_t end;
         if (text[ofs] == '{'
-            && add_list_by_item(origin, locator, text, size, ofs, &tp,
+            && add_list_by_item(origin, &loc, text, size, ofs, &tp,
                                 batch, &end)) {
-            free(locator);
             index++;
             ofs = end;
             continue;
@@ -2266,12 +2311,11 @@ parse_json_stream(const char *origin, const char *text, size_t size,
         if (!v) {
             obj_batch_add_error(batch, syntax_error(origin, NULL, text, ofs,
                                                     &tp, &err));
-            free(locator);
+            batch->incomplete = true;
             break;
         }
         index++;
-        add_value(origin, locator, v, NULL, NULL, batch);
-        free(locator);
+        add_value(origin, &loc, v, NULL, NULL, 0, batch);
         json_decref(v);
         ofs += err.position;
     }

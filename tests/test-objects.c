@@ -1377,31 +1377,71 @@ test_list_tricky_text(void **state)
         " ], \"kind\": \"List\", \"apiVersion\": \"v1\"}";
     struct obj_batch b;
     parse_text("t.json", text, &b);
-    assert_int_equal(b.n_objs, 4);
+    assert_int_equal(b.n_objs, 3);
     assert_string_equal(k8s_object_name(&b.objs[0]), "a");
     assert_string_equal(k8s_object_name(&b.objs[1]), "p");
     assert_string_equal(k8s_object_name(&b.objs[2]), "nested");
-    assert_string_equal(k8s_object_name(&b.objs[3]), "in-array");
-    assert_int_equal(b.n_errors, 5);
-    assert_string_equal(b.errors[0], "t.json: object 1, items[4]: kind: is "
+    /* Only a top-level array holds objects: not a List's items. */
+    assert_int_equal(b.n_errors, 7);
+    assert_string_equal(b.errors[0], "t.json: object 1, items[3]: must be "
+                        "an object, not an array");
+    assert_string_equal(b.errors[1], "t.json: object 1, items[4]: kind: is "
                         "required");
-    assert_string_equal(b.errors[1], "t.json: object 1, items[6]: must be "
+    assert_string_equal(b.errors[3], "t.json: object 1, items[6]: must be "
                         "an object, not string \"s\\\"]\"");
-    assert_string_equal(b.errors[2], "t.json: object 1, items[7]: must be "
+    assert_string_equal(b.errors[4], "t.json: object 1, items[7]: must be "
                         "an object, not number -1500");
-    assert_string_equal(b.errors[4], "t.json: object 1, items[9]: must be "
+    assert_string_equal(b.errors[6], "t.json: object 1, items[9]: must be "
                         "an object, not null");
+    assert_true(b.incomplete);
     obj_batch_destroy(&b);
 
     /* The same messages whole, but for the locators. */
     char *wrapped = xasprintf("[%s]", text);
     parse_text("t.json", wrapped, &b);
-    assert_int_equal(b.n_objs, 4);
-    assert_int_equal(b.n_errors, 5);
-    assert_string_equal(b.errors[0], "t.json: object 1[0], items[4]: kind: "
+    assert_int_equal(b.n_objs, 3);
+    assert_int_equal(b.n_errors, 7);
+    assert_string_equal(b.errors[1], "t.json: object 1[0], items[4]: kind: "
                         "is required");
     obj_batch_destroy(&b);
     free(wrapped);
+}
+
+/* Arrays hold objects only at the top level, and Lists nest at most three
+ * deep: anything deeper is one error, never walked level by level (a
+ * 41 KB file of nested aliases once made 627 MB of locators). */
+static void
+test_list_nesting(void **state)
+{
+    struct obj_batch b;
+    parse_text("t.json", "[[{\"apiVersion\": \"v1\", \"kind\": "
+               "\"Namespace\", \"metadata\": {\"name\": \"a\"}}], "
+               "{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", "
+               "\"metadata\": {\"name\": \"b\"}}]", &b);
+    assert_int_equal(b.n_objs, 1);
+    assert_int_equal(b.n_errors, 1);
+    assert_string_equal(b.errors[0], "t.json: object 1[0]: must be an "
+                        "object, not an array");
+    obj_batch_destroy(&b);
+
+#define L(X) "{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [" X "]}"
+#define NS "{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", "  \
+        "\"metadata\": {\"name\": \"n\"}}"
+    parse_text("t.json", "[" L(L(NS)) "]", &b);
+    assert_int_equal(b.n_objs, 1);
+    assert_int_equal(b.n_errors, 0);
+    obj_batch_destroy(&b);
+
+    parse_text("t.yaml", "x: 1\n---\n" L(L(L(L(NS)))), &b);
+    assert_int_equal(b.n_objs, 0);
+    assert_int_equal(b.n_errors, 2);
+    assert_string_equal(b.errors[1], "t.yaml: document 2, items[0], "
+                        "items[0], items[0]: a List may not be nested more "
+                        "than 3 deep");
+    assert_true(b.incomplete);
+    obj_batch_destroy(&b);
+#undef L
+#undef NS
 }
 
 /* "items" before "kind": a PodList's items are Pods whatever the order. */
@@ -1801,8 +1841,10 @@ test_yaml_scalars(void **state)
 {
     assert_yaml("[1, -5, +7, 0x1F, 0o17, 017, 1_000, 0b101, -0b11]",
                 "[1,-5,7,31,15,15,1000,5,-3]");
-    assert_yaml("[1.5, .5, 1e3, -2.5e-1, 08]",
-                "[1.5,0.5,1000.0,-0.25,8.0]");
+    /* Integral floats become integers as Go's encoding/json writes them
+     * (kubectl sends 'port: 80.0' as 80), up to 1e21. */
+    assert_yaml("[1.5, .5, 1e3, -2.5e-1, 08, 80.0, -0.0, 1e20, 1e21]",
+                "[1.5,0.5,1000,-0.25,8,80,0,1e20,1e21]");
     assert_yaml("[true, True, yes, Yes, ON, y, false, no, Off, n]",
                 "[true,true,true,true,true,true,false,false,false,false]");
     assert_yaml("[~, null, Null, NULL, '', \"\"]",
@@ -1819,11 +1861,29 @@ test_yaml_scalars(void **state)
                 "\"1e\",\"TRUE1\"]");
     assert_yaml("[9223372036854775807, -9223372036854775808]",
                 "[9223372036854775807,-9223372036854775808]");
-    assert_yaml("[!!float 5, !!int '7', !!bool 'off', !!null '']",
-                "[5.0,7,false,null]");
-    /* Keys that are not strings become strings. */
-    assert_yaml("{1: a, true: b, null: c, 1.5: d}",
-                "{\"1\":\"a\",\"1.5\":\"d\",\"null\":\"c\",\"true\":\"b\"}");
+    assert_yaml("[!!float 5, !!float 5.5, !!int '7', !!bool 'off', "
+                "!!null '']",
+                "[5,5.5,7,false,null]");
+    /* Keys that are not strings become strings, as sigs.k8s.io/yaml writes
+     * them: floats with Go's FormatFloat(f, 'g', -1, 32), the same through
+     * an alias. */
+    assert_yaml("{1: a, true: b, 1.5: d, 1e3: e, 1e6: f, 0.1: g, "
+                "1.0000001: h, 123456.7: i, 0.0001: j, 0.00001: k, -0.0: l, "
+                ".inf: m, -.Inf: nn, .NaN: o, !!float 2: p}",
+                "{\"-.inf\":\"nn\",\"-0\":\"l\",\".inf\":\"m\",\".nan\":\"o\","
+                "\"0.0001\":\"j\",\"0.1\":\"g\",\"1\":\"a\",\"1.0000001\":\"h\","
+                "\"1.5\":\"d\",\"1000\":\"e\",\"123456.7\":\"i\",\"1e+06\":\"f\","
+                "\"1e-05\":\"k\",\"2\":\"p\",\"true\":\"b\"}");
+    assert_yaml("a: &f 2.5\n*f : b\nc: &g 1e7\n*g : d\n",
+                "{\"1e+07\":\"d\",\"2.5\":\"b\",\"a\":2.5,\"c\":10000000}");
+
+    /* A null key is an error there too. */
+    char *error;
+    json_t *doc = yaml_json_load_one("{null: a}", 9, &error);
+    assert_null(doc);
+    assert_string_equal(error, "line 1 column 2: a mapping key may not be "
+                        "null");
+    free(error);
 }
 
 static void
@@ -1894,6 +1954,90 @@ test_yaml_structure(void **state)
                         "excessive aliasing");
     free(error);
 
+    /* Aliases nest their anchor again: depth counts through them.  *b
+     * holds 302 levels; at 210 levels (the top mapping and 209 sequences)
+     * it reaches 512, the limit, and one level more is too deep. */
+    for (int n = 209; n <= 210; n++) {
+        struct text t = { NULL };
+        text_printf(&t, "a: &a ");
+        for (int i = 0; i < 300; i++) {
+            text_printf(&t, "[");
+        }
+        text_printf(&t, "1");
+        for (int i = 0; i < 300; i++) {
+            text_printf(&t, "]");
+        }
+        text_printf(&t, "\nb: &b [[*a]]\nc: ");
+        for (int i = 0; i < n; i++) {
+            text_printf(&t, "[");
+        }
+        text_printf(&t, "*b");
+        for (int i = 0; i < n; i++) {
+            text_printf(&t, "]");
+        }
+        text_printf(&t, "\n");
+        doc = yaml_json_load_one(t.s, strlen(t.s), &error);
+        if (n == 209) {
+            assert_non_null(doc);
+            json_decref(doc);
+        } else {
+            assert_null(doc);
+            assert_string_equal(error, "line 3 column 214: nesting deeper "
+                                "than 512 levels (alias \"b\" nests 302 "
+                                "levels at level 211)");
+            free(error);
+        }
+        free(t.s);
+    }
+
+    /* What aliases expand to is bounded by the input's size (1 MiB plus
+     * four times it), also where go-yaml's ratio would allow it: 10,000
+     * scalars of 10 bytes, aliased 20 times (95% aliased). */
+    struct text t = { NULL };
+    text_printf(&t, "a: &a [");
+    for (int i = 0; i < 10000; i++) {
+        text_printf(&t, "%sxxxxxxxxxx", i ? "," : "");
+    }
+    text_printf(&t, "]\nb: [");
+    for (int i = 0; i < 20; i++) {
+        text_printf(&t, "%s*a", i ? "," : "");
+    }
+    text_printf(&t, "]\n");
+    doc = yaml_json_load_one(t.s, strlen(t.s), &error);
+    assert_null(doc);
+    char *expected = xasprintf("line 2 column 44: aliases expand the input by "
+                               "more than %zu nodes and bytes (the limit for "
+                               "an input of this size)",
+                               (size_t) (1 << 20) + 4 * strlen(t.s));
+    assert_string_equal(error, expected);
+    free(expected);
+    free(error);
+    free(t.s);
+
+    /* The bound is for the whole stream: each document below is within
+     * it, all of them are not. */
+    t = (struct text) { NULL };
+    for (int d = 0; d < 20; d++) {
+        text_printf(&t, "---\na: &a [");
+        for (int i = 0; i < 1000; i++) {
+            text_printf(&t, "%sxxxxxxxxxx", i ? "," : "");
+        }
+        text_printf(&t, "]\nb: [");
+        for (int i = 0; i < 20; i++) {
+            text_printf(&t, "%s*a", i ? "," : "");
+        }
+        text_printf(&t, "]\n");
+    }
+    struct obj_batch b;
+    parse_text("t.yaml", t.s, &b);
+    /* Documents 1 to 8 have no kind; 9 goes over and ends the stream. */
+    assert_int_equal(b.n_errors, 9);
+    assert_string_equal(b.errors[7], "t.yaml: document 8: kind: is required");
+    assert_non_null(strstr(b.errors[8], ": aliases expand the input by "
+                           "more than "));
+    obj_batch_destroy(&b);
+    free(t.s);
+
     /* Invalid UTF-8 is a reader error, located by its offset. */
     doc = yaml_json_load_one("a: b\nc: \xff\n", 9, &error);
     assert_null(doc);
@@ -1922,6 +2066,7 @@ main(void)
         cmocka_unit_test(test_broken_json),
         cmocka_unit_test(test_list_by_item),
         cmocka_unit_test(test_list_tricky_text),
+        cmocka_unit_test(test_list_nesting),
         cmocka_unit_test(test_list_items_first),
         cmocka_unit_test(test_list_item_syntax_error),
         cmocka_unit_test(test_list_whole),
