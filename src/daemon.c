@@ -748,8 +748,12 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
         struct source_dir_status ds;
         source_dir_get_status(d->dir, &ds);
         source = xasprintf("dir:%s (%"PRIu64" scans, %"PRIu64" objects, "
-                           "%"PRIu64" rejected)", d->opts->source_dir,
-                           ds.scans, ds.objects, ds.errors);
+                           "%"PRIu64" rejected)\n"
+                           "broken files: %s%s", d->opts->source_dir,
+                           ds.scans, ds.objects, ds.errors,
+                           ds.broken_files ? ds.broken : "none",
+                           ds.broken_files ? ": their objects stay at their "
+                           "last valid versions until they are fixed" : "");
     } else {
         struct kube_client_status ks;
         kube_client_get_status(d->kube, &ks);

@@ -10,9 +10,17 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 #include "np-util.h"
+#include "strmap.h"
 
 /* Quiet period after the last change before a rescan. */
 #define SOURCE_DIR_SETTLE 0.05
+
+/* The objects that one file held at the last scan: delivered from it,
+ * rejected in it (and so kept), or kept because it was broken. */
+struct dir_file {
+    struct obj_ref *refs;
+    size_t n, allocated;
+};
 
 struct source_dir {
     struct ev_loop *loop;
@@ -23,7 +31,51 @@ struct source_dir {
     const struct source_callbacks *cbs;
     void *aux;
     struct source_dir_status status;
+    struct strmap files;        /* File name -> struct dir_file. */
 };
+
+static void
+dir_file_destroy(struct dir_file *f)
+{
+    if (f) {
+        for (size_t i = 0; i < f->n; i++) {
+            free(f->refs[i].ns);
+            free(f->refs[i].name);
+        }
+        free(f->refs);
+        free(f);
+    }
+}
+
+static void
+files_destroy(struct strmap *files)
+{
+    size_t bucket;
+    for (struct strmap_node *node = strmap_first(files, &bucket); node;
+         node = strmap_next(files, node, &bucket)) {
+        dir_file_destroy(node->value);
+    }
+    strmap_destroy(files);
+}
+
+/* Adds the object 'kind' 'ns'/'name' to 'f' unless 'seen' (keys of what
+ * 'f' holds) has it.  Returns true if it was added. */
+static bool
+dir_file_add(struct dir_file *f, struct strmap *seen, enum obj_kind kind,
+             const char *ns, const char *name)
+{
+    char *key = xasprintf("%d/%s/%s", (int) kind, ns, name);
+    bool created;
+    strmap_slot(seen, key, &created);
+    free(key);
+    if (created) {
+        struct obj_ref ref = {
+            .kind = kind, .ns = xstrdup(ns), .name = xstrdup(name),
+        };
+        APPEND(f->refs, f->n, f->allocated, ref);
+    }
+    return created;
+}
 
 static bool
 is_manifest(const char *name)
@@ -59,6 +111,97 @@ report(struct source_dir *sd, const char *message)
     }
 }
 
+/* Appends 'text' to the status's list of broken files, as room allows. */
+static void
+note_broken(struct source_dir *sd, const char *name, size_t kept)
+{
+    char *text = xasprintf("%s%s (%zu object%s kept)",
+                           sd->status.broken_files ? ", " : "", name, kept,
+                           kept == 1 ? "" : "s");
+    size_t len = strlen(sd->status.broken);
+    snprintf(sd->status.broken + len, sizeof sd->status.broken - len, "%s",
+             text);
+    free(text);
+    sd->status.broken_files++;
+    sd->status.kept += kept;
+}
+
+/* Reads the file 'name' and delivers what it holds.  Returns what the file
+ * holds now, for the next scan; 'prev' is what it held at the last one. */
+static struct dir_file *
+scan_file(struct source_dir *sd, const char *name,
+          const struct dir_file *prev)
+{
+    char *file = xasprintf("%s/%s", sd->path, name);
+    struct obj_batch batch;
+    obj_batch_init(&batch);
+    objects_parse_file(file, &batch);
+
+    struct dir_file *f = xcalloc(1, sizeof *f);
+    struct strmap seen;
+    strmap_init(&seen);
+
+    /* A rejected object keeps its last valid version: a policy made
+     * invalid by an edit must not vanish and open traffic. */
+    for (size_t j = 0; j < batch.n_rejected; j++) {
+        const struct obj_ref *r = &batch.rejected[j];
+        if (sd->cbs->keep) {
+            sd->cbs->keep(sd->aux, r->kind, r->ns, r->name);
+        }
+        dir_file_add(f, &seen, r->kind, r->ns, r->name);
+    }
+    for (size_t j = 0; j < batch.n_objs; j++) {
+        struct k8s_object *obj = xmalloc(sizeof *obj);
+        *obj = batch.objs[j];
+        dir_file_add(f, &seen, obj->kind, k8s_object_namespace(obj),
+                     k8s_object_name(obj));
+        sd->cbs->object(sd->aux, obj);
+        sd->status.objects++;
+    }
+    batch.n_objs = 0;
+
+    /* A file that could not be read or parsed whole (a syntax error, a
+     * FIFO, a document whose objects cannot be told) keeps every object
+     * it held, as a vanished directory does: the edit was more likely a
+     * mistake than a wish to drop them.  Deleting the file drops them. */
+    size_t kept = 0;
+    if (batch.incomplete) {
+        for (size_t j = 0; prev && j < prev->n; j++) {
+            const struct obj_ref *r = &prev->refs[j];
+            if (dir_file_add(f, &seen, r->kind, r->ns, r->name)) {
+                if (sd->cbs->keep) {
+                    sd->cbs->keep(sd->aux, r->kind, r->ns, r->name);
+                }
+                kept++;
+            }
+        }
+        note_broken(sd, name, kept);
+    }
+
+    for (size_t j = 0; j < batch.n_errors; j++) {
+        if (batch.incomplete && j == batch.n_errors - 1) {
+            char *msg = (kept
+                         ? xasprintf("%s; keeping the %zu object%s that %s "
+                                     "held at %s last valid version%s "
+                                     "until it is fixed", batch.errors[j],
+                                     kept, kept == 1 ? "" : "s", name,
+                                     kept == 1 ? "its" : "their",
+                                     kept == 1 ? "" : "s")
+                         : xasprintf("%s; %s held no objects to keep",
+                                     batch.errors[j], name));
+            report(sd, msg);
+            free(msg);
+        } else {
+            report(sd, batch.errors[j]);
+        }
+    }
+
+    strmap_destroy(&seen);
+    obj_batch_destroy(&batch);
+    free(file);
+    return f;
+}
+
 void
 source_dir_rescan(struct source_dir *sd)
 {
@@ -67,6 +210,9 @@ source_dir_rescan(struct source_dir *sd)
     sd->status.scans++;
     sd->status.objects = 0;
     sd->status.errors = 0;
+    sd->status.broken_files = 0;
+    sd->status.kept = 0;
+    sd->status.broken[0] = '\0';
     if (!dir) {
         char *msg = xasprintf("%s: cannot read directory: %s", sd->path,
                               strerror(errno));
@@ -89,38 +235,22 @@ source_dir_rescan(struct source_dir *sd)
         qsort(names, n, sizeof *names, compare_names);
     }
 
+    struct strmap files;
+    strmap_init(&files);
     for (int k = 0; k < 3; k++) {
         sd->cbs->resync_begin(sd->aux, k);
     }
     for (size_t i = 0; i < n; i++) {
-        char *file = xasprintf("%s/%s", sd->path, names[i]);
-        struct obj_batch batch;
-        obj_batch_init(&batch);
-        objects_parse_file(file, &batch);
-        for (size_t j = 0; j < batch.n_errors; j++) {
-            report(sd, batch.errors[j]);
-        }
-        for (size_t j = 0; j < batch.n_rejected; j++) {
-            const struct obj_ref *r = &batch.rejected[j];
-            if (sd->cbs->keep) {
-                sd->cbs->keep(sd->aux, r->kind, r->ns, r->name);
-            }
-        }
-        for (size_t j = 0; j < batch.n_objs; j++) {
-            struct k8s_object *obj = xmalloc(sizeof *obj);
-            *obj = batch.objs[j];
-            sd->cbs->object(sd->aux, obj);
-            sd->status.objects++;
-        }
-        batch.n_objs = 0;
-        obj_batch_destroy(&batch);
-        free(file);
+        *strmap_slot(&files, names[i], NULL)
+            = scan_file(sd, names[i], strmap_get(&sd->files, names[i]));
         free(names[i]);
     }
     free(names);
     for (int k = 0; k < 3; k++) {
         sd->cbs->resync_end(sd->aux, k);
     }
+    files_destroy(&sd->files);
+    sd->files = files;
     if (sd->cbs->synced) {
         sd->cbs->synced(sd->aux);
     }
@@ -187,6 +317,7 @@ source_dir_create(struct ev_loop *loop, const char *path,
     sd->inotify_fd = fd;
     sd->cbs = cbs;
     sd->aux = aux;
+    strmap_init(&sd->files);
     ev_io_init(&sd->io, inotify_cb, fd, EV_READ);
     ev_io_start(loop, &sd->io);
     ev_timer_init(&sd->settle, settle_cb, 0., 0.);
@@ -202,6 +333,7 @@ source_dir_destroy(struct source_dir *sd)
         ev_io_stop(sd->loop, &sd->io);
         ev_timer_stop(sd->loop, &sd->settle);
         close(sd->inotify_fd);
+        files_destroy(&sd->files);
         free(sd->path);
         free(sd);
     }
