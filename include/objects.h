@@ -1,9 +1,11 @@
 /* Kubernetes objects as validated C structs, and the parsers that make them.
  *
  * This is the border between the Kubernetes side and the engine: files and
- * (later) API responses are parsed here, as JSON or YAML, validated as
- * strictly as the API server validates them, and copied into the structs
- * below.  No json_t escapes this module.  An invalid object is rejected with
+ * API responses are parsed here, as JSON or YAML, validated as the API
+ * server validates them (accepting what it accepts, including the values
+ * it keeps from objects that earlier versions stored: each check and the
+ * API server rule it mirrors are in tests/data/objects/README.md), and
+ * copied into the structs below.  No json_t escapes this module.  An invalid object is rejected with
  * a message that names where it came from, the object and the field, e.g.
  *
  *   policy.yaml: NetworkPolicy default/db: spec.ingress[0].from[2].ipBlock.except[0]:
@@ -13,8 +15,9 @@
  *
  * Defaults are applied as the API server applies them: a port without a
  * protocol is TCP; policyTypes, when absent, are Ingress plus Egress if the
- * policy has egress rules.  As kubectl does with a file, a Pod or
- * NetworkPolicy without metadata.namespace is in namespace "default".
+ * policy has egress rules; an absent spec or podSelector selects every pod
+ * of the namespace.  As kubectl does with a file, a Pod or NetworkPolicy
+ * without metadata.namespace is in namespace "default".
  *
  * JSON null counts as an absent field (as in Go's decoder) and fields that we
  * do not read are ignored (as the API server drops unknown fields).  An

@@ -816,23 +816,21 @@ parse_sel_expr(struct vctx *ctx, const json_t *e, struct selector *sel)
                        op_name);
     }
 
+    /* The values are not checked as label values: the API server keeps
+     * policies written before it checked them (AllowInvalidLabelValue-
+     * InSelector), and such a value just matches no label.  A null is "",
+     * as Go decodes it. */
     const char **strings = xcalloc(n, sizeof *strings);
     size_t mark = path_push(ctx, "values");
     for (size_t i = 0; i < n; i++) {
         const json_t *value = json_array_get(values, i);
         size_t mark2 = path_push_index(ctx, i);
-        if (!check_type(ctx, value, JSON_STRING, "a string")) {
+        if (!json_is_null(value)
+            && !check_type(ctx, value, JSON_STRING, "a string")) {
             free(strings);
             return false;
         }
-        strings[i] = json_string_value(value);
-        reason = label_value_error(strings[i]);
-        if (reason) {
-            fail(ctx, "%s is not a valid label value: %s",
-                 quote(ctx, strings[i]), reason);
-            free(strings);
-            return false;
-        }
+        strings[i] = json_is_null(value) ? "" : json_string_value(value);
         path_pop(ctx, mark2);
     }
     path_pop(ctx, mark);
@@ -1015,14 +1013,18 @@ parse_namespace(struct vctx *ctx, const json_t *v)
 
 /* Pod. */
 
+/* 'empty_is_tcp': a container port's "" is TCP (the API server's defaults
+ * set it), a NetworkPolicy port's is not (they default only an absent
+ * one, and validation refuses ""). */
 static bool
-parse_proto(struct vctx *ctx, const json_t *obj, enum np_proto *proto)
+parse_proto(struct vctx *ctx, const json_t *obj, bool empty_is_tcp,
+            enum np_proto *proto)
 {
     const char *s;
     if (!get_string(ctx, obj, "protocol", &s)) {
         return false;
     }
-    if (!s || !strcmp(s, "TCP")) {
+    if (!s || !strcmp(s, "TCP") || (empty_is_tcp && !*s)) {
         *proto = NP_TCP;
     } else if (!strcmp(s, "UDP")) {
         *proto = NP_UDP;
@@ -1078,7 +1080,7 @@ parse_container_ports(struct vctx *ctx, const json_t *container,
         enum np_proto proto;
         if (!get_int(ctx, p, "containerPort", &num)
             || !get_string(ctx, p, "name", &name)
-            || !parse_proto(ctx, p, &proto)) {
+            || !parse_proto(ctx, p, true, &proto)) {
             return false;
         }
         if (!num) {
@@ -1134,7 +1136,7 @@ parse_pod_ip(struct vctx *ctx, const json_t *obj, const char *key,
     }
     if (s && *s) {
         struct ip_addr ip;
-        if (!ip_addr_parse(s, &ip)) {
+        if (!ip_addr_parse_k8s(s, &ip)) {
             return fail_at(ctx, key, "%s is not a valid IP address",
                            quote(ctx, s));
         }
@@ -1209,9 +1211,9 @@ parse_pod_status(struct vctx *ctx, const json_t *status, struct k8s_pod *pod)
             }
         }
         if (i >= ARRAY_SIZE(phases)) {
-            return fail_at(ctx, "phase", "%s is not a valid pod phase (must "
-                           "be Pending, Running, Succeeded, Failed or "
-                           "Unknown)", quote(ctx, phase));
+            /* The API server does not check the phase: a pod with one we
+             * do not know is still a pod, taken as running. */
+            pod->phase = POD_UNKNOWN;
         }
     }
 
@@ -1285,7 +1287,7 @@ static bool
 parse_np_port(struct vctx *ctx, const json_t *v, struct np_port *port)
 {
     memset(port, 0, sizeof *port);
-    if (!parse_proto(ctx, v, &port->proto)) {
+    if (!parse_proto(ctx, v, false, &port->proto)) {
         return false;
     }
 
@@ -1354,11 +1356,11 @@ parse_ipblock(struct vctx *ctx, const json_t *v, struct np_peer *peer)
     if (!cidr_s || !*cidr_s) {
         return fail_at(ctx, "cidr", "is required");
     }
-    char *error = cidr_parse(cidr_s, &peer->block, NULL);
-    if (error) {
-        fail_at(ctx, "cidr", "%s", error);
-        free(error);
-        return false;
+    int block_plen;
+    const char *reason = cidr_parse_k8s(cidr_s, &peer->block, &block_plen,
+                                        NULL);
+    if (reason) {
+        return fail_at(ctx, "cidr", "%s %s", quote(ctx, cidr_s), reason);
     }
     peer->is_ipblock = true;
 
@@ -1375,19 +1377,24 @@ parse_ipblock(struct vctx *ctx, const json_t *v, struct np_peer *peer)
                 return false;
             }
             const char *s = json_string_value(e);
-            error = cidr_parse(s, c, NULL);
-            if (error) {
-                fail(ctx, "%s", error);
-                free(error);
-                return false;
+            int plen;
+            reason = cidr_parse_k8s(s, c, &plen, NULL);
+            if (reason) {
+                return fail(ctx, "%s %s", quote(ctx, s), reason);
             }
-            if (c->addr.family != peer->block.addr.family
-                || !cidr_contains(&peer->block, c)) {
+            /* The API server's test: cidr holds the except's address, and
+             * the except's prefix, as written, is longer. */
+            if (!cidr_contains_addr(&peer->block, &c->addr)) {
                 return fail(ctx, "%s is not inside cidr %s", quote(ctx, s),
                             quote(ctx, cidr_s));
-            } else if (c->plen <= peer->block.plen) {
+            } else if (plen <= block_plen) {
                 return fail(ctx, "%s is not strictly inside cidr %s",
                             quote(ctx, s), quote(ctx, cidr_s));
+            }
+            /* Through an IPv4-mapped form, an except can pass that test
+             * and still hold the whole cidr: it excepts the whole cidr. */
+            if (cidr_contains(c, &peer->block)) {
+                *c = peer->block;
             }
             peer->n_excepts++;
             path_pop(ctx, mark2);
@@ -1565,7 +1572,7 @@ parse_netpol(struct vctx *ctx, const json_t *v)
     struct k8s_netpol *np = xcalloc(1, sizeof *np);
     struct meta m;
     struct labels labels;
-    const json_t *spec, *pod_selector;
+    const json_t *spec, *pod_selector = NULL;
 
     selector_init(&np->pod_selector);
     labels_init(&labels);
@@ -1575,25 +1582,20 @@ parse_netpol(struct vctx *ctx, const json_t *v)
     if (!ok || !get_object(ctx, v, "spec", &spec)) {
         goto error;
     }
-    if (!spec) {
-        fail_at(ctx, "spec", "is required");
-        goto error;
-    }
 
+    /* Go decodes an absent spec or podSelector to its zero value, which
+     * the API server takes: every pod of the namespace, for Ingress. */
     size_t mark = path_push(ctx, "spec");
-    if (!get_object(ctx, spec, "podSelector", &pod_selector)) {
+    if (spec && !get_object(ctx, spec, "podSelector", &pod_selector)) {
         goto error;
     }
-    if (!pod_selector) {
-        fail_at(ctx, "podSelector", "is required (use {} to select every "
-                "pod of the namespace)");
-        goto error;
+    if (spec && pod_selector) {
+        size_t mark2 = path_push(ctx, "podSelector");
+        if (!parse_selector(ctx, pod_selector, &np->pod_selector)) {
+            goto error;
+        }
+        path_pop(ctx, mark2);
     }
-    size_t mark2 = path_push(ctx, "podSelector");
-    if (!parse_selector(ctx, pod_selector, &np->pod_selector)) {
-        goto error;
-    }
-    path_pop(ctx, mark2);
 
     if (!parse_np_rules(ctx, spec, "ingress", "from",
                         &np->ingress, &np->n_ingress)
