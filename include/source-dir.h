@@ -9,7 +9,8 @@
  * delivered as a relist of every kind: the receiver deletes what is gone.
  * Rejected objects are logged with file, object and field; the receiver
  * keeps their last valid version (a policy made invalid by an edit must
- * not vanish and open traffic).  A file that cannot be read or parsed
+ * not vanish and open traffic), or, for a NetworkPolicy that has none,
+ * gets its fail-closed stand-in (objects.h), and the message says which.  A file that cannot be read or parsed
  * whole (a syntax error, a FIFO, a document whose kind or name cannot be
  * read: objects_parse_file()'s 'incomplete') rejects only itself, and
  * keeps every object it held at the scan before, until it is fixed; a file
@@ -29,7 +30,8 @@ struct source_callbacks {
     void (*resync_begin)(void *aux, enum obj_kind);
     void (*object)(void *aux, struct k8s_object *obj);  /* Takes ownership. */
     /* Within a relist: an object that is still there but whose new
-     * version is invalid: keep the last valid one. */
+     * version is invalid, or whose file cannot be read: keep the last
+     * valid one (nothing, if there is none). */
     void (*keep)(void *aux, enum obj_kind, const char *ns, const char *name);
     void (*resync_end)(void *aux, enum obj_kind);
     /* Called after each complete scan. */

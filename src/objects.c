@@ -119,6 +119,7 @@ k8s_netpol_destroy(struct k8s_netpol *np)
         free(np->namespace);
         free(np->name);
         free(np->resource_version);
+        free(np->invalid);
         selector_destroy(&np->pod_selector);
         np_rules_free(np->ingress, np->n_ingress);
         np_rules_free(np->egress, np->n_egress);
@@ -180,11 +181,12 @@ k8s_object_name(const struct k8s_object *obj)
     return "";
 }
 
-/* Records the identity of a rejected object, when it can be read;
- * otherwise marks the batch incomplete. */
+/* Records the identity of the object 'v', rejected with message
+ * 'errors[error]', when it can be read, with its stand-in if it is a
+ * NetworkPolicy; otherwise marks the batch incomplete. */
 static void
 note_rejected(struct obj_batch *batch, const json_t *v,
-              const char *default_kind)
+              const char *default_kind, size_t error)
 {
     const char *kind = json_string_value(json_object_get(v, "kind"));
     if (!kind) {
@@ -199,7 +201,6 @@ note_rejected(struct obj_batch *batch, const json_t *v,
         return;
     } else if (!strcmp(kind, "Namespace")) {
         k = OBJ_NAMESPACE;
-        ns = "";
     } else if (!strcmp(kind, "Pod")) {
         k = OBJ_POD;
     } else if (!strcmp(kind, "NetworkPolicy")) {
@@ -208,17 +209,19 @@ note_rejected(struct obj_batch *batch, const json_t *v,
         batch->incomplete = true;
         return;
     }
-    struct obj_ref ref = {
-        .kind = k,
-        .ns = xstrdup(ns && *ns ? ns : "default"),
-        .name = xstrdup(name),
+    struct obj_rejected r = {
+        .ref = {
+            .kind = k,
+            .ns = xstrdup(k == OBJ_NAMESPACE ? ""
+                          : ns && *ns ? ns : "default"),
+            .name = xstrdup(name),
+        },
+        .error = error,
+        .stand_in = (k == OBJ_NETPOL
+                     ? objects_netpol_stand_in(v, batch->errors[error])
+                     : NULL),
     };
-    if (k == OBJ_NAMESPACE) {
-        free(ref.ns);
-        ref.ns = xstrdup("");
-    }
-    APPEND(batch->rejected, batch->n_rejected, batch->allocated_rejected,
-           ref);
+    APPEND(batch->rejected, batch->n_rejected, batch->allocated_rejected, r);
 }
 
 void
@@ -240,8 +243,9 @@ obj_batch_destroy(struct obj_batch *batch)
         }
         free(batch->errors);
         for (size_t i = 0; i < batch->n_rejected; i++) {
-            free(batch->rejected[i].ns);
-            free(batch->rejected[i].name);
+            free(batch->rejected[i].ref.ns);
+            free(batch->rejected[i].ref.name);
+            k8s_object_destroy(batch->rejected[i].stand_in);
         }
         free(batch->rejected);
         obj_batch_init(batch);
@@ -1767,6 +1771,80 @@ objects_from_json_as(const char *origin, const void *json_,
                             info->api_version, false, error);
 }
 
+/* Reads spec.policyTypes of the rejected policy 'spec' into 'np' as
+ * objects_netpol_stand_in() says; returns false if they cannot be read. */
+static bool
+stand_in_policy_types(const json_t *spec, struct k8s_netpol *np)
+{
+    const json_t *types = member(spec, "policyTypes");
+    if (!types || (json_is_array(types) && !json_array_size(types))) {
+        const json_t *egress = member(spec, "egress");
+        np->isolates_ingress = true;
+        np->isolates_egress = (egress && !(json_is_array(egress)
+                                           && !json_array_size(egress)));
+        return true;
+    } else if (!json_is_array(types) || json_array_size(types) > 2) {
+        return false;
+    }
+    size_t i;
+    const json_t *t;
+    json_array_foreach (types, i, t) {
+        const char *s = json_string_value(t);
+        if (s && !strcmp(s, "Ingress")) {
+            np->isolates_ingress = true;
+        } else if (s && !strcmp(s, "Egress")) {
+            np->isolates_egress = true;
+        } else {
+            return false;
+        }
+    }
+    return true;
+}
+
+struct k8s_object *
+objects_netpol_stand_in(const void *json_, const char *error)
+{
+    const json_t *v = json_;
+    const json_t *meta = member(v, "metadata");
+    const char *name = json_string_value(member(meta, "name"));
+    const char *ns = json_string_value(member(meta, "namespace"));
+    const char *rv = json_string_value(member(meta, "resourceVersion"));
+    if (!json_is_object(v) || !name || !*name) {
+        return NULL;
+    }
+
+    struct k8s_netpol *np = xcalloc(1, sizeof *np);
+    np->namespace = xstrdup(ns && *ns ? ns : "default");
+    np->name = xstrdup(name);
+    np->resource_version = rv ? xstrdup(rv) : NULL;
+    np->invalid = xstrdup(error);
+
+    /* What cannot be read isolates more: every pod of the namespace, in
+     * both directions. */
+    selector_init(&np->pod_selector);
+    const json_t *spec = member(v, "spec");
+    const json_t *sel = member(spec, "podSelector");
+    if (sel) {
+        struct vctx ctx;
+        vctx_init(&ctx, "", NULL);
+        if (!json_is_object(sel)
+            || !parse_selector(&ctx, sel, &np->pod_selector)) {
+            selector_destroy(&np->pod_selector);
+            selector_init(&np->pod_selector);
+        }
+        vctx_destroy(&ctx);
+    }
+    if ((spec && !json_is_object(spec))
+        || !stand_in_policy_types(spec, np)) {
+        np->isolates_ingress = np->isolates_egress = true;
+    }
+
+    struct k8s_object *obj = xmalloc(sizeof *obj);
+    obj->kind = OBJ_NETPOL;
+    obj->np = np;
+    return obj;
+}
+
 /* Files and buffers. */
 
 static bool
@@ -1867,7 +1945,7 @@ add_value(const char *origin, const struct locator *loc, const json_t *v,
         free(obj);
     } else if (error) {
         obj_batch_add_error(batch, error);
-        note_rejected(batch, v, default_kind);
+        note_rejected(batch, v, default_kind, batch->n_errors - 1);
     }
 }
 

@@ -1,7 +1,8 @@
 #!/bin/bash
 # ovs-netpol compile with bad input: every invalid object is reported on
-# stderr with the file, the object and the field; the exit status is 1; and
-# the flows of every valid object are still printed.
+# stderr with the file, the object and the field; the exit status is 1; the
+# flows of every valid object are still printed; and a rejected
+# NetworkPolicy isolates its pods with no rules (its fail-closed stand-in).
 set -u
 srcdir=${srcdir:-.}
 np=./ovs-netpol
@@ -34,12 +35,39 @@ expect_err "metadata.name"
 expect_err "$f: Pod default/bad-ip: status.podIP: \"10.0.0.300\""
 n_err=$(grep -c '^ovs-netpol: error: ' "$tmp/err")
 [ "$n_err" -eq 10 ] || { echo "FAIL: $n_err errors, expected 10"; fail=1; }
+n_fc=$(grep -c '^ovs-netpol: error: .*: NetworkPolicy default/.*; isolating its pods with no rules until it is fixed$' "$tmp/err")
+[ "$n_fc" -eq 8 ] || { echo "FAIL: $n_fc fail-closed policies announced, expected 8"; fail=1; }
 
 # The valid policy and pod compiled: web is isolated for ingress and
-# accepts TCP 80; nothing of a rejected policy made it (no default/bad-*).
+# accepts TCP 80.  The rejected policies isolate their pods with no rules:
+# default/bad-cidr (an egress rule) isolates web for egress too, and no
+# rule of a rejected policy made it.
 grep -q 'ip,nw_dst=10.0.0.7 actions=drop' "$tmp/out" || { echo "FAIL: web not isolated"; fail=1; }
 grep -q 'tcp,tp_dst=80 actions=conjunction' "$tmp/out" || { echo "FAIL: web rule missing"; fail=1; }
-if grep -q 'default/bad-' "$tmp/out"; then echo "FAIL: a rejected policy has flows"; fail=1; fi
+grep -q '^# default/web isolated for egress by default/bad-cidr$' "$tmp/out" || { echo "FAIL: web not isolated for egress by bad-cidr's stand-in"; fail=1; }
+grep -q 'ip,nw_src=10.0.0.7 actions=drop' "$tmp/out" || { echo "FAIL: web egress not denied"; fail=1; }
+if grep -q 'NetworkPolicy default/bad-.* rule' "$tmp/out"; then echo "FAIL: a rejected policy has rules"; fail=1; fi
+
+# A valid version of a policy elsewhere in the input is kept, as the API
+# server would keep it, in either order.
+printf 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: web, namespace: default}\nspec: {podSelector: {}, egress: [{ports: [{port: 0}]}]}\n' >"$tmp/web-bad.yaml"
+for order in "$data/mixed.yaml $tmp/web-bad.yaml" "$tmp/web-bad.yaml $data/mixed.yaml"; do
+    $np compile $order >"$tmp/out2" 2>"$tmp/err"
+    expect_err "NetworkPolicy default/web: spec.egress[0].ports[0].port: 0 is not a valid port number (must be between 1 and 65535); "
+    grep -q 'tcp,tp_dst=80 actions=conjunction' "$tmp/out2" || { echo "FAIL: $order: web's valid version lost"; fail=1; }
+done
+grep -q 'keeping the valid version that the input also has' "$tmp/err" || { echo "FAIL: the kept valid version is not announced"; fail=1; }
+
+# Input without objects is an error (an empty or truncated 'kubectl get >
+# file'), not an allow-all table.
+printf '' >"$tmp/empty.yaml"
+printf '  \n# nothing\n---\n' >"$tmp/blank.yaml"
+for f in "$tmp/empty.yaml" "$tmp/blank.yaml"; do
+    $np compile "$f" >/dev/null 2>"$tmp/err"
+    status=$?
+    [ "$status" -eq 1 ] || { echo "FAIL: $f: exit status $status, expected 1"; fail=1; }
+    expect_err "$f: holds no Namespace, Pod or NetworkPolicy (is it empty?)"
+done
 
 # Malformed JSON and an unreadable file: reported, the other files still
 # compile to the same flows as alone.

@@ -564,6 +564,7 @@ test_api_server_accepts(void **state)
     assert_true(np->isolates_ingress);
     assert_false(np->isolates_egress);
     assert_int_equal(np->n_ingress, 0);
+    assert_null(np->invalid);
 
     np = b.objs[1].np;
     assert_selector(&np->pod_selector, "");
@@ -603,6 +604,99 @@ test_api_server_accepts(void **state)
                         "\"10.1.0.0/16\" is not strictly inside cidr "
                         "\"::ffff:10.0.0.0/104\"");
     obj_batch_destroy(&b);
+}
+
+/* A rejected NetworkPolicy comes with its fail-closed stand-in: the pods
+ * it would isolate, in its directions, with no rules; all of them and both
+ * directions where those cannot be read. */
+static void
+test_stand_ins(void **state)
+{
+    static const struct {
+        const char *spec;
+        const char *selector;
+        bool ingress, egress;
+    } cases[] = {
+        { "{podSelector: {matchLabels: {app: a}}, policyTypes: [Egress], "
+          "egress: [{ports: [{port: 70000}]}]}", "app=a", false, true },
+        { "{podSelector: {matchLabels: {app: a}}, "
+          "ingress: [{ports: [{port: 70000}]}]}", "app=a", true, false },
+        { "{podSelector: {}, egress: [{ports: [{port: 70000}]}]}", "", true,
+          true },
+        { "{podSelector: {matchExpressions: [{key: a, operator: Like}]}, "
+          "policyTypes: [Ingress]}", "", true, false },
+        { "{podSelector: {matchLabels: {app: a}}, policyTypes: [Ingress, "
+          "ingress]}", "app=a", true, true },
+        { "{podSelector: {matchLabels: {app: a}}, policyTypes: Ingress}",
+          "app=a", true, true },
+        { "{podSelector: {matchLabels: {app: a}}, egress: {}}", "app=a",
+          true, true },
+        { "{podSelector: [app], policyTypes: [Ingress]}", "", true, false },
+        { "just text", "", true, true },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        char *text = xasprintf("apiVersion: networking.k8s.io/v1\n"
+                               "kind: NetworkPolicy\n"
+                               "metadata: {name: np, namespace: x, "
+                               "resourceVersion: '7'}\nspec: %s\n",
+                               cases[i].spec);
+        struct obj_batch b;
+        parse_text("t.yaml", text, &b);
+        if (b.n_errors != 1 || b.n_rejected != 1
+            || !b.rejected[0].stand_in) {
+            print_error("case %zu: %s\n", i, text);
+            fail();
+        }
+        assert_false(b.incomplete);
+        const struct obj_rejected *r = &b.rejected[0];
+        assert_int_equal(r->error, 0);
+        assert_string_equal(r->ref.ns, "x");
+        const struct k8s_netpol *np = r->stand_in->np;
+        assert_string_equal(np->namespace, "x");
+        assert_string_equal(np->name, "np");
+        assert_string_equal(np->resource_version, "7");
+        assert_string_equal(np->invalid, b.errors[0]);
+        assert_selector(&np->pod_selector, cases[i].selector);
+        if (np->isolates_ingress != cases[i].ingress
+            || np->isolates_egress != cases[i].egress) {
+            print_error("case %zu: %s: ingress %d egress %d\n", i,
+                        cases[i].spec, np->isolates_ingress,
+                        np->isolates_egress);
+            fail();
+        }
+        assert_int_equal(np->n_ingress + np->n_egress, 0);
+        obj_batch_destroy(&b);
+        free(text);
+    }
+
+    /* Only NetworkPolicies get one, and only when named. */
+    struct obj_batch b;
+    parse_text("t.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
+               "status: {podIP: x}\n---\n"
+               "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+               "metadata: {namespace: x}\nspec: {}\n", &b);
+    assert_int_equal(b.n_errors, 2);
+    assert_int_equal(b.n_rejected, 1);
+    assert_null(b.rejected[0].stand_in);
+    assert_true(b.incomplete);
+    obj_batch_destroy(&b);
+
+    /* The API client's way, one JSON object at a time. */
+    json_t *j = json_loads("{\"metadata\": {\"name\": \"n\"}, \"spec\": "
+                           "{\"podSelector\": {\"matchLabels\": {\"a\": "
+                           "\"b\"}}}}", 0, NULL);
+    struct k8s_object *o = objects_netpol_stand_in(j, "why");
+    assert_non_null(o);
+    assert_string_equal(o->np->namespace, "default");
+    assert_string_equal(o->np->invalid, "why");
+    assert_selector(&o->np->pod_selector, "a=b");
+    assert_true(o->np->isolates_ingress);
+    assert_false(o->np->isolates_egress);
+    k8s_object_destroy(o);
+    json_decref(j);
+    j = json_loads("{\"metadata\": {\"name\": 5}}", 0, NULL);
+    assert_null(objects_netpol_stand_in(j, "why"));
+    json_decref(j);
 }
 
 /* Invalid objects. */
@@ -2135,6 +2229,7 @@ main(void)
         cmocka_unit_test(test_from_json),
         cmocka_unit_test(test_detection),
         cmocka_unit_test(test_api_server_accepts),
+        cmocka_unit_test(test_stand_ins),
         cmocka_unit_test(test_bad_objects),
         cmocka_unit_test(test_bad_json_list),
         cmocka_unit_test(test_mixed_fixture),

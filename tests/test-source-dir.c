@@ -329,12 +329,106 @@ test_broken_file(void **state)
     free(a);
 }
 
+static const struct k8s_netpol *
+find_np(const struct rec *r, const char *name)
+{
+    return cluster_find_netpol(engine_cluster(r->engine), "x", name);
+}
+
+#define BAD_PORT(NAME)                                                  \
+    "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"           \
+    "metadata: {name: " NAME ", namespace: x}\n"                        \
+    "spec: {podSelector: {}, ingress: [{ports: [{port: 70000}]}]}\n"
+#define GOOD_PORT(NAME)                                                 \
+    "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"           \
+    "metadata: {name: " NAME ", namespace: x}\n"                        \
+    "spec: {podSelector: {}, ingress: [{ports: [{port: 80}]}]}\n"
+
+/* A NetworkPolicy rejected without a valid version isolates its pods
+ * through its stand-in; one with a valid version keeps that. */
+static void
+test_stand_in(void **state)
+{
+    char dir[] = "/tmp/np-source-dir.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    write_file(dir, "a.yaml", BAD_PORT("np"));
+
+    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    struct compile_options opts;
+    compile_options_init(&opts);
+    struct rec r = { .engine = engine_create(&opts) };
+    char *error;
+    struct source_dir *sd = source_dir_create(loop, dir, &cbs, &r, &error);
+    assert_non_null(sd);
+    wait_synced(loop, &r, 1);
+    const struct k8s_netpol *np = find_np(&r, "np");
+    assert_non_null(np);
+    assert_non_null(np->invalid);
+    assert_true(np->isolates_ingress);
+    assert_int_equal(np->n_ingress, 0);
+    assert_non_null(strstr(r.last_error, "NetworkPolicy x/np: "
+                           "spec.ingress[0].ports[0].port: 70000 is not a "
+                           "valid port number (must be between 1 and "
+                           "65535); isolating its pods with no rules until "
+                           "it is fixed"));
+
+    /* Still invalid at the next scan: the stand-in again. */
+    source_dir_rescan(sd);
+    np = find_np(&r, "np");
+    assert_non_null(np);
+    assert_non_null(np->invalid);
+
+    /* Fixed: the policy itself. */
+    write_file(dir, "a.yaml", GOOD_PORT("np"));
+    wait_synced(loop, &r, 3);
+    np = find_np(&r, "np");
+    assert_non_null(np);
+    assert_null(np->invalid);
+    assert_int_equal(np->n_ingress, 1);
+
+    /* Broken again: its last valid version stays. */
+    write_file(dir, "a.yaml", BAD_PORT("np"));
+    wait_synced(loop, &r, 4);
+    np = find_np(&r, "np");
+    assert_non_null(np);
+    assert_null(np->invalid);
+    assert_int_equal(np->n_ingress, 1);
+    assert_non_null(strstr(r.last_error, "; keeping its last valid "
+                           "version"));
+
+    /* A valid version in another file wins, in either order. */
+    write_file(dir, "b.yaml", BAD_PORT("q"));
+    write_file(dir, "c.yaml", GOOD_PORT("q") "---\n" BAD_PORT("q2"));
+    write_file(dir, "0.yaml", GOOD_PORT("q2"));
+    wait_synced(loop, &r, 5);
+    assert_non_null(find_np(&r, "q"));
+    assert_null(find_np(&r, "q")->invalid);
+    assert_non_null(find_np(&r, "q2"));
+    assert_null(find_np(&r, "q2")->invalid);
+
+    /* Deleted: gone, stand-in or not. */
+    const char *names[] = { "a.yaml", "b.yaml", "c.yaml", "0.yaml" };
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+        char *path = xasprintf("%s/%s", dir, names[i]);
+        unlink(path);
+        free(path);
+    }
+    source_dir_rescan(sd);
+    assert_int_equal(n_policies(&r), 0);
+
+    source_dir_destroy(sd);
+    engine_destroy(r.engine);
+    ev_loop_destroy(loop);
+    rmdir(dir);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dir_source),
         cmocka_unit_test(test_broken_file),
+        cmocka_unit_test(test_stand_in),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
