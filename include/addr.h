@@ -21,19 +21,38 @@ struct cidr {
 #define IP_ADDR_STRLEN 46       /* INET6_ADDRSTRLEN. */
 #define CIDR_STRLEN (IP_ADDR_STRLEN + 4)
 
-/* Parses an address in the API server's accepted syntax.  Returns true on
- * success. */
+/* Parses an address as inet_pton() does (which is also what Go's
+ * net.ParseIP accepts: no zone, no leading zeros in IPv4).  Returns true on
+ * success.  For operator input and OVSDB. */
 bool ip_addr_parse(const char *, struct ip_addr *);
+/* Parses an address as the API server parses the ones it may hold from
+ * earlier versions (pod IPs): k8s.io/utils ParseIPSloppy, i.e. also with
+ * leading zeros in the numbers of IPv4 ("010.0.0.1" is 10.0.0.1, decimal,
+ * as Go read it before 1.17), and an IPv4-mapped IPv6 address
+ * ("::ffff:10.0.0.1") is the IPv4 address, as Go's To4() makes it.
+ * Returns true on success. */
+bool ip_addr_parse_k8s(const char *, struct ip_addr *);
 /* Parses a comma-separated list of addresses into a malloc'd array;
  * returns NULL, or a malloc'd message naming the first bad word. */
 char *ip_addr_parse_list(const char *, struct ip_addr **, size_t *n);
 void ip_addr_format(const struct ip_addr *, char buf[IP_ADDR_STRLEN]);
 int ip_addr_cmp(const struct ip_addr *, const struct ip_addr *);
 
-/* Parses "a.b.c.d/n" or "x::y/n".  As the API server (since 1.24 validation
- * of NetworkPolicy ipBlock uses ParseCIDR), host bits beyond the prefix are
- * accepted and cleared; '*had_host_bits' tells whether there were any.
- * Returns NULL on success, otherwise a malloc'd message the caller frees. */
+/* Parses "a.b.c.d/n" or "x::y/n" as the API server parses the NetworkPolicy
+ * ipBlock CIDRs that it may hold (k8s.io/utils ParseCIDRSloppy, Go's
+ * net.ParseCIDR): leading zeros in IPv4 numbers (as ip_addr_parse_k8s())
+ * and in the prefix length ("/08") are accepted, host bits beyond the
+ * prefix are accepted and cleared ('*had_host_bits' tells whether there
+ * were any), and an IPv4-mapped block of length 96 or more
+ * ("::ffff:10.0.0.0/104") is the IPv4 block it maps (10.0.0.0/8), as Go's
+ * IPNet.Contains() treats it.  '*written_plen', if nonnull, receives the
+ * prefix length as written (104 there: the API server compares those).
+ * Returns NULL on success, otherwise the reason, a static string such as
+ * "is not a valid CIDR (bad address)", to follow the quoted value. */
+const char *cidr_parse_k8s(const char *, struct cidr *, int *written_plen,
+                           bool *had_host_bits)
+    __attribute__((warn_unused_result));
+/* The same, returning NULL or a malloc'd message that quotes the value. */
 char *cidr_parse(const char *, struct cidr *, bool *had_host_bits)
     __attribute__((warn_unused_result));
 void cidr_format(const struct cidr *, char buf[CIDR_STRLEN]);

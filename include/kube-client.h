@@ -40,7 +40,12 @@
  * version the caller has: nothing is delivered for it, and inside a resync
  * bracket on_keep() says "still there, keep what you have".  Dropping it
  * instead would silently make a NetworkPolicy disappear (fail open).  A
- * later valid version or a DELETED event is delivered as usual.
+ * NetworkPolicy that has no valid version yet (a new one) is delivered as
+ * its fail-closed stand-in (objects_netpol_stand_in(): its pods isolated
+ * with no rules), and so is each later invalid version while only a
+ * stand-in was delivered; the message ends "isolating its pods with no
+ * rules until it is fixed".  A later valid version or a DELETED event is
+ * delivered as usual.
  *
  * Errors (HTTP 5xx and 429, connection refused, TLS failures, 401, 403,
  * timeouts, broken streams) are logged through on_log() as one sentence

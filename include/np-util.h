@@ -16,6 +16,16 @@ char *xasprintf(const char *format, ...)
     __attribute__((format(printf, 1, 2)));
 char *xvasprintf(const char *format, va_list);
 
+/* Returns the 'len' bytes at 's' as a double-quoted string for a message,
+ * malloc'd: escaped as JSON escapes a string (control characters, '"' and
+ * '\\'), each byte that is not part of valid UTF-8 as \xNN, and, when
+ * longer than NP_QUOTE_MAX bytes, cut there at a character boundary and
+ * followed by an ellipsis and the whole size: "abc"... (52428800 bytes),
+ * with U+2026 for the dots.  Values from outside can be megabytes long:
+ * every message quotes them through this. */
+#define NP_QUOTE_MAX 100
+char *np_quote(const char *s, size_t len);
+
 /* Makes room for one more element in the array '*items' of '*n' elements of
  * 'size' bytes, of which '*allocated' are allocated; returns '*items'. */
 void *x2nrealloc(void *items, size_t *allocated, size_t size);

@@ -1,9 +1,11 @@
 /* Kubernetes objects as validated C structs, and the parsers that make them.
  *
  * This is the border between the Kubernetes side and the engine: files and
- * (later) API responses are parsed here, as JSON or YAML, validated as
- * strictly as the API server validates them, and copied into the structs
- * below.  No json_t escapes this module.  An invalid object is rejected with
+ * API responses are parsed here, as JSON or YAML, validated as the API
+ * server validates them (accepting what it accepts, including the values
+ * it keeps from objects that earlier versions stored: each check and the
+ * API server rule it mirrors are in tests/data/objects/README.md), and
+ * copied into the structs below.  No json_t escapes this module.  An invalid object is rejected with
  * a message that names where it came from, the object and the field, e.g.
  *
  *   policy.yaml: NetworkPolicy default/db: spec.ingress[0].from[2].ipBlock.except[0]:
@@ -13,8 +15,9 @@
  *
  * Defaults are applied as the API server applies them: a port without a
  * protocol is TCP; policyTypes, when absent, are Ingress plus Egress if the
- * policy has egress rules.  As kubectl does with a file, a Pod or
- * NetworkPolicy without metadata.namespace is in namespace "default".
+ * policy has egress rules; an absent spec or podSelector selects every pod
+ * of the namespace.  As kubectl does with a file, a Pod or NetworkPolicy
+ * without metadata.namespace is in namespace "default".
  *
  * JSON null counts as an absent field (as in Go's decoder) and fields that we
  * do not read are ignored (as the API server drops unknown fields).  An
@@ -122,6 +125,9 @@ struct k8s_netpol {
     char *namespace;
     char *name;
     char *resource_version;     /* May be NULL. */
+    /* NULL, except in a fail-closed stand-in (see objects_netpol_stand_in()
+     * below): then why the policy was rejected, and it has no rules. */
+    char *invalid;
     struct selector pod_selector;
     /* Effective policyTypes, defaults applied. */
     bool isolates_ingress;
@@ -150,6 +156,15 @@ struct obj_ref {
     char *name;
 };
 
+/* A rejected object whose kind and name could be read. */
+struct obj_rejected {
+    struct obj_ref ref;
+    size_t error;               /* Its message: 'errors[error]'. */
+    /* For a NetworkPolicy: its fail-closed stand-in (owned; a source that
+     * delivers it sets this to NULL), or NULL. */
+    struct k8s_object *stand_in;
+};
+
 struct obj_batch {
     struct k8s_object *objs;
     size_t n_objs, allocated_objs;
@@ -157,9 +172,16 @@ struct obj_batch {
     size_t n_errors, allocated_errors;
     /* The objects rejected whose kind and name could be read, so that a
      * source can keep their last valid version instead of dropping them
-     * (dropping a policy would open traffic). */
-    struct obj_ref *rejected;
+     * (dropping a policy would open traffic), or install the stand-in of a
+     * NetworkPolicy that has none. */
+    struct obj_rejected *rejected;
     size_t n_rejected, allocated_rejected;
+    /* Part of the input could not be read, or not parsed far enough to
+     * tell which objects it held (an unreadable file, a syntax error, an
+     * object whose kind or name cannot be read): objects that it held may
+     * be in neither 'objs' nor 'rejected'.  A source must then keep what it
+     * had from this input rather than take it as deleted. */
+    bool incomplete;
 };
 
 void obj_batch_init(struct obj_batch *);
@@ -167,13 +189,19 @@ void obj_batch_init(struct obj_batch *);
 void obj_batch_destroy(struct obj_batch *);
 
 /* Parses every object in 'text' ('size' bytes): a single object, a v1 List
- * (or any *List kind with 'items'), a JSON stream, or multi-document YAML.
+ * (or any *List kind with 'items'; Lists may hold Lists, three deep), an
+ * array of those (as a whole JSON value or YAML document only), a JSON
+ * stream, or multi-document YAML.
  * The format is recognized from the content.  'origin' names the input in
  * messages (e.g. a file name).  Objects of other kinds are skipped
  * silently.  Appends to 'batch'. */
 void objects_parse_buffer(const char *origin, const char *text, size_t size,
                           struct obj_batch *batch);
-/* Reads 'path' and parses it as above; an unreadable file is one error. */
+/* Reads 'path' and parses it as above.  It must be a regular file of at
+ * most OBJECTS_MAX_FILE_SIZE bytes: anything else (a FIFO, which is opened
+ * without blocking, /dev/zero, a directory) is one error, as is a file
+ * that cannot be opened or read. */
+#define OBJECTS_MAX_FILE_SIZE (64 << 20)
 void objects_parse_file(const char *path, struct obj_batch *batch);
 
 /* Each of these validates one decoded JSON object.  They exist for the API
@@ -191,6 +219,38 @@ struct k8s_object *objects_from_json(const char *origin, const void *json,
  * missing 'kind' and 'apiVersion' are implied; present ones must match. */
 struct k8s_object *objects_from_json_as(const char *origin, const void *json,
                                         enum obj_kind kind, char **error)
+    __attribute__((warn_unused_result));
+
+/* Fail-closed stand-ins.
+ *
+ * A NetworkPolicy that we must reject (invalid, or valid for the API server
+ * but not for us) must not leave the pods it selects less isolated than
+ * the policy asked: a source keeps its last valid version when it has one,
+ * and otherwise installs its stand-in, a policy of the same namespace and
+ * name that isolates the same pods in the same directions with no rules,
+ * i.e. denies all of that traffic:
+ *
+ *   - the pods of spec.podSelector, or every pod of the namespace when the
+ *     selector cannot be read;
+ *   - the directions of spec.policyTypes (absent or empty: Ingress, plus
+ *     Egress unless spec.egress is absent, null or []), or both when they
+ *     cannot be read.
+ *
+ * Each consumer says so loudly: the rejection message followed by "; "
+ * and OBJECTS_STAND_IN_NOTE in the log or on stderr, and the daemon's
+ * status lists the stand-ins in force. */
+#define OBJECTS_STAND_IN_NOTE \
+    "isolating its pods with no rules until it is fixed"
+
+/* Returns the stand-in for the NetworkPolicy 'json' (a 'const json_t *'),
+ * rejected with message 'error' (copied into its 'invalid'), as a new
+ * object that the caller frees with k8s_object_destroy(); or NULL if
+ * 'json' is not an object whose metadata.name is a non-empty string.  Its
+ * namespace is metadata.namespace, or "default" as objects_from_json()
+ * takes it.  The caller knows 'json' is a NetworkPolicy ('kind' is not
+ * looked at). */
+struct k8s_object *objects_netpol_stand_in(const void *json,
+                                           const char *error)
     __attribute__((warn_unused_result));
 
 /* Frees 'obj', which must come from the heap (as objects_from_json()'s

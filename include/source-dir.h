@@ -9,8 +9,14 @@
  * delivered as a relist of every kind: the receiver deletes what is gone.
  * Rejected objects are logged with file, object and field; the receiver
  * keeps their last valid version (a policy made invalid by an edit must
- * not vanish and open traffic).  An unreadable file rejects only itself.  Runs on a libev loop; never
- * blocks it for longer than reading the files. */
+ * not vanish and open traffic), or, for a NetworkPolicy that has none,
+ * gets its fail-closed stand-in (objects.h), and the message says which.  A file that cannot be read or parsed
+ * whole (a syntax error, a FIFO, a document whose kind or name cannot be
+ * read: objects_parse_file()'s 'incomplete') rejects only itself, and
+ * keeps every object it held at the scan before, until it is fixed; a file
+ * that is deleted deletes its objects.  Runs on a libev loop; never blocks
+ * it for longer than reading the files (each a regular file of at most
+ * OBJECTS_MAX_FILE_SIZE bytes; a FIFO is not waited on). */
 #ifndef NP_SOURCE_DIR_H
 #define NP_SOURCE_DIR_H 1
 
@@ -24,7 +30,8 @@ struct source_callbacks {
     void (*resync_begin)(void *aux, enum obj_kind);
     void (*object)(void *aux, struct k8s_object *obj);  /* Takes ownership. */
     /* Within a relist: an object that is still there but whose new
-     * version is invalid: keep the last valid one. */
+     * version is invalid, or whose file cannot be read: keep the last
+     * valid one (nothing, if there is none). */
     void (*keep)(void *aux, enum obj_kind, const char *ns, const char *name);
     void (*resync_end)(void *aux, enum obj_kind);
     /* Called after each complete scan. */
@@ -36,6 +43,13 @@ struct source_dir_status {
     uint64_t scans;
     uint64_t objects;           /* Delivered by the last scan. */
     uint64_t errors;            /* Rejected by the last scan. */
+    /* Files that the last scan could not read or parse whole, and the
+     * objects they held that it kept at their last valid versions; the
+     * names of those files with what each kept ("a.yaml (2 objects
+     * kept), ..."), cut to fit. */
+    uint64_t broken_files;
+    uint64_t kept;
+    char broken[256];
     char last_error[256];
 };
 

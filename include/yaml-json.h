@@ -13,11 +13,22 @@
  *   - everything else, and every quoted or block scalar       -> string
  *
  * so that an unquoted label value like 'on' or '1' arrives as a boolean or
- * an integer and is rejected, as kubectl rejects it.  Explicit tags !!str,
- * !!int, !!float, !!bool and !!null are honored.  Anchors and aliases work
- * (an alias shares the anchored value by reference count), and so do merge
- * keys ('<<').  Mapping keys that are not strings become strings ("1",
- * "true", "null"); keys that are mappings or sequences are errors.
+ * an integer and is rejected, as kubectl rejects it.  A real that is
+ * integral and below 1e21 in magnitude becomes an integer, as Go's
+ * encoding/json writes it on kubectl's way to the server ('port: 80.0' is
+ * port 80).  Explicit tags !!str, !!int, !!float, !!bool and !!null are
+ * honored.  Anchors and aliases work (an alias shares the anchored value
+ * by reference count), and so do merge keys ('<<').  Mapping keys that are
+ * not strings become strings as sigs.k8s.io/yaml makes them ("1", "true",
+ * "1e+06" for 1e6, ".inf"); null keys and keys that are mappings or
+ * sequences are errors.
+ *
+ * Bounds: collections nest at most 512 levels, counted through aliases
+ * (an alias of an anchor that holds N levels adds N), and what aliases
+ * expand to over the whole stream, in nodes plus bytes of scalars, may not
+ * exceed 1 MiB plus four times the input's size, nor 16 MiB; go-yaml's own
+ * "excessive aliasing" ratio applies as well.  Each of these ends the
+ * stream with an error, since what follows could be as large.
  *
  * Positions in messages are 1-based "line L column C". */
 #ifndef NP_YAML_JSON_H

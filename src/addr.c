@@ -56,42 +56,170 @@ clear_host_bits(struct ip_addr *addr, int plen, bool *had_host_bits)
     }
 }
 
-char *
-cidr_parse(const char *s, struct cidr *cidr, bool *had_host_bits)
+/* The API server parses the addresses and CIDRs that it may hold from
+ * earlier versions with k8s.io/utils/net ParseIPSloppy and ParseCIDRSloppy:
+ * Go's net.ParseIP and net.ParseCIDR, retried with the leading zeros of a
+ * trailing dotted quad stripped (Go accepted and ignored them before 1.17:
+ * "010.0.0.1" is 10.0.0.1, decimal).  If the 'len' bytes at 's' end with a
+ * dotted quad, after the start or a ':', whose numbers have leading zeros,
+ * returns the text with those zeros stripped, malloc'd; otherwise NULL. */
+static char *
+strip_quad_zeros(const char *s, size_t len)
+{
+    size_t start = len;
+    while (start > 0 && s[start - 1] != ':') {
+        start--;
+    }
+    char *out = xmalloc(len + 1);
+    memcpy(out, s, start);
+    size_t o = start;
+    bool stripped = false;
+    int dots = 0;
+    for (size_t i = start; i <= len; ) {
+        size_t digits = i;
+        while (digits < len && s[digits] >= '0' && s[digits] <= '9') {
+            digits++;
+        }
+        if (digits == i) {
+            free(out);
+            return NULL;                /* Not a dotted quad. */
+        }
+        size_t first = i;
+        while (first + 1 < digits && s[first] == '0') {
+            first++;
+        }
+        stripped |= first > i;
+        memcpy(out + o, s + first, digits - first);
+        o += digits - first;
+        if (digits == len) {
+            break;
+        } else if (s[digits] != '.' || ++dots > 3) {
+            free(out);
+            return NULL;
+        }
+        out[o++] = '.';
+        i = digits + 1;
+    }
+    out[o] = '\0';
+    if (dots != 3 || !stripped) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* An IPv4-mapped IPv6 address (::ffff:a.b.c.d) becomes the IPv4 address,
+ * as Go's net.IP.To4() and so every Go reader of the API takes it. */
+static void
+unmap_ipv4(struct ip_addr *addr, int *plen)
+{
+    static const uint8_t prefix[12] = {
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+    };
+    if (addr->family == AF_INET6 && !memcmp(addr->bytes, prefix, 12)
+        && (!plen || *plen >= 96)) {
+        addr->family = AF_INET;
+        memmove(addr->bytes, addr->bytes + 12, 4);
+        memset(addr->bytes + 4, 0, 12);
+        if (plen) {
+            *plen -= 96;
+        }
+    }
+}
+
+/* Go's net.ParseIP on the 'len' bytes at 's' (no zone; IPv4 with exactly
+ * four decimal numbers, no leading zeros), which inet_pton() matches. */
+static bool
+parse_ip_strict(const char *s, size_t len, struct ip_addr *addr)
+{
+    char buf[IP_ADDR_STRLEN];
+    if (len >= sizeof buf) {
+        return false;
+    }
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    memset(addr, 0, sizeof *addr);
+    addr->family = memchr(buf, ':', len) ? AF_INET6 : AF_INET;
+    return inet_pton(addr->family, buf, addr->bytes) == 1;
+}
+
+static bool
+parse_ip_sloppy(const char *s, size_t len, struct ip_addr *addr)
+{
+    if (parse_ip_strict(s, len, addr)) {
+        return true;
+    }
+    char *stripped = strip_quad_zeros(s, len);
+    bool ok = stripped && parse_ip_strict(stripped, strlen(stripped), addr);
+    free(stripped);
+    return ok;
+}
+
+bool
+ip_addr_parse_k8s(const char *s, struct ip_addr *addr)
+{
+    if (!parse_ip_sloppy(s, strlen(s), addr)) {
+        return false;
+    }
+    unmap_ipv4(addr, NULL);
+    return true;
+}
+
+const char *
+cidr_parse_k8s(const char *s, struct cidr *cidr, int *written_plen,
+               bool *had_host_bits)
 {
     if (had_host_bits) {
         *had_host_bits = false;
     }
     const char *slash = strchr(s, '/');
     if (!slash) {
-        return xasprintf("\"%s\" is not a CIDR (no prefix length)", s);
+        return "is not a CIDR (no prefix length)";
     }
-    char *addr_s = xmemdup0(s, slash - s);
-    bool ok = ip_addr_parse(addr_s, &cidr->addr);
-    free(addr_s);
-    if (!ok) {
-        return xasprintf("\"%s\" is not a valid CIDR (bad address)", s);
+    if (!parse_ip_sloppy(s, slash - s, &cidr->addr)) {
+        return "is not a valid CIDR (bad address)";
     }
 
+    /* Go's dtoi(): decimal digits, leading zeros allowed. */
     const char *p = slash + 1;
     int plen = 0;
-    if (!*p || strlen(p) > 3) {
-        return xasprintf("\"%s\" is not a valid CIDR (bad prefix length)", s);
+    if (!*p) {
+        return "is not a valid CIDR (bad prefix length)";
     }
     for (; *p; p++) {
         if (*p < '0' || *p > '9') {
-            return xasprintf("\"%s\" is not a valid CIDR (bad prefix length)",
-                             s);
+            return "is not a valid CIDR (bad prefix length)";
         }
         plen = plen * 10 + (*p - '0');
+        if (plen > 128) {
+            break;
+        }
     }
     if (plen > cidr_max_plen(cidr->addr.family)) {
-        return xasprintf("\"%s\" is not a valid CIDR (prefix length above %d)",
-                         s, cidr_max_plen(cidr->addr.family));
+        return (cidr->addr.family == AF_INET
+                ? "is not a valid CIDR (prefix length above 32)"
+                : "is not a valid CIDR (prefix length above 128)");
     }
-    cidr->plen = plen;
+    if (written_plen) {
+        *written_plen = plen;
+    }
     clear_host_bits(&cidr->addr, plen, had_host_bits);
+    unmap_ipv4(&cidr->addr, &plen);
+    cidr->plen = plen;
     return NULL;
+}
+
+char *
+cidr_parse(const char *s, struct cidr *cidr, bool *had_host_bits)
+{
+    const char *reason = cidr_parse_k8s(s, cidr, NULL, had_host_bits);
+    if (!reason) {
+        return NULL;
+    }
+    char *q = np_quote(s, strlen(s));
+    char *msg = xasprintf("%s %s", q, reason);
+    free(q);
+    return msg;
 }
 
 void

@@ -38,6 +38,7 @@ ovs_netpol_LDADD = src/libnetpol.la
 if HAVE_OVS
 # Talking to the daemon needs OVS's unixctl client.
 ovs_netpol_SOURCES += src/cli-control.c
+ovs_netpol_CPPFLAGS = $(AM_CPPFLAGS) $(OVS_CPPFLAGS)
 ovs_netpol_LDADD += src/libcontrol.la $(SWITCH_LIBS)
 ovs_netpol_LDFLAGS = $(SWITCH_WRAP)
 endif

@@ -87,6 +87,65 @@ port_of(void *aux, const char *ns, const char *name,
     return n;
 }
 
+/* Reads the files 'paths' into 'cluster', reporting on stderr what is
+ * wrong with them.  Returns false if anything is. */
+static bool
+compile_files(struct cluster *cluster, char *paths[], int n)
+{
+    struct obj_batch *batches = xcalloc(n, sizeof *batches);
+    size_t *n_objs = xcalloc(n, sizeof *n_objs);
+    for (int i = 0; i < n; i++) {
+        obj_batch_init(&batches[i]);
+        objects_parse_file(paths[i], &batches[i]);
+        n_objs[i] = batches[i].n_objs;
+        cluster_apply_batch(cluster, &batches[i]);
+    }
+
+    /* A rejected NetworkPolicy isolates its pods through its stand-in,
+     * unless the input also has a valid version of it, which the API
+     * server would keep (in whichever order they come). */
+    bool ok = true;
+    for (int i = 0; i < n; i++) {
+        struct obj_batch *b = &batches[i];
+        const char **notes = xcalloc(b->n_errors, sizeof *notes);
+        for (size_t j = 0; j < b->n_rejected; j++) {
+            struct obj_rejected *r = &b->rejected[j];
+            if (!r->stand_in) {
+                continue;
+            }
+            const struct k8s_netpol *np
+                = cluster_find_netpol(cluster, r->ref.ns, r->ref.name);
+            if (np && !np->invalid) {
+                notes[r->error] = ("keeping the valid version that the "
+                                   "input also has");
+            } else {
+                cluster_apply(cluster, r->stand_in);
+                r->stand_in = NULL;
+                notes[r->error] = OBJECTS_STAND_IN_NOTE;
+                n_objs[i]++;
+            }
+        }
+        for (size_t j = 0; j < b->n_errors; j++) {
+            fprintf(stderr, "ovs-netpol: error: %s%s%s\n", b->errors[j],
+                    notes[j] ? "; " : "", notes[j] ? notes[j] : "");
+            ok = false;
+        }
+
+        /* An empty or truncated file ('kubectl get > file' that failed)
+         * must not compile quietly to a table without its policies. */
+        if (!n_objs[i] && !b->n_errors) {
+            fprintf(stderr, "ovs-netpol: error: %s: holds no Namespace, Pod "
+                    "or NetworkPolicy (is it empty?)\n", paths[i]);
+            ok = false;
+        }
+        free(notes);
+        obj_batch_destroy(b);
+    }
+    free(batches);
+    free(n_objs);
+    return ok;
+}
+
 int
 cli_compile(int argc, char *argv[])
 {
@@ -247,16 +306,8 @@ cli_compile(int argc, char *argv[])
     }
 
     struct cluster *cluster = cluster_create();
-    for (int i = optind; i < argc; i++) {
-        struct obj_batch batch;
-        obj_batch_init(&batch);
-        objects_parse_file(argv[i], &batch);
-        for (size_t j = 0; j < batch.n_errors; j++) {
-            fprintf(stderr, "ovs-netpol: error: %s\n", batch.errors[j]);
-            status = 1;
-        }
-        cluster_apply_batch(cluster, &batch);
-        obj_batch_destroy(&batch);
+    if (!compile_files(cluster, argv + optind, argc - optind)) {
+        status = 1;
     }
 
     struct np_flowset fs;
@@ -290,6 +341,13 @@ cli_compile(int argc, char *argv[])
     }
     strmap_destroy(&ports);
     return status;
+}
+
+/* Without libopenvswitch there is nothing to name; src/cli-control.c
+ * replaces this when there is. */
+__attribute__((weak)) void
+cli_set_program_name(const char *argv0)
+{
 }
 
 /* Without libopenvswitch (configure without --with-ovs) there is no control

@@ -786,6 +786,31 @@ over_limit_summary(const struct daemon *d)
     return s;
 }
 
+/* The NetworkPolicies in force as fail-closed stand-ins (objects.h), for
+ * 'status': "none", or their names (the first ten) and what they do. */
+static char *
+stand_ins_summary(const struct daemon *d)
+{
+    size_t n, n_stand_ins = 0;
+    const struct k8s_netpol *const *nps
+        = cluster_netpols(engine_cluster(d->engine), &n);
+    char *names = xstrdup("");
+    for (size_t i = 0; i < n; i++) {
+        if (nps[i]->invalid && n_stand_ins++ < 10) {
+            char *s = xasprintf("%s%s%s/%s", names, *names ? ", " : "",
+                                nps[i]->namespace, nps[i]->name);
+            free(names);
+            names = s;
+        }
+    }
+    char *s = (!n_stand_ins ? xstrdup("none")
+               : xasprintf("%zu (%s%s): invalid, isolating their pods with "
+                           "no rules until they are fixed", n_stand_ins,
+                           names, n_stand_ins > 10 ? ", ..." : ""));
+    free(names);
+    return s;
+}
+
 static void
 cmd_status(struct control_request *req, int argc, const char *argv[],
            void *aux)
@@ -799,8 +824,12 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
         struct source_dir_status ds;
         source_dir_get_status(d->dir, &ds);
         source = xasprintf("dir:%s (%"PRIu64" scans, %"PRIu64" objects, "
-                           "%"PRIu64" rejected)", d->opts->source_dir,
-                           ds.scans, ds.objects, ds.errors);
+                           "%"PRIu64" rejected)\n"
+                           "broken files: %s%s", d->opts->source_dir,
+                           ds.scans, ds.objects, ds.errors,
+                           ds.broken_files ? ds.broken : "none",
+                           ds.broken_files ? ": their objects stay at their "
+                           "last valid versions until they are fixed" : "");
     } else {
         struct kube_client_status ks;
         kube_client_get_status(d->kube, &ks);
@@ -826,11 +855,13 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
                                d->last_error, d->last_error_time,
                                d->commits - d->commits_at_error));
     char *over = over_limit_summary(d);
+    char *stand_ins = stand_ins_summary(d);
     char *text = xasprintf(
         "source: %s\n"
         "node: %s\n"
         "objects: %zu namespaces, %zu pods (%zu on this node), "
         "%zu networkpolicies\n"
+        "fail-closed policies: %s\n"
         "bridge: %s (%s), %zu ports bound to pods, %u marker writes\n"
         "flows: %zu desired, %zu installed, generation %u\n"
         "engine: %"PRIu64" runs, last %.1f ms (%s)\n"
@@ -844,6 +875,7 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
         "last error: %s\n",
         source, d->opts->node,
         st.n_namespaces, st.n_pods, st.n_local_pods, st.n_policies,
+        stand_ins,
         d->opts->bridge,
         bridge,
         switch_db_count(d->db), switch_db_marker_writes(d->db),
@@ -859,6 +891,7 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
     control_reply(req, true, text);
     free(bridge);
     free(over);
+    free(stand_ins);
     free(error);
     free(text);
     free(source);

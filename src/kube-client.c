@@ -85,6 +85,8 @@ enum req_type {
 /* What the caller holds for one object, by key "ns/name" (or "name"). */
 struct kc_known {
     bool delivered;             /* The caller holds a version. */
+    bool stand_in;              /* That version is a NetworkPolicy's
+                                 * fail-closed stand-in (objects.h). */
     bool invalid;               /* The server's current version is invalid. */
     unsigned int gen;           /* List generation that last saw it. */
     char *rv;                   /* resourceVersion of the last version seen
@@ -454,6 +456,7 @@ handle_object(struct kc_kind *kk, const char *origin, const json_t *obj,
         struct kc_known *k = known_get(kk, k8s_object_namespace(o),
                                        k8s_object_name(o), true);
         k->delivered = true;
+        k->stand_in = false;
         k->invalid = false;
         k->gen = kk->gen;
         set_string(&k->rv, rv);
@@ -470,15 +473,27 @@ handle_object(struct kc_kind *kk, const char *origin, const json_t *obj,
         return;
     }
     struct kc_known *k = known_get(kk, ns, name, true);
+    /* A NetworkPolicy with no valid version held isolates its pods through
+     * its stand-in (again, if the one held is a stand-in: this version may
+     * select other pods). */
+    struct k8s_object *stand_in = NULL;
+    if (kk->kind == OBJ_NETPOL && (!k->delivered || k->stand_in)) {
+        stand_in = objects_netpol_stand_in(obj, error);
+    }
     kc_log(kc, KUBE_LOG_ERROR, "%s (resourceVersion %s); %s", error,
            rv ? rv : "unknown",
-           k->delivered ? "keeping its last valid version" : "ignored");
+           stand_in ? OBJECTS_STAND_IN_NOTE
+           : k->delivered ? "keeping its last valid version" : "ignored");
     free(error);
     k->invalid = true;
     k->gen = kk->gen;
     set_string(&k->rv, rv);
     kk->verify_dirty = true;
-    if (in_list && k->delivered && kc->cbs->on_keep) {
+    if (stand_in) {
+        k->delivered = true;
+        k->stand_in = true;
+        kc->cbs->on_object(kc->aux, stand_in);
+    } else if (in_list && k->delivered && kc->cbs->on_keep) {
         kc->cbs->on_keep(kc->aux, kk->kind, ns, name);
     }
 }

@@ -89,3 +89,84 @@ x2nrealloc(void *items, size_t *allocated, size_t size)
     *allocated = *allocated ? *allocated * 2 : 8;
     return xrealloc(items, *allocated * size);
 }
+
+/* The length of the UTF-8 sequence at 's' (at most 'n' bytes), or 0 if it
+ * is not valid UTF-8 (overlong forms and surrogates included). */
+static size_t
+utf8_char_len(const unsigned char *s, size_t n)
+{
+    size_t len;
+    unsigned char min2 = 0x80, max2 = 0xbf;
+    if (s[0] < 0x80) {
+        return 1;
+    } else if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        len = 2;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        len = 3;
+        min2 = s[0] == 0xe0 ? 0xa0 : 0x80;
+        max2 = s[0] == 0xed ? 0x9f : 0xbf;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        len = 4;
+        min2 = s[0] == 0xf0 ? 0x90 : 0x80;
+        max2 = s[0] == 0xf4 ? 0x8f : 0xbf;
+    } else {
+        return 0;
+    }
+    if (n < len || s[1] < min2 || s[1] > max2) {
+        return 0;
+    }
+    for (size_t i = 2; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+    }
+    return len;
+}
+
+char *
+np_quote(const char *s_, size_t len)
+{
+    const unsigned char *s = (const unsigned char *) s_;
+    size_t shown = len;
+    if (len > NP_QUOTE_MAX) {
+        /* Back off to the start of a character. */
+        shown = NP_QUOTE_MAX;
+        while (shown > 0 && (s[shown] & 0xc0) == 0x80
+               && NP_QUOTE_MAX - shown < 3) {
+            shown--;
+        }
+    }
+
+    /* At most 6 bytes out per byte in, plus the quotes and the tail. */
+    char *out = xmalloc(shown * 6 + 64);
+    char *p = out;
+    *p++ = '"';
+    for (size_t i = 0; i < shown; ) {
+        unsigned char c = s[i];
+        size_t n = utf8_char_len(s + i, shown - i);
+        if (c == '"' || c == '\\') {
+            *p++ = '\\';
+            *p++ = c;
+        } else if (c == '\b' || c == '\f' || c == '\n' || c == '\r'
+                   || c == '\t') {
+            *p++ = '\\';
+            *p++ = (c == '\b' ? 'b' : c == '\f' ? 'f' : c == '\n' ? 'n'
+                    : c == '\r' ? 'r' : 't');
+        } else if (c < 0x20) {
+            p += sprintf(p, "\\u%04X", c);
+        } else if (!n) {
+            p += sprintf(p, "\\x%02X", c);
+            n = 1;
+        } else {
+            memcpy(p, s + i, n);
+            p += n;
+        }
+        i += n ? n : 1;
+    }
+    *p++ = '"';
+    if (shown < len) {
+        p += sprintf(p, "\xe2\x80\xa6 (%zu bytes)", len);
+    }
+    *p = '\0';
+    return out;
+}

@@ -10,10 +10,14 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <jansson.h>
 #include "np-util.h"
 #include "yaml-json.h"
@@ -47,6 +51,7 @@ obj_kind_name(enum obj_kind kind)
 }
 
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
 
 /* Freeing. */
 
@@ -114,6 +119,7 @@ k8s_netpol_destroy(struct k8s_netpol *np)
         free(np->namespace);
         free(np->name);
         free(np->resource_version);
+        free(np->invalid);
         selector_destroy(&np->pod_selector);
         np_rules_free(np->ingress, np->n_ingress);
         np_rules_free(np->egress, np->n_egress);
@@ -175,10 +181,12 @@ k8s_object_name(const struct k8s_object *obj)
     return "";
 }
 
-/* Records the identity of a rejected object, when it can be read. */
+/* Records the identity of the object 'v', rejected with message
+ * 'errors[error]', when it can be read, with its stand-in if it is a
+ * NetworkPolicy; otherwise marks the batch incomplete. */
 static void
 note_rejected(struct obj_batch *batch, const json_t *v,
-              const char *default_kind)
+              const char *default_kind, size_t error)
 {
     const char *kind = json_string_value(json_object_get(v, "kind"));
     if (!kind) {
@@ -189,28 +197,31 @@ note_rejected(struct obj_batch *batch, const json_t *v,
     const char *ns = json_string_value(json_object_get(meta, "namespace"));
     enum obj_kind k;
     if (!kind || !name || !*name) {
+        batch->incomplete = true;
         return;
     } else if (!strcmp(kind, "Namespace")) {
         k = OBJ_NAMESPACE;
-        ns = "";
     } else if (!strcmp(kind, "Pod")) {
         k = OBJ_POD;
     } else if (!strcmp(kind, "NetworkPolicy")) {
         k = OBJ_NETPOL;
     } else {
+        batch->incomplete = true;
         return;
     }
-    struct obj_ref ref = {
-        .kind = k,
-        .ns = xstrdup(ns && *ns ? ns : "default"),
-        .name = xstrdup(name),
+    struct obj_rejected r = {
+        .ref = {
+            .kind = k,
+            .ns = xstrdup(k == OBJ_NAMESPACE ? ""
+                          : ns && *ns ? ns : "default"),
+            .name = xstrdup(name),
+        },
+        .error = error,
+        .stand_in = (k == OBJ_NETPOL
+                     ? objects_netpol_stand_in(v, batch->errors[error])
+                     : NULL),
     };
-    if (k == OBJ_NAMESPACE) {
-        free(ref.ns);
-        ref.ns = xstrdup("");
-    }
-    APPEND(batch->rejected, batch->n_rejected, batch->allocated_rejected,
-           ref);
+    APPEND(batch->rejected, batch->n_rejected, batch->allocated_rejected, r);
 }
 
 void
@@ -232,8 +243,9 @@ obj_batch_destroy(struct obj_batch *batch)
         }
         free(batch->errors);
         for (size_t i = 0; i < batch->n_rejected; i++) {
-            free(batch->rejected[i].ns);
-            free(batch->rejected[i].name);
+            free(batch->rejected[i].ref.ns);
+            free(batch->rejected[i].ref.name);
+            k8s_object_destroy(batch->rejected[i].stand_in);
         }
         free(batch->rejected);
         obj_batch_init(batch);
@@ -411,10 +423,40 @@ port_name_error(const char *s)
     return NULL;
 }
 
+/* Where a value is in its input, for messages: "document 2" or "object 1"
+ * at the root, then "[3]" for an element of a top-level array and
+ * ", items[4]" for an item of a List.  Built on the stack as the parser
+ * descends and formatted only for a message, so that no work is spent on
+ * it for the objects that are valid. */
+struct locator {
+    const struct locator *parent;
+    const char *root;           /* "document" or "object"; NULL below. */
+    size_t index;               /* The document or object number, or the
+                                 * index in the array or List. */
+    bool is_item;               /* "items[N]", rather than "[N]". */
+};
+
+/* Returns 'loc' as text, malloc'd, or NULL if 'loc' is NULL. */
+static char *
+locator_format(const struct locator *loc)
+{
+    if (!loc) {
+        return NULL;
+    } else if (loc->root) {
+        return xasprintf("%s %zu", loc->root, loc->index);
+    }
+    char *parent = locator_format(loc->parent);
+    char *s = xasprintf("%s%s[%zu]", parent ? parent : "",
+                        loc->is_item ? (parent ? ", items" : "items") : "",
+                        loc->index);
+    free(parent);
+    return s;
+}
+
 /* Validation context: where we are, for messages. */
 struct vctx {
     const char *origin;
-    const char *locator;        /* e.g. "document 2", or NULL. */
+    const struct locator *locator;      /* NULL for a lone object. */
     const char *kind;           /* NULL until known. */
     const char *ns;             /* NULL for cluster-scoped or unknown. */
     const char *name;           /* NULL until known. */
@@ -429,7 +471,8 @@ struct vctx {
 };
 
 static void
-vctx_init(struct vctx *ctx, const char *origin, const char *locator)
+vctx_init(struct vctx *ctx, const char *origin,
+          const struct locator *locator)
 {
     memset(ctx, 0, sizeof *ctx);
     ctx->origin = origin;
@@ -502,19 +545,28 @@ path_pop(struct vctx *ctx, size_t mark)
     ctx->path[mark] = '\0';
 }
 
-/* Returns 's' as a JSON string literal, valid until 'ctx' is destroyed. */
+/* Returns 's' as a JSON string literal, cut after NP_QUOTE_MAX bytes (see
+ * np_quote()), valid until 'ctx' is destroyed. */
 static const char *
 quote(struct vctx *ctx, const char *s)
 {
-    json_t *j = json_string(s);
-    char *q = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
-    json_decref(j);
-    if (!q) {
-        /* Not UTF-8: quote it as bytes. */
-        q = xasprintf("\"%s\"", s);
-    }
+    char *q = np_quote(s, strlen(s));
     APPEND(ctx->quoted, ctx->n_quoted, ctx->allocated_quoted, q);
     return q;
+}
+
+/* Returns 's', a namespace or name read from the object and not validated
+ * yet, as it can go into a message: as is if it is short and printable,
+ * otherwise quoted and cut as quote() does. */
+static const char *
+show_name(struct vctx *ctx, const char *s)
+{
+    size_t len = strlen(s);
+    bool plain = len <= 253;
+    for (size_t i = 0; plain && i < len; i++) {
+        plain = s[i] > ' ' && s[i] < 0x7f && s[i] != '"' && s[i] != '\\';
+    }
+    return plain ? s : quote(ctx, s);
 }
 
 /* Describes 'v' for "must be a string, not ..." messages. */
@@ -567,13 +619,16 @@ fail(struct vctx *ctx, const char *format, ...)
 
     char *who;
     if (ctx->kind && ctx->name) {
-        who = xasprintf("%s %s%s%s", ctx->kind, ctx->ns ? ctx->ns : "",
-                        ctx->ns ? "/" : "", ctx->name);
+        who = xasprintf("%s %s%s%s", ctx->kind,
+                        ctx->ns ? show_name(ctx, ctx->ns) : "",
+                        ctx->ns ? "/" : "", show_name(ctx, ctx->name));
     } else if (ctx->kind) {
-        who = xasprintf("%s%s%s", ctx->locator ? ctx->locator : "",
-                        ctx->locator ? ": " : "", ctx->kind);
+        char *where = locator_format(ctx->locator);
+        who = xasprintf("%s%s%s", where ? where : "", where ? ": " : "",
+                        ctx->kind);
+        free(where);
     } else {
-        who = ctx->locator ? xstrdup(ctx->locator) : NULL;
+        who = locator_format(ctx->locator);
     }
 
     ctx->error = xasprintf("%s: %s%s%s%s%s", ctx->origin,
@@ -765,23 +820,21 @@ parse_sel_expr(struct vctx *ctx, const json_t *e, struct selector *sel)
                        op_name);
     }
 
+    /* The values are not checked as label values: the API server keeps
+     * policies written before it checked them (AllowInvalidLabelValue-
+     * InSelector), and such a value just matches no label.  A null is "",
+     * as Go decodes it. */
     const char **strings = xcalloc(n, sizeof *strings);
     size_t mark = path_push(ctx, "values");
     for (size_t i = 0; i < n; i++) {
         const json_t *value = json_array_get(values, i);
         size_t mark2 = path_push_index(ctx, i);
-        if (!check_type(ctx, value, JSON_STRING, "a string")) {
+        if (!json_is_null(value)
+            && !check_type(ctx, value, JSON_STRING, "a string")) {
             free(strings);
             return false;
         }
-        strings[i] = json_string_value(value);
-        reason = label_value_error(strings[i]);
-        if (reason) {
-            fail(ctx, "%s is not a valid label value: %s",
-                 quote(ctx, strings[i]), reason);
-            free(strings);
-            return false;
-        }
+        strings[i] = json_is_null(value) ? "" : json_string_value(value);
         path_pop(ctx, mark2);
     }
     path_pop(ctx, mark);
@@ -964,14 +1017,18 @@ parse_namespace(struct vctx *ctx, const json_t *v)
 
 /* Pod. */
 
+/* 'empty_is_tcp': a container port's "" is TCP (the API server's defaults
+ * set it), a NetworkPolicy port's is not (they default only an absent
+ * one, and validation refuses ""). */
 static bool
-parse_proto(struct vctx *ctx, const json_t *obj, enum np_proto *proto)
+parse_proto(struct vctx *ctx, const json_t *obj, bool empty_is_tcp,
+            enum np_proto *proto)
 {
     const char *s;
     if (!get_string(ctx, obj, "protocol", &s)) {
         return false;
     }
-    if (!s || !strcmp(s, "TCP")) {
+    if (!s || !strcmp(s, "TCP") || (empty_is_tcp && !*s)) {
         *proto = NP_TCP;
     } else if (!strcmp(s, "UDP")) {
         *proto = NP_UDP;
@@ -1027,7 +1084,7 @@ parse_container_ports(struct vctx *ctx, const json_t *container,
         enum np_proto proto;
         if (!get_int(ctx, p, "containerPort", &num)
             || !get_string(ctx, p, "name", &name)
-            || !parse_proto(ctx, p, &proto)) {
+            || !parse_proto(ctx, p, true, &proto)) {
             return false;
         }
         if (!num) {
@@ -1083,7 +1140,7 @@ parse_pod_ip(struct vctx *ctx, const json_t *obj, const char *key,
     }
     if (s && *s) {
         struct ip_addr ip;
-        if (!ip_addr_parse(s, &ip)) {
+        if (!ip_addr_parse_k8s(s, &ip)) {
             return fail_at(ctx, key, "%s is not a valid IP address",
                            quote(ctx, s));
         }
@@ -1158,9 +1215,9 @@ parse_pod_status(struct vctx *ctx, const json_t *status, struct k8s_pod *pod)
             }
         }
         if (i >= ARRAY_SIZE(phases)) {
-            return fail_at(ctx, "phase", "%s is not a valid pod phase (must "
-                           "be Pending, Running, Succeeded, Failed or "
-                           "Unknown)", quote(ctx, phase));
+            /* The API server does not check the phase: a pod with one we
+             * do not know is still a pod, taken as running. */
+            pod->phase = POD_UNKNOWN;
         }
     }
 
@@ -1234,7 +1291,7 @@ static bool
 parse_np_port(struct vctx *ctx, const json_t *v, struct np_port *port)
 {
     memset(port, 0, sizeof *port);
-    if (!parse_proto(ctx, v, &port->proto)) {
+    if (!parse_proto(ctx, v, false, &port->proto)) {
         return false;
     }
 
@@ -1303,11 +1360,11 @@ parse_ipblock(struct vctx *ctx, const json_t *v, struct np_peer *peer)
     if (!cidr_s || !*cidr_s) {
         return fail_at(ctx, "cidr", "is required");
     }
-    char *error = cidr_parse(cidr_s, &peer->block, NULL);
-    if (error) {
-        fail_at(ctx, "cidr", "%s", error);
-        free(error);
-        return false;
+    int block_plen;
+    const char *reason = cidr_parse_k8s(cidr_s, &peer->block, &block_plen,
+                                        NULL);
+    if (reason) {
+        return fail_at(ctx, "cidr", "%s %s", quote(ctx, cidr_s), reason);
     }
     peer->is_ipblock = true;
 
@@ -1324,19 +1381,24 @@ parse_ipblock(struct vctx *ctx, const json_t *v, struct np_peer *peer)
                 return false;
             }
             const char *s = json_string_value(e);
-            error = cidr_parse(s, c, NULL);
-            if (error) {
-                fail(ctx, "%s", error);
-                free(error);
-                return false;
+            int plen;
+            reason = cidr_parse_k8s(s, c, &plen, NULL);
+            if (reason) {
+                return fail(ctx, "%s %s", quote(ctx, s), reason);
             }
-            if (c->addr.family != peer->block.addr.family
-                || !cidr_contains(&peer->block, c)) {
+            /* The API server's test: cidr holds the except's address, and
+             * the except's prefix, as written, is longer. */
+            if (!cidr_contains_addr(&peer->block, &c->addr)) {
                 return fail(ctx, "%s is not inside cidr %s", quote(ctx, s),
                             quote(ctx, cidr_s));
-            } else if (c->plen <= peer->block.plen) {
+            } else if (plen <= block_plen) {
                 return fail(ctx, "%s is not strictly inside cidr %s",
                             quote(ctx, s), quote(ctx, cidr_s));
+            }
+            /* Through an IPv4-mapped form, an except can pass that test
+             * and still hold the whole cidr: it excepts the whole cidr. */
+            if (cidr_contains(c, &peer->block)) {
+                *c = peer->block;
             }
             peer->n_excepts++;
             path_pop(ctx, mark2);
@@ -1514,7 +1576,7 @@ parse_netpol(struct vctx *ctx, const json_t *v)
     struct k8s_netpol *np = xcalloc(1, sizeof *np);
     struct meta m;
     struct labels labels;
-    const json_t *spec, *pod_selector;
+    const json_t *spec, *pod_selector = NULL;
 
     selector_init(&np->pod_selector);
     labels_init(&labels);
@@ -1524,25 +1586,20 @@ parse_netpol(struct vctx *ctx, const json_t *v)
     if (!ok || !get_object(ctx, v, "spec", &spec)) {
         goto error;
     }
-    if (!spec) {
-        fail_at(ctx, "spec", "is required");
-        goto error;
-    }
 
+    /* Go decodes an absent spec or podSelector to its zero value, which
+     * the API server takes: every pod of the namespace, for Ingress. */
     size_t mark = path_push(ctx, "spec");
-    if (!get_object(ctx, spec, "podSelector", &pod_selector)) {
+    if (spec && !get_object(ctx, spec, "podSelector", &pod_selector)) {
         goto error;
     }
-    if (!pod_selector) {
-        fail_at(ctx, "podSelector", "is required (use {} to select every "
-                "pod of the namespace)");
-        goto error;
+    if (spec && pod_selector) {
+        size_t mark2 = path_push(ctx, "podSelector");
+        if (!parse_selector(ctx, pod_selector, &np->pod_selector)) {
+            goto error;
+        }
+        path_pop(ctx, mark2);
     }
-    size_t mark2 = path_push(ctx, "podSelector");
-    if (!parse_selector(ctx, pod_selector, &np->pod_selector)) {
-        goto error;
-    }
-    path_pop(ctx, mark2);
 
     if (!parse_np_rules(ctx, spec, "ingress", "from",
                         &np->ingress, &np->n_ingress)
@@ -1608,7 +1665,8 @@ find_kind(const char *kind)
  * '*error' NULL if the object is of a kind that we ignore and 'skip_other'
  * is true; or NULL with a malloc'd message in '*error'. */
 static struct k8s_object *
-object_from_json(const char *origin, const char *locator, const json_t *v,
+object_from_json(const char *origin, const struct locator *locator,
+                 const json_t *v,
                  const char *default_kind, const char *default_api_version,
                  bool skip_other, char **error)
 {
@@ -1713,6 +1771,80 @@ objects_from_json_as(const char *origin, const void *json_,
                             info->api_version, false, error);
 }
 
+/* Reads spec.policyTypes of the rejected policy 'spec' into 'np' as
+ * objects_netpol_stand_in() says; returns false if they cannot be read. */
+static bool
+stand_in_policy_types(const json_t *spec, struct k8s_netpol *np)
+{
+    const json_t *types = member(spec, "policyTypes");
+    if (!types || (json_is_array(types) && !json_array_size(types))) {
+        const json_t *egress = member(spec, "egress");
+        np->isolates_ingress = true;
+        np->isolates_egress = (egress && !(json_is_array(egress)
+                                           && !json_array_size(egress)));
+        return true;
+    } else if (!json_is_array(types) || json_array_size(types) > 2) {
+        return false;
+    }
+    size_t i;
+    const json_t *t;
+    json_array_foreach (types, i, t) {
+        const char *s = json_string_value(t);
+        if (s && !strcmp(s, "Ingress")) {
+            np->isolates_ingress = true;
+        } else if (s && !strcmp(s, "Egress")) {
+            np->isolates_egress = true;
+        } else {
+            return false;
+        }
+    }
+    return true;
+}
+
+struct k8s_object *
+objects_netpol_stand_in(const void *json_, const char *error)
+{
+    const json_t *v = json_;
+    const json_t *meta = member(v, "metadata");
+    const char *name = json_string_value(member(meta, "name"));
+    const char *ns = json_string_value(member(meta, "namespace"));
+    const char *rv = json_string_value(member(meta, "resourceVersion"));
+    if (!json_is_object(v) || !name || !*name) {
+        return NULL;
+    }
+
+    struct k8s_netpol *np = xcalloc(1, sizeof *np);
+    np->namespace = xstrdup(ns && *ns ? ns : "default");
+    np->name = xstrdup(name);
+    np->resource_version = rv ? xstrdup(rv) : NULL;
+    np->invalid = xstrdup(error);
+
+    /* What cannot be read isolates more: every pod of the namespace, in
+     * both directions. */
+    selector_init(&np->pod_selector);
+    const json_t *spec = member(v, "spec");
+    const json_t *sel = member(spec, "podSelector");
+    if (sel) {
+        struct vctx ctx;
+        vctx_init(&ctx, "", NULL);
+        if (!json_is_object(sel)
+            || !parse_selector(&ctx, sel, &np->pod_selector)) {
+            selector_destroy(&np->pod_selector);
+            selector_init(&np->pod_selector);
+        }
+        vctx_destroy(&ctx);
+    }
+    if ((spec && !json_is_object(spec))
+        || !stand_in_policy_types(spec, np)) {
+        np->isolates_ingress = np->isolates_egress = true;
+    }
+
+    struct k8s_object *obj = xmalloc(sizeof *obj);
+    obj->kind = OBJ_NETPOL;
+    obj->np = np;
+    return obj;
+}
+
 /* Files and buffers. */
 
 static bool
@@ -1748,29 +1880,25 @@ get_list_defaults(const json_t *v, char **item_kind,
     return true;
 }
 
-/* Returns the locator of item 'index' of the List at 'locator' (which may
- * be NULL), malloc'd. */
-static char *
-item_locator(const char *locator, size_t index)
-{
-    return xasprintf("%s%sitems[%zu]", locator ? locator : "",
-                     locator ? ", " : "", index);
-}
+/* How deep Lists may nest: a List in a List in a List (or in a top-level
+ * JSON array).  Deeper ones are refused rather than walked, so that a
+ * document's cost stays linear in its size. */
+#define MAX_LIST_DEPTH 3
 
-/* Adds what the top-level value 'v' holds to 'batch': an object, a List of
- * objects, or (JSON) an array of objects. */
+/* Adds what 'v' holds to 'batch': an object; a List of objects; or, at the
+ * top level ('depth' 0), an array of those.  'loc' says where 'v' is;
+ * 'depth' counts the Lists and arrays around it. */
 static void
-add_value(const char *origin, const char *locator, const json_t *v,
+add_value(const char *origin, const struct locator *loc, const json_t *v,
           const char *default_kind, const char *default_api_version,
-          struct obj_batch *batch)
+          int depth, struct obj_batch *batch)
 {
-    if (json_is_array(v)) {
+    if (json_is_array(v) && !depth) {
         size_t i;
         const json_t *item;
         json_array_foreach (v, i, item) {
-            char *loc = xasprintf("%s[%zu]", locator, i);
-            add_value(origin, loc, item, NULL, NULL, batch);
-            free(loc);
+            struct locator child = { .parent = loc, .index = i };
+            add_value(origin, &child, item, NULL, NULL, depth + 1, batch);
         }
         return;
     }
@@ -1779,30 +1907,37 @@ add_value(const char *origin, const char *locator, const json_t *v,
     const char *api_version;
     if (get_list_defaults(v, &item_kind, &api_version)) {
         const json_t *items = json_object_get(v, "items");
-        if (items && !json_is_null(items) && !json_is_array(items)) {
-            struct vctx ctx;
-            vctx_init(&ctx, origin, locator);
+        struct vctx ctx;
+        vctx_init(&ctx, origin, loc);
+        if (depth >= MAX_LIST_DEPTH) {
+            fail(&ctx, "a List may not be nested more than %d deep",
+                 MAX_LIST_DEPTH);
+        } else if (items && !json_is_null(items) && !json_is_array(items)) {
             fail_at(&ctx, "items", "must be an array, not %s",
                     describe(&ctx, items));
+        }
+        if (ctx.error) {
             obj_batch_add_error(batch, ctx.error);
             ctx.error = NULL;
-            vctx_destroy(&ctx);
+            batch->incomplete = true;
         } else if (items) {
             size_t i;
             const json_t *item;
             json_array_foreach (items, i, item) {
-                char *loc = item_locator(locator, i);
-                add_value(origin, loc, item, item_kind, api_version, batch);
-                free(loc);
+                struct locator child = {
+                    .parent = loc, .index = i, .is_item = true,
+                };
+                add_value(origin, &child, item, item_kind, api_version,
+                          depth + 1, batch);
             }
         }
+        vctx_destroy(&ctx);
         free(item_kind);
         return;
     }
 
     char *error;
-    struct k8s_object *obj = object_from_json(origin, locator, v,
-                                              default_kind,
+    struct k8s_object *obj = object_from_json(origin, loc, v, default_kind,
                                               default_api_version, true,
                                               &error);
     if (obj) {
@@ -1810,7 +1945,7 @@ add_value(const char *origin, const char *locator, const json_t *v,
         free(obj);
     } else if (error) {
         obj_batch_add_error(batch, error);
-        note_rejected(batch, v, default_kind);
+        note_rejected(batch, v, default_kind, batch->n_errors - 1);
     }
 }
 
@@ -1824,13 +1959,13 @@ yaml_doc_cb(void *aux_, int index, json_t *doc, const char *error)
 {
     struct yaml_aux *aux = aux_;
     if (doc) {
-        char *locator = xasprintf("document %d", index);
-        add_value(aux->origin, locator, doc, NULL, NULL, aux->batch);
-        free(locator);
+        struct locator loc = { .root = "document", .index = index };
+        add_value(aux->origin, &loc, doc, NULL, NULL, 0, aux->batch);
         json_decref(doc);
     } else {
         obj_batch_add_error(aux->batch,
                             xasprintf("%s: %s", aux->origin, error));
+        aux->batch->incomplete = true;
     }
 }
 
@@ -1871,10 +2006,12 @@ text_pos_advance(struct text_pos *tp, const char *text, size_t ofs)
 /* Returns the message for jansson's 'err' about the value that starts at
  * 'ofs' in 'text', malloc'd.  'tp' must not be past 'ofs'. */
 static char *
-syntax_error(const char *origin, const char *locator, const char *text,
-             size_t ofs, struct text_pos *tp, const json_error_t *err)
+syntax_error(const char *origin, const struct locator *loc,
+             const char *text, size_t ofs, struct text_pos *tp,
+             const json_error_t *err)
 {
     text_pos_advance(tp, text, ofs);
+    char *locator = locator_format(loc);
 
     int line = tp->line + (err->line > 0 ? err->line - 1 : 0);
     /* jansson counts from the start of this value, and reports column 0 at
@@ -1883,9 +2020,11 @@ syntax_error(const char *origin, const char *locator, const char *text,
     if (err->line <= 1) {
         column += tp->column - 1;
     }
-    return xasprintf("%s: %s%sline %d column %d: %s", origin,
-                     locator ? locator : "", locator ? ": " : "",
-                     line, column, err->text);
+    char *msg = xasprintf("%s: %s%sline %d column %d: %s", origin,
+                          locator ? locator : "", locator ? ": " : "",
+                          line, column, err->text);
+    free(locator);
+    return msg;
 }
 
 /* Lists, item by item.
@@ -2168,7 +2307,8 @@ scan_list(const char *text, size_t size, size_t ofs, struct list_scan *scan)
  * added nothing, if the value at 'ofs' is not a List that this can take; the
  * caller then loads it whole. */
 static bool
-add_list_by_item(const char *origin, const char *locator, const char *text,
+add_list_by_item(const char *origin, const struct locator *loc,
+                 const char *text,
                  size_t size, size_t ofs, struct text_pos *tp,
                  struct obj_batch *batch, size_t *end)
 {
@@ -2198,17 +2338,18 @@ add_list_by_item(const char *origin, const char *locator, const char *text,
     size_t start, item_end;
     for (size_t i = 0; scan_next_item(text, size, &pos, &start,
                                       &item_end) > 0; i++) {
-        char *loc = item_locator(locator, i);
+        struct locator child = { .parent = loc, .index = i, .is_item = true };
         json_t *item = json_loadb(text + start, item_end - start,
                                   JSON_DECODE_ANY, &err);
         if (item) {
-            add_value(origin, loc, item, item_kind, api_version, batch);
+            add_value(origin, &child, item, item_kind, api_version, 1,
+                      batch);
             json_decref(item);
         } else {
-            obj_batch_add_error(batch, syntax_error(origin, loc, text, start,
-                                                    tp, &err));
+            obj_batch_add_error(batch, syntax_error(origin, &child, text,
+                                                    start, tp, &err));
+            batch->incomplete = true;
         }
-        free(loc);
     }
     assert(pos == scan.items_end);
 
@@ -2234,12 +2375,11 @@ parse_json_stream(const char *origin, const char *text, size_t size,
             break;
         }
 
-        char *locator = xasprintf("object %d", index + 1);
+        struct locator loc = { .root = "object", .index = index + 1 };
         size_t end;
         if (text[ofs] == '{'
-            && add_list_by_item(origin, locator, text, size, ofs, &tp,
+            && add_list_by_item(origin, &loc, text, size, ofs, &tp,
                                 batch, &end)) {
-            free(locator);
             index++;
             ofs = end;
             continue;
@@ -2251,12 +2391,11 @@ parse_json_stream(const char *origin, const char *text, size_t size,
         if (!v) {
             obj_batch_add_error(batch, syntax_error(origin, NULL, text, ofs,
                                                     &tp, &err));
-            free(locator);
+            batch->incomplete = true;
             break;
         }
         index++;
-        add_value(origin, locator, v, NULL, NULL, batch);
-        free(locator);
+        add_value(origin, &loc, v, NULL, NULL, 0, batch);
         json_decref(v);
         ofs += err.position;
     }
@@ -2279,33 +2418,78 @@ objects_parse_buffer(const char *origin, const char *text, size_t size,
     }
 }
 
+/* The name of a file type that is not a regular file, for messages. */
+static const char *
+file_type_name(mode_t mode)
+{
+    return (S_ISDIR(mode) ? "a directory"
+            : S_ISFIFO(mode) ? "a FIFO"
+            : S_ISCHR(mode) ? "a character device"
+            : S_ISBLK(mode) ? "a block device"
+            : S_ISSOCK(mode) ? "a socket"
+            : "not a regular file");
+}
+
 void
 objects_parse_file(const char *path, struct obj_batch *batch)
 {
-    FILE *file = fopen(path, "rb");
-    if (!file) {
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer (the daemon
+     * reads its manifest directory on its event loop). */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
         obj_batch_add_error(batch, xasprintf("%s: cannot open: %s", path,
                                              strerror(errno)));
+        batch->incomplete = true;
         return;
     }
 
-    size_t size = 0, allocated = 65536;
-    char *text = xmalloc(allocated);
-    for (;;) {
-        size_t n = fread(text + size, 1, allocated - size, file);
-        size += n;
-        if (size < allocated) {
+    struct stat st;
+    char *error = NULL;
+    if (fstat(fd, &st)) {
+        error = xasprintf("%s: cannot read: %s", path, strerror(errno));
+    } else if (!S_ISREG(st.st_mode)) {
+        error = xasprintf("%s: cannot read: it is %s, not a regular file",
+                          path, file_type_name(st.st_mode));
+    } else if (st.st_size > OBJECTS_MAX_FILE_SIZE) {
+        error = xasprintf("%s: cannot read: %jd bytes is more than the "
+                          "%d MiB a manifest file may have", path,
+                          (intmax_t) st.st_size,
+                          OBJECTS_MAX_FILE_SIZE >> 20);
+    }
+
+    /* Read one byte more than the limit, in case the file grew. */
+    size_t size = 0;
+    size_t allocated = error ? 0 : (size_t) st.st_size + 1;
+    char *text = error ? NULL : xmalloc(allocated);
+    while (!error) {
+        if (size == allocated) {
+            if (size > OBJECTS_MAX_FILE_SIZE) {
+                error = xasprintf("%s: cannot read: it grew beyond the %d MiB "
+                                  "a manifest file may have", path,
+                                  OBJECTS_MAX_FILE_SIZE >> 20);
+                break;
+            }
+            allocated = MIN(allocated * 2,
+                            (size_t) OBJECTS_MAX_FILE_SIZE + 1);
+            text = xrealloc(text, allocated);
+        }
+        ssize_t n = read(fd, text + size, allocated - size);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0) {
+            error = xasprintf("%s: read error: %s", path, strerror(errno));
+        } else if (!n) {
             break;
         }
-        allocated *= 2;
-        text = xrealloc(text, allocated);
+        size += n > 0 ? n : 0;
     }
-    if (ferror(file)) {
-        obj_batch_add_error(batch, xasprintf("%s: read error: %s", path,
-                                             strerror(errno)));
+    close(fd);
+
+    if (error) {
+        obj_batch_add_error(batch, error);
+        batch->incomplete = true;
     } else {
         objects_parse_buffer(path, text, size, batch);
     }
-    fclose(file);
     free(text);
 }

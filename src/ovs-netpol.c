@@ -41,6 +41,7 @@ int
 main(int argc, char *argv[])
 {
     const char *control = "/var/run/ovs-netpol/ovs-netpold.ctl";
+    cli_set_program_name(argv[0]);
     if (argc >= 3 && !strcmp(argv[1], "--control")) {
         control = argv[2];
         argv[2] = argv[0];

@@ -10,9 +10,32 @@
 #include <string.h>
 #include <yaml.h>
 #include "np-util.h"
+#include "strmap.h"
 
-/* Deepest nesting accepted, as jansson's parser limits JSON's. */
+/* Deepest nesting accepted, as jansson's parser limits JSON's.  It holds
+ * through aliases too: an alias of a collection nests it again. */
 #define YAML_JSON_MAX_DEPTH 512
+
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+
+/* What aliases may add to a stream, in nodes plus bytes of scalars (keys
+ * included), over its whole length: 1 MiB plus four times the size of the
+ * input, and 16 MiB at most.  jansson shares an aliased value, but what
+ * reads the result walks and copies it once per alias: without a bound, a
+ * 41 KB file made 627 MB of work.  Legitimate anchors (shared labels, a
+ * merged mapping) stay far below. */
+#define ALIAS_BUDGET_MIN (1 << 20)
+#define ALIAS_BUDGET_RATIO 4
+#define ALIAS_BUDGET_MAX (16 << 20)
+
+/* An anchored value, with what it expands to. */
+struct anchor {
+    json_t *value;              /* Owned reference. */
+    size_t nodes;               /* Nodes, aliases in it expanded. */
+    size_t size;                /* Nodes plus the bytes of its scalars. */
+    int height;                 /* Levels of collections; 0: a scalar. */
+};
 
 /* One open mapping or sequence. */
 struct frame {
@@ -21,6 +44,8 @@ struct frame {
     bool is_mapping;
     yaml_mark_t start_mark;
     size_t start_nodes;         /* builder's 'n_nodes' when it opened. */
+    size_t start_size;          /* builder's 'size' when it opened. */
+    int height;                 /* 1 + the height of its tallest child. */
 
     /* Mappings only. */
     char *key;                  /* Owned; NULL when a key is expected. */
@@ -33,13 +58,17 @@ struct builder {
     struct frame *frames;
     size_t n_frames, allocated_frames;
     json_t *root;               /* Owned; the finished document. */
-    json_t *anchors;            /* Owned; anchor name -> value. */
-    json_t *anchor_sizes;       /* Owned; anchor name -> expanded size. */
+    struct strmap anchors;      /* Anchor name -> owned struct anchor. */
 
-    /* Against "billion laughs": nodes of the document with aliases
-     * expanded, and how many of those came through aliases. */
+    /* The document with aliases expanded: its nodes, how many of those
+     * came through aliases (go-yaml's "billion laughs" ratio), and its
+     * size (see ALIAS_BUDGET_MIN). */
     size_t n_nodes;
     size_t n_aliased;
+    size_t size;
+    /* What aliases added to the whole stream so far, and its bound. */
+    size_t stream_aliased;
+    size_t alias_budget;
     char *error;                /* Owned; first document-level error. */
 };
 
@@ -64,6 +93,21 @@ builder_fail(struct builder *b, const yaml_mark_t *mark,
 }
 
 static void
+builder_clear_anchors(struct builder *b)
+{
+    size_t bucket;
+    for (struct strmap_node *node = strmap_first(&b->anchors, &bucket);
+         node; node = strmap_next(&b->anchors, node, &bucket)) {
+        struct anchor *a = node->value;
+        json_decref(a->value);
+        free(a);
+    }
+    strmap_destroy(&b->anchors);
+    strmap_init(&b->anchors);
+}
+
+/* Forgets the current document (not what the stream spent on aliases). */
+static void
 builder_reset(struct builder *b)
 {
     for (size_t i = 0; i < b->n_frames; i++) {
@@ -76,12 +120,10 @@ builder_reset(struct builder *b)
     b->n_frames = 0;
     json_decref(b->root);
     b->root = NULL;
-    json_decref(b->anchors);
-    b->anchors = NULL;
-    json_decref(b->anchor_sizes);
-    b->anchor_sizes = NULL;
+    builder_clear_anchors(b);
     b->n_nodes = 0;
     b->n_aliased = 0;
+    b->size = 0;
     free(b->error);
     b->error = NULL;
 }
@@ -306,6 +348,24 @@ str_eq(const yaml_char_t *a, const char *b)
     return a && !strcmp((const char *) a, b);
 }
 
+/* The scalar at 'ev' is a NaN or an infinity.  JSON has no such number,
+ * so it is an error, except as a mapping key: sigs.k8s.io/yaml names the
+ * key ".inf", "-.inf" or ".nan".  Returns a new string or NULL. */
+static json_t *
+special_float(struct builder *b, const yaml_event_t *ev)
+{
+    const char *value = (const char *) ev->data.scalar.value;
+    const struct frame *f = b->n_frames ? &b->frames[b->n_frames - 1] : NULL;
+    if (f && f->is_mapping && !f->key) {
+        return json_string(strchr(value, 'i') || strchr(value, 'I')
+                           ? (value[0] == '-' ? "-.inf" : ".inf")
+                           : ".nan");
+    }
+    builder_fail(b, &ev->start_mark, "%s cannot be represented in JSON",
+                 value);
+    return NULL;
+}
+
 /* Converts a scalar event into a new json_t, or returns NULL after
  * recording an error.  '*is_merge' tells whether it was a plain '<<'. */
 static json_t *
@@ -338,6 +398,9 @@ scalar_to_json(struct builder *b, const yaml_event_t *ev, bool *is_merge)
         }
 
         enum resolved r = resolve_plain(value, &out);
+        if (r == R_SPECIAL_FLOAT && !strcmp(want, "!!float")) {
+            return special_float(b, ev);
+        }
         bool ok = ((r == R_NULL && !strcmp(want, "!!null"))
                    || (r == R_BOOL && !strcmp(want, "!!bool"))
                    || (r == R_INT && !strcmp(want, "!!int"))
@@ -350,8 +413,10 @@ scalar_to_json(struct builder *b, const yaml_event_t *ev, bool *is_merge)
         }
         if (!ok) {
             json_decref(out);
-            builder_fail(b, &ev->start_mark, "cannot decode \"%s\" as %s",
-                         value, want);
+            char *q = np_quote(value, ev->data.scalar.length);
+            builder_fail(b, &ev->start_mark, "cannot decode %s as %s", q,
+                         want);
+            free(q);
             return NULL;
         }
         return out;
@@ -367,17 +432,69 @@ scalar_to_json(struct builder *b, const yaml_event_t *ev, bool *is_merge)
         return json_string(value);
     }
     if (resolve_plain(value, &out) == R_SPECIAL_FLOAT) {
-        builder_fail(b, &ev->start_mark,
-                     "%s cannot be represented in JSON", value);
-        return NULL;
+        return special_float(b, ev);
     }
     return out;
 }
 
-/* Returns the text that sigs.k8s.io/yaml uses for a mapping key, malloc'd,
- * or NULL if 'key' cannot be one. */
+/* Go's strconv.FormatFloat(d, 'g', -1, 32), which sigs.k8s.io/yaml uses
+ * for a mapping key that is a number with a fraction or an exponent: the
+ * shortest digits that read back as the same float32, in %e form when the
+ * exponent is below -4 or at least 6.  Returns a malloc'd string. */
 static char *
-key_text(const json_t *key, const char *raw)
+format_float_key(double d)
+{
+    float f = (float) d;
+    if (isnan(f)) {
+        return xstrdup(".nan");
+    } else if (isinf(f)) {
+        return xstrdup(f > 0 ? ".inf" : "-.inf");
+    }
+
+    char buf[64];
+    int prec;
+    for (prec = 1; prec < 9; prec++) {
+        snprintf(buf, sizeof buf, "%.*e", prec - 1, (double) f);
+        if (strtof(buf, NULL) == f) {
+            break;
+        }
+    }
+    snprintf(buf, sizeof buf, "%.*e", prec - 1, (double) f);
+
+    /* buf is [-]D[.DDD]e(+|-)XX: take its digits and exponent apart. */
+    bool negative = buf[0] == '-';
+    char digits[16];
+    size_t nd = 0;
+    const char *p = buf + negative;
+    for (; *p != 'e'; p++) {
+        if (*p != '.') {
+            digits[nd++] = *p;
+        }
+    }
+    digits[nd] = '\0';
+    int exp = atoi(p + 1);
+
+    if (exp < -4 || exp >= 6) {
+        return xasprintf("%s%c%s%se%c%02d", negative ? "-" : "", digits[0],
+                         nd > 1 ? "." : "", digits + 1, exp < 0 ? '-' : '+',
+                         exp < 0 ? -exp : exp);
+    } else if (exp < 0) {
+        return xasprintf("%s0.%.*s%s", negative ? "-" : "", -exp - 1,
+                         "0000", digits);
+    } else if ((size_t) exp + 1 >= nd) {
+        return xasprintf("%s%s%.*s", negative ? "-" : "", digits,
+                         (int) (exp + 1 - nd), "000000");
+    } else {
+        return xasprintf("%s%.*s.%s", negative ? "-" : "", exp + 1, digits,
+                         digits + exp + 1);
+    }
+}
+
+/* Returns the text that sigs.k8s.io/yaml uses for a mapping key, malloc'd,
+ * or NULL after recording an error if 'key' cannot be one.  As there, a
+ * null key is an error. */
+static char *
+key_text(struct builder *b, const json_t *key, const yaml_mark_t *mark)
 {
     switch (json_typeof(key)) {
     case JSON_STRING:
@@ -385,42 +502,63 @@ key_text(const json_t *key, const char *raw)
     case JSON_INTEGER:
         return xasprintf("%" JSON_INTEGER_FORMAT, json_integer_value(key));
     case JSON_REAL:
-        return xstrdup(raw ? raw : "0");
+        return format_float_key(json_real_value(key));
     case JSON_TRUE:
         return xstrdup("true");
     case JSON_FALSE:
         return xstrdup("false");
     case JSON_NULL:
-        return xstrdup("null");
+        builder_fail(b, mark, "a mapping key may not be null");
+        return NULL;
     case JSON_OBJECT:
     case JSON_ARRAY:
     default:
+        builder_fail(b, mark, "a mapping key must be a scalar");
         return NULL;
     }
 }
 
-/* Adds 'value' (stolen) to the open collection, or makes it the root.
- * 'mark' locates it; 'raw' is the scalar's text if it is a scalar. */
+/* sigs.k8s.io/yaml writes a float value with Go's encoding/json, which
+ * writes an integral one below 1e21 as an integer ("80", not "80.0"), so
+ * that kubectl sends 'port: 80.0' as port 80.  Returns 'v' (stolen) or its
+ * integer form. */
+static json_t *
+as_go_json_number(json_t *v)
+{
+    double d = json_real_value(v);
+    if (json_is_real(v) && d == floor(d) && fabs(d) < 1e21
+        && d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
+        json_decref(v);
+        return json_integer((json_int_t) d);
+    }
+    return v;
+}
+
+/* Adds 'value' (stolen), whose collections nest 'height' levels deep, to
+ * the open collection, or makes it the root.  'mark' locates it. */
 static void
-builder_add(struct builder *b, json_t *value, const yaml_mark_t *mark,
-            const char *raw, bool is_merge)
+builder_add(struct builder *b, json_t *value, int height,
+            const yaml_mark_t *mark, bool is_merge)
 {
     if (!b->n_frames) {
         json_decref(b->root);
-        b->root = value;
+        b->root = as_go_json_number(value);
         return;
     }
 
     struct frame *f = &b->frames[b->n_frames - 1];
+    if (!f->is_mapping || f->key) {
+        f->height = MAX(f->height, height + 1);
+        value = as_go_json_number(value);
+    }
     if (!f->is_mapping) {
         json_array_append_new(f->node, value);
         return;
     }
 
     if (!f->key) {
-        f->key = key_text(value, raw);
+        f->key = key_text(b, value, mark);
         if (!f->key) {
-            builder_fail(b, mark, "a mapping key must be a scalar");
             f->key = xstrdup("");
         }
         f->key_is_merge = is_merge;
@@ -454,8 +592,9 @@ builder_add(struct builder *b, json_t *value, const yaml_mark_t *mark,
         }
         json_decref(value);
     } else if (json_object_get(f->node, f->key)) {
-        builder_fail(b, &f->key_mark, "mapping key \"%s\" already defined",
-                     f->key);
+        char *q = np_quote(f->key, strlen(f->key));
+        builder_fail(b, &f->key_mark, "mapping key %s already defined", q);
+        free(q);
         json_decref(value);
     } else {
         json_object_set_new(f->node, f->key, value);
@@ -465,19 +604,27 @@ builder_add(struct builder *b, json_t *value, const yaml_mark_t *mark,
     f->key_is_merge = false;
 }
 
-/* Records 'value', whose expansion counts 'size' nodes, as 'anchor'. */
+/* Records 'value' as 'anchor' (replacing an earlier one of that name),
+ * with what it expands to. */
 static void
-builder_set_anchor(struct builder *b, const yaml_char_t *anchor,
-                   json_t *value, size_t size)
+builder_set_anchor(struct builder *b, const char *anchor, json_t *value,
+                   size_t nodes, size_t size, int height)
 {
     if (anchor) {
-        if (!b->anchors) {
-            b->anchors = json_object();
-            b->anchor_sizes = json_object();
+        struct anchor *a = xmalloc(sizeof *a);
+        *a = (struct anchor) {
+            .value = json_incref(value),
+            .nodes = nodes,
+            .size = size,
+            .height = height,
+        };
+        void **slot = strmap_slot(&b->anchors, anchor, NULL);
+        if (*slot) {
+            struct anchor *old = *slot;
+            json_decref(old->value);
+            free(old);
         }
-        json_object_set(b->anchors, (const char *) anchor, value);
-        json_object_set_new(b->anchor_sizes, (const char *) anchor,
-                            json_integer(size));
+        *slot = a;
     }
 }
 
@@ -506,9 +653,13 @@ builder_push(struct builder *b, json_t *node, const yaml_char_t *anchor,
         .node = node,
         .start_mark = *start_mark,
         .start_nodes = b->n_nodes,
+        .start_size = b->size,
+        .height = 1,
         .anchor = anchor ? xstrdup((const char *) anchor) : NULL,
         .is_mapping = is_mapping,
     };
+    b->n_nodes++;
+    b->size++;
     APPEND(b->frames, b->n_frames, b->allocated_frames, f);
 }
 
@@ -524,12 +675,61 @@ builder_pop(struct builder *b)
         json_decref(f.merged);
     }
     free(f.key);
-    if (f.anchor) {
-        builder_set_anchor(b, (const yaml_char_t *) f.anchor, f.node,
-                           b->n_nodes - f.start_nodes);
-        free(f.anchor);
+    builder_set_anchor(b, f.anchor, f.node, b->n_nodes - f.start_nodes,
+                       b->size - f.start_size, f.height);
+    free(f.anchor);
+    builder_add(b, f.node, f.height, &f.start_mark, false);
+}
+
+/* Adds the value of the alias at 'ev' to the document.  Returns false,
+ * after reporting the error through 'cb', if the alias would make the
+ * document too deep or the stream spend more than its alias budget: the
+ * rest of the stream could do the same, so it must stop. */
+static bool
+builder_alias(struct builder *b, const yaml_event_t *ev, int index,
+              yaml_json_doc_fn *cb, void *aux)
+{
+    const char *name = (const char *) ev->data.alias.anchor;
+    const struct anchor *a = strmap_get(&b->anchors, name);
+    if (!a) {
+        char *q = np_quote(name, strlen(name));
+        builder_fail(b, &ev->start_mark, "unknown anchor %s", q);
+        free(q);
+        builder_add(b, json_null(), 0, &ev->start_mark, false);
+        return true;
     }
-    builder_add(b, f.node, &f.start_mark, NULL, false);
+
+    char *error = NULL;
+    b->n_nodes += a->nodes;
+    b->n_aliased += a->nodes;
+    b->size += a->size;
+    b->stream_aliased += a->size;
+    if (b->n_frames + a->height > YAML_JSON_MAX_DEPTH) {
+        char *q = np_quote(name, strlen(name));
+        error = xasprintf("nesting deeper than %d levels (alias %s nests %d "
+                          "levels at level %zu)", YAML_JSON_MAX_DEPTH, q,
+                          a->height, b->n_frames);
+        free(q);
+    } else if (b->stream_aliased > b->alias_budget) {
+        error = xasprintf("aliases expand the input by more than %zu nodes "
+                          "and bytes (the limit for %s input of this size)",
+                          b->alias_budget,
+                          b->alias_budget == ALIAS_BUDGET_MAX ? "any" : "an");
+    } else if (builder_too_aliased(b)) {
+        error = xstrdup("the document contains excessive aliasing");
+    }
+    if (error) {
+        char *msg = xasprintf("line %zu column %zu: %s",
+                              ev->start_mark.line + 1,
+                              ev->start_mark.column + 1, error);
+        cb(aux, index, NULL, msg);
+        free(msg);
+        free(error);
+        return false;
+    }
+    builder_add(b, json_incref(a->value), a->height, &ev->start_mark,
+                false);
+    return true;
 }
 
 /* Position of byte 'offset' in 'text', for reader errors, which carry no
@@ -579,7 +779,13 @@ yaml_json_load(const char *text, size_t size, yaml_json_doc_fn *cb,
     yaml_parser_set_input_string(&parser, (const unsigned char *) text,
                                  size);
 
-    struct builder b = { .frames = NULL };
+    struct builder b = {
+        .frames = NULL,
+        .alias_budget = MIN((size_t) ALIAS_BUDGET_MAX,
+                            ALIAS_BUDGET_MIN
+                            + (size_t) ALIAS_BUDGET_RATIO * size),
+    };
+    strmap_init(&b.anchors);
     int index = 0;
     for (;;) {
         yaml_event_t ev;
@@ -620,42 +826,14 @@ yaml_json_load(const char *text, size_t size, yaml_json_doc_fn *cb,
                 v = json_null();
             }
             b.n_nodes++;
-            builder_set_anchor(&b, ev.data.scalar.anchor, v, 1);
-            builder_add(&b, v, &ev.start_mark,
-                        (const char *) ev.data.scalar.value, is_merge);
+            b.size += 1 + ev.data.scalar.length;
+            builder_set_anchor(&b, (const char *) ev.data.scalar.anchor, v,
+                               1, 1 + ev.data.scalar.length, 0);
+            builder_add(&b, v, 0, &ev.start_mark, is_merge);
             break;
 
         case YAML_ALIAS_EVENT:
-            v = (b.anchors
-                 ? json_object_get(b.anchors,
-                                   (const char *) ev.data.alias.anchor)
-                 : NULL);
-            if (!v) {
-                builder_fail(&b, &ev.start_mark, "unknown anchor \"%s\"",
-                             (const char *) ev.data.alias.anchor);
-                v = json_null();
-            } else {
-                json_incref(v);
-                size_t size = json_integer_value(
-                    json_object_get(b.anchor_sizes,
-                                    (const char *) ev.data.alias.anchor));
-                b.n_nodes += size;
-                b.n_aliased += size;
-                if (builder_too_aliased(&b)) {
-                    /* Stop: what follows could be just as large. */
-                    char *error = xasprintf("line %zu column %zu: the "
-                                            "document contains excessive "
-                                            "aliasing",
-                                            ev.start_mark.line + 1,
-                                            ev.start_mark.column + 1);
-                    cb(aux, index, NULL, error);
-                    free(error);
-                    done = true;
-                }
-            }
-            builder_add(&b, v, &ev.start_mark,
-                        json_is_string(v) ? json_string_value(v) : NULL,
-                        false);
+            done = !builder_alias(&b, &ev, index, cb, aux);
             break;
 
         case YAML_SEQUENCE_START_EVENT:
@@ -673,12 +851,10 @@ yaml_json_load(const char *text, size_t size, yaml_json_doc_fn *cb,
                 free(error);
                 done = true;
             } else if (ev.type == YAML_SEQUENCE_START_EVENT) {
-                b.n_nodes++;
                 builder_push(&b, json_array(),
                              ev.data.sequence_start.anchor, false,
                              &ev.start_mark);
             } else {
-                b.n_nodes++;
                 builder_push(&b, json_object(),
                              ev.data.mapping_start.anchor, true,
                              &ev.start_mark);
@@ -702,6 +878,7 @@ yaml_json_load(const char *text, size_t size, yaml_json_doc_fn *cb,
     }
 
     builder_reset(&b);
+    strmap_destroy(&b.anchors);
     free(b.frames);
     yaml_parser_delete(&parser);
 }

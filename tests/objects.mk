@@ -10,6 +10,7 @@ tests_test_objects_LDADD = src/libnetpol.la $(CMOCKA_LIBS) $(JANSSON_LIBS) \
 	$(YAML_LIBS)
 
 EXTRA_DIST += \
+	tests/data/objects/README.md \
 	tests/data/objects/broken-syntax.yaml \
 	tests/data/objects/broken.json \
 	tests/data/objects/list.json \

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include <arpa/inet.h>
+#include <sys/socket.h>
 #include "addr.h"
 #include "np-util.h"
 
@@ -51,6 +52,69 @@ test_cidr_parse(void **state)
         assert_non_null(strstr(error, bad[i]));
         free(error);
     }
+}
+
+/* As the API server parses what it may hold (k8s.io/utils ParseIPSloppy
+ * and ParseCIDRSloppy over Go's net package). */
+static void
+test_parse_k8s(void **state)
+{
+    static const struct {
+        const char *in, *out;
+        int written;
+    } good[] = {
+        { "010.0.0.0/8", "10.0.0.0/8", 8 },
+        { "0010.000.01.0/24", "10.0.1.0/24", 24 },
+        { "10.0.0.0/08", "10.0.0.0/8", 8 },
+        { "10.0.0.0/0000000000000000000000032", "10.0.0.0/32", 32 },
+        { "010.001.002.003/032", "10.1.2.3/32", 32 },
+        { "10.1.2.3/8", "10.0.0.0/8", 8 },
+        { "::ffff:10.0.0.0/104", "10.0.0.0/8", 104 },
+        { "::ffff:010.0.0.0/104", "10.0.0.0/8", 104 },
+        { "::FFFF:0:0/96", "0.0.0.0/0", 96 },
+        { "::ffff:0:0/95", "::fffe:0:0/95", 95 },
+        { "FD00:0:0:0:0:0:0:1/064", "fd00::/64", 64 },
+    };
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        struct cidr c;
+        int written = -1;
+        const char *reason = cidr_parse_k8s(good[i].in, &c, &written, NULL);
+        if (reason) {
+            fail_msg("\"%s\" %s", good[i].in, reason);
+        }
+        char buf[CIDR_STRLEN];
+        cidr_format(&c, buf);
+        assert_string_equal(buf, good[i].out);
+        assert_int_equal(written, good[i].written);
+    }
+
+    const char *bad[] = {
+        "10.0.0.0/", "10.0.0.0/8/8", "1.2.3.256/8", "1.2.3/8",
+        "010.0.0.0.0/8", "fe80::1%eth0/64", "0x10.0.0.0/8", " 10.0.0.0/8",
+        "10.0.0.0/ 8", "10.0.0.0/+8", "10.0.0.0/33", "::/129", "/8",
+        "0256.0.0.0/8", "::ffff:1.2.3/104", "1.2.3.4.5", "",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct cidr c;
+        if (!cidr_parse_k8s(bad[i], &c, NULL, NULL)) {
+            fail_msg("\"%s\" was accepted", bad[i]);
+        }
+    }
+
+    struct ip_addr a;
+    char buf[IP_ADDR_STRLEN];
+    assert_true(ip_addr_parse_k8s("010.000.000.001", &a));
+    ip_addr_format(&a, buf);
+    assert_string_equal(buf, "10.0.0.1");
+    assert_true(ip_addr_parse_k8s("::ffff:01.2.3.4", &a));
+    assert_int_equal(a.family, AF_INET);
+    ip_addr_format(&a, buf);
+    assert_string_equal(buf, "1.2.3.4");
+    assert_false(ip_addr_parse_k8s("1.2.3", &a));
+    assert_false(ip_addr_parse_k8s("1.2.3.4/32", &a));
+    assert_false(ip_addr_parse_k8s("fe80::1%eth0", &a));
+    /* Operator input stays strict. */
+    assert_false(ip_addr_parse("010.0.0.1", &a));
 }
 
 static void
@@ -321,6 +385,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cidr_parse),
+        cmocka_unit_test(test_parse_k8s),
         cmocka_unit_test(test_contains),
         cmocka_unit_test(test_difference),
         cmocka_unit_test(test_difference_random),

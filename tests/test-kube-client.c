@@ -765,7 +765,7 @@ object_label(const struct k8s_object *o)
     case OBJ_POD:
         return labels_get(&o->pod->labels, "v");
     case OBJ_NETPOL:
-        return NULL;
+        return o->np->invalid ? "stand-in" : NULL;
     }
     return NULL;
 }
@@ -2215,6 +2215,20 @@ test_client_cert(void **state)
 /* An object that our validation rejects (the stand-in does not
  * validate): reported by name and field; a known object keeps its last
  * valid version, through resyncs too; its deletion is delivered. */
+struct entry_wait {
+    struct receiver *r;
+    const char *key;            /* A NetworkPolicy. */
+};
+
+/* Is the policy 'key' held, and not as a stand-in? */
+static bool
+is_valid_entry(void *w_)
+{
+    const struct entry_wait *w = w_;
+    const struct entry *e = strmap_get(&w->r->objs[OBJ_NETPOL], w->key);
+    return e && !e->label;
+}
+
 static void
 test_invalid_object(void **state)
 {
@@ -2242,33 +2256,46 @@ test_invalid_object(void **state)
     struct log_arg a = { &c->r, msg, "keeping its last valid version", 1 };
     assert_true(run_until(has_logs, &a, 10));
     free(msg);
+    /* A new invalid policy isolates its pods: its fail-closed stand-in. */
     msg = xasprintf("NetworkPolicy %s/bad: spec.ingress[0].ports[0].port: "
                     "70000 is not a valid port number", ns);
-    assert_int_equal(count_logs(&c->r, msg, "ignored", NULL), 1);
+    assert_int_equal(count_logs(&c->r, msg, "isolating its pods with no "
+                                "rules until it is fixed", NULL), 1);
     free(msg);
     e = strmap_get(&c->r.objs[OBJ_NETPOL], key);
     assert_non_null(e);
     assert_string_equal(e->rv, good_rv);
+    assert_null(e->label);
     char *bad_key = xasprintf("%s/bad", ns);
-    assert_null(strmap_get(&c->r.objs[OBJ_NETPOL], bad_key));
+    e = strmap_get(&c->r.objs[OBJ_NETPOL], bad_key);
+    assert_non_null(e);
+    assert_string_equal(e->label, "stand-in");
     assert_int_equal(kind_status(c, OBJ_NETPOL).invalid, 2);
 
-    /* A relist keeps it (on_keep) for a mark-and-sweep receiver too. */
+    /* A relist keeps the valid one (on_keep) for a mark-and-sweep receiver
+     * too, and delivers the stand-in again. */
     force_relists(c);
     assert_int_equal(c->r.keeps[OBJ_NETPOL],
                      kind_status(c, OBJ_NETPOL).relists);
     e = strmap_get(&c->r.swept[OBJ_NETPOL], key);
     assert_non_null(e);
     assert_string_equal(e->rv, good_rv);
-    assert_null(strmap_get(&c->r.swept[OBJ_NETPOL], bad_key));
+    e = strmap_get(&c->r.swept[OBJ_NETPOL], bad_key);
+    assert_non_null(e);
+    assert_string_equal(e->label, "stand-in");
     assert_non_null(strmap_get(&c->r.objs[OBJ_NETPOL], key));
 
-    /* Deleting both: the known one is deleted, the other never was. */
+    /* Fixed, the stand-in gives way to the policy. */
+    put_netpol(ns, "bad", 80, false);
+    struct entry_wait w = { &c->r, bad_key };
+    assert_true(run_until(is_valid_entry, &w, 10));
+
+    /* Deleting both: both were delivered. */
     int deletes = c->r.deletes[OBJ_NETPOL];
     delete_object("networkpolicies", ns, "good");
     delete_object("networkpolicies", ns, "bad");
     assert_converges(&c->r, 10);
-    assert_int_equal(c->r.deletes[OBJ_NETPOL], deletes + 1);
+    assert_int_equal(c->r.deletes[OBJ_NETPOL], deletes + 2);
 
     client_stop(c);
     free(bad_key);

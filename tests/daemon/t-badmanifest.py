@@ -8,11 +8,14 @@ Then bad.yaml arrives with NetworkPolicy y/bad whose ipBlock cidr is
   - status 'last error' names the file, the object and the field (then the
     file, line and column of broken.json), and status counts the rejected;
   - allow-x is still enforced (probes);
-  - every error is in the daemon's log, naming file, object and field.
-Also reported, not judged: whether the invalid y/bad isolates y/a (it
-would if it were valid), what happens when a valid policy is edited into an
-invalid one (kept in its last good version, or dropped), and whether 'last
-error' clears once the directory is clean again.
+  - every error is in the daemon's log, naming file, object and field;
+  - the invalid y/bad, never valid, isolates y/a with no rules (its
+    fail-closed stand-in: x/b -> y/a denied), status 'fail-closed
+    policies' lists it and the log says "isolating its pods with no rules
+    until it is fixed"; with bad.yaml gone, y/a is open again;
+  - allow-x edited into an invalid version keeps its last valid version.
+Also reported, not judged: whether 'last error' clears once the directory
+is clean again.
 """
 import sys
 import time
@@ -97,12 +100,18 @@ def test(bed):
         problems.append("the log does not name bad.yaml / NetworkPolicy y/bad / the field")
     if not broken_line:
         problems.append("the log does not name broken.json")
-    out = probes(bed, good + [("x/b", "y/a", None)], problems,
-                 "with bad.yaml and broken.json")
-    notes = ["invalid y/bad %s" % ("is ignored (y/a not isolated)"
-                                   if out[2].endswith("allowed") else
-                                   "ISOLATES y/a" if out[2].endswith("denied") else
-                                   out[2])]
+    probes(bed, good + [("x/b", "y/a", "denied")], problems,
+           "with bad.yaml and broken.json")
+    fc = bed.status_field("fail-closed policies") or ""
+    dlib.log("fail-closed policies: %s" % fc)
+    if not fc.startswith("1 (y/bad)"):
+        problems.append("status 'fail-closed policies' does not list y/bad: %r" % fc)
+    fc_line = [l for l in logtext.splitlines() if "NetworkPolicy y/bad" in l
+               and "isolating its pods with no rules until it is fixed" in l]
+    dlib.log("log: %s" % (fc_line[-1] if fc_line else "NO LINE saying y/bad isolates"))
+    if not fc_line:
+        problems.append("the log does not say that y/bad isolates its pods")
+    notes = []
 
     # A valid policy edited into an invalid one.
     bad_allow = dlib.allow_x()
@@ -110,15 +119,11 @@ def test(bed):
     bed.write("policy.json", dlib.v1list([bad_allow]))
     bed.sync()
     bed.purge()
-    out = probes(bed, [("x/b", "x/a", None), ("y/a", "x/a", None)], problems,
-                 "allow-x edited to port 70000")
-    dropped = out[1].endswith("allowed")
-    notes.append("allow-x edited to an invalid version is %s" % (
-        "DROPPED (x/a no longer isolated: y/a reaches it)" if dropped else
-        "unclear (%s)" % out if "error" in " ".join(out) else
-        "kept in its last good version" if out[0].endswith("allowed") else
-        "enforced as deny-all"))
-    dlib.log("last error: %s" % bed.status_field("last error"))
+    probes(bed, good, problems, "allow-x edited to port 70000 (kept)")
+    last = bed.status_field("last error") or ""
+    dlib.log("last error: %s" % last)
+    if "keeping its last valid version" not in last:
+        problems.append("allow-x edited: 'last error' does not say it is kept: %r" % last)
 
     # Clean again.
     bed.write("policy.json", dlib.v1list([dlib.allow_x()]))
@@ -126,13 +131,17 @@ def test(bed):
     bed.remove("broken.json")
     bed.sync()
     bed.purge()
-    probes(bed, good, problems, "clean directory")
+    probes(bed, good + [("x/b", "y/a", "allowed")], problems, "clean directory")
+    fc = bed.status_field("fail-closed policies")
+    if fc != "none":
+        problems.append("clean directory: 'fail-closed policies' is %r" % fc)
     last = bed.status_field("last error")
     source = bed.status_field("source")
     notes.append("after cleaning up: source %r, last error %r" % (source, last))
     dlib.log(notes[-1])
     summary = "; ".join(problems) if problems else \
-        "last error named file/object/field; allow-x enforced throughout"
+        ("last error named file/object/field; allow-x enforced throughout, "
+         "kept when edited invalid; invalid y/bad isolated y/a until removed")
     return not problems, summary + " [" + "; ".join(notes) + "]"
 
 

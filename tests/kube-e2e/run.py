@@ -5,7 +5,9 @@ real kubectl, judged with real TCP packets on a sandbox switch.
 The cluster is deploy/examples/cluster.yaml (namespaces default, myproject
 (project=myproject) and other; six pods on node-1, each listening on TCP
 6379 and 5978) and the policies are deploy/examples/test-network-policy.yaml
-and default-deny-other.yaml.  Every step changes the cluster with kubectl,
+and default-deny-other.yaml, then invalid-allow, which the API server
+stand-in accepts and ovs-netpold rejects (steps f to g: fail-closed, with
+the status line 'fail-closed policies' checked too).  Every step changes the cluster with kubectl,
 then runs `ovs-netpol sync --timeout 10`, waits for the port bindings of
 the spoof guard, purges the datapath flow cache and flushes conntrack
 (`ovs-appctl revalidator/purge`, `dpctl/flush-conntrack`, as
@@ -133,10 +135,36 @@ EXPECT_D = every([DB, DB2, FE, BE, CL], OTHER)
 # Step 8, (d'): same-namespace-only deleted as well: everything connects.
 EXPECT_D2 = set()
 
+# Step 9, (f): a new policy that the API server stand-in accepts and we
+# reject (its cidr 0.0.0.0/33 has a prefix beyond 32; the stand-in does not
+# check CIDRs): never valid, so its fail-closed stand-in isolates the pods it
+# selects, role=db (db and db2), for ingress with no rules.  Nothing reaches
+# them; their own egress is not isolated.
+INVALID_NP = {
+    "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+    "metadata": {"name": "invalid-allow", "namespace": "default"},
+    "spec": {"podSelector": {"matchLabels": {"role": "db"}},
+             "ingress": [{"from": [{"ipBlock": {"cidr": "0.0.0.0/33"}}]}]},
+}
+EXPECT_F = every(PODS7, [DB, DB2])
 
-def steps(db2_file):
+# Step 10, (f'): fixed to 0.0.0.0/0: its rule admits every pod again.
+FIXED_NP = json.loads(json.dumps(INVALID_NP))
+FIXED_NP["spec"]["ingress"][0]["from"][0]["ipBlock"]["cidr"] = "0.0.0.0/0"
+EXPECT_F2 = set()
+
+# Step 11, (f''): made invalid again: its last valid version (0.0.0.0/0)
+# stays, not the stand-in.
+EXPECT_F3 = set()
+
+# Step 12, (g): deleted.
+EXPECT_G = set()
+
+
+def steps(db2_file, invalid_file, fixed_file):
     """(name, title, kubectl argument lists, pods to plug in after kubectl,
-    expected denied set, pods probed, focus probes with their reasons)."""
+    expected denied set, pods probed, focus probes with their reasons, and
+    what the status line 'fail-closed policies' must say, or None)."""
     return [
         ("cluster", "cluster.yaml, no policy",
          [["apply", "-f", EX + "/cluster.yaml"]], [], EXPECT_CLUSTER, PODS6,
@@ -190,7 +218,29 @@ def steps(db2_file):
          [["delete", "networkpolicy", "same-namespace-only", "-n", "other"]],
          [], EXPECT_D2, PODS7,
          [((DB, ME, 5978), "no policy left"),
-          ((FE, WE, 6379), "no policy left")]),
+          ((FE, WE, 6379), "no policy left")], "none"),
+        ("f", "(f) a new policy the API server accepts and we reject "
+         "(cidr 0.0.0.0/33): fail-closed",
+         [["apply", "-f", invalid_file]], [], EXPECT_F, PODS7,
+         [((FE, DB, 6379), "invalid-allow's stand-in isolates db, no rules"),
+          ((BE, DB2, 5978), "and db2"),
+          ((DB, DB2, 6379), "db2's ingress"),
+          ((DB, FE, 6379), "egress not isolated")],
+         "1 (default/invalid-allow): invalid, isolating their pods with no "
+         "rules until they are fixed"),
+        ("f'", "(f') the policy fixed: cidr 0.0.0.0/0",
+         [["apply", "-f", fixed_file]], [], EXPECT_F2, PODS7,
+         [((FE, DB, 6379), "0.0.0.0/0 admits every pod"),
+          ((DB, DB2, 6379), "0.0.0.0/0 admits every pod")], "none"),
+        ("f''", "(f'') the policy made invalid again: its last valid "
+         "version stays",
+         [["apply", "-f", invalid_file]], [], EXPECT_F3, PODS7,
+         [((FE, DB, 6379), "last valid version: 0.0.0.0/0"),
+          ((DB, DB2, 6379), "last valid version: 0.0.0.0/0")], "none"),
+        ("g", "(g) policy delete: invalid-allow",
+         [["delete", "networkpolicy", "invalid-allow", "-n", "default"]],
+         [], EXPECT_G, PODS7,
+         [((FE, DB, 6379), "no policy left")], "none"),
     ]
 
 
@@ -220,9 +270,12 @@ def main():
                           bookmark_interval=args.bookmark_interval)
     except kubebed.BedError as e:
         sys.exit("kube-e2e: %s" % e)
-    db2_file = os.path.join(bed.work, "db2.json")
-    with open(db2_file, "w") as f:
-        json.dump(DB2_POD, f, indent=1)
+    files = []
+    for name, doc in (("db2", DB2_POD), ("invalid-np", INVALID_NP),
+                      ("fixed-np", FIXED_NP)):
+        files.append(os.path.join(bed.work, name + ".json"))
+        with open(files[-1], "w") as f:
+            json.dump(doc, f, indent=1)
 
     passed = failed = 0
     error = None
@@ -249,8 +302,8 @@ def main():
         print("work dir %s; ovs-netpold pid %d" % (bed.work, bed.daemon.pid))
         bed.sync(timeout=args.sync_timeout)
 
-        all_steps = steps(db2_file)
-        for si, (name, title, cmds, plug, denied, keys, focus) in \
+        all_steps = [st + (None,) * (8 - len(st)) for st in steps(*files)]
+        for si, (name, title, cmds, plug, denied, keys, focus, want_fc) in \
                 enumerate(all_steps):
             print("\n== step %d/%d %s" % (si + 1, len(all_steps), title))
             wall0 = time.time()
@@ -335,6 +388,17 @@ def main():
                 "; %d more not shown" % (len(probes) - shown),
                 "all as expected" if not step_fail else
                 "%d NOT as expected" % step_fail))
+            if want_fc is not None:
+                fc = next((l.split(":", 1)[1].strip()
+                           for l in bed.status().splitlines()
+                           if l.startswith("fail-closed policies:")), None)
+                if fc == want_fc:
+                    passed += 1
+                    print("  ok   status: fail-closed policies: %s" % fc)
+                else:
+                    failed += 1
+                    print("  FAIL status: fail-closed policies: %s, expected "
+                          "%s" % (fc, want_fc))
             sys.stdout.flush()
             prev_expect = expect
         if bed.daemon.poll() is not None:

@@ -5,7 +5,10 @@
 # (ovs/sandbox.sh) whose pods are network namespaces, and real TCP probes
 # (tests/np-probe) judge every step: the example policies applied, a pod
 # relabelled (and back), a namespace relabelled, a new pod, policies
-# deleted.  Expected verdicts are written by hand in run.py.
+# deleted, then a new policy that the stand-in accepts and we reject
+# (isolating its pods with no rules), fixed, made invalid again (its last
+# valid version stays) and deleted.  Expected verdicts are written by hand
+# in run.py.
 #
 #   tests/kube-e2e/run.sh [-v] [--keep] [--bookmark-interval S]
 #                         [--sync-timeout S] [--timeout-ms MS]
