@@ -205,6 +205,8 @@ struct kube_client {
     struct kc_sync *syncs;
     bool started;
     bool synced;
+    bool token_fallback;        /* The static token stands in for the
+                                 * unreadable token file. */
 
     uint64_t rand_state;
 
@@ -783,6 +785,9 @@ request_free(struct kc_request *req)
             curl_multi_remove_handle(kc->multi, req->easy);
             curl_easy_cleanup(req->easy);
         }
+        for (struct curl_slist *h = req->headers; h; h = h->next) {
+            explicit_bzero(h->data, strlen(h->data));   /* The token. */
+        }
         curl_slist_free_all(req->headers);
         free(req->url);
         free(req->buf);
@@ -800,11 +805,21 @@ request_start(struct kube_client *kc, struct kc_kind *kk, enum req_type type,
     const struct kube_config *cfg = kc->config;
 
     /* Read the token anew at every connection: it rotates. */
-    char *token;
-    *error = kube_config_get_token(cfg, &token);
+    char *token, *fallback;
+    *error = kube_config_get_token(cfg, &token, &fallback);
     if (*error) {
         return NULL;
     }
+    /* A token file that cannot be read hides a failed rotation behind the
+     * static token: say so when it starts and when it ends. */
+    if (fallback && !kc->token_fallback) {
+        kc_log(kc, KUBE_LOG_WARN, "%s", fallback);
+    } else if (!fallback && kc->token_fallback) {
+        kc_log(kc, KUBE_LOG_INFO, "%s: token file %s can be read again: "
+               "using its token", cfg->origin, cfg->token_file);
+    }
+    kc->token_fallback = fallback != NULL;
+    free(fallback);
 
     struct kc_request *req = xcalloc(1, sizeof *req);
     req->kc = kc;
@@ -881,9 +896,9 @@ request_start(struct kube_client *kc, struct kc_kind *kk, enum req_type type,
     if (token && *token) {
         char *h = xasprintf("Authorization: Bearer %s", token);
         req->headers = curl_slist_append(req->headers, h);
-        free(h);
+        kube_config_free_token(h);
     }
-    free(token);
+    kube_config_free_token(token);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->headers);
 
     if (cfg->insecure_skip_tls_verify) {

@@ -227,7 +227,7 @@ test_config_data(void **state)
     assert_int_equal(cfg->client_key_data_size, strlen(KEY_PEM));
 
     char *token;
-    assert_null(kube_config_get_token(cfg, &token));
+    assert_null(kube_config_get_token(cfg, &token, NULL));
     assert_string_equal(token, "abc.def");
     free(token);
     kube_config_destroy(cfg);
@@ -239,7 +239,7 @@ test_config_data(void **state)
     assert_string_equal(cfg->server, "https://other.example:6443");
     assert_null(cfg->ca_data);
     assert_null(cfg->token);
-    assert_null(kube_config_get_token(cfg, &token));
+    assert_null(kube_config_get_token(cfg, &token, NULL));
     assert_null(token);
     kube_config_destroy(cfg);
 
@@ -306,19 +306,19 @@ test_config_files(void **state)
     free(key_dot);
 
     char *token;
-    assert_null(kube_config_get_token(cfg, &token));
+    assert_null(kube_config_get_token(cfg, &token, NULL));
     assert_string_equal(token, "first-token");
     free(token);
 
     /* Rotation: the file is read again every time. */
     write_file(token_file, "second-token");
-    assert_null(kube_config_get_token(cfg, &token));
+    assert_null(kube_config_get_token(cfg, &token, NULL));
     assert_string_equal(token, "second-token");
     free(token);
 
     /* Gone without a static token to fall back on: an error. */
     assert_int_equal(unlink(token_file), 0);
-    error = kube_config_get_token(cfg, &token);
+    error = kube_config_get_token(cfg, &token, NULL);
     assert_null(token);
     char *expected = xasprintf("%s: cannot read token file %s (No such file "
                                "or directory)", path, token_file);
@@ -326,16 +326,70 @@ test_config_files(void **state)
     free(expected);
     free(error);
 
-    /* With a static token too, the file wins when readable. */
+    /* With a static token too, the file wins when readable; when it is
+     * not, the fallback is reported for the log. */
     cfg->token = xstrdup("static");
-    assert_null(kube_config_get_token(cfg, &token));
+    char *fallback;
+    assert_null(kube_config_get_token(cfg, &token, &fallback));
     assert_string_equal(token, "static");
+    expected = xasprintf("%s: cannot read token file %s (No such file or "
+                         "directory): using the static token instead", path,
+                         token_file);
+    assert_string_equal(fallback, expected);
+    free(expected);
+    free(fallback);
     free(token);
     write_file(token_file, "from-file\n");
-    assert_null(kube_config_get_token(cfg, &token));
+    assert_null(kube_config_get_token(cfg, &token, &fallback));
     assert_string_equal(token, "from-file");
+    assert_null(fallback);
     free(token);
+
+    /* A re-read token that would add HTTP headers fails the request,
+     * naming the file, and does not fall back: the file was read.  The
+     * message never quotes the token. */
+    static const struct {
+        const char *content;
+        const char *where;
+    } bad[] = {
+        { "abc\r\nX-Injected: yes\n", "0x0d at offset 3 of 20" },
+        { "abc\nX-Injected: yes", "0x0a at offset 3 of 19" },
+        { " two words ", "0x20 at offset 3 of 9" },
+        { "nul\x01" "byte", "0x01 at offset 3 of 8" },
+        { "caf\xc3\xa9", "0xc3 at offset 3 of 5" },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+        write_file(token_file, bad[i].content);
+        token = (char *) "x";
+        error = kube_config_get_token(cfg, &token, &fallback);
+        assert_null(token);
+        assert_null(fallback);
+        expected = xasprintf("%s: token file %s: the token holds a byte "
+                             "that cannot be sent in an HTTP header (%s; a "
+                             "bearer token is printable ASCII without "
+                             "spaces)", path, token_file, bad[i].where);
+        assert_string_equal(error, expected);
+        free(expected);
+        free(error);
+    }
+    write_file(token_file, "fixed\n");
+    assert_null(kube_config_get_token(cfg, &token, NULL));
+    assert_string_equal(token, "fixed");
+    kube_config_free_token(token);
     kube_config_destroy(cfg);
+
+    /* At load, a token file holding such a token is an error. */
+    write_file(token_file, "abc\r\nX-Injected: yes\n");
+    error = kube_config_load(path, NULL, &cfg);
+    assert_null(cfg);
+    expected = xasprintf("%s: user \"u\": tokenFile: %s: the token holds a "
+                         "byte that cannot be sent in an HTTP header (0x0d "
+                         "at offset 3 of 20; a bearer token is printable "
+                         "ASCII without spaces)", path, token_file);
+    assert_string_equal(error, expected);
+    free(expected);
+    free(error);
+    write_file(token_file, "second-token");
 
     /* The same configuration as JSON. */
     char *json = xasprintf(
@@ -442,6 +496,28 @@ test_config_errors(void **state)
     assert_config_error("clusters:\n- name: c\n  cluster: {server: "
                         "\"https://\"}\n" USER_NONE CTX,
                         "cluster \"c\": server: \"https://\" has no host");
+    /* A password in the URL: rejected, and not shown. */
+    static const char *const userinfo[] = {
+        "https://admin:s3cret@k8s.example:6443",
+        "http://admin@10.0.0.1/prefix", "ftp://u:s3cret@h",
+        "https://u:s3cr et@h",
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(userinfo); i++) {
+        text = xasprintf("clusters:\n- name: c\n  cluster: {server: "
+                         "\"%s\"}\n" USER_NONE CTX, userinfo[i]);
+        assert_config_error(text, "cluster \"c\": server: has a user name "
+                            "or password before '@' (not supported: use "
+                            "token, tokenFile or a client certificate)");
+        free(text);
+    }
+    /* An '@' in the path is not a user name. */
+    struct kube_config *cfg;
+    char *error = parse_config("at.yaml", "clusters:\n- name: c\n  cluster: "
+                               "{server: \"https://h/p@x\"}\n" USER_NONE CTX,
+                               NULL, &cfg);
+    assert_null(error);
+    assert_string_equal(cfg->server, "https://h/p@x");
+    kube_config_destroy(cfg);
     assert_config_error(CLUSTER "    certificate-authority-data: \"Zm9v%\"\n"
                         USER_NONE CTX,
                         "cluster \"c\": certificate-authority-data: is not "
@@ -483,6 +559,20 @@ test_config_errors(void **state)
     /* User fields. */
     assert_config_error(CLUSTER "users:\n- name: u\n  user: {token: 7}\n" CTX,
                         "user \"u\": token: must be a string");
+    /* The review's injection, and a token a YAML block scalar ends with a
+     * newline: neither may reach a header.  The token is not quoted. */
+    assert_config_error(CLUSTER "users:\n- name: u\n  user:\n"
+                        "    token: \"abc\\r\\nX-Injected: yes\"\n" CTX,
+                        "user \"u\": token: the token holds a byte that "
+                        "cannot be sent in an HTTP header (0x0d at offset 3 "
+                        "of 20; a bearer token is printable ASCII without "
+                        "spaces)");
+    assert_config_error(CLUSTER "users:\n- name: u\n  user:\n"
+                        "    token: |\n      abc.def\n" CTX,
+                        "user \"u\": token: the token holds a byte that "
+                        "cannot be sent in an HTTP header (0x0a at offset 7 "
+                        "of 8; a bearer token is printable ASCII without "
+                        "spaces)");
     missing = tmp_path("missing-token");
     expected = xasprintf("user \"u\": tokenFile: cannot read %s (No such "
                          "file or directory)", missing);
@@ -600,15 +690,49 @@ test_in_cluster(void **state)
     assert_string_equal(cfg->token_file, token);
     assert_null(cfg->token);
     assert_false(cfg->insecure_skip_tls_verify);
-    assert_null(kube_config_get_token(cfg, &tok));
+    assert_null(kube_config_get_token(cfg, &tok, NULL));
     assert_string_equal(tok, "sa-token-1");
     free(tok);
     /* The kubelet rotates the token: the next read sees the new one. */
     write_file(token, "sa-token-2");
-    assert_null(kube_config_get_token(cfg, &tok));
+    assert_null(kube_config_get_token(cfg, &tok, NULL));
     assert_string_equal(tok, "sa-token-2");
     free(tok);
+
+    /* A rotated token that would add headers fails the request. */
+    write_file(token, "sa-token-3\r\nX-Injected: yes");
+    error = kube_config_get_token(cfg, &tok, NULL);
+    assert_null(tok);
+    expected = xasprintf("in-cluster config (%s): token file %s: the token "
+                         "holds a byte that cannot be sent in an HTTP header "
+                         "(0x0d at offset 10 of 27; a bearer token is "
+                         "printable ASCII without spaces)", dir, token);
+    assert_string_equal(error, expected);
+    free(expected);
+    free(error);
     kube_config_destroy(cfg);
+
+    /* And at load. */
+    error = kube_config_in_cluster(dir, &cfg);
+    assert_null(cfg);
+    expected = xasprintf("in-cluster config (%s): %s: the token holds a "
+                         "byte that cannot be sent in an HTTP header (0x0d "
+                         "at offset 10 of 27; a bearer token is printable "
+                         "ASCII without spaces)", dir, token);
+    assert_string_equal(error, expected);
+    free(expected);
+    free(error);
+    write_file(token, "sa-token-2");
+
+    setenv("KUBERNETES_SERVICE_HOST", "user:pw@10.96.0.1", 1);
+    error = kube_config_in_cluster(dir, &cfg);
+    assert_null(cfg);
+    expected = xasprintf("in-cluster config (%s): KUBERNETES_SERVICE_HOST "
+                         "or KUBERNETES_SERVICE_PORT is not a host name, "
+                         "address or port", dir);
+    assert_string_equal(error, expected);
+    free(expected);
+    free(error);
 
     setenv("KUBERNETES_SERVICE_HOST", "fd00::1", 1);
     error = kube_config_in_cluster(dir, &cfg);
@@ -931,7 +1055,7 @@ http(const char *method, const char *path, const char *body, char **out)
     struct curl_slist *h = curl_slist_append(NULL,
                                              "Content-Type: application/json");
     char *token;
-    assert_null(kube_config_get_token(cfg, &token));
+    assert_null(kube_config_get_token(cfg, &token, NULL));
     char *auth = xasprintf("Authorization: Bearer %s", token ? token : "");
     h = curl_slist_append(h, auth);
     curl_easy_setopt(e, CURLOPT_URL, url);
@@ -2099,12 +2223,62 @@ test_wrong_token(void **state)
 
     /* The token rotates to the right one. */
     char *right;
-    assert_null(kube_config_get_token(sim.cfg, &right));
+    assert_null(kube_config_get_token(sim.cfg, &right, NULL));
     write_file(token_file, right);
     free(right);
     assert_true(run_until(is_synced, c, 10));
     assert_converges(&c->r, 5);
     client_stop(c);
+    free(token_file);
+}
+
+/* A token file that cannot be read while a static token stands in: said
+ * once when it starts and once when it ends, not at every request. */
+static void
+test_token_fallback(void **state)
+{
+    NEED_SIM();
+    char *token_file = tmp_path("fallback-token");
+    char *right;
+    assert_null(kube_config_get_token(sim.cfg, &right, NULL));
+    write_file(token_file, right);
+
+    struct client *c = client_new();
+    c->cfg = config_copy_with(right, token_file);
+    client_start(c, c->cfg);
+    assert_true(run_until(is_synced, c, 10));
+    wait_all_connected(c);
+
+    assert_int_equal(unlink(token_file), 0);
+    char *warning = xasprintf("warn: test config: cannot read token file %s "
+                              "(No such file or directory): using the static "
+                              "token instead", token_file);
+    for (int i = 0; i < 3; i++) {
+        sim_fault("{\"cut_watches\": true}");
+        struct log_arg a = { &c->r, warning, NULL, 1 };
+        assert_true(run_until(has_logs, &a, 10));
+        wait_all_connected(c);
+    }
+    assert_int_equal(count_logs(&c->r, warning, NULL), 1);
+
+    write_file(token_file, right);
+    char *info = xasprintf("info: test config: token file %s can be read "
+                           "again: using its token", token_file);
+    sim_fault("{\"cut_watches\": true}");
+    struct log_arg b = { &c->r, info, NULL, 1 };
+    assert_true(run_until(has_logs, &b, 10));
+    wait_all_connected(c);
+    sim_fault("{\"cut_watches\": true}");
+    wait_all_connected(c);
+    run_for(0.2);
+    assert_int_equal(count_logs(&c->r, info, NULL), 1);
+    assert_int_equal(count_logs(&c->r, warning, NULL), 1);
+    assert_converges(&c->r, 5);
+
+    client_stop(c);
+    free(info);
+    free(warning);
+    free(right);
     free(token_file);
 }
 
@@ -2116,7 +2290,7 @@ test_tls(void **state)
     NEED_SIM();
     struct client *c = client_new();
     c->cfg = config_copy_with(NULL, NULL);
-    assert_null(kube_config_get_token(sim.cfg, &c->cfg->token));
+    assert_null(kube_config_get_token(sim.cfg, &c->cfg->token, NULL));
     free(c->cfg->ca_data);
     c->cfg->ca_data = NULL;
     free(c->cfg->ca_file);
@@ -2129,7 +2303,7 @@ test_tls(void **state)
 
     c = client_new();
     c->cfg = config_copy_with(NULL, NULL);
-    assert_null(kube_config_get_token(sim.cfg, &c->cfg->token));
+    assert_null(kube_config_get_token(sim.cfg, &c->cfg->token, NULL));
     free(c->cfg->ca_data);
     c->cfg->ca_data = NULL;
     free(c->cfg->ca_file);
@@ -2178,7 +2352,7 @@ test_client_cert(void **state)
     }
     struct client *c = client_new();
     c->cfg = config_copy_with(NULL, NULL);
-    assert_null(kube_config_get_token(sim.cfg, &c->cfg->token));
+    assert_null(kube_config_get_token(sim.cfg, &c->cfg->token, NULL));
     c->cfg->client_cert_file = xstrdup(sim.client_cert);
     c->cfg->client_key_file = xstrdup(sim.client_key);
     client_start(c, c->cfg);
@@ -2188,7 +2362,7 @@ test_client_cert(void **state)
 
     c = client_new();
     c->cfg = config_copy_with(NULL, NULL);
-    assert_null(kube_config_get_token(sim.cfg, &c->cfg->token));
+    assert_null(kube_config_get_token(sim.cfg, &c->cfg->token, NULL));
     c->cfg->client_cert_data = read_text(sim.client_cert,
                                          &c->cfg->client_cert_data_size);
     c->cfg->client_key_data = read_text(sim.client_key,
@@ -2200,7 +2374,7 @@ test_client_cert(void **state)
 
     c = client_new();
     c->cfg = config_copy_with(NULL, NULL);
-    assert_null(kube_config_get_token(sim.cfg, &c->cfg->token));
+    assert_null(kube_config_get_token(sim.cfg, &c->cfg->token, NULL));
     c->cfg->client_cert_data = xstrdup(CERT_PEM);
     c->cfg->client_cert_data_size = strlen(CERT_PEM);
     c->cfg->client_key_data = xstrdup(KEY_PEM);
@@ -2604,7 +2778,7 @@ test_sync_list_error(void **state)
 
     char *token_file = tmp_path("quiet-token");
     char *right;
-    assert_null(kube_config_get_token(sim.cfg, &right));
+    assert_null(kube_config_get_token(sim.cfg, &right, NULL));
     write_file(token_file, right);
 
     struct client *c = client_new();
@@ -2686,6 +2860,7 @@ main(int argc, char *argv[])
         cmocka_unit_test_teardown(test_garbage, client_teardown),
         cmocka_unit_test_teardown(test_oversize, client_teardown),
         cmocka_unit_test_teardown(test_wrong_token, client_teardown),
+        cmocka_unit_test_teardown(test_token_fallback, client_teardown),
         cmocka_unit_test_teardown(test_tls, client_teardown),
         cmocka_unit_test_teardown(test_client_cert, client_teardown),
         cmocka_unit_test_teardown(test_invalid_object, client_teardown),
