@@ -44,6 +44,9 @@ struct daemon_options {
     size_t n_node_addrs;
     const char *const *node_ports;
     size_t n_node_ports;
+    /* Send the kubeconfig's bearer token to an http:// server.  Without
+     * it the daemon refuses to start with such a config. */
+    bool allow_insecure_http_token;
 };
 
 /* Runs until SIGINT or SIGTERM; returns the exit status.  The flows stay

@@ -56,7 +56,9 @@
  * The bearer token (kubeconfig.h) is read again for every request, so a
  * rotated service account token or a fixed token file is used at the next
  * (re)connection; so are certificate files, and the CA file within a
- * minute.
+ * minute.  A token that cannot be read or sent fails the request like a
+ * network error (logged, retried with backoff); a token is never sent over
+ * plain http:// unless 'allow_http_token' says so.
  *
  * Loop rules
  * ----------
@@ -127,6 +129,11 @@ struct kube_client_options {
      * 'log_rate' per second; the next one says how many were dropped. */
     unsigned int log_burst;             /* 50. */
     double log_rate;                    /* 1. */
+    /* Send a bearer token to an http:// server: false.  Without it a
+     * request that would carry a token over plain HTTP fails with an error
+     * that says why; one without a token (say to 'kubectl proxy') is sent
+     * as usual. */
+    bool allow_http_token;
 };
 
 void kube_client_options_init(struct kube_client_options *);

@@ -917,8 +917,20 @@ daemon_main(const struct daemon_options *opts)
             free(error);
             return 1;
         }
+        const struct kube_config *kcfg = d->kube_config;
+        if (!strncmp(kcfg->server, "http://", 7)
+            && (kcfg->token || kcfg->token_file)
+            && !opts->allow_insecure_http_token) {
+            np_log(NP_LOG_ERR, "daemon", "%s: server %s is plain HTTP and "
+                   "the config has a bearer token: refusing to send it where "
+                   "anyone on the path can read it (use https://, or "
+                   "--allow-insecure-http-token)", kcfg->origin,
+                   kcfg->server);
+            return 1;
+        }
         struct kube_client_options ko;
         kube_client_options_init(&ko);
+        ko.allow_http_token = opts->allow_insecure_http_token;
         d->kube = kube_client_create(d->loop, d->kube_config, &ko,
                                      &kube_callbacks, d);
         kube_client_start(d->kube);

@@ -820,6 +820,15 @@ request_start(struct kube_client *kc, struct kc_kind *kk, enum req_type type,
     }
     kc->token_fallback = fallback != NULL;
     free(fallback);
+    if (token && *token && !kc->opts.allow_http_token
+        && !strncmp(cfg->server, "http://", 7)) {
+        kube_config_free_token(token);
+        *error = xasprintf("refusing to send the bearer token of %s over "
+                           "plain HTTP to %s, where anyone on the path can "
+                           "read it (use https://, or allow it explicitly)",
+                           cfg->origin, cfg->server);
+        return NULL;
+    }
 
     struct kc_request *req = xcalloc(1, sizeof *req);
     req->kc = kc;

@@ -40,6 +40,10 @@ usage(FILE *stream)
           "                        host's global addresses; 'none': none)\n"
           "  --node-port P,...     the bridge ports the node's own traffic\n"
           "                        comes in on (default LOCAL)\n"
+          "  --allow-insecure-http-token\n"
+          "                        send the kubeconfig's bearer token to an\n"
+          "                        http:// server (anyone on the path can\n"
+          "                        read it; default: refuse to start)\n"
           "  --log-format text|json\n"
           "  --log-level debug|info|warn|error\n"
           "  --config FILE         read options from FILE: one 'name value'\n"
@@ -51,7 +55,7 @@ enum {
     OPT_SOURCE = 256, OPT_KUBECONFIG, OPT_OVS_RUNDIR, OPT_BRIDGE, OPT_NODE,
     OPT_CONTROL, OPT_TABLE_BASE, OPT_CONTINUATION, OPT_CT_ZONE,
     OPT_DRIFT_INTERVAL, OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_CONFIG,
-    OPT_NODE_ADDRESS, OPT_NODE_PORT,
+    OPT_NODE_ADDRESS, OPT_NODE_PORT, OPT_ALLOW_HTTP_TOKEN,
 };
 
 static const struct option long_options[] = {
@@ -70,6 +74,7 @@ static const struct option long_options[] = {
     {"config", required_argument, NULL, OPT_CONFIG},
     {"node-address", required_argument, NULL, OPT_NODE_ADDRESS},
     {"node-port", required_argument, NULL, OPT_NODE_PORT},
+    {"allow-insecure-http-token", no_argument, NULL, OPT_ALLOW_HTTP_TOKEN},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -229,6 +234,15 @@ apply_option(struct daemon_options *o, int opt, const char *name,
         o->n_node_ports = n;
         return true;
     }
+    case OPT_ALLOW_HTTP_TOKEN:
+        /* A flag; in a config file "true" or "false". */
+        if (arg && strcmp(arg, "true") && strcmp(arg, "false")) {
+            fprintf(stderr, "ovs-netpold: --%s: \"%s\" is not true or "
+                    "false\n", name, arg);
+            return false;
+        }
+        o->allow_insecure_http_token = !arg || !strcmp(arg, "true");
+        return true;
     case OPT_LOG_LEVEL: {
         enum np_log_level level;
         if (!np_log_parse_level(arg, &level)) {

@@ -22,8 +22,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <curl/curl.h>
 #include <ev.h>
 #include <jansson.h>
@@ -32,6 +35,9 @@
 #include "np-util.h"
 #include "objects.h"
 #include "strmap.h"
+
+#define CONTAINER_OF(ptr, type, member) \
+    ((type *) (void *) ((char *) (ptr) - offsetof(type, member)))
 
 static char *tmpdir;
 
@@ -2282,6 +2288,226 @@ test_token_fallback(void **state)
     free(token_file);
 }
 
+/* A plain-HTTP server that records the head of every request it gets and
+ * answers each with 503, so that the client keeps trying: what a token
+ * would add to a request is visible byte for byte. */
+struct fake_conn {
+    struct fake_server *fs;
+    struct fake_conn *next;
+    int fd;
+    ev_io io;
+    char buf[16384];
+    size_t len;
+};
+
+struct fake_server {
+    int fd;
+    char *url;
+    ev_io io;
+    struct fake_conn *conns;
+    char **heads;
+    size_t n_heads, allocated_heads;
+};
+
+static void
+fake_conn_close(struct fake_conn *fc)
+{
+    struct fake_server *fs = fc->fs;
+    for (struct fake_conn **p = &fs->conns; *p; p = &(*p)->next) {
+        if (*p == fc) {
+            *p = fc->next;
+            break;
+        }
+    }
+    ev_io_stop(sim.loop, &fc->io);
+    close(fc->fd);
+    free(fc);
+}
+
+static void
+fake_conn_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct fake_conn *fc = CONTAINER_OF(w, struct fake_conn, io);
+    ssize_t n = read(fc->fd, fc->buf + fc->len, sizeof fc->buf - 1 - fc->len);
+    if (n <= 0) {
+        fake_conn_close(fc);
+        return;
+    }
+    fc->len += n;
+    fc->buf[fc->len] = '\0';
+    char *end = strstr(fc->buf, "\r\n\r\n");
+    if (!end && fc->len < sizeof fc->buf - 1) {
+        return;
+    }
+    struct fake_server *fs = fc->fs;
+    APPEND(fs->heads, fs->n_heads, fs->allocated_heads,
+           xmemdup0(fc->buf, end ? end - fc->buf : fc->len));
+    static const char body[] =
+        "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\","
+        "\"reason\":\"ServiceUnavailable\",\"code\":503}";
+    char *resp = xasprintf("HTTP/1.1 503 Service Unavailable\r\n"
+                           "Content-Type: application/json\r\n"
+                           "Content-Length: %zu\r\nConnection: close\r\n\r\n"
+                           "%s", strlen(body), body);
+    if (write(fc->fd, resp, strlen(resp)) < 0) {
+        /* The client went away: nothing to answer. */
+    }
+    free(resp);
+    fake_conn_close(fc);
+}
+
+static void
+fake_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct fake_server *fs = CONTAINER_OF(w, struct fake_server, io);
+    int fd = accept(fs->fd, NULL, NULL);
+    if (fd < 0) {
+        return;
+    }
+    struct fake_conn *fc = xcalloc(1, sizeof *fc);
+    fc->fs = fs;
+    fc->fd = fd;
+    fc->next = fs->conns;
+    fs->conns = fc;
+    ev_io_init(&fc->io, fake_conn_cb, fd, EV_READ);
+    ev_io_start(sim.loop, &fc->io);
+}
+
+static struct fake_server *
+fake_server_start(void)
+{
+    struct fake_server *fs = xcalloc(1, sizeof *fs);
+    fs->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fs->fd >= 0);
+    struct sockaddr_in sin = { .sin_family = AF_INET };
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sin;
+    assert_int_equal(bind(fs->fd, (struct sockaddr *) &sin, sizeof sin), 0);
+    assert_int_equal(listen(fs->fd, 16), 0);
+    assert_int_equal(getsockname(fs->fd, (struct sockaddr *) &sin, &len), 0);
+    fs->url = xasprintf("http://127.0.0.1:%d", ntohs(sin.sin_port));
+    ev_io_init(&fs->io, fake_accept_cb, fs->fd, EV_READ);
+    ev_io_start(sim.loop, &fs->io);
+    return fs;
+}
+
+static void
+fake_server_stop(struct fake_server *fs)
+{
+    while (fs->conns) {
+        fake_conn_close(fs->conns);
+    }
+    ev_io_stop(sim.loop, &fs->io);
+    close(fs->fd);
+    for (size_t i = 0; i < fs->n_heads; i++) {
+        free(fs->heads[i]);
+    }
+    free(fs->heads);
+    free(fs->url);
+    free(fs);
+}
+
+/* Request heads received that contain 's'. */
+static size_t
+fake_count(const struct fake_server *fs, const char *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < fs->n_heads; i++) {
+        n += strstr(fs->heads[i], s) != NULL;
+    }
+    return n;
+}
+
+struct fake_wait {
+    const struct fake_server *fs;
+    size_t n;
+};
+
+static bool
+fake_has_requests(void *w_)
+{
+    struct fake_wait *w = w_;
+    return w->fs->n_heads >= w->n;
+}
+
+/* A client of the fake server 'fs' with 'token' and 'token_file'. */
+static struct client *
+fake_client_start(const struct fake_server *fs, const char *token,
+                  const char *token_file, bool allow_http_token)
+{
+    struct client *c = client_new();
+    c->cfg = xcalloc(1, sizeof *c->cfg);
+    c->cfg->origin = xstrdup("test config");
+    c->cfg->server = xstrdup(fs->url);
+    c->cfg->token = token ? xstrdup(token) : NULL;
+    c->cfg->token_file = token_file ? xstrdup(token_file) : NULL;
+    c->opts.allow_http_token = allow_http_token;
+    client_start(c, c->cfg);
+    return c;
+}
+
+/* Plain HTTP: a token is not sent unless allowed; a server without one
+ * (kubectl proxy) is fine. */
+static void
+test_http_token(void **state)
+{
+    struct fake_server *fs = fake_server_start();
+
+    struct client *c = fake_client_start(fs, "s3cr3t-token", NULL, false);
+    struct log_arg a = { &c->r, "refusing to send the bearer token of test "
+                         "config over plain HTTP to ", "(use https://, or "
+                         "allow it explicitly)", 6 };
+    assert_true(run_until(has_logs, &a, 10));
+    client_stop(c);
+    assert_int_equal(fake_count(fs, "s3cr3t-token"), 0);
+    assert_int_equal(fake_count(fs, "Authorization"), 0);
+
+    c = fake_client_start(fs, NULL, NULL, false);
+    struct fake_wait w = { fs, 6 };
+    assert_true(run_until(fake_has_requests, &w, 10));
+    client_stop(c);
+    assert_int_equal(fake_count(fs, "Authorization"), 0);
+    assert_true(fake_count(fs, "GET /api/v1/namespaces?limit=3 ") >= 1);
+
+    fake_server_stop(fs);
+}
+
+/* The review's injection, as a rotated token file: the good token is
+ * sent; once the file holds CR/LF, requests fail naming the file, and no
+ * injected header reaches the server. */
+static void
+test_token_injection(void **state)
+{
+    struct fake_server *fs = fake_server_start();
+    char *token_file = tmp_path("inject-token");
+    write_file(token_file, "good-token\n");
+
+    struct client *c = fake_client_start(fs, "static-token", token_file,
+                                         true);
+    struct fake_wait w = { fs, 3 };
+    assert_true(run_until(fake_has_requests, &w, 10));
+    assert_int_equal(fake_count(fs, "\r\nAuthorization: Bearer good-token"),
+                     fs->n_heads);
+
+    write_file(token_file, "good-token\r\nX-Injected: yes\n");
+    char *msg = xasprintf("test config: token file %s: the token holds a "
+                          "byte that cannot be sent in an HTTP header (0x0d "
+                          "at offset 10 of 27;", token_file);
+    struct log_arg a = { &c->r, "error: list of ", msg, 6 };
+    bool logged = run_until(has_logs, &a, 10);
+    assert_int_equal(fake_count(fs, "X-Injected"), 0);
+    assert_true(logged);
+    assert_int_equal(fake_count(fs, "static-token"), 0);
+    for (size_t i = 0; i < c->r.n_logs; i++) {
+        assert_null(strstr(c->r.logs[i], "X-Injected"));
+    }
+    client_stop(c);
+
+    free(msg);
+    free(token_file);
+    fake_server_stop(fs);
+}
+
 /* TLS: a CA that did not sign the server's certificate is an error that
  * says so; insecure-skip-tls-verify connects, with a warning. */
 static void
@@ -2865,6 +3091,10 @@ main(int argc, char *argv[])
         cmocka_unit_test_teardown(test_client_cert, client_teardown),
         cmocka_unit_test_teardown(test_invalid_object, client_teardown),
     };
+    const struct CMUnitTest fake_tests[] = {
+        cmocka_unit_test_teardown(test_http_token, client_teardown),
+        cmocka_unit_test_teardown(test_token_injection, client_teardown),
+    };
     const struct CMUnitTest quiet_tests[] = {
         cmocka_unit_test_teardown(test_sync_quiet, client_teardown),
         cmocka_unit_test_teardown(test_sync_held_event, client_teardown),
@@ -2874,6 +3104,9 @@ main(int argc, char *argv[])
     };
     int failed = cmocka_run_group_tests_name("kubeconfig", unit_tests,
                                              NULL, NULL);
+    sim.loop = ev_default_loop(0);
+    failed += cmocka_run_group_tests_name("kube-client-fake", fake_tests,
+                                          NULL, NULL);
     if (sim.kubeconfig) {
         failed += cmocka_run_group_tests_name("kube-client", sim_tests,
                                               integration_setup,
