@@ -32,7 +32,10 @@
  * LIST, i.e. a resync.  A stream that breaks the protocol (a line that is
  * not JSON, an event larger than 'max_event_size', an unknown type) is
  * reported, the connection dropped and the watch resumed from the last
- * good resourceVersion: nothing is lost or applied twice.
+ * good resourceVersion: nothing is lost or applied twice.  Should the same
+ * failure come back at the same resourceVersion three times in a row (the
+ * server replays the same oversized event at every reconnection from
+ * there), the kind is relisted, which moves past it.
  *
  * An object that fails validation: the server accepted it, so our parser
  * disagrees with it (version skew or a bug).  We report it (the message
@@ -158,6 +161,10 @@ void kube_client_destroy(struct kube_client *);
 /* Status. */
 struct kube_kind_status {
     const char *resource;       /* "namespaces", "pods", "networkpolicies" */
+    /* Listed, not relisting, and the last request did not fail: what was
+     * delivered is current, up to the watch's delay.  Otherwise
+     * 'last_error' says why (while 'failures' is nonzero). */
+    bool synced;
     const char *rv;             /* Last delivered resourceVersion; NULL
                                  * before the first LIST ends. */
     bool listed;                /* The first LIST has ended. */
@@ -175,7 +182,7 @@ struct kube_kind_status {
 };
 
 struct kube_client_status {
-    bool synced;                /* Every kind 'listed'. */
+    bool synced;                /* Every kind 'synced'. */
     struct kube_kind_status kinds[KUBE_N_KINDS];        /* By obj_kind. */
 };
 

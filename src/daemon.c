@@ -735,6 +735,35 @@ latency_summary(const struct daemon *d)
     return s;
 }
 
+/* "synced", or "not synced: " and, for each kind that is not, what it is
+ * doing and why: a kind whose watch keeps failing is not current, whatever
+ * its first LIST did. */
+static char *
+kube_state(const struct kube_client_status *ks)
+{
+    if (ks->synced) {
+        return xstrdup("synced");
+    }
+    char *state = xstrdup("not synced:");
+    const char *sep = " ";
+    for (int i = 0; i < KUBE_N_KINDS; i++) {
+        const struct kube_kind_status *k = &ks->kinds[i];
+        if (k->synced) {
+            continue;
+        }
+        char *s = xasprintf("%s%s%s %s%s%s%s", state, sep, k->resource,
+                            !k->listed ? "listing"
+                            : k->resyncing ? "relisting" : "failing",
+                            k->failures && k->last_error ? " (" : "",
+                            k->failures && k->last_error ? k->last_error : "",
+                            k->failures && k->last_error ? ")" : "");
+        free(state);
+        state = s;
+        sep = "; ";
+    }
+    return state;
+}
+
 static void
 cmd_status(struct control_request *req, int argc, const char *argv[],
            void *aux)
@@ -753,12 +782,13 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
     } else {
         struct kube_client_status ks;
         kube_client_get_status(d->kube, &ks);
+        char *state = kube_state(&ks);
         source = xasprintf("kubernetes (%s; resourceVersions: namespaces %s, "
-                           "pods %s, networkpolicies %s)",
-                           ks.synced ? "synced" : "listing",
+                           "pods %s, networkpolicies %s)", state,
                            ks.kinds[OBJ_NAMESPACE].rv ? ks.kinds[OBJ_NAMESPACE].rv : "-",
                            ks.kinds[OBJ_POD].rv ? ks.kinds[OBJ_POD].rv : "-",
                            ks.kinds[OBJ_NETPOL].rv ? ks.kinds[OBJ_NETPOL].rv : "-");
+        free(state);
     }
     /* An old error stays visible, but says how long ago it was and
      * whether commits have succeeded since, so that it does not read as

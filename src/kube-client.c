@@ -56,6 +56,12 @@
 /* The longest Retry-After we honor, in seconds. */
 #define RETRY_AFTER_MAX 60
 
+/* A watch broken this many times in a row at the same resourceVersion,
+ * for the same reason, is relisted: the server replays the same event at
+ * every reconnection from there (one over max_event_size, say), so
+ * reconnecting again would never get past it. */
+#define WATCH_STUCK_ABORTS 3
+
 struct kind_info {
     const char *resource;
     const char *path;
@@ -136,6 +142,11 @@ struct kc_kind {
     bool need_list;             /* Next request is a LIST (page 1). */
     char *continue_token;       /* Next LIST page, or NULL. */
     unsigned int gone_streak;   /* 410s without a healthy watch between. */
+    /* Watch aborts in a row at resourceVersion 'abort_rv' for the reason
+     * 'abort_reason' (see WATCH_STUCK_ABORTS). */
+    unsigned int abort_streak;
+    char *abort_rv;
+    char *abort_reason;
     bool resync_begun;          /* on_resync_begin() delivered. */
     unsigned int gen;           /* Incremented at each LIST attempt. */
     struct strmap known;        /* Key -> struct kc_known. */
@@ -1318,6 +1329,36 @@ listing_page_done(struct kc_request *req, CURLcode res)
     kick(kk->kc);
 }
 
+/* The watch of 'kk' broke the protocol for 'reason' (we aborted it):
+ * reconnect from the last good resourceVersion, or relist when the same
+ * thing happened there WATCH_STUCK_ABORTS times in a row. */
+static void
+watch_aborted(struct kc_kind *kk, const char *reason)
+{
+    if (kk->abort_streak && kk->abort_rv && kk->rv
+        && !strcmp(kk->abort_rv, kk->rv) && !strcmp(kk->abort_reason, reason)) {
+        kk->abort_streak++;
+    } else {
+        kk->abort_streak = 1;
+        set_string(&kk->abort_rv, kk->rv);
+        set_string(&kk->abort_reason, reason);
+    }
+    if (kk->abort_streak < WATCH_STUCK_ABORTS) {
+        kind_fail(kk, "watch", xasprintf("%s; reconnecting from "
+                                         "resourceVersion %s", reason,
+                                         kk->rv));
+        return;
+    }
+    kk->abort_streak = 0;
+    kk->need_list = true;
+    kk->relists++;
+    kind_fail(kk, "watch", xasprintf("%s, %d times in a row at "
+                                     "resourceVersion %s: the server sends "
+                                     "the same event at every reconnection "
+                                     "from there, so relisting", reason,
+                                     WATCH_STUCK_ABORTS, kk->rv));
+}
+
 /* A transfer ended with 'res'.  Frees 'req' and decides what comes next. */
 static void
 request_done(struct kc_request *req, CURLcode res)
@@ -1391,9 +1432,7 @@ request_done(struct kc_request *req, CURLcode res)
             kk->continue_token = NULL;
             kind_fail(kk, op, xstrdup(req->abort_reason));
         } else {
-            kind_fail(kk, op, xasprintf("%s; reconnecting from "
-                                        "resourceVersion %s",
-                                        req->abort_reason, kk->rv));
+            watch_aborted(kk, req->abort_reason);
         }
         request_free(req);
         return;
@@ -1932,6 +1971,8 @@ kube_client_destroy(struct kube_client *kc)
         free(kk->rv);
         free(kk->continue_token);
         free(kk->last_error);
+        free(kk->abort_rv);
+        free(kk->abort_reason);
     }
     free(kc);
 }
@@ -1941,10 +1982,12 @@ kube_client_get_status(const struct kube_client *kc,
                        struct kube_client_status *st)
 {
     memset(st, 0, sizeof *st);
-    st->synced = kc->synced;
+    st->synced = true;
     for (int i = 0; i < KUBE_N_KINDS; i++) {
         const struct kc_kind *kk = &kc->kinds[i];
         struct kube_kind_status *s = &st->kinds[i];
+        s->synced = kk->listed && !kk->need_list && !kk->failures;
+        st->synced = st->synced && s->synced;
         s->resource = kk->resource;
         s->rv = kk->rv;
         s->listed = kk->listed;

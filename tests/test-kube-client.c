@@ -2128,6 +2128,61 @@ has_logs(void *a_)
     return count_logs(a->r, a->a, a->b, NULL) >= a->n;
 }
 
+/* An object whose watch event is larger than max_event_size: the server
+ * replays it at every reconnection from the same resourceVersion.  The
+ * kind is not synced meanwhile, and after three identical aborts it is
+ * relisted, which gets past the event (the review's finding M). */
+static void
+test_stuck_watch(void **state)
+{
+    NEED_SIM();
+    char *ns = test_ns("stuck");
+    create_namespace(ns, "1");
+
+    struct client *c = client_new();
+    c->opts.max_event_size = 65536;
+    client_start(c, NULL);
+    assert_true(run_until(is_synced, c, 10));
+    wait_all_connected(c);
+    assert_true(kind_status(c, OBJ_POD).synced);
+
+    create_big_pod(ns, "big", 100000);
+    struct log_arg a = { &c->r, "error: watch of pods: received an event "
+                         "larger than 65536 bytes (max_event_size); "
+                         "reconnecting from resourceVersion", NULL, 1 };
+    assert_true(run_until(has_logs, &a, 10));
+    struct kube_client_status st;
+    kube_client_get_status(c->kc, &st);
+    assert_false(st.synced);
+    assert_false(st.kinds[OBJ_POD].synced);
+    assert_true(st.kinds[OBJ_POD].failures > 0);
+    assert_non_null(strstr(st.kinds[OBJ_POD].last_error, "received an event "
+                           "larger than 65536 bytes"));
+    assert_true(st.kinds[OBJ_NAMESPACE].synced);
+
+    assert_converges(&c->r, 15);
+    assert_int_equal(count_logs(&c->r, "error: watch of pods: received an "
+                                "event larger than 65536 bytes "
+                                "(max_event_size), 3 times in a row at "
+                                "resourceVersion", "the server sends the same "
+                                "event at every reconnection from there, so "
+                                "relisting", NULL), 1);
+    assert_int_equal(count_logs(&c->r, "error: watch of pods: received an "
+                                "event larger than", "reconnecting from "
+                                "resourceVersion", NULL), 2);
+    assert_int_equal(c->r.begins[OBJ_POD], 2);
+    assert_int_equal(kind_status(c, OBJ_POD).relists, 1);
+    wait_all_connected(c);
+    kube_client_get_status(c->kc, &st);
+    assert_true(st.synced);
+
+    /* Past it, events flow again. */
+    create_pod(ns, "after", "1", 1);
+    assert_converges(&c->r, 10);
+    client_stop(c);
+    free(ns);
+}
+
 static bool
 pods_listing(void *c_)
 {
@@ -3085,6 +3140,7 @@ main(int argc, char *argv[])
         cmocka_unit_test_teardown(test_continue_expired, client_teardown),
         cmocka_unit_test_teardown(test_garbage, client_teardown),
         cmocka_unit_test_teardown(test_oversize, client_teardown),
+        cmocka_unit_test_teardown(test_stuck_watch, client_teardown),
         cmocka_unit_test_teardown(test_wrong_token, client_teardown),
         cmocka_unit_test_teardown(test_token_fallback, client_teardown),
         cmocka_unit_test_teardown(test_tls, client_teardown),
