@@ -27,6 +27,10 @@
 #include "switch-db.h"
 #include "switch-of.h"
 
+/* The longest 'sync --timeout', in seconds: a longer wait is a mistake
+ * (or 'inf'), and a waiter holds a connection meanwhile. */
+#define SYNC_TIMEOUT_MAX 3600
+
 /* A 'sync' request waiting for the flows to catch up. */
 struct waiter {
     struct control_request *req;
@@ -83,18 +87,15 @@ set_error(struct daemon *d, const char *msg)
 
 static void waiters_check(struct daemon *);
 
-/* Answers 'w' and takes it off the list; frees it unless the Kubernetes
- * client still holds it. */
+/* Takes 'w' off the list; frees it unless the Kubernetes client still
+ * holds it. */
 static void
-waiter_finish(struct daemon *d, struct waiter *w, bool ok, const char *text)
+waiter_detach(struct daemon *d, struct waiter *w)
 {
-    if (!w->answered) {
-        control_reply(w->req, ok, text);
-        w->answered = true;
-    }
     for (struct waiter **p = &d->waiters; *p; p = &(*p)->next) {
         if (*p == w) {
             *p = w->next;
+            d->n_waiters--;
             break;
         }
     }
@@ -102,6 +103,26 @@ waiter_finish(struct daemon *d, struct waiter *w, bool ok, const char *text)
     if (!w->kube_pending) {
         free(w);
     }
+}
+
+/* Answers 'w' and detaches it. */
+static void
+waiter_finish(struct daemon *d, struct waiter *w, bool ok, const char *text)
+{
+    if (!w->answered) {
+        control_reply(w->req, ok, text);
+        w->answered = true;
+    }
+    waiter_detach(d, w);
+}
+
+/* The client of 'w' went away: nobody to answer, nothing to keep. */
+static void
+waiter_cancel(struct control_request *req, void *w_)
+{
+    struct waiter *w = w_;
+    w->answered = true;
+    waiter_detach(w->d, w);
 }
 
 static void
@@ -852,10 +873,17 @@ cmd_sync(struct control_request *req, int argc, const char *argv[],
     for (int i = 1; i < argc; i++) {
         char *end;
         if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
-            timeout = strtod(argv[++i], &end);
-            if (*end || !(timeout > 0)) {
-                control_reply(req, false, "sync: --timeout needs a positive "
-                              "number of seconds");
+            const char *arg = argv[++i];
+            timeout = strtod(arg, &end);
+            if (end == arg || *end || !isfinite(timeout) || !(timeout > 0)
+                || timeout > SYNC_TIMEOUT_MAX) {
+                char *msg = xasprintf("sync: --timeout: \"%.40s%s\" is not "
+                                      "a number of seconds greater than 0 "
+                                      "and at most %d", arg,
+                                      strlen(arg) > 40 ? "..." : "",
+                                      SYNC_TIMEOUT_MAX);
+                control_reply(req, false, msg);
+                free(msg);
                 return;
             }
         } else {
@@ -863,12 +891,21 @@ cmd_sync(struct control_request *req, int argc, const char *argv[],
             return;
         }
     }
+    if (d->n_waiters >= DAEMON_MAX_SYNCS) {
+        char *msg = xasprintf("sync: %d syncs are already waiting: try again "
+                              "once they are answered", DAEMON_MAX_SYNCS);
+        control_reply(req, false, msg);
+        free(msg);
+        return;
+    }
     kick(d);
     struct waiter *w = xcalloc(1, sizeof *w);
     w->req = req;
     w->d = d;
     w->next = d->waiters;
     d->waiters = w;
+    d->n_waiters++;
+    control_set_cancel(req, waiter_cancel, w);
     ev_timer_init(&w->timeout, waiter_timeout_cb, timeout, 0.);
     ev_timer_start(d->loop, &w->timeout);
     if (d->dir) {
@@ -936,6 +973,7 @@ daemon_main(const struct daemon_options *opts)
             np_log(NP_LOG_ERR, "daemon", "--source dir:%s: %s",
                    opts->source_dir, error);
             free(error);
+            control_destroy(d->control);
             return 1;
         }
     } else {
@@ -945,6 +983,7 @@ daemon_main(const struct daemon_options *opts)
         if (error) {
             np_log(NP_LOG_ERR, "daemon", "%s", error);
             free(error);
+            control_destroy(d->control);
             return 1;
         }
         const struct kube_config *kcfg = d->kube_config;
@@ -956,6 +995,7 @@ daemon_main(const struct daemon_options *opts)
                    "anyone on the path can read it (use https://, or "
                    "--allow-insecure-http-token)", kcfg->origin,
                    kcfg->server);
+            control_destroy(d->control);
             return 1;
         }
         struct kube_client_options ko;
