@@ -50,7 +50,8 @@ struct daemon_options {
 };
 
 /* Runs until SIGINT or SIGTERM; returns the exit status.  The flows stay
- * in the switch when the daemon stops.  Exits at once with status 1 when
+ * in the switch when the daemon stops.  SIGHUP rescans a manifest
+ * directory and forces a full recompute.  Exits at once with status 1 when
  * another daemon holds the control socket (control.h). */
 int daemon_main(const struct daemon_options *);
 

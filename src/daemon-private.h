@@ -80,7 +80,7 @@ struct daemon {
     ev_idle kick;               /* One more loop iteration, soon. */
     ev_timer drift;
     ev_timer retry;
-    ev_signal sigint, sigterm;
+    ev_signal sigint, sigterm, sighup;
 };
 
 /* Registers 'explain' and 'trace' on the control socket. */

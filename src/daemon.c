@@ -927,6 +927,22 @@ signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
     ev_break(loop, EVBREAK_ALL);
 }
 
+/* SIGHUP, which by OVS's default would kill the daemon: read the source
+ * again and compile everything again, as 'recompute' does.  Options are
+ * not reloaded. */
+static void
+sighup_cb(struct ev_loop *loop, ev_signal *s, int revents)
+{
+    struct daemon *d = DAEMON_OF(s, sighup);
+    np_log(NP_LOG_INFO, "daemon", "SIGHUP: %srecomputing every flow",
+           d->dir ? "rescanning the manifest directory and " : "");
+    kick(d);
+    if (d->dir) {
+        source_dir_rescan(d->dir);
+    }
+    engine_force_full(d->engine, "SIGHUP");
+}
+
 int
 daemon_main(const struct daemon_options *opts)
 {
@@ -1020,6 +1036,8 @@ daemon_main(const struct daemon_options *opts)
     ev_signal_start(d->loop, &d->sigint);
     ev_signal_init(&d->sigterm, signal_cb, SIGTERM);
     ev_signal_start(d->loop, &d->sigterm);
+    ev_signal_init(&d->sighup, sighup_cb, SIGHUP);
+    ev_signal_start(d->loop, &d->sighup);
 
     np_log(NP_LOG_INFO, "daemon", "started: node %s, bridge %s in %s, "
            "control socket %s", opts->node, opts->bridge, opts->ovs_rundir,

@@ -9,6 +9,7 @@ With the bed's daemon (node-1) running:
     node-1 and its flows are untouched;
   - a regular file, a symbolic link or a directory at --control is
     refused and left as it was;
+  - SIGHUP rescans and recomputes; the daemon keeps running;
   - after SIGKILL the stale socket is reused by the next start; after
     SIGTERM the socket and its lock file are gone.
 With a second daemon on a run directory without a switch (its syncs never
@@ -252,6 +253,32 @@ def test_not_a_socket(bed, problems):
         problems.append("a path given as --control was changed")
 
 
+def full_recomputes(bed):
+    try:
+        inc = bed.status_field("incremental") or ""
+        return int(inc.split(",")[2].split()[0])
+    except (IndexError, ValueError, RuntimeError):
+        return -1
+
+
+def test_sighup(bed, problems):
+    before = full_recomputes(bed)
+    bed.daemon.send_signal(signal.SIGHUP)
+    ok = wait_for(lambda: full_recomputes(bed) > before, 5)
+    alive = bed.daemon.poll() is None
+    logged = "SIGHUP: rescanning the manifest directory and recomputing " \
+             "every flow" in read(bed, "ovs-netpold.log")
+    dlib.log("SIGHUP: daemon %s, full recomputes %d -> %d, logged %s" % (
+        "alive" if alive else "dead (exit %s)" % bed.daemon.returncode,
+        before, full_recomputes(bed) if alive else -1, logged))
+    if not alive or not ok or not logged:
+        problems.append("SIGHUP: alive %s, recomputed %s, logged %s" % (
+            alive, ok, logged))
+        if not alive:
+            bed.daemon = None
+            bed.start_daemon()
+
+
 def test_stale(bed, problems):
     bed.stop_daemon(signal.SIGKILL)
     pidfile = bed.ctl + ".pid"
@@ -459,6 +486,7 @@ def test(bed):
     problems = []
     test_second_daemon(bed, problems)
     test_not_a_socket(bed, problems)
+    test_sighup(bed, problems)
     test_stale(bed, problems)
     test_limits(bed, problems)
     bed.sync()
@@ -467,8 +495,8 @@ def test(bed):
         got = bed.probe_once(src, dlib.SERVER)
         if got != want:
             problems.append("at the end: %s -> x/a:80 %s, want %s" % (src, got, want))
-    summary = ("one daemon per socket, other paths untouched, requests, "
-               "syncs, traces and connections bounded"
+    summary = ("one daemon per socket, other paths untouched, SIGHUP "
+               "recomputes, requests, syncs, traces and connections bounded"
                if not problems else "; ".join(problems))
     return not problems, summary
 
