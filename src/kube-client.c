@@ -354,6 +354,29 @@ op_name(const struct kc_request *req)
             : req->type == REQ_VERIFY ? "metadata list" : "sync list");
 }
 
+/* libcurl's allocations fail only when memory runs out, which aborts
+ * here as everywhere (STYLE.md): going on would send a request without its
+ * Authorization header, or "(null)" in its URL. */
+static struct curl_slist *
+xcurl_slist_append(struct curl_slist *list, const char *s)
+{
+    struct curl_slist *l = curl_slist_append(list, s);
+    if (!l) {
+        abort();
+    }
+    return l;
+}
+
+static char *
+xcurl_escape(CURL *e, const char *s)
+{
+    char *escaped = curl_easy_escape(e, s, 0);
+    if (!escaped) {
+        abort();
+    }
+    return escaped;
+}
+
 /* Buffers. */
 
 static bool
@@ -860,7 +883,7 @@ request_start(struct kube_client *kc, struct kc_kind *kk, enum req_type type,
         if (timeout > hi) {
             timeout = hi;
         }
-        char *rv = curl_easy_escape(e, kk->rv, 0);
+        char *rv = xcurl_escape(e, kk->rv);
         query = xasprintf("watch=1&resourceVersion=%s&allowWatchBookmarks="
                           "true&timeoutSeconds=%u", rv, timeout);
         curl_free(rv);
@@ -870,7 +893,7 @@ request_start(struct kube_client *kc, struct kc_kind *kk, enum req_type type,
         const char *cont = (type == REQ_LIST ? kk->continue_token
                             : kk->listing->continue_token);
         if (cont) {
-            char *c = curl_easy_escape(e, cont, 0);
+            char *c = xcurl_escape(e, cont);
             query = xasprintf("limit=%u&continue=%s", kc->opts.page_size, c);
             curl_free(c);
         } else {
@@ -908,14 +931,14 @@ request_start(struct kube_client *kc, struct kc_kind *kk, enum req_type type,
 
     /* A listing needs names and resourceVersions only; a server that
      * cannot send just the metadata sends the full List. */
-    req->headers = curl_slist_append(
+    req->headers = xcurl_slist_append(
         NULL, (type == REQ_VERIFY
                ? "Accept: application/json;as=PartialObjectMetadataList;"
                  "g=meta.k8s.io;v=v1, application/json"
                : "Accept: application/json"));
     if (token && *token) {
         char *h = xasprintf("Authorization: Bearer %s", token);
-        req->headers = curl_slist_append(req->headers, h);
+        req->headers = xcurl_slist_append(req->headers, h);
         kube_config_free_token(h);
     }
     kube_config_free_token(token);
