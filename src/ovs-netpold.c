@@ -257,6 +257,9 @@ apply_option(struct daemon_options *o, int opt, const char *name,
     return false;
 }
 
+/* The longest line of a --config file. */
+#define CONFIG_MAX_LINE 65536
+
 /* Reads 'name value' lines. */
 static bool
 read_config(struct daemon_options *o, const char *path)
@@ -267,11 +270,21 @@ read_config(struct daemon_options *o, const char *path)
                 strerror(errno));
         return false;
     }
-    char line[4096];
+    /* getline(), not a fixed buffer: the tail of a long line, say of a
+     * comment, must not be read as a line of its own. */
+    char *line = NULL;
+    size_t allocated = 0;
+    ssize_t len;
     int lineno = 0;
     bool ok = true;
-    while (ok && fgets(line, sizeof line, f)) {
+    while (ok && (len = getline(&line, &allocated, f)) >= 0) {
         lineno++;
+        if (len > CONFIG_MAX_LINE) {
+            fprintf(stderr, "ovs-netpold: %s:%d: line longer than %d "
+                    "bytes\n", path, lineno, CONFIG_MAX_LINE);
+            ok = false;
+            break;
+        }
         char *p = line + strspn(line, " \t");
         p[strcspn(p, "#\r\n")] = '\0';
         if (!*p) {
@@ -305,6 +318,7 @@ read_config(struct daemon_options *o, const char *path)
             fprintf(stderr, "ovs-netpold: (in %s:%d)\n", path, lineno);
         }
     }
+    free(line);
     fclose(f);
     return ok;
 }
@@ -388,14 +402,16 @@ main(int argc, char *argv[])
     if (!node_addrs_given) {
         detect_node_addrs(&o);
     }
-    char list[1024] = "";
+    char *list = xstrdup("");
     for (size_t i = 0; i < o.n_node_addrs; i++) {
         char addr[IP_ADDR_STRLEN];
         ip_addr_format(&o.node_addrs[i], addr);
-        size_t len = strlen(list);
-        snprintf(list + len, sizeof list - len, "%s%s", i ? "," : "", addr);
+        char *longer = xasprintf("%s%s%s", list, i ? "," : "", addr);
+        free(list);
+        list = longer;
     }
     np_log(NP_LOG_INFO, "main", "node %s, addresses %s (traffic to and from "
            "them is always allowed)", o.node, o.n_node_addrs ? list : "none");
+    free(list);
     return daemon_main(&o);
 }
