@@ -82,6 +82,12 @@ struct kube_config {
     char *client_key_file;
     char *client_key_data;
     size_t client_key_data_size;
+
+    /* Sentences worth a warning in the log, found at load: a token file or
+     * client key file that group or others may read (kubectl does not
+     * check; a leaked token or key is the account). */
+    char **warnings;
+    size_t n_warnings, allocated_warnings;
 };
 
 /* Reads the kubeconfig file 'path' and resolves 'context' (NULL: the

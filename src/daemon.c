@@ -804,8 +804,17 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
         struct kube_client_status ks;
         kube_client_get_status(d->kube, &ks);
         char *state = kube_state(&ks);
-        source = xasprintf("kubernetes (%s; resourceVersions: namespaces %s, "
-                           "pods %s, networkpolicies %s)", state,
+        /* Said at every status, not only once in the log at start. */
+        const struct kube_config *kcfg = d->kube_config;
+        const char *insecure = (kcfg->insecure_skip_tls_verify
+                                ? "; WARNING: the server's certificate is "
+                                  "not checked (insecure-skip-tls-verify)"
+                                : !strncmp(kcfg->server, "http://", 7)
+                                ? "; WARNING: plain HTTP, neither encrypted "
+                                  "nor authenticated" : "");
+        source = xasprintf("kubernetes (%s%s; resourceVersions: namespaces "
+                           "%s, pods %s, networkpolicies %s)", state,
+                           insecure,
                            ks.kinds[OBJ_NAMESPACE].rv ? ks.kinds[OBJ_NAMESPACE].rv : "-",
                            ks.kinds[OBJ_POD].rv ? ks.kinds[OBJ_POD].rv : "-",
                            ks.kinds[OBJ_NETPOL].rv ? ks.kinds[OBJ_NETPOL].rv : "-");
@@ -1003,6 +1012,9 @@ daemon_main(const struct daemon_options *opts)
             return 1;
         }
         const struct kube_config *kcfg = d->kube_config;
+        for (size_t i = 0; i < kcfg->n_warnings; i++) {
+            np_log(NP_LOG_WARN, "daemon", "%s", kcfg->warnings[i]);
+        }
         if (!strncmp(kcfg->server, "http://", 7)
             && (kcfg->token || kcfg->token_file)
             && !opts->allow_insecure_http_token) {

@@ -342,6 +342,23 @@ resolve_path(const struct kctx *ctx, const char *name)
             ? xstrdup(name) : xasprintf("%s%s", ctx->dir, name));
 }
 
+/* Notes a warning if the secret file 'path' (field 'field' of 'who') may be
+ * read by group or others. */
+static void
+check_private(struct kctx *ctx, struct kube_config *c, const char *who,
+              const char *field, const char *path)
+{
+    struct stat st;
+    if (!stat(path, &st) && st.st_mode & (S_IRGRP | S_IROTH)) {
+        char *w = xasprintf("%s: %s: %s: %s is readable by %s (mode %04o): "
+                            "whoever reads it can act as this user",
+                            ctx->path, who, field, path,
+                            st.st_mode & S_IROTH ? "everyone" : "its group",
+                            (unsigned int) (st.st_mode & 07777));
+        APPEND(c->warnings, c->n_warnings, c->allocated_warnings, w);
+    }
+}
+
 /* Checks that the file 'name' (field 'field' of 'who') is readable and
  * stores its resolved path in '*pathp'. */
 static bool
@@ -544,6 +561,7 @@ parse_user(struct kctx *ctx, const char *who, const json_t *user,
             return false;
         }
         c->token_file = path;
+        check_private(ctx, c, who, "tokenFile", path);
     }
 
     if (cert && cert_data) {
@@ -572,6 +590,9 @@ parse_user(struct kctx *ctx, const char *who, const json_t *user,
     if (key && !check_file(ctx, who, "client-key", key,
                            &c->client_key_file)) {
         return false;
+    }
+    if (key) {
+        check_private(ctx, c, who, "client-key", c->client_key_file);
     }
     if (cert_data && !decode_pem_field(ctx, who, "client-certificate-data",
                                        cert_data, PEM_CERTIFICATE,
@@ -813,6 +834,10 @@ kube_config_destroy(struct kube_config *c)
         free(c->client_cert_data);
         free(c->client_key_file);
         secret_free(c->client_key_data, c->client_key_data_size);
+        for (size_t i = 0; i < c->n_warnings; i++) {
+            free(c->warnings[i]);
+        }
+        free(c->warnings);
         free(c);
     }
 }

@@ -7,7 +7,9 @@
 #    into an option;  a line over 64 KiB is an error;
 #  - a kubeconfig with an http:// server and a token: refused at start,
 #    leaving no control socket behind; allowed with
-#    --allow-insecure-http-token (also as a --config line);
+#    --allow-insecure-http-token (also as a --config line), and then
+#    every status warns; so it does with insecure-skip-tls-verify;
+#  - a token file everyone may read: a warning at start;
 #  - 200 --node-address values are all logged.
 set -u
 srcdir=${srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -124,10 +126,13 @@ start "$tmp/allow.log" --kubeconfig "$tmp/kubeconfig" \
     --allow-insecure-http-token
 if wait_log "$tmp/allow.log" "is plain HTTP: the connection is neither encrypted nor authenticated" &&
     wait_log "$tmp/allow.log" "cannot connect to http://127.0.0.1:1" &&
+    ovs-appctl -t "$tmp/ctl" status >"$tmp/status" 2>&1 &&
+    grep -q "^source: kubernetes (not synced: .*; WARNING: plain HTTP, neither encrypted nor authenticated; " "$tmp/status" &&
     stop; then
-    ok "--allow-insecure-http-token lets it start"
+    ok "--allow-insecure-http-token lets it start; status warns"
 else
-    fail "--allow-insecure-http-token: $(grep -v rconn "$tmp/allow.log")"
+    fail "--allow-insecure-http-token: $(grep -v rconn "$tmp/allow.log")" \
+        "$(cat "$tmp/status")"
     stop
 fi
 printf 'allow-insecure-http-token true\n' >"$tmp/allow.conf"
@@ -136,6 +141,35 @@ if wait_log "$tmp/allow2.log" "cannot connect to http://127.0.0.1:1" && stop; th
     ok "allow-insecure-http-token in --config"
 else
     fail "allow-insecure-http-token in --config: $(grep -v rconn "$tmp/allow2.log")"
+    stop
+fi
+
+# insecure-skip-tls-verify, said by every status; a token file everyone
+# may read, said at start.
+printf 'token-in-a-file\n' >"$tmp/token"
+chmod 0644 "$tmp/token"
+cat >"$tmp/insecure.kubeconfig" <<EOF
+clusters:
+- name: c
+  cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}
+users:
+- name: u
+  user: {tokenFile: token}
+contexts:
+- name: x
+  context: {cluster: c, user: u}
+current-context: x
+EOF
+start "$tmp/insecure.log" --kubeconfig "$tmp/insecure.kubeconfig"
+if wait_log "$tmp/insecure.log" "warn daemon: $tmp/insecure.kubeconfig: user \"u\": tokenFile: $tmp/token is readable by everyone (mode 0644): whoever reads it can act as this user" &&
+    wait_log "$tmp/insecure.log" "cannot connect to https://127.0.0.1:1" &&
+    ovs-appctl -t "$tmp/ctl" status >"$tmp/status" 2>&1 &&
+    grep -q "WARNING: the server's certificate is not checked (insecure-skip-tls-verify)" "$tmp/status" &&
+    stop; then
+    ok "insecure-skip-tls-verify and a readable token file: warned"
+else
+    fail "insecure-skip-tls-verify: $(grep -v rconn "$tmp/insecure.log")" \
+        "$(cat "$tmp/status")"
     stop
 fi
 

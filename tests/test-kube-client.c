@@ -298,9 +298,31 @@ test_config_files(void **state)
     char *path = xasprintf("%s/kubeconfig", dir);
     write_file(path, text);
 
+    /* Secrets others may read are worth a warning; private ones not. */
     struct kube_config *cfg;
-    char *error = kube_config_load(path, NULL, &cfg);
+    char *error;
+    assert_int_equal(chmod(token_file, 0640), 0);
+    assert_int_equal(chmod(key, 0644), 0);
+    error = kube_config_load(path, NULL, &cfg);
     assert_null(error);
+    assert_int_equal(cfg->n_warnings, 2);
+    char *expected = xasprintf("%s: user \"u\": tokenFile: %s is readable by "
+                               "its group (mode 0640): whoever reads it can "
+                               "act as this user", path, token_file);
+    assert_string_equal(cfg->warnings[0], expected);
+    free(expected);
+    expected = xasprintf("%s: user \"u\": client-key: %s/./client.key is "
+                         "readable by everyone (mode 0644): whoever reads it "
+                         "can act as this user", path, dir);
+    assert_string_equal(cfg->warnings[1], expected);
+    free(expected);
+    kube_config_destroy(cfg);
+    assert_int_equal(chmod(token_file, 0600), 0);
+    assert_int_equal(chmod(key, 0400), 0);
+
+    error = kube_config_load(path, NULL, &cfg);
+    assert_null(error);
+    assert_int_equal(cfg->n_warnings, 0);
     assert_string_equal(cfg->server, "https://k8s.example");
     assert_string_equal(cfg->ca_file, ca);
     assert_null(cfg->ca_data);
@@ -326,7 +348,7 @@ test_config_files(void **state)
     assert_int_equal(unlink(token_file), 0);
     error = kube_config_get_token(cfg, &token, NULL);
     assert_null(token);
-    char *expected = xasprintf("%s: cannot read token file %s (No such file "
+    expected = xasprintf("%s: cannot read token file %s (No such file "
                                "or directory)", path, token_file);
     assert_string_equal(error, expected);
     free(expected);
