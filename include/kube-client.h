@@ -128,6 +128,9 @@ struct kube_client_options {
     double backoff_initial;             /* Seconds: 0.5. */
     double backoff_max;                 /* Seconds: 30. */
     double connect_timeout;             /* Seconds: 10. */
+    /* Seconds one LIST page (or sync's listings) may take in all: 300.
+     * Besides, a transfer slower than 1 byte/s for 60 s is cut. */
+    double request_timeout;
     /* Messages beyond 'log_burst' in a row are dropped, then allowed at
      * 'log_rate' per second; the next one says how many were dropped. */
     unsigned int log_burst;             /* 50. */

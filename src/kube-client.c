@@ -923,10 +923,13 @@ request_start(struct kube_client *kc, struct kc_kind *kk, enum req_type type,
     if (type == REQ_WATCH) {
         curl_easy_setopt(e, CURLOPT_TIMEOUT, (long) timeout + WATCH_GRACE);
     } else {
-        /* Lists may be long; a stalled one is not. */
+        /* Lists may be long; a stalled one is not, nor one that trickles
+         * forever (the LIST would hold its kind meanwhile). */
         curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
         curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
         curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 60L);
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+                         (long) (kc->opts.request_timeout * 1000));
     }
 
     /* A listing needs names and resourceVersions only; a server that
@@ -1864,6 +1867,7 @@ kube_client_options_init(struct kube_client_options *o)
     o->backoff_initial = 0.5;
     o->backoff_max = 30;
     o->connect_timeout = 10;
+    o->request_timeout = 300;
     o->log_burst = 50;
     o->log_rate = 1;
 }
