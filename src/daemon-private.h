@@ -73,7 +73,7 @@ struct daemon {
     double first_uncommitted_ms;        /* 0: everything committed. */
 
     struct waiter *waiters;
-    size_t n_waiters;
+    size_t n_waiters;           /* Allocated, see waiter_free(). */
     struct trace_req *traces;   /* 'trace' commands waiting for the switch. */
     size_t n_traces;
     ev_prepare prepare;

@@ -87,6 +87,16 @@ set_error(struct daemon *d, const char *msg)
 
 static void waiters_check(struct daemon *);
 
+/* 'n_waiters' counts the waiters allocated, also those answered or
+ * abandoned that the Kubernetes client still holds: each may hold that
+ * client's probes and listings, so the limit must count them too. */
+static void
+waiter_free(struct daemon *d, struct waiter *w)
+{
+    d->n_waiters--;
+    free(w);
+}
+
 /* Takes 'w' off the list; frees it unless the Kubernetes client still
  * holds it. */
 static void
@@ -95,13 +105,12 @@ waiter_detach(struct daemon *d, struct waiter *w)
     for (struct waiter **p = &d->waiters; *p; p = &(*p)->next) {
         if (*p == w) {
             *p = w->next;
-            d->n_waiters--;
             break;
         }
     }
     ev_timer_stop(d->loop, &w->timeout);
     if (!w->kube_pending) {
-        free(w);
+        waiter_free(d, w);
     }
 }
 
@@ -171,7 +180,7 @@ kube_sync_done(void *aux, const char *error)
     struct daemon *d = w->d;
     w->kube_pending = false;
     if (w->answered) {
-        free(w);                /* Timed out or stopped meanwhile. */
+        waiter_free(d, w);      /* Timed out, stopped or abandoned. */
         return;
     }
     kick(d);
@@ -901,6 +910,7 @@ cmd_sync(struct control_request *req, int argc, const char *argv[],
         }
     }
     if (d->n_waiters >= DAEMON_MAX_SYNCS) {
+        /* Abandoned ones count until the API server has answered them. */
         char *msg = xasprintf("sync: %d syncs are already waiting: try again "
                               "once they are answered", DAEMON_MAX_SYNCS);
         control_reply(req, false, msg);

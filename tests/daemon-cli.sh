@@ -10,6 +10,7 @@
 #    --allow-insecure-http-token (also as a --config line), and then
 #    every status warns; so it does with insecure-skip-tls-verify;
 #  - a token file everyone may read: a warning at start;
+#  - abandoned syncs waiting for a mute API server stay within the limit;
 #  - 200 --node-address values are all logged.
 set -u
 srcdir=${srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -172,6 +173,54 @@ else
         "$(cat "$tmp/status")"
     stop
 fi
+
+# Abandoned syncs count against the limit of 64 until the API server has
+# answered their probes: here a server that accepts and never speaks TLS,
+# so each probe waits for the 10 s connect timeout, holding a socket.
+python3 -c '
+import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1024)
+print(s.getsockname()[1], flush=True)
+held = []
+while True:
+    held.append(s.accept()[0])
+' >"$tmp/mute.port" &
+mute=$!
+i=0
+until [ -s "$tmp/mute.port" ] || [ $i -gt 100 ]; do i=$((i + 1)); sleep 0.05; done
+sed "s|https://127.0.0.1:1|https://127.0.0.1:$(cat "$tmp/mute.port")|" \
+    "$tmp/insecure.kubeconfig" >"$tmp/mute.kubeconfig"
+start "$tmp/mute.log" --kubeconfig "$tmp/mute.kubeconfig"
+wait_log "$tmp/mute.log" "info daemon: started:"
+sleep 0.5
+fd0=$(ls "/proc/$pid/fd" | wc -l)
+python3 - "$tmp/ctl" >"$tmp/flood.out" <<'EOF'
+import json, socket, sys, time
+for i in range(100):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    s.sendall(b'{"id":%d,"method":"sync","params":["--timeout","600"]}' % i)
+    s.close()
+time.sleep(0.5)
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b'{"id":1,"method":"sync","params":[]}')
+s.settimeout(5)
+print(json.loads(s.recv(65536)).get("error"), end="")
+EOF
+fd1=$(ls "/proc/$pid/fd" | wc -l)
+# Each sync's probes hold at most 3 sockets.
+if grep -qx "sync: 64 syncs are already waiting: try again once they are answered" "$tmp/flood.out" &&
+    [ "$fd1" -le $((fd0 + 64 * 3 + 8)) ]; then
+    ok "100 abandoned syncs against a mute API server: 64 held, $fd0 -> $fd1 fds"
+else
+    fail "100 abandoned syncs: $(cat "$tmp/flood.out"); $fd0 -> $fd1 fds"
+fi
+stop
+kill "$mute"
+wait "$mute" 2>/dev/null
 
 # 200 node addresses, about 2.6 KB of text: all of them in the log.
 addrs=$(awk 'BEGIN { for (i = 1; i <= 200; i++)
