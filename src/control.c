@@ -48,6 +48,11 @@ struct control_conn {
     struct control *c;
     struct control_conn *next;
     struct jsonrpc *rpc;
+    int fd;                     /* The stream's, to tell a client that went
+                                 * away from one that only stopped
+                                 * sending. */
+    bool read_eof;              /* The client shut down its sending side
+                                 * and waits for the answer. */
     unsigned int msg_start;     /* Bytes received when the request being
                                  * read started (wraps, like the count). */
     struct control_request *pending;    /* At most one at a time. */
@@ -296,6 +301,14 @@ conn_process(struct control_conn *conn, struct jsonrpc_msg *msg)
     free(argv);
 }
 
+/* Has the client of 'fd' closed its end (not only shut down sending)? */
+static bool
+peer_gone(int fd)
+{
+    struct pollfd pfd = { .fd = fd, .events = POLLIN };
+    return poll(&pfd, 1, 0) > 0 && pfd.revents & (POLLHUP | POLLERR);
+}
+
 /* Reads and handles what 'conn' sent.  May close 'conn'. */
 static void
 conn_run(struct control_conn *conn)
@@ -314,8 +327,28 @@ conn_run(struct control_conn *conn)
         conn_close(conn);
         return;
     }
-    /* Read even while a request is pending: that is how we learn that its
-     * client went away. */
+    if (conn->read_eof) {
+        if (!conn->pending || peer_gone(conn->fd)) {
+            conn_close(conn);   /* Answered, or nobody to answer. */
+        }
+        return;
+    }
+    if (conn->pending) {
+        /* Read even while a request is pending: that is how we learn that
+         * its client went away.  The end of its input alone (a client that
+         * shut down sending, as 'nc -N' does) is not that: jsonrpc would
+         * take it as the end of the connection, answer included. */
+        char byte;
+        ssize_t n = recv(conn->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0) {
+            if (peer_gone(conn->fd)) {
+                conn_close(conn);
+            } else {
+                conn->read_eof = true;
+            }
+            return;
+        }
+    }
     for (int i = 0; i < 10 && !conn->closing; i++) {
         struct jsonrpc_msg *msg;
         int error = jsonrpc_recv(conn->rpc, &msg);
@@ -340,9 +373,13 @@ conn_run(struct control_conn *conn)
             conn_close(conn);
             return;
         }
+        bool was_pending = conn->pending != NULL;
         conn->msg_start = jsonrpc_get_received_bytes(conn->rpc);
         conn_process(conn, msg);
         jsonrpc_msg_destroy(msg);
+        if (conn->pending && !was_pending) {
+            break;              /* Read on as above, next iteration. */
+        }
     }
     /* Ten requests in a row, or closing: come back next iteration. */
     ovs_loop_wake();
@@ -375,6 +412,7 @@ control_accept(struct control *c)
                       &stream);
         struct control_conn *conn = xzalloc(sizeof *conn);
         conn->c = c;
+        conn->fd = fd;
         conn->rpc = jsonrpc_open(stream);
         conn->next = c->conns;
         c->conns = conn;
@@ -401,7 +439,11 @@ control_wait(void *c_)
     poll_fd_wait(c->listen_fd, POLLIN);
     for (struct control_conn *conn = c->conns; conn; conn = conn->next) {
         jsonrpc_wait(conn->rpc);
-        if (!conn->closing && !jsonrpc_get_backlog(conn->rpc)) {
+        if (conn->read_eof) {
+            /* Its socket stays readable (at its end): look for the client
+             * closing it now and then instead. */
+            poll_timer_wait(1000);
+        } else if (!conn->closing && !jsonrpc_get_backlog(conn->rpc)) {
             jsonrpc_recv_wait(conn->rpc);
         }
     }

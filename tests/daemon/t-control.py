@@ -17,7 +17,9 @@ complete), started under umask 0 with --control in a missing directory:
   - the directory is created 0750 and the socket is 0750;
   - a 32 MiB request is refused (connection closed), RSS stays flat;
   - sync --timeout inf, 1e400, nan, 0, -1, 3601, abc: clear errors;
-  - 50 abandoned syncs release their descriptors at once;
+  - 50 abandoned syncs release their descriptors at once; a client that
+    only shut down sending still gets its answer; a second request behind
+    a waiting one gets an error;
   - at most 64 syncs wait (the next ones get an error), 16 traces (with a
     switch that never answers), 128 connections;
   - a switch answering a trace with 20 MiB gets an error.
@@ -46,6 +48,12 @@ def rss_kb(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return -1
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        w = f.read().rsplit(")", 1)[1].split()
+    return (int(w[11]) + int(w[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_for(pred, limit):
@@ -380,6 +388,35 @@ def test_limits(bed, problems):
         if not ok:
             problems.append("50 abandoned syncs: %d fds, %d before" % (
                 fds(d3.pid), fd0))
+
+        # A client that only shuts down its sending side still gets its
+        # answer; one that sends a second request while the first waits
+        # gets an error for it, and the daemon does not spin meanwhile.
+        s = connect(ctl)
+        s.sendall(request("sync", "--timeout", "1"))
+        s.shutdown(socket.SHUT_WR)
+        got = answer(s, 5)
+        s.close()
+        dlib.log("sync --timeout 1 after shutdown(SHUT_WR): %r" % got)
+        if not isinstance(got, dict) or "timed out" not in (got.get("error") or ""):
+            problems.append("half-closed sync: %r" % got)
+        s = connect(ctl)
+        s.sendall(request("sync", "--timeout", "2", rid=1)
+                  + request("status", rid=2))
+        got = answer(s, 1)
+        cpu0 = cpu_seconds(d3.pid)
+        time.sleep(1)
+        cpu = cpu_seconds(d3.pid) - cpu0
+        s.close()
+        dlib.log("a request behind a waiting sync: %r; daemon CPU meanwhile "
+                 "%.2f s/s" % (got, cpu))
+        if not isinstance(got, dict) or got.get("id") != 2 or \
+                "already in progress" not in (got.get("error") or ""):
+            problems.append("a second request while a sync waits: %r" % got)
+        if cpu > 0.3:
+            problems.append("the daemon spins while a sync waits behind a "
+                            "request: %.2f s of CPU in 1 s" % cpu)
+        wait_for(lambda: fds(d3.pid) <= fd0, 3)
 
         # At most 64 waiting syncs.
         socks = []
