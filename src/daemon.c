@@ -970,6 +970,17 @@ daemon_main(const struct daemon_options *opts)
     d->loop = EV_DEFAULT;
     signal(SIGPIPE, SIG_IGN);
     ovs_loop_init(d->loop);
+    int status = 1;
+
+    /* First: a second daemon on the same socket stops here, before it
+     * touches anything. */
+    char *error = NULL;
+    d->control = control_create(opts->control, &error);
+    if (!d->control) {
+        np_log(NP_LOG_ERR, "daemon", "control socket: %s", error);
+        free(error);
+        goto out;
+    }
 
     struct compile_options co;
     compile_options_init(&co);
@@ -986,13 +997,6 @@ daemon_main(const struct daemon_options *opts)
     d->engine = engine_create(&co);
     d->installed = flowtab_create();
 
-    char *error = NULL;
-    d->control = control_create(opts->control, &error);
-    if (!d->control) {
-        np_log(NP_LOG_ERR, "daemon", "control socket: %s", error);
-        free(error);
-        return 1;
-    }
     control_register("status", "", 0, 0, cmd_status, d);
     control_register("recompute", "", 0, 0, cmd_recompute, d);
     control_register("sync", "[--timeout SECONDS]", 0, 2, cmd_sync, d);
@@ -1008,8 +1012,7 @@ daemon_main(const struct daemon_options *opts)
             np_log(NP_LOG_ERR, "daemon", "--source dir:%s: %s",
                    opts->source_dir, error);
             free(error);
-            control_destroy(d->control);
-            return 1;
+            goto out;
         }
     } else {
         error = opts->kubeconfig
@@ -1018,8 +1021,7 @@ daemon_main(const struct daemon_options *opts)
         if (error) {
             np_log(NP_LOG_ERR, "daemon", "%s", error);
             free(error);
-            control_destroy(d->control);
-            return 1;
+            goto out;
         }
         const struct kube_config *kcfg = d->kube_config;
         for (size_t i = 0; i < kcfg->n_warnings; i++) {
@@ -1033,8 +1035,7 @@ daemon_main(const struct daemon_options *opts)
                    "anyone on the path can read it (use https://, or "
                    "--allow-insecure-http-token)", kcfg->origin,
                    kcfg->server);
-            control_destroy(d->control);
-            return 1;
+            goto out;
         }
         struct kube_client_options ko;
         kube_client_options_init(&ko);
@@ -1065,7 +1066,9 @@ daemon_main(const struct daemon_options *opts)
            "control socket %s", opts->node, opts->bridge, opts->ovs_rundir,
            opts->control);
     ev_run(d->loop, 0);
+    status = 0;
 
+out:
     /* Graceful stop: leave the flows; close connections. */
     while (d->waiters) {
         waiter_finish(d, d->waiters, false, "daemon stopping");
@@ -1083,5 +1086,5 @@ daemon_main(const struct daemon_options *opts)
     free(d->markers);
     flowtab_destroy(d->installed);
     free(d);
-    return 0;
+    return status;
 }

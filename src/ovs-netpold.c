@@ -413,5 +413,8 @@ main(int argc, char *argv[])
     np_log(NP_LOG_INFO, "main", "node %s, addresses %s (traffic to and from "
            "them is always allowed)", o.node, o.n_node_addrs ? list : "none");
     free(list);
-    return daemon_main(&o);
+    int status = daemon_main(&o);
+    free((void *) o.node_addrs);
+    free((void *) o.node_ports);
+    return status;
 }
