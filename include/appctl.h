@@ -25,7 +25,8 @@ typedef void appctl_done_fn(void *aux, enum appctl_status, const char *text);
 
 /* Sends 'command' with 'argc' arguments 'argv' to the unixctl socket at
  * 'path' and calls 'done' from the loop (never from inside this call) with
- * the answer, or with APPCTL_UNREACHABLE after 'timeout_ms'.  Returns a
+ * the answer, or with APPCTL_UNREACHABLE after 'timeout_ms' or when the
+ * answer grows past 16 MiB.  Returns a
  * handle for appctl_cancel(). */
 struct appctl_call *appctl_call(const char *path, const char *command,
                                 int argc, const char *const argv[],

@@ -48,10 +48,15 @@ struct daemon_options {
      * compile_options); a policy over it isolates its pods and allows
      * nothing, and 'status' lists it. */
     size_t max_policy_flows;
+    /* Send the kubeconfig's bearer token to an http:// server.  Without
+     * it the daemon refuses to start with such a config. */
+    bool allow_insecure_http_token;
 };
 
 /* Runs until SIGINT or SIGTERM; returns the exit status.  The flows stay
- * in the switch when the daemon stops. */
+ * in the switch when the daemon stops.  SIGHUP rescans a manifest
+ * directory and forces a full recompute.  Exits at once with status 1 when
+ * another daemon holds the control socket (control.h). */
 int daemon_main(const struct daemon_options *);
 
 #endif

@@ -32,7 +32,10 @@
  * LIST, i.e. a resync.  A stream that breaks the protocol (a line that is
  * not JSON, an event larger than 'max_event_size', an unknown type) is
  * reported, the connection dropped and the watch resumed from the last
- * good resourceVersion: nothing is lost or applied twice.
+ * good resourceVersion: nothing is lost or applied twice.  Should the same
+ * failure come back at the same resourceVersion three times in a row (the
+ * server replays the same oversized event at every reconnection from
+ * there), the kind is relisted, which moves past it.
  *
  * An object that fails validation: the server accepted it, so our parser
  * disagrees with it (version skew or a bug).  We report it (the message
@@ -61,7 +64,9 @@
  * The bearer token (kubeconfig.h) is read again for every request, so a
  * rotated service account token or a fixed token file is used at the next
  * (re)connection; so are certificate files, and the CA file within a
- * minute.
+ * minute.  A token that cannot be read or sent fails the request like a
+ * network error (logged, retried with backoff); a token is never sent over
+ * plain http:// unless 'allow_http_token' says so.
  *
  * Loop rules
  * ----------
@@ -128,10 +133,18 @@ struct kube_client_options {
     double backoff_initial;             /* Seconds: 0.5. */
     double backoff_max;                 /* Seconds: 30. */
     double connect_timeout;             /* Seconds: 10. */
+    /* Seconds one LIST page (or sync's listings) may take in all: 300.
+     * Besides, a transfer slower than 1 byte/s for 60 s is cut. */
+    double request_timeout;
     /* Messages beyond 'log_burst' in a row are dropped, then allowed at
      * 'log_rate' per second; the next one says how many were dropped. */
     unsigned int log_burst;             /* 50. */
     double log_rate;                    /* 1. */
+    /* Send a bearer token to an http:// server: false.  Without it a
+     * request that would carry a token over plain HTTP fails with an error
+     * that says why; one without a token (say to 'kubectl proxy') is sent
+     * as usual. */
+    bool allow_http_token;
 };
 
 void kube_client_options_init(struct kube_client_options *);
@@ -156,6 +169,10 @@ void kube_client_destroy(struct kube_client *);
 /* Status. */
 struct kube_kind_status {
     const char *resource;       /* "namespaces", "pods", "networkpolicies" */
+    /* Listed, not relisting, and the last request did not fail: what was
+     * delivered is current, up to the watch's delay.  Otherwise
+     * 'last_error' says why (while 'failures' is nonzero). */
+    bool synced;
     const char *rv;             /* Last delivered resourceVersion; NULL
                                  * before the first LIST ends. */
     bool listed;                /* The first LIST has ended. */
@@ -173,7 +190,7 @@ struct kube_kind_status {
 };
 
 struct kube_client_status {
-    bool synced;                /* Every kind 'listed'. */
+    bool synced;                /* Every kind 'synced'. */
     struct kube_kind_status kinds[KUBE_N_KINDS];        /* By obj_kind. */
 };
 

@@ -17,9 +17,17 @@
  * kubectl.  The combinations client-go rejects are rejected here too (a file
  * and its -data both set, a certificate without a key, a CA together with
  * insecure-skip-tls-verify), and so are the credentials we do not implement
- * (exec, auth-provider, username/password, tls-server-name) rather than
- * connecting without them.  Both 'token' and 'tokenFile' may be set: the
- * file wins whenever it is readable, as in client-go.
+ * (exec, auth-provider, username/password, a user name or password in the
+ * server URL, tls-server-name) rather than connecting without them.  Both
+ * 'token' and 'tokenFile' may be set: the file wins whenever it is
+ * readable, as in client-go.
+ *
+ * Tokens: a bearer token must be printable ASCII without spaces (bytes
+ * 0x21 to 0x7e) once the white space around a token file's content is
+ * removed; anything else (a CR or LF would add HTTP headers of its own) is
+ * an error naming the kubeconfig user or the file, at load and at every
+ * re-read, and messages never quote a token.  Tokens and private keys are
+ * overwritten before their memory is freed.
  *
  * Errors are malloc'd sentences that name the file, the entry and the field:
  *
@@ -61,7 +69,8 @@ struct kube_config {
     bool insecure_skip_tls_verify;
 
     /* Bearer token: 'token_file' (re-read on every connection) wins over
-     * 'token' whenever it can be read.  Either or both may be NULL. */
+     * 'token' whenever it can be read.  Either or both may be NULL.  Both
+     * were checked at load (see above). */
     char *token;
     char *token_file;
 
@@ -73,6 +82,12 @@ struct kube_config {
     char *client_key_file;
     char *client_key_data;
     size_t client_key_data_size;
+
+    /* Sentences worth a warning in the log, found at load: a token file or
+     * client key file that group or others may read (kubectl does not
+     * check; a leaked token or key is the account). */
+    char **warnings;
+    size_t n_warnings, allocated_warnings;
 };
 
 /* Reads the kubeconfig file 'path' and resolves 'context' (NULL: the
@@ -111,11 +126,26 @@ void kube_config_destroy(struct kube_config *);
 /* The bearer token to send now: the content of 'token_file' with
  * surrounding white space removed, or, if the file cannot be read, the
  * static 'token' if there is one.  Stores a malloc'd token (NULL if the
- * config has none) in '*tokenp' and returns NULL, or returns a malloc'd
- * message (and stores NULL) when 'token_file' is unreadable and there is
- * no static token to fall back on. */
-char *kube_config_get_token(const struct kube_config *, char **tokenp)
+ * config has none; free it with kube_config_free_token()) in '*tokenp' and
+ * returns NULL, or returns a malloc'd message (and stores NULL) when
+ * 'token_file' is unreadable and there is no static token to fall back on,
+ * or when the file holds a token that cannot be sent (see above).
+ *
+ * A bad token in a file that was read fails the request: it is what the
+ * operator put there, not a transient failure, and client-go's request
+ * fails too (its token source caches the content and Go's net/http refuses
+ * the header).  Falling back to the static token is only for a file that
+ * cannot be read; then, if 'fallbackp' is nonnull, a malloc'd sentence
+ * saying so is stored there for the log (NULL otherwise).  (client-go
+ * re-reads the file at most once a minute and keeps the last token it read
+ * while the file is unreadable; we read it for every request.) */
+char *kube_config_get_token(const struct kube_config *, char **tokenp,
+                            char **fallbackp)
     __attribute__((warn_unused_result));
+
+/* Overwrites and frees a token from kube_config_get_token(); accepts
+ * NULL. */
+void kube_config_free_token(char *);
 
 /* Decodes the standard base64 text 's' ('len' characters; line breaks and
  * spaces ignored, padding optional) into a malloc'd, null-terminated buffer

@@ -1,6 +1,10 @@
 /* Logging for the daemon: one line per event, as text
  *   2026-11-27T12:00:00.123Z info engine: recomputed 5885 flows (pod x/a changed)
  * or as JSON ({"ts":..,"level":..,"module":..,"msg":..}), to stderr.
+ * Each event is exactly one line whatever its message holds: control
+ * characters become escapes ("\n", "\x1b", "\u0085") and bytes that are
+ * not UTF-8 are written as "\xff", so text from outside cannot forge a
+ * line of ours.
  *
  * Messages triggered by outside input (API server, OVS, manifests) go
  * through np_log_rl(), which lets at most 'burst' messages per minute

@@ -19,6 +19,11 @@
 #include "stream.h"
 #include "timeval.h"
 
+/* The largest answer read.  ofproto/trace of our pipeline is a few
+ * kilobytes; anything past this is not an answer we can use, and reading
+ * on would let the other end fill our memory. */
+#define APPCTL_MAX_ANSWER (16 * 1024 * 1024)
+
 struct appctl_call {
     struct jsonrpc *rpc;        /* NULL if opening failed. */
     char *path;
@@ -80,6 +85,12 @@ call_run(void *c_)
         char *text = xasprintf("%s: %s", c->path,
                                error == EOF ? "connection closed"
                                : ovs_strerror(error));
+        finish(c, APPCTL_UNREACHABLE, text);
+        free(text);
+        return;
+    } else if (jsonrpc_get_received_bytes(c->rpc) > APPCTL_MAX_ANSWER) {
+        char *text = xasprintf("%s: the answer is larger than %d bytes",
+                               c->path, APPCTL_MAX_ANSWER);
         finish(c, APPCTL_UNREACHABLE, text);
         free(text);
         return;

@@ -22,6 +22,12 @@ struct switch_of;
 struct trace_req;
 struct waiter;
 
+/* Requests that wait may each hold a connection and memory (and a trace a
+ * connection to ovs-vswitchd): at most this many at a time, beyond which
+ * they get an error at once. */
+#define DAEMON_MAX_SYNCS 64
+#define DAEMON_MAX_TRACES 16
+
 struct daemon {
     const struct daemon_options *opts;
     struct ev_loop *loop;
@@ -67,12 +73,14 @@ struct daemon {
     double first_uncommitted_ms;        /* 0: everything committed. */
 
     struct waiter *waiters;
+    size_t n_waiters;           /* Allocated, see waiter_free(). */
     struct trace_req *traces;   /* 'trace' commands waiting for the switch. */
+    size_t n_traces;
     ev_prepare prepare;
     ev_idle kick;               /* One more loop iteration, soon. */
     ev_timer drift;
     ev_timer retry;
-    ev_signal sigint, sigterm;
+    ev_signal sigint, sigterm, sighup;
 };
 
 /* Registers 'explain' and 'trace' on the control socket. */

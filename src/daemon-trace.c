@@ -134,7 +134,7 @@ struct trace_req {
 };
 
 static void
-trace_req_finish(struct trace_req *t, bool ok, const char *text)
+trace_req_free(struct trace_req *t)
 {
     struct daemon *d = t->d;
     for (struct trace_req **p = &d->traces; *p; p = &(*p)->next) {
@@ -143,7 +143,7 @@ trace_req_finish(struct trace_req *t, bool ok, const char *text)
             break;
         }
     }
-    control_reply(t->req, ok, text);
+    d->n_traces--;
     free(t->flow);
     free(t->what);
     free(t->src);
@@ -188,6 +188,22 @@ add_rejection_notes(const struct trace_req *t, char *report)
     free(notes);
     free(report);
     return out;
+}
+
+static void
+trace_req_finish(struct trace_req *t, bool ok, const char *text)
+{
+    control_reply(t->req, ok, text);
+    trace_req_free(t);
+}
+
+/* The client went away: stop asking the switch. */
+static void
+trace_cancel(struct control_request *req, void *t_)
+{
+    struct trace_req *t = t_;
+    appctl_cancel(t->call);
+    trace_req_free(t);
 }
 
 static void
@@ -314,6 +330,14 @@ cmd_trace(struct control_request *req, int argc, const char *argv[],
           void *aux)
 {
     struct daemon *d = aux;
+    if (d->n_traces >= DAEMON_MAX_TRACES) {
+        char *msg = xasprintf("trace: %d traces are already waiting for the "
+                              "switch: try again once they are answered",
+                              DAEMON_MAX_TRACES);
+        control_reply(req, false, msg);
+        free(msg);
+        return;
+    }
     const char *args[3];
     int n_args = 0;
     bool raw = false;
@@ -429,6 +453,8 @@ cmd_trace(struct control_request *req, int argc, const char *argv[],
     free(where);
     t->next = d->traces;
     d->traces = t;
+    d->n_traces++;
+    control_set_cancel(req, trace_cancel, t);
     const char *targs[] = { d->opts->bridge, t->flow, "--ct-next", "trk,new" };
     t->call = appctl_call(ctl, "ofproto/trace", 4, targs, 5000, trace_done, t);
     free(ctl);

@@ -27,6 +27,10 @@
 #include "switch-db.h"
 #include "switch-of.h"
 
+/* The longest 'sync --timeout', in seconds: a longer wait is a mistake
+ * (or 'inf'), and a waiter holds a connection meanwhile. */
+#define SYNC_TIMEOUT_MAX 3600
+
 /* A 'sync' request waiting for the flows to catch up. */
 struct waiter {
     struct control_request *req;
@@ -83,15 +87,21 @@ set_error(struct daemon *d, const char *msg)
 
 static void waiters_check(struct daemon *);
 
-/* Answers 'w' and takes it off the list; frees it unless the Kubernetes
- * client still holds it. */
+/* 'n_waiters' counts the waiters allocated, also those answered or
+ * abandoned that the Kubernetes client still holds: each may hold that
+ * client's probes and listings, so the limit must count them too. */
 static void
-waiter_finish(struct daemon *d, struct waiter *w, bool ok, const char *text)
+waiter_free(struct daemon *d, struct waiter *w)
 {
-    if (!w->answered) {
-        control_reply(w->req, ok, text);
-        w->answered = true;
-    }
+    d->n_waiters--;
+    free(w);
+}
+
+/* Takes 'w' off the list; frees it unless the Kubernetes client still
+ * holds it. */
+static void
+waiter_detach(struct daemon *d, struct waiter *w)
+{
     for (struct waiter **p = &d->waiters; *p; p = &(*p)->next) {
         if (*p == w) {
             *p = w->next;
@@ -100,8 +110,28 @@ waiter_finish(struct daemon *d, struct waiter *w, bool ok, const char *text)
     }
     ev_timer_stop(d->loop, &w->timeout);
     if (!w->kube_pending) {
-        free(w);
+        waiter_free(d, w);
     }
+}
+
+/* Answers 'w' and detaches it. */
+static void
+waiter_finish(struct daemon *d, struct waiter *w, bool ok, const char *text)
+{
+    if (!w->answered) {
+        control_reply(w->req, ok, text);
+        w->answered = true;
+    }
+    waiter_detach(d, w);
+}
+
+/* The client of 'w' went away: nobody to answer, nothing to keep. */
+static void
+waiter_cancel(struct control_request *req, void *w_)
+{
+    struct waiter *w = w_;
+    w->answered = true;
+    waiter_detach(w->d, w);
 }
 
 static void
@@ -150,7 +180,7 @@ kube_sync_done(void *aux, const char *error)
     struct daemon *d = w->d;
     w->kube_pending = false;
     if (w->answered) {
-        free(w);                /* Timed out or stopped meanwhile. */
+        waiter_free(d, w);      /* Timed out, stopped or abandoned. */
         return;
     }
     kick(d);
@@ -811,6 +841,35 @@ stand_ins_summary(const struct daemon *d)
     return s;
 }
 
+/* "synced", or "not synced: " and, for each kind that is not, what it is
+ * doing and why: a kind whose watch keeps failing is not current, whatever
+ * its first LIST did. */
+static char *
+kube_state(const struct kube_client_status *ks)
+{
+    if (ks->synced) {
+        return xstrdup("synced");
+    }
+    char *state = xstrdup("not synced:");
+    const char *sep = " ";
+    for (int i = 0; i < KUBE_N_KINDS; i++) {
+        const struct kube_kind_status *k = &ks->kinds[i];
+        if (k->synced) {
+            continue;
+        }
+        char *s = xasprintf("%s%s%s %s%s%s%s", state, sep, k->resource,
+                            !k->listed ? "listing"
+                            : k->resyncing ? "relisting" : "failing",
+                            k->failures && k->last_error ? " (" : "",
+                            k->failures && k->last_error ? k->last_error : "",
+                            k->failures && k->last_error ? ")" : "");
+        free(state);
+        state = s;
+        sep = "; ";
+    }
+    return state;
+}
+
 static void
 cmd_status(struct control_request *req, int argc, const char *argv[],
            void *aux)
@@ -833,12 +892,22 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
     } else {
         struct kube_client_status ks;
         kube_client_get_status(d->kube, &ks);
-        source = xasprintf("kubernetes (%s; resourceVersions: namespaces %s, "
-                           "pods %s, networkpolicies %s)",
-                           ks.synced ? "synced" : "listing",
+        char *state = kube_state(&ks);
+        /* Said at every status, not only once in the log at start. */
+        const struct kube_config *kcfg = d->kube_config;
+        const char *insecure = (kcfg->insecure_skip_tls_verify
+                                ? "; WARNING: the server's certificate is "
+                                  "not checked (insecure-skip-tls-verify)"
+                                : !strncmp(kcfg->server, "http://", 7)
+                                ? "; WARNING: plain HTTP, neither encrypted "
+                                  "nor authenticated" : "");
+        source = xasprintf("kubernetes (%s%s; resourceVersions: namespaces "
+                           "%s, pods %s, networkpolicies %s)", state,
+                           insecure,
                            ks.kinds[OBJ_NAMESPACE].rv ? ks.kinds[OBJ_NAMESPACE].rv : "-",
                            ks.kinds[OBJ_POD].rv ? ks.kinds[OBJ_POD].rv : "-",
                            ks.kinds[OBJ_NETPOL].rv ? ks.kinds[OBJ_NETPOL].rv : "-");
+        free(state);
     }
     struct switch_of_outage o;
     switch_of_get_outage(d->sw, &o);
@@ -917,10 +986,17 @@ cmd_sync(struct control_request *req, int argc, const char *argv[],
     for (int i = 1; i < argc; i++) {
         char *end;
         if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
-            timeout = strtod(argv[++i], &end);
-            if (*end || !(timeout > 0)) {
-                control_reply(req, false, "sync: --timeout needs a positive "
-                              "number of seconds");
+            const char *arg = argv[++i];
+            timeout = strtod(arg, &end);
+            if (end == arg || *end || !isfinite(timeout) || !(timeout > 0)
+                || timeout > SYNC_TIMEOUT_MAX) {
+                char *msg = xasprintf("sync: --timeout: \"%.40s%s\" is not "
+                                      "a number of seconds greater than 0 "
+                                      "and at most %d", arg,
+                                      strlen(arg) > 40 ? "..." : "",
+                                      SYNC_TIMEOUT_MAX);
+                control_reply(req, false, msg);
+                free(msg);
                 return;
             }
         } else {
@@ -928,12 +1004,22 @@ cmd_sync(struct control_request *req, int argc, const char *argv[],
             return;
         }
     }
+    if (d->n_waiters >= DAEMON_MAX_SYNCS) {
+        /* Abandoned ones count until the API server has answered them. */
+        char *msg = xasprintf("sync: %d syncs are already waiting: try again "
+                              "once they are answered", DAEMON_MAX_SYNCS);
+        control_reply(req, false, msg);
+        free(msg);
+        return;
+    }
     kick(d);
     struct waiter *w = xcalloc(1, sizeof *w);
     w->req = req;
     w->d = d;
     w->next = d->waiters;
     d->waiters = w;
+    d->n_waiters++;
+    control_set_cancel(req, waiter_cancel, w);
     ev_timer_init(&w->timeout, waiter_timeout_cb, timeout, 0.);
     ev_timer_start(d->loop, &w->timeout);
     if (d->dir) {
@@ -955,6 +1041,22 @@ signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
     ev_break(loop, EVBREAK_ALL);
 }
 
+/* SIGHUP, which by OVS's default would kill the daemon: read the source
+ * again and compile everything again, as 'recompute' does.  Options are
+ * not reloaded. */
+static void
+sighup_cb(struct ev_loop *loop, ev_signal *s, int revents)
+{
+    struct daemon *d = DAEMON_OF(s, sighup);
+    np_log(NP_LOG_INFO, "daemon", "SIGHUP: %srecomputing every flow",
+           d->dir ? "rescanning the manifest directory and " : "");
+    kick(d);
+    if (d->dir) {
+        source_dir_rescan(d->dir);
+    }
+    engine_force_full(d->engine, "SIGHUP");
+}
+
 int
 daemon_main(const struct daemon_options *opts)
 {
@@ -963,6 +1065,17 @@ daemon_main(const struct daemon_options *opts)
     d->loop = EV_DEFAULT;
     signal(SIGPIPE, SIG_IGN);
     ovs_loop_init(d->loop);
+    int status = 1;
+
+    /* First: a second daemon on the same socket stops here, before it
+     * touches anything. */
+    char *error = NULL;
+    d->control = control_create(opts->control, &error);
+    if (!d->control) {
+        np_log(NP_LOG_ERR, "daemon", "control socket: %s", error);
+        free(error);
+        goto out;
+    }
 
     struct compile_options co;
     compile_options_init(&co);
@@ -980,13 +1093,6 @@ daemon_main(const struct daemon_options *opts)
     d->engine = engine_create(&co);
     d->installed = flowtab_create();
 
-    char *error = NULL;
-    d->control = control_create(opts->control, &error);
-    if (!d->control) {
-        np_log(NP_LOG_ERR, "daemon", "control socket: %s", error);
-        free(error);
-        return 1;
-    }
     control_register("status", "", 0, 0, cmd_status, d);
     control_register("recompute", "", 0, 0, cmd_recompute, d);
     control_register("sync", "[--timeout SECONDS]", 0, 2, cmd_sync, d);
@@ -1002,7 +1108,7 @@ daemon_main(const struct daemon_options *opts)
             np_log(NP_LOG_ERR, "daemon", "--source dir:%s: %s",
                    opts->source_dir, error);
             free(error);
-            return 1;
+            goto out;
         }
     } else {
         error = opts->kubeconfig
@@ -1011,10 +1117,25 @@ daemon_main(const struct daemon_options *opts)
         if (error) {
             np_log(NP_LOG_ERR, "daemon", "%s", error);
             free(error);
-            return 1;
+            goto out;
+        }
+        const struct kube_config *kcfg = d->kube_config;
+        for (size_t i = 0; i < kcfg->n_warnings; i++) {
+            np_log(NP_LOG_WARN, "daemon", "%s", kcfg->warnings[i]);
+        }
+        if (!strncmp(kcfg->server, "http://", 7)
+            && (kcfg->token || kcfg->token_file)
+            && !opts->allow_insecure_http_token) {
+            np_log(NP_LOG_ERR, "daemon", "%s: server %s is plain HTTP and "
+                   "the config has a bearer token: refusing to send it where "
+                   "anyone on the path can read it (use https://, or "
+                   "--allow-insecure-http-token)", kcfg->origin,
+                   kcfg->server);
+            goto out;
         }
         struct kube_client_options ko;
         kube_client_options_init(&ko);
+        ko.allow_http_token = opts->allow_insecure_http_token;
         d->kube = kube_client_create(d->loop, d->kube_config, &ko,
                                      &kube_callbacks, d);
         kube_client_start(d->kube);
@@ -1034,12 +1155,16 @@ daemon_main(const struct daemon_options *opts)
     ev_signal_start(d->loop, &d->sigint);
     ev_signal_init(&d->sigterm, signal_cb, SIGTERM);
     ev_signal_start(d->loop, &d->sigterm);
+    ev_signal_init(&d->sighup, sighup_cb, SIGHUP);
+    ev_signal_start(d->loop, &d->sighup);
 
     np_log(NP_LOG_INFO, "daemon", "started: node %s, bridge %s in %s, "
            "control socket %s", opts->node, opts->bridge, opts->ovs_rundir,
            opts->control);
     ev_run(d->loop, 0);
+    status = 0;
 
+out:
     /* Graceful stop: leave the flows; close connections. */
     while (d->waiters) {
         waiter_finish(d, d->waiters, false, "daemon stopping");
@@ -1057,5 +1182,5 @@ daemon_main(const struct daemon_options *opts)
     free(d->markers);
     flowtab_destroy(d->installed);
     free(d);
-    return 0;
+    return status;
 }

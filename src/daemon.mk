@@ -23,4 +23,8 @@ ovs_netpold_SOURCES = src/ovs-netpold.c src/daemon.c include/daemon.h \
 ovs_netpold_LDADD = src/libcontrol.la src/libkube.la src/libnetpol.la \
 	$(SWITCH_LIBS) $(CURL_LIBS) $(JANSSON_LIBS) $(YAML_LIBS) $(EV_LIBS)
 ovs_netpold_LDFLAGS = $(SWITCH_WRAP)
+
+# Options and start-up checks, without a switch.
+TESTS += tests/daemon-cli.sh
 endif
+EXTRA_DIST += tests/daemon-cli.sh

@@ -56,6 +56,12 @@
 /* The longest Retry-After we honor, in seconds. */
 #define RETRY_AFTER_MAX 60
 
+/* A watch broken this many times in a row at the same resourceVersion,
+ * for the same reason, is relisted: the server replays the same event at
+ * every reconnection from there (one over max_event_size, say), so
+ * reconnecting again would never get past it. */
+#define WATCH_STUCK_ABORTS 3
+
 struct kind_info {
     const char *resource;
     const char *path;
@@ -138,6 +144,11 @@ struct kc_kind {
     bool need_list;             /* Next request is a LIST (page 1). */
     char *continue_token;       /* Next LIST page, or NULL. */
     unsigned int gone_streak;   /* 410s without a healthy watch between. */
+    /* Watch aborts in a row at resourceVersion 'abort_rv' for the reason
+     * 'abort_reason' (see WATCH_STUCK_ABORTS). */
+    unsigned int abort_streak;
+    char *abort_rv;
+    char *abort_reason;
     bool resync_begun;          /* on_resync_begin() delivered. */
     unsigned int gen;           /* Incremented at each LIST attempt. */
     struct strmap known;        /* Key -> struct kc_known. */
@@ -207,6 +218,8 @@ struct kube_client {
     struct kc_sync *syncs;
     bool started;
     bool synced;
+    bool token_fallback;        /* The static token stands in for the
+                                 * unreadable token file. */
 
     uint64_t rand_state;
 
@@ -341,6 +354,29 @@ op_name(const struct kc_request *req)
     return (req->type == REQ_WATCH ? "watch"
             : req->type == REQ_LIST ? "list"
             : req->type == REQ_VERIFY ? "metadata list" : "sync list");
+}
+
+/* libcurl's allocations fail only when memory runs out, which aborts
+ * here as everywhere (STYLE.md): going on would send a request without its
+ * Authorization header, or "(null)" in its URL. */
+static struct curl_slist *
+xcurl_slist_append(struct curl_slist *list, const char *s)
+{
+    struct curl_slist *l = curl_slist_append(list, s);
+    if (!l) {
+        abort();
+    }
+    return l;
+}
+
+static char *
+xcurl_escape(CURL *e, const char *s)
+{
+    char *escaped = curl_easy_escape(e, s, 0);
+    if (!escaped) {
+        abort();
+    }
+    return escaped;
 }
 
 /* Buffers. */
@@ -798,6 +834,9 @@ request_free(struct kc_request *req)
             curl_multi_remove_handle(kc->multi, req->easy);
             curl_easy_cleanup(req->easy);
         }
+        for (struct curl_slist *h = req->headers; h; h = h->next) {
+            explicit_bzero(h->data, strlen(h->data));   /* The token. */
+        }
         curl_slist_free_all(req->headers);
         free(req->url);
         free(req->buf);
@@ -815,9 +854,28 @@ request_start(struct kube_client *kc, struct kc_kind *kk, enum req_type type,
     const struct kube_config *cfg = kc->config;
 
     /* Read the token anew at every connection: it rotates. */
-    char *token;
-    *error = kube_config_get_token(cfg, &token);
+    char *token, *fallback;
+    *error = kube_config_get_token(cfg, &token, &fallback);
     if (*error) {
+        return NULL;
+    }
+    /* A token file that cannot be read hides a failed rotation behind the
+     * static token: say so when it starts and when it ends. */
+    if (fallback && !kc->token_fallback) {
+        kc_log(kc, KUBE_LOG_WARN, "%s", fallback);
+    } else if (!fallback && kc->token_fallback) {
+        kc_log(kc, KUBE_LOG_INFO, "%s: token file %s can be read again: "
+               "using its token", cfg->origin, cfg->token_file);
+    }
+    kc->token_fallback = fallback != NULL;
+    free(fallback);
+    if (token && *token && !kc->opts.allow_http_token
+        && !strncmp(cfg->server, "http://", 7)) {
+        kube_config_free_token(token);
+        *error = xasprintf("refusing to send the bearer token of %s over "
+                           "plain HTTP to %s, where anyone on the path can "
+                           "read it (use https://, or allow it explicitly)",
+                           cfg->origin, cfg->server);
         return NULL;
     }
 
@@ -840,7 +898,7 @@ request_start(struct kube_client *kc, struct kc_kind *kk, enum req_type type,
         if (timeout > hi) {
             timeout = hi;
         }
-        char *rv = curl_easy_escape(e, kk->rv, 0);
+        char *rv = xcurl_escape(e, kk->rv);
         query = xasprintf("watch=1&resourceVersion=%s&allowWatchBookmarks="
                           "true&timeoutSeconds=%u", rv, timeout);
         curl_free(rv);
@@ -850,7 +908,7 @@ request_start(struct kube_client *kc, struct kc_kind *kk, enum req_type type,
         const char *cont = (type == REQ_LIST ? kk->continue_token
                             : kk->listing->continue_token);
         if (cont) {
-            char *c = curl_easy_escape(e, cont, 0);
+            char *c = xcurl_escape(e, cont);
             query = xasprintf("limit=%u&continue=%s", kc->opts.page_size, c);
             curl_free(c);
         } else {
@@ -880,25 +938,28 @@ request_start(struct kube_client *kc, struct kc_kind *kk, enum req_type type,
     if (type == REQ_WATCH) {
         curl_easy_setopt(e, CURLOPT_TIMEOUT, (long) timeout + WATCH_GRACE);
     } else {
-        /* Lists may be long; a stalled one is not. */
+        /* Lists may be long; a stalled one is not, nor one that trickles
+         * forever (the LIST would hold its kind meanwhile). */
         curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
         curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
         curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 60L);
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+                         (long) (kc->opts.request_timeout * 1000));
     }
 
     /* A listing needs names and resourceVersions only; a server that
      * cannot send just the metadata sends the full List. */
-    req->headers = curl_slist_append(
+    req->headers = xcurl_slist_append(
         NULL, (type == REQ_VERIFY
                ? "Accept: application/json;as=PartialObjectMetadataList;"
                  "g=meta.k8s.io;v=v1, application/json"
                : "Accept: application/json"));
     if (token && *token) {
         char *h = xasprintf("Authorization: Bearer %s", token);
-        req->headers = curl_slist_append(req->headers, h);
-        free(h);
+        req->headers = xcurl_slist_append(req->headers, h);
+        kube_config_free_token(h);
     }
-    free(token);
+    kube_config_free_token(token);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->headers);
 
     if (cfg->insecure_skip_tls_verify) {
@@ -1309,6 +1370,36 @@ listing_page_done(struct kc_request *req, CURLcode res)
     kick(kk->kc);
 }
 
+/* The watch of 'kk' broke the protocol for 'reason' (we aborted it):
+ * reconnect from the last good resourceVersion, or relist when the same
+ * thing happened there WATCH_STUCK_ABORTS times in a row. */
+static void
+watch_aborted(struct kc_kind *kk, const char *reason)
+{
+    if (kk->abort_streak && kk->abort_rv && kk->rv
+        && !strcmp(kk->abort_rv, kk->rv) && !strcmp(kk->abort_reason, reason)) {
+        kk->abort_streak++;
+    } else {
+        kk->abort_streak = 1;
+        set_string(&kk->abort_rv, kk->rv);
+        set_string(&kk->abort_reason, reason);
+    }
+    if (kk->abort_streak < WATCH_STUCK_ABORTS) {
+        kind_fail(kk, "watch", xasprintf("%s; reconnecting from "
+                                         "resourceVersion %s", reason,
+                                         kk->rv));
+        return;
+    }
+    kk->abort_streak = 0;
+    kk->need_list = true;
+    kk->relists++;
+    kind_fail(kk, "watch", xasprintf("%s, %d times in a row at "
+                                     "resourceVersion %s: the server sends "
+                                     "the same event at every reconnection "
+                                     "from there, so relisting", reason,
+                                     WATCH_STUCK_ABORTS, kk->rv));
+}
+
 /* A transfer ended with 'res'.  Frees 'req' and decides what comes next. */
 static void
 request_done(struct kc_request *req, CURLcode res)
@@ -1382,9 +1473,7 @@ request_done(struct kc_request *req, CURLcode res)
             kk->continue_token = NULL;
             kind_fail(kk, op, xstrdup(req->abort_reason));
         } else {
-            kind_fail(kk, op, xasprintf("%s; reconnecting from "
-                                        "resourceVersion %s",
-                                        req->abort_reason, kk->rv));
+            watch_aborted(kk, req->abort_reason);
         }
         request_free(req);
         return;
@@ -1793,6 +1882,7 @@ kube_client_options_init(struct kube_client_options *o)
     o->backoff_initial = 0.5;
     o->backoff_max = 30;
     o->connect_timeout = 10;
+    o->request_timeout = 300;
     o->log_burst = 50;
     o->log_rate = 1;
 }
@@ -1923,6 +2013,8 @@ kube_client_destroy(struct kube_client *kc)
         free(kk->rv);
         free(kk->continue_token);
         free(kk->last_error);
+        free(kk->abort_rv);
+        free(kk->abort_reason);
     }
     free(kc);
 }
@@ -1932,10 +2024,12 @@ kube_client_get_status(const struct kube_client *kc,
                        struct kube_client_status *st)
 {
     memset(st, 0, sizeof *st);
-    st->synced = kc->synced;
+    st->synced = true;
     for (int i = 0; i < KUBE_N_KINDS; i++) {
         const struct kc_kind *kk = &kc->kinds[i];
         struct kube_kind_status *s = &st->kinds[i];
+        s->synced = kk->listed && !kk->need_list && !kk->failures;
+        st->synced = st->synced && s->synced;
         s->resource = kk->resource;
         s->rv = kk->rv;
         s->listed = kk->listed;

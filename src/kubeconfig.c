@@ -15,6 +15,18 @@
 /* Files larger than this are not kubeconfigs, tokens or certificates. */
 #define KUBE_MAX_FILE_SIZE (16 * 1024 * 1024)
 
+/* Frees 'p', which may hold a secret (a token, a private key), after
+ * overwriting its 'size' bytes, so that no copy lingers in freed memory
+ * (core dumps, later allocations). */
+static void
+secret_free(char *p, size_t size)
+{
+    if (p) {
+        explicit_bzero(p, size);
+        free(p);
+    }
+}
+
 /* Reads the whole file 'path' into a malloc'd, null-terminated buffer.
  * Returns 0 or an errno value (EFBIG when larger than 'max_size'). */
 static int
@@ -37,8 +49,13 @@ read_file(const char *path, size_t max_size, char **datap, size_t *sizep)
                 error = EFBIG;
                 break;
             }
+            /* Not xrealloc(): the old block, which may hold a key or a
+             * token, is wiped before it goes back to the heap. */
+            char *bigger = xmalloc(allocated * 2);
+            memcpy(bigger, data, size);
+            secret_free(data, allocated);
+            data = bigger;
             allocated *= 2;
-            data = xrealloc(data, allocated);
         }
         size_t n = fread(data + size, 1, allocated - size - 1, f);
         size += n;
@@ -54,7 +71,7 @@ read_file(const char *path, size_t max_size, char **datap, size_t *sizep)
         error = EFBIG;
     }
     if (error) {
-        free(data);
+        secret_free(data, allocated);
         return error;
     }
     data[size] = '\0';
@@ -68,6 +85,57 @@ is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'
            || c == '\v';
+}
+
+/* Bearer tokens. */
+
+/* Removes white space around the 'size' bytes at 'data' and returns the
+ * token as a new string.  Does not free 'data'. */
+static char *
+trim_token(const char *data, size_t size)
+{
+    size_t start = 0;
+    while (start < size && is_space(data[start])) {
+        start++;
+    }
+    while (size > start && is_space(data[size - 1])) {
+        size--;
+    }
+    return xmemdup0(data + start, size - start);
+}
+
+/* Checks that 'token' can go into an "Authorization: Bearer" header: every
+ * byte printable ASCII and no space.  A CR or LF would end the header and
+ * let the rest of the token add headers of its own; Go's net/http, and so
+ * client-go, refuses such a value too.  Returns NULL or a malloc'd
+ * message, which tells where the bad byte is but never quotes the token. */
+static char *
+check_token(const char *token)
+{
+    size_t len = strlen(token);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = token[i];
+        if (c < 0x21 || c > 0x7e) {
+            return xasprintf("the token holds a byte that cannot be sent in "
+                             "an HTTP header (0x%02x at offset %zu of %zu; a "
+                             "bearer token is printable ASCII without "
+                             "spaces)", c, i, len);
+        }
+    }
+    return NULL;
+}
+
+/* Reads the token file 'path' into '*tokenp', trimmed.  Returns 0 or an
+ * errno value. */
+static int
+read_token_file(const char *path, char **tokenp)
+{
+    char *data;
+    size_t size;
+    int error = read_file(path, KUBE_MAX_FILE_SIZE, &data, &size);
+    *tokenp = error ? NULL : trim_token(data, size);
+    secret_free(data, size);
+    return error;
 }
 
 /* Base64. */
@@ -113,7 +181,7 @@ kube_base64_decode(const char *s, size_t len, char **datap, size_t *sizep)
         }
         int v = base64_value(c);
         if (v < 0 || n_pad) {
-            free(data);
+            secret_free(data, len / 4 * 3 + 4);
             if (v < 0) {
                 return (c >= 0x20 && c < 0x7f
                         ? xasprintf("bad character '%c' at offset %zu", c, i)
@@ -132,7 +200,7 @@ kube_base64_decode(const char *s, size_t len, char **datap, size_t *sizep)
     /* A final group of 1 character cannot encode a byte; padding, when
      * present, must complete the last group of 4. */
     if (n_chars % 4 == 1 || (n_pad && (n_chars % 4 || n_pad > 2))) {
-        free(data);
+        secret_free(data, len / 4 * 3 + 4);
         return xstrdup("truncated (the length is not a multiple of 4)");
     }
     data[size] = '\0';
@@ -274,6 +342,23 @@ resolve_path(const struct kctx *ctx, const char *name)
             ? xstrdup(name) : xasprintf("%s%s", ctx->dir, name));
 }
 
+/* Notes a warning if the secret file 'path' (field 'field' of 'who') may be
+ * read by group or others. */
+static void
+check_private(struct kctx *ctx, struct kube_config *c, const char *who,
+              const char *field, const char *path)
+{
+    struct stat st;
+    if (!stat(path, &st) && st.st_mode & (S_IRGRP | S_IROTH)) {
+        char *w = xasprintf("%s: %s: %s: %s is readable by %s (mode %04o): "
+                            "whoever reads it can act as this user",
+                            ctx->path, who, field, path,
+                            st.st_mode & S_IROTH ? "everyone" : "its group",
+                            (unsigned int) (st.st_mode & 07777));
+        APPEND(c->warnings, c->n_warnings, c->allocated_warnings, w);
+    }
+}
+
 /* Checks that the file 'name' (field 'field' of 'who') is readable and
  * stores its resolved path in '*pathp'. */
 static bool
@@ -290,7 +375,7 @@ check_file(struct kctx *ctx, const char *who, const char *field,
         free(path);
         return false;
     }
-    free(data);
+    secret_free(data, size);
     *pathp = path;
     return true;
 }
@@ -329,7 +414,7 @@ decode_pem_field(struct kctx *ctx, const char *who, const char *field,
         return false;
     }
     if (!pem_holds(*datap, kind)) {
-        free(*datap);
+        secret_free(*datap, *sizep);
         *datap = NULL;
         bool cert = kind == PEM_CERTIFICATE;
         return kfail(ctx, who, field, "does not hold a PEM %s (no "
@@ -359,6 +444,17 @@ parse_cluster(struct kctx *ctx, const char *who, const json_t *cluster,
 
     if (!server) {
         return kfail(ctx, who, "server", "is required");
+    }
+    /* Checked first, and the URL not quoted: it would show the password.
+     * libcurl would send it as basic authentication, which kubectl does
+     * not do either. */
+    const char *authority = strstr(server, "://");
+    authority = authority ? authority + 3 : server;
+    const char *at = strchr(authority, '@');
+    if (at && at < authority + strcspn(authority, "/?#")) {
+        return kfail(ctx, who, "server", "has a user name or password "
+                     "before '@' (not supported: use token, tokenFile or a "
+                     "client certificate)");
     }
     if (strncmp(server, "https://", 8) && strncmp(server, "http://", 7)) {
         return kfail(ctx, who, "server", "\"%s\" is not an http:// or "
@@ -439,13 +535,33 @@ parse_user(struct kctx *ctx, const char *who, const json_t *user,
     }
 
     if (token) {
+        char *reason = check_token(token);
+        if (reason) {
+            kfail(ctx, who, "token", "%s", reason);
+            free(reason);
+            return false;
+        }
         c->token = xstrdup(token);
     }
     if (token_file) {
-        if (!check_file(ctx, who, "tokenFile", token_file,
-                        &c->token_file)) {
+        char *path = resolve_path(ctx, token_file);
+        char *file_token;
+        int error = read_token_file(path, &file_token);
+        char *reason = error ? NULL : check_token(file_token);
+        if (error) {
+            kfail(ctx, who, "tokenFile", "cannot read %s (%s)", path,
+                  strerror(error));
+        } else if (reason) {
+            kfail(ctx, who, "tokenFile", "%s: %s", path, reason);
+        }
+        free(reason);
+        secret_free(file_token, file_token ? strlen(file_token) : 0);
+        if (ctx->error) {
+            free(path);
             return false;
         }
+        c->token_file = path;
+        check_private(ctx, c, who, "tokenFile", path);
     }
 
     if (cert && cert_data) {
@@ -474,6 +590,9 @@ parse_user(struct kctx *ctx, const char *who, const json_t *user,
     if (key && !check_file(ctx, who, "client-key", key,
                            &c->client_key_file)) {
         return false;
+    }
+    if (key) {
+        check_private(ctx, c, who, "client-key", c->client_key_file);
     }
     if (cert_data && !decode_pem_field(ctx, who, "client-certificate-data",
                                        cert_data, PEM_CERTIFICATE,
@@ -620,6 +739,15 @@ kube_config_in_cluster(const char *sa_dir, struct kube_config **configp)
         return msg;
     }
 
+    if (host[strcspn(host, "@/?# \t\r\n")]
+        || port[strcspn(port, "@/?# \t\r\n")]) {
+        char *msg = xasprintf("%s: KUBERNETES_SERVICE_HOST or "
+                              "KUBERNETES_SERVICE_PORT is not a host name, "
+                              "address or port", origin);
+        free(origin);
+        return msg;
+    }
+
     struct kube_config *c = xcalloc(1, sizeof *c);
     c->origin = origin;
     c->server = (strchr(host, ':')
@@ -628,18 +756,30 @@ kube_config_in_cluster(const char *sa_dir, struct kube_config **configp)
     c->token_file = xasprintf("%s/token", sa_dir ? sa_dir : KUBE_SA_DIR);
     c->ca_file = xasprintf("%s/ca.crt", sa_dir ? sa_dir : KUBE_SA_DIR);
 
-    const char *files[] = { c->token_file, c->ca_file };
-    for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+    char *token;
+    int error = read_token_file(c->token_file, &token);
+    char *reason = error ? NULL : check_token(token);
+    secret_free(token, token ? strlen(token) : 0);
+    char *msg = NULL;
+    if (error) {
+        msg = xasprintf("%s: cannot read %s (%s)", origin, c->token_file,
+                        strerror(error));
+    } else if (reason) {
+        msg = xasprintf("%s: %s: %s", origin, c->token_file, reason);
+        free(reason);
+    } else {
         char *data;
         size_t size;
-        int error = read_file(files[i], KUBE_MAX_FILE_SIZE, &data, &size);
+        error = read_file(c->ca_file, KUBE_MAX_FILE_SIZE, &data, &size);
         if (error) {
-            char *msg = xasprintf("%s: cannot read %s (%s)", origin,
-                                  files[i], strerror(error));
-            kube_config_destroy(c);
-            return msg;
+            msg = xasprintf("%s: cannot read %s (%s)", origin, c->ca_file,
+                            strerror(error));
         }
         free(data);
+    }
+    if (msg) {
+        kube_config_destroy(c);
+        return msg;
     }
     *configp = c;
     return NULL;
@@ -688,44 +828,66 @@ kube_config_destroy(struct kube_config *c)
         free(c->proxy_url);
         free(c->ca_file);
         free(c->ca_data);
-        free(c->token);
+        secret_free(c->token, c->token ? strlen(c->token) : 0);
         free(c->token_file);
         free(c->client_cert_file);
         free(c->client_cert_data);
         free(c->client_key_file);
-        free(c->client_key_data);
+        secret_free(c->client_key_data, c->client_key_data_size);
+        for (size_t i = 0; i < c->n_warnings; i++) {
+            free(c->warnings[i]);
+        }
+        free(c->warnings);
         free(c);
     }
 }
 
 char *
-kube_config_get_token(const struct kube_config *c, char **tokenp)
+kube_config_get_token(const struct kube_config *c, char **tokenp,
+                      char **fallbackp)
 {
     *tokenp = NULL;
+    if (fallbackp) {
+        *fallbackp = NULL;
+    }
     if (c->token_file) {
-        char *data;
-        size_t size;
-        int error = read_file(c->token_file, KUBE_MAX_FILE_SIZE, &data,
-                              &size);
+        char *token;
+        int error = read_token_file(c->token_file, &token);
         if (!error) {
-            size_t start = 0;
-            while (start < size && is_space(data[start])) {
-                start++;
+            /* A bad token fails the request rather than falling back: the
+             * file was read, so it is what the operator put there, and
+             * client-go's request fails the same way (net/http refuses
+             * the header). */
+            char *reason = check_token(token);
+            if (reason) {
+                char *msg = xasprintf("%s: token file %s: %s", c->origin,
+                                      c->token_file, reason);
+                free(reason);
+                secret_free(token, strlen(token));
+                return msg;
             }
-            while (size > start && is_space(data[size - 1])) {
-                size--;
-            }
-            *tokenp = xmemdup0(data + start, size - start);
-            free(data);
+            *tokenp = token;
             return NULL;
         }
         if (!c->token) {
             return xasprintf("%s: cannot read token file %s (%s)",
                              c->origin, c->token_file, strerror(error));
         }
+        if (fallbackp) {
+            *fallbackp = xasprintf("%s: cannot read token file %s (%s): "
+                                   "using the static token instead",
+                                   c->origin, c->token_file,
+                                   strerror(error));
+        }
     }
     if (c->token) {
         *tokenp = xstrdup(c->token);
     }
     return NULL;
+}
+
+void
+kube_config_free_token(char *token)
+{
+    secret_free(token, token ? strlen(token) : 0);
 }

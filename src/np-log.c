@@ -43,21 +43,75 @@ level_name(enum np_log_level level)
     return names[level];
 }
 
-static void
-put_json_string(FILE *f, const char *s)
+/* The length of the valid UTF-8 sequence at 's' (1 to 4 bytes), or 0 if
+ * the bytes there are not one. */
+static size_t
+utf8_length(const unsigned char *s)
 {
-    putc('"', f);
-    for (; *s; s++) {
-        unsigned char c = *s;
-        if (c == '"' || c == '\\') {
-            fprintf(f, "\\%c", c);
-        } else if (c < 0x20) {
-            fprintf(f, "\\u%04x", c);
-        } else {
-            putc(c, f);
+    unsigned char c = s[0];
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xbf;     /* Bounds of the second byte. */
+    if (c < 0x80) {
+        return 1;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        lo = c == 0xe0 ? 0xa0 : 0x80;       /* No overlong forms, */
+        hi = c == 0xed ? 0x9f : 0xbf;       /* no surrogates. */
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        lo = c == 0xf0 ? 0x90 : 0x80;
+        hi = c == 0xf4 ? 0x8f : 0xbf;       /* Nothing above U+10FFFF. */
+    } else {
+        return 0;
+    }
+    if (s[1] < lo || s[1] > hi) {
+        return 0;
+    }
+    for (size_t i = 2; i < n; i++) {
+        if (s[i] < 0x80 || s[i] > 0xbf) {
+            return 0;
         }
     }
-    putc('"', f);
+    return n;
+}
+
+/* Writes 's' so that it stays on one line and is valid UTF-8: a message
+ * may carry text from outside (an API server's Status message, a file
+ * name), and a newline in it must not start a line that reads as one of
+ * ours.  Control characters (C0, DEL and C1, which some viewers take as
+ * line breaks) become escapes; so does each byte that is not part of valid
+ * UTF-8.  In JSON mode the escapes are JSON's, and "\\" and '"' are
+ * escaped as JSON requires. */
+static void
+put_escaped(FILE *f, const char *s_, bool json)
+{
+    const unsigned char *s = (const unsigned char *) s_;
+    while (*s) {
+        unsigned char c = *s;
+        size_t n = utf8_length(s);
+        if (json && (c == '"' || c == '\\')) {
+            fprintf(f, "\\%c", c);
+        } else if (c == '\n') {
+            fputs("\\n", f);
+        } else if (c == '\r') {
+            fputs("\\r", f);
+        } else if (c == '\t') {
+            fputs("\\t", f);
+        } else if (c < 0x20 || c == 0x7f) {
+            fprintf(f, json ? "\\u%04x" : "\\x%02x", c);
+        } else if (n == 2 && c == 0xc2 && s[1] < 0xa0) {
+            fprintf(f, "\\u%04x", s[1]);
+        } else if (!n) {
+            /* JSON has no escape for a byte: spell it out as text. */
+            fprintf(f, json ? "\\\\x%02x" : "\\x%02x", c);
+            n = 1;
+        } else {
+            fwrite(s, 1, n, f);
+        }
+        s += n;
+    }
 }
 
 static void
@@ -78,15 +132,18 @@ np_log_valist(enum np_log_level level, const char *module,
 
     flockfile(stderr);
     if (log_json) {
-        fprintf(stderr, "{\"ts\":\"%s\",\"level\":\"%s\",\"module\":",
+        fprintf(stderr, "{\"ts\":\"%s\",\"level\":\"%s\",\"module\":\"",
                 when, level_name(level));
-        put_json_string(stderr, module);
-        fputs(",\"msg\":", stderr);
-        put_json_string(stderr, msg);
-        fputs("}\n", stderr);
+        put_escaped(stderr, module, true);
+        fputs("\",\"msg\":\"", stderr);
+        put_escaped(stderr, msg, true);
+        fputs("\"}\n", stderr);
     } else {
-        fprintf(stderr, "%s %s %s: %s\n", when, level_name(level), module,
-                msg);
+        fprintf(stderr, "%s %s ", when, level_name(level));
+        put_escaped(stderr, module, false);
+        fputs(": ", stderr);
+        put_escaped(stderr, msg, false);
+        putc('\n', stderr);
     }
     funlockfile(stderr);
     fflush(stderr);

@@ -44,6 +44,10 @@ usage(FILE *stream)
           "  --max-policy-flows N  the most flows one policy's rules may\n"
           "                        add (default 100000); a policy that needs\n"
           "                        more isolates its pods and allows nothing\n"
+          "  --allow-insecure-http-token\n"
+          "                        send the kubeconfig's bearer token to an\n"
+          "                        http:// server (anyone on the path can\n"
+          "                        read it; default: refuse to start)\n"
           "  --log-format text|json\n"
           "  --log-level debug|info|warn|error\n"
           "  --config FILE         read options from FILE: one 'name value'\n"
@@ -56,6 +60,7 @@ enum {
     OPT_CONTROL, OPT_TABLE_BASE, OPT_CONTINUATION, OPT_CT_ZONE,
     OPT_DRIFT_INTERVAL, OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_CONFIG,
     OPT_NODE_ADDRESS, OPT_NODE_PORT, OPT_MAX_POLICY_FLOWS,
+    OPT_ALLOW_HTTP_TOKEN,
 };
 
 static const struct option long_options[] = {
@@ -75,6 +80,7 @@ static const struct option long_options[] = {
     {"node-address", required_argument, NULL, OPT_NODE_ADDRESS},
     {"node-port", required_argument, NULL, OPT_NODE_PORT},
     {"max-policy-flows", required_argument, NULL, OPT_MAX_POLICY_FLOWS},
+    {"allow-insecure-http-token", no_argument, NULL, OPT_ALLOW_HTTP_TOKEN},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -252,6 +258,15 @@ apply_option(struct daemon_options *o, int opt, const char *name,
         o->n_node_ports = n;
         return true;
     }
+    case OPT_ALLOW_HTTP_TOKEN:
+        /* A flag; in a config file "true" or "false". */
+        if (arg && strcmp(arg, "true") && strcmp(arg, "false")) {
+            fprintf(stderr, "ovs-netpold: --%s: \"%s\" is not true or "
+                    "false\n", name, arg);
+            return false;
+        }
+        o->allow_insecure_http_token = !arg || !strcmp(arg, "true");
+        return true;
     case OPT_LOG_LEVEL: {
         enum np_log_level level;
         if (!np_log_parse_level(arg, &level)) {
@@ -266,6 +281,9 @@ apply_option(struct daemon_options *o, int opt, const char *name,
     return false;
 }
 
+/* The longest line of a --config file. */
+#define CONFIG_MAX_LINE 65536
+
 /* Reads 'name value' lines. */
 static bool
 read_config(struct daemon_options *o, const char *path)
@@ -276,11 +294,21 @@ read_config(struct daemon_options *o, const char *path)
                 strerror(errno));
         return false;
     }
-    char line[4096];
+    /* getline(), not a fixed buffer: the tail of a long line, say of a
+     * comment, must not be read as a line of its own. */
+    char *line = NULL;
+    size_t allocated = 0;
+    ssize_t len;
     int lineno = 0;
     bool ok = true;
-    while (ok && fgets(line, sizeof line, f)) {
+    while (ok && (len = getline(&line, &allocated, f)) >= 0) {
         lineno++;
+        if (len > CONFIG_MAX_LINE) {
+            fprintf(stderr, "ovs-netpold: %s:%d: line longer than %d "
+                    "bytes\n", path, lineno, CONFIG_MAX_LINE);
+            ok = false;
+            break;
+        }
         char *p = line + strspn(line, " \t");
         p[strcspn(p, "#\r\n")] = '\0';
         if (!*p) {
@@ -314,6 +342,7 @@ read_config(struct daemon_options *o, const char *path)
             fprintf(stderr, "ovs-netpold: (in %s:%d)\n", path, lineno);
         }
     }
+    free(line);
     fclose(f);
     return ok;
 }
@@ -398,14 +427,19 @@ main(int argc, char *argv[])
     if (!node_addrs_given) {
         detect_node_addrs(&o);
     }
-    char list[1024] = "";
+    char *list = xstrdup("");
     for (size_t i = 0; i < o.n_node_addrs; i++) {
         char addr[IP_ADDR_STRLEN];
         ip_addr_format(&o.node_addrs[i], addr);
-        size_t len = strlen(list);
-        snprintf(list + len, sizeof list - len, "%s%s", i ? "," : "", addr);
+        char *longer = xasprintf("%s%s%s", list, i ? "," : "", addr);
+        free(list);
+        list = longer;
     }
     np_log(NP_LOG_INFO, "main", "node %s, addresses %s (traffic to and from "
            "them is always allowed)", o.node, o.n_node_addrs ? list : "none");
-    return daemon_main(&o);
+    free(list);
+    int status = daemon_main(&o);
+    free((void *) o.node_addrs);
+    free((void *) o.node_ports);
+    return status;
 }

@@ -22,8 +22,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <curl/curl.h>
 #include <ev.h>
 #include <jansson.h>
@@ -32,6 +35,9 @@
 #include "np-util.h"
 #include "objects.h"
 #include "strmap.h"
+
+#define CONTAINER_OF(ptr, type, member) \
+    ((type *) (void *) ((char *) (ptr) - offsetof(type, member)))
 
 static char *tmpdir;
 
@@ -227,7 +233,7 @@ test_config_data(void **state)
     assert_int_equal(cfg->client_key_data_size, strlen(KEY_PEM));
 
     char *token;
-    assert_null(kube_config_get_token(cfg, &token));
+    assert_null(kube_config_get_token(cfg, &token, NULL));
     assert_string_equal(token, "abc.def");
     free(token);
     kube_config_destroy(cfg);
@@ -239,7 +245,7 @@ test_config_data(void **state)
     assert_string_equal(cfg->server, "https://other.example:6443");
     assert_null(cfg->ca_data);
     assert_null(cfg->token);
-    assert_null(kube_config_get_token(cfg, &token));
+    assert_null(kube_config_get_token(cfg, &token, NULL));
     assert_null(token);
     kube_config_destroy(cfg);
 
@@ -292,9 +298,31 @@ test_config_files(void **state)
     char *path = xasprintf("%s/kubeconfig", dir);
     write_file(path, text);
 
+    /* Secrets others may read are worth a warning; private ones not. */
     struct kube_config *cfg;
-    char *error = kube_config_load(path, NULL, &cfg);
+    char *error;
+    assert_int_equal(chmod(token_file, 0640), 0);
+    assert_int_equal(chmod(key, 0644), 0);
+    error = kube_config_load(path, NULL, &cfg);
     assert_null(error);
+    assert_int_equal(cfg->n_warnings, 2);
+    char *expected = xasprintf("%s: user \"u\": tokenFile: %s is readable by "
+                               "its group (mode 0640): whoever reads it can "
+                               "act as this user", path, token_file);
+    assert_string_equal(cfg->warnings[0], expected);
+    free(expected);
+    expected = xasprintf("%s: user \"u\": client-key: %s/./client.key is "
+                         "readable by everyone (mode 0644): whoever reads it "
+                         "can act as this user", path, dir);
+    assert_string_equal(cfg->warnings[1], expected);
+    free(expected);
+    kube_config_destroy(cfg);
+    assert_int_equal(chmod(token_file, 0600), 0);
+    assert_int_equal(chmod(key, 0400), 0);
+
+    error = kube_config_load(path, NULL, &cfg);
+    assert_null(error);
+    assert_int_equal(cfg->n_warnings, 0);
     assert_string_equal(cfg->server, "https://k8s.example");
     assert_string_equal(cfg->ca_file, ca);
     assert_null(cfg->ca_data);
@@ -306,36 +334,90 @@ test_config_files(void **state)
     free(key_dot);
 
     char *token;
-    assert_null(kube_config_get_token(cfg, &token));
+    assert_null(kube_config_get_token(cfg, &token, NULL));
     assert_string_equal(token, "first-token");
     free(token);
 
     /* Rotation: the file is read again every time. */
     write_file(token_file, "second-token");
-    assert_null(kube_config_get_token(cfg, &token));
+    assert_null(kube_config_get_token(cfg, &token, NULL));
     assert_string_equal(token, "second-token");
     free(token);
 
     /* Gone without a static token to fall back on: an error. */
     assert_int_equal(unlink(token_file), 0);
-    error = kube_config_get_token(cfg, &token);
+    error = kube_config_get_token(cfg, &token, NULL);
     assert_null(token);
-    char *expected = xasprintf("%s: cannot read token file %s (No such file "
+    expected = xasprintf("%s: cannot read token file %s (No such file "
                                "or directory)", path, token_file);
     assert_string_equal(error, expected);
     free(expected);
     free(error);
 
-    /* With a static token too, the file wins when readable. */
+    /* With a static token too, the file wins when readable; when it is
+     * not, the fallback is reported for the log. */
     cfg->token = xstrdup("static");
-    assert_null(kube_config_get_token(cfg, &token));
+    char *fallback;
+    assert_null(kube_config_get_token(cfg, &token, &fallback));
     assert_string_equal(token, "static");
+    expected = xasprintf("%s: cannot read token file %s (No such file or "
+                         "directory): using the static token instead", path,
+                         token_file);
+    assert_string_equal(fallback, expected);
+    free(expected);
+    free(fallback);
     free(token);
     write_file(token_file, "from-file\n");
-    assert_null(kube_config_get_token(cfg, &token));
+    assert_null(kube_config_get_token(cfg, &token, &fallback));
     assert_string_equal(token, "from-file");
+    assert_null(fallback);
     free(token);
+
+    /* A re-read token that would add HTTP headers fails the request,
+     * naming the file, and does not fall back: the file was read.  The
+     * message never quotes the token. */
+    static const struct {
+        const char *content;
+        const char *where;
+    } bad[] = {
+        { "abc\r\nX-Injected: yes\n", "0x0d at offset 3 of 20" },
+        { "abc\nX-Injected: yes", "0x0a at offset 3 of 19" },
+        { " two words ", "0x20 at offset 3 of 9" },
+        { "nul\x01" "byte", "0x01 at offset 3 of 8" },
+        { "caf\xc3\xa9", "0xc3 at offset 3 of 5" },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+        write_file(token_file, bad[i].content);
+        token = (char *) "x";
+        error = kube_config_get_token(cfg, &token, &fallback);
+        assert_null(token);
+        assert_null(fallback);
+        expected = xasprintf("%s: token file %s: the token holds a byte "
+                             "that cannot be sent in an HTTP header (%s; a "
+                             "bearer token is printable ASCII without "
+                             "spaces)", path, token_file, bad[i].where);
+        assert_string_equal(error, expected);
+        free(expected);
+        free(error);
+    }
+    write_file(token_file, "fixed\n");
+    assert_null(kube_config_get_token(cfg, &token, NULL));
+    assert_string_equal(token, "fixed");
+    kube_config_free_token(token);
     kube_config_destroy(cfg);
+
+    /* At load, a token file holding such a token is an error. */
+    write_file(token_file, "abc\r\nX-Injected: yes\n");
+    error = kube_config_load(path, NULL, &cfg);
+    assert_null(cfg);
+    expected = xasprintf("%s: user \"u\": tokenFile: %s: the token holds a "
+                         "byte that cannot be sent in an HTTP header (0x0d "
+                         "at offset 3 of 20; a bearer token is printable "
+                         "ASCII without spaces)", path, token_file);
+    assert_string_equal(error, expected);
+    free(expected);
+    free(error);
+    write_file(token_file, "second-token");
 
     /* The same configuration as JSON. */
     char *json = xasprintf(
@@ -442,6 +524,28 @@ test_config_errors(void **state)
     assert_config_error("clusters:\n- name: c\n  cluster: {server: "
                         "\"https://\"}\n" USER_NONE CTX,
                         "cluster \"c\": server: \"https://\" has no host");
+    /* A password in the URL: rejected, and not shown. */
+    static const char *const userinfo[] = {
+        "https://admin:s3cret@k8s.example:6443",
+        "http://admin@10.0.0.1/prefix", "ftp://u:s3cret@h",
+        "https://u:s3cr et@h",
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(userinfo); i++) {
+        text = xasprintf("clusters:\n- name: c\n  cluster: {server: "
+                         "\"%s\"}\n" USER_NONE CTX, userinfo[i]);
+        assert_config_error(text, "cluster \"c\": server: has a user name "
+                            "or password before '@' (not supported: use "
+                            "token, tokenFile or a client certificate)");
+        free(text);
+    }
+    /* An '@' in the path is not a user name. */
+    struct kube_config *cfg;
+    char *error = parse_config("at.yaml", "clusters:\n- name: c\n  cluster: "
+                               "{server: \"https://h/p@x\"}\n" USER_NONE CTX,
+                               NULL, &cfg);
+    assert_null(error);
+    assert_string_equal(cfg->server, "https://h/p@x");
+    kube_config_destroy(cfg);
     assert_config_error(CLUSTER "    certificate-authority-data: \"Zm9v%\"\n"
                         USER_NONE CTX,
                         "cluster \"c\": certificate-authority-data: is not "
@@ -483,6 +587,20 @@ test_config_errors(void **state)
     /* User fields. */
     assert_config_error(CLUSTER "users:\n- name: u\n  user: {token: 7}\n" CTX,
                         "user \"u\": token: must be a string");
+    /* The review's injection, and a token a YAML block scalar ends with a
+     * newline: neither may reach a header.  The token is not quoted. */
+    assert_config_error(CLUSTER "users:\n- name: u\n  user:\n"
+                        "    token: \"abc\\r\\nX-Injected: yes\"\n" CTX,
+                        "user \"u\": token: the token holds a byte that "
+                        "cannot be sent in an HTTP header (0x0d at offset 3 "
+                        "of 20; a bearer token is printable ASCII without "
+                        "spaces)");
+    assert_config_error(CLUSTER "users:\n- name: u\n  user:\n"
+                        "    token: |\n      abc.def\n" CTX,
+                        "user \"u\": token: the token holds a byte that "
+                        "cannot be sent in an HTTP header (0x0a at offset 7 "
+                        "of 8; a bearer token is printable ASCII without "
+                        "spaces)");
     missing = tmp_path("missing-token");
     expected = xasprintf("user \"u\": tokenFile: cannot read %s (No such "
                          "file or directory)", missing);
@@ -600,15 +718,49 @@ test_in_cluster(void **state)
     assert_string_equal(cfg->token_file, token);
     assert_null(cfg->token);
     assert_false(cfg->insecure_skip_tls_verify);
-    assert_null(kube_config_get_token(cfg, &tok));
+    assert_null(kube_config_get_token(cfg, &tok, NULL));
     assert_string_equal(tok, "sa-token-1");
     free(tok);
     /* The kubelet rotates the token: the next read sees the new one. */
     write_file(token, "sa-token-2");
-    assert_null(kube_config_get_token(cfg, &tok));
+    assert_null(kube_config_get_token(cfg, &tok, NULL));
     assert_string_equal(tok, "sa-token-2");
     free(tok);
+
+    /* A rotated token that would add headers fails the request. */
+    write_file(token, "sa-token-3\r\nX-Injected: yes");
+    error = kube_config_get_token(cfg, &tok, NULL);
+    assert_null(tok);
+    expected = xasprintf("in-cluster config (%s): token file %s: the token "
+                         "holds a byte that cannot be sent in an HTTP header "
+                         "(0x0d at offset 10 of 27; a bearer token is "
+                         "printable ASCII without spaces)", dir, token);
+    assert_string_equal(error, expected);
+    free(expected);
+    free(error);
     kube_config_destroy(cfg);
+
+    /* And at load. */
+    error = kube_config_in_cluster(dir, &cfg);
+    assert_null(cfg);
+    expected = xasprintf("in-cluster config (%s): %s: the token holds a "
+                         "byte that cannot be sent in an HTTP header (0x0d "
+                         "at offset 10 of 27; a bearer token is printable "
+                         "ASCII without spaces)", dir, token);
+    assert_string_equal(error, expected);
+    free(expected);
+    free(error);
+    write_file(token, "sa-token-2");
+
+    setenv("KUBERNETES_SERVICE_HOST", "user:pw@10.96.0.1", 1);
+    error = kube_config_in_cluster(dir, &cfg);
+    assert_null(cfg);
+    expected = xasprintf("in-cluster config (%s): KUBERNETES_SERVICE_HOST "
+                         "or KUBERNETES_SERVICE_PORT is not a host name, "
+                         "address or port", dir);
+    assert_string_equal(error, expected);
+    free(expected);
+    free(error);
 
     setenv("KUBERNETES_SERVICE_HOST", "fd00::1", 1);
     error = kube_config_in_cluster(dir, &cfg);
@@ -931,7 +1083,7 @@ http(const char *method, const char *path, const char *body, char **out)
     struct curl_slist *h = curl_slist_append(NULL,
                                              "Content-Type: application/json");
     char *token;
-    assert_null(kube_config_get_token(cfg, &token));
+    assert_null(kube_config_get_token(cfg, &token, NULL));
     char *auth = xasprintf("Authorization: Bearer %s", token ? token : "");
     h = curl_slist_append(h, auth);
     curl_easy_setopt(e, CURLOPT_URL, url);
@@ -1998,11 +2150,86 @@ has_logs(void *a_)
     return count_logs(a->r, a->a, a->b, NULL) >= a->n;
 }
 
+/* An object whose watch event is larger than max_event_size: the server
+ * replays it at every reconnection from the same resourceVersion.  The
+ * kind is not synced meanwhile, and after three identical aborts it is
+ * relisted, which gets past the event (the review's finding M). */
+static void
+test_stuck_watch(void **state)
+{
+    NEED_SIM();
+    char *ns = test_ns("stuck");
+    create_namespace(ns, "1");
+
+    struct client *c = client_new();
+    c->opts.max_event_size = 65536;
+    client_start(c, NULL);
+    assert_true(run_until(is_synced, c, 10));
+    wait_all_connected(c);
+    assert_true(kind_status(c, OBJ_POD).synced);
+
+    create_big_pod(ns, "big", 100000);
+    struct log_arg a = { &c->r, "error: watch of pods: received an event "
+                         "larger than 65536 bytes (max_event_size); "
+                         "reconnecting from resourceVersion", NULL, 1 };
+    assert_true(run_until(has_logs, &a, 10));
+    struct kube_client_status st;
+    kube_client_get_status(c->kc, &st);
+    assert_false(st.synced);
+    assert_false(st.kinds[OBJ_POD].synced);
+    assert_true(st.kinds[OBJ_POD].failures > 0);
+    assert_non_null(strstr(st.kinds[OBJ_POD].last_error, "received an event "
+                           "larger than 65536 bytes"));
+    assert_true(st.kinds[OBJ_NAMESPACE].synced);
+
+    assert_converges(&c->r, 15);
+    assert_int_equal(count_logs(&c->r, "error: watch of pods: received an "
+                                "event larger than 65536 bytes "
+                                "(max_event_size), 3 times in a row at "
+                                "resourceVersion", "the server sends the same "
+                                "event at every reconnection from there, so "
+                                "relisting", NULL), 1);
+    assert_int_equal(count_logs(&c->r, "error: watch of pods: received an "
+                                "event larger than", "reconnecting from "
+                                "resourceVersion", NULL), 2);
+    assert_int_equal(c->r.begins[OBJ_POD], 2);
+    assert_int_equal(kind_status(c, OBJ_POD).relists, 1);
+    wait_all_connected(c);
+    kube_client_get_status(c->kc, &st);
+    assert_true(st.synced);
+
+    /* Past it, events flow again. */
+    create_pod(ns, "after", "1", 1);
+    assert_converges(&c->r, 10);
+    client_stop(c);
+    free(ns);
+}
+
 static bool
 pods_listing(void *c_)
 {
     struct kube_kind_status s = kind_status(c_, OBJ_POD);
     return s.pages >= 1 && !s.listed;
+}
+
+/* A LIST that trickles past request_timeout is cut and retried: it would
+ * hold its kind otherwise (the review's section 2: only 1 byte/s over
+ * 60 s was required). */
+static void
+test_list_timeout(void **state)
+{
+    NEED_SIM();
+    struct client *c = client_new();
+    c->opts.request_timeout = 0.5;
+    sim_fault("{\"slow_ms\": 1500}");
+    client_start(c, NULL);
+    struct log_arg a = { &c->r, "error: list of ", "timed out", 3 };
+    assert_true(run_until(has_logs, &a, 10));
+    assert_int_equal(c->r.synced, 0);
+    sim_fault("{\"slow_ms\": 0}");
+    assert_true(run_until(is_synced, c, 10));
+    assert_converges(&c->r, 5);
+    client_stop(c);
 }
 
 /* A continue token that expires in the middle of a LIST (the history
@@ -2099,13 +2326,283 @@ test_wrong_token(void **state)
 
     /* The token rotates to the right one. */
     char *right;
-    assert_null(kube_config_get_token(sim.cfg, &right));
+    assert_null(kube_config_get_token(sim.cfg, &right, NULL));
     write_file(token_file, right);
     free(right);
     assert_true(run_until(is_synced, c, 10));
     assert_converges(&c->r, 5);
     client_stop(c);
     free(token_file);
+}
+
+/* A token file that cannot be read while a static token stands in: said
+ * once when it starts and once when it ends, not at every request. */
+static void
+test_token_fallback(void **state)
+{
+    NEED_SIM();
+    char *token_file = tmp_path("fallback-token");
+    char *right;
+    assert_null(kube_config_get_token(sim.cfg, &right, NULL));
+    write_file(token_file, right);
+
+    struct client *c = client_new();
+    c->cfg = config_copy_with(right, token_file);
+    client_start(c, c->cfg);
+    assert_true(run_until(is_synced, c, 10));
+    wait_all_connected(c);
+
+    assert_int_equal(unlink(token_file), 0);
+    char *warning = xasprintf("warn: test config: cannot read token file %s "
+                              "(No such file or directory): using the static "
+                              "token instead", token_file);
+    for (int i = 0; i < 3; i++) {
+        sim_fault("{\"cut_watches\": true}");
+        struct log_arg a = { &c->r, warning, NULL, 1 };
+        assert_true(run_until(has_logs, &a, 10));
+        wait_all_connected(c);
+    }
+    assert_int_equal(count_logs(&c->r, warning, NULL), 1);
+
+    write_file(token_file, right);
+    char *info = xasprintf("info: test config: token file %s can be read "
+                           "again: using its token", token_file);
+    sim_fault("{\"cut_watches\": true}");
+    struct log_arg b = { &c->r, info, NULL, 1 };
+    assert_true(run_until(has_logs, &b, 10));
+    wait_all_connected(c);
+    sim_fault("{\"cut_watches\": true}");
+    wait_all_connected(c);
+    run_for(0.2);
+    assert_int_equal(count_logs(&c->r, info, NULL), 1);
+    assert_int_equal(count_logs(&c->r, warning, NULL), 1);
+    assert_converges(&c->r, 5);
+
+    client_stop(c);
+    free(info);
+    free(warning);
+    free(right);
+    free(token_file);
+}
+
+/* A plain-HTTP server that records the head of every request it gets and
+ * answers each with 503, so that the client keeps trying: what a token
+ * would add to a request is visible byte for byte. */
+struct fake_conn {
+    struct fake_server *fs;
+    struct fake_conn *next;
+    int fd;
+    ev_io io;
+    char buf[16384];
+    size_t len;
+};
+
+struct fake_server {
+    int fd;
+    char *url;
+    ev_io io;
+    struct fake_conn *conns;
+    char **heads;
+    size_t n_heads, allocated_heads;
+};
+
+static void
+fake_conn_close(struct fake_conn *fc)
+{
+    struct fake_server *fs = fc->fs;
+    for (struct fake_conn **p = &fs->conns; *p; p = &(*p)->next) {
+        if (*p == fc) {
+            *p = fc->next;
+            break;
+        }
+    }
+    ev_io_stop(sim.loop, &fc->io);
+    close(fc->fd);
+    free(fc);
+}
+
+static void
+fake_conn_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct fake_conn *fc = CONTAINER_OF(w, struct fake_conn, io);
+    ssize_t n = read(fc->fd, fc->buf + fc->len, sizeof fc->buf - 1 - fc->len);
+    if (n <= 0) {
+        fake_conn_close(fc);
+        return;
+    }
+    fc->len += n;
+    fc->buf[fc->len] = '\0';
+    char *end = strstr(fc->buf, "\r\n\r\n");
+    if (!end && fc->len < sizeof fc->buf - 1) {
+        return;
+    }
+    struct fake_server *fs = fc->fs;
+    APPEND(fs->heads, fs->n_heads, fs->allocated_heads,
+           xmemdup0(fc->buf, end ? end - fc->buf : fc->len));
+    static const char body[] =
+        "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\","
+        "\"reason\":\"ServiceUnavailable\",\"code\":503}";
+    char *resp = xasprintf("HTTP/1.1 503 Service Unavailable\r\n"
+                           "Content-Type: application/json\r\n"
+                           "Content-Length: %zu\r\nConnection: close\r\n\r\n"
+                           "%s", strlen(body), body);
+    if (write(fc->fd, resp, strlen(resp)) < 0) {
+        /* The client went away: nothing to answer. */
+    }
+    free(resp);
+    fake_conn_close(fc);
+}
+
+static void
+fake_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct fake_server *fs = CONTAINER_OF(w, struct fake_server, io);
+    int fd = accept(fs->fd, NULL, NULL);
+    if (fd < 0) {
+        return;
+    }
+    struct fake_conn *fc = xcalloc(1, sizeof *fc);
+    fc->fs = fs;
+    fc->fd = fd;
+    fc->next = fs->conns;
+    fs->conns = fc;
+    ev_io_init(&fc->io, fake_conn_cb, fd, EV_READ);
+    ev_io_start(sim.loop, &fc->io);
+}
+
+static struct fake_server *
+fake_server_start(void)
+{
+    struct fake_server *fs = xcalloc(1, sizeof *fs);
+    fs->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fs->fd >= 0);
+    struct sockaddr_in sin = { .sin_family = AF_INET };
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sin;
+    assert_int_equal(bind(fs->fd, (struct sockaddr *) &sin, sizeof sin), 0);
+    assert_int_equal(listen(fs->fd, 16), 0);
+    assert_int_equal(getsockname(fs->fd, (struct sockaddr *) &sin, &len), 0);
+    fs->url = xasprintf("http://127.0.0.1:%d", ntohs(sin.sin_port));
+    ev_io_init(&fs->io, fake_accept_cb, fs->fd, EV_READ);
+    ev_io_start(sim.loop, &fs->io);
+    return fs;
+}
+
+static void
+fake_server_stop(struct fake_server *fs)
+{
+    while (fs->conns) {
+        fake_conn_close(fs->conns);
+    }
+    ev_io_stop(sim.loop, &fs->io);
+    close(fs->fd);
+    for (size_t i = 0; i < fs->n_heads; i++) {
+        free(fs->heads[i]);
+    }
+    free(fs->heads);
+    free(fs->url);
+    free(fs);
+}
+
+/* Request heads received that contain 's'. */
+static size_t
+fake_count(const struct fake_server *fs, const char *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < fs->n_heads; i++) {
+        n += strstr(fs->heads[i], s) != NULL;
+    }
+    return n;
+}
+
+struct fake_wait {
+    const struct fake_server *fs;
+    size_t n;
+};
+
+static bool
+fake_has_requests(void *w_)
+{
+    struct fake_wait *w = w_;
+    return w->fs->n_heads >= w->n;
+}
+
+/* A client of the fake server 'fs' with 'token' and 'token_file'. */
+static struct client *
+fake_client_start(const struct fake_server *fs, const char *token,
+                  const char *token_file, bool allow_http_token)
+{
+    struct client *c = client_new();
+    c->cfg = xcalloc(1, sizeof *c->cfg);
+    c->cfg->origin = xstrdup("test config");
+    c->cfg->server = xstrdup(fs->url);
+    c->cfg->token = token ? xstrdup(token) : NULL;
+    c->cfg->token_file = token_file ? xstrdup(token_file) : NULL;
+    c->opts.allow_http_token = allow_http_token;
+    client_start(c, c->cfg);
+    return c;
+}
+
+/* Plain HTTP: a token is not sent unless allowed; a server without one
+ * (kubectl proxy) is fine. */
+static void
+test_http_token(void **state)
+{
+    struct fake_server *fs = fake_server_start();
+
+    struct client *c = fake_client_start(fs, "s3cr3t-token", NULL, false);
+    struct log_arg a = { &c->r, "refusing to send the bearer token of test "
+                         "config over plain HTTP to ", "(use https://, or "
+                         "allow it explicitly)", 6 };
+    assert_true(run_until(has_logs, &a, 10));
+    client_stop(c);
+    assert_int_equal(fake_count(fs, "s3cr3t-token"), 0);
+    assert_int_equal(fake_count(fs, "Authorization"), 0);
+
+    c = fake_client_start(fs, NULL, NULL, false);
+    struct fake_wait w = { fs, 6 };
+    assert_true(run_until(fake_has_requests, &w, 10));
+    client_stop(c);
+    assert_int_equal(fake_count(fs, "Authorization"), 0);
+    assert_true(fake_count(fs, "GET /api/v1/namespaces?limit=3 ") >= 1);
+
+    fake_server_stop(fs);
+}
+
+/* The review's injection, as a rotated token file: the good token is
+ * sent; once the file holds CR/LF, requests fail naming the file, and no
+ * injected header reaches the server. */
+static void
+test_token_injection(void **state)
+{
+    struct fake_server *fs = fake_server_start();
+    char *token_file = tmp_path("inject-token");
+    write_file(token_file, "good-token\n");
+
+    struct client *c = fake_client_start(fs, "static-token", token_file,
+                                         true);
+    struct fake_wait w = { fs, 3 };
+    assert_true(run_until(fake_has_requests, &w, 10));
+    assert_int_equal(fake_count(fs, "\r\nAuthorization: Bearer good-token"),
+                     fs->n_heads);
+
+    write_file(token_file, "good-token\r\nX-Injected: yes\n");
+    char *msg = xasprintf("test config: token file %s: the token holds a "
+                          "byte that cannot be sent in an HTTP header (0x0d "
+                          "at offset 10 of 27;", token_file);
+    struct log_arg a = { &c->r, "error: list of ", msg, 6 };
+    bool logged = run_until(has_logs, &a, 10);
+    assert_int_equal(fake_count(fs, "X-Injected"), 0);
+    assert_true(logged);
+    assert_int_equal(fake_count(fs, "static-token"), 0);
+    for (size_t i = 0; i < c->r.n_logs; i++) {
+        assert_null(strstr(c->r.logs[i], "X-Injected"));
+    }
+    client_stop(c);
+
+    free(msg);
+    free(token_file);
+    fake_server_stop(fs);
 }
 
 /* TLS: a CA that did not sign the server's certificate is an error that
@@ -2116,7 +2613,7 @@ test_tls(void **state)
     NEED_SIM();
     struct client *c = client_new();
     c->cfg = config_copy_with(NULL, NULL);
-    assert_null(kube_config_get_token(sim.cfg, &c->cfg->token));
+    assert_null(kube_config_get_token(sim.cfg, &c->cfg->token, NULL));
     free(c->cfg->ca_data);
     c->cfg->ca_data = NULL;
     free(c->cfg->ca_file);
@@ -2129,7 +2626,7 @@ test_tls(void **state)
 
     c = client_new();
     c->cfg = config_copy_with(NULL, NULL);
-    assert_null(kube_config_get_token(sim.cfg, &c->cfg->token));
+    assert_null(kube_config_get_token(sim.cfg, &c->cfg->token, NULL));
     free(c->cfg->ca_data);
     c->cfg->ca_data = NULL;
     free(c->cfg->ca_file);
@@ -2178,7 +2675,7 @@ test_client_cert(void **state)
     }
     struct client *c = client_new();
     c->cfg = config_copy_with(NULL, NULL);
-    assert_null(kube_config_get_token(sim.cfg, &c->cfg->token));
+    assert_null(kube_config_get_token(sim.cfg, &c->cfg->token, NULL));
     c->cfg->client_cert_file = xstrdup(sim.client_cert);
     c->cfg->client_key_file = xstrdup(sim.client_key);
     client_start(c, c->cfg);
@@ -2188,7 +2685,7 @@ test_client_cert(void **state)
 
     c = client_new();
     c->cfg = config_copy_with(NULL, NULL);
-    assert_null(kube_config_get_token(sim.cfg, &c->cfg->token));
+    assert_null(kube_config_get_token(sim.cfg, &c->cfg->token, NULL));
     c->cfg->client_cert_data = read_text(sim.client_cert,
                                          &c->cfg->client_cert_data_size);
     c->cfg->client_key_data = read_text(sim.client_key,
@@ -2200,7 +2697,7 @@ test_client_cert(void **state)
 
     c = client_new();
     c->cfg = config_copy_with(NULL, NULL);
-    assert_null(kube_config_get_token(sim.cfg, &c->cfg->token));
+    assert_null(kube_config_get_token(sim.cfg, &c->cfg->token, NULL));
     c->cfg->client_cert_data = xstrdup(CERT_PEM);
     c->cfg->client_cert_data_size = strlen(CERT_PEM);
     c->cfg->client_key_data = xstrdup(KEY_PEM);
@@ -2631,7 +3128,7 @@ test_sync_list_error(void **state)
 
     char *token_file = tmp_path("quiet-token");
     char *right;
-    assert_null(kube_config_get_token(sim.cfg, &right));
+    assert_null(kube_config_get_token(sim.cfg, &right, NULL));
     write_file(token_file, right);
 
     struct client *c = client_new();
@@ -2710,12 +3207,19 @@ main(int argc, char *argv[])
         cmocka_unit_test_teardown(test_gone_http, client_teardown),
         cmocka_unit_test_teardown(test_5xx_backoff, client_teardown),
         cmocka_unit_test_teardown(test_continue_expired, client_teardown),
+        cmocka_unit_test_teardown(test_list_timeout, client_teardown),
         cmocka_unit_test_teardown(test_garbage, client_teardown),
         cmocka_unit_test_teardown(test_oversize, client_teardown),
+        cmocka_unit_test_teardown(test_stuck_watch, client_teardown),
         cmocka_unit_test_teardown(test_wrong_token, client_teardown),
+        cmocka_unit_test_teardown(test_token_fallback, client_teardown),
         cmocka_unit_test_teardown(test_tls, client_teardown),
         cmocka_unit_test_teardown(test_client_cert, client_teardown),
         cmocka_unit_test_teardown(test_invalid_object, client_teardown),
+    };
+    const struct CMUnitTest fake_tests[] = {
+        cmocka_unit_test_teardown(test_http_token, client_teardown),
+        cmocka_unit_test_teardown(test_token_injection, client_teardown),
     };
     const struct CMUnitTest quiet_tests[] = {
         cmocka_unit_test_teardown(test_sync_quiet, client_teardown),
@@ -2726,6 +3230,9 @@ main(int argc, char *argv[])
     };
     int failed = cmocka_run_group_tests_name("kubeconfig", unit_tests,
                                              NULL, NULL);
+    sim.loop = ev_default_loop(0);
+    failed += cmocka_run_group_tests_name("kube-client-fake", fake_tests,
+                                          NULL, NULL);
     if (sim.kubeconfig) {
         failed += cmocka_run_group_tests_name("kube-client", sim_tests,
                                               integration_setup,

@@ -1,0 +1,239 @@
+#!/bin/bash
+# ovs-netpold's options and start-up checks, without a switch: each case
+# starts the daemon on an empty run directory and reads its log or exit
+# status, then stops it by PID.  The last line is "N passed, M failed".
+#
+#  - a --config comment longer than a line buffer does not turn its tail
+#    into an option;  a line over 64 KiB is an error;
+#  - a kubeconfig with an http:// server and a token: refused at start,
+#    leaving no control socket behind; allowed with
+#    --allow-insecure-http-token (also as a --config line), and then
+#    every status warns; so it does with insecure-skip-tls-verify;
+#  - a token file everyone may read: a warning at start;
+#  - abandoned syncs waiting for a mute API server stay within the limit;
+#  - 200 --node-address values are all logged.
+set -u
+srcdir=${srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+daemon=${NP_DAEMON:-./ovs-netpold}
+if [ ! -x "$daemon" ]; then
+    echo "daemon-cli.sh: $daemon not built"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/daemon-cli.XXXXXX")
+pid=
+cleanup() {
+    if [ -n "$pid" ]; then
+        kill "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    fi
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+mkdir "$tmp/src" "$tmp/run"
+passed=0
+failed=0
+ok() { echo "ok: $1"; passed=$((passed + 1)); }
+fail() { echo "FAIL: $1"; failed=$((failed + 1)); }
+
+# start LOG ARG...: the daemon in the background ($pid).
+start() {
+    local log=$1
+    shift
+    "$daemon" --ovs-rundir "$tmp/run" --control "$tmp/ctl" \
+        --node-address none "$@" >"$log" 2>&1 &
+    pid=$!
+}
+
+# wait_log LOG TEXT: until LOG has TEXT (5 s at most).
+wait_log() {
+    local i=0
+    until grep -qF -- "$2" "$1" 2>/dev/null; do
+        i=$((i + 1))
+        [ $i -gt 100 ] && return 1
+        sleep 0.05
+    done
+}
+
+stop() {
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    local status=$?
+    pid=
+    return $status
+}
+
+# A comment longer than 4 KiB whose tail, past a 4096-byte buffer, reads
+# like an option.
+{
+    printf '# '
+    head -c 4093 /dev/zero | tr '\0' x
+    printf 'bridge br-evil\n'
+    printf 'node from-config\n'
+} >"$tmp/long.conf"
+start "$tmp/long.log" --source "dir:$tmp/src" --config "$tmp/long.conf"
+if wait_log "$tmp/long.log" "info daemon: started:" &&
+    grep -q "started: node from-config, bridge br-int in" "$tmp/long.log"; then
+    ok "a long comment stays a comment"
+else
+    fail "a long comment: $(grep -E 'started|error' "$tmp/long.log")"
+fi
+stop
+
+{
+    printf 'node '
+    head -c 70000 /dev/zero | tr '\0' n
+    printf '\n'
+} >"$tmp/huge.conf"
+"$daemon" --config "$tmp/huge.conf" --source "dir:$tmp/src" \
+    >"$tmp/huge.log" 2>&1
+status=$?
+if [ $status -eq 2 ] &&
+    grep -qF "$tmp/huge.conf:1: line longer than 65536 bytes" "$tmp/huge.log"; then
+    ok "a line over 64 KiB is an error"
+else
+    fail "a line over 64 KiB: exit $status: $(cat "$tmp/huge.log")"
+fi
+
+# A bearer token for an http:// server.
+cat >"$tmp/kubeconfig" <<EOF
+clusters:
+- name: c
+  cluster: {server: "http://127.0.0.1:1"}
+users:
+- name: u
+  user: {token: s3cr3t-token}
+contexts:
+- name: x
+  context: {cluster: c, user: u}
+current-context: x
+EOF
+timeout 10 "$daemon" --ovs-rundir "$tmp/run" --control "$tmp/ctl" \
+    --node-address none --kubeconfig "$tmp/kubeconfig" >"$tmp/http.log" 2>&1
+status=$?
+want="$tmp/kubeconfig: server http://127.0.0.1:1 is plain HTTP and the config has a bearer token: refusing to send it where anyone on the path can read it (use https://, or --allow-insecure-http-token)"
+if [ $status -eq 1 ] && grep -qF -- "$want" "$tmp/http.log" &&
+    [ ! -e "$tmp/ctl" ] && [ ! -e "$tmp/ctl.pid" ]; then
+    ok "a token for http:// is refused at start"
+else
+    fail "a token for http://: exit $status, socket left: $(ls "$tmp")" \
+        "$(grep -v rconn "$tmp/http.log")"
+fi
+if grep -q s3cr3t "$tmp/http.log"; then
+    fail "the token is in the log"
+fi
+
+start "$tmp/allow.log" --kubeconfig "$tmp/kubeconfig" \
+    --allow-insecure-http-token
+if wait_log "$tmp/allow.log" "is plain HTTP: the connection is neither encrypted nor authenticated" &&
+    wait_log "$tmp/allow.log" "cannot connect to http://127.0.0.1:1" &&
+    ovs-appctl -t "$tmp/ctl" status >"$tmp/status" 2>&1 &&
+    grep -q "^source: kubernetes (not synced: .*; WARNING: plain HTTP, neither encrypted nor authenticated; " "$tmp/status" &&
+    stop; then
+    ok "--allow-insecure-http-token lets it start; status warns"
+else
+    fail "--allow-insecure-http-token: $(grep -v rconn "$tmp/allow.log")" \
+        "$(cat "$tmp/status")"
+    stop
+fi
+printf 'allow-insecure-http-token true\n' >"$tmp/allow.conf"
+start "$tmp/allow2.log" --kubeconfig "$tmp/kubeconfig" --config "$tmp/allow.conf"
+if wait_log "$tmp/allow2.log" "cannot connect to http://127.0.0.1:1" && stop; then
+    ok "allow-insecure-http-token in --config"
+else
+    fail "allow-insecure-http-token in --config: $(grep -v rconn "$tmp/allow2.log")"
+    stop
+fi
+
+# insecure-skip-tls-verify, said by every status; a token file everyone
+# may read, said at start.
+printf 'token-in-a-file\n' >"$tmp/token"
+chmod 0644 "$tmp/token"
+cat >"$tmp/insecure.kubeconfig" <<EOF
+clusters:
+- name: c
+  cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}
+users:
+- name: u
+  user: {tokenFile: token}
+contexts:
+- name: x
+  context: {cluster: c, user: u}
+current-context: x
+EOF
+start "$tmp/insecure.log" --kubeconfig "$tmp/insecure.kubeconfig"
+if wait_log "$tmp/insecure.log" "warn daemon: $tmp/insecure.kubeconfig: user \"u\": tokenFile: $tmp/token is readable by everyone (mode 0644): whoever reads it can act as this user" &&
+    wait_log "$tmp/insecure.log" "cannot connect to https://127.0.0.1:1" &&
+    ovs-appctl -t "$tmp/ctl" status >"$tmp/status" 2>&1 &&
+    grep -q "WARNING: the server's certificate is not checked (insecure-skip-tls-verify)" "$tmp/status" &&
+    stop; then
+    ok "insecure-skip-tls-verify and a readable token file: warned"
+else
+    fail "insecure-skip-tls-verify: $(grep -v rconn "$tmp/insecure.log")" \
+        "$(cat "$tmp/status")"
+    stop
+fi
+
+# Abandoned syncs count against the limit of 64 until the API server has
+# answered their probes: here a server that accepts and never speaks TLS,
+# so each probe waits for the 10 s connect timeout, holding a socket.
+python3 -c '
+import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1024)
+print(s.getsockname()[1], flush=True)
+held = []
+while True:
+    held.append(s.accept()[0])
+' >"$tmp/mute.port" &
+mute=$!
+i=0
+until [ -s "$tmp/mute.port" ] || [ $i -gt 100 ]; do i=$((i + 1)); sleep 0.05; done
+sed "s|https://127.0.0.1:1|https://127.0.0.1:$(cat "$tmp/mute.port")|" \
+    "$tmp/insecure.kubeconfig" >"$tmp/mute.kubeconfig"
+start "$tmp/mute.log" --kubeconfig "$tmp/mute.kubeconfig"
+wait_log "$tmp/mute.log" "info daemon: started:"
+sleep 0.5
+fd0=$(ls "/proc/$pid/fd" | wc -l)
+python3 - "$tmp/ctl" >"$tmp/flood.out" <<'EOF'
+import json, socket, sys, time
+for i in range(100):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    s.sendall(b'{"id":%d,"method":"sync","params":["--timeout","600"]}' % i)
+    s.close()
+time.sleep(0.5)
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b'{"id":1,"method":"sync","params":[]}')
+s.settimeout(5)
+print(json.loads(s.recv(65536)).get("error"), end="")
+EOF
+fd1=$(ls "/proc/$pid/fd" | wc -l)
+# Each sync's probes hold at most 3 sockets.
+if grep -qx "sync: 64 syncs are already waiting: try again once they are answered" "$tmp/flood.out" &&
+    [ "$fd1" -le $((fd0 + 64 * 3 + 8)) ]; then
+    ok "100 abandoned syncs against a mute API server: 64 held, $fd0 -> $fd1 fds"
+else
+    fail "100 abandoned syncs: $(cat "$tmp/flood.out"); $fd0 -> $fd1 fds"
+fi
+stop
+kill "$mute"
+wait "$mute" 2>/dev/null
+
+# 200 node addresses, about 2.6 KB of text: all of them in the log.
+addrs=$(awk 'BEGIN { for (i = 1; i <= 200; i++)
+    printf "%s10.77.%d.%d", (i > 1 ? "," : ""), int(i / 250), i % 250 + 1 }')
+"$daemon" --ovs-rundir "$tmp/run" --control "$tmp/ctl" \
+    --source "dir:$tmp/src" --node-address "$addrs" >"$tmp/addrs.log" 2>&1 &
+pid=$!
+if wait_log "$tmp/addrs.log" "addresses $addrs (traffic"; then
+    ok "200 node addresses logged"
+else
+    fail "200 node addresses: $(grep -F 'info main' "$tmp/addrs.log" | cut -c1-300)"
+fi
+stop
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
