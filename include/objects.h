@@ -203,6 +203,11 @@ void objects_parse_buffer(const char *origin, const char *text, size_t size,
  * that cannot be opened or read. */
 #define OBJECTS_MAX_FILE_SIZE (64 << 20)
 void objects_parse_file(const char *path, struct obj_batch *batch);
+/* Reads 'fd' (e.g. a pipe on standard input; blocking) to its end and
+ * parses it as above, with 'origin' in messages.  More than
+ * OBJECTS_MAX_FILE_SIZE bytes is one error. */
+void objects_parse_stream(const char *origin, int fd,
+                          struct obj_batch *batch);
 
 /* Each of these validates one decoded JSON object.  They exist for the API
  * client, which gets objects one at a time from a watch stream.  'json' is a

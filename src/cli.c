@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "cluster.h"
 #include "compile.h"
 #include "objects.h"
@@ -96,7 +97,14 @@ compile_files(struct cluster *cluster, char *paths[], int n)
     size_t *n_objs = xcalloc(n, sizeof *n_objs);
     for (int i = 0; i < n; i++) {
         obj_batch_init(&batches[i]);
-        objects_parse_file(paths[i], &batches[i]);
+        if (!strcmp(paths[i], "-")) {
+            /* A pipe: 'kubectl get ns,pods,netpol -A -o json | ovs-netpol
+             * compile -'.  Blocking is fine here, unlike in the daemon. */
+            objects_parse_stream("(standard input)", STDIN_FILENO,
+                                 &batches[i]);
+        } else {
+            objects_parse_file(paths[i], &batches[i]);
+        }
         n_objs[i] = batches[i].n_objs;
         cluster_apply_batch(cluster, &batches[i]);
     }

@@ -2430,6 +2430,63 @@ file_type_name(mode_t mode)
             : "not a regular file");
 }
 
+/* Reads 'fd' to its end into '*text' (malloc'd, '*size' bytes), at most
+ * OBJECTS_MAX_FILE_SIZE bytes, starting with a buffer of 'hint' bytes.
+ * Returns NULL, or a malloc'd message naming 'path' (then '*text' is
+ * NULL). */
+static char *
+read_bounded(int fd, const char *path, size_t hint, char **text, size_t *size)
+{
+    size_t allocated = MAX(hint, 4096);
+    char *buf = xmalloc(allocated);
+    size_t n_read = 0;
+    for (;;) {
+        if (n_read == allocated) {
+            /* One byte more than the limit tells a file that is too big
+             * (or grew since fstat()) from one of exactly the limit. */
+            if (n_read > OBJECTS_MAX_FILE_SIZE) {
+                free(buf);
+                return xasprintf("%s: cannot read: more than the %d MiB a "
+                                 "manifest may have", path,
+                                 OBJECTS_MAX_FILE_SIZE >> 20);
+            }
+            allocated = MIN(allocated * 2,
+                            (size_t) OBJECTS_MAX_FILE_SIZE + 1);
+            buf = xrealloc(buf, allocated);
+        }
+        ssize_t n = read(fd, buf + n_read, allocated - n_read);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0) {
+            char *error = xasprintf("%s: read error: %s", path,
+                                    strerror(errno));
+            free(buf);
+            return error;
+        } else if (!n) {
+            break;
+        }
+        n_read += n;
+    }
+    *text = buf;
+    *size = n_read;
+    return NULL;
+}
+
+void
+objects_parse_stream(const char *origin, int fd, struct obj_batch *batch)
+{
+    char *text = NULL;
+    size_t size = 0;
+    char *error = read_bounded(fd, origin, 0, &text, &size);
+    if (error) {
+        obj_batch_add_error(batch, error);
+        batch->incomplete = true;
+    } else {
+        objects_parse_buffer(origin, text, size, batch);
+    }
+    free(text);
+}
+
 void
 objects_parse_file(const char *path, struct obj_batch *batch)
 {
@@ -2457,31 +2514,10 @@ objects_parse_file(const char *path, struct obj_batch *batch)
                           OBJECTS_MAX_FILE_SIZE >> 20);
     }
 
-    /* Read one byte more than the limit, in case the file grew. */
     size_t size = 0;
-    size_t allocated = error ? 0 : (size_t) st.st_size + 1;
-    char *text = error ? NULL : xmalloc(allocated);
-    while (!error) {
-        if (size == allocated) {
-            if (size > OBJECTS_MAX_FILE_SIZE) {
-                error = xasprintf("%s: cannot read: it grew beyond the %d MiB "
-                                  "a manifest file may have", path,
-                                  OBJECTS_MAX_FILE_SIZE >> 20);
-                break;
-            }
-            allocated = MIN(allocated * 2,
-                            (size_t) OBJECTS_MAX_FILE_SIZE + 1);
-            text = xrealloc(text, allocated);
-        }
-        ssize_t n = read(fd, text + size, allocated - size);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        } else if (n < 0) {
-            error = xasprintf("%s: read error: %s", path, strerror(errno));
-        } else if (!n) {
-            break;
-        }
-        size += n > 0 ? n : 0;
+    char *text = NULL;
+    if (!error) {
+        error = read_bounded(fd, path, (size_t) st.st_size + 1, &text, &size);
     }
     close(fd);
 

@@ -139,6 +139,17 @@ expect_err "$tmp: cannot read: it is a directory, not a regular file"
 expect_err "$tmp/huge.yaml: cannot read: 68157440 bytes is more than the 64 MiB a manifest file may have"
 cmp -s "$tmp/alone" "$tmp/with" || { echo "FAIL: refused inputs changed the other flows"; fail=1; }
 
+# "-" is standard input, a pipe, bounded like a file: the same flows as
+# the files themselves; more than 64 MiB is refused with a clear message.
+for f in "$srcdir"/deploy/examples/*.yaml; do echo ---; cat "$f"; done | $np compile - >"$tmp/piped" 2>"$tmp/err"
+status=$?
+[ "$status" -eq 0 ] || { echo "FAIL: compile - exit status $status"; cat "$tmp/err"; fail=1; }
+cmp -s "$tmp/alone" "$tmp/piped" || { echo "FAIL: compile - differs from the files"; fail=1; }
+head -c 70000000 /dev/zero | timeout 10 $np compile - >/dev/null 2>"$tmp/err"
+status=$?
+[ "$status" -eq 1 ] || { echo "FAIL: 70 MB on standard input: exit status $status"; fail=1; }
+expect_err "(standard input): cannot read: more than the 64 MiB a manifest may have"
+
 # Out of memory names the program (libopenvswitch's message said "(null)").
 truncate -s 60M "$tmp/big.yaml"
 (ulimit -v 40000; exec $np compile "$tmp/big.yaml") >/dev/null 2>"$tmp/err"
