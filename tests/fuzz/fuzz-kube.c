@@ -14,10 +14,12 @@
  * Input: answers separated by a line "%%".  The first byte of an answer
  * says to what and how: (byte % 3) the kind (Namespace, Pod,
  * NetworkPolicy), bits 2-4 the piece size (1, 2, 7, 64, 512, 4096, 65536
- * bytes, or all at once).  The rest is the body: of a LIST page or of a
- * watch stream, as the kind's state asks for (a LIST until one ended, and
- * after a 410).  A kind that failed gets its next answer as if its backoff
- * had expired.
+ * bytes, or all at once), bit 5 a page of the metadata listing that
+ * kube_client_sync() makes.  The rest is the body: of that page, or else
+ * of a LIST page or of a watch stream, as the kind's state asks for (a
+ * LIST until one ended, and after a 410).  A kind that failed gets its
+ * next answer as if its backoff had expired.  After each answer, a
+ * complete listing is compared with what was delivered, as a sync does.
  *
  * Checks: on_keep() only inside a resync bracket; brackets neither nest
  * nor end unopened; every message is a sentence; nothing leaks. */
@@ -92,19 +94,30 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 /* One answer of 'size' bytes at 'data' to a request of 'kk', cut into
  * pieces of 'piece' bytes. */
 static void
-answer(struct kc_kind *kk, const char *data, size_t size, size_t piece)
+answer(struct kc_kind *kk, bool listing, const char *data, size_t size,
+       size_t piece)
 {
-    assert(!kk->req);
-    ev_timer_stop(loop, &kk->backoff);
     struct kc_request *req = xcalloc(1, sizeof *req);
     req->kc = kk->kc;
     req->kk = kk;
-    req->type = kk->need_list ? REQ_LIST : REQ_WATCH;
     req->status = 200;
     req->connected_at = ev_now(loop);
     req->next = kk->kc->requests;
     kk->kc->requests = req;
-    kk->req = req;
+    if (listing) {
+        /* As listings_run() starts a listing and its next page. */
+        assert(!kk->listing_req);
+        if (!kk->listing) {
+            kk->listing = listing_create(++kk->listing_seq);
+        }
+        req->type = REQ_VERIFY;
+        kk->listing_req = req;
+    } else {
+        assert(!kk->req);
+        ev_timer_stop(loop, &kk->backoff);
+        req->type = kk->need_list ? REQ_LIST : REQ_WATCH;
+        kk->req = req;
+    }
 
     CURLcode res = CURLE_OK;
     for (size_t ofs = 0; ofs < size; ofs += piece) {
@@ -120,6 +133,9 @@ answer(struct kc_kind *kk, const char *data, size_t size, size_t piece)
         }
     }
     request_done(req, res);
+    if (kk->verify) {
+        listing_accounted(kk, kk->verify);
+    }
 }
 
 int
@@ -137,8 +153,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const char *stop = sep ? sep : end;
         if (stop > p) {
             uint8_t control = *p;
-            answer(&kc->kinds[control % 3], p + 1, stop - (p + 1),
-                   pieces[(control >> 2) & 7]);
+            answer(&kc->kinds[control % 3], control & 32, p + 1,
+                   stop - (p + 1), pieces[(control >> 2) & 7]);
         }
         p = sep ? sep + 4 : end;
     }
