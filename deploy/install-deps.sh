@@ -2,6 +2,7 @@
 # install-deps.sh: installs every Debian 12 package that ovs-netpol needs to
 # build and test.  Run as root.  When everything is installed already it
 # does nothing and needs no network, so it is cheap to run every time.
+# Packages given as arguments are installed too (tests/fuzz/run.sh: clang).
 #
 # There is no libopenvswitch -dev package in Debian: openvswitch-source
 # brings the tarball that ovs/build-libovs.sh builds the library from.
@@ -14,7 +15,7 @@ packages="
     libssl-dev libcap-ng-dev openvswitch-source
     openvswitch-switch openvswitch-common
     iproute2 ethtool procps time python3 python3-yaml valgrind
-"
+$*"
 
 missing=
 for pkg in $packages; do

@@ -5,6 +5,11 @@ dist_noinst_SCRIPTS += \
 	ovs/build-libovs.sh \
 	deploy/install-deps.sh \
 	deploy/build.sh
+# tests/cli-errors.sh compiles them.
+EXTRA_DIST += \
+	deploy/examples/cluster.yaml \
+	deploy/examples/default-deny-other.yaml \
+	deploy/examples/test-network-policy.yaml
 
 if HAVE_OVS
 # OVS configures in its source tree, so the build tree holds the headers

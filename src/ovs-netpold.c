@@ -101,6 +101,8 @@ parse_number(const char *name, const char *s, double max, double *value)
 }
 
 static bool node_addrs_given;
+/* The text of --node-port, which the words of node_ports point into. */
+static char *node_ports_text;
 
 /* The addresses of this host, which is the node (ovs-netpold runs in the
  * host's network namespace): everything but loopback and link-local,
@@ -230,6 +232,7 @@ apply_option(struct daemon_options *o, int opt, const char *name,
                 return false;
             }
         }
+        free((struct ip_addr *) o->node_addrs);     /* Given twice. */
         o->node_addrs = ips;
         o->n_node_addrs = n;
         node_addrs_given = true;
@@ -246,14 +249,20 @@ apply_option(struct daemon_options *o, int opt, const char *name,
                 fprintf(stderr, "ovs-netpold: --node-port: %s\n", bad);
                 free(bad);
                 free(ports);
+                free(copy);
                 return false;
             }
             APPEND(ports, n, allocated, (const char *) w);
         }
         if (!n) {
             fprintf(stderr, "ovs-netpold: --node-port: no port\n");
+            free(copy);
             return false;
         }
+        /* A repeated --node-port replaces the earlier one. */
+        free((void *) o->node_ports);
+        free(node_ports_text);
+        node_ports_text = copy;         /* The words point into it. */
         o->node_ports = ports;
         o->n_node_ports = n;
         return true;
@@ -406,14 +415,15 @@ main(int argc, char *argv[])
     }
     /* OVS resolves a relative unix socket path against its own run
      * directory, not ours: make it absolute. */
+    char *abs_rundir = NULL;
     if (o.ovs_rundir[0] != '/') {
-        char *abs = realpath(o.ovs_rundir, NULL);
-        if (!abs) {
+        abs_rundir = realpath(o.ovs_rundir, NULL);
+        if (!abs_rundir) {
             fprintf(stderr, "ovs-netpold: --ovs-rundir %s: %s\n",
                     o.ovs_rundir, strerror(errno));
             return 2;
         }
-        o.ovs_rundir = abs;
+        o.ovs_rundir = abs_rundir;
     }
     static char host[HOST_NAME_MAX + 1];
     if (!o.node) {
@@ -439,7 +449,10 @@ main(int argc, char *argv[])
            "them is always allowed)", o.node, o.n_node_addrs ? list : "none");
     free(list);
     int status = daemon_main(&o);
-    free((void *) o.node_addrs);
+    /* Nothing else is left at exit: leak checkers stay quiet. */
+    free((struct ip_addr *) o.node_addrs);
     free((void *) o.node_ports);
+    free(node_ports_text);
+    free(abs_rundir);
     return status;
 }

@@ -11,7 +11,11 @@
 #      ovs-vswitchd, 1,000 updates in a row, drift, bad manifests and
 #      forged packets, with continuous real probes,
 #   5. the daemon driven by the real kubectl against the API server
-#      stand-in, with real packets after every step.
+#      stand-in, with real packets after every step,
+#   6. the unit tests and the daemon's behaviour tests again, built with
+#      AddressSanitizer and UndefinedBehaviorSanitizer (tests/sanitize.sh),
+#   7. every fuzz target for 60 s (tests/fuzz/run.sh), after replaying its
+#      regression inputs.
 # The last line is "N passed, M failed", counting the suites above.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -49,6 +53,8 @@ suite e2e-daemon tests/run-e2e.sh --daemon
 suite conj-limit tests/e2e/conj-limit.sh
 suite established tests/e2e/established.sh
 suite kube-e2e tests/kube-e2e/run.sh
+suite sanitize tests/sanitize.sh
+suite fuzz tests/fuzz/run.sh 60
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

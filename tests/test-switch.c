@@ -679,6 +679,7 @@ test_big_flow(void)
     free(c.error);
     free((char *) change.actions);
 
+    /* A deletion ignores the actions, but commit() still copies them. */
     change.op = NP_FLOW_DELETE;
     change.actions = "";        /* Ignored, but copied: not the freed one. */
     c = commit(&change, 1);
