@@ -32,6 +32,12 @@ void *x2nrealloc(void *items, size_t *allocated, size_t size);
 
 #define ARRAY_SIZE(a) (sizeof (a) / sizeof *(a))
 
+/* qsort() for arrays that may be empty and then NULL: C makes a null
+ * pointer argument undefined behaviour even for 0 elements (UBSan reports
+ * it), so this does nothing for fewer than 2 elements. */
+void np_qsort(void *items, size_t n, size_t size,
+              int (*compare)(const void *, const void *));
+
 /* Appends 'value' to the array 'items' with counters 'n' and 'allocated'. */
 #define APPEND(items, n, allocated, value)                              \
     do {                                                                \

@@ -308,7 +308,7 @@ cidr_diff_init(struct cidr_diff *d, const struct cidr *block,
             inside[n++] = excepts[i];
         }
     }
-    qsort(inside, n, sizeof *inside, cidr_cmp_void);
+    np_qsort(inside, n, sizeof *inside, cidr_cmp_void);
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
         if (!kept || !cidr_contains(&inside[kept - 1], &inside[i])) {

@@ -182,6 +182,7 @@ cli_compile(int argc, char *argv[])
     struct ip_addr *node_addrs = NULL;
     const char **node_ports = NULL;
     size_t n_node_ports = 0, allocated_node_ports = 0;
+    struct compile_bound_port *bound = NULL;
 
     optind = 1;
     for (;;) {
@@ -199,7 +200,8 @@ cli_compile(int argc, char *argv[])
                 fprintf(stderr, "ovs-netpol compile: --table-base: \"%s\" is "
                         "not a table number from 0 to %d\n", optarg,
                         255 - NPT_N_TABLES + 1);
-                return 2;
+                status = 2;
+                goto out;
             }
             opts.table_base = v;
             break;
@@ -207,7 +209,8 @@ cli_compile(int argc, char *argv[])
             if (!*optarg) {
                 fprintf(stderr, "ovs-netpol compile: --continuation: "
                         "empty action\n");
-                return 2;
+                status = 2;
+                goto out;
             }
             opts.continuation = optarg;
             break;
@@ -216,7 +219,8 @@ cli_compile(int argc, char *argv[])
             if (error) {
                 fprintf(stderr, "ovs-netpol compile: --ports: %s\n", error);
                 free(error);
-                return 2;
+                status = 2;
+                goto out;
             }
             have_ports = true;
             break;
@@ -225,7 +229,8 @@ cli_compile(int argc, char *argv[])
             if (!parse_uint(optarg, 65535, &v)) {
                 fprintf(stderr, "ovs-netpol compile: --ct-zone: \"%s\" is "
                         "not a zone from 0 to 65535\n", optarg);
-                return 2;
+                status = 2;
+                goto out;
             }
             opts.ct_zone = v;
             break;
@@ -233,7 +238,8 @@ cli_compile(int argc, char *argv[])
             if (!parse_uint(optarg, 255, &v)) {
                 fprintf(stderr, "ovs-netpol compile: --generation: \"%s\" is "
                         "not a number from 0 to 255\n", optarg);
-                return 2;
+                status = 2;
+                goto out;
             }
             opts.generation = v;
             break;
@@ -245,7 +251,8 @@ cli_compile(int argc, char *argv[])
                 fprintf(stderr, "ovs-netpol compile: --node-address: %s\n",
                         error);
                 free(error);
-                return 2;
+                status = 2;
+                goto out;
             }
             opts.node_addrs = node_addrs;
             opts.n_node_addrs = n;
@@ -260,7 +267,8 @@ cli_compile(int argc, char *argv[])
                     fprintf(stderr, "ovs-netpol compile: --node-port: %s\n",
                             bad);
                     free(bad);
-                    return 2;
+                    status = 2;
+                goto out;
                 }
                 APPEND(node_ports, n_node_ports, allocated_node_ports,
                        (const char *) w);
@@ -274,7 +282,8 @@ cli_compile(int argc, char *argv[])
                 fprintf(stderr, "ovs-netpol compile: --max-policy-flows: "
                         "\"%s\" is not a number from 1 to %d\n", optarg,
                         NP_MAX_POLICY_FLOWS_LIMIT);
-                return 2;
+                status = 2;
+                goto out;
             }
             opts.max_policy_flows = v;
             break;
@@ -284,16 +293,17 @@ cli_compile(int argc, char *argv[])
                    "       [--ports FILE] [--ct-zone N] [--generation N]\n"
                    "       [--node-address ADDR,...] [--node-port PORT,...]\n"
                    "       [--max-policy-flows N] FILE...\n");
-            return 0;
+            goto out;
         default:
-            return 2;
+            status = 2;
+                goto out;
         }
     }
     if (optind >= argc) {
         fprintf(stderr, "ovs-netpol compile: no input files\n");
-        return 2;
+        status = 2;
+                goto out;
     }
-    struct compile_bound_port *bound = NULL;
     if (have_ports) {
         opts.port_of = port_of;
         opts.port_aux = &ports;
@@ -334,6 +344,8 @@ cli_compile(int argc, char *argv[])
     }
     np_flowset_destroy(&fs);
     cluster_destroy(cluster);
+
+out:
     for (size_t i = 0; i < opts.n_bound_ports; i++) {
         free((char *) bound[i].ns);
         free((char *) bound[i].name);

@@ -229,7 +229,7 @@ cluster_sorted(const struct cluster *c_, enum obj_kind kind, size_t *n)
              node = strmap_next(&t->by_key, node, &b)) {
             objs[n_objs++] = node->value;
         }
-        qsort(objs, n_objs, sizeof *objs, compare_objects);
+        np_qsort(objs, n_objs, sizeof *objs, compare_objects);
         /* Replace each object by the struct it wraps, in place. */
         for (size_t i = 0; i < n_objs; i++) {
             const struct k8s_object *o = objs[i];

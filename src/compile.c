@@ -830,7 +830,7 @@ resolve_pods(struct ctx *c, const char *policy_ns,
                     podlist_add_ns(pl, &allocated, &c->nss[i], pod_sel, c);
                 }
             }
-            qsort(pl->idx, pl->n, sizeof *pl->idx, compare_size_t);
+            np_qsort(pl->idx, pl->n, sizeof *pl->idx, compare_size_t);
         }
     }
     *slot = pl;
@@ -891,7 +891,7 @@ addr_index_build(struct ctx *c)
             APPEND(c->addr_index, c->n_addr_index, allocated, pa);
         }
     }
-    qsort(c->addr_index, c->n_addr_index, sizeof *c->addr_index,
+    np_qsort(c->addr_index, c->n_addr_index, sizeof *c->addr_index,
           compare_pod_addr);
 }
 
@@ -930,7 +930,7 @@ dst_list_add_blocks(struct ctx *c, struct dst_list *dl,
             sp->last.bytes[bit / 8] |= 0x80 >> (bit % 8);
         }
     }
-    qsort(spans, n_blocks, sizeof *spans, compare_span);
+    np_qsort(spans, n_blocks, sizeof *spans, compare_span);
     const struct ip_addr *covered = NULL;   /* Last address done. */
     for (size_t i = 0; i < n_blocks; i++) {
         const struct span *sp = &spans[i];
@@ -1248,7 +1248,7 @@ plan_named_ports(struct ctx *c, struct rule_plan *plan,
             }
         }
     }
-    qsort(plan->hits, plan->n_hits, sizeof *plan->hits, compare_named_hits);
+    np_qsort(plan->hits, plan->n_hits, sizeof *plan->hits, compare_named_hits);
     free(dsts.items);
     free(slots);
     strmap_destroy(&by_name);
@@ -1809,8 +1809,10 @@ policy_fragment(struct ctx *c, const struct k8s_netpol *np, uint32_t pno,
      * them on every run that uses it. */
     frag->n_warnings = c->out->n_warnings - n_warnings;
     frag->warnings = xmalloc((frag->n_warnings + 1) * sizeof *frag->warnings);
-    memcpy(frag->warnings, &c->out->warnings[n_warnings],
-           frag->n_warnings * sizeof *frag->warnings);
+    if (frag->n_warnings) {
+        memcpy(frag->warnings, &c->out->warnings[n_warnings],
+               frag->n_warnings * sizeof *frag->warnings);
+    }
     c->out->n_warnings = n_warnings;
     if (c->frags) {
         *strmap_slot(&c->frags->by_policy, name, NULL) = frag;
@@ -2190,7 +2192,7 @@ compile_once(const struct cluster *cluster,
         of->comment = f->comment;
         free(f);
     }
-    qsort(out->flows, out->n_flows, sizeof *out->flows, compare_flows);
+    np_qsort(out->flows, out->n_flows, sizeof *out->flows, compare_flows);
     out->strs_ = c.strs;
     out->n_strs_ = c.n_strs;
 

@@ -783,7 +783,7 @@ latency_summary(const struct daemon *d)
     }
     double *v = xmalloc(n * sizeof *v);
     memcpy(v, d->latencies, n * sizeof *v);
-    qsort(v, n, sizeof *v, compare_doubles);
+    np_qsort(v, n, sizeof *v, compare_doubles);
     char *s = xasprintf("%zu batches, p50 %.1f ms, p99 %.1f ms, max %.1f ms",
                         n, v[(n - 1) / 2], v[(size_t) ((n - 1) * 0.99)],
                         v[n - 1]);

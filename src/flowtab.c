@@ -252,7 +252,7 @@ flowtab_diff(const struct flowtab *from, const struct flowtab *to,
         }
     }
     if (n) {
-        qsort(changes, n, sizeof *changes, compare_changes);
+        np_qsort(changes, n, sizeof *changes, compare_changes);
     }
     *changes_ = changes;
     *n_ = n;

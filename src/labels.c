@@ -152,7 +152,7 @@ selector_add_expr(struct selector *sel, const char *key, enum sel_op op,
         e->values[i] = xstrdup(values[i]);
     }
     if (n_values) {
-        qsort(e->values, n_values, sizeof *e->values, compare_strings);
+        np_qsort(e->values, n_values, sizeof *e->values, compare_strings);
     }
     size_t n = 0;
     for (size_t i = 0; i < n_values; i++) {
@@ -284,7 +284,7 @@ selector_to_string(const struct selector *sel)
     for (size_t i = 0; i < sel->n_exprs; i++) {
         sorted[i] = &sel->exprs[i];
     }
-    qsort(sorted, sel->n_exprs, sizeof *sorted, compare_exprs);
+    np_qsort(sorted, sel->n_exprs, sizeof *sorted, compare_exprs);
     for (size_t i = 0; i < sel->n_exprs; i++) {
         const struct sel_expr *e = sorted[i];
         if (b.len) {

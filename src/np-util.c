@@ -170,3 +170,12 @@ np_quote(const char *s_, size_t len)
     *p = '\0';
     return out;
 }
+
+void
+np_qsort(void *items, size_t n, size_t size,
+         int (*compare)(const void *, const void *))
+{
+    if (n > 1) {
+        qsort(items, n, size, compare);
+    }
+}

@@ -103,6 +103,9 @@ parse_number(const char *name, const char *s, double max, double *value)
 static bool node_addrs_given;
 /* The text of --node-port, which the words of node_ports point into. */
 static char *node_ports_text;
+/* The values read from --config, which the options point into. */
+static char **config_values;
+static size_t n_config_values, allocated_config_values;
 
 /* The addresses of this host, which is the node (ovs-netpold runs in the
  * host's network namespace): everything but loopback and link-local,
@@ -346,7 +349,10 @@ read_config(struct daemon_options *o, const char *path)
             ok = false;
             break;
         }
-        ok = apply_option(o, opt->val, name, xstrdup(value));
+        char *copy = xstrdup(value);
+        APPEND(config_values, n_config_values, allocated_config_values,
+               copy);
+        ok = apply_option(o, opt->val, name, copy);
         if (!ok) {
             fprintf(stderr, "ovs-netpold: (in %s:%d)\n", path, lineno);
         }
@@ -454,5 +460,9 @@ main(int argc, char *argv[])
     free((void *) o.node_ports);
     free(node_ports_text);
     free(abs_rundir);
+    for (size_t i = 0; i < n_config_values; i++) {
+        free(config_values[i]);
+    }
+    free(config_values);
     return status;
 }

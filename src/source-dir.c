@@ -295,7 +295,7 @@ source_dir_rescan(struct source_dir *sd)
     }
     closedir(dir);
     if (n) {
-        qsort(names, n, sizeof *names, compare_names);
+        np_qsort(names, n, sizeof *names, compare_names);
     }
 
     struct strmap files, now;

@@ -970,7 +970,9 @@ stats_process(struct switch_of *sw, struct request *r, enum ofptype type,
         }
         ofpbuf_uninit(&ofpacts);
         if (!ofpmp_more(oh)) {
-            qsort(r->flows, r->n_flows, sizeof *r->flows, compare_flows);
+            if (r->n_flows) {   /* NULL when empty: not for qsort(). */
+                qsort(r->flows, r->n_flows, sizeof *r->flows, compare_flows);
+            }
             request_complete(sw, r, SWITCH_OF_OK, NULL);
         }
     } else if (type == OFPTYPE_AGGREGATE_STATS_REPLY
