@@ -2,12 +2,14 @@
 #include "kubeconfig.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <jansson.h>
 #include "np-util.h"
 #include "yaml-json.h"
@@ -27,17 +29,46 @@ secret_free(char *p, size_t size)
     }
 }
 
+/* read_file()'s error for a file that is not a regular one, where only a
+ * regular file will do: never an errno value. */
+#define NOT_REGULAR (-1)
+
+/* strerror() that also knows NOT_REGULAR. */
+static const char *
+file_error(int error)
+{
+    return (error == NOT_REGULAR
+            ? "not a regular file: a FIFO or a device could block the daemon"
+            : strerror(error));
+}
+
 /* Reads the whole file 'path' into a malloc'd, null-terminated buffer.
- * Returns 0 or an errno value (EFBIG when larger than 'max_size'). */
+ * With 'regular_only', anything but a regular file (after symbolic links)
+ * is NOT_REGULAR, and opening it never blocks: a file read on the event
+ * loop must not wait for a FIFO's writer.  Returns 0 or an errno value
+ * (EFBIG when larger than 'max_size'), or NOT_REGULAR. */
 static int
-read_file(const char *path, size_t max_size, char **datap, size_t *sizep)
+read_file(const char *path, size_t max_size, bool regular_only,
+          char **datap, size_t *sizep)
 {
     *datap = NULL;
     *sizep = 0;
 
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC | (regular_only ? O_NONBLOCK
+                                                             : 0));
+    if (fd < 0) {
         return errno;
+    }
+    struct stat st;
+    if (regular_only && (fstat(fd, &st) || !S_ISREG(st.st_mode))) {
+        close(fd);
+        return NOT_REGULAR;
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        int error = errno;
+        close(fd);
+        return error;
     }
 
     size_t size = 0, allocated = 4096;
@@ -132,7 +163,8 @@ read_token_file(const char *path, char **tokenp)
 {
     char *data;
     size_t size;
-    int error = read_file(path, KUBE_MAX_FILE_SIZE, &data, &size);
+    /* Read again for every request, on the event loop. */
+    int error = read_file(path, KUBE_MAX_FILE_SIZE, true, &data, &size);
     *tokenp = error ? NULL : trim_token(data, size);
     secret_free(data, size);
     return error;
@@ -368,10 +400,10 @@ check_file(struct kctx *ctx, const char *who, const char *field,
     char *path = resolve_path(ctx, name);
     char *data;
     size_t size;
-    int error = read_file(path, KUBE_MAX_FILE_SIZE, &data, &size);
+    int error = read_file(path, KUBE_MAX_FILE_SIZE, false, &data, &size);
     if (error) {
         kfail(ctx, who, field, "cannot read %s (%s)", path,
-              strerror(error));
+              file_error(error));
         free(path);
         return false;
     }
@@ -550,7 +582,7 @@ parse_user(struct kctx *ctx, const char *who, const json_t *user,
         char *reason = error ? NULL : check_token(file_token);
         if (error) {
             kfail(ctx, who, "tokenFile", "cannot read %s (%s)", path,
-                  strerror(error));
+                  file_error(error));
         } else if (reason) {
             kfail(ctx, who, "tokenFile", "%s: %s", path, reason);
         }
@@ -711,11 +743,11 @@ kube_config_load(const char *path, const char *context,
 {
     char *text;
     size_t size;
-    int error = read_file(path, KUBE_MAX_FILE_SIZE, &text, &size);
+    int error = read_file(path, KUBE_MAX_FILE_SIZE, false, &text, &size);
     if (error) {
         *configp = NULL;
         return xasprintf("%s: cannot read kubeconfig (%s)", path,
-                         strerror(error));
+                         file_error(error));
     }
     char *msg = kube_config_parse(path, text, size, context, configp);
     free(text);
@@ -763,17 +795,17 @@ kube_config_in_cluster(const char *sa_dir, struct kube_config **configp)
     char *msg = NULL;
     if (error) {
         msg = xasprintf("%s: cannot read %s (%s)", origin, c->token_file,
-                        strerror(error));
+                        file_error(error));
     } else if (reason) {
         msg = xasprintf("%s: %s: %s", origin, c->token_file, reason);
         free(reason);
     } else {
         char *data;
         size_t size;
-        error = read_file(c->ca_file, KUBE_MAX_FILE_SIZE, &data, &size);
+        error = read_file(c->ca_file, KUBE_MAX_FILE_SIZE, false, &data, &size);
         if (error) {
             msg = xasprintf("%s: cannot read %s (%s)", origin, c->ca_file,
-                            strerror(error));
+                            file_error(error));
         }
         free(data);
     }
@@ -871,13 +903,13 @@ kube_config_get_token(const struct kube_config *c, char **tokenp,
         }
         if (!c->token) {
             return xasprintf("%s: cannot read token file %s (%s)",
-                             c->origin, c->token_file, strerror(error));
+                             c->origin, c->token_file, file_error(error));
         }
         if (fallbackp) {
             *fallbackp = xasprintf("%s: cannot read token file %s (%s): "
                                    "using the static token instead",
                                    c->origin, c->token_file,
-                                   strerror(error));
+                                   file_error(error));
         }
     }
     if (c->token) {

@@ -400,6 +400,22 @@ test_config_files(void **state)
         free(expected);
         free(error);
     }
+    /* A FIFO in place of the token file (read on the event loop, for
+     * every request) is refused at once, never waited on. */
+    free(cfg->token);
+    cfg->token = NULL;
+    assert_int_equal(unlink(token_file), 0);
+    assert_int_equal(mkfifo(token_file, 0600), 0);
+    error = kube_config_get_token(cfg, &token, NULL);
+    assert_null(token);
+    expected = xasprintf("%s: cannot read token file %s (not a regular "
+                         "file: a FIFO or a device could block the daemon)",
+                         path, token_file);
+    assert_string_equal(error, expected);
+    free(expected);
+    free(error);
+    assert_int_equal(unlink(token_file), 0);
+
     write_file(token_file, "fixed\n");
     assert_null(kube_config_get_token(cfg, &token, NULL));
     assert_string_equal(token, "fixed");
