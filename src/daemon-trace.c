@@ -105,6 +105,25 @@ cmd_explain(struct control_request *req, int argc, const char *argv[],
                             ? engine_policy_rejection(d->engine, policy)
                             : NULL);
     char *note = rejected ? xasprintf("note: %s\n", rejected) : xstrdup("");
+    /* A cookie can name a rule the policy does not have (edited since, or
+     * typed by hand): say so rather than let "rule N" stand. */
+    const struct k8s_netpol *np = NULL;
+    if (policy && c.kind == NPC_RULE) {
+        const char *slash = strchr(policy, '/');
+        char *ns = xmemdup0(policy, slash ? slash - policy : 0);
+        np = slash ? cluster_find_netpol(engine_cluster(d->engine), ns,
+                                         slash + 1) : NULL;
+        free(ns);
+    }
+    size_t n_rules = np ? (c.ingress ? np->n_ingress : np->n_egress) : 0;
+    if (np && c.rule >= n_rules) {
+        char *more = xasprintf("%snote: %s has no %s rule %u now (it has "
+                               "%zu)\n", note, policy,
+                               c.ingress ? "ingress" : "egress", c.rule,
+                               n_rules);
+        free(note);
+        note = more;
+    }
     char *msg = xasprintf(
         "%s (generation %u, installed: %s)\n"
         "cookie %#"PRIx64": prefix 0x4e50, generation %u, kind %u, "

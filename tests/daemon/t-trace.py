@@ -123,6 +123,11 @@ def test(bed):
         if rc or "NetworkPolicy x/allow-x isolates for ingress" not in out \
                 or "installed: yes" not in out:
             problems.append("explain %s: %r" % (cookie, out))
+        # The rule cookie with rule slot 5: allow-x has one ingress rule.
+        rule_cookie = int(re.search(r"cookie=(0x[0-9a-f]+)", conj[0]).group(1), 16)
+        rc, out, _ = explain("%#x" % ((rule_cookie & ~0x7ff) | 5))
+        if rc or "x/allow-x has no ingress rule 5 now (it has 1)" not in out:
+            problems.append("explain of a rule allow-x does not have: %r" % out)
         stale = int(cookie, 16) ^ (1 << 40)
         rc, out, _ = explain("%#x" % stale)
         if rc or "installed: no" not in out:
