@@ -245,8 +245,13 @@ cli_compile(int argc, char *argv[])
             break;
         case OPT_NODE_ADDRESS: {
             free(node_addrs);
-            size_t n;
-            char *error = ip_addr_parse_list(optarg, &node_addrs, &n);
+            node_addrs = NULL;
+            size_t n = 0;
+            /* "none", as for the daemon: nothing is special about the
+             * node. */
+            char *error = (strcmp(optarg, "none")
+                           ? ip_addr_parse_list(optarg, &node_addrs, &n)
+                           : NULL);
             if (error) {
                 fprintf(stderr, "ovs-netpol compile: --node-address: %s\n",
                         error);

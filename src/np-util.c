@@ -67,7 +67,11 @@ xvasprintf(const char *format, va_list args)
     va_list args2;
     va_copy(args2, args);
     int len = vsnprintf(NULL, 0, format, args);
-    char *s = xmalloc(len + 1);
+    if (len < 0) {
+        /* Only for output over INT_MAX bytes: a bug, not an input. */
+        abort();
+    }
+    char *s = xmalloc((size_t) len + 1);
     vsnprintf(s, len + 1, format, args2);
     va_end(args2);
     return s;

@@ -163,6 +163,13 @@ if [ -z "${ASAN_OPTIONS:-}" ]; then
 fi
 rm -f "$tmp/big.yaml" "$tmp/huge.yaml"
 
+# --node-address none, as for the daemon: nothing is special about the
+# node (the last --node-address wins).
+$np compile --node-address 172.17.0.1 --node-address none "$srcdir"/deploy/examples/*.yaml >"$tmp/none" 2>"$tmp/err"
+status=$?
+[ "$status" -eq 0 ] || { echo "FAIL: --node-address none: exit status $status"; cat "$tmp/err"; fail=1; }
+cmp -s "$tmp/alone" "$tmp/none" || { echo "FAIL: --node-address none differs from no node address"; fail=1; }
+
 # Bad options are usage errors (status 2), not silent defaults.
 msg=$($np compile --node-address 10.0.0.1,nope "$srcdir"/deploy/examples/cluster.yaml 2>&1 >/dev/null)
 case $msg in
