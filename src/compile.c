@@ -1610,6 +1610,7 @@ compile_spoof(struct ctx *c, const struct k8s_pod *pod)
 
 struct isolation {
     const char *first;          /* "ns/name" of the first isolating policy. */
+    bool first_invalid;         /* It is a fail-closed stand-in. */
     uint32_t pno;
     size_t n;                   /* Policies isolating the pod. */
 };
@@ -1869,6 +1870,7 @@ compile_policies(struct ctx *c, const struct cluster *cluster)
                 struct isolation *is = &iso[ingress][selected[i]];
                 if (!is->n++) {
                     is->first = name;
+                    is->first_invalid = np->invalid != NULL;
                     is->pno = pno;
                 }
             }
@@ -1908,10 +1910,13 @@ compile_policies(struct ctx *c, const struct cluster *cluster)
                 continue;
             }
             const struct k8s_pod *pod = c->pods[i];
-            char *comment = xasprintf("%s/%s isolated for %s by %s%s",
+            char *comment = xasprintf("%s/%s isolated for %s by %s%s%s",
                                       pod->namespace, pod->name,
                                       ingress ? "ingress" : "egress",
                                       is->first,
+                                      is->first_invalid
+                                      ? " (invalid: isolating with no rules)"
+                                      : "",
                                       is->n > 1 ? " and others" : "");
             uint64_t cookie = make_cookie(c, NPC_ISOLATION, is->pno,
                                           ingress ? 0x800 : 0);

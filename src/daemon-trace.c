@@ -172,10 +172,25 @@ trace_req_free(struct trace_req *t)
     free(t);
 }
 
-/* The report with a note before its path for every policy over the flow
- * limit in the source's or the destination's namespace (where the
- * policies that isolate them live): those isolate and allow nothing, so
- * a drop they cause is not what their rules say.  Returns a malloc'd
+/* Whether 'policy' ("ns/name") is in the namespace of the source or the
+ * destination of 't' (where the policies that isolate them live). */
+static bool
+policy_near(const struct trace_req *t, const char *policy)
+{
+    size_t len = strcspn(policy, "/");
+    for (int k = 0; k < 2; k++) {
+        const char *ns = k ? t->dst_ns : t->src_ns;
+        if (ns && strlen(ns) == len && !strncmp(ns, policy, len)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The report with a note before its path for every policy in the source's
+ * or the destination's namespace that is over the flow limit or in force
+ * as its fail-closed stand-in (invalid): those isolate and allow nothing,
+ * so a drop they cause is not what their rules say.  Returns a malloc'd
  * string; frees 'report'. */
 static char *
 add_rejection_notes(const struct trace_req *t, char *report)
@@ -184,17 +199,28 @@ add_rejection_notes(const struct trace_req *t, char *report)
     const struct engine_rejection *rej = engine_rejections(t->d->engine, &n);
     char *notes = xstrdup("");
     for (size_t i = 0; i < n; i++) {
-        size_t len = strcspn(rej[i].policy, "/");
-        bool near = false;
-        for (int k = 0; k < 2; k++) {
-            const char *ns = k ? t->dst_ns : t->src_ns;
-            near |= ns && strlen(ns) == len && !strncmp(ns, rej[i].policy, len);
-        }
-        if (near) {
+        if (policy_near(t, rej[i].policy)) {
             char *more = xasprintf("%s  note: %s\n", notes, rej[i].message);
             free(notes);
             notes = more;
         }
+    }
+    const struct k8s_netpol *const *nps
+        = cluster_netpols(engine_cluster(t->d->engine), &n);
+    for (size_t i = 0; i < n; i++) {
+        if (!nps[i]->invalid) {
+            continue;
+        }
+        char *policy = xasprintf("%s/%s", nps[i]->namespace, nps[i]->name);
+        if (policy_near(t, policy)) {
+            char *more = xasprintf("%s  note: NetworkPolicy %s is invalid "
+                                   "(%s): it isolates the pods it selects "
+                                   "with no rules until it is fixed\n",
+                                   notes, policy, nps[i]->invalid);
+            free(notes);
+            notes = more;
+        }
+        free(policy);
     }
     char *path = strstr(report, "\npath:\n");
     if (!*notes || !path) {

@@ -111,6 +111,14 @@ def test(bed):
     dlib.log("log: %s" % (fc_line[-1] if fc_line else "NO LINE saying y/bad isolates"))
     if not fc_line:
         problems.append("the log does not say that y/bad isolates its pods")
+    # trace names the stand-in as the reason, not as a policy with rules.
+    p = bed.appctl("trace", "x/b", "y/a", "80", check=False)
+    dlib.log("trace x/b y/a 80 -> %d\n%s" % (p.returncode, p.stdout))
+    if (p.returncode or not p.stdout.startswith("DENIED")
+            or "note: NetworkPolicy y/bad is invalid" not in p.stdout
+            or "isolates the pods it selects with no rules" not in p.stdout):
+        problems.append("trace x/b y/a does not name y/bad's stand-in: %r"
+                        % p.stdout[:400])
     notes = []
 
     # A valid policy edited into an invalid one.
