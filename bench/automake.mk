@@ -22,4 +22,6 @@ EXTRA_DIST += \
 	bench/clusters.py \
 	bench/profile-event.sh \
 	bench/profile_event.py \
+	bench/issue8-table.sh \
+	bench/issue8_table.py \
 	bench/test-gen-cluster.sh
