@@ -75,43 +75,80 @@ class Planner:
             json.dump(obj, f)
         return "apply:" + path
 
-    def expect_pod(self, ns, before, after, pod=None, new_local=False):
-        """Policies src/engine.c invalidates for a pod of 'ns' going from
-        labels 'before' to 'after' (None: absent) and that compile_policies()
-        then compiles (they select a local pod afterwards), by reason.
-        'pod': the pod's index in the model (a relabel); 'new_local': a
-        new pod on the node (a pod add)."""
+    def active(self, j, ns, labels, pod=None, new_local=False):
+        """Whether policy j selects a local pod when the pod of the event
+        has 'labels' (None: absent): the model's pod 'pod', or a new local
+        pod of 'ns'."""
         m = self.model
-        reasons = {}
+        if pod is not None:
+            return bool(m.selected_local(j, (pod, labels if labels is not None else {"\0": ""})))
+        if m.active[j]:
+            return True
+        return bool(new_local and labels is not None and m.pol_ns(m.policies[j]) == ns and gc.sel_match(
+            m.policies[j]["spec"].get("podSelector") or {}, labels))
+
+    def expect_pod(self, ns, before, after, pod=None, new_local=False):
+        """What src/engine.c does for a pod of 'ns' going from labels
+        'before' to 'after' (None: absent): the policies it invalidates
+        that compile_policies() then compiles (they select a local pod
+        afterwards), by reason; and of the policies active before or
+        after, those whose inputs change (the local pods they select, or a
+        rule's peers): the work that was needed.  'pod': the pod's index
+        in the model (a relabel); 'new_local': a new pod on the node."""
+        m = self.model
+        reasons, needed, listing = {}, 0, []
+        local = new_local or (pod is not None and m.local[pod])
+        eligible = new_local or pod is None or m.eligible[pod]
         for j in range(len(m.policies)):
             why = ((before is not None and m.depends(j, ns, before))
                    or (after is not None and m.depends(j, ns, after)))
             if not why:
                 continue
-            if pod is not None:
-                active = bool(m.selected_local(j, (pod, after)))
-            else:
-                active = m.active[j] or (new_local and m.pol_ns(m.policies[j]) == ns and gc.sel_match(
-                    m.policies[j]["spec"].get("podSelector") or {}, after))
-            if active:
+            act_b = self.active(j, ns, before, pod, new_local)
+            act_a = self.active(j, ns, after, pod, new_local)
+            changed = False
+            if act_a or act_b:
+                np_ = m.policies[j]
+                if local and m.pol_ns(np_) == ns:
+                    sel = np_["spec"].get("podSelector") or {}
+                    changed = ((before is not None and gc.sel_match(sel, before))
+                               != (after is not None and gc.sel_match(sel, after)))
+                for d, r, rule in m.rules(j):
+                    if changed or not eligible:
+                        break
+                    changed = ((before is not None and m.peer_matches(j, d, rule, ns, before))
+                               != (after is not None and m.peer_matches(j, d, rule, ns, after)))
+            needed += changed
+            if act_a:
                 reasons[why] = reasons.get(why, 0) + 1
-        return reasons
+                listing.append(("%s/%s" % (m.pol_ns(m.policies[j]), m.policies[j]["metadata"]["name"]),
+                                why, changed))
+        return {"by_reason": reasons, "needed": needed, "policies": listing}
 
     def expect_ns(self, name, before, after):
         m = self.model
-        n = 0
+        n, needed, listing = 0, 0, []
+        pods = [i for i in m.pods_by_ns.get(name, []) if m.eligible[i]]
         for j in range(len(m.policies)):
             if not m.active[j]:
                 continue
-            hit = False
+            hit = changed = False
             for d, r, rule in m.rules(j):
                 for peer in rule.get("from" if d == "ingress" else "to") or ():
                     s = peer.get("namespaceSelector")
-                    if s is not None and "ipBlock" not in peer and (
-                            gc.sel_match(s, before) or gc.sel_match(s, after)):
-                        hit = True
+                    if s is None or "ipBlock" in peer:
+                        continue
+                    b, a = gc.sel_match(s, before), gc.sel_match(s, after)
+                    hit = hit or b or a
+                    if b != a and not changed:
+                        ps = peer.get("podSelector")
+                        changed = any(ps is None or gc.sel_match(ps, m.labels(i)) for i in pods)
             n += hit
-        return {"namespace-selector": n} if n else {}
+            needed += changed
+            if hit:
+                listing.append(("%s/%s" % (m.pol_ns(m.policies[j]), m.policies[j]["metadata"]["name"]),
+                                "namespace-selector", changed))
+        return {"by_reason": {"namespace-selector": n} if n else {}, "needed": needed, "policies": listing}
 
     def pod_relabels(self, kind, refs, noop=False):
         for r in refs[:self.k]:
@@ -165,11 +202,15 @@ class Planner:
             pols = c[key][:self.k]
             if add in kinds:
                 for p in pols:
-                    self.steps.append((add, "", self.write(p), {"the-policy": 1}))
+                    self.steps.append((add, "", self.write(p), {
+                        "by_reason": {"the-policy": 1}, "needed": 1,
+                        "policies": [("%s/%s" % (p["metadata"]["namespace"], p["metadata"]["name"]),
+                                      "the-policy", True)]}))
             if dele in kinds and add in kinds:
                 for p in pols:
                     self.steps.append((dele, "", "delete:networkpolicy:%s/%s" % (
-                        p["metadata"]["namespace"], p["metadata"]["name"]), {}))
+                        p["metadata"]["namespace"], p["metadata"]["name"]),
+                        {"by_reason": {}, "needed": 1, "policies": []}))
 
 
 def read_dumps(pattern):
@@ -245,15 +286,22 @@ def source_functions(path):
 CALLBACK_RE = re.compile(r"compare_\w+$")
 
 
+def base_name(fn):
+    """A function's name without GCC's clone suffixes (.part.0, .isra.0,
+    .constprop.0, .cold) and callgrind's recursion marks ('2)."""
+    fn = fn.split("'")[0]
+    return re.sub(r"\.(part|isra|constprop|cold|lto_priv)(\.\d+)?", "", fn)
+
+
 def partition(path, sources):
     """Per line of 'sources' (our C files) in dump 'path': 'own', its own
     instructions (inlined code counts at its own source line) plus its
-    calls out of our code (libc), which partitions the dump; and 'incl',
-    its own plus every call it makes."""
+    calls out of our code (libc), which partitions the dump; 'self', its
+    own instructions; 'calls', [(callee, inclusive instructions)]."""
     res = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", "--auto=no",
                           path] + list(sources), capture_output=True, text=True, cwd="/")
     ours = set(os.path.realpath(s) for s in sources)
-    own, incl = {}, {}
+    own, self_, calls = {}, {}, {}
     cur_file, line, last = None, None, None
     num = r"([\d,]+) \(\s*[\d.]+%\)"
     for text in res.stdout.split("\n"):
@@ -274,7 +322,7 @@ def partition(path, sources):
             ir = int(m.group(1).replace(",", ""))
             callee = os.path.realpath(m.group(2)) if m.group(2).startswith("/") else m.group(2)
             if last is not None:
-                incl[last] = incl.get(last, 0) + ir
+                calls.setdefault(last, []).append((base_name(m.group(3)), ir))
                 if callee not in ours:
                     own[last] = own.get(last, 0) + ir
             continue
@@ -284,12 +332,12 @@ def partition(path, sources):
             if m.group(1):
                 ir = int(m.group(1).replace(",", ""))
                 own[last] = own.get(last, 0) + ir
-                incl[last] = incl.get(last, 0) + ir
+                self_[last] = self_.get(last, 0) + ir
             line += 1
             continue
         if text.startswith("----") or text.startswith("Ir"):
             line = None
-    return own, incl
+    return own, self_, calls
 
 
 def by_function(paths, sources, top):
@@ -301,20 +349,25 @@ def by_function(paths, sources, top):
     funcs = {os.path.realpath(f): source_functions(f) for f in sources}
     real = set()
     for p in paths:
-        real.update(n.rsplit(":", 1)[-1].split("'")[0] for n in annotate(p, True))
-        own, incl = partition(p, sources)
+        real.update(base_name(n.rsplit(":", 1)[-1]) for n in annotate(p, True))
+        own, self_, calls = partition(p, sources)
         total += read_total(p)
         for (f, ln), ir in own.items():
             name = next((nm for a, b, nm in funcs.get(f, []) if a <= ln <= b), "")
             if not CALLBACK_RE.match(name):
                 counted += ir
-        for (f, ln), ir in incl.items():
+        for fl in set(self_) | set(calls):
+            f, ln = fl
             rng = next(((a, b, nm) for a, b, nm in funcs.get(f, []) if a <= ln <= b), None)
             key = ("%s:%d-%d %s" % (os.path.relpath(f, TOP), rng[0], rng[1], rng[2]) if rng
                    else "%s (outside functions)" % os.path.relpath(f, TOP), rng[2] if rng else "")
-            fn_incl[key] = fn_incl.get(key, 0) + ir
+            out_calls = calls.get(fl, [])
+            # A call into the function's own outlined part (.part.0) is
+            # its own body, already on these lines.
+            fn_incl[key] = fn_incl.get(key, 0) + self_.get(fl, 0) + sum(
+                ir for callee, ir in out_calls if callee != key[1])
             lk = "%s:%d" % (os.path.relpath(f, TOP), ln)
-            line_incl[lk] = line_incl.get(lk, 0) + ir
+            line_incl[lk] = line_incl.get(lk, 0) + self_.get(fl, 0) + sum(ir for _, ir in out_calls)
     tot = total or 1
     fns = ["%14s (%5.1f%%)  %s%s" % ("{:,}".format(ir), 100.0 * ir / tot, k[0],
                                      "" if not k[1] or k[1] in real else " [inlined]")
@@ -330,6 +383,65 @@ def by_function(paths, sources, top):
     check = "%s of %s instructions are our lines' own or their calls into libc (%.1f%%)" % (
         "{:,}".format(counted), "{:,}".format(total), 100.0 * counted / tot)
     return fns, lines, check, fn_incl, total
+
+
+# Whose callees the call tree lists (base names; those the compiler did
+# not inline, so in a --no-inline build all of them).
+TREE_ROOTS = ["engine_apply", "invalidate_for", "engine_delete", "engine_run", "compile_once",
+              "compile_policies", "policy_fragment", "compile_policy_rules", "merge_fragment",
+              "flowtab_sync", "commit", "flowtab_diff"]
+
+
+def call_tree(path, top=12):
+    """For the functions of TREE_ROOTS in dump 'path': their callees with
+    inclusive instructions, from callgrind_annotate --tree=calling."""
+    res = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--tree=calling", "--threshold=100",
+                          path], capture_output=True, text=True, cwd="/")
+    blocks, cur = {}, None
+    for line in res.stdout.split("\n"):
+        m = re.match(r"\s*([\d,]+) \(\s*[\d.]+%\)\s+(\*|>)\s+(.*?):(\S+)(?: \((\S+)x\))?(?: \[.*\])?$", line)
+        if not m:
+            if not line.strip():
+                cur = None
+            continue
+        ir, mark, fn = int(m.group(1).replace(",", "")), m.group(2), base_name(m.group(4))
+        if mark == "*":
+            cur = fn if fn in TREE_ROOTS else None
+            if cur:
+                blocks.setdefault(cur, [ir, {}])[0] = max(blocks.get(cur, [0])[0], ir)
+        elif cur:
+            calls = blocks[cur][1]
+            calls[fn] = calls.get(fn, 0) + ir
+    out = []
+    for root in TREE_ROOTS:
+        if root in blocks:
+            total, calls = blocks[root]
+            out.append("%14s  %s" % ("{:,}".format(total), root))
+            own = total - sum(calls.values())
+            for fn, ir in sorted(list(calls.items()) + [("(its own instructions)", own)],
+                                 key=lambda x: -x[1])[:top]:
+                out.append("%14s      -> %s (%.1f%%)" % ("{:,}".format(ir), fn, 100.0 * ir / max(1, total)))
+    return out
+
+
+NOINLINE_SOURCES = ["addr", "cli", "cluster", "compile", "engine", "flowtab", "labels", "objects", "strmap",
+                    "np-log", "np-util", "source-dir", "trace", "yaml-json"]
+
+
+def build_noinline(out):
+    """bench/engine-event and libnetpol built again without inlining, so
+    that callgrind's call graph shows every function of the engine: its
+    shares, not its totals (calls cost instructions)."""
+    srcs = [os.path.join(TOP, "src", n + ".c") for n in NOINLINE_SOURCES] + [
+        os.path.join(TOP, "bench", "engine-event.c")]
+    deps = srcs + [os.path.join(TOP, "include", f) for f in os.listdir(os.path.join(TOP, "include"))]
+    if os.path.exists(out) and all(os.path.getmtime(d) <= os.path.getmtime(out) for d in deps):
+        return
+    say("building %s (-O2 -fno-inline)" % os.path.relpath(out, TOP))
+    subprocess.run(["gcc", "-DHAVE_CONFIG_H", "-I" + TOP, "-I" + os.path.join(TOP, "include"), "-std=gnu11",
+                    "-g", "-O2", "-fno-inline", "-fno-inline-small-functions", "-fno-ipa-cp-clone",
+                    "-fno-partial-inlining", "-fno-ipa-sra", "-o", out] + srcs +
+                   ["-ljansson", "-lyaml", "-lev"], check=True)
 
 
 def read_total(path):
@@ -353,9 +465,16 @@ def main():
                     help="run natively: flow changes, policies and CPU times, no instruction counts")
     ap.add_argument("--top", type=int, default=40, help="functions and lines listed per kind")
     ap.add_argument("--bin", default=os.path.join(TOP, "bench", "engine-event"))
+    ap.add_argument("--no-inline", action="store_true",
+                    help="profile a build of engine-event without inlining (in bench/out/): every engine "
+                    "function in the call tree; shares, not totals")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (dumps, events)")
     a = ap.parse_args()
     kinds = [k for k in a.kinds.split(",") if k]
+    if a.no_inline:
+        os.makedirs(OUT, exist_ok=True)
+        a.bin = os.path.join(OUT, "engine-event-noinline")
+        build_noinline(a.bin)
     for k in kinds:
         if k not in KINDS:
             ap.error("unknown kind %s" % k)
@@ -398,21 +517,22 @@ def report(a, cl, churn, load, pl, results, dumps, kinds):
     rev = subprocess.run(["git", "-C", TOP, "rev-parse", "--short", "HEAD"],
                          capture_output=True, text=True).stdout.strip()
     common = {"bench": "profile-event", "cluster": cl.name, "mix": a.mix if not a.cluster else None,
+              "build": "no-inline" if a.no_inline else "make",
               "size": a.size if not a.cluster else None, "seed": a.seed, "rev": rev,
               "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "node": churn["node"],
               "flows": load["flows"], "local_pods": load["local_pods"],
               "valgrind": not a.no_valgrind}
-    odir = os.path.join(OUT, "profile", "%s-s%d" % (cl.name, a.seed))
+    odir = os.path.join(OUT, "profile", "%s-s%d%s" % (cl.name, a.seed, "-noinline" if a.no_inline else ""))
     os.makedirs(odir, exist_ok=True)
     print()
-    print("%s (%s), node %s: %d objects, %d local pods, %d flows; rev %s" % (
+    print("%s (%s), node %s: %d objects, %d local pods, %d flows; rev %s%s" % (
         cl.name, os.path.relpath(cl.path, TOP), churn["node"], load["objects"], load["local_pods"],
-        load["flows"], rev))
+        load["flows"], rev, "; a build without inlining (shares, not totals)" if a.no_inline else ""))
     unit = "CPU ms (this machine, now)" if a.no_valgrind else "million instructions"
     print("per event, p50 (max) in %s; changes: flow changes p50/p99; compiled: policies the "
           "engine compiled again, p50/p99; model: what gen-cluster.py's model of "
           "src/engine.c invalidate_for() predicts, by reason" % unit)
-    hdr = "%-20s %3s | %15s %15s %15s %15s | %9s | %9s | %s" % (
+    hdr = "%-20s %3s | %15s %15s %15s %15s | %11s | %9s | %s" % (
         "event", "n", "input", "run", "commit", "total", "changes", "compiled", "model (p50 by reason)")
     print(hdr)
     print("-" * len(hdr))
@@ -441,22 +561,24 @@ def report(a, cl, churn, load, pl, results, dumps, kinds):
         compiled = [r["policies_compiled"] for _, r in rows]
         reasons = {}
         for (_, _, _, exp), _ in rows:
-            for why in exp:
-                reasons.setdefault(why, []).append(exp[why])
-        model_tot = [sum(exp.values()) for (_, _, _, exp), _ in rows]
+            for why, n in exp["by_reason"].items():
+                reasons.setdefault(why, []).append(n)
+        model_tot = [sum(exp["by_reason"].values()) for (_, _, _, exp), _ in rows]
+        needed = [exp["needed"] for (_, _, _, exp), _ in rows]
         agree = sum(1 for (_, _, _, exp), r in rows
-                    if sum(exp.values()) == r["policies_compiled"]) if kind not in (
-                        "policy-delete", "policy-delete-broad") else None
+                    if sum(exp["by_reason"].values()) == r["policies_compiled"])
 
         def cell(v):
             p50, mx = pct(v, 0.5), max((x for x in v if x is not None), default=None)
             return "-" if p50 is None else ("%.1f (%.1f)" % (p50, mx))
         model = ", ".join("%s %d" % (w, pct(v, 0.5)) for w, v in sorted(reasons.items()))
-        print("%-20s %3d | %15s %15s %15s %15s | %4d/%-4d | %4d/%-4d | %s%s" % (
+        if model:
+            model += "; inputs changed in %d" % pct(needed, 0.5)
+        print("%-20s %3d | %15s %15s %15s %15s | %5d/%-5d | %4d/%-4d | %s%s" % (
             kind, len(rows), cell(per["input"]), cell(per["run"]), cell(per["commit"]),
             cell(per["total"]), pct(changes, 0.5), pct(changes, 0.99), pct(compiled, 0.5),
             pct(compiled, 0.99), model or "-",
-            "" if agree is None or agree == len(rows) else "  (model = engine in %d of %d)" % (agree, len(rows))))
+            "" if agree == len(rows) else "  (model = engine in %d of %d)" % (agree, len(rows))))
         rec = dict(common, kind=kind, n=len(rows),
                    unit="Mi instructions" if dumps else "cpu_ms",
                    **{ph: {"p50": pct(per[ph], 0.5), "p99": pct(per[ph], 0.99),
@@ -466,7 +588,8 @@ def report(a, cl, churn, load, pl, results, dumps, kinds):
                    policies_compiled={"p50": pct(compiled, 0.5), "p99": pct(compiled, 0.99),
                                       "all": compiled},
                    model_invalidated={"p50": pct(model_tot, 0.5), "all": model_tot,
-                                      "by_reason": reasons},
+                                      "by_reason": reasons, "inputs_changed": needed,
+                                      "agrees_with_engine": agree},
                    changes_by_kind=[r["by_kind"] for _, r in rows],
                    events=[{"step": s[2].split("/")[-1], "direction": s[1]} for s, _ in rows])
         if dumps:
@@ -480,9 +603,14 @@ def report(a, cl, churn, load, pl, results, dumps, kinds):
                         "%d policies compiled\n\ninclusive:\n%s\n\nexclusive:\n%s\n" % (
                             kind, med[5], med[4], med[0], med[2]["flow_changes"],
                             med[2]["policies_compiled"], "\n".join(incl), "\n".join(excl)))
+                f.write("\npolicies compiled again (the model's list: why, and whether an input "
+                        "changed):\n%s\n" % "\n".join("  %-60s %-18s %s" % (n, w, "changed" if c else "-")
+                                                         for n, w, c in med[3]["policies"]))
                 for ph, p in zip(PHASES, med[1]):
                     if p:
                         f.write("\n%s phase inclusive:\n%s\n" % (ph, "\n".join(top_lines([p], True, a.top))))
+                        f.write("\n%s phase call tree (callees, inclusive):\n%s\n" % (
+                            ph, "\n".join(call_tree(p))))
             rec["median_event_top_inclusive"] = incl
             rec["median_event_top_exclusive"] = excl
             sources = sorted(glob.glob(os.path.join(TOP, "src", "*.c"))) + [
