@@ -1,5 +1,13 @@
-# Benchmarks: not built, not run by 'make check'; shipped so that a tarball
-# can reproduce the figures.  See bench/README.md.
+# Benchmarks: not run by 'make check'; shipped so that a tarball can
+# reproduce the figures.  See bench/README.md.
+
+# One event through the engine, for profiles (bench/profile-event.sh).
+# Built with everything else so that it follows the engine's interface.
+noinst_PROGRAMS += bench/engine-event
+bench_engine_event_SOURCES = bench/engine-event.c
+bench_engine_event_CFLAGS = $(AM_CFLAGS)
+bench_engine_event_LDADD = src/libnetpol.la
+
 EXTRA_DIST += \
 	bench/README.md \
 	bench/gen-cluster.py \
@@ -11,4 +19,9 @@ EXTRA_DIST += \
 	bench/datapath_bench.py \
 	bench/daemon-bench.sh \
 	bench/daemon_bench.py \
+	bench/clusters.py \
+	bench/profile-event.sh \
+	bench/profile_event.py \
+	bench/issue8-table.sh \
+	bench/issue8_table.py \
 	bench/test-gen-cluster.sh

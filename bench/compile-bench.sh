@@ -9,7 +9,12 @@
 #
 # usage: bench/compile-bench.sh [options] [CASE...]
 #   CASE                medium medium-node1 large large-node1 cross (default:
-#                       all five; "quick" = medium medium-node1 cross)
+#                       all five; "quick" = medium medium-node1 cross);
+#                       broad-medium broad-medium-node1 broad-large
+#                       broad-large-node1: the same sizes, gen-cluster.py
+#                       --mix broad (issue 8); small small-node1
+#                       broad-small broad-small-node1: 1,000 pods, 100
+#                       policies (quick checks); none in the default
 #   --bin PATH          the compiler (default ./ovs-netpol in the source tree)
 #   --repeat N          runs per case; wall time is the median (default 3)
 #   --seed N            generator seed (default 1)
@@ -22,7 +27,8 @@
 #                       OpenFlow port, 1, 2, ..., as the daemon would know them)
 #   --compile-args ARGS extra arguments for every compile (e.g. "--table-base 10")
 # Targets (reported, not asserted): medium < 1 s; large < 5 s and < 500 MB;
-# cross: about 1,100 policy flows (100 dst + 1,000 src + 10 port clauses + 1).
+# cross: about 1,100 policy flows (100 dst + 1,000 src + 10 port clauses + 1);
+# issue 8: broad-medium-node1 < 0.3 s.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -41,9 +47,11 @@ while [ $# -gt 0 ]; do
         --ovn) OVN=1; shift ;;
         --no-ports) PORTS=0; shift ;;
         --compile-args) EXTRA=$2; shift 2 ;;
-        -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
         quick) CASES+=(medium medium-node1 cross); shift ;;
         medium|medium-node1|large|large-node1|cross) CASES+=("$1"); shift ;;
+        broad-medium|broad-medium-node1|broad-large|broad-large-node1) CASES+=("$1"); shift ;;
+        small|small-node1|broad-small|broad-small-node1) CASES+=("$1"); shift ;;
         *) echo "compile-bench: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -72,6 +80,10 @@ cluster_args() {
         medium) echo "--pods 10000 --policies 1000 --nodes 50" ;;
         large) echo "--pods 50000 --policies 5000 --nodes 250" ;;
         cross) echo "--shape cross" ;;
+        small) echo "--pods 1000 --policies 100 --nodes 5" ;;
+        broad-small) echo "--mix broad --preset small" ;;
+        broad-medium) echo "--mix broad --preset medium" ;;
+        broad-large) echo "--mix broad --preset large" ;;
     esac
 }
 
@@ -141,6 +153,8 @@ run_case() {
         large) cname=large ;;
         large-node1) cname=large node=node-1 ;;
         cross) cname=cross ;;
+        small|broad-small|broad-medium|broad-large) cname=$case ;;
+        small-node1|broad-small-node1|broad-medium-node1|broad-large-node1) cname=${case%-node1} node=node-1 ;;
     esac
     ensure_cluster "$cname"
     [ -n "$node" ] && args+=(--node "$node")
@@ -176,7 +190,7 @@ run_case() {
             FAILED=1
             printf '{"date":"%s","rev":"%s","case":"%s","cluster":"%s","args":"%s","error":"exit %s"}\n' \
                 "$DATE" "$REV" "$case" "$(basename "$CLUSTER")" "${args[*]:-}" "$rc" >>"$OUT/results.jsonl"
-            ROWS+=("$(printf '%-13s %s' "$case" "FAILED (exit $rc)")")
+            ROWS+=("$(printf '%-18s %s' "$case" "FAILED (exit $rc)")")
             return
         fi
         walls+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", (b - a) / 1e9}')")
@@ -203,6 +217,8 @@ run_case() {
         medium|medium-node1) target="wall<1s"; met=$(awk -v w="$wall" 'BEGIN {print (w < 1) ? "yes" : "no"}') ;;
         large|large-node1) target="wall<5s,rss<500MB"
             met=$(awk -v w="$wall" -v r="$rss" 'BEGIN {print (w < 5 && r < 500 * 1024) ? "yes" : "no"}') ;;
+        broad-medium-node1) target="wall<0.3s"; met=$(awk -v w="$wall" 'BEGIN {print (w < 0.3) ? "yes" : "no"}') ;;
+        broad-medium|broad-large|broad-large-node1|*small*) target="-"; met="-" ;;
         cross) target="policy flows~1100"
             met=$(awk -v f="$((clause + rule))" 'BEGIN {print (f >= 1000 && f <= 1300) ? "yes" : "no"}') ;;
     esac
@@ -214,7 +230,7 @@ run_case() {
         "$rss" "$warn" "$target" "$met" | tee -a "$OUT/results.jsonl" >"$TMP/last.json"
     local per
     per=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["flows_per_table"]; print(" ".join("t%s=%d" % (k, d[k]) for k in sorted(d, key=int)))' "$TMP/last.json")
-    ROWS+=("$(printf '%-13s %5s %7s %6s %5s %9s %8s %8.3f %7.2f %8.1f  %-18s %-3s  %s' \
+    ROWS+=("$(printf '%-18s %5s %7s %6s %5s %9s %8s %8.3f %7.2f %8.1f  %-18s %-3s  %s' \
         "$case" "$n_ns" "$n_pods" "$n_local" "$n_pol" "$total" "$((clause + rule))" "$wall" \
         "$(awk -v u="$umed" -v s="$smed" 'BEGIN {print u + s}')" "$(awk -v r="$rss" 'BEGIN {print r / 1024}')" \
         "$target" "$met" "$per")")
@@ -225,7 +241,7 @@ run_case() {
 for c in "${CASES[@]}"; do run_case "$c"; done
 
 echo
-printf '%-13s %5s %7s %6s %5s %9s %8s %8s %7s %8s  %-18s %-3s  %s\n' \
+printf '%-18s %5s %7s %6s %5s %9s %8s %8s %7s %8s  %-18s %-3s  %s\n' \
     case ns pods local pols flows policy wall_s cpu_s rss_MB target met per-table
 for r in "${ROWS[@]}"; do echo "$r"; done
 echo "(wall_s: median of $REPEAT runs; cpu_s: user+sys median; rss_MB: peak over runs; policy: clause+rule flows)"

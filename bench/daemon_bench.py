@@ -2,13 +2,16 @@
 """daemon_bench.py - how fast ovs-netpold follows the Kubernetes API.
 
 Run through bench/daemon-bench.sh; bench/README.md ("daemon-bench.sh")
-explains every figure.  In short, on the cluster of
-`gen-cluster.py --preset medium --seed 1` (10,000 pods on 50 nodes, 1,000
-policies) served by tests/kube-apiserver-sim, with ovs-netpold as node-1 on
-ovs/sandbox.sh's userspace switch:
+explains every figure.  In short, on a cluster of gen-cluster.py (--mix old
+or broad, --size 10k or 50k, or --cluster FILE; default the old mix's
+10,000 pods on 50 nodes, 1,000 policies) served by
+tests/kube-apiserver-sim, with ovs-netpold as node-1 on ovs/sandbox.sh's
+userspace switch, playing the events of the cluster's churn description
+(gen-cluster.py --churn-for):
 
   startup     daemon start -> first `ovs-netpol sync` returns; flows; RSS
-  pod-add, pod-delete, pod-relabel, policy-add, policy-delete
+  pod-add, pod-delete, pod-relabel, pod-relabel-peer, ns-relabel,
+  policy-add, policy-delete, policy-add-broad, policy-delete-broad
               N single events, one at a time; each measured three ways:
                 sync:   API write returned -> `ovs-netpol sync` returned
                 commit: API write returned -> the daemon's log line
@@ -48,6 +51,8 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import clusters     # noqa: E402
 TOP = os.path.dirname(HERE)
 OUT = os.path.join(HERE, "out")
 SANDBOX = os.path.join(TOP, "ovs", "sandbox.sh")
@@ -60,6 +65,10 @@ TARGET_P99_MS = 50.0
 TARGET_RSS_MB = 100.0
 TARGET_STORM_S = 1.0
 OVN_OWN_CLUSTER = {"pod-relabel": 1.5, "policy-add": 0.08}   # ../shared/peers/ovn/README.md
+# The single-event series, in the order they run (a delete series removes
+# what its add series added).
+SERIES = ["pod-add", "pod-delete", "pod-relabel", "pod-relabel-peer", "ns-relabel",
+          "policy-add", "policy-delete", "policy-add-broad", "policy-delete-broad"]
 
 
 def say(msg):
@@ -91,81 +100,25 @@ def summary(values):
 
 
 # ---------------------------------------------------------------------------
-# Selectors (enough of the NetworkPolicy semantics to pick events whose
-# effect on node-1's flows is certain).
-
-def sel_match(sel, labels):
-    for k, v in (sel.get("matchLabels") or {}).items():
-        if labels.get(k) != v:
-            return False
-    for e in sel.get("matchExpressions") or []:
-        k, op, vals = e.get("key"), e.get("operator"), e.get("values") or []
-        if op == "In" and (k not in labels or labels[k] not in vals):
-            return False
-        if op == "NotIn" and k in labels and labels[k] in vals:
-            return False
-        if op == "Exists" and k not in labels:
-            return False
-        if op == "DoesNotExist" and k in labels:
-            return False
-    return True
-
+# The cluster file and its churn description (bench/clusters.py and
+# gen-cluster.py --churn-for: which events to play, chosen by a model of
+# the compiler's selection and the engine's invalidation).
 
 class Cluster:
-    def __init__(self, path):
+    def __init__(self, path, churn_path):
         with open(path) as f:
             doc = json.load(f)
         self.items = doc["items"]
         self.namespaces = [o for o in self.items if o["kind"] == "Namespace"]
         self.pods = [o for o in self.items if o["kind"] == "Pod"]
         self.policies = [o for o in self.items if o["kind"] == "NetworkPolicy"]
-        self.pols_by_ns = {}
-        for p in self.policies:
-            self.pols_by_ns.setdefault(p["metadata"]["namespace"], []).append(p)
-        self.pods_by_ns = {}
-        for p in self.pods:
-            self.pods_by_ns.setdefault(p["metadata"]["namespace"], []).append(p)
+        self.pod_by_key = {(p["metadata"]["namespace"], p["metadata"]["name"]): p for p in self.pods}
         self.local = sorted((p for p in self.pods if p["spec"].get("nodeName") == NODE),
                             key=lambda p: (p["metadata"]["namespace"], p["metadata"]["name"]))
-
-    @staticmethod
-    def has_rules(pol):
-        s = pol["spec"]
-        return bool(s.get("ingress")) or bool(s.get("egress"))
-
-    def selecting(self, ns, labels):
-        """Names of the policies of 'ns' with at least one rule whose
-        podSelector selects 'labels': for a local pod, a change of this set
-        changes the pod's address in those rules' conjunction clauses."""
-        return frozenset(p["metadata"]["name"] for p in self.pols_by_ns.get(ns, [])
-                         if self.has_rules(p) and sel_match(p["spec"].get("podSelector") or {}, labels))
-
-    def relabel_for(self, pod):
-        """A one-label change (key, new value) of 'pod' that changes
-        selecting(), values taken from other pods of its namespace; None
-        when there is none."""
-        ns = pod["metadata"]["namespace"]
-        labels = pod["metadata"].get("labels") or {}
-        before = self.selecting(ns, labels)
-        for key in ("app", "role", "tier", "version", "app.kubernetes.io/name"):
-            values = sorted({(q["metadata"].get("labels") or {}).get(key)
-                             for q in self.pods_by_ns.get(ns, [])} - {None, labels.get(key)})
-            for v in values:
-                new = dict(labels, **{key: v})
-                if self.selecting(ns, new) != before:
-                    return key, v
-        return None
-
-    def any_relabel(self, pod):
-        """A one-label change of 'app' to another value of the namespace
-        (for pods on other nodes: they matter as peers, if at all)."""
-        ns = pod["metadata"]["namespace"]
-        labels = pod["metadata"].get("labels") or {}
-        values = sorted({(q["metadata"].get("labels") or {}).get("app")
-                         for q in self.pods_by_ns.get(ns, [])} - {None, labels.get("app")})
-        if values:
-            return "app", values[0]
-        return "bench-relabel", "x"
+        with open(churn_path) as f:
+            self.churn = json.load(f)
+        if self.churn.get("node") != NODE:
+            raise BenchError("%s describes churn for %s, not %s" % (churn_path, self.churn.get("node"), NODE))
 
 
 # ---------------------------------------------------------------------------
@@ -300,6 +253,10 @@ class StormConn:
 
 def pod_path(ns, name=None):
     return "/api/v1/namespaces/%s/pods%s" % (ns, "/" + name if name else "")
+
+
+def ns_path(name):
+    return "/api/v1/namespaces/%s" % name
 
 
 def pol_path(ns, name=None):
@@ -521,19 +478,13 @@ class Bench:
     # -- setup ---------------------------------------------------------
     def ensure_cluster(self):
         a = self.args
-        os.makedirs(os.path.join(OUT, "clusters"), exist_ok=True)
-        path = os.path.join(OUT, "clusters", "medium-s%d.json" % a.seed)
-        meta = os.path.join(OUT, "clusters", "medium-s%d.meta.json" % a.seed)
-        gen = os.path.join(HERE, "gen-cluster.py")
-        fresh = (os.path.exists(path) and os.path.getsize(path) > 0
-                 and os.path.getmtime(path) >= os.path.getmtime(gen))
-        if a.regen or not fresh:
-            say("generating the cluster: gen-cluster.py --preset medium --seed %d" % a.seed)
-            subprocess.run([sys.executable, gen, "--preset", "medium", "--seed", str(a.seed),
-                            "-o", path + ".tmp", "--meta", meta], check=True)
-            os.replace(path + ".tmp", path)
-        self.cluster_path = path
-        self.cluster = Cluster(path)
+        cl = clusters.ensure(a.mix, a.size, a.seed, regen=a.regen, path=a.cluster,
+                             events=max(100, a.events), storm=max(1000, a.storm),
+                             say=lambda m: say("generating: " + m))
+        self.cluster_name = cl.name
+        self.cluster_path = cl.path
+        self.churn_path = cl.churn
+        self.cluster = Cluster(cl.path, cl.churn)
 
     def setup(self):
         a = self.args
@@ -731,7 +682,8 @@ class Bench:
                "commit_ms": summary([s.get("commit_ms") for s in with_commit]),
                "daemon_log_ms": summary([s["daemon_ms"] for s in with_commit]),
                "engine_run_ms": summary([s["run_ms"] for s in samples]),
-               "flow_changes": summary([s["flow_changes"] for s in with_commit]),
+               # Every event: one that changed no flow counts as 0.
+               "flow_changes": summary([s["flow_changes"] for s in samples]),
                "status_before": {k: st0.get(k) for k in ("realization", "engine_runs", "commits")},
                "status_after": {k: st1.get(k) for k in ("realization", "engine_runs", "commits",
                                                          "flows_desired", "flows_installed",
@@ -757,86 +709,61 @@ class Bench:
 
     # -- the workloads -------------------------------------------------
     def plan(self):
+        """The events of every series, from the churn description."""
         a, c = self.args, self.cluster
-        # Pods to add: copies of node-1 pods that policies with rules select.
-        templates = [p for p in c.local
-                     if c.selecting(p["metadata"]["namespace"], p["metadata"].get("labels") or {})]
-        used = {p["status"].get("podIP") for p in c.pods}
-        spare = "10.254"
-        if any(ip and ip.startswith(spare + ".") for ip in used):
-            raise BenchError("%s.0.0/16 is in use by the cluster; pick another spare range" % spare)
-        self.add_events, self.del_events = [], []
-        for i in range(a.events):
-            t = templates[i % len(templates)]
-            ns = t["metadata"]["namespace"]
-            name = "bench-add-%03d" % i
-            ip = "%s.%d.%d" % (spare, i // 250, i % 250 + 2)
-            pod = {"apiVersion": "v1", "kind": "Pod",
-                   "metadata": {"name": name, "namespace": ns,
-                                "labels": dict(t["metadata"].get("labels") or {})},
-                   "spec": {"containers": t["spec"]["containers"], "nodeName": NODE},
-                   "status": {"phase": "Running", "hostIP": t["status"].get("hostIP"),
-                              "podIP": ip, "podIPs": [{"ip": ip}]}}
-            self.add_events.append(("add %s/%s" % (ns, name), "POST", pod_path(ns), pod,
-                                    "application/json"))
-            self.del_events.append(("delete %s/%s" % (ns, name), "DELETE", pod_path(ns, name),
-                                    {"kind": "DeleteOptions", "apiVersion": "v1",
-                                     "gracePeriodSeconds": 0}, "application/json"))
+        ch = c.churn
+        self.series = {}
 
-        # Relabels of node-1 pods that change which policies select them.
-        self.relabel_pods = []
-        for p in c.local:
-            r = c.relabel_for(p)
-            if r:
-                self.relabel_pods.append((p, r[0], r[1]))
-        if not self.relabel_pods:
+        def relabels(refs, what):
+            """Pod relabels, each pod there and back (the cluster ends as
+            it began): refs[0] there, refs[0] back, refs[1] there, ..."""
+            out = []
+            for i in range(a.events):
+                r = refs[(i // 2) % len(refs)]
+                v = r["value"] if i % 2 == 0 else r["old"]
+                out.append(("%s %s/%s %s=%s" % (what, r["namespace"], r["name"], r["key"], v), "PATCH",
+                            pod_path(r["namespace"], r["name"]), {"metadata": {"labels": {r["key"]: v}}},
+                            "application/merge-patch+json"))
+            return out
+
+        adds = ch["pod_add"][:a.events]
+        self.series["pod-add"] = [("add %s/%s" % (p["metadata"]["namespace"], p["metadata"]["name"]), "POST",
+                                   pod_path(p["metadata"]["namespace"]), p, "application/json")
+                                  for p in adds]
+        self.series["pod-delete"] = [("delete %s/%s" % (p["metadata"]["namespace"], p["metadata"]["name"]),
+                                      "DELETE", pod_path(p["metadata"]["namespace"], p["metadata"]["name"]),
+                                      {"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0},
+                                      "application/json") for p in adds]
+        if not ch["pod_relabel"]:
             raise BenchError("no node-1 pod has a membership-changing relabel")
-        self.relabel_events = []
-        for i in range(a.events):
-            p, key, value = self.relabel_pods[(i // 2) % len(self.relabel_pods)]
-            ns, name = p["metadata"]["namespace"], p["metadata"]["name"]
-            orig = (p["metadata"].get("labels") or {}).get(key)
-            v = value if i % 2 == 0 else orig        # there and back: the cluster ends as it began
-            self.relabel_events.append(("relabel %s/%s %s=%s" % (ns, name, key, v), "PATCH",
-                                        pod_path(ns, name),
-                                        {"metadata": {"labels": {key: v}}},
-                                        "application/merge-patch+json"))
+        self.series["pod-relabel"] = relabels(ch["pod_relabel"], "relabel")
+        if ch["peer_relabel"]:
+            self.series["pod-relabel-peer"] = relabels(ch["peer_relabel"], "relabel peer")
+        if ch["ns_relabel"]:
+            out = []
+            for i in range(a.events):
+                r = ch["ns_relabel"][(i // 2) % len(ch["ns_relabel"])]
+                v = r["value"] if i % 2 == 0 else r["old"]
+                out.append(("relabel namespace %s %s=%s" % (r["name"], r["key"], v), "PATCH",
+                            ns_path(r["name"]), {"metadata": {"labels": {r["key"]: v}}},
+                            "application/merge-patch+json"))
+            self.series["ns-relabel"] = out
+        for add, dele, key in (("policy-add", "policy-delete", "policy_add"),
+                               ("policy-add-broad", "policy-delete-broad", "policy_add_broad")):
+            pols = ch[key][:a.events]
+            self.series[add] = [("add policy %s/%s" % (p["metadata"]["namespace"], p["metadata"]["name"]),
+                                 "POST", pol_path(p["metadata"]["namespace"]), p, "application/json")
+                                for p in pols]
+            self.series[dele] = [("delete policy %s/%s" % (p["metadata"]["namespace"], p["metadata"]["name"]),
+                                  "DELETE", pol_path(p["metadata"]["namespace"], p["metadata"]["name"]),
+                                  None, "application/json") for p in pols]
+        self.relabel_events = self.series["pod-relabel"]
+        self.n_relabel_pods = ch["local_relabel_candidates"]
 
-        # Policies to add: select a node-1 pod's app, allow another app of
-        # its namespace on a port of their own.
-        self.poladd_events, self.poldel_events = [], []
-        for i in range(a.events):
-            t = c.local[(i * 7) % len(c.local)]
-            ns = t["metadata"]["namespace"]
-            app = (t["metadata"].get("labels") or {}).get("app")
-            others = sorted({(q["metadata"].get("labels") or {}).get("app")
-                             for q in c.pods_by_ns[ns]} - {None, app}) or [app]
-            peer = others[i % len(others)]
-            name = "bench-pol-%03d" % i
-            pol = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-                   "metadata": {"name": name, "namespace": ns},
-                   "spec": {"podSelector": {"matchLabels": {"app": app}},
-                            "policyTypes": ["Ingress"],
-                            "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": peer}}}],
-                                         "ports": [{"protocol": "TCP", "port": 20000 + i}]}]}}
-            self.poladd_events.append(("add policy %s/%s" % (ns, name), "POST", pol_path(ns), pol,
-                                       "application/json"))
-            self.poldel_events.append(("delete policy %s/%s" % (ns, name), "DELETE",
-                                       pol_path(ns, name), None, "application/json"))
-
-        # The storm: every node-1 relabel above, then pods of other nodes.
-        rng = random.Random(a.seed)
-        storm = [(p, k, v) for p, k, v in self.relabel_pods][:a.storm]
-        taken = {(p["metadata"]["namespace"], p["metadata"]["name"]) for p, _, _ in storm}
-        others = [p for p in c.pods if (p["metadata"]["namespace"], p["metadata"]["name"]) not in taken
-                  and p["spec"].get("nodeName") != NODE]
-        rng.shuffle(others)
-        for p in others[:max(0, a.storm - len(storm))]:
-            k, v = c.any_relabel(p)
-            storm.append((p, k, v))
-        rng.shuffle(storm)
-        self.storm = storm
-        self.storm_local = sum(1 for p, _, _ in storm if p["spec"].get("nodeName") == NODE)
+        # The storm: every node-1 relabel, then pods of other nodes.
+        self.storm = [(c.pod_by_key[(r["namespace"], r["name"])], r["key"], r["value"])
+                      for r in ch["storm"][:a.storm]]
+        self.storm_local = sum(1 for p, _, _ in self.storm if p["spec"].get("nodeName") == NODE)
 
     def run_storm(self):
         a = self.args
@@ -1002,7 +929,7 @@ class Bench:
                             "commit_ms": (r["last_commit"] - w1) * 1e3 if "last_commit" in r else None})
         if a.sync_demo % 2:
             # one relabel left over: put it back (not measured)
-            desc, method, path, body, ctype = self.relabel_events[a.sync_demo]
+            desc, method, path, body, ctype = self.relabel_events[a.sync_demo % len(self.relabel_events)]
             self.api.must(method, path, body, ctype)
             self.sync_point(d)
         rec = {"phase": "sync-as-is", "events": len(samples),
@@ -1048,14 +975,18 @@ class Bench:
     # -- main ----------------------------------------------------------
     def run(self):
         a = self.args
+        self.wanted = a.series.split(",") if a.series else SERIES + ["storm", "sync-as-is"]
+        for w in self.wanted:
+            if w not in SERIES + ["storm", "sync-as-is"]:
+                raise BenchError("unknown series %s (of %s)" % (w, " ".join(SERIES + ["storm", "sync-as-is"])))
         self.startups = []
         self.checks = []
         self.load0 = os.getloadavg()
         self.setup()
         self.plan()
         say("plan: %d events per series; %d node-1 pods have a membership-changing relabel; "
-            "storm %d relabels (%d of node-1 pods)" % (a.events, len(self.relabel_pods),
-                                                       len(self.storm), self.storm_local))
+            "storm %d relabels (%d of node-1 pods); series %s" % (
+                a.events, self.n_relabel_pods, len(self.storm), self.storm_local, " ".join(self.wanted)))
         self.start_daemon("startup")
         self.check_flows("start")
         # Idle sync right after startup: every kind is at the list's version.
@@ -1064,13 +995,16 @@ class Bench:
             ok, secs, out = self.daemon.sync(a.sync_timeout)
             idle.append(secs * 1e3)
         self.idle_sync = summary(idle)
-        self.single_series("pod-add", self.add_events)
-        self.single_series("pod-delete", self.del_events)
-        self.single_series("pod-relabel", self.relabel_events)
-        self.single_series("policy-add", self.poladd_events)
-        self.single_series("policy-delete", self.poldel_events)
-        self.run_storm()
-        self.run_sync_as_is()
+        for name in SERIES:
+            if name in self.wanted and name in self.series:
+                if name in ("pod-delete", "policy-delete", "policy-delete-broad") \
+                        and name.replace("delete", "add") not in self.wanted:
+                    continue        # deletes what the add series added
+                self.single_series(name, self.series[name])
+        if "storm" in self.wanted:
+            self.run_storm()
+        if "sync-as-is" in self.wanted:
+            self.run_sync_as_is()
         self.check_flows("end")
         self.daemon_end(self.daemon)
         self.vswitchd_end = proc_mem(self.vswitchd_pid)
@@ -1104,7 +1038,9 @@ class Bench:
         ovn = self.ovn_same_file()
         common = {"bench": "daemon", "rev": self.rev, "daemon_sha256": self.bin_sha,
                   "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seed": a.seed,
-                  "cluster": os.path.relpath(self.cluster_path, TOP),
+                  "cluster": os.path.relpath(self.cluster_path, TOP), "cluster_name": self.cluster_name,
+                  "mix": None if a.cluster else a.mix, "size": None if a.cluster else a.size,
+                  "churn": os.path.relpath(self.churn_path, TOP), "events_per_series": a.events,
                   "cluster_counts": {"namespaces": len(self.cluster.namespaces),
                                      "pods": len(self.cluster.pods),
                                      "local_pods": len(self.cluster.local),
@@ -1131,12 +1067,16 @@ class Bench:
                    "vswitchd_rss_kb": self.vswitchd_end.get("VmRSS"),
                    "vswitchd_hwm_kb": self.vswitchd_end.get("VmHWM"),
                    "vswitchd_empty_rss_kb": self.vswitchd_mem0.get("VmRSS"),
-                   "daemons_started": len(self.daemons)}
+                   "daemons_started": len(self.daemons),
+                   # After start (first sync) and at the end, of every daemon.
+                   "daemon_rss_after_start_kb": [x["rss_kb"] for x in self.startups],
+                   "daemon_rss_at_end_kb": [(x.end_mem if hasattr(x, "end_mem") else x.mem()).get("VmRSS")
+                                            for x in self.daemons]}
         lines.append(dict(common, phase="memory", **mem_end))
         lines.append(dict(common, phase="summary", ovn_same_file=ovn, notes=self.notes,
                           **self.targets(mem_end)))
-        os.makedirs(OUT, exist_ok=True)
-        with open(os.path.join(OUT, "daemon.jsonl"), "a") as f:
+        os.makedirs(os.path.dirname(os.path.abspath(self.args.out)), exist_ok=True)
+        with open(self.args.out, "a") as f:
             for line in lines:
                 f.write(json.dumps(line, sort_keys=True) + "\n")
         self.print_table(first, st_all, mem_end, ovn)
@@ -1169,6 +1109,8 @@ class Bench:
         return t
 
     def ovn_same_file(self):
+        if self.cluster_name != "medium":
+            return None         # measured on the old mix's medium cluster only
         path = os.path.join(OUT, "ovn-medium-s%d.json" % self.args.seed)
         try:
             with open(path) as f:
@@ -1189,8 +1131,8 @@ class Bench:
         c = self.cluster
         P = print
         P()
-        P("ovs-netpold on %s (%d pods, %d on %s, %d policies), rev %s, %d CPUs, load %.2f -> %.2f" % (
-            os.path.relpath(self.cluster_path, TOP), len(c.pods), len(c.local), NODE,
+        P("ovs-netpold on %s (%s; %d pods, %d on %s, %d policies), rev %s, %d CPUs, load %.2f -> %.2f" % (
+            os.path.relpath(self.cluster_path, TOP), self.cluster_name, len(c.pods), len(c.local), NODE,
             len(c.policies), self.rev, os.cpu_count(), self.load0[0], self.load1[0]))
         P("sandbox ports: %d node-1 pods; bookmarks every %g s; drift check every %g s%s; API %s (sha256 %s)" % (
             self.sandbox_pods, a.bookmark_interval, a.drift_interval,
@@ -1214,13 +1156,14 @@ class Bench:
                 ch["check"], NODE, ch["compile_flows"], ch["daemon_desired"], ch["daemon_installed"],
                 ch["switch_flows"], "ok" if ch["ok"] else "MISMATCH"))
         P()
-        hdr = ("%-14s %4s | %8s %8s | %8s %8s | %8s %8s | %17s | %6s %6s %6s | %s" % (
+        hdr = ("%-19s %4s | %8s %8s | %8s %8s | %8s %8s | %17s | %6s %6s %6s %6s | %s" % (
             "event", "n", "sync p50", "p99", "commit50", "p99", "daemon50", "p99",
-            "status p50/p99", "run50", "cpu", "chg50", "p99<50ms"))
+            "status p50/p99", "run50", "cpu", "chg50", "chg99", "p99<50ms"))
         P("single events (ms): sync = write returned -> bookmark + `ovs-netpol sync` returned;")
         P("  commit = write returned -> \"committed\" log line; daemon = input -> committed, per event")
         P("  from the log; status = the daemon's own histogram for the series; run = engine run;")
         P("  cpu = the daemon's CPU time per event (user + system); chg = flow changes per event")
+        P("  (events from %s)" % os.path.relpath(self.churn_path, TOP))
         P(hdr)
         P("-" * len(hdr))
         for r in self.results:
@@ -1231,12 +1174,12 @@ class Bench:
                     if ds.get("p50") is not None else "-")
             met = r["daemon_log_ms"].get("p99")
             met = "-" if met is None else ("yes" if met < TARGET_P99_MS else "no")
-            P("%-14s %4d | %8.1f %8.1f | %8s %8s | %8s %8s | %17s | %6s %6s %6s | %s%s" % (
+            P("%-19s %4d | %8.1f %8.1f | %8s %8s | %8s %8s | %17s | %6s %6s %6s %6s | %s%s" % (
                 r["phase"], r["events"], r["sync_ms"]["p50"], r["sync_ms"]["p99"],
                 fmt(r["commit_ms"].get("p50")), fmt(r["commit_ms"].get("p99")),
                 fmt(r["daemon_log_ms"].get("p50")), fmt(r["daemon_log_ms"].get("p99")), stxt,
                 fmt(r["engine_run_ms"].get("p50")), fmt(r.get("daemon_cpu_ms_per_event")),
-                fmt(r["flow_changes"].get("p50"), 0), met,
+                fmt(r["flow_changes"].get("p50"), 0), fmt(r["flow_changes"].get("p99"), 0), met,
                 "  (%d without flow change)" % r["no_flow_change"] if r["no_flow_change"] else ""))
         P()
         for r in self.results:
@@ -1291,7 +1234,7 @@ class Bench:
         for n in self.notes:
             P("note: " + n)
         P()
-        P("JSON lines appended to %s" % os.path.relpath(os.path.join(OUT, "daemon.jsonl"), TOP))
+        P("JSON lines appended to %s" % os.path.relpath(os.path.abspath(a.out), TOP))
 
 
 def fmt(v, digits=1):
@@ -1313,6 +1256,14 @@ def main():
                     "e.g. an older copy, to compare)")
     ap.add_argument("--sync-demo", type=int, default=6,
                     help="relabels followed by a plain sync (no forced bookmark)")
+    ap.add_argument("--mix", choices=clusters.MIXES, default="old",
+                    help="gen-cluster.py's policy mix (default old)")
+    ap.add_argument("--size", choices=sorted(clusters.SIZES), default="10k",
+                    help="10k: 10,000 pods, 1,000 policies (default); 50k: 50,000 and 5,000; "
+                    "1k: 1,000 and 100 (a quick check)")
+    ap.add_argument("--cluster", help="a cluster file (a v1 List) instead of --mix and --size; its "
+                    "churn description is written beside it")
+    ap.add_argument("--series", help="comma-separated, of: %s storm sync-as-is (default all)" % " ".join(SERIES))
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--regen", action="store_true", help="regenerate the cluster")
     ap.add_argument("--no-pods", action="store_true", help="no sandbox ports for node-1's pods")
@@ -1332,6 +1283,8 @@ def main():
     ap.add_argument("--cli", default=os.path.join(TOP, "ovs-netpol"))
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     ap.add_argument("--quick", action="store_true", help="--events 20 --storm 300")
+    ap.add_argument("--out", default=os.path.join(OUT, "daemon.jsonl"),
+                    help="JSON lines are appended here (default bench/out/daemon.jsonl)")
     a = ap.parse_args()
     if a.quick:
         a.events, a.storm = 20, 300

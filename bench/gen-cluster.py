@@ -12,9 +12,11 @@ random.Random(seed) is used, never set or hash order, no clock).
     gen-cluster.py --shape cross -o cross.json
     gen-cluster.py --validate c.json        # API validation of a file
     gen-cluster.py --ports-for c.json --ports-node node-1 -o c.ports
+    gen-cluster.py --mix broad --preset medium -o b.json --churn b.churn.json
+    gen-cluster.py --churn-for c.json -o c.churn.json   # events to play on c.json
 
-Cluster shape (--shape realistic, the default)
-----------------------------------------------
+Cluster shape (--shape realistic, the default; --mix old, the default)
+----------------------------------------------------------------------
 Namespaces (--namespaces K, default max(4, pods/50)): three system
 namespaces (kube-system with CoreDNS `k8s-app=kube-dns`, monitoring with
 Prometheus/Alertmanager/Grafana, ingress-nginx with the controller) and
@@ -93,6 +95,68 @@ app-ingress when every namespace has one:
 About half of the policies carry an explicit policyTypes (every
 default-deny and egress-only policy, a third of the others); the rest rely
 on the API default (Ingress, plus Egress when there are egress rules).
+
+The broad mix (--mix broad)
+---------------------------
+Namespaces, pods and addresses made as above, plus namespace `tier` labels (web,
+services, data, platform by product) and a fourth system namespace,
+observability, with an OpenTelemetry collector; presets medium and large
+put exactly 200 and 250 pods on node-1 (--node1-pods).  Policies are
+spread over namespaces by (applications)^1.5, so big namespaces hold
+dozens to a hundred, and peers select whole namespaces or sets of them
+by shared labels, or every namespace: the shapes that make an event
+expensive for an engine that recompiles per policy.  Weights (percent of
+M; * at most once per namespace):
+
+   8  default-deny-ingress*, 3 default-deny-all*, 5 allow-same-namespace*,
+   5  allow-dns*, 4 allow-ingress-nginx*    as in the old mix
+   5  allow-prometheus-any-ns*  from `namespaceSelector: {}` AND
+                              app=prometheus, named port metrics
+   3  egress-otel*            to observability/otel-collector 4317/4318
+   3  egress-same-env*        to every namespace of its env (+ DNS)
+   7  app-ingress             as in the old mix
+  10  env-ingress             from namespaces env=E (its own env, or prod),
+                              alone or AND tier In [edge, frontend], role
+                              api, or role In [api, web, worker]
+   9  team-ingress            from namespaces team=T (its own team or any),
+                              with the same pod selectors
+   5  tier-ingress            from namespaces tier In [1-2 of web, services,
+                              data] AND role api, tier frontend or role web
+   8  cluster-ingress         from `namespaceSelector: {}` AND tier
+                              frontend/edge, role web, role api + tier
+                              backend, or app.kubernetes.io/part-of
+  16  broad-egress            one app to data namespaces' db/cache pods,
+                              its env's api pods, every namespace's api/web
+                              pods, or its team's namespaces (+ DNS)
+   4  nsset-ingress           from team In [2-4 teams] AND app Exists, or
+                              env NotIn [dev, qa] AND tier frontend
+   3  cross-ns-ingress, 2 ipblock-ingress, 2 egress-internet, 2 port-range,
+      0.5 sctp, 0.5 allow-all-ingress     as in the old mix
+
+The broad kinds select one app (as the old mix does), or in 45% of them a
+whole tier or role of the namespace; a quarter add a second rule from
+an upstream app.  At 10,000 pods / 1,000 policies node-1 gets about
+22,000 flows (the old mix: 6,700), and the median pod is a peer of about
+90 rules (the old mix: 9); at 50,000 / 5,000, about 103,000 flows and 490.
+
+The churn description (--churn, --churn-for)
+--------------------------------------------
+JSON, for one node (--churn-node, node-1), of any cluster file: the events
+bench/daemon_bench.py and bench/profile_event.py play, chosen by a model
+of how src/compile.c selects and src/engine.c invalidates (ClusterModel):
+pod_add (copies of node-1 pods that policies with rules select, addresses
+from 10.254.0.0/16), pod_relabel (node-1 pods, one label changed so that
+the set of policies selecting them changes; the daemon bench's choice
+before this file, so the old mix plays the same events), peer_relabel
+(the pods most active rules have as peers, one label changed to leave as
+many of those peer sets as it can), ns_relabel (namespaces in seeded
+random order, env/team/tier changed to the value that changes the peers
+of the most active policies), policy_add (narrow: one app
+from another on a port of its own, as before), policy_add_broad (the
+same pods, from the frontends of every prod namespace), storm (--churn-
+storm relabels: node-1's, then other pods' app), each with what the
+model expects it to cost; and shapes (how many pods rules select, how
+many rules select a pod, policies per namespace).
 
 Stress shape (--shape cross)
 ----------------------------
@@ -410,8 +474,10 @@ def split_sizes(rng, total, n, minimum):
     return sizes
 
 
-def add_system_apps(ctx, n_pods):
-    """System pods, scaled down for tiny clusters.  Returns [(app, replicas)]."""
+def add_system_apps(ctx, n_pods, extra=()):
+    """System pods, scaled down for tiny clusters.  Returns [(app, replicas)].
+    'extra': more (namespace name, app, labels, tier, role, ports, replicas)
+    after the standard ones (the broad mix's hubs)."""
     ks, mon, ing = (ctx.ns_by_name[n] for n in ("kube-system", "monitoring", "ingress-nginx"))
     specs = [
         (ks, "coredns", {"k8s-app": "kube-dns"}, "backend", "dns",
@@ -428,6 +494,7 @@ def add_system_apps(ctx, n_pods):
          "edge", "proxy", [("http", 80, "TCP"), ("https", 443, "TCP"), ("metrics", 10254, "TCP")],
          3 if n_pods >= 5000 else 2),
     ]
+    specs += [(ctx.ns_by_name[e[0]],) + tuple(e[1:]) for e in extra]
     budget = max(1, n_pods // 10)
     out = []
     for ns, name, common, tier, role, ports, reps in specs:
@@ -469,9 +536,11 @@ def plan_apps(rng, ns, n_pods):
     return out
 
 
-def make_pods(rng, ctx, n_pods, n_nodes):
+def make_pods(rng, ctx, n_pods, n_nodes, extra_system=(), node1_pods=None):
+    """'node1_pods': put exactly that many pods on node-1 and spread the
+    rest over the other nodes (None: every pod on a random node)."""
     app_nss = [n for n in ctx.namespaces if not n.system]
-    plan = [(app, reps, "deploy") for app, reps in add_system_apps(ctx, n_pods)]
+    plan = [(app, reps, "deploy") for app, reps in add_system_apps(ctx, n_pods, extra_system)]
     n_app_pods = n_pods - sum(r for _, r, _ in plan)
     for ns, size in zip(app_nss, split_sizes(rng, n_app_pods, len(app_nss), 2)):
         plan.extend(plan_apps(rng, ns, size))
@@ -537,7 +606,12 @@ def make_pods(rng, ctx, n_pods, n_nodes):
                              "nodeName": None},
                     "status": {"phase": "Running"},
                 })
-    assign_nodes_and_ips(rng, pods, n_nodes)
+    nodes = None
+    if node1_pods is not None:
+        on1 = set(rng.sample(range(len(pods)), min(node1_pods, len(pods))))
+        nodes = [0 if i in on1 or n_nodes == 1 else 1 + rng.randrange(n_nodes - 1)
+                 for i in range(len(pods))]
+    assign_nodes_and_ips(rng, pods, n_nodes, nodes)
     return pods
 
 
@@ -956,6 +1030,253 @@ def make_policies(rng, ctx, n):
 
 
 # ---------------------------------------------------------------------------
+# The broad mix (--mix broad): the shapes that make an event expensive for
+# an enforcer that works per policy.  Peers select whole namespaces, or sets
+# of them, by labels many namespaces share (env, team, tier); peers with
+# `namespaceSelector: {}` and a pod selector select across the cluster; big
+# namespaces hold dozens of policies; shared pods (Prometheus, the ingress
+# controllers, CoreDNS, the OpenTelemetry collector, every prod frontend)
+# are peers of hundreds of rules.
+
+# A namespace's tier, from its product: what "tier In [web, services]"
+# namespace selectors are written against.
+NS_TIER = {"shop": "web", "media": "web", "portal": "web", "maps": "web",
+           "travel": "web", "ads": "web", "catalog": "web", "marketing": "web",
+           "support": "web",
+           "payments": "services", "identity": "services", "billing": "services",
+           "logistics": "services", "crm": "services", "inventory": "services",
+           "messaging": "services", "risk": "services", "ledger": "services",
+           "voice": "services",
+           "search": "data", "analytics": "data", "data": "data", "ml": "data",
+           "platform": "platform"}
+NS_TIERS = ["web", "services", "data", "platform"]
+
+# Shared pods of the broad mix besides the standard system apps: what
+# every namespace's telemetry goes to.
+BROAD_SYSTEM_APPS = [
+    ("observability", "otel-collector", {"app": "otel-collector"}, "backend", "monitoring",
+     [("otlp-grpc", 4317, "TCP"), ("otlp-http", 4318, "TCP"), ("metrics", 8888, "TCP")], 3),
+]
+
+# name, weight (percent of M), once per namespace
+BROAD_POLICY_KINDS = [
+    ("default-deny-ingress", 8, True),
+    ("default-deny-all", 3, True),
+    ("allow-same-namespace", 5, True),
+    ("allow-dns", 5, True),
+    ("allow-ingress-nginx", 4, True),
+    ("allow-prometheus-any-ns", 5, True),
+    ("egress-otel", 3, True),
+    ("egress-same-env", 3, True),
+    ("app-ingress", 7, False),
+    ("env-ingress", 10, False),
+    ("team-ingress", 9, False),
+    ("tier-ingress", 5, False),
+    ("cluster-ingress", 8, False),
+    ("broad-egress", 16, False),
+    ("nsset-ingress", 4, False),
+    ("cross-ns-ingress", 3, False),
+    ("ipblock-ingress", 2, False),
+    ("egress-internet", 2, False),
+    ("port-range", 2, False),
+    ("sctp", 0.5, False),
+    ("allow-all-ingress", 0.5, False),
+]
+
+# Node-1's pods in the broad mix's presets (the issue's clusters: 200 of
+# 10,000 and 250 of 50,000); other presets leave node-1 to chance.
+BROAD_NODE1 = {"medium": 200, "large": 250}
+
+
+def make_namespaces_broad(rng, ctx, k):
+    sys_ns = [("kube-system", {"tier": "platform"}),
+              ("monitoring", {"team": "sre", "tier": "platform"}),
+              ("ingress-nginx", {"team": "infra", "tier": "platform"}),
+              ("observability", {"team": "sre", "tier": "platform"})]
+    for name, extra in sys_ns:
+        labels = {"kubernetes.io/metadata.name": name}
+        labels.update(extra)
+        ctx.add_ns(Namespace(name, labels, system=True))
+    team_of = {p: rng.choice(TEAMS) for p in PRODUCTS}
+    used = {n.name: True for n in ctx.namespaces}
+    for _ in range(max(1, k - len(sys_ns))):
+        prod, env = rng.choice(PRODUCTS), rng.choice(ENVS)
+        name, i = "%s-%s" % (prod, env), 2
+        while name in used:
+            name = "%s-%s-%d" % (prod, env, i)
+            i += 1
+        used[name] = True
+        labels = {"kubernetes.io/metadata.name": name, "team": team_of[prod], "env": env,
+                  "tier": NS_TIER[prod]}
+        if rng.random() < 0.3:
+            labels["istio-injection"] = "enabled"
+        if prod in ("payments", "billing", "ledger") and env == "prod":
+            labels["compliance"] = "pci"
+        ctx.add_ns(Namespace(name, labels))
+
+
+def broad_src_pods(rng):
+    """A pod selector for sources in other namespaces, or None (every pod of
+    the selected namespaces)."""
+    r = rng.random()
+    if r < 0.4:
+        return None
+    if r < 0.7:
+        return {"matchExpressions": [{"key": "tier", "operator": "In", "values": ["edge", "frontend"]}]}
+    if r < 0.85:
+        return {"matchLabels": {"role": "api"}}
+    return {"matchExpressions": [{"key": "role", "operator": "In", "values": ["api", "web", "worker"]}]}
+
+
+def make_kind_broad(ctx, rng, kind, ns):
+    """One policy of the broad mix's 'kind' in namespace 'ns'; the kinds it
+    shares with the old mix are the old mix's."""
+    nm = ns.name
+    apps = [a for a in ns.apps if not a.system]
+    if kind == "allow-prometheus-any-ns":
+        sel = {} if rng.random() < 0.7 else {"matchExpressions": [{"key": "app", "operator": "Exists"}]}
+        peer = {"namespaceSelector": {}, "podSelector": {"matchLabels": {"app": "prometheus"}}}
+        ports = [{"protocol": "TCP", "port": "metrics"}]
+        if rng.random() < 0.3:
+            ports.append({"protocol": "TCP", "port": "http-envoy-prom"})
+        return netpol(ctx, rng, nm, ctx.unique_name(nm, "allow-prometheus-scrape"), sel,
+                      ingress=[{"from": [peer], "ports": ports}], types=maybe_types(rng, ["Ingress"]))
+    if kind == "egress-otel":
+        sel = {} if rng.random() < 0.6 else {"matchExpressions": [{"key": "app", "operator": "Exists"}]}
+        peer = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "observability"}},
+                "podSelector": {"matchLabels": {"app": "otel-collector"}}}
+        ports = [{"protocol": "TCP", "port": 4317}, {"protocol": "TCP", "port": 4318}]
+        egress = [{"to": [peer], "ports": ports}]
+        if rng.random() < 0.5:
+            egress.append(dns_rule(rng))
+        return netpol(ctx, rng, nm, ctx.unique_name(nm, "allow-egress-otel"), sel,
+                      egress=egress, types=["Egress"])
+    if kind == "egress-same-env":
+        peer = {"namespaceSelector": {"matchLabels": {"env": ns.labels.get("env", "prod")}}}
+        return netpol(ctx, rng, nm, ctx.unique_name(nm, "allow-egress-same-env"), {},
+                      egress=[{"to": [peer]}, dns_rule(rng)], types=["Egress"])
+    if kind not in ("env-ingress", "team-ingress", "tier-ingress", "cluster-ingress",
+                    "broad-egress", "nsset-ingress"):
+        return make_kind(ctx, rng, kind, ns)
+    if not apps:
+        return None
+    app = pick_app(rng, ns)
+    env = ns.labels.get("env", "prod")
+    team = ns.labels.get("team", "core")
+
+    def ingress_policy(prefix, peers, extra_rule=True):
+        rules = [{"from": peers, "ports": app_ports(ctx, rng, app)}]
+        if extra_rule and rng.random() < 0.25:
+            rules.append({"from": [{"podSelector": {"matchLabels": {
+                "app": rng.choice(upstream_apps(ns, app) or apps).name}}}],
+                "ports": app_ports(ctx, rng, app)})
+        # Broad sources often go to a whole tier or role of the namespace.
+        r = rng.random()
+        if r < 0.3:
+            dest, what = {"matchLabels": {"tier": app.tier}}, app.tier
+        elif r < 0.45:
+            dest, what = {"matchLabels": {"role": app.role}}, app.role
+        else:
+            dest, what = dest_selector(rng, app, ns), app.name
+        return netpol(ctx, rng, nm, ctx.unique_name(nm, "allow-%s-to-%s" % (prefix, what)),
+                      dest, ingress=rules, types=maybe_types(rng, ["Ingress"]))
+
+    if kind == "env-ingress":
+        e = env if rng.random() < 0.7 else "prod"
+        peer = {"namespaceSelector": {"matchLabels": {"env": e}}}
+        ps = broad_src_pods(rng)
+        if ps is not None:
+            peer["podSelector"] = ps
+        return ingress_policy(e, [peer])
+    if kind == "team-ingress":
+        t = team if rng.random() < 0.6 else rng.choice(TEAMS)
+        peer = {"namespaceSelector": {"matchLabels": {"team": t}}}
+        ps = broad_src_pods(rng)
+        if ps is not None:
+            peer["podSelector"] = ps
+        return ingress_policy("team-" + t, [peer])
+    if kind == "tier-ingress":
+        tiers = sorted(rng.sample(["web", "services", "data"], rng.choice([1, 2, 2])))
+        peer = {"namespaceSelector": {"matchExpressions": [
+            {"key": "tier", "operator": "In", "values": tiers}]}}
+        peer["podSelector"] = rng.choice([{"matchLabels": {"role": "api"}},
+                                          {"matchLabels": {"tier": "frontend"}},
+                                          {"matchLabels": {"role": "web"}}])
+        return ingress_policy("-".join(tiers), [peer])
+    if kind == "cluster-ingress":
+        others = [n for n in ctx.app_namespaces() if n is not ns]
+        part = (rng.choice(others) if others else ns).name.rsplit("-", 1)[0]
+        ps = rng.choice([{"matchLabels": {"tier": "frontend"}},
+                         {"matchLabels": {"role": "web"}},
+                         {"matchLabels": {"role": "api", "tier": "backend"}},
+                         {"matchLabels": {"app.kubernetes.io/part-of": part}},
+                         {"matchLabels": {"tier": "edge"}}])
+        return ingress_policy("cluster", [{"namespaceSelector": {}, "podSelector": ps}])
+    if kind == "nsset-ingress":
+        if rng.random() < 0.5:
+            teams = sorted(rng.sample(TEAMS, rng.randint(2, 4)))
+            peer = {"namespaceSelector": {"matchExpressions": [
+                {"key": "team", "operator": "In", "values": teams}]},
+                "podSelector": {"matchExpressions": [{"key": "app", "operator": "Exists"}]}}
+        else:
+            peer = {"namespaceSelector": {"matchExpressions": [
+                {"key": "env", "operator": "NotIn", "values": ["dev", "qa"]}]},
+                "podSelector": {"matchLabels": {"tier": "frontend"}}}
+        return ingress_policy("nsset", [peer])
+    # broad-egress: from one app to a kind of pod in a set of namespaces
+    r = rng.random()
+    if r < 0.3:
+        peer = {"namespaceSelector": {"matchLabels": {"tier": "data"}},
+                "podSelector": {"matchExpressions": [{"key": "role", "operator": "In",
+                                                      "values": ["db", "cache"]}]}}
+        ports = [{"protocol": "TCP", "port": p} for p in (5432, 3306, 6379, 9042)]
+    elif r < 0.55:
+        peer = {"namespaceSelector": {"matchLabels": {"env": env}},
+                "podSelector": {"matchLabels": {"role": "api"}}}
+        ports = ([{"protocol": "TCP", "port": "http"}] if rng.random() < 0.3
+                 else [{"protocol": "TCP", "port": 8080}, {"protocol": "TCP", "port": 50051}])
+    elif r < 0.75:
+        peer = {"namespaceSelector": {}, "podSelector": {"matchExpressions": [
+            {"key": "role", "operator": "In", "values": ["api", "web"]}]}}
+        ports = [{"protocol": "TCP", "port": 8080}, {"protocol": "TCP", "port": 443}]
+    else:
+        peer = {"namespaceSelector": {"matchLabels": {"team": team}}}
+        ports = [{"protocol": "TCP", "port": 8080}, {"protocol": "TCP", "port": 9000}]
+    egress = [{"to": [peer], "ports": ports}]
+    if rng.random() < 0.5:
+        egress.append(dns_rule(rng))
+    return netpol(ctx, rng, nm, ctx.unique_name(nm, "%s-egress-shared" % app.name),
+                  {"matchLabels": {"app": app.name}}, egress=egress,
+                  types=["Egress"] if rng.random() < 0.8 else None)
+
+
+def make_policies_broad(rng, ctx, n):
+    nss = ctx.app_namespaces()
+    if n and not nss:
+        raise SystemExit("gen-cluster: no application namespace to put policies in")
+    # Big namespaces get more than their share: dozens of policies each.
+    weights = [len([a for a in ns.apps if not a.system]) ** 1.5 for ns in nss]
+    kinds = [(k, w) for k, w, _ in BROAD_POLICY_KINDS]
+    once = {k for k, _, o in BROAD_POLICY_KINDS if o}
+    free = {k: list(range(len(nss))) for k in sorted(once)}
+    out = []
+    while len(out) < n:
+        kind = weighted(rng, kinds)
+        if kind in once:
+            cands = free[kind]
+            if not cands:
+                kind = "app-ingress"
+            else:
+                ns = nss[cands.pop(rng.randrange(len(cands)))]
+        if kind not in once:
+            ns = rng.choices(nss, weights=weights)[0]
+        pol = make_kind_broad(ctx, rng, kind, ns)
+        if pol is not None:
+            out.append(pol)
+    return out
+
+
+# ---------------------------------------------------------------------------
 # Shapes
 
 def ns_object(ctx, rng, ns):
@@ -973,8 +1294,22 @@ def gen_realistic(args):
         raise SystemExit("gen-cluster: --pods must be at least 10")
     make_namespaces(rng, ctx, k)
     nss = [ns_object(ctx, rng, ns) for ns in ctx.namespaces]
-    pods = make_pods(rng, ctx, args.pods, args.nodes)
+    pods = make_pods(rng, ctx, args.pods, args.nodes, node1_pods=args.node1_pods)
     pols = make_policies(rng, ctx, args.policies)
+    return nss, pods, pols
+
+
+def gen_broad(args):
+    rng = random.Random(args.seed)
+    ctx = Ctx()
+    k = args.namespaces if args.namespaces else max(5, round(args.pods / 50))
+    if args.pods < 10:
+        raise SystemExit("gen-cluster: --pods must be at least 10")
+    make_namespaces_broad(rng, ctx, k)
+    nss = [ns_object(ctx, rng, ns) for ns in ctx.namespaces]
+    pods = make_pods(rng, ctx, args.pods, args.nodes, extra_system=BROAD_SYSTEM_APPS,
+                     node1_pods=args.node1_pods)
+    pols = make_policies_broad(rng, ctx, args.policies)
     return nss, pods, pols
 
 
@@ -1007,6 +1342,503 @@ def gen_cross(args):
                            "ports": [{"protocol": "TCP", "port": p} for p in ports]}],
                  types=["Ingress"])
     return [ns_object(ctx, rng, ns)], pods, [pol]
+
+
+# ---------------------------------------------------------------------------
+# The churn description (--churn, --churn-for): which events are expensive
+# on a cluster file, of either mix.  A model of who selects whom, as
+# src/compile.c resolves selectors and src/engine.c invalidates, in
+# Python; bench/daemon_bench.py plays the events it lists.
+
+SPARE_NET = "10.254"            # new pods' addresses: outside POD_NETWORK
+RELABEL_KEYS = ("app", "role", "tier", "version", "app.kubernetes.io/name")
+NS_RELABEL_KEYS = ("env", "team", "tier")
+
+
+def sel_match(sel, labels):
+    """Whether LabelSelector 'sel' (a dict; {} selects everything) selects
+    'labels'."""
+    for k, v in (sel.get("matchLabels") or {}).items():
+        if labels.get(k) != v:
+            return False
+    for e in sel.get("matchExpressions") or []:
+        k, op, vals = e.get("key"), e.get("operator"), e.get("values") or []
+        if op == "In" and (k not in labels or labels[k] not in vals):
+            return False
+        if op == "NotIn" and k in labels and labels[k] in vals:
+            return False
+        if op == "Exists" and k not in labels:
+            return False
+        if op == "DoesNotExist" and k in labels:
+            return False
+    return True
+
+
+def _skey(sel):
+    return None if sel is None else json.dumps(sel, sort_keys=True, separators=(",", ":"))
+
+
+def _pct(values, q):
+    v = sorted(values)
+    return v[int((len(v) - 1) * q)] if v else None
+
+
+class ClusterModel:
+    """Namespaces, pods and policies of a cluster List, with the questions
+    the churn asks: which policies select a pod (podSelector, own
+    namespace), which rules have it as a peer, which policies are active
+    on 'node' (select one of its pods: only those get flows there)."""
+
+    def __init__(self, items, node="node-1"):
+        self.node = node
+        self.ns_labels = {}
+        self.pods, self.policies = [], []
+        for it in items:
+            kind, md = it.get("kind"), it.get("metadata") or {}
+            if kind == "Namespace":
+                labels = dict(md.get("labels") or {})
+                labels["kubernetes.io/metadata.name"] = md["name"]
+                self.ns_labels[md["name"]] = labels
+            elif kind == "Pod":
+                self.pods.append(it)
+            elif kind == "NetworkPolicy":
+                self.policies.append(it)
+        self.pod_index = {}
+        self.pods_by_ns = {}
+        self.eligible, self.local = [], []
+        for i, p in enumerate(self.pods):
+            md, spec, st = p["metadata"], p.get("spec") or {}, p.get("status") or {}
+            ns = md.get("namespace", "default")
+            self.ns_labels.setdefault(ns, {"kubernetes.io/metadata.name": ns})
+            self.pod_index[(ns, md["name"])] = i
+            self.pods_by_ns.setdefault(ns, []).append(i)
+            ok = (bool(st.get("podIP") or st.get("podIPs")) and not spec.get("hostNetwork")
+                  and st.get("phase") not in ("Succeeded", "Failed"))
+            self.eligible.append(ok)
+            self.local.append(ok and spec.get("nodeName") == node)
+        self.pols_by_ns = {}
+        for j, np_ in enumerate(self.policies):
+            self.pols_by_ns.setdefault(np_["metadata"].get("namespace", "default"), []).append(j)
+        self._ns_cache, self._peer_cache = {}, {}
+        self.active = [bool(self.selected_local(j)) for j in range(len(self.policies))]
+
+    # -- objects -------------------------------------------------------
+    def labels(self, i):
+        return self.pods[i]["metadata"].get("labels") or {}
+
+    def ns_of(self, i):
+        return self.pods[i]["metadata"].get("namespace", "default")
+
+    @staticmethod
+    def pol_ns(np_):
+        return np_["metadata"].get("namespace", "default")
+
+    @staticmethod
+    def has_rules(np_):
+        s = np_["spec"]
+        return bool(s.get("ingress")) or bool(s.get("egress"))
+
+    @staticmethod
+    def isolates(np_):
+        """(ingress, egress) isolation, with the API's default policyTypes."""
+        s = np_["spec"]
+        types = s.get("policyTypes")
+        if types is None:
+            return True, bool(s.get("egress"))
+        return "Ingress" in types, "Egress" in types
+
+    def rules(self, j):
+        """[(direction, index, rule)] of the directions policy j isolates."""
+        np_ = self.policies[j]
+        ing, egr = self.isolates(np_)
+        out = []
+        for d, key, on in (("ingress", "ingress", ing), ("egress", "egress", egr)):
+            if on:
+                out += [(d, r, rule) for r, rule in enumerate(np_["spec"].get(key) or [])]
+        return out
+
+    def selected_local(self, j, override=None):
+        """Local eligible pods policy j selects; 'override' (index, labels)
+        replaces one pod's labels."""
+        np_ = self.policies[j]
+        sel = np_["spec"].get("podSelector") or {}
+        out = []
+        for i in self.pods_by_ns.get(self.pol_ns(np_), []):
+            if self.local[i]:
+                lab = override[1] if override and override[0] == i else self.labels(i)
+                if sel_match(sel, lab):
+                    out.append(i)
+        return out
+
+    def selecting(self, ns, labels):
+        """Names of the policies of 'ns' with rules whose podSelector selects
+        'labels' (for a local pod: a change of this set changes flows)."""
+        return frozenset(self.policies[j]["metadata"]["name"] for j in self.pols_by_ns.get(ns, [])
+                         if self.has_rules(self.policies[j])
+                         and sel_match(self.policies[j]["spec"].get("podSelector") or {}, labels))
+
+    # -- peers ---------------------------------------------------------
+    def ns_match(self, ns_sel):
+        k = _skey(ns_sel)
+        got = self._ns_cache.get(k)
+        if got is None:
+            got = self._ns_cache[k] = frozenset(n for n, l in self.ns_labels.items()
+                                                if sel_match(ns_sel, l))
+        return got
+
+    def peer_pods(self, policy_ns, peer):
+        """Eligible pods a pod peer selects (a tuple of indexes), cached by
+        its selectors' text as compile.c's resolve_pods() does."""
+        ns_sel, pod_sel = peer.get("namespaceSelector"), peer.get("podSelector")
+        k = (_skey(ns_sel) if ns_sel is not None else "O" + policy_ns, _skey(pod_sel))
+        got = self._peer_cache.get(k)
+        if got is not None:
+            return got
+        nss = [policy_ns] if ns_sel is None else sorted(self.ns_match(ns_sel))
+        out = []
+        for n in nss:
+            for i in self.pods_by_ns.get(n, []):
+                if self.eligible[i] and (pod_sel is None or sel_match(pod_sel, self.labels(i))):
+                    out.append(i)
+        got = self._peer_cache[k] = tuple(sorted(out))
+        return got
+
+    def rule_peers(self, j, rule, direction):
+        """The pods of a rule's pod peers (set); None for no peers (all)."""
+        key = "from" if direction == "ingress" else "to"
+        peers = rule.get(key)
+        if not peers:
+            return None
+        out = set()
+        for peer in peers:
+            if "ipBlock" not in peer:
+                out.update(self.peer_pods(self.pol_ns(self.policies[j]), peer))
+        return out
+
+    def peer_rule_counts(self):
+        """Per pod: (rules whose peers select it, of them rules of policies
+        active on the node)."""
+        every, active = [0] * len(self.pods), [0] * len(self.pods)
+        for j in range(len(self.policies)):
+            for d, r, rule in self.rules(j):
+                got = self.rule_peers(j, rule, d)
+                for i in got or ():
+                    every[i] += 1
+                    if self.active[j]:
+                        active[i] += 1
+        return every, active
+
+    def peer_matches(self, j, direction, rule, ns, labels):
+        """Whether a pod of 'ns' with 'labels' is a peer of the rule."""
+        key = "from" if direction == "ingress" else "to"
+        for peer in rule.get(key) or ():
+            if "ipBlock" in peer:
+                continue
+            ns_sel, pod_sel = peer.get("namespaceSelector"), peer.get("podSelector")
+            ns_ok = (ns == self.pol_ns(self.policies[j]) if ns_sel is None
+                     else ns in self.ns_match(ns_sel))
+            if ns_ok and (pod_sel is None or sel_match(pod_sel, labels)):
+                return True
+        return False
+
+    # -- what an event costs, as src/engine.c sees it --------------------
+    def depends(self, j, ns, labels):
+        """policy_depends_on_pod() of src/engine.c for a pod of 'ns' with
+        'labels' (named ports behind an ipBlock left out: the generator's
+        ipBlocks never hold pod addresses), and the reason."""
+        np_ = self.policies[j]
+        if self.pol_ns(np_) == ns:
+            return "same-namespace"
+        for d in ("ingress", "egress"):
+            key = "from" if d == "ingress" else "to"
+            for rule in np_["spec"].get(d) or []:
+                if d == "egress" and not rule.get(key) and any(
+                        isinstance(p.get("port"), str) for p in rule.get("ports") or []):
+                    return "egress-named-port"
+                if self.peer_matches(j, d, rule, ns, labels):
+                    return "peer"
+        return None
+
+    def relabel_cost(self, i, key, value):
+        """What relabelling pod i (key=value) does: the policies the engine
+        compiles again (invalidated, and selecting a local pod afterwards),
+        by reason; and the policies whose inputs change (a rule's peers, or
+        the local pods it selects), active before or after."""
+        ns, before = self.ns_of(i), self.labels(i)
+        after = dict(before, **{key: value})
+        reasons, changed = {}, 0
+        for j in range(len(self.policies)):
+            why = self.depends(j, ns, before) or self.depends(j, ns, after)
+            if not why:
+                continue
+            active_after = bool(self.selected_local(j, (i, after)))
+            if active_after:    # compile_policies() skips it otherwise
+                reasons[why] = reasons.get(why, 0) + 1
+            if not (active_after or self.active[j]):
+                continue
+            differs = False
+            if self.local[i] and self.pol_ns(self.policies[j]) == ns:
+                sel = self.policies[j]["spec"].get("podSelector") or {}
+                differs = sel_match(sel, before) != sel_match(sel, after)
+            for d, r, rule in self.rules(j):
+                if differs:
+                    break
+                if self.eligible[i]:
+                    differs = (self.peer_matches(j, d, rule, ns, before)
+                               != self.peer_matches(j, d, rule, ns, after))
+            changed += differs
+        return {"recompiled": sum(reasons.values()), "by_reason": reasons, "inputs_changed": changed}
+
+    def ns_policies_changed(self, name, key, value):
+        """Active policies with a namespaceSelector peer that matches the
+        namespace before or after a relabel (src/engine.c
+        policy_depends_on_ns() has them compiled again), and of them those
+        with a rule whose peer pods change: the match changes and a pod of
+        the namespace fits the peer's podSelector."""
+        before = self.ns_labels[name]
+        after = dict(before, **{key: value})
+        pods = [i for i in self.pods_by_ns.get(name, []) if self.eligible[i]]
+        touched = changed = 0
+        for j in range(len(self.policies)):
+            if not self.active[j]:
+                continue
+            t = c = False
+            for d, r, rule in self.rules(j):
+                for peer in rule.get("from" if d == "ingress" else "to") or ():
+                    s = peer.get("namespaceSelector")
+                    if s is None or "ipBlock" in peer:
+                        continue
+                    b, a = sel_match(s, before), sel_match(s, after)
+                    t = t or b or a
+                    if b != a and not c:
+                        ps = peer.get("podSelector")
+                        c = any(ps is None or sel_match(ps, self.labels(i)) for i in pods)
+            touched += t
+            changed += c
+        return touched, changed
+
+    # -- shapes, for the self-test and the README ------------------------
+    def shape_stats(self):
+        every, active = self.peer_rule_counts()
+        elig = [i for i in range(len(self.pods)) if self.eligible[i]]
+        per_ns = [len(v) for v in self.pols_by_ns.values()]
+        peers = {"same-namespace": 0, "namespace-by-name": 0, "namespaces-by-shared-label": 0,
+                 "all-namespaces-with-pod-selector": 0, "all-namespaces": 0, "ipBlock": 0}
+        sizes = []
+        for j, np_ in enumerate(self.policies):
+            for d, r, rule in self.rules(j):
+                for peer in rule.get("from" if d == "ingress" else "to") or ():
+                    if "ipBlock" in peer:
+                        peers["ipBlock"] += 1
+                        continue
+                    s = peer.get("namespaceSelector")
+                    if s is None:
+                        peers["same-namespace"] += 1
+                    elif s == {}:
+                        peers["all-namespaces-with-pod-selector" if peer.get("podSelector") is not None
+                              else "all-namespaces"] += 1
+                    else:
+                        keys = set((s.get("matchLabels") or {})) | {e["key"] for e in s.get("matchExpressions") or []}
+                        peers["namespace-by-name" if keys == {"kubernetes.io/metadata.name"}
+                              else "namespaces-by-shared-label"] += 1
+                got = self.rule_peers(j, rule, d)
+                if got is not None:
+                    sizes.append(len(got))
+        local = [i for i in range(len(self.pods)) if self.local[i]]
+        return {
+            "pods": len(self.pods), "namespaces": len(self.ns_labels), "policies": len(self.policies),
+            "node": self.node, "local_pods": len(local),
+            "policies_active_on_node": sum(self.active),
+            "policies_per_namespace": {"max": max(per_ns or [0]), "p90": _pct(per_ns, 0.9),
+                                       "mean": round(sum(per_ns) / max(1, len(per_ns)), 1),
+                                       "namespaces_with_20_or_more": sum(1 for x in per_ns if x >= 20)},
+            # What a pod event in its namespace invalidates (engine.c).
+            "policies_in_a_pods_namespace": {
+                "p50": _pct([len(self.pols_by_ns.get(self.ns_of(i), [])) for i in elig], 0.5),
+                "p90": _pct([len(self.pols_by_ns.get(self.ns_of(i), [])) for i in elig], 0.9),
+                "local_p50": _pct([len(self.pols_by_ns.get(self.ns_of(i), [])) for i in local], 0.5)},
+            "pod_peers_by_shape": peers,
+            "rule_peer_pods": {"rules": len(sizes), "p50": _pct(sizes, 0.5), "p90": _pct(sizes, 0.9),
+                               "max": max(sizes or [0]),
+                               "rules_with_100_or_more": sum(1 for x in sizes if x >= 100),
+                               "rules_with_1000_or_more": sum(1 for x in sizes if x >= 1000)},
+            "pod_peer_of_rules": {"p50": _pct([every[i] for i in elig], 0.5),
+                                  "p99": _pct([every[i] for i in elig], 0.99),
+                                  "max": max([every[i] for i in elig] or [0]),
+                                  "pods_in_100_or_more": sum(1 for i in elig if every[i] >= 100)},
+            "pod_peer_of_active_rules": {"p50": _pct([active[i] for i in elig], 0.5),
+                                         "p99": _pct([active[i] for i in elig], 0.99),
+                                         "max": max([active[i] for i in elig] or [0]),
+                                         "pods_in_100_or_more": sum(1 for i in elig if active[i] >= 100)},
+        }
+
+
+def _relabel_for(m, i):
+    """The first one-label change of pod i (keys in RELABEL_KEYS order,
+    values from other pods of its namespace, sorted) that changes which of
+    its namespace's policies with rules select it; None if there is none.
+    (bench/daemon_bench.py's choice before the churn description.)"""
+    ns, labels = m.ns_of(i), m.labels(i)
+    before = m.selecting(ns, labels)
+    for key in RELABEL_KEYS:
+        values = sorted({m.labels(q).get(key) for q in m.pods_by_ns.get(ns, [])} - {None, labels.get(key)})
+        for v in values:
+            if m.selecting(ns, dict(labels, **{key: v})) != before:
+                return key, v
+    return None
+
+
+def _any_relabel(m, i):
+    ns, labels = m.ns_of(i), m.labels(i)
+    values = sorted({m.labels(q).get("app") for q in m.pods_by_ns.get(ns, [])} - {None, labels.get("app")})
+    return ("app", values[0]) if values else ("bench-relabel", "x")
+
+
+def _peer_relabel_for(m, i):
+    """The one-label change of pod i (keys in RELABEL_KEYS, values from its
+    namespace) that moves it in or out of the most active rules' peers."""
+    ns, labels = m.ns_of(i), m.labels(i)
+    rules = [(j, d, rule) for j in range(len(m.policies)) if m.active[j] for d, r, rule in m.rules(j)]
+    mine = [(j, d, rule) for j, d, rule in rules if m.peer_matches(j, d, rule, ns, labels)]
+    best = None
+    for key in RELABEL_KEYS:
+        values = sorted({m.labels(q).get(key) for q in m.pods_by_ns.get(ns, [])} - {None, labels.get(key)})
+        for v in values:
+            after = dict(labels, **{key: v})
+            n = sum(1 for j, d, rule in mine if not m.peer_matches(j, d, rule, ns, after))
+            if best is None or n > best[0]:
+                best = (n, key, v)
+    return best, len(mine)
+
+
+def churn_plan(items, node="node-1", seed=1, events=100, storm=1000, with_costs=True):
+    """The events bench/daemon_bench.py plays on this cluster (see
+    bench/README.md, "The churn description").  Deterministic."""
+    m = ClusterModel(items, node)
+    local = sorted((i for i in range(len(m.pods)) if m.pods[i]["spec"].get("nodeName") == node),
+                   key=lambda i: (m.ns_of(i), m.pods[i]["metadata"]["name"]))
+    if not local:
+        raise SystemExit("gen-cluster: no pod on %s" % node)
+    out = {"node": node, "seed": seed, "events": events}
+
+    # Pods to add: copies of node-1 pods that policies with rules select.
+    templates = [i for i in local if m.selecting(m.ns_of(i), m.labels(i))] or local
+    used = {(p.get("status") or {}).get("podIP") for p in m.pods}
+    if any(ip and ip.startswith(SPARE_NET + ".") for ip in used):
+        raise SystemExit("gen-cluster: %s.0.0/16 is in use by the cluster" % SPARE_NET)
+    adds = []
+    for k in range(events):
+        t = m.pods[templates[k % len(templates)]]
+        ns = t["metadata"]["namespace"]
+        ip = "%s.%d.%d" % (SPARE_NET, k // 250, k % 250 + 2)
+        adds.append({"apiVersion": "v1", "kind": "Pod",
+                     "metadata": {"name": "bench-add-%03d" % k, "namespace": ns,
+                                  "labels": dict(t["metadata"].get("labels") or {})},
+                     "spec": {"containers": t["spec"]["containers"], "nodeName": node},
+                     "status": {"phase": "Running", "hostIP": t["status"].get("hostIP"),
+                                "podIP": ip, "podIPs": [{"ip": ip}]}})
+    out["pod_add"] = adds
+
+    def ref(i, key, value):
+        md = m.pods[i]["metadata"]
+        r = {"namespace": md["namespace"], "name": md["name"], "key": key, "value": value,
+             "old": (md.get("labels") or {}).get(key), "node": m.pods[i]["spec"].get("nodeName")}
+        if with_costs:
+            r["cost"] = m.relabel_cost(i, key, value)
+        return r
+
+    # Relabels of node-1 pods that change which policies select them.
+    relabels = []
+    for i in local:
+        r = _relabel_for(m, i)
+        if r:
+            relabels.append((i, r[0], r[1]))
+    n_pairs = max(1, (events + 1) // 2)
+    out["pod_relabel"] = [ref(i, k, v) for i, k, v in relabels[:n_pairs]]
+    out["local_relabel_candidates"] = len(relabels)
+
+    # Relabels of the pods most rules have as a peer, moving them out of
+    # as many peer sets as one label can.
+    every, active = m.peer_rule_counts()
+    top = sorted((i for i in range(len(m.pods)) if m.eligible[i]), key=lambda i: (-active[i], -every[i], i))
+    peer = []
+    for i in top:
+        if len(peer) >= n_pairs:
+            break
+        best, n_mine = _peer_relabel_for(m, i)
+        if best and best[0] > 0:
+            r = ref(i, best[1], best[2])
+            r.update(peer_of_rules=every[i], peer_of_active_rules=active[i], leaves_active_rules=best[0])
+            peer.append(r)
+    out["peer_relabel"] = peer
+
+    # Namespace relabels (env, team or tier to a value other namespaces
+    # have) that change the peers of the most active policies' rules:
+    # namespaces in a seeded random order, each with its biggest change.
+    rng = random.Random(seed)
+    names = sorted(n for n in m.ns_labels if m.pods_by_ns.get(n))
+    rng.shuffle(names)
+    nsr = []
+    for name in names:
+        if len(nsr) >= n_pairs:
+            break
+        labels = m.ns_labels[name]
+        best = None
+        for key in NS_RELABEL_KEYS:
+            if key not in labels:
+                continue
+            values = sorted({l.get(key) for l in m.ns_labels.values()} - {None, labels[key]})
+            for v in values:
+                touched, changed = m.ns_policies_changed(name, key, v)
+                if changed and (best is None or changed > best[0]):
+                    best = (changed, key, v, touched)
+        if best:
+            nsr.append({"name": name, "key": best[1], "value": best[2], "old": labels[best[1]],
+                        "pods": len(m.pods_by_ns[name]), "active_policies_touched": best[3],
+                        "active_policies_changed": best[0]})
+    out["ns_relabel"] = nsr
+
+    # Policies to add: select a node-1 pod's app, allow another app of its
+    # namespace on a port of their own (narrow, as before); and the broad
+    # kind: from the frontends of every prod namespace.
+    pol_add, broad_add = [], []
+    for k in range(events):
+        t = m.pods[local[(k * 7) % len(local)]]
+        ns = t["metadata"]["namespace"]
+        app = (t["metadata"].get("labels") or {}).get("app")
+        others = sorted({m.labels(q).get("app") for q in m.pods_by_ns[ns]} - {None, app}) or [app]
+        pol_add.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                        "metadata": {"name": "bench-pol-%03d" % k, "namespace": ns},
+                        "spec": {"podSelector": {"matchLabels": {"app": app}},
+                                 "policyTypes": ["Ingress"],
+                                 "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": others[k % len(others)]}}}],
+                                              "ports": [{"protocol": "TCP", "port": 20000 + k}]}]}})
+        broad_add.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                          "metadata": {"name": "bench-bpol-%03d" % k, "namespace": ns},
+                          "spec": {"podSelector": {"matchLabels": {"app": app}},
+                                   "policyTypes": ["Ingress"],
+                                   "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"env": "prod"}},
+                                                          "podSelector": {"matchExpressions": [
+                                                              {"key": "tier", "operator": "In",
+                                                               "values": ["edge", "frontend"]}]}}],
+                                                "ports": [{"protocol": "TCP", "port": 20000 + k}]}]}})
+    out["policy_add"] = pol_add
+    out["policy_add_broad"] = broad_add
+
+    # The storm: every node-1 relabel above, then pods of other nodes.
+    srng = random.Random(seed)
+    st = relabels[:storm]
+    taken = {i for i, _, _ in st}
+    others = [i for i in range(len(m.pods)) if i not in taken and m.pods[i]["spec"].get("nodeName") != node]
+    srng.shuffle(others)
+    for i in others[:max(0, storm - len(st))]:
+        k, v = _any_relabel(m, i)
+        st.append((i, k, v))
+    srng.shuffle(st)
+    out["storm"] = [{"namespace": m.pods[i]["metadata"]["namespace"], "name": m.pods[i]["metadata"]["name"],
+                     "key": k, "value": v, "node": m.pods[i]["spec"].get("nodeName")} for i, k, v in st]
+    out["shapes"] = m.shape_stats()
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -1234,6 +2066,18 @@ def summary(items):
     return counts
 
 
+def write_churn(args, items, path):
+    if args.churn_events < 2 or args.churn_storm < 0:
+        raise SystemExit("gen-cluster: --churn-events must be at least 2, --churn-storm at least 0")
+    plan = churn_plan(items, args.churn_node, args.seed, args.churn_events, args.churn_storm)
+    text = json.dumps(plan, sort_keys=True, separators=(",", ":")) + "\n"
+    if path == "-":
+        sys.stdout.write(text)
+    else:
+        with open(path, "w") as f:
+            f.write(text)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -1246,6 +2090,13 @@ def main(argv=None):
     ap.add_argument("--nodes", type=int, help="nodes node-1..node-N (default ceil(pods/200); cross: 1)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--shape", choices=("realistic", "cross"), default="realistic")
+    ap.add_argument("--mix", choices=("old", "broad"), default="old",
+                    help="realistic shape's policy mix: old (the default, unchanged) or broad "
+                         "(peers by shared namespace labels, hubs; see --help-mix)")
+    ap.add_argument("--node1-pods", type=int,
+                    help="exactly this many pods on node-1, the rest spread over the other nodes "
+                         "(default: at random; with --mix broad, presets medium and large: "
+                         "200 and 250)")
     ap.add_argument("--cross-dst", type=int, default=100, help="cross: destination pods (100)")
     ap.add_argument("--cross-src", type=int, default=1000, help="cross: source pods (1000)")
     ap.add_argument("--cross-ports", type=int, default=10, help="cross: ports (10)")
@@ -1256,6 +2107,14 @@ def main(argv=None):
                     help="only write an `ovs-netpol compile --ports` file for FILE's pods to -o: "
                          "\"namespace/pod OFPORT\" lines, OFPORT 1, 2, ... in file order")
     ap.add_argument("--ports-node", metavar="NAME", help="with --ports-for: only the pods on NAME")
+    ap.add_argument("--churn", metavar="FILE",
+                    help="also write the churn description of the generated cluster here")
+    ap.add_argument("--churn-for", metavar="FILE",
+                    help="only write the churn description of cluster FILE (either mix) to -o")
+    ap.add_argument("--churn-node", default="node-1", help="churn: the node measured (node-1)")
+    ap.add_argument("--churn-events", type=int, default=100,
+                    help="churn: events per single-event series (100)")
+    ap.add_argument("--churn-storm", type=int, default=1000, help="churn: relabels in the storm (1000)")
     ap.add_argument("--help-mix", action="store_true", help="print the documented mix and exit")
     args = ap.parse_args(argv)
 
@@ -1271,6 +2130,13 @@ def main(argv=None):
             print(e, file=sys.stderr)
         print(json.dumps(dict(summary(items), errors=len(errs))))
         return 1 if errs else 0
+
+    if args.churn_for:
+        with open(args.churn_for) as f:
+            doc = json.load(f)
+        items = doc["items"] if isinstance(doc, dict) else doc
+        write_churn(args, items, args.output)
+        return 0
 
     if args.ports_for:
         with open(args.ports_for) as f:
@@ -1298,6 +2164,10 @@ def main(argv=None):
         p["nodes"] = args.nodes
     args.pods = p.get("pods", 1000)
     args.policies = p.get("policies", args.pods // 10)
+    if args.node1_pods is None and args.mix == "broad" and args.shape == "realistic":
+        args.node1_pods = BROAD_NODE1.get(args.preset)
+    if args.node1_pods is not None and args.node1_pods < 0:
+        raise SystemExit("gen-cluster: bad --node1-pods")
     if args.shape == "cross":
         args.nodes = p.get("nodes", 1) if args.nodes is not None else 1
         if args.cross_dst < 1 or args.cross_src < 1 or not 1 <= args.cross_ports <= 1000:
@@ -1307,7 +2177,7 @@ def main(argv=None):
         args.nodes = p.get("nodes") or max(1, math.ceil(args.pods / 200))
         if args.nodes < 1 or args.policies < 0:
             raise SystemExit("gen-cluster: bad sizes")
-        nss, pods, pols = gen_realistic(args)
+        nss, pods, pols = (gen_broad if args.mix == "broad" else gen_realistic)(args)
     key = lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"])
     items = nss + sorted(pods, key=key) + sorted(pols, key=key)
     if args.output == "-":
@@ -1315,6 +2185,8 @@ def main(argv=None):
     else:
         with open(args.output, "w") as f:
             write_list(f, items)
+    if args.churn:
+        write_churn(args, items, args.churn)
     if args.meta:
         counts = summary(items)
         meta = {"preset": args.preset or args.shape, "generator": "bench/gen-cluster.py",
@@ -1322,6 +2194,9 @@ def main(argv=None):
                            "namespaces": counts["namespaces"], "nodes": args.nodes, "seed": args.seed,
                            "rules_per_policy": 2, "peers_per_rule": 3, "ports_per_rule": 3},
                 "counts": counts}
+        if args.mix != "old" or args.node1_pods is not None:
+            # Only then: the old mix's meta keeps its bytes too.
+            meta["params"].update(mix=args.mix, node1_pods=args.node1_pods)
         with open(args.meta, "w") as f:
             json.dump(meta, f, indent=1)
             f.write("\n")

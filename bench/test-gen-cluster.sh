@@ -2,9 +2,12 @@
 # test-gen-cluster.sh - self-test of bench/gen-cluster.py: exact sizes, same
 # seed -> same bytes (also under another PYTHONHASHSEED), another seed ->
 # other bytes, every object valid as the API server validates it, the
-# documented features present, and the cross shape as specified.
+# documented features present, the old mix's bytes unchanged, the broad
+# mix's shapes in measurable proportions, its churn description, and the
+# cross shape as specified.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+export HERE
 GEN=$HERE/gen-cluster.py
 T=$(mktemp -d /tmp/test-gen-cluster.XXXXXX)
 trap 'rm -rf "$T"' EXIT
@@ -34,6 +37,97 @@ if pols >= 1000:
         assert needle in text, needle
 PY
 done
+
+# The old mix is kept byte for byte: these are its bytes before the broad
+# mix came (commit 0b17784).
+for spec in "tiny 4726382569cfa498718ee4209667c71638fdc380f1d40b206b1e5867b55f2ded" \
+            "small 1e565cd20c71785d1670aff718608900565b9dfac58a6d4434b69be02d9f3e44"; do
+    set -- $spec
+    python3 "$GEN" --preset "$1" -o "$T/o.json"
+    got=$(sha256sum <"$T/o.json" | cut -d' ' -f1)
+    [ "$got" = "$2" ] || fail "old mix --preset $1: bytes changed (sha256 $got)"
+done
+
+# The broad mix: exact sizes, node-1's share, determinism, validity, and
+# its shapes in measurable proportions (the churn description's 'shapes',
+# computed by the model the benches use), against the old mix's.
+for spec in "1000 100 5 40" "10000 1000 50 200"; do
+    set -- $spec
+    args=(--mix broad --pods "$1" --policies "$2" --nodes "$3" --node1-pods "$4" --seed 7)
+    python3 "$GEN" "${args[@]}" -o "$T/a.json" --churn "$T/a.churn"
+    PYTHONHASHSEED=99 python3 "$GEN" "${args[@]}" -o "$T/b.json" --churn "$T/b.churn"
+    cmp -s "$T/a.json" "$T/b.json" || fail "broad $spec: same seed, different bytes"
+    cmp -s "$T/a.churn" "$T/b.churn" || fail "broad $spec: same seed, different churn"
+    python3 "$GEN" --mix broad --pods "$1" --policies "$2" --nodes "$3" --node1-pods "$4" \
+        --seed 8 -o "$T/c.json"
+    cmp -s "$T/a.json" "$T/c.json" && fail "broad $spec: seeds 7 and 8 gave the same bytes"
+    got=$(python3 "$GEN" --validate "$T/a.json") || fail "broad $spec: invalid objects: $got"
+    python3 "$GEN" --pods "$1" --policies "$2" --nodes "$3" --node1-pods "$4" --seed 7 \
+        -o "$T/old.json"
+    python3 "$GEN" --churn-for "$T/old.json" --seed 7 -o "$T/old.churn"
+    python3 - "$T/a.json" "$T/a.churn" "$T/old.churn" "$@" <<'PY' || fail "broad $spec: content check"
+import json, sys, collections, importlib.util, os
+gen = os.path.join(os.environ.get("HERE", "."), "gen-cluster.py")
+items = json.load(open(sys.argv[1]))["items"]
+churn, old = json.load(open(sys.argv[2])), json.load(open(sys.argv[3]))
+pods, pols, nodes, node1 = map(int, sys.argv[4:8])
+k = collections.Counter(i["kind"] for i in items)
+assert k["Pod"] == pods and k["NetworkPolicy"] == pols, k
+on1 = sum(1 for p in items if p["kind"] == "Pod" and p["spec"]["nodeName"] == "node-1")
+assert on1 == node1, (on1, node1)
+used = {p["spec"]["nodeName"] for p in items if p["kind"] == "Pod"}
+assert used == {"node-%d" % i for i in range(1, nodes + 1)}, sorted(used)
+ns = [i for i in items if i["kind"] == "Namespace"]
+assert all(set(n["metadata"]["labels"]) >= {"team", "env", "tier"} for n in ns
+           if n["metadata"]["name"] not in ("kube-system", "monitoring", "ingress-nginx", "observability"))
+s, o = churn["shapes"], old["shapes"]
+peers = s["pod_peers_by_shape"]
+n_peers = sum(peers.values())
+# Peers by shared namespace labels, and every namespace with a pod selector.
+assert peers["namespaces-by-shared-label"] >= 0.25 * n_peers, peers
+assert peers["all-namespaces-with-pod-selector"] >= 0.08 * n_peers, peers
+# Rules whose peers are hundreds or thousands of pods.
+r = s["rule_peer_pods"]
+assert r["rules_with_100_or_more"] >= 0.3 * r["rules"], r
+if pods >= 10000:
+    assert r["rules_with_1000_or_more"] >= 0.15 * r["rules"], r
+# Pods that hundreds of rules (of the whole cluster) have as peers.
+p = s["pod_peer_of_rules"]
+if pods >= 10000:
+    assert p["pods_in_100_or_more"] >= 0.25 * pods and p["max"] >= 150, p
+big = pods >= 10000
+assert p["p50"] >= (5 if big else 3) * max(1, o["pod_peer_of_rules"]["p50"]), (p, o["pod_peer_of_rules"])
+assert s["pod_peer_of_active_rules"]["p50"] >= (10 if big else 3) * max(
+    1, o["pod_peer_of_active_rules"]["p50"]), (s, o)
+# Many policies per namespace: where a pod event happens, and at most.
+if pods >= 10000:
+    assert s["policies_per_namespace"]["max"] >= 80, s["policies_per_namespace"]
+    assert s["policies_in_a_pods_namespace"]["p90"] >= 60, s["policies_in_a_pods_namespace"]
+# The churn: every list filled, and each event does what it says.
+for key in ("pod_add", "pod_relabel", "peer_relabel", "ns_relabel", "policy_add",
+            "policy_add_broad", "storm"):
+    assert churn[key], key
+assert all(e["node"] == "node-1" for e in churn["pod_relabel"])
+assert all(e["cost"]["inputs_changed"] >= 1 for e in churn["pod_relabel"])
+assert all(e["leaves_active_rules"] >= 1 for e in churn["peer_relabel"])
+assert all(e["active_policies_changed"] >= 1 for e in churn["ns_relabel"])
+assert min(1000, pods - node1) <= len(churn["storm"]) <= 1000, len(churn["storm"])
+# What the churn adds must be valid in the cluster too.
+spec = importlib.util.spec_from_file_location("g", gen)
+g = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(g)
+errs = g.validate_items(items + churn["pod_add"] + churn["policy_add"] + churn["policy_add_broad"])
+assert not errs, errs[:5]
+PY
+done
+python3 "$GEN" --mix broad --preset large -o "$T/l.json"
+python3 - "$T/l.json" <<'PY' || fail "broad --preset large: sizes"
+import json, sys, collections
+items = json.load(open(sys.argv[1]))["items"]
+k = collections.Counter(i["kind"] for i in items)
+assert k["Pod"] == 50000 and k["NetworkPolicy"] == 5000, k
+assert sum(1 for p in items if p["kind"] == "Pod" and p["spec"]["nodeName"] == "node-1") == 250
+PY
 
 python3 "$GEN" --shape cross -o "$T/x.json"
 python3 "$GEN" --validate "$T/x.json" >/dev/null || fail "cross: invalid"
