@@ -33,6 +33,9 @@ const struct k8s_pod *cluster_find_pod(const struct cluster *,
 const struct k8s_netpol *cluster_find_netpol(const struct cluster *,
                                              const char *ns, const char *name);
 
+/* How many objects of 'kind' it holds (cheap: no sorting). */
+size_t cluster_count(const struct cluster *, enum obj_kind);
+
 /* Arrays sorted by (namespace, name), valid until the next change.  A pod or
  * policy may name a namespace the cluster has no object for: such a
  * namespace has no labels. */

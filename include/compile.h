@@ -58,10 +58,10 @@ struct compile_options {
      * (namespace, name) order. */
     struct np_ids *ids;
     struct np_ids *policy_ids;
-    /* Keeps each policy's rule flows across compiles: a policy is compiled
-     * again only after np_frag_cache_invalidate*() says it may have
-     * changed.  NULL: compile every policy. */
-    struct np_frag_cache *frags;
+    /* Rule priority levels to start from (see compile_cluster()); 0: 1.
+     * The engine passes the levels its table has, so that a full
+     * recompute gives the table it must equal. */
+    unsigned int buckets;
     /* The most flows one policy's rules may add (counted before clause
      * flows merge, with the CIDRs its ipBlocks come to); a policy that
      * needs more gets none of its rules, only its default deny, and is
@@ -79,14 +79,6 @@ struct compile_options {
 #define NP_DEFAULT_MAX_POLICY_FLOWS 100000
 /* The most --max-policy-flows accepts: past that, no limit at all. */
 #define NP_MAX_POLICY_FLOWS_LIMIT 100000000
-
-struct np_frag_cache *np_frag_cache_create(void);
-void np_frag_cache_destroy(struct np_frag_cache *);
-void np_frag_cache_invalidate(struct np_frag_cache *, const char *ns,
-                              const char *name);
-void np_frag_cache_invalidate_all(struct np_frag_cache *);
-void np_frag_cache_get_stats(const struct np_frag_cache *, uint64_t *hits,
-                             uint64_t *misses, size_t *n);
 
 /* Conjunction ids, stable for a rule's lifetime: a rule (namespace, policy,
  * direction, rule index, port group) keeps its id across compiles that
@@ -164,6 +156,7 @@ struct np_flowset {
     char **names;               /* Policy number -> "ns/name" or NULL. */
     size_t n_names;
     unsigned int table_base;
+    unsigned int buckets;       /* Rule priority levels it needed. */
     char **strs_;               /* Storage of the matches. */
     size_t n_strs_;
 };

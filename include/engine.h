@@ -6,17 +6,14 @@
  * iteration, so a burst of events costs one run.  Pure C over our own
  * structs: no OVS types, no JSON, no I/O.
  *
- * A run compiles again only the rules of the policies that an input may
- * have affected (a policy edit: that policy; a pod: the policies of its
- * namespace, those whose peers select it, and those with an egress
- * ipBlock holding one of its addresses and a named port it declares,
- * before or after; a namespace
- * relabel: the policies whose namespaceSelectors match it, before or
- * after) and merges them with the kept rule flows of all others; the
- * spoof guard and default-deny flows, cheap and per pod, are rebuilt.
- * Conjunction ids and policy numbers stay stable across runs, so an
- * unchanged rule gives byte-identical flows and the difference the switch
- * gets is exactly what changed.  engine_force_full() compiles everything,
+ * A run brings the desired table up to date through the incremental
+ * compiler (src/incr.h): a pod event moves that pod in and out of the
+ * sets of the rules that select it, a namespace event does so for its
+ * pods, a policy event builds that policy again, and only the flows whose
+ * entries changed are merged and written.  Conjunction ids and policy
+ * numbers stay stable across runs, so an unchanged rule gives
+ * byte-identical flows and the difference the switch gets is exactly what
+ * changed.  engine_force_full() builds everything again from the cluster,
  * and must give the same table.  Every run is counted with its reason. */
 #ifndef NP_ENGINE_H
 #define NP_ENGINE_H 1
@@ -43,8 +40,13 @@ struct engine_stats {
     uint64_t full_recomputes;   /* engine_force_full() calls. */
     double last_batch_start_ms; /* engine_now_ms() of the first input the
                                  * last run included. */
-    uint64_t policies_compiled; /* Rule sets compiled (cache misses)... */
-    uint64_t policies_reused;   /* ...and reused unchanged (hits). */
+    uint64_t policies_compiled; /* Policies built (again)... */
+    uint64_t policies_reused;   /* ...and kept, summed over runs. */
+    uint64_t pods_evaluated;    /* Pods taken out of their sets and put
+                                 * back (since start). */
+    uint64_t entries_changed;   /* Flow entries added or removed. */
+    uint64_t flows_merged;      /* Flows merged again from them. */
+    size_t last_changes;        /* Flows the last run changed. */
 };
 
 /* Creates an engine that compiles with 'opts' (copied; its port_of and
@@ -136,6 +138,10 @@ const struct engine_rejection *engine_rejections(const struct engine *,
  * else NULL. */
 const char *engine_policy_rejection(const struct engine *,
                                     const char *policy);
+/* The full recompute the engine's table must equal: compile_cluster() of
+ * its cluster with its ids, ports and rule priority levels.  Tests compare
+ * the two. */
+void engine_compile_full(const struct engine *, struct np_flowset *out);
 /* "ns/name" of policy number 'pno' (from a cookie), or NULL. */
 const char *engine_policy_name(const struct engine *, uint32_t pno);
 /* Monotonic milliseconds, the clock of 'last_batch_start_ms'. */

@@ -52,6 +52,9 @@ size_t flowtab_sync(struct flowtab *tab, const struct np_flowset *fs);
 /* Adds or replaces one flow (copies the strings). */
 void flowtab_put(struct flowtab *, uint8_t table, uint16_t priority,
                  uint64_t cookie, const char *match, const char *actions);
+/* The same; returns true if the table changed. */
+bool flowtab_set(struct flowtab *, uint8_t table, uint16_t priority,
+                 uint64_t cookie, const char *match, const char *actions);
 /* Removes a flow; returns false if there was none. */
 bool flowtab_remove(struct flowtab *, uint8_t table, uint16_t priority,
                     const char *match);

@@ -5,6 +5,9 @@ src_libnetpol_la_SOURCES = \
 	src/cli.c \
 	src/cluster.c \
 	src/compile.c \
+	src/compile-gen.h \
+	src/incr.c \
+	src/incr.h \
 	src/engine.c \
 	src/flowtab.c \
 	src/labels.c \

@@ -263,3 +263,9 @@ cluster_netpols(const struct cluster *c, size_t *n)
     return (const struct k8s_netpol *const *) cluster_sorted(c, OBJ_NETPOL,
                                                              n);
 }
+
+size_t
+cluster_count(const struct cluster *c, enum obj_kind kind)
+{
+    return c->kinds[kind].by_key.n;
+}

@@ -41,13 +41,8 @@
 #include "objects.h"
 #include "strmap.h"
 #include "np-util.h"
+#include "compile-gen.h"
 
-enum {
-    PRIO_RULE = 200,
-    PRIO_NODE = 120,            /* To this node: above any default deny. */
-    PRIO_DEFAULT_CUT = 110,     /* Established: above the drop of new. */
-    PRIO_DEFAULT_DENY = 100,
-};
 
 /* Bit 0 of ct_mark (in our zone) says "cut": a policy change made the
  * connection's original direction denied.  Table 1 drops its replies; the
@@ -79,7 +74,7 @@ np_ids_destroy(struct np_ids *ids)
     }
 }
 
-static uint32_t
+uint32_t
 np_ids_get(struct np_ids *ids, const char *rule_key)
 {
     bool created;
@@ -88,109 +83,6 @@ np_ids_get(struct np_ids *ids, const char *rule_key)
         *slot = (void *) (uintptr_t) ids->next_id++;
     }
     return (uint32_t) (uintptr_t) *slot;
-}
-
-/* ---- Per-policy fragments. ---- */
-
-/* The flows one policy's rules contribute, before merging with the other
- * policies' (src/engine.c keeps them across runs and invalidates only the
- * policies an input touches).  Merging fragments in policy order gives the
- * same table as compiling everything at once. */
-struct frag_flow {
-    uint8_t table;
-    uint16_t priority;
-    uint64_t cookie;
-    char *match;
-    char *actions;              /* Direct flow, or NULL... */
-    char *conj;                 /* ...for "conjunction(..),...". */
-    size_t n_conj;
-    char *comment;
-};
-
-struct fragment {
-    struct frag_flow *flows;
-    size_t n_flows;
-    char **warnings;
-    size_t n_warnings;
-    char *rejected;             /* Over the flow limit: why (no flows), */
-    size_t rejected_flows;      /* and how many it needs at least. */
-};
-
-struct np_frag_cache {
-    struct strmap by_policy;    /* "ns/name" -> struct fragment. */
-    bool v4, v6;                /* Families the fragments were made for, */
-    unsigned int buckets;       /* the rule priority levels... */
-    size_t max_policy_flows;    /* ...and the flow limit. */
-    uint64_t hits, misses;
-};
-
-static void
-fragment_destroy(struct fragment *f)
-{
-    if (!f) {
-        return;
-    }
-    for (size_t i = 0; i < f->n_flows; i++) {
-        free(f->flows[i].match);
-        free(f->flows[i].actions);
-        free(f->flows[i].conj);
-        free(f->flows[i].comment);
-    }
-    free(f->flows);
-    for (size_t i = 0; i < f->n_warnings; i++) {
-        free(f->warnings[i]);
-    }
-    free(f->warnings);
-    free(f->rejected);
-    free(f);
-}
-
-struct np_frag_cache *
-np_frag_cache_create(void)
-{
-    struct np_frag_cache *fc = xcalloc(1, sizeof *fc);
-    strmap_init(&fc->by_policy);
-    return fc;
-}
-
-void
-np_frag_cache_invalidate_all(struct np_frag_cache *fc)
-{
-    size_t b;
-    for (struct strmap_node *node = strmap_first(&fc->by_policy, &b); node;
-         node = strmap_next(&fc->by_policy, node, &b)) {
-        fragment_destroy(node->value);
-    }
-    strmap_destroy(&fc->by_policy);
-    strmap_init(&fc->by_policy);
-}
-
-void
-np_frag_cache_destroy(struct np_frag_cache *fc)
-{
-    if (fc) {
-        np_frag_cache_invalidate_all(fc);
-        strmap_destroy(&fc->by_policy);
-        free(fc);
-    }
-}
-
-void
-np_frag_cache_invalidate(struct np_frag_cache *fc, const char *ns,
-                         const char *name)
-{
-    char *key = xasprintf("%s/%s", ns, name);
-    fragment_destroy(strmap_remove(&fc->by_policy, key));
-    free(key);
-}
-
-void
-np_frag_cache_get_stats(const struct np_frag_cache *fc, uint64_t *hits,
-                        uint64_t *misses, size_t *n)
-{
-    *hits = fc->hits;
-    *misses = fc->misses;
-    *n = fc->by_policy.n;
 }
 
 /* ---- Growable text. ---- */
@@ -223,10 +115,8 @@ struct pflow {
     uint64_t cookie;
     uint32_t match;             /* Interned match id. */
     char *actions;              /* Direct actions, or NULL. */
-    struct ds conj;             /* "conjunction(..),conjunction(..)". */
-    uint32_t last_id;           /* Last conjunction added, to skip repeats. */
-    size_t n_conj;              /* Conjunction actions in 'conj'. */
-    uint8_t last_k;
+    uint64_t *conj;             /* np_conj_pack() of each conjunction */
+    size_t n_conj, allocated_conj;      /* action, in the order added. */
     char *comment;
 };
 
@@ -346,7 +236,6 @@ struct ctx {
     struct family_set families;
     struct np_ids *ids;
     struct np_ids *policy_ids;
-    struct np_frag_cache *frags;        /* NULL: compile everything. */
     unsigned int buckets;               /* Rule priority levels. */
     uint32_t *mark;             /* Per pod, for de-duplication. */
     uint32_t *addr_mark;        /* Per pod address (pod_first_match). */
@@ -363,19 +252,25 @@ tbl(const struct ctx *c, enum np_table t)
     return c->opts->table_base + t;
 }
 
-/* A rule's conjunction lives at one priority, all its clauses with it. */
 static uint16_t
 rule_priority(const struct ctx *c, uint32_t id)
 {
-    return PRIO_RULE - id % c->buckets;
+    return np_rule_priority(id, c->buckets);
 }
 
 static uint64_t
 make_cookie(const struct ctx *c, enum np_cookie_kind kind, uint32_t policy,
             uint32_t rule)
 {
+    return np_cookie(c->opts, kind, policy, rule);
+}
+
+uint64_t
+np_cookie(const struct compile_options *opts, enum np_cookie_kind kind,
+          uint32_t policy, uint32_t rule)
+{
     return (NP_COOKIE_PREFIX << 48)
-           | ((uint64_t) c->opts->generation << 40)
+           | ((uint64_t) opts->generation << 40)
            | ((uint64_t) kind << 32)
            | ((uint64_t) (policy & 0xfffff) << 12)
            | (rule & 0xfff);
@@ -429,9 +324,9 @@ add_direct_id(struct ctx *c, uint8_t table, uint16_t priority,
     f->cookie = cookie;
     free(f->comment);
     f->comment = comment ? xstrdup(comment) : NULL;
-    free(f->conj.s);
-    memset(&f->conj, 0, sizeof f->conj);
-    f->n_conj = 0;
+    free(f->conj);
+    f->conj = NULL;
+    f->n_conj = f->allocated_conj = 0;
 }
 
 static void
@@ -440,6 +335,13 @@ add_direct(struct ctx *c, uint8_t table, uint16_t priority, uint64_t cookie,
 {
     add_direct_id(c, table, priority, cookie, intern(c, match), actions,
                   comment);
+}
+
+static void
+ctx_direct(void *c, uint8_t table, uint16_t priority, uint64_t cookie,
+           const char *match, const char *actions, const char *comment)
+{
+    add_direct(c, table, priority, cookie, match, actions, comment);
 }
 
 /* Appends the decimal form of 'v' to 'p'; returns the end. */
@@ -468,25 +370,11 @@ add_clause(struct ctx *c, uint8_t table, uint32_t match, uint32_t id,
     if (created) {
         f->cookie = make_cookie(c, NPC_CLAUSE, 0, 0);
     }
-    if (f->actions || (f->last_id == id && f->last_k == k)) {
+    uint64_t entry = np_conj_pack(id, k, n);
+    if (f->actions || (f->n_conj && f->conj[f->n_conj - 1] == entry)) {
         return;
     }
-    /* printf() here was a tenth of a large compile. */
-    char buf[48], *p = buf;
-    if (f->conj.len) {
-        *p++ = ',';
-    }
-    memcpy(p, "conjunction(", 12);
-    p = put_uint(p + 12, id);
-    *p++ = ',';
-    p = put_uint(p, k);
-    *p++ = '/';
-    p = put_uint(p, n);
-    *p++ = ')';
-    ds_put(&f->conj, buf, p - buf);
-    f->n_conj++;
-    f->last_id = id;
-    f->last_k = k;
+    APPEND(f->conj, f->n_conj, f->allocated_conj, entry);
 }
 
 /* ---- Matches. ---- */
@@ -517,6 +405,19 @@ host_cidr(const struct ip_addr *addr)
 {
     struct cidr cidr = { .addr = *addr, .plen = cidr_max_plen(addr->family) };
     return cidr;
+}
+
+void
+np_addr_match(const struct cidr *cidr, bool dst, char buf[NP_MATCH_MAX])
+{
+    format_addr_match(cidr, dst ? FIELD_DST : FIELD_SRC, buf, NP_MATCH_MAX);
+}
+
+void
+np_host_match(const struct ip_addr *addr, bool dst, char buf[NP_MATCH_MAX])
+{
+    struct cidr h = host_cidr(addr);
+    np_addr_match(&h, dst, buf);
 }
 
 static const char *
@@ -600,39 +501,63 @@ warn(struct ctx *c, const char *format, ...)
     out->warnings[out->n_warnings++] = msg;
 }
 
-/* Adds the port matches of one (protocol, port[-end]) entry. */
-static void
-dim_add_port(struct ctx *c, struct dim *d, enum np_proto proto,
-             uint16_t port, uint16_t end_port, const char *what)
+size_t
+np_port_matches(bool v4, bool v6, enum np_proto proto, uint16_t port,
+                uint16_t end_port,
+                void (*cb)(void *aux, const char *match), void *aux)
 {
-    for (int v6 = 0; v6 < 2; v6++) {
-        if (v6 ? !c->families.v6 : !c->families.v4) {
+    size_t n_range = 1;
+    for (int is_v6 = 0; is_v6 < 2; is_v6++) {
+        if (is_v6 ? !v6 : !v4) {
             continue;
         }
-        const char *p = proto_match(proto, v6);
+        const char *p = proto_match(proto, is_v6);
         char buf[64];
         if (!port) {
-            dim_add(d, intern(c, p));
+            cb(aux, p);
         } else if (!end_port || end_port == port) {
             snprintf(buf, sizeof buf, "%s,tp_dst=%u", p, port);
-            dim_add(d, intern(c, buf));
+            cb(aux, buf);
         } else {
             uint16_t values[32], masks[32];
-            size_t n = port_range_to_masks(port, end_port, values, masks);
-            if (n > 16 && !v6) {
-                warn(c, "%s: port range %u-%u needs %zu flows per clause",
-                     what, port, end_port, n);
-            }
-            for (size_t i = 0; i < n; i++) {
+            n_range = port_range_to_masks(port, end_port, values, masks);
+            for (size_t i = 0; i < n_range; i++) {
                 if (masks[i] == 0xffff) {
                     snprintf(buf, sizeof buf, "%s,tp_dst=%u", p, values[i]);
                 } else {
                     snprintf(buf, sizeof buf, "%s,tp_dst=0x%x/0x%x", p,
                              values[i], masks[i]);
                 }
-                dim_add(d, intern(c, buf));
+                cb(aux, buf);
             }
         }
+    }
+    return n_range;
+}
+
+struct dim_port_aux {
+    struct ctx *c;
+    struct dim *d;
+};
+
+static void
+dim_add_port_cb(void *aux_, const char *match)
+{
+    struct dim_port_aux *aux = aux_;
+    dim_add(aux->d, intern(aux->c, match));
+}
+
+/* Adds the port matches of one (protocol, port[-end]) entry. */
+static void
+dim_add_port(struct ctx *c, struct dim *d, enum np_proto proto,
+             uint16_t port, uint16_t end_port, const char *what)
+{
+    struct dim_port_aux aux = { c, d };
+    size_t n = np_port_matches(c->families.v4, c->families.v6, proto, port,
+                               end_port, dim_add_port_cb, &aux);
+    if (n > 16 && c->families.v4) {
+        warn(c, "%s: port range %u-%u needs %zu flows per clause",
+             what, port, end_port, n);
     }
 }
 
@@ -788,15 +713,10 @@ resolve_pods(struct ctx *c, const char *policy_ns,
          * the pod selector requires a label, since scanning every pod of
          * every namespace was a fifth of a large compile. */
         const struct podlist *postings = NULL;
-        /* The index pays for itself when most policies are compiled (a
-         * first or offline compile); an incremental run compiling a few
-         * scans the selected namespaces' pods instead. */
-        bool use_index = !c->frags || !c->frags->by_policy.n;
-        if (use_index && pod_sel && pod_sel->match_labels.n) {
+        if (pod_sel && pod_sel->match_labels.n) {
             label_index_build(c);
         }
-        for (size_t i = 0; use_index && pod_sel && i < pod_sel->match_labels.n;
-             i++) {
+        for (size_t i = 0; pod_sel && i < pod_sel->match_labels.n; i++) {
             const struct label *l = &pod_sel->match_labels.items[i];
             char *lkey = xasprintf("%s=%s", l->key, l->value);
             const struct podlist *p = strmap_get(&c->label_index, lkey);
@@ -1056,8 +976,8 @@ struct conj_spec {
  * clause flows, 'record' is the action that records the rule id. */
 static void
 emit_conj(struct ctx *c, uint8_t table, const char *rule_key,
-          const char *reg, uint8_t next_table, uint64_t cookie,
-          const char *comment, struct conj_spec *spec)
+          bool ingress, uint64_t cookie, const char *comment,
+          struct conj_spec *spec)
 {
     for (size_t i = 0; i < spec->n_dims; i++) {
         if (!spec->dims[i].n) {
@@ -1066,8 +986,7 @@ emit_conj(struct ctx *c, uint8_t table, const char *rule_key,
     }
     uint32_t id = np_ids_get(c->ids, rule_key);
     char actions[128];
-    snprintf(actions, sizeof actions, "set_field:%#"PRIx32"->%s,goto_table:%u",
-             id, reg, next_table);
+    np_rule_actions(c->opts, ingress, id, actions);
     if (spec->n_dims == 1) {
         for (size_t i = 0; i < spec->dims[0].n; i++) {
             add_direct_id(c, table, rule_priority(c, id), cookie,
@@ -1083,7 +1002,7 @@ emit_conj(struct ctx *c, uint8_t table, const char *rule_key,
         }
     }
     char match[32];
-    snprintf(match, sizeof match, "conj_id=%"PRIu32, id);
+    np_conj_id_match(id, match);
     add_direct(c, table, rule_priority(c, id), cookie, match, actions,
                comment);
 }
@@ -1151,10 +1070,8 @@ port_matches(const struct ctx *c, const struct np_port *p)
     return per_family * (c->families.v4 + c->families.v6);
 }
 
-/* Flows a conjunction with sets of these sizes adds at most: one per
- * member of each set, plus its conj_id flow; nothing if a set is empty. */
-static size_t
-conj_cost(const size_t *sizes, size_t n)
+size_t
+np_conj_cost(const size_t *sizes, size_t n)
 {
     size_t sum = n > 1;
     for (size_t i = 0; i < n; i++) {
@@ -1287,7 +1204,7 @@ plan_rule(struct ctx *c, const struct k8s_netpol *np, struct rule_plan *plan,
         if (rule->n_ports) {
             sizes[n++] = numeric_matches;
         }
-        plan->cost = conj_cost(sizes, n);
+        plan->cost = np_conj_cost(sizes, n);
         cidrs_counted = plan->cost && !p->wildcard;
     }
     if (!cidrs_counted) {
@@ -1322,7 +1239,7 @@ plan_rule(struct ctx *c, const struct k8s_netpol *np, struct rule_plan *plan,
                 sizes[n++] = peer_matches;
             }
             sizes[n++] = fam;
-            named += conj_cost(sizes, n);
+            named += np_conj_cost(sizes, n);
             i = j;
         }
         plan->cost += named;
@@ -1344,16 +1261,12 @@ emit_rule(struct ctx *c, const struct k8s_netpol *np, uint32_t pno,
     bool ingress = plan->ingress;
     size_t rule_idx = plan->idx;
     const char *what = plan->what;
-    const char *dir = ingress ? "ingress" : "egress";
     uint8_t table = tbl(c, ingress ? NPT_INGRESS : NPT_EGRESS);
-    uint8_t next = tbl(c, ingress ? NPT_COMMIT : NPT_INGRESS);
-    const char *reg = ingress ? "reg1" : "reg0";
     /* The local pods are the destination of ingress, the source of egress;
      * peers are the other end. */
     enum addr_field sel_field = ingress ? FIELD_DST : FIELD_SRC;
     enum addr_field peer_field = ingress ? FIELD_SRC : FIELD_DST;
-    uint64_t cookie = make_cookie(c, NPC_RULE, pno,
-                                  (ingress ? 0x800 : 0) | (rule_idx & 0x7ff));
+    uint64_t cookie = np_rule_cookie(c->opts, pno, ingress, rule_idx);
 
     size_t n_numeric = 0;
     for (size_t i = 0; i < rule->n_ports; i++) {
@@ -1385,9 +1298,8 @@ emit_rule(struct ctx *c, const struct k8s_netpol *np, uint32_t pno,
                 }
             }
         }
-        char *key = xasprintf("%s/%s|%c|%zu|#", np->namespace, np->name,
-                              dir[0], rule_idx);
-        emit_conj(c, table, key, reg, next, cookie, what, &spec);
+        char *key = np_rule_key(np, ingress, rule_idx, NULL, 0);
+        emit_conj(c, table, key, ingress, cookie, what, &spec);
         free(key);
         conj_spec_destroy(&spec);
     }
@@ -1423,10 +1335,8 @@ emit_rule(struct ctx *c, const struct k8s_netpol *np, uint32_t pno,
         }
         d = &spec.dims[spec.n_dims++];
         dim_add_port(c, d, p->proto, h->number, 0, what);
-        char *key = xasprintf("%s/%s|%c|%zu|%s/%s=%u", np->namespace,
-                              np->name, dir[0], rule_idx, p->name,
-                              np_proto_name(p->proto), h->number);
-        emit_conj(c, table, key, reg, next, cookie, what, &spec);
+        char *key = np_rule_key(np, ingress, rule_idx, p, h->number);
+        emit_conj(c, table, key, ingress, cookie, what, &spec);
         free(key);
         conj_spec_destroy(&spec);
         i = j;
@@ -1436,100 +1346,109 @@ emit_rule(struct ctx *c, const struct k8s_netpol *np, uint32_t pno,
 /* ---- Infrastructure flows. ---- */
 
 static void
-compile_infra(struct ctx *c)
+gen_direct(const struct np_gen *g, uint8_t table, uint16_t priority,
+           uint64_t cookie, const char *match, const char *actions,
+           const char *comment)
 {
-    const char *cont = c->opts->continuation;
-    uint64_t cookie = make_cookie(c, NPC_INFRA, 0, 0);
+    g->direct(g->aux, table, priority, cookie, match, actions, comment);
+}
+
+void
+np_gen_infra(const struct np_gen *g)
+{
+    const struct compile_options *o = g->opts;
+    const char *cont = o->continuation;
+    uint64_t cookie = np_cookie(o, NPC_INFRA, 0, 0);
     char actions[256];
-    uint8_t t_classify = tbl(c, NPT_CLASSIFY);
+    uint8_t t_classify = np_tbl(o, NPT_CLASSIFY);
 
     /* Address resolution is not policy: NetworkPolicy covers IP only. */
-    add_direct(c, t_classify, 100, cookie, "arp", cont,
+    gen_direct(g, t_classify, 100, cookie, "arp", cont,
                "ARP is not subject to NetworkPolicy");
     for (int type = 133; type <= 137; type++) {
         char match[64];
         snprintf(match, sizeof match, "icmp6,icmp_type=%d", type);
-        add_direct(c, t_classify, 100, cookie, match, cont,
+        gen_direct(g, t_classify, 100, cookie, match, cont,
                    "IPv6 neighbor discovery is not subject to NetworkPolicy");
     }
     snprintf(actions, sizeof actions, "ct(table=%u,zone=%u)",
-             tbl(c, NPT_STATE), c->opts->ct_zone);
-    add_direct(c, t_classify, 90, cookie, "ip", actions, NULL);
-    add_direct(c, t_classify, 90, cookie, "ipv6", actions, NULL);
-    add_direct(c, t_classify, 0, cookie, "", cont, NULL);
+             np_tbl(o, NPT_STATE), o->ct_zone);
+    gen_direct(g, t_classify, 90, cookie, "ip", actions, NULL);
+    gen_direct(g, t_classify, 90, cookie, "ipv6", actions, NULL);
+    gen_direct(g, t_classify, 0, cookie, "", cont, NULL);
 
     /* Replies are not what policies match (their fields are the
      * connection's tuple reversed), so they follow their connection's
      * verdict, which the original direction keeps up to date in ct_mark.
      * ICMP errors (+rel) carry the mark of the connection they are about. */
-    uint8_t t_state = tbl(c, NPT_STATE);
-    add_direct(c, t_state, 200, cookie, "ct_state=+inv+trk", "drop",
+    uint8_t t_state = np_tbl(o, NPT_STATE);
+    gen_direct(g, t_state, 200, cookie, "ct_state=+inv+trk", "drop",
                "invalid for conntrack");
     /* OVS 3.1's userspace conntrack keeps one entry for all SCTP between
      * two addresses, whatever the ports: a packet to a denied port would
      * mark the entry cut and drop the replies of the allowed associations
      * that share it.  So SCTP replies pass whatever the mark; the original
      * direction is still checked packet by packet. */
-    add_direct(c, t_state, 195, cookie,
+    gen_direct(g, t_state, 195, cookie,
                "ct_state=-new+est+rpl+trk,ct_mark="CT_MARK_CUT",sctp", cont,
                "SCTP replies: one conntrack entry for every association "
                "between two addresses");
-    add_direct(c, t_state, 195, cookie,
+    gen_direct(g, t_state, 195, cookie,
                "ct_state=-new+est+rpl+trk,ct_mark="CT_MARK_CUT",sctp6", cont,
                NULL);
-    add_direct(c, t_state, 190, cookie,
+    gen_direct(g, t_state, 190, cookie,
                "ct_state=-new+est+rpl+trk,ct_mark="CT_MARK_CUT, "drop",
                "replies of connections that policies no longer allow");
-    add_direct(c, t_state, 190, cookie,
+    gen_direct(g, t_state, 190, cookie,
                "ct_state=-new+rel+trk,ct_mark="CT_MARK_CUT, "drop", NULL);
-    add_direct(c, t_state, 180, cookie, "ct_state=-new+est+rpl+trk", cont,
+    gen_direct(g, t_state, 180, cookie, "ct_state=-new+est+rpl+trk", cont,
                "replies of allowed connections");
-    add_direct(c, t_state, 180, cookie, "ct_state=-new+rel+trk", cont, NULL);
+    gen_direct(g, t_state, 180, cookie, "ct_state=-new+rel+trk", cont, NULL);
     /* What policies allowed when the connection started may have changed
      * since: check again.  In the original direction the packet's fields
      * are the connection's tuple, so the rules match as for the first
      * packet. */
-    snprintf(actions, sizeof actions, "goto_table:%u", tbl(c, NPT_SPOOF));
-    add_direct(c, t_state, 170, cookie, "ct_state=-new+est-rpl+trk", actions,
+    snprintf(actions, sizeof actions, "goto_table:%u", np_tbl(o, NPT_SPOOF));
+    gen_direct(g, t_state, 170, cookie, "ct_state=-new+est-rpl+trk", actions,
                "established connections, original direction: policies "
                "again");
-    add_direct(c, t_state, 0, cookie, "", actions, "new connections");
+    gen_direct(g, t_state, 0, cookie, "", actions, "new connections");
 
-    uint8_t t_spoof = tbl(c, NPT_SPOOF);
-    snprintf(actions, sizeof actions, "goto_table:%u", tbl(c, NPT_INGRESS));
-    add_direct(c, t_spoof, 0, cookie, "", actions,
+    uint8_t t_spoof = np_tbl(o, NPT_SPOOF);
+    snprintf(actions, sizeof actions, "goto_table:%u", np_tbl(o, NPT_INGRESS));
+    gen_direct(g, t_spoof, 0, cookie, "", actions,
                "not from a local pod: ingress checks only");
 
-    uint8_t t_eg = tbl(c, NPT_EGRESS);
+    uint8_t t_eg = np_tbl(o, NPT_EGRESS);
     snprintf(actions, sizeof actions, "goto_table:%u",
-             tbl(c, NPT_EGRESS_DEFAULT));
-    add_direct(c, t_eg, 0, cookie, "", actions, NULL);
-    snprintf(actions, sizeof actions, "goto_table:%u", tbl(c, NPT_INGRESS));
-    add_direct(c, tbl(c, NPT_EGRESS_DEFAULT), 0, cookie, "", actions,
+             np_tbl(o, NPT_EGRESS_DEFAULT));
+    gen_direct(g, t_eg, 0, cookie, "", actions, NULL);
+    snprintf(actions, sizeof actions, "goto_table:%u", np_tbl(o, NPT_INGRESS));
+    gen_direct(g, np_tbl(o, NPT_EGRESS_DEFAULT), 0, cookie, "", actions,
                "source not isolated for egress");
     snprintf(actions, sizeof actions, "goto_table:%u",
-             tbl(c, NPT_INGRESS_DEFAULT));
-    add_direct(c, tbl(c, NPT_INGRESS), 0, cookie, "", actions, NULL);
-    snprintf(actions, sizeof actions, "goto_table:%u", tbl(c, NPT_COMMIT));
-    add_direct(c, tbl(c, NPT_INGRESS_DEFAULT), 0, cookie, "", actions,
+             np_tbl(o, NPT_INGRESS_DEFAULT));
+    gen_direct(g, np_tbl(o, NPT_INGRESS), 0, cookie, "", actions, NULL);
+    snprintf(actions, sizeof actions, "goto_table:%u", np_tbl(o, NPT_COMMIT));
+    gen_direct(g, np_tbl(o, NPT_INGRESS_DEFAULT), 0, cookie, "", actions,
                "destination not isolated for ingress");
 
     /* An established connection was committed when it started.  Only one
      * that a policy change cut and a later change allows again needs
      * another commit: clearing the mark lets its replies pass again. */
-    uint8_t t_commit = tbl(c, NPT_COMMIT);
+    uint8_t t_commit = np_tbl(o, NPT_COMMIT);
     /* These two end in the operator's continuation, of any length. */
     char *commit = xasprintf(
         "ct(commit,zone=%u,exec(set_field:0/0x1->ct_mark)),%s",
-        c->opts->ct_zone, cont);
-    add_direct(c, t_commit, 110, cookie,
+        o->ct_zone, cont);
+    gen_direct(g, t_commit, 110, cookie,
                "ct_state=-new+est+trk,ct_mark="CT_MARK_CUT",ip", commit,
                "allowed again after a policy change had cut it");
-    add_direct(c, t_commit, 110, cookie,
+    gen_direct(g, t_commit, 110, cookie,
                "ct_state=-new+est+trk,ct_mark="CT_MARK_CUT",ipv6", commit,
                NULL);
     free(commit);
-    add_direct(c, t_commit, 105, cookie, "ct_state=-new+est+trk", cont,
+    gen_direct(g, t_commit, 105, cookie, "ct_state=-new+est+trk", cont,
                "established and still allowed");
 
     /* ct_label: egress rule id in the high 32 bits, ingress in the low;
@@ -1537,10 +1456,10 @@ compile_infra(struct ctx *c)
     commit = xasprintf(
         "ct(commit,zone=%u,exec(move:NXM_NX_REG0[]->NXM_NX_CT_LABEL[32..63],"
         "move:NXM_NX_REG1[]->NXM_NX_CT_LABEL[0..31])),%s",
-        c->opts->ct_zone, cont);
-    add_direct(c, t_commit, 100, cookie, "ip", commit,
+        o->ct_zone, cont);
+    gen_direct(g, t_commit, 100, cookie, "ip", commit,
                "allowed: commit with the deciding rules in ct_label");
-    add_direct(c, t_commit, 100, cookie, "ipv6", commit, NULL);
+    gen_direct(g, t_commit, 100, cookie, "ipv6", commit, NULL);
     free(commit);
 }
 
@@ -1548,12 +1467,13 @@ compile_infra(struct ctx *c)
  * what its pod may send).  'port' comes from the operator or OVSDB, of
  * any length: no fixed buffer. */
 static void
-add_port_drops(struct ctx *c, const char *port, const char *comment)
+add_port_drops(const struct np_gen *g, const char *port, const char *comment)
 {
-    uint64_t cookie = make_cookie(c, NPC_INFRA, 0, 0);
+    const struct compile_options *o = g->opts;
+    uint64_t cookie = np_cookie(o, NPC_INFRA, 0, 0);
     for (int v6 = 0; v6 < 2; v6++) {
         char *match = xasprintf("in_port=%s,%s", port, v6 ? "ipv6" : "ip");
-        add_direct(c, tbl(c, NPT_SPOOF), 150, cookie, match, "drop",
+        gen_direct(g, np_tbl(o, NPT_SPOOF), 150, cookie, match, "drop",
                    comment);
         free(match);
     }
@@ -1562,17 +1482,18 @@ add_port_drops(struct ctx *c, const char *port, const char *comment)
 /* The spoof guard for local pod 'pod': its own addresses go on to egress
  * checks from each of its ports; anything else from its ports is dropped,
  * and its addresses from any other port too. */
-static void
-compile_spoof(struct ctx *c, const struct k8s_pod *pod)
+void
+np_gen_spoof(const struct np_gen *g, const struct k8s_pod *pod)
 {
-    uint64_t cookie = make_cookie(c, NPC_INFRA, 0, 0);
-    uint8_t t = tbl(c, NPT_SPOOF);
+    const struct compile_options *o = g->opts;
+    uint64_t cookie = np_cookie(o, NPC_INFRA, 0, 0);
+    uint8_t t = np_tbl(o, NPT_SPOOF);
     char actions[64], buf[128];
-    snprintf(actions, sizeof actions, "goto_table:%u", tbl(c, NPT_EGRESS));
+    snprintf(actions, sizeof actions, "goto_table:%u", np_tbl(o, NPT_EGRESS));
     const char *const *ports = NULL;
-    size_t n_ports = (c->opts->port_of
-                      ? c->opts->port_of(c->opts->port_aux, pod->namespace,
-                                         pod->name, &ports)
+    size_t n_ports = (o->port_of
+                      ? o->port_of(o->port_aux, pod->namespace, pod->name,
+                                   &ports)
                       : 0);
     struct ds comment = { NULL, 0, 0 };
     char *head = xasprintf("pod %s/%s%s", pod->namespace, pod->name,
@@ -1591,17 +1512,17 @@ compile_spoof(struct ctx *c, const struct k8s_pod *pod)
         format_addr_match(&h, FIELD_SRC, buf, sizeof buf);
         for (size_t j = 0; j < n_ports; j++) {
             char *match = xasprintf("in_port=%s,%s", ports[j], buf);
-            add_direct(c, t, 200, cookie, match, actions, comment.s);
+            gen_direct(g, t, 200, cookie, match, actions, comment.s);
             free(match);
         }
         if (n_ports) {
-            add_direct(c, t, 100, cookie, buf, "drop", comment.s);
+            gen_direct(g, t, 100, cookie, buf, "drop", comment.s);
         } else {
-            add_direct(c, t, 200, cookie, buf, actions, comment.s);
+            gen_direct(g, t, 200, cookie, buf, actions, comment.s);
         }
     }
     for (size_t j = 0; j < n_ports; j++) {
-        add_port_drops(c, ports[j], comment.s);
+        add_port_drops(g, ports[j], comment.s);
     }
     free(comment.s);
 }
@@ -1651,9 +1572,7 @@ compile_policy_rules(struct ctx *c, const struct k8s_netpol *np, uint32_t pno,
             plan->rule = &rules[r];
             plan->ingress = ingress;
             plan->idx = r;
-            plan->what = xasprintf("NetworkPolicy %s/%s %s rule %zu",
-                                   np->namespace, np->name,
-                                   ingress ? "ingress" : "egress", r);
+            plan->what = np_rule_what(np, ingress, r);
             fits = plan_rule(c, np, plan, selected, n_selected, n_sel_addrs,
                              budget, &total);
         }
@@ -1668,27 +1587,8 @@ compile_policy_rules(struct ctx *c, const struct k8s_netpol *np, uint32_t pno,
         /* Counting stopped at the rule that went over: it is the one
          * to name (usually the one that blew up). */
         const struct rule_plan *last = &plans[n_plans - 1];
-        char *cidrs = (last->peers.n_cidrs
-                       ? xasprintf("its ipBlocks come to %zu CIDRs",
-                                   last->peers.n_cidrs)
-                       : NULL);
-        char *before = (total > last->cost
-                        ? xasprintf("%zu with the rules before it", total)
-                        : NULL);
-        char *why = (cidrs || before
-                     ? xasprintf(" (%s%s%s)", cidrs ? cidrs : "",
-                                 cidrs && before ? "; " : "",
-                                 before ? before : "")
-                     : xstrdup(""));
-        error = xasprintf("%s needs %s%zu flows%s, over the limit of %zu "
-                          "per policy (--max-policy-flows): none of the "
-                          "policy's rules is installed, and the pods it "
-                          "selects stay isolated", last->what,
-                          last->counted ? "" : "at least ", last->cost,
-                          why, budget);
-        free(why);
-        free(cidrs);
-        free(before);
+        error = np_limit_message(last->what, last->counted, last->cost,
+                                 last->peers.n_cidrs, total, budget);
     }
     for (size_t i = 0; i < n_plans; i++) {
         rule_plan_destroy(&plans[i]);
@@ -1696,28 +1596,6 @@ compile_policy_rules(struct ctx *c, const struct k8s_netpol *np, uint32_t pno,
     free(plans);
     *needed = total;
     return error;
-}
-
-/* Appends a clause flow's whole conjunction list, as merged within one
- * fragment. */
-static void
-add_conj_text(struct ctx *c, uint8_t table, uint16_t priority,
-              uint32_t match, const char *conj, size_t n_conj)
-{
-    bool created;
-    struct pflow *f = flow_slot(c, table, priority, match, &created);
-    if (created) {
-        f->cookie = make_cookie(c, NPC_CLAUSE, 0, 0);
-    }
-    if (f->actions) {
-        return;
-    }
-    if (f->conj.len) {
-        ds_put(&f->conj, ",", 1);
-    }
-    ds_put(&f->conj, conj, strlen(conj));
-    f->n_conj += n_conj;
-    f->last_id = 0;
 }
 
 /* Reports policy 'name' as over the flow limit, for 'message'. */
@@ -1732,93 +1610,6 @@ add_rejected(struct ctx *c, const char *name, const char *message,
         .policy = xstrdup(name), .message = xstrdup(message),
         .flows = flows,
     };
-}
-
-static void
-merge_fragment(struct ctx *c, const char *name, const struct fragment *frag)
-{
-    if (frag->rejected) {
-        add_rejected(c, name, frag->rejected, frag->rejected_flows);
-    }
-    for (size_t i = 0; i < frag->n_flows; i++) {
-        const struct frag_flow *ff = &frag->flows[i];
-        uint32_t match = intern(c, ff->match);
-        if (ff->actions) {
-            add_direct_id(c, ff->table, ff->priority, ff->cookie, match,
-                          ff->actions, ff->comment);
-        } else {
-            add_conj_text(c, ff->table, ff->priority, match, ff->conj,
-                          ff->n_conj);
-        }
-    }
-    for (size_t i = 0; i < frag->n_warnings; i++) {
-        struct np_flowset *out = c->out;
-        out->warnings = xrealloc(out->warnings, (out->n_warnings + 1)
-                                 * sizeof *out->warnings);
-        out->warnings[out->n_warnings++] = xstrdup(frag->warnings[i]);
-    }
-}
-
-/* Returns the fragment of policy 'np': from the cache when it is there,
- * else compiled now (and cached, when there is a cache).  Without a cache
- * the caller frees it. */
-static const struct fragment *
-policy_fragment(struct ctx *c, const struct k8s_netpol *np, uint32_t pno,
-                const char *name, const size_t *selected, size_t n_selected)
-{
-    if (c->frags) {
-        const struct fragment *frag = strmap_get(&c->frags->by_policy, name);
-        if (frag) {
-            c->frags->hits++;
-            return frag;
-        }
-        c->frags->misses++;
-    }
-
-    /* Compile into a map of its own, then keep the result as text. */
-    struct flowmap all = c->flows;
-    flowmap_init(&c->flows);
-    size_t n_warnings = c->out->n_warnings;
-    size_t needed;
-    char *rejected = compile_policy_rules(c, np, pno, selected, n_selected,
-                                          &needed);
-    struct fragment *frag = xcalloc(1, sizeof *frag);
-    frag->rejected = rejected;
-    frag->rejected_flows = rejected ? needed : 0;
-    frag->flows = xmalloc((c->flows.n + 1) * sizeof *frag->flows);
-    for (size_t i = 0; i <= c->flows.mask; i++) {
-        struct pflow *f = c->flows.values[i];
-        if (!f) {
-            continue;
-        }
-        frag->flows[frag->n_flows++] = (struct frag_flow) {
-            .table = f->table, .priority = f->priority, .cookie = f->cookie,
-            .match = xstrdup(c->strs[f->match]),
-            .actions = f->actions,
-            .conj = f->actions ? NULL : f->conj.s,
-            .n_conj = f->actions ? 0 : f->n_conj,
-            .comment = f->comment,
-        };
-        if (f->actions) {
-            free(f->conj.s);
-        }
-        free(f);
-    }
-    flowmap_destroy(&c->flows);
-    c->flows = all;
-    /* The warnings belong to the fragment now; merge_fragment() reports
-     * them on every run that uses it. */
-    frag->n_warnings = c->out->n_warnings - n_warnings;
-    frag->warnings = xmalloc((frag->n_warnings + 1) * sizeof *frag->warnings);
-    if (frag->n_warnings) {
-        memcpy(frag->warnings, &c->out->warnings[n_warnings],
-               frag->n_warnings * sizeof *frag->warnings);
-    }
-    c->out->n_warnings = n_warnings;
-    if (c->frags) {
-        *strmap_slot(&c->frags->by_policy, name, NULL) = frag;
-    }
-    return frag;
 }
 
 static void
@@ -1875,71 +1666,179 @@ compile_policies(struct ctx *c, const struct cluster *cluster)
                 }
             }
         }
-        if (c->frags) {
-            merge_fragment(c, name, policy_fragment(c, np, pno, name,
-                                                    selected, n_selected));
-        } else {
-            /* Nothing to keep: straight into the table, which is what
-             * merging the fragment would give, without the copies. */
-            size_t needed;
-            char *rejected = compile_policy_rules(c, np, pno, selected,
-                                                  n_selected, &needed);
-            if (rejected) {
-                add_rejected(c, name, rejected, needed);
-                free(rejected);
-            }
+        size_t needed;
+        char *rejected = compile_policy_rules(c, np, pno, selected,
+                                              n_selected, &needed);
+        if (rejected) {
+            add_rejected(c, name, rejected, needed);
+            free(rejected);
         }
     }
     free(selected);
 
-    /* Default deny for isolated pods, one flow per address, named after the
-     * first isolating policy (all of them: see the comment).  An
-     * established connection that gets here was allowed when it started and
-     * is not any more: drop the packet and mark the connection cut, so that
-     * table 1 drops its replies too.  Its own flow, so that its counter
-     * tells cut connections from refused ones. */
-    char cut[64];
-    snprintf(cut, sizeof cut,
-             "ct(commit,zone=%u,exec(set_field:"CT_MARK_CUT"->ct_mark))",
-             c->opts->ct_zone);
+    struct np_gen g = { c->opts, ctx_direct, c };
     for (int ingress = 0; ingress < 2; ingress++) {
-        uint8_t t = tbl(c, ingress ? NPT_INGRESS_DEFAULT : NPT_EGRESS_DEFAULT);
         for (size_t i = 0; i < c->n_pods; i++) {
             const struct isolation *is = &iso[ingress][i];
-            if (!is->n) {
-                continue;
+            if (is->n) {
+                np_gen_isolation(&g, c->pods[i], ingress, is->first,
+                                 is->first_invalid, is->pno, is->n);
             }
-            const struct k8s_pod *pod = c->pods[i];
-            char *comment = xasprintf("%s/%s isolated for %s by %s%s%s",
-                                      pod->namespace, pod->name,
-                                      ingress ? "ingress" : "egress",
-                                      is->first,
-                                      is->first_invalid
-                                      ? " (invalid: isolating with no rules)"
-                                      : "",
-                                      is->n > 1 ? " and others" : "");
-            uint64_t cookie = make_cookie(c, NPC_ISOLATION, is->pno,
-                                          ingress ? 0x800 : 0);
-            char *cut_comment = xasprintf("%s: established connections "
-                                          "cut", comment);
-            char buf[128], match[160];
-            for (size_t j = 0; j < pod->n_ips; j++) {
-                struct cidr h = host_cidr(&pod->ips[j]);
-                format_addr_match(&h, ingress ? FIELD_DST : FIELD_SRC,
-                                  buf, sizeof buf);
-                add_direct(c, t, PRIO_DEFAULT_DENY, cookie, buf, "drop",
-                           comment);
-                snprintf(match, sizeof match, "ct_state=+est+trk,%s", buf);
-                add_direct(c, t, PRIO_DEFAULT_CUT, cookie, match, cut,
-                           cut_comment);
-            }
-            free(cut_comment);
-            free(comment);
         }
     }
     for (int d = 0; d < 2; d++) {
         free(iso[d]);
     }
+}
+
+/* ---- Shared with src/incr.c (see compile-gen.h). ---- */
+
+/* Default deny for an isolated pod, one flow per address, named after the
+ * first isolating policy (all of them: see the comment).  An established
+ * connection that gets here was allowed when it started and is not any
+ * more: drop the packet and mark the connection cut, so that table 1 drops
+ * its replies too.  Its own flow, so that its counter tells cut
+ * connections from refused ones. */
+void
+np_gen_isolation(const struct np_gen *g, const struct k8s_pod *pod,
+                 bool ingress, const char *first, bool first_invalid,
+                 uint32_t pno, size_t n)
+{
+    const struct compile_options *o = g->opts;
+    char cut[64];
+    snprintf(cut, sizeof cut,
+             "ct(commit,zone=%u,exec(set_field:"CT_MARK_CUT"->ct_mark))",
+             o->ct_zone);
+    uint8_t t = np_tbl(o, ingress ? NPT_INGRESS_DEFAULT : NPT_EGRESS_DEFAULT);
+    char *comment = xasprintf("%s/%s isolated for %s by %s%s%s",
+                              pod->namespace, pod->name,
+                              ingress ? "ingress" : "egress", first,
+                              first_invalid
+                              ? " (invalid: isolating with no rules)" : "",
+                              n > 1 ? " and others" : "");
+    uint64_t cookie = np_cookie(o, NPC_ISOLATION, pno, ingress ? 0x800 : 0);
+    char *cut_comment = xasprintf("%s: established connections cut",
+                                  comment);
+    char buf[NP_MATCH_MAX], match[NP_MATCH_MAX + 32];
+    for (size_t j = 0; j < pod->n_ips; j++) {
+        np_host_match(&pod->ips[j], ingress, buf);
+        gen_direct(g, t, NP_PRIO_DEFAULT_DENY, cookie, buf, "drop", comment);
+        snprintf(match, sizeof match, "ct_state=+est+trk,%s", buf);
+        gen_direct(g, t, NP_PRIO_DEFAULT_CUT, cookie, match, cut,
+                   cut_comment);
+    }
+    free(cut_comment);
+    free(comment);
+}
+
+char *
+np_rule_what(const struct k8s_netpol *np, bool ingress, size_t idx)
+{
+    return xasprintf("NetworkPolicy %s/%s %s rule %zu", np->namespace,
+                     np->name, ingress ? "ingress" : "egress", idx);
+}
+
+char *
+np_rule_key(const struct k8s_netpol *np, bool ingress, size_t idx,
+            const struct np_port *named, uint16_t number)
+{
+    char dir = ingress ? 'i' : 'e';
+    return (named
+            ? xasprintf("%s/%s|%c|%zu|%s/%s=%u", np->namespace, np->name,
+                        dir, idx, named->name, np_proto_name(named->proto),
+                        number)
+            : xasprintf("%s/%s|%c|%zu|#", np->namespace, np->name, dir,
+                        idx));
+}
+
+uint64_t
+np_rule_cookie(const struct compile_options *opts, uint32_t pno,
+               bool ingress, size_t idx)
+{
+    return np_cookie(opts, NPC_RULE, pno, (ingress ? 0x800 : 0)
+                                          | (idx & 0x7ff));
+}
+
+void
+np_rule_actions(const struct compile_options *opts, bool ingress,
+                uint32_t id, char buf[128])
+{
+    snprintf(buf, 128, "set_field:%#"PRIx32"->%s,goto_table:%u", id,
+             ingress ? "reg1" : "reg0",
+             np_tbl(opts, ingress ? NPT_COMMIT : NPT_INGRESS));
+}
+
+void
+np_conj_id_match(uint32_t id, char buf[32])
+{
+    snprintf(buf, 32, "conj_id=%"PRIu32, id);
+}
+
+char *
+np_limit_message(const char *what, bool counted, size_t cost,
+                 size_t n_cidrs, size_t total, size_t budget)
+{
+    char *cidrs = (n_cidrs
+                   ? xasprintf("its ipBlocks come to %zu CIDRs", n_cidrs)
+                   : NULL);
+    char *before = (total > cost
+                    ? xasprintf("%zu with the rules before it", total)
+                    : NULL);
+    char *why = (cidrs || before
+                 ? xasprintf(" (%s%s%s)", cidrs ? cidrs : "",
+                             cidrs && before ? "; " : "",
+                             before ? before : "")
+                 : xstrdup(""));
+    char *error = xasprintf("%s needs %s%zu flows%s, over the limit of %zu "
+                            "per policy (--max-policy-flows): none of the "
+                            "policy's rules is installed, and the pods it "
+                            "selects stay isolated", what,
+                            counted ? "" : "at least ", cost, why, budget);
+    free(why);
+    free(cidrs);
+    free(before);
+    return error;
+}
+
+static int
+compare_u64(const void *a_, const void *b_)
+{
+    uint64_t a = *(const uint64_t *) a_, b = *(const uint64_t *) b_;
+    return a < b ? -1 : a > b;
+}
+
+size_t
+np_conj_sort(uint64_t *entries, size_t n)
+{
+    np_qsort(entries, n, sizeof *entries, compare_u64);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!m || entries[m - 1] != entries[i]) {
+            entries[m++] = entries[i];
+        }
+    }
+    return m;
+}
+
+/* printf() here was a tenth of a large compile. */
+char *
+np_conj_format(const uint64_t *entries, size_t n)
+{
+    char *text = xmalloc(n * 40 + 1), *p = text;
+    for (size_t i = 0; i < n; i++) {
+        if (i) {
+            *p++ = ',';
+        }
+        memcpy(p, "conjunction(", 12);
+        p = put_uint(p + 12, entries[i] >> 16);
+        *p++ = ',';
+        p = put_uint(p, (entries[i] >> 8) & 0xff);
+        *p++ = '/';
+        p = put_uint(p, entries[i] & 0xff);
+        *p++ = ')';
+    }
+    *p = '\0';
+    return text;
 }
 
 /* ---- Output. ---- */
@@ -1972,8 +1871,8 @@ compile_options_init(struct compile_options *opts)
 /* Host-network pods share the node's address, and finished pods' addresses
  * may already belong to someone else: neither is a pod peer by IP, though
  * ipBlocks still match their addresses. */
-static bool
-pod_eligible(const struct k8s_pod *pod)
+bool
+np_pod_eligible(const struct k8s_pod *pod)
 {
     return (pod->n_ips && !pod->host_network
             && pod->phase != POD_SUCCEEDED && pod->phase != POD_FAILED);
@@ -2016,7 +1915,7 @@ bool
 compile_pod_is_local(const struct compile_options *opts,
                      const struct k8s_pod *pod)
 {
-    return pod_eligible(pod)
+    return np_pod_eligible(pod)
            && (!opts->node
                || (pod->node_name && !strcmp(pod->node_name, opts->node)));
 }
@@ -2025,26 +1924,22 @@ compile_pod_is_local(const struct compile_options *opts,
  * address yet, finished, or not on this node) must not carry IP traffic:
  * otherwise a new pod would talk freely, as a non-local source, until its
  * policies are in. */
-static void
-compile_orphan_ports(struct ctx *c, const struct cluster *cluster)
+void
+np_gen_orphan(const struct np_gen *g, const struct compile_bound_port *bp,
+              const struct k8s_pod *pod)
 {
-    for (size_t i = 0; i < c->opts->n_bound_ports; i++) {
-        const struct compile_bound_port *bp = &c->opts->bound_ports[i];
-        const struct k8s_pod *pod = cluster_find_pod(cluster, bp->ns,
-                                                     bp->name);
-        if (pod && compile_pod_is_local(c->opts, pod)) {
-            continue;
-        }
-        char *comment = xasprintf(
-            "port %s is bound to pod %s/%s, which has no flows (%s): no IP "
-            "from it", bp->port, bp->ns, bp->name,
-            !pod ? "not known" : !pod->n_ips ? "no address yet"
-            : pod->host_network ? "hostNetwork"
-            : (pod->phase == POD_SUCCEEDED || pod->phase == POD_FAILED)
-            ? "finished" : "on another node");
-        add_port_drops(c, bp->port, comment);
-        free(comment);
+    if (pod && compile_pod_is_local(g->opts, pod)) {
+        return;
     }
+    char *comment = xasprintf(
+        "port %s is bound to pod %s/%s, which has no flows (%s): no IP "
+        "from it", bp->port, bp->ns, bp->name,
+        !pod ? "not known" : !pod->n_ips ? "no address yet"
+        : pod->host_network ? "hostNetwork"
+        : (pod->phase == POD_SUCCEEDED || pod->phase == POD_FAILED)
+        ? "finished" : "on another node");
+    add_port_drops(g, bp->port, comment);
+    free(comment);
 }
 
 /* "Traffic to and from the node where a Pod is running is always allowed,
@@ -2054,14 +1949,14 @@ compile_orphan_ports(struct ctx *c, const struct cluster *cluster)
  * the node: a packet with one of its addresses arriving on one of its
  * ports (never a pod's, so a pod cannot claim to be the node) skips both
  * checks.  To the node: by address, above the egress default deny. */
-static void
-compile_node(struct ctx *c)
+void
+np_gen_node(const struct np_gen *g)
 {
-    const struct compile_options *o = c->opts;
-    uint64_t cookie = make_cookie(c, NPC_INFRA, 0, 0);
+    const struct compile_options *o = g->opts;
+    uint64_t cookie = np_cookie(o, NPC_INFRA, 0, 0);
     char commit[32], ingress[32], buf[128];
-    snprintf(commit, sizeof commit, "goto_table:%u", tbl(c, NPT_COMMIT));
-    snprintf(ingress, sizeof ingress, "goto_table:%u", tbl(c, NPT_INGRESS));
+    snprintf(commit, sizeof commit, "goto_table:%u", np_tbl(o, NPT_COMMIT));
+    snprintf(ingress, sizeof ingress, "goto_table:%u", np_tbl(o, NPT_INGRESS));
     for (size_t i = 0; i < o->n_node_addrs; i++) {
         struct cidr h = host_cidr(&o->node_addrs[i]);
         char addr[IP_ADDR_STRLEN];
@@ -2071,12 +1966,12 @@ compile_node(struct ctx *c)
         format_addr_match(&h, FIELD_SRC, buf, sizeof buf);
         for (size_t j = 0; j < o->n_node_ports; j++) {
             char *match = xasprintf("in_port=%s,%s", o->node_ports[j], buf);
-            add_direct(c, tbl(c, NPT_SPOOF), 190, cookie, match, commit,
+            gen_direct(g, np_tbl(o, NPT_SPOOF), 190, cookie, match, commit,
                        j ? NULL : from);
             free(match);
         }
         format_addr_match(&h, FIELD_DST, buf, sizeof buf);
-        add_direct(c, tbl(c, NPT_EGRESS_DEFAULT), PRIO_NODE, cookie, buf,
+        gen_direct(g, np_tbl(o, NPT_EGRESS_DEFAULT), NP_PRIO_NODE, cookie, buf,
                    ingress, to);
         free(from);
         free(to);
@@ -2092,6 +1987,7 @@ compile_once(const struct cluster *cluster,
 {
     memset(out, 0, sizeof *out);
     out->table_base = opts->table_base;
+    out->buckets = buckets;
     struct ctx c = { .opts = opts, .out = out, .buckets = buckets };
     c.pods = cluster_pods(cluster, &c.n_pods);
     c.eligible = xcalloc(c.n_pods + 1, sizeof *c.eligible);
@@ -2116,7 +2012,7 @@ compile_once(const struct cluster *cluster,
 
     for (size_t i = 0; i < c.n_pods; i++) {
         const struct k8s_pod *pod = c.pods[i];
-        c.eligible[i] = pod_eligible(pod);
+        c.eligible[i] = np_pod_eligible(pod);
         c.local[i] = compile_pod_is_local(opts, pod);
         for (size_t j = 0; j < pod->n_ips; j++) {
             if (pod->ips[j].family == AF_INET6) {
@@ -2149,30 +2045,19 @@ compile_once(const struct cluster *cluster,
     if (!c.families.v6) {
         c.families.v4 = true;
     }
-    c.frags = opts->frags;
-    if (c.frags && (c.frags->v4 != c.families.v4
-                    || c.frags->v6 != c.families.v6
-                    || c.frags->buckets != buckets
-                    || c.frags->max_policy_flows != opts->max_policy_flows)) {
-        /* Port clauses exist per family in use, rule priorities depend
-         * on the buckets, and the limit decides which policies fit:
-         * every fragment changes. */
-        np_frag_cache_invalidate_all(c.frags);
-        c.frags->v4 = c.families.v4;
-        c.frags->v6 = c.families.v6;
-        c.frags->buckets = buckets;
-        c.frags->max_policy_flows = opts->max_policy_flows;
-    }
-
     ns_views_build(&c, cluster);
-    compile_infra(&c);
+    struct np_gen g = { opts, ctx_direct, &c };
+    np_gen_infra(&g);
     for (size_t i = 0; i < c.n_pods; i++) {
         if (c.local[i]) {
-            compile_spoof(&c, c.pods[i]);
+            np_gen_spoof(&g, c.pods[i]);
         }
     }
-    compile_orphan_ports(&c, cluster);
-    compile_node(&c);
+    for (size_t i = 0; i < opts->n_bound_ports; i++) {
+        const struct compile_bound_port *bp = &opts->bound_ports[i];
+        np_gen_orphan(&g, bp, cluster_find_pod(cluster, bp->ns, bp->name));
+    }
+    np_gen_node(&g);
     compile_policies(&c, cluster);
 
     out->flows = xmalloc((c.flows.n + 1) * sizeof *out->flows);
@@ -2182,18 +2067,19 @@ compile_once(const struct cluster *cluster,
         if (!f) {
             continue;
         }
-        if (!f->actions && f->n_conj > max_conj) {
-            max_conj = f->n_conj;
+        char *conj = NULL;
+        if (!f->actions) {
+            size_t n = np_conj_sort(f->conj, f->n_conj);
+            max_conj = n > max_conj ? n : max_conj;
+            conj = np_conj_format(f->conj, n);
         }
         struct np_flow *of = &out->flows[out->n_flows++];
         of->table = f->table;
         of->priority = f->priority;
         of->cookie = f->cookie;
         of->match = c.strs[f->match];
-        of->actions = f->actions ? f->actions : f->conj.s;
-        if (f->actions) {
-            free(f->conj.s);
-        }
+        of->actions = f->actions ? f->actions : conj;
+        free(f->conj);
         of->comment = f->comment;
         free(f);
     }
@@ -2243,8 +2129,7 @@ void
 compile_cluster(const struct cluster *cluster,
                 const struct compile_options *opts, struct np_flowset *out)
 {
-    unsigned int buckets = opts->frags && opts->frags->buckets
-                           ? opts->frags->buckets : 1;
+    unsigned int buckets = opts->buckets ? opts->buckets : 1;
     for (;;) {
         size_t max_conj = compile_once(cluster, opts, buckets, out);
         if (max_conj > NP_MAX_CONJ_PER_FLOW && buckets < NP_MAX_BUCKETS) {

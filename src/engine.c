@@ -11,20 +11,20 @@
 #include "np-util.h"
 #include "strmap.h"
 #include "labels.h"
+#include "incr.h"
 
 struct engine {
     struct compile_options opts;
     struct np_ids *rule_ids;
     struct np_ids *policy_ids;
-    struct np_frag_cache *frags;
+    struct incr *incr;
     struct cluster *cluster;
     struct strmap ports;        /* "ns/name" -> struct pod_ports. */
     struct compile_bound_port *bound;   /* 'ports' for the compiler, */
     size_t n_bound;                     /* pointing into its strings; */
     bool bound_stale;                   /* rebuilt when ports change. */
     struct flowtab *desired;
-    struct np_flowset last;     /* Names and warnings of the last run. */
-    struct engine_rejection *rejections;        /* From 'last'. */
+    struct engine_rejection *rejections;        /* Of the last run. */
     size_t n_rejections;
     struct strmap rejected_before;      /* "ns/name" -> message, of the run
                                          * before the last. */
@@ -284,12 +284,11 @@ engine_create(const struct compile_options *opts)
     e->policy_ids = np_ids_create();
     e->opts.ids = e->rule_ids;
     e->opts.policy_ids = e->policy_ids;
-    e->frags = np_frag_cache_create();
-    e->opts.frags = e->frags;
     e->cluster = cluster_create();
     strmap_init(&e->ports);
     strmap_init(&e->rejected_before);
     e->desired = flowtab_create();
+    e->incr = incr_create(&e->opts, e->cluster, e->desired);
     for (int k = 0; k < 3; k++) {
         strmap_init(&e->unseen[k]);
     }
@@ -313,9 +312,9 @@ engine_destroy(struct engine *e)
     for (int k = 0; k < 3; k++) {
         strmap_destroy(&e->unseen[k]);
     }
+    incr_destroy(e->incr);
     cluster_destroy(e->cluster);
     flowtab_destroy(e->desired);
-    np_flowset_destroy(&e->last);
     free(e->rejections);
     for (struct strmap_node *node = strmap_first(&e->rejected_before, &b);
          node; node = strmap_next(&e->rejected_before, node, &b)) {
@@ -324,7 +323,6 @@ engine_destroy(struct engine *e)
     strmap_destroy(&e->rejected_before);
     np_ids_destroy(e->rule_ids);
     np_ids_destroy(e->policy_ids);
-    np_frag_cache_destroy(e->frags);
     free(e);
 }
 
@@ -363,183 +361,19 @@ object_key(enum obj_kind kind, const char *ns, const char *name)
            : xasprintf("%s/%s", ns, name);
 }
 
-/* The labels selectors see on namespace 'name': its object's, plus the
- * name label the API server always sets. */
+/* Tells the incremental compiler an object is about to change ('after'
+ * false) or has changed. */
 static void
-ns_labels(const struct cluster *c, const char *name, struct labels *out)
+notify(struct engine *e, enum obj_kind kind, const char *ns,
+       const char *name, bool after)
 {
-    const struct k8s_namespace *ns = cluster_find_namespace(c, name);
-    if (ns) {
-        labels_clone(out, &ns->labels);
-    } else {
-        labels_init(out);
-    }
-    labels_set(out, "kubernetes.io/metadata.name", name);
-}
-
-/* Whether 'pod' declares one of the named ports of 'rule', with its
- * protocol. */
-static bool
-pod_has_named_port_of(const struct k8s_pod *pod, const struct np_rule *rule)
-{
-    for (size_t i = 0; i < rule->n_ports; i++) {
-        const struct np_port *p = &rule->ports[i];
-        for (size_t j = 0; p->name && j < pod->n_ports; j++) {
-            const struct container_port *cp = &pod->ports[j];
-            if (cp->name && cp->proto == p->proto
-                && !strcmp(cp->name, p->name)) {
-                return true;
-            }
-        }
-    }
-    return false;
-}
-
-/* Whether an address of 'pod' lies in 'block' (its excepts are not looked
- * at: invalidating a little more than needed is harmless). */
-static bool
-pod_in_block(const struct k8s_pod *pod, const struct cidr *block)
-{
-    for (size_t i = 0; i < pod->n_ips; i++) {
-        if (cidr_contains_addr(block, &pod->ips[i])) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* Whether policy 'np's rule flows may mention 'pod': a pod of its own
- * namespace may be selected; a pod any peer selects is a peer; in egress,
- * a named port resolves on the destination pods, so with no 'to' every
- * pod may be one, and behind an ipBlock every pod with an address inside
- * it that declares the name (its addresses, labels, ports and phase all
- * count, so the caller asks before and after a change). */
-static bool
-policy_depends_on_pod(const struct k8s_netpol *np, const struct k8s_pod *pod,
-                      const struct labels *pod_ns_labels)
-{
-    if (!strcmp(np->namespace, pod->namespace)) {
-        return true;
-    }
-    for (int ingress = 0; ingress < 2; ingress++) {
-        const struct np_rule *rules = ingress ? np->ingress : np->egress;
-        size_t n = ingress ? np->n_ingress : np->n_egress;
-        for (size_t r = 0; r < n; r++) {
-            const struct np_rule *rule = &rules[r];
-            if (!ingress && !rule->n_peers) {
-                for (size_t i = 0; i < rule->n_ports; i++) {
-                    if (rule->ports[i].name) {
-                        return true;
-                    }
-                }
-            }
-            for (size_t i = 0; i < rule->n_peers; i++) {
-                const struct np_peer *peer = &rule->peers[i];
-                if (peer->is_ipblock) {
-                    if (!ingress && pod_in_block(pod, &peer->block)
-                        && pod_has_named_port_of(pod, rule)) {
-                        return true;
-                    }
-                    continue;
-                }
-                bool ns_ok = (peer->ns_selector
-                              ? selector_matches(peer->ns_selector,
-                                                 pod_ns_labels)
-                              : !strcmp(np->namespace, pod->namespace));
-                if (ns_ok && (!peer->pod_selector
-                              || selector_matches(peer->pod_selector,
-                                                  &pod->labels))) {
-                    return true;
-                }
-            }
-        }
-    }
-    return false;
-}
-
-/* Whether any namespaceSelector of 'np' selects a namespace with these
- * labels. */
-static bool
-policy_depends_on_ns(const struct k8s_netpol *np, const struct labels *labels)
-{
-    for (int ingress = 0; ingress < 2; ingress++) {
-        const struct np_rule *rules = ingress ? np->ingress : np->egress;
-        size_t n = ingress ? np->n_ingress : np->n_egress;
-        for (size_t r = 0; r < n; r++) {
-            for (size_t i = 0; i < rules[r].n_peers; i++) {
-                const struct np_peer *peer = &rules[r].peers[i];
-                if (peer->ns_selector
-                    && selector_matches(peer->ns_selector, labels)) {
-                    return true;
-                }
-            }
-        }
-    }
-    return false;
-}
-
-/* Forgets the compiled rules of every policy that the change from 'old' to
- * 'new' (either may be NULL) may affect. */
-static void
-invalidate_for(struct engine *e, const struct k8s_object *old,
-               const struct k8s_object *new)
-{
-    const struct k8s_object *any = new ? new : old;
-    if (any->kind == OBJ_NETPOL) {
-        np_frag_cache_invalidate(e->frags, any->np->namespace, any->np->name);
-        return;
-    }
-    size_t n;
-    const struct k8s_netpol *const *nps = cluster_netpols(e->cluster, &n);
-    if (any->kind == OBJ_NAMESPACE) {
-        struct labels before, after;
-        ns_labels(e->cluster, any->ns->name, &before);
-        labels_clone(&after, new ? &new->ns->labels : &before);
-        if (new) {
-            labels_set(&after, "kubernetes.io/metadata.name", new->ns->name);
-        } else {
-            labels_destroy(&after);
-            labels_init(&after);
-            labels_set(&after, "kubernetes.io/metadata.name", old->ns->name);
-        }
-        for (size_t i = 0; i < n; i++) {
-            if (policy_depends_on_ns(nps[i], &before)
-                || policy_depends_on_ns(nps[i], &after)) {
-                np_frag_cache_invalidate(e->frags, nps[i]->namespace,
-                                         nps[i]->name);
-            }
-        }
-        labels_destroy(&before);
-        labels_destroy(&after);
-        return;
-    }
-    struct labels nsl;
-    ns_labels(e->cluster, any->pod->namespace, &nsl);
-    for (size_t i = 0; i < n; i++) {
-        if ((old && policy_depends_on_pod(nps[i], old->pod, &nsl))
-            || (new && policy_depends_on_pod(nps[i], new->pod, &nsl))) {
-            np_frag_cache_invalidate(e->frags, nps[i]->namespace,
-                                     nps[i]->name);
-        }
-    }
-    labels_destroy(&nsl);
-}
-
-static const struct k8s_object *
-find_object(const struct engine *e, enum obj_kind kind, const char *ns,
-            const char *name, struct k8s_object *buf)
-{
-    buf->kind = kind;
     if (kind == OBJ_NAMESPACE) {
-        buf->ns = (struct k8s_namespace *) cluster_find_namespace(e->cluster,
-                                                                 name);
-        return buf->ns ? buf : NULL;
+        (after ? incr_namespace_after : incr_namespace_before)(e->incr, name);
     } else if (kind == OBJ_POD) {
-        buf->pod = (struct k8s_pod *) cluster_find_pod(e->cluster, ns, name);
-        return buf->pod ? buf : NULL;
+        (after ? incr_pod_after : incr_pod_before)(e->incr, ns, name);
+    } else {
+        (after ? incr_policy_after : incr_policy_before)(e->incr, ns, name);
     }
-    buf->np = (struct k8s_netpol *) cluster_find_netpol(e->cluster, ns, name);
-    return buf->np ? buf : NULL;
 }
 
 void
@@ -549,32 +383,32 @@ engine_apply(struct engine *e, struct k8s_object *obj)
         pod_take_port_ips(obj->pod, pod_ports_get(e, obj->pod->namespace,
                                                   obj->pod->name));
     }
-    struct k8s_object buf;
-    invalidate_for(e, find_object(e, obj->kind, k8s_object_namespace(obj),
-                                  k8s_object_name(obj), &buf), obj);
     enum obj_kind kind = obj->kind;
+    char *ns = xstrdup(k8s_object_namespace(obj));
+    char *name = xstrdup(k8s_object_name(obj));
+    notify(e, kind, ns, name, false);
     if (e->resyncing[kind]) {
         char *key = object_key(kind, k8s_object_namespace(obj),
                                k8s_object_name(obj));
         strmap_remove(&e->unseen[kind], key);
         free(key);
     }
-    mark(e, "%s %s%s%s changed", obj_kind_name(kind),
-         k8s_object_namespace(obj), kind == OBJ_NAMESPACE ? "" : "/",
-         k8s_object_name(obj));
+    mark(e, "%s %s%s%s changed", obj_kind_name(kind), ns,
+         kind == OBJ_NAMESPACE ? "" : "/", name);
     cluster_apply(e->cluster, obj);
+    notify(e, kind, ns, name, true);
+    free(ns);
+    free(name);
 }
 
 void
 engine_delete(struct engine *e, enum obj_kind kind, const char *ns,
               const char *name)
 {
-    struct k8s_object buf;
-    const struct k8s_object *old = find_object(e, kind, ns, name, &buf);
-    if (old) {
-        invalidate_for(e, old, NULL);
-    }
-    if (cluster_delete(e->cluster, kind, ns, name)) {
+    notify(e, kind, ns, name, false);
+    bool deleted = cluster_delete(e->cluster, kind, ns, name);
+    notify(e, kind, ns, name, true);
+    if (deleted) {
         mark(e, "%s %s%s%s deleted", obj_kind_name(kind),
              kind == OBJ_NAMESPACE ? "" : ns,
              kind == OBJ_NAMESPACE ? "" : "/", name);
@@ -656,17 +490,13 @@ ports_changed(struct engine *e, const char *ns, const char *name,
     e->bound_stale = true;
     struct k8s_pod *pod = (struct k8s_pod *) cluster_find_pod(e->cluster, ns,
                                                               name);
+    /* Its ports make its spoof guard, and its addresses when its
+     * status has none. */
+    incr_pod_before(e->incr, ns, name);
     if (pod && (!pod->n_ips || pod->ips_from_port)) {
-        /* The pod's addresses come from its ports.  What depends on the
-         * pod by its labels stays; what depends on it by address (an
-         * ipBlock with a named port) may change: invalidate before and
-         * after. */
-        struct k8s_object obj = { .kind = OBJ_POD, .pod = pod };
-        invalidate_for(e, &obj, &obj);
-        if (pod_take_port_ips(pod, pp)) {
-            invalidate_for(e, &obj, &obj);
-        }
+        pod_take_port_ips(pod, pp);
     }
+    incr_pod_after(e->incr, ns, name);
 }
 
 char *
@@ -775,7 +605,7 @@ engine_force(struct engine *e, const char *reason)
 void
 engine_force_full(struct engine *e, const char *reason)
 {
-    np_frag_cache_invalidate_all(e->frags);
+    incr_force_full(e->incr);
     e->stats.full_recomputes++;
     mark(e, "%s", reason);
 }
@@ -794,12 +624,13 @@ static void
 note_rejections(struct engine *e)
 {
     free(e->rejections);
-    e->n_rejections = e->last.n_rejected;
+    const struct np_rejected *rejected = incr_rejected(e->incr,
+                                                       &e->n_rejections);
     e->rejections = xmalloc((e->n_rejections + 1) * sizeof *e->rejections);
     struct strmap now;
     strmap_init(&now);
     for (size_t i = 0; i < e->n_rejections; i++) {
-        const struct np_rejected *r = &e->last.rejected[i];
+        const struct np_rejected *r = &rejected[i];
         const char *before = strmap_get(&e->rejected_before, r->policy);
         e->rejections[i] = (struct engine_rejection) {
             .policy = r->policy, .message = r->message, .flows = r->flows,
@@ -814,6 +645,17 @@ note_rejections(struct engine *e)
     }
     strmap_destroy(&e->rejected_before);
     e->rejected_before = now;
+}
+
+static int
+compare_bound(const void *a_, const void *b_)
+{
+    const struct compile_bound_port *a = a_, *b = b_;
+    int cmp = strcmp(a->ns, b->ns);
+    if (!cmp) {
+        cmp = strcmp(a->name, b->name);
+    }
+    return cmp ? cmp : port_cmp(a->port, b->port);
 }
 
 bool
@@ -841,12 +683,16 @@ engine_run(struct engine *e)
                 APPEND(e->bound, e->n_bound, allocated, bp);
             }
         }
+        /* In pod order, each pod's ports in their order, as the
+         * incremental compiler makes their flows. */
+        np_qsort(e->bound, e->n_bound, sizeof *e->bound, compare_bound);
         e->opts.bound_ports = e->bound;
         e->opts.n_bound_ports = e->n_bound;
     }
-    np_flowset_destroy(&e->last);
-    compile_cluster(e->cluster, &e->opts, &e->last);
-    flowtab_sync(e->desired, &e->last);
+    struct incr_stats before, after;
+    incr_get_stats(e->incr, &before);
+    e->stats.last_changes = incr_run(e->incr);
+    incr_get_stats(e->incr, &after);
     note_rejections(e);
 
     e->pending = false;
@@ -854,23 +700,17 @@ engine_run(struct engine *e)
     snprintf(e->stats.last_reason, sizeof e->stats.last_reason, "%s",
              e->reason);
     e->stats.last_run_ms = engine_now_ms() - start;
-    e->stats.n_flows = e->last.n_flows;
-    /* Counted here, not per status call: the daemon asks for the stats on
-     * every loop iteration. */
-    size_t n_pods;
-    const struct k8s_pod *const *pods = cluster_pods(e->cluster, &n_pods);
-    e->stats.n_local_pods = 0;
-    for (size_t i = 0; i < n_pods; i++) {
-        if (!e->opts.node || (pods[i]->node_name
-                              && !strcmp(pods[i]->node_name, e->opts.node))) {
-            e->stats.n_local_pods++;
-        }
-    }
-    e->stats.n_warnings = e->last.n_warnings;
+    e->stats.n_flows = flowtab_count(e->desired);
+    e->stats.n_local_pods = after.pods_on_node;
+    incr_warnings(e->incr, &e->stats.n_warnings);
     e->stats.n_rejected = e->n_rejections;
-    size_t n_cached;
-    np_frag_cache_get_stats(e->frags, &e->stats.policies_reused,
-                            &e->stats.policies_compiled, &n_cached);
+    uint64_t built = after.policies_built - before.policies_built;
+    size_t n_policies = cluster_count(e->cluster, OBJ_NETPOL);
+    e->stats.policies_compiled += built;
+    e->stats.policies_reused += n_policies > built ? n_policies - built : 0;
+    e->stats.pods_evaluated = after.pods_evaluated;
+    e->stats.entries_changed = after.entries_changed;
+    e->stats.flows_merged = after.keys_merged;
     return true;
 }
 
@@ -890,16 +730,15 @@ void
 engine_get_stats(const struct engine *e, struct engine_stats *stats)
 {
     *stats = e->stats;
-    cluster_namespaces(e->cluster, &stats->n_namespaces);
-    cluster_pods(e->cluster, &stats->n_pods);
-    cluster_netpols(e->cluster, &stats->n_policies);
+    stats->n_namespaces = cluster_count(e->cluster, OBJ_NAMESPACE);
+    stats->n_pods = cluster_count(e->cluster, OBJ_POD);
+    stats->n_policies = cluster_count(e->cluster, OBJ_NETPOL);
 }
 
 const char *const *
 engine_warnings(const struct engine *e, size_t *n)
 {
-    *n = e->last.n_warnings;
-    return (const char *const *) e->last.warnings;
+    return incr_warnings(e->incr, n);
 }
 
 const struct engine_rejection *
@@ -923,5 +762,13 @@ engine_policy_rejection(const struct engine *e, const char *policy)
 const char *
 engine_policy_name(const struct engine *e, uint32_t pno)
 {
-    return pno < e->last.n_names ? e->last.names[pno] : NULL;
+    return incr_policy_name(e->incr, pno);
+}
+
+void
+engine_compile_full(const struct engine *e, struct np_flowset *out)
+{
+    struct compile_options opts = e->opts;
+    opts.buckets = incr_buckets(e->incr);
+    compile_cluster(e->cluster, &opts, out);
 }

@@ -128,6 +128,16 @@ flowtab_put(struct flowtab *tab, uint8_t table, uint16_t priority,
 }
 
 bool
+flowtab_set(struct flowtab *tab, uint8_t table, uint16_t priority,
+            uint64_t cookie, const char *match, const char *actions)
+{
+    bool changed;
+    put(tab, table, priority, cookie, match, actions, &changed)->stamp
+        = tab->stamp;
+    return changed;
+}
+
+bool
 flowtab_remove(struct flowtab *tab, uint8_t table, uint16_t priority,
                const char *match)
 {

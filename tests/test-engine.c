@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cluster.h"
@@ -708,6 +709,25 @@ snapshot(const struct engine *e)
     return copy;
 }
 
+/* Prints how 'got' differs from 'want'. */
+static void
+report_diff(const struct flowtab *want, const struct flowtab *got)
+{
+    struct flow_change *changes;
+    size_t n;
+    flowtab_diff(want, got, &changes, &n);
+    for (size_t i = 0; i < n && i < 20; i++) {
+        const struct flow_change *c = &changes[i];
+        print_message("%s table=%u priority=%u cookie=%#"PRIx64" %s "
+                      "actions=%s\n",
+                      c->type == FLOW_ADD ? "extra"
+                      : c->type == FLOW_DELETE ? "missing" : "differs",
+                      c->table, c->priority, c->cookie, c->match,
+                      c->actions);
+    }
+    free(changes);
+}
+
 /* Every step of every case of the corpus, replayed incrementally: after
  * each step the table must equal a full recompute's, and steps that touch
  * few policies must not compile the others again. */
@@ -767,11 +787,23 @@ test_incremental_equals_full(void **state)
             compiled += after.policies_compiled - before.policies_compiled;
             reused += after.policies_reused - before.policies_reused;
             struct flowtab *incr = snapshot(e);
+            struct np_flowset full;
+            engine_compile_full(e, &full);
+            struct flowtab *oracle = flowtab_create();
+            flowtab_assign(oracle, &full);
+            np_flowset_destroy(&full);
+            if (!flowtab_equal(incr, oracle)) {
+                report_diff(oracle, incr);
+                fail_msg("%s step %zu: incremental table differs from "
+                         "compile_cluster()'s", path, i + 1);
+            }
+            flowtab_destroy(oracle);
             engine_force_full(e, "test");
             engine_run(e);
             if (!flowtab_equal(incr, engine_desired(e))) {
+                report_diff(engine_desired(e), incr);
                 fail_msg("%s step %zu: incremental table differs from a "
-                         "full recompute", path, i + 1);
+                         "full rebuild", path, i + 1);
             }
             flowtab_destroy(incr);
             n_steps++;
@@ -786,6 +818,7 @@ test_incremental_equals_full(void **state)
         np_flowset_destroy(&direct);
         engine_run(fresh);
         if (!flowtab_equal(offline, engine_desired(fresh))) {
+            report_diff(offline, engine_desired(fresh));
             fail_msg("%s: the engine's table differs from compile's", path);
         }
         flowtab_destroy(offline);

@@ -1,0 +1,2349 @@
+/* The incremental compiler.  See src/incr.h for what it does, and
+ * src/compile.c for the rules it must agree with: that file compiles a
+ * whole cluster the simple way, and tests hold the two to the same
+ * table. */
+#include "incr.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include "addr.h"
+#include "cluster.h"
+#include "compile-gen.h"
+#include "flowtab.h"
+#include "labels.h"
+#include "np-util.h"
+#include "strmap.h"
+
+/* OpenFlow messages hold at most 64 kB: see compile_cluster(). */
+#define MAX_CONJ_PER_FLOW 3000
+#define MAX_BUCKETS 128
+
+/* ---- Flows as the merge of entries. ---- */
+
+/* Who made an entry, in the order compile_once() makes flows: where two
+ * entries with actions of their own meet on one flow, the first wins. */
+enum owner_class {
+    OC_INFRA, OC_SPOOF, OC_ORPHAN, OC_NODE, OC_POLICY, OC_DENY,
+};
+
+struct owner {
+    uint8_t class;
+    const char *ns, *name;
+};
+
+struct payload {
+    uint64_t cookie;
+    char *actions;
+};
+
+struct entry {
+    const struct owner *owner;
+    uint64_t seq;               /* Order within the owner. */
+    uint64_t conj;              /* np_conj_pack(), or 0: 'pl' is the flow. */
+    const struct payload *pl;
+};
+
+struct fkey {
+    uint8_t table;
+    uint16_t priority;
+    char *match;
+    char *mapkey;
+    struct entry *e;
+    size_t n, allocated;
+    bool dirty;
+};
+
+/* ---- Units: flows made whole by a generator. ---- */
+
+struct ucontrib {
+    struct fkey *key;
+    struct payload *pl;
+    uint64_t seq;
+};
+
+struct unit {
+    struct owner owner;
+    struct ucontrib *c;
+    size_t n, allocated;
+};
+
+/* ---- Policies. ---- */
+
+/* A set of a conjunction: its matches, counted (two pods may share an
+ * address), and how many entries compile_cluster() would count for it
+ * (before merging), which the flow limit is about. */
+struct dim {
+    struct strmap m;            /* Match -> count. */
+    size_t n_entries;
+};
+
+struct irule;
+
+struct iconj {
+    struct irule *r;
+    const struct np_port *named;        /* NULL: the numeric conjunction. */
+    size_t name_idx;
+    uint16_t number;
+    uint8_t n_dims;
+    int8_t d_sel, d_peer, d_dst, d_port;        /* Index, or -1. */
+    struct dim dims[3];
+    bool dst_field[3];          /* Match on the destination address. */
+    struct strmap dmembers;     /* Named: pod key -> ipod in 'd_dst'. */
+    bool active;                /* Its entries are in the table. */
+    uint32_t id;                /* 0 until first active. */
+    uint16_t priority;
+    struct payload pl;
+    uint64_t seq;
+};
+
+struct ipol;
+
+struct irule {
+    struct ipol *p;
+    const struct np_rule *rule;
+    bool ingress;
+    size_t idx;
+    char *what;
+    uint8_t table;
+    bool wildcard;
+    struct strmap peers;        /* Pod key -> ipod. */
+    struct cidr_diff *diffs;
+    size_t n_diffs;
+    size_t n_cidrs;
+    struct cidr *cidrs;         /* Listed unless the policy never fits. */
+    bool listed;
+    char **pmatches;            /* Numeric port matches, repeats kept. */
+    size_t n_pmatches, allocated_pmatches;
+    const struct np_port **names;       /* Distinct (name, protocol). */
+    size_t n_names;
+    struct iconj *c0;
+    struct strmap named;        /* "idx/number" -> iconj. */
+    char **anchors;
+    size_t n_anchors;
+    uint64_t mark;
+};
+
+struct ipol {
+    struct owner owner;
+    char *key;
+    const struct k8s_netpol *np;
+    uint32_t pno;
+    struct irule *rules;
+    size_t n_rules;
+    struct strmap sel;          /* Pod key -> ipod. */
+    size_t n_sel_addrs;
+    size_t n_v4_blocks, n_v6_blocks;
+    bool hopeless;              /* Its CIDRs alone are over the limit. */
+    bool fits;
+    bool touched;
+    char *rejected;             /* As of the last run. */
+    size_t rejected_flows;
+    char **warnings;
+    size_t n_warnings;
+};
+
+/* ---- Pods. ---- */
+
+enum member_kind { M_SEL, M_PEER, M_NDST };
+
+struct pmember {
+    uint8_t kind;
+    void *target;               /* ipol, irule, iconj. */
+    uint32_t mask;              /* M_NDST: which addresses. */
+};
+
+#define MAX_POD_IPS 32
+
+struct ipod {
+    char *key, *ns, *name;
+    const struct k8s_pod *pod;  /* While 'in'. */
+    bool in;                    /* In the sets, as 'ips'. */
+    bool pending;
+    bool deny_dirty;
+    bool on_node;
+    bool gone;                  /* In 'gone'. */
+    struct ip_addr *ips;
+    size_t n_ips;
+    char **idx_keys;
+    size_t n_idx_keys;
+    struct pmember *m;
+    size_t n_m, allocated_m;
+    struct ipol **iso[2];
+    size_t n_iso[2], allocated_iso[2];
+    struct unit spoof, orphan, deny;
+};
+
+struct ins {
+    char *name;
+    struct strmap pods;         /* Key -> ipod, those 'in'. */
+    struct strmap pols;         /* Key -> ipol. */
+};
+
+struct peer_ref {
+    struct irule *r;
+};
+
+struct ref_list {
+    struct irule **r;
+    size_t n, allocated;
+};
+
+struct incr {
+    const struct compile_options *opts;
+    struct compile_options gopts;       /* 'opts' with our buckets. */
+    const struct cluster *cluster;
+    struct flowtab *desired;
+    unsigned int buckets;
+    bool v4, v6;                /* Families the table is made for. */
+    size_t n_v4, n_v6;          /* Pod addresses and blocks, per family. */
+    bool full;                  /* Build everything at the next run. */
+    bool bulk;                  /* Building: no entries until the sweep. */
+    bool need_buckets;
+
+    struct strmap keys;         /* "table|priority|match" -> fkey. */
+    struct fkey **dirty;
+    size_t n_dirty, allocated_dirty;
+
+    struct strmap pods;         /* Key -> ipod. */
+    struct strmap nss;          /* Name -> ins. */
+    struct strmap pols;         /* Key -> ipol. */
+    struct strmap label_index;  /* "k=v" -> strmap of eligible ipods. */
+    struct strmap peer_index;   /* Anchor -> ref_list. */
+    struct ref_list named_egress;       /* Egress rules with named ports
+                                         * and ipBlocks or no 'to'. */
+    struct unit infra, node;
+
+    struct ipod **pending;
+    size_t n_pending, allocated_pending;
+    struct strmap pending_pols; /* Key -> (void *) 1. */
+    struct ipol **touched;
+    size_t n_touched, allocated_touched;
+    struct ipod **deny_dirty;
+    size_t n_deny_dirty, allocated_deny_dirty;
+    struct ipod **gone;         /* Records that may be freed after a run. */
+    size_t n_gone, allocated_gone;
+    uint64_t mark;
+
+    char **names;               /* Policy number -> key (not owned). */
+    size_t n_names;
+    bool lists_stale;
+    char **warnings;
+    size_t n_warnings;
+    struct np_rejected *rejected;
+    size_t n_rejected;
+    char *bucket_warning;
+
+    struct incr_stats stats;
+};
+
+/* ---- Entries and keys. ---- */
+
+static struct fkey *
+key_get(struct incr *in, uint8_t table, uint16_t priority, const char *match)
+{
+    char buf[256];
+    char *heap = NULL;
+    const char *k = buf;
+    if ((size_t) snprintf(buf, sizeof buf, "%u|%u|%s", table, priority, match)
+        >= sizeof buf) {
+        k = heap = xasprintf("%u|%u|%s", table, priority, match);
+    }
+    bool created;
+    void **slot = strmap_slot(&in->keys, k, &created);
+    free(heap);
+    if (created) {
+        struct fkey *fk = xcalloc(1, sizeof *fk);
+        fk->table = table;
+        fk->priority = priority;
+        fk->match = xstrdup(match);
+        *slot = fk;
+    }
+    return *slot;
+}
+
+static void
+key_dirty(struct incr *in, struct fkey *fk)
+{
+    if (!fk->dirty) {
+        fk->dirty = true;
+        APPEND(in->dirty, in->n_dirty, in->allocated_dirty, fk);
+    }
+}
+
+static void
+entry_add(struct incr *in, struct fkey *fk, const struct owner *owner,
+          uint64_t seq, uint64_t conj, const struct payload *pl)
+{
+    struct entry e = { owner, seq, conj, pl };
+    APPEND(fk->e, fk->n, fk->allocated, e);
+    key_dirty(in, fk);
+    in->stats.entries_changed++;
+}
+
+static void
+entry_remove(struct incr *in, struct fkey *fk, const struct owner *owner,
+             uint64_t seq, uint64_t conj)
+{
+    for (size_t i = 0; i < fk->n; i++) {
+        const struct entry *e = &fk->e[i];
+        if (e->owner == owner && e->seq == seq && e->conj == conj) {
+            fk->e[i] = fk->e[--fk->n];
+            key_dirty(in, fk);
+            in->stats.entries_changed++;
+            return;
+        }
+    }
+    abort();                    /* Every entry removed was added. */
+}
+
+static int
+owner_cmp(const struct owner *a, const struct owner *b)
+{
+    if (a->class != b->class) {
+        return a->class < b->class ? -1 : 1;
+    }
+    int cmp = strcmp(a->ns, b->ns);
+    return cmp ? cmp : strcmp(a->name, b->name);
+}
+
+static bool
+entry_first(const struct entry *a, const struct entry *b)
+{
+    int cmp = a->owner == b->owner ? 0 : owner_cmp(a->owner, b->owner);
+    return cmp < 0 || (!cmp && a->seq < b->seq);
+}
+
+/* Writes the merge of 'fk''s entries into the desired table; returns
+ * whether the table changed.  Frees 'fk' if it has no entries left. */
+static bool
+key_merge(struct incr *in, struct fkey *fk)
+{
+    fk->dirty = false;
+    in->stats.keys_merged++;
+    const struct entry *best = NULL;
+    size_t n_conj = 0;
+    for (size_t i = 0; i < fk->n; i++) {
+        const struct entry *e = &fk->e[i];
+        if (!e->conj) {
+            if (!best || entry_first(e, best)) {
+                best = e;
+            }
+        } else {
+            n_conj++;
+        }
+    }
+    bool changed;
+    if (best) {
+        changed = flowtab_set(in->desired, fk->table, fk->priority,
+                              best->pl->cookie, fk->match, best->pl->actions);
+    } else if (n_conj) {
+        uint64_t *conj = xmalloc(n_conj * sizeof *conj);
+        size_t n = 0;
+        for (size_t i = 0; i < fk->n; i++) {
+            if (fk->e[i].conj) {
+                conj[n++] = fk->e[i].conj;
+            }
+        }
+        n = np_conj_sort(conj, n);
+        if (n > MAX_CONJ_PER_FLOW) {
+            in->need_buckets = true;
+        }
+        char *text = np_conj_format(conj, n);
+        changed = flowtab_set(in->desired, fk->table, fk->priority,
+                              np_cookie(&in->gopts, NPC_CLAUSE, 0, 0),
+                              fk->match, text);
+        free(text);
+        free(conj);
+    } else {
+        changed = flowtab_remove(in->desired, fk->table, fk->priority,
+                                 fk->match);
+        char buf[256];
+        char *heap = NULL;
+        const char *k = buf;
+        if ((size_t) snprintf(buf, sizeof buf, "%u|%u|%s", fk->table,
+                              fk->priority, fk->match) >= sizeof buf) {
+            k = heap = xasprintf("%u|%u|%s", fk->table, fk->priority,
+                                 fk->match);
+        }
+        strmap_remove(&in->keys, k);
+        free(heap);
+        free(fk->match);
+        free(fk->e);
+        free(fk);
+    }
+    return changed;
+}
+
+/* ---- Units. ---- */
+
+static void
+unit_direct(void *u_, uint8_t table, uint16_t priority, uint64_t cookie,
+            const char *match, const char *actions, const char *comment)
+{
+    (void) comment;             /* The table has no comments. */
+    void **aux = u_;
+    struct incr *in = aux[0];
+    struct unit *u = aux[1];
+    struct payload *pl = xmalloc(sizeof *pl);
+    pl->cookie = cookie;
+    pl->actions = xstrdup(actions);
+    struct ucontrib uc = { key_get(in, table, priority, match), pl, u->n };
+    APPEND(u->c, u->n, u->allocated, uc);
+    entry_add(in, uc.key, &u->owner, uc.seq, 0, pl);
+}
+
+static void
+unit_clear(struct incr *in, struct unit *u)
+{
+    for (size_t i = 0; i < u->n; i++) {
+        entry_remove(in, u->c[i].key, &u->owner, u->c[i].seq, 0);
+        free(u->c[i].pl->actions);
+        free(u->c[i].pl);
+    }
+    u->n = 0;
+}
+
+static void
+unit_destroy(struct unit *u)
+{
+    free(u->c);
+}
+
+static void
+gen_init(struct incr *in, struct unit *u, void *aux[2], struct np_gen *g)
+{
+    aux[0] = in;
+    aux[1] = u;
+    *g = (struct np_gen) { &in->gopts, unit_direct, aux };
+}
+
+/* ---- Sets. ---- */
+
+static void
+dim_init(struct dim *d)
+{
+    strmap_init(&d->m);
+    d->n_entries = 0;
+}
+
+static void
+dim_destroy(struct dim *d)
+{
+    strmap_destroy(&d->m);
+}
+
+static size_t
+conj_dim_size(const struct iconj *c, int k)
+{
+    /* A rule's CIDRs are counted apart: listed or not (see 'hopeless'). */
+    return c->dims[k].n_entries + (k == c->d_peer ? c->r->n_cidrs : 0);
+}
+
+static uint64_t
+conj_entry(const struct iconj *c, int k)
+{
+    return c->n_dims > 1 ? np_conj_pack(c->id, k + 1, c->n_dims) : 0;
+}
+
+static void
+conj_entry_add(struct incr *in, struct iconj *c, int k, const char *match)
+{
+    struct fkey *fk = key_get(in, c->r->table, c->priority, match);
+    entry_add(in, fk, &c->r->p->owner, c->seq, conj_entry(c, k),
+              c->n_dims > 1 ? NULL : &c->pl);
+}
+
+static void
+conj_entry_remove(struct incr *in, struct iconj *c, int k, const char *match)
+{
+    struct fkey *fk = key_get(in, c->r->table, c->priority, match);
+    entry_remove(in, fk, &c->r->p->owner, c->seq, conj_entry(c, k));
+}
+
+static void
+touch(struct incr *in, struct ipol *p)
+{
+    /* A build touches every policy afterwards, in policy order: the order
+     * compile.c numbers rules in. */
+    if (!p->touched && !in->bulk) {
+        p->touched = true;
+        APPEND(in->touched, in->n_touched, in->allocated_touched, p);
+    }
+}
+
+static void
+dim_add(struct incr *in, struct iconj *c, int k, const char *match)
+{
+    struct dim *d = &c->dims[k];
+    bool created;
+    void **slot = strmap_slot(&d->m, match, &created);
+    *slot = (void *) ((uintptr_t) *slot + 1);
+    d->n_entries++;
+    if (created && c->active) {
+        conj_entry_add(in, c, k, match);
+    }
+    touch(in, c->r->p);
+}
+
+static void
+dim_remove(struct incr *in, struct iconj *c, int k, const char *match)
+{
+    struct dim *d = &c->dims[k];
+    void **slot = strmap_slot(&d->m, match, NULL);
+    uintptr_t n = (uintptr_t) *slot;
+    if (!n) {
+        abort();                /* Every match removed was added. */
+    }
+    d->n_entries--;
+    if (n == 1) {
+        if (c->active) {
+            conj_entry_remove(in, c, k, match);
+        }
+        strmap_remove(&d->m, match);
+    } else {
+        *slot = (void *) (n - 1);
+    }
+    touch(in, c->r->p);
+}
+
+static void
+host_match(const struct ip_addr *ip, bool dst, char buf[NP_MATCH_MAX])
+{
+    np_host_match(ip, dst, buf);
+}
+
+static void
+dim_pod(struct incr *in, struct iconj *c, int k, const struct ipod *x,
+        uint32_t mask, bool add)
+{
+    char buf[NP_MATCH_MAX];
+    for (size_t i = 0; i < x->n_ips; i++) {
+        if (mask & (UINT32_C(1) << i)) {
+            host_match(&x->ips[i], c->dst_field[k], buf);
+            (add ? dim_add : dim_remove)(in, c, k, buf);
+        }
+    }
+}
+
+static uint32_t
+all_ips(const struct ipod *x)
+{
+    return x->n_ips >= 32 ? UINT32_MAX : (UINT32_C(1) << x->n_ips) - 1;
+}
+
+/* ---- Conjunctions. ---- */
+
+static bool
+conj_complete(const struct iconj *c)
+{
+    for (int k = 0; k < c->n_dims; k++) {
+        if (!conj_dim_size(c, k)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static size_t
+conj_cost(const struct iconj *c)
+{
+    size_t sizes[3];
+    for (int k = 0; k < c->n_dims; k++) {
+        sizes[k] = conj_dim_size(c, k);
+    }
+    return np_conj_cost(sizes, c->n_dims);
+}
+
+static void
+conj_set_active(struct incr *in, struct iconj *c, bool active)
+{
+    if (c->active == active) {
+        return;
+    }
+    if (active && !c->id) {
+        struct ipol *p = c->r->p;
+        char *key = np_rule_key(p->np, c->r->ingress, c->r->idx, c->named,
+                                c->number);
+        c->id = np_ids_get(in->opts->ids, key);
+        free(key);
+        c->priority = np_rule_priority(c->id, in->buckets);
+        char actions[128];
+        np_rule_actions(&in->gopts, c->r->ingress, c->id, actions);
+        c->pl.actions = xstrdup(actions);
+    }
+    c->active = active;
+    for (int k = 0; k < c->n_dims; k++) {
+        size_t b;
+        for (struct strmap_node *node = strmap_first(&c->dims[k].m, &b);
+             node; node = strmap_next(&c->dims[k].m, node, &b)) {
+            (active ? conj_entry_add : conj_entry_remove)(in, c, k,
+                                                          node->key);
+        }
+    }
+    if (c->n_dims > 1) {
+        char match[32];
+        np_conj_id_match(c->id, match);
+        struct fkey *fk = key_get(in, c->r->table, c->priority, match);
+        if (active) {
+            entry_add(in, fk, &c->r->p->owner, c->seq, 0, &c->pl);
+        } else {
+            entry_remove(in, fk, &c->r->p->owner, c->seq, 0);
+        }
+    }
+}
+
+/* The order compile.c emits a policy's flows in: direction (egress
+ * first), rule, the numeric conjunction, then named ports by name and
+ * number. */
+static uint64_t
+conj_seq(const struct irule *r, bool named, size_t name_idx, uint16_t number)
+{
+    uint64_t idx = r->idx < (UINT64_C(1) << 22) ? r->idx : (1 << 22) - 1;
+    uint64_t ni = name_idx < 255 ? name_idx : 255;
+    return ((uint64_t) r->ingress << 63) | (idx << 41)
+           | ((uint64_t) named << 40) | (ni << 32) | ((uint64_t) number << 16);
+}
+
+static struct iconj *
+conj_create(struct irule *r, const struct np_port *named, size_t name_idx,
+            uint16_t number)
+{
+    struct iconj *c = xcalloc(1, sizeof *c);
+    c->r = r;
+    c->named = named;
+    c->name_idx = name_idx;
+    c->number = number;
+    c->d_sel = c->d_peer = c->d_dst = c->d_port = -1;
+    bool ingress = r->ingress;
+    if (!named) {
+        c->d_sel = c->n_dims++;
+        c->dst_field[c->d_sel] = ingress;
+        if (!r->wildcard) {
+            c->d_peer = c->n_dims++;
+            c->dst_field[c->d_peer] = !ingress;
+        }
+        if (r->rule->n_ports) {
+            c->d_port = c->n_dims++;
+        }
+    } else {
+        c->d_dst = c->n_dims++;
+        c->dst_field[c->d_dst] = true;
+        if (!ingress) {
+            c->d_sel = c->n_dims++;
+        } else if (!r->wildcard) {
+            c->d_peer = c->n_dims++;
+        }
+        c->d_port = c->n_dims++;
+    }
+    for (int k = 0; k < 3; k++) {
+        dim_init(&c->dims[k]);
+    }
+    strmap_init(&c->dmembers);
+    c->seq = conj_seq(r, named != NULL, name_idx, number);
+    return c;
+}
+
+static void
+conj_destroy(struct iconj *c)
+{
+    for (int k = 0; k < 3; k++) {
+        dim_destroy(&c->dims[k]);
+    }
+    strmap_destroy(&c->dmembers);
+    free(c->pl.actions);
+    free(c);
+}
+
+struct port_cb_aux {
+    struct incr *in;
+    struct iconj *c;
+};
+
+static void
+port_cb(void *aux_, const char *match)
+{
+    struct port_cb_aux *aux = aux_;
+    dim_add(aux->in, aux->c, aux->c->d_port, match);
+}
+
+/* Fills the sets a conjunction shares with its rule: selected pods,
+ * peers, CIDRs, ports. */
+static void
+conj_fill(struct incr *in, struct iconj *c)
+{
+    struct irule *r = c->r;
+    struct ipol *p = r->p;
+    c->pl.cookie = np_rule_cookie(&in->gopts, p->pno, r->ingress, r->idx);
+    size_t b;
+    if (c->d_sel >= 0) {
+        for (struct strmap_node *node = strmap_first(&p->sel, &b); node;
+             node = strmap_next(&p->sel, node, &b)) {
+            struct ipod *x = node->value;
+            dim_pod(in, c, c->d_sel, x, all_ips(x), true);
+        }
+    }
+    if (c->d_peer >= 0) {
+        for (struct strmap_node *node = strmap_first(&r->peers, &b); node;
+             node = strmap_next(&r->peers, node, &b)) {
+            struct ipod *x = node->value;
+            dim_pod(in, c, c->d_peer, x, all_ips(x), true);
+        }
+        for (size_t i = 0; r->listed && i < r->n_cidrs; i++) {
+            char buf[NP_MATCH_MAX];
+            np_addr_match(&r->cidrs[i], c->dst_field[c->d_peer], buf);
+            dim_add(in, c, c->d_peer, buf);
+            c->dims[c->d_peer].n_entries--; /* Counted as r->n_cidrs. */
+        }
+    }
+    if (c->d_port >= 0) {
+        struct port_cb_aux aux = { in, c };
+        if (c->named) {
+            np_port_matches(in->v4, in->v6, c->named->proto, c->number, 0,
+                            port_cb, &aux);
+        } else {
+            for (size_t i = 0; i < r->n_pmatches; i++) {
+                dim_add(in, c, c->d_port, r->pmatches[i]);
+            }
+        }
+    }
+}
+
+/* ---- Rules and policies. ---- */
+
+static struct iconj *
+named_get(struct incr *in, struct irule *r, size_t name_idx, uint16_t number)
+{
+    char key[32];
+    snprintf(key, sizeof key, "%zu/%u", name_idx, number);
+    bool created;
+    void **slot = strmap_slot(&r->named, key, &created);
+    if (created) {
+        struct iconj *c = conj_create(r, r->names[name_idx], name_idx,
+                                      number);
+        *slot = c;
+        conj_fill(in, c);
+    }
+    return *slot;
+}
+
+/* The number 'pod' gives named port 'p': that of its first port with the
+ * name and protocol (0: none, or that one has no number). */
+static uint16_t
+declared(const struct k8s_pod *pod, const struct np_port *p)
+{
+    for (size_t j = 0; j < pod->n_ports; j++) {
+        const struct container_port *cp = &pod->ports[j];
+        if (cp->name && cp->proto == p->proto && !strcmp(cp->name, p->name)) {
+            return cp->port;
+        }
+    }
+    return 0;
+}
+
+struct pmatch_aux {
+    struct irule *r;
+};
+
+static void
+pmatch_cb(void *aux_, const char *match)
+{
+    struct irule *r = aux_;
+    APPEND(r->pmatches, r->n_pmatches, r->allocated_pmatches,
+           xstrdup(match));
+}
+
+/* Index keys of a selector that a pod (or namespace) it selects must
+ * have among its labels: "<prefix>=k=v" per value of its first equality
+ * or In, else "<prefix>?k" for its first Exists.  Returns false if the
+ * selector requires no label (it may select what has none). */
+static bool
+selector_anchors(const struct selector *sel, char prefix, char ***out,
+                 size_t *n)
+{
+    size_t allocated = 0;
+    if (sel->match_labels.n) {
+        const struct label *l = &sel->match_labels.items[0];
+        APPEND(*out, *n, allocated,
+               xasprintf("%c=%s=%s", prefix, l->key, l->value));
+        return true;
+    }
+    for (size_t i = 0; i < sel->n_exprs; i++) {
+        const struct sel_expr *e = &sel->exprs[i];
+        if (e->op == SEL_IN) {
+            for (size_t j = 0; j < e->n_values; j++) {
+                APPEND(*out, *n, allocated,
+                       xasprintf("%c=%s=%s", prefix, e->key, e->values[j]));
+            }
+            return true;
+        }
+    }
+    for (size_t i = 0; i < sel->n_exprs; i++) {
+        const struct sel_expr *e = &sel->exprs[i];
+        if (e->op == SEL_EXISTS) {
+            APPEND(*out, *n, allocated, xasprintf("%c?%s", prefix, e->key));
+            return true;
+        }
+    }
+    return false;
+}
+
+static void
+ref_list_remove(struct ref_list *l, const struct irule *r)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->r[i] == r) {
+            l->r[i] = l->r[--l->n];
+            return;
+        }
+    }
+}
+
+static void
+rule_index(struct incr *in, struct irule *r)
+{
+    const struct np_rule *rule = r->rule;
+    for (size_t i = 0; i < rule->n_peers; i++) {
+        const struct np_peer *peer = &rule->peers[i];
+        if (peer->is_ipblock) {
+            continue;
+        }
+        char **anchors = NULL;
+        size_t n = 0;
+        if (!(peer->pod_selector
+              && selector_anchors(peer->pod_selector, 'p', &anchors, &n))) {
+            if (!peer->ns_selector) {
+                anchors = xmalloc(sizeof *anchors);
+                anchors[n++] = xasprintf("o%s", r->p->np->namespace);
+            } else if (!selector_anchors(peer->ns_selector, 'n', &anchors,
+                                         &n)) {
+                anchors = xmalloc(sizeof *anchors);
+                anchors[n++] = xstrdup("*");
+            }
+        }
+        for (size_t j = 0; j < n; j++) {
+            bool created;
+            void **slot = strmap_slot(&in->peer_index, anchors[j], &created);
+            if (created) {
+                *slot = xcalloc(1, sizeof(struct ref_list));
+            }
+            struct ref_list *l = *slot;
+            bool there = false;
+            for (size_t k = 0; k < l->n && !there; k++) {
+                there = l->r[k] == r;
+            }
+            if (!there) {
+                APPEND(l->r, l->n, l->allocated, r);
+            }
+            r->anchors = xrealloc(r->anchors,
+                                  (r->n_anchors + 1) * sizeof *r->anchors);
+            r->anchors[r->n_anchors++] = anchors[j];
+        }
+        free(anchors);
+    }
+}
+
+static void
+rule_unindex(struct incr *in, struct irule *r)
+{
+    for (size_t i = 0; i < r->n_anchors; i++) {
+        struct ref_list *l = strmap_get(&in->peer_index, r->anchors[i]);
+        if (l) {
+            ref_list_remove(l, r);
+            if (!l->n) {
+                strmap_remove(&in->peer_index, r->anchors[i]);
+                free(l->r);
+                free(l);
+            }
+        }
+        free(r->anchors[i]);
+    }
+    free(r->anchors);
+    r->anchors = NULL;
+    r->n_anchors = 0;
+}
+
+static void
+rule_init(struct incr *in, struct ipol *p, struct irule *r,
+          const struct np_rule *rule, bool ingress, size_t idx)
+{
+    r->p = p;
+    r->rule = rule;
+    r->ingress = ingress;
+    r->idx = idx;
+    r->what = np_rule_what(p->np, ingress, idx);
+    r->table = np_tbl(&in->gopts, ingress ? NPT_INGRESS : NPT_EGRESS);
+    r->wildcard = !rule->n_peers;
+    strmap_init(&r->peers);
+    strmap_init(&r->named);
+    r->diffs = xmalloc((rule->n_peers + 1) * sizeof *r->diffs);
+    for (size_t i = 0; i < rule->n_peers; i++) {
+        const struct np_peer *peer = &rule->peers[i];
+        if (peer->is_ipblock) {
+            struct cidr_diff *d = &r->diffs[r->n_diffs++];
+            cidr_diff_init(d, &peer->block, peer->excepts, peer->n_excepts);
+            r->n_cidrs += cidr_diff_count(d);
+        }
+    }
+    size_t n_numeric = 0;
+    r->names = xmalloc((rule->n_ports + 1) * sizeof *r->names);
+    for (size_t i = 0; i < rule->n_ports; i++) {
+        const struct np_port *pp = &rule->ports[i];
+        if (!pp->name) {
+            n_numeric++;
+            np_port_matches(in->v4, in->v6, pp->proto, pp->port,
+                            pp->end_port, pmatch_cb, r);
+            continue;
+        }
+        bool seen = false;
+        for (size_t j = 0; j < r->n_names && !seen; j++) {
+            seen = (r->names[j]->proto == pp->proto
+                    && !strcmp(r->names[j]->name, pp->name));
+        }
+        if (!seen) {
+            r->names[r->n_names++] = pp;
+        }
+    }
+    if (n_numeric || !rule->n_ports) {
+        r->c0 = conj_create(r, NULL, 0, 0);
+    }
+}
+
+/* Lists the rule's CIDRs into its peer sets. */
+static void
+rule_list_cidrs(struct incr *in, struct irule *r)
+{
+    r->cidrs = xmalloc((r->n_cidrs + 1) * sizeof *r->cidrs);
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_diffs; i++) {
+        size_t m;
+        struct cidr *list = cidr_diff_list(&r->diffs[i], &m);
+        memcpy(&r->cidrs[n], list, m * sizeof *list);
+        n += m;
+        free(list);
+    }
+    r->listed = true;
+    (void) in;
+}
+
+static void
+conj_iter_sorted(struct irule *r, struct iconj ***out, size_t *n);
+
+static void
+rule_destroy(struct irule *r)
+{
+    struct iconj **named;
+    size_t n;
+    conj_iter_sorted(r, &named, &n);
+    for (size_t i = 0; i < n; i++) {
+        conj_destroy(named[i]);
+    }
+    free(named);
+    strmap_destroy(&r->named);
+    if (r->c0) {
+        conj_destroy(r->c0);
+    }
+    strmap_destroy(&r->peers);
+    for (size_t i = 0; i < r->n_diffs; i++) {
+        cidr_diff_destroy(&r->diffs[i]);
+    }
+    free(r->diffs);
+    free(r->cidrs);
+    for (size_t i = 0; i < r->n_pmatches; i++) {
+        free(r->pmatches[i]);
+    }
+    free(r->pmatches);
+    free(r->names);
+    free(r->what);
+}
+
+static int
+compare_conj(const void *a_, const void *b_)
+{
+    const struct iconj *a = *(const struct iconj *const *) a_;
+    const struct iconj *b = *(const struct iconj *const *) b_;
+    return (a->name_idx != b->name_idx ? (a->name_idx < b->name_idx ? -1 : 1)
+            : a->number < b->number ? -1 : a->number > b->number);
+}
+
+/* The named conjunctions of 'r', by (name, number): the order compile.c
+ * allocates their ids in. */
+static void
+conj_iter_sorted(struct irule *r, struct iconj ***out, size_t *n)
+{
+    *out = xmalloc((r->named.n + 1) * sizeof **out);
+    *n = 0;
+    size_t b;
+    for (struct strmap_node *node = strmap_first(&r->named, &b); node;
+         node = strmap_next(&r->named, node, &b)) {
+        (*out)[(*n)++] = node->value;
+    }
+    np_qsort(*out, *n, sizeof **out, compare_conj);
+}
+
+/* ---- Pods in sets. ---- */
+
+static void
+member_add(struct ipod *x, enum member_kind kind, void *target, uint32_t mask)
+{
+    struct pmember m = { kind, target, mask };
+    APPEND(x->m, x->n_m, x->allocated_m, m);
+}
+
+static void
+member_forget(struct ipod *x, enum member_kind kind, const void *target)
+{
+    for (size_t i = 0; i < x->n_m; i++) {
+        if (x->m[i].kind == kind && x->m[i].target == target) {
+            memmove(&x->m[i], &x->m[i + 1], (x->n_m - i - 1) * sizeof *x->m);
+            x->n_m--;
+            return;
+        }
+    }
+}
+
+static void
+deny_dirty(struct incr *in, struct ipod *x)
+{
+    if (!x->deny_dirty) {
+        x->deny_dirty = true;
+        APPEND(in->deny_dirty, in->n_deny_dirty, in->allocated_deny_dirty, x);
+    }
+}
+
+static void
+iso_add(struct incr *in, struct ipod *x, struct ipol *p)
+{
+    for (int d = 0; d < 2; d++) {
+        if (d ? p->np->isolates_ingress : p->np->isolates_egress) {
+            if (x->n_iso[d] >= x->allocated_iso[d]) {
+                x->iso[d] = x2nrealloc(x->iso[d], &x->allocated_iso[d],
+                                       sizeof *x->iso[d]);
+            }
+            x->iso[d][x->n_iso[d]++] = p;
+        }
+    }
+    deny_dirty(in, x);
+}
+
+static void
+iso_remove(struct incr *in, struct ipod *x, const struct ipol *p)
+{
+    for (int d = 0; d < 2; d++) {
+        for (size_t i = 0; i < x->n_iso[d]; i++) {
+            if (x->iso[d][i] == p) {
+                x->iso[d][i] = x->iso[d][--x->n_iso[d]];
+                break;
+            }
+        }
+    }
+    deny_dirty(in, x);
+}
+
+static void
+ndst_add(struct incr *in, struct iconj *c, struct ipod *x, uint32_t mask)
+{
+    dim_pod(in, c, c->d_dst, x, mask, true);
+    *strmap_slot(&c->dmembers, x->key, NULL) = x;
+    member_add(x, M_NDST, c, mask);
+}
+
+static void
+ndst_remove(struct incr *in, struct iconj *c, struct ipod *x, uint32_t mask)
+{
+    dim_pod(in, c, c->d_dst, x, mask, false);
+    strmap_remove(&c->dmembers, x->key);
+}
+
+static void
+sel_add(struct incr *in, struct ipol *p, struct ipod *x)
+{
+    *strmap_slot(&p->sel, x->key, NULL) = x;
+    p->n_sel_addrs += x->n_ips;
+    member_add(x, M_SEL, p, 0);
+    for (size_t i = 0; i < p->n_rules; i++) {
+        struct irule *r = &p->rules[i];
+        if (r->c0) {
+            dim_pod(in, r->c0, r->c0->d_sel, x, all_ips(x), true);
+        }
+        if (!r->ingress) {
+            size_t b;
+            for (struct strmap_node *node = strmap_first(&r->named, &b);
+                 node; node = strmap_next(&r->named, node, &b)) {
+                struct iconj *c = node->value;
+                dim_pod(in, c, c->d_sel, x, all_ips(x), true);
+            }
+        } else {
+            for (size_t j = 0; j < r->n_names; j++) {
+                uint16_t number = declared(x->pod, r->names[j]);
+                if (number) {
+                    ndst_add(in, named_get(in, r, j, number), x, all_ips(x));
+                }
+            }
+        }
+    }
+    iso_add(in, x, p);
+    touch(in, p);
+}
+
+static void
+sel_remove(struct incr *in, struct ipol *p, struct ipod *x)
+{
+    strmap_remove(&p->sel, x->key);
+    p->n_sel_addrs -= x->n_ips;
+    for (size_t i = 0; i < p->n_rules; i++) {
+        struct irule *r = &p->rules[i];
+        if (r->c0) {
+            dim_pod(in, r->c0, r->c0->d_sel, x, all_ips(x), false);
+        }
+        if (!r->ingress) {
+            size_t b;
+            for (struct strmap_node *node = strmap_first(&r->named, &b);
+                 node; node = strmap_next(&r->named, node, &b)) {
+                struct iconj *c = node->value;
+                dim_pod(in, c, c->d_sel, x, all_ips(x), false);
+            }
+        }
+    }
+    iso_remove(in, x, p);
+    touch(in, p);
+}
+
+static void
+peer_add(struct incr *in, struct irule *r, struct ipod *x)
+{
+    *strmap_slot(&r->peers, x->key, NULL) = x;
+    member_add(x, M_PEER, r, 0);
+    if (r->c0) {
+        dim_pod(in, r->c0, r->c0->d_peer, x, all_ips(x), true);
+    }
+    if (r->ingress) {
+        size_t b;
+        for (struct strmap_node *node = strmap_first(&r->named, &b); node;
+             node = strmap_next(&r->named, node, &b)) {
+            struct iconj *c = node->value;
+            dim_pod(in, c, c->d_peer, x, all_ips(x), true);
+        }
+    }
+    touch(in, r->p);
+}
+
+static void
+peer_remove(struct incr *in, struct irule *r, struct ipod *x)
+{
+    strmap_remove(&r->peers, x->key);
+    if (r->c0) {
+        dim_pod(in, r->c0, r->c0->d_peer, x, all_ips(x), false);
+    }
+    if (r->ingress) {
+        size_t b;
+        for (struct strmap_node *node = strmap_first(&r->named, &b); node;
+             node = strmap_next(&r->named, node, &b)) {
+            struct iconj *c = node->value;
+            dim_pod(in, c, c->d_peer, x, all_ips(x), false);
+        }
+    }
+    touch(in, r->p);
+}
+
+/* Egress rule 'r' with named ports: which of 'x''s addresses are its
+ * destinations (a peer's all, those inside its ipBlocks, every eligible
+ * pod's with no 'to'), and under which numbers. */
+static void
+ndst_eval(struct incr *in, struct irule *r, struct ipod *x)
+{
+    uint32_t mask = 0;
+    if (r->wildcard || strmap_get(&r->peers, x->key)) {
+        mask = all_ips(x);
+    }
+    for (size_t i = 0; i < x->n_ips && i < 32; i++) {
+        for (size_t j = 0; j < r->n_diffs; j++) {
+            if (cidr_diff_contains(&r->diffs[j], &x->ips[i])) {
+                mask |= UINT32_C(1) << i;
+                break;
+            }
+        }
+    }
+    if (!mask) {
+        return;
+    }
+    for (size_t j = 0; j < r->n_names; j++) {
+        uint16_t number = declared(x->pod, r->names[j]);
+        if (number) {
+            ndst_add(in, named_get(in, r, j, number), x, mask);
+        }
+    }
+}
+
+static bool
+rule_selects_peer(const struct irule *r, const struct ipod *x,
+                  const struct labels *ns_labels)
+{
+    const struct np_rule *rule = r->rule;
+    for (size_t i = 0; i < rule->n_peers; i++) {
+        const struct np_peer *peer = &rule->peers[i];
+        if (peer->is_ipblock) {
+            continue;
+        }
+        bool ns_ok = (peer->ns_selector
+                      ? selector_matches(peer->ns_selector, ns_labels)
+                      : !strcmp(r->p->np->namespace, x->ns));
+        if (ns_ok && (!peer->pod_selector
+                      || selector_matches(peer->pod_selector,
+                                          &x->pod->labels))) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ---- Namespaces, the label index. ---- */
+
+static struct ins *
+ns_get(struct incr *in, const char *name)
+{
+    bool created;
+    void **slot = strmap_slot(&in->nss, name, &created);
+    if (created) {
+        struct ins *n = xcalloc(1, sizeof *n);
+        n->name = xstrdup(name);
+        strmap_init(&n->pods);
+        strmap_init(&n->pols);
+        *slot = n;
+    }
+    return *slot;
+}
+
+/* The labels selectors see on namespace 'name': its object's, plus the
+ * name label the API server always sets. */
+static void
+ns_labels(const struct incr *in, const char *name, struct labels *out)
+{
+    const struct k8s_namespace *ns = cluster_find_namespace(in->cluster,
+                                                            name);
+    if (ns) {
+        labels_clone(out, &ns->labels);
+    } else {
+        labels_init(out);
+    }
+    labels_set(out, "kubernetes.io/metadata.name", name);
+}
+
+static void
+label_index_add(struct incr *in, struct ipod *x)
+{
+    const struct labels *l = &x->pod->labels;
+    x->idx_keys = xmalloc((l->n + 1) * sizeof *x->idx_keys);
+    x->n_idx_keys = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        char *k = xasprintf("%s=%s", l->items[i].key, l->items[i].value);
+        bool created;
+        void **slot = strmap_slot(&in->label_index, k, &created);
+        if (created) {
+            struct strmap *set = xmalloc(sizeof *set);
+            strmap_init(set);
+            *slot = set;
+        }
+        *strmap_slot(*slot, x->key, NULL) = x;
+        x->idx_keys[x->n_idx_keys++] = k;
+    }
+}
+
+static void
+label_index_remove(struct incr *in, struct ipod *x)
+{
+    for (size_t i = 0; i < x->n_idx_keys; i++) {
+        struct strmap *set = strmap_get(&in->label_index, x->idx_keys[i]);
+        strmap_remove(set, x->key);
+        if (!set->n) {
+            strmap_remove(&in->label_index, x->idx_keys[i]);
+            strmap_destroy(set);
+            free(set);
+        }
+        free(x->idx_keys[i]);
+    }
+    free(x->idx_keys);
+    x->idx_keys = NULL;
+    x->n_idx_keys = 0;
+}
+
+/* ---- Pods. ---- */
+
+static struct ipod *
+pod_get(struct incr *in, const char *ns, const char *name, bool create)
+{
+    char *key = xasprintf("%s/%s", ns, name);
+    struct ipod *x;
+    if (create) {
+        bool created;
+        void **slot = strmap_slot(&in->pods, key, &created);
+        if (created) {
+            x = xcalloc(1, sizeof *x);
+            x->key = key;
+            key = NULL;
+            x->ns = xstrdup(ns);
+            x->name = xstrdup(name);
+            x->spoof.owner = (struct owner) { OC_SPOOF, x->ns, x->name };
+            x->orphan.owner = (struct owner) { OC_ORPHAN, x->ns, x->name };
+            x->deny.owner = (struct owner) { OC_DENY, x->ns, x->name };
+            *slot = x;
+        }
+        x = *slot;
+    } else {
+        x = strmap_get(&in->pods, key);
+    }
+    free(key);
+    return x;
+}
+
+static void
+pending_add(struct incr *in, struct ipod *x)
+{
+    if (!x->pending) {
+        x->pending = true;
+        APPEND(in->pending, in->n_pending, in->allocated_pending, x);
+    }
+}
+
+static void
+families_count(struct incr *in, const struct ip_addr *ips, size_t n, int d)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (ips[i].family == AF_INET6) {
+            in->n_v6 += d;
+        } else {
+            in->n_v4 += d;
+        }
+    }
+}
+
+/* Takes 'x' out of every set and its flows out of the table. */
+static void
+pod_remove(struct incr *in, struct ipod *x)
+{
+    unit_clear(in, &x->spoof);
+    unit_clear(in, &x->orphan);
+    if (!x->in) {
+        return;
+    }
+    while (x->n_m) {
+        struct pmember m = x->m[--x->n_m];
+        if (m.kind == M_SEL) {
+            sel_remove(in, m.target, x);
+        } else if (m.kind == M_PEER) {
+            peer_remove(in, m.target, x);
+        } else {
+            ndst_remove(in, m.target, x, m.mask);
+        }
+    }
+    if (x->n_idx_keys) {
+        label_index_remove(in, x);
+    }
+    struct ins *n = strmap_get(&in->nss, x->ns);
+    if (n) {
+        strmap_remove(&n->pods, x->key);
+    }
+    families_count(in, x->ips, x->n_ips, -1);
+    free(x->ips);
+    x->ips = NULL;
+    x->n_ips = 0;
+    x->in = false;
+    x->pod = NULL;
+    in->stats.pods_on_node -= x->on_node;
+    x->on_node = false;
+    deny_dirty(in, x);
+}
+
+static void
+pod_units(struct incr *in, struct ipod *x, const struct k8s_pod *pod)
+{
+    void *aux[2];
+    struct np_gen g;
+    const char *const *ports = NULL;
+    size_t n_ports = (in->opts->port_of
+                      ? in->opts->port_of(in->opts->port_aux, x->ns, x->name,
+                                          &ports)
+                      : 0);
+    gen_init(in, &x->orphan, aux, &g);
+    for (size_t i = 0; i < n_ports; i++) {
+        struct compile_bound_port bp = { x->ns, x->name, ports[i] };
+        np_gen_orphan(&g, &bp, pod);
+    }
+    if (pod && compile_pod_is_local(in->opts, pod)) {
+        gen_init(in, &x->spoof, aux, &g);
+        np_gen_spoof(&g, pod);
+    }
+}
+
+/* Puts 'x' into the sets it is in, as the cluster has it now. */
+static void
+pod_eval(struct incr *in, struct ipod *x)
+{
+    in->stats.pods_evaluated++;
+    const struct k8s_pod *pod = cluster_find_pod(in->cluster, x->ns,
+                                                 x->name);
+    pod_units(in, x, pod);
+    if (!pod) {
+        if (!x->gone) {
+            x->gone = true;
+            APPEND(in->gone, in->n_gone, in->allocated_gone, x);
+        }
+        return;
+    }
+    x->pod = pod;
+    x->in = true;
+    x->n_ips = pod->n_ips < MAX_POD_IPS ? pod->n_ips : MAX_POD_IPS;
+    x->ips = xmalloc((x->n_ips + 1) * sizeof *x->ips);
+    memcpy(x->ips, pod->ips, x->n_ips * sizeof *x->ips);
+    families_count(in, pod->ips, pod->n_ips, 1);
+    x->on_node = (!in->opts->node
+                  || (pod->node_name
+                      && !strcmp(pod->node_name, in->opts->node)));
+    in->stats.pods_on_node += x->on_node;
+    struct ins *n = ns_get(in, x->ns);
+    *strmap_slot(&n->pods, x->key, NULL) = x;
+    deny_dirty(in, x);
+    if (!np_pod_eligible(pod)) {
+        return;
+    }
+    label_index_add(in, x);
+
+    size_t b;
+    if (compile_pod_is_local(in->opts, pod)) {
+        for (struct strmap_node *node = strmap_first(&n->pols, &b); node;
+             node = strmap_next(&n->pols, node, &b)) {
+            struct ipol *p = node->value;
+            if (selector_matches(&p->np->pod_selector, &pod->labels)) {
+                sel_add(in, p, x);
+            }
+        }
+    }
+
+    /* Peers, through the index: only rules whose selectors name one of
+     * the pod's or its namespace's labels, or none. */
+    struct labels nsl;
+    ns_labels(in, x->ns, &nsl);
+    uint64_t mark = ++in->mark;
+    size_t n_keys = 2 * (pod->labels.n + nsl.n) + 2, k = 0;
+    char **keys = xmalloc(n_keys * sizeof *keys);
+    for (size_t i = 0; i < pod->labels.n; i++) {
+        const struct label *l = &pod->labels.items[i];
+        keys[k++] = xasprintf("p=%s=%s", l->key, l->value);
+        keys[k++] = xasprintf("p?%s", l->key);
+    }
+    for (size_t i = 0; i < nsl.n; i++) {
+        const struct label *l = &nsl.items[i];
+        keys[k++] = xasprintf("n=%s=%s", l->key, l->value);
+        keys[k++] = xasprintf("n?%s", l->key);
+    }
+    keys[k++] = xasprintf("o%s", x->ns);
+    keys[k++] = xstrdup("*");
+    for (size_t i = 0; i < k; i++) {
+        const struct ref_list *l = strmap_get(&in->peer_index, keys[i]);
+        for (size_t j = 0; l && j < l->n; j++) {
+            struct irule *r = l->r[j];
+            if (r->mark != mark) {
+                r->mark = mark;
+                if (rule_selects_peer(r, x, &nsl)) {
+                    peer_add(in, r, x);
+                }
+            }
+        }
+        free(keys[i]);
+    }
+    free(keys);
+    labels_destroy(&nsl);
+
+    /* Named ports of egress rules resolve on their destinations. */
+    mark = ++in->mark;
+    size_t n_m = x->n_m;
+    for (size_t i = 0; i < n_m; i++) {
+        struct irule *r = x->m[i].target;
+        if (x->m[i].kind == M_PEER && !r->ingress && r->n_names
+            && r->mark != mark) {
+            r->mark = mark;
+            ndst_eval(in, r, x);
+        }
+    }
+    for (size_t i = 0; i < in->named_egress.n; i++) {
+        struct irule *r = in->named_egress.r[i];
+        if (r->mark != mark) {
+            r->mark = mark;
+            ndst_eval(in, r, x);
+        }
+    }
+}
+
+static void
+pod_free(struct incr *in, struct ipod *x)
+{
+    strmap_remove(&in->pods, x->key);
+    unit_destroy(&x->spoof);
+    unit_destroy(&x->orphan);
+    unit_destroy(&x->deny);
+    free(x->m);
+    free(x->iso[0]);
+    free(x->iso[1]);
+    free(x->ips);
+    free(x->key);
+    free(x->ns);
+    free(x->name);
+    free(x);
+}
+
+static int
+pol_cmp(const struct ipol *a, const struct ipol *b)
+{
+    int cmp = strcmp(a->np->namespace, b->np->namespace);
+    return cmp ? cmp : strcmp(a->np->name, b->np->name);
+}
+
+static void
+deny_update(struct incr *in, struct ipod *x)
+{
+    x->deny_dirty = false;
+    unit_clear(in, &x->deny);
+    if (!x->in) {
+        return;
+    }
+    void *aux[2];
+    struct np_gen g;
+    gen_init(in, &x->deny, aux, &g);
+    for (int d = 0; d < 2; d++) {
+        if (!x->n_iso[d]) {
+            continue;
+        }
+        const struct ipol *first = x->iso[d][0];
+        for (size_t i = 1; i < x->n_iso[d]; i++) {
+            if (pol_cmp(x->iso[d][i], first) < 0) {
+                first = x->iso[d][i];
+            }
+        }
+        np_gen_isolation(&g, x->pod, d, first->key, first->np->invalid != NULL,
+                         first->pno, x->n_iso[d]);
+    }
+}
+
+/* ---- Policies, built and taken down. ---- */
+
+static void
+pol_members(struct incr *in, struct ipol *p)
+{
+    struct ins *n = ns_get(in, p->np->namespace);
+    size_t b;
+    for (struct strmap_node *node = strmap_first(&n->pods, &b); node;
+         node = strmap_next(&n->pods, node, &b)) {
+        struct ipod *x = node->value;
+        if (compile_pod_is_local(in->opts, x->pod)
+            && selector_matches(&p->np->pod_selector, &x->pod->labels)) {
+            sel_add(in, p, x);
+        }
+    }
+    for (size_t i = 0; i < p->n_rules; i++) {
+        struct irule *r = &p->rules[i];
+        const struct np_rule *rule = r->rule;
+        for (size_t j = 0; j < rule->n_peers; j++) {
+            const struct np_peer *peer = &rule->peers[j];
+            if (peer->is_ipblock) {
+                continue;
+            }
+            /* Candidates: the smallest posting of a label the pod
+             * selector requires, else the namespaces' pods. */
+            const struct strmap *postings = NULL;
+            bool none = false;
+            for (size_t k = 0; peer->pod_selector
+                 && k < peer->pod_selector->match_labels.n; k++) {
+                const struct label *l
+                    = &peer->pod_selector->match_labels.items[k];
+                char *lk = xasprintf("%s=%s", l->key, l->value);
+                const struct strmap *s = strmap_get(&in->label_index, lk);
+                free(lk);
+                if (!s) {
+                    none = true;
+                    break;
+                }
+                if (!postings || s->n < postings->n) {
+                    postings = s;
+                }
+            }
+            if (none) {
+                continue;
+            }
+            const struct strmap *sets[1];
+            struct ins **nss = NULL;
+            size_t n_nss = 0;
+            if (postings) {
+                sets[0] = postings;
+            } else if (!peer->ns_selector) {
+                n_nss = 1;
+                nss = xmalloc(sizeof *nss);
+                nss[0] = n;
+            } else {
+                nss = xmalloc((in->nss.n + 1) * sizeof *nss);
+                for (struct strmap_node *node = strmap_first(&in->nss, &b);
+                     node; node = strmap_next(&in->nss, node, &b)) {
+                    struct ins *ns = node->value;
+                    struct labels nsl;
+                    ns_labels(in, ns->name, &nsl);
+                    if (selector_matches(peer->ns_selector, &nsl)) {
+                        nss[n_nss++] = ns;
+                    }
+                    labels_destroy(&nsl);
+                }
+            }
+            size_t n_sets = postings ? 1 : n_nss;
+            for (size_t s = 0; s < n_sets; s++) {
+                const struct strmap *set = postings ? sets[0] : &nss[s]->pods;
+                for (struct strmap_node *node = strmap_first(set, &b); node;
+                     node = strmap_next(set, node, &b)) {
+                    struct ipod *x = node->value;
+                    if (!np_pod_eligible(x->pod)
+                        || strmap_get(&r->peers, x->key)) {
+                        continue;
+                    }
+                    struct labels nsl;
+                    ns_labels(in, x->ns, &nsl);
+                    if (rule_selects_peer(r, x, &nsl)) {
+                        peer_add(in, r, x);
+                    }
+                    labels_destroy(&nsl);
+                }
+            }
+            free(nss);
+        }
+        if (!r->ingress && r->n_names) {
+            size_t bb;
+            if (r->wildcard || r->n_diffs) {
+                for (struct strmap_node *node = strmap_first(&in->pods, &bb);
+                     node; node = strmap_next(&in->pods, node, &bb)) {
+                    struct ipod *x = node->value;
+                    if (x->in && np_pod_eligible(x->pod)) {
+                        ndst_eval(in, r, x);
+                    }
+                }
+            } else {
+                for (struct strmap_node *node = strmap_first(&r->peers, &bb);
+                     node; node = strmap_next(&r->peers, node, &bb)) {
+                    ndst_eval(in, r, node->value);
+                }
+            }
+        }
+    }
+}
+
+static void
+pol_build(struct incr *in, const char *key)
+{
+    const char *slash = strchr(key, '/');
+    char *ns = xmemdup0(key, slash - key);
+    const struct k8s_netpol *np = cluster_find_netpol(in->cluster, ns,
+                                                      slash + 1);
+    free(ns);
+    if (!np) {
+        return;
+    }
+    in->stats.policies_built++;
+    struct ipol *p = xcalloc(1, sizeof *p);
+    p->np = np;
+    p->key = xstrdup(key);
+    p->owner = (struct owner) { OC_POLICY, np->namespace, np->name };
+    p->pno = np_ids_get(in->opts->policy_ids, key) - 1;
+    if (p->pno >= in->n_names) {
+        size_t n = p->pno + 1;
+        in->names = xrealloc(in->names, n * sizeof *in->names);
+        memset(&in->names[in->n_names], 0,
+               (n - in->n_names) * sizeof *in->names);
+        in->n_names = n;
+    }
+    in->names[p->pno] = p->key;
+    strmap_init(&p->sel);
+    p->rules = xcalloc(np->n_ingress + np->n_egress + 1, sizeof *p->rules);
+    size_t n_cidrs = 0;
+    for (int ingress = 0; ingress < 2; ingress++) {
+        const struct np_rule *rules = ingress ? np->ingress : np->egress;
+        size_t n = ingress ? np->n_ingress : np->n_egress;
+        for (size_t r = 0; r < n; r++) {
+            for (size_t i = 0; i < rules[r].n_peers; i++) {
+                const struct np_peer *peer = &rules[r].peers[i];
+                if (peer->is_ipblock) {
+                    if (peer->block.addr.family == AF_INET6) {
+                        p->n_v6_blocks++;
+                    } else {
+                        p->n_v4_blocks++;
+                    }
+                }
+            }
+        }
+        if (!(ingress ? np->isolates_ingress : np->isolates_egress)) {
+            continue;           /* Rules of unlisted directions: ignored. */
+        }
+        for (size_t r = 0; r < n; r++) {
+            struct irule *ir = &p->rules[p->n_rules++];
+            rule_init(in, p, ir, &rules[r], ingress, r);
+            n_cidrs += ir->n_cidrs;
+        }
+    }
+    in->n_v4 += p->n_v4_blocks;
+    in->n_v6 += p->n_v6_blocks;
+    size_t budget = in->opts->max_policy_flows;
+    p->hopeless = budget && n_cidrs > budget;
+    for (size_t i = 0; i < p->n_rules; i++) {
+        struct irule *r = &p->rules[i];
+        if (r->n_diffs && !p->hopeless) {
+            rule_list_cidrs(in, r);
+        }
+        if (r->c0) {
+            conj_fill(in, r->c0);
+        }
+        rule_index(in, r);
+        if (!r->ingress && r->n_names && (r->wildcard || r->n_diffs)) {
+            APPEND(in->named_egress.r, in->named_egress.n,
+                   in->named_egress.allocated, r);
+        }
+    }
+    struct ins *n = ns_get(in, np->namespace);
+    *strmap_slot(&n->pols, key, NULL) = p;
+    *strmap_slot(&in->pols, key, NULL) = p;
+    if (!in->bulk) {
+        pol_members(in, p);
+        touch(in, p);
+    }
+}
+
+static void
+pol_destroy(struct incr *in, struct ipol *p)
+{
+    size_t b;
+    for (size_t i = 0; i < p->n_rules; i++) {
+        struct irule *r = &p->rules[i];
+        struct iconj **named;
+        size_t n;
+        conj_iter_sorted(r, &named, &n);
+        for (size_t j = 0; j < n; j++) {
+            conj_set_active(in, named[j], false);
+            for (struct strmap_node *node = strmap_first(&named[j]->dmembers,
+                                                         &b);
+                 node; node = strmap_next(&named[j]->dmembers, node, &b)) {
+                member_forget(node->value, M_NDST, named[j]);
+            }
+        }
+        free(named);
+        if (r->c0) {
+            conj_set_active(in, r->c0, false);
+        }
+        for (struct strmap_node *node = strmap_first(&r->peers, &b); node;
+             node = strmap_next(&r->peers, node, &b)) {
+            member_forget(node->value, M_PEER, r);
+        }
+        rule_unindex(in, r);
+        ref_list_remove(&in->named_egress, r);
+    }
+    for (struct strmap_node *node = strmap_first(&p->sel, &b); node;
+         node = strmap_next(&p->sel, node, &b)) {
+        member_forget(node->value, M_SEL, p);
+        iso_remove(in, node->value, p);
+    }
+    for (size_t i = 0; i < p->n_rules; i++) {
+        rule_destroy(&p->rules[i]);
+    }
+    free(p->rules);
+    strmap_destroy(&p->sel);
+    in->n_v4 -= p->n_v4_blocks;
+    in->n_v6 -= p->n_v6_blocks;
+    struct ins *n = strmap_get(&in->nss, p->np->namespace);
+    if (n) {
+        strmap_remove(&n->pols, p->key);
+    }
+    strmap_remove(&in->pols, p->key);
+    if (p->pno < in->n_names && in->names[p->pno] == p->key) {
+        in->names[p->pno] = NULL;
+    }
+    for (size_t i = 0; i < in->n_touched; i++) {
+        if (in->touched[i] == p) {
+            in->touched[i] = NULL;
+        }
+    }
+    if (p->rejected || p->n_warnings) {
+        in->lists_stale = true;
+    }
+    free(p->rejected);
+    for (size_t i = 0; i < p->n_warnings; i++) {
+        free(p->warnings[i]);
+    }
+    free(p->warnings);
+    free(p->key);
+    free(p);
+}
+
+/* ---- Runs. ---- */
+
+/* What compile_policy_rules() counts for rule 'r' without its named
+ * ports, and with them. */
+static void
+rule_costs(const struct irule *r, size_t *plain, size_t *named)
+{
+    size_t c0 = r->c0 ? conj_cost(r->c0) : 0;
+    *plain = c0 + (c0 && !r->wildcard ? 0 : r->n_cidrs);
+    *named = 0;
+    size_t b;
+    for (struct strmap_node *node = strmap_first(&r->named, &b); node;
+         node = strmap_next(&r->named, node, &b)) {
+        *named += conj_cost(node->value);
+    }
+}
+
+static void
+port_warnings(struct incr *in, const struct irule *r, char ***w, size_t *n,
+              size_t *allocated)
+{
+    if (!r->c0 || !in->v4) {
+        return;
+    }
+    for (size_t i = 0; i < r->rule->n_ports; i++) {
+        const struct np_port *pp = &r->rule->ports[i];
+        if (!pp->name && pp->port && pp->end_port
+            && pp->end_port != pp->port) {
+            uint16_t values[32], masks[32];
+            size_t m = port_range_to_masks(pp->port, pp->end_port, values,
+                                           masks);
+            if (m > 16) {
+                APPEND(*w, *n, *allocated,
+                       xasprintf("%s: port range %u-%u needs %zu flows per "
+                                 "clause", r->what, pp->port, pp->end_port,
+                                 m));
+            }
+        }
+    }
+}
+
+/* Decides whether policy 'p' fits the flow limit, puts its conjunctions
+ * in or takes them out accordingly, and writes down what it reports, as
+ * compile_policy_rules() would. */
+static void
+pol_settle(struct incr *in, struct ipol *p)
+{
+    p->touched = false;
+    size_t budget = in->opts->max_policy_flows;
+    size_t total = 0;
+    char *rejected = NULL;
+    size_t allocated = 0, n_warnings = 0;
+    char **warnings = NULL;
+    if (p->sel.n) {
+        for (size_t i = 0; i < p->n_rules && !rejected; i++) {
+            const struct irule *r = &p->rules[i];
+            size_t plain, named;
+            rule_costs(r, &plain, &named);
+            total += plain;
+            if (budget && total > budget) {
+                rejected = np_limit_message(r->what, !r->n_names, plain,
+                                            r->n_cidrs, total, budget);
+                break;
+            }
+            for (size_t j = 0; j < r->rule->n_peers && r->n_cidrs; j++) {
+                const struct np_peer *peer = &r->rule->peers[j];
+                if (!peer->is_ipblock) {
+                    continue;
+                }
+                struct cidr_diff d;
+                cidr_diff_init(&d, &peer->block, peer->excepts,
+                               peer->n_excepts);
+                size_t m = cidr_diff_count(&d);
+                cidr_diff_destroy(&d);
+                if (m > 64) {
+                    char b[CIDR_STRLEN];
+                    cidr_format(&peer->block, b);
+                    APPEND(warnings, n_warnings, allocated,
+                           xasprintf("%s: ipBlock %s with %zu excepts "
+                                     "becomes %zu CIDRs", r->what, b,
+                                     peer->n_excepts, m));
+                }
+            }
+            total += named;
+            if (budget && total > budget) {
+                rejected = np_limit_message(r->what, true, plain + named,
+                                            r->n_cidrs, total, budget);
+            }
+        }
+        if (!rejected) {
+            for (size_t i = 0; i < p->n_rules; i++) {
+                port_warnings(in, &p->rules[i], &warnings, &n_warnings,
+                              &allocated);
+            }
+        }
+    }
+    p->fits = !rejected;
+    if (rejected) {
+        /* The rest of the rules, for the count only. */
+        total = 0;
+        for (size_t i = 0; i < p->n_rules; i++) {
+            size_t plain, named;
+            rule_costs(&p->rules[i], &plain, &named);
+            total += plain + named;
+        }
+    }
+
+    for (size_t i = 0; i < p->n_rules; i++) {
+        struct irule *r = &p->rules[i];
+        if (r->c0) {
+            conj_set_active(in, r->c0, p->fits && conj_complete(r->c0));
+        }
+        struct iconj **named;
+        size_t n;
+        conj_iter_sorted(r, &named, &n);
+        for (size_t j = 0; j < n; j++) {
+            struct iconj *c = named[j];
+            if (!c->dims[c->d_dst].n_entries) {
+                conj_set_active(in, c, false);
+                char key[32];
+                snprintf(key, sizeof key, "%zu/%u", c->name_idx, c->number);
+                strmap_remove(&r->named, key);
+                conj_destroy(c);
+            } else {
+                conj_set_active(in, c, p->fits && conj_complete(c));
+            }
+        }
+        free(named);
+    }
+
+    bool same = ((!rejected && !p->rejected)
+                 || (rejected && p->rejected
+                     && !strcmp(rejected, p->rejected)))
+                && n_warnings == p->n_warnings;
+    for (size_t i = 0; same && i < n_warnings; i++) {
+        same = !strcmp(warnings[i], p->warnings[i]);
+    }
+    if (!same) {
+        in->lists_stale = true;
+    }
+    free(p->rejected);
+    p->rejected = rejected;
+    p->rejected_flows = rejected ? total : 0;
+    for (size_t i = 0; i < p->n_warnings; i++) {
+        free(p->warnings[i]);
+    }
+    free(p->warnings);
+    p->warnings = warnings;
+    p->n_warnings = n_warnings;
+}
+
+static void
+lists_rebuild(struct incr *in)
+{
+    in->lists_stale = false;
+    for (size_t i = 0; i < in->n_warnings; i++) {
+        free(in->warnings[i]);
+    }
+    free(in->warnings);
+    for (size_t i = 0; i < in->n_rejected; i++) {
+        free(in->rejected[i].policy);
+        free(in->rejected[i].message);
+    }
+    free(in->rejected);
+    in->warnings = NULL;
+    in->rejected = NULL;
+    in->n_warnings = in->n_rejected = 0;
+    size_t aw = 0, ar = 0, n;
+    const struct k8s_netpol *const *nps = cluster_netpols(in->cluster, &n);
+    for (size_t i = 0; i < n; i++) {
+        char *key = xasprintf("%s/%s", nps[i]->namespace, nps[i]->name);
+        const struct ipol *p = strmap_get(&in->pols, key);
+        free(key);
+        if (!p) {
+            continue;
+        }
+        if (p->rejected) {
+            struct np_rejected r = {
+                .policy = xstrdup(p->key), .message = xstrdup(p->rejected),
+                .flows = p->rejected_flows,
+            };
+            APPEND(in->rejected, in->n_rejected, ar, r);
+        }
+        for (size_t j = 0; j < p->n_warnings; j++) {
+            APPEND(in->warnings, in->n_warnings, aw,
+                   xstrdup(p->warnings[j]));
+        }
+    }
+    if (in->bucket_warning) {
+        APPEND(in->warnings, in->n_warnings, aw,
+               xstrdup(in->bucket_warning));
+    }
+}
+
+static void
+families_of_cluster(struct incr *in)
+{
+    bool v4 = false, v6 = false;
+    size_t n;
+    const struct k8s_pod *const *pods = cluster_pods(in->cluster, &n);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < pods[i]->n_ips; j++) {
+            if (pods[i]->ips[j].family == AF_INET6) {
+                v6 = true;
+            } else {
+                v4 = true;
+            }
+        }
+    }
+    const struct k8s_netpol *const *nps = cluster_netpols(in->cluster, &n);
+    for (size_t p = 0; p < n; p++) {
+        for (int d = 0; d < 2; d++) {
+            const struct np_rule *rules = d ? nps[p]->ingress : nps[p]->egress;
+            size_t nr = d ? nps[p]->n_ingress : nps[p]->n_egress;
+            for (size_t r = 0; r < nr; r++) {
+                for (size_t i = 0; i < rules[r].n_peers; i++) {
+                    const struct np_peer *peer = &rules[r].peers[i];
+                    if (peer->is_ipblock) {
+                        if (peer->block.addr.family == AF_INET6) {
+                            v6 = true;
+                        } else {
+                            v4 = true;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    in->v6 = v6;
+    in->v4 = v4 || !v6;
+}
+
+/* Takes everything down and builds it again from the cluster, in the
+ * order compile_cluster() works in, so that a first run numbers rules as
+ * it does. */
+static void
+full_build(struct incr *in)
+{
+    in->full = false;
+    in->stats.full_builds++;
+    size_t b;
+    for (struct strmap_node *node = strmap_first(&in->pols, &b); node;
+         node = strmap_first(&in->pols, &b)) {
+        pol_destroy(in, node->value);
+    }
+    for (struct strmap_node *node = strmap_first(&in->pods, &b); node;
+         node = strmap_next(&in->pods, node, &b)) {
+        struct ipod *x = node->value;
+        pod_remove(in, x);
+        x->pending = false;
+    }
+    in->n_pending = 0;
+    size_t n;
+    strmap_destroy(&in->pending_pols);
+    strmap_init(&in->pending_pols);
+    unit_clear(in, &in->infra);
+    unit_clear(in, &in->node);
+    for (size_t i = 0; i < in->n_touched; i++) {
+        if (in->touched[i]) {
+            in->touched[i]->touched = false;
+        }
+    }
+    in->n_touched = 0;
+
+    families_of_cluster(in);
+    in->gopts = *in->opts;
+    in->gopts.buckets = in->buckets;
+    void *aux[2];
+    struct np_gen g;
+    gen_init(in, &in->infra, aux, &g);
+    np_gen_infra(&g);
+    gen_init(in, &in->node, aux, &g);
+    np_gen_node(&g);
+
+    in->bulk = true;
+    const struct k8s_netpol *const *nps = cluster_netpols(in->cluster, &n);
+    for (size_t i = 0; i < n; i++) {
+        char *key = xasprintf("%s/%s", nps[i]->namespace, nps[i]->name);
+        pol_build(in, key);
+        free(key);
+    }
+    const struct k8s_pod *const *pods = cluster_pods(in->cluster, &n);
+    for (size_t i = 0; i < n; i++) {
+        pod_get(in, pods[i]->namespace, pods[i]->name, true);
+    }
+    for (size_t i = 0; i < in->opts->n_bound_ports; i++) {
+        const struct compile_bound_port *bp = &in->opts->bound_ports[i];
+        pod_get(in, bp->ns, bp->name, true);
+    }
+    for (struct strmap_node *node = strmap_first(&in->pods, &b); node;
+         node = strmap_next(&in->pods, node, &b)) {
+        pod_eval(in, node->value);
+    }
+    in->bulk = false;
+    nps = cluster_netpols(in->cluster, &n);
+    for (size_t i = 0; i < n; i++) {
+        char *key = xasprintf("%s/%s", nps[i]->namespace, nps[i]->name);
+        struct ipol *p = strmap_get(&in->pols, key);
+        free(key);
+        if (p) {
+            touch(in, p);
+        }
+    }
+    in->lists_stale = true;
+    free(in->bucket_warning);
+    in->bucket_warning = NULL;
+}
+
+size_t
+incr_run(struct incr *in)
+{
+    size_t changes = 0;
+    for (;;) {
+        if (in->full) {
+            full_build(in);
+        } else {
+            size_t b;
+            for (struct strmap_node *node = strmap_first(&in->pending_pols,
+                                                         &b);
+                 node; node = strmap_next(&in->pending_pols, node, &b)) {
+                pol_build(in, node->key);
+            }
+            strmap_destroy(&in->pending_pols);
+            strmap_init(&in->pending_pols);
+            for (size_t i = 0; i < in->n_pending; i++) {
+                struct ipod *x = in->pending[i];
+                x->pending = false;
+                pod_eval(in, x);
+            }
+            in->n_pending = 0;
+        }
+        bool v6 = in->n_v6 > 0, v4 = in->n_v4 > 0 || !v6;
+        if (v4 != in->v4 || v6 != in->v6) {
+            /* Port matches exist per family in use: all of them change. */
+            in->full = true;
+            continue;
+        }
+        for (size_t i = 0; i < in->n_touched; i++) {
+            if (in->touched[i]) {
+                pol_settle(in, in->touched[i]);
+            }
+        }
+        in->n_touched = 0;
+        for (size_t i = 0; i < in->n_deny_dirty; i++) {
+            deny_update(in, in->deny_dirty[i]);
+        }
+        in->n_deny_dirty = 0;
+        in->need_buckets = false;
+        for (size_t i = 0; i < in->n_dirty; i++) {
+            changes += key_merge(in, in->dirty[i]);
+        }
+        in->n_dirty = 0;
+        if (in->need_buckets && in->buckets < MAX_BUCKETS) {
+            /* A flow with too many conjunction actions: spread rules over
+             * more priorities, which moves every rule. */
+            in->buckets *= 2;
+            in->full = true;
+            continue;
+        }
+        if (in->need_buckets && !in->bucket_warning) {
+            in->bucket_warning = xasprintf(
+                "a flow carries more than %d conjunction actions even over "
+                "%u priorities: the switch may refuse it",
+                MAX_CONJ_PER_FLOW, in->buckets);
+            in->lists_stale = true;
+        }
+        break;
+    }
+
+    /* Records of pods that are gone and have no port. */
+    for (size_t i = 0; i < in->n_gone; i++) {
+        struct ipod *x = in->gone[i];
+        x->gone = false;
+        if (!x->in && !x->pending && !x->orphan.n && !x->deny.n) {
+            pod_free(in, x);
+        }
+    }
+    in->n_gone = 0;
+    if (in->lists_stale) {
+        lists_rebuild(in);
+    }
+    return changes;
+}
+
+/* ---- Interface. ---- */
+
+struct incr *
+incr_create(const struct compile_options *opts, const struct cluster *cluster,
+            struct flowtab *desired)
+{
+    struct incr *in = xcalloc(1, sizeof *in);
+    in->opts = opts;
+    in->cluster = cluster;
+    in->desired = desired;
+    in->buckets = opts->buckets ? opts->buckets : 1;
+    in->gopts = *opts;
+    in->gopts.buckets = in->buckets;
+    in->infra.owner = (struct owner) { OC_INFRA, "", "" };
+    in->node.owner = (struct owner) { OC_NODE, "", "" };
+    strmap_init(&in->keys);
+    strmap_init(&in->pods);
+    strmap_init(&in->nss);
+    strmap_init(&in->pols);
+    strmap_init(&in->label_index);
+    strmap_init(&in->peer_index);
+    strmap_init(&in->pending_pols);
+    in->full = true;
+    return in;
+}
+
+void
+incr_destroy(struct incr *in)
+{
+    if (!in) {
+        return;
+    }
+    size_t b;
+    for (struct strmap_node *node = strmap_first(&in->pols, &b); node;
+         node = strmap_first(&in->pols, &b)) {
+        pol_destroy(in, node->value);
+    }
+    for (struct strmap_node *node = strmap_first(&in->pods, &b); node;
+         node = strmap_first(&in->pods, &b)) {
+        struct ipod *x = node->value;
+        pod_remove(in, x);
+        unit_clear(in, &x->deny);
+        pod_free(in, x);
+    }
+    unit_clear(in, &in->infra);
+    unit_clear(in, &in->node);
+    unit_destroy(&in->infra);
+    unit_destroy(&in->node);
+    for (struct strmap_node *node = strmap_first(&in->keys, &b); node;
+         node = strmap_next(&in->keys, node, &b)) {
+        struct fkey *fk = node->value;
+        free(fk->match);
+        free(fk->e);
+        free(fk);
+    }
+    strmap_destroy(&in->keys);
+    for (struct strmap_node *node = strmap_first(&in->nss, &b); node;
+         node = strmap_next(&in->nss, node, &b)) {
+        struct ins *n = node->value;
+        strmap_destroy(&n->pods);
+        strmap_destroy(&n->pols);
+        free(n->name);
+        free(n);
+    }
+    strmap_destroy(&in->nss);
+    strmap_destroy(&in->pods);
+    strmap_destroy(&in->pols);
+    strmap_destroy(&in->label_index);
+    strmap_destroy(&in->peer_index);
+    strmap_destroy(&in->pending_pols);
+    free(in->named_egress.r);
+    free(in->dirty);
+    free(in->pending);
+    free(in->touched);
+    free(in->deny_dirty);
+    free(in->gone);
+    free(in->names);
+    for (size_t i = 0; i < in->n_warnings; i++) {
+        free(in->warnings[i]);
+    }
+    free(in->warnings);
+    for (size_t i = 0; i < in->n_rejected; i++) {
+        free(in->rejected[i].policy);
+        free(in->rejected[i].message);
+    }
+    free(in->rejected);
+    free(in->bucket_warning);
+    free(in);
+}
+
+void
+incr_pod_before(struct incr *in, const char *ns, const char *name)
+{
+    struct ipod *x = pod_get(in, ns, name, false);
+    if (x) {
+        pod_remove(in, x);
+    }
+}
+
+void
+incr_pod_after(struct incr *in, const char *ns, const char *name)
+{
+    if (!in->full) {
+        pending_add(in, pod_get(in, ns, name, true));
+    }
+}
+
+void
+incr_policy_before(struct incr *in, const char *ns, const char *name)
+{
+    char *key = xasprintf("%s/%s", ns, name);
+    struct ipol *p = strmap_get(&in->pols, key);
+    free(key);
+    if (p) {
+        pol_destroy(in, p);
+    }
+}
+
+void
+incr_policy_after(struct incr *in, const char *ns, const char *name)
+{
+    if (!in->full) {
+        char *key = xasprintf("%s/%s", ns, name);
+        *strmap_slot(&in->pending_pols, key, NULL) = (void *) 1;
+        free(key);
+    }
+}
+
+void
+incr_namespace_before(struct incr *in, const char *name)
+{
+    struct ins *n = strmap_get(&in->nss, name);
+    if (!n) {
+        return;
+    }
+    size_t b;
+    for (struct strmap_node *node = strmap_first(&n->pods, &b); node;
+         node = strmap_first(&n->pods, &b)) {
+        struct ipod *x = node->value;
+        pod_remove(in, x);      /* Takes it out of 'n->pods'. */
+        pending_add(in, x);
+    }
+}
+
+void
+incr_namespace_after(struct incr *in, const char *name)
+{
+    (void) in;
+    (void) name;                /* Its pods are pending already. */
+}
+
+void
+incr_force_full(struct incr *in)
+{
+    in->full = true;
+}
+
+unsigned int
+incr_buckets(const struct incr *in)
+{
+    return in->buckets;
+}
+
+void
+incr_get_stats(const struct incr *in, struct incr_stats *st)
+{
+    *st = in->stats;
+}
+
+const char *const *
+incr_warnings(const struct incr *in, size_t *n)
+{
+    *n = in->n_warnings;
+    return (const char *const *) in->warnings;
+}
+
+const struct np_rejected *
+incr_rejected(const struct incr *in, size_t *n)
+{
+    *n = in->n_rejected;
+    return in->rejected;
+}
+
+const char *
+incr_policy_name(const struct incr *in, uint32_t pno)
+{
+    return pno < in->n_names ? in->names[pno] : NULL;
+}
