@@ -1336,9 +1336,7 @@ pod_remove(struct incr *in, struct ipod *x)
             ndst_remove(in, m.target, x, m.mask);
         }
     }
-    if (x->n_idx_keys) {
-        label_index_remove(in, x);
-    }
+    label_index_remove(in, x);
     struct ins *n = strmap_get(&in->nss, x->ns);
     if (n) {
         strmap_remove(&n->pods, x->key);
