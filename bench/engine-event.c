@@ -239,12 +239,11 @@ count_changes(const struct flow_change *changes, size_t n,
  * commit_done() on success): the difference, copies of its strings for the
  * bundle, and the installed table brought up to date. */
 static size_t
-commit(struct flowtab *installed, const struct flowtab *desired,
-       struct change_counts *cc)
+commit(struct flowtab *installed, struct engine *e, struct change_counts *cc)
 {
     struct flow_change *changes;
     size_t n;
-    flowtab_diff(installed, desired, &changes, &n);
+    engine_changes(e, installed, &changes, &n);
     for (size_t i = 0; i < n; i++) {
         changes[i].match = xstrdup(changes[i].match);
         changes[i].actions = xstrdup(changes[i].actions);
@@ -322,6 +321,7 @@ main(int argc, char *argv[])
     }
     engine_run(e);
     struct flowtab *installed = flowtab_clone(engine_desired(e));
+    engine_changes_reset(e);
     struct engine_stats st;
     engine_get_stats(e, &st);
     printf("{\"step\":0,\"what\":\"load\",\"objects\":%zu,\"flows\":%zu,"
@@ -358,7 +358,7 @@ main(int argc, char *argv[])
 
         struct change_counts cc;
         CALLGRIND_START_INSTRUMENTATION;
-        size_t n = commit(installed, engine_desired(e), &cc);
+        size_t n = commit(installed, e, &cc);
         CALLGRIND_STOP_INSTRUMENTATION;
         double c3 = cpu_ms();
         snprintf(name, sizeof name, "step-%d-commit", step);

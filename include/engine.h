@@ -138,6 +138,18 @@ const struct engine_rejection *engine_rejections(const struct engine *,
  * else NULL. */
 const char *engine_policy_rejection(const struct engine *,
                                     const char *policy);
+/* The changes that turn 'installed' into the desired table: those of the
+ * flows runs changed since the last call or engine_changes_reset(), which
+ * 'installed' must have followed (it was a copy of the desired table then,
+ * and got every change this returned since): the cost of a commit is what
+ * changed, not the table.  See flowtab_diff_journal(). */
+struct flow_change;
+void engine_changes(struct engine *, const struct flowtab *installed,
+                    struct flow_change **changes, size_t *n);
+/* Forgets what changed: for a caller that takes the whole desired table
+ * (a replace) or compares it whole. */
+void engine_changes_reset(struct engine *);
+
 /* The full recompute the engine's table must equal: compile_cluster() of
  * its cluster with its ids, ports and rule priority levels.  Tests compare
  * the two. */

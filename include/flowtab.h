@@ -66,6 +66,22 @@ bool flowtab_remove(struct flowtab *, uint8_t table, uint16_t priority,
 void flowtab_diff(const struct flowtab *from, const struct flowtab *to,
                   struct flow_change **changes, size_t *n);
 
+/* The journal: from flowtab_journal_start() on, 'tab' notes the identity
+ * of every flow that any call changes, so that the difference from a
+ * table that was equal to it when the journal was last cleared takes the
+ * work of what changed, not of the whole table.  The daemon's installed
+ * table copies the desired one and then follows it by these differences. */
+void flowtab_journal_start(struct flowtab *);
+void flowtab_journal_clear(struct flowtab *);
+size_t flowtab_journal_size(const struct flowtab *);
+/* The changes that turn 'from' into 'to', looking only at the flows 'to''s
+ * journal names, in flowtab_diff()'s order; clears the journal.  Equals
+ * flowtab_diff(from, to) when 'from' equals 'to' everywhere else, i.e.
+ * when 'from' was equal to 'to' when the journal was last cleared and got
+ * every change this returned since. */
+void flowtab_diff_journal(const struct flowtab *from, struct flowtab *to,
+                          struct flow_change **changes, size_t *n);
+
 /* Applies 'changes' to 'tab' (copying the strings). */
 void flowtab_apply(struct flowtab *tab, const struct flow_change *changes,
                    size_t n);

@@ -289,6 +289,7 @@ engine_create(const struct compile_options *opts)
     strmap_init(&e->rejected_before);
     e->desired = flowtab_create();
     e->incr = incr_create(&e->opts, e->cluster, e->desired);
+    flowtab_journal_start(e->desired);
     for (int k = 0; k < 3; k++) {
         strmap_init(&e->unseen[k]);
     }
@@ -763,6 +764,19 @@ const char *
 engine_policy_name(const struct engine *e, uint32_t pno)
 {
     return incr_policy_name(e->incr, pno);
+}
+
+void
+engine_changes(struct engine *e, const struct flowtab *installed,
+               struct flow_change **changes, size_t *n)
+{
+    flowtab_diff_journal(installed, e->desired, changes, n);
+}
+
+void
+engine_changes_reset(struct engine *e)
+{
+    flowtab_journal_clear(e->desired);
 }
 
 void

@@ -18,7 +18,17 @@ struct flow_entry {
 struct flowtab {
     struct strmap flows;        /* "table|priority|match" -> flow_entry. */
     uint64_t stamp;
+    struct strmap *journal;     /* Keys changed since it was read, or NULL
+                                 * when not kept. */
 };
+
+static void
+journal_note(struct flowtab *tab, const char *key)
+{
+    if (tab->journal) {
+        strmap_slot(tab->journal, key, NULL);
+    }
+}
 
 /* The key of a flow, in 'buf' when it fits (it nearly always does), else
  * in memory the caller frees: an engine run looks up every flow, and a
@@ -64,6 +74,7 @@ flowtab_clear(struct flowtab *tab)
     size_t b;
     for (struct strmap_node *node = strmap_first(&tab->flows, &b); node;
          node = strmap_next(&tab->flows, node, &b)) {
+        journal_note(tab, node->key);
         flow_entry_destroy(node->value);
     }
     strmap_destroy(&tab->flows);
@@ -75,6 +86,10 @@ flowtab_destroy(struct flowtab *tab)
 {
     if (tab) {
         flowtab_clear(tab);
+        if (tab->journal) {
+            strmap_destroy(tab->journal);
+            free(tab->journal);
+        }
         strmap_destroy(&tab->flows);
         free(tab);
     }
@@ -91,9 +106,8 @@ put(struct flowtab *tab, uint8_t table, uint16_t priority, uint64_t cookie,
     const char *match, const char *actions, bool *changed)
 {
     struct flow_key k;
-    void **slot = strmap_slot(&tab->flows,
-                              flow_key(&k, table, priority, match), NULL);
-    free(k.heap);
+    const char *key = flow_key(&k, table, priority, match);
+    void **slot = strmap_slot(&tab->flows, key, NULL);
     struct flow_entry *e = *slot;
     *changed = false;
     if (!e) {
@@ -115,6 +129,10 @@ put(struct flowtab *tab, uint8_t table, uint16_t priority, uint64_t cookie,
         e->actions = xstrdup(actions);
         *changed = true;
     }
+    if (*changed) {
+        journal_note(tab, key);
+    }
+    free(k.heap);
     return e;
 }
 
@@ -142,12 +160,13 @@ flowtab_remove(struct flowtab *tab, uint8_t table, uint16_t priority,
                const char *match)
 {
     struct flow_key k;
-    struct flow_entry *e = strmap_remove(&tab->flows,
-                                         flow_key(&k, table, priority, match));
-    free(k.heap);
+    const char *key = flow_key(&k, table, priority, match);
+    struct flow_entry *e = strmap_remove(&tab->flows, key);
     if (e) {
+        journal_note(tab, key);
         flow_entry_destroy(e);
     }
+    free(k.heap);
     return e != NULL;
 }
 
@@ -264,6 +283,65 @@ flowtab_diff(const struct flowtab *from, const struct flowtab *to,
     if (n) {
         np_qsort(changes, n, sizeof *changes, compare_changes);
     }
+    *changes_ = changes;
+    *n_ = n;
+}
+
+void
+flowtab_journal_start(struct flowtab *tab)
+{
+    if (!tab->journal) {
+        tab->journal = xmalloc(sizeof *tab->journal);
+        strmap_init(tab->journal);
+    }
+}
+
+void
+flowtab_journal_clear(struct flowtab *tab)
+{
+    if (tab->journal) {
+        strmap_destroy(tab->journal);
+        strmap_init(tab->journal);
+    }
+}
+
+size_t
+flowtab_journal_size(const struct flowtab *tab)
+{
+    return tab->journal ? tab->journal->n : 0;
+}
+
+void
+flowtab_diff_journal(const struct flowtab *from, struct flowtab *to,
+                     struct flow_change **changes_, size_t *n_)
+{
+    struct flow_change *changes = NULL;
+    size_t n = 0, allocated = 0;
+    size_t b;
+    for (struct strmap_node *node = (to->journal
+                                     ? strmap_first(to->journal, &b) : NULL);
+         node; node = strmap_next(to->journal, node, &b)) {
+        const struct flow_entry *t = strmap_get(&to->flows, node->key);
+        const struct flow_entry *f = strmap_get(&from->flows, node->key);
+        if (t && f && f->cookie == t->cookie
+            && !strcmp(f->actions, t->actions)) {
+            continue;           /* Changed and changed back. */
+        }
+        if (!t && !f) {
+            continue;           /* Came and went. */
+        }
+        const struct flow_entry *e = t ? t : f;
+        struct flow_change c = {
+            .type = !t ? FLOW_DELETE : f ? FLOW_MODIFY : FLOW_ADD,
+            .table = e->table, .priority = e->priority, .cookie = e->cookie,
+            .match = e->match, .actions = e->actions,
+        };
+        APPEND(changes, n, allocated, c);
+    }
+    if (n) {
+        np_qsort(changes, n, sizeof *changes, compare_changes);
+    }
+    flowtab_journal_clear(to);
     *changes_ = changes;
     *n_ = n;
 }
