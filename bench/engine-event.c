@@ -326,8 +326,9 @@ main(int argc, char *argv[])
     engine_get_stats(e, &st);
     printf("{\"step\":0,\"what\":\"load\",\"objects\":%zu,\"flows\":%zu,"
            "\"local_pods\":%zu,\"policies_compiled\":%"PRIu64","
-           "\"cpu_ms\":%.1f}\n", n_objs, st.n_flows, st.n_local_pods,
-           st.policies_compiled, cpu_ms() - t0);
+           "\"entries\":%"PRIu64",\"cpu_ms\":%.1f}\n", n_objs, st.n_flows,
+           st.n_local_pods, st.policies_compiled, st.entries_changed,
+           cpu_ms() - t0);
     fflush(stdout);
 
     for (int i = optind + 1; i < argc; i++) {

@@ -200,6 +200,8 @@ struct incr {
     bool full;                  /* Build everything at the next run. */
     bool bulk;                  /* Building: no entries until the sweep. */
     bool need_buckets;
+    bool wiping;                /* Taking everything down: entries are
+                                 * dropped key by key afterwards. */
 
     struct strmap keys;         /* "table|priority|match" -> fkey. */
     struct fkey **dirty;
@@ -285,6 +287,9 @@ static void
 entry_remove(struct incr *in, struct fkey *fk, const struct owner *owner,
              uint64_t seq, uint64_t conj)
 {
+    if (in->wiping) {
+        return;
+    }
     for (size_t i = 0; i < fk->n; i++) {
         const struct entry *e = &fk->e[i];
         if (e->owner == owner && e->seq == seq && e->conj == conj) {
@@ -667,6 +672,19 @@ port_cb(void *aux_, const char *match)
     dim_add(aux->in, aux->c, aux->c->d_port, match);
 }
 
+/* Puts the rule's CIDRs into 'c''s peer set. */
+static void
+rule_fill_cidrs(struct incr *in, struct iconj *c)
+{
+    const struct irule *r = c->r;
+    for (size_t i = 0; r->listed && i < r->n_cidrs; i++) {
+        char buf[NP_MATCH_MAX];
+        np_addr_match(&r->cidrs[i], c->dst_field[c->d_peer], buf);
+        dim_add(in, c, c->d_peer, buf);
+        c->dims[c->d_peer].n_entries--; /* Counted as r->n_cidrs. */
+    }
+}
+
 /* Fills the sets a conjunction shares with its rule: selected pods,
  * peers, CIDRs, ports. */
 static void
@@ -689,12 +707,7 @@ conj_fill(struct incr *in, struct iconj *c)
             struct ipod *x = node->value;
             dim_pod(in, c, c->d_peer, x, all_ips(x), true);
         }
-        for (size_t i = 0; r->listed && i < r->n_cidrs; i++) {
-            char buf[NP_MATCH_MAX];
-            np_addr_match(&r->cidrs[i], c->dst_field[c->d_peer], buf);
-            dim_add(in, c, c->d_peer, buf);
-            c->dims[c->d_peer].n_entries--; /* Counted as r->n_cidrs. */
-        }
+        rule_fill_cidrs(in, c);
     }
     if (c->d_port >= 0) {
         struct port_cb_aux aux = { in, c };
@@ -1055,6 +1068,9 @@ ndst_remove(struct incr *in, struct iconj *c, struct ipod *x, uint32_t mask)
     strmap_remove(&c->dmembers, x->key);
 }
 
+static void pol_wake(struct incr *, struct ipol *);
+static void pol_sleep(struct incr *, struct ipol *);
+
 static void
 sel_add(struct incr *in, struct ipol *p, struct ipod *x)
 {
@@ -1084,6 +1100,9 @@ sel_add(struct incr *in, struct ipol *p, struct ipod *x)
     }
     iso_add(in, x, p);
     touch(in, p);
+    if (p->sel.n == 1) {
+        pol_wake(in, p);
+    }
 }
 
 static void
@@ -1107,12 +1126,20 @@ sel_remove(struct incr *in, struct ipol *p, struct ipod *x)
     }
     iso_remove(in, x, p);
     touch(in, p);
+    if (!p->sel.n) {
+        pol_sleep(in, p);
+    }
 }
 
 static void
 peer_add(struct incr *in, struct irule *r, struct ipod *x)
 {
-    *strmap_slot(&r->peers, x->key, NULL) = x;
+    bool created;
+    void **slot = strmap_slot(&r->peers, x->key, &created);
+    if (!created) {
+        return;                 /* Found by pol_wake() already. */
+    }
+    *slot = x;
     member_add(x, M_PEER, r, 0);
     if (r->c0) {
         dim_pod(in, r->c0, r->c0->d_peer, x, all_ips(x), true);
@@ -1170,7 +1197,10 @@ ndst_eval(struct incr *in, struct irule *r, struct ipod *x)
     for (size_t j = 0; j < r->n_names; j++) {
         uint16_t number = declared(x->pod, r->names[j]);
         if (number) {
-            ndst_add(in, named_get(in, r, j, number), x, mask);
+            struct iconj *c = named_get(in, r, j, number);
+            if (!strmap_get(&c->dmembers, x->key)) {
+                ndst_add(in, c, x, mask);
+            }
         }
     }
 }
@@ -1442,7 +1472,7 @@ pod_eval(struct incr *in, struct ipod *x)
             struct irule *r = l->r[j];
             if (r->mark != mark) {
                 r->mark = mark;
-                if (rule_selects_peer(r, x, &nsl)) {
+                if (r->p->sel.n && rule_selects_peer(r, x, &nsl)) {
                     peer_add(in, r, x);
                 }
             }
@@ -1465,7 +1495,7 @@ pod_eval(struct incr *in, struct ipod *x)
     }
     for (size_t i = 0; i < in->named_egress.n; i++) {
         struct irule *r = in->named_egress.r[i];
-        if (r->mark != mark) {
+        if (r->mark != mark && r->p->sel.n) {
             r->mark = mark;
             ndst_eval(in, r, x);
         }
@@ -1525,18 +1555,34 @@ deny_update(struct incr *in, struct ipod *x)
 /* ---- Policies, built and taken down. ---- */
 
 static void
-pol_members(struct incr *in, struct ipol *p)
+pol_select(struct incr *in, struct ipol *p)
 {
     struct ins *n = ns_get(in, p->np->namespace);
     size_t b;
+    struct ipod **sel = xmalloc((n->pods.n + 1) * sizeof *sel);
+    size_t n_sel = 0;
     for (struct strmap_node *node = strmap_first(&n->pods, &b); node;
          node = strmap_next(&n->pods, node, &b)) {
         struct ipod *x = node->value;
         if (compile_pod_is_local(in->opts, x->pod)
             && selector_matches(&p->np->pod_selector, &x->pod->labels)) {
-            sel_add(in, p, x);
+            sel[n_sel++] = x;
         }
     }
+    for (size_t i = 0; i < n_sel; i++) {
+        sel_add(in, p, sel[i]);
+    }
+    free(sel);
+}
+
+/* A policy that selects no local pod has no flows but its CIDRs' counts:
+ * its rules' peers are not followed ('dormant').  This finds them, when it
+ * starts selecting one. */
+static void
+pol_wake(struct incr *in, struct ipol *p)
+{
+    struct ins *n = ns_get(in, p->np->namespace);
+    size_t b;
     for (size_t i = 0; i < p->n_rules; i++) {
         struct irule *r = &p->rules[i];
         const struct np_rule *rule = r->rule;
@@ -1630,6 +1676,49 @@ pol_members(struct incr *in, struct ipol *p)
 }
 
 static void
+pol_sleep(struct incr *in, struct ipol *p)
+{
+    size_t b;
+    for (size_t i = 0; i < p->n_rules; i++) {
+        struct irule *r = &p->rules[i];
+        struct iconj **named;
+        size_t n;
+        conj_iter_sorted(r, &named, &n);
+        for (size_t j = 0; j < n; j++) {
+            struct iconj *c = named[j];
+            conj_set_active(in, c, false);
+            for (struct strmap_node *node = strmap_first(&c->dmembers, &b);
+                 node; node = strmap_next(&c->dmembers, node, &b)) {
+                member_forget(node->value, M_NDST, c);
+            }
+            char key[32];
+            snprintf(key, sizeof key, "%zu/%u", c->name_idx, c->number);
+            strmap_remove(&r->named, key);
+            conj_destroy(c);
+        }
+        free(named);
+        if (r->c0) {
+            /* Its selected set is empty: it has no entries to take out
+             * once inactive, and its peers go with the policy's. */
+            conj_set_active(in, r->c0, false);
+            if (r->c0->d_peer >= 0) {
+                struct dim *d = &r->c0->dims[r->c0->d_peer];
+                dim_destroy(d);
+                dim_init(d);
+                rule_fill_cidrs(in, r->c0);
+            }
+        }
+        for (struct strmap_node *node = strmap_first(&r->peers, &b); node;
+             node = strmap_next(&r->peers, node, &b)) {
+            member_forget(node->value, M_PEER, r);
+        }
+        strmap_destroy(&r->peers);
+        strmap_init(&r->peers);
+    }
+    touch(in, p);
+}
+
+static void
 pol_build(struct incr *in, const char *key)
 {
     const char *slash = strchr(key, '/');
@@ -1703,7 +1792,7 @@ pol_build(struct incr *in, const char *key)
     *strmap_slot(&n->pols, key, NULL) = p;
     *strmap_slot(&in->pols, key, NULL) = p;
     if (!in->bulk) {
-        pol_members(in, p);
+        pol_select(in, p);
         touch(in, p);
     }
 }
@@ -2005,14 +2094,12 @@ families_of_cluster(struct incr *in)
     in->v4 = v4 || !v6;
 }
 
-/* Takes everything down and builds it again from the cluster, in the
- * order compile_cluster() works in, so that a first run numbers rules as
- * it does. */
+/* Takes every policy and pod out, and every entry off its flow: one
+ * pass over the flows instead of a search per entry. */
 static void
-full_build(struct incr *in)
+wipe(struct incr *in)
 {
-    in->full = false;
-    in->stats.full_builds++;
+    in->wiping = true;
     size_t b;
     for (struct strmap_node *node = strmap_first(&in->pols, &b); node;
          node = strmap_first(&in->pols, &b)) {
@@ -2022,12 +2109,12 @@ full_build(struct incr *in)
          node = strmap_next(&in->pods, node, &b)) {
         struct ipod *x = node->value;
         pod_remove(in, x);
+        unit_clear(in, &x->deny);
+        x->deny_dirty = false;
         x->pending = false;
     }
     in->n_pending = 0;
-    size_t n;
-    strmap_destroy(&in->pending_pols);
-    strmap_init(&in->pending_pols);
+    in->n_deny_dirty = 0;
     unit_clear(in, &in->infra);
     unit_clear(in, &in->node);
     for (size_t i = 0; i < in->n_touched; i++) {
@@ -2036,7 +2123,28 @@ full_build(struct incr *in)
         }
     }
     in->n_touched = 0;
+    in->wiping = false;
+    for (struct strmap_node *node = strmap_first(&in->keys, &b); node;
+         node = strmap_next(&in->keys, node, &b)) {
+        struct fkey *fk = node->value;
+        fk->n = 0;
+        key_dirty(in, fk);
+    }
+}
 
+/* Takes everything down and builds it again from the cluster, in the
+ * order compile_cluster() works in, so that a first run numbers rules as
+ * it does. */
+static void
+full_build(struct incr *in)
+{
+    in->full = false;
+    in->stats.full_builds++;
+    wipe(in);
+    in->n_pending = 0;
+    size_t n;
+    strmap_destroy(&in->pending_pols);
+    strmap_init(&in->pending_pols);
     families_of_cluster(in);
     in->gopts = *in->opts;
     in->gopts.buckets = in->buckets;
@@ -2062,6 +2170,7 @@ full_build(struct incr *in)
         const struct compile_bound_port *bp = &in->opts->bound_ports[i];
         pod_get(in, bp->ns, bp->name, true);
     }
+    size_t b;
     for (struct strmap_node *node = strmap_first(&in->pods, &b); node;
          node = strmap_next(&in->pods, node, &b)) {
         pod_eval(in, node->value);
@@ -2189,20 +2298,12 @@ incr_destroy(struct incr *in)
     if (!in) {
         return;
     }
+    wipe(in);
     size_t b;
-    for (struct strmap_node *node = strmap_first(&in->pols, &b); node;
-         node = strmap_first(&in->pols, &b)) {
-        pol_destroy(in, node->value);
-    }
     for (struct strmap_node *node = strmap_first(&in->pods, &b); node;
          node = strmap_first(&in->pods, &b)) {
-        struct ipod *x = node->value;
-        pod_remove(in, x);
-        unit_clear(in, &x->deny);
-        pod_free(in, x);
+        pod_free(in, node->value);
     }
-    unit_clear(in, &in->infra);
-    unit_clear(in, &in->node);
     unit_destroy(&in->infra);
     unit_destroy(&in->node);
     for (struct strmap_node *node = strmap_first(&in->keys, &b); node;
