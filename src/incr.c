@@ -1423,7 +1423,7 @@ pod_eval(struct incr *in, struct ipod *x)
     x->n_ips = pod->n_ips < MAX_POD_IPS ? pod->n_ips : MAX_POD_IPS;
     x->ips = xmalloc((x->n_ips + 1) * sizeof *x->ips);
     memcpy(x->ips, pod->ips, x->n_ips * sizeof *x->ips);
-    families_count(in, pod->ips, pod->n_ips, 1);
+    families_count(in, x->ips, x->n_ips, 1);
     x->on_node = (!in->opts->node
                   || (pod->node_name
                       && !strcmp(pod->node_name, in->opts->node)));
@@ -1959,15 +1959,6 @@ pol_settle(struct incr *in, struct ipol *p)
         }
     }
     p->fits = !rejected;
-    if (rejected) {
-        /* The rest of the rules, for the count only. */
-        total = 0;
-        for (size_t i = 0; i < p->n_rules; i++) {
-            size_t plain, named;
-            rule_costs(&p->rules[i], &plain, &named);
-            total += plain + named;
-        }
-    }
 
     for (size_t i = 0; i < p->n_rules; i++) {
         struct irule *r = &p->rules[i];

@@ -1240,6 +1240,13 @@ parse_pod_status(struct vctx *ctx, const json_t *status, struct k8s_pod *pod)
         }
         path_pop(ctx, mark);
     }
+    /* As the API server's validation: at most one address per family
+     * (podIP is podIPs[0]). */
+    if (pod->n_ips > 2
+        || (pod->n_ips == 2 && pod->ips[0].family == pod->ips[1].family)) {
+        return fail_at(ctx, "podIPs", "may hold one address per family, "
+                       "not %zu addresses", pod->n_ips);
+    }
     return true;
 }
 

@@ -552,7 +552,7 @@ test_api_server_accepts(void **state)
                "spec: {containers: [{name: c, ports: [{containerPort: 80, "
                "protocol: '', name: http}]}]}\n"
                "status: {phase: Done, podIP: 010.0.0.1, podIPs: [{ip: "
-               "010.0.0.1}, {ip: '::ffff:10.0.0.2'}]}\n", &b);
+               "'::ffff:10.0.0.1'}, {ip: 'fd00::2'}]}\n", &b);
     for (size_t i = 0; i < b.n_errors; i++) {
         print_error("%s\n", b.errors[i]);
     }
@@ -586,8 +586,8 @@ test_api_server_accepts(void **state)
     assert_int_equal(pod->phase, POD_UNKNOWN);
     assert_int_equal(pod->n_ips, 2);
     assert_ip(&pod->ips[0], "10.0.0.1");
-    assert_ip(&pod->ips[1], "10.0.0.2");
-    assert_int_equal(pod->ips[1].family, AF_INET);
+    assert_int_equal(pod->ips[0].family, AF_INET);
+    assert_ip(&pod->ips[1], "fd00::2");
     assert_int_equal(pod->ports[0].proto, NP_TCP);
     obj_batch_destroy(&b);
 
@@ -1024,6 +1024,13 @@ static const struct bad_case bad_cases[] = {
       POD_ID "status.podIPs[1].ip: \"fd00::g\" is not a valid IP address" },
     { POD("status: {podIPs: [{}]}"),
       POD_ID "status.podIPs[0].ip: is required" },
+    { POD("status: {podIPs: [{ip: 10.0.0.1}, {ip: 10.0.0.2}]}"),
+      POD_ID "status.podIPs: may hold one address per family, not 2 "
+      "addresses" },
+    { POD("status: {podIP: 10.0.0.3, podIPs: [{ip: 10.0.0.1}, "
+          "{ip: 'fd00::1'}]}"),
+      POD_ID "status.podIPs: may hold one address per family, not 3 "
+      "addresses" },
     { POD("status: {podIPs: [10.0.0.1]}"),
       POD_ID "status.podIPs[0]: must be an object, not string "
       "\"10.0.0.1\"" },
