@@ -9,13 +9,15 @@
  * exactly one phase per dump:
  *
  *   input   engine_apply()/engine_delete() of the event's objects (parsed
- *           before, as the watch client parses them): the
- *           cluster update and the invalidation (src/engine.c
- *           invalidate_for());
- *   run     engine_run(): the compile and the desired table's update;
- *   commit  the daemon's side of a commit (src/daemon.c start_commit(),
- *           commit_done()): the difference from the installed table and
- *           its application, without the switch.
+ *           before, as the watch client parses them): the cluster update
+ *           and the incremental compiler taking the old objects out
+ *           (src/incr.c);
+ *   run     engine_run(): the new objects put in and the desired table's
+ *           update;
+ *   commit  the daemon's side of a commit (start_commit(), commit_done()):
+ *           the difference from the installed table over the flows the
+ *           run changed (engine_changes()) and its application, without
+ *           the switch.
  *
  * A STEP is "apply:FILE" (every object of FILE, JSON or YAML, applied as a
  * watch would deliver it: a changed object replaces the old one whole) or

@@ -808,7 +808,7 @@ test_incremental_equals_full(void **state)
             flowtab_destroy(incr);
             n_steps++;
         }
-        /* The engine's merged fragments equal the offline compiler's
+        /* The engine's first build equals the offline compiler's
          * direct table, given the same ids (both number rules in policy
          * order on a first run). */
         struct np_flowset direct;
