@@ -4,11 +4,14 @@
  *
  * Checks, besides crashes in objects.c, compile.c, engine.c, flowtab.c:
  *   - every flow the engine wants is one the switch accepts (fuzz-ofcheck.c);
- *   - the incremental run gives the table of a full recompute (engine.h);
+ *   - the incremental run gives the table of a full recompute (engine.h),
+ *     and of compile_cluster() (the offline compiler), before and after
+ *     the fuzzed objects go away;
  *   - taking the fuzzed objects away again gives back the base table, when
  *     none of them replaced a base object. */
 #include <assert.h>
 #include <stdlib.h>
+#include "compile.h"
 #include "engine.h"
 #include "flowtab.h"
 #include "fuzz.h"
@@ -65,6 +68,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     engine_run(e);
     struct flowtab *incremental = flowtab_clone(engine_desired(e));
     fuzz_check_openflow(base_table, incremental);
+    struct np_flowset full;
+    engine_compile_full(e, &full);
+    struct flowtab *oracle = flowtab_create();
+    flowtab_assign(oracle, &full);
+    np_flowset_destroy(&full);
+    fuzz_check_same(oracle, incremental,
+                    "compile_cluster() and the incremental run");
+    flowtab_destroy(oracle);
     engine_force_full(e, "fuzz");
     engine_run(e);
     fuzz_check_same(incremental, engine_desired(e),
@@ -78,6 +89,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     free(refs);
     engine_run(e);
+    engine_compile_full(e, &full);
+    oracle = flowtab_create();
+    flowtab_assign(oracle, &full);
+    np_flowset_destroy(&full);
+    fuzz_check_same(oracle, engine_desired(e),
+                    "compile_cluster() and the run that took the fuzzed "
+                    "objects away");
+    flowtab_destroy(oracle);
     if (!replaces_base) {
         fuzz_check_same(base_table, engine_desired(e),
                         "the base table and the table after taking the "
