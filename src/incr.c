@@ -931,7 +931,9 @@ rule_list_cidrs(struct incr *in, struct irule *r)
     for (size_t i = 0; i < r->n_diffs; i++) {
         size_t m;
         struct cidr *list = cidr_diff_list(&r->diffs[i], &m);
-        memcpy(&r->cidrs[n], list, m * sizeof *list);
+        if (m) {
+            memcpy(&r->cidrs[n], list, m * sizeof *list);
+        }
         n += m;
         free(list);
     }
@@ -1422,7 +1424,9 @@ pod_eval(struct incr *in, struct ipod *x)
     x->in = true;
     x->n_ips = pod->n_ips < MAX_POD_IPS ? pod->n_ips : MAX_POD_IPS;
     x->ips = xmalloc((x->n_ips + 1) * sizeof *x->ips);
-    memcpy(x->ips, pod->ips, x->n_ips * sizeof *x->ips);
+    if (x->n_ips) {
+        memcpy(x->ips, pod->ips, x->n_ips * sizeof *x->ips);
+    }
     families_count(in, x->ips, x->n_ips, 1);
     x->on_node = (!in->opts->node
                   || (pod->node_name
