@@ -2,8 +2,8 @@
 UNIT_LDADD = src/libnetpol.la $(CMOCKA_LIBS) $(JANSSON_LIBS) $(YAML_LIBS)
 UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 
-check_PROGRAMS += tests/test-addr tests/test-labels tests/test-compile tests/test-engine tests/test-source-dir tests/test-trace tests/test-np-log
-TESTS += tests/test-addr tests/test-labels tests/test-compile tests/test-engine tests/test-source-dir tests/test-trace tests/test-np-log
+check_PROGRAMS += tests/test-addr tests/test-labels tests/test-compile tests/test-engine tests/test-churn tests/test-source-dir tests/test-trace tests/test-np-log
+TESTS += tests/test-addr tests/test-labels tests/test-compile tests/test-engine tests/test-churn tests/test-source-dir tests/test-trace tests/test-np-log
 
 tests_test_addr_SOURCES = tests/test-addr.c
 tests_test_addr_CFLAGS = $(UNIT_CFLAGS)
@@ -25,6 +25,11 @@ tests_test_compile_LDADD = $(UNIT_LDADD)
 tests_test_engine_SOURCES = tests/test-engine.c
 tests_test_engine_CFLAGS = $(UNIT_CFLAGS) $(JANSSON_CFLAGS)
 tests_test_engine_LDADD = $(UNIT_LDADD)
+
+# Randomized churn, incremental against full (CHURN_SEED, CHURN_EVENTS).
+tests_test_churn_SOURCES = tests/test-churn.c
+tests_test_churn_CFLAGS = $(UNIT_CFLAGS) $(JANSSON_CFLAGS)
+tests_test_churn_LDADD = $(UNIT_LDADD)
 
 tests_test_source_dir_SOURCES = tests/test-source-dir.c
 tests_test_source_dir_CFLAGS = $(UNIT_CFLAGS)
