@@ -2892,6 +2892,23 @@ compare_with_full(struct churn *ch, size_t n_events, uint64_t *full_compiled)
     struct flowtab *incremental = flowtab_create();
     flowtab_visit(engine_desired(e), (flowtab_visit_fn *) flowtab_put,
                   incremental);
+    /* The full recompute: the offline compiler on the engine's cluster,
+     * with its ids and ports (engine_compile_full()); then the engine's own
+     * build from scratch. */
+    struct np_flowset full;
+    engine_compile_full(e, &full);
+    struct flowtab *oracle = flowtab_create();
+    flowtab_assign(oracle, &full);
+    np_flowset_destroy(&full);
+    if (!flowtab_equal(incremental, oracle)) {
+        report_difference(ch, incremental, oracle, n_events);
+        flowtab_destroy(oracle);
+        flowtab_destroy(incremental);
+        fail_msg("churn %s, seed %"PRIu64": incremental table differs from "
+                 "compile_cluster() after event %zu", ch->mix_name, ch->seed,
+                 ch->event);
+    }
+    flowtab_destroy(oracle);
     struct engine_stats before, after;
     engine_get_stats(e, &before);
     engine_force_full(e, "churn test");
