@@ -13,7 +13,7 @@
  *           cluster update and the invalidation (src/engine.c
  *           invalidate_for());
  *   run     engine_run(): the compile and the desired table's update;
- *   commit  the daemon's side of a commit (src/daemon.c start_commit(),
+ *   commit  the daemon's side of a commit (src/installer.c start_commit(),
  *           commit_done()): the difference from the installed table and
  *           its application, without the switch.
  *
@@ -235,7 +235,7 @@ count_changes(const struct flow_change *changes, size_t n,
     }
 }
 
-/* The daemon's half of a commit (src/daemon.c start_commit() and
+/* The daemon's half of a commit (src/installer.c start_commit() and
  * commit_done() on success): the difference, copies of its strings for the
  * bundle, and the installed table brought up to date. */
 static size_t

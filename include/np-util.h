@@ -38,6 +38,11 @@ void *x2nrealloc(void *items, size_t *allocated, size_t size);
 void np_qsort(void *items, size_t n, size_t size,
               int (*compare)(const void *, const void *));
 
+/* Stores the time now, UTC, as "2026-12-01T09:30:00Z" in 'buf', for
+ * status lines that say when something happened. */
+#define NP_UTC_STAMP_SIZE 32
+void np_utc_stamp(char buf[NP_UTC_STAMP_SIZE]);
+
 /* Appends 'value' to the array 'items' with counters 'n' and 'allocated'. */
 #define APPEND(items, n, allocated, value)                              \
     do {                                                                \

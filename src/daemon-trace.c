@@ -15,7 +15,7 @@
 #include "compile.h"
 #include "control.h"
 #include "engine.h"
-#include "flowtab.h"
+#include "installer.h"
 #include "np-util.h"
 #include "objects.h"
 #include "switch-db.h"
@@ -27,19 +27,6 @@ policy_name_cb(void *d_, uint32_t pno)
 {
     struct daemon *d = d_;
     return engine_policy_name(d->engine, pno);
-}
-
-struct cookie_count {
-    uint64_t cookie;
-    size_t n;
-};
-
-static void
-count_cookie(void *cc_, uint8_t table, uint16_t priority, uint64_t cookie,
-             const char *match, const char *actions)
-{
-    struct cookie_count *cc = cc_;
-    cc->n += cookie == cc->cookie;
 }
 
 /* explain COOKIE|FLOW...: the words of a dump-flows line arrive as
@@ -80,22 +67,21 @@ cmd_explain(struct control_request *req, int argc, const char *argv[],
         free(what);
         return;
     }
-    struct cookie_count cc = { cookie & ~(UINT64_C(0xff) << 40), 0 };
-    if (d->installed_known) {
-        flowtab_visit(d->installed, count_cookie, &cc);
-    }
+    struct installer_status is;
+    installer_get_status(d->installer, &is);
+    size_t n = installer_count_cookie(d->installer, cookie);
     char *installed;
-    if (c.generation != d->generation || !d->generation_chosen) {
+    if (c.generation != is.generation || !is.generation_chosen) {
         installed = xasprintf("no: the daemon's generation is %u (a "
-                              "leftover of an earlier run?)", d->generation);
-    } else if (!d->installed_known) {
+                              "leftover of an earlier run?)", is.generation);
+    } else if (!is.installed_known) {
         installed = xstrdup("not known: the daemon is reinstalling its "
                             "flows");
-    } else if (!cc.n) {
+    } else if (!n) {
         installed = xstrdup("no: the daemon's table has no flow with this "
                             "cookie now");
     } else {
-        installed = xasprintf("yes, %zu flow%s", cc.n, cc.n > 1 ? "s" : "");
+        installed = xasprintf("yes, %zu flow%s", n, n > 1 ? "s" : "");
     }
     /* A policy over the flow limit has its isolation but no rule flows:
      * say so, or "installed: no" would read as a lost flow. */
@@ -478,7 +464,9 @@ cmd_trace(struct control_request *req, int argc, const char *argv[],
     t->d = d;
     t->req = req;
     t->raw = raw;
-    t->generation = d->generation;
+    struct installer_status is;
+    installer_get_status(d->installer, &is);
+    t->generation = is.generation;
     t->flow = trace_flow(proto, port, in_port, v6, sbuf, dbuf);
     t->src = src.name;
     t->dst = dst.name;

@@ -82,6 +82,7 @@ $(B)/fuzz-extids: $(B)/obj/fuzz-extids.o $(B)/obj/fuzz-base.o \
 	$(CC) $(LDFLAGS) $(SWITCH_WRAP) $^ $(OVS_LIBS) $(LIBS) -o $@
 # fuzz-control.c includes src/daemon.c and stands in for src/control.c.
 $(B)/fuzz-control: $(B)/obj/fuzz-control.o $(B)/obj/daemon-trace.o \
+		$(B)/obj/installer.o \
 		$(B)/obj/fuzz-base.o $(B)/obj/fuzz-ofcheck.o $(B)/libkube.a \
 		$(B)/libappctl.a $(B)/libswitch.a $(B)/libnetpol.a
 	$(CC) $(LDFLAGS) $(SWITCH_WRAP) $^ $(OVS_LIBS) $(LIBS) $(CURL_LIBS) \
