@@ -1,7 +1,6 @@
 /* The daemon's glue: sources and port bindings into the engine, the
  * engine's table into the installer.  See include/daemon.h. */
 #include "daemon.h"
-#include "daemon-private.h"
 
 #include <errno.h>
 #include <ev.h>
@@ -15,6 +14,7 @@
 #include "cluster.h"
 #include "compile.h"
 #include "control.h"
+#include "daemon-trace.h"
 #include "engine.h"
 #include "installer.h"
 #include "kube-client.h"
@@ -29,6 +29,35 @@
 /* The longest 'sync --timeout', in seconds: a longer wait is a mistake
  * (or 'inf'), and a waiter holds a connection meanwhile. */
 #define SYNC_TIMEOUT_MAX 3600
+
+/* Syncs that wait may each hold a connection and memory: at most this
+ * many at a time, beyond which they get an error at once. */
+#define DAEMON_MAX_SYNCS 64
+
+struct daemon {
+    const struct daemon_options *opts;
+    struct ev_loop *loop;
+    struct engine *engine;
+    struct installer *installer;
+    struct daemon_trace *trace;
+
+    struct source_dir *dir;
+    struct kube_client *kube;
+    struct kube_config *kube_config;
+    bool source_synced;         /* The first full view has arrived. */
+    struct switch_db *db;
+    struct control *control;
+
+    char last_error[512];
+    char last_error_time[NP_UTC_STAMP_SIZE];
+    uint64_t commits_at_error;  /* Commits when it happened. */
+
+    struct waiter *waiters;
+    size_t n_waiters;           /* Allocated, see waiter_free(). */
+    ev_prepare prepare;
+    ev_idle kick;               /* One more loop iteration, soon. */
+    ev_signal sigint, sigterm, sighup;
+};
 
 /* A 'sync' request waiting for the flows to catch up. */
 struct waiter {
@@ -715,7 +744,6 @@ daemon_main(const struct daemon_options *opts)
     control_register("status", "", 0, 0, cmd_status, d);
     control_register("recompute", "", 0, 0, cmd_recompute, d);
     control_register("sync", "[--timeout SECONDS]", 0, 2, cmd_sync, d);
-    daemon_trace_register(d);
 
     d->db = switch_db_create(opts->ovs_rundir, &db_callbacks, d);
     struct installer_options io = {
@@ -725,6 +753,7 @@ daemon_main(const struct daemon_options *opts)
     };
     d->installer = installer_create(d->loop, &io, d->db, &installer_callbacks,
                                     d);
+    d->trace = daemon_trace_create(opts, d->engine, d->installer, d->db);
 
     if (opts->source_dir) {
         d->dir = source_dir_create(d->loop, opts->source_dir, &dir_callbacks,
@@ -787,7 +816,7 @@ out:
     while (d->waiters) {
         waiter_finish(d, d->waiters, false, "daemon stopping");
     }
-    daemon_trace_stop(d);
+    daemon_trace_destroy(d->trace);
     source_dir_destroy(d->dir);
     kube_client_destroy(d->kube);
     kube_config_destroy(d->kube_config);
