@@ -36,6 +36,7 @@
 #include <string.h>
 #include <time.h>
 #include "compile.h"
+#include "cookie.h"
 #include "engine.h"
 #include "flowtab.h"
 #include "np-util.h"
@@ -217,7 +218,7 @@ bind_ports(struct engine *e, const char *path)
     fclose(f);
 }
 
-/* Flow changes by type and by cookie kind (byte 5 of the cookie). */
+/* Flow changes by type and by cookie kind (cookie.h). */
 struct change_counts {
     size_t type[3];             /* enum flow_change_type. */
     size_t kind[5];             /* enum np_cookie_kind; 0: other. */
@@ -229,9 +230,10 @@ count_changes(const struct flow_change *changes, size_t n,
 {
     memset(cc, 0, sizeof *cc);
     for (size_t i = 0; i < n; i++) {
-        unsigned int kind = (changes[i].cookie >> 32) & 0xff;
+        struct np_cookie c;
+        np_cookie_decode(changes[i].cookie, &c);
         cc->type[changes[i].type]++;
-        cc->kind[kind <= NPC_ISOLATION ? kind : 0]++;
+        cc->kind[c.kind <= NPC_ISOLATION ? c.kind : 0]++;
     }
 }
 

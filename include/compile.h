@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "cookie.h"
 
 struct cluster;
 struct ip_addr;
@@ -124,19 +125,9 @@ enum np_table {
 };
 const char *np_table_name(enum np_table);
 
-/* Cookie layout: 16-bit prefix | 8-bit generation | 8-bit kind |
- * 20-bit policy number | 12-bit rule slot.  A policy keeps its number for
- * its lifetime (see 'policy_ids'); 'names' maps numbers back. */
-#define NP_COOKIE_PREFIX UINT64_C(0x4e50)       /* "NP" */
-#define NP_COOKIE_MASK_OURS UINT64_C(0xffff000000000000)
-#define NP_COOKIE_MASK_GEN UINT64_C(0xffffff0000000000)
-
-enum np_cookie_kind {
-    NPC_INFRA = 1,              /* Classify, state, spoof guard, commit. */
-    NPC_CLAUSE = 2,             /* Conjunction clauses shared by rules. */
-    NPC_RULE = 3,               /* A rule's conj_id or direct flow. */
-    NPC_ISOLATION = 4,          /* Default deny of an isolated pod. */
-};
+/* Every flow's cookie names its kind, policy and rule (cookie.h).  A
+ * policy keeps its number for its lifetime (see 'policy_ids'); 'names'
+ * maps numbers back. */
 
 struct np_flow {
     uint8_t table;              /* Absolute table number. */

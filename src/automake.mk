@@ -19,6 +19,7 @@ src_libnetpol_la_SOURCES = \
 	include/cli.h \
 	include/cluster.h \
 	include/compile.h \
+	include/cookie.h \
 	include/engine.h \
 	include/flowtab.h \
 	include/labels.h \

@@ -11,8 +11,8 @@
 #include "addr.h"
 #include "appctl.h"
 #include "cluster.h"
-#include "compile.h"
 #include "control.h"
+#include "cookie.h"
 #include "daemon.h"
 #include "engine.h"
 #include "installer.h"
@@ -66,9 +66,8 @@ cmd_explain(struct control_request *req, int argc, const char *argv[],
         return;
     }
     char *what = trace_cookie_describe(cookie, policy_name_cb, dt);
-    struct trace_cookie c;
-    trace_cookie_decode(cookie, &c);
-    if (!c.ours) {
+    struct np_cookie c;
+    if (!np_cookie_decode(cookie, &c)) {
         char *msg = xasprintf("%s\n", what);
         control_reply(req, true, msg);
         free(msg);
@@ -120,10 +119,11 @@ cmd_explain(struct control_request *req, int argc, const char *argv[],
     }
     char *msg = xasprintf(
         "%s (generation %u, installed: %s)\n"
-        "cookie %#"PRIx64": prefix 0x4e50, generation %u, kind %u, "
+        "cookie %#"PRIx64": prefix %#"PRIx64", generation %u, kind %u, "
         "policy number %"PRIu32", rule slot %#x (%s, rule %u)\n%s",
-        what, c.generation, installed, cookie, c.generation, c.kind,
-        c.policy, (unsigned int) (cookie & 0xfff),
+        what, c.generation, installed, cookie, NP_COOKIE_PREFIX,
+        c.generation, c.kind,
+        c.policy, (unsigned int) np_cookie_slot(&c),
         c.ingress ? "ingress" : "egress", c.rule, note);
     free(note);
     control_reply(req, true, msg);
@@ -298,7 +298,8 @@ struct endpoint {
 };
 
 static char *
-endpoint_resolve(const struct daemon_trace *dt, const char *text, struct endpoint *e)
+endpoint_resolve(const struct daemon_trace *dt, const char *text,
+                 struct endpoint *e)
 {
     const struct cluster *cl = engine_cluster(dt->engine);
     memset(e, 0, sizeof *e);
@@ -496,7 +497,8 @@ cmd_trace(struct control_request *req, int argc, const char *argv[],
     dt->traces = t;
     dt->n_traces++;
     control_set_cancel(req, trace_cancel, t);
-    const char *targs[] = { dt->opts->bridge, t->flow, "--ct-next", "trk,new" };
+    const char *targs[] = { dt->opts->bridge, t->flow, "--ct-next",
+                            "trk,new" };
     t->call = appctl_call(ctl, "ofproto/trace", 4, targs, 5000, trace_done, t);
     free(ctl);
 }

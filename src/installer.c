@@ -6,7 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "compile.h"
+#include "compile.h"            /* struct np_flow. */
+#include "cookie.h"
 #include "engine.h"             /* engine_now_ms(): the batches' clock. */
 #include "flowtab.h"
 #include "np-log.h"
@@ -85,18 +86,11 @@ set_error(struct installer *in, const char *message)
     in->cbs.error(in->aux, in->last_error);
 }
 
-static uint64_t
-generation_cookie(uint8_t generation)
-{
-    return (NP_COOKIE_PREFIX << 48) | ((uint64_t) generation << 40);
-}
-
 /* Compiled cookies carry generation 0; the installed ones carry ours. */
 static uint64_t
 with_generation(const struct installer *in, uint64_t cookie)
 {
-    return (cookie & ~(UINT64_C(0xff) << 40))
-           | ((uint64_t) in->generation << 40);
+    return np_cookie_set_generation(cookie, in->generation);
 }
 
 /* ---- The "installed" marker on pods' ports. ----
@@ -216,7 +210,7 @@ start_replace(struct installer *in, const struct installer_table *t)
         fa.flows[i].cookie = with_generation(in, fa.flows[i].cookie);
     }
     in->busy = true;
-    switch_of_replace(in->sw, NP_COOKIE_PREFIX << 48, NP_COOKIE_MASK_OURS,
+    switch_of_replace(in->sw, NP_COOKIE_OURS, NP_COOKIE_MASK_OURS,
                       fa.flows, fa.n, replace_done, in);
     free(fa.flows);
 }
@@ -351,7 +345,7 @@ generation_dump_done(void *in_, struct switch_of_flows *flows)
     }
     int newest = -1;
     for (size_t i = 0; i < flows->n_flows; i++) {
-        newest = (int) ((flows->flows[i].cookie >> 40) & 0xff);
+        newest = np_cookie_generation(flows->flows[i].cookie);
     }
     in->generation = (uint8_t) (newest + 1);
     in->generation_chosen = true;
@@ -413,7 +407,7 @@ installer_run(struct installer *in, const struct installer_table *t)
     }
     if (!in->generation_chosen) {
         in->busy = true;
-        switch_of_dump(in->sw, NP_COOKIE_PREFIX << 48, NP_COOKIE_MASK_OURS,
+        switch_of_dump(in->sw, NP_COOKIE_OURS, NP_COOKIE_MASK_OURS,
                        generation_dump_done, in);
     } else if (!in->installed_known) {
         start_replace(in, t);
@@ -504,7 +498,7 @@ drift_cb(struct ev_loop *loop, ev_timer *t, int revents)
     struct drift_ctx *dc = xmalloc(sizeof *dc);
     dc->in = in;
     dc->commit_seq = in->commit_seq;
-    switch_of_dump(in->sw, generation_cookie(in->generation),
+    switch_of_dump(in->sw, NP_COOKIE_OURS_GEN(in->generation),
                    NP_COOKIE_MASK_GEN, drift_dump_done, dc);
 }
 
@@ -618,11 +612,12 @@ count_cookie(void *cc_, uint8_t table, uint16_t priority, uint64_t cookie,
 size_t
 installer_count_cookie(const struct installer *in, uint64_t cookie)
 {
-    if (!in->installed_known || with_generation(in, cookie) != cookie) {
+    if (!in->installed_known
+        || np_cookie_generation(cookie) != in->generation) {
         return 0;
     }
     /* 'installed' keeps compiled cookies, of generation 0. */
-    struct cookie_count cc = { cookie & ~(UINT64_C(0xff) << 40), 0 };
+    struct cookie_count cc = { np_cookie_set_generation(cookie, 0), 0 };
     flowtab_visit(in->installed, count_cookie, &cc);
     return cc.n;
 }

@@ -9,20 +9,10 @@
 #include <string.h>
 #include <strings.h>
 #include "compile.h"
+#include "cookie.h"
 #include "np-util.h"
 
 /* ---- Cookies. ---- */
-
-void
-trace_cookie_decode(uint64_t cookie, struct trace_cookie *c)
-{
-    c->ours = (cookie >> 48) == NP_COOKIE_PREFIX;
-    c->generation = (cookie >> 40) & 0xff;
-    c->kind = (cookie >> 32) & 0xff;
-    c->policy = (cookie >> 12) & 0xfffff;
-    c->ingress = (cookie & 0x800) != 0;
-    c->rule = cookie & 0x7ff;
-}
 
 static bool
 parse_hex64(const char *s, uint64_t *value, const char **end)
@@ -93,9 +83,8 @@ char *
 trace_cookie_describe(uint64_t cookie, trace_policy_name_fn *name_fn,
                       void *aux)
 {
-    struct trace_cookie c;
-    trace_cookie_decode(cookie, &c);
-    if (!c.ours) {
+    struct np_cookie c;
+    if (!np_cookie_decode(cookie, &c)) {
         return xasprintf("cookie %#"PRIx64" is not an ovs-netpol cookie "
                          "(ours are 0x4e50...): someone else's flow", cookie);
     }
@@ -381,7 +370,7 @@ is_drop(const struct trace_hit *h)
  * NAME: " part. */
 static char *
 describe_ours(const struct trace_hit *h, unsigned int t,
-              const struct trace_cookie *c, const struct trace_context *ctx)
+              const struct np_cookie *c, const struct trace_context *ctx)
 {
     const char *src = ctx->src, *dst = ctx->dst;
     if (c->kind == NPC_RULE) {
@@ -488,9 +477,8 @@ trace_describe_hit(const struct trace_hit *h, const struct trace_context *ctx)
         return xasprintf("table %u: no flow matches -> drop (table miss)",
                          h->table);
     }
-    struct trace_cookie c;
-    trace_cookie_decode(h->cookie, &c);
-    if (!c.ours) {
+    struct np_cookie c;
+    if (!np_cookie_decode(h->cookie, &c)) {
         return xasprintf("table %u: someone else's flow (cookie %#"PRIx64"), "
                          "%s%spriority %u -> %s", h->table, h->cookie,
                          h->match, *h->match ? ", " : "", h->priority,
@@ -527,9 +515,9 @@ static void
 decide(const struct trace_hit *h, const struct trace_context *ctx,
        struct decision *d)
 {
-    struct trace_cookie c;
-    trace_cookie_decode(h->cookie, &c);
-    if (h->no_match || !c.ours || h->table < ctx->table_base
+    struct np_cookie c;
+    bool ours = np_cookie_decode(h->cookie, &c);
+    if (h->no_match || !ours || h->table < ctx->table_base
         || h->table - ctx->table_base >= NPT_N_TABLES) {
         return;
     }
@@ -593,9 +581,9 @@ trace_report(const struct trace_result *r, const struct trace_context *ctx,
         for (size_t j = 0; j < s->n_hits; j++) {
             const struct trace_hit *h = &s->hits[j];
             decide(h, ctx, &d);
-            struct trace_cookie c;
-            trace_cookie_decode(h->cookie, &c);
-            if (i == r->n_sections - 1 && c.ours && !h->no_match) {
+            struct np_cookie c;
+            bool ours = np_cookie_decode(h->cookie, &c);
+            if (i == r->n_sections - 1 && ours && !h->no_match) {
                 if (h->table == ctx->table_base + NPT_COMMIT) {
                     reached_commit = true;
                 }

@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "compile.h"
+#include "cookie.h"
 #include "ovs-loop.h"
 #include "switch-db.h"
 #include "switch-of.h"
@@ -172,8 +173,8 @@ ofctl_dump(uint64_t cookie, uint64_t mask)
 }
 
 /* Cookies of the tests: generations 1 and 2 of ours. */
-#define OURS (NP_COOKIE_PREFIX << 48)
-#define GEN(N) (OURS | (UINT64_C(N) << 40))
+#define OURS NP_COOKIE_OURS
+#define GEN(N) NP_COOKIE_OURS_GEN(N)
 #define C1 (GEN(1) | 0x101)
 #define C2 (GEN(2) | 0x202)
 
