@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "cookie.h"
+#include "pipeline.h"
 
 struct cluster;
 struct ip_addr;
@@ -111,19 +112,7 @@ struct k8s_pod;
 bool compile_pod_is_local(const struct compile_options *,
                           const struct k8s_pod *);
 
-/* Our tables, as offsets from 'table_base'. */
-enum np_table {
-    NPT_CLASSIFY = 0,           /* ARP/ND pass, IP to conntrack. */
-    NPT_STATE = 1,              /* Replies pass unless cut, invalid drop. */
-    NPT_SPOOF = 2,              /* Source port and address agree. */
-    NPT_EGRESS = 3,             /* Egress rules of the source pod. */
-    NPT_EGRESS_DEFAULT = 4,     /* Drop from egress-isolated pods. */
-    NPT_INGRESS = 5,            /* Ingress rules of the destination pod. */
-    NPT_INGRESS_DEFAULT = 6,    /* Drop to ingress-isolated pods. */
-    NPT_COMMIT = 7,             /* Commit new (or uncut) connections. */
-    NPT_N_TABLES = 8,
-};
-const char *np_table_name(enum np_table);
+/* The tables filled and their priorities: pipeline.h. */
 
 /* Every flow's cookie names its kind, policy and rule (cookie.h).  A
  * policy keeps its number for its lifetime (see 'policy_ids'); 'names'

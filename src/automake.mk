@@ -24,6 +24,7 @@ src_libnetpol_la_SOURCES = \
 	include/flowtab.h \
 	include/labels.h \
 	include/objects.h \
+	include/pipeline.h \
 	include/strmap.h \
 	include/np-log.h \
 	include/np-util.h \

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include "compile.h"
 #include "cookie.h"
+#include "pipeline.h"
 #include "np-util.h"
 
 /* ---- Cookies. ---- */
@@ -396,73 +396,85 @@ describe_ours(const struct trace_hit *h, unsigned int t,
         return xasprintf("%s -> conjunction clause (%s)", h->match,
                          h->actions ? h->actions : "");
     }
-    /* Infrastructure: by table and priority (see src/compile.c). */
+    /* Infrastructure: by table and priority (pipeline.h). */
     switch (t) {
     case NPT_CLASSIFY:
         return (h->actions && !strncmp(h->actions, "ct(", 3)
-                ? xstrdup("IP -> conntrack, then table 1")
+                ? xasprintf("IP -> conntrack, then table %u",
+                            ctx->table_base + NPT_STATE)
                 : xasprintf("%s -> passed on, no policy applies (not IP, or "
                             "ARP/neighbor discovery)",
                             *h->match ? h->match : "any packet"));
     case NPT_STATE:
         switch (h->priority) {
-        case 200: return xstrdup("invalid for conntrack -> drop");
-        case 195: return xstrdup("SCTP reply -> passes");
-        case 190: return xstrdup("reply of a connection that policies "
-                                 "cut -> drop");
-        case 180: return xstrdup("reply of an allowed connection -> passes");
-        case 170: return xstrdup("established connection, original "
-                                 "direction -> policies again");
-        case 0: return xstrdup("new connection -> policies");
+        case PRIO_STATE_INVALID:
+            return xstrdup("invalid for conntrack -> drop");
+        case PRIO_STATE_SCTP_REPLY:
+            return xstrdup("SCTP reply -> passes");
+        case PRIO_STATE_CUT_REPLY:
+            return xstrdup("reply of a connection that policies cut -> "
+                           "drop");
+        case PRIO_STATE_REPLY:
+            return xstrdup("reply of an allowed connection -> passes");
+        case PRIO_STATE_ESTABLISHED:
+            return xstrdup("established connection, original direction -> "
+                           "policies again");
+        case PRIO_MISS:
+            return xstrdup("new connection -> policies");
         }
         break;
     case NPT_SPOOF:
         switch (h->priority) {
-        case 200: return xasprintf("%s from its own port with its own "
-                                   "address -> egress checks", src);
-        case 190: return xstrdup("from the node on a node port -> always "
-                                 "allowed, straight to commit");
-        case 150: return xasprintf("%s: this port's pod has no flows yet, or "
-                                   "%s is not its address -> drop",
-                                   h->match, src);
-        case 100: return xasprintf("%s is a local pod's address from another "
-                                   "port: spoofed -> drop", src);
-        case 0: return xasprintf("%s is not a local pod -> ingress checks "
-                                 "only", src);
+        case PRIO_SPOOF_OWN:
+            return xasprintf("%s from its own port with its own address -> "
+                             "egress checks", src);
+        case PRIO_SPOOF_NODE:
+            return xstrdup("from the node on a node port -> always allowed, "
+                           "straight to commit");
+        case PRIO_SPOOF_PORT_DROP:
+            return xasprintf("%s: this port's pod has no flows yet, or %s is "
+                             "not its address -> drop", h->match, src);
+        case PRIO_SPOOF_ADDRESS_DROP:
+            return xasprintf("%s is a local pod's address from another port: "
+                             "spoofed -> drop", src);
+        case PRIO_MISS:
+            return xasprintf("%s is not a local pod -> ingress checks only",
+                             src);
         }
         break;
     case NPT_EGRESS:
-        if (!h->priority) {
+        if (h->priority == PRIO_MISS) {
             return xasprintf("no egress rule for %s matches (miss)", src);
         }
         break;
     case NPT_EGRESS_DEFAULT:
-        if (!h->priority) {
+        if (h->priority == PRIO_MISS) {
             return xasprintf("%s not isolated for egress -> on", src);
         }
-        if (h->priority == 120) {
+        if (h->priority == PRIO_ISOLATION_TO_NODE) {
             return xstrdup("to the node -> always allowed");
         }
         break;
     case NPT_INGRESS:
-        if (!h->priority) {
+        if (h->priority == PRIO_MISS) {
             return xasprintf("no ingress rule for %s matches (miss)", dst);
         }
         break;
     case NPT_INGRESS_DEFAULT:
-        if (!h->priority) {
+        if (h->priority == PRIO_MISS) {
             return xasprintf("%s not isolated for ingress -> on", dst);
         }
         break;
     case NPT_COMMIT:
         switch (h->priority) {
-        case 110: return xstrdup("allowed again after a policy change had "
-                                 "cut it -> mark cleared, passed on");
-        case 105: return xstrdup("established and still allowed -> passed "
-                                 "on");
-        case 100: return xstrdup("allowed -> connection committed (the "
-                                 "deciding rules go into ct_label), passed "
-                                 "on");
+        case PRIO_COMMIT_UNCUT:
+            return xstrdup("allowed again after a policy change had cut it "
+                           "-> mark cleared, passed on");
+        case PRIO_COMMIT_ESTABLISHED:
+            return xstrdup("established and still allowed -> passed on");
+        case PRIO_COMMIT_NEW:
+            return xstrdup("allowed -> connection committed (the deciding "
+                           "rules go into ct_label), passed on");
         }
         break;
     }
@@ -538,10 +550,10 @@ decide(const struct trace_hit *h, const struct trace_context *ctx,
                                c.ingress ? dst : src, dir, p, dir));
         free(p);
     } else if (c.kind == NPC_INFRA) {
-        if (t == NPT_SPOOF && h->priority == 0) {
+        if (t == NPT_SPOOF && h->priority == PRIO_MISS) {
             set_decision(&d->egress, xasprintf("not checked here: %s is "
                                                "not a local pod", src));
-        } else if (t == NPT_SPOOF && h->priority == 190) {
+        } else if (t == NPT_SPOOF && h->priority == PRIO_SPOOF_NODE) {
             set_decision(&d->egress, xstrdup("allowed: from the node"));
             set_decision(&d->ingress, xstrdup("allowed: from the node"));
         } else if (t == NPT_SPOOF && is_drop(h)) {
@@ -551,12 +563,13 @@ decide(const struct trace_hit *h, const struct trace_context *ctx,
             set_decision(&d->egress, xstrdup("DENIED by conntrack state "
                                              "(invalid, or a cut "
                                              "connection's reply)"));
-        } else if (t == NPT_EGRESS_DEFAULT && h->priority == 0) {
+        } else if (t == NPT_EGRESS_DEFAULT && h->priority == PRIO_MISS) {
             set_decision(&d->egress, xasprintf("allowed: %s is not isolated "
                                                "for egress", src));
-        } else if (t == NPT_EGRESS_DEFAULT && h->priority == 120) {
+        } else if (t == NPT_EGRESS_DEFAULT
+                   && h->priority == PRIO_ISOLATION_TO_NODE) {
             set_decision(&d->egress, xstrdup("allowed: to the node"));
-        } else if (t == NPT_INGRESS_DEFAULT && h->priority == 0) {
+        } else if (t == NPT_INGRESS_DEFAULT && h->priority == PRIO_MISS) {
             set_decision(&d->ingress, xasprintf("allowed: %s is not "
                                                 "isolated for ingress", dst));
         }

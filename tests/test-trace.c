@@ -330,6 +330,11 @@ test_parse_nested(void **state)
                     "rule 2\n");
     assert_contains(rep, "  ingress: allowed: 10.0.0.2 is not isolated for "
                     "ingress\n");
+    /* Under --table-base 40 every table is named by its real number. */
+    assert_contains(rep, "  table 40 classify: IP -> conntrack, then table "
+                    "41\n");
+    assert_contains(rep, "table 41 conntrack state: new connection -> "
+                    "policies\n");
     assert_contains(rep, "table 43 egress rules: ip,nw_src=10.0.0.1,"
                     "nw_dst=10.0.0.2,tcp,tp_dst=80 -> NetworkPolicy x/allow-x "
                     "egress rule 2\n");
