@@ -32,6 +32,15 @@ void *x2nrealloc(void *items, size_t *allocated, size_t size);
 
 #define ARRAY_SIZE(a) (sizeof (a) / sizeof *(a))
 
+/* The struct that holds MEMBER at POINTER: the owner of an embedded
+ * watcher or list node (STYLE.md, "Memory ownership").  Spelled exactly
+ * as OVS's <openvswitch/util.h> spells it, so that a file that includes
+ * both has one macro. */
+#ifndef CONTAINER_OF
+#define CONTAINER_OF(POINTER, STRUCT, MEMBER)                           \
+        ((STRUCT *) (void *) ((char *) (POINTER) - offsetof (STRUCT, MEMBER)))
+#endif
+
 /* qsort() for arrays that may be empty and then NULL: C makes a null
  * pointer argument undefined behaviour even for 0 elements (UBSan reports
  * it), so this does nothing for fewer than 2 elements. */

@@ -76,8 +76,6 @@ struct waiter {
 };
 
 
-#define DAEMON_OF(PTR, MEMBER) \
-    ((struct daemon *) ((char *) (PTR) - offsetof(struct daemon, MEMBER)))
 
 /* Results of switch requests arrive from ovs-loop's own watchers, possibly
  * after this iteration's prepare_cb ran: make sure another iteration
@@ -158,8 +156,7 @@ waiter_cancel(struct control_request *req, void *w_)
 static void
 waiter_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
-    struct waiter *w = (struct waiter *)
-        ((char *) t - offsetof(struct waiter, timeout));
+    struct waiter *w = CONTAINER_OF(t, struct waiter, timeout);
     waiter_finish(w->d, w, false, "sync: timed out before the flows for the "
                   "source's current state were committed");
 }
@@ -386,7 +383,7 @@ engine_ports(const void *engine, installer_port_fn *cb, void *cb_aux)
 static void
 prepare_cb(struct ev_loop *loop, ev_prepare *p, int revents)
 {
-    struct daemon *d = DAEMON_OF(p, prepare);
+    struct daemon *d = CONTAINER_OF(p, struct daemon, prepare);
     if (!d->source_synced || !switch_db_is_synced(d->db)) {
         /* Never install a partial view: without the port bindings the
          * spoof guard would check addresses only. */
@@ -696,7 +693,7 @@ signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
 static void
 sighup_cb(struct ev_loop *loop, ev_signal *s, int revents)
 {
-    struct daemon *d = DAEMON_OF(s, sighup);
+    struct daemon *d = CONTAINER_OF(s, struct daemon, sighup);
     np_log(NP_LOG_INFO, "daemon", "SIGHUP: %srecomputing every flow",
            d->dir ? "rescanning the manifest directory and " : "");
     kick(d);

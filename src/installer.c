@@ -490,8 +490,7 @@ drift_dump_done(void *dc_, struct switch_of_flows *flows)
 static void
 drift_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
-    struct installer *in = (struct installer *)
-        ((char *) t - offsetof(struct installer, drift));
+    struct installer *in = CONTAINER_OF(t, struct installer, drift);
     if (!in->installed_known || in->busy || !switch_of_is_connected(in->sw)) {
         return;
     }

@@ -39,9 +39,6 @@
 #include "objects.h"
 #include "strmap.h"
 
-#define CONTAINER_OF(ptr, type, member) \
-    ((type *) (void *) ((char *) (ptr) - offsetof(type, member)))
-
 /* Bytes of a non-200 response body kept for the error message. */
 #define ERROR_BODY_MAX 65536
 
