@@ -426,12 +426,6 @@ json_meta(const json_t *obj, enum obj_kind kind, const char **ns,
     }
 }
 
-static char *
-object_key(const char *ns, const char *name)
-{
-    return *ns ? xasprintf("%s/%s", ns, name) : xstrdup(name);
-}
-
 /* Objects. */
 
 static void
@@ -446,7 +440,7 @@ known_free(struct kc_known *k)
 static struct kc_known *
 known_get(struct kc_kind *kk, const char *ns, const char *name, bool create)
 {
-    char *key = object_key(ns, name);
+    char *key = k8s_object_key(ns, name);
     struct kc_known *k;
     if (create) {
         bool created;
@@ -465,7 +459,7 @@ known_get(struct kc_kind *kk, const char *ns, const char *name, bool create)
 static void
 known_remove(struct kc_kind *kk, const char *ns, const char *name)
 {
-    char *key = object_key(ns, name);
+    char *key = k8s_object_key(ns, name);
     known_free(strmap_remove(&kk->known, key));
     free(key);
     kk->verify_dirty = true;
@@ -1284,7 +1278,7 @@ listing_add_page(struct kc_listing *l, const struct kc_request *req)
         const char *ns, *name, *item_rv;
         json_meta(item, req->kk->kind, &ns, &name, &item_rv);
         if (name) {             /* Without one, handle_object() ignores it. */
-            char *key = object_key(ns, name);
+            char *key = k8s_object_key(ns, name);
             bool created;
             void **slot = strmap_slot(&l->objects, key, &created);
             free(*slot);
