@@ -709,7 +709,8 @@ daemon_main(const struct daemon_options *opts)
     struct daemon *d = xcalloc(1, sizeof *d);
     d->opts = opts;
     d->loop = EV_DEFAULT;
-    signal(SIGPIPE, SIG_IGN);
+    /* Also ignores SIGPIPE, which a write to a closed control or API
+     * connection would otherwise die of. */
     ovs_loop_init(d->loop);
     int status = 1;
 
