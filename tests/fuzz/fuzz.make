@@ -36,7 +36,7 @@ CURL_LIBS = $(shell pkg-config --libs libcurl)
 # src/automake.mk's libnetpol, without the CLI.
 NETPOL = addr cluster compile engine flowtab labels objects strmap np-log \
 	np-util source-dir trace yaml-json
-SWITCH = ovs-loop switch-db switch-of
+SWITCH = installer ovs-loop switch-db switch-of
 OVS_SIDE = $(SWITCH) appctl fuzz-ofcheck
 
 TARGETS = manifest compile kube kubeconfig extids control trace
@@ -82,7 +82,6 @@ $(B)/fuzz-extids: $(B)/obj/fuzz-extids.o $(B)/obj/fuzz-base.o \
 	$(CC) $(LDFLAGS) $(SWITCH_WRAP) $^ $(OVS_LIBS) $(LIBS) -o $@
 # fuzz-control.c includes src/daemon.c and stands in for src/control.c.
 $(B)/fuzz-control: $(B)/obj/fuzz-control.o $(B)/obj/daemon-trace.o \
-		$(B)/obj/installer.o \
 		$(B)/obj/fuzz-base.o $(B)/obj/fuzz-ofcheck.o $(B)/libkube.a \
 		$(B)/libappctl.a $(B)/libswitch.a $(B)/libnetpol.a
 	$(CC) $(LDFLAGS) $(SWITCH_WRAP) $^ $(OVS_LIBS) $(LIBS) $(CURL_LIBS) \

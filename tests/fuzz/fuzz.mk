@@ -47,7 +47,7 @@ tests_fuzz_replay_extids_LDFLAGS = $(SWITCH_WRAP)
 # fuzz-control.c includes src/daemon.c and stands in for src/control.c
 # (libcontrol.la gives appctl.c only).
 tests_fuzz_replay_control_SOURCES = tests/fuzz/fuzz-control.c \
-	src/daemon-trace.c src/installer.c $(FUZZ_REPLAY)
+	src/daemon-trace.c $(FUZZ_REPLAY)
 tests_fuzz_replay_control_LDADD = tests/fuzz/libfuzzcheck.la \
 	src/libcontrol.la src/libkube.la src/libnetpol.la $(SWITCH_LIBS) \
 	$(CURL_LIBS) $(JANSSON_LIBS) $(YAML_LIBS) $(EV_LIBS)
