@@ -62,8 +62,7 @@ struct daemon {
 /* A 'sync' request waiting for the flows to catch up. */
 struct waiter {
     struct control_request *req;
-    uint64_t need_run;          /* Engine runs that must have happened... */
-    uint64_t need_commit;       /* ...and the commit that includes them. */
+    uint64_t need_run;          /* The engine run that must be committed. */
     bool source_done;           /* The source has caught up. */
     ev_timer timeout;
     struct daemon *d;
@@ -74,8 +73,6 @@ struct waiter {
     bool kube_pending;
     bool answered;
 };
-
-
 
 /* Results of switch requests arrive from ovs-loop's own watchers, possibly
  * after this iteration's prepare_cb ran: make sure another iteration
