@@ -81,8 +81,8 @@ class BenchError(Exception):
 
 
 # ---------------------------------------------------------------------------
-# Statistics: the daemon's own convention (src/daemon.c latency_summary):
-# sorted v, p50 = v[(n-1)/2], p99 = v[floor((n-1)*0.99)].
+# Statistics: the daemon's own convention (src/installer.c,
+# installer_get_latency()): sorted v, p50 = v[(n-1)/2], p99 = v[floor((n-1)*0.99)].
 
 def pct(values, q):
     v = sorted(x for x in values if x is not None)

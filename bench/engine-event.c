@@ -14,10 +14,10 @@
  *           (src/incr.c);
  *   run     engine_run(): the new objects put in and the desired table's
  *           update;
- *   commit  the daemon's side of a commit (start_commit(), commit_done()):
- *           the difference from the installed table over the flows the
- *           run changed (engine_changes()) and its application, without
- *           the switch.
+ *   commit  the daemon's side of a commit (src/installer.c start_commit(),
+ *           commit_done()): the difference from the installed table over
+ *           the flows the run changed (engine_changes()) and its
+ *           application, without the switch.
  *
  * A STEP is "apply:FILE" (every object of FILE, JSON or YAML, applied as a
  * watch would deliver it: a changed object replaces the old one whole) or
@@ -39,6 +39,7 @@
 #include <string.h>
 #include <time.h>
 #include "compile.h"
+#include "cookie.h"
 #include "engine.h"
 #include "flowtab.h"
 #include "np-util.h"
@@ -239,7 +240,7 @@ bind_ports(struct engine *e, const char *path)
     fclose(f);
 }
 
-/* Flow changes by type and by cookie kind (byte 5 of the cookie). */
+/* Flow changes by type and by cookie kind (cookie.h). */
 struct change_counts {
     size_t type[3];             /* enum flow_change_type. */
     size_t kind[5];             /* enum np_cookie_kind; 0: other. */
@@ -251,13 +252,14 @@ count_changes(const struct flow_change *changes, size_t n,
 {
     memset(cc, 0, sizeof *cc);
     for (size_t i = 0; i < n; i++) {
-        unsigned int kind = (changes[i].cookie >> 32) & 0xff;
+        struct np_cookie c;
+        np_cookie_decode(changes[i].cookie, &c);
         cc->type[changes[i].type]++;
-        cc->kind[kind <= NPC_ISOLATION ? kind : 0]++;
+        cc->kind[c.kind <= NPC_ISOLATION ? c.kind : 0]++;
     }
 }
 
-/* The daemon's half of a commit (src/daemon.c start_commit() and
+/* The daemon's half of a commit (src/installer.c start_commit() and
  * commit_done() on success): the difference, copies of its strings for the
  * bundle, and the installed table brought up to date. */
 static size_t

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "cookie.h"
+#include "pipeline.h"
 
 struct cluster;
 struct ip_addr;
@@ -102,33 +104,11 @@ struct k8s_pod;
 bool compile_pod_is_local(const struct compile_options *,
                           const struct k8s_pod *);
 
-/* Our tables, as offsets from 'table_base'. */
-enum np_table {
-    NPT_CLASSIFY = 0,           /* ARP/ND pass, IP to conntrack. */
-    NPT_STATE = 1,              /* Replies pass unless cut, invalid drop. */
-    NPT_SPOOF = 2,              /* Source port and address agree. */
-    NPT_EGRESS = 3,             /* Egress rules of the source pod. */
-    NPT_EGRESS_DEFAULT = 4,     /* Drop from egress-isolated pods. */
-    NPT_INGRESS = 5,            /* Ingress rules of the destination pod. */
-    NPT_INGRESS_DEFAULT = 6,    /* Drop to ingress-isolated pods. */
-    NPT_COMMIT = 7,             /* Commit new (or uncut) connections. */
-    NPT_N_TABLES = 8,
-};
-const char *np_table_name(enum np_table);
+/* The tables filled and their priorities: pipeline.h. */
 
-/* Cookie layout: 16-bit prefix | 8-bit generation | 8-bit kind |
- * 20-bit policy number | 12-bit rule slot.  A policy keeps its number for
- * its lifetime (see 'policy_ids'); 'names' maps numbers back. */
-#define NP_COOKIE_PREFIX UINT64_C(0x4e50)       /* "NP" */
-#define NP_COOKIE_MASK_OURS UINT64_C(0xffff000000000000)
-#define NP_COOKIE_MASK_GEN UINT64_C(0xffffff0000000000)
-
-enum np_cookie_kind {
-    NPC_INFRA = 1,              /* Classify, state, spoof guard, commit. */
-    NPC_CLAUSE = 2,             /* Conjunction clauses shared by rules. */
-    NPC_RULE = 3,               /* A rule's conj_id or direct flow. */
-    NPC_ISOLATION = 4,          /* Default deny of an isolated pod. */
-};
+/* Every flow's cookie names its kind, policy and rule (cookie.h).  A
+ * policy keeps its number for its lifetime (see 'policy_ids'); 'names'
+ * maps numbers back. */
 
 struct np_flow {
     uint8_t table;              /* Absolute table number. */

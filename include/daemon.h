@@ -2,23 +2,20 @@
  * NetworkPolicies compile to.
  *
  *   source (API or directory) ──▶ engine ──▶ desired flows
- *   switch-db (port bindings) ──▶ engine          │ difference with
- *                                                 ▼ what is installed
- *                               switch-of: one atomic bundle per change
+ *   switch-db (port bindings) ──▶ engine          │
+ *                                                 ▼
+ *                               installer: the difference with what is
+ *                               installed, one atomic bundle at a time
+ *                               (switch-of), and the pods' markers
  *
  * One libev loop drives everything (OVS's connections through ovs-loop).
  * Inputs only record changes; an ev_prepare watcher runs the engine once
- * per loop iteration and sends the difference between desired and
- * installed flows as one bundle; 'installed' changes only when the switch
- * has committed.  Only one bundle is in flight at a time; what changes
- * meanwhile goes into the next.
- *
- * At start and after every reconnection to ovs-vswitchd (a restarted
- * switch has no flows) the daemon replaces all its flows, of any earlier
- * generation, by the current ones with a new generation in their cookies,
- * in one bundle: no flush, no moment without policy.  A periodic drift
- * check compares the switch's flows in our cookie range with what we
- * installed, and repairs and counts differences made by others. */
+ * per loop iteration and hands its table to the installer, which owns
+ * everything about the switch's table: what is installed, the generation,
+ * the bundle in flight, the full replace after every reconnection and the
+ * drift check (installer.h).  The daemon itself is glue: sources and port
+ * bindings into the engine, the engine into the installer, the control
+ * commands, and 'sync' requests waiting for a commit. */
 #ifndef NP_DAEMON_H
 #define NP_DAEMON_H 1
 

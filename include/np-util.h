@@ -32,11 +32,25 @@ void *x2nrealloc(void *items, size_t *allocated, size_t size);
 
 #define ARRAY_SIZE(a) (sizeof (a) / sizeof *(a))
 
+/* The struct that holds MEMBER at POINTER: the owner of an embedded
+ * watcher or list node (STYLE.md, "Memory ownership").  Spelled exactly
+ * as OVS's <openvswitch/util.h> spells it, so that a file that includes
+ * both has one macro. */
+#ifndef CONTAINER_OF
+#define CONTAINER_OF(POINTER, STRUCT, MEMBER)                           \
+        ((STRUCT *) (void *) ((char *) (POINTER) - offsetof (STRUCT, MEMBER)))
+#endif
+
 /* qsort() for arrays that may be empty and then NULL: C makes a null
  * pointer argument undefined behaviour even for 0 elements (UBSan reports
  * it), so this does nothing for fewer than 2 elements. */
 void np_qsort(void *items, size_t n, size_t size,
               int (*compare)(const void *, const void *));
+
+/* Stores the time now, UTC, as "2026-12-01T09:30:00Z" in 'buf', for
+ * status lines that say when something happened. */
+#define NP_UTC_STAMP_SIZE 32
+void np_utc_stamp(char buf[NP_UTC_STAMP_SIZE]);
 
 /* Appends 'value' to the array 'items' with counters 'n' and 'allocated'. */
 #define APPEND(items, n, allocated, value)                              \

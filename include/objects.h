@@ -269,4 +269,10 @@ void k8s_netpol_destroy(struct k8s_netpol *);
 const char *k8s_object_namespace(const struct k8s_object *);
 const char *k8s_object_name(const struct k8s_object *);
 
+/* The key that tells objects of one kind apart, malloc'd: "ns/name", or
+ * "name" when 'ns' is NULL or "" (a Namespace).  Every map of objects
+ * uses this one format, so that a key read from one can be looked up in
+ * another, and in log lines. */
+char *k8s_object_key(const char *ns, const char *name);
+
 #endif

@@ -183,8 +183,9 @@ void switch_of_commit(struct switch_of *, const struct np_flow_change *changes,
  * 'comment's are ignored).  Flows whose cookies do not match stay untouched,
  * so this installs generation N+1 over generation N without a moment with
  * neither, and leaves other controllers' flows alone.  E.g. with cookie
- * NP_COOKIE_PREFIX << 48 and mask NP_COOKIE_MASK_OURS it replaces all of
- * ours, of every generation (the adds come after the delete, so they stay).
+ * NP_COOKIE_OURS and mask NP_COOKIE_MASK_OURS (cookie.h) it replaces all
+ * of ours, of every generation (the adds come after the delete, so they
+ * stay).
  * 'failed_index' in the result indexes 'flows'.  The caller retains
  * ownership of 'flows'. */
 void switch_of_replace(struct switch_of *, uint64_t cookie,

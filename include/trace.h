@@ -25,19 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- Cookies. ---- */
-
-struct trace_cookie {
-    bool ours;                  /* Prefix 0x4e50.  If false, nothing else
-                                 * below means anything. */
-    uint8_t generation;         /* Bits 40-47. */
-    uint8_t kind;               /* Bits 32-39: enum np_cookie_kind. */
-    uint32_t policy;            /* Bits 12-31: the policy number. */
-    bool ingress;               /* Bit 11 of the rule slot. */
-    uint16_t rule;              /* Bits 0-10: the rule index. */
-};
-
-void trace_cookie_decode(uint64_t cookie, struct trace_cookie *);
+/* ---- Cookies (decoded by cookie.h). ---- */
 
 /* Finds a cookie in 'text': a hexadecimal number ("0x4e50000300001800" or
  * without "0x"), or any line that holds "cookie=0x..." (a dump-flows line)

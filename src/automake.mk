@@ -22,10 +22,12 @@ src_libnetpol_la_SOURCES = \
 	include/cli.h \
 	include/cluster.h \
 	include/compile.h \
+	include/cookie.h \
 	include/engine.h \
 	include/flowtab.h \
 	include/labels.h \
 	include/objects.h \
+	include/pipeline.h \
 	include/strmap.h \
 	include/np-log.h \
 	include/np-util.h \

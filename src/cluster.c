@@ -6,7 +6,7 @@
 #include "np-util.h"
 
 struct kind_table {
-    struct strmap by_key;       /* "ns/name" (or "name") -> k8s_object. */
+    struct strmap by_key;       /* k8s_object_key() -> k8s_object. */
     const void **sorted;        /* Lazily rebuilt; NULL when stale. */
     size_t n_sorted;
 };
@@ -50,12 +50,6 @@ cluster_destroy(struct cluster *c)
         kind_table_invalidate(t);
     }
     free(c);
-}
-
-static char *
-object_key(const char *ns, const char *name)
-{
-    return xasprintf("%s/%s", ns ? ns : "", name);
 }
 
 static const void *
@@ -139,7 +133,8 @@ void
 cluster_apply(struct cluster *c, struct k8s_object *obj)
 {
     struct kind_table *t = &c->kinds[obj->kind];
-    char *key = object_key(k8s_object_namespace(obj), k8s_object_name(obj));
+    char *key = k8s_object_key(k8s_object_namespace(obj),
+                               k8s_object_name(obj));
     void **slot = strmap_slot(&t->by_key, key, NULL);
     free(key);
     sorted_update(t, obj->kind, k8s_object_namespace(obj),
@@ -164,7 +159,7 @@ cluster_delete(struct cluster *c, enum obj_kind kind, const char *ns,
                const char *name)
 {
     struct kind_table *t = &c->kinds[kind];
-    char *key = object_key(kind == OBJ_NAMESPACE ? "" : ns, name);
+    char *key = k8s_object_key(kind == OBJ_NAMESPACE ? "" : ns, name);
     struct k8s_object *obj = strmap_remove(&t->by_key, key);
     free(key);
     if (!obj) {
@@ -179,7 +174,7 @@ static const struct k8s_object *
 cluster_find(const struct cluster *c, enum obj_kind kind, const char *ns,
              const char *name)
 {
-    char *key = object_key(ns, name);
+    char *key = k8s_object_key(ns, name);
     const struct k8s_object *obj = strmap_get(&c->kinds[kind].by_key, key);
     free(key);
     return obj;

@@ -1,8 +1,7 @@
 /* The daemon's 'explain' and 'trace' commands: our cookies decoded, and
  * the switch's own ofproto/trace read back with every flow of ours named.
- * See README.md, "Debugging: trace and explain". */
-#include "daemon.h"
-#include "daemon-private.h"
+ * See include/daemon-trace.h. */
+#include "daemon-trace.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,34 +11,30 @@
 #include "addr.h"
 #include "appctl.h"
 #include "cluster.h"
-#include "compile.h"
 #include "control.h"
+#include "cookie.h"
+#include "daemon.h"
 #include "engine.h"
-#include "flowtab.h"
+#include "installer.h"
 #include "np-util.h"
 #include "objects.h"
 #include "switch-db.h"
 #include "trace.h"
 
-
-static const char *
-policy_name_cb(void *d_, uint32_t pno)
-{
-    struct daemon *d = d_;
-    return engine_policy_name(d->engine, pno);
-}
-
-struct cookie_count {
-    uint64_t cookie;
-    size_t n;
+struct daemon_trace {
+    const struct daemon_options *opts;
+    const struct engine *engine;
+    const struct installer *installer;
+    const struct switch_db *db;
+    struct trace_req *traces;   /* Waiting for the switch. */
+    size_t n_traces;
 };
 
-static void
-count_cookie(void *cc_, uint8_t table, uint16_t priority, uint64_t cookie,
-             const char *match, const char *actions)
+static const char *
+policy_name_cb(void *dt_, uint32_t pno)
 {
-    struct cookie_count *cc = cc_;
-    cc->n += cookie == cc->cookie;
+    struct daemon_trace *dt = dt_;
+    return engine_policy_name(dt->engine, pno);
 }
 
 /* explain COOKIE|FLOW...: the words of a dump-flows line arrive as
@@ -48,7 +43,7 @@ static void
 cmd_explain(struct control_request *req, int argc, const char *argv[],
             void *aux)
 {
-    struct daemon *d = aux;
+    struct daemon_trace *dt = aux;
     size_t len = 1;
     for (int i = 1; i < argc; i++) {
         len += strlen(argv[i]) + 1;
@@ -70,39 +65,37 @@ cmd_explain(struct control_request *req, int argc, const char *argv[],
         free(error);
         return;
     }
-    char *what = trace_cookie_describe(cookie, policy_name_cb, d);
-    struct trace_cookie c;
-    trace_cookie_decode(cookie, &c);
-    if (!c.ours) {
+    char *what = trace_cookie_describe(cookie, policy_name_cb, dt);
+    struct np_cookie c;
+    if (!np_cookie_decode(cookie, &c)) {
         char *msg = xasprintf("%s\n", what);
         control_reply(req, true, msg);
         free(msg);
         free(what);
         return;
     }
-    struct cookie_count cc = { cookie & ~(UINT64_C(0xff) << 40), 0 };
-    if (d->installed_known) {
-        flowtab_visit(d->installed, count_cookie, &cc);
-    }
+    struct installer_status is;
+    installer_get_status(dt->installer, &is);
+    size_t n = installer_count_cookie(dt->installer, cookie);
     char *installed;
-    if (c.generation != d->generation || !d->generation_chosen) {
+    if (c.generation != is.generation || !is.generation_chosen) {
         installed = xasprintf("no: the daemon's generation is %u (a "
-                              "leftover of an earlier run?)", d->generation);
-    } else if (!d->installed_known) {
+                              "leftover of an earlier run?)", is.generation);
+    } else if (!is.installed_known) {
         installed = xstrdup("not known: the daemon is reinstalling its "
                             "flows");
-    } else if (!cc.n) {
+    } else if (!n) {
         installed = xstrdup("no: the daemon's table has no flow with this "
                             "cookie now");
     } else {
-        installed = xasprintf("yes, %zu flow%s", cc.n, cc.n > 1 ? "s" : "");
+        installed = xasprintf("yes, %zu flow%s", n, n > 1 ? "s" : "");
     }
     /* A policy over the flow limit has its isolation but no rule flows:
      * say so, or "installed: no" would read as a lost flow. */
     const char *policy = ((c.kind == NPC_RULE || c.kind == NPC_ISOLATION)
-                          ? engine_policy_name(d->engine, c.policy) : NULL);
+                          ? engine_policy_name(dt->engine, c.policy) : NULL);
     const char *rejected = (policy
-                            ? engine_policy_rejection(d->engine, policy)
+                            ? engine_policy_rejection(dt->engine, policy)
                             : NULL);
     char *note = rejected ? xasprintf("note: %s\n", rejected) : xstrdup("");
     /* A cookie can name a rule the policy does not have (edited since, or
@@ -111,7 +104,7 @@ cmd_explain(struct control_request *req, int argc, const char *argv[],
     if (policy && c.kind == NPC_RULE) {
         const char *slash = strchr(policy, '/');
         char *ns = xmemdup0(policy, slash ? slash - policy : 0);
-        np = slash ? cluster_find_netpol(engine_cluster(d->engine), ns,
+        np = slash ? cluster_find_netpol(engine_cluster(dt->engine), ns,
                                          slash + 1) : NULL;
         free(ns);
     }
@@ -126,10 +119,11 @@ cmd_explain(struct control_request *req, int argc, const char *argv[],
     }
     char *msg = xasprintf(
         "%s (generation %u, installed: %s)\n"
-        "cookie %#"PRIx64": prefix 0x4e50, generation %u, kind %u, "
+        "cookie %#"PRIx64": prefix %#"PRIx64", generation %u, kind %u, "
         "policy number %"PRIu32", rule slot %#x (%s, rule %u)\n%s",
-        what, c.generation, installed, cookie, c.generation, c.kind,
-        c.policy, (unsigned int) (cookie & 0xfff),
+        what, c.generation, installed, cookie, NP_COOKIE_PREFIX,
+        c.generation, c.kind,
+        c.policy, (unsigned int) np_cookie_slot(&c),
         c.ingress ? "ingress" : "egress", c.rule, note);
     free(note);
     control_reply(req, true, msg);
@@ -140,7 +134,7 @@ cmd_explain(struct control_request *req, int argc, const char *argv[],
 
 /* A 'trace' command waiting for ovs-vswitchd's answer. */
 struct trace_req {
-    struct daemon *d;
+    struct daemon_trace *dt;
     struct control_request *req;
     struct appctl_call *call;
     char *flow;                 /* What we asked ofproto/trace. */
@@ -155,14 +149,14 @@ struct trace_req {
 static void
 trace_req_free(struct trace_req *t)
 {
-    struct daemon *d = t->d;
-    for (struct trace_req **p = &d->traces; *p; p = &(*p)->next) {
+    struct daemon_trace *dt = t->dt;
+    for (struct trace_req **p = &dt->traces; *p; p = &(*p)->next) {
         if (*p == t) {
             *p = t->next;
             break;
         }
     }
-    d->n_traces--;
+    dt->n_traces--;
     free(t->flow);
     free(t->what);
     free(t->src);
@@ -196,7 +190,7 @@ static char *
 add_rejection_notes(const struct trace_req *t, char *report)
 {
     size_t n;
-    const struct engine_rejection *rej = engine_rejections(t->d->engine, &n);
+    const struct engine_rejection *rej = engine_rejections(t->dt->engine, &n);
     char *notes = xstrdup("");
     for (size_t i = 0; i < n; i++) {
         if (policy_near(t, rej[i].policy)) {
@@ -206,7 +200,7 @@ add_rejection_notes(const struct trace_req *t, char *report)
         }
     }
     const struct k8s_netpol *const *nps
-        = cluster_netpols(engine_cluster(t->d->engine), &n);
+        = cluster_netpols(engine_cluster(t->dt->engine), &n);
     for (size_t i = 0; i < n; i++) {
         if (!nps[i]->invalid) {
             continue;
@@ -260,7 +254,7 @@ trace_done(void *t_, enum appctl_status status, const char *text)
         char *msg = (status == APPCTL_FAILED
                      ? xasprintf("trace: ovs-vswitchd refused \"ofproto/trace "
                                  "%s %s --ct-next trk,new\": %s",
-                                 t->d->opts->bridge, t->flow, text)
+                                 t->dt->opts->bridge, t->flow, text)
                      : xasprintf("trace: the switch is not reachable: %s",
                                  text));
         trace_req_finish(t, false, msg);
@@ -279,10 +273,10 @@ trace_done(void *t_, enum appctl_status status, const char *text)
         return;
     }
     struct trace_context ctx = {
-        .table_base = t->d->opts->table_base,
+        .table_base = t->dt->opts->table_base,
         .generation = t->generation,
         .policy_name = policy_name_cb,
-        .aux = t->d,
+        .aux = t->dt,
         .src = t->src,
         .dst = t->dst,
     };
@@ -304,9 +298,10 @@ struct endpoint {
 };
 
 static char *
-endpoint_resolve(const struct daemon *d, const char *text, struct endpoint *e)
+endpoint_resolve(const struct daemon_trace *dt, const char *text,
+                 struct endpoint *e)
 {
-    const struct cluster *cl = engine_cluster(d->engine);
+    const struct cluster *cl = engine_cluster(dt->engine);
     memset(e, 0, sizeof *e);
     if (ip_addr_parse(text, &e->one)) {
         e->ips = &e->one;
@@ -359,10 +354,10 @@ endpoint_addr(const struct endpoint *e, int family)
 }
 
 static bool
-is_node_address(const struct daemon *d, const struct ip_addr *a)
+is_node_address(const struct daemon_trace *dt, const struct ip_addr *a)
 {
-    for (size_t i = 0; i < d->opts->n_node_addrs; i++) {
-        if (!ip_addr_cmp(&d->opts->node_addrs[i], a)) {
+    for (size_t i = 0; i < dt->opts->n_node_addrs; i++) {
+        if (!ip_addr_cmp(&dt->opts->node_addrs[i], a)) {
             return true;
         }
     }
@@ -374,11 +369,11 @@ static void
 cmd_trace(struct control_request *req, int argc, const char *argv[],
           void *aux)
 {
-    struct daemon *d = aux;
-    if (d->n_traces >= DAEMON_MAX_TRACES) {
+    struct daemon_trace *dt = aux;
+    if (dt->n_traces >= DAEMON_TRACE_MAX) {
         char *msg = xasprintf("trace: %d traces are already waiting for the "
                               "switch: try again once they are answered",
-                              DAEMON_MAX_TRACES);
+                              DAEMON_TRACE_MAX);
         control_reply(req, false, msg);
         free(msg);
         return;
@@ -405,10 +400,10 @@ cmd_trace(struct control_request *req, int argc, const char *argv[],
     char *error = trace_parse_port(args[2], &proto, &port);
     struct endpoint src = { NULL }, dst = { NULL };
     if (!error) {
-        error = endpoint_resolve(d, args[0], &src);
+        error = endpoint_resolve(dt, args[0], &src);
     }
     if (!error) {
-        error = endpoint_resolve(d, args[1], &dst);
+        error = endpoint_resolve(dt, args[1], &dst);
     }
     const struct ip_addr *sa = NULL, *da = NULL;
     if (!error) {
@@ -425,7 +420,7 @@ cmd_trace(struct control_request *req, int argc, const char *argv[],
     }
     char *ctl = NULL;
     if (!error) {
-        char *e2 = appctl_vswitchd_path(d->opts->ovs_rundir, &ctl);
+        char *e2 = appctl_vswitchd_path(dt->opts->ovs_rundir, &ctl);
         if (e2) {
             error = xasprintf("the switch is not reachable: %s", e2);
             free(e2);
@@ -447,10 +442,10 @@ cmd_trace(struct control_request *req, int argc, const char *argv[],
     char in_port[64] = "LOCAL";
     char *where;
     bool local = src.pod && src.pod->node_name
-                 && !strcmp(src.pod->node_name, d->opts->node);
+                 && !strcmp(src.pod->node_name, dt->opts->node);
     size_t n_ports = 0;
     const struct switch_db_binding *b
-        = local ? switch_db_find(d->db, src.pod->namespace, src.pod->name,
+        = local ? switch_db_find(dt->db, src.pod->namespace, src.pod->name,
                                  &n_ports)
                 : NULL;
     if (b) {
@@ -460,9 +455,9 @@ cmd_trace(struct control_request *req, int argc, const char *argv[],
                  ? xasprintf("port %s, the newest of its %zu ports", in_port,
                              n_ports)
                  : xasprintf("port %s", in_port));
-    } else if (is_node_address(d, sa)) {
-        snprintf(in_port, sizeof in_port, "%s", d->opts->n_node_ports
-                 ? d->opts->node_ports[0] : "LOCAL");
+    } else if (is_node_address(dt, sa)) {
+        snprintf(in_port, sizeof in_port, "%s", dt->opts->n_node_ports
+                 ? dt->opts->node_ports[0] : "LOCAL");
         where = xasprintf("the node, port %s", in_port);
     } else if (local) {
         where = xstrdup("no port on the bridge: traced from LOCAL");
@@ -475,10 +470,12 @@ cmd_trace(struct control_request *req, int argc, const char *argv[],
     bool v6 = sa->family == AF_INET6;
 
     struct trace_req *t = xcalloc(1, sizeof *t);
-    t->d = d;
+    t->dt = dt;
     t->req = req;
     t->raw = raw;
-    t->generation = d->generation;
+    struct installer_status is;
+    installer_get_status(dt->installer, &is);
+    t->generation = is.generation;
     t->flow = trace_flow(proto, port, in_port, v6, sbuf, dbuf);
     t->src = src.name;
     t->dst = dst.name;
@@ -492,33 +489,52 @@ cmd_trace(struct control_request *req, int argc, const char *argv[],
                    : xstrdup(dst.name));
     t->what = xasprintf("new %s connection %s -> %s port %u on %s",
                         trace_proto_name(proto), sdesc, ddesc, port,
-                        d->opts->bridge);
+                        dt->opts->bridge);
     free(sdesc);
     free(ddesc);
     free(where);
-    t->next = d->traces;
-    d->traces = t;
-    d->n_traces++;
+    t->next = dt->traces;
+    dt->traces = t;
+    dt->n_traces++;
     control_set_cancel(req, trace_cancel, t);
-    const char *targs[] = { d->opts->bridge, t->flow, "--ct-next", "trk,new" };
+    const char *targs[] = { dt->opts->bridge, t->flow, "--ct-next",
+                            "trk,new" };
     t->call = appctl_call(ctl, "ofproto/trace", 4, targs, 5000, trace_done, t);
     free(ctl);
 }
 
 
-void
-daemon_trace_register(struct daemon *d)
+struct daemon_trace *
+daemon_trace_create(const struct daemon_options *opts,
+                    const struct engine *engine,
+                    const struct installer *installer,
+                    const struct switch_db *db)
 {
-    control_register("explain", "COOKIE|FLOW", 1, 64, cmd_explain, d);
+    struct daemon_trace *dt = xcalloc(1, sizeof *dt);
+    dt->opts = opts;
+    dt->engine = engine;
+    dt->installer = installer;
+    dt->db = db;
+    control_register("explain", "COOKIE|FLOW", 1, 64, cmd_explain, dt);
     control_register("trace", "SRC DST [tcp|udp|sctp/]PORT [--raw]", 3, 4,
-                     cmd_trace, d);
+                     cmd_trace, dt);
+    return dt;
 }
 
 void
-daemon_trace_stop(struct daemon *d)
+daemon_trace_stop(struct daemon_trace *dt)
 {
-    while (d->traces) {
-        appctl_cancel(d->traces->call);
-        trace_req_finish(d->traces, false, "daemon stopping");
+    while (dt->traces) {
+        appctl_cancel(dt->traces->call);
+        trace_req_finish(dt->traces, false, "daemon stopping");
+    }
+}
+
+void
+daemon_trace_destroy(struct daemon_trace *dt)
+{
+    if (dt) {
+        daemon_trace_stop(dt);
+        free(dt);
     }
 }

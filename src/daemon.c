@@ -1,7 +1,6 @@
 /* The daemon's glue: sources and port bindings into the engine, the
- * engine's table out to the switch.  See include/daemon.h. */
+ * engine's table into the installer.  See include/daemon.h. */
 #include "daemon.h"
-#include "daemon-private.h"
 
 #include <errno.h>
 #include <ev.h>
@@ -12,12 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include "cluster.h"
 #include "compile.h"
 #include "control.h"
+#include "daemon-trace.h"
 #include "engine.h"
-#include "flowtab.h"
+#include "installer.h"
 #include "kube-client.h"
 #include "kubeconfig.h"
 #include "np-log.h"
@@ -31,11 +30,39 @@
  * (or 'inf'), and a waiter holds a connection meanwhile. */
 #define SYNC_TIMEOUT_MAX 3600
 
+/* Syncs that wait may each hold a connection and memory: at most this
+ * many at a time, beyond which they get an error at once. */
+#define DAEMON_MAX_SYNCS 64
+
+struct daemon {
+    const struct daemon_options *opts;
+    struct ev_loop *loop;
+    struct engine *engine;
+    struct installer *installer;
+    struct daemon_trace *trace;
+
+    struct source_dir *dir;
+    struct kube_client *kube;
+    struct kube_config *kube_config;
+    bool source_synced;         /* The first full view has arrived. */
+    struct switch_db *db;
+    struct control *control;
+
+    char last_error[512];
+    char last_error_time[NP_UTC_STAMP_SIZE];
+    uint64_t commits_at_error;  /* Commits when it happened. */
+
+    struct waiter *waiters;
+    size_t n_waiters;           /* Allocated, see waiter_free(). */
+    ev_prepare prepare;
+    ev_idle kick;               /* One more loop iteration, soon. */
+    ev_signal sigint, sigterm, sighup;
+};
+
 /* A 'sync' request waiting for the flows to catch up. */
 struct waiter {
     struct control_request *req;
-    uint64_t need_run;          /* Engine runs that must have happened... */
-    uint64_t need_commit;       /* ...and the commit that includes them. */
+    uint64_t need_run;          /* The engine run that must be committed. */
     bool source_done;           /* The source has caught up. */
     ev_timer timeout;
     struct daemon *d;
@@ -46,10 +73,6 @@ struct waiter {
     bool kube_pending;
     bool answered;
 };
-
-
-#define DAEMON_OF(PTR, MEMBER) \
-    ((struct daemon *) ((char *) (PTR) - offsetof(struct daemon, MEMBER)))
 
 /* Results of switch requests arrive from ovs-loop's own watchers, possibly
  * after this iteration's prepare_cb ran: make sure another iteration
@@ -67,20 +90,13 @@ kick_cb(struct ev_loop *loop, ev_idle *w, int revents)
 }
 
 static void
-stamp_now(char buf[32])
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static void
 set_error(struct daemon *d, const char *msg)
 {
+    struct installer_status is;
+    installer_get_status(d->installer, &is);
     snprintf(d->last_error, sizeof d->last_error, "%s", msg);
-    stamp_now(d->last_error_time);
-    d->commits_at_error = d->commits;
+    np_utc_stamp(d->last_error_time);
+    d->commits_at_error = is.commits;
 }
 
 /* ---- Sync waiters. ---- */
@@ -137,8 +153,7 @@ waiter_cancel(struct control_request *req, void *w_)
 static void
 waiter_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
-    struct waiter *w = (struct waiter *)
-        ((char *) t - offsetof(struct waiter, timeout));
+    struct waiter *w = CONTAINER_OF(t, struct waiter, timeout);
     waiter_finish(w->d, w, false, "sync: timed out before the flows for the "
                   "source's current state were committed");
 }
@@ -158,14 +173,16 @@ waiter_source_done(struct daemon *d, struct waiter *w)
 static void
 waiters_check(struct daemon *d)
 {
+    struct installer_status is;
+    installer_get_status(d->installer, &is);
     struct waiter *w = d->waiters;
     while (w) {
         struct waiter *next = w->next;
         if (w->source_done && switch_db_is_synced(d->db)
-            && d->runs_committed >= w->need_run
-            && !engine_pending(d->engine) && !d->busy && d->installed_known) {
+            && is.runs_committed >= w->need_run
+            && !engine_pending(d->engine) && !is.busy && is.installed_known) {
             char *msg = xasprintf("synced: %zu flows installed",
-                                  flowtab_count(d->installed));
+                                  is.n_installed);
             waiter_finish(d, w, true, msg);
             free(msg);
         }
@@ -333,307 +350,29 @@ static const struct switch_db_callbacks db_callbacks = {
 
 /* ---- The switch. ---- */
 
-static uint64_t
-generation_cookie(uint8_t generation)
-{
-    return (NP_COOKIE_PREFIX << 48) | ((uint64_t) generation << 40);
-}
-
-/* Compiled cookies carry generation 0; the installed ones carry ours. */
-static uint64_t
-with_generation(const struct daemon *d, uint64_t cookie)
-{
-    return (cookie & ~(UINT64_C(0xff) << 40))
-           | ((uint64_t) d->generation << 40);
-}
-
-static void commit_done(void *aux, const struct switch_of_result *);
-static void replace_done(void *aux, const struct switch_of_result *);
-
-/* ---- The "installed" marker on pods' ports. ----
- *
- * A CNI that waits for it before starting a pod's containers closes the
- * window in which a new pod runs before its policies do.  It must be set
- * only once the pod's flows are on the bridge: the bound pods are noted
- * with the table a commit carries, and marked when that commit is done. */
-
-struct marker {
-    char *ns, *name;
-    int ofport;
-    bool realized;
-};
-
 static void
-note_marker(void *d_, const char *ns, const char *name, const char *port,
-            bool realized)
+installer_changed(void *d_)
 {
     struct daemon *d = d_;
-    /* db_bound() gave the engine the ofport as text. */
-    struct marker m = { xstrdup(ns), xstrdup(name), atoi(port), realized };
-    APPEND(d->markers, d->n_markers, d->allocated_markers, m);
+    kick(d);
+    waiters_check(d);
 }
 
 static void
-markers_clear(struct daemon *d)
+installer_error(void *d_, const char *message)
 {
-    for (size_t i = 0; i < d->n_markers; i++) {
-        free(d->markers[i].ns);
-        free(d->markers[i].name);
-    }
-    d->n_markers = 0;
+    set_error(d_, message);
 }
 
-/* Notes the bound pods for the table about to be committed. */
-static void
-markers_snapshot(struct daemon *d)
-{
-    markers_clear(d);
-    engine_for_each_bound_port(d->engine, note_marker, d);
-}
-
-/* The table the snapshot was taken with is on the bridge. */
-static void
-markers_commit(struct daemon *d)
-{
-    for (size_t i = 0; i < d->n_markers; i++) {
-        switch_db_set_installed(d->db, d->markers[i].ns, d->markers[i].name,
-                                d->markers[i].ofport, d->markers[i].realized);
-    }
-    markers_clear(d);
-}
-
-struct replace_ctx {
-    struct daemon *d;
-    struct flowtab *snapshot;
-    uint64_t runs;
+static const struct installer_callbacks installer_callbacks = {
+    .changed = installer_changed,
+    .error = installer_error,
 };
 
 static void
-collect_flow(void *aux, uint8_t table, uint16_t priority, uint64_t cookie,
-             const char *match, const char *actions)
+engine_ports(const void *engine, installer_port_fn *cb, void *cb_aux)
 {
-    struct np_flowset *fs = aux;
-    struct np_flow *f = &fs->flows[fs->n_flows++];
-    f->table = table;
-    f->priority = priority;
-    f->cookie = cookie;
-    f->match = match;
-    f->actions = (char *) actions;
-    f->comment = NULL;
-}
-
-/* Installs the whole desired table over every flow of ours, of any
- * generation, in one bundle. */
-static void
-start_replace(struct daemon *d, struct engine_stats *st)
-{
-    struct replace_ctx *rc = xmalloc(sizeof *rc);
-    rc->d = d;
-    rc->snapshot = flowtab_clone(engine_desired(d->engine));
-    markers_snapshot(d);
-    rc->runs = st->runs;
-    struct np_flowset fs = { .flows = NULL };
-    fs.flows = xmalloc((flowtab_count(rc->snapshot) + 1) * sizeof *fs.flows);
-    flowtab_visit(rc->snapshot, collect_flow, &fs);
-    for (size_t i = 0; i < fs.n_flows; i++) {
-        fs.flows[i].cookie = with_generation(d, fs.flows[i].cookie);
-    }
-    d->busy = true;
-    switch_of_replace(d->sw, NP_COOKIE_PREFIX << 48, NP_COOKIE_MASK_OURS,
-                      fs.flows, fs.n_flows, replace_done, rc);
-    free(fs.flows);
-}
-
-static void
-replace_done(void *aux, const struct switch_of_result *r)
-{
-    struct replace_ctx *rc = aux;
-    struct daemon *d = rc->d;
-    kick(d);
-    d->busy = false;
-    if (r->status == SWITCH_OF_OK) {
-        flowtab_destroy(d->installed);
-        d->installed = rc->snapshot;
-        d->installed_known = true;
-        markers_commit(d);
-        d->first_uncommitted_ms = 0;
-        d->replaces++;
-        d->commits++;
-        d->commit_seq++;
-        d->runs_committed = rc->runs;
-        d->last_commit_seconds = r->seconds;
-        stamp_now(d->last_commit_time);
-        np_log(NP_LOG_INFO, "switch", "installed %zu flows as generation %u "
-               "in one bundle (%.3f s); older generations removed",
-               flowtab_count(d->installed), d->generation, r->seconds);
-    } else {
-        flowtab_destroy(rc->snapshot);
-        d->commit_failures++;
-        set_error(d, r->error ? r->error : switch_of_status_to_string(r->status));
-        NP_ERR_RL("switch", "replacing flows failed: %s", d->last_error);
-        ev_timer_again(d->loop, &d->retry);
-    }
-    free(rc);
-    waiters_check(d);
-}
-
-static void
-free_changes(struct flow_change *changes, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free((char *) changes[i].match);
-        free((char *) changes[i].actions);
-    }
-    free(changes);
-}
-
-static void
-start_commit(struct daemon *d, struct engine_stats *st)
-{
-    struct flow_change *changes;
-    size_t n;
-    flowtab_diff(d->installed, engine_desired(d->engine), &changes, &n);
-    markers_snapshot(d);
-    if (!n) {
-        markers_commit(d);      /* Already on the bridge. */
-        free(changes);
-        d->first_uncommitted_ms = 0;    /* Nothing to realize. */
-        d->runs_committed = st->runs;
-        waiters_check(d);
-        return;
-    }
-    /* The engine may run again before the switch answers, changing the
-     * strings the changes point into: keep copies of just these. */
-    for (size_t i = 0; i < n; i++) {
-        changes[i].match = xstrdup(changes[i].match);
-        changes[i].actions = xstrdup(changes[i].actions);
-    }
-    struct np_flow_change *ofc = xmalloc(n * sizeof *ofc);
-    for (size_t i = 0; i < n; i++) {
-        ofc[i] = (struct np_flow_change) {
-            .op = (changes[i].type == FLOW_ADD ? NP_FLOW_ADD
-                   : changes[i].type == FLOW_MODIFY ? NP_FLOW_MODIFY
-                   : NP_FLOW_DELETE),
-            .table = changes[i].table,
-            .priority = changes[i].priority,
-            .cookie = with_generation(d, changes[i].cookie),
-            .match = changes[i].match,
-            .actions = changes[i].actions,
-        };
-    }
-    d->busy = true;
-    d->runs_in_flight = st->runs;
-    /* Measure from the oldest input this commit carries: runs made while
-     * an earlier commit was in flight land here too. */
-    d->batch_start_in_flight = d->first_uncommitted_ms
-                               ? d->first_uncommitted_ms
-                               : st->last_batch_start_ms;
-    d->first_uncommitted_ms = 0;
-    d->n_changes = n;
-    d->committing = changes;
-    switch_of_commit(d->sw, ofc, n, commit_done, d);
-    free(ofc);
-}
-
-static void
-commit_done(void *aux, const struct switch_of_result *r)
-{
-    struct daemon *d = aux;
-    kick(d);
-    struct flow_change *changes = d->committing;
-    d->committing = NULL;
-    d->busy = false;
-    if (r->status == SWITCH_OF_OK) {
-        flowtab_apply(d->installed, changes, d->n_changes);
-        markers_commit(d);
-        d->commits++;
-        d->commit_seq++;
-        d->flow_mods += d->n_changes;
-        d->runs_committed = d->runs_in_flight;
-        d->latencies[d->n_latencies++ % 4096]
-            = engine_now_ms() - d->batch_start_in_flight;
-        d->last_commit_seconds = r->seconds;
-        stamp_now(d->last_commit_time);
-        np_log(NP_LOG_DBG, "switch", "committed %zu flow changes (%.3f s)",
-               d->n_changes, r->seconds);
-    } else {
-        if (!d->first_uncommitted_ms
-            || d->batch_start_in_flight < d->first_uncommitted_ms) {
-            d->first_uncommitted_ms = d->batch_start_in_flight;
-        }
-        d->commit_failures++;
-        set_error(d, r->error ? r->error : switch_of_status_to_string(r->status));
-        NP_ERR_RL("switch", "commit of %zu flow changes failed: %s",
-                  d->n_changes, d->last_error);
-        if (r->status != SWITCH_OF_REJECTED) {
-            /* Maybe applied, maybe not: start over from a clean slate. */
-            d->installed_known = false;
-        }
-        ev_timer_again(d->loop, &d->retry);
-    }
-    free_changes(changes, d->n_changes);
-    d->n_changes = 0;
-    waiters_check(d);
-}
-
-/* Picks a generation different from every one in the switch (one more than
- * the newest), so that a restarted daemon's flows are told apart. */
-static void
-generation_dump_done(void *aux, struct switch_of_flows *flows)
-{
-    struct daemon *d = aux;
-    kick(d);
-    d->busy = false;
-    if (flows->status != SWITCH_OF_OK) {
-        set_error(d, flows->error ? flows->error : "dump failed");
-        ev_timer_again(d->loop, &d->retry);
-        return;
-    }
-    int newest = -1;
-    for (size_t i = 0; i < flows->n_flows; i++) {
-        newest = (int) ((flows->flows[i].cookie >> 40) & 0xff);
-    }
-    d->generation = (uint8_t) (newest + 1);
-    d->generation_chosen = true;
-    np_log(NP_LOG_INFO, "switch", "%zu flows of ours found; this run uses "
-           "generation %u", flows->n_flows, d->generation);
-}
-
-static void
-switch_conn(void *aux, bool connected, unsigned int seqno)
-{
-    /* One line when an outage begins and one when it ends, and no more
-     * than a few a minute should the switch come and go. */
-    static struct np_log_limit outage_rl = NP_LOG_LIMIT_INIT(10);
-    struct daemon *d = aux;
-    kick(d);
-    struct switch_of_outage o;
-    switch_of_get_outage(d->sw, &o);
-    if (connected && o.seconds) {
-        np_log_rl(&outage_rl, NP_LOG_INFO, "switch", "connected to %s "
-                  "(connection %u) after %.1f s without it (%llu attempts): "
-                  "reinstalling every flow", d->opts->bridge, seqno,
-                  o.seconds, o.attempts);
-    } else if (connected) {
-        np_log(NP_LOG_INFO, "switch", "connected to %s (connection %u): "
-               "reinstalling every flow", d->opts->bridge, seqno);
-    } else {
-        np_log_rl(&outage_rl, NP_LOG_WARN, "switch", "%s %s: %s; retrying "
-                  "(fast at first, then every few seconds; see status)",
-                  seqno ? "connection lost to" : "cannot connect to",
-                  d->opts->bridge, o.error ? o.error : "unknown error");
-    }
-    /* A restarted switch has no flows; a new connection may have missed
-     * anything.  Either way: replace all, as a new generation. */
-    d->installed_known = false;
-    d->generation_chosen = false;
-}
-
-static void
-retry_cb(struct ev_loop *loop, ev_timer *t, int revents)
-{
-    /* Nothing to do: waking up makes the prepare watcher try again. */
-    ev_timer_stop(loop, t);
+    engine_for_each_bound_port(engine, cb, cb_aux);
 }
 
 /* Once per loop iteration: run the engine if inputs changed, then bring
@@ -641,7 +380,7 @@ retry_cb(struct ev_loop *loop, ev_timer *t, int revents)
 static void
 prepare_cb(struct ev_loop *loop, ev_prepare *p, int revents)
 {
-    struct daemon *d = DAEMON_OF(p, prepare);
+    struct daemon *d = CONTAINER_OF(p, struct daemon, prepare);
     if (!d->source_synced || !switch_db_is_synced(d->db)) {
         /* Never install a partial view: without the port bindings the
          * spoof guard would check addresses only. */
@@ -650,9 +389,6 @@ prepare_cb(struct ev_loop *loop, ev_prepare *p, int revents)
     if (engine_run(d->engine)) {
         struct engine_stats st;
         engine_get_stats(d->engine, &st);
-        if (!d->first_uncommitted_ms) {
-            d->first_uncommitted_ms = st.last_batch_start_ms;
-        }
         np_log(NP_LOG_DBG, "engine", "recomputed %zu flows in %.1f ms (%s)",
                st.n_flows, st.last_run_ms, st.last_reason);
         size_t n;
@@ -669,126 +405,31 @@ prepare_cb(struct ev_loop *loop, ev_prepare *p, int revents)
             }
         }
     }
-    if (d->busy || !switch_of_is_connected(d->sw)
-        || ev_is_active(&d->retry)) {
-        waiters_check(d);
-        return;
-    }
     struct engine_stats st;
     engine_get_stats(d->engine, &st);
-    if (!d->generation_chosen) {
-        d->busy = true;
-        switch_of_dump(d->sw, NP_COOKIE_PREFIX << 48, NP_COOKIE_MASK_OURS,
-                       generation_dump_done, d);
-    } else if (!d->installed_known) {
-        start_replace(d, &st);
-    } else if (d->runs_committed < st.runs) {
-        start_commit(d, &st);
-    }
+    struct installer_table t = {
+        .desired = engine_desired(d->engine),
+        .run = st.runs,
+        .batch_start_ms = st.last_batch_start_ms,
+        .ports = engine_ports,
+        .ports_aux = d->engine,
+    };
+    installer_run(d->installer, &t);
     waiters_check(d);
-}
-
-/* ---- Drift. ---- */
-
-struct drift_ctx {
-    struct daemon *d;
-    uint64_t commit_seq;
-};
-
-static void
-drift_dump_done(void *aux, struct switch_of_flows *flows)
-{
-    struct drift_ctx *dc = aux;
-    struct daemon *d = dc->d;
-    bool stale = dc->commit_seq != d->commit_seq || d->busy;
-    free(dc);
-    if (flows->status != SWITCH_OF_OK || stale || !d->installed_known) {
-        return;                 /* Try again next period. */
-    }
-    d->drift_checks++;
-    /* Normalize what we installed the way the switch prints flows, then
-     * compare: anything missing, changed or extra in our cookie range is
-     * drift. */
-    struct flowtab *seen = flowtab_create();
-    for (size_t i = 0; i < flows->n_flows; i++) {
-        const struct switch_of_flow *f = &flows->flows[i];
-        flowtab_put(seen, f->table, f->priority, f->cookie, f->match,
-                    f->actions);
-    }
-    struct flowtab *ours = flowtab_create();
-    struct np_flowset fs = { .flows = NULL };
-    fs.flows = xmalloc((flowtab_count(d->installed) + 1) * sizeof *fs.flows);
-    flowtab_visit(d->installed, collect_flow, &fs);
-    for (size_t i = 0; i < fs.n_flows; i++) {
-        char *m, *a;
-        char *err = switch_of_normalize(fs.flows[i].table,
-                                        fs.flows[i].priority,
-                                        fs.flows[i].match, fs.flows[i].actions,
-                                        &m, &a);
-        if (err) {
-            free(err);
-            continue;
-        }
-        flowtab_put(ours, fs.flows[i].table, fs.flows[i].priority,
-                    with_generation(d, fs.flows[i].cookie), m, a);
-        free(m);
-        free(a);
-    }
-    free(fs.flows);
-    struct flow_change *changes;
-    size_t n;
-    flowtab_diff(seen, ours, &changes, &n);
-    free(changes);
-    flowtab_destroy(seen);
-    flowtab_destroy(ours);
-    if (n) {
-        d->drift_repairs++;
-        NP_WARN_RL("drift", "%zu of our flows on %s were changed or removed "
-                   "by someone else: reinstalling", n, d->opts->bridge);
-        d->installed_known = false;
-        kick(d);
-    }
-}
-
-static void
-drift_cb(struct ev_loop *loop, ev_timer *t, int revents)
-{
-    struct daemon *d = DAEMON_OF(t, drift);
-    if (!d->installed_known || d->busy || !switch_of_is_connected(d->sw)) {
-        return;
-    }
-    struct drift_ctx *dc = xmalloc(sizeof *dc);
-    dc->d = d;
-    dc->commit_seq = d->commit_seq;
-    switch_of_dump(d->sw, generation_cookie(d->generation),
-                   NP_COOKIE_MASK_GEN, drift_dump_done, dc);
 }
 
 /* ---- Control commands. ---- */
 
-static int
-compare_doubles(const void *a_, const void *b_)
-{
-    double a = *(const double *) a_, b = *(const double *) b_;
-    return a < b ? -1 : a > b;
-}
-
-/* "n=N p50=X p99=Y max=Z ms" over the recorded latencies. */
+/* "N batches, p50 X ms, p99 Y ms, max Z ms" over the recorded
+ * latencies. */
 static char *
 latency_summary(const struct daemon *d)
 {
-    size_t n = d->n_latencies < 4096 ? d->n_latencies : 4096;
-    if (!n) {
-        return xstrdup("none yet");
-    }
-    double *v = xmalloc(n * sizeof *v);
-    memcpy(v, d->latencies, n * sizeof *v);
-    np_qsort(v, n, sizeof *v, compare_doubles);
-    char *s = xasprintf("%zu batches, p50 %.1f ms, p99 %.1f ms, max %.1f ms",
-                        n, v[(n - 1) / 2], v[(size_t) ((n - 1) * 0.99)],
-                        v[n - 1]);
-    free(v);
-    return s;
+    struct installer_latency l;
+    installer_get_latency(d->installer, &l);
+    return (!l.n ? xstrdup("none yet")
+            : xasprintf("%zu batches, p50 %.1f ms, p99 %.1f ms, max %.1f ms",
+                        l.n, l.p50_ms, l.p99_ms, l.max_ms));
 }
 
 /* "none (limit N flows per policy)", or the policies whose rules are left
@@ -909,8 +550,10 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
                            ks.kinds[OBJ_NETPOL].rv ? ks.kinds[OBJ_NETPOL].rv : "-");
         free(state);
     }
+    struct installer_status is;
+    installer_get_status(d->installer, &is);
     struct switch_of_outage o;
-    switch_of_get_outage(d->sw, &o);
+    installer_get_outage(d->installer, &o);
     char *bridge = (o.connected ? xstrdup("connected")
                     : xasprintf("not connected for %.1f s, %llu attempts, "
                                 "next in %.1f s: %s", o.seconds, o.attempts,
@@ -922,7 +565,7 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
     char *error = (!d->last_error[0] ? xstrdup("none")
                    : xasprintf("%s (at %s; %"PRIu64" commits since)",
                                d->last_error, d->last_error_time,
-                               d->commits - d->commits_at_error));
+                               is.commits - d->commits_at_error));
     char *over = over_limit_summary(d);
     char *stand_ins = stand_ins_summary(d);
     char *text = xasprintf(
@@ -948,14 +591,14 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
         d->opts->bridge,
         bridge,
         switch_db_count(d->db), switch_db_marker_writes(d->db),
-        st.n_flows, flowtab_count(d->installed), d->generation,
+        st.n_flows, is.n_installed, is.generation,
         st.runs, st.last_run_ms, st.last_reason,
-        d->commits, d->replaces, d->flow_mods, d->commit_failures,
-        d->last_commit_time[0] ? d->last_commit_time : "never",
-        d->last_commit_seconds,
+        is.commits, is.replaces, is.flow_mods, is.commit_failures,
+        is.last_commit_time[0] ? is.last_commit_time : "never",
+        is.last_commit_seconds,
         latency, st.policies_compiled, st.policies_reused,
         st.full_recomputes,
-        d->drift_checks, d->drift_repairs,
+        is.drift_checks, is.drift_repairs,
         over, error);
     control_reply(req, true, text);
     free(bridge);
@@ -1047,7 +690,7 @@ signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
 static void
 sighup_cb(struct ev_loop *loop, ev_signal *s, int revents)
 {
-    struct daemon *d = DAEMON_OF(s, sighup);
+    struct daemon *d = CONTAINER_OF(s, struct daemon, sighup);
     np_log(NP_LOG_INFO, "daemon", "SIGHUP: %srecomputing every flow",
            d->dir ? "rescanning the manifest directory and " : "");
     kick(d);
@@ -1063,7 +706,8 @@ daemon_main(const struct daemon_options *opts)
     struct daemon *d = xcalloc(1, sizeof *d);
     d->opts = opts;
     d->loop = EV_DEFAULT;
-    signal(SIGPIPE, SIG_IGN);
+    /* Also ignores SIGPIPE, which a write to a closed control or API
+     * connection would otherwise die of. */
     ovs_loop_init(d->loop);
     int status = 1;
 
@@ -1091,15 +735,20 @@ daemon_main(const struct daemon_options *opts)
         co.n_node_ports = opts->n_node_ports;
     }
     d->engine = engine_create(&co);
-    d->installed = flowtab_create();
 
     control_register("status", "", 0, 0, cmd_status, d);
     control_register("recompute", "", 0, 0, cmd_recompute, d);
     control_register("sync", "[--timeout SECONDS]", 0, 2, cmd_sync, d);
-    daemon_trace_register(d);
 
     d->db = switch_db_create(opts->ovs_rundir, &db_callbacks, d);
-    d->sw = switch_of_create(opts->ovs_rundir, opts->bridge, switch_conn, d);
+    struct installer_options io = {
+        .ovs_rundir = opts->ovs_rundir,
+        .bridge = opts->bridge,
+        .drift_interval = opts->drift_interval,
+    };
+    d->installer = installer_create(d->loop, &io, d->db, &installer_callbacks,
+                                    d);
+    d->trace = daemon_trace_create(opts, d->engine, d->installer, d->db);
 
     if (opts->source_dir) {
         d->dir = source_dir_create(d->loop, opts->source_dir, &dir_callbacks,
@@ -1144,13 +793,6 @@ daemon_main(const struct daemon_options *opts)
     ev_idle_init(&d->kick, kick_cb);
     ev_prepare_init(&d->prepare, prepare_cb);
     ev_prepare_start(d->loop, &d->prepare);
-    ev_init(&d->retry, retry_cb);
-    d->retry.repeat = 1.;
-    if (opts->drift_interval > 0) {
-        ev_timer_init(&d->drift, drift_cb, opts->drift_interval,
-                      opts->drift_interval);
-        ev_timer_start(d->loop, &d->drift);
-    }
     ev_signal_init(&d->sigint, signal_cb, SIGINT);
     ev_signal_start(d->loop, &d->sigint);
     ev_signal_init(&d->sigterm, signal_cb, SIGTERM);
@@ -1169,18 +811,15 @@ out:
     while (d->waiters) {
         waiter_finish(d, d->waiters, false, "daemon stopping");
     }
-    daemon_trace_stop(d);
+    daemon_trace_destroy(d->trace);
     source_dir_destroy(d->dir);
     kube_client_destroy(d->kube);
     kube_config_destroy(d->kube_config);
-    switch_of_destroy(d->sw);
+    installer_destroy(d->installer);
     switch_db_destroy(d->db);
     control_destroy(d->control);
     ovs_loop_destroy();
     engine_destroy(d->engine);
-    markers_clear(d);
-    free(d->markers);
-    flowtab_destroy(d->installed);
     free(d);
     return status;
 }

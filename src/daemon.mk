@@ -19,7 +19,7 @@ src_libcontrol_la_CPPFLAGS = $(AM_CPPFLAGS) $(OVS_CPPFLAGS)
 
 sbin_PROGRAMS = ovs-netpold
 ovs_netpold_SOURCES = src/ovs-netpold.c src/daemon.c include/daemon.h \
-	src/daemon-private.h src/daemon-trace.c
+	include/daemon-trace.h src/daemon-trace.c
 ovs_netpold_LDADD = src/libcontrol.la src/libkube.la src/libnetpol.la \
 	$(SWITCH_LIBS) $(CURL_LIBS) $(JANSSON_LIBS) $(YAML_LIBS) $(EV_LIBS)
 ovs_netpold_LDFLAGS = $(SWITCH_WRAP)

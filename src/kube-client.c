@@ -39,9 +39,6 @@
 #include "objects.h"
 #include "strmap.h"
 
-#define CONTAINER_OF(ptr, type, member) \
-    ((type *) (void *) ((char *) (ptr) - offsetof(type, member)))
-
 /* Bytes of a non-200 response body kept for the error message. */
 #define ERROR_BODY_MAX 65536
 
@@ -429,12 +426,6 @@ json_meta(const json_t *obj, enum obj_kind kind, const char **ns,
     }
 }
 
-static char *
-object_key(const char *ns, const char *name)
-{
-    return *ns ? xasprintf("%s/%s", ns, name) : xstrdup(name);
-}
-
 /* Objects. */
 
 static void
@@ -449,7 +440,7 @@ known_free(struct kc_known *k)
 static struct kc_known *
 known_get(struct kc_kind *kk, const char *ns, const char *name, bool create)
 {
-    char *key = object_key(ns, name);
+    char *key = k8s_object_key(ns, name);
     struct kc_known *k;
     if (create) {
         bool created;
@@ -468,7 +459,7 @@ known_get(struct kc_kind *kk, const char *ns, const char *name, bool create)
 static void
 known_remove(struct kc_kind *kk, const char *ns, const char *name)
 {
-    char *key = object_key(ns, name);
+    char *key = k8s_object_key(ns, name);
     known_free(strmap_remove(&kk->known, key));
     free(key);
     kk->verify_dirty = true;
@@ -1287,7 +1278,7 @@ listing_add_page(struct kc_listing *l, const struct kc_request *req)
         const char *ns, *name, *item_rv;
         json_meta(item, req->kk->kind, &ns, &name, &item_rv);
         if (name) {             /* Without one, handle_object() ignores it. */
-            char *key = object_key(ns, name);
+            char *key = k8s_object_key(ns, name);
             bool created;
             void **slot = strmap_slot(&l->objects, key, &created);
             free(*slot);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void
 out_of_memory(void)
@@ -182,4 +183,13 @@ np_qsort(void *items, size_t n, size_t size,
     if (n > 1) {
         qsort(items, n, size, compare);
     }
+}
+
+void
+np_utc_stamp(char buf[NP_UTC_STAMP_SIZE])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, NP_UTC_STAMP_SIZE, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }

@@ -167,6 +167,12 @@ k8s_object_namespace(const struct k8s_object *obj)
     return "";
 }
 
+char *
+k8s_object_key(const char *ns, const char *name)
+{
+    return ns && *ns ? xasprintf("%s/%s", ns, name) : xstrdup(name);
+}
+
 const char *
 k8s_object_name(const struct k8s_object *obj)
 {

@@ -326,16 +326,14 @@ source_dir_rescan(struct source_dir *sd)
 static void
 settle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-    struct source_dir *sd = (struct source_dir *)
-        ((char *) w - offsetof(struct source_dir, settle));
+    struct source_dir *sd = CONTAINER_OF(w, struct source_dir, settle);
     source_dir_rescan(sd);
 }
 
 static void
 inotify_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-    struct source_dir *sd = (struct source_dir *)
-        ((char *) w - offsetof(struct source_dir, io));
+    struct source_dir *sd = CONTAINER_OF(w, struct source_dir, io);
     char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
     bool relevant = false;
     for (;;) {

@@ -8,21 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include "compile.h"
+#include "cookie.h"
+#include "pipeline.h"
 #include "np-util.h"
 
 /* ---- Cookies. ---- */
-
-void
-trace_cookie_decode(uint64_t cookie, struct trace_cookie *c)
-{
-    c->ours = (cookie >> 48) == NP_COOKIE_PREFIX;
-    c->generation = (cookie >> 40) & 0xff;
-    c->kind = (cookie >> 32) & 0xff;
-    c->policy = (cookie >> 12) & 0xfffff;
-    c->ingress = (cookie & 0x800) != 0;
-    c->rule = cookie & 0x7ff;
-}
 
 static bool
 parse_hex64(const char *s, uint64_t *value, const char **end)
@@ -93,9 +83,8 @@ char *
 trace_cookie_describe(uint64_t cookie, trace_policy_name_fn *name_fn,
                       void *aux)
 {
-    struct trace_cookie c;
-    trace_cookie_decode(cookie, &c);
-    if (!c.ours) {
+    struct np_cookie c;
+    if (!np_cookie_decode(cookie, &c)) {
         return xasprintf("cookie %#"PRIx64" is not an ovs-netpol cookie "
                          "(ours are 0x4e50...): someone else's flow", cookie);
     }
@@ -381,7 +370,7 @@ is_drop(const struct trace_hit *h)
  * NAME: " part. */
 static char *
 describe_ours(const struct trace_hit *h, unsigned int t,
-              const struct trace_cookie *c, const struct trace_context *ctx)
+              const struct np_cookie *c, const struct trace_context *ctx)
 {
     const char *src = ctx->src, *dst = ctx->dst;
     if (c->kind == NPC_RULE) {
@@ -407,73 +396,85 @@ describe_ours(const struct trace_hit *h, unsigned int t,
         return xasprintf("%s -> conjunction clause (%s)", h->match,
                          h->actions ? h->actions : "");
     }
-    /* Infrastructure: by table and priority (see src/compile.c). */
+    /* Infrastructure: by table and priority (pipeline.h). */
     switch (t) {
     case NPT_CLASSIFY:
         return (h->actions && !strncmp(h->actions, "ct(", 3)
-                ? xstrdup("IP -> conntrack, then table 1")
+                ? xasprintf("IP -> conntrack, then table %u",
+                            ctx->table_base + NPT_STATE)
                 : xasprintf("%s -> passed on, no policy applies (not IP, or "
                             "ARP/neighbor discovery)",
                             *h->match ? h->match : "any packet"));
     case NPT_STATE:
         switch (h->priority) {
-        case 200: return xstrdup("invalid for conntrack -> drop");
-        case 195: return xstrdup("SCTP reply -> passes");
-        case 190: return xstrdup("reply of a connection that policies "
-                                 "cut -> drop");
-        case 180: return xstrdup("reply of an allowed connection -> passes");
-        case 170: return xstrdup("established connection, original "
-                                 "direction -> policies again");
-        case 0: return xstrdup("new connection -> policies");
+        case PRIO_STATE_INVALID:
+            return xstrdup("invalid for conntrack -> drop");
+        case PRIO_STATE_SCTP_REPLY:
+            return xstrdup("SCTP reply -> passes");
+        case PRIO_STATE_CUT_REPLY:
+            return xstrdup("reply of a connection that policies cut -> "
+                           "drop");
+        case PRIO_STATE_REPLY:
+            return xstrdup("reply of an allowed connection -> passes");
+        case PRIO_STATE_ESTABLISHED:
+            return xstrdup("established connection, original direction -> "
+                           "policies again");
+        case PRIO_MISS:
+            return xstrdup("new connection -> policies");
         }
         break;
     case NPT_SPOOF:
         switch (h->priority) {
-        case 200: return xasprintf("%s from its own port with its own "
-                                   "address -> egress checks", src);
-        case 190: return xstrdup("from the node on a node port -> always "
-                                 "allowed, straight to commit");
-        case 150: return xasprintf("%s: this port's pod has no flows yet, or "
-                                   "%s is not its address -> drop",
-                                   h->match, src);
-        case 100: return xasprintf("%s is a local pod's address from another "
-                                   "port: spoofed -> drop", src);
-        case 0: return xasprintf("%s is not a local pod -> ingress checks "
-                                 "only", src);
+        case PRIO_SPOOF_OWN:
+            return xasprintf("%s from its own port with its own address -> "
+                             "egress checks", src);
+        case PRIO_SPOOF_NODE:
+            return xstrdup("from the node on a node port -> always allowed, "
+                           "straight to commit");
+        case PRIO_SPOOF_PORT_DROP:
+            return xasprintf("%s: this port's pod has no flows yet, or %s is "
+                             "not its address -> drop", h->match, src);
+        case PRIO_SPOOF_ADDRESS_DROP:
+            return xasprintf("%s is a local pod's address from another port: "
+                             "spoofed -> drop", src);
+        case PRIO_MISS:
+            return xasprintf("%s is not a local pod -> ingress checks only",
+                             src);
         }
         break;
     case NPT_EGRESS:
-        if (!h->priority) {
+        if (h->priority == PRIO_MISS) {
             return xasprintf("no egress rule for %s matches (miss)", src);
         }
         break;
     case NPT_EGRESS_DEFAULT:
-        if (!h->priority) {
+        if (h->priority == PRIO_MISS) {
             return xasprintf("%s not isolated for egress -> on", src);
         }
-        if (h->priority == 120) {
+        if (h->priority == PRIO_ISOLATION_TO_NODE) {
             return xstrdup("to the node -> always allowed");
         }
         break;
     case NPT_INGRESS:
-        if (!h->priority) {
+        if (h->priority == PRIO_MISS) {
             return xasprintf("no ingress rule for %s matches (miss)", dst);
         }
         break;
     case NPT_INGRESS_DEFAULT:
-        if (!h->priority) {
+        if (h->priority == PRIO_MISS) {
             return xasprintf("%s not isolated for ingress -> on", dst);
         }
         break;
     case NPT_COMMIT:
         switch (h->priority) {
-        case 110: return xstrdup("allowed again after a policy change had "
-                                 "cut it -> mark cleared, passed on");
-        case 105: return xstrdup("established and still allowed -> passed "
-                                 "on");
-        case 100: return xstrdup("allowed -> connection committed (the "
-                                 "deciding rules go into ct_label), passed "
-                                 "on");
+        case PRIO_COMMIT_UNCUT:
+            return xstrdup("allowed again after a policy change had cut it "
+                           "-> mark cleared, passed on");
+        case PRIO_COMMIT_ESTABLISHED:
+            return xstrdup("established and still allowed -> passed on");
+        case PRIO_COMMIT_NEW:
+            return xstrdup("allowed -> connection committed (the deciding "
+                           "rules go into ct_label), passed on");
         }
         break;
     }
@@ -488,9 +489,8 @@ trace_describe_hit(const struct trace_hit *h, const struct trace_context *ctx)
         return xasprintf("table %u: no flow matches -> drop (table miss)",
                          h->table);
     }
-    struct trace_cookie c;
-    trace_cookie_decode(h->cookie, &c);
-    if (!c.ours) {
+    struct np_cookie c;
+    if (!np_cookie_decode(h->cookie, &c)) {
         return xasprintf("table %u: someone else's flow (cookie %#"PRIx64"), "
                          "%s%spriority %u -> %s", h->table, h->cookie,
                          h->match, *h->match ? ", " : "", h->priority,
@@ -527,9 +527,9 @@ static void
 decide(const struct trace_hit *h, const struct trace_context *ctx,
        struct decision *d)
 {
-    struct trace_cookie c;
-    trace_cookie_decode(h->cookie, &c);
-    if (h->no_match || !c.ours || h->table < ctx->table_base
+    struct np_cookie c;
+    bool ours = np_cookie_decode(h->cookie, &c);
+    if (h->no_match || !ours || h->table < ctx->table_base
         || h->table - ctx->table_base >= NPT_N_TABLES) {
         return;
     }
@@ -550,10 +550,10 @@ decide(const struct trace_hit *h, const struct trace_context *ctx,
                                c.ingress ? dst : src, dir, p, dir));
         free(p);
     } else if (c.kind == NPC_INFRA) {
-        if (t == NPT_SPOOF && h->priority == 0) {
+        if (t == NPT_SPOOF && h->priority == PRIO_MISS) {
             set_decision(&d->egress, xasprintf("not checked here: %s is "
                                                "not a local pod", src));
-        } else if (t == NPT_SPOOF && h->priority == 190) {
+        } else if (t == NPT_SPOOF && h->priority == PRIO_SPOOF_NODE) {
             set_decision(&d->egress, xstrdup("allowed: from the node"));
             set_decision(&d->ingress, xstrdup("allowed: from the node"));
         } else if (t == NPT_SPOOF && is_drop(h)) {
@@ -563,12 +563,13 @@ decide(const struct trace_hit *h, const struct trace_context *ctx,
             set_decision(&d->egress, xstrdup("DENIED by conntrack state "
                                              "(invalid, or a cut "
                                              "connection's reply)"));
-        } else if (t == NPT_EGRESS_DEFAULT && h->priority == 0) {
+        } else if (t == NPT_EGRESS_DEFAULT && h->priority == PRIO_MISS) {
             set_decision(&d->egress, xasprintf("allowed: %s is not isolated "
                                                "for egress", src));
-        } else if (t == NPT_EGRESS_DEFAULT && h->priority == 120) {
+        } else if (t == NPT_EGRESS_DEFAULT
+                   && h->priority == PRIO_ISOLATION_TO_NODE) {
             set_decision(&d->egress, xstrdup("allowed: to the node"));
-        } else if (t == NPT_INGRESS_DEFAULT && h->priority == 0) {
+        } else if (t == NPT_INGRESS_DEFAULT && h->priority == PRIO_MISS) {
             set_decision(&d->ingress, xasprintf("allowed: %s is not "
                                                 "isolated for ingress", dst));
         }
@@ -593,9 +594,9 @@ trace_report(const struct trace_result *r, const struct trace_context *ctx,
         for (size_t j = 0; j < s->n_hits; j++) {
             const struct trace_hit *h = &s->hits[j];
             decide(h, ctx, &d);
-            struct trace_cookie c;
-            trace_cookie_decode(h->cookie, &c);
-            if (i == r->n_sections - 1 && c.ours && !h->no_match) {
+            struct np_cookie c;
+            bool ours = np_cookie_decode(h->cookie, &c);
+            if (i == r->n_sections - 1 && ours && !h->no_match) {
                 if (h->table == ctx->table_base + NPT_COMMIT) {
                     reached_commit = true;
                 }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # switch-test.sh: runs tests/test-switch (the switch modules: ovs-loop,
-# switch-of, switch-db) against a fresh userspace Open vSwitch from
-# ovs/sandbox.sh with one pod, default/a (ofport 1), and stops it after.
+# switch-of, switch-db, and the installer) against a fresh userspace Open
+# vSwitch from ovs/sandbox.sh with one pod, default/a (ofport 1), and stops
+# it after.
 #
 #   tests/switch-test.sh [--perf N]      (N flows in the big bundle; 0: none)
 #

@@ -36,9 +36,6 @@
 #include "objects.h"
 #include "strmap.h"
 
-#define CONTAINER_OF(ptr, type, member) \
-    ((type *) (void *) ((char *) (ptr) - offsetof(type, member)))
-
 static char *tmpdir;
 
 static char *

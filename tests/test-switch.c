@@ -1,5 +1,6 @@
-/* test-switch: the switch modules (ovs-loop, switch-of, switch-db) against a
- * real Open vSwitch, the sandbox of ovs/sandbox.sh, on a libev loop.
+/* test-switch: the switch modules (ovs-loop, switch-of, switch-db, and the
+ * installer on top of them) against a real Open vSwitch, the sandbox of
+ * ovs/sandbox.sh, on a libev loop.
  *
  * usage: test-switch SANDBOX-DIR SANDBOX-SH [--perf N] [--flows FILE]
  *
@@ -27,6 +28,10 @@
 #include <time.h>
 
 #include "compile.h"
+#include "cookie.h"
+#include "engine.h"
+#include "flowtab.h"
+#include "installer.h"
 #include "ovs-loop.h"
 #include "switch-db.h"
 #include "switch-of.h"
@@ -172,8 +177,8 @@ ofctl_dump(uint64_t cookie, uint64_t mask)
 }
 
 /* Cookies of the tests: generations 1 and 2 of ours. */
-#define OURS (NP_COOKIE_PREFIX << 48)
-#define GEN(N) (OURS | (UINT64_C(N) << 40))
+#define OURS NP_COOKIE_OURS
+#define GEN(N) NP_COOKIE_OURS_GEN(N)
 #define C1 (GEN(1) | 0x101)
 #define C2 (GEN(2) | 0x202)
 
@@ -945,6 +950,241 @@ test_ports(void)
            "del-pod; a replaced port: both bound, markers per port\n");
 }
 
+/* ---- The installer (installer.h) on top of the switch modules. ---- */
+
+struct inst_events {
+    int n_changed;
+    int n_errors;
+    char *last_error;
+};
+
+static void
+inst_changed(void *ev_)
+{
+    struct inst_events *ev = ev_;
+    ev->n_changed++;
+}
+
+static void
+inst_error(void *ev_, const char *message)
+{
+    struct inst_events *ev = ev_;
+    ev->n_errors++;
+    free(ev->last_error);
+    ev->last_error = strdup(message);
+}
+
+/* default/a on port 1, realized or not as '*realized_' says. */
+static void
+inst_ports(const void *realized_, installer_port_fn *cb, void *cb_aux)
+{
+    cb(cb_aux, "default", "a", "1", *(const bool *) realized_);
+}
+
+typedef bool inst_done_fn(const struct installer_status *, uint64_t arg);
+
+static bool
+inst_committed(const struct installer_status *st, uint64_t run)
+{
+    return st->runs_committed >= run && st->installed_known && !st->busy;
+}
+
+static bool
+inst_failed(const struct installer_status *st, uint64_t n)
+{
+    return st->commit_failures >= n;
+}
+
+static bool
+inst_repaired(const struct installer_status *st, uint64_t n)
+{
+    return st->drift_repairs >= n && st->installed_known && !st->busy;
+}
+
+/* Runs the loop with installer_run() before every iteration, as the
+ * daemon's prepare watcher does, until 'done'(status, 'arg') or 'timeout'
+ * seconds; leaves the status in '*st'. */
+static bool
+inst_pump(struct installer *in, const struct installer_table *t,
+          inst_done_fn *done, uint64_t arg, double timeout,
+          struct installer_status *st)
+{
+    double end = now() + timeout;
+    for (;;) {
+        installer_run(in, t);
+        installer_get_status(in, st);
+        if (done(st, arg)) {
+            return true;
+        }
+        if (now() > end) {
+            return false;
+        }
+        ev_run(loop, EVRUN_ONCE);
+    }
+}
+
+static uint64_t
+infra_cookie(void)
+{
+    struct np_cookie c = { .kind = NPC_INFRA };
+    return np_cookie_encode(&c);
+}
+
+/* How many flows of ours of generation 'gen' ovs-ofctl finds. */
+static int
+gen_flows(uint8_t gen)
+{
+    char *out = ofctl_dump(NP_COOKIE_OURS_GEN(gen), NP_COOKIE_MASK_GEN);
+    int n = count_lines(out, "cookie=");
+    free(out);
+    return n;
+}
+
+static void
+test_installer(void)
+{
+    struct inst_events ev = { 0 };
+    struct installer_callbacks cbs = {
+        .changed = inst_changed,
+        .error = inst_error,
+    };
+    char *rundir = xasprintf_("%s/run", sandbox_dir);
+    struct installer_options opts = {
+        .ovs_rundir = rundir,
+        .bridge = "br-int",
+        .drift_interval = 0.2,
+    };
+    struct installer_status st;
+    int status;
+    char *out;
+
+    /* A flow of an earlier daemon's generation 5, and someone else's. */
+    out = sh(&status, "ovs-ofctl -O OpenFlow15 del-flows br-int "
+             "cookie=%#"PRIx64"/%#"PRIx64" && "
+             "ovs-ofctl -O OpenFlow15 add-flow br-int 'table=3,priority=7,"
+             "cookie=%#"PRIx64",ip,nw_src=10.9.9.9,actions=drop' && "
+             "ovs-ofctl -O OpenFlow15 add-flow br-int 'table=3,priority=8,"
+             "cookie=0x1234,ip,nw_src=10.9.9.8,actions=drop'",
+             NP_COOKIE_OURS, NP_COOKIE_MASK_OURS, NP_COOKIE_OURS_GEN(5) | 1);
+    free(out);
+    CHECK(status == 0, "setting up the old generation failed");
+
+    uint64_t cookie = infra_cookie();
+    struct flowtab *desired = flowtab_create();
+    flowtab_put(desired, 3, 100, cookie, "ip,nw_src=10.0.0.1", "drop");
+    flowtab_put(desired, 3, 100, cookie, "ip,nw_src=10.0.0.2", "drop");
+    flowtab_put(desired, 4, 0, cookie, "", "NORMAL");
+    bool realized = true;
+    struct installer_table t = {
+        .desired = desired,
+        .run = 1,
+        .batch_start_ms = engine_now_ms(),
+        .ports = inst_ports,
+        .ports_aux = &realized,
+    };
+    struct installer *in = installer_create(loop, &opts, db, &cbs, &ev);
+
+    /* The first table replaces every older generation of ours, as the
+     * next one, and leaves others' flows alone. */
+    CHECK(inst_pump(in, &t, inst_committed, 1, 10, &st),
+          "first table not installed");
+    CHECK(st.generation_chosen && st.generation == 6, "generation %u",
+          st.generation);
+    CHECK(st.replaces == 1 && st.commits == 1 && st.n_installed == 3,
+          "%"PRIu64" replaces, %"PRIu64" commits, %zu installed",
+          st.replaces, st.commits, st.n_installed);
+    CHECK(gen_flows(6) == 3, "%d flows of generation 6", gen_flows(6));
+    CHECK(count(NP_COOKIE_OURS, NP_COOKIE_MASK_OURS) == 3,
+          "generation 5 left behind");
+    out = ofctl_dump(0x1234, UINT64_MAX);
+    CHECK(count_lines(out, "nw_src=10.9.9.8") == 1, "foreign flow gone");
+    free(out);
+    CHECK(wait_marker("default_a", true, 5), "no marker after the commit");
+    CHECK(installer_count_cookie(in, NP_COOKIE_OURS_GEN(6)
+                                 | (cookie & ~NP_COOKIE_MASK_GEN)) == 3,
+          "count of this generation's cookie");
+    CHECK(installer_count_cookie(in, cookie) == 0,
+          "generation 0 counted as installed");
+
+    /* A change goes as its difference: one add, one modify, one delete. */
+    flowtab_put(desired, 3, 100, cookie, "ip,nw_src=10.0.0.3", "drop");
+    flowtab_put(desired, 4, 0, cookie, "", "drop");
+    flowtab_remove(desired, 3, 100, "ip,nw_src=10.0.0.1");
+    realized = false;
+    t.run = 2;
+    CHECK(inst_pump(in, &t, inst_committed, 2, 10, &st),
+          "second table not installed");
+    CHECK(st.commits == 2 && st.replaces == 1 && st.flow_mods == 3,
+          "%"PRIu64" commits, %"PRIu64" flow changes", st.commits,
+          st.flow_mods);
+    out = ofctl_dump(NP_COOKIE_OURS_GEN(6), NP_COOKIE_MASK_GEN);
+    CHECK(count_lines(out, "cookie=") == 3
+          && count_lines(out, "nw_src=10.0.0.3") == 1
+          && !count_lines(out, "nw_src=10.0.0.1")
+          && count_lines(out, "table=4") == 1
+          && count_lines(out, "actions=drop") == 3, "after the change: %s",
+          out);
+    free(out);
+    CHECK(wait_marker("default_a", false, 5),
+          "marker stayed on a pod without flows");
+    struct installer_latency l;
+    installer_get_latency(in, &l);
+    CHECK(l.n == 1 && l.max_ms > 0, "%zu latencies", l.n);
+
+    /* Someone deletes one of ours: the drift check puts it back. */
+    CHECK(st.drift_repairs == 0, "%"PRIu64" repairs before any drift",
+          st.drift_repairs);
+    out = sh(&status, "ovs-ofctl -O OpenFlow15 --strict del-flows br-int "
+             "'table=3,priority=100,ip,nw_src=10.0.0.2'");
+    free(out);
+    CHECK(inst_pump(in, &t, inst_repaired, 1, 10, &st), "drift not repaired");
+    CHECK(st.replaces == 2, "%"PRIu64" replaces", st.replaces);
+    CHECK(gen_flows(6) == 3, "%d flows after the repair", gen_flows(6));
+    out = ofctl_dump(0x1234, UINT64_MAX);
+    CHECK(count_lines(out, "nw_src=10.9.9.8") == 1,
+          "foreign flow gone in the repair");
+    free(out);
+
+    /* A table the switch refuses: reported, 'installed' unchanged, and
+     * retried; once fixed it goes in. */
+    flowtab_put(desired, 3, 100, cookie, "ip,nw_src=10.0.0.4", "group:4242");
+    t.run = 3;
+    CHECK(inst_pump(in, &t, inst_failed, 1, 10, &st), "no failure");
+    CHECK(ev.n_errors == 1 && ev.last_error
+          && strstr(ev.last_error, "OFPBAC_BAD_OUT_GROUP"), "error: %s",
+          ev.last_error ? ev.last_error : "none");
+    CHECK(st.installed_known && st.n_installed == 3 && st.runs_committed == 2,
+          "after the failure: %zu installed, run %"PRIu64, st.n_installed,
+          st.runs_committed);
+    flowtab_remove(desired, 3, 100, "ip,nw_src=10.0.0.4");
+    t.run = 4;
+    CHECK(inst_pump(in, &t, inst_committed, 4, 10, &st),
+          "not installed after the fix");
+    CHECK(gen_flows(6) == 3 && st.commit_failures == 1,
+          "%d flows, %"PRIu64" failures", gen_flows(6), st.commit_failures);
+
+    /* No false alarm from the drift check meanwhile. */
+    pump_for(0.5);
+    installer_get_status(in, &st);
+    CHECK(st.drift_repairs == 1 && st.drift_checks >= 2,
+          "%"PRIu64" repairs, %"PRIu64" checks", st.drift_repairs,
+          st.drift_checks);
+    CHECK(ev.n_changed > 0, "never told of a change");
+
+    installer_destroy(in);
+    flowtab_destroy(desired);
+    free(ev.last_error);
+    free(rundir);
+    out = sh(NULL, "ovs-ofctl -O OpenFlow15 del-flows br-int "
+             "cookie=%#"PRIx64"/%#"PRIx64" && ovs-ofctl -O OpenFlow15 "
+             "del-flows br-int cookie=0x1234/0xffffffffffffffff",
+             NP_COOKIE_OURS, NP_COOKIE_MASK_OURS);
+    free(out);
+    printf("ok installer: a new generation replaces the old, differences "
+           "go as bundles, markers follow commits, drift is repaired, a "
+           "refused table is retried\n");
+}
+
 /* Checks switch_db_parse_iface_id() on 'iface_id': valid or not, the
  * names it gives (NULL: none), and a message of bounded length with no
  * control character. */
@@ -1517,6 +1757,7 @@ main(int argc, char *argv[])
     test_replace();
     test_monitor();
     test_ports();
+    test_installer();
     test_restart();
     test_timeout();
     if (flows_file) {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cookie.h"
 #include "np-util.h"
 #include "trace.h"
 
@@ -58,28 +59,51 @@ assert_contains(const char *haystack, const char *needle)
 
 /* ---- Cookies. ---- */
 
+/* cookie.h, which explain and trace read cookies with. */
 static void
 test_cookie_decode(void **state)
 {
-    struct trace_cookie c;
-    trace_cookie_decode(UINT64_C(0x4e50000300001800), &c);
-    assert_true(c.ours);
+    struct np_cookie c;
+    assert_true(np_cookie_decode(UINT64_C(0x4e50000300001800), &c));
     assert_int_equal(c.generation, 0);
     assert_int_equal(c.kind, 3);
     assert_int_equal(c.policy, 1);
     assert_true(c.ingress);
     assert_int_equal(c.rule, 0);
+    assert_int_equal(np_cookie_slot(&c), 0x800);
+    assert_true(np_cookie_encode(&c) == UINT64_C(0x4e50000300001800));
 
-    trace_cookie_decode(UINT64_C(0x4e50ff04fffff7ff), &c);
-    assert_true(c.ours);
+    assert_true(np_cookie_decode(UINT64_C(0x4e50ff04fffff7ff), &c));
     assert_int_equal(c.generation, 255);
     assert_int_equal(c.kind, 4);
     assert_int_equal(c.policy, 0xfffff);
     assert_false(c.ingress);
     assert_int_equal(c.rule, 0x7ff);
+    assert_true(np_cookie_encode(&c) == UINT64_C(0x4e50ff04fffff7ff));
 
-    trace_cookie_decode(UINT64_C(0x1234), &c);
-    assert_false(c.ours);
+    assert_false(np_cookie_decode(UINT64_C(0x1234), &c));
+    assert_false(np_cookie_decode(UINT64_C(0x4e51000300001800), &c));
+
+    /* Fields wider than their bits are cut, not spilled into others. */
+    c = (struct np_cookie) { .generation = 7, .kind = NPC_RULE,
+                             .policy = 0x123456, .ingress = true,
+                             .rule = 0x1801 };
+    assert_true(np_cookie_encode(&c) == UINT64_C(0x4e50070323456801));
+}
+
+static void
+test_cookie_generation(void **state)
+{
+    uint64_t compiled = UINT64_C(0x4e50000300001800);
+    uint64_t installed = np_cookie_set_generation(compiled, 9);
+    assert_true(installed == UINT64_C(0x4e50090300001800));
+    assert_int_equal(np_cookie_generation(installed), 9);
+    assert_true(np_cookie_set_generation(installed, 0) == compiled);
+    /* Generation 9 under the mask, nothing else. */
+    assert_true((installed & NP_COOKIE_MASK_GEN) == NP_COOKIE_OURS_GEN(9));
+    assert_true((compiled & NP_COOKIE_MASK_GEN) != NP_COOKIE_OURS_GEN(9));
+    assert_true((installed & NP_COOKIE_MASK_OURS) == NP_COOKIE_OURS);
+    assert_true(NP_COOKIE_OURS_GEN(255) == UINT64_C(0x4e50ff0000000000));
 }
 
 static void
@@ -306,6 +330,11 @@ test_parse_nested(void **state)
                     "rule 2\n");
     assert_contains(rep, "  ingress: allowed: 10.0.0.2 is not isolated for "
                     "ingress\n");
+    /* Under --table-base 40 every table is named by its real number. */
+    assert_contains(rep, "  table 40 classify: IP -> conntrack, then table "
+                    "41\n");
+    assert_contains(rep, "table 41 conntrack state: new connection -> "
+                    "policies\n");
     assert_contains(rep, "table 43 egress rules: ip,nw_src=10.0.0.1,"
                     "nw_dst=10.0.0.2,tcp,tp_dst=80 -> NetworkPolicy x/allow-x "
                     "egress rule 2\n");
@@ -516,6 +545,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cookie_decode),
+        cmocka_unit_test(test_cookie_generation),
         cmocka_unit_test(test_cookie_parse),
         cmocka_unit_test(test_cookie_describe),
         cmocka_unit_test(test_parse_allowed),

@@ -8,7 +8,8 @@ On the bed (allow-x admits namespace x to x/a:80):
   - `trace z/a y/a 80` says ALLOWED with nobody isolated;
   - the same by address, through `ovs-netpol --control`, and with --raw;
 every verdict cross-checked with a real probe (np-probe), so the trace
-cannot disagree with packets.  `explain` of cookies taken from dump-flows
+cannot disagree with packets; then again under --table-base 40, where the
+trace must name the real tables (40-47).  `explain` of cookies taken from dump-flows
 names the policy and rule, says whether the generation is installed, and
 says a foreign cookie is not ours.  Bad inputs (unknown pod, pod without
 an address, bad port or protocol, missing arguments, a switch that cannot
@@ -230,8 +231,33 @@ def test(bed):
     got = bed.probe_once("y/a", dlib.SERVER)
     if got != "denied":
         problems.append("after the test: y/a -> x/a:80 %s" % got)
+
+    # --table-base 40: a CNI's table 0 hands packets to our tables, which
+    # the trace must call by their real numbers (it once said "then table
+    # 1" here).  The restart replaces our flows; the CNI's flow stays.
+    bed.stop_daemon()
+    bed.ofctl("add-flow", "br-int", "table=0,priority=0,actions=goto_table:40")
+    bed.daemon_args = ["--table-base", "40"]
+    bed.start_daemon()
+    bed.purge()
+    check_trace("x/b -> x/a (--table-base 40)", ["x/b", "x/a", "80"],
+                "ALLOWED",
+                ["table 40 classify: IP -> conntrack, then table 41\n",
+                 "table 41 conntrack state: new connection -> policies",
+                 "table 42 spoof guard: x/b from its own port",
+                 "table 45 ingress rules: conj_id=",
+                 "-> NetworkPolicy x/allow-x ingress rule 0",
+                 "table 47 commit: allowed"],
+                probe=("x/b", dlib.SERVER))
+    check_trace("y/a -> x/a (--table-base 40)", ["y/a", "x/a", "80"],
+                "DENIED",
+                ["table 46 ingress default deny: x/a isolated for ingress "
+                 "by x/allow-x -> drop"],
+                probe=("y/a", dlib.SERVER))
+
     summary = ("trace verdicts agree with real probes, explain names "
-               "x/allow-x" if not problems else "; ".join(problems))
+               "x/allow-x, tables named under --table-base"
+               if not problems else "; ".join(problems))
     return not problems, summary
 
 

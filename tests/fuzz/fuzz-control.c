@@ -153,19 +153,23 @@ daemon_setup(void)
     fuzz_quiet_ovs();
     np_log_set_level(NP_LOG_ERR + 1);
     d->engine = fuzz_base_engine();
-    d->installed = flowtab_create();
+    d->db = switch_db_create(opts.ovs_rundir, &db_callbacks, d);
+    struct installer_options io = {
+        .ovs_rundir = opts.ovs_rundir,
+        .bridge = opts.bridge,
+    };
+    d->installer = installer_create(d->loop, &io, d->db, &installer_callbacks,
+                                    d);
+    /* In this order, which the first byte of the inputs picks from. */
     control_register("status", "", 0, 0, cmd_status, d);
     control_register("recompute", "", 0, 0, cmd_recompute, d);
     control_register("sync", "[--timeout SECONDS]", 0, 2, cmd_sync, d);
-    daemon_trace_register(d);
-    d->db = switch_db_create(opts.ovs_rundir, &db_callbacks, d);
-    d->sw = switch_of_create(opts.ovs_rundir, opts.bridge, switch_conn, d);
+    d->trace = daemon_trace_create(&opts, d->engine, d->installer, d->db);
     char *error;
     d->dir = source_dir_create(d->loop, opts.source_dir, &dir_callbacks, d,
                                &error);
     assert(d->dir);
     ev_idle_init(&d->kick, kick_cb);
-    ev_init(&d->retry, retry_cb);
     the_daemon = d;
 }
 
@@ -214,9 +218,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         while (d->waiters) {
             waiter_finish(d, d->waiters, false, "fuzz: not waiting");
         }
-        daemon_trace_stop(d);
+        daemon_trace_stop(d->trace);
         assert(req.n_replies == !abandoned);
-        assert(!d->waiters && !d->traces);
+        assert(!d->waiters);
         if (engine_pending(d->engine)) {
             engine_run(d->engine);
         }

@@ -36,7 +36,7 @@ CURL_LIBS = $(shell pkg-config --libs libcurl)
 # src/automake.mk's libnetpol, without the CLI.
 NETPOL = addr cluster compile engine flowtab incr labels objects strmap np-log \
 	np-util source-dir trace yaml-json
-SWITCH = ovs-loop switch-db switch-of
+SWITCH = installer ovs-loop switch-db switch-of
 OVS_SIDE = $(SWITCH) appctl fuzz-ofcheck
 
 TARGETS = manifest compile kube kubeconfig extids control trace

@@ -1,0 +1,72 @@
+/* pipeline: our OpenFlow tables and the priorities in them, named once.
+ *
+ * The compiler fills these tables (compile.h) and trace reads a path
+ * through them back into words (trace.h); both take the numbers from
+ * here, so the narration cannot drift from the flows.  ovs/pipeline.md
+ * describes every table with example flows.
+ *
+ * Table numbers are offsets from --table-base: table NPT_STATE is
+ * table_base + 1 on the switch.  Pure: declarations only. */
+#ifndef NP_PIPELINE_H
+#define NP_PIPELINE_H 1
+
+/* Our tables, as offsets from 'table_base'. */
+enum np_table {
+    NPT_CLASSIFY = 0,           /* ARP/ND pass, IP to conntrack. */
+    NPT_STATE = 1,              /* Replies pass unless cut, invalid drop. */
+    NPT_SPOOF = 2,              /* Source port and address agree. */
+    NPT_EGRESS = 3,             /* Egress rules of the source pod. */
+    NPT_EGRESS_DEFAULT = 4,     /* Drop from egress-isolated pods. */
+    NPT_INGRESS = 5,            /* Ingress rules of the destination pod. */
+    NPT_INGRESS_DEFAULT = 6,    /* Drop to ingress-isolated pods. */
+    NPT_COMMIT = 7,             /* Commit new (or uncut) connections. */
+    NPT_N_TABLES = 8,
+};
+
+/* "classify", "conntrack state", ...; "?" beyond NPT_N_TABLES.  (Defined
+ * in src/compile.c.) */
+const char *np_table_name(enum np_table);
+
+/* Priorities, by table.  Within a table, the higher one decides. */
+enum np_priority {
+    PRIO_MISS = 0,              /* Every table: what no other flow takes. */
+
+    /* NPT_CLASSIFY. */
+    PRIO_CLASSIFY_NOT_IP = 100, /* ARP, IPv6 neighbor discovery: not
+                                 * policy, to the continuation. */
+    PRIO_CLASSIFY_IP = 90,      /* IPv4, IPv6: through conntrack. */
+
+    /* NPT_STATE.  Replies follow their connection's verdict, kept in
+     * ct_mark by the original direction; the original direction goes
+     * through the policies again. */
+    PRIO_STATE_INVALID = 200,   /* +inv: drop. */
+    PRIO_STATE_SCTP_REPLY = 195,        /* One conntrack entry for all SCTP
+                                         * between two addresses: pass. */
+    PRIO_STATE_CUT_REPLY = 190, /* Reply of a cut connection: drop. */
+    PRIO_STATE_REPLY = 180,     /* Reply of an allowed one: pass. */
+    PRIO_STATE_ESTABLISHED = 170,       /* Original direction: policies. */
+
+    /* NPT_SPOOF. */
+    PRIO_SPOOF_OWN = 200,       /* A local pod's own port and address. */
+    PRIO_SPOOF_NODE = 190,      /* The node, from a node port: allowed. */
+    PRIO_SPOOF_PORT_DROP = 150, /* A port whose pod has no flows (yet),
+                                 * or another source address: drop. */
+    PRIO_SPOOF_ADDRESS_DROP = 100,      /* A local pod's address from
+                                         * another port: drop. */
+
+    /* NPT_EGRESS, NPT_INGRESS: a rule's conjunction lives at one
+     * priority at most this high, all its clauses with it. */
+    PRIO_RULES_MAX = 200,
+
+    /* NPT_EGRESS_DEFAULT, NPT_INGRESS_DEFAULT. */
+    PRIO_ISOLATION_TO_NODE = 120,       /* To the node: above any deny. */
+    PRIO_ISOLATION_CUT = 110,   /* Established: marked cut, dropped. */
+    PRIO_ISOLATION_DROP = 100,  /* New: dropped. */
+
+    /* NPT_COMMIT. */
+    PRIO_COMMIT_UNCUT = 110,    /* Allowed again after a cut: unmark. */
+    PRIO_COMMIT_ESTABLISHED = 105,      /* Still allowed: on. */
+    PRIO_COMMIT_NEW = 100,      /* Allowed: commit, rules into ct_label. */
+};
+
+#endif
