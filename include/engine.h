@@ -140,9 +140,10 @@ const char *engine_policy_rejection(const struct engine *,
                                     const char *policy);
 /* The changes that turn 'installed' into the desired table: those of the
  * flows runs changed since the last call or engine_changes_reset(), which
- * 'installed' must have followed (it was a copy of the desired table then,
- * and got every change this returned since): the cost of a commit is what
- * changed, not the table.  See flowtab_diff_journal(). */
+ * 'installed' must have followed (it was a copy of the desired table at
+ * the reset, and got every change this returned since): the cost of a
+ * commit is what changed, not the table.  See flowtab_diff_journal().
+ * Only after a first engine_changes_reset(). */
 struct flow_change;
 void engine_changes(struct engine *, const struct flowtab *installed,
                     struct flow_change **changes, size_t *n);

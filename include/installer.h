@@ -47,6 +47,7 @@
 #include <stdint.h>
 
 struct ev_loop;
+struct flow_change;
 struct flowtab;
 struct installer;
 struct switch_db;
@@ -104,6 +105,14 @@ struct installer_table {
                                  * that run 'run' included. */
     installer_ports_fn *ports;  /* The ports the markers follow. */
     const void *ports_aux;
+    /* What changed in 'desired' (engine_changes()): the difference from a
+     * table that followed it, at the cost of what changed; and the reset
+     * that starts a table following it (engine_changes_reset()).  NULL:
+     * the installer compares the whole tables on every commit. */
+    void (*changes)(void *aux, const struct flowtab *installed,
+                    struct flow_change **changes, size_t *n);
+    void (*changes_reset)(void *aux);
+    void *changes_aux;
 };
 
 /* Once per loop iteration: notes a new engine run, then, unless a request

@@ -375,6 +375,19 @@ engine_ports(const void *engine, installer_port_fn *cb, void *cb_aux)
     engine_for_each_bound_port(engine, cb, cb_aux);
 }
 
+static void
+engine_changes_cb(void *engine, const struct flowtab *installed,
+                  struct flow_change **changes, size_t *n)
+{
+    engine_changes(engine, installed, changes, n);
+}
+
+static void
+engine_changes_reset_cb(void *engine)
+{
+    engine_changes_reset(engine);
+}
+
 /* Once per loop iteration: run the engine if inputs changed, then bring
  * the switch up to date. */
 static void
@@ -413,6 +426,9 @@ prepare_cb(struct ev_loop *loop, ev_prepare *p, int revents)
         .batch_start_ms = st.last_batch_start_ms,
         .ports = engine_ports,
         .ports_aux = d->engine,
+        .changes = engine_changes_cb,
+        .changes_reset = engine_changes_reset_cb,
+        .changes_aux = d->engine,
     };
     installer_run(d->installer, &t);
     waiters_check(d);

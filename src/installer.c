@@ -37,6 +37,8 @@ struct installer {
     struct flowtab *installed;  /* Cookies without the generation, like
                                  * the engine's. */
     bool installed_known;       /* False: replace everything next. */
+    bool follows;               /* 'installed' got every change the engine
+                                 * journaled since its last reset. */
     uint8_t generation;
     bool generation_chosen;
 
@@ -200,6 +202,12 @@ static void
 start_replace(struct installer *in, const struct installer_table *t)
 {
     in->replacing = flowtab_clone(t->desired);
+    if (t->changes_reset) {
+        /* From this copy on, what the runs change is journaled: once it
+         * is installed, commits take only that. */
+        t->changes_reset(t->changes_aux);
+        in->follows = true;
+    }
     markers_snapshot(in, t);
     in->runs_in_flight = t->run;
     struct flow_array fa;
@@ -217,17 +225,25 @@ start_replace(struct installer *in, const struct installer_table *t)
 
 /* ---- Commits of the difference. ---- */
 
-/* The changes that turn what is installed into 'desired', into '*changes'
- * (malloc'd; the strings point into the two tables).  The one place the
- * difference is computed: today it compares the two whole tables, which
- * costs O(table) per commit; the engine knows which flows its runs
- * touched, and a difference over just those would cost O(changes) (the
- * review's §2.2, point 2). */
+/* The changes that turn what is installed into 't->desired', into
+ * '*changes' (malloc'd; the strings point into the two tables).  The one
+ * place the difference is computed: over the flows the engine's runs
+ * changed, when 'installed' has followed the desired table since a reset
+ * (a replace, or a whole comparison, starts that); over both whole tables
+ * otherwise, or when the owner gives no 'changes'. */
 static void
-diff_installed(const struct installer *in, const struct flowtab *desired,
+diff_installed(struct installer *in, const struct installer_table *t,
                struct flow_change **changes, size_t *n)
 {
-    flowtab_diff(in->installed, desired, changes, n);
+    if (t->changes && in->follows) {
+        t->changes(t->changes_aux, in->installed, changes, n);
+    } else {
+        flowtab_diff(in->installed, t->desired, changes, n);
+        if (t->changes_reset) {
+            t->changes_reset(t->changes_aux);
+            in->follows = true;
+        }
+    }
 }
 
 static void
@@ -274,6 +290,9 @@ commit_done(void *in_, const struct switch_of_result *r)
             /* Maybe applied, maybe not: start over from a clean slate. */
             in->installed_known = false;
         }
+        /* These changes are not installed, and the journal that had them
+         * is read: the next commit compares the whole tables. */
+        in->follows = false;
         ev_timer_again(in->loop, &in->retry);
     }
     free_changes(changes, in->n_changes);
@@ -286,7 +305,7 @@ start_commit(struct installer *in, const struct installer_table *t)
 {
     struct flow_change *changes;
     size_t n;
-    diff_installed(in, t->desired, &changes, &n);
+    diff_installed(in, t, &changes, &n);
     markers_snapshot(in, t);
     if (!n) {
         markers_commit(in);     /* Already on the bridge. */

@@ -344,6 +344,9 @@ struct churn {
     uint64_t seed;
     struct rng rng;
     struct engine *engine;
+    /* A switch's table that follows the engine's by engine_changes(), as
+     * the installer's does: it must equal the desired table. */
+    struct flowtab *installed;
 
     struct ns *nss;
     size_t n_nss, allocated_nss;
@@ -2884,11 +2887,40 @@ report_difference(const struct churn *ch, const struct flowtab *incremental,
  * every policy again (engine_force_full()) and leaves the engine with
  * that table, so the next 100 events start from a correct one.  Adds the
  * policies the full run compiled to '*full_compiled'. */
+/* Brings 'installed' up to date with what the engine's runs changed, and
+ * checks that it then equals the desired table. */
+static void
+follow(struct churn *ch, bool check)
+{
+    if (!ch->installed) {
+        return;
+    }
+    struct flow_change *changes;
+    size_t n;
+    engine_changes(ch->engine, ch->installed, &changes, &n);
+    for (size_t i = 0; i < n; i++) {
+        changes[i].match = xstrdup(changes[i].match);
+        changes[i].actions = xstrdup(changes[i].actions);
+    }
+    flowtab_apply(ch->installed, changes, n);
+    for (size_t i = 0; i < n; i++) {
+        free((char *) changes[i].match);
+        free((char *) changes[i].actions);
+    }
+    free(changes);
+    if (check && !flowtab_equal(ch->installed, engine_desired(ch->engine))) {
+        fail_msg("churn %s, seed %"PRIu64": a table that followed the "
+                 "engine's changes differs from its table after event %zu",
+                 ch->mix_name, ch->seed, ch->event);
+    }
+}
+
 static void
 compare_with_full(struct churn *ch, size_t n_events, uint64_t *full_compiled)
 {
     struct engine *e = ch->engine;
     engine_run(e);
+    follow(ch, true);
     struct flowtab *incremental = flowtab_create();
     flowtab_visit(engine_desired(e), (flowtab_visit_fn *) flowtab_put,
                   incremental);
@@ -2915,6 +2947,7 @@ compare_with_full(struct churn *ch, size_t n_events, uint64_t *full_compiled)
     engine_run(e);
     engine_get_stats(e, &after);
     *full_compiled += after.policies_compiled - before.policies_compiled;
+    follow(ch, false);
     ch->comparisons++;
     if (!flowtab_equal(incremental, engine_desired(e))) {
         report_difference(ch, incremental, engine_desired(e), n_events);
@@ -2946,6 +2979,7 @@ static void
 churn_destroy(struct churn *ch)
 {
     engine_destroy(ch->engine);
+    flowtab_destroy(ch->installed);
     for (size_t i = 0; i < ch->n_nss; i++) {
         free(ch->nss[i].name);
         free(ch->nss[i].apps);
@@ -3002,6 +3036,8 @@ run_churn(enum mix mix)
     generate(&ch);
     uint64_t full_compiled = 0;
     compare_with_full(&ch, n_events, &full_compiled);
+    ch.installed = flowtab_clone(engine_desired(ch.engine));
+    engine_changes_reset(ch.engine);
     full_compiled = 0;
     count_peers(&ch);
     size_t max_peer_rules = ch.max_peer_rules;
@@ -3014,6 +3050,7 @@ run_churn(enum mix mix)
         random_event(&ch);
         if (!--batch) {
             engine_run(ch.engine);
+            follow(&ch, false);
             note(&ch, "run");
             batch = draw_batch(&ch);
         }
