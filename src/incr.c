@@ -19,6 +19,128 @@
 #define MAX_CONJ_PER_FLOW 3000
 #define MAX_BUCKETS 128
 
+/* ---- Small maps. ---- */
+
+/* Open addressing from an object to a count, hashed by the object's id
+ * (so that the order of a walk depends on the events, not on where
+ * malloc put things): the sets the engine keeps per rule and per
+ * conjunction hold tens of thousands of members, and a key string per
+ * member was most of its memory. */
+struct idmap_slot {
+    void *key;                  /* NULL: empty. */
+    uint32_t hash;
+    uint32_t value;
+};
+
+struct idmap {
+    struct idmap_slot *slots;
+    size_t n, mask;             /* 'mask' + 1 slots, or none. */
+};
+
+#define IDMAP_FOR_EACH(SLOT, MAP)                                       \
+    for (struct idmap_slot *SLOT = (MAP)->slots;                        \
+         (MAP)->slots && SLOT <= &(MAP)->slots[(MAP)->mask]; SLOT++)    \
+        if (SLOT->key)
+
+static uint32_t
+id_hash(uint32_t id)
+{
+    id ^= id >> 16;
+    id *= 0x7feb352d;
+    id ^= id >> 15;
+    id *= 0x846ca68b;
+    return id ^ (id >> 16);
+}
+
+static void
+idmap_init(struct idmap *m)
+{
+    m->slots = NULL;
+    m->n = m->mask = 0;
+}
+
+static void
+idmap_destroy(struct idmap *m)
+{
+    free(m->slots);
+    idmap_init(m);
+}
+
+static struct idmap_slot *
+idmap_lookup(const struct idmap *m, const void *key, uint32_t hash)
+{
+    if (!m->slots) {
+        return NULL;
+    }
+    for (size_t i = hash & m->mask; ; i = (i + 1) & m->mask) {
+        struct idmap_slot *s = &m->slots[i];
+        if (!s->key || s->key == key) {
+            return s;
+        }
+    }
+}
+
+static uint32_t *
+idmap_find(const struct idmap *m, const void *key, uint32_t hash)
+{
+    struct idmap_slot *s = idmap_lookup(m, key, hash);
+    return s && s->key ? &s->value : NULL;
+}
+
+/* Returns the value of 'key', inserting it with value 0 if absent. */
+static uint32_t *
+idmap_insert(struct idmap *m, void *key, uint32_t hash, bool *created)
+{
+    if ((m->n + 1) * 4 > (m->slots ? m->mask + 1 : 0) * 3) {
+        struct idmap bigger = { .mask = m->slots ? m->mask * 2 + 1 : 7 };
+        bigger.slots = xcalloc(bigger.mask + 1, sizeof *bigger.slots);
+        IDMAP_FOR_EACH (s, m) {
+            *idmap_lookup(&bigger, s->key, s->hash) = *s;
+        }
+        bigger.n = m->n;
+        free(m->slots);
+        *m = bigger;
+    }
+    struct idmap_slot *s = idmap_lookup(m, key, hash);
+    *created = !s->key;
+    if (*created) {
+        *s = (struct idmap_slot) { key, hash, 0 };
+        m->n++;
+    }
+    return &s->value;
+}
+
+/* Removes 'key' (which must be there), moving back the slots after it so
+ * that lookups need no tombstones. */
+static void
+idmap_remove(struct idmap *m, const void *key, uint32_t hash)
+{
+    struct idmap_slot *s = idmap_lookup(m, key, hash);
+    if (!s || !s->key) {
+        abort();
+    }
+    size_t i = s - m->slots;
+    for (size_t j = (i + 1) & m->mask; m->slots[j].key;
+         j = (j + 1) & m->mask) {
+        size_t home = m->slots[j].hash & m->mask;
+        /* Move j into the hole at i unless its home lies in (i, j]. */
+        if (i <= j ? (home <= i || home > j) : (home <= i && home > j)) {
+            m->slots[i] = m->slots[j];
+            i = j;
+        }
+    }
+    m->slots[i].key = NULL;
+    m->n--;
+}
+
+/* A match, interned: pods share their address matches among every set
+ * they are in. */
+struct imatch {
+    uint32_t id;
+    uint32_t refs;
+    char *text;                 /* The key in 'matches'. */
+};
+
 /* ---- Flows as the merge of entries. ---- */
 
 /* Who made an entry, in the order compile_once() makes flows: where two
@@ -74,7 +196,7 @@ struct unit {
  * address), and how many entries compile_cluster() would count for it
  * (before merging), which the flow limit is about. */
 struct dim {
-    struct strmap m;            /* Match -> count. */
+    struct idmap m;             /* imatch -> count. */
     size_t n_entries;
 };
 
@@ -89,7 +211,7 @@ struct iconj {
     int8_t d_sel, d_peer, d_dst, d_port;        /* Index, or -1. */
     struct dim dims[3];
     bool dst_field[3];          /* Match on the destination address. */
-    struct strmap dmembers;     /* Named: pod key -> ipod in 'd_dst'. */
+    struct idmap dmembers;      /* Named: the ipods in 'd_dst'. */
     bool active;                /* Its entries are in the table. */
     uint32_t id;                /* 0 until first active. */
     uint16_t priority;
@@ -107,7 +229,7 @@ struct irule {
     char *what;
     uint8_t table;
     bool wildcard;
-    struct strmap peers;        /* Pod key -> ipod. */
+    struct idmap peers;         /* Of ipods. */
     struct cidr_diff *diffs;
     size_t n_diffs;
     size_t n_cidrs;
@@ -131,7 +253,7 @@ struct ipol {
     uint32_t pno;
     struct irule *rules;
     size_t n_rules;
-    struct strmap sel;          /* Pod key -> ipod. */
+    struct idmap sel;           /* Of ipods: the local pods it selects. */
     size_t n_sel_addrs;
     size_t n_v4_blocks, n_v6_blocks;
     bool hopeless;              /* Its CIDRs alone are over the limit. */
@@ -156,6 +278,8 @@ struct pmember {
 #define MAX_POD_IPS 32
 
 struct ipod {
+    uint32_t id;
+    uint32_t hash;              /* id_hash(id), for its sets. */
     char *key, *ns, *name;
     const struct k8s_pod *pod;  /* While 'in'. */
     bool in;                    /* In the sets, as 'ips'. */
@@ -165,6 +289,8 @@ struct ipod {
     bool gone;                  /* In 'gone'. */
     struct ip_addr *ips;
     size_t n_ips;
+    struct imatch **mt[2];      /* Per address: its source and
+                                 * destination match. */
     char **idx_keys;
     size_t n_idx_keys;
     struct pmember *m;
@@ -176,7 +302,7 @@ struct ipod {
 
 struct ins {
     char *name;
-    struct strmap pods;         /* Key -> ipod, those 'in'. */
+    struct idmap pods;          /* Of ipods, those 'in'. */
     struct strmap pols;         /* Key -> ipol. */
 };
 
@@ -210,7 +336,9 @@ struct incr {
     struct strmap pods;         /* Key -> ipod. */
     struct strmap nss;          /* Name -> ins. */
     struct strmap pols;         /* Key -> ipol. */
-    struct strmap label_index;  /* "k=v" -> strmap of eligible ipods. */
+    struct strmap label_index;  /* "k=v" -> idmap of eligible ipods. */
+    struct strmap matches;      /* Text -> imatch. */
+    uint32_t next_match_id, next_pod_id;
     struct strmap peer_index;   /* Anchor -> ref_list. */
     struct ref_list named_egress;       /* Egress rules with named ports
                                          * and ipBlocks or no 'to'. */
@@ -425,17 +553,47 @@ gen_init(struct incr *in, struct unit *u, void *aux[2], struct np_gen *g)
 
 /* ---- Sets. ---- */
 
+static struct imatch *
+match_get(struct incr *in, const char *text)
+{
+    bool created;
+    void **slot = strmap_slot(&in->matches, text, &created);
+    if (created) {
+        struct imatch *m = xmalloc(sizeof *m);
+        m->id = ++in->next_match_id;
+        m->refs = 0;
+        m->text = xstrdup(text);
+        *slot = m;
+    }
+    struct imatch *m = *slot;
+    m->refs++;
+    return m;
+}
+
+static void
+match_release(struct incr *in, struct imatch *m)
+{
+    if (!--m->refs) {
+        strmap_remove(&in->matches, m->text);
+        free(m->text);
+        free(m);
+    }
+}
+
 static void
 dim_init(struct dim *d)
 {
-    strmap_init(&d->m);
+    idmap_init(&d->m);
     d->n_entries = 0;
 }
 
 static void
-dim_destroy(struct dim *d)
+dim_destroy(struct incr *in, struct dim *d)
 {
-    strmap_destroy(&d->m);
+    IDMAP_FOR_EACH (slot, &d->m) {
+        match_release(in, slot->key);
+    }
+    idmap_destroy(&d->m);
 }
 
 static size_t
@@ -478,55 +636,59 @@ touch(struct incr *in, struct ipol *p)
 }
 
 static void
-dim_add(struct incr *in, struct iconj *c, int k, const char *match)
+dim_add(struct incr *in, struct iconj *c, int k, struct imatch *m)
 {
     struct dim *d = &c->dims[k];
     bool created;
-    void **slot = strmap_slot(&d->m, match, &created);
-    *slot = (void *) ((uintptr_t) *slot + 1);
+    uint32_t *count = idmap_insert(&d->m, m, id_hash(m->id), &created);
+    (*count)++;
     d->n_entries++;
-    if (created && c->active) {
-        conj_entry_add(in, c, k, match);
+    if (created) {
+        m->refs++;
+        if (c->active) {
+            conj_entry_add(in, c, k, m->text);
+        }
     }
     touch(in, c->r->p);
 }
 
 static void
-dim_remove(struct incr *in, struct iconj *c, int k, const char *match)
+dim_add_text(struct incr *in, struct iconj *c, int k, const char *text)
+{
+    struct imatch *m = match_get(in, text);
+    dim_add(in, c, k, m);
+    match_release(in, m);
+}
+
+static void
+dim_remove(struct incr *in, struct iconj *c, int k, struct imatch *m)
 {
     struct dim *d = &c->dims[k];
-    void **slot = strmap_slot(&d->m, match, NULL);
-    uintptr_t n = (uintptr_t) *slot;
-    if (!n) {
+    uint32_t *count = idmap_find(&d->m, m, id_hash(m->id));
+    if (!count) {
         abort();                /* Every match removed was added. */
     }
     d->n_entries--;
-    if (n == 1) {
+    if (*count == 1) {
         if (c->active) {
-            conj_entry_remove(in, c, k, match);
+            conj_entry_remove(in, c, k, m->text);
         }
-        strmap_remove(&d->m, match);
+        idmap_remove(&d->m, m, id_hash(m->id));
+        match_release(in, m);
     } else {
-        *slot = (void *) (n - 1);
+        (*count)--;
     }
     touch(in, c->r->p);
-}
-
-static void
-host_match(const struct ip_addr *ip, bool dst, char buf[NP_MATCH_MAX])
-{
-    np_host_match(ip, dst, buf);
 }
 
 static void
 dim_pod(struct incr *in, struct iconj *c, int k, const struct ipod *x,
         uint32_t mask, bool add)
 {
-    char buf[NP_MATCH_MAX];
     for (size_t i = 0; i < x->n_ips; i++) {
         if (mask & (UINT32_C(1) << i)) {
-            host_match(&x->ips[i], c->dst_field[k], buf);
-            (add ? dim_add : dim_remove)(in, c, k, buf);
+            (add ? dim_add : dim_remove)(in, c, k,
+                                         x->mt[c->dst_field[k]][i]);
         }
     }
 }
@@ -579,11 +741,9 @@ conj_set_active(struct incr *in, struct iconj *c, bool active)
     }
     c->active = active;
     for (int k = 0; k < c->n_dims; k++) {
-        size_t b;
-        for (struct strmap_node *node = strmap_first(&c->dims[k].m, &b);
-             node; node = strmap_next(&c->dims[k].m, node, &b)) {
-            (active ? conj_entry_add : conj_entry_remove)(in, c, k,
-                                                          node->key);
+        IDMAP_FOR_EACH (slot, &c->dims[k].m) {
+            const struct imatch *m = slot->key;
+            (active ? conj_entry_add : conj_entry_remove)(in, c, k, m->text);
         }
     }
     if (c->n_dims > 1) {
@@ -644,18 +804,18 @@ conj_create(struct irule *r, const struct np_port *named, size_t name_idx,
     for (int k = 0; k < 3; k++) {
         dim_init(&c->dims[k]);
     }
-    strmap_init(&c->dmembers);
+    idmap_init(&c->dmembers);
     c->seq = conj_seq(r, named != NULL, name_idx, number);
     return c;
 }
 
 static void
-conj_destroy(struct iconj *c)
+conj_destroy(struct incr *in, struct iconj *c)
 {
     for (int k = 0; k < 3; k++) {
-        dim_destroy(&c->dims[k]);
+        dim_destroy(in, &c->dims[k]);
     }
-    strmap_destroy(&c->dmembers);
+    idmap_destroy(&c->dmembers);
     free(c->pl.actions);
     free(c);
 }
@@ -669,7 +829,7 @@ static void
 port_cb(void *aux_, const char *match)
 {
     struct port_cb_aux *aux = aux_;
-    dim_add(aux->in, aux->c, aux->c->d_port, match);
+    dim_add_text(aux->in, aux->c, aux->c->d_port, match);
 }
 
 /* Puts the rule's CIDRs into 'c''s peer set. */
@@ -680,7 +840,7 @@ rule_fill_cidrs(struct incr *in, struct iconj *c)
     for (size_t i = 0; r->listed && i < r->n_cidrs; i++) {
         char buf[NP_MATCH_MAX];
         np_addr_match(&r->cidrs[i], c->dst_field[c->d_peer], buf);
-        dim_add(in, c, c->d_peer, buf);
+        dim_add_text(in, c, c->d_peer, buf);
         c->dims[c->d_peer].n_entries--; /* Counted as r->n_cidrs. */
     }
 }
@@ -693,18 +853,15 @@ conj_fill(struct incr *in, struct iconj *c)
     struct irule *r = c->r;
     struct ipol *p = r->p;
     c->pl.cookie = np_rule_cookie(&in->gopts, p->pno, r->ingress, r->idx);
-    size_t b;
     if (c->d_sel >= 0) {
-        for (struct strmap_node *node = strmap_first(&p->sel, &b); node;
-             node = strmap_next(&p->sel, node, &b)) {
-            struct ipod *x = node->value;
+        IDMAP_FOR_EACH (slot, &p->sel) {
+            struct ipod *x = slot->key;
             dim_pod(in, c, c->d_sel, x, all_ips(x), true);
         }
     }
     if (c->d_peer >= 0) {
-        for (struct strmap_node *node = strmap_first(&r->peers, &b); node;
-             node = strmap_next(&r->peers, node, &b)) {
-            struct ipod *x = node->value;
+        IDMAP_FOR_EACH (slot, &r->peers) {
+            struct ipod *x = slot->key;
             dim_pod(in, c, c->d_peer, x, all_ips(x), true);
         }
         rule_fill_cidrs(in, c);
@@ -716,7 +873,7 @@ conj_fill(struct incr *in, struct iconj *c)
                             port_cb, &aux);
         } else {
             for (size_t i = 0; i < r->n_pmatches; i++) {
-                dim_add(in, c, c->d_port, r->pmatches[i]);
+                dim_add_text(in, c, c->d_port, r->pmatches[i]);
             }
         }
     }
@@ -887,7 +1044,7 @@ rule_init(struct incr *in, struct ipol *p, struct irule *r,
     r->what = np_rule_what(p->np, ingress, idx);
     r->table = np_tbl(&in->gopts, ingress ? NPT_INGRESS : NPT_EGRESS);
     r->wildcard = !rule->n_peers;
-    strmap_init(&r->peers);
+    idmap_init(&r->peers);
     strmap_init(&r->named);
     r->diffs = xmalloc((rule->n_peers + 1) * sizeof *r->diffs);
     for (size_t i = 0; i < rule->n_peers; i++) {
@@ -945,20 +1102,20 @@ static void
 conj_iter_sorted(struct irule *r, struct iconj ***out, size_t *n);
 
 static void
-rule_destroy(struct irule *r)
+rule_destroy(struct incr *in, struct irule *r)
 {
     struct iconj **named;
     size_t n;
     conj_iter_sorted(r, &named, &n);
     for (size_t i = 0; i < n; i++) {
-        conj_destroy(named[i]);
+        conj_destroy(in, named[i]);
     }
     free(named);
     strmap_destroy(&r->named);
     if (r->c0) {
-        conj_destroy(r->c0);
+        conj_destroy(in, r->c0);
     }
-    strmap_destroy(&r->peers);
+    idmap_destroy(&r->peers);
     for (size_t i = 0; i < r->n_diffs; i++) {
         cidr_diff_destroy(&r->diffs[i]);
     }
@@ -1059,7 +1216,8 @@ static void
 ndst_add(struct incr *in, struct iconj *c, struct ipod *x, uint32_t mask)
 {
     dim_pod(in, c, c->d_dst, x, mask, true);
-    *strmap_slot(&c->dmembers, x->key, NULL) = x;
+    bool created;
+    idmap_insert(&c->dmembers, x, x->hash, &created);
     member_add(x, M_NDST, c, mask);
 }
 
@@ -1067,7 +1225,7 @@ static void
 ndst_remove(struct incr *in, struct iconj *c, struct ipod *x, uint32_t mask)
 {
     dim_pod(in, c, c->d_dst, x, mask, false);
-    strmap_remove(&c->dmembers, x->key);
+    idmap_remove(&c->dmembers, x, x->hash);
 }
 
 static void pol_wake(struct incr *, struct ipol *);
@@ -1076,7 +1234,8 @@ static void pol_sleep(struct incr *, struct ipol *);
 static void
 sel_add(struct incr *in, struct ipol *p, struct ipod *x)
 {
-    *strmap_slot(&p->sel, x->key, NULL) = x;
+    bool created;
+    idmap_insert(&p->sel, x, x->hash, &created);
     p->n_sel_addrs += x->n_ips;
     member_add(x, M_SEL, p, 0);
     for (size_t i = 0; i < p->n_rules; i++) {
@@ -1110,7 +1269,7 @@ sel_add(struct incr *in, struct ipol *p, struct ipod *x)
 static void
 sel_remove(struct incr *in, struct ipol *p, struct ipod *x)
 {
-    strmap_remove(&p->sel, x->key);
+    idmap_remove(&p->sel, x, x->hash);
     p->n_sel_addrs -= x->n_ips;
     for (size_t i = 0; i < p->n_rules; i++) {
         struct irule *r = &p->rules[i];
@@ -1137,11 +1296,10 @@ static void
 peer_add(struct incr *in, struct irule *r, struct ipod *x)
 {
     bool created;
-    void **slot = strmap_slot(&r->peers, x->key, &created);
+    idmap_insert(&r->peers, x, x->hash, &created);
     if (!created) {
         return;                 /* Found by pol_wake() already. */
     }
-    *slot = x;
     member_add(x, M_PEER, r, 0);
     if (r->c0) {
         dim_pod(in, r->c0, r->c0->d_peer, x, all_ips(x), true);
@@ -1160,7 +1318,7 @@ peer_add(struct incr *in, struct irule *r, struct ipod *x)
 static void
 peer_remove(struct incr *in, struct irule *r, struct ipod *x)
 {
-    strmap_remove(&r->peers, x->key);
+    idmap_remove(&r->peers, x, x->hash);
     if (r->c0) {
         dim_pod(in, r->c0, r->c0->d_peer, x, all_ips(x), false);
     }
@@ -1182,7 +1340,7 @@ static void
 ndst_eval(struct incr *in, struct irule *r, struct ipod *x)
 {
     uint32_t mask = 0;
-    if (r->wildcard || strmap_get(&r->peers, x->key)) {
+    if (r->wildcard || idmap_find(&r->peers, x, x->hash)) {
         mask = all_ips(x);
     }
     for (size_t i = 0; i < x->n_ips && i < 32; i++) {
@@ -1200,7 +1358,7 @@ ndst_eval(struct incr *in, struct irule *r, struct ipod *x)
         uint16_t number = declared(x->pod, r->names[j]);
         if (number) {
             struct iconj *c = named_get(in, r, j, number);
-            if (!strmap_get(&c->dmembers, x->key)) {
+            if (!idmap_find(&c->dmembers, x, x->hash)) {
                 ndst_add(in, c, x, mask);
             }
         }
@@ -1239,7 +1397,7 @@ ns_get(struct incr *in, const char *name)
     if (created) {
         struct ins *n = xcalloc(1, sizeof *n);
         n->name = xstrdup(name);
-        strmap_init(&n->pods);
+        idmap_init(&n->pods);
         strmap_init(&n->pols);
         *slot = n;
     }
@@ -1272,11 +1430,11 @@ label_index_add(struct incr *in, struct ipod *x)
         bool created;
         void **slot = strmap_slot(&in->label_index, k, &created);
         if (created) {
-            struct strmap *set = xmalloc(sizeof *set);
-            strmap_init(set);
+            struct idmap *set = xmalloc(sizeof *set);
+            idmap_init(set);
             *slot = set;
         }
-        *strmap_slot(*slot, x->key, NULL) = x;
+        idmap_insert(*slot, x, x->hash, &created);
         x->idx_keys[x->n_idx_keys++] = k;
     }
 }
@@ -1285,11 +1443,11 @@ static void
 label_index_remove(struct incr *in, struct ipod *x)
 {
     for (size_t i = 0; i < x->n_idx_keys; i++) {
-        struct strmap *set = strmap_get(&in->label_index, x->idx_keys[i]);
-        strmap_remove(set, x->key);
+        struct idmap *set = strmap_get(&in->label_index, x->idx_keys[i]);
+        idmap_remove(set, x, x->hash);
         if (!set->n) {
             strmap_remove(&in->label_index, x->idx_keys[i]);
-            strmap_destroy(set);
+            idmap_destroy(set);
             free(set);
         }
         free(x->idx_keys[i]);
@@ -1313,6 +1471,8 @@ pod_get(struct incr *in, const char *ns, const char *name, bool create)
             x = xcalloc(1, sizeof *x);
             x->key = key;
             key = NULL;
+            x->id = ++in->next_pod_id;
+            x->hash = id_hash(x->id);
             x->ns = xstrdup(ns);
             x->name = xstrdup(name);
             x->spoof.owner = (struct owner) { OC_SPOOF, x->ns, x->name };
@@ -1371,9 +1531,16 @@ pod_remove(struct incr *in, struct ipod *x)
     label_index_remove(in, x);
     struct ins *n = strmap_get(&in->nss, x->ns);
     if (n) {
-        strmap_remove(&n->pods, x->key);
+        idmap_remove(&n->pods, x, x->hash);
     }
     families_count(in, x->ips, x->n_ips, -1);
+    for (size_t i = 0; i < x->n_ips; i++) {
+        match_release(in, x->mt[0][i]);
+        match_release(in, x->mt[1][i]);
+    }
+    free(x->mt[0]);
+    free(x->mt[1]);
+    x->mt[0] = x->mt[1] = NULL;
     free(x->ips);
     x->ips = NULL;
     x->n_ips = 0;
@@ -1428,12 +1595,21 @@ pod_eval(struct incr *in, struct ipod *x)
         memcpy(x->ips, pod->ips, x->n_ips * sizeof *x->ips);
     }
     families_count(in, x->ips, x->n_ips, 1);
+    for (int dst = 0; dst < 2; dst++) {
+        x->mt[dst] = xmalloc((x->n_ips + 1) * sizeof *x->mt[dst]);
+        for (size_t i = 0; i < x->n_ips; i++) {
+            char buf[NP_MATCH_MAX];
+            np_host_match(&x->ips[i], dst, buf);
+            x->mt[dst][i] = match_get(in, buf);
+        }
+    }
     x->on_node = (!in->opts->node
                   || (pod->node_name
                       && !strcmp(pod->node_name, in->opts->node)));
     in->stats.pods_on_node += x->on_node;
     struct ins *n = ns_get(in, x->ns);
-    *strmap_slot(&n->pods, x->key, NULL) = x;
+    bool created;
+    idmap_insert(&n->pods, x, x->hash, &created);
     deny_dirty(in, x);
     if (!np_pod_eligible(pod)) {
         return;
@@ -1562,12 +1738,10 @@ static void
 pol_select(struct incr *in, struct ipol *p)
 {
     struct ins *n = ns_get(in, p->np->namespace);
-    size_t b;
     struct ipod **sel = xmalloc((n->pods.n + 1) * sizeof *sel);
     size_t n_sel = 0;
-    for (struct strmap_node *node = strmap_first(&n->pods, &b); node;
-         node = strmap_next(&n->pods, node, &b)) {
-        struct ipod *x = node->value;
+    IDMAP_FOR_EACH (slot, &n->pods) {
+        struct ipod *x = slot->key;
         if (compile_pod_is_local(in->opts, x->pod)
             && selector_matches(&p->np->pod_selector, &x->pod->labels)) {
             sel[n_sel++] = x;
@@ -1597,14 +1771,14 @@ pol_wake(struct incr *in, struct ipol *p)
             }
             /* Candidates: the smallest posting of a label the pod
              * selector requires, else the namespaces' pods. */
-            const struct strmap *postings = NULL;
+            const struct idmap *postings = NULL;
             bool none = false;
             for (size_t k = 0; peer->pod_selector
                  && k < peer->pod_selector->match_labels.n; k++) {
                 const struct label *l
                     = &peer->pod_selector->match_labels.items[k];
                 char *lk = xasprintf("%s=%s", l->key, l->value);
-                const struct strmap *s = strmap_get(&in->label_index, lk);
+                const struct idmap *s = strmap_get(&in->label_index, lk);
                 free(lk);
                 if (!s) {
                     none = true;
@@ -1617,7 +1791,7 @@ pol_wake(struct incr *in, struct ipol *p)
             if (none) {
                 continue;
             }
-            const struct strmap *sets[1];
+            const struct idmap *sets[1];
             struct ins **nss = NULL;
             size_t n_nss = 0;
             if (postings) {
@@ -1641,12 +1815,18 @@ pol_wake(struct incr *in, struct ipol *p)
             }
             size_t n_sets = postings ? 1 : n_nss;
             for (size_t s = 0; s < n_sets; s++) {
-                const struct strmap *set = postings ? sets[0] : &nss[s]->pods;
-                for (struct strmap_node *node = strmap_first(set, &b); node;
-                     node = strmap_next(set, node, &b)) {
-                    struct ipod *x = node->value;
+                const struct idmap *set = postings ? sets[0] : &nss[s]->pods;
+                /* Collected first: peer_add() may not change 'set', but
+                 * a walk must not depend on that. */
+                struct ipod **cands = xmalloc((set->n + 1) * sizeof *cands);
+                size_t n_cands = 0;
+                IDMAP_FOR_EACH (slot, set) {
+                    cands[n_cands++] = slot->key;
+                }
+                for (size_t c = 0; c < n_cands; c++) {
+                    struct ipod *x = cands[c];
                     if (!np_pod_eligible(x->pod)
-                        || strmap_get(&r->peers, x->key)) {
+                        || idmap_find(&r->peers, x, x->hash)) {
                         continue;
                     }
                     struct labels nsl;
@@ -1656,6 +1836,7 @@ pol_wake(struct incr *in, struct ipol *p)
                     }
                     labels_destroy(&nsl);
                 }
+                free(cands);
             }
             free(nss);
         }
@@ -1670,10 +1851,16 @@ pol_wake(struct incr *in, struct ipol *p)
                     }
                 }
             } else {
-                for (struct strmap_node *node = strmap_first(&r->peers, &bb);
-                     node; node = strmap_next(&r->peers, node, &bb)) {
-                    ndst_eval(in, r, node->value);
+                struct ipod **peers = xmalloc((r->peers.n + 1)
+                                              * sizeof *peers);
+                size_t n_peers = 0;
+                IDMAP_FOR_EACH (slot, &r->peers) {
+                    peers[n_peers++] = slot->key;
                 }
+                for (size_t k = 0; k < n_peers; k++) {
+                    ndst_eval(in, r, peers[k]);
+                }
+                free(peers);
             }
         }
     }
@@ -1682,7 +1869,6 @@ pol_wake(struct incr *in, struct ipol *p)
 static void
 pol_sleep(struct incr *in, struct ipol *p)
 {
-    size_t b;
     for (size_t i = 0; i < p->n_rules; i++) {
         struct irule *r = &p->rules[i];
         struct iconj **named;
@@ -1691,14 +1877,13 @@ pol_sleep(struct incr *in, struct ipol *p)
         for (size_t j = 0; j < n; j++) {
             struct iconj *c = named[j];
             conj_set_active(in, c, false);
-            for (struct strmap_node *node = strmap_first(&c->dmembers, &b);
-                 node; node = strmap_next(&c->dmembers, node, &b)) {
-                member_forget(node->value, M_NDST, c);
+            IDMAP_FOR_EACH (slot, &c->dmembers) {
+                member_forget(slot->key, M_NDST, c);
             }
             char key[32];
             snprintf(key, sizeof key, "%zu/%u", c->name_idx, c->number);
             strmap_remove(&r->named, key);
-            conj_destroy(c);
+            conj_destroy(in, c);
         }
         free(named);
         if (r->c0) {
@@ -1707,17 +1892,15 @@ pol_sleep(struct incr *in, struct ipol *p)
             conj_set_active(in, r->c0, false);
             if (r->c0->d_peer >= 0) {
                 struct dim *d = &r->c0->dims[r->c0->d_peer];
-                dim_destroy(d);
+                dim_destroy(in, d);
                 dim_init(d);
                 rule_fill_cidrs(in, r->c0);
             }
         }
-        for (struct strmap_node *node = strmap_first(&r->peers, &b); node;
-             node = strmap_next(&r->peers, node, &b)) {
-            member_forget(node->value, M_PEER, r);
+        IDMAP_FOR_EACH (slot, &r->peers) {
+            member_forget(slot->key, M_PEER, r);
         }
-        strmap_destroy(&r->peers);
-        strmap_init(&r->peers);
+        idmap_destroy(&r->peers);
     }
     touch(in, p);
 }
@@ -1747,7 +1930,7 @@ pol_build(struct incr *in, const char *key)
         in->n_names = n;
     }
     in->names[p->pno] = p->key;
-    strmap_init(&p->sel);
+    idmap_init(&p->sel);
     p->rules = xcalloc(np->n_ingress + np->n_egress + 1, sizeof *p->rules);
     size_t n_cidrs = 0;
     for (int ingress = 0; ingress < 2; ingress++) {
@@ -1804,7 +1987,6 @@ pol_build(struct incr *in, const char *key)
 static void
 pol_destroy(struct incr *in, struct ipol *p)
 {
-    size_t b;
     for (size_t i = 0; i < p->n_rules; i++) {
         struct irule *r = &p->rules[i];
         struct iconj **named;
@@ -1812,33 +1994,29 @@ pol_destroy(struct incr *in, struct ipol *p)
         conj_iter_sorted(r, &named, &n);
         for (size_t j = 0; j < n; j++) {
             conj_set_active(in, named[j], false);
-            for (struct strmap_node *node = strmap_first(&named[j]->dmembers,
-                                                         &b);
-                 node; node = strmap_next(&named[j]->dmembers, node, &b)) {
-                member_forget(node->value, M_NDST, named[j]);
+            IDMAP_FOR_EACH (slot, &named[j]->dmembers) {
+                member_forget(slot->key, M_NDST, named[j]);
             }
         }
         free(named);
         if (r->c0) {
             conj_set_active(in, r->c0, false);
         }
-        for (struct strmap_node *node = strmap_first(&r->peers, &b); node;
-             node = strmap_next(&r->peers, node, &b)) {
-            member_forget(node->value, M_PEER, r);
+        IDMAP_FOR_EACH (slot, &r->peers) {
+            member_forget(slot->key, M_PEER, r);
         }
         rule_unindex(in, r);
         ref_list_remove(&in->named_egress, r);
     }
-    for (struct strmap_node *node = strmap_first(&p->sel, &b); node;
-         node = strmap_next(&p->sel, node, &b)) {
-        member_forget(node->value, M_SEL, p);
-        iso_remove(in, node->value, p);
+    IDMAP_FOR_EACH (slot, &p->sel) {
+        member_forget(slot->key, M_SEL, p);
+        iso_remove(in, slot->key, p);
     }
     for (size_t i = 0; i < p->n_rules; i++) {
-        rule_destroy(&p->rules[i]);
+        rule_destroy(in, &p->rules[i]);
     }
     free(p->rules);
-    strmap_destroy(&p->sel);
+    idmap_destroy(&p->sel);
     in->n_v4 -= p->n_v4_blocks;
     in->n_v6 -= p->n_v6_blocks;
     struct ins *n = strmap_get(&in->nss, p->np->namespace);
@@ -1979,7 +2157,7 @@ pol_settle(struct incr *in, struct ipol *p)
                 char key[32];
                 snprintf(key, sizeof key, "%zu/%u", c->name_idx, c->number);
                 strmap_remove(&r->named, key);
-                conj_destroy(c);
+                conj_destroy(in, c);
             } else {
                 conj_set_active(in, c, p->fits && conj_complete(c));
             }
@@ -2281,6 +2459,7 @@ incr_create(const struct compile_options *opts, const struct cluster *cluster,
     strmap_init(&in->nss);
     strmap_init(&in->pols);
     strmap_init(&in->label_index);
+    strmap_init(&in->matches);
     strmap_init(&in->peer_index);
     strmap_init(&in->pending_pols);
     in->full = true;
@@ -2312,7 +2491,7 @@ incr_destroy(struct incr *in)
     for (struct strmap_node *node = strmap_first(&in->nss, &b); node;
          node = strmap_next(&in->nss, node, &b)) {
         struct ins *n = node->value;
-        strmap_destroy(&n->pods);
+        idmap_destroy(&n->pods);
         strmap_destroy(&n->pols);
         free(n->name);
         free(n);
@@ -2321,6 +2500,13 @@ incr_destroy(struct incr *in)
     strmap_destroy(&in->pods);
     strmap_destroy(&in->pols);
     strmap_destroy(&in->label_index);
+    for (struct strmap_node *node = strmap_first(&in->matches, &b); node;
+         node = strmap_next(&in->matches, node, &b)) {
+        struct imatch *m = node->value;
+        free(m->text);
+        free(m);
+    }
+    strmap_destroy(&in->matches);
     strmap_destroy(&in->peer_index);
     strmap_destroy(&in->pending_pols);
     free(in->named_egress.r);
@@ -2388,13 +2574,16 @@ incr_namespace_before(struct incr *in, const char *name)
     if (!n) {
         return;
     }
-    size_t b;
-    for (struct strmap_node *node = strmap_first(&n->pods, &b); node;
-         node = strmap_first(&n->pods, &b)) {
-        struct ipod *x = node->value;
-        pod_remove(in, x);      /* Takes it out of 'n->pods'. */
-        pending_add(in, x);
+    struct ipod **pods = xmalloc((n->pods.n + 1) * sizeof *pods);
+    size_t n_pods = 0;
+    IDMAP_FOR_EACH (slot, &n->pods) {
+        pods[n_pods++] = slot->key;
     }
+    for (size_t i = 0; i < n_pods; i++) {
+        pod_remove(in, pods[i]);        /* Takes it out of 'n->pods'. */
+        pending_add(in, pods[i]);
+    }
+    free(pods);
 }
 
 void
