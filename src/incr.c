@@ -169,8 +169,9 @@ struct entry {
 struct fkey {
     uint8_t table;
     uint16_t priority;
-    char *match;
-    char *mapkey;
+    uint32_t hash;
+    struct imatch *m;           /* Holds a reference. */
+    const char *match;          /* m->text. */
     struct entry *e;
     size_t n, allocated;
     bool dirty;
@@ -302,6 +303,7 @@ struct ipod {
 
 struct ins {
     char *name;
+    struct labels labels;       /* As selectors see them (ns_refresh()). */
     struct idmap pods;          /* Of ipods, those 'in'. */
     struct strmap pols;         /* Key -> ipol. */
 };
@@ -329,7 +331,8 @@ struct incr {
     bool wiping;                /* Taking everything down: entries are
                                  * dropped key by key afterwards. */
 
-    struct strmap keys;         /* "table|priority|match" -> fkey. */
+    struct fkey **keys;         /* Open addressing by (match, table, */
+    size_t n_keys, keys_mask;   /* priority); 'keys_mask' + 1 slots. */
     struct fkey **dirty;
     size_t n_dirty, allocated_dirty;
 
@@ -369,27 +372,91 @@ struct incr {
 
 /* ---- Entries and keys. ---- */
 
-static struct fkey *
-key_get(struct incr *in, uint8_t table, uint16_t priority, const char *match)
+static struct imatch *match_get(struct incr *, const char *text);
+static void match_release(struct incr *, struct imatch *);
+
+static uint32_t
+fkey_hash(const struct imatch *m, uint8_t table, uint16_t priority)
 {
-    char buf[256];
-    char *heap = NULL;
-    const char *k = buf;
-    if ((size_t) snprintf(buf, sizeof buf, "%u|%u|%s", table, priority, match)
-        >= sizeof buf) {
-        k = heap = xasprintf("%u|%u|%s", table, priority, match);
+    return id_hash(m->id ^ ((uint32_t) table << 24) ^ priority) ^ priority;
+}
+
+static struct fkey **
+key_slot(const struct incr *in, const struct imatch *m, uint8_t table,
+         uint16_t priority, uint32_t hash)
+{
+    for (size_t i = hash & in->keys_mask; ; i = (i + 1) & in->keys_mask) {
+        struct fkey *fk = in->keys[i];
+        if (!fk || (fk->m == m && fk->table == table
+                    && fk->priority == priority)) {
+            return &in->keys[i];
+        }
     }
-    bool created;
-    void **slot = strmap_slot(&in->keys, k, &created);
-    free(heap);
-    if (created) {
+}
+
+/* The flow (table, priority, match 'm'), created empty if need be: the
+ * hot path of every entry, so no text is formatted or hashed here. */
+static struct fkey *
+key_get_m(struct incr *in, uint8_t table, uint16_t priority, struct imatch *m)
+{
+    if ((in->n_keys + 1) * 4 > (in->keys_mask + 1) * 3) {
+        size_t mask = in->keys_mask * 2 + 1;
+        struct fkey **old = in->keys;
+        size_t old_n = in->keys_mask + 1;
+        in->keys = xcalloc(mask + 1, sizeof *in->keys);
+        in->keys_mask = mask;
+        for (size_t i = 0; i < old_n; i++) {
+            if (old[i]) {
+                *key_slot(in, old[i]->m, old[i]->table, old[i]->priority,
+                          old[i]->hash) = old[i];
+            }
+        }
+        free(old);
+    }
+    uint32_t hash = fkey_hash(m, table, priority);
+    struct fkey **slot = key_slot(in, m, table, priority, hash);
+    if (!*slot) {
         struct fkey *fk = xcalloc(1, sizeof *fk);
         fk->table = table;
         fk->priority = priority;
-        fk->match = xstrdup(match);
+        fk->hash = hash;
+        fk->m = m;
+        m->refs++;
+        fk->match = m->text;
         *slot = fk;
+        in->n_keys++;
     }
     return *slot;
+}
+
+static struct fkey *
+key_get(struct incr *in, uint8_t table, uint16_t priority, const char *match)
+{
+    struct imatch *m = match_get(in, match);
+    struct fkey *fk = key_get_m(in, table, priority, m);
+    match_release(in, m);
+    return fk;
+}
+
+/* Frees 'fk', moving back the slots after it. */
+static void
+key_free(struct incr *in, struct fkey *fk)
+{
+    size_t i = key_slot(in, fk->m, fk->table, fk->priority, fk->hash)
+               - in->keys;
+    for (size_t j = (i + 1) & in->keys_mask; in->keys[j];
+         j = (j + 1) & in->keys_mask) {
+        size_t home = in->keys[j]->hash & in->keys_mask;
+        if (i <= j ? (home <= i || home > j) : (home <= i && home > j)) {
+            in->keys[i] = in->keys[j];
+            i = j;
+        }
+    }
+    in->keys[i] = NULL;
+    in->n_keys--;
+    match_release(in, fk->m);
+    free(fk->e);
+    free(fk);
 }
 
 static void
@@ -491,19 +558,7 @@ key_merge(struct incr *in, struct fkey *fk)
     } else {
         changed = flowtab_remove(in->desired, fk->table, fk->priority,
                                  fk->match);
-        char buf[256];
-        char *heap = NULL;
-        const char *k = buf;
-        if ((size_t) snprintf(buf, sizeof buf, "%u|%u|%s", fk->table,
-                              fk->priority, fk->match) >= sizeof buf) {
-            k = heap = xasprintf("%u|%u|%s", fk->table, fk->priority,
-                                 fk->match);
-        }
-        strmap_remove(&in->keys, k);
-        free(heap);
-        free(fk->match);
-        free(fk->e);
-        free(fk);
+        key_free(in, fk);
     }
     return changed;
 }
@@ -610,17 +665,17 @@ conj_entry(const struct iconj *c, int k)
 }
 
 static void
-conj_entry_add(struct incr *in, struct iconj *c, int k, const char *match)
+conj_entry_add(struct incr *in, struct iconj *c, int k, struct imatch *m)
 {
-    struct fkey *fk = key_get(in, c->r->table, c->priority, match);
+    struct fkey *fk = key_get_m(in, c->r->table, c->priority, m);
     entry_add(in, fk, &c->r->p->owner, c->seq, conj_entry(c, k),
               c->n_dims > 1 ? NULL : &c->pl);
 }
 
 static void
-conj_entry_remove(struct incr *in, struct iconj *c, int k, const char *match)
+conj_entry_remove(struct incr *in, struct iconj *c, int k, struct imatch *m)
 {
-    struct fkey *fk = key_get(in, c->r->table, c->priority, match);
+    struct fkey *fk = key_get_m(in, c->r->table, c->priority, m);
     entry_remove(in, fk, &c->r->p->owner, c->seq, conj_entry(c, k));
 }
 
@@ -646,7 +701,7 @@ dim_add(struct incr *in, struct iconj *c, int k, struct imatch *m)
     if (created) {
         m->refs++;
         if (c->active) {
-            conj_entry_add(in, c, k, m->text);
+            conj_entry_add(in, c, k, m);
         }
     }
     touch(in, c->r->p);
@@ -671,7 +726,7 @@ dim_remove(struct incr *in, struct iconj *c, int k, struct imatch *m)
     d->n_entries--;
     if (*count == 1) {
         if (c->active) {
-            conj_entry_remove(in, c, k, m->text);
+            conj_entry_remove(in, c, k, m);
         }
         idmap_remove(&d->m, m, id_hash(m->id));
         match_release(in, m);
@@ -742,8 +797,8 @@ conj_set_active(struct incr *in, struct iconj *c, bool active)
     c->active = active;
     for (int k = 0; k < c->n_dims; k++) {
         IDMAP_FOR_EACH (slot, &c->dims[k].m) {
-            const struct imatch *m = slot->key;
-            (active ? conj_entry_add : conj_entry_remove)(in, c, k, m->text);
+            (active ? conj_entry_add : conj_entry_remove)(in, c, k,
+                                                          slot->key);
         }
     }
     if (c->n_dims > 1) {
@@ -1389,6 +1444,22 @@ rule_selects_peer(const struct irule *r, const struct ipod *x,
 
 /* ---- Namespaces, the label index. ---- */
 
+/* Takes the labels selectors see on namespace 'n': its object's, plus the
+ * name label the API server always sets. */
+static void
+ns_refresh(struct incr *in, struct ins *n)
+{
+    const struct k8s_namespace *ns = cluster_find_namespace(in->cluster,
+                                                            n->name);
+    labels_destroy(&n->labels);
+    if (ns) {
+        labels_clone(&n->labels, &ns->labels);
+    } else {
+        labels_init(&n->labels);
+    }
+    labels_set(&n->labels, "kubernetes.io/metadata.name", n->name);
+}
+
 static struct ins *
 ns_get(struct incr *in, const char *name)
 {
@@ -1397,26 +1468,13 @@ ns_get(struct incr *in, const char *name)
     if (created) {
         struct ins *n = xcalloc(1, sizeof *n);
         n->name = xstrdup(name);
+        labels_init(&n->labels);
         idmap_init(&n->pods);
         strmap_init(&n->pols);
         *slot = n;
+        ns_refresh(in, n);
     }
     return *slot;
-}
-
-/* The labels selectors see on namespace 'name': its object's, plus the
- * name label the API server always sets. */
-static void
-ns_labels(const struct incr *in, const char *name, struct labels *out)
-{
-    const struct k8s_namespace *ns = cluster_find_namespace(in->cluster,
-                                                            name);
-    if (ns) {
-        labels_clone(out, &ns->labels);
-    } else {
-        labels_init(out);
-    }
-    labels_set(out, "kubernetes.io/metadata.name", name);
 }
 
 static void
@@ -1517,6 +1575,11 @@ pod_remove(struct incr *in, struct ipod *x)
     unit_clear(in, &x->orphan);
     if (!x->in) {
         return;
+    }
+    if (in->wiping) {
+        /* Every set goes whole, right after. */
+        x->n_m = 0;
+        x->n_iso[0] = x->n_iso[1] = 0;
     }
     while (x->n_m) {
         struct pmember m = x->m[--x->n_m];
@@ -1629,18 +1692,17 @@ pod_eval(struct incr *in, struct ipod *x)
 
     /* Peers, through the index: only rules whose selectors name one of
      * the pod's or its namespace's labels, or none. */
-    struct labels nsl;
-    ns_labels(in, x->ns, &nsl);
+    const struct labels *nsl = &n->labels;
     uint64_t mark = ++in->mark;
-    size_t n_keys = 2 * (pod->labels.n + nsl.n) + 2, k = 0;
+    size_t n_keys = 2 * (pod->labels.n + nsl->n) + 2, k = 0;
     char **keys = xmalloc(n_keys * sizeof *keys);
     for (size_t i = 0; i < pod->labels.n; i++) {
         const struct label *l = &pod->labels.items[i];
         keys[k++] = xasprintf("p=%s=%s", l->key, l->value);
         keys[k++] = xasprintf("p?%s", l->key);
     }
-    for (size_t i = 0; i < nsl.n; i++) {
-        const struct label *l = &nsl.items[i];
+    for (size_t i = 0; i < nsl->n; i++) {
+        const struct label *l = &nsl->items[i];
         keys[k++] = xasprintf("n=%s=%s", l->key, l->value);
         keys[k++] = xasprintf("n?%s", l->key);
     }
@@ -1652,7 +1714,7 @@ pod_eval(struct incr *in, struct ipod *x)
             struct irule *r = l->r[j];
             if (r->mark != mark) {
                 r->mark = mark;
-                if (r->p->sel.n && rule_selects_peer(r, x, &nsl)) {
+                if (r->p->sel.n && rule_selects_peer(r, x, nsl)) {
                     peer_add(in, r, x);
                 }
             }
@@ -1660,7 +1722,6 @@ pod_eval(struct incr *in, struct ipod *x)
         free(keys[i]);
     }
     free(keys);
-    labels_destroy(&nsl);
 
     /* Named ports of egress rules resolve on their destinations. */
     mark = ++in->mark;
@@ -1805,12 +1866,9 @@ pol_wake(struct incr *in, struct ipol *p)
                 for (struct strmap_node *node = strmap_first(&in->nss, &b);
                      node; node = strmap_next(&in->nss, node, &b)) {
                     struct ins *ns = node->value;
-                    struct labels nsl;
-                    ns_labels(in, ns->name, &nsl);
-                    if (selector_matches(peer->ns_selector, &nsl)) {
+                    if (selector_matches(peer->ns_selector, &ns->labels)) {
                         nss[n_nss++] = ns;
                     }
-                    labels_destroy(&nsl);
                 }
             }
             size_t n_sets = postings ? 1 : n_nss;
@@ -1829,12 +1887,9 @@ pol_wake(struct incr *in, struct ipol *p)
                         || idmap_find(&r->peers, x, x->hash)) {
                         continue;
                     }
-                    struct labels nsl;
-                    ns_labels(in, x->ns, &nsl);
-                    if (rule_selects_peer(r, x, &nsl)) {
+                    if (rule_selects_peer(r, x, &ns_get(in, x->ns)->labels)) {
                         peer_add(in, r, x);
                     }
-                    labels_destroy(&nsl);
                 }
                 free(cands);
             }
@@ -1995,7 +2050,9 @@ pol_destroy(struct incr *in, struct ipol *p)
         for (size_t j = 0; j < n; j++) {
             conj_set_active(in, named[j], false);
             IDMAP_FOR_EACH (slot, &named[j]->dmembers) {
-                member_forget(slot->key, M_NDST, named[j]);
+                if (!in->wiping) {
+                    member_forget(slot->key, M_NDST, named[j]);
+                }
             }
         }
         free(named);
@@ -2003,14 +2060,18 @@ pol_destroy(struct incr *in, struct ipol *p)
             conj_set_active(in, r->c0, false);
         }
         IDMAP_FOR_EACH (slot, &r->peers) {
-            member_forget(slot->key, M_PEER, r);
+            if (!in->wiping) {
+                member_forget(slot->key, M_PEER, r);
+            }
         }
         rule_unindex(in, r);
         ref_list_remove(&in->named_egress, r);
     }
     IDMAP_FOR_EACH (slot, &p->sel) {
-        member_forget(slot->key, M_SEL, p);
-        iso_remove(in, slot->key, p);
+        if (!in->wiping) {
+            member_forget(slot->key, M_SEL, p);
+            iso_remove(in, slot->key, p);
+        }
     }
     for (size_t i = 0; i < p->n_rules; i++) {
         rule_destroy(in, &p->rules[i]);
@@ -2274,10 +2335,6 @@ wipe(struct incr *in)
 {
     in->wiping = true;
     size_t b;
-    for (struct strmap_node *node = strmap_first(&in->pols, &b); node;
-         node = strmap_first(&in->pols, &b)) {
-        pol_destroy(in, node->value);
-    }
     for (struct strmap_node *node = strmap_first(&in->pods, &b); node;
          node = strmap_next(&in->pods, node, &b)) {
         struct ipod *x = node->value;
@@ -2288,6 +2345,10 @@ wipe(struct incr *in)
     }
     in->n_pending = 0;
     in->n_deny_dirty = 0;
+    for (struct strmap_node *node = strmap_first(&in->pols, &b); node;
+         node = strmap_first(&in->pols, &b)) {
+        pol_destroy(in, node->value);
+    }
     unit_clear(in, &in->infra);
     unit_clear(in, &in->node);
     for (size_t i = 0; i < in->n_touched; i++) {
@@ -2297,11 +2358,12 @@ wipe(struct incr *in)
     }
     in->n_touched = 0;
     in->wiping = false;
-    for (struct strmap_node *node = strmap_first(&in->keys, &b); node;
-         node = strmap_next(&in->keys, node, &b)) {
-        struct fkey *fk = node->value;
-        fk->n = 0;
-        key_dirty(in, fk);
+    for (size_t i = 0; in->keys && i <= in->keys_mask; i++) {
+        struct fkey *fk = in->keys[i];
+        if (fk) {
+            fk->n = 0;
+            key_dirty(in, fk);
+        }
     }
 }
 
@@ -2319,6 +2381,11 @@ full_build(struct incr *in)
     strmap_destroy(&in->pending_pols);
     strmap_init(&in->pending_pols);
     families_of_cluster(in);
+    size_t b0;
+    for (struct strmap_node *node = strmap_first(&in->nss, &b0); node;
+         node = strmap_next(&in->nss, node, &b0)) {
+        ns_refresh(in, node->value);
+    }
     in->gopts = *in->opts;
     in->gopts.buckets = in->buckets;
     void *aux[2];
@@ -2454,7 +2521,8 @@ incr_create(const struct compile_options *opts, const struct cluster *cluster,
     in->gopts.buckets = in->buckets;
     in->infra.owner = (struct owner) { OC_INFRA, "", "" };
     in->node.owner = (struct owner) { OC_NODE, "", "" };
-    strmap_init(&in->keys);
+    in->keys_mask = 255;
+    in->keys = xcalloc(in->keys_mask + 1, sizeof *in->keys);
     strmap_init(&in->pods);
     strmap_init(&in->nss);
     strmap_init(&in->pols);
@@ -2480,17 +2548,19 @@ incr_destroy(struct incr *in)
     }
     unit_destroy(&in->infra);
     unit_destroy(&in->node);
-    for (struct strmap_node *node = strmap_first(&in->keys, &b); node;
-         node = strmap_next(&in->keys, node, &b)) {
-        struct fkey *fk = node->value;
-        free(fk->match);
-        free(fk->e);
-        free(fk);
+    for (size_t i = 0; i <= in->keys_mask; i++) {
+        struct fkey *fk = in->keys[i];
+        if (fk) {
+            match_release(in, fk->m);
+            free(fk->e);
+            free(fk);
+        }
     }
-    strmap_destroy(&in->keys);
+    free(in->keys);
     for (struct strmap_node *node = strmap_first(&in->nss, &b); node;
          node = strmap_next(&in->nss, node, &b)) {
         struct ins *n = node->value;
+        labels_destroy(&n->labels);
         idmap_destroy(&n->pods);
         strmap_destroy(&n->pols);
         free(n->name);
@@ -2589,8 +2659,8 @@ incr_namespace_before(struct incr *in, const char *name)
 void
 incr_namespace_after(struct incr *in, const char *name)
 {
-    (void) in;
-    (void) name;                /* Its pods are pending already. */
+    /* Its pods are pending already. */
+    ns_refresh(in, ns_get(in, name));
 }
 
 void
