@@ -376,6 +376,49 @@ notify(struct engine *e, enum obj_kind kind, const char *ns,
     }
 }
 
+static bool
+same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+/* Whether 'obj' replaces an object that flows see the same: a new
+ * resourceVersion, a condition, an annotation (most pod updates).  Then
+ * the engine has nothing to take out and put back. */
+static bool
+same_for_flows(const struct engine *e, const struct k8s_object *obj)
+{
+    if (obj->kind == OBJ_NAMESPACE) {
+        const struct k8s_namespace *old
+            = cluster_find_namespace(e->cluster, obj->ns->name);
+        return old && labels_equal(&old->labels, &obj->ns->labels);
+    } else if (obj->kind != OBJ_POD) {
+        return false;
+    }
+    const struct k8s_pod *a = cluster_find_pod(e->cluster, obj->pod->namespace,
+                                               obj->pod->name);
+    const struct k8s_pod *b = obj->pod;
+    if (!a || a->host_network != b->host_network || a->phase != b->phase
+        || a->ips_from_port != b->ips_from_port || a->n_ips != b->n_ips
+        || a->n_ports != b->n_ports || !same_str(a->node_name, b->node_name)
+        || !labels_equal(&a->labels, &b->labels)) {
+        return false;
+    }
+    for (size_t i = 0; i < a->n_ips; i++) {
+        if (ip_addr_cmp(&a->ips[i], &b->ips[i])) {
+            return false;
+        }
+    }
+    for (size_t i = 0; i < a->n_ports; i++) {
+        const struct container_port *x = &a->ports[i], *y = &b->ports[i];
+        if (x->port != y->port || x->proto != y->proto
+            || !same_str(x->name, y->name)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 void
 engine_apply(struct engine *e, struct k8s_object *obj)
 {
@@ -386,7 +429,10 @@ engine_apply(struct engine *e, struct k8s_object *obj)
     enum obj_kind kind = obj->kind;
     char *ns = xstrdup(k8s_object_namespace(obj));
     char *name = xstrdup(k8s_object_name(obj));
-    notify(e, kind, ns, name, false);
+    bool same = same_for_flows(e, obj);
+    if (!same) {
+        notify(e, kind, ns, name, false);
+    }
     if (e->resyncing[kind]) {
         char *key = object_key(kind, k8s_object_namespace(obj),
                                k8s_object_name(obj));
@@ -396,7 +442,11 @@ engine_apply(struct engine *e, struct k8s_object *obj)
     mark(e, "%s %s%s%s changed", obj_kind_name(kind), ns,
          kind == OBJ_NAMESPACE ? "" : "/", name);
     cluster_apply(e->cluster, obj);
-    notify(e, kind, ns, name, true);
+    if (!same) {
+        notify(e, kind, ns, name, true);
+    } else if (kind == OBJ_POD) {
+        incr_pod_replaced(e->incr, ns, name);
+    }
     free(ns);
     free(name);
 }

@@ -2617,6 +2617,15 @@ incr_pod_after(struct incr *in, const char *ns, const char *name)
 }
 
 void
+incr_pod_replaced(struct incr *in, const char *ns, const char *name)
+{
+    struct ipod *x = pod_get(in, ns, name, false);
+    if (x && x->in) {
+        x->pod = cluster_find_pod(in->cluster, ns, name);
+    }
+}
+
+void
 incr_policy_before(struct incr *in, const char *ns, const char *name)
 {
     char *key = xasprintf("%s/%s", ns, name);

@@ -40,6 +40,9 @@ void incr_destroy(struct incr *);
 
 void incr_pod_before(struct incr *, const char *ns, const char *name);
 void incr_pod_after(struct incr *, const char *ns, const char *name);
+/* The pod's object was replaced by one the flows see the same (same
+ * labels, addresses, ports, phase, node): nothing to take out. */
+void incr_pod_replaced(struct incr *, const char *ns, const char *name);
 void incr_policy_before(struct incr *, const char *ns, const char *name);
 void incr_policy_after(struct incr *, const char *ns, const char *name);
 void incr_namespace_before(struct incr *, const char *name);

@@ -334,7 +334,7 @@ struct pol {
 enum event {
     EV_POD_ADD, EV_POD_DELETE, EV_POD_RELABEL, EV_POD_ADDRESS,
     EV_POD_FINISH, EV_PORT, EV_NS_ADD, EV_NS_DELETE, EV_NS_RELABEL,
-    EV_POLICY_ADD, EV_POLICY_DELETE, EV_POLICY_EDIT,
+    EV_POLICY_ADD, EV_POLICY_DELETE, EV_POLICY_EDIT, EV_TOUCH,
     N_EVENTS
 };
 
@@ -2632,6 +2632,33 @@ ev_ns_relabel(struct churn *ch)
     apply_ns(ch, ns);
 }
 
+/* A pod or namespace applied again with only its resourceVersion
+ * changed, as most updates a watch delivers: the flows must not move. */
+static void
+ev_touch(struct churn *ch)
+{
+    static unsigned int version;
+    char rv[32];
+    snprintf(rv, sizeof rv, "t%u", ++version);
+    if (rng_chance(&ch->rng, 0.8)) {
+        struct pod *p = random_pod(ch, any_present);
+        if (p) {
+            json_object_set_new(json_object_get(p->obj, "metadata"),
+                                "resourceVersion", json_string(rv));
+            note(ch, "pod %s touched", pod_key(ch, p));
+            apply_pod(ch, p);
+        }
+    } else {
+        struct ns *ns = random_ns(ch, true, 0.15);
+        if (ns) {
+            json_object_set_new(json_object_get(ns->obj, "metadata"),
+                                "resourceVersion", json_string(rv));
+            note(ch, "namespace %s touched", ns->name);
+            apply_ns(ch, ns);
+        }
+    }
+}
+
 static struct pol *
 random_pol(struct churn *ch)
 {
@@ -2804,6 +2831,7 @@ static const struct {
     [EV_POLICY_ADD] = { "policy-add", 8, ev_policy_add },
     [EV_POLICY_DELETE] = { "policy-delete", 5, ev_policy_delete },
     [EV_POLICY_EDIT] = { "policy-edit", 10, ev_policy_edit },
+    [EV_TOUCH] = { "touch", 8, ev_touch },
 };
 
 static void
