@@ -308,10 +308,6 @@ struct ins {
     struct strmap pols;         /* Key -> ipol. */
 };
 
-struct peer_ref {
-    struct irule *r;
-};
-
 struct ref_list {
     struct irule **r;
     size_t n, allocated;
@@ -966,10 +962,6 @@ declared(const struct k8s_pod *pod, const struct np_port *p)
     return 0;
 }
 
-struct pmatch_aux {
-    struct irule *r;
-};
-
 static void
 pmatch_cb(void *aux_, const char *match)
 {
@@ -1136,7 +1128,7 @@ rule_init(struct incr *in, struct ipol *p, struct irule *r,
 
 /* Lists the rule's CIDRs into its peer sets. */
 static void
-rule_list_cidrs(struct incr *in, struct irule *r)
+rule_list_cidrs(struct irule *r)
 {
     r->cidrs = xmalloc((r->n_cidrs + 1) * sizeof *r->cidrs);
     size_t n = 0;
@@ -1150,7 +1142,6 @@ rule_list_cidrs(struct incr *in, struct irule *r)
         free(list);
     }
     r->listed = true;
-    (void) in;
 }
 
 static void
@@ -1347,6 +1338,25 @@ sel_remove(struct incr *in, struct ipol *p, struct ipod *x)
     }
 }
 
+/* Puts 'x''s addresses into (or takes them out of) the peer sets of
+ * 'r''s conjunctions. */
+static void
+peer_dims(struct incr *in, struct irule *r, struct ipod *x, bool add)
+{
+    if (r->c0) {
+        dim_pod(in, r->c0, r->c0->d_peer, x, all_ips(x), add);
+    }
+    if (r->ingress) {
+        size_t b;
+        for (struct strmap_node *node = strmap_first(&r->named, &b); node;
+             node = strmap_next(&r->named, node, &b)) {
+            struct iconj *c = node->value;
+            dim_pod(in, c, c->d_peer, x, all_ips(x), add);
+        }
+    }
+    touch(in, r->p);
+}
+
 static void
 peer_add(struct incr *in, struct irule *r, struct ipod *x)
 {
@@ -1356,36 +1366,14 @@ peer_add(struct incr *in, struct irule *r, struct ipod *x)
         return;                 /* Found by pol_wake() already. */
     }
     member_add(x, M_PEER, r, 0);
-    if (r->c0) {
-        dim_pod(in, r->c0, r->c0->d_peer, x, all_ips(x), true);
-    }
-    if (r->ingress) {
-        size_t b;
-        for (struct strmap_node *node = strmap_first(&r->named, &b); node;
-             node = strmap_next(&r->named, node, &b)) {
-            struct iconj *c = node->value;
-            dim_pod(in, c, c->d_peer, x, all_ips(x), true);
-        }
-    }
-    touch(in, r->p);
+    peer_dims(in, r, x, true);
 }
 
 static void
 peer_remove(struct incr *in, struct irule *r, struct ipod *x)
 {
     idmap_remove(&r->peers, x, x->hash);
-    if (r->c0) {
-        dim_pod(in, r->c0, r->c0->d_peer, x, all_ips(x), false);
-    }
-    if (r->ingress) {
-        size_t b;
-        for (struct strmap_node *node = strmap_first(&r->named, &b); node;
-             node = strmap_next(&r->named, node, &b)) {
-            struct iconj *c = node->value;
-            dim_pod(in, c, c->d_peer, x, all_ips(x), false);
-        }
-    }
-    touch(in, r->p);
+    peer_dims(in, r, x, false);
 }
 
 /* Egress rule 'r' with named ports: which of 'x''s addresses are its
@@ -2019,7 +2007,7 @@ pol_build(struct incr *in, const char *key)
     for (size_t i = 0; i < p->n_rules; i++) {
         struct irule *r = &p->rules[i];
         if (r->n_diffs && !p->hopeless) {
-            rule_list_cidrs(in, r);
+            rule_list_cidrs(r);
         }
         if (r->c0) {
             conj_fill(in, r->c0);
@@ -2248,9 +2236,8 @@ pol_settle(struct incr *in, struct ipol *p)
 }
 
 static void
-lists_rebuild(struct incr *in)
+lists_clear(struct incr *in)
 {
-    in->lists_stale = false;
     for (size_t i = 0; i < in->n_warnings; i++) {
         free(in->warnings[i]);
     }
@@ -2260,6 +2247,13 @@ lists_rebuild(struct incr *in)
         free(in->rejected[i].message);
     }
     free(in->rejected);
+}
+
+static void
+lists_rebuild(struct incr *in)
+{
+    in->lists_stale = false;
+    lists_clear(in);
     in->warnings = NULL;
     in->rejected = NULL;
     in->n_warnings = in->n_rejected = 0;
@@ -2586,15 +2580,7 @@ incr_destroy(struct incr *in)
     free(in->deny_dirty);
     free(in->gone);
     free(in->names);
-    for (size_t i = 0; i < in->n_warnings; i++) {
-        free(in->warnings[i]);
-    }
-    free(in->warnings);
-    for (size_t i = 0; i < in->n_rejected; i++) {
-        free(in->rejected[i].policy);
-        free(in->rejected[i].message);
-    }
-    free(in->rejected);
+    lists_clear(in);
     free(in->bucket_warning);
     free(in);
 }
