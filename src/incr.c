@@ -288,6 +288,7 @@ struct ipod {
     bool deny_dirty;
     bool on_node;
     bool gone;                  /* In 'gone'. */
+    bool ns_pending;            /* In 'ns_pending'. */
     struct ip_addr *ips;
     size_t n_ips;
     struct imatch **mt[2];      /* Per address: its source and
@@ -350,6 +351,8 @@ struct incr {
     size_t n_touched, allocated_touched;
     struct ipod **deny_dirty;
     size_t n_deny_dirty, allocated_deny_dirty;
+    struct ipod **ns_pending;   /* Pods whose namespace was relabelled. */
+    size_t n_ns_pending, allocated_ns_pending;
     struct ipod **gone;         /* Records that may be freed after a run. */
     size_t n_gone, allocated_gone;
     uint64_t mark;
@@ -1623,6 +1626,118 @@ pod_units(struct incr *in, struct ipod *x, const struct k8s_pod *pod)
     }
 }
 
+/* The rules of awake policies that have 'x' as a peer, found through the
+ * index: only rules whose selectors name one of the pod's or its
+ * namespace's labels, or none. */
+static struct irule **
+pod_peer_rules(struct incr *in, const struct ipod *x, size_t *n_out)
+{
+    const struct k8s_pod *pod = x->pod;
+    const struct labels *nsl = &ns_get(in, x->ns)->labels;
+    uint64_t mark = ++in->mark;
+    size_t n_keys = 2 * (pod->labels.n + nsl->n) + 2, k = 0;
+    char **keys = xmalloc(n_keys * sizeof *keys);
+    for (size_t i = 0; i < pod->labels.n; i++) {
+        const struct label *l = &pod->labels.items[i];
+        keys[k++] = xasprintf("p=%s=%s", l->key, l->value);
+        keys[k++] = xasprintf("p?%s", l->key);
+    }
+    for (size_t i = 0; i < nsl->n; i++) {
+        const struct label *l = &nsl->items[i];
+        keys[k++] = xasprintf("n=%s=%s", l->key, l->value);
+        keys[k++] = xasprintf("n?%s", l->key);
+    }
+    keys[k++] = xasprintf("o%s", x->ns);
+    keys[k++] = xstrdup("*");
+    struct irule **rules = NULL;
+    size_t n = 0, allocated = 0;
+    for (size_t i = 0; i < k; i++) {
+        const struct ref_list *l = strmap_get(&in->peer_index, keys[i]);
+        for (size_t j = 0; l && j < l->n; j++) {
+            struct irule *r = l->r[j];
+            if (r->mark != mark) {
+                r->mark = mark;
+                if (r->p->sel.n && rule_selects_peer(r, x, nsl)) {
+                    APPEND(rules, n, allocated, r);
+                }
+            }
+        }
+        free(keys[i]);
+    }
+    free(keys);
+    *n_out = n;
+    return rules;
+}
+
+/* Resolves egress rule 'r''s named ports on 'x' again: its peer set has
+ * changed. */
+static void
+ndst_refresh(struct incr *in, struct irule *r, struct ipod *x)
+{
+    for (size_t i = 0; i < x->n_m; ) {
+        struct pmember m = x->m[i];
+        if (m.kind == M_NDST && ((struct iconj *) m.target)->r == r) {
+            ndst_remove(in, m.target, x, m.mask);
+            memmove(&x->m[i], &x->m[i + 1], (x->n_m - i - 1) * sizeof *x->m);
+            x->n_m--;
+        } else {
+            i++;
+        }
+    }
+    if (r->p->sel.n) {
+        ndst_eval(in, r, x);
+    }
+}
+
+/* After its namespace's labels changed, puts 'x' into the peer sets it is
+ * in now and out of the others: what selects it by its own labels stays,
+ * so only the difference is applied. */
+static void
+pod_reeval_peers(struct incr *in, struct ipod *x)
+{
+    if (!x->in || !np_pod_eligible(x->pod)) {
+        return;
+    }
+    in->stats.pods_evaluated++;
+    size_t n_now;
+    struct irule **now = pod_peer_rules(in, x, &n_now);
+    uint64_t mark = ++in->mark;
+    for (size_t i = 0; i < n_now; i++) {
+        now[i]->mark = mark;
+    }
+    struct irule **gone = NULL, **named = NULL;
+    size_t n_gone = 0, a_gone = 0, n_named = 0, a_named = 0;
+    for (size_t i = 0; i < x->n_m; i++) {
+        struct irule *r = x->m[i].target;
+        if (x->m[i].kind == M_PEER && r->mark != mark) {
+            APPEND(gone, n_gone, a_gone, r);
+        }
+    }
+    for (size_t i = 0; i < n_gone; i++) {
+        struct irule *r = gone[i];
+        member_forget(x, M_PEER, r);
+        peer_remove(in, r, x);
+        if (!r->ingress && r->n_names) {
+            APPEND(named, n_named, a_named, r);
+        }
+    }
+    for (size_t i = 0; i < n_now; i++) {
+        struct irule *r = now[i];
+        if (!idmap_find(&r->peers, x, x->hash)) {
+            peer_add(in, r, x);
+            if (!r->ingress && r->n_names) {
+                APPEND(named, n_named, a_named, r);
+            }
+        }
+    }
+    for (size_t i = 0; i < n_named; i++) {
+        ndst_refresh(in, named[i], x);
+    }
+    free(now);
+    free(gone);
+    free(named);
+}
+
 /* Puts 'x' into the sets it is in, as the cluster has it now. */
 static void
 pod_eval(struct incr *in, struct ipod *x)
@@ -1678,41 +1793,15 @@ pod_eval(struct incr *in, struct ipod *x)
         }
     }
 
-    /* Peers, through the index: only rules whose selectors name one of
-     * the pod's or its namespace's labels, or none. */
-    const struct labels *nsl = &n->labels;
-    uint64_t mark = ++in->mark;
-    size_t n_keys = 2 * (pod->labels.n + nsl->n) + 2, k = 0;
-    char **keys = xmalloc(n_keys * sizeof *keys);
-    for (size_t i = 0; i < pod->labels.n; i++) {
-        const struct label *l = &pod->labels.items[i];
-        keys[k++] = xasprintf("p=%s=%s", l->key, l->value);
-        keys[k++] = xasprintf("p?%s", l->key);
+    size_t n_rules;
+    struct irule **rules = pod_peer_rules(in, x, &n_rules);
+    for (size_t i = 0; i < n_rules; i++) {
+        peer_add(in, rules[i], x);
     }
-    for (size_t i = 0; i < nsl->n; i++) {
-        const struct label *l = &nsl->items[i];
-        keys[k++] = xasprintf("n=%s=%s", l->key, l->value);
-        keys[k++] = xasprintf("n?%s", l->key);
-    }
-    keys[k++] = xasprintf("o%s", x->ns);
-    keys[k++] = xstrdup("*");
-    for (size_t i = 0; i < k; i++) {
-        const struct ref_list *l = strmap_get(&in->peer_index, keys[i]);
-        for (size_t j = 0; l && j < l->n; j++) {
-            struct irule *r = l->r[j];
-            if (r->mark != mark) {
-                r->mark = mark;
-                if (r->p->sel.n && rule_selects_peer(r, x, nsl)) {
-                    peer_add(in, r, x);
-                }
-            }
-        }
-        free(keys[i]);
-    }
-    free(keys);
+    free(rules);
 
     /* Named ports of egress rules resolve on their destinations. */
-    mark = ++in->mark;
+    uint64_t mark = ++in->mark;
     size_t n_m = x->n_m;
     for (size_t i = 0; i < n_m; i++) {
         struct irule *r = x->m[i].target;
@@ -2336,8 +2425,10 @@ wipe(struct incr *in)
         unit_clear(in, &x->deny);
         x->deny_dirty = false;
         x->pending = false;
+        x->ns_pending = false;
     }
     in->n_pending = 0;
+    in->n_ns_pending = 0;
     in->n_deny_dirty = 0;
     for (struct strmap_node *node = strmap_first(&in->pols, &b); node;
          node = strmap_first(&in->pols, &b)) {
@@ -2446,6 +2537,12 @@ incr_run(struct incr *in)
                 pod_eval(in, x);
             }
             in->n_pending = 0;
+            for (size_t i = 0; i < in->n_ns_pending; i++) {
+                struct ipod *x = in->ns_pending[i];
+                x->ns_pending = false;
+                pod_reeval_peers(in, x);
+            }
+            in->n_ns_pending = 0;
         }
         bool v6 = in->n_v6 > 0, v4 = in->n_v4 > 0 || !v6;
         if (v4 != in->v4 || v6 != in->v6) {
@@ -2579,6 +2676,7 @@ incr_destroy(struct incr *in)
     free(in->touched);
     free(in->deny_dirty);
     free(in->gone);
+    free(in->ns_pending);
     free(in->names);
     lists_clear(in);
     free(in->bucket_warning);
@@ -2635,27 +2733,25 @@ incr_policy_after(struct incr *in, const char *ns, const char *name)
 void
 incr_namespace_before(struct incr *in, const char *name)
 {
-    struct ins *n = strmap_get(&in->nss, name);
-    if (!n) {
-        return;
-    }
-    struct ipod **pods = xmalloc((n->pods.n + 1) * sizeof *pods);
-    size_t n_pods = 0;
-    IDMAP_FOR_EACH (slot, &n->pods) {
-        pods[n_pods++] = slot->key;
-    }
-    for (size_t i = 0; i < n_pods; i++) {
-        pod_remove(in, pods[i]);        /* Takes it out of 'n->pods'. */
-        pending_add(in, pods[i]);
-    }
-    free(pods);
+    /* Its pods stay in their sets: what changes is which peer sets have
+     * them, once its labels are new (incr_namespace_after()). */
+    (void) in;
+    (void) name;
 }
 
 void
 incr_namespace_after(struct incr *in, const char *name)
 {
-    /* Its pods are pending already. */
-    ns_refresh(in, ns_get(in, name));
+    struct ins *n = ns_get(in, name);
+    ns_refresh(in, n);
+    IDMAP_FOR_EACH (slot, &n->pods) {
+        struct ipod *x = slot->key;
+        if (!x->ns_pending) {
+            x->ns_pending = true;
+            APPEND(in->ns_pending, in->n_ns_pending, in->allocated_ns_pending,
+                   x);
+        }
+    }
 }
 
 void
