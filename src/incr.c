@@ -159,10 +159,11 @@ struct payload {
     char *actions;
 };
 
+/* An entry with actions of its own; a clause's entry is just its
+ * np_conj_pack() (unique on its flow: a set holds a match once). */
 struct entry {
     const struct owner *owner;
     uint64_t seq;               /* Order within the owner. */
-    uint64_t conj;              /* np_conj_pack(), or 0: 'pl' is the flow. */
     const struct payload *pl;
 };
 
@@ -172,8 +173,9 @@ struct fkey {
     uint32_t hash;
     struct imatch *m;           /* Holds a reference. */
     const char *match;          /* m->text. */
-    struct entry *e;
-    size_t n, allocated;
+    struct entry *e;            /* Entries with actions of their own. */
+    uint64_t *conj;             /* Clause entries (most of them). */
+    uint32_t n, allocated, n_conj, allocated_conj;
     bool dirty;
 };
 
@@ -455,6 +457,7 @@ key_free(struct incr *in, struct fkey *fk)
     in->n_keys--;
     match_release(in, fk->m);
     free(fk->e);
+    free(fk->conj);
     free(fk);
 }
 
@@ -471,8 +474,21 @@ static void
 entry_add(struct incr *in, struct fkey *fk, const struct owner *owner,
           uint64_t seq, uint64_t conj, const struct payload *pl)
 {
-    struct entry e = { owner, seq, conj, pl };
-    APPEND(fk->e, fk->n, fk->allocated, e);
+    if (conj) {
+        if (fk->n_conj >= fk->allocated_conj) {
+            fk->allocated_conj = fk->allocated_conj ? 2 * fk->allocated_conj
+                                                    : 4;
+            fk->conj = xrealloc(fk->conj,
+                                fk->allocated_conj * sizeof *fk->conj);
+        }
+        fk->conj[fk->n_conj++] = conj;
+    } else {
+        if (fk->n >= fk->allocated) {
+            fk->allocated = fk->allocated ? 2 * fk->allocated : 1;
+            fk->e = xrealloc(fk->e, fk->allocated * sizeof *fk->e);
+        }
+        fk->e[fk->n++] = (struct entry) { owner, seq, pl };
+    }
     key_dirty(in, fk);
     in->stats.entries_changed++;
 }
@@ -484,13 +500,24 @@ entry_remove(struct incr *in, struct fkey *fk, const struct owner *owner,
     if (in->wiping) {
         return;
     }
-    for (size_t i = 0; i < fk->n; i++) {
-        const struct entry *e = &fk->e[i];
-        if (e->owner == owner && e->seq == seq && e->conj == conj) {
-            fk->e[i] = fk->e[--fk->n];
-            key_dirty(in, fk);
-            in->stats.entries_changed++;
-            return;
+    if (conj) {
+        for (size_t i = 0; i < fk->n_conj; i++) {
+            if (fk->conj[i] == conj) {
+                fk->conj[i] = fk->conj[--fk->n_conj];
+                key_dirty(in, fk);
+                in->stats.entries_changed++;
+                return;
+            }
+        }
+    } else {
+        for (size_t i = 0; i < fk->n; i++) {
+            const struct entry *e = &fk->e[i];
+            if (e->owner == owner && e->seq == seq) {
+                fk->e[i] = fk->e[--fk->n];
+                key_dirty(in, fk);
+                in->stats.entries_changed++;
+                return;
+            }
         }
     }
     abort();                    /* Every entry removed was added. */
@@ -521,30 +548,21 @@ key_merge(struct incr *in, struct fkey *fk)
     fk->dirty = false;
     in->stats.keys_merged++;
     const struct entry *best = NULL;
-    size_t n_conj = 0;
     for (size_t i = 0; i < fk->n; i++) {
         const struct entry *e = &fk->e[i];
-        if (!e->conj) {
-            if (!best || entry_first(e, best)) {
-                best = e;
-            }
-        } else {
-            n_conj++;
+        if (!best || entry_first(e, best)) {
+            best = e;
         }
     }
+    size_t n_conj = fk->n_conj;
     bool changed;
     if (best) {
         changed = flowtab_set(in->desired, fk->table, fk->priority,
                               best->pl->cookie, fk->match, best->pl->actions);
     } else if (n_conj) {
         uint64_t *conj = xmalloc(n_conj * sizeof *conj);
-        size_t n = 0;
-        for (size_t i = 0; i < fk->n; i++) {
-            if (fk->e[i].conj) {
-                conj[n++] = fk->e[i].conj;
-            }
-        }
-        n = np_conj_sort(conj, n);
+        memcpy(conj, fk->conj, n_conj * sizeof *conj);
+        size_t n = np_conj_sort(conj, n_conj);
         if (n > MAX_CONJ_PER_FLOW) {
             in->need_buckets = true;
         }
@@ -2446,7 +2464,7 @@ wipe(struct incr *in)
     for (size_t i = 0; in->keys && i <= in->keys_mask; i++) {
         struct fkey *fk = in->keys[i];
         if (fk) {
-            fk->n = 0;
+            fk->n = fk->n_conj = 0;
             key_dirty(in, fk);
         }
     }
@@ -2644,6 +2662,7 @@ incr_destroy(struct incr *in)
         if (fk) {
             match_release(in, fk->m);
             free(fk->e);
+            free(fk->conj);
             free(fk);
         }
     }
