@@ -37,6 +37,9 @@ struct installer {
     struct flowtab *installed;  /* Cookies without the generation, like
                                  * the engine's. */
     bool installed_known;       /* False: replace everything next. */
+    struct drift_ctx *drift_in_flight;  /* The dump's context, or NULL:
+                                         * freed here if the switch drops
+                                         * the dump with the connection. */
     bool follows;               /* 'installed' got every change the engine
                                  * journaled since its last reset. */
     uint8_t generation;
@@ -471,6 +474,7 @@ drift_dump_done(void *dc_, struct switch_of_flows *flows)
 {
     struct drift_ctx *dc = dc_;
     struct installer *in = dc->in;
+    in->drift_in_flight = NULL;
     bool stale = dc->commit_seq != in->commit_seq || in->busy;
     if (flows->status != SWITCH_OF_OK || stale || !in->installed_known) {
         free(dc);
@@ -510,12 +514,14 @@ static void
 drift_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
     struct installer *in = CONTAINER_OF(t, struct installer, drift);
-    if (!in->installed_known || in->busy || !switch_of_is_connected(in->sw)) {
+    if (!in->installed_known || in->busy || in->drift_in_flight
+        || !switch_of_is_connected(in->sw)) {
         return;
     }
     struct drift_ctx *dc = xmalloc(sizeof *dc);
     dc->in = in;
     dc->commit_seq = in->commit_seq;
+    in->drift_in_flight = dc;
     switch_of_dump(in->sw, NP_COOKIE_OURS_GEN(in->generation),
                    NP_COOKIE_MASK_GEN, drift_dump_done, dc);
 }
@@ -558,6 +564,7 @@ installer_destroy(struct installer *in)
     ev_timer_stop(in->loop, &in->retry);
     ev_timer_stop(in->loop, &in->drift);
     flowtab_destroy(in->replacing);
+    free(in->drift_in_flight);
     free_changes(in->committing, in->n_changes);
     markers_clear(in);
     free(in->markers);
