@@ -140,9 +140,7 @@ void
 flowtab_put(struct flowtab *tab, uint8_t table, uint16_t priority,
             uint64_t cookie, const char *match, const char *actions)
 {
-    bool changed;
-    put(tab, table, priority, cookie, match, actions, &changed)->stamp
-        = tab->stamp;
+    flowtab_set(tab, table, priority, cookie, match, actions);
 }
 
 bool

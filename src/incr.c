@@ -1298,6 +1298,27 @@ ndst_remove(struct incr *in, struct iconj *c, struct ipod *x, uint32_t mask)
 static void pol_wake(struct incr *, struct ipol *);
 static void pol_sleep(struct incr *, struct ipol *);
 
+/* Puts 'x''s addresses into (or takes them out of) the selected-pod sets
+ * of 'p''s conjunctions. */
+static void
+sel_dims(struct incr *in, struct ipol *p, struct ipod *x, bool add)
+{
+    for (size_t i = 0; i < p->n_rules; i++) {
+        struct irule *r = &p->rules[i];
+        if (r->c0) {
+            dim_pod(in, r->c0, r->c0->d_sel, x, all_ips(x), add);
+        }
+        if (!r->ingress) {
+            size_t b;
+            for (struct strmap_node *node = strmap_first(&r->named, &b);
+                 node; node = strmap_next(&r->named, node, &b)) {
+                struct iconj *c = node->value;
+                dim_pod(in, c, c->d_sel, x, all_ips(x), add);
+            }
+        }
+    }
+}
+
 static void
 sel_add(struct incr *in, struct ipol *p, struct ipod *x)
 {
@@ -1305,19 +1326,11 @@ sel_add(struct incr *in, struct ipol *p, struct ipod *x)
     idmap_insert(&p->sel, x, x->hash, &created);
     p->n_sel_addrs += x->n_ips;
     member_add(x, M_SEL, p, 0);
+    sel_dims(in, p, x, true);
     for (size_t i = 0; i < p->n_rules; i++) {
         struct irule *r = &p->rules[i];
-        if (r->c0) {
-            dim_pod(in, r->c0, r->c0->d_sel, x, all_ips(x), true);
-        }
-        if (!r->ingress) {
-            size_t b;
-            for (struct strmap_node *node = strmap_first(&r->named, &b);
-                 node; node = strmap_next(&r->named, node, &b)) {
-                struct iconj *c = node->value;
-                dim_pod(in, c, c->d_sel, x, all_ips(x), true);
-            }
-        } else {
+        if (r->ingress) {
+            /* Ingress named ports resolve on the selected pods. */
             for (size_t j = 0; j < r->n_names; j++) {
                 uint16_t number = declared(x->pod, r->names[j]);
                 if (number) {
@@ -1338,20 +1351,7 @@ sel_remove(struct incr *in, struct ipol *p, struct ipod *x)
 {
     idmap_remove(&p->sel, x, x->hash);
     p->n_sel_addrs -= x->n_ips;
-    for (size_t i = 0; i < p->n_rules; i++) {
-        struct irule *r = &p->rules[i];
-        if (r->c0) {
-            dim_pod(in, r->c0, r->c0->d_sel, x, all_ips(x), false);
-        }
-        if (!r->ingress) {
-            size_t b;
-            for (struct strmap_node *node = strmap_first(&r->named, &b);
-                 node; node = strmap_next(&r->named, node, &b)) {
-                struct iconj *c = node->value;
-                dim_pod(in, c, c->d_sel, x, all_ips(x), false);
-            }
-        }
-    }
+    sel_dims(in, p, x, false);
     iso_remove(in, x, p);
     touch(in, p);
     if (!p->sel.n) {
