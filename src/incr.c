@@ -224,6 +224,25 @@ struct iconj {
 
 struct ipol;
 
+/* The pods a rule's pod peers select, as OVN's address sets: shared by
+ * every rule whose pod peers read the same (and that match the same
+ * address field), so that a pod joins it once however many rules name it
+ * and a rule that wakes finds it filled when another already follows it.
+ * A rule's ipBlocks stay its own (its conjunctions' peer dimension holds
+ * them).  Followed only while one of its rules is awake. */
+struct pset {
+    char *key;
+    const struct irule *rep;    /* A user: whose peers it evaluates. */
+    bool dst;                   /* Matches the destination address. */
+    struct idmap pods;          /* Of ipods. */
+    struct dim d;               /* Their address matches, counted. */
+    struct irule **users, **awake;
+    size_t n_users, allocated_users, n_awake, allocated_awake;
+    char **anchors;
+    size_t n_anchors;
+    uint64_t mark;
+};
+
 struct irule {
     struct ipol *p;
     const struct np_rule *rule;
@@ -232,7 +251,7 @@ struct irule {
     char *what;
     uint8_t table;
     bool wildcard;
-    struct idmap peers;         /* Of ipods. */
+    struct pset *ps;            /* NULL: no pod peers. */
     struct cidr_diff *diffs;
     size_t n_diffs;
     size_t n_cidrs;
@@ -244,8 +263,6 @@ struct irule {
     size_t n_names;
     struct iconj *c0;
     struct strmap named;        /* "idx/number" -> iconj. */
-    char **anchors;
-    size_t n_anchors;
     uint64_t mark;
 };
 
@@ -274,7 +291,7 @@ enum member_kind { M_SEL, M_PEER, M_NDST };
 
 struct pmember {
     uint8_t kind;
-    void *target;               /* ipol, irule, iconj. */
+    void *target;               /* ipol, pset, iconj. */
     uint32_t mask;              /* M_NDST: which addresses. */
 };
 
@@ -316,6 +333,11 @@ struct ref_list {
     size_t n, allocated;
 };
 
+struct pset_list {
+    struct pset **s;
+    size_t n, allocated;
+};
+
 struct incr {
     const struct compile_options *opts;
     struct compile_options gopts;       /* 'opts' with our buckets. */
@@ -341,7 +363,8 @@ struct incr {
     struct strmap label_index;  /* "k=v" -> idmap of eligible ipods. */
     struct strmap matches;      /* Text -> imatch. */
     uint32_t next_match_id, next_pod_id;
-    struct strmap peer_index;   /* Anchor -> ref_list. */
+    struct strmap psets;        /* Key -> pset. */
+    struct strmap peer_index;   /* Anchor -> pset_list. */
     struct ref_list named_egress;       /* Egress rules with named ports
                                          * and ipBlocks or no 'to'. */
     struct unit infra, node;
@@ -672,7 +695,11 @@ static size_t
 conj_dim_size(const struct iconj *c, int k)
 {
     /* A rule's CIDRs are counted apart: listed or not (see 'hopeless'). */
-    return c->dims[k].n_entries + (k == c->d_peer ? c->r->n_cidrs : 0);
+    size_t n = c->dims[k].n_entries;
+    if (k == c->d_peer) {
+        n += c->r->n_cidrs + (c->r->ps ? c->r->ps->d.n_entries : 0);
+    }
+    return n;
 }
 
 static uint64_t
@@ -817,6 +844,15 @@ conj_set_active(struct incr *in, struct iconj *c, bool active)
             (active ? conj_entry_add : conj_entry_remove)(in, c, k,
                                                           slot->key);
         }
+        /* The peer dimension is the union of the rule's peer set and its
+         * own CIDRs: a match in both has its entry twice, which the merge
+         * (a sorted, unique conjunction list) makes one. */
+        if (k == c->d_peer && c->r->ps) {
+            IDMAP_FOR_EACH (slot, &c->r->ps->d.m) {
+                (active ? conj_entry_add : conj_entry_remove)(in, c, k,
+                                                              slot->key);
+            }
+        }
     }
     if (c->n_dims > 1) {
         char match[32];
@@ -932,11 +968,7 @@ conj_fill(struct incr *in, struct iconj *c)
         }
     }
     if (c->d_peer >= 0) {
-        IDMAP_FOR_EACH (slot, &r->peers) {
-            struct ipod *x = slot->key;
-            dim_pod(in, c, c->d_peer, x, all_ips(x), true);
-        }
-        rule_fill_cidrs(in, c);
+        rule_fill_cidrs(in, c);        /* Its pods are r->ps's. */
     }
     if (c->d_port >= 0) {
         struct port_cb_aux aux = { in, c };
@@ -1037,9 +1069,44 @@ ref_list_remove(struct ref_list *l, const struct irule *r)
     }
 }
 
-static void
-rule_index(struct incr *in, struct irule *r)
+/* The key of 'r''s peer set: its pod peers as text, with the namespace of
+ * those that select in the policy's own, and the address field; NULL if
+ * it has none. */
+static char *
+pset_key(const struct irule *r)
 {
+    char *key = xstrdup(r->ingress ? "s" : "d");
+    bool any = false;
+    for (size_t i = 0; i < r->rule->n_peers; i++) {
+        const struct np_peer *peer = &r->rule->peers[i];
+        if (peer->is_ipblock) {
+            continue;
+        }
+        char *ns = (peer->ns_selector
+                    ? selector_to_string(peer->ns_selector)
+                    : xstrdup(r->p->np->namespace));
+        char *pod = (peer->pod_selector
+                     ? selector_to_string(peer->pod_selector)
+                     : xstrdup(""));
+        char *longer = xasprintf("%s|%c:%s&%s", key,
+                                 peer->ns_selector ? 'n' : 'o', ns, pod);
+        free(key);
+        free(ns);
+        free(pod);
+        key = longer;
+        any = true;
+    }
+    if (!any) {
+        free(key);
+        return NULL;
+    }
+    return key;
+}
+
+static void
+pset_index(struct incr *in, struct pset *ps)
+{
+    const struct irule *r = ps->rep;
     const struct np_rule *rule = r->rule;
     for (size_t i = 0; i < rule->n_peers; i++) {
         const struct np_peer *peer = &rule->peers[i];
@@ -1063,42 +1130,110 @@ rule_index(struct incr *in, struct irule *r)
             bool created;
             void **slot = strmap_slot(&in->peer_index, anchors[j], &created);
             if (created) {
-                *slot = xcalloc(1, sizeof(struct ref_list));
+                *slot = xcalloc(1, sizeof(struct pset_list));
             }
-            struct ref_list *l = *slot;
+            struct pset_list *l = *slot;
             bool there = false;
             for (size_t k = 0; k < l->n && !there; k++) {
-                there = l->r[k] == r;
+                there = l->s[k] == ps;
             }
             if (!there) {
-                APPEND(l->r, l->n, l->allocated, r);
+                APPEND(l->s, l->n, l->allocated, ps);
             }
-            r->anchors = xrealloc(r->anchors,
-                                  (r->n_anchors + 1) * sizeof *r->anchors);
-            r->anchors[r->n_anchors++] = anchors[j];
+            ps->anchors = xrealloc(ps->anchors,
+                                   (ps->n_anchors + 1) * sizeof *ps->anchors);
+            ps->anchors[ps->n_anchors++] = anchors[j];
         }
         free(anchors);
     }
 }
 
 static void
-rule_unindex(struct incr *in, struct irule *r)
+pset_unindex(struct incr *in, struct pset *ps)
 {
-    for (size_t i = 0; i < r->n_anchors; i++) {
-        struct ref_list *l = strmap_get(&in->peer_index, r->anchors[i]);
-        if (l) {
-            ref_list_remove(l, r);
-            if (!l->n) {
-                strmap_remove(&in->peer_index, r->anchors[i]);
-                free(l->r);
-                free(l);
+    for (size_t i = 0; i < ps->n_anchors; i++) {
+        struct pset_list *l = strmap_get(&in->peer_index, ps->anchors[i]);
+        for (size_t k = 0; l && k < l->n; k++) {
+            if (l->s[k] == ps) {
+                l->s[k] = l->s[--l->n];
+                break;
             }
         }
-        free(r->anchors[i]);
+        if (l && !l->n) {
+            strmap_remove(&in->peer_index, ps->anchors[i]);
+            free(l->s);
+            free(l);
+        }
+        free(ps->anchors[i]);
     }
-    free(r->anchors);
-    r->anchors = NULL;
-    r->n_anchors = 0;
+    free(ps->anchors);
+}
+
+/* Makes 'r' a user of the peer set its peers make (created if new). */
+static void
+pset_attach(struct incr *in, struct irule *r)
+{
+    char *key = pset_key(r);
+    if (!key) {
+        r->ps = NULL;
+        return;
+    }
+    bool created;
+    void **slot = strmap_slot(&in->psets, key, &created);
+    if (created) {
+        struct pset *ps = xcalloc(1, sizeof *ps);
+        ps->key = key;
+        key = NULL;
+        ps->rep = r;
+        ps->dst = !r->ingress;
+        idmap_init(&ps->pods);
+        dim_init(&ps->d);
+        *slot = ps;
+        pset_index(in, ps);
+    }
+    free(key);
+    struct pset *ps = *slot;
+    APPEND(ps->users, ps->n_users, ps->allocated_users, r);
+    r->ps = ps;
+}
+
+static void
+ptr_remove(void **v, size_t *n, const void *p)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if (v[i] == p) {
+            v[i] = v[--*n];
+            return;
+        }
+    }
+    abort();                    /* Only what was added is removed. */
+}
+
+static void
+pset_detach(struct incr *in, struct irule *r)
+{
+    struct pset *ps = r->ps;
+    if (!ps) {
+        return;
+    }
+    r->ps = NULL;
+    ptr_remove((void **) ps->users, &ps->n_users, r);
+    if (ps->n_users) {
+        /* Another user's peers read the same. */
+        ps->rep = ps->users[0];
+        return;
+    }
+    if (ps->n_awake || ps->pods.n) {
+        abort();                /* Emptied when its last user slept. */
+    }
+    pset_unindex(in, ps);
+    strmap_remove(&in->psets, ps->key);
+    dim_destroy(in, &ps->d);
+    idmap_destroy(&ps->pods);
+    free(ps->users);
+    free(ps->awake);
+    free(ps->key);
+    free(ps);
 }
 
 static void
@@ -1112,7 +1247,6 @@ rule_init(struct incr *in, struct ipol *p, struct irule *r,
     r->what = np_rule_what(p->np, ingress, idx);
     r->table = np_tbl(&in->gopts, ingress ? NPT_INGRESS : NPT_EGRESS);
     r->wildcard = !rule->n_peers;
-    idmap_init(&r->peers);
     strmap_init(&r->named);
     r->diffs = xmalloc((rule->n_peers + 1) * sizeof *r->diffs);
     for (size_t i = 0; i < rule->n_peers; i++) {
@@ -1182,7 +1316,7 @@ rule_destroy(struct incr *in, struct irule *r)
     if (r->c0) {
         conj_destroy(in, r->c0);
     }
-    idmap_destroy(&r->peers);
+    pset_detach(in, r);
     for (size_t i = 0; i < r->n_diffs; i++) {
         cidr_diff_destroy(&r->diffs[i]);
     }
@@ -1359,42 +1493,104 @@ sel_remove(struct incr *in, struct ipol *p, struct ipod *x)
     }
 }
 
-/* Puts 'x''s addresses into (or takes them out of) the peer sets of
- * 'r''s conjunctions. */
+/* Calls 'cb' for each conjunction of 'r' with a peer dimension. */
 static void
-peer_dims(struct incr *in, struct irule *r, struct ipod *x, bool add)
+rule_peer_conjs(struct irule *r,
+                void (*cb)(struct incr *, struct iconj *, struct imatch *),
+                struct incr *in, struct imatch *m)
 {
-    if (r->c0) {
-        dim_pod(in, r->c0, r->c0->d_peer, x, all_ips(x), add);
+    if (r->c0 && r->c0->d_peer >= 0) {
+        cb(in, r->c0, m);
     }
     if (r->ingress) {
         size_t b;
         for (struct strmap_node *node = strmap_first(&r->named, &b); node;
              node = strmap_next(&r->named, node, &b)) {
-            struct iconj *c = node->value;
-            dim_pod(in, c, c->d_peer, x, all_ips(x), add);
+            cb(in, node->value, m);
         }
     }
-    touch(in, r->p);
 }
 
 static void
-peer_add(struct incr *in, struct irule *r, struct ipod *x)
+peer_entry_add(struct incr *in, struct iconj *c, struct imatch *m)
+{
+    if (c->active) {
+        conj_entry_add(in, c, c->d_peer, m);
+    }
+}
+
+static void
+peer_entry_remove(struct incr *in, struct iconj *c, struct imatch *m)
+{
+    if (c->active) {
+        conj_entry_remove(in, c, c->d_peer, m);
+    }
+}
+
+/* Puts 'x''s addresses into (or takes them out of) peer set 'ps', and so
+ * into the conjunctions of the rules that follow it. */
+static void
+pset_pod(struct incr *in, struct pset *ps, const struct ipod *x, bool add)
+{
+    for (size_t i = 0; i < x->n_ips; i++) {
+        struct imatch *m = x->mt[ps->dst][i];
+        uint32_t hash = id_hash(m->id);
+        bool created = false;
+        uint32_t *count = (add ? idmap_insert(&ps->d.m, m, hash, &created)
+                           : idmap_find(&ps->d.m, m, hash));
+        if (!count) {
+            abort();            /* Every match removed was added. */
+        }
+        bool edge;
+        if (add) {
+            ++*count;
+            ps->d.n_entries++;
+            edge = created;
+            if (created) {
+                m->refs++;
+            }
+        } else {
+            ps->d.n_entries--;
+            edge = *count == 1;
+            --*count;
+        }
+        for (size_t u = 0; edge && u < ps->n_awake; u++) {
+            rule_peer_conjs(ps->awake[u],
+                            add ? peer_entry_add : peer_entry_remove, in, m);
+        }
+        if (!add && edge) {
+            idmap_remove(&ps->d.m, m, hash);
+            match_release(in, m);
+        }
+    }
+    for (size_t u = 0; u < ps->n_awake; u++) {
+        touch(in, ps->awake[u]->p);
+    }
+}
+
+static void
+peer_add(struct incr *in, struct pset *ps, struct ipod *x)
 {
     bool created;
-    idmap_insert(&r->peers, x, x->hash, &created);
+    idmap_insert(&ps->pods, x, x->hash, &created);
     if (!created) {
-        return;                 /* Found by pol_wake() already. */
+        return;                 /* Found by pset_fill() already. */
     }
-    member_add(x, M_PEER, r, 0);
-    peer_dims(in, r, x, true);
+    member_add(x, M_PEER, ps, 0);
+    pset_pod(in, ps, x, true);
 }
 
 static void
-peer_remove(struct incr *in, struct irule *r, struct ipod *x)
+peer_remove(struct incr *in, struct pset *ps, struct ipod *x)
 {
-    idmap_remove(&r->peers, x, x->hash);
-    peer_dims(in, r, x, false);
+    idmap_remove(&ps->pods, x, x->hash);
+    pset_pod(in, ps, x, false);
+}
+
+static bool
+pset_has(const struct irule *r, const struct ipod *x)
+{
+    return r->ps && idmap_find(&r->ps->pods, x, x->hash);
 }
 
 /* Egress rule 'r' with named ports: which of 'x''s addresses are its
@@ -1404,7 +1600,7 @@ static void
 ndst_eval(struct incr *in, struct irule *r, struct ipod *x)
 {
     uint32_t mask = 0;
-    if (r->wildcard || idmap_find(&r->peers, x, x->hash)) {
+    if (r->wildcard || pset_has(r, x)) {
         mask = all_ips(x);
     }
     for (size_t i = 0; i < x->n_ips && i < 32; i++) {
@@ -1430,9 +1626,10 @@ ndst_eval(struct incr *in, struct irule *r, struct ipod *x)
 }
 
 static bool
-rule_selects_peer(const struct irule *r, const struct ipod *x,
-                  const struct labels *ns_labels)
+pset_selects(const struct pset *ps, const struct ipod *x,
+             const struct labels *ns_labels)
 {
+    const struct irule *r = ps->rep;
     const struct np_rule *rule = r->rule;
     for (size_t i = 0; i < rule->n_peers; i++) {
         const struct np_peer *peer = &rule->peers[i];
@@ -1644,11 +1841,11 @@ pod_units(struct incr *in, struct ipod *x, const struct k8s_pod *pod)
     }
 }
 
-/* The rules of awake policies that have 'x' as a peer, found through the
- * index: only rules whose selectors name one of the pod's or its
- * namespace's labels, or none. */
-static struct irule **
-pod_peer_rules(struct incr *in, const struct ipod *x, size_t *n_out)
+/* The followed peer sets that have 'x', found through the index: only
+ * sets whose selectors name one of the pod's or its namespace's labels,
+ * or none. */
+static struct pset **
+pod_peer_sets(struct incr *in, const struct ipod *x, size_t *n_out)
 {
     const struct k8s_pod *pod = x->pod;
     const struct labels *nsl = &ns_get(in, x->ns)->labels;
@@ -1667,16 +1864,16 @@ pod_peer_rules(struct incr *in, const struct ipod *x, size_t *n_out)
     }
     keys[k++] = xasprintf("o%s", x->ns);
     keys[k++] = xstrdup("*");
-    struct irule **rules = NULL;
+    struct pset **sets = NULL;
     size_t n = 0, allocated = 0;
     for (size_t i = 0; i < k; i++) {
-        const struct ref_list *l = strmap_get(&in->peer_index, keys[i]);
+        const struct pset_list *l = strmap_get(&in->peer_index, keys[i]);
         for (size_t j = 0; l && j < l->n; j++) {
-            struct irule *r = l->r[j];
-            if (r->mark != mark) {
-                r->mark = mark;
-                if (r->p->sel.n && rule_selects_peer(r, x, nsl)) {
-                    APPEND(rules, n, allocated, r);
+            struct pset *ps = l->s[j];
+            if (ps->mark != mark) {
+                ps->mark = mark;
+                if (ps->n_awake && pset_selects(ps, x, nsl)) {
+                    APPEND(sets, n, allocated, ps);
                 }
             }
         }
@@ -1684,7 +1881,22 @@ pod_peer_rules(struct incr *in, const struct ipod *x, size_t *n_out)
     }
     free(keys);
     *n_out = n;
-    return rules;
+    return sets;
+}
+
+/* Marks the awake egress rules with named ports that follow 'ps' (their
+ * destinations may have changed with it), listing them in '*named'. */
+static void
+pset_named_egress(const struct pset *ps, uint64_t mark, struct irule ***named,
+                  size_t *n, size_t *allocated)
+{
+    for (size_t u = 0; u < ps->n_awake; u++) {
+        struct irule *r = ps->awake[u];
+        if (!r->ingress && r->n_names && r->mark != mark) {
+            r->mark = mark;
+            APPEND(*named, *n, *allocated, r);
+        }
+    }
 }
 
 /* Resolves egress rule 'r''s named ports on 'x' again: its peer set has
@@ -1718,34 +1930,33 @@ pod_reeval_peers(struct incr *in, struct ipod *x)
     }
     in->stats.pods_evaluated++;
     size_t n_now;
-    struct irule **now = pod_peer_rules(in, x, &n_now);
+    struct pset **now = pod_peer_sets(in, x, &n_now);
     uint64_t mark = ++in->mark;
     for (size_t i = 0; i < n_now; i++) {
         now[i]->mark = mark;
     }
-    struct irule **gone = NULL, **named = NULL;
-    size_t n_gone = 0, a_gone = 0, n_named = 0, a_named = 0;
+    struct pset **gone = NULL;
+    size_t n_gone = 0, a_gone = 0;
     for (size_t i = 0; i < x->n_m; i++) {
-        struct irule *r = x->m[i].target;
-        if (x->m[i].kind == M_PEER && r->mark != mark) {
-            APPEND(gone, n_gone, a_gone, r);
+        struct pset *ps = x->m[i].target;
+        if (x->m[i].kind == M_PEER && ps->mark != mark) {
+            APPEND(gone, n_gone, a_gone, ps);
         }
     }
+    uint64_t rmark = ++in->mark;
+    struct irule **named = NULL;
+    size_t n_named = 0, a_named = 0;
     for (size_t i = 0; i < n_gone; i++) {
-        struct irule *r = gone[i];
-        member_forget(x, M_PEER, r);
-        peer_remove(in, r, x);
-        if (!r->ingress && r->n_names) {
-            APPEND(named, n_named, a_named, r);
-        }
+        struct pset *ps = gone[i];
+        member_forget(x, M_PEER, ps);
+        peer_remove(in, ps, x);
+        pset_named_egress(ps, rmark, &named, &n_named, &a_named);
     }
     for (size_t i = 0; i < n_now; i++) {
-        struct irule *r = now[i];
-        if (!idmap_find(&r->peers, x, x->hash)) {
-            peer_add(in, r, x);
-            if (!r->ingress && r->n_names) {
-                APPEND(named, n_named, a_named, r);
-            }
+        struct pset *ps = now[i];
+        if (!idmap_find(&ps->pods, x, x->hash)) {
+            peer_add(in, ps, x);
+            pset_named_egress(ps, rmark, &named, &n_named, &a_named);
         }
     }
     for (size_t i = 0; i < n_named; i++) {
@@ -1811,24 +2022,24 @@ pod_eval(struct incr *in, struct ipod *x)
         }
     }
 
-    size_t n_rules;
-    struct irule **rules = pod_peer_rules(in, x, &n_rules);
-    for (size_t i = 0; i < n_rules; i++) {
-        peer_add(in, rules[i], x);
+    size_t n_sets;
+    struct pset **sets = pod_peer_sets(in, x, &n_sets);
+    for (size_t i = 0; i < n_sets; i++) {
+        peer_add(in, sets[i], x);
     }
-    free(rules);
 
     /* Named ports of egress rules resolve on their destinations. */
     uint64_t mark = ++in->mark;
-    size_t n_m = x->n_m;
-    for (size_t i = 0; i < n_m; i++) {
-        struct irule *r = x->m[i].target;
-        if (x->m[i].kind == M_PEER && !r->ingress && r->n_names
-            && r->mark != mark) {
-            r->mark = mark;
-            ndst_eval(in, r, x);
-        }
+    struct irule **named = NULL;
+    size_t n_named = 0, a_named = 0;
+    for (size_t i = 0; i < n_sets; i++) {
+        pset_named_egress(sets[i], mark, &named, &n_named, &a_named);
     }
+    free(sets);
+    for (size_t i = 0; i < n_named; i++) {
+        ndst_eval(in, named[i], x);
+    }
+    free(named);
     for (size_t i = 0; i < in->named_egress.n; i++) {
         struct irule *r = in->named_egress.r[i];
         if (r->mark != mark && r->p->sel.n) {
@@ -1909,86 +2120,122 @@ pol_select(struct incr *in, struct ipol *p)
     free(sel);
 }
 
+/* Finds the pods of peer set 'ps', which no awake rule followed. */
+static void
+pset_fill(struct incr *in, struct pset *ps)
+{
+    const struct irule *r = ps->rep;
+    const struct np_rule *rule = r->rule;
+    size_t b;
+    for (size_t j = 0; j < rule->n_peers; j++) {
+        const struct np_peer *peer = &rule->peers[j];
+        if (peer->is_ipblock) {
+            continue;
+        }
+        /* Candidates: the smallest posting of a label the pod selector
+         * requires, else the namespaces' pods. */
+        const struct idmap *postings = NULL;
+        bool none = false;
+        for (size_t k = 0; peer->pod_selector
+             && k < peer->pod_selector->match_labels.n; k++) {
+            const struct label *l = &peer->pod_selector->match_labels.items[k];
+            char *lk = xasprintf("%s=%s", l->key, l->value);
+            const struct idmap *s = strmap_get(&in->label_index, lk);
+            free(lk);
+            if (!s) {
+                none = true;
+                break;
+            }
+            if (!postings || s->n < postings->n) {
+                postings = s;
+            }
+        }
+        if (none) {
+            continue;
+        }
+        const struct idmap *sets[1];
+        struct ins **nss = NULL;
+        size_t n_nss = 0;
+        if (postings) {
+            sets[0] = postings;
+        } else if (!peer->ns_selector) {
+            n_nss = 1;
+            nss = xmalloc(sizeof *nss);
+            nss[0] = ns_get(in, r->p->np->namespace);
+        } else {
+            nss = xmalloc((in->nss.n + 1) * sizeof *nss);
+            for (struct strmap_node *node = strmap_first(&in->nss, &b);
+                 node; node = strmap_next(&in->nss, node, &b)) {
+                struct ins *ns = node->value;
+                if (selector_matches(peer->ns_selector, &ns->labels)) {
+                    nss[n_nss++] = ns;
+                }
+            }
+        }
+        size_t n_sets = postings ? 1 : n_nss;
+        for (size_t s = 0; s < n_sets; s++) {
+            const struct idmap *set = postings ? sets[0] : &nss[s]->pods;
+            /* Collected first: peer_add() may not change 'set', but a walk
+             * must not depend on that. */
+            struct ipod **cands = xmalloc((set->n + 1) * sizeof *cands);
+            size_t n_cands = 0;
+            IDMAP_FOR_EACH (slot, set) {
+                cands[n_cands++] = slot->key;
+            }
+            for (size_t c = 0; c < n_cands; c++) {
+                struct ipod *x = cands[c];
+                if (!np_pod_eligible(x->pod)
+                    || idmap_find(&ps->pods, x, x->hash)) {
+                    continue;
+                }
+                if (pset_selects(ps, x, &ns_get(in, x->ns)->labels)) {
+                    peer_add(in, ps, x);
+                }
+            }
+            free(cands);
+        }
+        free(nss);
+    }
+}
+
+/* 'r' no longer follows its peer set: a set no awake rule follows is
+ * emptied (its rules' conjunctions are inactive, so no entry goes). */
+static void
+pset_sleep(struct incr *in, struct irule *r)
+{
+    struct pset *ps = r->ps;
+    if (!ps) {
+        return;
+    }
+    ptr_remove((void **) ps->awake, &ps->n_awake, r);
+    if (ps->n_awake) {
+        return;
+    }
+    IDMAP_FOR_EACH (slot, &ps->pods) {
+        if (!in->wiping) {
+            member_forget(slot->key, M_PEER, ps);
+        }
+    }
+    idmap_destroy(&ps->pods);
+    dim_destroy(in, &ps->d);
+    dim_init(&ps->d);
+}
+
 /* A policy that selects no local pod has no flows but its CIDRs' counts:
- * its rules' peers are not followed ('dormant').  This finds them, when it
+ * its rules do not follow their peers ('dormant').  This makes them
+ * follow, filling the peer sets no other awake rule follows, when it
  * starts selecting one. */
 static void
 pol_wake(struct incr *in, struct ipol *p)
 {
-    struct ins *n = ns_get(in, p->np->namespace);
-    size_t b;
     for (size_t i = 0; i < p->n_rules; i++) {
         struct irule *r = &p->rules[i];
-        const struct np_rule *rule = r->rule;
-        for (size_t j = 0; j < rule->n_peers; j++) {
-            const struct np_peer *peer = &rule->peers[j];
-            if (peer->is_ipblock) {
-                continue;
+        struct pset *ps = r->ps;
+        if (ps) {
+            APPEND(ps->awake, ps->n_awake, ps->allocated_awake, r);
+            if (ps->n_awake == 1) {
+                pset_fill(in, ps);
             }
-            /* Candidates: the smallest posting of a label the pod
-             * selector requires, else the namespaces' pods. */
-            const struct idmap *postings = NULL;
-            bool none = false;
-            for (size_t k = 0; peer->pod_selector
-                 && k < peer->pod_selector->match_labels.n; k++) {
-                const struct label *l
-                    = &peer->pod_selector->match_labels.items[k];
-                char *lk = xasprintf("%s=%s", l->key, l->value);
-                const struct idmap *s = strmap_get(&in->label_index, lk);
-                free(lk);
-                if (!s) {
-                    none = true;
-                    break;
-                }
-                if (!postings || s->n < postings->n) {
-                    postings = s;
-                }
-            }
-            if (none) {
-                continue;
-            }
-            const struct idmap *sets[1];
-            struct ins **nss = NULL;
-            size_t n_nss = 0;
-            if (postings) {
-                sets[0] = postings;
-            } else if (!peer->ns_selector) {
-                n_nss = 1;
-                nss = xmalloc(sizeof *nss);
-                nss[0] = n;
-            } else {
-                nss = xmalloc((in->nss.n + 1) * sizeof *nss);
-                for (struct strmap_node *node = strmap_first(&in->nss, &b);
-                     node; node = strmap_next(&in->nss, node, &b)) {
-                    struct ins *ns = node->value;
-                    if (selector_matches(peer->ns_selector, &ns->labels)) {
-                        nss[n_nss++] = ns;
-                    }
-                }
-            }
-            size_t n_sets = postings ? 1 : n_nss;
-            for (size_t s = 0; s < n_sets; s++) {
-                const struct idmap *set = postings ? sets[0] : &nss[s]->pods;
-                /* Collected first: peer_add() may not change 'set', but
-                 * a walk must not depend on that. */
-                struct ipod **cands = xmalloc((set->n + 1) * sizeof *cands);
-                size_t n_cands = 0;
-                IDMAP_FOR_EACH (slot, set) {
-                    cands[n_cands++] = slot->key;
-                }
-                for (size_t c = 0; c < n_cands; c++) {
-                    struct ipod *x = cands[c];
-                    if (!np_pod_eligible(x->pod)
-                        || idmap_find(&r->peers, x, x->hash)) {
-                        continue;
-                    }
-                    if (rule_selects_peer(r, x, &ns_get(in, x->ns)->labels)) {
-                        peer_add(in, r, x);
-                    }
-                }
-                free(cands);
-            }
-            free(nss);
         }
         if (!r->ingress && r->n_names) {
             size_t bb;
@@ -2000,11 +2247,11 @@ pol_wake(struct incr *in, struct ipol *p)
                         ndst_eval(in, r, x);
                     }
                 }
-            } else {
-                struct ipod **peers = xmalloc((r->peers.n + 1)
+            } else if (ps) {
+                struct ipod **peers = xmalloc((ps->pods.n + 1)
                                               * sizeof *peers);
                 size_t n_peers = 0;
-                IDMAP_FOR_EACH (slot, &r->peers) {
+                IDMAP_FOR_EACH (slot, &ps->pods) {
                     peers[n_peers++] = slot->key;
                 }
                 for (size_t k = 0; k < n_peers; k++) {
@@ -2038,19 +2285,10 @@ pol_sleep(struct incr *in, struct ipol *p)
         free(named);
         if (r->c0) {
             /* Its selected set is empty: it has no entries to take out
-             * once inactive, and its peers go with the policy's. */
+             * once inactive. */
             conj_set_active(in, r->c0, false);
-            if (r->c0->d_peer >= 0) {
-                struct dim *d = &r->c0->dims[r->c0->d_peer];
-                dim_destroy(in, d);
-                dim_init(d);
-                rule_fill_cidrs(in, r->c0);
-            }
         }
-        IDMAP_FOR_EACH (slot, &r->peers) {
-            member_forget(slot->key, M_PEER, r);
-        }
-        idmap_destroy(&r->peers);
+        pset_sleep(in, r);
     }
     touch(in, p);
 }
@@ -2119,7 +2357,7 @@ pol_build(struct incr *in, const char *key)
         if (r->c0) {
             conj_fill(in, r->c0);
         }
-        rule_index(in, r);
+        pset_attach(in, r);
         if (!r->ingress && r->n_names && (r->wildcard || r->n_diffs)) {
             APPEND(in->named_egress.r, in->named_egress.n,
                    in->named_egress.allocated, r);
@@ -2154,12 +2392,9 @@ pol_destroy(struct incr *in, struct ipol *p)
         if (r->c0) {
             conj_set_active(in, r->c0, false);
         }
-        IDMAP_FOR_EACH (slot, &r->peers) {
-            if (!in->wiping) {
-                member_forget(slot->key, M_PEER, r);
-            }
+        if (p->sel.n) {
+            pset_sleep(in, r);
         }
-        rule_unindex(in, r);
         ref_list_remove(&in->named_egress, r);
     }
     IDMAP_FOR_EACH (slot, &p->sel) {
@@ -2637,6 +2872,7 @@ incr_create(const struct compile_options *opts, const struct cluster *cluster,
     strmap_init(&in->pols);
     strmap_init(&in->label_index);
     strmap_init(&in->matches);
+    strmap_init(&in->psets);
     strmap_init(&in->peer_index);
     strmap_init(&in->pending_pols);
     in->full = true;
@@ -2687,6 +2923,7 @@ incr_destroy(struct incr *in)
         free(m);
     }
     strmap_destroy(&in->matches);
+    strmap_destroy(&in->psets);
     strmap_destroy(&in->peer_index);
     strmap_destroy(&in->pending_pols);
     free(in->named_egress.r);

@@ -592,6 +592,125 @@ test_named_port_behind_ipblock(void **state)
     engine_destroy(e);
 }
 
+struct grep_aux {
+    const char *match, *actions;
+    int n;
+};
+
+static void
+grep_cb(void *aux_, uint8_t table, uint16_t priority, uint64_t cookie,
+        const char *match, const char *actions)
+{
+    struct grep_aux *aux = aux_;
+    aux->n += (!strcmp(match, aux->match)
+               && strstr(actions, aux->actions) != NULL);
+}
+
+/* How many flows have exactly 'match' and 'actions' among their actions. */
+static int
+grep_flows(const struct engine *e, const char *match, const char *actions)
+{
+    struct grep_aux aux = { match, actions, 0 };
+    flowtab_visit(engine_desired(e), grep_cb, &aux);
+    return aux.n;
+}
+
+static char *
+netpol(const char *ns, const char *name, const char *app, const char *from)
+{
+    return xasprintf("{\"apiVersion\":\"networking.k8s.io/v1\","
+                     "\"kind\":\"NetworkPolicy\",\"metadata\":"
+                     "{\"namespace\":\"%s\",\"name\":\"%s\"},\"spec\":"
+                     "{\"podSelector\":{\"matchLabels\":{\"app\":\"%s\"}},"
+                     "\"ingress\":[{\"from\":[%s],\"ports\":[{\"port\":80}]"
+                     "}]}}", ns, name, app, from);
+}
+
+/* Rules whose pod peers read the same share one peer set; a rule's
+ * ipBlocks stay its own, so a pod address that is also one of its CIDRs
+ * keeps its clause when the pod goes, and a set outlives the rules that
+ * leave it as long as one follows it. */
+static void
+test_shared_peer_sets(void **state)
+{
+    struct compile_options opts;
+    compile_options_init(&opts);
+    struct engine *e = engine_create(&opts);
+    const char *clients = "{\"podSelector\":{\"matchLabels\":"
+                          "{\"app\":\"client\"}}}";
+    char *from_b = xasprintf("%s,{\"ipBlock\":{\"cidr\":\"10.0.0.2/32\"}}",
+                             clients);
+    char *a = netpol("x", "a", "web", clients);
+    char *b = netpol("x", "b", "db", from_b);
+    char *c = netpol("y", "c", "web", clients);   /* Its own namespace's. */
+    apply_text(e, a);
+    apply_text(e, b);
+    apply_text(e, c);
+    const char *pods[][4] = {
+        { "x", "web", "web", "10.0.0.1" },
+        { "x", "client", "client", "10.0.0.2" },
+        { "x", "client2", "client", "10.0.0.3" },
+        { "x", "db", "db", "10.0.0.4" },
+        { "y", "web", "web", "10.0.1.1" },
+        { "y", "client", "client", "10.0.1.2" },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(pods); i++) {
+        char *p = pod(pods[i][0], pods[i][1], pods[i][2], pods[i][3]);
+        apply_text(e, p);
+        free(p);
+    }
+    engine_run(e);
+    assert_true(incremental_equals_full(e));
+    /* Both x policies' conjunctions on x/client's address; not y's. */
+    assert_int_equal(grep_flows(e, "ip,nw_src=10.0.0.2", "conjunction("), 1);
+    int both = grep_flows(e, "ip,nw_src=10.0.0.3", "conjunction(");
+    assert_int_equal(both, 1);
+
+    /* x/client goes: b's CIDR keeps its address, a's clause goes. */
+    engine_delete(e, OBJ_POD, "x", "client");
+    engine_run(e);
+    assert_true(incremental_equals_full(e));
+    assert_int_equal(grep_flows(e, "ip,nw_src=10.0.0.2", "conjunction("), 1);
+
+    /* a goes; b still follows the set: x/client2 stays its peer. */
+    engine_delete(e, OBJ_NETPOL, "x", "a");
+    engine_run(e);
+    assert_true(incremental_equals_full(e));
+    assert_int_equal(grep_flows(e, "ip,nw_src=10.0.0.3", "conjunction("), 1);
+
+    /* b sleeps (selects nothing), the set empties; a comes back and fills
+     * it again; a pod joins it; then b wakes into the filled set. */
+    engine_delete(e, OBJ_POD, "x", "db");
+    engine_run(e);
+    assert_true(incremental_equals_full(e));
+    assert_int_equal(grep_flows(e, "ip,nw_src=10.0.0.3", "conjunction("), 0);
+    apply_text(e, a);
+    char *p = pod("x", "client", "client", "10.0.0.2");
+    apply_text(e, p);
+    free(p);
+    engine_run(e);
+    assert_true(incremental_equals_full(e));
+    p = pod("x", "db", "db", "10.0.0.4");
+    apply_text(e, p);
+    free(p);
+    engine_run(e);
+    assert_true(incremental_equals_full(e));
+    assert_int_equal(grep_flows(e, "ip,nw_src=10.0.0.2", "conjunction("), 1);
+    /* Relabelled out of the set, in one event with b's edit. */
+    p = pod("x", "client2", "other", "10.0.0.3");
+    apply_text(e, p);
+    free(p);
+    apply_text(e, b);
+    engine_run(e);
+    assert_true(incremental_equals_full(e));
+    assert_int_equal(grep_flows(e, "ip,nw_src=10.0.0.3", "conjunction("), 0);
+    free(a);
+    free(b);
+    free(c);
+    free(from_b);
+    engine_destroy(e);
+}
+
 /* diff + apply turns one table into the other. */
 static void
 test_flowtab_diff_apply(void **state)
@@ -902,6 +1021,7 @@ main(void)
         cmocka_unit_test(test_replug),
         cmocka_unit_test(test_port_address_bounds),
         cmocka_unit_test(test_named_port_behind_ipblock),
+        cmocka_unit_test(test_shared_peer_sets),
         cmocka_unit_test(test_incremental_equals_full),
         cmocka_unit_test(test_cluster_sorted_views),
     };
