@@ -177,6 +177,7 @@ struct fkey {
     uint64_t *conj;             /* Clause entries (most of them). */
     uint32_t n, allocated, n_conj, allocated_conj;
     bool dirty;
+    bool unsorted;              /* 'conj' not in order (built in bulk). */
 };
 
 /* ---- Units: flows made whole by a generator. ---- */
@@ -348,6 +349,7 @@ struct incr {
     size_t n_v4, n_v6;          /* Pod addresses and blocks, per family. */
     bool full;                  /* Build everything at the next run. */
     bool bulk;                  /* Building: no entries until the sweep. */
+    bool append;                /* Settling a build: entries unsorted. */
     bool need_buckets;
     bool wiping;                /* Taking everything down: entries are
                                  * dropped key by key afterwards. */
@@ -493,6 +495,28 @@ key_dirty(struct incr *in, struct fkey *fk)
     }
 }
 
+static size_t
+conj_lower_bound(const uint64_t *v, size_t n, uint64_t x)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < x) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+static int
+compare_conj_entry(const void *a_, const void *b_)
+{
+    uint64_t a = *(const uint64_t *) a_, b = *(const uint64_t *) b_;
+    return a < b ? -1 : a > b;
+}
+
 static void
 entry_add(struct incr *in, struct fkey *fk, const struct owner *owner,
           uint64_t seq, uint64_t conj, const struct payload *pl)
@@ -504,7 +528,21 @@ entry_add(struct incr *in, struct fkey *fk, const struct owner *owner,
             fk->conj = xrealloc(fk->conj,
                                 fk->allocated_conj * sizeof *fk->conj);
         }
-        fk->conj[fk->n_conj++] = conj;
+        /* Kept in order (a multiset: a match in two parts of a set has
+         * its entry twice), so that a merge formats it as it is: sorting
+         * a flow's thousands of conjunctions per change was a third of
+         * an event that changes many flows.  A build appends and sorts
+         * once. */
+        size_t at = fk->n_conj;
+        if (in->append || fk->unsorted) {
+            fk->unsorted = true;
+        } else {
+            at = conj_lower_bound(fk->conj, fk->n_conj, conj);
+            memmove(&fk->conj[at + 1], &fk->conj[at],
+                    (fk->n_conj - at) * sizeof *fk->conj);
+        }
+        fk->conj[at] = conj;
+        fk->n_conj++;
     } else {
         if (fk->n >= fk->allocated) {
             fk->allocated = fk->allocated ? 2 * fk->allocated : 1;
@@ -524,9 +562,13 @@ entry_remove(struct incr *in, struct fkey *fk, const struct owner *owner,
         return;
     }
     if (conj) {
-        for (size_t i = 0; i < fk->n_conj; i++) {
+        size_t i = (fk->unsorted ? 0
+                    : conj_lower_bound(fk->conj, fk->n_conj, conj));
+        for (; i < fk->n_conj; i++) {
             if (fk->conj[i] == conj) {
-                fk->conj[i] = fk->conj[--fk->n_conj];
+                memmove(&fk->conj[i], &fk->conj[i + 1],
+                        (fk->n_conj - i - 1) * sizeof *fk->conj);
+                fk->n_conj--;
                 key_dirty(in, fk);
                 in->stats.entries_changed++;
                 return;
@@ -583,9 +625,21 @@ key_merge(struct incr *in, struct fkey *fk)
         changed = flowtab_set(in->desired, fk->table, fk->priority,
                               best->pl->cookie, fk->match, best->pl->actions);
     } else if (n_conj) {
-        uint64_t *conj = xmalloc(n_conj * sizeof *conj);
-        memcpy(conj, fk->conj, n_conj * sizeof *conj);
-        size_t n = np_conj_sort(conj, n_conj);
+        if (fk->unsorted) {
+            np_qsort(fk->conj, n_conj, sizeof *fk->conj, compare_conj_entry);
+            fk->unsorted = false;
+        }
+        uint64_t *conj = fk->conj, *unique = NULL;
+        size_t n = n_conj;
+        for (size_t i = 1; i < n_conj; i++) {
+            if (conj[i] == conj[i - 1]) {
+                unique = xmalloc(n_conj * sizeof *conj);
+                memcpy(unique, conj, n_conj * sizeof *conj);
+                n = np_conj_sort(unique, n_conj);
+                conj = unique;
+                break;
+            }
+        }
         if (n > MAX_CONJ_PER_FLOW) {
             in->need_buckets = true;
         }
@@ -594,7 +648,7 @@ key_merge(struct incr *in, struct fkey *fk)
                               np_cookie(&in->gopts, NPC_CLAUSE, 0, 0),
                               fk->match, text);
         free(text);
-        free(conj);
+        free(unique);
     } else {
         changed = flowtab_remove(in->desired, fk->table, fk->priority,
                                  fk->match);
@@ -2700,6 +2754,7 @@ wipe(struct incr *in)
         struct fkey *fk = in->keys[i];
         if (fk) {
             fk->n = fk->n_conj = 0;
+            fk->unsorted = false;
             key_dirty(in, fk);
         }
     }
@@ -2773,6 +2828,7 @@ incr_run(struct incr *in)
 {
     size_t changes = 0;
     for (;;) {
+        bool built = in->full;
         if (in->full) {
             full_build(in);
         } else {
@@ -2803,12 +2859,14 @@ incr_run(struct incr *in)
             in->full = true;
             continue;
         }
+        in->append = built;
         for (size_t i = 0; i < in->n_touched; i++) {
             if (in->touched[i]) {
                 pol_settle(in, in->touched[i]);
             }
         }
         in->n_touched = 0;
+        in->append = false;
         for (size_t i = 0; i < in->n_deny_dirty; i++) {
             deny_update(in, in->deny_dirty[i]);
         }
