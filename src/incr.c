@@ -313,8 +313,8 @@ struct ipod {
     size_t n_ips;
     struct imatch **mt[2];      /* Per address: its source and
                                  * destination match. */
-    char **idx_keys;
-    size_t n_idx_keys;
+    bool indexed;               /* In 'label_index', by x->pod's labels
+                                 * (which stay while it is 'in'). */
     struct pmember *m;
     size_t n_m, allocated_m;
     struct ipol **iso[2];
@@ -1737,14 +1737,25 @@ ns_get(struct incr *in, const char *name)
     return *slot;
 }
 
+/* "key=value", in 'buf' when it fits. */
+static const char *
+label_text(const struct label *l, char *buf, size_t size, char **heap)
+{
+    *heap = NULL;
+    if ((size_t) snprintf(buf, size, "%s=%s", l->key, l->value) < size) {
+        return buf;
+    }
+    *heap = xasprintf("%s=%s", l->key, l->value);
+    return *heap;
+}
+
 static void
 label_index_add(struct incr *in, struct ipod *x)
 {
     const struct labels *l = &x->pod->labels;
-    x->idx_keys = xmalloc((l->n + 1) * sizeof *x->idx_keys);
-    x->n_idx_keys = 0;
     for (size_t i = 0; i < l->n; i++) {
-        char *k = xasprintf("%s=%s", l->items[i].key, l->items[i].value);
+        char buf[128], *heap;
+        const char *k = label_text(&l->items[i], buf, sizeof buf, &heap);
         bool created;
         void **slot = strmap_slot(&in->label_index, k, &created);
         if (created) {
@@ -1753,26 +1764,31 @@ label_index_add(struct incr *in, struct ipod *x)
             *slot = set;
         }
         idmap_insert(*slot, x, x->hash, &created);
-        x->idx_keys[x->n_idx_keys++] = k;
+        free(heap);
     }
+    x->indexed = true;
 }
 
 static void
 label_index_remove(struct incr *in, struct ipod *x)
 {
-    for (size_t i = 0; i < x->n_idx_keys; i++) {
-        struct idmap *set = strmap_get(&in->label_index, x->idx_keys[i]);
+    if (!x->indexed) {
+        return;
+    }
+    const struct labels *l = &x->pod->labels;
+    for (size_t i = 0; i < l->n; i++) {
+        char buf[128], *heap;
+        const char *k = label_text(&l->items[i], buf, sizeof buf, &heap);
+        struct idmap *set = strmap_get(&in->label_index, k);
         idmap_remove(set, x, x->hash);
         if (!set->n) {
-            strmap_remove(&in->label_index, x->idx_keys[i]);
+            strmap_remove(&in->label_index, k);
             idmap_destroy(set);
             free(set);
         }
-        free(x->idx_keys[i]);
+        free(heap);
     }
-    free(x->idx_keys);
-    x->idx_keys = NULL;
-    x->n_idx_keys = 0;
+    x->indexed = false;
 }
 
 /* ---- Pods. ---- */
