@@ -290,10 +290,10 @@ struct ipol {
 
 enum member_kind { M_SEL, M_PEER, M_NDST };
 
-struct pmember {
-    uint8_t kind;
+struct pmember {               /* 16 bytes: there are millions. */
     void *target;               /* ipol, pset, iconj. */
     uint32_t mask;              /* M_NDST: which addresses. */
+    uint8_t kind;
 };
 
 #define MAX_POD_IPS 32
@@ -319,6 +319,11 @@ struct ipod {
     size_t n_m, allocated_m;
     struct ipol **iso[2];
     size_t n_iso[2], allocated_iso[2];
+    struct units *u;            /* NULL: no flows of its own (remote pods:
+                                 * most of the cluster). */
+};
+
+struct units {
     struct unit spoof, orphan, deny;
 };
 
@@ -1413,7 +1418,7 @@ conj_iter_sorted(struct irule *r, struct iconj ***out, size_t *n)
 static void
 member_add(struct ipod *x, enum member_kind kind, void *target, uint32_t mask)
 {
-    struct pmember m = { kind, target, mask };
+    struct pmember m = { target, mask, kind };
     APPEND(x->m, x->n_m, x->allocated_m, m);
 }
 
@@ -1793,6 +1798,32 @@ label_index_remove(struct incr *in, struct ipod *x)
 
 /* ---- Pods. ---- */
 
+static struct units *
+units_get(struct ipod *x)
+{
+    if (!x->u) {
+        x->u = xcalloc(1, sizeof *x->u);
+        x->u->spoof.owner = (struct owner) { OC_SPOOF, x->ns, x->name };
+        x->u->orphan.owner = (struct owner) { OC_ORPHAN, x->ns, x->name };
+        x->u->deny.owner = (struct owner) { OC_DENY, x->ns, x->name };
+    }
+    return x->u;
+}
+
+/* Frees 'x''s units if they have no flows. */
+static void
+units_trim(struct ipod *x)
+{
+    struct units *u = x->u;
+    if (u && !u->spoof.n && !u->orphan.n && !u->deny.n) {
+        unit_destroy(&u->spoof);
+        unit_destroy(&u->orphan);
+        unit_destroy(&u->deny);
+        free(u);
+        x->u = NULL;
+    }
+}
+
 static struct ipod *
 pod_get(struct incr *in, const char *ns, const char *name, bool create)
 {
@@ -1809,9 +1840,6 @@ pod_get(struct incr *in, const char *ns, const char *name, bool create)
             x->hash = id_hash(x->id);
             x->ns = xstrdup(ns);
             x->name = xstrdup(name);
-            x->spoof.owner = (struct owner) { OC_SPOOF, x->ns, x->name };
-            x->orphan.owner = (struct owner) { OC_ORPHAN, x->ns, x->name };
-            x->deny.owner = (struct owner) { OC_DENY, x->ns, x->name };
             *slot = x;
         }
         x = *slot;
@@ -1847,8 +1875,10 @@ families_count(struct incr *in, const struct ip_addr *ips, size_t n, int d)
 static void
 pod_remove(struct incr *in, struct ipod *x)
 {
-    unit_clear(in, &x->spoof);
-    unit_clear(in, &x->orphan);
+    if (x->u) {
+        unit_clear(in, &x->u->spoof);
+        unit_clear(in, &x->u->orphan);
+    }
     if (!x->in) {
         return;
     }
@@ -1900,15 +1930,18 @@ pod_units(struct incr *in, struct ipod *x, const struct k8s_pod *pod)
                       ? in->opts->port_of(in->opts->port_aux, x->ns, x->name,
                                           &ports)
                       : 0);
-    gen_init(in, &x->orphan, aux, &g);
+    if (n_ports) {
+        gen_init(in, &units_get(x)->orphan, aux, &g);
+    }
     for (size_t i = 0; i < n_ports; i++) {
         struct compile_bound_port bp = { x->ns, x->name, ports[i] };
         np_gen_orphan(&g, &bp, pod);
     }
     if (pod && compile_pod_is_local(in->opts, pod)) {
-        gen_init(in, &x->spoof, aux, &g);
+        gen_init(in, &units_get(x)->spoof, aux, &g);
         np_gen_spoof(&g, pod);
     }
+    units_trim(x);
 }
 
 /* The followed peer sets that have 'x', found through the index: only
@@ -2123,9 +2156,12 @@ static void
 pod_free(struct incr *in, struct ipod *x)
 {
     strmap_remove(&in->pods, x->key);
-    unit_destroy(&x->spoof);
-    unit_destroy(&x->orphan);
-    unit_destroy(&x->deny);
+    if (x->u) {
+        unit_destroy(&x->u->spoof);
+        unit_destroy(&x->u->orphan);
+        unit_destroy(&x->u->deny);
+        free(x->u);
+    }
     free(x->m);
     free(x->iso[0]);
     free(x->iso[1]);
@@ -2147,13 +2183,16 @@ static void
 deny_update(struct incr *in, struct ipod *x)
 {
     x->deny_dirty = false;
-    unit_clear(in, &x->deny);
-    if (!x->in) {
+    if (x->u) {
+        unit_clear(in, &x->u->deny);
+    }
+    if (!x->in || (!x->n_iso[0] && !x->n_iso[1])) {
+        units_trim(x);
         return;
     }
     void *aux[2];
     struct np_gen g;
-    gen_init(in, &x->deny, aux, &g);
+    gen_init(in, &units_get(x)->deny, aux, &g);
     for (int d = 0; d < 2; d++) {
         if (!x->n_iso[d]) {
             continue;
@@ -2745,7 +2784,9 @@ wipe(struct incr *in)
          node = strmap_next(&in->pods, node, &b)) {
         struct ipod *x = node->value;
         pod_remove(in, x);
-        unit_clear(in, &x->deny);
+        if (x->u) {
+            unit_clear(in, &x->u->deny);
+        }
         x->deny_dirty = false;
         x->pending = false;
         x->ns_pending = false;
@@ -2913,7 +2954,7 @@ incr_run(struct incr *in)
     for (size_t i = 0; i < in->n_gone; i++) {
         struct ipod *x = in->gone[i];
         x->gone = false;
-        if (!x->in && !x->pending && !x->orphan.n && !x->deny.n) {
+        if (!x->in && !x->pending && !x->u) {
             pod_free(in, x);
         }
     }
