@@ -1,8 +1,109 @@
 #include "labels.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "np-util.h"
+
+/* Label keys and values, interned: a cluster's 300,000 pod labels have a
+ * few dozen distinct keys and some thousands of values, and a copy of
+ * each was a tenth of the daemon's memory.  One pool per process (the
+ * daemon and the tools are single-threaded); a string goes when its last
+ * label does. */
+struct istr {
+    uint32_t refs;
+    uint32_t hash;
+    char s[];
+};
+
+static struct {
+    struct istr **slots;        /* Open addressing; 'mask' + 1 slots. */
+    size_t n, mask;
+} pool;
+
+static uint32_t
+str_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++) {
+        h = (h ^ (unsigned char) *s) * 16777619u;
+    }
+    return h ^ (h >> 15);
+}
+
+static struct istr **
+pool_slot(const char *s, uint32_t hash)
+{
+    for (size_t i = hash & pool.mask; ; i = (i + 1) & pool.mask) {
+        struct istr *p = pool.slots[i];
+        if (!p || (p->hash == hash && !strcmp(p->s, s))) {
+            return &pool.slots[i];
+        }
+    }
+}
+
+static char *
+intern(const char *s)
+{
+    if ((pool.n + 1) * 4 > (pool.slots ? pool.mask + 1 : 0) * 3) {
+        struct istr **old = pool.slots;
+        size_t old_size = old ? pool.mask + 1 : 0;
+        pool.mask = old ? pool.mask * 2 + 1 : 63;
+        pool.slots = xcalloc(pool.mask + 1, sizeof *pool.slots);
+        for (size_t i = 0; i < old_size; i++) {
+            if (old[i]) {
+                *pool_slot(old[i]->s, old[i]->hash) = old[i];
+            }
+        }
+        free(old);
+    }
+    uint32_t hash = str_hash(s);
+    struct istr **slot = pool_slot(s, hash);
+    if (!*slot) {
+        size_t len = strlen(s);
+        struct istr *p = xmalloc(sizeof *p + len + 1);
+        p->refs = 0;
+        p->hash = hash;
+        memcpy(p->s, s, len + 1);
+        *slot = p;
+        pool.n++;
+    }
+    (*slot)->refs++;
+    return (*slot)->s;
+}
+
+static char *
+intern_ref(char *s)
+{
+    CONTAINER_OF(s, struct istr, s)->refs++;
+    return s;
+}
+
+static void
+unintern(char *s)
+{
+    struct istr *p = CONTAINER_OF(s, struct istr, s);
+    if (--p->refs) {
+        return;
+    }
+    size_t i = pool_slot(p->s, p->hash) - pool.slots;
+    for (size_t j = (i + 1) & pool.mask; pool.slots[j];
+         j = (j + 1) & pool.mask) {
+        size_t home = pool.slots[j]->hash & pool.mask;
+        /* Move j into the hole at i unless its home lies in (i, j]. */
+        if (i <= j ? (home <= i || home > j) : (home <= i && home > j)) {
+            pool.slots[i] = pool.slots[j];
+            i = j;
+        }
+    }
+    pool.slots[i] = NULL;
+    free(p);
+    if (!--pool.n) {
+        free(pool.slots);
+        pool.slots = NULL;
+        pool.mask = 0;
+    }
+}
 
 void
 labels_init(struct labels *labels)
@@ -16,8 +117,8 @@ labels_destroy(struct labels *labels)
 {
     if (labels) {
         for (size_t i = 0; i < labels->n; i++) {
-            free(labels->items[i].key);
-            free(labels->items[i].value);
+            unintern(labels->items[i].key);
+            unintern(labels->items[i].value);
         }
         free(labels->items);
         labels->items = NULL;
@@ -50,8 +151,9 @@ labels_set(struct labels *labels, const char *key, const char *value)
 {
     long idx = labels_find(labels, key);
     if (idx >= 0) {
-        free(labels->items[idx].value);
-        labels->items[idx].value = xstrdup(value);
+        char *old = labels->items[idx].value;
+        labels->items[idx].value = intern(value);
+        unintern(old);
         return;
     }
     size_t pos = ~idx;
@@ -61,8 +163,8 @@ labels_set(struct labels *labels, const char *key, const char *value)
                              (labels->n + 1) * sizeof *labels->items);
     memmove(&labels->items[pos + 1], &labels->items[pos],
             (labels->n - pos) * sizeof *labels->items);
-    labels->items[pos].key = xstrdup(key);
-    labels->items[pos].value = xstrdup(value);
+    labels->items[pos].key = intern(key);
+    labels->items[pos].value = intern(value);
     labels->n++;
 }
 
@@ -79,8 +181,8 @@ labels_clone(struct labels *dst, const struct labels *src)
     dst->n = src->n;
     dst->items = src->n ? xmalloc(src->n * sizeof *dst->items) : NULL;
     for (size_t i = 0; i < src->n; i++) {
-        dst->items[i].key = xstrdup(src->items[i].key);
-        dst->items[i].value = xstrdup(src->items[i].value);
+        dst->items[i].key = intern_ref(src->items[i].key);
+        dst->items[i].value = intern_ref(src->items[i].value);
     }
 }
 

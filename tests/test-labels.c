@@ -5,6 +5,8 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <stdlib.h>
 #include <string.h>
 #include "labels.h"
@@ -29,6 +31,40 @@ test_labels(void **state)
     assert_false(labels_equal(&l, &copy));
     labels_destroy(&copy);
     labels_destroy(&l);
+}
+
+/* Equal keys and values are one string however many sets hold them, and
+ * each set still owns its labels: a replaced value or a destroyed set
+ * leaves the others as they were. */
+static void
+test_labels_interned(void **state)
+{
+    (void) state;
+    enum { N = 1000 };
+    struct labels *sets = calloc(N, sizeof *sets);
+    for (int i = 0; i < N; i++) {
+        char v[16];
+        snprintf(v, sizeof v, "v%d", i % 7);
+        labels_init(&sets[i]);
+        labels_set(&sets[i], "app", v);
+        labels_set(&sets[i], "tier", "web");
+    }
+    assert_ptr_equal(labels_get(&sets[0], "tier"), labels_get(&sets[N - 1],
+                                                             "tier"));
+    assert_ptr_equal(labels_get(&sets[3], "app"), labels_get(&sets[10],
+                                                            "app"));
+    struct labels copy;
+    labels_clone(&copy, &sets[5]);
+    labels_set(&sets[5], "app", "other");
+    assert_string_equal(labels_get(&copy, "app"), "v5");
+    assert_string_equal(labels_get(&sets[5], "app"), "other");
+    assert_string_equal(labels_get(&sets[12], "app"), "v5");
+    for (int i = 0; i < N; i++) {
+        labels_destroy(&sets[i]);
+    }
+    assert_string_equal(labels_get(&copy, "tier"), "web");
+    labels_destroy(&copy);
+    free(sets);
 }
 
 static void
@@ -122,6 +158,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_labels),
+        cmocka_unit_test(test_labels_interned),
         cmocka_unit_test(test_selector_ops),
         cmocka_unit_test(test_selector_text),
     };
