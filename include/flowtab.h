@@ -9,7 +9,12 @@
  * The daemon keeps two tables: 'desired' from the compiler, 'installed'
  * updated only after the switch committed a bundle of the difference, so
  * that a failed or lost bundle is retried rather than forgotten.  Pure: no
- * OVS types, no I/O. */
+ * OVS types, no I/O.
+ *
+ * The installed table is nearly always the desired one, so the two share
+ * their flows: a flow is an immutable, reference-counted record, which a
+ * clone takes by reference.  Changing a flow in one table gives that
+ * table a new record and leaves the other's alone. */
 #ifndef NP_FLOWTAB_H
 #define NP_FLOWTAB_H 1
 
@@ -41,6 +46,7 @@ struct flowtab;
 struct flowtab *flowtab_create(void);
 void flowtab_destroy(struct flowtab *);
 void flowtab_clear(struct flowtab *);
+/* A table with the flows of the argument, shared, and no journal. */
 struct flowtab *flowtab_clone(const struct flowtab *);
 size_t flowtab_count(const struct flowtab *);
 
