@@ -1,5 +1,6 @@
 #include "flowtab.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include "compile.h"
@@ -477,6 +478,7 @@ make_change(enum flow_change_type type, struct flow_entry *e)
         .type = type,
         .table = e->table, .priority = e->priority, .cookie = e->cookie,
         .match = e->match, .actions = e->actions,
+        .flow = e,
     };
 }
 
@@ -555,6 +557,33 @@ flowtab_diff_journal(const struct flowtab *from, struct flowtab *to,
 }
 
 void
+flowtab_changes_hold(struct flow_change *changes, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct flow_change *c = &changes[i];
+        if (c->flow && !c->held) {
+            /* Strings replaced since the difference was made would make
+             * the record a stranger to the change. */
+            assert(c->match == c->flow->match
+                   && c->actions == c->flow->actions);
+            flow_ref(c->flow);
+            c->held = true;
+        }
+    }
+}
+
+void
+flowtab_changes_free(struct flow_change *changes, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (changes[i].held) {
+            flow_unref(changes[i].flow);
+        }
+    }
+    free(changes);
+}
+
+void
 flowtab_apply(struct flowtab *tab, const struct flow_change *changes,
               size_t n)
 {
@@ -562,6 +591,10 @@ flowtab_apply(struct flowtab *tab, const struct flow_change *changes,
         const struct flow_change *c = &changes[i];
         if (c->type == FLOW_DELETE) {
             flowtab_remove(tab, c->table, c->priority, c->match);
+        } else if (c->held) {
+            assert(c->cookie == c->flow->cookie);
+            put_flow(tab, map_lookup_flow(&tab->flows, c->flow),
+                     flow_ref(c->flow), tab->stamp);
         } else {
             flowtab_set(tab, c->table, c->priority, c->cookie, c->match,
                         c->actions);

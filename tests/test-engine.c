@@ -868,6 +868,49 @@ test_flowtab_clone_shares(void **state)
     flowtab_destroy(want);
 }
 
+/* Held changes keep their strings past the table they came from and are
+ * applied by sharing its records; others are applied by copying. */
+static void
+test_flowtab_apply_shares(void **state)
+{
+    struct flowtab *desired = flowtab_create();
+    flowtab_put(desired, 0, 10, 1, "ip", "drop");
+    flowtab_put(desired, 0, 10, 1, "arp", "NORMAL");
+    struct flowtab *installed = flowtab_clone(desired);
+    struct flowtab *copied = flowtab_clone(desired);
+    flowtab_journal_start(desired);
+    flowtab_set(desired, 0, 10, 1, "ip", "NORMAL");
+    flowtab_set(desired, 1, 5, 1, "tcp", "NORMAL");
+    flowtab_remove(desired, 0, 10, "arp");
+
+    struct flow_change *changes;
+    size_t n;
+    flowtab_diff(copied, desired, &changes, &n);
+    assert_int_equal(n, 3);
+    flowtab_apply(copied, changes, n);
+    flowtab_changes_free(changes, n);
+    assert_true(flowtab_equal(copied, desired));
+    assert_false(shared(copied, desired, 0, 10, "ip"));
+
+    flowtab_diff_journal(installed, desired, &changes, &n);
+    assert_int_equal(n, 3);
+    flowtab_changes_hold(changes, n);
+    struct flowtab *want = flowtab_clone(desired);
+    /* The desired table moves on while the commit is out. */
+    flowtab_set(desired, 0, 10, 1, "ip", "drop");
+    flowtab_set(desired, 1, 5, 1, "tcp", "drop");
+    flowtab_destroy(desired);
+    assert_string_equal(changes[1].actions, "NORMAL");
+    flowtab_apply(installed, changes, n);
+    flowtab_changes_free(changes, n);
+    assert_true(flowtab_equal(installed, want));
+    assert_true(shared(installed, want, 0, 10, "ip"));
+    assert_true(shared(installed, want, 1, 5, "tcp"));
+    flowtab_destroy(want);
+    flowtab_destroy(installed);
+    flowtab_destroy(copied);
+}
+
 /* A random number from a xorshift generator. */
 static uint64_t
 next_random(uint64_t *state)
@@ -941,7 +984,8 @@ assert_same_changes(const struct flow_change *a, size_t n_a,
 
 /* Random sets, removals, syncs, clears and clones against a model: the
  * table always holds the model's flows, and the difference from its
- * journal always equals the difference of the whole tables.  FLOWTAB_SEED
+ * journal always equals the difference of the whole tables, whether the
+ * follower shares the changes' records or copies them.  FLOWTAB_SEED
  * picks another sequence. */
 static void
 test_flowtab_journal_random(void **state)
@@ -1022,7 +1066,7 @@ test_flowtab_journal_random(void **state)
             struct flow_change *changes;
             size_t n;
             flowtab_diff_journal(from, to, &changes, &n);
-            free(changes);
+            flowtab_changes_free(changes, n);
             flowtab_destroy(from);
             from = flowtab_clone(to);
         }
@@ -1035,8 +1079,11 @@ test_flowtab_journal_random(void **state)
             assert_int_equal(flowtab_journal_size(to), 0);
             assert_same_changes(journal, n_journal, full, n_full, seed);
             n_changes += n_journal;
+            if (r >> 50 & 1) {
+                flowtab_changes_hold(journal, n_journal);
+            }
             flowtab_apply(from, journal, n_journal);
-            free(journal);
+            flowtab_changes_free(journal, n_journal);
             free(full);
             assert_true(flowtab_equal(from, to));
         }
@@ -1283,6 +1330,7 @@ main(void)
         cmocka_unit_test(test_flowtab_diff_apply),
         cmocka_unit_test(test_flowtab_sync),
         cmocka_unit_test(test_flowtab_clone_shares),
+        cmocka_unit_test(test_flowtab_apply_shares),
         cmocka_unit_test(test_flowtab_journal_random),
         cmocka_unit_test(test_port_addresses),
         cmocka_unit_test(test_replug),
