@@ -260,25 +260,18 @@ count_changes(const struct flow_change *changes, size_t n,
 }
 
 /* The daemon's half of a commit (src/installer.c start_commit() and
- * commit_done() on success): the difference, copies of its strings for the
- * bundle, and the installed table brought up to date. */
+ * commit_done() on success): the difference, held for the bundle, and the
+ * installed table brought up to date. */
 static size_t
 commit(struct flowtab *installed, struct engine *e, struct change_counts *cc)
 {
     struct flow_change *changes;
     size_t n;
     engine_changes(e, installed, &changes, &n);
-    for (size_t i = 0; i < n; i++) {
-        changes[i].match = xstrdup(changes[i].match);
-        changes[i].actions = xstrdup(changes[i].actions);
-    }
+    flowtab_changes_hold(changes, n);
     count_changes(changes, n, cc);
     flowtab_apply(installed, changes, n);
-    for (size_t i = 0; i < n; i++) {
-        free((char *) changes[i].match);
-        free((char *) changes[i].actions);
-    }
-    free(changes);
+    flowtab_changes_free(changes, n);
     return n;
 }
 

@@ -9,7 +9,13 @@
  * The daemon keeps two tables: 'desired' from the compiler, 'installed'
  * updated only after the switch committed a bundle of the difference, so
  * that a failed or lost bundle is retried rather than forgotten.  Pure: no
- * OVS types, no I/O. */
+ * OVS types, no I/O.
+ *
+ * The installed table is nearly always the desired one, so the two share
+ * their flows: a flow is an immutable, reference-counted record, which a
+ * clone, and an apply of held changes, take by reference.  Changing a
+ * flow in one table gives that table a new record and leaves the other's
+ * alone. */
 #ifndef NP_FLOWTAB_H
 #define NP_FLOWTAB_H 1
 
@@ -18,6 +24,7 @@
 #include <stdint.h>
 
 struct np_flowset;
+struct flow_entry;
 
 enum flow_change_type {
     FLOW_ADD,                   /* Not installed yet. */
@@ -25,8 +32,10 @@ enum flow_change_type {
     FLOW_DELETE,                /* Installed but no longer desired. */
 };
 
-/* One element of a difference.  The strings belong to the tables the
- * difference was computed from and live as long as those stay unchanged. */
+/* One element of a difference.  The strings are in 'flow', a record that
+ * belongs to the tables the difference was computed from: they live as
+ * long as those stay unchanged, or, once flowtab_changes_hold() took a
+ * reference to the record, until flowtab_changes_free(). */
 struct flow_change {
     enum flow_change_type type;
     uint8_t table;
@@ -34,6 +43,8 @@ struct flow_change {
     uint64_t cookie;
     const char *match;
     const char *actions;        /* The new actions (old ones for DELETE). */
+    struct flow_entry *flow;    /* NULL in a change made by hand. */
+    bool held;                  /* The change holds a reference to 'flow'. */
 };
 
 struct flowtab;
@@ -41,6 +52,7 @@ struct flowtab;
 struct flowtab *flowtab_create(void);
 void flowtab_destroy(struct flowtab *);
 void flowtab_clear(struct flowtab *);
+/* A table with the flows of the argument, shared, and no journal. */
 struct flowtab *flowtab_clone(const struct flowtab *);
 size_t flowtab_count(const struct flowtab *);
 
@@ -82,7 +94,20 @@ size_t flowtab_journal_size(const struct flowtab *);
 void flowtab_diff_journal(const struct flowtab *from, struct flowtab *to,
                           struct flow_change **changes, size_t *n);
 
-/* Applies 'changes' to 'tab' (copying the strings). */
+/* Makes 'changes' (from flowtab_diff() or flowtab_diff_journal(), with
+ * their strings as they came) independent of the tables they came from:
+ * a commit takes time, and the table it was computed from changes
+ * meanwhile.  Costs a reference per change, not a copy. */
+void flowtab_changes_hold(struct flow_change *changes, size_t n);
+/* Releases what flowtab_changes_hold() took, if it was called, and frees
+ * the array of a difference. */
+void flowtab_changes_free(struct flow_change *changes, size_t n);
+
+/* Applies 'changes' to 'tab'.  'tab' shares the records of held changes,
+ * so that a table that follows another by its differences (the installed
+ * table) costs no second copy of its flows.  It copies the strings of the
+ * others: a caller may have replaced them by its own copies, and then
+ * their records may be gone. */
 void flowtab_apply(struct flowtab *tab, const struct flow_change *changes,
                    size_t n);
 

@@ -1,96 +1,304 @@
 #include "flowtab.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include "compile.h"
 #include "np-util.h"
-#include "strmap.h"
 
+/* A flow, immutable once made, shared by every table (and journal) that
+ * holds it: the installed table is mostly the desired one, and a flow's
+ * actions can be kilobytes, so two copies of each cost more than all the
+ * rest of a table.  One block holds the strings too: 'match', then
+ * 'actions'. */
 struct flow_entry {
-    uint8_t table;
-    uint16_t priority;
+    uint32_t n_refs;
+    uint32_t hash;              /* flow_hash() of the identity. */
     uint64_t cookie;
-    uint64_t stamp;             /* flowtab_sync() pass that last saw it. */
-    char *match;
-    char *actions;
+    const char *actions;        /* NULL in a journal's record of a flow
+                                 * that is gone (see journal_note()). */
+    uint16_t priority;
+    uint8_t table;
+    char match[];
+};
+
+/* A set of flows by identity: open addressing with linear probing, and
+ * backward-shift deletion so that lookups need no tombstones. */
+struct flow_slot {
+    struct flow_entry *flow;    /* NULL if the slot is empty. */
+    uint32_t hash;              /* flow->hash, to probe without touching
+                                 * every flow on the way. */
+    uint32_t stamp;             /* flowtab_sync() pass that last saw it. */
+};
+
+struct flow_map {
+    struct flow_slot *slots;    /* NULL until the first flow. */
+    size_t mask;                /* Number of slots - 1. */
+    size_t n;
 };
 
 struct flowtab {
-    struct strmap flows;        /* "table|priority|match" -> flow_entry. */
-    uint64_t stamp;
-    struct strmap *journal;     /* Keys changed since it was read, or NULL
+    struct flow_map flows;
+    uint32_t stamp;
+    struct flow_map *journal;   /* Flows changed since it was read, or NULL
                                  * when not kept. */
 };
 
+#define FLOW_MAP_FOR_EACH(SLOT, MAP)                                    \
+    for (struct flow_slot *SLOT = (MAP)->slots;                         \
+         (MAP)->slots && SLOT <= &(MAP)->slots[(MAP)->mask]; SLOT++)    \
+        if (SLOT->flow)
+
+/* ---- Flows. ---- */
+
+/* Hashes the parts of an identity where they are, eight bytes at a time:
+ * every flowtab_set() of an engine run hashes one, and formatting a key
+ * string first was a good part of its cost. */
+static uint32_t
+flow_hash(uint8_t table, uint16_t priority, const char *match, size_t len)
+{
+    const uint64_t k = 0x9e3779b97f4a7c15ull;
+    uint64_t h = ((uint64_t) table << 16 | priority) ^ (len * k);
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, match + i, 8);
+        h = (h ^ w) * k;
+        h ^= h >> 32;
+    }
+    uint64_t w = 0;
+    memcpy(&w, match + i, len - i);
+    h ^= w;
+    /* MurmurHash3's finalizer: the slot is the low bits. */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return (uint32_t) h;
+}
+
+/* Returns a new flow with one reference, which the caller owns.  NULL
+ * 'actions' makes a record of the identity alone. */
+static struct flow_entry *
+flow_create(uint32_t hash, uint8_t table, uint16_t priority, uint64_t cookie,
+            const char *match, size_t match_len, const char *actions)
+{
+    size_t actions_size = actions ? strlen(actions) + 1 : 0;
+    struct flow_entry *e = xmalloc(sizeof *e + match_len + 1 + actions_size);
+    e->n_refs = 1;
+    e->hash = hash;
+    e->cookie = cookie;
+    e->priority = priority;
+    e->table = table;
+    memcpy(e->match, match, match_len + 1);
+    if (actions) {
+        char *copy = e->match + match_len + 1;
+        memcpy(copy, actions, actions_size);
+        e->actions = copy;
+    } else {
+        e->actions = NULL;
+    }
+    return e;
+}
+
+static struct flow_entry *
+flow_ref(struct flow_entry *e)
+{
+    e->n_refs++;
+    return e;
+}
+
 static void
-journal_note(struct flowtab *tab, const char *key)
+flow_unref(struct flow_entry *e)
 {
-    if (tab->journal) {
-        strmap_slot(tab->journal, key, NULL);
+    if (e && !--e->n_refs) {
+        free(e);
     }
 }
 
-/* The key of a flow, in 'buf' when it fits (it nearly always does), else
- * in memory the caller frees: an engine run looks up every flow, and a
- * malloc per lookup was a good part of its cost. */
-struct flow_key {
-    char buf[256];
-    char *heap;
-};
-
-static const char *
-flow_key(struct flow_key *k, uint8_t table, uint16_t priority,
-         const char *match)
+static bool
+flow_same_id(const struct flow_entry *e, uint32_t hash, uint8_t table,
+             uint16_t priority, const char *match)
 {
-    int n = snprintf(k->buf, sizeof k->buf, "%u|%u|%s", table, priority,
-                     match);
-    k->heap = NULL;
-    if (n >= (int) sizeof k->buf) {
-        k->heap = xasprintf("%u|%u|%s", table, priority, match);
-        return k->heap;
-    }
-    return k->buf;
+    return (e->hash == hash && e->table == table && e->priority == priority
+            && !strcmp(e->match, match));
 }
+
+static bool
+flow_same_value(const struct flow_entry *a, const struct flow_entry *b)
+{
+    return a == b || (a->cookie == b->cookie
+                      && !strcmp(a->actions, b->actions));
+}
+
+/* ---- Sets of flows. ---- */
+
+static void
+map_init(struct flow_map *m)
+{
+    m->slots = NULL;
+    m->mask = m->n = 0;
+}
+
+/* Drops the map's references (the flows stay if others hold them). */
+static void
+map_destroy(struct flow_map *m)
+{
+    FLOW_MAP_FOR_EACH (s, m) {
+        flow_unref(s->flow);
+    }
+    free(m->slots);
+    map_init(m);
+}
+
+/* Returns the slot of the flow with this identity, or the empty slot where
+ * it would go, or NULL if 'm' has no slots. */
+static struct flow_slot *
+map_lookup(const struct flow_map *m, uint32_t hash, uint8_t table,
+           uint16_t priority, const char *match)
+{
+    if (!m->slots) {
+        return NULL;
+    }
+    for (size_t i = hash & m->mask; ; i = (i + 1) & m->mask) {
+        struct flow_slot *s = &m->slots[i];
+        if (!s->flow
+            || (s->hash == hash
+                && flow_same_id(s->flow, hash, table, priority, match))) {
+            return s;
+        }
+    }
+}
+
+/* The same, for the identity of 'e'; a table that shares 'e' finds it by
+ * its address. */
+static struct flow_slot *
+map_lookup_flow(const struct flow_map *m, const struct flow_entry *e)
+{
+    if (!m->slots) {
+        return NULL;
+    }
+    for (size_t i = e->hash & m->mask; ; i = (i + 1) & m->mask) {
+        struct flow_slot *s = &m->slots[i];
+        if (!s->flow || s->flow == e
+            || (s->hash == e->hash
+                && flow_same_id(s->flow, e->hash, e->table, e->priority,
+                                e->match))) {
+            return s;
+        }
+    }
+}
+
+/* The flow of 'm' with the identity of 'e', or NULL. */
+static struct flow_entry *
+map_get(const struct flow_map *m, const struct flow_entry *e)
+{
+    struct flow_slot *s = map_lookup_flow(m, e);
+    return s ? s->flow : NULL;
+}
+
+/* Adds 'e', whose identity is not in 'm', taking over the caller's
+ * reference; returns its slot. */
+static struct flow_slot *
+map_insert(struct flow_map *m, struct flow_entry *e, uint32_t stamp)
+{
+    if ((m->n + 1) * 4 > (m->slots ? m->mask + 1 : 0) * 3) {
+        struct flow_map bigger = { .mask = m->slots ? m->mask * 2 + 1 : 15 };
+        bigger.slots = xcalloc(bigger.mask + 1, sizeof *bigger.slots);
+        FLOW_MAP_FOR_EACH (s, m) {
+            *map_lookup_flow(&bigger, s->flow) = *s;
+        }
+        bigger.n = m->n;
+        free(m->slots);
+        *m = bigger;
+    }
+    struct flow_slot *s = map_lookup_flow(m, e);
+    *s = (struct flow_slot) { e, e->hash, stamp };
+    m->n++;
+    return s;
+}
+
+/* Empties slot 's', moving back the slots after it; the caller takes over
+ * the reference it held. */
+static void
+map_delete(struct flow_map *m, struct flow_slot *s)
+{
+    size_t i = s - m->slots;
+    for (size_t j = (i + 1) & m->mask; m->slots[j].flow;
+         j = (j + 1) & m->mask) {
+        size_t home = m->slots[j].hash & m->mask;
+        /* Move j into the hole at i unless its home lies in (i, j]. */
+        if (i <= j ? (home <= i || home > j) : (home <= i && home > j)) {
+            m->slots[i] = m->slots[j];
+            i = j;
+        }
+    }
+    m->slots[i].flow = NULL;
+    m->n--;
+}
+
+/* ---- The journal. ---- */
+
+/* Notes that the flow with the identity of 'e' changed: 'e' is what the
+ * table now has, or what it had if 'gone'.  The journal holds, for each
+ * flow it names, the table's record, or for a flow that is gone a record
+ * of the identity alone, so that it never keeps actions alive that no
+ * table holds. */
+static void
+journal_note(struct flowtab *tab, struct flow_entry *e, bool gone)
+{
+    struct flow_map *j = tab->journal;
+    if (!j) {
+        return;
+    }
+    struct flow_slot *s = map_lookup_flow(j, e);
+    if (s && s->flow && (gone ? !s->flow->actions : s->flow == e)) {
+        return;                 /* Already as it would be. */
+    }
+    struct flow_entry *note = (gone
+                               ? flow_create(e->hash, e->table, e->priority,
+                                             0, e->match, strlen(e->match),
+                                             NULL)
+                               : flow_ref(e));
+    if (s && s->flow) {
+        flow_unref(s->flow);
+        s->flow = note;
+    } else {
+        map_insert(j, note, 0);
+    }
+}
+
+/* ---- Tables. ---- */
 
 struct flowtab *
 flowtab_create(void)
 {
     struct flowtab *tab = xcalloc(1, sizeof *tab);
-    strmap_init(&tab->flows);
+    map_init(&tab->flows);
     return tab;
-}
-
-static void
-flow_entry_destroy(struct flow_entry *e)
-{
-    free(e->match);
-    free(e->actions);
-    free(e);
 }
 
 void
 flowtab_clear(struct flowtab *tab)
 {
-    size_t b;
-    for (struct strmap_node *node = strmap_first(&tab->flows, &b); node;
-         node = strmap_next(&tab->flows, node, &b)) {
-        journal_note(tab, node->key);
-        flow_entry_destroy(node->value);
+    if (tab->journal) {
+        FLOW_MAP_FOR_EACH (s, &tab->flows) {
+            journal_note(tab, s->flow, true);
+        }
     }
-    strmap_destroy(&tab->flows);
-    strmap_init(&tab->flows);
+    map_destroy(&tab->flows);
 }
 
 void
 flowtab_destroy(struct flowtab *tab)
 {
     if (tab) {
-        flowtab_clear(tab);
+        map_destroy(&tab->flows);
         if (tab->journal) {
-            strmap_destroy(tab->journal);
+            map_destroy(tab->journal);
             free(tab->journal);
         }
-        strmap_destroy(&tab->flows);
         free(tab);
     }
 }
@@ -101,39 +309,45 @@ flowtab_count(const struct flowtab *tab)
     return tab->flows.n;
 }
 
-static struct flow_entry *
-put(struct flowtab *tab, uint8_t table, uint16_t priority, uint64_t cookie,
-    const char *match, const char *actions, bool *changed)
+/* Makes 'e' (a reference the caller gives) the flow of 'tab' with its
+ * identity, whose slot is 's' (a full one or where to insert), marking it
+ * with 'stamp'; returns true if the table changed. */
+static bool
+put_flow(struct flowtab *tab, struct flow_slot *s, struct flow_entry *e,
+         uint32_t stamp)
 {
-    struct flow_key k;
-    const char *key = flow_key(&k, table, priority, match);
-    void **slot = strmap_slot(&tab->flows, key, NULL);
-    struct flow_entry *e = *slot;
-    *changed = false;
-    if (!e) {
-        e = xmalloc(sizeof *e);
-        e->table = table;
-        e->priority = priority;
-        e->match = xstrdup(match);
-        e->cookie = cookie;
-        e->actions = NULL;
-        *slot = e;
-        *changed = true;
+    if (!s || !s->flow) {
+        journal_note(tab, e, false);
+        map_insert(&tab->flows, e, stamp);
+        return true;
     }
-    if (e->cookie != cookie) {
-        e->cookie = cookie;
-        *changed = true;
+    s->stamp = stamp;
+    struct flow_entry *old = s->flow;
+    bool changed = !flow_same_value(old, e);
+    /* Equal but another record: take it anyway, one copy fewer. */
+    s->flow = e;
+    if (changed) {
+        journal_note(tab, e, false);
     }
-    if (!e->actions || strcmp(e->actions, actions)) {
-        free(e->actions);
-        e->actions = xstrdup(actions);
-        *changed = true;
+    flow_unref(old);
+    return changed;
+}
+
+static bool
+put(struct flowtab *tab, uint8_t table, uint16_t priority, uint64_t cookie,
+    const char *match, const char *actions, uint32_t stamp)
+{
+    size_t len = strlen(match);
+    uint32_t hash = flow_hash(table, priority, match, len);
+    struct flow_slot *s = map_lookup(&tab->flows, hash, table, priority,
+                                     match);
+    if (s && s->flow && s->flow->cookie == cookie
+        && !strcmp(s->flow->actions, actions)) {
+        s->stamp = stamp;       /* The common case: nothing to allocate. */
+        return false;
     }
-    if (*changed) {
-        journal_note(tab, key);
-    }
-    free(k.heap);
-    return e;
+    return put_flow(tab, s, flow_create(hash, table, priority, cookie, match,
+                                        len, actions), stamp);
 }
 
 void
@@ -147,25 +361,30 @@ bool
 flowtab_set(struct flowtab *tab, uint8_t table, uint16_t priority,
             uint64_t cookie, const char *match, const char *actions)
 {
-    bool changed;
-    put(tab, table, priority, cookie, match, actions, &changed)->stamp
-        = tab->stamp;
-    return changed;
+    return put(tab, table, priority, cookie, match, actions, tab->stamp);
+}
+
+static void
+remove_slot(struct flowtab *tab, struct flow_slot *s)
+{
+    struct flow_entry *e = s->flow;
+    journal_note(tab, e, true);
+    map_delete(&tab->flows, s);
+    flow_unref(e);
 }
 
 bool
 flowtab_remove(struct flowtab *tab, uint8_t table, uint16_t priority,
                const char *match)
 {
-    struct flow_key k;
-    const char *key = flow_key(&k, table, priority, match);
-    struct flow_entry *e = strmap_remove(&tab->flows, key);
-    if (e) {
-        journal_note(tab, key);
-        flow_entry_destroy(e);
+    uint32_t hash = flow_hash(table, priority, match, strlen(match));
+    struct flow_slot *s = map_lookup(&tab->flows, hash, table, priority,
+                                     match);
+    if (!s || !s->flow) {
+        return false;
     }
-    free(k.heap);
-    return e != NULL;
+    remove_slot(tab, s);
+    return true;
 }
 
 void
@@ -180,50 +399,58 @@ flowtab_sync(struct flowtab *tab, const struct np_flowset *fs)
 {
     /* Mark and sweep: flows that stay keep their memory, so a run that
      * changes a few flows of thousands allocates for those few only. */
-    uint64_t stamp = ++tab->stamp;
+    if (!++tab->stamp) {
+        /* Wrapped: no slot may keep a stamp this pass could reuse. */
+        FLOW_MAP_FOR_EACH (s, &tab->flows) {
+            s->stamp = 0;
+        }
+        tab->stamp = 1;
+    }
+    uint32_t stamp = tab->stamp;
     size_t n_changed = 0;
     for (size_t i = 0; i < fs->n_flows; i++) {
         const struct np_flow *f = &fs->flows[i];
-        bool changed;
-        put(tab, f->table, f->priority, f->cookie, f->match, f->actions,
-            &changed)->stamp = stamp;
-        n_changed += changed;
+        n_changed += put(tab, f->table, f->priority, f->cookie, f->match,
+                         f->actions, stamp);
     }
     if (tab->flows.n == fs->n_flows) {
         return n_changed;       /* Nothing left over (keys are unique). */
     }
-    struct flow_entry **gone = NULL;
-    size_t n_gone = 0, allocated = 0;
-    size_t b;
-    for (struct strmap_node *node = strmap_first(&tab->flows, &b); node;
-         node = strmap_next(&tab->flows, node, &b)) {
-        struct flow_entry *e = node->value;
-        if (e->stamp != stamp) {
-            APPEND(gone, n_gone, allocated, e);
+    /* A deletion moves later slots back, maybe into this one: look again
+     * before moving on.  (One from the start of the array may move to its
+     * end and be seen twice, harmlessly: it stays.) */
+    struct flow_map *m = &tab->flows;
+    for (size_t i = 0; m->slots && i <= m->mask; ) {
+        struct flow_slot *s = &m->slots[i];
+        if (s->flow && s->stamp != stamp) {
+            remove_slot(tab, s);
+            n_changed++;
+        } else {
+            i++;
         }
     }
-    for (size_t i = 0; i < n_gone; i++) {
-        flowtab_remove(tab, gone[i]->table, gone[i]->priority,
-                       gone[i]->match);
-    }
-    free(gone);
-    return n_changed + n_gone;
-}
-
-static void
-put_into(void *tab, uint8_t table, uint16_t priority, uint64_t cookie,
-         const char *match, const char *actions)
-{
-    flowtab_put(tab, table, priority, cookie, match, actions);
+    return n_changed;
 }
 
 struct flowtab *
 flowtab_clone(const struct flowtab *tab)
 {
     struct flowtab *copy = flowtab_create();
-    flowtab_visit(tab, put_into, copy);
+    const struct flow_map *m = &tab->flows;
+    if (m->slots) {
+        size_t size = (m->mask + 1) * sizeof *m->slots;
+        copy->flows = *m;
+        copy->flows.slots = xmalloc(size);
+        memcpy(copy->flows.slots, m->slots, size);
+        FLOW_MAP_FOR_EACH (s, &copy->flows) {
+            flow_ref(s->flow);
+        }
+    }
+    copy->stamp = tab->stamp;
     return copy;
 }
+
+/* ---- Differences. ---- */
 
 static int
 compare_changes(const void *a_, const void *b_)
@@ -244,43 +471,37 @@ compare_changes(const void *a_, const void *b_)
     return strcmp(a->match, b->match);
 }
 
+static struct flow_change
+make_change(enum flow_change_type type, struct flow_entry *e)
+{
+    return (struct flow_change) {
+        .type = type,
+        .table = e->table, .priority = e->priority, .cookie = e->cookie,
+        .match = e->match, .actions = e->actions,
+        .flow = e,
+    };
+}
+
 void
 flowtab_diff(const struct flowtab *from, const struct flowtab *to,
              struct flow_change **changes_, size_t *n_)
 {
     struct flow_change *changes = NULL;
     size_t n = 0, allocated = 0;
-    size_t b;
-    for (struct strmap_node *node = strmap_first(&to->flows, &b); node;
-         node = strmap_next(&to->flows, node, &b)) {
-        const struct flow_entry *t = node->value;
-        const struct flow_entry *f = strmap_get(&from->flows, node->key);
-        if (f && f->cookie == t->cookie
-            && (f->actions == t->actions || !strcmp(f->actions, t->actions))) {
+    FLOW_MAP_FOR_EACH (s, &to->flows) {
+        const struct flow_entry *f = map_get(&from->flows, s->flow);
+        if (f && flow_same_value(f, s->flow)) {
             continue;
         }
-        struct flow_change c = {
-            .type = f ? FLOW_MODIFY : FLOW_ADD,
-            .table = t->table, .priority = t->priority, .cookie = t->cookie,
-            .match = t->match, .actions = t->actions,
-        };
-        APPEND(changes, n, allocated, c);
+        APPEND(changes, n, allocated,
+               make_change(f ? FLOW_MODIFY : FLOW_ADD, s->flow));
     }
-    for (struct strmap_node *node = strmap_first(&from->flows, &b); node;
-         node = strmap_next(&from->flows, node, &b)) {
-        if (!strmap_get(&to->flows, node->key)) {
-            const struct flow_entry *f = node->value;
-            struct flow_change c = {
-                .type = FLOW_DELETE,
-                .table = f->table, .priority = f->priority,
-                .cookie = f->cookie, .match = f->match, .actions = f->actions,
-            };
-            APPEND(changes, n, allocated, c);
+    FLOW_MAP_FOR_EACH (s, &from->flows) {
+        if (!map_get(&to->flows, s->flow)) {
+            APPEND(changes, n, allocated, make_change(FLOW_DELETE, s->flow));
         }
     }
-    if (n) {
-        np_qsort(changes, n, sizeof *changes, compare_changes);
-    }
+    np_qsort(changes, n, sizeof *changes, compare_changes);
     *changes_ = changes;
     *n_ = n;
 }
@@ -290,7 +511,7 @@ flowtab_journal_start(struct flowtab *tab)
 {
     if (!tab->journal) {
         tab->journal = xmalloc(sizeof *tab->journal);
-        strmap_init(tab->journal);
+        map_init(tab->journal);
     }
 }
 
@@ -298,8 +519,7 @@ void
 flowtab_journal_clear(struct flowtab *tab)
 {
     if (tab->journal) {
-        strmap_destroy(tab->journal);
-        strmap_init(tab->journal);
+        map_destroy(tab->journal);
     }
 }
 
@@ -315,33 +535,52 @@ flowtab_diff_journal(const struct flowtab *from, struct flowtab *to,
 {
     struct flow_change *changes = NULL;
     size_t n = 0, allocated = 0;
-    size_t b;
-    for (struct strmap_node *node = (to->journal
-                                     ? strmap_first(to->journal, &b) : NULL);
-         node; node = strmap_next(to->journal, node, &b)) {
-        const struct flow_entry *t = strmap_get(&to->flows, node->key);
-        const struct flow_entry *f = strmap_get(&from->flows, node->key);
-        if (t && f && f->cookie == t->cookie
-            && !strcmp(f->actions, t->actions)) {
-            continue;           /* Changed and changed back. */
+    if (to->journal) {
+        FLOW_MAP_FOR_EACH (s, to->journal) {
+            struct flow_entry *t = map_get(&to->flows, s->flow);
+            struct flow_entry *f = map_get(&from->flows, s->flow);
+            if (t && f && flow_same_value(f, t)) {
+                continue;       /* Changed and changed back. */
+            }
+            if (!t && !f) {
+                continue;       /* Came and went. */
+            }
+            APPEND(changes, n, allocated,
+                   make_change(!t ? FLOW_DELETE : f ? FLOW_MODIFY : FLOW_ADD,
+                               t ? t : f));
         }
-        if (!t && !f) {
-            continue;           /* Came and went. */
-        }
-        const struct flow_entry *e = t ? t : f;
-        struct flow_change c = {
-            .type = !t ? FLOW_DELETE : f ? FLOW_MODIFY : FLOW_ADD,
-            .table = e->table, .priority = e->priority, .cookie = e->cookie,
-            .match = e->match, .actions = e->actions,
-        };
-        APPEND(changes, n, allocated, c);
     }
-    if (n) {
-        np_qsort(changes, n, sizeof *changes, compare_changes);
-    }
+    np_qsort(changes, n, sizeof *changes, compare_changes);
     flowtab_journal_clear(to);
     *changes_ = changes;
     *n_ = n;
+}
+
+void
+flowtab_changes_hold(struct flow_change *changes, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct flow_change *c = &changes[i];
+        if (c->flow && !c->held) {
+            /* Strings replaced since the difference was made would make
+             * the record a stranger to the change. */
+            assert(c->match == c->flow->match
+                   && c->actions == c->flow->actions);
+            flow_ref(c->flow);
+            c->held = true;
+        }
+    }
+}
+
+void
+flowtab_changes_free(struct flow_change *changes, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (changes[i].held) {
+            flow_unref(changes[i].flow);
+        }
+    }
+    free(changes);
 }
 
 void
@@ -352,8 +591,12 @@ flowtab_apply(struct flowtab *tab, const struct flow_change *changes,
         const struct flow_change *c = &changes[i];
         if (c->type == FLOW_DELETE) {
             flowtab_remove(tab, c->table, c->priority, c->match);
+        } else if (c->held) {
+            assert(c->cookie == c->flow->cookie);
+            put_flow(tab, map_lookup_flow(&tab->flows, c->flow),
+                     flow_ref(c->flow), tab->stamp);
         } else {
-            flowtab_put(tab, c->table, c->priority, c->cookie, c->match,
+            flowtab_set(tab, c->table, c->priority, c->cookie, c->match,
                         c->actions);
         }
     }
@@ -362,20 +605,23 @@ flowtab_apply(struct flowtab *tab, const struct flow_change *changes,
 bool
 flowtab_equal(const struct flowtab *a, const struct flowtab *b)
 {
-    struct flow_change *changes;
-    size_t n;
-    flowtab_diff(a, b, &changes, &n);
-    free(changes);
-    return n == 0;
+    if (a->flows.n != b->flows.n) {
+        return false;
+    }
+    FLOW_MAP_FOR_EACH (s, &a->flows) {
+        const struct flow_entry *e = map_get(&b->flows, s->flow);
+        if (!e || !flow_same_value(e, s->flow)) {
+            return false;
+        }
+    }
+    return true;
 }
 
 void
 flowtab_visit(const struct flowtab *tab, flowtab_visit_fn *cb, void *aux)
 {
-    size_t b;
-    for (struct strmap_node *node = strmap_first(&tab->flows, &b); node;
-         node = strmap_next(&tab->flows, node, &b)) {
-        const struct flow_entry *e = node->value;
+    FLOW_MAP_FOR_EACH (s, &tab->flows) {
+        const struct flow_entry *e = s->flow;
         cb(aux, e->table, e->priority, e->cookie, e->match, e->actions);
     }
 }

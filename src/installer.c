@@ -47,7 +47,7 @@ struct installer {
 
     /* The request in flight, if any: a dump that picks the generation, a
      * replace ('replacing', the table it installs) or a commit
-     * ('committing', the changes it applies, own copies). */
+     * ('committing', the changes it applies, held). */
     bool busy;
     struct flowtab *replacing;
     struct flow_change *committing;
@@ -250,16 +250,6 @@ diff_installed(struct installer *in, const struct installer_table *t,
 }
 
 static void
-free_changes(struct flow_change *changes, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free((char *) changes[i].match);
-        free((char *) changes[i].actions);
-    }
-    free(changes);
-}
-
-static void
 commit_done(void *in_, const struct switch_of_result *r)
 {
     struct installer *in = in_;
@@ -298,7 +288,7 @@ commit_done(void *in_, const struct switch_of_result *r)
         in->follows = false;
         ev_timer_again(in->loop, &in->retry);
     }
-    free_changes(changes, in->n_changes);
+    flowtab_changes_free(changes, in->n_changes);
     in->n_changes = 0;
     changed(in);
 }
@@ -317,12 +307,10 @@ start_commit(struct installer *in, const struct installer_table *t)
         in->runs_committed = t->run;
         return;
     }
-    /* The engine may run again before the switch answers, changing the
-     * strings the changes point into: keep copies of just these. */
-    for (size_t i = 0; i < n; i++) {
-        changes[i].match = xstrdup(changes[i].match);
-        changes[i].actions = xstrdup(changes[i].actions);
-    }
+    /* The engine may run again before the switch answers, dropping the
+     * flows the changes point into: hold them, which also lets the
+     * installed table share them when the commit is done. */
+    flowtab_changes_hold(changes, n);
     struct np_flow_change *ofc = xmalloc(n * sizeof *ofc);
     for (size_t i = 0; i < n; i++) {
         ofc[i] = (struct np_flow_change) {
@@ -565,7 +553,7 @@ installer_destroy(struct installer *in)
     ev_timer_stop(in->loop, &in->drift);
     flowtab_destroy(in->replacing);
     free(in->drift_in_flight);
-    free_changes(in->committing, in->n_changes);
+    flowtab_changes_free(in->committing, in->n_changes);
     markers_clear(in);
     free(in->markers);
     flowtab_destroy(in->installed);

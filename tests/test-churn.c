@@ -2926,16 +2926,9 @@ follow(struct churn *ch, bool check)
     struct flow_change *changes;
     size_t n;
     engine_changes(ch->engine, ch->installed, &changes, &n);
-    for (size_t i = 0; i < n; i++) {
-        changes[i].match = xstrdup(changes[i].match);
-        changes[i].actions = xstrdup(changes[i].actions);
-    }
+    flowtab_changes_hold(changes, n);   /* As the installer does. */
     flowtab_apply(ch->installed, changes, n);
-    for (size_t i = 0; i < n; i++) {
-        free((char *) changes[i].match);
-        free((char *) changes[i].actions);
-    }
-    free(changes);
+    flowtab_changes_free(changes, n);
     if (check && !flowtab_equal(ch->installed, engine_desired(ch->engine))) {
         fail_msg("churn %s, seed %"PRIu64": a table that followed the "
                  "engine's changes differs from its table after event %zu",

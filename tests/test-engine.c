@@ -788,6 +788,318 @@ test_flowtab_sync(void **state)
     flowtab_destroy(want);
 }
 
+/* Where a table keeps the strings of one flow, to tell shared from
+ * copied. */
+struct flow_where {
+    uint8_t table;
+    uint16_t priority;
+    const char *match;
+    const char *found_match;    /* NULL if the table has no such flow. */
+    const char *found_actions;
+};
+
+static void
+find_flow(void *fw_, uint8_t table, uint16_t priority, uint64_t cookie,
+          const char *match, const char *actions)
+{
+    struct flow_where *fw = fw_;
+    if (table == fw->table && priority == fw->priority
+        && !strcmp(match, fw->match)) {
+        fw->found_match = match;
+        fw->found_actions = actions;
+    }
+}
+
+static struct flow_where
+where(const struct flowtab *tab, uint8_t table, uint16_t priority,
+      const char *match)
+{
+    struct flow_where fw = { table, priority, match, NULL, NULL };
+    flowtab_visit(tab, find_flow, &fw);
+    return fw;
+}
+
+/* True if 'a' and 'b' hold this flow, in one record. */
+static bool
+shared(const struct flowtab *a, const struct flowtab *b, uint8_t table,
+       uint16_t priority, const char *match)
+{
+    struct flow_where wa = where(a, table, priority, match);
+    struct flow_where wb = where(b, table, priority, match);
+    return wa.found_match && wa.found_match == wb.found_match
+           && wa.found_actions == wb.found_actions;
+}
+
+/* A clone shares every flow; a change to either table, through any call,
+ * leaves the other as it was. */
+static void
+test_flowtab_clone_shares(void **state)
+{
+    struct flowtab *a = flowtab_create();
+    flowtab_put(a, 0, 10, 1, "ip", "drop");
+    flowtab_put(a, 0, 10, 1, "arp", "NORMAL");
+    flowtab_put(a, 1, 5, 1, "tcp", "NORMAL");
+    flowtab_put(a, 1, 5, 1, "udp", "NORMAL");
+    struct flowtab *b = flowtab_clone(a);
+    struct flowtab *want = flowtab_create();
+    flowtab_visit(a, (flowtab_visit_fn *) flowtab_put, want);
+    assert_true(shared(a, b, 0, 10, "ip"));
+    assert_true(shared(a, b, 1, 5, "udp"));
+
+    assert_true(flowtab_set(a, 0, 10, 1, "ip", "NORMAL"));
+    assert_true(flowtab_set(a, 0, 10, 2, "arp", "NORMAL"));
+    assert_true(flowtab_remove(a, 1, 5, "tcp"));
+    assert_true(flowtab_set(a, 2, 1, 1, "sctp", "drop"));
+    assert_true(flowtab_equal(b, want));
+    assert_false(flowtab_equal(a, b));
+    assert_string_equal(where(b, 0, 10, "ip").found_actions, "drop");
+    assert_true(shared(a, b, 1, 5, "udp"));
+    assert_false(shared(a, b, 0, 10, "ip"));
+
+    /* The other way round, and emptied. */
+    flowtab_journal_start(b);
+    flowtab_clear(b);
+    assert_int_equal(flowtab_journal_size(b), 4);
+    assert_int_equal(flowtab_count(a), 4);
+    assert_string_equal(where(a, 1, 5, "udp").found_actions, "NORMAL");
+    flowtab_destroy(b);
+    assert_string_equal(where(a, 0, 10, "arp").found_actions, "NORMAL");
+    flowtab_destroy(a);
+    flowtab_destroy(want);
+}
+
+/* Held changes keep their strings past the table they came from and are
+ * applied by sharing its records; others are applied by copying. */
+static void
+test_flowtab_apply_shares(void **state)
+{
+    struct flowtab *desired = flowtab_create();
+    flowtab_put(desired, 0, 10, 1, "ip", "drop");
+    flowtab_put(desired, 0, 10, 1, "arp", "NORMAL");
+    struct flowtab *installed = flowtab_clone(desired);
+    struct flowtab *copied = flowtab_clone(desired);
+    flowtab_journal_start(desired);
+    flowtab_set(desired, 0, 10, 1, "ip", "NORMAL");
+    flowtab_set(desired, 1, 5, 1, "tcp", "NORMAL");
+    flowtab_remove(desired, 0, 10, "arp");
+
+    struct flow_change *changes;
+    size_t n;
+    flowtab_diff(copied, desired, &changes, &n);
+    assert_int_equal(n, 3);
+    flowtab_apply(copied, changes, n);
+    flowtab_changes_free(changes, n);
+    assert_true(flowtab_equal(copied, desired));
+    assert_false(shared(copied, desired, 0, 10, "ip"));
+
+    flowtab_diff_journal(installed, desired, &changes, &n);
+    assert_int_equal(n, 3);
+    flowtab_changes_hold(changes, n);
+    struct flowtab *want = flowtab_clone(desired);
+    /* The desired table moves on while the commit is out. */
+    flowtab_set(desired, 0, 10, 1, "ip", "drop");
+    flowtab_set(desired, 1, 5, 1, "tcp", "drop");
+    flowtab_destroy(desired);
+    assert_string_equal(changes[1].actions, "NORMAL");
+    flowtab_apply(installed, changes, n);
+    flowtab_changes_free(changes, n);
+    assert_true(flowtab_equal(installed, want));
+    assert_true(shared(installed, want, 0, 10, "ip"));
+    assert_true(shared(installed, want, 1, 5, "tcp"));
+    flowtab_destroy(want);
+    flowtab_destroy(installed);
+    flowtab_destroy(copied);
+}
+
+/* A random number from a xorshift generator. */
+static uint64_t
+next_random(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *state = x;
+}
+
+/* The identities of the random test: few, so that operations meet; one
+ * match longer than any stack buffer a key might be formatted into. */
+#define MODEL_TABLES 3
+#define MODEL_PRIORITIES 3
+#define MODEL_MATCHES 12
+#define MODEL_FLOWS (MODEL_TABLES * MODEL_PRIORITIES * MODEL_MATCHES)
+
+struct model_flow {
+    bool present;
+    uint64_t cookie;
+    int actions;
+};
+
+static char model_matches[MODEL_MATCHES][700];
+static const char *model_actions[] = { "drop", "NORMAL", "resubmit(,3)",
+                                       "ct(commit),NORMAL" };
+
+static void
+model_identity(int i, uint8_t *table, uint16_t *priority, const char **match)
+{
+    *table = i / (MODEL_PRIORITIES * MODEL_MATCHES);
+    *priority = 100 * (i / MODEL_MATCHES % MODEL_PRIORITIES);
+    *match = model_matches[i % MODEL_MATCHES];
+}
+
+static struct flowtab *
+model_table(const struct model_flow *model)
+{
+    struct flowtab *tab = flowtab_create();
+    for (int i = 0; i < MODEL_FLOWS; i++) {
+        if (model[i].present) {
+            uint8_t table;
+            uint16_t priority;
+            const char *match;
+            model_identity(i, &table, &priority, &match);
+            flowtab_put(tab, table, priority, model[i].cookie, match,
+                        model_actions[model[i].actions]);
+        }
+    }
+    return tab;
+}
+
+static void
+assert_same_changes(const struct flow_change *a, size_t n_a,
+                    const struct flow_change *b, size_t n_b, uint64_t seed)
+{
+    if (n_a != n_b) {
+        fail_msg("seed %"PRIu64": %zu changes from the journal, %zu from "
+                 "the whole tables", seed, n_a, n_b);
+    }
+    for (size_t i = 0; i < n_a; i++) {
+        assert_int_equal(a[i].type, b[i].type);
+        assert_int_equal(a[i].table, b[i].table);
+        assert_int_equal(a[i].priority, b[i].priority);
+        assert_int_equal(a[i].cookie, b[i].cookie);
+        assert_string_equal(a[i].match, b[i].match);
+        assert_string_equal(a[i].actions, b[i].actions);
+    }
+}
+
+/* Random sets, removals, syncs, clears and clones against a model: the
+ * table always holds the model's flows, and the difference from its
+ * journal always equals the difference of the whole tables, whether the
+ * follower shares the changes' records or copies them.  FLOWTAB_SEED
+ * picks another sequence. */
+static void
+test_flowtab_journal_random(void **state)
+{
+    const char *env = getenv("FLOWTAB_SEED");
+    uint64_t seed = env ? strtoull(env, NULL, 10) : 1;
+    uint64_t rng = seed * 0x9e3779b97f4a7c15ull + 1;
+    for (int m = 0; m < MODEL_MATCHES; m++) {
+        snprintf(model_matches[m], sizeof model_matches[m],
+                 "ip,nw_src=10.0.%d.%d", m, m * 7);
+    }
+    memset(model_matches[0], 'x', sizeof model_matches[0] - 1);
+
+    struct model_flow model[MODEL_FLOWS] = { { 0 } };
+    struct flowtab *to = flowtab_create();
+    struct flowtab *from = flowtab_create();
+    flowtab_journal_start(to);
+    size_t n_changes = 0;
+    for (int op = 0; op < 4000; op++) {
+        uint64_t r = next_random(&rng);
+        int i = r % MODEL_FLOWS;
+        uint8_t table;
+        uint16_t priority;
+        const char *match;
+        model_identity(i, &table, &priority, &match);
+        int what = (r >> 16) % 100;
+        if (what < 55) {
+            uint64_t cookie = (r >> 24) % 3;
+            int actions = (r >> 32) % ARRAY_SIZE(model_actions);
+            bool changed = (!model[i].present || model[i].cookie != cookie
+                            || model[i].actions != actions);
+            assert_int_equal(flowtab_set(to, table, priority, cookie, match,
+                                         model_actions[actions]), changed);
+            model[i] = (struct model_flow) { true, cookie, actions };
+        } else if (what < 85) {
+            assert_int_equal(flowtab_remove(to, table, priority, match),
+                             model[i].present);
+            model[i].present = false;
+        } else if (what < 93) {
+            /* A compile's output: some flows stay, some change, some go. */
+            struct np_flow flows[MODEL_FLOWS];
+            struct model_flow next[MODEL_FLOWS];
+            size_t n = 0, n_differ = 0;
+            for (int j = 0; j < MODEL_FLOWS; j++) {
+                uint64_t rj = next_random(&rng);
+                next[j] = model[j];
+                if (rj % 4 == 0) {
+                    next[j] = (struct model_flow) {
+                        rj % 8 != 0, (rj >> 8) % 3,
+                        (rj >> 16) % ARRAY_SIZE(model_actions)
+                    };
+                }
+                if (next[j].present) {
+                    model_identity(j, &flows[n].table, &flows[n].priority,
+                                   &match);
+                    flows[n].match = match;
+                    flows[n].cookie = next[j].cookie;
+                    flows[n].actions = (char *) model_actions[next[j].actions];
+                    n++;
+                }
+                n_differ += (next[j].present != model[j].present
+                             || (next[j].present
+                                 && (next[j].cookie != model[j].cookie
+                                     || next[j].actions != model[j].actions)));
+            }
+            struct np_flowset fs = { .flows = flows, .n_flows = n };
+            if (what < 92) {
+                assert_int_equal(flowtab_sync(to, &fs), n_differ);
+            } else {
+                flowtab_assign(to, &fs);
+            }
+            memcpy(model, next, sizeof model);
+        } else if (what < 95) {
+            flowtab_clear(to);
+            memset(model, 0, sizeof model);
+        } else if (what < 97) {
+            /* A replace: the follower starts over from a copy. */
+            struct flow_change *changes;
+            size_t n;
+            flowtab_diff_journal(from, to, &changes, &n);
+            flowtab_changes_free(changes, n);
+            flowtab_destroy(from);
+            from = flowtab_clone(to);
+        }
+
+        if (r >> 48 & 1 && (r >> 49) % 8 == 0) {
+            struct flow_change *journal, *full;
+            size_t n_journal, n_full;
+            flowtab_diff(from, to, &full, &n_full);
+            flowtab_diff_journal(from, to, &journal, &n_journal);
+            assert_int_equal(flowtab_journal_size(to), 0);
+            assert_same_changes(journal, n_journal, full, n_full, seed);
+            n_changes += n_journal;
+            if (r >> 50 & 1) {
+                flowtab_changes_hold(journal, n_journal);
+            }
+            flowtab_apply(from, journal, n_journal);
+            flowtab_changes_free(journal, n_journal);
+            free(full);
+            assert_true(flowtab_equal(from, to));
+        }
+        struct flowtab *want = model_table(model);
+        if (!flowtab_equal(to, want)) {
+            fail_msg("seed %"PRIu64": the table differs from the model after "
+                     "operation %d", seed, op);
+        }
+        flowtab_destroy(want);
+    }
+    /* Enough happened for the test to mean something. */
+    assert_true(n_changes > 1000);
+    flowtab_destroy(from);
+    flowtab_destroy(to);
+}
+
 /* Loads every object of a JSON value (a List or one object) into 'e'. */
 static void
 apply_json_text(struct engine *e, const char *origin, const char *text)
@@ -1017,6 +1329,9 @@ main(void)
         cmocka_unit_test(test_ports),
         cmocka_unit_test(test_flowtab_diff_apply),
         cmocka_unit_test(test_flowtab_sync),
+        cmocka_unit_test(test_flowtab_clone_shares),
+        cmocka_unit_test(test_flowtab_apply_shares),
+        cmocka_unit_test(test_flowtab_journal_random),
         cmocka_unit_test(test_port_addresses),
         cmocka_unit_test(test_replug),
         cmocka_unit_test(test_port_address_bounds),
