@@ -35,7 +35,9 @@ enum flow_change_type {
 /* One element of a difference.  The strings are in 'flow', a record that
  * belongs to the tables the difference was computed from: they live as
  * long as those stay unchanged, or, once flowtab_changes_hold() took a
- * reference to the record, until flowtab_changes_free(). */
+ * reference to the record, until flowtab_changes_free().  The actions of
+ * a flow held as conjunctions (flowtab_set_conj()) are text in the
+ * array's own block instead, which lives as long as the array. */
 struct flow_change {
     enum flow_change_type type;
     uint8_t table;
@@ -67,6 +69,13 @@ void flowtab_put(struct flowtab *, uint8_t table, uint16_t priority,
 /* The same; returns true if the table changed. */
 bool flowtab_set(struct flowtab *, uint8_t table, uint16_t priority,
                  uint64_t cookie, const char *match, const char *actions);
+/* flowtab_set() of a flow whose actions are the 'n_conj' conjunction()s
+ * of 'conj' (np_conj_pack()s, ascending, no repeats): held as they are,
+ * 8 bytes each, and made text only for the flows a difference or a visit
+ * returns. */
+bool flowtab_set_conj(struct flowtab *, uint8_t table, uint16_t priority,
+                      uint64_t cookie, const char *match,
+                      const uint64_t *conj, size_t n_conj);
 /* Removes a flow; returns false if there was none. */
 bool flowtab_remove(struct flowtab *, uint8_t table, uint16_t priority,
                     const char *match);
@@ -113,7 +122,8 @@ void flowtab_apply(struct flowtab *tab, const struct flow_change *changes,
 
 bool flowtab_equal(const struct flowtab *, const struct flowtab *);
 
-/* Calls 'cb' for every flow, in no particular order. */
+/* Calls 'cb' for every flow, in no particular order.  'actions' may be
+ * made for the call: copy it to keep it. */
 typedef void flowtab_visit_fn(void *aux, uint8_t table, uint16_t priority,
                               uint64_t cookie, const char *match,
                               const char *actions);

@@ -1,24 +1,38 @@
 #include "flowtab.h"
 
 #include <assert.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include "compile.h"
+#include "compile-gen.h"
 #include "np-util.h"
+
+/* What a flow's actions are held as. */
+enum flow_form {
+    FORM_TEXT,                  /* 'actions'. */
+    FORM_CONJ,                  /* 'conj': only conjunction() actions, as
+                                 * np_conj_pack()s in order, 8 bytes each
+                                 * against some 21 as text. */
+    FORM_ID,                    /* Neither: a journal's record of a flow
+                                 * that is gone (see journal_note()). */
+};
 
 /* A flow, immutable once made, shared by every table (and journal) that
  * holds it: the installed table is mostly the desired one, and a flow's
  * actions can be kilobytes, so two copies of each cost more than all the
- * rest of a table.  One block holds the strings too: 'match', then
- * 'actions'. */
+ * rest of a table.  One block holds the rest too: 'conj', then 'match',
+ * then 'actions'. */
 struct flow_entry {
     uint32_t n_refs;
     uint32_t hash;              /* flow_hash() of the identity. */
     uint64_t cookie;
-    const char *actions;        /* NULL in a journal's record of a flow
-                                 * that is gone (see journal_note()). */
+    const char *actions;        /* FORM_TEXT only. */
+    const uint64_t *conj;       /* FORM_CONJ only. */
+    uint32_t n_conj;
     uint16_t priority;
     uint8_t table;
+    uint8_t form;
     char match[];
 };
 
@@ -78,28 +92,57 @@ flow_hash(uint8_t table, uint16_t priority, const char *match, size_t len)
     return (uint32_t) h;
 }
 
-/* Returns a new flow with one reference, which the caller owns.  NULL
- * 'actions' makes a record of the identity alone. */
+/* Returns a new flow with one reference, which the caller owns: with
+ * 'actions' if nonnull, else with the 'n_conj' conjunctions of 'conj' if
+ * nonnull, else a record of the identity alone. */
 static struct flow_entry *
 flow_create(uint32_t hash, uint8_t table, uint16_t priority, uint64_t cookie,
-            const char *match, size_t match_len, const char *actions)
+            const char *match, size_t match_len, const char *actions,
+            const uint64_t *conj, size_t n_conj)
 {
     size_t actions_size = actions ? strlen(actions) + 1 : 0;
-    struct flow_entry *e = xmalloc(sizeof *e + match_len + 1 + actions_size);
+    size_t conj_size = !actions && conj ? n_conj * sizeof *conj : 0;
+    /* The conjunctions follow the match, aligned for them. */
+    size_t conj_ofs = ((offsetof(struct flow_entry, match) + match_len + 1 + 7)
+                       & ~(size_t) 7) - offsetof(struct flow_entry, match);
+    struct flow_entry *e = xmalloc(sizeof *e
+                                   + (conj_size ? conj_ofs + conj_size
+                                      : match_len + 1 + actions_size));
     e->n_refs = 1;
     e->hash = hash;
     e->cookie = cookie;
     e->priority = priority;
     e->table = table;
+    e->actions = NULL;
+    e->conj = NULL;
+    e->n_conj = 0;
     memcpy(e->match, match, match_len + 1);
     if (actions) {
-        char *copy = e->match + match_len + 1;
-        memcpy(copy, actions, actions_size);
-        e->actions = copy;
+        e->form = FORM_TEXT;
+        memcpy(e->match + match_len + 1, actions, actions_size);
+        e->actions = e->match + match_len + 1;
+    } else if (conj) {
+        e->form = FORM_CONJ;
+        memcpy(e->match + conj_ofs, conj, conj_size);
+        e->conj = (const uint64_t *) (void *) (e->match + conj_ofs);
+        e->n_conj = n_conj;
     } else {
-        e->actions = NULL;
+        e->form = FORM_ID;
     }
     return e;
+}
+
+/* 'e''s actions as text: its own, or its conjunctions formatted into
+ * '*buf' (freed and replaced; the caller frees the last). */
+static const char *
+flow_actions(const struct flow_entry *e, char **buf)
+{
+    if (e->form != FORM_CONJ) {
+        return e->actions;
+    }
+    free(*buf);
+    *buf = np_conj_format(e->conj, e->n_conj);
+    return *buf;
 }
 
 static struct flow_entry *
@@ -128,8 +171,23 @@ flow_same_id(const struct flow_entry *e, uint32_t hash, uint8_t table,
 static bool
 flow_same_value(const struct flow_entry *a, const struct flow_entry *b)
 {
-    return a == b || (a->cookie == b->cookie
-                      && !strcmp(a->actions, b->actions));
+    if (a == b) {
+        return true;
+    } else if (a->cookie != b->cookie) {
+        return false;
+    } else if (a->form == FORM_TEXT && b->form == FORM_TEXT) {
+        return !strcmp(a->actions, b->actions);
+    } else if (a->form == FORM_CONJ && b->form == FORM_CONJ) {
+        return (a->n_conj == b->n_conj
+                && !memcmp(a->conj, b->conj, a->n_conj * sizeof *a->conj));
+    }
+    /* One of each (a table the compiler made against the engine's): as
+     * the switch would see them. */
+    char *ba = NULL, *bb = NULL;
+    bool same = !strcmp(flow_actions(a, &ba), flow_actions(b, &bb));
+    free(ba);
+    free(bb);
+    return same;
 }
 
 /* ---- Sets of flows. ---- */
@@ -253,13 +311,13 @@ journal_note(struct flowtab *tab, struct flow_entry *e, bool gone)
         return;
     }
     struct flow_slot *s = map_lookup_flow(j, e);
-    if (s && s->flow && (gone ? !s->flow->actions : s->flow == e)) {
+    if (s && s->flow && (gone ? s->flow->form == FORM_ID : s->flow == e)) {
         return;                 /* Already as it would be. */
     }
     struct flow_entry *note = (gone
                                ? flow_create(e->hash, e->table, e->priority,
                                              0, e->match, strlen(e->match),
-                                             NULL)
+                                             NULL, NULL, 0)
                                : flow_ref(e));
     if (s && s->flow) {
         flow_unref(s->flow);
@@ -342,12 +400,32 @@ put(struct flowtab *tab, uint8_t table, uint16_t priority, uint64_t cookie,
     struct flow_slot *s = map_lookup(&tab->flows, hash, table, priority,
                                      match);
     if (s && s->flow && s->flow->cookie == cookie
-        && !strcmp(s->flow->actions, actions)) {
+        && s->flow->form == FORM_TEXT && !strcmp(s->flow->actions, actions)) {
         s->stamp = stamp;       /* The common case: nothing to allocate. */
         return false;
     }
     return put_flow(tab, s, flow_create(hash, table, priority, cookie, match,
-                                        len, actions), stamp);
+                                        len, actions, NULL, 0), stamp);
+}
+
+bool
+flowtab_set_conj(struct flowtab *tab, uint8_t table, uint16_t priority,
+                 uint64_t cookie, const char *match, const uint64_t *conj,
+                 size_t n_conj)
+{
+    size_t len = strlen(match);
+    uint32_t hash = flow_hash(table, priority, match, len);
+    struct flow_slot *s = map_lookup(&tab->flows, hash, table, priority,
+                                     match);
+    const struct flow_entry *e = s ? s->flow : NULL;
+    if (e && e->cookie == cookie && e->form == FORM_CONJ
+        && e->n_conj == n_conj
+        && !memcmp(e->conj, conj, n_conj * sizeof *conj)) {
+        s->stamp = tab->stamp;
+        return false;
+    }
+    return put_flow(tab, s, flow_create(hash, table, priority, cookie, match,
+                                        len, NULL, conj, n_conj), tab->stamp);
 }
 
 void
@@ -482,6 +560,46 @@ make_change(enum flow_change_type type, struct flow_entry *e)
     };
 }
 
+/* Sorts the 'n' changes of 'changes' and gives those of flows held as
+ * conjunctions their text, in the same block as the array (one free()
+ * frees both): made per difference, for the flows that changed only. */
+static struct flow_change *
+changes_finish(struct flow_change *changes, size_t n)
+{
+    np_qsort(changes, n, sizeof *changes, compare_changes);
+    size_t text_size = 0;
+    char **texts = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (changes[i].flow->form == FORM_CONJ) {
+            if (!texts) {
+                texts = xcalloc(n, sizeof *texts);
+            }
+            texts[i] = np_conj_format(changes[i].flow->conj,
+                                      changes[i].flow->n_conj);
+            text_size += strlen(texts[i]) + 1;
+        }
+    }
+    if (!texts) {
+        return changes;
+    }
+    size_t array_size = n * sizeof *changes;
+    struct flow_change *block = xmalloc(array_size + text_size);
+    memcpy(block, changes, array_size);
+    free(changes);
+    char *p = (char *) block + array_size;
+    for (size_t i = 0; i < n; i++) {
+        if (texts[i]) {
+            size_t len = strlen(texts[i]) + 1;
+            memcpy(p, texts[i], len);
+            block[i].actions = p;
+            p += len;
+            free(texts[i]);
+        }
+    }
+    free(texts);
+    return block;
+}
+
 void
 flowtab_diff(const struct flowtab *from, const struct flowtab *to,
              struct flow_change **changes_, size_t *n_)
@@ -501,8 +619,7 @@ flowtab_diff(const struct flowtab *from, const struct flowtab *to,
             APPEND(changes, n, allocated, make_change(FLOW_DELETE, s->flow));
         }
     }
-    np_qsort(changes, n, sizeof *changes, compare_changes);
-    *changes_ = changes;
+    *changes_ = changes_finish(changes, n);
     *n_ = n;
 }
 
@@ -550,9 +667,8 @@ flowtab_diff_journal(const struct flowtab *from, struct flowtab *to,
                                t ? t : f));
         }
     }
-    np_qsort(changes, n, sizeof *changes, compare_changes);
+    *changes_ = changes_finish(changes, n);
     flowtab_journal_clear(to);
-    *changes_ = changes;
     *n_ = n;
 }
 
@@ -565,7 +681,8 @@ flowtab_changes_hold(struct flow_change *changes, size_t n)
             /* Strings replaced since the difference was made would make
              * the record a stranger to the change. */
             assert(c->match == c->flow->match
-                   && c->actions == c->flow->actions);
+                   && (c->flow->form == FORM_CONJ
+                       || c->actions == c->flow->actions));
             flow_ref(c->flow);
             c->held = true;
         }
@@ -620,8 +737,11 @@ flowtab_equal(const struct flowtab *a, const struct flowtab *b)
 void
 flowtab_visit(const struct flowtab *tab, flowtab_visit_fn *cb, void *aux)
 {
+    char *buf = NULL;
     FLOW_MAP_FOR_EACH (s, &tab->flows) {
         const struct flow_entry *e = s->flow;
-        cb(aux, e->table, e->priority, e->cookie, e->match, e->actions);
+        cb(aux, e->table, e->priority, e->cookie, e->match,
+           flow_actions(e, &buf));
     }
+    free(buf);
 }

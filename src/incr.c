@@ -648,11 +648,9 @@ key_merge(struct incr *in, struct fkey *fk)
         if (n > MAX_CONJ_PER_FLOW) {
             in->need_buckets = true;
         }
-        char *text = np_conj_format(conj, n);
-        changed = flowtab_set(in->desired, fk->table, fk->priority,
-                              np_cookie(&in->gopts, NPC_CLAUSE, 0, 0),
-                              fk->match, text);
-        free(text);
+        changed = flowtab_set_conj(in->desired, fk->table, fk->priority,
+                                   np_cookie(&in->gopts, NPC_CLAUSE, 0, 0),
+                                   fk->match, conj, n);
         free(unique);
     } else {
         changed = flowtab_remove(in->desired, fk->table, fk->priority,

@@ -155,7 +155,8 @@ struct flow_array {
     size_t n;
 };
 
-/* Borrows the strings of the table visited. */
+/* Borrows the match of the table visited and copies the actions, which
+ * may be made for the visit (flows held as conjunctions). */
 static void
 collect_flow(void *fa_, uint8_t table, uint16_t priority, uint64_t cookie,
              const char *match, const char *actions)
@@ -166,7 +167,7 @@ collect_flow(void *fa_, uint8_t table, uint16_t priority, uint64_t cookie,
         .priority = priority,
         .cookie = cookie,
         .match = match,
-        .actions = (char *) actions,
+        .actions = xstrdup(actions),
     };
 }
 
@@ -245,6 +246,9 @@ start_replace(struct installer *in, const struct installer_table *t)
     in->busy = true;
     switch_of_replace(in->sw, NP_COOKIE_OURS, NP_COOKIE_MASK_OURS,
                       fa.flows, fa.n, replace_done, in);
+    for (size_t i = 0; i < fa.n; i++) {
+        free(fa.flows[i].actions);
+    }
     free(fa.flows);
 }
 

@@ -936,8 +936,30 @@ struct model_flow {
 };
 
 static char model_matches[MODEL_MATCHES][700];
-static const char *model_actions[] = { "drop", "NORMAL", "resubmit(,3)",
-                                       "ct(commit),NORMAL" };
+static const char *model_actions[] = {
+    "drop", "NORMAL", "resubmit(,3)", "ct(commit),NORMAL",
+    /* From MODEL_CONJ on, also set as conjunctions (flowtab_set_conj()),
+     * which must equal their text. */
+    "conjunction(5,1/2)", "conjunction(5,1/2),conjunction(900001,3/3)",
+};
+#define MODEL_CONJ 4
+
+/* Sets model flow 'actions' as text, or as conjunctions if it has some and
+ * 'packed'. */
+static bool
+model_set(struct flowtab *tab, uint8_t table, uint16_t priority,
+          uint64_t cookie, const char *match, int actions, bool packed)
+{
+    if (actions < MODEL_CONJ || !packed) {
+        return flowtab_set(tab, table, priority, cookie, match,
+                           model_actions[actions]);
+    }
+    /* Packed as src/compile-gen.h's np_conj_pack(): id, clause, clauses. */
+    uint64_t conj[2] = { (UINT64_C(5) << 16) | (1 << 8) | 2,
+                         (UINT64_C(900001) << 16) | (3 << 8) | 3 };
+    return flowtab_set_conj(tab, table, priority, cookie, match, conj,
+                            actions == MODEL_CONJ ? 1 : 2);
+}
 
 static void
 model_identity(int i, uint8_t *table, uint16_t *priority, const char **match)
@@ -1017,8 +1039,8 @@ test_flowtab_journal_random(void **state)
             int actions = (r >> 32) % ARRAY_SIZE(model_actions);
             bool changed = (!model[i].present || model[i].cookie != cookie
                             || model[i].actions != actions);
-            assert_int_equal(flowtab_set(to, table, priority, cookie, match,
-                                         model_actions[actions]), changed);
+            assert_int_equal(model_set(to, table, priority, cookie, match,
+                                       actions, r >> 40 & 1), changed);
             model[i] = (struct model_flow) { true, cookie, actions };
         } else if (what < 85) {
             assert_int_equal(flowtab_remove(to, table, priority, match),
