@@ -236,7 +236,8 @@ struct pset {
     const struct irule *rep;    /* A user: whose peers it evaluates. */
     bool dst;                   /* Matches the destination address. */
     struct idmap pods;          /* Of ipods. */
-    struct dim d;               /* Their address matches, counted. */
+    size_t n_entries;           /* Their addresses (a conjunction's peer
+                                 * dimension counts them). */
     struct irule **users, **awake;
     size_t n_users, allocated_users, n_awake, allocated_awake;
     char **anchors;
@@ -634,6 +635,13 @@ key_merge(struct incr *in, struct fkey *fk)
             np_qsort(fk->conj, n_conj, sizeof *fk->conj, compare_conj_entry);
             fk->unsorted = false;
         }
+        if (fk->allocated_conj > n_conj + n_conj / 4 + 4) {
+            /* A build doubles its way up: 3.5 million entries at 50k held
+             * a third more than they needed. */
+            fk->allocated_conj = n_conj + n_conj / 8 + 2;
+            fk->conj = xrealloc(fk->conj,
+                                fk->allocated_conj * sizeof *fk->conj);
+        }
         uint64_t *conj = fk->conj, *unique = NULL;
         size_t n = n_conj;
         for (size_t i = 1; i < n_conj; i++) {
@@ -754,7 +762,7 @@ conj_dim_size(const struct iconj *c, int k)
     /* A rule's CIDRs are counted apart: listed or not (see 'hopeless'). */
     size_t n = c->dims[k].n_entries;
     if (k == c->d_peer) {
-        n += c->r->n_cidrs + (c->r->ps ? c->r->ps->d.n_entries : 0);
+        n += c->r->n_cidrs + (c->r->ps ? c->r->ps->n_entries : 0);
     }
     return n;
 }
@@ -905,9 +913,12 @@ conj_set_active(struct incr *in, struct iconj *c, bool active)
          * own CIDRs: a match in both has its entry twice, which the merge
          * (a sorted, unique conjunction list) makes one. */
         if (k == c->d_peer && c->r->ps) {
-            IDMAP_FOR_EACH (slot, &c->r->ps->d.m) {
-                (active ? conj_entry_add : conj_entry_remove)(in, c, k,
-                                                              slot->key);
+            IDMAP_FOR_EACH (slot, &c->r->ps->pods) {
+                const struct ipod *x = slot->key;
+                for (size_t i = 0; i < x->n_ips; i++) {
+                    (active ? conj_entry_add : conj_entry_remove)(
+                        in, c, k, x->mt[c->r->ps->dst][i]);
+                }
             }
         }
     }
@@ -1244,7 +1255,6 @@ pset_attach(struct incr *in, struct irule *r)
         ps->rep = r;
         ps->dst = !r->ingress;
         idmap_init(&ps->pods);
-        dim_init(&ps->d);
         *slot = ps;
         pset_index(in, ps);
     }
@@ -1285,7 +1295,6 @@ pset_detach(struct incr *in, struct irule *r)
     }
     pset_unindex(in, ps);
     strmap_remove(&in->psets, ps->key);
-    dim_destroy(in, &ps->d);
     idmap_destroy(&ps->pods);
     free(ps->users);
     free(ps->awake);
@@ -1585,40 +1594,23 @@ peer_entry_remove(struct incr *in, struct iconj *c, struct imatch *m)
 }
 
 /* Puts 'x''s addresses into (or takes them out of) peer set 'ps', and so
- * into the conjunctions of the rules that follow it. */
+ * into the conjunctions of the rules that follow it.  A set keeps no
+ * matches of its own: its pods hold theirs, and two pods with one address
+ * put its entry on the flow twice, which the merge makes one. */
 static void
 pset_pod(struct incr *in, struct pset *ps, const struct ipod *x, bool add)
 {
     for (size_t i = 0; i < x->n_ips; i++) {
         struct imatch *m = x->mt[ps->dst][i];
-        uint32_t hash = id_hash(m->id);
-        bool created = false;
-        uint32_t *count = (add ? idmap_insert(&ps->d.m, m, hash, &created)
-                           : idmap_find(&ps->d.m, m, hash));
-        if (!count) {
-            abort();            /* Every match removed was added. */
-        }
-        bool edge;
-        if (add) {
-            ++*count;
-            ps->d.n_entries++;
-            edge = created;
-            if (created) {
-                m->refs++;
-            }
-        } else {
-            ps->d.n_entries--;
-            edge = *count == 1;
-            --*count;
-        }
-        for (size_t u = 0; edge && u < ps->n_awake; u++) {
+        for (size_t u = 0; u < ps->n_awake; u++) {
             rule_peer_conjs(ps->awake[u],
                             add ? peer_entry_add : peer_entry_remove, in, m);
         }
-        if (!add && edge) {
-            idmap_remove(&ps->d.m, m, hash);
-            match_release(in, m);
-        }
+    }
+    if (add) {
+        ps->n_entries += x->n_ips;
+    } else {
+        ps->n_entries -= x->n_ips;
     }
     for (size_t u = 0; u < ps->n_awake; u++) {
         touch(in, ps->awake[u]->p);
@@ -2324,8 +2316,7 @@ pset_sleep(struct incr *in, struct irule *r)
         }
     }
     idmap_destroy(&ps->pods);
-    dim_destroy(in, &ps->d);
-    dim_init(&ps->d);
+    ps->n_entries = 0;
 }
 
 /* A policy that selects no local pod has no flows but its CIDRs' counts:
