@@ -122,11 +122,23 @@ void flowtab_apply(struct flowtab *tab, const struct flow_change *changes,
 
 bool flowtab_equal(const struct flowtab *, const struct flowtab *);
 
+/* The conjunctions of a change's flow held as such (flowtab_set_conj()),
+ * into '*n', or NULL: valid as long as its strings. */
+const uint64_t *flowtab_change_conj(const struct flow_change *, size_t *n);
+
 /* Calls 'cb' for every flow, in no particular order.  'actions' may be
  * made for the call: copy it to keep it. */
 typedef void flowtab_visit_fn(void *aux, uint8_t table, uint16_t priority,
                               uint64_t cookie, const char *match,
                               const char *actions);
 void flowtab_visit(const struct flowtab *, flowtab_visit_fn *, void *aux);
+/* The same, with a flow held as conjunctions given as those (and NULL
+ * 'actions'), valid until the table changes. */
+typedef void flowtab_visit_packed_fn(void *aux, uint8_t table,
+                                     uint16_t priority, uint64_t cookie,
+                                     const char *match, const char *actions,
+                                     const uint64_t *conj, size_t n_conj);
+void flowtab_visit_packed(const struct flowtab *, flowtab_visit_packed_fn *,
+                          void *aux);
 
 #endif

@@ -151,23 +151,26 @@ markers_commit(struct installer *in)
 /* ---- Full replace. ---- */
 
 struct flow_array {
-    struct np_flow *flows;
+    struct np_flow_change *flows;
     size_t n;
 };
 
-/* Borrows the match of the table visited and copies the actions, which
- * may be made for the visit (flows held as conjunctions). */
+/* Borrows the strings and conjunctions of the table visited. */
 static void
 collect_flow(void *fa_, uint8_t table, uint16_t priority, uint64_t cookie,
-             const char *match, const char *actions)
+             const char *match, const char *actions, const uint64_t *conj,
+             size_t n_conj)
 {
     struct flow_array *fa = fa_;
-    fa->flows[fa->n++] = (struct np_flow) {
+    fa->flows[fa->n++] = (struct np_flow_change) {
+        .op = NP_FLOW_ADD,
         .table = table,
         .priority = priority,
         .cookie = cookie,
         .match = match,
-        .actions = xstrdup(actions),
+        .actions = actions,
+        .conj = conj,
+        .n_conj = n_conj,
     };
 }
 
@@ -239,16 +242,13 @@ start_replace(struct installer *in, const struct installer_table *t)
     struct flow_array fa;
     fa.flows = xmalloc((flowtab_count(in->replacing) + 1) * sizeof *fa.flows);
     fa.n = 0;
-    flowtab_visit(in->replacing, collect_flow, &fa);
+    flowtab_visit_packed(in->replacing, collect_flow, &fa);
     for (size_t i = 0; i < fa.n; i++) {
         fa.flows[i].cookie = with_generation(in, fa.flows[i].cookie);
     }
     in->busy = true;
-    switch_of_replace(in->sw, NP_COOKIE_OURS, NP_COOKIE_MASK_OURS,
-                      fa.flows, fa.n, replace_done, in);
-    for (size_t i = 0; i < fa.n; i++) {
-        free(fa.flows[i].actions);
-    }
+    switch_of_replace_changes(in->sw, NP_COOKIE_OURS, NP_COOKIE_MASK_OURS,
+                              fa.flows, fa.n, replace_done, in);
     free(fa.flows);
 }
 
@@ -350,6 +350,7 @@ start_commit(struct installer *in, const struct installer_table *t)
             .match = changes[i].match,
             .actions = changes[i].actions,
         };
+        ofc[i].conj = flowtab_change_conj(&changes[i], &ofc[i].n_conj);
     }
     in->busy = true;
     in->runs_in_flight = t->run;

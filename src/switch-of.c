@@ -87,7 +87,8 @@ VLOG_DEFINE_THIS_MODULE(switch_of);
 /* Characters of a flow quoted in an error message. */
 #define MAX_FLOW_IN_ERROR 400
 
-/* One change, its strings in the request's arena. */
+/* One change, its strings in the request's arena, its conjunctions (if
+ * 'n_conj') in the request's 'conj'. */
 struct change {
     enum np_flow_op op;
     uint8_t table;
@@ -95,6 +96,8 @@ struct change {
     uint64_t cookie;
     size_t match_ofs;
     size_t actions_ofs;
+    size_t conj_ofs;
+    size_t n_conj;
 };
 
 enum request_kind {
@@ -124,6 +127,7 @@ struct request {
     struct change *changes;
     size_t n_changes;
     char *strs;                 /* Arena of the matches and actions. */
+    uint64_t *conj;             /* Arena of the changes' conjunctions. */
     bool has_delete;            /* switch_of_replace()'s delete first. */
     uint64_t del_cookie, del_mask;
     enum bundle_state state;
@@ -309,6 +313,7 @@ request_destroy(struct request *r)
     if (r) {
         free(r->changes);
         free(r->strs);
+        free(r->conj);
         free(r->error);
         switch_of_flows_free(r->flows, r->n_flows);
         free(r);
@@ -360,8 +365,12 @@ send_bundle_ctrl(struct switch_of *sw, const struct request *r,
     send_msg(sw, ofputil_encode_bundle_ctrl_request(OF_VERSION, &bc), xid);
 }
 
+/* Change 'i' of 'r' as ovs-ofctl text; with 'conj_as_drop', a change
+ * with conjunctions has "drop" for its actions (they are added to the
+ * parsed flow_mod afterwards). */
 static void
-format_change(struct ds *s, const struct request *r, size_t i)
+format_change__(struct ds *s, const struct request *r, size_t i,
+                bool conj_as_drop)
 {
     const struct change *c = &r->changes[i];
     const char *match = r->strs + c->match_ofs;
@@ -374,9 +383,59 @@ format_change(struct ds *s, const struct request *r, size_t i)
     if (*match) {
         ds_put_format(s, ",%s", match);
     }
-    if (c->op != NP_FLOW_DELETE) {
-        ds_put_format(s, " actions=%s", r->strs + c->actions_ofs);
+    if (c->op == NP_FLOW_DELETE) {
+        return;
     }
+    ds_put_cstr(s, " actions=");
+    if (!c->n_conj) {
+        ds_put_cstr(s, r->strs + c->actions_ofs);
+    } else if (conj_as_drop) {
+        ds_put_cstr(s, "drop");
+    } else {
+        for (size_t j = 0; j < c->n_conj; j++) {
+            uint64_t x = r->conj[c->conj_ofs + j];
+            ds_put_format(s, "%sconjunction(%"PRIu64",%u/%u)", j ? "," : "",
+                          x >> 16, (unsigned int) (x >> 8) & 0xff,
+                          (unsigned int) x & 0xff);
+        }
+    }
+}
+
+static void
+format_change(struct ds *s, const struct request *r, size_t i)
+{
+    format_change__(s, r, i, false);
+}
+
+/* Replaces the actions of 'fm' (parsed with "drop") by change 'c''s
+ * conjunctions, checked as OVS's parser checks them.  Returns NULL or a
+ * malloc()'d message. */
+static char *
+put_conjunctions(struct ofputil_flow_mod *fm, const struct request *r,
+                 const struct change *c)
+{
+    struct ofpbuf ofpacts;
+
+    ofpbuf_init(&ofpacts, c->n_conj * sizeof(struct ofpact_conjunction));
+    for (size_t j = 0; j < c->n_conj; j++) {
+        uint64_t x = r->conj[c->conj_ofs + j];
+        uint8_t clause = (x >> 8) & 0xff, n_clauses = x & 0xff;
+        if (n_clauses < 2 || n_clauses > 64 || clause < 1
+            || clause > n_clauses || x >> 48) {
+            ofpbuf_uninit(&ofpacts);
+            return xasprintf("conjunction %"PRIuSIZE" of the flow is "
+                             "(%"PRIu64",%u/%u): no such clause", j,
+                             x >> 16, clause, n_clauses);
+        }
+        struct ofpact_conjunction *oc = ofpact_put_CONJUNCTION(&ofpacts);
+        oc->id = x >> 16;
+        oc->clause = clause - 1;
+        oc->n_clauses = n_clauses;
+    }
+    free(CONST_CAST(struct ofpact *, fm->ofpacts));
+    fm->ofpacts_len = ofpacts.size;
+    fm->ofpacts = ofpbuf_steal_data(&ofpacts);
+    return NULL;
 }
 
 /* Records the first error of bundle 'r': 'index' names a change or is
@@ -523,10 +582,18 @@ copy_changes(struct request *r, const struct np_flow_change *changes,
     for (i = 0; i < n; i++) {
         const char *match = changes ? changes[i].match : flows[i].match;
         const char *actions = changes ? changes[i].actions : flows[i].actions;
+        if (changes && changes[i].conj && changes[i].n_conj) {
+            actions = NULL;     /* Made from the conjunctions. */
+        }
         size += strlen(match ? match : "") + 1;
         size += strlen(actions ? actions : "") + 1;
     }
     r->strs = xmalloc(size ? size : 1);
+    size_t n_conj = 0, conj_ofs = 0;
+    for (i = 0; changes && i < n; i++) {
+        n_conj += changes[i].conj ? changes[i].n_conj : 0;
+    }
+    r->conj = n_conj ? xmalloc(n_conj * sizeof *r->conj) : NULL;
     for (i = 0; i < n; i++) {
         struct change *c = &r->changes[i];
         const char *match, *actions;
@@ -539,6 +606,9 @@ copy_changes(struct request *r, const struct np_flow_change *changes,
             c->cookie = changes[i].cookie;
             match = changes[i].match;
             actions = changes[i].actions;
+            if (changes[i].conj && changes[i].n_conj) {
+                actions = NULL;
+            }
         } else {
             c->op = NP_FLOW_ADD;
             c->table = flows[i].table;
@@ -558,6 +628,15 @@ copy_changes(struct request *r, const struct np_flow_change *changes,
         memcpy(r->strs + ofs, actions, len);
         c->actions_ofs = ofs;
         ofs += len;
+        c->conj_ofs = conj_ofs;
+        c->n_conj = 0;
+        if (changes && changes[i].conj && changes[i].n_conj
+            && c->op != NP_FLOW_DELETE) {
+            c->n_conj = changes[i].n_conj;
+            memcpy(&r->conj[conj_ofs], changes[i].conj,
+                   c->n_conj * sizeof *r->conj);
+            conj_ofs += c->n_conj;
+        }
     }
 }
 
@@ -581,6 +660,20 @@ switch_of_replace(struct switch_of *sw, uint64_t cookie, uint64_t cookie_mask,
     r->del_cookie = cookie;
     r->del_mask = cookie_mask;
     copy_changes(r, NULL, flows, n);
+}
+
+void
+switch_of_replace_changes(struct switch_of *sw, uint64_t cookie,
+                          uint64_t cookie_mask,
+                          const struct np_flow_change *flows, size_t n,
+                          switch_of_commit_cb *cb, void *aux)
+{
+    struct request *r = request_create(sw, REQ_BUNDLE, aux);
+    r->commit_cb = cb;
+    r->has_delete = true;
+    r->del_cookie = cookie;
+    r->del_mask = cookie_mask;
+    copy_changes(r, flows, NULL, n);
 }
 
 void
@@ -760,10 +853,17 @@ bundle_send_slice(struct switch_of *sw, struct request *r)
         char *error;
 
         ds_clear(&s);
-        format_change(&s, r, i);
+        format_change__(&s, r, i, true);
         error = parse_flow_mod(&fm, ds_cstr(&s),
                                c->op == NP_FLOW_DELETE
                                ? OFPFC_DELETE_STRICT : OFPFC_ADD);
+        if (!error && c->n_conj) {
+            error = put_conjunctions(&fm, r, c);
+            if (error) {
+                free(CONST_CAST(struct ofpact *, fm.ofpacts));
+                minimatch_destroy(&fm.match);
+            }
+        }
         if (!error) {
             error = send_bundle_add(sw, r, &fm, r->first_xid + i);
         }

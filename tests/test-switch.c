@@ -695,6 +695,53 @@ test_big_flow(void)
            "cleanly\n");
 }
 
+/* A flow whose conjunctions come packed is the flow their text makes; a
+ * packed conjunction OVS's parser would refuse is refused, naming the
+ * flow, and nothing is applied. */
+static void
+test_packed_conjunctions(void)
+{
+    static const uint64_t conj[] = {
+        (UINT64_C(5) << 16) | (1 << 8) | 2,
+        (UINT64_C(900001) << 16) | (2 << 8) | 3,
+    };
+    static const uint64_t bad[] = { (UINT64_C(7) << 16) | (0 << 8) | 2 };
+    struct np_flow_change change = {
+        NP_FLOW_ADD, 7, 2, C1, "ip,nw_src=10.9.9.9", NULL,
+        .conj = conj, .n_conj = 2,
+    };
+    struct commit_result c;
+    char *out;
+
+    c = commit(&change, 1);
+    CHECK(c.status == SWITCH_OF_OK, "packed conjunctions: %s", c.error);
+    free(c.error);
+    out = ofctl_dump(GEN(1), NP_COOKIE_MASK_GEN);
+    CHECK(count_lines(out, "priority=2,ip,nw_src=10.9.9.9 actions="
+                      "conjunction(5,1/2),conjunction(900001,2/3)") == 1,
+          "ovs-ofctl shows:\n%s", out);
+    free(out);
+
+    change.conj = bad;
+    change.n_conj = 1;
+    change.priority = 3;
+    c = commit(&change, 1);
+    CHECK(c.status == SWITCH_OF_REJECTED && c.failed_index == 0 && c.error
+          && strstr(c.error, "conjunction(7,0/2)")
+          && strstr(c.error, "no such clause"),
+          "a packed clause 0: %d %s", c.status, c.error);
+    free(c.error);
+    CHECK(count(OURS, NP_COOKIE_MASK_OURS) == 4, "nothing of it applied");
+
+    change.op = NP_FLOW_DELETE;
+    change.priority = 2;
+    c = commit(&change, 1);
+    CHECK(c.status == SWITCH_OF_OK, "delete packed flow: %s", c.error);
+    free(c.error);
+    CHECK(count(OURS, NP_COOKIE_MASK_OURS) == 3, "packed flow deleted");
+    printf("ok conjunctions passed packed make the flow their text makes\n");
+}
+
 static void
 test_replace(void)
 {
@@ -1754,6 +1801,7 @@ main(int argc, char *argv[])
     test_modify_delete();
     test_atomic_failure();
     test_big_flow();
+    test_packed_conjunctions();
     test_replace();
     test_monitor();
     test_ports();
