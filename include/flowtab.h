@@ -35,9 +35,9 @@ enum flow_change_type {
 /* One element of a difference.  The strings are in 'flow', a record that
  * belongs to the tables the difference was computed from: they live as
  * long as those stay unchanged, or, once flowtab_changes_hold() took a
- * reference to the record, until flowtab_changes_free().  The actions of
- * a flow held as conjunctions (flowtab_set_conj()) are text in the
- * array's own block instead, which lives as long as the array. */
+ * reference to the record, until flowtab_changes_free().  A flow held as
+ * conjunctions (flowtab_set_conj()) has NULL 'actions': see
+ * flowtab_change_conj() and flowtab_change_actions(). */
 struct flow_change {
     enum flow_change_type type;
     uint8_t table;
@@ -125,6 +125,9 @@ bool flowtab_equal(const struct flowtab *, const struct flowtab *);
 /* The conjunctions of a change's flow held as such (flowtab_set_conj()),
  * into '*n', or NULL: valid as long as its strings. */
 const uint64_t *flowtab_change_conj(const struct flow_change *, size_t *n);
+/* A change's actions as text: its 'actions', or its conjunctions
+ * formatted into '*buf' (freed and replaced; the caller frees the last). */
+const char *flowtab_change_actions(const struct flow_change *, char **buf);
 
 /* Calls 'cb' for every flow, in no particular order.  'actions' may be
  * made for the call: copy it to keep it. */

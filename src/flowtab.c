@@ -560,44 +560,23 @@ make_change(enum flow_change_type type, struct flow_entry *e)
     };
 }
 
-/* Sorts the 'n' changes of 'changes' and gives those of flows held as
- * conjunctions their text, in the same block as the array (one free()
- * frees both): made per difference, for the flows that changed only. */
+/* Sorts the 'n' changes of 'changes'.  Those of flows held as
+ * conjunctions keep NULL 'actions': the installer passes them packed, and
+ * formatting every changed flow's list was most of a large commit. */
 static struct flow_change *
 changes_finish(struct flow_change *changes, size_t n)
 {
     np_qsort(changes, n, sizeof *changes, compare_changes);
-    size_t text_size = 0;
-    char **texts = NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (changes[i].flow->form == FORM_CONJ) {
-            if (!texts) {
-                texts = xcalloc(n, sizeof *texts);
-            }
-            texts[i] = np_conj_format(changes[i].flow->conj,
-                                      changes[i].flow->n_conj);
-            text_size += strlen(texts[i]) + 1;
-        }
+    return changes;
+}
+
+const char *
+flowtab_change_actions(const struct flow_change *c, char **buf)
+{
+    if (c->actions || !c->flow) {
+        return c->actions;
     }
-    if (!texts) {
-        return changes;
-    }
-    size_t array_size = n * sizeof *changes;
-    struct flow_change *block = xmalloc(array_size + text_size);
-    memcpy(block, changes, array_size);
-    free(changes);
-    char *p = (char *) block + array_size;
-    for (size_t i = 0; i < n; i++) {
-        if (texts[i]) {
-            size_t len = strlen(texts[i]) + 1;
-            memcpy(p, texts[i], len);
-            block[i].actions = p;
-            p += len;
-            free(texts[i]);
-        }
-    }
-    free(texts);
-    return block;
+    return flow_actions(c->flow, buf);
 }
 
 void
@@ -712,6 +691,9 @@ flowtab_apply(struct flowtab *tab, const struct flow_change *changes,
             assert(c->cookie == c->flow->cookie);
             put_flow(tab, map_lookup_flow(&tab->flows, c->flow),
                      flow_ref(c->flow), tab->stamp);
+        } else if (!c->actions && c->flow && c->flow->form == FORM_CONJ) {
+            flowtab_set_conj(tab, c->table, c->priority, c->cookie, c->match,
+                             c->flow->conj, c->flow->n_conj);
         } else {
             flowtab_set(tab, c->table, c->priority, c->cookie, c->match,
                         c->actions);

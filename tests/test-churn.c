@@ -2861,9 +2861,11 @@ draw_batch(struct churn *ch)
 static void
 print_change(const char *what, const struct flow_change *c)
 {
+    char *buf = NULL;
     print_error("  %-20s table=%u priority=%u cookie=%#"PRIx64" %s "
                 "actions=%s\n", what, c->table, c->priority, c->cookie,
-                c->match, c->actions);
+                c->match, flowtab_change_actions(c, &buf));
+    free(buf);
 }
 
 /* Prints the first REPORT_FLOWS flows in which 'incremental' and 'full'

@@ -1000,7 +1000,11 @@ assert_same_changes(const struct flow_change *a, size_t n_a,
         assert_int_equal(a[i].priority, b[i].priority);
         assert_int_equal(a[i].cookie, b[i].cookie);
         assert_string_equal(a[i].match, b[i].match);
-        assert_string_equal(a[i].actions, b[i].actions);
+        char *ba = NULL, *bb = NULL;
+        assert_string_equal(flowtab_change_actions(&a[i], &ba),
+                            flowtab_change_actions(&b[i], &bb));
+        free(ba);
+        free(bb);
     }
 }
 
@@ -1171,12 +1175,14 @@ report_diff(const struct flowtab *want, const struct flowtab *got)
     flowtab_diff(want, got, &changes, &n);
     for (size_t i = 0; i < n && i < 20; i++) {
         const struct flow_change *c = &changes[i];
+        char *buf = NULL;
         print_message("%s table=%u priority=%u cookie=%#"PRIx64" %s "
                       "actions=%s\n",
                       c->type == FLOW_ADD ? "extra"
                       : c->type == FLOW_DELETE ? "missing" : "differs",
                       c->table, c->priority, c->cookie, c->match,
-                      c->actions);
+                      flowtab_change_actions(c, &buf));
+        free(buf);
     }
     free(changes);
 }

@@ -86,8 +86,10 @@ fuzz_check_openflow(const struct flowtab *base, const struct flowtab *tab)
     for (size_t i = 0; i < n; i++) {
         const struct flow_change *c = &changes[i];
         if (c->type != FLOW_DELETE) {
+            char *buf = NULL;
             check_flow(NULL, c->table, c->priority, c->cookie, c->match,
-                       c->actions);
+                       flowtab_change_actions(c, &buf));
+            free(buf);
         }
     }
     free(changes);
@@ -106,10 +108,13 @@ fuzz_check_same(const struct flowtab *a, const struct flowtab *b,
     fprintf(stderr, "fuzz: %s differ in %zu flows:\n", what, n);
     for (size_t i = 0; i < n && i < 20; i++) {
         const struct flow_change *c = &changes[i];
+        char *buf = NULL;
         fprintf(stderr, "  %s table=%u,priority=%u,cookie=%#"PRIx64",%s "
                 "actions=%s\n",
                 c->type == FLOW_ADD ? "+" : c->type == FLOW_DELETE ? "-" : "~",
-                c->table, c->priority, c->cookie, c->match, c->actions);
+                c->table, c->priority, c->cookie, c->match,
+                flowtab_change_actions(c, &buf));
+        free(buf);
     }
     abort();
 }
