@@ -133,6 +133,39 @@ idmap_remove(struct idmap *m, const void *key, uint32_t hash)
     m->n--;
 }
 
+/* Sets of pods: as an idmap without counts or stored hashes (the pod has
+ * its own), 8 bytes a slot: a pod is in a set per peer set, label and
+ * policy that has it, millions at 50k pods. */
+struct ipod;
+
+struct podset_slot {
+    struct ipod *key;           /* NULL: empty. */
+};
+
+struct podset {
+    struct podset_slot *slots;
+    size_t n, mask;             /* 'mask' + 1 slots, or none. */
+};
+
+#define PODSET_FOR_EACH(SLOT, SET)                                      \
+    for (struct podset_slot *SLOT = (SET)->slots;                       \
+         (SET)->slots && SLOT <= &(SET)->slots[(SET)->mask]; SLOT++)    \
+        if (SLOT->key)
+
+static void
+podset_init(struct podset *s)
+{
+    s->slots = NULL;
+    s->n = s->mask = 0;
+}
+
+static void
+podset_destroy(struct podset *s)
+{
+    free(s->slots);
+    podset_init(s);
+}
+
 /* A match, interned: pods share their address matches among every set
  * they are in. */
 struct imatch {
@@ -215,7 +248,7 @@ struct iconj {
     int8_t d_sel, d_peer, d_dst, d_port;        /* Index, or -1. */
     struct dim dims[3];
     bool dst_field[3];          /* Match on the destination address. */
-    struct idmap dmembers;      /* Named: the ipods in 'd_dst'. */
+    struct podset dmembers;     /* Named: the ipods in 'd_dst'. */
     bool active;                /* Its entries are in the table. */
     uint32_t id;                /* 0 until first active. */
     uint16_t priority;
@@ -235,7 +268,7 @@ struct pset {
     char *key;
     const struct irule *rep;    /* A user: whose peers it evaluates. */
     bool dst;                   /* Matches the destination address. */
-    struct idmap pods;          /* Of ipods. */
+    struct podset pods;
     size_t n_entries;           /* Their addresses (a conjunction's peer
                                  * dimension counts them). */
     struct irule **users, **awake;
@@ -275,7 +308,7 @@ struct ipol {
     uint32_t pno;
     struct irule *rules;
     size_t n_rules;
-    struct idmap sel;           /* Of ipods: the local pods it selects. */
+    struct podset sel;          /* The local pods it selects. */
     size_t n_sel_addrs;
     size_t n_v4_blocks, n_v6_blocks;
     bool hopeless;              /* Its CIDRs alone are over the limit. */
@@ -328,10 +361,75 @@ struct units {
     struct unit spoof, orphan, deny;
 };
 
+static struct podset_slot *
+podset_lookup(const struct podset *s, const struct ipod *x)
+{
+    if (!s->slots) {
+        return NULL;
+    }
+    for (size_t i = x->hash & s->mask; ; i = (i + 1) & s->mask) {
+        struct podset_slot *slot = &s->slots[i];
+        if (!slot->key || slot->key == x) {
+            return slot;
+        }
+    }
+}
+
+static bool
+podset_has(const struct podset *s, const struct ipod *x)
+{
+    const struct podset_slot *slot = podset_lookup(s, x);
+    return slot && slot->key;
+}
+
+/* Adds 'x'; returns false if it was there. */
+static bool
+podset_insert(struct podset *s, struct ipod *x)
+{
+    if ((s->n + 1) * 4 > (s->slots ? s->mask + 1 : 0) * 3) {
+        struct podset bigger = { .mask = s->slots ? s->mask * 2 + 1 : 7 };
+        bigger.slots = xcalloc(bigger.mask + 1, sizeof *bigger.slots);
+        PODSET_FOR_EACH (slot, s) {
+            *podset_lookup(&bigger, slot->key) = *slot;
+        }
+        bigger.n = s->n;
+        free(s->slots);
+        *s = bigger;
+    }
+    struct podset_slot *slot = podset_lookup(s, x);
+    if (slot->key) {
+        return false;
+    }
+    slot->key = x;
+    s->n++;
+    return true;
+}
+
+/* Removes 'x' (which must be there), moving back the slots after it. */
+static void
+podset_remove(struct podset *s, const struct ipod *x)
+{
+    struct podset_slot *slot = podset_lookup(s, x);
+    if (!slot || !slot->key) {
+        abort();
+    }
+    size_t i = slot - s->slots;
+    for (size_t j = (i + 1) & s->mask; s->slots[j].key;
+         j = (j + 1) & s->mask) {
+        size_t home = s->slots[j].key->hash & s->mask;
+        if (i <= j ? (home <= i || home > j) : (home <= i && home > j)) {
+            s->slots[i] = s->slots[j];
+            i = j;
+        }
+    }
+    s->slots[i].key = NULL;
+    s->n--;
+}
+
 struct ins {
     char *name;
     struct labels labels;       /* As selectors see them (ns_refresh()). */
-    struct idmap pods;          /* Of ipods, those 'in'. */
+    struct podset pods;         /* Those 'in'. */
     struct strmap pols;         /* Key -> ipol. */
 };
 
@@ -368,7 +466,7 @@ struct incr {
     struct strmap pods;         /* Key -> ipod. */
     struct strmap nss;          /* Name -> ins. */
     struct strmap pols;         /* Key -> ipol. */
-    struct strmap label_index;  /* "k=v" -> idmap of eligible ipods. */
+    struct strmap label_index;  /* "k=v" -> podset of eligible ipods. */
     struct strmap matches;      /* Text -> imatch. */
     uint32_t next_match_id, next_pod_id;
     struct strmap psets;        /* Key -> pset. */
@@ -913,7 +1011,7 @@ conj_set_active(struct incr *in, struct iconj *c, bool active)
          * own CIDRs: a match in both has its entry twice, which the merge
          * (a sorted, unique conjunction list) makes one. */
         if (k == c->d_peer && c->r->ps) {
-            IDMAP_FOR_EACH (slot, &c->r->ps->pods) {
+            PODSET_FOR_EACH (slot, &c->r->ps->pods) {
                 const struct ipod *x = slot->key;
                 for (size_t i = 0; i < x->n_ips; i++) {
                     (active ? conj_entry_add : conj_entry_remove)(
@@ -980,7 +1078,7 @@ conj_create(struct irule *r, const struct np_port *named, size_t name_idx,
     for (int k = 0; k < 3; k++) {
         dim_init(&c->dims[k]);
     }
-    idmap_init(&c->dmembers);
+    podset_init(&c->dmembers);
     c->seq = conj_seq(r, named != NULL, name_idx, number);
     return c;
 }
@@ -991,7 +1089,7 @@ conj_destroy(struct incr *in, struct iconj *c)
     for (int k = 0; k < 3; k++) {
         dim_destroy(in, &c->dims[k]);
     }
-    idmap_destroy(&c->dmembers);
+    podset_destroy(&c->dmembers);
     free(c->pl.actions);
     free(c);
 }
@@ -1030,7 +1128,7 @@ conj_fill(struct incr *in, struct iconj *c)
     struct ipol *p = r->p;
     c->pl.cookie = np_rule_cookie(&in->gopts, p->pno, r->ingress, r->idx);
     if (c->d_sel >= 0) {
-        IDMAP_FOR_EACH (slot, &p->sel) {
+        PODSET_FOR_EACH (slot, &p->sel) {
             struct ipod *x = slot->key;
             dim_pod(in, c, c->d_sel, x, all_ips(x), true);
         }
@@ -1254,7 +1352,7 @@ pset_attach(struct incr *in, struct irule *r)
         key = NULL;
         ps->rep = r;
         ps->dst = !r->ingress;
-        idmap_init(&ps->pods);
+        podset_init(&ps->pods);
         *slot = ps;
         pset_index(in, ps);
     }
@@ -1295,7 +1393,7 @@ pset_detach(struct incr *in, struct irule *r)
     }
     pset_unindex(in, ps);
     strmap_remove(&in->psets, ps->key);
-    idmap_destroy(&ps->pods);
+    podset_destroy(&ps->pods);
     free(ps->users);
     free(ps->awake);
     free(ps->key);
@@ -1483,8 +1581,7 @@ static void
 ndst_add(struct incr *in, struct iconj *c, struct ipod *x, uint32_t mask)
 {
     dim_pod(in, c, c->d_dst, x, mask, true);
-    bool created;
-    idmap_insert(&c->dmembers, x, x->hash, &created);
+    podset_insert(&c->dmembers, x);
     member_add(x, M_NDST, c, mask);
 }
 
@@ -1492,7 +1589,7 @@ static void
 ndst_remove(struct incr *in, struct iconj *c, struct ipod *x, uint32_t mask)
 {
     dim_pod(in, c, c->d_dst, x, mask, false);
-    idmap_remove(&c->dmembers, x, x->hash);
+    podset_remove(&c->dmembers, x);
 }
 
 static void pol_wake(struct incr *, struct ipol *);
@@ -1522,8 +1619,7 @@ sel_dims(struct incr *in, struct ipol *p, struct ipod *x, bool add)
 static void
 sel_add(struct incr *in, struct ipol *p, struct ipod *x)
 {
-    bool created;
-    idmap_insert(&p->sel, x, x->hash, &created);
+    podset_insert(&p->sel, x);
     p->n_sel_addrs += x->n_ips;
     member_add(x, M_SEL, p, 0);
     sel_dims(in, p, x, true);
@@ -1549,7 +1645,7 @@ sel_add(struct incr *in, struct ipol *p, struct ipod *x)
 static void
 sel_remove(struct incr *in, struct ipol *p, struct ipod *x)
 {
-    idmap_remove(&p->sel, x, x->hash);
+    podset_remove(&p->sel, x);
     p->n_sel_addrs -= x->n_ips;
     sel_dims(in, p, x, false);
     iso_remove(in, x, p);
@@ -1620,9 +1716,7 @@ pset_pod(struct incr *in, struct pset *ps, const struct ipod *x, bool add)
 static void
 peer_add(struct incr *in, struct pset *ps, struct ipod *x)
 {
-    bool created;
-    idmap_insert(&ps->pods, x, x->hash, &created);
-    if (!created) {
+    if (!podset_insert(&ps->pods, x)) {
         return;                 /* Found by pset_fill() already. */
     }
     member_add(x, M_PEER, ps, 0);
@@ -1632,14 +1726,14 @@ peer_add(struct incr *in, struct pset *ps, struct ipod *x)
 static void
 peer_remove(struct incr *in, struct pset *ps, struct ipod *x)
 {
-    idmap_remove(&ps->pods, x, x->hash);
+    podset_remove(&ps->pods, x);
     pset_pod(in, ps, x, false);
 }
 
 static bool
 pset_has(const struct irule *r, const struct ipod *x)
 {
-    return r->ps && idmap_find(&r->ps->pods, x, x->hash);
+    return r->ps && podset_has(&r->ps->pods, x);
 }
 
 /* Egress rule 'r' with named ports: which of 'x''s addresses are its
@@ -1667,7 +1761,7 @@ ndst_eval(struct incr *in, struct irule *r, struct ipod *x)
         uint16_t number = declared(x->pod, r->names[j]);
         if (number) {
             struct iconj *c = named_get(in, r, j, number);
-            if (!idmap_find(&c->dmembers, x, x->hash)) {
+            if (!podset_has(&c->dmembers, x)) {
                 ndst_add(in, c, x, mask);
             }
         }
@@ -1724,7 +1818,7 @@ ns_get(struct incr *in, const char *name)
         struct ins *n = xcalloc(1, sizeof *n);
         n->name = xstrdup(name);
         labels_init(&n->labels);
-        idmap_init(&n->pods);
+        podset_init(&n->pods);
         strmap_init(&n->pols);
         *slot = n;
         ns_refresh(in, n);
@@ -1754,11 +1848,11 @@ label_index_add(struct incr *in, struct ipod *x)
         bool created;
         void **slot = strmap_slot(&in->label_index, k, &created);
         if (created) {
-            struct idmap *set = xmalloc(sizeof *set);
-            idmap_init(set);
+            struct podset *set = xmalloc(sizeof *set);
+            podset_init(set);
             *slot = set;
         }
-        idmap_insert(*slot, x, x->hash, &created);
+        podset_insert(*slot, x);
         free(heap);
     }
     x->indexed = true;
@@ -1774,11 +1868,11 @@ label_index_remove(struct incr *in, struct ipod *x)
     for (size_t i = 0; i < l->n; i++) {
         char buf[128], *heap;
         const char *k = label_text(&l->items[i], buf, sizeof buf, &heap);
-        struct idmap *set = strmap_get(&in->label_index, k);
-        idmap_remove(set, x, x->hash);
+        struct podset *set = strmap_get(&in->label_index, k);
+        podset_remove(set, x);
         if (!set->n) {
             strmap_remove(&in->label_index, k);
-            idmap_destroy(set);
+            podset_destroy(set);
             free(set);
         }
         free(heap);
@@ -1890,7 +1984,7 @@ pod_remove(struct incr *in, struct ipod *x)
     label_index_remove(in, x);
     struct ins *n = strmap_get(&in->nss, x->ns);
     if (n) {
-        idmap_remove(&n->pods, x, x->hash);
+        podset_remove(&n->pods, x);
     }
     families_count(in, x->ips, x->n_ips, -1);
     for (size_t i = 0; i < x->n_ips; i++) {
@@ -2047,7 +2141,7 @@ pod_reeval_peers(struct incr *in, struct ipod *x)
     }
     for (size_t i = 0; i < n_now; i++) {
         struct pset *ps = now[i];
-        if (!idmap_find(&ps->pods, x, x->hash)) {
+        if (!podset_has(&ps->pods, x)) {
             peer_add(in, ps, x);
             pset_named_egress(ps, rmark, &named, &n_named, &a_named);
         }
@@ -2096,8 +2190,7 @@ pod_eval(struct incr *in, struct ipod *x)
                       && !strcmp(pod->node_name, in->opts->node)));
     in->stats.pods_on_node += x->on_node;
     struct ins *n = ns_get(in, x->ns);
-    bool created;
-    idmap_insert(&n->pods, x, x->hash, &created);
+    podset_insert(&n->pods, x);
     deny_dirty(in, x);
     if (!np_pod_eligible(pod)) {
         return;
@@ -2206,7 +2299,7 @@ pol_select(struct incr *in, struct ipol *p)
     struct ins *n = ns_get(in, p->np->namespace);
     struct ipod **sel = xmalloc((n->pods.n + 1) * sizeof *sel);
     size_t n_sel = 0;
-    IDMAP_FOR_EACH (slot, &n->pods) {
+    PODSET_FOR_EACH (slot, &n->pods) {
         struct ipod *x = slot->key;
         if (compile_pod_is_local(in->opts, x->pod)
             && selector_matches(&p->np->pod_selector, &x->pod->labels)) {
@@ -2233,13 +2326,13 @@ pset_fill(struct incr *in, struct pset *ps)
         }
         /* Candidates: the smallest posting of a label the pod selector
          * requires, else the namespaces' pods. */
-        const struct idmap *postings = NULL;
+        const struct podset *postings = NULL;
         bool none = false;
         for (size_t k = 0; peer->pod_selector
              && k < peer->pod_selector->match_labels.n; k++) {
             const struct label *l = &peer->pod_selector->match_labels.items[k];
             char *lk = xasprintf("%s=%s", l->key, l->value);
-            const struct idmap *s = strmap_get(&in->label_index, lk);
+            const struct podset *s = strmap_get(&in->label_index, lk);
             free(lk);
             if (!s) {
                 none = true;
@@ -2252,7 +2345,7 @@ pset_fill(struct incr *in, struct pset *ps)
         if (none) {
             continue;
         }
-        const struct idmap *sets[1];
+        const struct podset *sets[1];
         struct ins **nss = NULL;
         size_t n_nss = 0;
         if (postings) {
@@ -2273,18 +2366,18 @@ pset_fill(struct incr *in, struct pset *ps)
         }
         size_t n_sets = postings ? 1 : n_nss;
         for (size_t s = 0; s < n_sets; s++) {
-            const struct idmap *set = postings ? sets[0] : &nss[s]->pods;
+            const struct podset *set = postings ? sets[0] : &nss[s]->pods;
             /* Collected first: peer_add() may not change 'set', but a walk
              * must not depend on that. */
             struct ipod **cands = xmalloc((set->n + 1) * sizeof *cands);
             size_t n_cands = 0;
-            IDMAP_FOR_EACH (slot, set) {
+            PODSET_FOR_EACH (slot, set) {
                 cands[n_cands++] = slot->key;
             }
             for (size_t c = 0; c < n_cands; c++) {
                 struct ipod *x = cands[c];
                 if (!np_pod_eligible(x->pod)
-                    || idmap_find(&ps->pods, x, x->hash)) {
+                    || podset_has(&ps->pods, x)) {
                     continue;
                 }
                 if (pset_selects(ps, x, &ns_get(in, x->ns)->labels)) {
@@ -2310,12 +2403,12 @@ pset_sleep(struct incr *in, struct irule *r)
     if (ps->n_awake) {
         return;
     }
-    IDMAP_FOR_EACH (slot, &ps->pods) {
+    PODSET_FOR_EACH (slot, &ps->pods) {
         if (!in->wiping) {
             member_forget(slot->key, M_PEER, ps);
         }
     }
-    idmap_destroy(&ps->pods);
+    podset_destroy(&ps->pods);
     ps->n_entries = 0;
 }
 
@@ -2349,7 +2442,7 @@ pol_wake(struct incr *in, struct ipol *p)
                 struct ipod **peers = xmalloc((ps->pods.n + 1)
                                               * sizeof *peers);
                 size_t n_peers = 0;
-                IDMAP_FOR_EACH (slot, &ps->pods) {
+                PODSET_FOR_EACH (slot, &ps->pods) {
                     peers[n_peers++] = slot->key;
                 }
                 for (size_t k = 0; k < n_peers; k++) {
@@ -2372,7 +2465,7 @@ pol_sleep(struct incr *in, struct ipol *p)
         for (size_t j = 0; j < n; j++) {
             struct iconj *c = named[j];
             conj_set_active(in, c, false);
-            IDMAP_FOR_EACH (slot, &c->dmembers) {
+            PODSET_FOR_EACH (slot, &c->dmembers) {
                 member_forget(slot->key, M_NDST, c);
             }
             char key[32];
@@ -2416,7 +2509,7 @@ pol_build(struct incr *in, const char *key)
         in->n_names = n;
     }
     in->names[p->pno] = p->key;
-    idmap_init(&p->sel);
+    podset_init(&p->sel);
     p->rules = xcalloc(np->n_ingress + np->n_egress + 1, sizeof *p->rules);
     size_t n_cidrs = 0;
     for (int ingress = 0; ingress < 2; ingress++) {
@@ -2480,7 +2573,7 @@ pol_destroy(struct incr *in, struct ipol *p)
         conj_iter_sorted(r, &named, &n);
         for (size_t j = 0; j < n; j++) {
             conj_set_active(in, named[j], false);
-            IDMAP_FOR_EACH (slot, &named[j]->dmembers) {
+            PODSET_FOR_EACH (slot, &named[j]->dmembers) {
                 if (!in->wiping) {
                     member_forget(slot->key, M_NDST, named[j]);
                 }
@@ -2495,7 +2588,7 @@ pol_destroy(struct incr *in, struct ipol *p)
         }
         ref_list_remove(&in->named_egress, r);
     }
-    IDMAP_FOR_EACH (slot, &p->sel) {
+    PODSET_FOR_EACH (slot, &p->sel) {
         if (!in->wiping) {
             member_forget(slot->key, M_SEL, p);
             iso_remove(in, slot->key, p);
@@ -2505,7 +2598,7 @@ pol_destroy(struct incr *in, struct ipol *p)
         rule_destroy(in, &p->rules[i]);
     }
     free(p->rules);
-    idmap_destroy(&p->sel);
+    podset_destroy(&p->sel);
     in->n_v4 -= p->n_v4_blocks;
     in->n_v6 -= p->n_v6_blocks;
     struct ins *n = strmap_get(&in->nss, p->np->namespace);
@@ -3011,7 +3104,7 @@ incr_destroy(struct incr *in)
          node = strmap_next(&in->nss, node, &b)) {
         struct ins *n = node->value;
         labels_destroy(&n->labels);
-        idmap_destroy(&n->pods);
+        podset_destroy(&n->pods);
         strmap_destroy(&n->pols);
         free(n->name);
         free(n);
@@ -3104,7 +3197,7 @@ incr_namespace_after(struct incr *in, const char *name)
 {
     struct ins *n = ns_get(in, name);
     ns_refresh(in, n);
-    IDMAP_FOR_EACH (slot, &n->pods) {
+    PODSET_FOR_EACH (slot, &n->pods) {
         struct ipod *x = slot->key;
         if (!x->ns_pending) {
             x->ns_pending = true;
