@@ -69,6 +69,29 @@ void flowtab_put(struct flowtab *, uint8_t table, uint16_t priority,
 /* The same; returns true if the table changed. */
 bool flowtab_set(struct flowtab *, uint8_t table, uint16_t priority,
                  uint64_t cookie, const char *match, const char *actions);
+/* A list of packed conjunctions that a table's flow and its maker share:
+ * a count of references, changed in place only by a sole holder
+ * (conj_list_own()), so that the engine's list for a flow and the flow in
+ * the desired and installed tables are one copy while they agree. */
+struct conj_list {
+    uint32_t refs;
+    uint32_t n, allocated;
+    uint64_t v[];
+};
+
+/* A list of the caller's alone with room for 'room' more: 'l' itself if
+ * the caller is its sole holder (grown if need be), else a copy (and the
+ * caller's reference to 'l' is dropped); a new one if 'l' is NULL. */
+struct conj_list *conj_list_own(struct conj_list *l, size_t room);
+void conj_list_unref(struct conj_list *);
+/* Gives a sole holder's list back the room it does not use. */
+struct conj_list *conj_list_trim(struct conj_list *);
+
+/* flowtab_set_conj() of the conjunctions of 'l' (ascending, no repeats),
+ * taking a reference to it rather than copying them. */
+bool flowtab_set_conj_list(struct flowtab *, uint8_t table,
+                           uint16_t priority, uint64_t cookie,
+                           const char *match, struct conj_list *l);
 /* flowtab_set() of a flow whose actions are the 'n_conj' conjunction()s
  * of 'conj' (np_conj_pack()s, ascending, no repeats): held as they are,
  * 8 bytes each, and made text only for the flows a difference or a visit

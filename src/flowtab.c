@@ -28,7 +28,8 @@ struct flow_entry {
     uint32_t hash;              /* flow_hash() of the identity. */
     uint64_t cookie;
     const char *actions;        /* FORM_TEXT only. */
-    const uint64_t *conj;       /* FORM_CONJ only. */
+    struct conj_list *list;     /* FORM_CONJ only: a reference. */
+    const uint64_t *conj;       /* FORM_CONJ only: list->v. */
     uint32_t n_conj;
     uint16_t priority;
     uint8_t table;
@@ -95,25 +96,23 @@ flow_hash(uint8_t table, uint16_t priority, const char *match, size_t len)
 /* Returns a new flow with one reference, which the caller owns: with
  * 'actions' if nonnull, else with the 'n_conj' conjunctions of 'conj' if
  * nonnull, else a record of the identity alone. */
+/* Returns a new flow with one reference, which the caller owns: with
+ * 'actions' if nonnull, else with the conjunctions of 'list' (taking the
+ * caller's reference) if nonnull, else a record of the identity alone. */
 static struct flow_entry *
 flow_create(uint32_t hash, uint8_t table, uint16_t priority, uint64_t cookie,
             const char *match, size_t match_len, const char *actions,
-            const uint64_t *conj, size_t n_conj)
+            struct conj_list *list)
 {
     size_t actions_size = actions ? strlen(actions) + 1 : 0;
-    size_t conj_size = !actions && conj ? n_conj * sizeof *conj : 0;
-    /* The conjunctions follow the match, aligned for them. */
-    size_t conj_ofs = ((offsetof(struct flow_entry, match) + match_len + 1 + 7)
-                       & ~(size_t) 7) - offsetof(struct flow_entry, match);
-    struct flow_entry *e = xmalloc(sizeof *e
-                                   + (conj_size ? conj_ofs + conj_size
-                                      : match_len + 1 + actions_size));
+    struct flow_entry *e = xmalloc(sizeof *e + match_len + 1 + actions_size);
     e->n_refs = 1;
     e->hash = hash;
     e->cookie = cookie;
     e->priority = priority;
     e->table = table;
     e->actions = NULL;
+    e->list = NULL;
     e->conj = NULL;
     e->n_conj = 0;
     memcpy(e->match, match, match_len + 1);
@@ -121,15 +120,73 @@ flow_create(uint32_t hash, uint8_t table, uint16_t priority, uint64_t cookie,
         e->form = FORM_TEXT;
         memcpy(e->match + match_len + 1, actions, actions_size);
         e->actions = e->match + match_len + 1;
-    } else if (conj) {
+    } else if (list) {
         e->form = FORM_CONJ;
-        memcpy(e->match + conj_ofs, conj, conj_size);
-        e->conj = (const uint64_t *) (void *) (e->match + conj_ofs);
-        e->n_conj = n_conj;
+        e->list = list;
+        e->conj = list->v;
+        e->n_conj = list->n;
     } else {
         e->form = FORM_ID;
     }
     return e;
+}
+
+/* ---- Conjunction lists. ---- */
+
+static struct conj_list *
+conj_list_alloc(size_t allocated)
+{
+    struct conj_list *l = xmalloc(sizeof *l + allocated * sizeof *l->v);
+    l->refs = 1;
+    l->n = 0;
+    l->allocated = allocated;
+    return l;
+}
+
+struct conj_list *
+conj_list_own(struct conj_list *l, size_t room)
+{
+    if (!l) {
+        return conj_list_alloc(room > 4 ? room : 4);
+    }
+    if (l->refs > 1) {
+        /* Shared with a table: copy on write. */
+        size_t allocated = l->n + l->n / 8 + room + 2;
+        struct conj_list *copy = conj_list_alloc(allocated);
+        copy->n = l->n;
+        memcpy(copy->v, l->v, l->n * sizeof *l->v);
+        l->refs--;
+        return copy;
+    }
+    if (l->n + room > l->allocated) {
+        size_t allocated = 2 * l->allocated;
+        if (allocated < l->n + room) {
+            allocated = l->n + room;
+        }
+        l = xrealloc(l, sizeof *l + allocated * sizeof *l->v);
+        l->allocated = allocated;
+    }
+    return l;
+}
+
+struct conj_list *
+conj_list_trim(struct conj_list *l)
+{
+    if (l && l->refs == 1 && l->allocated > l->n + l->n / 4 + 4) {
+        /* A build doubles its way up: 3.5 million entries at 50k held a
+         * third more than they needed. */
+        l->allocated = l->n + l->n / 8 + 2;
+        l = xrealloc(l, sizeof *l + l->allocated * sizeof *l->v);
+    }
+    return l;
+}
+
+void
+conj_list_unref(struct conj_list *l)
+{
+    if (l && !--l->refs) {
+        free(l);
+    }
 }
 
 /* 'e''s actions as text: its own, or its conjunctions formatted into
@@ -156,6 +213,7 @@ static void
 flow_unref(struct flow_entry *e)
 {
     if (e && !--e->n_refs) {
+        conj_list_unref(e->list);
         free(e);
     }
 }
@@ -317,7 +375,7 @@ journal_note(struct flowtab *tab, struct flow_entry *e, bool gone)
     struct flow_entry *note = (gone
                                ? flow_create(e->hash, e->table, e->priority,
                                              0, e->match, strlen(e->match),
-                                             NULL, NULL, 0)
+                                             NULL, NULL)
                                : flow_ref(e));
     if (s && s->flow) {
         flow_unref(s->flow);
@@ -405,7 +463,36 @@ put(struct flowtab *tab, uint8_t table, uint16_t priority, uint64_t cookie,
         return false;
     }
     return put_flow(tab, s, flow_create(hash, table, priority, cookie, match,
-                                        len, actions, NULL, 0), stamp);
+                                        len, actions, NULL), stamp);
+}
+
+bool
+flowtab_set_conj_list(struct flowtab *tab, uint8_t table, uint16_t priority,
+                      uint64_t cookie, const char *match, struct conj_list *l)
+{
+    size_t len = strlen(match);
+    uint32_t hash = flow_hash(table, priority, match, len);
+    struct flow_slot *s = map_lookup(&tab->flows, hash, table, priority,
+                                     match);
+    struct flow_entry *e = s ? s->flow : NULL;
+    if (e && e->cookie == cookie && e->form == FORM_CONJ
+        && (e->list == l
+            || (e->n_conj == l->n
+                && !memcmp(e->conj, l->v, l->n * sizeof *l->v)))) {
+        if (e->list != l) {
+            /* Equal, but another copy: keep one.  Every holder of the
+             * record sees the same conjunctions. */
+            l->refs++;
+            conj_list_unref(e->list);
+            e->list = l;
+            e->conj = l->v;
+        }
+        s->stamp = tab->stamp;
+        return false;
+    }
+    l->refs++;
+    return put_flow(tab, s, flow_create(hash, table, priority, cookie, match,
+                                        len, NULL, l), tab->stamp);
 }
 
 bool
@@ -413,19 +500,13 @@ flowtab_set_conj(struct flowtab *tab, uint8_t table, uint16_t priority,
                  uint64_t cookie, const char *match, const uint64_t *conj,
                  size_t n_conj)
 {
-    size_t len = strlen(match);
-    uint32_t hash = flow_hash(table, priority, match, len);
-    struct flow_slot *s = map_lookup(&tab->flows, hash, table, priority,
-                                     match);
-    const struct flow_entry *e = s ? s->flow : NULL;
-    if (e && e->cookie == cookie && e->form == FORM_CONJ
-        && e->n_conj == n_conj
-        && !memcmp(e->conj, conj, n_conj * sizeof *conj)) {
-        s->stamp = tab->stamp;
-        return false;
-    }
-    return put_flow(tab, s, flow_create(hash, table, priority, cookie, match,
-                                        len, NULL, conj, n_conj), tab->stamp);
+    struct conj_list *l = conj_list_own(NULL, n_conj);
+    memcpy(l->v, conj, n_conj * sizeof *conj);
+    l->n = n_conj;
+    bool changed = flowtab_set_conj_list(tab, table, priority, cookie, match,
+                                         l);
+    conj_list_unref(l);
+    return changed;
 }
 
 void

@@ -207,8 +207,10 @@ struct fkey {
     struct imatch *m;           /* Holds a reference. */
     const char *match;          /* m->text. */
     struct entry *e;            /* Entries with actions of their own. */
-    uint64_t *conj;             /* Clause entries (most of them). */
-    uint32_t n, allocated, n_conj, allocated_conj;
+    struct conj_list *conj;     /* Clause entries (most of them), or NULL;
+                                 * shared with the desired table's flow
+                                 * while they agree. */
+    uint32_t n, allocated;
     bool dirty;
     bool unsorted;              /* 'conj' not in order (built in bulk). */
 };
@@ -586,7 +588,7 @@ key_free(struct incr *in, struct fkey *fk)
     in->n_keys--;
     match_release(in, fk->m);
     free(fk->e);
-    free(fk->conj);
+    conj_list_unref(fk->conj);
     free(fk);
 }
 
@@ -626,27 +628,21 @@ entry_add(struct incr *in, struct fkey *fk, const struct owner *owner,
           uint64_t seq, uint64_t conj, const struct payload *pl)
 {
     if (conj) {
-        if (fk->n_conj >= fk->allocated_conj) {
-            fk->allocated_conj = fk->allocated_conj ? 2 * fk->allocated_conj
-                                                    : 4;
-            fk->conj = xrealloc(fk->conj,
-                                fk->allocated_conj * sizeof *fk->conj);
-        }
-        /* Kept in order (a multiset: a match in two parts of a set has
-         * its entry twice), so that a merge formats it as it is: sorting
-         * a flow's thousands of conjunctions per change was a third of
-         * an event that changes many flows.  A build appends and sorts
+        struct conj_list *l = fk->conj = conj_list_own(fk->conj, 1);
+        /* Kept in order (a multiset: two pods with one address put their
+         * entry twice), so that a merge takes it as it is: sorting a
+         * flow's thousands of conjunctions per change was a third of an
+         * event that changes many flows.  A build appends and sorts
          * once. */
-        size_t at = fk->n_conj;
+        size_t at = l->n;
         if (in->append || fk->unsorted) {
             fk->unsorted = true;
         } else {
-            at = conj_lower_bound(fk->conj, fk->n_conj, conj);
-            memmove(&fk->conj[at + 1], &fk->conj[at],
-                    (fk->n_conj - at) * sizeof *fk->conj);
+            at = conj_lower_bound(l->v, l->n, conj);
+            memmove(&l->v[at + 1], &l->v[at], (l->n - at) * sizeof *l->v);
         }
-        fk->conj[at] = conj;
-        fk->n_conj++;
+        l->v[at] = conj;
+        l->n++;
     } else {
         if (fk->n >= fk->allocated) {
             fk->allocated = fk->allocated ? 2 * fk->allocated : 1;
@@ -665,20 +661,20 @@ entry_remove(struct incr *in, struct fkey *fk, const struct owner *owner,
     if (in->wiping) {
         return;
     }
-    if (conj) {
-        size_t i = (fk->unsorted ? 0
-                    : conj_lower_bound(fk->conj, fk->n_conj, conj));
-        for (; i < fk->n_conj; i++) {
-            if (fk->conj[i] == conj) {
-                memmove(&fk->conj[i], &fk->conj[i + 1],
-                        (fk->n_conj - i - 1) * sizeof *fk->conj);
-                fk->n_conj--;
+    if (conj && fk->conj) {
+        struct conj_list *l = fk->conj;
+        size_t i = fk->unsorted ? 0 : conj_lower_bound(l->v, l->n, conj);
+        for (; i < l->n; i++) {
+            if (l->v[i] == conj) {
+                l = fk->conj = conj_list_own(l, 0);
+                memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof *l->v);
+                l->n--;
                 key_dirty(in, fk);
                 in->stats.entries_changed++;
                 return;
             }
         }
-    } else {
+    } else if (!conj) {
         for (size_t i = 0; i < fk->n; i++) {
             const struct entry *e = &fk->e[i];
             if (e->owner == owner && e->seq == seq) {
@@ -723,41 +719,38 @@ key_merge(struct incr *in, struct fkey *fk)
             best = e;
         }
     }
-    size_t n_conj = fk->n_conj;
+    size_t n_conj = fk->conj ? fk->conj->n : 0;
     bool changed;
     if (best) {
         changed = flowtab_set(in->desired, fk->table, fk->priority,
                               best->pl->cookie, fk->match, best->pl->actions);
     } else if (n_conj) {
         if (fk->unsorted) {
-            np_qsort(fk->conj, n_conj, sizeof *fk->conj, compare_conj_entry);
+            fk->conj = conj_list_own(fk->conj, 0);
+            np_qsort(fk->conj->v, n_conj, sizeof *fk->conj->v,
+                     compare_conj_entry);
             fk->unsorted = false;
         }
-        if (fk->allocated_conj > n_conj + n_conj / 4 + 4) {
-            /* A build doubles its way up: 3.5 million entries at 50k held
-             * a third more than they needed. */
-            fk->allocated_conj = n_conj + n_conj / 8 + 2;
-            fk->conj = xrealloc(fk->conj,
-                                fk->allocated_conj * sizeof *fk->conj);
-        }
-        uint64_t *conj = fk->conj, *unique = NULL;
-        size_t n = n_conj;
+        fk->conj = conj_list_trim(fk->conj);
+        /* The table takes the list itself, unless it repeats an entry. */
+        struct conj_list *l = fk->conj, *unique = NULL;
         for (size_t i = 1; i < n_conj; i++) {
-            if (conj[i] == conj[i - 1]) {
-                unique = xmalloc(n_conj * sizeof *conj);
-                memcpy(unique, conj, n_conj * sizeof *conj);
-                n = np_conj_sort(unique, n_conj);
-                conj = unique;
+            if (l->v[i] == l->v[i - 1]) {
+                unique = conj_list_own(NULL, n_conj);
+                memcpy(unique->v, l->v, n_conj * sizeof *l->v);
+                unique->n = np_conj_sort(unique->v, n_conj);
+                l = unique;
                 break;
             }
         }
-        if (n > MAX_CONJ_PER_FLOW) {
+        if (l->n > MAX_CONJ_PER_FLOW) {
             in->need_buckets = true;
         }
-        changed = flowtab_set_conj(in->desired, fk->table, fk->priority,
-                                   np_cookie(&in->gopts, NPC_CLAUSE, 0, 0),
-                                   fk->match, conj, n);
-        free(unique);
+        changed = flowtab_set_conj_list(in->desired, fk->table, fk->priority,
+                                        np_cookie(&in->gopts, NPC_CLAUSE, 0,
+                                                  0),
+                                        fk->match, l);
+        conj_list_unref(unique);
     } else {
         changed = flowtab_remove(in->desired, fk->table, fk->priority,
                                  fk->match);
@@ -2892,7 +2885,9 @@ wipe(struct incr *in)
     for (size_t i = 0; in->keys && i <= in->keys_mask; i++) {
         struct fkey *fk = in->keys[i];
         if (fk) {
-            fk->n = fk->n_conj = 0;
+            fk->n = 0;
+            conj_list_unref(fk->conj);
+            fk->conj = NULL;
             fk->unsorted = false;
             key_dirty(in, fk);
         }
@@ -3095,7 +3090,7 @@ incr_destroy(struct incr *in)
         if (fk) {
             match_release(in, fk->m);
             free(fk->e);
-            free(fk->conj);
+            conj_list_unref(fk->conj);
             free(fk);
         }
     }

@@ -606,13 +606,20 @@ grep_cb(void *aux_, uint8_t table, uint16_t priority, uint64_t cookie,
                && strstr(actions, aux->actions) != NULL);
 }
 
-/* How many flows have exactly 'match' and 'actions' among their actions. */
+/* How many flows of 'tab' have exactly 'match' and 'actions' among their
+ * actions. */
+static int
+grep_table(const struct flowtab *tab, const char *match, const char *actions)
+{
+    struct grep_aux aux = { match, actions, 0 };
+    flowtab_visit(tab, grep_cb, &aux);
+    return aux.n;
+}
+
 static int
 grep_flows(const struct engine *e, const char *match, const char *actions)
 {
-    struct grep_aux aux = { match, actions, 0 };
-    flowtab_visit(engine_desired(e), grep_cb, &aux);
-    return aux.n;
+    return grep_table(engine_desired(e), match, actions);
 }
 
 static char *
@@ -709,6 +716,51 @@ test_shared_peer_sets(void **state)
     free(c);
     free(from_b);
     engine_destroy(e);
+}
+
+/* A conjunction list the engine hands a table is one copy while they
+ * agree; changing it afterwards copies it first, so the table (and a
+ * clone of it, as the installed table) keeps what it was given. */
+static void
+test_conj_list_shared(void **state)
+{
+    (void) state;
+    struct flowtab *desired = flowtab_create();
+    struct conj_list *l = conj_list_own(NULL, 2);
+    l->v[0] = (UINT64_C(5) << 16) | (1 << 8) | 2;
+    l->v[1] = (UINT64_C(7) << 16) | (2 << 8) | 2;
+    l->n = 2;
+    assert_true(flowtab_set_conj_list(desired, 3, 200, 1, "ip,nw_src=10.0.0.1",
+                                      l));
+    assert_int_equal(l->refs, 2);
+    struct flowtab *installed = flowtab_clone(desired);
+
+    struct conj_list *mine = conj_list_own(l, 1);
+    assert_ptr_not_equal(mine, l);
+    mine->v[mine->n++] = (UINT64_C(9) << 16) | (1 << 8) | 2;
+    assert_int_equal(grep_table(desired, "ip,nw_src=10.0.0.1",
+                                "conjunction(5,1/2),conjunction(7,2/2)"), 1);
+    assert_int_equal(grep_table(desired, "ip,nw_src=10.0.0.1",
+                                "conjunction(9,1/2)"), 0);
+    assert_true(flowtab_set_conj_list(desired, 3, 200, 1,
+                                      "ip,nw_src=10.0.0.1", mine));
+    assert_int_equal(grep_table(desired, "ip,nw_src=10.0.0.1",
+                                "conjunction(9,1/2)"), 1);
+    assert_int_equal(grep_table(installed, "ip,nw_src=10.0.0.1",
+                                "conjunction(9,1/2)"), 0);
+
+    /* An equal list from elsewhere: no change, and one copy kept. */
+    struct conj_list *same = conj_list_own(NULL, 3);
+    memcpy(same->v, mine->v, 3 * sizeof *same->v);
+    same->n = 3;
+    assert_false(flowtab_set_conj_list(desired, 3, 200, 1,
+                                       "ip,nw_src=10.0.0.1", same));
+    assert_int_equal(same->refs, 2);
+    assert_int_equal(mine->refs, 1);
+    conj_list_unref(same);
+    conj_list_unref(mine);
+    flowtab_destroy(installed);
+    flowtab_destroy(desired);
 }
 
 /* diff + apply turns one table into the other. */
@@ -1365,6 +1417,7 @@ main(void)
         cmocka_unit_test(test_port_address_bounds),
         cmocka_unit_test(test_named_port_behind_ipblock),
         cmocka_unit_test(test_shared_peer_sets),
+        cmocka_unit_test(test_conj_list_shared),
         cmocka_unit_test(test_incremental_equals_full),
         cmocka_unit_test(test_cluster_sorted_views),
     };
