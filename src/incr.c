@@ -2942,6 +2942,16 @@ full_build(struct incr *in)
          node = strmap_next(&in->pods, node, &b)) {
         pod_eval(in, node->value);
     }
+    for (struct strmap_node *node = strmap_first(&in->pods, &b); node;
+         node = strmap_next(&in->pods, node, &b)) {
+        /* Grown by doubling while the sets filled: a pod is in dozens of
+         * sets, 50,000 pods of them. */
+        struct ipod *x = node->value;
+        if (x->allocated_m > x->n_m + x->n_m / 4 + 2) {
+            x->allocated_m = x->n_m + 1;
+            x->m = xrealloc(x->m, x->allocated_m * sizeof *x->m);
+        }
+    }
     in->bulk = false;
     nps = cluster_netpols(in->cluster, &n);
     for (size_t i = 0; i < n; i++) {
