@@ -5,6 +5,7 @@ src_libnetpol_la_SOURCES = \
 	src/cli.c \
 	src/cluster.c \
 	src/compile.c \
+	src/compile-flags.c \
 	src/compile-gen.h \
 	src/incr.c \
 	src/incr.h \
@@ -22,6 +23,7 @@ src_libnetpol_la_SOURCES = \
 	include/cli.h \
 	include/cluster.h \
 	include/compile.h \
+	include/compile-flags.h \
 	include/cookie.h \
 	include/engine.h \
 	include/flowtab.h \
