@@ -5,6 +5,11 @@ src_libnetpol_la_SOURCES = \
 	src/cli.c \
 	src/cluster.c \
 	src/compile.c \
+	src/compile-ctx.h \
+	src/compile-flows.c \
+	src/compile-pipeline.c \
+	src/compile-rules.c \
+	src/compile-select.c \
 	src/compile-flags.c \
 	src/compile-gen.h \
 	src/incr.c \
