@@ -56,6 +56,139 @@ np_cookie(const struct compile_options *opts, enum np_cookie_kind kind,
 
 /* ---- Infrastructure. ---- */
 
+/* What an infrastructure flow does. */
+enum infra_action {
+    INFRA_CONTINUE,             /* The continuation: hands the packet on. */
+    INFRA_DROP,
+    INFRA_CONNTRACK,            /* Through conntrack, then NPT_STATE. */
+    INFRA_GOTO,                 /* On to table 'next'. */
+    INFRA_UNCUT,                /* Commit, clearing the cut mark; on. */
+    INFRA_COMMIT,               /* Commit with the deciding rules; on. */
+};
+
+struct infra_flow {
+    enum np_table table;
+    enum np_priority priority;
+    const char *match;
+    enum infra_action action;
+    enum np_table next;         /* For INFRA_GOTO. */
+    const char *comment;        /* Or NULL: the one above still applies. */
+};
+
+#define ND_COMMENT "IPv6 neighbor discovery is not subject to NetworkPolicy"
+
+/* The flows of every table that do not depend on the cluster. */
+static const struct infra_flow infra_flows[] = {
+    /* Address resolution is not policy: NetworkPolicy covers IP only. */
+    { NPT_CLASSIFY, PRIO_CLASSIFY_NOT_IP, "arp", INFRA_CONTINUE, 0,
+      "ARP is not subject to NetworkPolicy" },
+    { NPT_CLASSIFY, PRIO_CLASSIFY_NOT_IP, "icmp6,icmp_type=133",
+      INFRA_CONTINUE, 0, ND_COMMENT },
+    { NPT_CLASSIFY, PRIO_CLASSIFY_NOT_IP, "icmp6,icmp_type=134",
+      INFRA_CONTINUE, 0, ND_COMMENT },
+    { NPT_CLASSIFY, PRIO_CLASSIFY_NOT_IP, "icmp6,icmp_type=135",
+      INFRA_CONTINUE, 0, ND_COMMENT },
+    { NPT_CLASSIFY, PRIO_CLASSIFY_NOT_IP, "icmp6,icmp_type=136",
+      INFRA_CONTINUE, 0, ND_COMMENT },
+    { NPT_CLASSIFY, PRIO_CLASSIFY_NOT_IP, "icmp6,icmp_type=137",
+      INFRA_CONTINUE, 0, ND_COMMENT },
+    { NPT_CLASSIFY, PRIO_CLASSIFY_IP, "ip", INFRA_CONNTRACK, 0, NULL },
+    { NPT_CLASSIFY, PRIO_CLASSIFY_IP, "ipv6", INFRA_CONNTRACK, 0, NULL },
+    { NPT_CLASSIFY, PRIO_MISS, "", INFRA_CONTINUE, 0, NULL },
+
+    /* Replies are not what policies match (their fields are the
+     * connection's tuple reversed), so they follow their connection's
+     * verdict, which the original direction keeps up to date in ct_mark.
+     * ICMP errors (+rel) carry the mark of the connection they are
+     * about. */
+    { NPT_STATE, PRIO_STATE_INVALID, "ct_state=+inv+trk", INFRA_DROP, 0,
+      "invalid for conntrack" },
+    /* OVS 3.1's userspace conntrack keeps one entry for all SCTP between
+     * two addresses, whatever the ports: a packet to a denied port would
+     * mark the entry cut and drop the replies of the allowed associations
+     * that share it.  So SCTP replies pass whatever the mark; the original
+     * direction is still checked packet by packet. */
+    { NPT_STATE, PRIO_STATE_SCTP_REPLY,
+      "ct_state=-new+est+rpl+trk,ct_mark="CT_MARK_CUT",sctp", INFRA_CONTINUE,
+      0, "SCTP replies: one conntrack entry for every association between "
+      "two addresses" },
+    { NPT_STATE, PRIO_STATE_SCTP_REPLY,
+      "ct_state=-new+est+rpl+trk,ct_mark="CT_MARK_CUT",sctp6",
+      INFRA_CONTINUE, 0, NULL },
+    { NPT_STATE, PRIO_STATE_CUT_REPLY,
+      "ct_state=-new+est+rpl+trk,ct_mark="CT_MARK_CUT, INFRA_DROP, 0,
+      "replies of connections that policies no longer allow" },
+    { NPT_STATE, PRIO_STATE_CUT_REPLY,
+      "ct_state=-new+rel+trk,ct_mark="CT_MARK_CUT, INFRA_DROP, 0, NULL },
+    { NPT_STATE, PRIO_STATE_REPLY, "ct_state=-new+est+rpl+trk",
+      INFRA_CONTINUE, 0, "replies of allowed connections" },
+    { NPT_STATE, PRIO_STATE_REPLY, "ct_state=-new+rel+trk", INFRA_CONTINUE,
+      0, NULL },
+    /* What policies allowed when the connection started may have changed
+     * since: check again.  In the original direction the packet's fields
+     * are the connection's tuple, so the rules match as for the first
+     * packet. */
+    { NPT_STATE, PRIO_STATE_ESTABLISHED, "ct_state=-new+est-rpl+trk",
+      INFRA_GOTO, NPT_SPOOF, "established connections, original direction: "
+      "policies again" },
+    { NPT_STATE, PRIO_MISS, "", INFRA_GOTO, NPT_SPOOF, "new connections" },
+
+    { NPT_SPOOF, PRIO_MISS, "", INFRA_GOTO, NPT_INGRESS,
+      "not from a local pod: ingress checks only" },
+
+    /* A rule lookup that misses goes on to the default deny. */
+    { NPT_EGRESS, PRIO_MISS, "", INFRA_GOTO, NPT_EGRESS_DEFAULT, NULL },
+    { NPT_EGRESS_DEFAULT, PRIO_MISS, "", INFRA_GOTO, NPT_INGRESS,
+      "source not isolated for egress" },
+    { NPT_INGRESS, PRIO_MISS, "", INFRA_GOTO, NPT_INGRESS_DEFAULT, NULL },
+    { NPT_INGRESS_DEFAULT, PRIO_MISS, "", INFRA_GOTO, NPT_COMMIT,
+      "destination not isolated for ingress" },
+
+    /* An established connection was committed when it started.  Only one
+     * that a policy change cut and a later change allows again needs
+     * another commit: clearing the mark lets its replies pass again. */
+    { NPT_COMMIT, PRIO_COMMIT_UNCUT,
+      "ct_state=-new+est+trk,ct_mark="CT_MARK_CUT",ip", INFRA_UNCUT, 0,
+      "allowed again after a policy change had cut it" },
+    { NPT_COMMIT, PRIO_COMMIT_UNCUT,
+      "ct_state=-new+est+trk,ct_mark="CT_MARK_CUT",ipv6", INFRA_UNCUT, 0,
+      NULL },
+    { NPT_COMMIT, PRIO_COMMIT_ESTABLISHED, "ct_state=-new+est+trk",
+      INFRA_CONTINUE, 0, "established and still allowed" },
+    { NPT_COMMIT, PRIO_COMMIT_NEW, "ip", INFRA_COMMIT, 0,
+      "allowed: commit with the deciding rules in ct_label" },
+    { NPT_COMMIT, PRIO_COMMIT_NEW, "ipv6", INFRA_COMMIT, 0, NULL },
+};
+
+/* The actions of 'f' under 'o', malloc'd: the continuation is the
+ * operator's, of any length. */
+static char *
+infra_actions(const struct compile_options *o, const struct infra_flow *f)
+{
+    switch (f->action) {
+    case INFRA_CONTINUE:
+        return xstrdup(o->continuation);
+    case INFRA_DROP:
+        return xstrdup("drop");
+    case INFRA_CONNTRACK:
+        return xasprintf("ct(table=%u,zone=%u)", np_tbl(o, NPT_STATE),
+                         o->ct_zone);
+    case INFRA_GOTO:
+        return xasprintf("goto_table:%u", np_tbl(o, f->next));
+    case INFRA_UNCUT:
+        return xasprintf("ct(commit,zone=%u,exec(set_field:0/0x1->ct_mark)),"
+                         "%s", o->ct_zone, o->continuation);
+    case INFRA_COMMIT:
+        /* ct_label: egress rule id in the high 32 bits, ingress in the
+         * low; 0 means "not isolated in that direction". */
+        return xasprintf("ct(commit,zone=%u,exec("
+                         "move:NXM_NX_REG0[]->NXM_NX_CT_LABEL[32..63],"
+                         "move:NXM_NX_REG1[]->NXM_NX_CT_LABEL[0..31])),%s",
+                         o->ct_zone, o->continuation);
+    }
+    abort();
+}
+
 static void
 gen_direct(const struct np_gen *g, uint8_t table, uint16_t priority,
            uint64_t cookie, const char *match, const char *actions,
@@ -68,110 +201,14 @@ void
 np_gen_infra(const struct np_gen *g)
 {
     const struct compile_options *o = g->opts;
-    const char *cont = o->continuation;
     uint64_t cookie = np_cookie(o, NPC_INFRA, 0, 0);
-    char actions[256];
-    uint8_t t_classify = np_tbl(o, NPT_CLASSIFY);
-
-    /* Address resolution is not policy: NetworkPolicy covers IP only. */
-    gen_direct(g, t_classify, 100, cookie, "arp", cont,
-               "ARP is not subject to NetworkPolicy");
-    for (int type = 133; type <= 137; type++) {
-        char match[64];
-        snprintf(match, sizeof match, "icmp6,icmp_type=%d", type);
-        gen_direct(g, t_classify, 100, cookie, match, cont,
-                   "IPv6 neighbor discovery is not subject to NetworkPolicy");
+    for (size_t i = 0; i < ARRAY_SIZE(infra_flows); i++) {
+        const struct infra_flow *f = &infra_flows[i];
+        char *actions = infra_actions(o, f);
+        gen_direct(g, np_tbl(o, f->table), f->priority, cookie, f->match,
+                   actions, f->comment);
+        free(actions);
     }
-    snprintf(actions, sizeof actions, "ct(table=%u,zone=%u)",
-             np_tbl(o, NPT_STATE), o->ct_zone);
-    gen_direct(g, t_classify, 90, cookie, "ip", actions, NULL);
-    gen_direct(g, t_classify, 90, cookie, "ipv6", actions, NULL);
-    gen_direct(g, t_classify, 0, cookie, "", cont, NULL);
-
-    /* Replies are not what policies match (their fields are the
-     * connection's tuple reversed), so they follow their connection's
-     * verdict, which the original direction keeps up to date in ct_mark.
-     * ICMP errors (+rel) carry the mark of the connection they are about. */
-    uint8_t t_state = np_tbl(o, NPT_STATE);
-    gen_direct(g, t_state, 200, cookie, "ct_state=+inv+trk", "drop",
-               "invalid for conntrack");
-    /* OVS 3.1's userspace conntrack keeps one entry for all SCTP between
-     * two addresses, whatever the ports: a packet to a denied port would
-     * mark the entry cut and drop the replies of the allowed associations
-     * that share it.  So SCTP replies pass whatever the mark; the original
-     * direction is still checked packet by packet. */
-    gen_direct(g, t_state, 195, cookie,
-               "ct_state=-new+est+rpl+trk,ct_mark="CT_MARK_CUT",sctp", cont,
-               "SCTP replies: one conntrack entry for every association "
-               "between two addresses");
-    gen_direct(g, t_state, 195, cookie,
-               "ct_state=-new+est+rpl+trk,ct_mark="CT_MARK_CUT",sctp6", cont,
-               NULL);
-    gen_direct(g, t_state, 190, cookie,
-               "ct_state=-new+est+rpl+trk,ct_mark="CT_MARK_CUT, "drop",
-               "replies of connections that policies no longer allow");
-    gen_direct(g, t_state, 190, cookie,
-               "ct_state=-new+rel+trk,ct_mark="CT_MARK_CUT, "drop", NULL);
-    gen_direct(g, t_state, 180, cookie, "ct_state=-new+est+rpl+trk", cont,
-               "replies of allowed connections");
-    gen_direct(g, t_state, 180, cookie, "ct_state=-new+rel+trk", cont, NULL);
-    /* What policies allowed when the connection started may have changed
-     * since: check again.  In the original direction the packet's fields
-     * are the connection's tuple, so the rules match as for the first
-     * packet. */
-    snprintf(actions, sizeof actions, "goto_table:%u", np_tbl(o, NPT_SPOOF));
-    gen_direct(g, t_state, 170, cookie, "ct_state=-new+est-rpl+trk", actions,
-               "established connections, original direction: policies "
-               "again");
-    gen_direct(g, t_state, 0, cookie, "", actions, "new connections");
-
-    uint8_t t_spoof = np_tbl(o, NPT_SPOOF);
-    snprintf(actions, sizeof actions, "goto_table:%u", np_tbl(o, NPT_INGRESS));
-    gen_direct(g, t_spoof, 0, cookie, "", actions,
-               "not from a local pod: ingress checks only");
-
-    uint8_t t_eg = np_tbl(o, NPT_EGRESS);
-    snprintf(actions, sizeof actions, "goto_table:%u",
-             np_tbl(o, NPT_EGRESS_DEFAULT));
-    gen_direct(g, t_eg, 0, cookie, "", actions, NULL);
-    snprintf(actions, sizeof actions, "goto_table:%u", np_tbl(o, NPT_INGRESS));
-    gen_direct(g, np_tbl(o, NPT_EGRESS_DEFAULT), 0, cookie, "", actions,
-               "source not isolated for egress");
-    snprintf(actions, sizeof actions, "goto_table:%u",
-             np_tbl(o, NPT_INGRESS_DEFAULT));
-    gen_direct(g, np_tbl(o, NPT_INGRESS), 0, cookie, "", actions, NULL);
-    snprintf(actions, sizeof actions, "goto_table:%u", np_tbl(o, NPT_COMMIT));
-    gen_direct(g, np_tbl(o, NPT_INGRESS_DEFAULT), 0, cookie, "", actions,
-               "destination not isolated for ingress");
-
-    /* An established connection was committed when it started.  Only one
-     * that a policy change cut and a later change allows again needs
-     * another commit: clearing the mark lets its replies pass again. */
-    uint8_t t_commit = np_tbl(o, NPT_COMMIT);
-    /* These two end in the operator's continuation, of any length. */
-    char *commit = xasprintf(
-        "ct(commit,zone=%u,exec(set_field:0/0x1->ct_mark)),%s",
-        o->ct_zone, cont);
-    gen_direct(g, t_commit, 110, cookie,
-               "ct_state=-new+est+trk,ct_mark="CT_MARK_CUT",ip", commit,
-               "allowed again after a policy change had cut it");
-    gen_direct(g, t_commit, 110, cookie,
-               "ct_state=-new+est+trk,ct_mark="CT_MARK_CUT",ipv6", commit,
-               NULL);
-    free(commit);
-    gen_direct(g, t_commit, 105, cookie, "ct_state=-new+est+trk", cont,
-               "established and still allowed");
-
-    /* ct_label: egress rule id in the high 32 bits, ingress in the low;
-     * 0 means "not isolated in that direction". */
-    commit = xasprintf(
-        "ct(commit,zone=%u,exec(move:NXM_NX_REG0[]->NXM_NX_CT_LABEL[32..63],"
-        "move:NXM_NX_REG1[]->NXM_NX_CT_LABEL[0..31])),%s",
-        o->ct_zone, cont);
-    gen_direct(g, t_commit, 100, cookie, "ip", commit,
-               "allowed: commit with the deciding rules in ct_label");
-    gen_direct(g, t_commit, 100, cookie, "ipv6", commit, NULL);
-    free(commit);
 }
 
 /* ---- Spoof guard, orphan ports, the node. ---- */
@@ -186,8 +223,8 @@ add_port_drops(const struct np_gen *g, const char *port, const char *comment)
     uint64_t cookie = np_cookie(o, NPC_INFRA, 0, 0);
     for (int v6 = 0; v6 < 2; v6++) {
         char *match = xasprintf("in_port=%s,%s", port, v6 ? "ipv6" : "ip");
-        gen_direct(g, np_tbl(o, NPT_SPOOF), 150, cookie, match, "drop",
-                   comment);
+        gen_direct(g, np_tbl(o, NPT_SPOOF), PRIO_SPOOF_PORT_DROP, cookie,
+                   match, "drop", comment);
         free(match);
     }
 }
@@ -224,13 +261,15 @@ np_gen_spoof(const struct np_gen *g, const struct k8s_pod *pod)
         np_host_match(&pod->ips[i], false, buf);
         for (size_t j = 0; j < n_ports; j++) {
             char *match = xasprintf("in_port=%s,%s", ports[j], buf);
-            gen_direct(g, t, 200, cookie, match, actions, comment.s);
+            gen_direct(g, t, PRIO_SPOOF_OWN, cookie, match, actions,
+                       comment.s);
             free(match);
         }
         if (n_ports) {
-            gen_direct(g, t, 100, cookie, buf, "drop", comment.s);
+            gen_direct(g, t, PRIO_SPOOF_ADDRESS_DROP, cookie, buf, "drop",
+                       comment.s);
         } else {
-            gen_direct(g, t, 200, cookie, buf, actions, comment.s);
+            gen_direct(g, t, PRIO_SPOOF_OWN, cookie, buf, actions, comment.s);
         }
     }
     for (size_t j = 0; j < n_ports; j++) {
@@ -284,13 +323,13 @@ np_gen_node(const struct np_gen *g)
         np_host_match(&o->node_addrs[i], false, buf);
         for (size_t j = 0; j < o->n_node_ports; j++) {
             char *match = xasprintf("in_port=%s,%s", o->node_ports[j], buf);
-            gen_direct(g, np_tbl(o, NPT_SPOOF), 190, cookie, match, commit,
-                       j ? NULL : from);
+            gen_direct(g, np_tbl(o, NPT_SPOOF), PRIO_SPOOF_NODE, cookie,
+                       match, commit, j ? NULL : from);
             free(match);
         }
         np_host_match(&o->node_addrs[i], true, buf);
-        gen_direct(g, np_tbl(o, NPT_EGRESS_DEFAULT), NP_PRIO_NODE, cookie,
-                   buf, ingress, to);
+        gen_direct(g, np_tbl(o, NPT_EGRESS_DEFAULT), PRIO_ISOLATION_TO_NODE,
+                   cookie, buf, ingress, to);
         free(from);
         free(to);
     }
@@ -327,10 +366,9 @@ np_gen_isolation(const struct np_gen *g, const struct k8s_pod *pod,
     char buf[NP_MATCH_MAX], match[NP_MATCH_MAX + 32];
     for (size_t j = 0; j < pod->n_ips; j++) {
         np_host_match(&pod->ips[j], ingress, buf);
-        gen_direct(g, t, NP_PRIO_DEFAULT_DENY, cookie, buf, "drop", comment);
+        gen_direct(g, t, PRIO_ISOLATION_DROP, cookie, buf, "drop", comment);
         snprintf(match, sizeof match, "ct_state=+est+trk,%s", buf);
-        gen_direct(g, t, NP_PRIO_DEFAULT_CUT, cookie, match, cut,
-                   cut_comment);
+        gen_direct(g, t, PRIO_ISOLATION_CUT, cookie, match, cut, cut_comment);
     }
     free(cut_comment);
     free(comment);
