@@ -47,11 +47,11 @@ uint64_t
 np_cookie(const struct compile_options *opts, enum np_cookie_kind kind,
           uint32_t policy, uint32_t rule)
 {
-    return (NP_COOKIE_PREFIX << 48)
-           | ((uint64_t) opts->generation << 40)
-           | ((uint64_t) kind << 32)
-           | ((uint64_t) (policy & 0xfffff) << 12)
-           | (rule & 0xfff);
+    struct np_cookie c = {
+        .generation = opts->generation, .kind = kind, .policy = policy,
+    };
+    np_cookie_set_slot(&c, rule);
+    return np_cookie_encode(&c);
 }
 
 /* ---- Infrastructure. ---- */
@@ -360,7 +360,11 @@ np_gen_isolation(const struct np_gen *g, const struct k8s_pod *pod,
                               first_invalid
                               ? " (invalid: isolating with no rules)" : "",
                               n > 1 ? " and others" : "");
-    uint64_t cookie = np_cookie(o, NPC_ISOLATION, pno, ingress ? 0x800 : 0);
+    struct np_cookie c = {
+        .generation = o->generation, .kind = NPC_ISOLATION, .policy = pno,
+        .ingress = ingress,
+    };
+    uint64_t cookie = np_cookie_encode(&c);
     char *cut_comment = xasprintf("%s: established connections cut",
                                   comment);
     char buf[NP_MATCH_MAX], match[NP_MATCH_MAX + 32];
@@ -380,8 +384,11 @@ uint64_t
 np_rule_cookie(const struct compile_options *opts, uint32_t pno,
                bool ingress, size_t idx)
 {
-    return np_cookie(opts, NPC_RULE, pno, (ingress ? 0x800 : 0)
-                                          | (idx & 0x7ff));
+    struct np_cookie c = {
+        .generation = opts->generation, .kind = NPC_RULE, .policy = pno,
+        .ingress = ingress, .rule = idx,
+    };
+    return np_cookie_encode(&c);
 }
 
 void
