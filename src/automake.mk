@@ -44,6 +44,17 @@ src_libnetpol_la_SOURCES = \
 src_libnetpol_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(YAML_CFLAGS)
 src_libnetpol_la_LIBADD = $(JANSSON_LIBS) $(YAML_LIBS) $(EV_LIBS)
 
+# The Kubernetes client: the API's list and watch over libcurl on libev,
+# and kubeconfig.  No OVS, so built with or without it.
+noinst_LTLIBRARIES += src/libkube.la
+src_libkube_la_SOURCES = \
+	src/kube-client.c \
+	src/kubeconfig.c \
+	include/kube-client.h \
+	include/kubeconfig.h
+src_libkube_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS)
+src_libkube_la_LIBADD = $(CURL_LIBS)
+
 bin_PROGRAMS += ovs-netpol
 ovs_netpol_SOURCES = src/ovs-netpol.c
 ovs_netpol_LDADD = src/libnetpol.la

@@ -1,16 +1,6 @@
 # ovs-netpold and the control socket.  The daemon needs libopenvswitch
 # (configure --with-ovs, as deploy/build.sh does).
 if HAVE_OVS
-# The Kubernetes client: libcurl on libev, no OVS.
-noinst_LTLIBRARIES += src/libkube.la
-src_libkube_la_SOURCES = \
-	src/kube-client.c \
-	src/kubeconfig.c \
-	include/kube-client.h \
-	include/kubeconfig.h
-src_libkube_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS)
-src_libkube_la_LIBADD = $(CURL_LIBS)
-
 # The control socket speaks OVS's unixctl protocol: an OVS-side module.
 noinst_LTLIBRARIES += src/libcontrol.la
 src_libcontrol_la_SOURCES = src/control.c include/control.h \

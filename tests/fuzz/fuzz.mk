@@ -15,12 +15,13 @@ tests_fuzz_replay_manifest_LDADD = src/libnetpol.la $(JANSSON_LIBS) \
 tests_fuzz_replay_trace_SOURCES = tests/fuzz/fuzz-trace.c $(FUZZ_REPLAY)
 tests_fuzz_replay_trace_LDADD = src/libnetpol.la
 tests_fuzz_replay_kubeconfig_SOURCES = tests/fuzz/fuzz-kubeconfig.c \
-	src/kubeconfig.c $(FUZZ_REPLAY)
+	$(FUZZ_REPLAY)
 tests_fuzz_replay_kubeconfig_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(YAML_CFLAGS)
-tests_fuzz_replay_kubeconfig_LDADD = src/libnetpol.la $(JANSSON_LIBS) \
-	$(YAML_LIBS)
-# fuzz-kube.c includes src/kube-client.c.
+tests_fuzz_replay_kubeconfig_LDADD = src/libkube.la src/libnetpol.la \
+	$(JANSSON_LIBS) $(YAML_LIBS)
+# fuzz-kube.c includes src/kube-client.c (its static functions are what
+# it fuzzes), so it takes kubeconfig.c alone, not libkube.la.
 tests_fuzz_replay_kube_SOURCES = tests/fuzz/fuzz-kube.c src/kubeconfig.c \
 	$(FUZZ_REPLAY)
 tests_fuzz_replay_kube_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
