@@ -7,11 +7,25 @@ src_libcontrol_la_SOURCES = src/control.c include/control.h \
 	src/appctl.c include/appctl.h
 src_libcontrol_la_CPPFLAGS = $(AM_CPPFLAGS) $(OVS_CPPFLAGS)
 
+# The daemon's core: the glue (daemon.c), its trace command
+# (daemon-trace.c) and the installer, which keeps the bridge's flows equal
+# to the engine's table.  No OVS header, but it runs on the switch
+# modules: a program that links it links, after it, libcontrol.la,
+# libkube.la, libnetpol.la and $(SWITCH_LIBS) with $(SWITCH_WRAP).
+noinst_LTLIBRARIES += src/libdaemon.la
+src_libdaemon_la_SOURCES = \
+	src/daemon.c \
+	src/daemon-trace.c \
+	src/installer.c \
+	include/daemon.h \
+	include/daemon-trace.h \
+	include/installer.h
+
 sbin_PROGRAMS = ovs-netpold
-ovs_netpold_SOURCES = src/ovs-netpold.c src/daemon.c include/daemon.h \
-	include/daemon-trace.h src/daemon-trace.c
-ovs_netpold_LDADD = src/libcontrol.la src/libkube.la src/libnetpol.la \
-	$(SWITCH_LIBS) $(CURL_LIBS) $(JANSSON_LIBS) $(YAML_LIBS) $(EV_LIBS)
+ovs_netpold_SOURCES = src/ovs-netpold.c
+ovs_netpold_LDADD = src/libdaemon.la src/libcontrol.la src/libkube.la \
+	src/libnetpol.la $(SWITCH_LIBS) $(CURL_LIBS) $(JANSSON_LIBS) \
+	$(YAML_LIBS) $(EV_LIBS)
 ovs_netpold_LDFLAGS = $(SWITCH_WRAP)
 
 # Options and start-up checks, without a switch.

@@ -46,12 +46,13 @@ tests_fuzz_replay_extids_LDADD = tests/fuzz/libfuzzcheck.la \
 	src/libnetpol.la $(SWITCH_LIBS) $(JANSSON_LIBS) $(YAML_LIBS)
 tests_fuzz_replay_extids_LDFLAGS = $(SWITCH_WRAP)
 # fuzz-control.c includes src/daemon.c and stands in for src/control.c
-# (libcontrol.la gives appctl.c only).
+# (libcontrol.la gives appctl.c only); libdaemon.la gives daemon-trace.c
+# and the installer.
 tests_fuzz_replay_control_SOURCES = tests/fuzz/fuzz-control.c \
-	src/daemon-trace.c $(FUZZ_REPLAY)
+	$(FUZZ_REPLAY)
 tests_fuzz_replay_control_LDADD = tests/fuzz/libfuzzcheck.la \
-	src/libcontrol.la src/libkube.la src/libnetpol.la $(SWITCH_LIBS) \
-	$(CURL_LIBS) $(JANSSON_LIBS) $(YAML_LIBS) $(EV_LIBS)
+	src/libdaemon.la src/libcontrol.la src/libkube.la src/libnetpol.la \
+	$(SWITCH_LIBS) $(CURL_LIBS) $(JANSSON_LIBS) $(YAML_LIBS) $(EV_LIBS)
 tests_fuzz_replay_control_LDFLAGS = $(SWITCH_WRAP)
 endif
 
