@@ -321,20 +321,3 @@ cli_compile(int argc, char *argv[])
     compile_cmd_destroy(&cmd);
     return status;
 }
-
-/* Without libopenvswitch there is nothing to name; src/cli-control.c
- * replaces this when there is. */
-__attribute__((weak)) void
-cli_set_program_name(const char *argv0)
-{
-}
-
-/* Without libopenvswitch (configure without --with-ovs) there is no control
- * client; src/cli-control.c replaces this when there is. */
-__attribute__((weak)) int
-cli_control(const char *path, int argc, char *argv[])
-{
-    fprintf(stderr, "ovs-netpol: built without libopenvswitch: cannot talk "
-            "to the daemon at %s\n", path);
-    return 2;
-}
