@@ -35,6 +35,7 @@
 #include <ev.h>
 #include <jansson.h>
 #include "kubeconfig.h"
+#include "np-log.h"
 #include "np-util.h"
 #include "objects.h"
 #include "strmap.h"
@@ -220,10 +221,7 @@ struct kube_client {
 
     uint64_t rand_state;
 
-    /* Log rate limit. */
-    double log_tokens;
-    ev_tstamp log_last;
-    unsigned long log_dropped;
+    struct np_log_limit log_limit;      /* opts.log_burst, log_rate. */
 };
 
 static void kick(struct kube_client *);
@@ -251,28 +249,21 @@ static void
 kc_log(struct kube_client *kc, enum kube_log_level level,
        const char *format, ...)
 {
-    ev_tstamp now = ev_now(kc->loop);
-    kc->log_tokens += (now - kc->log_last) * kc->opts.log_rate;
-    if (kc->log_tokens > kc->opts.log_burst) {
-        kc->log_tokens = kc->opts.log_burst;
-    }
-    kc->log_last = now;
-    if (kc->log_tokens < 1.0) {
-        kc->log_dropped++;
+    struct np_log_limit *rl = &kc->log_limit;
+    if (!np_log_limit_allow(rl, ev_now(kc->loop))) {
         return;
     }
-    kc->log_tokens -= 1.0;
 
     va_list args;
     va_start(args, format);
     char *msg = xvasprintf(format, args);
     va_end(args);
-    if (kc->log_dropped) {
-        char *s = xasprintf("%s (%lu earlier messages suppressed)", msg,
-                            kc->log_dropped);
+    if (rl->dropped) {
+        char *s = xasprintf("%s (%"PRIu64" earlier messages suppressed)",
+                            msg, rl->dropped);
         free(msg);
         msg = s;
-        kc->log_dropped = 0;
+        rl->dropped = 0;
     }
     if (kc->cbs->on_log) {
         kc->cbs->on_log(kc->aux, level, msg);
@@ -1908,8 +1899,8 @@ kube_client_create(struct ev_loop *loop, const struct kube_config *config,
     kc->rand_state = ((uint64_t) time(NULL) << 20) ^ (uint64_t) getpid()
                      ^ (uintptr_t) kc;
     kc->rand_state |= 1;
-    kc->log_tokens = kc->opts.log_burst;
-    kc->log_last = ev_now(loop);
+    np_log_limit_init(&kc->log_limit, kc->opts.log_rate, kc->opts.log_burst);
+    kc->log_limit.last = ev_now(loop);
 
     kc->socks.next = kc->socks.prev = &kc->socks;
     kc->multi = curl_multi_init();
