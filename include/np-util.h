@@ -41,6 +41,21 @@ void *x2nrealloc(void *items, size_t *allocated, size_t size);
         ((STRUCT *) (void *) ((char *) (POINTER) - offsetof (STRUCT, MEMBER)))
 #endif
 
+/* A string built piece by piece.  strbuf_steal() hands its text to the
+ * caller, who frees it; strbuf_destroy() frees it instead.  Either leaves
+ * the strbuf empty, ready for more, holding no memory. */
+struct strbuf {
+    char *s;                    /* Terminated; NULL while empty. */
+    size_t len, allocated;      /* Characters; bytes allocated. */
+};
+
+void strbuf_init(struct strbuf *);
+void strbuf_put(struct strbuf *, const char *);
+void strbuf_printf(struct strbuf *, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+char *strbuf_steal(struct strbuf *);
+void strbuf_destroy(struct strbuf *);
+
 /* qsort() for arrays that may be empty and then NULL: C makes a null
  * pointer argument undefined behaviour even for 0 elements (UBSan reports
  * it), so this does nothing for fewer than 2 elements. */

@@ -22,25 +22,6 @@
  * commit table clears it when a later change allows the connection again. */
 #define CT_MARK_CUT "0x1/0x1"
 
-/* ---- Growable text. ---- */
-
-struct ds {
-    char *s;
-    size_t len, cap;
-};
-
-static void
-ds_put(struct ds *ds, const char *s, size_t n)
-{
-    if (ds->len + n + 1 > ds->cap) {
-        ds->cap = (ds->len + n + 1) * 2;
-        ds->s = xrealloc(ds->s, ds->cap);
-    }
-    memcpy(ds->s + ds->len, s, n);
-    ds->len += n;
-    ds->s[ds->len] = '\0';
-}
-
 /* ---- Cookies. ---- */
 
 uint64_t
@@ -245,17 +226,16 @@ np_gen_spoof(const struct np_gen *g, const struct k8s_pod *pod)
                       ? o->port_of(o->port_aux, pod->namespace, pod->name,
                                    &ports)
                       : 0);
-    struct ds comment = { NULL, 0, 0 };
-    char *head = xasprintf("pod %s/%s%s", pod->namespace, pod->name,
-                           !n_ports ? " (no port known)"
-                           : n_ports == 1 ? " on port " : " on ports ");
-    ds_put(&comment, head, strlen(head));
-    free(head);
+    struct strbuf comment;
+    strbuf_init(&comment);
+    strbuf_printf(&comment, "pod %s/%s%s", pod->namespace, pod->name,
+                  !n_ports ? " (no port known)"
+                  : n_ports == 1 ? " on port " : " on ports ");
     for (size_t i = 0; i < n_ports; i++) {
         if (i) {
-            ds_put(&comment, ", ", 2);
+            strbuf_put(&comment, ", ");
         }
-        ds_put(&comment, ports[i], strlen(ports[i]));
+        strbuf_put(&comment, ports[i]);
     }
     for (size_t i = 0; i < pod->n_ips; i++) {
         np_host_match(&pod->ips[i], false, buf);
@@ -275,7 +255,7 @@ np_gen_spoof(const struct np_gen *g, const struct k8s_pod *pod)
     for (size_t j = 0; j < n_ports; j++) {
         add_port_drops(g, ports[j], comment.s);
     }
-    free(comment.s);
+    strbuf_destroy(&comment);
 }
 
 /* A port bound to a pod that gets no flows of its own (not known yet, no

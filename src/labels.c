@@ -239,23 +239,6 @@ sel_op_name(enum sel_op op)
     return "?";
 }
 
-struct strbuf {
-    char *s;
-    size_t len, cap;
-};
-
-static void
-strbuf_put(struct strbuf *b, const char *s)
-{
-    size_t n = strlen(s);
-    if (b->len + n + 1 > b->cap) {
-        b->cap = (b->len + n + 1) * 2;
-        b->s = xrealloc(b->s, b->cap);
-    }
-    memcpy(b->s + b->len, s, n + 1);
-    b->len += n;
-}
-
 static int
 compare_exprs(const void *a_, const void *b_)
 {
@@ -268,7 +251,8 @@ compare_exprs(const void *a_, const void *b_)
 char *
 selector_to_string(const struct selector *sel)
 {
-    struct strbuf b = { xstrdup(""), 0, 1 };
+    struct strbuf b;
+    strbuf_init(&b);
     for (size_t i = 0; i < sel->match_labels.n; i++) {
         if (b.len) {
             strbuf_put(&b, ",");
@@ -313,5 +297,5 @@ selector_to_string(const struct selector *sel)
         }
     }
     free(sorted);
-    return b.s;
+    return strbuf_steal(&b);
 }

@@ -177,6 +177,59 @@ np_quote(const char *s_, size_t len)
 }
 
 void
+strbuf_init(struct strbuf *b)
+{
+    b->s = NULL;
+    b->len = b->allocated = 0;
+}
+
+static void
+strbuf_put_len(struct strbuf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->allocated) {
+        b->allocated = (b->len + n + 1) * 2;
+        b->s = xrealloc(b->s, b->allocated);
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+void
+strbuf_put(struct strbuf *b, const char *s)
+{
+    strbuf_put_len(b, s, strlen(s));
+}
+
+void
+strbuf_printf(struct strbuf *b, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    char *piece = xvasprintf(format, args);
+    va_end(args);
+    strbuf_put(b, piece);
+    free(piece);
+}
+
+char *
+strbuf_steal(struct strbuf *b)
+{
+    char *s = b->s ? b->s : xstrdup("");
+    strbuf_init(b);
+    return s;
+}
+
+void
+strbuf_destroy(struct strbuf *b)
+{
+    if (b) {
+        free(b->s);
+        strbuf_init(b);
+    }
+}
+
+void
 np_qsort(void *items, size_t n, size_t size,
          int (*compare)(const void *, const void *))
 {
