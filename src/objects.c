@@ -10,14 +10,12 @@
 
 #include <assert.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 #include <jansson.h>
 #include "np-util.h"
 #include "yaml-json.h"
@@ -51,7 +49,6 @@ obj_kind_name(enum obj_kind kind)
 }
 
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
-#define MIN(a, b) ((a) < (b) ? (a) : (b))
 
 /* Freeing. */
 
@@ -2443,56 +2440,25 @@ file_type_name(mode_t mode)
             : "not a regular file");
 }
 
-/* Reads 'fd' to its end into '*text' (malloc'd, '*size' bytes), at most
- * OBJECTS_MAX_FILE_SIZE bytes, starting with a buffer of 'hint' bytes.
- * Returns NULL, or a malloc'd message naming 'path' (then '*text' is
- * NULL). */
+/* The message for np_read_fd()'s or np_read_file()'s 'error' reading
+ * 'path' to its end. */
 static char *
-read_bounded(int fd, const char *path, size_t hint, char **text, size_t *size)
+read_error(const char *path, int error)
 {
-    size_t allocated = MAX(hint, 4096);
-    char *buf = xmalloc(allocated);
-    size_t n_read = 0;
-    for (;;) {
-        if (n_read == allocated) {
-            /* One byte more than the limit tells a file that is too big
-             * (or grew since fstat()) from one of exactly the limit. */
-            if (n_read > OBJECTS_MAX_FILE_SIZE) {
-                free(buf);
-                return xasprintf("%s: cannot read: more than the %d MiB a "
-                                 "manifest may have", path,
-                                 OBJECTS_MAX_FILE_SIZE >> 20);
-            }
-            allocated = MIN(allocated * 2,
-                            (size_t) OBJECTS_MAX_FILE_SIZE + 1);
-            buf = xrealloc(buf, allocated);
-        }
-        ssize_t n = read(fd, buf + n_read, allocated - n_read);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        } else if (n < 0) {
-            char *error = xasprintf("%s: read error: %s", path,
-                                    strerror(errno));
-            free(buf);
-            return error;
-        } else if (!n) {
-            break;
-        }
-        n_read += n;
-    }
-    *text = buf;
-    *size = n_read;
-    return NULL;
+    return (error == EFBIG
+            ? xasprintf("%s: cannot read: more than the %d MiB a manifest "
+                        "may have", path, OBJECTS_MAX_FILE_SIZE >> 20)
+            : xasprintf("%s: read error: %s", path, strerror(error)));
 }
 
 void
 objects_parse_stream(const char *origin, int fd, struct obj_batch *batch)
 {
-    char *text = NULL;
-    size_t size = 0;
-    char *error = read_bounded(fd, origin, 0, &text, &size);
+    char *text;
+    size_t size;
+    int error = np_read_fd(fd, OBJECTS_MAX_FILE_SIZE, 0, 0, &text, &size);
     if (error) {
-        obj_batch_add_error(batch, error);
+        obj_batch_add_error(batch, read_error(origin, error));
         batch->incomplete = true;
     } else {
         objects_parse_buffer(origin, text, size, batch);
@@ -2503,42 +2469,32 @@ objects_parse_stream(const char *origin, int fd, struct obj_batch *batch)
 void
 objects_parse_file(const char *path, struct obj_batch *batch)
 {
-    /* O_NONBLOCK: opening a FIFO must not wait for a writer (the daemon
-     * reads its manifest directory on its event loop). */
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-        obj_batch_add_error(batch, xasprintf("%s: cannot open: %s", path,
-                                             strerror(errno)));
-        batch->incomplete = true;
+    /* NP_READ_REGULAR: a FIFO must not make it wait for a writer (the
+     * daemon reads its manifest directory on its event loop). */
+    struct stat st = { .st_mode = 0 };
+    char *text;
+    size_t size;
+    int error = np_read_file(path, OBJECTS_MAX_FILE_SIZE, NP_READ_REGULAR,
+                             &st, &text, &size);
+    if (!error) {
+        objects_parse_buffer(path, text, size, batch);
+        free(text);
         return;
     }
 
-    struct stat st;
-    char *error = NULL;
-    if (fstat(fd, &st)) {
-        error = xasprintf("%s: cannot read: %s", path, strerror(errno));
-    } else if (!S_ISREG(st.st_mode)) {
-        error = xasprintf("%s: cannot read: it is %s, not a regular file",
-                          path, file_type_name(st.st_mode));
-    } else if (st.st_size > OBJECTS_MAX_FILE_SIZE) {
-        error = xasprintf("%s: cannot read: %jd bytes is more than the "
-                          "%d MiB a manifest file may have", path,
-                          (intmax_t) st.st_size,
-                          OBJECTS_MAX_FILE_SIZE >> 20);
-    }
-
-    size_t size = 0;
-    char *text = NULL;
-    if (!error) {
-        error = read_bounded(fd, path, (size_t) st.st_size + 1, &text, &size);
-    }
-    close(fd);
-
-    if (error) {
-        obj_batch_add_error(batch, error);
-        batch->incomplete = true;
+    char *msg;
+    if (!st.st_mode) {
+        msg = xasprintf("%s: cannot open: %s", path, strerror(error));
+    } else if (error == NP_READ_NOT_REGULAR) {
+        msg = xasprintf("%s: cannot read: it is %s, not a regular file",
+                        path, file_type_name(st.st_mode));
+    } else if (error == EFBIG && st.st_size > OBJECTS_MAX_FILE_SIZE) {
+        msg = xasprintf("%s: cannot read: %jd bytes is more than the %d MiB "
+                        "a manifest file may have", path,
+                        (intmax_t) st.st_size, OBJECTS_MAX_FILE_SIZE >> 20);
     } else {
-        objects_parse_buffer(path, text, size, batch);
+        msg = read_error(path, error);   /* Or it grew while we read. */
     }
-    free(text);
+    obj_batch_add_error(batch, msg);
+    batch->incomplete = true;
 }
