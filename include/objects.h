@@ -47,6 +47,7 @@ enum obj_kind {
     OBJ_POD,
     OBJ_NETPOL,
 };
+#define OBJ_N_KINDS 3           /* For arrays indexed by enum obj_kind. */
 const char *obj_kind_name(enum obj_kind);       /* "Namespace", ... */
 
 struct k8s_namespace {
