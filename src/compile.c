@@ -446,13 +446,3 @@ np_flowset_print(const struct np_flowset *fs, FILE *stream)
                 *f->match ? " " : "", f->actions);
     }
 }
-
-void
-np_flowset_count_tables(const struct np_flowset *fs, size_t counts[256])
-{
-    memset(counts, 0, 256 * sizeof *counts);
-    for (size_t i = 0; i < fs->n_flows; i++) {
-        counts[fs->flows[i].table]++;
-    }
-}
-

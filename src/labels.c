@@ -227,18 +227,6 @@ selector_matches(const struct selector *sel, const struct labels *labels)
     return true;
 }
 
-const char *
-sel_op_name(enum sel_op op)
-{
-    switch (op) {
-    case SEL_IN: return "In";
-    case SEL_NOT_IN: return "NotIn";
-    case SEL_EXISTS: return "Exists";
-    case SEL_DOES_NOT_EXIST: return "DoesNotExist";
-    }
-    return "?";
-}
-
 static int
 compare_exprs(const void *a_, const void *b_)
 {
