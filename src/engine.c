@@ -329,7 +329,6 @@ engine_destroy(struct engine *e)
 static void
 mark(struct engine *e, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
-double engine_now_ms(void);
 
 /* Records the first reason of a batch; later ones are counted only. */
 static void
