@@ -1,6 +1,6 @@
 /* Small helpers shared by every module: allocation that aborts on failure
- * (out of memory is not an error path here, see STYLE.md), and growable
- * arrays. */
+ * (out of memory is not an error path here, see STYLE.md), growable
+ * arrays and strings, and reading a file whole. */
 #ifndef NP_NP_UTIL_H
 #define NP_NP_UTIL_H 1
 
