@@ -18,6 +18,10 @@ src_libnetpol_la_SOURCES = \
 	src/flowtab.c \
 	src/labels.c \
 	src/objects.c \
+	src/objects-int.h \
+	src/objects-json.c \
+	src/objects-names.c \
+	src/objects-read.c \
 	src/strmap.c \
 	src/np-log.c \
 	src/np-util.c \

@@ -35,8 +35,9 @@ CURL_LIBS = $(shell pkg-config --libs libcurl)
 
 # src/automake.mk's libnetpol, without the CLI.
 NETPOL = addr cluster compile compile-flows compile-pipeline compile-rules \
-	compile-select engine flowtab incr labels objects strmap np-log \
-	np-util source-dir trace yaml-json
+	compile-select engine flowtab incr labels objects objects-json \
+	objects-names objects-read strmap np-log np-util source-dir trace \
+	yaml-json
 SWITCH = installer ovs-loop switch-db switch-of
 OVS_SIDE = $(SWITCH) appctl fuzz-ofcheck
 
