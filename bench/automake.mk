@@ -10,7 +10,6 @@ bench_engine_event_LDADD = src/libnetpol.la
 
 EXTRA_DIST += \
 	bench/README.md \
-	bench/gen-cluster.py \
 	bench/gen_cluster.py \
 	bench/gen-except.py \
 	bench/compile-bench.sh \

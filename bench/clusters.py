@@ -1,7 +1,7 @@
 """The benches' cluster files, by mix and size, cached in bench/out/clusters/
 as compile-bench.sh caches them (the same names and bytes): NAME-sSEED.json
 with NAME medium/large/small for the old mix and broad-medium/broad-large/
-broad-small for the broad one; regenerated when gen-cluster.py is newer.
+broad-small for the broad one; regenerated when gen_cluster.py is newer.
 Beside each: NAME-sSEED.churn.json (the churn description, for node-1)
 and NAME-sSEED.node-1.ports (`compile --ports` for node-1's pods).
 
@@ -16,7 +16,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "out", "clusters")
-GEN = os.path.join(HERE, "gen-cluster.py")
+GEN = os.path.join(HERE, "gen_cluster.py")
 SIZES = {"1k": "small", "10k": "medium", "50k": "large"}
 MIXES = ("old", "broad")
 NODE = "node-1"

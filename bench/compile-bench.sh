@@ -2,7 +2,7 @@
 # compile-bench.sh - time `ovs-netpol compile` on synthetic clusters.
 #
 # Builds nothing: run `make` first.  Generates the clusters with
-# bench/gen-cluster.py (cached in bench/out/clusters/, regenerated when the
+# bench/gen_cluster.py (cached in bench/out/clusters/, regenerated when the
 # generator changes), runs the compiler on each case --repeat times under
 # /usr/bin/time -v, and prints a table; one JSON line per case is appended to
 # bench/out/results.jsonl.  See bench/README.md for what each figure means.
@@ -11,7 +11,7 @@
 #   CASE                medium medium-node1 large large-node1 cross (default:
 #                       all five; "quick" = medium medium-node1 cross);
 #                       broad-medium broad-medium-node1 broad-large
-#                       broad-large-node1: the same sizes, gen-cluster.py
+#                       broad-large-node1: the same sizes, gen_cluster.py
 #                       --mix broad (issue 8); small small-node1
 #                       broad-small broad-small-node1: 1,000 pods, 100
 #                       policies (quick checks); none in the default
@@ -93,10 +93,10 @@ ensure_cluster() {
     CLUSTER=$OUT/clusters/$name-s$SEED.json
     META=$OUT/clusters/$name-s$SEED.meta.json
     if [ "$REGEN" = 1 ] || [ ! -s "$CLUSTER" ] || [ ! -s "$META" ] \
-        || [ "$HERE/gen-cluster.py" -nt "$CLUSTER" ]; then
-        say "generating $name: gen-cluster.py $(cluster_args "$name") --seed $SEED"
+        || [ "$HERE/gen_cluster.py" -nt "$CLUSTER" ]; then
+        say "generating $name: gen_cluster.py $(cluster_args "$name") --seed $SEED"
         # shellcheck disable=SC2046
-        python3 "$HERE/gen-cluster.py" $(cluster_args "$name") --seed "$SEED" \
+        python3 "$HERE/gen_cluster.py" $(cluster_args "$name") --seed "$SEED" \
             -o "$CLUSTER.tmp" --meta "$META"
         mv "$CLUSTER.tmp" "$CLUSTER"
     fi
@@ -161,7 +161,7 @@ run_case() {
     if [ "$PORTS" = 1 ]; then
         local pf=$OUT/clusters/$cname-s$SEED.${node:-all}.ports
         if [ ! -s "$pf" ] || [ "$CLUSTER" -nt "$pf" ]; then
-            python3 "$HERE/gen-cluster.py" --ports-for "$CLUSTER" ${node:+--ports-node "$node"} -o "$pf"
+            python3 "$HERE/gen_cluster.py" --ports-for "$CLUSTER" ${node:+--ports-node "$node"} -o "$pf"
         fi
         args+=(--ports "$pf")
     fi

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # daemon-bench.sh - the daemon (ovs-netpold) against kube-apiserver-sim and a
-# userspace Open vSwitch, as node-1, on a cluster of bench/gen-cluster.py:
+# userspace Open vSwitch, as node-1, on a cluster of bench/gen_cluster.py:
 # by default the old mix's 10,000 pods / 1,000 policies (`--preset medium
 # --seed 1`); --mix broad and --size 50k for the others (issue 8), or
 # --cluster FILE.  The events come from the cluster's churn description
-# (gen-cluster.py --churn-for, cached beside the cluster).
+# (gen_cluster.py --churn-for, cached beside the cluster).
 #
 # Measures: startup / full resync; single events (pod add, pod delete, pod
 # relabel of node-1 pods, relabel of the pods most rules have as peers,

@@ -2,12 +2,12 @@
 """daemon_bench.py - how fast ovs-netpold follows the Kubernetes API.
 
 Run through bench/daemon-bench.sh; bench/README.md ("daemon-bench.sh")
-explains every figure.  In short, on a cluster of gen-cluster.py (--mix old
+explains every figure.  In short, on a cluster of gen_cluster.py (--mix old
 or broad, --size 10k or 50k, or --cluster FILE; default the old mix's
 10,000 pods on 50 nodes, 1,000 policies) served by
 tests/kube-apiserver-sim, with ovs-netpold as node-1 on ovs/sandbox.sh's
 userspace switch, playing the events of the cluster's churn description
-(gen-cluster.py --churn-for):
+(gen_cluster.py --churn-for):
 
   startup     daemon start -> first `ovs-netpol sync` returns; flows; RSS
   pod-add, pod-delete, pod-relabel, pod-relabel-peer, ns-relabel,
@@ -101,7 +101,7 @@ def summary(values):
 
 # ---------------------------------------------------------------------------
 # The cluster file and its churn description (bench/clusters.py and
-# gen-cluster.py --churn-for: which events to play, chosen by a model of
+# gen_cluster.py --churn-for: which events to play, chosen by a model of
 # the compiler's selection and the engine's invalidation).
 
 class Cluster:
@@ -1257,7 +1257,7 @@ def main():
     ap.add_argument("--sync-demo", type=int, default=6,
                     help="relabels followed by a plain sync (no forced bookmark)")
     ap.add_argument("--mix", choices=clusters.MIXES, default="old",
-                    help="gen-cluster.py's policy mix (default old)")
+                    help="gen_cluster.py's policy mix (default old)")
     ap.add_argument("--size", choices=sorted(clusters.SIZES), default="10k",
                     help="10k: 10,000 pods, 1,000 policies (default); 50k: 50,000 and 5,000; "
                     "1k: 1,000 and 100 (a quick check)")

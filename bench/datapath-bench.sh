@@ -6,7 +6,7 @@
 # On ovs/sandbox.sh's userspace switch (datapath_type=netdev) with pods
 # bench/c1..c4 (clients), bench/s (server, isolated for ingress, allows the
 # clients) and bench/other (denied), plus a background cluster compiled as
-# node-1 (gen-cluster.py --preset small: 1,000 pods, 100 policies), three
+# node-1 (gen_cluster.py --preset small: 1,000 pods, 100 policies), three
 # tables on the same switch:
 #   A  priority=0,actions=NORMAL                 no policy, no conntrack
 #   B  ovs-netpol compile output                 established packets re-checked

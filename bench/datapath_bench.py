@@ -56,7 +56,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 SANDBOX = os.path.join(TOP, "ovs", "sandbox.sh")
 NETPOL = os.path.join(TOP, "ovs-netpol")
-GEN = os.path.join(HERE, "gen-cluster.py")
+GEN = os.path.join(HERE, "gen_cluster.py")
 OUT = os.path.join(HERE, "out")
 NODE = "node-1"
 
@@ -684,7 +684,7 @@ def fmt_result(t, m):
 def describe_background(b):
     if b["preset"] == "none":
         return "none"
-    return "gen-cluster --preset %s --seed %d (%d pods, %d on %s, %d policies)" % (
+    return "gen_cluster.py --preset %s --seed %d (%d pods, %d on %s, %d policies)" % (
         b["preset"], b["seed"], b["pods"], b["local_pods"], NODE, b["policies"])
 
 
@@ -716,7 +716,7 @@ def main():
                     "(actions=NORMAL), B (compiled, established packets re-checked), C (B with "
                     "established packets skipping the policies).  Needs root.")
     p.add_argument("--preset", default="small",
-                   help="background cluster: gen-cluster.py --preset (tiny small medium ...) or "
+                   help="background cluster: gen_cluster.py --preset (tiny small medium ...) or "
                         "none (default small: 1,000 pods, 100 policies)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--seconds", type=float, default=5, help="per run (default 5)")

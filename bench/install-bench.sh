@@ -4,7 +4,7 @@
 # replace-flows`, and the ovs-vswitchd memory it costs.
 #
 # Needs root and openvswitch-switch (as ovs/sandbox.sh does); builds nothing.
-# Compiles each case with ./ovs-netpol (clusters from bench/gen-cluster.py,
+# Compiles each case with ./ovs-netpol (clusters from bench/gen_cluster.py,
 # cached in bench/out/clusters/ as compile-bench.sh does), then for each:
 #   install   replace-flows into an empty bridge (the first load)
 #   noop      replace-flows of the same file again (the diff finds nothing)
@@ -78,19 +78,19 @@ for case in "${CASES[@]}"; do
     [ "$case" != "$cname" ] && node=node-1
     CLUSTER=$OUT/clusters/$cname-s$SEED.json
     META=$OUT/clusters/$cname-s$SEED.meta.json
-    if [ ! -s "$CLUSTER" ] || [ "$HERE/gen-cluster.py" -nt "$CLUSTER" ]; then
+    if [ ! -s "$CLUSTER" ] || [ "$HERE/gen_cluster.py" -nt "$CLUSTER" ]; then
         case "$cname" in
             medium) gargs="--pods 10000 --policies 1000 --nodes 50" ;;
             large) gargs="--pods 50000 --policies 5000 --nodes 250" ;;
         esac
         say "generating $cname"
         # shellcheck disable=SC2086
-        python3 "$HERE/gen-cluster.py" $gargs --seed "$SEED" -o "$CLUSTER.tmp" --meta "$META"
+        python3 "$HERE/gen_cluster.py" $gargs --seed "$SEED" -o "$CLUSTER.tmp" --meta "$META"
         mv "$CLUSTER.tmp" "$CLUSTER"
     fi
     pf=$OUT/clusters/$cname-s$SEED.${node:-all}.ports
     if [ ! -s "$pf" ] || [ "$CLUSTER" -nt "$pf" ]; then
-        python3 "$HERE/gen-cluster.py" --ports-for "$CLUSTER" ${node:+--ports-node "$node"} -o "$pf"
+        python3 "$HERE/gen_cluster.py" --ports-for "$CLUSTER" ${node:+--ports-node "$node"} -o "$pf"
     fi
     start_sandbox       # a fresh switch per case: freed memory stays in the process
     FLOWS=$TMP/$case.flows

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # profile-event.sh - instructions per engine event, by kind, under callgrind.
 #
-# Takes the events of the churn description (gen-cluster.py --churn-for) of a
+# Takes the events of the churn description (gen_cluster.py --churn-for) of a
 # cluster and runs them through bench/engine-event (built by `make`) under
 # `valgrind --tool=callgrind --instr-atstart=no`: per kind, instructions per
 # event in each phase (input and invalidation, engine run, the commit's

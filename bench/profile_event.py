@@ -3,14 +3,14 @@
 
 Run through bench/profile-event.sh; bench/README.md ("profile-event.sh")
 explains the figures.  For a cluster (--mix and --size, or --cluster FILE)
-it takes events of every kind from the churn description (gen-cluster.py
+it takes events of every kind from the churn description (gen_cluster.py
 --churn-for), writes each as the object a watch would deliver, and runs
 them through bench/engine-event under `valgrind --tool=callgrind
 --instr-atstart=no`: instructions per event and phase (input: the
 cluster update and invalidation; run: engine_run(); commit: the daemon's
 difference against the installed table), flow changes, and the policies
 the engine compiled again, next to the policies the model in
-gen-cluster.py says src/engine.c invalidates and why.  The median event
+gen_cluster.py says src/engine.c invalidates and why.  The median event
 of each kind gets callgrind_annotate's inclusive and exclusive listings.
 Instruction counts do not depend on the machine's load, so this can run
 on a busy machine; --no-valgrind gives the same table without them (CPU
@@ -530,7 +530,7 @@ def report(a, cl, churn, load, pl, results, dumps, kinds):
         load["flows"], rev, "; a build without inlining (shares, not totals)" if a.no_inline else ""))
     unit = "CPU ms (this machine, now)" if a.no_valgrind else "million instructions"
     print("per event, p50 (max) in %s; changes: flow changes p50/p99; compiled: policies the "
-          "engine compiled again, p50/p99; model: what gen-cluster.py's model of "
+          "engine compiled again, p50/p99; model: what gen_cluster.py's model of "
           "src/engine.c invalidate_for() predicts, by reason" % unit)
     hdr = "%-20s %3s | %15s %15s %15s %15s | %11s | %9s | %s" % (
         "event", "n", "input", "run", "commit", "total", "changes", "compiled", "model (p50 by reason)")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test-gen-cluster.sh - self-test of bench/gen-cluster.py: exact sizes, same
+# test-gen-cluster.sh - self-test of bench/gen_cluster.py: exact sizes, same
 # seed -> same bytes (also under another PYTHONHASHSEED), another seed ->
 # other bytes, every object valid as the API server validates it, the
 # documented features present, the old mix's bytes unchanged, the broad
@@ -8,7 +8,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 export HERE
-GEN=$HERE/gen-cluster.py
+GEN=$HERE/gen_cluster.py
 T=$(mktemp -d /tmp/test-gen-cluster.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -67,7 +67,7 @@ for spec in "1000 100 5 40" "10000 1000 50 200"; do
     python3 "$GEN" --churn-for "$T/old.json" --seed 7 -o "$T/old.churn"
     python3 - "$T/a.json" "$T/a.churn" "$T/old.churn" "$@" <<'PY' || fail "broad $spec: content check"
 import json, sys, collections, importlib.util, os
-gen = os.path.join(os.environ.get("HERE", "."), "gen-cluster.py")
+gen = os.path.join(os.environ.get("HERE", "."), "gen_cluster.py")
 items = json.load(open(sys.argv[1]))["items"]
 churn, old = json.load(open(sys.argv[2])), json.load(open(sys.argv[3]))
 pods, pols, nodes, node1 = map(int, sys.argv[4:8])

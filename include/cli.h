@@ -4,12 +4,17 @@
 #ifndef NP_CLI_H
 #define NP_CLI_H 1
 
+int cli_compile(int argc, char *argv[]);
+
+/* The control client: src/cli-control.c with libopenvswitch, whose
+ * unixctl client it uses, else src/cli-control-stub.c, whose commands
+ * say that they cannot (src/automake.mk picks one).  Neither is in
+ * libnetpol. */
+
 /* Gives the program's name to libopenvswitch, when the program links it,
  * for the messages it prints itself (such as "virtual memory exhausted"
  * before it aborts): without it they begin "(null): ".  Call it first. */
 void cli_set_program_name(const char *argv0);
-
-int cli_compile(int argc, char *argv[]);
 /* Sends a command to the daemon's control socket 'path' and prints the
  * answer: status 0, 1 (the daemon said no) or 2 (unreachable). */
 int cli_control(const char *path, int argc, char *argv[]);

@@ -151,7 +151,4 @@ void np_flowset_destroy(struct np_flowset *);
  * that name the policies and rules. */
 void np_flowset_print(const struct np_flowset *, FILE *);
 
-/* Counts per absolute table into 'counts' (256 entries). */
-void np_flowset_count_tables(const struct np_flowset *, size_t counts[256]);
-
 #endif

@@ -55,6 +55,14 @@ np_cookie_slot(const struct np_cookie *c)
     return (c->ingress ? 0x800 : 0) | (c->rule & 0x7ff);
 }
 
+/* Sets 'c''s direction and rule from the 12-bit rule slot 'slot'. */
+static inline void
+np_cookie_set_slot(struct np_cookie *c, uint16_t slot)
+{
+    c->ingress = (slot & 0x800) != 0;
+    c->rule = slot & 0x7ff;
+}
+
 /* Our cookie for 'c'; fields wider than their bits are cut. */
 static inline uint64_t
 np_cookie_encode(const struct np_cookie *c)
@@ -73,8 +81,7 @@ np_cookie_decode(uint64_t cookie, struct np_cookie *c)
     c->generation = (cookie >> 40) & 0xff;
     c->kind = (cookie >> 32) & 0xff;
     c->policy = (cookie >> 12) & 0xfffff;
-    c->ingress = (cookie & 0x800) != 0;
-    c->rule = cookie & 0x7ff;
+    np_cookie_set_slot(c, cookie & 0xfff);
     return (cookie & NP_COOKIE_MASK_OURS) == NP_COOKIE_OURS;
 }
 

@@ -21,33 +21,25 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-
-struct ip_addr;
+#include "compile.h"
 
 struct daemon_options {
     const char *source_dir;     /* --source dir:PATH, or NULL. */
     const char *kubeconfig;     /* --kubeconfig FILE, or NULL. */
     const char *ovs_rundir;     /* Where db.sock and BRIDGE.mgmt live. */
     const char *bridge;
-    const char *node;           /* Never NULL: the daemon is per node. */
     const char *control;        /* Control socket path. */
-    unsigned int table_base;
-    const char *continuation;
-    unsigned int ct_zone;
     double drift_interval;      /* Seconds; 0 disables the check. */
-    /* This node's addresses and ports (see struct compile_options):
-     * traffic to and from the node is always allowed. */
-    const struct ip_addr *node_addrs;
-    size_t n_node_addrs;
-    const char *const *node_ports;
-    size_t n_node_ports;
-    /* The most flows one policy's rules may add (see struct
-     * compile_options); a policy over it isolates its pods and allows
-     * nothing, and 'status' lists it. */
-    size_t max_policy_flows;
     /* Send the kubeconfig's bearer token to an http:// server.  Without
      * it the daemon refuses to start with such a config. */
     bool allow_insecure_http_token;
+    /* What the engine compiles with, as 'ovs-netpol compile' takes it
+     * (compile-flags.h): its node is never NULL, the daemon is per node;
+     * its node addresses and ports are this node's, whose traffic is
+     * always allowed; a policy over its 'max_policy_flows' isolates its
+     * pods and allows nothing, and 'status' lists it.  The engine sets
+     * the ports, ids and generation itself. */
+    struct compile_options compile;
 };
 
 /* Runs until SIGINT or SIGTERM; returns the exit status.  The flows stay

@@ -95,8 +95,6 @@
 struct ev_loop;
 struct kube_config;
 
-#define KUBE_N_KINDS 3          /* OBJ_NAMESPACE, OBJ_POD, OBJ_NETPOL. */
-
 enum kube_log_level {
     KUBE_LOG_ERROR,             /* Something failed; we retry. */
     KUBE_LOG_WARN,              /* E.g. TLS verification disabled. */
@@ -191,7 +189,7 @@ struct kube_kind_status {
 
 struct kube_client_status {
     bool synced;                /* Every kind 'synced'. */
-    struct kube_kind_status kinds[KUBE_N_KINDS];        /* By obj_kind. */
+    struct kube_kind_status kinds[OBJ_N_KINDS];         /* By obj_kind. */
 };
 
 /* Fills in 'status'.  Its strings belong to the client and stay valid until

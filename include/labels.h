@@ -67,6 +67,4 @@ bool selector_matches(const struct selector *, const struct labels *);
  * "app=db,tier in (a,b),!legacy". An empty selector gives "". */
 char *selector_to_string(const struct selector *);
 
-const char *sel_op_name(enum sel_op);
-
 #endif

@@ -7,9 +7,10 @@
  * line of ours.
  *
  * Messages triggered by outside input (API server, OVS, manifests) go
- * through np_log_rl(), which lets at most 'burst' messages per minute
- * through from each call site and counts the rest, as OVS's
- * VLOG_WARN_RL() does, so a misbehaving peer cannot flood the log. */
+ * through a rate limit, a token bucket as OVS's VLOG_WARN_RL() has, so a
+ * misbehaving peer cannot flood the log: np_log_rl() keeps one per call
+ * site, kube-client one per client.  The first message let through after
+ * some were dropped says how many. */
 #ifndef NP_LOG_H
 #define NP_LOG_H 1
 
@@ -31,13 +32,24 @@ bool np_log_parse_level(const char *, enum np_log_level *);
 void np_log(enum np_log_level, const char *module, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* A rate limit: 'burst' messages in a row, then 'rate' per second. */
 struct np_log_limit {
-    unsigned int burst;         /* Messages per minute. */
-    double window_start;
-    unsigned int sent;
-    uint64_t dropped;
+    double rate;                /* Messages per second, in the long run. */
+    double burst;               /* Messages in a row. */
+    double tokens;              /* Messages that may go now. */
+    double last;                /* When 'tokens' was last topped up. */
+    uint64_t dropped;           /* Refused since the last one allowed. */
 };
-#define NP_LOG_LIMIT_INIT(BURST) { (BURST), 0, 0, 0 }
+/* 'BURST' in a row, and 'BURST' a minute in the long run. */
+#define NP_LOG_LIMIT_INIT(BURST) { (BURST) / 60.0, (BURST), (BURST), 0, 0 }
+
+void np_log_limit_init(struct np_log_limit *, double rate,
+                       unsigned int burst);
+/* Whether one more message may go out at time 'now', in seconds on a
+ * clock that never goes back (the first call may come at any time).  If
+ * not, counts it in 'dropped', which the caller reports and clears with
+ * the next message it lets through. */
+bool np_log_limit_allow(struct np_log_limit *, double now);
 
 void np_log_rl(struct np_log_limit *, enum np_log_level, const char *module,
                const char *format, ...)

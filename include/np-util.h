@@ -1,6 +1,6 @@
 /* Small helpers shared by every module: allocation that aborts on failure
- * (out of memory is not an error path here, see STYLE.md), and growable
- * arrays. */
+ * (out of memory is not an error path here, see STYLE.md), growable
+ * arrays and strings, and reading a file whole. */
 #ifndef NP_NP_UTIL_H
 #define NP_NP_UTIL_H 1
 
@@ -40,6 +40,54 @@ void *x2nrealloc(void *items, size_t *allocated, size_t size);
 #define CONTAINER_OF(POINTER, STRUCT, MEMBER)                           \
         ((STRUCT *) (void *) ((char *) (POINTER) - offsetof (STRUCT, MEMBER)))
 #endif
+
+/* A string built piece by piece.  strbuf_steal() hands its text to the
+ * caller, who frees it; strbuf_destroy() frees it instead.  Either leaves
+ * the strbuf empty, ready for more, holding no memory. */
+struct strbuf {
+    char *s;                    /* Terminated; NULL while empty. */
+    size_t len, allocated;      /* Characters; bytes allocated. */
+};
+
+void strbuf_init(struct strbuf *);
+void strbuf_put(struct strbuf *, const char *);
+void strbuf_printf(struct strbuf *, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+char *strbuf_steal(struct strbuf *);
+void strbuf_destroy(struct strbuf *);
+
+/* Reading a file whole, bounded in size, for manifests, kubeconfigs,
+ * tokens and certificates. */
+enum {
+    /* Only a regular file (after symbolic links) will do, and opening it
+     * never blocks: the daemon reads files on its event loop, where a
+     * FIFO would wait for a writer. */
+    NP_READ_REGULAR = 1 << 0,
+    /* The data may be a secret (a token, a private key): every buffer is
+     * wiped before it goes back to the heap.  The caller wipes the one it
+     * gets. */
+    NP_READ_SECRET = 1 << 1,
+};
+/* np_read_file()'s error for a file that is not a regular one under
+ * NP_READ_REGULAR: never an errno value. */
+#define NP_READ_NOT_REGULAR (-1)
+
+/* Reads 'fd' to its end into '*data', malloc'd, null-terminated, '*size'
+ * bytes, with a first buffer of 'hint' bytes.  'flags': NP_READ_SECRET.
+ * Returns 0 or an errno value, EFBIG for more than 'max_size' bytes (it
+ * stops reading there); then '*data' is NULL. */
+int np_read_fd(int fd, size_t max_size, size_t hint, int flags,
+               char **data, size_t *size)
+    __attribute__((warn_unused_result));
+/* Reads the file 'path' as np_read_fd() does.  Returns 0 or an errno
+ * value, EFBIG for more than 'max_size' bytes, or NP_READ_NOT_REGULAR.
+ * With NP_READ_REGULAR and 'st' nonnull, stores the file's status in
+ * '*st' once it is open (else leaves it as it was), so that a caller can
+ * say what it was. */
+struct stat;
+int np_read_file(const char *path, size_t max_size, int flags,
+                 struct stat *st, char **data, size_t *size)
+    __attribute__((warn_unused_result));
 
 /* qsort() for arrays that may be empty and then NULL: C makes a null
  * pointer argument undefined behaviour even for 0 elements (UBSan reports

@@ -5,8 +5,9 @@
  * server validates them (accepting what it accepts, including the values
  * it keeps from objects that earlier versions stored: each check and the
  * API server rule it mirrors are in tests/data/objects/README.md), and
- * copied into the structs below.  No json_t escapes this module.  An invalid object is rejected with
- * a message that names where it came from, the object and the field, e.g.
+ * copied into the structs below.  No json_t escapes this module.  An
+ * invalid object is rejected with a message that names where it came
+ * from, the object and the field, e.g.
  *
  *   policy.yaml: NetworkPolicy default/db: spec.ingress[0].from[2].ipBlock.except[0]:
  *   "172.18.1.0/24" is not inside cidr "172.17.0.0/16"
@@ -47,6 +48,7 @@ enum obj_kind {
     OBJ_POD,
     OBJ_NETPOL,
 };
+#define OBJ_N_KINDS 3           /* For arrays indexed by enum obj_kind. */
 const char *obj_kind_name(enum obj_kind);       /* "Namespace", ... */
 
 struct k8s_namespace {

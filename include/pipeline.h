@@ -24,7 +24,7 @@ enum np_table {
 };
 
 /* "classify", "conntrack state", ...; "?" beyond NPT_N_TABLES.  (Defined
- * in src/compile.c.) */
+ * in src/compile-pipeline.c.) */
 const char *np_table_name(enum np_table);
 
 /* Priorities, by table.  Within a table, the higher one decides. */

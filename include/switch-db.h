@@ -89,8 +89,6 @@ void switch_db_destroy(struct switch_db *);
 /* True once the first complete copy of the table has been reported. */
 bool switch_db_is_synced(const struct switch_db *);
 
-bool switch_db_is_connected(const struct switch_db *);
-
 /* Returns the binding of pod 'ns'/'pod', or NULL, and stores in '*n' (if
  * 'n' is nonnull) how many Interfaces claim the pod.  If several do, the
  * newest: the last one reported bound (of several reported at once, the

@@ -1,9 +1,8 @@
 # The switch side of the daemon: ovs-loop (OVS's poll loop inside libev),
-# switch-of (OpenFlow bundles to the bridge), switch-db (port bindings
-# from OVSDB) and, on top of them, the installer (keeps the bridge's flows
-# equal to the engine's table; it needs libnetpol too).  Their headers
-# expose no OVS type; only ovs-loop, switch-of and switch-db include OVS
-# headers.  They never include jansson: libopenvswitch-renamed.a
+# switch-of (OpenFlow bundles to the bridge) and switch-db (port bindings
+# from OVSDB); the installer on top of them is in src/libdaemon.la
+# (src/daemon.mk).  Their headers expose no OVS type; all three include
+# OVS headers.  They never include jansson: libopenvswitch-renamed.a
 # has its json_* renamed, but OVS's <openvswitch/json.h> and <jansson.h>
 # still clash on the JSON_* enumerators.
 #
@@ -13,11 +12,9 @@
 if HAVE_OVS
 noinst_LTLIBRARIES += src/libswitch.la
 src_libswitch_la_SOURCES = \
-	src/installer.c \
 	src/ovs-loop.c \
 	src/switch-db.c \
 	src/switch-of.c \
-	include/installer.h \
 	include/ovs-loop.h \
 	include/switch-db.h \
 	include/switch-of.h
@@ -43,9 +40,10 @@ SWITCH_LIBS = src/libswitch.la $(OVS_LIBS) -lev -lpthread
 # ovs-vswitchd restart, and a 100,000-flow bundle.
 check_PROGRAMS += tests/test-switch
 tests_test_switch_SOURCES = tests/test-switch.c
-# The installer's flow tables and clock come from libnetpol.
-tests_test_switch_LDADD = $(SWITCH_LIBS) src/libnetpol.la $(JANSSON_LIBS) \
-	$(YAML_LIBS)
+# The installer comes from libdaemon, its flow tables and clock from
+# libnetpol.
+tests_test_switch_LDADD = src/libdaemon.la $(SWITCH_LIBS) src/libnetpol.la \
+	$(JANSSON_LIBS) $(YAML_LIBS)
 tests_test_switch_LDFLAGS = $(SWITCH_WRAP)
 TESTS += tests/switch-test.sh
 EXTRA_DIST += tests/switch-test.sh

@@ -5,6 +5,12 @@ src_libnetpol_la_SOURCES = \
 	src/cli.c \
 	src/cluster.c \
 	src/compile.c \
+	src/compile-ctx.h \
+	src/compile-flows.c \
+	src/compile-pipeline.c \
+	src/compile-rules.c \
+	src/compile-select.c \
+	src/compile-flags.c \
 	src/compile-gen.h \
 	src/incr.c \
 	src/incr.h \
@@ -12,6 +18,10 @@ src_libnetpol_la_SOURCES = \
 	src/flowtab.c \
 	src/labels.c \
 	src/objects.c \
+	src/objects-int.h \
+	src/objects-json.c \
+	src/objects-names.c \
+	src/objects-read.c \
 	src/strmap.c \
 	src/np-log.c \
 	src/np-util.c \
@@ -22,6 +32,7 @@ src_libnetpol_la_SOURCES = \
 	include/cli.h \
 	include/cluster.h \
 	include/compile.h \
+	include/compile-flags.h \
 	include/cookie.h \
 	include/engine.h \
 	include/flowtab.h \
@@ -37,6 +48,17 @@ src_libnetpol_la_SOURCES = \
 src_libnetpol_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(YAML_CFLAGS)
 src_libnetpol_la_LIBADD = $(JANSSON_LIBS) $(YAML_LIBS) $(EV_LIBS)
 
+# The Kubernetes client: the API's list and watch over libcurl on libev,
+# and kubeconfig.  No OVS, so built with or without it.
+noinst_LTLIBRARIES += src/libkube.la
+src_libkube_la_SOURCES = \
+	src/kube-client.c \
+	src/kubeconfig.c \
+	include/kube-client.h \
+	include/kubeconfig.h
+src_libkube_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS)
+src_libkube_la_LIBADD = $(CURL_LIBS)
+
 bin_PROGRAMS += ovs-netpol
 ovs_netpol_SOURCES = src/ovs-netpol.c
 ovs_netpol_LDADD = src/libnetpol.la
@@ -46,4 +68,7 @@ ovs_netpol_SOURCES += src/cli-control.c
 ovs_netpol_CPPFLAGS = $(AM_CPPFLAGS) $(OVS_CPPFLAGS)
 ovs_netpol_LDADD += src/libcontrol.la $(SWITCH_LIBS)
 ovs_netpol_LDFLAGS = $(SWITCH_WRAP)
+else
+# Without it, 'compile' only; the control commands say why not.
+ovs_netpol_SOURCES += src/cli-control-stub.c
 endif

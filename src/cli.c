@@ -9,22 +9,10 @@
 #include <unistd.h>
 #include "cluster.h"
 #include "compile.h"
+#include "compile-flags.h"
 #include "objects.h"
 #include "strmap.h"
 #include "np-util.h"
-
-static bool
-parse_uint(const char *s, unsigned long max, unsigned long *value)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 0);
-    if (errno || end == s || *end || v > max || s[0] == '-') {
-        return false;
-    }
-    *value = v;
-    return true;
-}
 
 char *
 cli_read_ports(const char *path, struct strmap *ports)
@@ -154,233 +142,182 @@ compile_files(struct cluster *cluster, char *paths[], int n)
     return ok;
 }
 
-int
-cli_compile(int argc, char *argv[])
+/* What 'ovs-netpol compile' was asked to do. */
+struct compile_cmd {
+    struct compile_flags flags;
+    struct strmap ports;        /* --ports: "ns/pod" -> port, malloc'd. */
+    bool have_ports;
+    char **files;               /* The inputs, in argv. */
+    int n_files;
+    struct compile_bound_port *bound;   /* The ports of 'ports', bound. */
+    size_t n_bound;
+};
+
+static void
+compile_cmd_init(struct compile_cmd *cmd)
 {
-    enum { OPT_NODE = 256, OPT_TABLE_BASE, OPT_CONTINUATION, OPT_PORTS,
-           OPT_CT_ZONE, OPT_GENERATION, OPT_NODE_ADDRESS, OPT_NODE_PORT,
-           OPT_MAX_POLICY_FLOWS };
+    memset(cmd, 0, sizeof *cmd);
+    compile_flags_init(&cmd->flags);
+    strmap_init(&cmd->ports);
+}
+
+static void
+compile_cmd_destroy(struct compile_cmd *cmd)
+{
+    for (size_t i = 0; i < cmd->n_bound; i++) {
+        free((char *) cmd->bound[i].ns);
+        free((char *) cmd->bound[i].name);
+    }
+    free(cmd->bound);
+    size_t b;
+    for (struct strmap_node *node = strmap_first(&cmd->ports, &b); node;
+         node = strmap_next(&cmd->ports, node, &b)) {
+        free(node->value);
+    }
+    strmap_destroy(&cmd->ports);
+    compile_flags_destroy(&cmd->flags);
+}
+
+static void
+compile_usage(void)
+{
+    printf("usage: ovs-netpol compile [--node NAME] [--table-base N] "
+           "[--continuation ACTION]\n"
+           "       [--ports FILE] [--ct-zone N] [--generation N]\n"
+           "       [--node-address ADDR,...] [--node-port PORT,...]\n"
+           "       [--max-policy-flows N] FILE...\n");
+}
+
+/* Parses the arguments of 'compile' into 'cmd'.  Returns -1 to go on, or
+ * the exit status: 0 after --help, 2 after a usage error, printed.  The
+ * compiler's flags are the daemon's too (compile-flags.h); --generation
+ * and --ports are the offline compiler's own. */
+static int
+compile_cmd_parse(struct compile_cmd *cmd, int argc, char *argv[])
+{
+    enum { OPT_COMPILE = 256, OPT_PORTS };
     static const struct option long_options[] = {
-        {"node", required_argument, NULL, OPT_NODE},
-        {"table-base", required_argument, NULL, OPT_TABLE_BASE},
-        {"continuation", required_argument, NULL, OPT_CONTINUATION},
+        COMPILE_FLAGS_OPTIONS(OPT_COMPILE),
+        {"generation", required_argument, NULL, OPT_COMPILE},
         {"ports", required_argument, NULL, OPT_PORTS},
-        {"ct-zone", required_argument, NULL, OPT_CT_ZONE},
-        {"generation", required_argument, NULL, OPT_GENERATION},
-        {"node-address", required_argument, NULL, OPT_NODE_ADDRESS},
-        {"node-port", required_argument, NULL, OPT_NODE_PORT},
-        {"max-policy-flows", required_argument, NULL, OPT_MAX_POLICY_FLOWS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct compile_options opts;
-    compile_options_init(&opts);
-    struct strmap ports;
-    strmap_init(&ports);
-    bool have_ports = false;
-    int status = 0;
-    struct ip_addr *node_addrs = NULL;
-    const char **node_ports = NULL;
-    size_t n_node_ports = 0, allocated_node_ports = 0;
-    struct compile_bound_port *bound = NULL;
-
     optind = 1;
     for (;;) {
-        int c = getopt_long(argc, argv, "h", long_options, NULL);
+        int index;
+        int c = getopt_long(argc, argv, "h", long_options, &index);
         if (c == -1) {
             break;
         }
-        unsigned long v;
+        char *error = NULL;
         switch (c) {
-        case OPT_NODE:
-            opts.node = optarg;
-            break;
-        case OPT_TABLE_BASE:
-            if (!parse_uint(optarg, 255 - NPT_N_TABLES + 1, &v)) {
-                fprintf(stderr, "ovs-netpol compile: --table-base: \"%s\" is "
-                        "not a table number from 0 to %d\n", optarg,
-                        255 - NPT_N_TABLES + 1);
-                status = 2;
-                goto out;
-            }
-            opts.table_base = v;
-            break;
-        case OPT_CONTINUATION:
-            if (!*optarg) {
-                fprintf(stderr, "ovs-netpol compile: --continuation: "
-                        "empty action\n");
-                status = 2;
-                goto out;
-            }
-            opts.continuation = optarg;
+        case OPT_COMPILE:
+            error = compile_flags_parse(&cmd->flags, long_options[index].name,
+                                        optarg);
             break;
         case OPT_PORTS: {
-            char *error = cli_read_ports(optarg, &ports);
-            if (error) {
-                fprintf(stderr, "ovs-netpol compile: --ports: %s\n", error);
-                free(error);
-                status = 2;
-                goto out;
+            char *bad = cli_read_ports(optarg, &cmd->ports);
+            if (bad) {
+                error = xasprintf("--ports: %s", bad);
+                free(bad);
             }
-            have_ports = true;
+            cmd->have_ports = true;
             break;
         }
-        case OPT_CT_ZONE:
-            if (!parse_uint(optarg, 65535, &v)) {
-                fprintf(stderr, "ovs-netpol compile: --ct-zone: \"%s\" is "
-                        "not a zone from 0 to 65535\n", optarg);
-                status = 2;
-                goto out;
-            }
-            opts.ct_zone = v;
-            break;
-        case OPT_GENERATION:
-            if (!parse_uint(optarg, 255, &v)) {
-                fprintf(stderr, "ovs-netpol compile: --generation: \"%s\" is "
-                        "not a number from 0 to 255\n", optarg);
-                status = 2;
-                goto out;
-            }
-            opts.generation = v;
-            break;
-        case OPT_NODE_ADDRESS: {
-            free(node_addrs);
-            node_addrs = NULL;
-            size_t n = 0;
-            /* "none", as for the daemon: nothing is special about the
-             * node. */
-            char *error = (strcmp(optarg, "none")
-                           ? ip_addr_parse_list(optarg, &node_addrs, &n)
-                           : NULL);
-            if (error) {
-                fprintf(stderr, "ovs-netpol compile: --node-address: %s\n",
-                        error);
-                free(error);
-                status = 2;
-                goto out;
-            }
-            opts.node_addrs = node_addrs;
-            opts.n_node_addrs = n;
-            break;
-        }
-        case OPT_NODE_PORT: {
-            char *save = NULL;
-            for (char *w = strtok_r(optarg, ",", &save); w;
-                 w = strtok_r(NULL, ",", &save)) {
-                char *bad = compile_check_port(w);
-                if (bad) {
-                    fprintf(stderr, "ovs-netpol compile: --node-port: %s\n",
-                            bad);
-                    free(bad);
-                    status = 2;
-                goto out;
-                }
-                APPEND(node_ports, n_node_ports, allocated_node_ports,
-                       (const char *) w);
-            }
-            opts.node_ports = node_ports;
-            opts.n_node_ports = n_node_ports;
-            break;
-        }
-        case OPT_MAX_POLICY_FLOWS:
-            if (!parse_uint(optarg, NP_MAX_POLICY_FLOWS_LIMIT, &v) || !v) {
-                fprintf(stderr, "ovs-netpol compile: --max-policy-flows: "
-                        "\"%s\" is not a number from 1 to %d\n", optarg,
-                        NP_MAX_POLICY_FLOWS_LIMIT);
-                status = 2;
-                goto out;
-            }
-            opts.max_policy_flows = v;
-            break;
         case 'h':
-            printf("usage: ovs-netpol compile [--node NAME] [--table-base N] "
-                   "[--continuation ACTION]\n"
-                   "       [--ports FILE] [--ct-zone N] [--generation N]\n"
-                   "       [--node-address ADDR,...] [--node-port PORT,...]\n"
-                   "       [--max-policy-flows N] FILE...\n");
-            goto out;
+            compile_usage();
+            return 0;
         default:
-            status = 2;
-                goto out;
+            return 2;           /* getopt_long() said why. */
+        }
+        if (error) {
+            fprintf(stderr, "ovs-netpol compile: %s\n", error);
+            free(error);
+            return 2;
         }
     }
     if (optind >= argc) {
         fprintf(stderr, "ovs-netpol compile: no input files\n");
-        status = 2;
-                goto out;
+        return 2;
     }
-    if (have_ports) {
-        opts.port_of = port_of;
-        opts.port_aux = &ports;
-        bound = xmalloc((ports.n + 1) * sizeof *bound);
-        size_t b;
-        for (struct strmap_node *node = strmap_first(&ports, &b); node;
-             node = strmap_next(&ports, node, &b)) {
-            const char *slash = strchr(node->key, '/');
-            if (!slash) {
-                continue;
-            }
-            bound[opts.n_bound_ports++] = (struct compile_bound_port) {
-                .ns = xmemdup0(node->key, slash - node->key),
-                .name = xstrdup(slash + 1), .port = node->value,
-            };
+    cmd->files = argv + optind;
+    cmd->n_files = argc - optind;
+    return -1;
+}
+
+/* The switch ports of --ports, into 'opts': every pod's own (port_of) and
+ * the list of bound ports, whose pods, if they get no flows, have their
+ * traffic dropped.  Without --ports no pod has a known port. */
+static void
+bind_ports(struct compile_cmd *cmd, struct compile_options *opts)
+{
+    if (!cmd->have_ports) {
+        return;
+    }
+    cmd->bound = xmalloc((cmd->ports.n + 1) * sizeof *cmd->bound);
+    size_t b;
+    for (struct strmap_node *node = strmap_first(&cmd->ports, &b); node;
+         node = strmap_next(&cmd->ports, node, &b)) {
+        const char *slash = strchr(node->key, '/');
+        if (!slash) {
+            continue;
         }
-        opts.bound_ports = bound;
+        cmd->bound[cmd->n_bound++] = (struct compile_bound_port) {
+            .ns = xmemdup0(node->key, slash - node->key),
+            .name = xstrdup(slash + 1), .port = node->value,
+        };
     }
+    opts->port_of = port_of;
+    opts->port_aux = &cmd->ports;
+    opts->bound_ports = cmd->bound;
+    opts->n_bound_ports = cmd->n_bound;
+}
 
-    struct cluster *cluster = cluster_create();
-    if (!compile_files(cluster, argv + optind, argc - optind)) {
+/* Prints what compiling said (warnings, and errors for the policies over
+ * the flow limit) on stderr and the flows on stdout.  Returns the exit
+ * status: 1 if a policy was refused or the flows could not be written. */
+static int
+print_flowset(const struct np_flowset *fs)
+{
+    int status = 0;
+    for (size_t i = 0; i < fs->n_warnings; i++) {
+        fprintf(stderr, "ovs-netpol: warning: %s\n", fs->warnings[i]);
+    }
+    for (size_t i = 0; i < fs->n_rejected; i++) {
+        fprintf(stderr, "ovs-netpol: error: %s\n", fs->rejected[i].message);
         status = 1;
     }
-
-    struct np_flowset fs;
-    compile_cluster(cluster, &opts, &fs);
-    for (size_t i = 0; i < fs.n_warnings; i++) {
-        fprintf(stderr, "ovs-netpol: warning: %s\n", fs.warnings[i]);
-    }
-    for (size_t i = 0; i < fs.n_rejected; i++) {
-        fprintf(stderr, "ovs-netpol: error: %s\n", fs.rejected[i].message);
-        status = 1;
-    }
-    np_flowset_print(&fs, stdout);
+    np_flowset_print(fs, stdout);
     if (fflush(stdout) || ferror(stdout)) {
         fprintf(stderr, "ovs-netpol: writing flows: %s\n", strerror(errno));
         status = 1;
     }
-    np_flowset_destroy(&fs);
-    cluster_destroy(cluster);
-
-out:
-    for (size_t i = 0; i < opts.n_bound_ports; i++) {
-        free((char *) bound[i].ns);
-        free((char *) bound[i].name);
-    }
-    free(bound);
-    free(node_addrs);
-    free(node_ports);
-
-    size_t b;
-    for (struct strmap_node *node = strmap_first(&ports, &b); node;
-         node = strmap_next(&ports, node, &b)) {
-        free(node->value);
-    }
-    strmap_destroy(&ports);
     return status;
 }
 
-/* Without libopenvswitch there is nothing to name; src/cli-control.c
- * replaces this when there is. */
-__attribute__((weak)) void
-cli_set_program_name(const char *argv0)
+int
+cli_compile(int argc, char *argv[])
 {
-}
+    struct compile_cmd cmd;
+    compile_cmd_init(&cmd);
+    int status = compile_cmd_parse(&cmd, argc, argv);
+    if (status < 0) {
+        struct compile_options opts = cmd.flags.opts;
+        bind_ports(&cmd, &opts);
 
-/* Without libopenvswitch (configure without --with-ovs) there is no control
- * client; src/cli-control.c replaces this when there is. */
-__attribute__((weak)) int
-cli_control(const char *path, int argc, char *argv[])
-{
-    fprintf(stderr, "ovs-netpol: built without libopenvswitch: cannot talk "
-            "to the daemon at %s\n", path);
-    return 2;
+        /* Bad input is reported and compiled around: the flows of
+         * everything valid still come out, with exit status 1. */
+        struct cluster *cluster = cluster_create();
+        status = compile_files(cluster, cmd.files, cmd.n_files) ? 0 : 1;
+        struct np_flowset fs;
+        compile_cluster(cluster, &opts, &fs);
+        if (print_flowset(&fs)) {
+            status = 1;
+        }
+        np_flowset_destroy(&fs);
+        cluster_destroy(cluster);
+    }
+    compile_cmd_destroy(&cmd);
+    return status;
 }

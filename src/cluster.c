@@ -12,14 +12,14 @@ struct kind_table {
 };
 
 struct cluster {
-    struct kind_table kinds[3]; /* Indexed by enum obj_kind. */
+    struct kind_table kinds[OBJ_N_KINDS];
 };
 
 struct cluster *
 cluster_create(void)
 {
     struct cluster *c = xcalloc(1, sizeof *c);
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < OBJ_N_KINDS; k++) {
         strmap_init(&c->kinds[k].by_key);
     }
     return c;
@@ -39,7 +39,7 @@ cluster_destroy(struct cluster *c)
     if (!c) {
         return;
     }
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < OBJ_N_KINDS; k++) {
         struct kind_table *t = &c->kinds[k];
         size_t b;
         for (struct strmap_node *node = strmap_first(&t->by_key, &b); node;

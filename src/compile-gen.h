@@ -16,11 +16,12 @@
 #include "compile.h"
 #include "objects.h"
 
+/* pipeline.h's priorities, by the names this file has always used. */
 enum {
-    NP_PRIO_RULE = 200,
-    NP_PRIO_NODE = 120,         /* To this node: above any default deny. */
-    NP_PRIO_DEFAULT_CUT = 110,  /* Established: above the drop of new. */
-    NP_PRIO_DEFAULT_DENY = 100,
+    NP_PRIO_RULE = PRIO_RULES_MAX,
+    NP_PRIO_NODE = PRIO_ISOLATION_TO_NODE,
+    NP_PRIO_DEFAULT_CUT = PRIO_ISOLATION_CUT,
+    NP_PRIO_DEFAULT_DENY = PRIO_ISOLATION_DROP,
 };
 
 /* Where generated flows with their own actions go. */

@@ -273,7 +273,7 @@ trace_done(void *t_, enum appctl_status status, const char *text)
         return;
     }
     struct trace_context ctx = {
-        .table_base = t->dt->opts->table_base,
+        .table_base = t->dt->opts->compile.table_base,
         .generation = t->generation,
         .policy_name = policy_name_cb,
         .aux = t->dt,
@@ -356,8 +356,8 @@ endpoint_addr(const struct endpoint *e, int family)
 static bool
 is_node_address(const struct daemon_trace *dt, const struct ip_addr *a)
 {
-    for (size_t i = 0; i < dt->opts->n_node_addrs; i++) {
-        if (!ip_addr_cmp(&dt->opts->node_addrs[i], a)) {
+    for (size_t i = 0; i < dt->opts->compile.n_node_addrs; i++) {
+        if (!ip_addr_cmp(&dt->opts->compile.node_addrs[i], a)) {
             return true;
         }
     }
@@ -442,7 +442,7 @@ cmd_trace(struct control_request *req, int argc, const char *argv[],
     char in_port[64] = "LOCAL";
     char *where;
     bool local = src.pod && src.pod->node_name
-                 && !strcmp(src.pod->node_name, dt->opts->node);
+                 && !strcmp(src.pod->node_name, dt->opts->compile.node);
     size_t n_ports = 0;
     const struct switch_db_binding *b
         = local ? switch_db_find(dt->db, src.pod->namespace, src.pod->name,
@@ -456,8 +456,9 @@ cmd_trace(struct control_request *req, int argc, const char *argv[],
                              n_ports)
                  : xasprintf("port %s", in_port));
     } else if (is_node_address(dt, sa)) {
-        snprintf(in_port, sizeof in_port, "%s", dt->opts->n_node_ports
-                 ? dt->opts->node_ports[0] : "LOCAL");
+        const struct compile_options *co = &dt->opts->compile;
+        snprintf(in_port, sizeof in_port, "%s",
+                 co->n_node_ports ? co->node_ports[0] : "LOCAL");
         where = xasprintf("the node, port %s", in_port);
     } else if (local) {
         where = xstrdup("no port on the bridge: traced from LOCAL");

@@ -457,7 +457,7 @@ over_limit_summary(const struct daemon *d)
     const struct engine_rejection *rej = engine_rejections(d->engine, &n);
     if (!n) {
         return xasprintf("none (limit %zu flows per policy)",
-                         d->opts->max_policy_flows);
+                         d->opts->compile.max_policy_flows);
     }
     char *list = xstrdup("");
     for (size_t i = 0; i < n; i++) {
@@ -468,7 +468,8 @@ over_limit_summary(const struct daemon *d)
     }
     char *s = xasprintf("%s; limit %zu flows per policy: their rules are "
                         "not installed, the pods they select stay isolated "
-                        "(see the log)", list, d->opts->max_policy_flows);
+                        "(see the log)", list,
+                        d->opts->compile.max_policy_flows);
     free(list);
     return s;
 }
@@ -509,7 +510,7 @@ kube_state(const struct kube_client_status *ks)
     }
     char *state = xstrdup("not synced:");
     const char *sep = " ";
-    for (int i = 0; i < KUBE_N_KINDS; i++) {
+    for (int i = 0; i < OBJ_N_KINDS; i++) {
         const struct kube_kind_status *k = &ks->kinds[i];
         if (k->synced) {
             continue;
@@ -601,7 +602,7 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
         "drift: %"PRIu64" checks, %"PRIu64" repairs\n"
         "over the flow limit: %s\n"
         "last error: %s\n",
-        source, d->opts->node,
+        source, d->opts->compile.node,
         st.n_namespaces, st.n_pods, st.n_local_pods, st.n_policies,
         stand_ins,
         d->opts->bridge,
@@ -737,20 +738,7 @@ daemon_main(const struct daemon_options *opts)
         goto out;
     }
 
-    struct compile_options co;
-    compile_options_init(&co);
-    co.node = opts->node;
-    co.table_base = opts->table_base;
-    co.continuation = opts->continuation;
-    co.ct_zone = opts->ct_zone;
-    co.node_addrs = opts->node_addrs;
-    co.n_node_addrs = opts->n_node_addrs;
-    co.max_policy_flows = opts->max_policy_flows;
-    if (opts->n_node_ports) {
-        co.node_ports = opts->node_ports;
-        co.n_node_ports = opts->n_node_ports;
-    }
-    d->engine = engine_create(&co);
+    d->engine = engine_create(&opts->compile);
 
     control_register("status", "", 0, 0, cmd_status, d);
     control_register("recompute", "", 0, 0, cmd_recompute, d);
@@ -817,8 +805,8 @@ daemon_main(const struct daemon_options *opts)
     ev_signal_start(d->loop, &d->sighup);
 
     np_log(NP_LOG_INFO, "daemon", "started: node %s, bridge %s in %s, "
-           "control socket %s", opts->node, opts->bridge, opts->ovs_rundir,
-           opts->control);
+           "control socket %s", opts->compile.node, opts->bridge,
+           opts->ovs_rundir, opts->control);
     ev_run(d->loop, 0);
     status = 0;
 

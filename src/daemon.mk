@@ -1,27 +1,31 @@
 # ovs-netpold and the control socket.  The daemon needs libopenvswitch
 # (configure --with-ovs, as deploy/build.sh does).
 if HAVE_OVS
-# The Kubernetes client: libcurl on libev, no OVS.
-noinst_LTLIBRARIES += src/libkube.la
-src_libkube_la_SOURCES = \
-	src/kube-client.c \
-	src/kubeconfig.c \
-	include/kube-client.h \
-	include/kubeconfig.h
-src_libkube_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS)
-src_libkube_la_LIBADD = $(CURL_LIBS)
-
 # The control socket speaks OVS's unixctl protocol: an OVS-side module.
 noinst_LTLIBRARIES += src/libcontrol.la
 src_libcontrol_la_SOURCES = src/control.c include/control.h \
 	src/appctl.c include/appctl.h
 src_libcontrol_la_CPPFLAGS = $(AM_CPPFLAGS) $(OVS_CPPFLAGS)
 
+# The daemon's core: the glue (daemon.c), its trace command
+# (daemon-trace.c) and the installer, which keeps the bridge's flows equal
+# to the engine's table.  No OVS header, but it runs on the switch
+# modules: a program that links it links, after it, libcontrol.la,
+# libkube.la, libnetpol.la and $(SWITCH_LIBS) with $(SWITCH_WRAP).
+noinst_LTLIBRARIES += src/libdaemon.la
+src_libdaemon_la_SOURCES = \
+	src/daemon.c \
+	src/daemon-trace.c \
+	src/installer.c \
+	include/daemon.h \
+	include/daemon-trace.h \
+	include/installer.h
+
 sbin_PROGRAMS = ovs-netpold
-ovs_netpold_SOURCES = src/ovs-netpold.c src/daemon.c include/daemon.h \
-	include/daemon-trace.h src/daemon-trace.c
-ovs_netpold_LDADD = src/libcontrol.la src/libkube.la src/libnetpol.la \
-	$(SWITCH_LIBS) $(CURL_LIBS) $(JANSSON_LIBS) $(YAML_LIBS) $(EV_LIBS)
+ovs_netpold_SOURCES = src/ovs-netpold.c
+ovs_netpold_LDADD = src/libdaemon.la src/libcontrol.la src/libkube.la \
+	src/libnetpol.la $(SWITCH_LIBS) $(CURL_LIBS) $(JANSSON_LIBS) \
+	$(YAML_LIBS) $(EV_LIBS)
 ovs_netpold_LDFLAGS = $(SWITCH_WRAP)
 
 # Options and start-up checks, without a switch.

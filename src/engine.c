@@ -30,8 +30,8 @@ struct engine {
                                          * before the last. */
 
     /* Relist bookkeeping: keys of 'kind' not yet seen since begin. */
-    struct strmap unseen[3];
-    bool resyncing[3];
+    struct strmap unseen[OBJ_N_KINDS];
+    bool resyncing[OBJ_N_KINDS];
 
     bool pending;
     double pending_since;       /* Monotonic ms of the batch's first input. */
@@ -289,7 +289,7 @@ engine_create(const struct compile_options *opts)
     strmap_init(&e->rejected_before);
     e->desired = flowtab_create();
     e->incr = incr_create(&e->opts, e->cluster, e->desired);
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < OBJ_N_KINDS; k++) {
         strmap_init(&e->unseen[k]);
     }
     engine_force(e, "start");
@@ -309,7 +309,7 @@ engine_destroy(struct engine *e)
     }
     strmap_destroy(&e->ports);
     free(e->bound);
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < OBJ_N_KINDS; k++) {
         strmap_destroy(&e->unseen[k]);
     }
     incr_destroy(e->incr);
@@ -329,7 +329,6 @@ engine_destroy(struct engine *e)
 static void
 mark(struct engine *e, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
-double engine_now_ms(void);
 
 /* Records the first reason of a batch; later ones are counted only. */
 static void

@@ -368,8 +368,12 @@ start_commit(struct installer *in, const struct installer_table *t)
 
 /* ---- Generations and connections. ---- */
 
-/* Picks a generation different from every one in the switch (one more than
- * the newest), so that a restarted daemon's flows are told apart. */
+/* Picks this run's generation: one more than that of the last flow of ours
+ * the dump lists, 255 wrapping to 0, so that a restarted daemon's flows
+ * are told apart from its predecessor's.  Ours normally all have one
+ * generation; after a replace cut short they may not, and the one picked
+ * may be one some of them have: harmless, since the replace that follows
+ * takes out every flow of ours, of any generation. */
 static void
 generation_dump_done(void *in_, struct switch_of_flows *flows)
 {

@@ -35,6 +35,7 @@
 #include <ev.h>
 #include <jansson.h>
 #include "kubeconfig.h"
+#include "np-log.h"
 #include "np-util.h"
 #include "objects.h"
 #include "strmap.h"
@@ -64,7 +65,7 @@ struct kind_info {
     const char *path;
 };
 
-static const struct kind_info kind_infos[KUBE_N_KINDS] = {
+static const struct kind_info kind_infos[OBJ_N_KINDS] = {
     [OBJ_NAMESPACE] = { "namespaces", "/api/v1/namespaces" },
     [OBJ_POD] = { "pods", "/api/v1/pods" },
     [OBJ_NETPOL] = { "networkpolicies",
@@ -74,7 +75,7 @@ static const struct kind_info kind_infos[KUBE_N_KINDS] = {
 const char *
 kube_resource_name(enum obj_kind kind)
 {
-    assert(kind < KUBE_N_KINDS);
+    assert(kind < OBJ_N_KINDS);
     return kind_infos[kind].resource;
 }
 
@@ -179,11 +180,11 @@ struct kc_sync {
     void *aux;
     bool probes_started;
     unsigned int outstanding;   /* Probes in flight. */
-    char *targets[KUBE_N_KINDS];        /* From the probes. */
+    char *targets[OBJ_N_KINDS];         /* From the probes. */
     /* A kind whose watch had not reached its target when first checked
      * waits for a listing started after that: one with seq >= need_seq. */
-    uint64_t need_seq[KUBE_N_KINDS];
-    bool caught_up[KUBE_N_KINDS];
+    uint64_t need_seq[OBJ_N_KINDS];
+    bool caught_up[OBJ_N_KINDS];
     bool done;                  /* 'cb' called. */
 };
 
@@ -211,7 +212,7 @@ struct kube_client {
     ev_prepare work;
     ev_idle nudge;
 
-    struct kc_kind kinds[KUBE_N_KINDS];
+    struct kc_kind kinds[OBJ_N_KINDS];
     struct kc_sync *syncs;
     bool started;
     bool synced;
@@ -220,10 +221,7 @@ struct kube_client {
 
     uint64_t rand_state;
 
-    /* Log rate limit. */
-    double log_tokens;
-    ev_tstamp log_last;
-    unsigned long log_dropped;
+    struct np_log_limit log_limit;      /* opts.log_burst, log_rate. */
 };
 
 static void kick(struct kube_client *);
@@ -251,28 +249,21 @@ static void
 kc_log(struct kube_client *kc, enum kube_log_level level,
        const char *format, ...)
 {
-    ev_tstamp now = ev_now(kc->loop);
-    kc->log_tokens += (now - kc->log_last) * kc->opts.log_rate;
-    if (kc->log_tokens > kc->opts.log_burst) {
-        kc->log_tokens = kc->opts.log_burst;
-    }
-    kc->log_last = now;
-    if (kc->log_tokens < 1.0) {
-        kc->log_dropped++;
+    struct np_log_limit *rl = &kc->log_limit;
+    if (!np_log_limit_allow(rl, ev_now(kc->loop))) {
         return;
     }
-    kc->log_tokens -= 1.0;
 
     va_list args;
     va_start(args, format);
     char *msg = xvasprintf(format, args);
     va_end(args);
-    if (kc->log_dropped) {
-        char *s = xasprintf("%s (%lu earlier messages suppressed)", msg,
-                            kc->log_dropped);
+    if (rl->dropped) {
+        char *s = xasprintf("%s (%"PRIu64" earlier messages suppressed)",
+                            msg, rl->dropped);
         free(msg);
         msg = s;
-        kc->log_dropped = 0;
+        rl->dropped = 0;
     }
     if (kc->cbs->on_log) {
         kc->cbs->on_log(kc->aux, level, msg);
@@ -593,7 +584,7 @@ resync_end(struct kc_kind *kk, const char *rv)
     }
 
     if (first && !kc->synced) {
-        for (int i = 0; i < KUBE_N_KINDS; i++) {
+        for (int i = 0; i < OBJ_N_KINDS; i++) {
             if (!kc->kinds[i].listed) {
                 return;
             }
@@ -1649,7 +1640,7 @@ syncs_run(struct kube_client *kc)
     for (struct kc_sync *sync = kc->syncs; sync; sync = sync->next) {
         if (!sync->probes_started) {
             sync->probes_started = true;
-            for (int i = 0; i < KUBE_N_KINDS; i++) {
+            for (int i = 0; i < OBJ_N_KINDS; i++) {
                 char *error;
                 struct kc_request *req = request_start(kc, &kc->kinds[i],
                                                        REQ_PROBE, &error);
@@ -1662,7 +1653,7 @@ syncs_run(struct kube_client *kc)
                 sync->outstanding++;
             }
         }
-        for (int i = 0; i < KUBE_N_KINDS && !sync->done; i++) {
+        for (int i = 0; i < OBJ_N_KINDS && !sync->done; i++) {
             struct kc_kind *kk = &kc->kinds[i];
             if (!sync->targets[i] || sync->caught_up[i]) {
                 continue;
@@ -1677,7 +1668,7 @@ syncs_run(struct kube_client *kc)
         }
     }
 
-    for (int i = 0; i < KUBE_N_KINDS; i++) {
+    for (int i = 0; i < OBJ_N_KINDS; i++) {
         listings_run(&kc->kinds[i]);
     }
 
@@ -1685,7 +1676,7 @@ syncs_run(struct kube_client *kc)
         struct kc_sync *sync = *p;
         if (!sync->done) {
             bool caught_up = true;
-            for (int i = 0; i < KUBE_N_KINDS; i++) {
+            for (int i = 0; i < OBJ_N_KINDS; i++) {
                 caught_up = caught_up && sync->caught_up[i];
             }
             if (caught_up) {
@@ -1694,7 +1685,7 @@ syncs_run(struct kube_client *kc)
         }
         if (sync->done && !sync->outstanding) {
             *p = sync->next;
-            for (int i = 0; i < KUBE_N_KINDS; i++) {
+            for (int i = 0; i < OBJ_N_KINDS; i++) {
                 free(sync->targets[i]);
             }
             free(sync);
@@ -1840,7 +1831,7 @@ work_cb(struct ev_loop *loop, ev_prepare *w, int revents)
         socket_action(kc, CURL_SOCKET_TIMEOUT, 0);
     }
     if (kc->started) {
-        for (int i = 0; i < KUBE_N_KINDS; i++) {
+        for (int i = 0; i < OBJ_N_KINDS; i++) {
             struct kc_kind *kk = &kc->kinds[i];
             if (kk->start_pending) {
                 kk->start_pending = false;
@@ -1908,8 +1899,8 @@ kube_client_create(struct ev_loop *loop, const struct kube_config *config,
     kc->rand_state = ((uint64_t) time(NULL) << 20) ^ (uint64_t) getpid()
                      ^ (uintptr_t) kc;
     kc->rand_state |= 1;
-    kc->log_tokens = kc->opts.log_burst;
-    kc->log_last = ev_now(loop);
+    np_log_limit_init(&kc->log_limit, kc->opts.log_rate, kc->opts.log_burst);
+    kc->log_limit.last = ev_now(loop);
 
     kc->socks.next = kc->socks.prev = &kc->socks;
     kc->multi = curl_multi_init();
@@ -1924,7 +1915,7 @@ kube_client_create(struct ev_loop *loop, const struct kube_config *config,
     ev_prepare_init(&kc->work, work_cb);
     ev_idle_init(&kc->nudge, nudge_cb);
 
-    for (int i = 0; i < KUBE_N_KINDS; i++) {
+    for (int i = 0; i < OBJ_N_KINDS; i++) {
         struct kc_kind *kk = &kc->kinds[i];
         kk->kc = kc;
         kk->kind = i;
@@ -1952,7 +1943,7 @@ kube_client_start(struct kube_client *kc)
 {
     if (!kc->started) {
         kc->started = true;
-        for (int i = 0; i < KUBE_N_KINDS; i++) {
+        for (int i = 0; i < OBJ_N_KINDS; i++) {
             kc->kinds[i].start_pending = true;
         }
         kick(kc);
@@ -1965,7 +1956,7 @@ kube_client_destroy(struct kube_client *kc)
     if (!kc) {
         return;
     }
-    for (int i = 0; i < KUBE_N_KINDS; i++) {
+    for (int i = 0; i < OBJ_N_KINDS; i++) {
         struct kc_kind *kk = &kc->kinds[i];
         ev_timer_stop(kc->loop, &kk->backoff);
         kk->req = NULL;
@@ -1978,7 +1969,7 @@ kube_client_destroy(struct kube_client *kc)
         struct kc_sync *sync = kc->syncs;
         kc->syncs = sync->next;
         sync_finish(kc, sync, "the Kubernetes client was destroyed");
-        for (int i = 0; i < KUBE_N_KINDS; i++) {
+        for (int i = 0; i < OBJ_N_KINDS; i++) {
             free(sync->targets[i]);
         }
         free(sync);
@@ -1991,7 +1982,7 @@ kube_client_destroy(struct kube_client *kc)
     ev_prepare_stop(kc->loop, &kc->work);
     ev_idle_stop(kc->loop, &kc->nudge);
 
-    for (int i = 0; i < KUBE_N_KINDS; i++) {
+    for (int i = 0; i < OBJ_N_KINDS; i++) {
         struct kc_kind *kk = &kc->kinds[i];
         size_t bucket;
         for (struct strmap_node *node = strmap_first(&kk->known, &bucket);
@@ -2016,7 +2007,7 @@ kube_client_get_status(const struct kube_client *kc,
 {
     memset(st, 0, sizeof *st);
     st->synced = true;
-    for (int i = 0; i < KUBE_N_KINDS; i++) {
+    for (int i = 0; i < OBJ_N_KINDS; i++) {
         const struct kc_kind *kk = &kc->kinds[i];
         struct kube_kind_status *s = &st->kinds[i];
         s->synced = kk->listed && !kk->need_list && !kk->failures;

@@ -2,7 +2,6 @@
 #include "kubeconfig.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,86 +28,26 @@ secret_free(char *p, size_t size)
     }
 }
 
-/* read_file()'s error for a file that is not a regular one, where only a
- * regular file will do: never an errno value. */
-#define NOT_REGULAR (-1)
-
-/* strerror() that also knows NOT_REGULAR. */
+/* strerror() that also knows np_read_file()'s NP_READ_NOT_REGULAR. */
 static const char *
 file_error(int error)
 {
-    return (error == NOT_REGULAR
+    return (error == NP_READ_NOT_REGULAR
             ? "not a regular file: a FIFO or a device could block the daemon"
             : strerror(error));
 }
 
-/* Reads the whole file 'path' into a malloc'd, null-terminated buffer.
- * With 'regular_only', anything but a regular file (after symbolic links)
- * is NOT_REGULAR, and opening it never blocks: a file read on the event
- * loop must not wait for a FIFO's writer.  Returns 0 or an errno value
- * (EFBIG when larger than 'max_size'), or NOT_REGULAR. */
+/* Reads the whole file 'path' into '*datap', malloc'd, null-terminated,
+ * '*sizep' bytes; it may hold a secret (free it with secret_free()).
+ * With 'regular_only', anything but a regular file is refused, and
+ * opening it never blocks (np_read_file()).  Returns 0, an errno value
+ * (EFBIG when too big) or NP_READ_NOT_REGULAR. */
 static int
-read_file(const char *path, size_t max_size, bool regular_only,
-          char **datap, size_t *sizep)
+read_file(const char *path, bool regular_only, char **datap, size_t *sizep)
 {
-    *datap = NULL;
-    *sizep = 0;
-
-    int fd = open(path, O_RDONLY | O_CLOEXEC | (regular_only ? O_NONBLOCK
-                                                             : 0));
-    if (fd < 0) {
-        return errno;
-    }
-    struct stat st;
-    if (regular_only && (fstat(fd, &st) || !S_ISREG(st.st_mode))) {
-        close(fd);
-        return NOT_REGULAR;
-    }
-    FILE *f = fdopen(fd, "rb");
-    if (!f) {
-        int error = errno;
-        close(fd);
-        return error;
-    }
-
-    size_t size = 0, allocated = 4096;
-    char *data = xmalloc(allocated);
-    int error = 0;
-    for (;;) {
-        if (allocated - size < 2) {
-            if (allocated > max_size) {
-                error = EFBIG;
-                break;
-            }
-            /* Not xrealloc(): the old block, which may hold a key or a
-             * token, is wiped before it goes back to the heap. */
-            char *bigger = xmalloc(allocated * 2);
-            memcpy(bigger, data, size);
-            secret_free(data, allocated);
-            data = bigger;
-            allocated *= 2;
-        }
-        size_t n = fread(data + size, 1, allocated - size - 1, f);
-        size += n;
-        if (n == 0) {
-            if (ferror(f)) {
-                error = errno ? errno : EIO;
-            }
-            break;
-        }
-    }
-    fclose(f);
-    if (!error && size > max_size) {
-        error = EFBIG;
-    }
-    if (error) {
-        secret_free(data, allocated);
-        return error;
-    }
-    data[size] = '\0';
-    *datap = data;
-    *sizep = size;
-    return 0;
+    return np_read_file(path, KUBE_MAX_FILE_SIZE,
+                        NP_READ_SECRET | (regular_only ? NP_READ_REGULAR : 0),
+                        NULL, datap, sizep);
 }
 
 static bool
@@ -164,7 +103,7 @@ read_token_file(const char *path, char **tokenp)
     char *data;
     size_t size;
     /* Read again for every request, on the event loop. */
-    int error = read_file(path, KUBE_MAX_FILE_SIZE, true, &data, &size);
+    int error = read_file(path, true, &data, &size);
     *tokenp = error ? NULL : trim_token(data, size);
     secret_free(data, size);
     return error;
@@ -400,7 +339,7 @@ check_file(struct kctx *ctx, const char *who, const char *field,
     char *path = resolve_path(ctx, name);
     char *data;
     size_t size;
-    int error = read_file(path, KUBE_MAX_FILE_SIZE, false, &data, &size);
+    int error = read_file(path, false, &data, &size);
     if (error) {
         kfail(ctx, who, field, "cannot read %s (%s)", path,
               file_error(error));
@@ -743,7 +682,7 @@ kube_config_load(const char *path, const char *context,
 {
     char *text;
     size_t size;
-    int error = read_file(path, KUBE_MAX_FILE_SIZE, false, &text, &size);
+    int error = read_file(path, false, &text, &size);
     if (error) {
         *configp = NULL;
         return xasprintf("%s: cannot read kubeconfig (%s)", path,
@@ -802,7 +741,7 @@ kube_config_in_cluster(const char *sa_dir, struct kube_config **configp)
     } else {
         char *data;
         size_t size;
-        error = read_file(c->ca_file, KUBE_MAX_FILE_SIZE, false, &data, &size);
+        error = read_file(c->ca_file, false, &data, &size);
         if (error) {
             msg = xasprintf("%s: cannot read %s (%s)", origin, c->ca_file,
                             file_error(error));

@@ -329,35 +329,6 @@ selector_matches(const struct selector *sel, const struct labels *labels)
     return true;
 }
 
-const char *
-sel_op_name(enum sel_op op)
-{
-    switch (op) {
-    case SEL_IN: return "In";
-    case SEL_NOT_IN: return "NotIn";
-    case SEL_EXISTS: return "Exists";
-    case SEL_DOES_NOT_EXIST: return "DoesNotExist";
-    }
-    return "?";
-}
-
-struct strbuf {
-    char *s;
-    size_t len, cap;
-};
-
-static void
-strbuf_put(struct strbuf *b, const char *s)
-{
-    size_t n = strlen(s);
-    if (b->len + n + 1 > b->cap) {
-        b->cap = (b->len + n + 1) * 2;
-        b->s = xrealloc(b->s, b->cap);
-    }
-    memcpy(b->s + b->len, s, n + 1);
-    b->len += n;
-}
-
 static int
 compare_exprs(const void *a_, const void *b_)
 {
@@ -370,7 +341,8 @@ compare_exprs(const void *a_, const void *b_)
 char *
 selector_to_string(const struct selector *sel)
 {
-    struct strbuf b = { xstrdup(""), 0, 1 };
+    struct strbuf b;
+    strbuf_init(&b);
     for (size_t i = 0; i < sel->match_labels.n; i++) {
         if (b.len) {
             strbuf_put(&b, ",");
@@ -415,5 +387,5 @@ selector_to_string(const struct selector *sel)
         }
     }
     free(sorted);
-    return b.s;
+    return strbuf_steal(&b);
 }

@@ -160,28 +160,50 @@ np_log(enum np_log_level level, const char *module, const char *format, ...)
 }
 
 void
+np_log_limit_init(struct np_log_limit *rl, double rate, unsigned int burst)
+{
+    *rl = (struct np_log_limit) NP_LOG_LIMIT_INIT(burst);
+    rl->rate = rate;
+}
+
+bool
+np_log_limit_allow(struct np_log_limit *rl, double now)
+{
+    rl->tokens += (now - rl->last) * rl->rate;
+    if (rl->tokens > rl->burst) {
+        rl->tokens = rl->burst;
+    }
+    rl->last = now;
+    if (rl->tokens < 1.0) {
+        rl->dropped++;
+        return false;
+    }
+    rl->tokens -= 1.0;
+    return true;
+}
+
+void
 np_log_rl(struct np_log_limit *rl, enum np_log_level level,
           const char *module, const char *format, ...)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    double now = ts.tv_sec + ts.tv_nsec / 1e9;
-    if (now - rl->window_start >= 60.) {
-        if (rl->dropped) {
-            np_log(NP_LOG_WARN, module, "%"PRIu64" similar messages were "
-                   "suppressed in the last minute", rl->dropped);
-        }
-        rl->window_start = now;
-        rl->sent = 0;
-        rl->dropped = 0;
-    }
-    if (rl->sent >= rl->burst) {
-        rl->dropped++;
+    if (level < log_level) {
         return;
     }
-    rl->sent++;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if (!np_log_limit_allow(rl, ts.tv_sec + ts.tv_nsec / 1e9)) {
+        return;
+    }
     va_list args;
     va_start(args, format);
-    np_log_valist(level, module, format, args);
+    char *msg = xvasprintf(format, args);
     va_end(args);
+    if (rl->dropped) {
+        np_log(level, module, "%s (%"PRIu64" earlier messages suppressed)",
+               msg, rl->dropped);
+        rl->dropped = 0;
+    } else {
+        np_log(level, module, "%s", msg);
+    }
+    free(msg);
 }

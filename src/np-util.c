@@ -5,10 +5,16 @@
  * daemon) uses one set and the linker does not see two. */
 #define NP_WEAK __attribute__((weak))
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 static void
 out_of_memory(void)
@@ -174,6 +180,150 @@ np_quote(const char *s_, size_t len)
     }
     *p = '\0';
     return out;
+}
+
+void
+strbuf_init(struct strbuf *b)
+{
+    b->s = NULL;
+    b->len = b->allocated = 0;
+}
+
+static void
+strbuf_put_len(struct strbuf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->allocated) {
+        b->allocated = (b->len + n + 1) * 2;
+        b->s = xrealloc(b->s, b->allocated);
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+void
+strbuf_put(struct strbuf *b, const char *s)
+{
+    strbuf_put_len(b, s, strlen(s));
+}
+
+void
+strbuf_printf(struct strbuf *b, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    char *piece = xvasprintf(format, args);
+    va_end(args);
+    strbuf_put(b, piece);
+    free(piece);
+}
+
+char *
+strbuf_steal(struct strbuf *b)
+{
+    char *s = b->s ? b->s : xstrdup("");
+    strbuf_init(b);
+    return s;
+}
+
+void
+strbuf_destroy(struct strbuf *b)
+{
+    if (b) {
+        free(b->s);
+        strbuf_init(b);
+    }
+}
+
+/* Frees 'p', 'size' bytes, wiped first with NP_READ_SECRET. */
+static void
+read_free(char *p, size_t size, int flags)
+{
+    if (p && (flags & NP_READ_SECRET)) {
+        explicit_bzero(p, size);
+    }
+    free(p);
+}
+
+int
+np_read_fd(int fd, size_t max_size, size_t hint, int flags,
+           char **datap, size_t *sizep)
+{
+    *datap = NULL;
+    *sizep = 0;
+    /* Room for one byte more than 'max_size', which tells a file that is
+     * too big from one of exactly that size, and for the terminator. */
+    size_t limit = max_size + 2;
+    size_t allocated = hint < 4096 ? 4096 : hint < limit ? hint : limit;
+    char *data = xmalloc(allocated);
+    size_t size = 0;
+    for (;;) {
+        if (allocated - size < 2) {
+            if (size > max_size) {
+                read_free(data, allocated, flags);
+                return EFBIG;
+            }
+            size_t bigger = allocated * 2 < limit ? allocated * 2 : limit;
+            /* Not xrealloc(): the old block is wiped when it must be. */
+            char *p = xmalloc(bigger);
+            memcpy(p, data, size);
+            read_free(data, allocated, flags);
+            data = p;
+            allocated = bigger;
+        }
+        ssize_t n = read(fd, data + size, allocated - size - 1);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0) {
+            int error = errno;
+            read_free(data, allocated, flags);
+            return error;
+        } else if (!n) {
+            break;
+        }
+        size += n;
+    }
+    if (size > max_size) {
+        read_free(data, allocated, flags);
+        return EFBIG;
+    }
+    data[size] = '\0';
+    *datap = data;
+    *sizep = size;
+    return 0;
+}
+
+int
+np_read_file(const char *path, size_t max_size, int flags, struct stat *st,
+             char **datap, size_t *sizep)
+{
+    *datap = NULL;
+    *sizep = 0;
+    bool regular = flags & NP_READ_REGULAR;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | (regular ? O_NONBLOCK : 0));
+    if (fd < 0) {
+        return errno;
+    }
+    struct stat st_;
+    st = st ? st : &st_;
+    size_t hint = 0;
+    int error = 0;
+    if (regular) {
+        if (fstat(fd, st)) {
+            error = errno;
+        } else if (!S_ISREG(st->st_mode)) {
+            error = NP_READ_NOT_REGULAR;
+        } else if ((uintmax_t) st->st_size > max_size) {
+            error = EFBIG;
+        } else {
+            hint = st->st_size + 1;
+        }
+    }
+    if (!error) {
+        error = np_read_fd(fd, max_size, hint, flags, datap, sizep);
+    }
+    close(fd);
+    return error;
 }
 
 void

@@ -1,4 +1,5 @@
-/* ovs-netpold: main() only; see include/daemon.h. */
+/* ovs-netpold: main(), its options and its --config file, and the
+ * host's addresses; the daemon itself is include/daemon.h. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -12,6 +13,7 @@
 #include <netinet/in.h>
 #include "addr.h"
 #include "compile.h"
+#include "compile-flags.h"
 #include "daemon.h"
 #include "np-log.h"
 #include "np-util.h"
@@ -56,11 +58,10 @@ usage(FILE *stream)
 }
 
 enum {
-    OPT_SOURCE = 256, OPT_KUBECONFIG, OPT_OVS_RUNDIR, OPT_BRIDGE, OPT_NODE,
-    OPT_CONTROL, OPT_TABLE_BASE, OPT_CONTINUATION, OPT_CT_ZONE,
-    OPT_DRIFT_INTERVAL, OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_CONFIG,
-    OPT_NODE_ADDRESS, OPT_NODE_PORT, OPT_MAX_POLICY_FLOWS,
-    OPT_ALLOW_HTTP_TOKEN,
+    OPT_SOURCE = 256, OPT_KUBECONFIG, OPT_OVS_RUNDIR, OPT_BRIDGE,
+    OPT_CONTROL, OPT_DRIFT_INTERVAL, OPT_LOG_FORMAT, OPT_LOG_LEVEL,
+    OPT_CONFIG, OPT_ALLOW_HTTP_TOKEN,
+    OPT_COMPILE,                /* The compiler's: compile-flags.h. */
 };
 
 static const struct option long_options[] = {
@@ -68,19 +69,13 @@ static const struct option long_options[] = {
     {"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
     {"ovs-rundir", required_argument, NULL, OPT_OVS_RUNDIR},
     {"bridge", required_argument, NULL, OPT_BRIDGE},
-    {"node", required_argument, NULL, OPT_NODE},
     {"control", required_argument, NULL, OPT_CONTROL},
-    {"table-base", required_argument, NULL, OPT_TABLE_BASE},
-    {"continuation", required_argument, NULL, OPT_CONTINUATION},
-    {"ct-zone", required_argument, NULL, OPT_CT_ZONE},
     {"drift-interval", required_argument, NULL, OPT_DRIFT_INTERVAL},
     {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"config", required_argument, NULL, OPT_CONFIG},
-    {"node-address", required_argument, NULL, OPT_NODE_ADDRESS},
-    {"node-port", required_argument, NULL, OPT_NODE_PORT},
-    {"max-policy-flows", required_argument, NULL, OPT_MAX_POLICY_FLOWS},
     {"allow-insecure-http-token", no_argument, NULL, OPT_ALLOW_HTTP_TOKEN},
+    COMPILE_FLAGS_OPTIONS(OPT_COMPILE),
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -100,9 +95,6 @@ parse_number(const char *name, const char *s, double max, double *value)
     return true;
 }
 
-static bool node_addrs_given;
-/* The text of --node-port, which the words of node_ports point into. */
-static char *node_ports_text;
 /* The values read from --config, which the options point into. */
 static char **config_values;
 static size_t n_config_values, allocated_config_values;
@@ -110,14 +102,15 @@ static size_t n_config_values, allocated_config_values;
 /* The addresses of this host, which is the node (ovs-netpold runs in the
  * host's network namespace): everything but loopback and link-local,
  * which never reach a pod as the node's. */
-static void
-detect_node_addrs(struct daemon_options *o)
+static struct ip_addr *
+detect_node_addrs(size_t *n_addrs)
 {
     struct ifaddrs *ifa_list;
+    *n_addrs = 0;
     if (getifaddrs(&ifa_list)) {
         np_log(NP_LOG_WARN, "main", "cannot list this host's addresses (%s): "
                "no --node-address", strerror(errno));
-        return;
+        return NULL;
     }
     struct ip_addr *ips = NULL;
     size_t n = 0, allocated = 0;
@@ -148,19 +141,28 @@ detect_node_addrs(struct daemon_options *o)
         }
     }
     freeifaddrs(ifa_list);
-    o->node_addrs = ips;
-    o->n_node_addrs = n;
+    *n_addrs = n;
+    return ips;
 }
 
 /* Applies one option; returns false after printing why it is wrong.
  * Strings are kept: they come from argv or from the config file, whose
- * lines live until exit. */
+ * lines live until exit.  The compiler's options go to 'flags'. */
 static bool
-apply_option(struct daemon_options *o, int opt, const char *name,
-             const char *arg)
+apply_option(struct daemon_options *o, struct compile_flags *flags, int opt,
+             const char *name, const char *arg)
 {
     double v;
     switch (opt) {
+    case OPT_COMPILE: {
+        char *error = compile_flags_parse(flags, name, arg);
+        if (error) {
+            fprintf(stderr, "ovs-netpold: %s\n", error);
+            free(error);
+            return false;
+        }
+        return true;
+    }
     case OPT_SOURCE:
         if (strncmp(arg, "dir:", 4) || !arg[4]) {
             fprintf(stderr, "ovs-netpold: --source: \"%s\" is not "
@@ -178,43 +180,14 @@ apply_option(struct daemon_options *o, int opt, const char *name,
     case OPT_BRIDGE:
         o->bridge = arg;
         return true;
-    case OPT_NODE:
-        o->node = arg;
-        return true;
     case OPT_CONTROL:
         o->control = arg;
-        return true;
-    case OPT_TABLE_BASE:
-        if (!parse_number(name, arg, 248, &v) || v != (unsigned) v) {
-            return false;
-        }
-        o->table_base = v;
-        return true;
-    case OPT_CONTINUATION:
-        o->continuation = arg;
-        return *arg != '\0';
-    case OPT_CT_ZONE:
-        if (!parse_number(name, arg, 65535, &v) || v != (unsigned) v) {
-            return false;
-        }
-        o->ct_zone = v;
         return true;
     case OPT_DRIFT_INTERVAL:
         if (!parse_number(name, arg, 86400, &v)) {
             return false;
         }
         o->drift_interval = v;
-        return true;
-    case OPT_MAX_POLICY_FLOWS:
-        if (!parse_number(name, arg, NP_MAX_POLICY_FLOWS_LIMIT, &v)) {
-            return false;
-        } else if (v < 1 || v != (size_t) v) {
-            fprintf(stderr, "ovs-netpold: --%s: \"%s\" is not a whole "
-                    "number from 1 to %d\n", name, arg,
-                    NP_MAX_POLICY_FLOWS_LIMIT);
-            return false;
-        }
-        o->max_policy_flows = v;
         return true;
     case OPT_LOG_FORMAT:
         if (strcmp(arg, "text") && strcmp(arg, "json")) {
@@ -224,52 +197,6 @@ apply_option(struct daemon_options *o, int opt, const char *name,
         }
         np_log_set_json(!strcmp(arg, "json"));
         return true;
-    case OPT_NODE_ADDRESS: {
-        struct ip_addr *ips = NULL;
-        size_t n = 0;
-        if (strcmp(arg, "none")) {
-            char *error = ip_addr_parse_list(arg, &ips, &n);
-            if (error) {
-                fprintf(stderr, "ovs-netpold: --node-address: %s\n", error);
-                free(error);
-                return false;
-            }
-        }
-        free((struct ip_addr *) o->node_addrs);     /* Given twice. */
-        o->node_addrs = ips;
-        o->n_node_addrs = n;
-        node_addrs_given = true;
-        return true;
-    }
-    case OPT_NODE_PORT: {
-        const char **ports = NULL;
-        size_t n = 0, allocated = 0;
-        char *copy = xstrdup(arg), *save = NULL;
-        for (char *w = strtok_r(copy, ",", &save); w;
-             w = strtok_r(NULL, ",", &save)) {
-            char *bad = compile_check_port(w);
-            if (bad) {
-                fprintf(stderr, "ovs-netpold: --node-port: %s\n", bad);
-                free(bad);
-                free(ports);
-                free(copy);
-                return false;
-            }
-            APPEND(ports, n, allocated, (const char *) w);
-        }
-        if (!n) {
-            fprintf(stderr, "ovs-netpold: --node-port: no port\n");
-            free(copy);
-            return false;
-        }
-        /* A repeated --node-port replaces the earlier one. */
-        free((void *) o->node_ports);
-        free(node_ports_text);
-        node_ports_text = copy;         /* The words point into it. */
-        o->node_ports = ports;
-        o->n_node_ports = n;
-        return true;
-    }
     case OPT_ALLOW_HTTP_TOKEN:
         /* A flag; in a config file "true" or "false". */
         if (arg && strcmp(arg, "true") && strcmp(arg, "false")) {
@@ -298,7 +225,8 @@ apply_option(struct daemon_options *o, int opt, const char *name,
 
 /* Reads 'name value' lines. */
 static bool
-read_config(struct daemon_options *o, const char *path)
+read_config(struct daemon_options *o, struct compile_flags *flags,
+            const char *path)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
@@ -352,7 +280,7 @@ read_config(struct daemon_options *o, const char *path)
         char *copy = xstrdup(value);
         APPEND(config_values, n_config_values, allocated_config_values,
                copy);
-        ok = apply_option(o, opt->val, name, copy);
+        ok = apply_option(o, flags, opt->val, name, copy);
         if (!ok) {
             fprintf(stderr, "ovs-netpold: (in %s:%d)\n", path, lineno);
         }
@@ -369,10 +297,13 @@ main(int argc, char *argv[])
         .ovs_rundir = "/var/run/openvswitch",
         .bridge = "br-int",
         .control = "/var/run/ovs-netpol/ovs-netpold.ctl",
-        .continuation = "NORMAL",
         .drift_interval = 30,
-        .max_policy_flows = NP_DEFAULT_MAX_POLICY_FLOWS,
     };
+    struct compile_flags flags;
+    compile_flags_init(&flags);
+    struct ip_addr *host_addrs = NULL;
+    char *abs_rundir = NULL;
+    int status = 2;
 
     /* The config file first, so that flags override it. */
     for (int i = 1; i < argc; i++) {
@@ -382,83 +313,83 @@ main(int argc, char *argv[])
         } else if (!strncmp(argv[i], "--config=", 9)) {
             path = argv[i] + 9;
         }
-        if (path && !read_config(&o, path)) {
-            return 2;
+        if (path && !read_config(&o, &flags, path)) {
+            goto out;
         }
     }
     for (;;) {
-        int opt = getopt_long(argc, argv, "h", long_options, NULL);
+        int index;
+        int opt = getopt_long(argc, argv, "h", long_options, &index);
         if (opt == -1) {
             break;
         } else if (opt == 'h') {
             usage(stdout);
-            return 0;
+            status = 0;
+            goto out;
         } else if (opt == OPT_CONFIG) {
             continue;
         } else if (opt == '?') {
             usage(stderr);
-            return 2;
+            goto out;
         }
-        const char *name = long_options[0].name;
-        for (const struct option *lo = long_options; lo->name; lo++) {
-            if (lo->val == opt) {
-                name = lo->name;
-            }
-        }
-        if (!apply_option(&o, opt, name, optarg)) {
-            return 2;
+        if (!apply_option(&o, &flags, opt, long_options[index].name,
+                          optarg)) {
+            goto out;
         }
     }
     if (optind < argc) {
         fprintf(stderr, "ovs-netpold: unexpected argument \"%s\"\n",
                 argv[optind]);
-        return 2;
+        goto out;
     }
     if (o.source_dir && o.kubeconfig) {
         fprintf(stderr, "ovs-netpold: --source and --kubeconfig exclude each "
                 "other\n");
-        return 2;
+        goto out;
     }
     /* OVS resolves a relative unix socket path against its own run
      * directory, not ours: make it absolute. */
-    char *abs_rundir = NULL;
     if (o.ovs_rundir[0] != '/') {
         abs_rundir = realpath(o.ovs_rundir, NULL);
         if (!abs_rundir) {
             fprintf(stderr, "ovs-netpold: --ovs-rundir %s: %s\n",
                     o.ovs_rundir, strerror(errno));
-            return 2;
+            goto out;
         }
         o.ovs_rundir = abs_rundir;
     }
+    o.compile = flags.opts;
     static char host[HOST_NAME_MAX + 1];
-    if (!o.node) {
+    if (!o.compile.node) {
         if (gethostname(host, sizeof host)) {
             fprintf(stderr, "ovs-netpold: no --node and no host name: %s\n",
                     strerror(errno));
-            return 2;
+            goto out;
         }
-        o.node = host;
+        o.compile.node = host;
     }
-    if (!node_addrs_given) {
-        detect_node_addrs(&o);
+    if (!flags.node_addrs_given) {
+        host_addrs = detect_node_addrs(&o.compile.n_node_addrs);
+        o.compile.node_addrs = host_addrs;
     }
     char *list = xstrdup("");
-    for (size_t i = 0; i < o.n_node_addrs; i++) {
+    for (size_t i = 0; i < o.compile.n_node_addrs; i++) {
         char addr[IP_ADDR_STRLEN];
-        ip_addr_format(&o.node_addrs[i], addr);
+        ip_addr_format(&o.compile.node_addrs[i], addr);
         char *longer = xasprintf("%s%s%s", list, i ? "," : "", addr);
         free(list);
         list = longer;
     }
     np_log(NP_LOG_INFO, "main", "node %s, addresses %s (traffic to and from "
-           "them is always allowed)", o.node, o.n_node_addrs ? list : "none");
+           "them is always allowed)", o.compile.node,
+           o.compile.n_node_addrs ? list : "none");
     free(list);
-    int status = daemon_main(&o);
+    status = daemon_main(&o);
+
+out:
     /* Nothing else is left at exit: leak checkers stay quiet. */
-    free((struct ip_addr *) o.node_addrs);
-    free((void *) o.node_ports);
-    free(node_ports_text);
+    free(host_addrs);
+    compile_flags_destroy(&flags);
     free(abs_rundir);
     for (size_t i = 0; i < n_config_values; i++) {
         free(config_values[i]);

@@ -301,7 +301,7 @@ source_dir_rescan(struct source_dir *sd)
     struct strmap files, now;
     strmap_init(&files);
     strmap_init(&now);
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < OBJ_N_KINDS; k++) {
         sd->cbs->resync_begin(sd->aux, k);
     }
     for (size_t i = 0; i < n; i++) {
@@ -311,7 +311,7 @@ source_dir_rescan(struct source_dir *sd)
         free(names[i]);
     }
     free(names);
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < OBJ_N_KINDS; k++) {
         sd->cbs->resync_end(sd->aux, k);
     }
     files_destroy(&sd->files);

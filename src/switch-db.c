@@ -255,12 +255,6 @@ switch_db_is_synced(const struct switch_db *db)
     return db->synced;
 }
 
-bool
-switch_db_is_connected(const struct switch_db *db)
-{
-    return ovsdb_idl_is_connected(db->idl);
-}
-
 size_t
 switch_db_count(const struct switch_db *db)
 {

@@ -179,7 +179,8 @@ esac
 for opt in "--table-base 300" "--table-base x" "--ct-zone 70000" "--continuation=" \
            "--node-address 10.0.0.300" "--node-address 10.0.0.1,nope" \
            "--max-policy-flows 0" "--max-policy-flows -5" "--max-policy-flows x" \
-           "--max-policy-flows 1e9"; do
+           "--max-policy-flows 1e9" "--node-port ," "--generation 256" \
+           "--table-base 0x10"; do
     $np compile $opt "$srcdir"/deploy/examples/cluster.yaml >/dev/null 2>&1
     s=$?
     [ "$s" -eq 2 ] || { echo "FAIL: compile $opt: status $s, expected 2"; fail=1; }

@@ -11,10 +11,14 @@
 #    every status warns; so it does with insecure-skip-tls-verify;
 #  - a token file everyone may read: a warning at start;
 #  - abandoned syncs waiting for a mute API server stay within the limit;
-#  - 200 --node-address values are all logged.
+#  - 200 --node-address values are all logged;
+#  - the compiler's flags: ovs-netpold (on the command line and in
+#    --config) and 'ovs-netpol compile' accept the same values and refuse
+#    the same ones with the same message.
 set -u
 srcdir=${srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 daemon=${NP_DAEMON:-./ovs-netpold}
+cli=${NP_CLI:-./ovs-netpol}
 if [ ! -x "$daemon" ]; then
     echo "daemon-cli.sh: $daemon not built"
     echo "0 passed, 1 failed"
@@ -234,6 +238,56 @@ else
     fail "200 node addresses: $(grep -F 'info main' "$tmp/addrs.log" | cut -c1-300)"
 fi
 stop
+
+# The compiler's flags, one parser for both programs (compile-flags.h).
+# An accepted flag goes on to the next error: the CLI's missing input
+# files, the daemon's bad --source.  A refused one is the error, with the
+# same words after the program's name, on the command line as in --config.
+accepted() {
+    case $1 in
+        "ovs-netpol compile: no input files" | \
+        'ovs-netpold: --source: "nope" is not dir:PATH') echo accepted ;;
+        *) local m=${1%%$'\n'*}; m=${m#ovs-netpol compile: }; echo "${m#ovs-netpold: }" ;;
+    esac
+}
+agree=0
+while read -r flag value; do
+    [ "$value" = "''" ] && value=
+    c=$(accepted "$("$cli" compile "--$flag" "$value" 2>&1 >/dev/null)")
+    d=$(accepted "$("$daemon" "--$flag" "$value" --source nope 2>&1 >/dev/null)")
+    f=$d
+    if [ -n "$value" ]; then    # A --config line needs a value.
+        printf '%s %s\n' "$flag" "$value" >"$tmp/flag.conf"
+        f=$(accepted "$("$daemon" --config "$tmp/flag.conf" --source nope 2>&1 >/dev/null)")
+    fi
+    if [ "$c" = "$d" ] && [ "$d" = "$f" ]; then
+        agree=$((agree + 1))
+    else
+        fail "--$flag \"$value\": compile: $c; daemon: $d; config: $f"
+    fi
+done <<'EOF'
+node node-9
+table-base 248
+table-base 010
+table-base 249
+table-base 0x10
+table-base -1
+ct-zone 65535
+ct-zone 65536
+continuation resubmit(,60)
+continuation ''
+max-policy-flows 1000
+max-policy-flows 1e3
+max-policy-flows 0
+node-address none
+node-address 10.0.0.1,fd00::1
+node-address 10.0.0.300
+node-port LOCAL,p1
+node-port ,
+node-port a=b
+node-port 70000
+EOF
+[ "$agree" -eq 20 ] && ok "the compiler's flags: compile and the daemon agree on 20 values"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -6,22 +6,13 @@
 # pagination, watch events, bookmarks, sync, cut watches, 410 relists, 5xx
 # and 429 backoff, garbage and oversized events, wrong tokens, TLS errors,
 # invalid objects.  VALGRIND=1 runs it under valgrind.
-#
-# The two modules are compiled into the test itself: the daemon's
-# src/libkube.la (src/daemon.mk) exists only with OVS, and these tests need
-# no OVS.
 check_PROGRAMS += tests/test-kube-client
 TESTS += tests/test-kube-client tests/kube-client.sh
-tests_test_kube_client_SOURCES = \
-	tests/test-kube-client.c \
-	src/kube-client.c \
-	src/kubeconfig.c \
-	include/kube-client.h \
-	include/kubeconfig.h
+tests_test_kube_client_SOURCES = tests/test-kube-client.c
 tests_test_kube_client_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) \
 	$(JANSSON_CFLAGS) $(YAML_CFLAGS) $(CURL_CFLAGS)
-tests_test_kube_client_LDADD = src/libnetpol.la $(CMOCKA_LIBS) \
-	$(JANSSON_LIBS) $(YAML_LIBS) $(CURL_LIBS) $(EV_LIBS)
+tests_test_kube_client_LDADD = src/libkube.la src/libnetpol.la \
+	$(CMOCKA_LIBS) $(JANSSON_LIBS) $(YAML_LIBS) $(CURL_LIBS) $(EV_LIBS)
 EXTRA_DIST += tests/kube-client.sh tests/kube-apiserver-sim tests/sim/test-sim.sh tests/sim/test_sim.py tests/sim/README.md
 
 # The daemon under kubectl, with real packets (run by tests/run-all.sh).

@@ -3,7 +3,7 @@
  * namespace, switch port and policy events go through the engine in
  * batches of random sizes, and every 100 events the incremental table
  * must equal a full recompute.  Once per policy mix of
- * bench/gen-cluster.py:
+ * bench/gen_cluster.py:
  *
  *   old    narrow selectors, mostly within a namespace;
  *   broad  peers that select whole namespaces, or sets of them, by the
@@ -136,7 +136,7 @@ struct port_def {
     const char *proto;
 };
 
-/* An application of gen-cluster.py's archetypes: its tier and role labels
+/* An application of gen_cluster.py's archetypes: its tier and role labels
  * and its container ports.  The same port name has other numbers in other
  * templates, as upstream charts have. */
 struct app_template {
@@ -657,12 +657,12 @@ ns_label(const struct ns *ns, const char *key, const char *otherwise)
     return v ? v : otherwise;
 }
 
-/* Gives an application namespace the labels gen-cluster.py gives it. */
+/* Gives an application namespace the labels gen_cluster.py gives it. */
 static void
 label_app_ns(struct churn *ch, struct ns *ns, const char *env)
 {
     json_t *l = ns_labels(ns);
-    /* A product's team, as gen-cluster.py draws it once per product. */
+    /* A product's team, as gen_cluster.py draws it once per product. */
     size_t p;
     for (p = 0; strcmp(products[p], ns->product); p++) {
         continue;
@@ -853,12 +853,12 @@ spawn_pod(struct churn *ch, size_t app)
 /* ---- Policies. ---- */
 
 enum kind {
-    /* Both mixes, after gen-cluster.py. */
+    /* Both mixes, after gen_cluster.py. */
     K_DENY_INGRESS, K_DENY_ALL, K_SAME_NS, K_DNS, K_INGRESS_NGINX,
     K_PROMETHEUS, K_EGRESS_SAME_NS, K_APP_INGRESS, K_APP_EGRESS, K_CROSS_NS,
     K_IPBLOCK_INGRESS, K_EGRESS_INTERNET, K_PORT_RANGE, K_SCTP, K_ALLOW_ALL,
     /* Named ports behind ipBlocks over the pod network, and with no 'to':
-     * gen-cluster.py has them rarely, the engine's invalidation must know
+     * gen_cluster.py has them rarely, the engine's invalidation must know
      * them. */
     K_EGRESS_BLOCK_NAMED, K_EGRESS_NAMED_ANY,
     /* The broad mix's. */
@@ -868,7 +868,7 @@ enum kind {
     N_KINDS
 };
 
-/* Weights in percent of the policies, as in gen-cluster.py's tables, plus
+/* Weights in percent of the policies, as in gen_cluster.py's tables, plus
  * ours; 'once' kinds are made at most once per namespace. */
 static const struct {
     const char *name;
@@ -1032,7 +1032,7 @@ netpol(const char *ns, const char *name, json_t *pod_sel, json_t *ingress,
                      "metadata", "namespace", ns, "name", name, "spec", spec);
 }
 
-/* gen-cluster.py's maybe_types(): a third of the policies say what the
+/* gen_cluster.py's maybe_types(): a third of the policies say what the
  * default would be. */
 static int
 maybe_types(struct churn *ch, int types)
@@ -1186,7 +1186,7 @@ other_ns(struct churn *ch, const struct ns *ns)
     return ns;
 }
 
-/* gen-cluster.py's cross_peer(): a peer in other namespaces, mostly
+/* gen_cluster.py's cross_peer(): a peer in other namespaces, mostly
  * narrow, a quarter by a namespace label many namespaces share. */
 static json_t *
 cross_peer(struct churn *ch, const struct ns *ns)
@@ -1222,7 +1222,7 @@ cross_peer(struct churn *ch, const struct ns *ns)
                 sel_label("tier", "frontend"));
 }
 
-/* gen-cluster.py's broad_src_pods(): NULL (every pod of the selected
+/* gen_cluster.py's broad_src_pods(): NULL (every pod of the selected
  * namespaces) or a selector many pods match. */
 static json_t *
 broad_src_pods(struct churn *ch)
@@ -1704,7 +1704,7 @@ make_kind(struct churn *ch, enum kind kind, const struct ns *ns,
 
 /* A namespace for a new policy: an application namespace, weighted by its
  * applications; in the broad mix by their square, so that the big ones
- * hold dozens of the 120 policies (gen-cluster.py's power 1.5 does that
+ * hold dozens of the 120 policies (gen_cluster.py's power 1.5 does that
  * with its 1,000). */
 static size_t
 policy_ns(struct churn *ch)
@@ -1729,7 +1729,7 @@ policy_ns(struct churn *ch)
  * shares: Prometheus from any namespace, the ingress controller, the
  * frontends of prod, CoreDNS, the OpenTelemetry collector.  A cluster of
  * 120 policies thus has pods that a hundred rules or more select as
- * peers, as gen-cluster.py's 1,000 have without. */
+ * peers, as gen_cluster.py's 1,000 have without. */
 static void
 add_shared_rules(struct churn *ch, json_t *obj)
 {
@@ -1793,7 +1793,7 @@ random_policy(struct churn *ch, size_t ns_index, const char *name,
     for (int tries = 0; ; tries++) {
         enum kind k = rng_weighted(&ch->rng, w, N_KINDS);
         if (kinds[k].once && (ns->kinds_made & (1u << k))) {
-            /* gen-cluster.py's fallback; an application-less namespace
+            /* gen_cluster.py's fallback; an application-less namespace
              * gets a namespace-wide policy instead. */
             k = tries < 10 ? K_APP_INGRESS : K_SAME_NS;
         }

@@ -564,6 +564,56 @@ test_ipblock_base_continuation(void **state)
     free(text);
 }
 
+/* Every cookie decodes (cookie.h) to what its flow is: ours, of the
+ * compile's generation; rules and default deny in their tables, naming a
+ * policy of the output and the direction of their table. */
+static void
+test_cookies_decode(void **state)
+{
+    char *text = small_cluster(
+        NP("x", "in", "{\"podSelector\":{},\"ingress\":[{\"from\":"
+           "[{\"podSelector\":{}}]},{\"ports\":[{\"port\":80}]}]}")
+        ","
+        NP("y", "out", "{\"podSelector\":{},\"policyTypes\":[\"Egress\"],"
+           "\"egress\":[{\"ports\":[{\"port\":53,\"protocol\":"
+           "\"UDP\"}]}]}"));
+    struct compile_options opts;
+    compile_options_init(&opts);
+    opts.table_base = 20;
+    opts.generation = 9;
+    struct np_flowset fs;
+    compile_text(text, &opts, &fs, NULL);
+    free(text);
+    size_t n_kind[5] = { 0 };
+    for (size_t i = 0; i < fs.n_flows; i++) {
+        const struct np_flow *f = &fs.flows[i];
+        struct np_cookie c;
+        assert_true(np_cookie_decode(f->cookie, &c));
+        assert_int_equal(c.generation, 9);
+        assert_true(c.kind >= NPC_INFRA && c.kind <= NPC_ISOLATION);
+        n_kind[c.kind]++;
+        int t = f->table - 20;
+        if (c.kind == NPC_RULE || c.kind == NPC_CLAUSE) {
+            assert_true(t == NPT_EGRESS || t == NPT_INGRESS);
+        } else if (c.kind == NPC_ISOLATION) {
+            assert_true(t == NPT_EGRESS_DEFAULT || t == NPT_INGRESS_DEFAULT);
+        }
+        if (c.kind == NPC_RULE || c.kind == NPC_ISOLATION) {
+            assert_int_equal(c.ingress,
+                             t == NPT_INGRESS || t == NPT_INGRESS_DEFAULT);
+            assert_true(c.policy < fs.n_names && fs.names[c.policy]);
+            assert_string_equal(fs.names[c.policy],
+                                c.ingress ? "x/in" : "y/out");
+            assert_true(c.rule < 2);
+            assert_int_equal(f->cookie, np_cookie_encode(&c));
+        }
+    }
+    for (int k = NPC_INFRA; k <= NPC_ISOLATION; k++) {
+        assert_true(n_kind[k] > 0);
+    }
+    np_flowset_destroy(&fs);
+}
+
 /* The node: from its ports with its addresses, both checks are skipped;
  * to its addresses, the egress default deny is; ports bound to pods that
  * get no flows drop IP. */
@@ -812,6 +862,7 @@ main(void)
         cmocka_unit_test(test_conjunction_limit),
         cmocka_unit_test(test_established_connections),
         cmocka_unit_test(test_node_and_orphan_ports),
+        cmocka_unit_test(test_cookies_decode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* Unit tests of np-log.c: what reaches the log when a message carries
- * text from outside (an API server's Status message, a file name). */
+ * text from outside (an API server's Status message, a file name), and
+ * the rate limit of messages that outside input triggers. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -126,6 +127,39 @@ test_json(void **state)
     }
 }
 
+/* The token bucket: 'burst' in a row from the start, whenever it is, then
+ * 'rate' per second; what it refuses is counted. */
+static void
+test_limit(void **state)
+{
+    struct np_log_limit rl;
+    np_log_limit_init(&rl, 2, 5);
+    double t = 1e6;
+    for (int i = 0; i < 5; i++) {
+        assert_true(np_log_limit_allow(&rl, t));
+    }
+    assert_false(np_log_limit_allow(&rl, t));
+    assert_false(np_log_limit_allow(&rl, t + 0.4));
+    assert_int_equal(rl.dropped, 2);
+    assert_true(np_log_limit_allow(&rl, t + 0.5));     /* 1 token. */
+    assert_false(np_log_limit_allow(&rl, t + 0.5));
+    /* Long quiet: the bucket holds 'burst' again, no more. */
+    for (int i = 0; i < 5; i++) {
+        assert_true(np_log_limit_allow(&rl, t + 3600));
+    }
+    assert_false(np_log_limit_allow(&rl, t + 3600));
+
+    /* NP_LOG_LIMIT_INIT(20): 20 in a row, then one every 3 s. */
+    struct np_log_limit site = NP_LOG_LIMIT_INIT(20);
+    int n = 0;
+    for (int i = 0; i < 100; i++) {
+        n += np_log_limit_allow(&site, 500);
+    }
+    assert_int_equal(n, 20);
+    assert_false(np_log_limit_allow(&site, 502));
+    assert_true(np_log_limit_allow(&site, 503.1));
+}
+
 int
 main(void)
 {
@@ -133,6 +167,7 @@ main(void)
         cmocka_unit_test(test_text_forged_line),
         cmocka_unit_test(test_text_controls),
         cmocka_unit_test(test_json),
+        cmocka_unit_test(test_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1211,72 +1211,45 @@ test_broken_json(void **state)
  * loaded whole, as before.  The whole path stays reachable by wrapping a
  * List in an array, which these tests use as the reference. */
 
-/* A growable string. */
-struct text {
-    char *s;
-    size_t len, allocated;
-};
-
-static void text_printf(struct text *, const char *format, ...)
-    __attribute__((format(printf, 2, 3)));
-
 static void
-text_printf(struct text *t, const char *format, ...)
+dump_labels(struct strbuf *s, const char *what, const struct labels *labels)
 {
-    va_list args;
-    va_start(args, format);
-    char *piece = xvasprintf(format, args);
-    va_end(args);
-
-    size_t len = strlen(piece);
-    if (t->len + len + 1 > t->allocated) {
-        t->allocated = 2 * (t->len + len + 1);
-        t->s = xrealloc(t->s, t->allocated);
-    }
-    memcpy(t->s + t->len, piece, len + 1);
-    t->len += len;
-    free(piece);
-}
-
-static void
-dump_labels(struct text *s, const char *what, const struct labels *labels)
-{
-    text_printf(s, " %s{", what);
+    strbuf_printf(s, " %s{", what);
     for (size_t i = 0; i < labels->n; i++) {
-        text_printf(s, "%s=%s;", labels->items[i].key,
-                    labels->items[i].value);
+        strbuf_printf(s, "%s=%s;", labels->items[i].key,
+                      labels->items[i].value);
     }
-    text_printf(s, "}");
+    strbuf_printf(s, "}");
 }
 
 static void
-dump_selector(struct text *s, const char *what, const struct selector *sel)
+dump_selector(struct strbuf *s, const char *what, const struct selector *sel)
 {
     if (sel) {
         char *str = selector_to_string(sel);
-        text_printf(s, " %s<%s>", what, str);
+        strbuf_printf(s, " %s<%s>", what, str);
         free(str);
     } else {
-        text_printf(s, " %s-", what);
+        strbuf_printf(s, " %s-", what);
     }
 }
 
 static void
-dump_rules(struct text *s, const char *what, const struct np_rule *rules,
+dump_rules(struct strbuf *s, const char *what, const struct np_rule *rules,
            size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         const struct np_rule *r = &rules[i];
-        text_printf(s, " %s[%zu]:", what, i);
+        strbuf_printf(s, " %s[%zu]:", what, i);
         for (size_t j = 0; j < r->n_peers; j++) {
             const struct np_peer *p = &r->peers[j];
             if (p->is_ipblock) {
                 char buf[CIDR_STRLEN];
                 cidr_format(&p->block, buf);
-                text_printf(s, " ipblock %s", buf);
+                strbuf_printf(s, " ipblock %s", buf);
                 for (size_t k = 0; k < p->n_excepts; k++) {
                     cidr_format(&p->excepts[k], buf);
-                    text_printf(s, " except %s", buf);
+                    strbuf_printf(s, " except %s", buf);
                 }
             } else {
                 dump_selector(s, "pods", p->pod_selector);
@@ -1285,75 +1258,76 @@ dump_rules(struct text *s, const char *what, const struct np_rule *rules,
         }
         for (size_t j = 0; j < r->n_ports; j++) {
             const struct np_port *p = &r->ports[j];
-            text_printf(s, " port %s/%s/%u-%u", np_proto_name(p->proto),
-                        p->name ? p->name : "-", p->port, p->end_port);
+            strbuf_printf(s, " port %s/%s/%u-%u", np_proto_name(p->proto),
+                          p->name ? p->name : "-", p->port, p->end_port);
         }
     }
 }
 
 /* Writes every field of 'obj' on one line. */
 static void
-dump_object(struct text *s, const struct k8s_object *obj)
+dump_object(struct strbuf *s, const struct k8s_object *obj)
 {
-    text_printf(s, "%s %s/%s", obj_kind_name(obj->kind),
-                k8s_object_namespace(obj), k8s_object_name(obj));
+    strbuf_printf(s, "%s %s/%s", obj_kind_name(obj->kind),
+                  k8s_object_namespace(obj), k8s_object_name(obj));
     switch (obj->kind) {
     case OBJ_NAMESPACE:
-        text_printf(s, " rv=%s", obj->ns->resource_version
-                    ? obj->ns->resource_version : "-");
+        strbuf_printf(s, " rv=%s", obj->ns->resource_version
+                      ? obj->ns->resource_version : "-");
         dump_labels(s, "labels", &obj->ns->labels);
         break;
 
     case OBJ_POD: {
         const struct k8s_pod *pod = obj->pod;
-        text_printf(s, " rv=%s node=%s host=%d phase=%d",
-                    pod->resource_version ? pod->resource_version : "-",
-                    pod->node_name ? pod->node_name : "-",
-                    pod->host_network, pod->phase);
+        strbuf_printf(s, " rv=%s node=%s host=%d phase=%d",
+                      pod->resource_version ? pod->resource_version : "-",
+                      pod->node_name ? pod->node_name : "-",
+                      pod->host_network, pod->phase);
         dump_labels(s, "labels", &pod->labels);
         for (size_t i = 0; i < pod->n_ips; i++) {
             char buf[IP_ADDR_STRLEN];
             ip_addr_format(&pod->ips[i], buf);
-            text_printf(s, " ip %s", buf);
+            strbuf_printf(s, " ip %s", buf);
         }
         for (size_t i = 0; i < pod->n_ports; i++) {
-            text_printf(s, " port %s/%u/%s",
-                        pod->ports[i].name ? pod->ports[i].name : "-",
-                        pod->ports[i].port,
-                        np_proto_name(pod->ports[i].proto));
+            strbuf_printf(s, " port %s/%u/%s",
+                          pod->ports[i].name ? pod->ports[i].name : "-",
+                          pod->ports[i].port,
+                          np_proto_name(pod->ports[i].proto));
         }
         break;
     }
 
     case OBJ_NETPOL: {
         const struct k8s_netpol *np = obj->np;
-        text_printf(s, " rv=%s in=%d eg=%d",
-                    np->resource_version ? np->resource_version : "-",
-                    np->isolates_ingress, np->isolates_egress);
+        strbuf_printf(s, " rv=%s in=%d eg=%d",
+                      np->resource_version ? np->resource_version : "-",
+                      np->isolates_ingress, np->isolates_egress);
         dump_selector(s, "select", &np->pod_selector);
         dump_rules(s, "ingress", np->ingress, np->n_ingress);
         dump_rules(s, "egress", np->egress, np->n_egress);
         break;
     }
     }
-    text_printf(s, "\n");
+    strbuf_printf(s, "\n");
 }
 
 /* Returns every object and message of 'batch', one a line, malloc'd. */
 static char *
 dump_batch(const struct obj_batch *batch)
 {
-    struct text t = { .s = NULL };
-    struct text *s = &t;
-    text_printf(s, "%zu objects, %zu errors\n", batch->n_objs,
-                batch->n_errors);
+    struct strbuf t;
+    strbuf_init(&t);
+    struct strbuf *s = &t;
+    strbuf_printf(s, "%zu objects, %zu errors\n", batch->n_objs,
+                  batch->n_errors);
     for (size_t i = 0; i < batch->n_objs; i++) {
         dump_object(s, &batch->objs[i]);
     }
     for (size_t i = 0; i < batch->n_errors; i++) {
-        text_printf(s, "error %s\n", batch->errors[i]);
+        strbuf_printf(s, "error %s\n", batch->errors[i]);
     }
-    return t.s;
+    return strbuf_steal(&t);
 }
 
 /* Parses the List 'text' item by item and whole (wrapped in an array) and
@@ -1383,85 +1357,87 @@ assert_same_as_whole(const char *text, struct obj_batch *batch)
 static char *
 gen_list(size_t n)
 {
-    struct text t = { .s = NULL };
-    struct text *s = &t;
+    struct strbuf t;
+    strbuf_init(&t);
+    struct strbuf *s = &t;
 
-    text_printf(s, "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\",\n"
-                "  \"metadata\": {\"resourceVersion\": \"7\"},\n"
-                "  \"items\": [");
+    strbuf_printf(s, "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\",\n"
+                  "  \"metadata\": {\"resourceVersion\": \"7\"},\n"
+                  "  \"items\": [");
     for (size_t i = 0; i < n; i++) {
-        text_printf(s, "%s\n    ", i ? "," : "");
+        strbuf_printf(s, "%s\n    ", i ? "," : "");
         switch (i % 6) {
         case 0:
-            text_printf(s, "{\"apiVersion\": \"v1\", "
-                        "\"kind\": \"Namespace\",\n"
-                        "     \"metadata\": {\"name\": \"ns-%zu\", "
-                        "\"resourceVersion\": \"%zu\",\n"
-                        "      \"labels\": {\"team\": \"t%zu\", "
-                        "\"kubernetes.io/metadata.name\": \"ns-%zu\"}}}",
-                        i, i, i % 5, i);
+            strbuf_printf(s, "{\"apiVersion\": \"v1\", "
+                          "\"kind\": \"Namespace\",\n"
+                          "     \"metadata\": {\"name\": \"ns-%zu\", "
+                          "\"resourceVersion\": \"%zu\",\n"
+                          "      \"labels\": {\"team\": \"t%zu\", "
+                          "\"kubernetes.io/metadata.name\": \"ns-%zu\"}}}",
+                          i, i, i % 5, i);
             break;
         case 1:
         case 2:
-            text_printf(s, "{\"apiVersion\": \"v1\", \"kind\": \"Pod\",\n"
-                        "     \"metadata\": {\"name\": \"pod-%zu\", "
-                        "\"namespace\": \"ns-%zu\",\n"
-                        "      \"labels\": {\"app\": \"a%zu\", "
-                        "\"tier\": \"%s\"},"
-                        " \"annotations\": {\"note\": \"{[\\\"]}\\\\\"}},\n"
-                        "     \"spec\": {\"nodeName\": \"node-%zu\", "
-                        "\"hostNetwork\": %s, \"containers\": [\n"
-                        "       {\"name\": \"c\", \"ports\": "
-                        "[{\"containerPort\": %zu, \"name\": \"p%zu\"},\n"
-                        "        {\"containerPort\": 53, "
-                        "\"protocol\": \"UDP\"}]}]},\n"
-                        "     \"status\": {\"phase\": \"%s\", \"podIPs\": "
-                        "[{\"ip\": \"10.%zu.%zu.%zu\"}, "
-                        "{\"ip\": \"fd00::%zx\"}]}}",
-                        i, i / 6 * 6, i % 7, i % 2 ? "web" : "db", i % 3,
-                        i % 11 ? "false" : "true", 1000 + i, i % 4,
-                        i % 4 ? "Running" : "Pending", i >> 16 & 255,
-                        i >> 8 & 255, i & 255, i);
+            strbuf_printf(s, "{\"apiVersion\": \"v1\", \"kind\": \"Pod\",\n"
+                          "     \"metadata\": {\"name\": \"pod-%zu\", "
+                          "\"namespace\": \"ns-%zu\",\n"
+                          "      \"labels\": {\"app\": \"a%zu\", "
+                          "\"tier\": \"%s\"},"
+                          " \"annotations\": {\"note\": \"{[\\\"]}\\\\\"}},\n"
+                          "     \"spec\": {\"nodeName\": \"node-%zu\", "
+                          "\"hostNetwork\": %s, \"containers\": [\n"
+                          "       {\"name\": \"c\", \"ports\": "
+                          "[{\"containerPort\": %zu, \"name\": \"p%zu\"},\n"
+                          "        {\"containerPort\": 53, "
+                          "\"protocol\": \"UDP\"}]}]},\n"
+                          "     \"status\": {\"phase\": \"%s\", \"podIPs\": "
+                          "[{\"ip\": \"10.%zu.%zu.%zu\"}, "
+                          "{\"ip\": \"fd00::%zx\"}]}}",
+                          i, i / 6 * 6, i % 7, i % 2 ? "web" : "db", i % 3,
+                          i % 11 ? "false" : "true", 1000 + i, i % 4,
+                          i % 4 ? "Running" : "Pending", i >> 16 & 255,
+                          i >> 8 & 255, i & 255, i);
             break;
         case 3:
-            text_printf(s, "{\"apiVersion\": \"networking.k8s.io/v1\", "
-                        "\"kind\": \"NetworkPolicy\",\n"
-                        "     \"metadata\": {\"name\": \"np-%zu\", "
-                        "\"namespace\": \"ns-%zu\"},\n"
-                        "     \"spec\": {\"podSelector\": {\"matchLabels\": "
-                        "{\"app\": \"a%zu\"}},\n"
-                        "      \"ingress\": [{\"from\": "
-                        "[{\"namespaceSelector\": "
-                        "{\"matchExpressions\": [{\"key\": \"team\", "
-                        "\"operator\": \"In\", "
-                        "\"values\": [\"t1\", \"t2\"]}]},"
-                        " \"podSelector\": {}},\n"
-                        "        {\"ipBlock\": {\"cidr\": \"10.%zu.0.0/16\", "
-                        "\"except\": [\"10.%zu.1.0/24\"]}}],\n"
-                        "       \"ports\": [{\"port\": \"p%zu\"}, "
-                        "{\"port\": 8000, \"endPort\": %zu}]}],\n"
-                        "      \"egress\": [{\"to\": [{\"podSelector\": "
-                        "{\"matchLabels\": {\"tier\": \"db\"}}}]}],\n"
-                        "      \"policyTypes\": [\"Ingress\"%s]}}",
-                        i, i / 6 * 6, i % 7, i % 200, i % 200, i % 4,
-                        8000 + i % 100, i % 2 ? ", \"Egress\"" : "");
+            strbuf_printf(s, "{\"apiVersion\": \"networking.k8s.io/v1\", "
+                          "\"kind\": \"NetworkPolicy\",\n"
+                          "     \"metadata\": {\"name\": \"np-%zu\", "
+                          "\"namespace\": \"ns-%zu\"},\n"
+                          "     \"spec\": {\"podSelector\": {\"matchLabels\": "
+                          "{\"app\": \"a%zu\"}},\n"
+                          "      \"ingress\": [{\"from\": "
+                          "[{\"namespaceSelector\": "
+                          "{\"matchExpressions\": [{\"key\": \"team\", "
+                          "\"operator\": \"In\", "
+                          "\"values\": [\"t1\", \"t2\"]}]},"
+                          " \"podSelector\": {}},\n"
+                          "        {\"ipBlock\": {\"cidr\": "
+                          "\"10.%zu.0.0/16\", "
+                          "\"except\": [\"10.%zu.1.0/24\"]}}],\n"
+                          "       \"ports\": [{\"port\": \"p%zu\"}, "
+                          "{\"port\": 8000, \"endPort\": %zu}]}],\n"
+                          "      \"egress\": [{\"to\": [{\"podSelector\": "
+                          "{\"matchLabels\": {\"tier\": \"db\"}}}]}],\n"
+                          "      \"policyTypes\": [\"Ingress\"%s]}}",
+                          i, i / 6 * 6, i % 7, i % 200, i % 200, i % 4,
+                          8000 + i % 100, i % 2 ? ", \"Egress\"" : "");
             break;
         case 4:
-            text_printf(s, "{\"apiVersion\": \"v1\", \"kind\": \"Service\", "
-                        "\"metadata\": {\"name\": \"svc-%zu\"}, \"spec\": "
-                        "{\"selector\": {\"items\": \"]\"}}}", i);
+            strbuf_printf(s, "{\"apiVersion\": \"v1\", \"kind\": \"Service\", "
+                          "\"metadata\": {\"name\": \"svc-%zu\"}, \"spec\": "
+                          "{\"selector\": {\"items\": \"]\"}}}", i);
             break;
         case 5:
             /* Invalid: the label value is not a string. */
-            text_printf(s, "{\"apiVersion\": \"v1\", \"kind\": \"Pod\", "
-                        "\"metadata\": {\"name\": \"bad-%zu\", "
-                        "\"namespace\": \"x\", \"labels\": {\"v\": %zu}}}",
-                        i, i);
+            strbuf_printf(s, "{\"apiVersion\": \"v1\", \"kind\": \"Pod\", "
+                          "\"metadata\": {\"name\": \"bad-%zu\", "
+                          "\"namespace\": \"x\", \"labels\": {\"v\": %zu}}}",
+                          i, i);
             break;
         }
     }
-    text_printf(s, "\n  ]\n}\n");
-    return t.s;
+    strbuf_printf(s, "\n  ]\n}\n");
+    return strbuf_steal(&t);
 }
 
 /* A big List item by item gives what it gives whole. */
@@ -1812,20 +1788,21 @@ test_list_whole(void **state)
 static char *
 deep_list(int n, const char *inner)
 {
-    struct text t = { .s = NULL };
-    struct text *s = &t;
-    text_printf(s, "{\"kind\": \"List\", \"items\": [{\"apiVersion\": "
-                "\"v1\", \"kind\": \"Namespace\", \"metadata\": "
-                "{\"name\": \"a\"}, \"x\": ");
+    struct strbuf t;
+    strbuf_init(&t);
+    struct strbuf *s = &t;
+    strbuf_printf(s, "{\"kind\": \"List\", \"items\": [{\"apiVersion\": "
+                  "\"v1\", \"kind\": \"Namespace\", \"metadata\": "
+                  "{\"name\": \"a\"}, \"x\": ");
     for (int i = 0; i < n; i++) {
-        text_printf(s, "[");
+        strbuf_printf(s, "[");
     }
-    text_printf(s, "%s", inner);
+    strbuf_printf(s, "%s", inner);
     for (int i = 0; i < n; i++) {
-        text_printf(s, "]");
+        strbuf_printf(s, "]");
     }
-    text_printf(s, "}]}");
-    return t.s;
+    strbuf_printf(s, "}]}");
+    return strbuf_steal(&t);
 }
 
 /* Items nest as deep as jansson allows in the whole List, and no deeper:
@@ -2134,24 +2111,25 @@ test_yaml_structure(void **state)
      * holds 302 levels; at 210 levels (the top mapping and 209 sequences)
      * it reaches 512, the limit, and one level more is too deep. */
     for (int n = 209; n <= 210; n++) {
-        struct text t = { NULL };
-        text_printf(&t, "a: &a ");
+        struct strbuf t;
+        strbuf_init(&t);
+        strbuf_printf(&t, "a: &a ");
         for (int i = 0; i < 300; i++) {
-            text_printf(&t, "[");
+            strbuf_printf(&t, "[");
         }
-        text_printf(&t, "1");
+        strbuf_printf(&t, "1");
         for (int i = 0; i < 300; i++) {
-            text_printf(&t, "]");
+            strbuf_printf(&t, "]");
         }
-        text_printf(&t, "\nb: &b [[*a]]\nc: ");
+        strbuf_printf(&t, "\nb: &b [[*a]]\nc: ");
         for (int i = 0; i < n; i++) {
-            text_printf(&t, "[");
+            strbuf_printf(&t, "[");
         }
-        text_printf(&t, "*b");
+        strbuf_printf(&t, "*b");
         for (int i = 0; i < n; i++) {
-            text_printf(&t, "]");
+            strbuf_printf(&t, "]");
         }
-        text_printf(&t, "\n");
+        strbuf_printf(&t, "\n");
         doc = yaml_json_load_one(t.s, strlen(t.s), &error);
         if (n == 209) {
             assert_non_null(doc);
@@ -2169,16 +2147,17 @@ test_yaml_structure(void **state)
     /* What aliases expand to is bounded by the input's size (1 MiB plus
      * four times it), also where go-yaml's ratio would allow it: 10,000
      * scalars of 10 bytes, aliased 20 times (95% aliased). */
-    struct text t = { NULL };
-    text_printf(&t, "a: &a [");
+    struct strbuf t;
+    strbuf_init(&t);
+    strbuf_printf(&t, "a: &a [");
     for (int i = 0; i < 10000; i++) {
-        text_printf(&t, "%sxxxxxxxxxx", i ? "," : "");
+        strbuf_printf(&t, "%sxxxxxxxxxx", i ? "," : "");
     }
-    text_printf(&t, "]\nb: [");
+    strbuf_printf(&t, "]\nb: [");
     for (int i = 0; i < 20; i++) {
-        text_printf(&t, "%s*a", i ? "," : "");
+        strbuf_printf(&t, "%s*a", i ? "," : "");
     }
-    text_printf(&t, "]\n");
+    strbuf_printf(&t, "]\n");
     doc = yaml_json_load_one(t.s, strlen(t.s), &error);
     assert_null(doc);
     char *expected = xasprintf("line 2 column 44: aliases expand the input by "
@@ -2192,17 +2171,17 @@ test_yaml_structure(void **state)
 
     /* The bound is for the whole stream: each document below is within
      * it, all of them are not. */
-    t = (struct text) { NULL };
+    strbuf_init(&t);
     for (int d = 0; d < 20; d++) {
-        text_printf(&t, "---\na: &a [");
+        strbuf_printf(&t, "---\na: &a [");
         for (int i = 0; i < 1000; i++) {
-            text_printf(&t, "%sxxxxxxxxxx", i ? "," : "");
+            strbuf_printf(&t, "%sxxxxxxxxxx", i ? "," : "");
         }
-        text_printf(&t, "]\nb: [");
+        strbuf_printf(&t, "]\nb: [");
         for (int i = 0; i < 20; i++) {
-            text_printf(&t, "%s*a", i ? "," : "");
+            strbuf_printf(&t, "%s*a", i ? "," : "");
         }
-        text_printf(&t, "]\n");
+        strbuf_printf(&t, "]\n");
     }
     struct obj_batch b;
     parse_text("t.yaml", t.s, &b);

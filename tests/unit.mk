@@ -2,12 +2,16 @@
 UNIT_LDADD = src/libnetpol.la $(CMOCKA_LIBS) $(JANSSON_LIBS) $(YAML_LIBS)
 UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 
-check_PROGRAMS += tests/test-addr tests/test-labels tests/test-compile tests/test-engine tests/test-churn tests/test-source-dir tests/test-trace tests/test-np-log
-TESTS += tests/test-addr tests/test-labels tests/test-compile tests/test-engine tests/test-churn tests/test-source-dir tests/test-trace tests/test-np-log
+check_PROGRAMS += tests/test-addr tests/test-labels tests/test-compile tests/test-engine tests/test-churn tests/test-source-dir tests/test-trace tests/test-np-log tests/test-compile-flags tests/test-np-util
+TESTS += tests/test-addr tests/test-labels tests/test-compile tests/test-engine tests/test-churn tests/test-source-dir tests/test-trace tests/test-np-log tests/test-compile-flags tests/test-np-util
 
 tests_test_addr_SOURCES = tests/test-addr.c
 tests_test_addr_CFLAGS = $(UNIT_CFLAGS)
 tests_test_addr_LDADD = $(UNIT_LDADD)
+
+tests_test_np_util_SOURCES = tests/test-np-util.c
+tests_test_np_util_CFLAGS = $(UNIT_CFLAGS)
+tests_test_np_util_LDADD = $(UNIT_LDADD)
 
 # Log lines stay one line each, whatever a message carries.
 tests_test_np_log_SOURCES = tests/test-np-log.c
@@ -21,6 +25,11 @@ tests_test_labels_LDADD = $(UNIT_LDADD)
 tests_test_compile_SOURCES = tests/test-compile.c
 tests_test_compile_CFLAGS = $(UNIT_CFLAGS)
 tests_test_compile_LDADD = $(UNIT_LDADD)
+
+# The compiler's flags, as both programs read them.
+tests_test_compile_flags_SOURCES = tests/test-compile-flags.c
+tests_test_compile_flags_CFLAGS = $(UNIT_CFLAGS)
+tests_test_compile_flags_LDADD = $(UNIT_LDADD)
 
 tests_test_engine_SOURCES = tests/test-engine.c
 tests_test_engine_CFLAGS = $(UNIT_CFLAGS) $(JANSSON_CFLAGS)

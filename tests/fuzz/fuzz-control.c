@@ -139,11 +139,13 @@ daemon_setup(void)
         .source_dir = source,
         .ovs_rundir = rundir,
         .bridge = "br-int",
-        .node = "node-1",
         .control = "unused",
-        .continuation = "NORMAL",
-        .node_addrs = &node_addr,
-        .n_node_addrs = 1,
+        .compile = {
+            .node = "node-1",
+            .continuation = "NORMAL",
+            .node_addrs = &node_addr,
+            .n_node_addrs = 1,
+        },
     };
 
     struct daemon *d = xcalloc(1, sizeof *d);

@@ -29,7 +29,7 @@
 #include "fuzz.h"
 
 static struct ev_loop *loop;
-static bool in_resync[KUBE_N_KINDS];
+static bool in_resync[OBJ_N_KINDS];
 
 static void
 on_object(void *aux, struct k8s_object *obj)
@@ -41,26 +41,26 @@ on_object(void *aux, struct k8s_object *obj)
 static void
 on_delete(void *aux, enum obj_kind kind, const char *ns, const char *name)
 {
-    assert(kind < KUBE_N_KINDS && ns && name && *name);
+    assert(kind < OBJ_N_KINDS && ns && name && *name);
 }
 
 static void
 on_keep(void *aux, enum obj_kind kind, const char *ns, const char *name)
 {
-    assert(kind < KUBE_N_KINDS && in_resync[kind] && ns && name && *name);
+    assert(kind < OBJ_N_KINDS && in_resync[kind] && ns && name && *name);
 }
 
 static void
 on_resync_begin(void *aux, enum obj_kind kind)
 {
-    assert(kind < KUBE_N_KINDS && !in_resync[kind]);
+    assert(kind < OBJ_N_KINDS && !in_resync[kind]);
     in_resync[kind] = true;
 }
 
 static void
 on_resync_end(void *aux, enum obj_kind kind)
 {
-    assert(kind < KUBE_N_KINDS && in_resync[kind]);
+    assert(kind < OBJ_N_KINDS && in_resync[kind]);
     in_resync[kind] = false;
 }
 

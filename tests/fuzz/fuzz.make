@@ -34,8 +34,10 @@ SWITCH_WRAP = -Wl,--wrap=poll_fd_wait_at -Wl,--wrap=poll_timer_wait_at \
 CURL_LIBS = $(shell pkg-config --libs libcurl)
 
 # src/automake.mk's libnetpol, without the CLI.
-NETPOL = addr cluster compile engine flowtab incr labels objects strmap np-log \
-	np-util source-dir trace yaml-json
+NETPOL = addr cluster compile compile-flows compile-pipeline compile-rules \
+	compile-select engine flowtab incr labels objects objects-json \
+	objects-names objects-read strmap np-log np-util source-dir trace \
+	yaml-json
 SWITCH = installer ovs-loop switch-db switch-of
 OVS_SIDE = $(SWITCH) appctl fuzz-ofcheck
 

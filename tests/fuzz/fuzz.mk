@@ -15,12 +15,13 @@ tests_fuzz_replay_manifest_LDADD = src/libnetpol.la $(JANSSON_LIBS) \
 tests_fuzz_replay_trace_SOURCES = tests/fuzz/fuzz-trace.c $(FUZZ_REPLAY)
 tests_fuzz_replay_trace_LDADD = src/libnetpol.la
 tests_fuzz_replay_kubeconfig_SOURCES = tests/fuzz/fuzz-kubeconfig.c \
-	src/kubeconfig.c $(FUZZ_REPLAY)
+	$(FUZZ_REPLAY)
 tests_fuzz_replay_kubeconfig_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(YAML_CFLAGS)
-tests_fuzz_replay_kubeconfig_LDADD = src/libnetpol.la $(JANSSON_LIBS) \
-	$(YAML_LIBS)
-# fuzz-kube.c includes src/kube-client.c.
+tests_fuzz_replay_kubeconfig_LDADD = src/libkube.la src/libnetpol.la \
+	$(JANSSON_LIBS) $(YAML_LIBS)
+# fuzz-kube.c includes src/kube-client.c (its static functions are what
+# it fuzzes), so it takes kubeconfig.c alone, not libkube.la.
 tests_fuzz_replay_kube_SOURCES = tests/fuzz/fuzz-kube.c src/kubeconfig.c \
 	$(FUZZ_REPLAY)
 tests_fuzz_replay_kube_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
@@ -45,12 +46,13 @@ tests_fuzz_replay_extids_LDADD = tests/fuzz/libfuzzcheck.la \
 	src/libnetpol.la $(SWITCH_LIBS) $(JANSSON_LIBS) $(YAML_LIBS)
 tests_fuzz_replay_extids_LDFLAGS = $(SWITCH_WRAP)
 # fuzz-control.c includes src/daemon.c and stands in for src/control.c
-# (libcontrol.la gives appctl.c only).
+# (libcontrol.la gives appctl.c only); libdaemon.la gives daemon-trace.c
+# and the installer.
 tests_fuzz_replay_control_SOURCES = tests/fuzz/fuzz-control.c \
-	src/daemon-trace.c $(FUZZ_REPLAY)
+	$(FUZZ_REPLAY)
 tests_fuzz_replay_control_LDADD = tests/fuzz/libfuzzcheck.la \
-	src/libcontrol.la src/libkube.la src/libnetpol.la $(SWITCH_LIBS) \
-	$(CURL_LIBS) $(JANSSON_LIBS) $(YAML_LIBS) $(EV_LIBS)
+	src/libdaemon.la src/libcontrol.la src/libkube.la src/libnetpol.la \
+	$(SWITCH_LIBS) $(CURL_LIBS) $(JANSSON_LIBS) $(YAML_LIBS) $(EV_LIBS)
 tests_fuzz_replay_control_LDFLAGS = $(SWITCH_WRAP)
 endif
 
