@@ -84,8 +84,6 @@ struct conj_list {
  * caller's reference to 'l' is dropped); a new one if 'l' is NULL. */
 struct conj_list *conj_list_own(struct conj_list *l, size_t room);
 void conj_list_unref(struct conj_list *);
-/* Gives a sole holder's list back the room it does not use. */
-struct conj_list *conj_list_trim(struct conj_list *);
 
 /* flowtab_set_conj() of the conjunctions of 'l' (ascending, no repeats),
  * taking a reference to it rather than copying them. */

@@ -169,18 +169,6 @@ conj_list_own(struct conj_list *l, size_t room)
     return l;
 }
 
-struct conj_list *
-conj_list_trim(struct conj_list *l)
-{
-    if (l && l->refs == 1 && l->allocated > l->n + l->n / 4 + 4) {
-        /* A build doubles its way up: 3.5 million entries at 50k held a
-         * third more than they needed. */
-        l->allocated = l->n + l->n / 8 + 2;
-        l = xrealloc(l, sizeof *l + l->allocated * sizeof *l->v);
-    }
-    return l;
-}
-
 void
 conj_list_unref(struct conj_list *l)
 {

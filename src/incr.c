@@ -207,13 +207,18 @@ struct fkey {
     struct imatch *m;           /* Holds a reference. */
     const char *match;          /* m->text. */
     struct entry *e;            /* Entries with actions of their own. */
-    struct conj_list *conj;     /* Clause entries (most of them), or NULL;
-                                 * shared with the desired table's flow
-                                 * while they agree. */
-    uint32_t n, allocated;
+    struct conj_list *conj;     /* Clause entries (most of them), in
+                                 * order, or NULL; shared with the desired
+                                 * table's flow. */
+    uint64_t *ops;              /* Clause entries added (or, with
+                                 * OP_REMOVE, removed) since the merge. */
+    uint32_t n, allocated, n_ops, allocated_ops;
     bool dirty;
-    bool unsorted;              /* 'conj' not in order (built in bulk). */
 };
+
+/* An op is an np_conj_pack() (48 bits: ids are 32) shifted left by one,
+ * with this bit for a removal: ops sort by entry, additions first. */
+#define OP_REMOVE 1
 
 /* ---- Units: flows made whole by a generator. ---- */
 
@@ -338,6 +343,8 @@ struct ipod {
     uint32_t id;
     uint32_t hash;              /* id_hash(id), for its sets. */
     char *key, *ns, *name;
+    struct ins *ins;            /* Its namespace's (they last as long as
+                                 * the engine): looked up once. */
     const struct k8s_pod *pod;  /* While 'in'. */
     bool in;                    /* In the sets, as 'ips'. */
     bool pending;
@@ -455,7 +462,6 @@ struct incr {
     size_t n_v4, n_v6;          /* Pod addresses and blocks, per family. */
     bool full;                  /* Build everything at the next run. */
     bool bulk;                  /* Building: no entries until the sweep. */
-    bool append;                /* Settling a build: entries unsorted. */
     bool need_buckets;
     bool wiping;                /* Taking everything down: entries are
                                  * dropped key by key afterwards. */
@@ -589,6 +595,7 @@ key_free(struct incr *in, struct fkey *fk)
     match_release(in, fk->m);
     free(fk->e);
     conj_list_unref(fk->conj);
+    free(fk->ops);
     free(fk);
 }
 
@@ -601,26 +608,108 @@ key_dirty(struct incr *in, struct fkey *fk)
     }
 }
 
-static size_t
-conj_lower_bound(const uint64_t *v, size_t n, uint64_t x)
+/* Sorts 'v' ascending: glibc's qsort() with a comparison callback was
+ * most of a run that changed 100,000 flows. */
+static void
+sort_u64(uint64_t *v, size_t n)
 {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (v[mid] < x) {
-            lo = mid + 1;
+    while (n > 16) {
+        uint64_t a = v[0], b = v[n / 2], c = v[n - 1];
+        uint64_t pivot = (a < b ? (b < c ? b : a < c ? c : a)
+                          : (a < c ? a : b < c ? c : b));
+        size_t i = 0, j = n - 1;
+        for (;;) {
+            while (v[i] < pivot) {
+                i++;
+            }
+            while (v[j] > pivot) {
+                j--;
+            }
+            if (i >= j) {
+                break;
+            }
+            uint64_t t = v[i];
+            v[i++] = v[j];
+            v[j--] = t;
+        }
+        /* [0, j] <= pivot <= [j + 1, n): recurse on the smaller part. */
+        size_t left = j + 1;
+        if (left < n - left) {
+            sort_u64(v, left);
+            v += left;
+            n -= left;
         } else {
-            hi = mid;
+            sort_u64(v + left, n - left);
+            n = left;
         }
     }
-    return lo;
+    for (size_t i = 1; i < n; i++) {
+        uint64_t x = v[i];
+        size_t j = i;
+        for (; j && v[j - 1] > x; j--) {
+            v[j] = v[j - 1];
+        }
+        v[j] = x;
+    }
 }
 
-static int
-compare_conj_entry(const void *a_, const void *b_)
+/* Clause entries change by ops noted per flow and applied at its merge,
+ * in one pass over the list: a flow that gains or loses many entries in a
+ * run (a pod that leaves hundreds of rules' peer sets takes an entry of
+ * each off its address's flow) cost a search and a move of the list per
+ * entry, which made a storm of relabels quadratic. */
+static void
+conj_op(struct incr *in, struct fkey *fk, uint64_t op)
 {
-    uint64_t a = *(const uint64_t *) a_, b = *(const uint64_t *) b_;
-    return a < b ? -1 : a > b;
+    if (fk->n_ops >= fk->allocated_ops) {
+        fk->allocated_ops = fk->allocated_ops ? 2 * fk->allocated_ops : 4;
+        fk->ops = xrealloc(fk->ops, fk->allocated_ops * sizeof *fk->ops);
+    }
+    fk->ops[fk->n_ops++] = op;
+    key_dirty(in, fk);
+    in->stats.entries_changed++;
+}
+
+/* Applies 'fk''s ops to its list: a new list, in order (a multiset: two
+ * pods with one address put their entry twice). */
+static void
+conj_apply_ops(struct fkey *fk)
+{
+    if (!fk->n_ops) {
+        return;
+    }
+    sort_u64(fk->ops, fk->n_ops);
+    const struct conj_list *old = fk->conj;
+    size_t n_old = old ? old->n : 0, n_add = 0;
+    for (size_t j = 0; j < fk->n_ops; j++) {
+        n_add += !(fk->ops[j] & OP_REMOVE);
+    }
+    struct conj_list *l = conj_list_own(NULL, n_old + n_add);
+    size_t i = 0, j = 0;
+    while (i < n_old || j < fk->n_ops) {
+        uint64_t v = (i < n_old ? old->v[i] : UINT64_MAX);
+        if (j < fk->n_ops && fk->ops[j] >> 1 < v) {
+            v = fk->ops[j] >> 1;
+        }
+        long count = 0;
+        for (; i < n_old && old->v[i] == v; i++) {
+            count++;
+        }
+        for (; j < fk->n_ops && fk->ops[j] >> 1 == v; j++) {
+            count += fk->ops[j] & OP_REMOVE ? -1 : 1;
+        }
+        if (count < 0) {
+            abort();            /* Every entry removed was added. */
+        }
+        while (count--) {
+            l->v[l->n++] = v;
+        }
+    }
+    conj_list_unref(fk->conj);
+    fk->conj = l;
+    free(fk->ops);
+    fk->ops = NULL;
+    fk->n_ops = fk->allocated_ops = 0;
 }
 
 static void
@@ -628,28 +717,14 @@ entry_add(struct incr *in, struct fkey *fk, const struct owner *owner,
           uint64_t seq, uint64_t conj, const struct payload *pl)
 {
     if (conj) {
-        struct conj_list *l = fk->conj = conj_list_own(fk->conj, 1);
-        /* Kept in order (a multiset: two pods with one address put their
-         * entry twice), so that a merge takes it as it is: sorting a
-         * flow's thousands of conjunctions per change was a third of an
-         * event that changes many flows.  A build appends and sorts
-         * once. */
-        size_t at = l->n;
-        if (in->append || fk->unsorted) {
-            fk->unsorted = true;
-        } else {
-            at = conj_lower_bound(l->v, l->n, conj);
-            memmove(&l->v[at + 1], &l->v[at], (l->n - at) * sizeof *l->v);
-        }
-        l->v[at] = conj;
-        l->n++;
-    } else {
-        if (fk->n >= fk->allocated) {
-            fk->allocated = fk->allocated ? 2 * fk->allocated : 1;
-            fk->e = xrealloc(fk->e, fk->allocated * sizeof *fk->e);
-        }
-        fk->e[fk->n++] = (struct entry) { owner, seq, pl };
+        conj_op(in, fk, conj << 1);
+        return;
     }
+    if (fk->n >= fk->allocated) {
+        fk->allocated = fk->allocated ? 2 * fk->allocated : 1;
+        fk->e = xrealloc(fk->e, fk->allocated * sizeof *fk->e);
+    }
+    fk->e[fk->n++] = (struct entry) { owner, seq, pl };
     key_dirty(in, fk);
     in->stats.entries_changed++;
 }
@@ -661,28 +736,17 @@ entry_remove(struct incr *in, struct fkey *fk, const struct owner *owner,
     if (in->wiping) {
         return;
     }
-    if (conj && fk->conj) {
-        struct conj_list *l = fk->conj;
-        size_t i = fk->unsorted ? 0 : conj_lower_bound(l->v, l->n, conj);
-        for (; i < l->n; i++) {
-            if (l->v[i] == conj) {
-                l = fk->conj = conj_list_own(l, 0);
-                memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof *l->v);
-                l->n--;
-                key_dirty(in, fk);
-                in->stats.entries_changed++;
-                return;
-            }
-        }
-    } else if (!conj) {
-        for (size_t i = 0; i < fk->n; i++) {
-            const struct entry *e = &fk->e[i];
-            if (e->owner == owner && e->seq == seq) {
-                fk->e[i] = fk->e[--fk->n];
-                key_dirty(in, fk);
-                in->stats.entries_changed++;
-                return;
-            }
+    if (conj) {
+        conj_op(in, fk, conj << 1 | OP_REMOVE);
+        return;
+    }
+    for (size_t i = 0; i < fk->n; i++) {
+        const struct entry *e = &fk->e[i];
+        if (e->owner == owner && e->seq == seq) {
+            fk->e[i] = fk->e[--fk->n];
+            key_dirty(in, fk);
+            in->stats.entries_changed++;
+            return;
         }
     }
     abort();                    /* Every entry removed was added. */
@@ -719,19 +783,13 @@ key_merge(struct incr *in, struct fkey *fk)
             best = e;
         }
     }
+    conj_apply_ops(fk);
     size_t n_conj = fk->conj ? fk->conj->n : 0;
     bool changed;
     if (best) {
         changed = flowtab_set(in->desired, fk->table, fk->priority,
                               best->pl->cookie, fk->match, best->pl->actions);
     } else if (n_conj) {
-        if (fk->unsorted) {
-            fk->conj = conj_list_own(fk->conj, 0);
-            np_qsort(fk->conj->v, n_conj, sizeof *fk->conj->v,
-                     compare_conj_entry);
-            fk->unsorted = false;
-        }
-        fk->conj = conj_list_trim(fk->conj);
         /* The table takes the list itself, unless it repeats an entry. */
         struct conj_list *l = fk->conj, *unique = NULL;
         for (size_t i = 1; i < n_conj; i++) {
@@ -1831,6 +1889,15 @@ label_text(const struct label *l, char *buf, size_t size, char **heap)
     return *heap;
 }
 
+static struct ins *
+pod_ns(struct incr *in, struct ipod *x)
+{
+    if (!x->ins) {
+        x->ins = ns_get(in, x->ns);
+    }
+    return x->ins;
+}
+
 static void
 label_index_add(struct incr *in, struct ipod *x)
 {
@@ -2025,10 +2092,10 @@ pod_units(struct incr *in, struct ipod *x, const struct k8s_pod *pod)
  * sets whose selectors name one of the pod's or its namespace's labels,
  * or none. */
 static struct pset **
-pod_peer_sets(struct incr *in, const struct ipod *x, size_t *n_out)
+pod_peer_sets(struct incr *in, struct ipod *x, size_t *n_out)
 {
     const struct k8s_pod *pod = x->pod;
-    const struct labels *nsl = &ns_get(in, x->ns)->labels;
+    const struct labels *nsl = &pod_ns(in, x)->labels;
     uint64_t mark = ++in->mark;
     size_t n_keys = 2 * (pod->labels.n + nsl->n) + 2, k = 0;
     char **keys = xmalloc(n_keys * sizeof *keys);
@@ -2182,7 +2249,7 @@ pod_eval(struct incr *in, struct ipod *x)
                   || (pod->node_name
                       && !strcmp(pod->node_name, in->opts->node)));
     in->stats.pods_on_node += x->on_node;
-    struct ins *n = ns_get(in, x->ns);
+    struct ins *n = pod_ns(in, x);
     podset_insert(&n->pods, x);
     deny_dirty(in, x);
     if (!np_pod_eligible(pod)) {
@@ -2373,7 +2440,7 @@ pset_fill(struct incr *in, struct pset *ps)
                     || podset_has(&ps->pods, x)) {
                     continue;
                 }
-                if (pset_selects(ps, x, &ns_get(in, x->ns)->labels)) {
+                if (pset_selects(ps, x, &pod_ns(in, x)->labels)) {
                     peer_add(in, ps, x);
                 }
             }
@@ -2888,7 +2955,9 @@ wipe(struct incr *in)
             fk->n = 0;
             conj_list_unref(fk->conj);
             fk->conj = NULL;
-            fk->unsorted = false;
+            free(fk->ops);
+            fk->ops = NULL;
+            fk->n_ops = fk->allocated_ops = 0;
             key_dirty(in, fk);
         }
     }
@@ -2972,7 +3041,6 @@ incr_run(struct incr *in)
 {
     size_t changes = 0;
     for (;;) {
-        bool built = in->full;
         if (in->full) {
             full_build(in);
         } else {
@@ -3003,14 +3071,12 @@ incr_run(struct incr *in)
             in->full = true;
             continue;
         }
-        in->append = built;
         for (size_t i = 0; i < in->n_touched; i++) {
             if (in->touched[i]) {
                 pol_settle(in, in->touched[i]);
             }
         }
         in->n_touched = 0;
-        in->append = false;
         for (size_t i = 0; i < in->n_deny_dirty; i++) {
             deny_update(in, in->deny_dirty[i]);
         }
@@ -3101,6 +3167,7 @@ incr_destroy(struct incr *in)
             match_release(in, fk->m);
             free(fk->e);
             conj_list_unref(fk->conj);
+            free(fk->ops);
             free(fk);
         }
     }
