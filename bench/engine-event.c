@@ -392,14 +392,14 @@ main(int argc, char *argv[])
                "\"isolation\":%zu,\"other\":%zu},"
                "\"policies_compiled\":%"PRIu64",\"policies_reused\":%"PRIu64","
                "\"policies\":%zu,\"cpu_ms\":{\"input\":%.2f,\"run\":%.2f,"
-               "\"commit\":%.2f}}\n",
+               "\"commit\":%.2f},\"rss_kb\":%ld}\n",
                ran ? "true" : "false", after.n_flows, n,
                cc.type[FLOW_ADD], cc.type[FLOW_MODIFY], cc.type[FLOW_DELETE],
                cc.kind[NPC_INFRA], cc.kind[NPC_CLAUSE], cc.kind[NPC_RULE],
                cc.kind[NPC_ISOLATION], cc.kind[0],
                after.policies_compiled - before.policies_compiled,
                after.policies_reused - before.policies_reused,
-               after.n_policies, c1 - c0, c2 - c1, c3 - c2);
+               after.n_policies, c1 - c0, c2 - c1, c3 - c2, rss_kb());
         fflush(stdout);
     }
     flowtab_destroy(installed);

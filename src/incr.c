@@ -670,21 +670,13 @@ conj_op(struct incr *in, struct fkey *fk, uint64_t op)
     in->stats.entries_changed++;
 }
 
-/* Applies 'fk''s ops to its list: a new list, in order (a multiset: two
- * pods with one address put their entry twice). */
-static void
-conj_apply_ops(struct fkey *fk)
+/* Merges the sorted ops of 'fk' with its list: counts the result's
+ * entries, and writes them to 'out' unless it is NULL. */
+static size_t
+conj_merge_ops(const struct fkey *fk, uint64_t *out)
 {
-    if (!fk->n_ops) {
-        return;
-    }
-    sort_u64(fk->ops, fk->n_ops);
     const struct conj_list *old = fk->conj;
-    size_t n_old = old ? old->n : 0, n_add = 0;
-    for (size_t j = 0; j < fk->n_ops; j++) {
-        n_add += !(fk->ops[j] & OP_REMOVE);
-    }
-    struct conj_list *l = conj_list_own(NULL, n_old + n_add);
+    size_t n_old = old ? old->n : 0, n = 0;
     size_t i = 0, j = 0;
     while (i < n_old || j < fk->n_ops) {
         uint64_t v = (i < n_old ? old->v[i] : UINT64_MAX);
@@ -701,10 +693,29 @@ conj_apply_ops(struct fkey *fk)
         if (count < 0) {
             abort();            /* Every entry removed was added. */
         }
-        while (count--) {
-            l->v[l->n++] = v;
+        for (; count; count--) {
+            if (out) {
+                out[n] = v;
+            }
+            n++;
         }
     }
+    return n;
+}
+
+/* Applies 'fk''s ops to its list: a new list, in order (a multiset: two
+ * pods with one address put their entry twice), of the size it needs
+ * (a storm of relabels takes entries off and puts them back). */
+static void
+conj_apply_ops(struct fkey *fk)
+{
+    if (!fk->n_ops) {
+        return;
+    }
+    sort_u64(fk->ops, fk->n_ops);
+    size_t n = conj_merge_ops(fk, NULL);
+    struct conj_list *l = conj_list_own(NULL, n);
+    l->n = conj_merge_ops(fk, l->v);
     conj_list_unref(fk->conj);
     fk->conj = l;
     free(fk->ops);
