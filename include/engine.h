@@ -56,17 +56,11 @@ void engine_destroy(struct engine *);
 
 /* Takes ownership of 'obj'. */
 void engine_apply(struct engine *, struct k8s_object *obj);
+/* Relists are the sources' business: each delivers the deletions of what
+ * it no longer has (kube-client from its LIST, source-dir from its scan),
+ * and the engine keeps no second account of what it was given. */
 void engine_delete(struct engine *, enum obj_kind, const char *ns,
                    const char *name);
-
-/* A relist: every object of 'kind' not applied between begin and end is
- * deleted at end. */
-void engine_resync_begin(struct engine *, enum obj_kind);
-void engine_resync_end(struct engine *, enum obj_kind);
-/* Within a relist: keeps the object we have although the new list did not
- * deliver it (its new version was invalid). */
-void engine_keep(struct engine *, enum obj_kind, const char *ns,
-                 const char *name);
 
 /* Binds pod ns/name to switch port 'port' (text: a number or a name), or
  * updates the binding's addresses.  A pod may have several ports: a CNI

@@ -6,7 +6,9 @@
  * object with the same kind, namespace and name wins).  inotify reports
  * changes; after a short quiet period (so that an editor's or kubectl's
  * burst of writes costs one rescan) the whole directory is read again and
- * delivered as a relist of every kind: the receiver deletes what is gone.
+ * delivered: objects new or changed, and deleted those no file holds any
+ * more (this source knows what it delivered, as the API client does from
+ * its LIST: the receiver keeps no second account).
  * Rejected objects are logged with file, object and field; the receiver
  * keeps their last valid version (a policy made invalid by an edit must
  * not vanish and open traffic), or, for a NetworkPolicy that has none,
@@ -27,13 +29,13 @@
 struct ev_loop;
 
 struct source_callbacks {
-    void (*resync_begin)(void *aux, enum obj_kind);
     void (*object)(void *aux, struct k8s_object *obj);  /* Takes ownership. */
-    /* Within a relist: an object that is still there but whose new
-     * version is invalid, or whose file cannot be read: keep the last
-     * valid one (nothing, if there is none). */
-    void (*keep)(void *aux, enum obj_kind, const char *ns, const char *name);
-    void (*resync_end)(void *aux, enum obj_kind);
+    /* An object the last scan delivered (or kept) that no file holds now:
+     * after every file of a scan was read.  An object whose new version
+     * is invalid, or whose file cannot be read, is not deleted: the
+     * receiver keeps the last valid one. */
+    void (*deleted)(void *aux, enum obj_kind, const char *ns,
+                    const char *name);
     /* Called after each complete scan. */
     void (*synced)(void *aux);
     void (*error)(void *aux, const char *message);

@@ -213,14 +213,6 @@ kube_sync_done(void *aux, const char *error)
 /* ---- Sources. ---- */
 
 static void
-src_resync_begin(void *aux, enum obj_kind kind)
-{
-    struct daemon *d = aux;
-    kick(d);
-    engine_resync_begin(d->engine, kind);
-}
-
-static void
 src_object(void *aux, struct k8s_object *obj)
 {
     struct daemon *d = aux;
@@ -234,24 +226,6 @@ src_delete(void *aux, enum obj_kind kind, const char *ns, const char *name)
     struct daemon *d = aux;
     kick(d);
     engine_delete(d->engine, kind, ns, name);
-}
-
-static void
-src_keep(void *aux, enum obj_kind kind, const char *ns, const char *name)
-{
-    /* The server's current version of this object is invalid: the last
-     * good one stays, so the relist must not delete it. */
-    struct daemon *d = aux;
-    kick(d);
-    engine_keep(d->engine, kind, ns, name);
-}
-
-static void
-src_resync_end(void *aux, enum obj_kind kind)
-{
-    struct daemon *d = aux;
-    kick(d);
-    engine_resync_end(d->engine, kind);
 }
 
 static void
@@ -284,11 +258,12 @@ kube_log(void *aux, enum kube_log_level level, const char *msg)
            "kube", "%s", msg);
 }
 
+/* Both sources deliver what changed, deletions included: an object whose
+ * current version is invalid is not deleted but left as it was (the last
+ * valid version stays: a policy must not vanish and open traffic). */
 static const struct source_callbacks dir_callbacks = {
-    .resync_begin = src_resync_begin,
     .object = src_object,
-    .keep = src_keep,
-    .resync_end = src_resync_end,
+    .deleted = src_delete,
     .synced = src_synced,
     .error = src_error,
 };
@@ -296,9 +271,6 @@ static const struct source_callbacks dir_callbacks = {
 static const struct kube_client_callbacks kube_callbacks = {
     .on_object = src_object,
     .on_delete = src_delete,
-    .on_keep = src_keep,
-    .on_resync_begin = src_resync_begin,
-    .on_resync_end = src_resync_end,
     .on_synced = src_synced,
     .on_log = kube_log,
 };

@@ -29,10 +29,6 @@ struct engine {
     struct strmap rejected_before;      /* "ns/name" -> message, of the run
                                          * before the last. */
 
-    /* Relist bookkeeping: keys of 'kind' not yet seen since begin. */
-    struct strmap unseen[OBJ_N_KINDS];
-    bool resyncing[OBJ_N_KINDS];
-
     bool pending;
     double pending_since;       /* Monotonic ms of the batch's first input. */
     char reason[160];
@@ -289,9 +285,6 @@ engine_create(const struct compile_options *opts)
     strmap_init(&e->rejected_before);
     e->desired = flowtab_create();
     e->incr = incr_create(&e->opts, e->cluster, e->desired);
-    for (int k = 0; k < OBJ_N_KINDS; k++) {
-        strmap_init(&e->unseen[k]);
-    }
     engine_force(e, "start");
     return e;
 }
@@ -309,9 +302,6 @@ engine_destroy(struct engine *e)
     }
     strmap_destroy(&e->ports);
     free(e->bound);
-    for (int k = 0; k < OBJ_N_KINDS; k++) {
-        strmap_destroy(&e->unseen[k]);
-    }
     incr_destroy(e->incr);
     cluster_destroy(e->cluster);
     flowtab_destroy(e->desired);
@@ -351,13 +341,6 @@ engine_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static char *
-object_key(enum obj_kind kind, const char *ns, const char *name)
-{
-    return kind == OBJ_NAMESPACE ? xstrdup(name)
-           : xasprintf("%s/%s", ns, name);
 }
 
 /* Tells the incremental compiler an object is about to change ('after'
@@ -432,12 +415,6 @@ engine_apply(struct engine *e, struct k8s_object *obj)
     if (!same) {
         notify(e, kind, ns, name, false);
     }
-    if (e->resyncing[kind]) {
-        char *key = object_key(kind, k8s_object_namespace(obj),
-                               k8s_object_name(obj));
-        strmap_remove(&e->unseen[kind], key);
-        free(key);
-    }
     mark(e, "%s %s%s%s changed", obj_kind_name(kind), ns,
          kind == OBJ_NAMESPACE ? "" : "/", name);
     cluster_apply(e->cluster, obj);
@@ -462,72 +439,6 @@ engine_delete(struct engine *e, enum obj_kind kind, const char *ns,
              kind == OBJ_NAMESPACE ? "" : ns,
              kind == OBJ_NAMESPACE ? "" : "/", name);
     }
-}
-
-void
-engine_resync_begin(struct engine *e, enum obj_kind kind)
-{
-    strmap_destroy(&e->unseen[kind]);
-    strmap_init(&e->unseen[kind]);
-    size_t n;
-    if (kind == OBJ_NAMESPACE) {
-        const struct k8s_namespace *const *nss = cluster_namespaces(e->cluster,
-                                                                    &n);
-        for (size_t i = 0; i < n; i++) {
-            *strmap_slot(&e->unseen[kind], nss[i]->name, NULL) = (void *) 1;
-        }
-    } else if (kind == OBJ_POD) {
-        const struct k8s_pod *const *pods = cluster_pods(e->cluster, &n);
-        for (size_t i = 0; i < n; i++) {
-            char *key = object_key(kind, pods[i]->namespace, pods[i]->name);
-            *strmap_slot(&e->unseen[kind], key, NULL) = (void *) 1;
-            free(key);
-        }
-    } else {
-        const struct k8s_netpol *const *nps = cluster_netpols(e->cluster, &n);
-        for (size_t i = 0; i < n; i++) {
-            char *key = object_key(kind, nps[i]->namespace, nps[i]->name);
-            *strmap_slot(&e->unseen[kind], key, NULL) = (void *) 1;
-            free(key);
-        }
-    }
-    e->resyncing[kind] = true;
-}
-
-void
-engine_keep(struct engine *e, enum obj_kind kind, const char *ns,
-            const char *name)
-{
-    if (e->resyncing[kind]) {
-        char *key = object_key(kind, ns, name);
-        strmap_remove(&e->unseen[kind], key);
-        free(key);
-    }
-}
-
-void
-engine_resync_end(struct engine *e, enum obj_kind kind)
-{
-    if (!e->resyncing[kind]) {
-        return;
-    }
-    e->resyncing[kind] = false;
-    /* Collect first: deleting changes the cluster, not this map. */
-    size_t b;
-    for (struct strmap_node *node = strmap_first(&e->unseen[kind], &b); node;
-         node = strmap_next(&e->unseen[kind], node, &b)) {
-        char *ns = NULL;
-        const char *name = node->key;
-        if (kind != OBJ_NAMESPACE) {
-            const char *slash = strchr(node->key, '/');
-            ns = xmemdup0(node->key, slash - node->key);
-            name = slash + 1;
-        }
-        engine_delete(e, kind, ns, name);
-        free(ns);
-    }
-    strmap_destroy(&e->unseen[kind]);
-    strmap_init(&e->unseen[kind]);
 }
 
 /* After a change of 'pp''s ports ('pp' may be freed already: pass NULL),

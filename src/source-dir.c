@@ -154,6 +154,26 @@ held_get(const struct source_dir *sd, const struct strmap *now,
     return (enum held) (uintptr_t) (v ? v : strmap_get(&sd->held, key));
 }
 
+/* Deletes, at the receiver, what it held after the last scan and no
+ * longer holds after this one ('now'). */
+static void
+deliver_deletions(struct source_dir *sd, const struct strmap *now)
+{
+    size_t b;
+    for (struct strmap_node *node = strmap_first(&sd->held, &b); node;
+         node = strmap_next(&sd->held, node, &b)) {
+        if (strmap_get(now, node->key)) {
+            continue;
+        }
+        /* "kind/ns/name" (held_key()): neither part has a slash. */
+        char *kind_end, *ns_end = strchr(strchr(node->key, '/') + 1, '/');
+        long kind = strtol(node->key, &kind_end, 10);
+        char *ns = xmemdup0(kind_end + 1, ns_end - (kind_end + 1));
+        sd->cbs->deleted(sd->aux, (enum obj_kind) kind, ns, ns_end + 1);
+        free(ns);
+    }
+}
+
 static void
 held_set(struct strmap *now, const char *key, enum held held)
 {
@@ -208,9 +228,6 @@ scan_file(struct source_dir *sd, const char *name,
             held_set(now, key, HELD_STAND_IN);
             notes[r->error] = OBJECTS_STAND_IN_NOTE;
         } else {
-            if (sd->cbs->keep) {
-                sd->cbs->keep(sd->aux, ref->kind, ref->ns, ref->name);
-            }
             held_set(now, key, held);
             notes[r->error] = (held ? "keeping its last valid version"
                                : "ignored");
@@ -227,9 +244,6 @@ scan_file(struct source_dir *sd, const char *name,
         for (size_t j = 0; prev && j < prev->n; j++) {
             const struct obj_ref *r = &prev->refs[j];
             if (dir_file_add(f, &seen, r->kind, r->ns, r->name)) {
-                if (sd->cbs->keep) {
-                    sd->cbs->keep(sd->aux, r->kind, r->ns, r->name);
-                }
                 char *key = held_key(r->kind, r->ns, r->name);
                 held_set(now, key, held_get(sd, now, key));
                 free(key);
@@ -301,9 +315,6 @@ source_dir_rescan(struct source_dir *sd)
     struct strmap files, now;
     strmap_init(&files);
     strmap_init(&now);
-    for (int k = 0; k < OBJ_N_KINDS; k++) {
-        sd->cbs->resync_begin(sd->aux, k);
-    }
     for (size_t i = 0; i < n; i++) {
         *strmap_slot(&files, names[i], NULL)
             = scan_file(sd, names[i], strmap_get(&sd->files, names[i]),
@@ -311,9 +322,7 @@ source_dir_rescan(struct source_dir *sd)
         free(names[i]);
     }
     free(names);
-    for (int k = 0; k < OBJ_N_KINDS; k++) {
-        sd->cbs->resync_end(sd->aux, k);
-    }
+    deliver_deletions(sd, &now);
     files_destroy(&sd->files);
     sd->files = files;
     strmap_destroy(&sd->held);

@@ -138,37 +138,6 @@ test_small_differences(void **state)
     engine_destroy(e);
 }
 
-/* A relist deletes exactly what the new list lacks. */
-static void
-test_resync(void **state)
-{
-    struct compile_options opts;
-    compile_options_init(&opts);
-    struct engine *e = engine_create(&opts);
-    apply_pods(e, 6);
-    apply_text(e, policy_web);
-    engine_run(e);
-    engine_resync_begin(e, OBJ_POD);
-    char *p0 = pod("x", "p0", "web", "10.0.0.1");
-    char *p9 = pod("x", "p9", "client", "10.0.0.10");
-    apply_text(e, p0);
-    apply_text(e, p9);
-    free(p0);
-    free(p9);
-    engine_resync_end(e, OBJ_POD);
-    engine_run(e);
-    size_t n;
-    const struct k8s_pod *const *pods = cluster_pods(engine_cluster(e), &n);
-    assert_int_equal(n, 2);
-    assert_string_equal(pods[0]->name, "p0");
-    assert_string_equal(pods[1]->name, "p9");
-    /* Policies were not relisted: still there. */
-    struct engine_stats st;
-    engine_get_stats(e, &st);
-    assert_int_equal(st.n_policies, 1);
-    engine_destroy(e);
-}
-
 static bool has_flow(const struct flowtab *, uint8_t table,
                      uint16_t priority, const char *match);
 
@@ -1405,7 +1374,6 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_batching),
         cmocka_unit_test(test_small_differences),
-        cmocka_unit_test(test_resync),
         cmocka_unit_test(test_ports),
         cmocka_unit_test(test_flowtab_diff_apply),
         cmocka_unit_test(test_flowtab_sync),

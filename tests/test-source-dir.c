@@ -26,13 +26,6 @@ struct rec {
 };
 
 static void
-rec_begin(void *aux, enum obj_kind kind)
-{
-    struct rec *r = aux;
-    engine_resync_begin(r->engine, kind);
-}
-
-static void
 rec_object(void *aux, struct k8s_object *obj)
 {
     struct rec *r = aux;
@@ -40,10 +33,10 @@ rec_object(void *aux, struct k8s_object *obj)
 }
 
 static void
-rec_end(void *aux, enum obj_kind kind)
+rec_deleted(void *aux, enum obj_kind kind, const char *ns, const char *name)
 {
     struct rec *r = aux;
-    engine_resync_end(r->engine, kind);
+    engine_delete(r->engine, kind, ns, name);
 }
 
 static void
@@ -62,18 +55,9 @@ rec_error(void *aux, const char *msg)
     strncat(r->all_errors, msg, sizeof r->all_errors - strlen(r->all_errors) - 1);
 }
 
-static void
-rec_keep(void *aux, enum obj_kind kind, const char *ns, const char *name)
-{
-    struct rec *r = aux;
-    engine_keep(r->engine, kind, ns, name);
-}
-
 static const struct source_callbacks cbs = {
-    .resync_begin = rec_begin,
     .object = rec_object,
-    .keep = rec_keep,
-    .resync_end = rec_end,
+    .deleted = rec_deleted,
     .synced = rec_synced,
     .error = rec_error,
 };
@@ -238,6 +222,59 @@ fifo_file(const char *dir, const char *name)
     assert_int_equal(rename(tmp, path), 0);
     free(tmp);
     free(path);
+}
+
+/* What a scan no longer finds is deleted, of every kind, and nothing
+ * else: an object taken out of a file that stays, a Namespace, but not an
+ * object that moved to another file in the same scan. */
+static void
+test_deletions(void **state)
+{
+    char dir[] = "/tmp/np-source-dir.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    write_file(dir, "a.yaml",
+               "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n---\n"
+               "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: x}\n"
+               "---\napiVersion: v1\nkind: Pod\n"
+               "metadata: {name: b, namespace: x}\n");
+    write_file(dir, "c.yaml",
+               "apiVersion: v1\nkind: Pod\nmetadata: {name: c, namespace: x}\n");
+
+    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    struct compile_options opts;
+    compile_options_init(&opts);
+    struct rec r = { .engine = engine_create(&opts) };
+    char *error;
+    struct source_dir *sd = source_dir_create(loop, dir, &cbs, &r, &error);
+    assert_non_null(sd);
+    wait_synced(loop, &r, 1);
+    assert_int_equal(n_pods(&r), 3);
+    const struct cluster *c = engine_cluster(r.engine);
+    assert_non_null(cluster_find_namespace(c, "x"));
+
+    /* b leaves a.yaml, which stays; c moves from c.yaml into a.yaml;
+     * the Namespace goes. */
+    write_file(dir, "c.yaml", "");
+    write_file(dir, "a.yaml",
+               "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: x}\n"
+               "---\napiVersion: v1\nkind: Pod\n"
+               "metadata: {name: c, namespace: x}\n");
+    wait_synced(loop, &r, 2);
+    assert_int_equal(n_pods(&r), 2);
+    assert_non_null(cluster_find_pod(c, "x", "a"));
+    assert_null(cluster_find_pod(c, "x", "b"));
+    assert_non_null(cluster_find_pod(c, "x", "c"));
+    assert_null(cluster_find_namespace(c, "x"));
+
+    source_dir_destroy(sd);
+    engine_destroy(r.engine);
+    ev_loop_destroy(loop);
+    char *a = xasprintf("%s/a.yaml", dir), *cc = xasprintf("%s/c.yaml", dir);
+    unlink(a);
+    unlink(cc);
+    free(a);
+    free(cc);
+    rmdir(dir);
 }
 
 /* A file that no longer parses keeps the objects it held (a deny-all must
@@ -427,6 +464,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dir_source),
+        cmocka_unit_test(test_deletions),
         cmocka_unit_test(test_broken_file),
         cmocka_unit_test(test_stand_in),
     };
