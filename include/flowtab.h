@@ -156,13 +156,5 @@ typedef void flowtab_visit_fn(void *aux, uint8_t table, uint16_t priority,
                               uint64_t cookie, const char *match,
                               const char *actions);
 void flowtab_visit(const struct flowtab *, flowtab_visit_fn *, void *aux);
-/* The same, with a flow held as conjunctions given as those (and NULL
- * 'actions'), valid until the table changes. */
-typedef void flowtab_visit_packed_fn(void *aux, uint8_t table,
-                                     uint16_t priority, uint64_t cookie,
-                                     const char *match, const char *actions,
-                                     const uint64_t *conj, size_t n_conj);
-void flowtab_visit_packed(const struct flowtab *, flowtab_visit_packed_fn *,
-                          void *aux);
 
 #endif

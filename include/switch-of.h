@@ -43,51 +43,34 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct np_flow;                 /* compile.h */
+#include "flowtab.h"
+
 struct switch_of;
 
-/* One flow change, in ovs-ofctl syntax.  A flow is identified by (table,
- * priority, match), as in OpenFlow.
+/* The changes are flowtab.h's, as the switch applies them.  A flow is
+ * identified by (table, priority, match), as in OpenFlow.
  *
- *   NP_FLOW_ADD     adds the flow; an existing flow with the same table,
- *                   priority and match is replaced in place (it keeps its
- *                   packet counters: OVS keeps them unless the flow_mod asks
- *                   for reset_counts).
- *   NP_FLOW_MODIFY  the same on the wire (an OpenFlow 1.5 "add"): replaces
- *                   the actions and cookie of the flow with the same table,
- *                   priority and match, keeping its packet counters, or adds
- *                   it if it is missing ("strict modify or add").  (A 1.5
- *                   modify_strict would neither add a missing flow nor
- *                   change the cookie.)
- *   NP_FLOW_DELETE  strict delete: the flow with exactly this table,
- *                   priority and match, whatever its cookie; 'cookie' and
- *                   'actions' are ignored.  Deleting a missing flow is not an
- *                   error.
+ *   FLOW_ADD     adds the flow; an existing flow with the same table,
+ *                priority and match is replaced in place (it keeps its
+ *                packet counters: OVS keeps them unless the flow_mod asks
+ *                for reset_counts).
+ *   FLOW_MODIFY  the same on the wire (an OpenFlow 1.5 "add"): replaces
+ *                the actions and cookie of the flow with the same table,
+ *                priority and match, keeping its packet counters, or adds
+ *                it if it is missing ("strict modify or add").  (A 1.5
+ *                modify_strict would neither add a missing flow nor change
+ *                the cookie.)
+ *   FLOW_DELETE  strict delete: the flow with exactly this table, priority
+ *                and match, whatever its cookie; 'cookie' and 'actions' are
+ *                ignored.  Deleting a missing flow is not an error.
  *
- * 'match' is the match part, e.g. "ip,nw_src=10.0.0.1" ("" matches
- * everything), 'actions' what follows "actions=", e.g. "ct(table=1,zone=0)"
- * or "drop".  Ports must be numbers: no port names are resolved. */
-enum np_flow_op {
-    NP_FLOW_ADD,
-    NP_FLOW_MODIFY,
-    NP_FLOW_DELETE,
-};
-
-struct np_flow_change {
-    enum np_flow_op op;
-    uint8_t table;
-    uint16_t priority;
-    uint64_t cookie;
-    const char *match;
-    const char *actions;
-    /* With 'n_conj' > 0, the actions are these conjunction()s instead of
-     * 'actions' (which may be NULL): each (id << 16 | clause << 8 |
-     * n_clauses), clause counted from 1 as in the text.  The flow_mod is
-     * built from them directly: OVS's text parser took ten times as long
-     * for a flow with hundreds of them. */
-    const uint64_t *conj;
-    size_t n_conj;
-};
+ * 'match' is the match part in ovs-ofctl syntax, e.g. "ip,nw_src=10.0.0.1"
+ * ("" matches everything), 'actions' what follows "actions=", e.g.
+ * "ct(table=1,zone=0)" or "drop".  Ports must be numbers: no port names
+ * are resolved.  A change of a flow a table holds as conjunctions
+ * (flowtab_change_conj()) has no text: its flow_mod is built from them
+ * directly (OVS's text parser took ten times as long for a flow with
+ * hundreds of them). */
 
 /* How a commit ended. */
 enum switch_of_status {
@@ -182,12 +165,12 @@ void switch_of_set_timeout(struct switch_of *, unsigned int ms);
 /* Applies the 'n' 'changes' in one atomic bundle, in order, then calls
  * 'cb' (may be NULL) with the result.  The caller retains ownership of
  * 'changes' and may free them when this returns. */
-void switch_of_commit(struct switch_of *, const struct np_flow_change *changes,
+void switch_of_commit(struct switch_of *, const struct flow_change *changes,
                       size_t n, switch_of_commit_cb *cb, void *aux);
 
 /* In one atomic bundle: deletes every flow whose cookie matches 'cookie'
  * under 'cookie_mask', in every table, then adds the 'n' 'flows' (their
- * 'comment's are ignored).  Flows whose cookies do not match stay untouched,
+ * types are ignored).  Flows whose cookies do not match stay untouched,
  * so this installs generation N+1 over generation N without a moment with
  * neither, and leaves other controllers' flows alone.  E.g. with cookie
  * NP_COOKIE_OURS and mask NP_COOKIE_MASK_OURS (cookie.h) it replaces all
@@ -196,14 +179,8 @@ void switch_of_commit(struct switch_of *, const struct np_flow_change *changes,
  * 'failed_index' in the result indexes 'flows'.  The caller retains
  * ownership of 'flows'. */
 void switch_of_replace(struct switch_of *, uint64_t cookie,
-                       uint64_t cookie_mask, const struct np_flow *flows,
+                       uint64_t cookie_mask, const struct flow_change *flows,
                        size_t n, switch_of_commit_cb *cb, void *aux);
-/* The same with the flows as additions (NP_FLOW_ADD), which may carry
- * their conjunctions packed. */
-void switch_of_replace_changes(struct switch_of *, uint64_t cookie,
-                               uint64_t cookie_mask,
-                               const struct np_flow_change *flows, size_t n,
-                               switch_of_commit_cb *cb, void *aux);
 
 /* Flows as the switch reports them, normalized the way "ovs-ofctl
  * dump-flows" prints them: 'match' without the priority, 'actions' without

@@ -797,17 +797,6 @@ flowtab_visit(const struct flowtab *tab, flowtab_visit_fn *cb, void *aux)
     free(buf);
 }
 
-void
-flowtab_visit_packed(const struct flowtab *tab, flowtab_visit_packed_fn *cb,
-                     void *aux)
-{
-    FLOW_MAP_FOR_EACH (s, &tab->flows) {
-        const struct flow_entry *e = s->flow;
-        cb(aux, e->table, e->priority, e->cookie, e->match, e->actions,
-           e->conj, e->n_conj);
-    }
-}
-
 const uint64_t *
 flowtab_change_conj(const struct flow_change *c, size_t *n)
 {

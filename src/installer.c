@@ -9,7 +9,6 @@
 #include <malloc.h>
 #endif
 #include <string.h>
-#include "compile.h"            /* struct np_flow. */
 #include "cookie.h"
 #include "engine.h"             /* engine_now_ms(): the batches' clock. */
 #include "flowtab.h"
@@ -150,29 +149,6 @@ markers_commit(struct installer *in)
 
 /* ---- Full replace. ---- */
 
-struct flow_array {
-    struct np_flow_change *flows;
-    size_t n;
-};
-
-/* Borrows the strings and conjunctions of the table visited. */
-static void
-collect_flow(void *fa_, uint8_t table, uint16_t priority, uint64_t cookie,
-             const char *match, const char *actions, const uint64_t *conj,
-             size_t n_conj)
-{
-    struct flow_array *fa = fa_;
-    fa->flows[fa->n++] = (struct np_flow_change) {
-        .op = NP_FLOW_ADD,
-        .table = table,
-        .priority = priority,
-        .cookie = cookie,
-        .match = match,
-        .actions = actions,
-        .conj = conj,
-        .n_conj = n_conj,
-    };
-}
 
 /* After a bundle of 'n' flow changes: a large one's buffers (the flow
  * mods, the switch's copies of every string, the replies) are freed in
@@ -239,17 +215,19 @@ start_replace(struct installer *in, const struct installer_table *t)
     }
     markers_snapshot(in, t);
     in->runs_in_flight = t->run;
-    struct flow_array fa;
-    fa.flows = xmalloc((flowtab_count(in->replacing) + 1) * sizeof *fa.flows);
-    fa.n = 0;
-    flowtab_visit_packed(in->replacing, collect_flow, &fa);
-    for (size_t i = 0; i < fa.n; i++) {
-        fa.flows[i].cookie = with_generation(in, fa.flows[i].cookie);
+    /* Every flow, as the additions that make it from nothing. */
+    struct flowtab *none = flowtab_create();
+    struct flow_change *flows;
+    size_t n;
+    flowtab_diff(none, in->replacing, &flows, &n);
+    flowtab_destroy(none);
+    for (size_t i = 0; i < n; i++) {
+        flows[i].cookie = with_generation(in, flows[i].cookie);
     }
     in->busy = true;
-    switch_of_replace_changes(in->sw, NP_COOKIE_OURS, NP_COOKIE_MASK_OURS,
-                              fa.flows, fa.n, replace_done, in);
-    free(fa.flows);
+    switch_of_replace(in->sw, NP_COOKIE_OURS, NP_COOKIE_MASK_OURS, flows, n,
+                      replace_done, in);
+    free(flows);
 }
 
 /* ---- Commits of the difference. ---- */
@@ -338,19 +316,12 @@ start_commit(struct installer *in, const struct installer_table *t)
      * flows the changes point into: hold them, which also lets the
      * installed table share them when the commit is done. */
     flowtab_changes_hold(changes, n);
-    struct np_flow_change *ofc = xmalloc(n * sizeof *ofc);
+    /* The switch's copy carries the generation; the table's cookies stay
+     * as the tables have them (flowtab_apply() checks them). */
+    struct flow_change *ofc = xmalloc(n * sizeof *ofc);
     for (size_t i = 0; i < n; i++) {
-        ofc[i] = (struct np_flow_change) {
-            .op = (changes[i].type == FLOW_ADD ? NP_FLOW_ADD
-                   : changes[i].type == FLOW_MODIFY ? NP_FLOW_MODIFY
-                   : NP_FLOW_DELETE),
-            .table = changes[i].table,
-            .priority = changes[i].priority,
-            .cookie = with_generation(in, changes[i].cookie),
-            .match = changes[i].match,
-            .actions = changes[i].actions,
-        };
-        ofc[i].conj = flowtab_change_conj(&changes[i], &ofc[i].n_conj);
+        ofc[i] = changes[i];
+        ofc[i].cookie = with_generation(in, changes[i].cookie);
     }
     in->busy = true;
     in->runs_in_flight = t->run;

@@ -90,7 +90,7 @@ VLOG_DEFINE_THIS_MODULE(switch_of);
 /* One change, its strings in the request's arena, its conjunctions (if
  * 'n_conj') in the request's 'conj'. */
 struct change {
-    enum np_flow_op op;
+    enum flow_change_type op;
     uint8_t table;
     uint16_t priority;
     uint64_t cookie;
@@ -377,13 +377,13 @@ format_change__(struct ds *s, const struct request *r, size_t i,
 
     ds_put_format(s, "table=%"PRIu8",priority=%"PRIu16, c->table,
                   c->priority);
-    if (c->op != NP_FLOW_DELETE) {
+    if (c->op != FLOW_DELETE) {
         ds_put_format(s, ",cookie=%#"PRIx64, c->cookie);
     }
     if (*match) {
         ds_put_format(s, ",%s", match);
     }
-    if (c->op == NP_FLOW_DELETE) {
+    if (c->op == FLOW_DELETE) {
         return;
     }
     ds_put_cstr(s, " actions=");
@@ -570,54 +570,47 @@ fail_stale_requests(struct switch_of *sw)
     }
 }
 
-/* Copies the changes into 'r', with their strings in one arena. */
+/* Copies the changes into 'r', with their strings in one arena and their
+ * conjunctions in another.  With 'replace', every change is an add. */
 static void
-copy_changes(struct request *r, const struct np_flow_change *changes,
-             const struct np_flow *flows, size_t n)
+copy_changes(struct request *r, const struct flow_change *changes, size_t n,
+             bool replace)
 {
-    size_t i, size = 0, ofs = 0;
+    size_t i, size = 0, ofs = 0, n_conj = 0, conj_ofs = 0;
 
     r->changes = xmalloc((n ? n : 1) * sizeof *r->changes);
     r->n_changes = n;
     for (i = 0; i < n; i++) {
-        const char *match = changes ? changes[i].match : flows[i].match;
-        const char *actions = changes ? changes[i].actions : flows[i].actions;
-        if (changes && changes[i].conj && changes[i].n_conj) {
+        size_t nc;
+        const char *actions = changes[i].actions;
+        if (flowtab_change_conj(&changes[i], &nc)) {
+            n_conj += nc;
             actions = NULL;     /* Made from the conjunctions. */
         }
-        size += strlen(match ? match : "") + 1;
+        size += strlen(changes[i].match ? changes[i].match : "") + 1;
         size += strlen(actions ? actions : "") + 1;
     }
     r->strs = xmalloc(size ? size : 1);
-    size_t n_conj = 0, conj_ofs = 0;
-    for (i = 0; changes && i < n; i++) {
-        n_conj += changes[i].conj ? changes[i].n_conj : 0;
-    }
     r->conj = n_conj ? xmalloc(n_conj * sizeof *r->conj) : NULL;
     for (i = 0; i < n; i++) {
         struct change *c = &r->changes[i];
-        const char *match, *actions;
-        size_t len;
+        const char *match = changes[i].match ? changes[i].match : "";
+        const char *actions = changes[i].actions;
+        size_t len, nc;
+        const uint64_t *conj = flowtab_change_conj(&changes[i], &nc);
 
-        if (changes) {
-            c->op = changes[i].op;
-            c->table = changes[i].table;
-            c->priority = changes[i].priority;
-            c->cookie = changes[i].cookie;
-            match = changes[i].match;
-            actions = changes[i].actions;
-            if (changes[i].conj && changes[i].n_conj) {
-                actions = NULL;
-            }
-        } else {
-            c->op = NP_FLOW_ADD;
-            c->table = flows[i].table;
-            c->priority = flows[i].priority;
-            c->cookie = flows[i].cookie;
-            match = flows[i].match;
-            actions = flows[i].actions;
+        c->op = replace ? FLOW_ADD : changes[i].type;
+        c->table = changes[i].table;
+        c->priority = changes[i].priority;
+        c->cookie = changes[i].cookie;
+        c->conj_ofs = conj_ofs;
+        c->n_conj = 0;
+        if (conj && c->op != FLOW_DELETE) {
+            c->n_conj = nc;
+            memcpy(&r->conj[conj_ofs], conj, nc * sizeof *r->conj);
+            conj_ofs += nc;
+            actions = NULL;
         }
-        match = match ? match : "";
         actions = actions ? actions : "";
 
         len = strlen(match) + 1;
@@ -628,30 +621,21 @@ copy_changes(struct request *r, const struct np_flow_change *changes,
         memcpy(r->strs + ofs, actions, len);
         c->actions_ofs = ofs;
         ofs += len;
-        c->conj_ofs = conj_ofs;
-        c->n_conj = 0;
-        if (changes && changes[i].conj && changes[i].n_conj
-            && c->op != NP_FLOW_DELETE) {
-            c->n_conj = changes[i].n_conj;
-            memcpy(&r->conj[conj_ofs], changes[i].conj,
-                   c->n_conj * sizeof *r->conj);
-            conj_ofs += c->n_conj;
-        }
     }
 }
 
 void
-switch_of_commit(struct switch_of *sw, const struct np_flow_change *changes,
+switch_of_commit(struct switch_of *sw, const struct flow_change *changes,
                  size_t n, switch_of_commit_cb *cb, void *aux)
 {
     struct request *r = request_create(sw, REQ_BUNDLE, aux);
     r->commit_cb = cb;
-    copy_changes(r, changes, NULL, n);
+    copy_changes(r, changes, n, false);
 }
 
 void
 switch_of_replace(struct switch_of *sw, uint64_t cookie, uint64_t cookie_mask,
-                  const struct np_flow *flows, size_t n,
+                  const struct flow_change *flows, size_t n,
                   switch_of_commit_cb *cb, void *aux)
 {
     struct request *r = request_create(sw, REQ_BUNDLE, aux);
@@ -659,21 +643,7 @@ switch_of_replace(struct switch_of *sw, uint64_t cookie, uint64_t cookie_mask,
     r->has_delete = true;
     r->del_cookie = cookie;
     r->del_mask = cookie_mask;
-    copy_changes(r, NULL, flows, n);
-}
-
-void
-switch_of_replace_changes(struct switch_of *sw, uint64_t cookie,
-                          uint64_t cookie_mask,
-                          const struct np_flow_change *flows, size_t n,
-                          switch_of_commit_cb *cb, void *aux)
-{
-    struct request *r = request_create(sw, REQ_BUNDLE, aux);
-    r->commit_cb = cb;
-    r->has_delete = true;
-    r->del_cookie = cookie;
-    r->del_mask = cookie_mask;
-    copy_changes(r, flows, NULL, n);
+    copy_changes(r, flows, n, true);
 }
 
 void
@@ -855,7 +825,7 @@ bundle_send_slice(struct switch_of *sw, struct request *r)
         ds_clear(&s);
         format_change__(&s, r, i, true);
         error = parse_flow_mod(&fm, ds_cstr(&s),
-                               c->op == NP_FLOW_DELETE
+                               c->op == FLOW_DELETE
                                ? OFPFC_DELETE_STRICT : OFPFC_ADD);
         if (!error && c->n_conj) {
             error = put_conjunctions(&fm, r, c);

@@ -220,7 +220,7 @@ commit_cb(void *aux, const struct switch_of_result *r)
 }
 
 static struct commit_result
-commit(const struct np_flow_change *changes, size_t n)
+commit(const struct flow_change *changes, size_t n)
 {
     struct commit_result c = { .done = false };
     switch_of_commit(sw, changes, n, commit_cb, &c);
@@ -231,7 +231,8 @@ commit(const struct np_flow_change *changes, size_t n)
 }
 
 static struct commit_result
-replace(uint64_t cookie, uint64_t mask, const struct np_flow *flows, size_t n)
+replace(uint64_t cookie, uint64_t mask, const struct flow_change *flows,
+        size_t n)
 {
     struct commit_result c = { .done = false };
     switch_of_replace(sw, cookie, mask, flows, n, commit_cb, &c);
@@ -317,7 +318,7 @@ find_flow(const struct dump_result *d, uint8_t table, uint16_t priority,
  * normalized. */
 static void
 check_dump_equals(const struct dump_result *d,
-                  const struct np_flow_change *flows, size_t n,
+                  const struct flow_change *flows, size_t n,
                   const char *what)
 {
     size_t i;
@@ -325,7 +326,7 @@ check_dump_equals(const struct dump_result *d,
     CHECK(d->status == SWITCH_OF_OK, "%s: dump status %d", what, d->status);
     CHECK(d->n == n, "%s: %zu flows dumped, %zu expected", what, d->n, n);
     for (i = 0; i < n; i++) {
-        const struct np_flow_change *c = &flows[i];
+        const struct flow_change *c = &flows[i];
         const struct switch_of_flow *f;
         char *match, *actions, *error;
 
@@ -493,10 +494,10 @@ clear_monitor_events(void)
 /* The tests. */
 
 /* The first generation of flows, as changes. */
-static const struct np_flow_change base_flows[] = {
-    { NP_FLOW_ADD, 0, 100, C1, "ip,nw_src=10.0.0.1", "drop" },
-    { NP_FLOW_ADD, 0, 90, C1, "ip,nw_dst=10.0.0.0/24", "ct(table=1,zone=5)" },
-    { NP_FLOW_ADD, 1, 0, C1, "", "drop" },
+static const struct flow_change base_flows[] = {
+    { FLOW_ADD, 0, 100, C1, "ip,nw_src=10.0.0.1", "drop", NULL, false },
+    { FLOW_ADD, 0, 90, C1, "ip,nw_dst=10.0.0.0/24", "ct(table=1,zone=5)", NULL, false },
+    { FLOW_ADD, 1, 0, C1, "", "drop", NULL, false },
 };
 
 static void
@@ -527,24 +528,24 @@ test_commit(void)
            "dump\n");
 }
 
-static const struct np_flow_change after_modify[] = {
-    { NP_FLOW_ADD, 0, 100, C1 + 1, "ip,nw_src=10.0.0.1", "output:1" },
-    { NP_FLOW_ADD, 1, 0, C1, "", "drop" },
-    { NP_FLOW_ADD, 1, 5, C1, "tcp,tp_dst=80", "drop" },
+static const struct flow_change after_modify[] = {
+    { FLOW_ADD, 0, 100, C1 + 1, "ip,nw_src=10.0.0.1", "output:1", NULL, false },
+    { FLOW_ADD, 1, 0, C1, "", "drop", NULL, false },
+    { FLOW_ADD, 1, 5, C1, "tcp,tp_dst=80", "drop", NULL, false },
 };
 
 static void
 test_modify_delete(void)
 {
-    static const struct np_flow_change changes[] = {
+    static const struct flow_change changes[] = {
         /* An existing flow: new actions and cookie. */
-        { NP_FLOW_MODIFY, 0, 100, C1 + 1, "ip,nw_src=10.0.0.1", "output:1" },
+        { FLOW_MODIFY, 0, 100, C1 + 1, "ip,nw_src=10.0.0.1", "output:1", NULL, false },
         /* A missing one: added. */
-        { NP_FLOW_MODIFY, 1, 5, C1, "tcp,tp_dst=80", "drop" },
+        { FLOW_MODIFY, 1, 5, C1, "tcp,tp_dst=80", "drop", NULL, false },
         /* Strict delete: only priority 90, whatever the cookie. */
-        { NP_FLOW_DELETE, 0, 90, 0, "ip,nw_dst=10.0.0.0/24", NULL },
+        { FLOW_DELETE, 0, 90, 0, "ip,nw_dst=10.0.0.0/24", NULL, NULL, false },
         /* A missing flow: not an error. */
-        { NP_FLOW_DELETE, 0, 91, 0, "ip,nw_dst=10.0.0.0/24", NULL },
+        { FLOW_DELETE, 0, 91, 0, "ip,nw_dst=10.0.0.0/24", NULL, NULL, false },
     };
     struct commit_result c;
     struct dump_result d;
@@ -562,13 +563,13 @@ test_modify_delete(void)
 static void
 test_atomic_failure(void)
 {
-    struct np_flow_change bad[] = {
-        { NP_FLOW_ADD, 2, 10, C1, "ip,nw_src=10.9.0.1", "drop" },
-        { NP_FLOW_ADD, 2, 11, C1, "ip,nw_src=10.9.0.2", "drop" },
+    struct flow_change bad[] = {
+        { FLOW_ADD, 2, 10, C1, "ip,nw_src=10.9.0.1", "drop", NULL, false },
+        { FLOW_ADD, 2, 11, C1, "ip,nw_src=10.9.0.2", "drop", NULL, false },
         /* Parses, but the switch has no group 4242. */
-        { NP_FLOW_ADD, 2, 12, C1, "ip,nw_src=10.9.0.3", "group:4242" },
-        { NP_FLOW_DELETE, 0, 100, 0, "ip,nw_src=10.0.0.1", NULL },
-        { NP_FLOW_ADD, 2, 13, C1, "ip,nw_src=10.9.0.4", "drop" },
+        { FLOW_ADD, 2, 12, C1, "ip,nw_src=10.9.0.3", "group:4242", NULL, false },
+        { FLOW_DELETE, 0, 100, 0, "ip,nw_src=10.0.0.1", NULL, NULL, false },
+        { FLOW_ADD, 2, 13, C1, "ip,nw_src=10.9.0.4", "drop", NULL, false },
     };
     struct commit_result c;
     struct dump_result d;
@@ -615,14 +616,14 @@ test_atomic_failure(void)
     /* A big bundle whose last flow fails: none of the 10,000 applied. */
     {
         size_t n = 10001, i;
-        struct np_flow_change *big = calloc(n, sizeof *big);
+        struct flow_change *big = calloc(n, sizeof *big);
         char **matches = calloc(n, sizeof *matches);
 
         for (i = 0; i < n; i++) {
             matches[i] = xasprintf_("ip,nw_src=10.20.%zu.%zu", i / 256,
                                     i % 256);
-            big[i] = (struct np_flow_change) {
-                NP_FLOW_ADD, 3, 100, C1, matches[i], "drop" };
+            big[i] = (struct flow_change) {
+                FLOW_ADD, 3, 100, C1, matches[i], "drop", NULL, false };
         }
         big[n - 1].actions = "group:4242";
         c = commit(big, n);
@@ -659,8 +660,8 @@ many_conjunctions(int n)
 static void
 test_big_flow(void)
 {
-    struct np_flow_change change = {
-        NP_FLOW_ADD, 7, 1, C1, "ip,nw_dst=10.0.0.0/8", NULL };
+    struct flow_change change = {
+        FLOW_ADD, 7, 1, C1, "ip,nw_dst=10.0.0.0/8", NULL, NULL, false };
     struct commit_result c;
 
     /* 3,000 actions fit in one message (48 KB). */
@@ -685,7 +686,7 @@ test_big_flow(void)
     free((char *) change.actions);
 
     /* A deletion ignores the actions, but commit() still copies them. */
-    change.op = NP_FLOW_DELETE;
+    change.type = FLOW_DELETE;
     change.actions = "";        /* Ignored, but copied: not the freed one. */
     c = commit(&change, 1);
     CHECK(c.status == SWITCH_OF_OK, "delete big flow: %s", c.error);
@@ -695,9 +696,9 @@ test_big_flow(void)
            "cleanly\n");
 }
 
-/* A flow whose conjunctions come packed is the flow their text makes; a
- * packed conjunction OVS's parser would refuse is refused, naming the
- * flow, and nothing is applied. */
+/* A flow a table holds as conjunctions is the flow their text makes; a
+ * conjunction OVS's parser would refuse is refused, naming the flow, and
+ * nothing is applied. */
 static void
 test_packed_conjunctions(void)
 {
@@ -706,39 +707,45 @@ test_packed_conjunctions(void)
         (UINT64_C(900001) << 16) | (2 << 8) | 3,
     };
     static const uint64_t bad[] = { (UINT64_C(7) << 16) | (0 << 8) | 2 };
-    struct np_flow_change change = {
-        NP_FLOW_ADD, 7, 2, C1, "ip,nw_src=10.9.9.9", NULL,
-        .conj = conj, .n_conj = 2,
-    };
+    struct flowtab *none = flowtab_create(), *tab = flowtab_create();
+    struct flow_change *changes;
     struct commit_result c;
+    size_t n;
     char *out;
 
-    c = commit(&change, 1);
+    flowtab_set_conj(tab, 7, 2, C1, "ip,nw_src=10.9.9.9", conj, 2);
+    flowtab_diff(none, tab, &changes, &n);
+    CHECK(n == 1 && !changes[0].actions, "a packed change has no text");
+    c = commit(changes, n);
     CHECK(c.status == SWITCH_OF_OK, "packed conjunctions: %s", c.error);
     free(c.error);
+    free(changes);
     out = ofctl_dump(GEN(1), NP_COOKIE_MASK_GEN);
     CHECK(count_lines(out, "priority=2,ip,nw_src=10.9.9.9 actions="
                       "conjunction(5,1/2),conjunction(900001,2/3)") == 1,
           "ovs-ofctl shows:\n%s", out);
     free(out);
 
-    change.conj = bad;
-    change.n_conj = 1;
-    change.priority = 3;
-    c = commit(&change, 1);
+    flowtab_clear(tab);
+    flowtab_set_conj(tab, 7, 3, C1, "ip,nw_src=10.9.9.9", bad, 1);
+    flowtab_diff(none, tab, &changes, &n);
+    c = commit(changes, n);
     CHECK(c.status == SWITCH_OF_REJECTED && c.failed_index == 0 && c.error
           && strstr(c.error, "conjunction(7,0/2)")
           && strstr(c.error, "no such clause"),
           "a packed clause 0: %d %s", c.status, c.error);
     free(c.error);
+    free(changes);
     CHECK(count(OURS, NP_COOKIE_MASK_OURS) == 4, "nothing of it applied");
 
-    change.op = NP_FLOW_DELETE;
-    change.priority = 2;
-    c = commit(&change, 1);
+    struct flow_change del = {
+        FLOW_DELETE, 7, 2, 0, "ip,nw_src=10.9.9.9", NULL, NULL, false };
+    c = commit(&del, 1);
     CHECK(c.status == SWITCH_OF_OK, "delete packed flow: %s", c.error);
     free(c.error);
     CHECK(count(OURS, NP_COOKIE_MASK_OURS) == 3, "packed flow deleted");
+    flowtab_destroy(tab);
+    flowtab_destroy(none);
     printf("ok conjunctions passed packed make the flow their text makes\n");
 }
 
@@ -747,17 +754,17 @@ test_replace(void)
 {
     /* Generation 2: one flow the same as generation 1's (but new actions),
      * the others new. */
-    static const struct np_flow gen2[] = {
-        { 0, 100, C2, "ip,nw_src=10.0.0.1", (char *) "drop", NULL },
-        { 0, 80, C2, "ipv6", (char *) "drop", NULL },
-        { 1, 0, C2, "", (char *) "drop", NULL },
-        { 4, 7, C2, "arp", (char *) "NORMAL", NULL },
+    static const struct flow_change gen2[] = {
+        { FLOW_ADD, 0, 100, C2, "ip,nw_src=10.0.0.1", "drop", NULL, false },
+        { FLOW_ADD, 0, 80, C2, "ipv6", "drop", NULL, false },
+        { FLOW_ADD, 1, 0, C2, "", "drop", NULL, false },
+        { FLOW_ADD, 4, 7, C2, "arp", "NORMAL", NULL, false },
     };
-    static const struct np_flow_change gen2_changes[] = {
-        { NP_FLOW_ADD, 0, 100, C2, "ip,nw_src=10.0.0.1", "drop" },
-        { NP_FLOW_ADD, 0, 80, C2, "ipv6", "drop" },
-        { NP_FLOW_ADD, 1, 0, C2, "", "drop" },
-        { NP_FLOW_ADD, 4, 7, C2, "arp", "NORMAL" },
+    static const struct flow_change gen2_changes[] = {
+        { FLOW_ADD, 0, 100, C2, "ip,nw_src=10.0.0.1", "drop", NULL, false },
+        { FLOW_ADD, 0, 80, C2, "ipv6", "drop", NULL, false },
+        { FLOW_ADD, 1, 0, C2, "", "drop", NULL, false },
+        { FLOW_ADD, 4, 7, C2, "arp", "NORMAL", NULL, false },
     };
     struct commit_result c;
     struct dump_result d;
@@ -805,8 +812,8 @@ test_replace(void)
 static void
 test_monitor(void)
 {
-    static const struct np_flow_change own[] = {
-        { NP_FLOW_ADD, 5, 1, C2, "udp", "drop" },
+    static const struct flow_change own[] = {
+        { FLOW_ADD, 5, 1, C2, "udp", "drop", NULL, false },
     };
     const struct monitor_event *e;
     struct commit_result c;
@@ -1346,12 +1353,12 @@ test_normalize(void)
 static void
 test_restart(void)
 {
-    static const struct np_flow_change one[] = {
-        { NP_FLOW_ADD, 0, 1, C2, "", "drop" },
+    static const struct flow_change one[] = {
+        { FLOW_ADD, 0, 1, C2, "", "drop", NULL, false },
     };
-    static const struct np_flow gen2[] = {
-        { 0, 100, C2, "ip,nw_src=10.0.0.1", (char *) "drop", NULL },
-        { 1, 0, C2, "", (char *) "drop", NULL },
+    static const struct flow_change gen2[] = {
+        { FLOW_ADD, 0, 100, C2, "ip,nw_src=10.0.0.1", "drop", NULL, false },
+        { FLOW_ADD, 1, 0, C2, "", "drop", NULL, false },
     };
     unsigned int old_seqno = switch_of_get_seqno(sw);
     const struct switch_db_binding *b;
@@ -1419,8 +1426,8 @@ test_restart(void)
 static void
 test_timeout(void)
 {
-    static const struct np_flow_change one[] = {
-        { NP_FLOW_ADD, 9, 9, C2, "udp", "drop" },
+    static const struct flow_change one[] = {
+        { FLOW_ADD, 9, 9, C2, "udp", "drop", NULL, false },
     };
     unsigned int old_seqno = switch_of_get_seqno(sw);
     struct commit_result c;
@@ -1468,8 +1475,7 @@ test_timeout(void)
 static void
 test_compiled(const char *file)
 {
-    struct np_flow *flows = NULL;
-    struct np_flow_change *changes = NULL;
+    struct flow_change *changes = NULL;
     size_t n = 0, allocated = 0, i;
     struct commit_result c;
     struct dump_result d;
@@ -1509,20 +1515,16 @@ test_compiled(const char *file)
         }
         if (n >= allocated) {
             allocated = allocated ? 2 * allocated : 64;
-            flows = realloc(flows, allocated * sizeof *flows);
             changes = realloc(changes, allocated * sizeof *changes);
         }
-        flows[n] = (struct np_flow) {
-            table, priority, cookie, strdup(rest),
-            strdup(actions + strlen("actions=")), NULL };
-        changes[n] = (struct np_flow_change) {
-            NP_FLOW_ADD, table, priority, cookie, flows[n].match,
-            flows[n].actions };
+        changes[n] = (struct flow_change) {
+            FLOW_ADD, table, priority, cookie, strdup(rest),
+            strdup(actions + strlen("actions=")), NULL, false };
         n++;
     }
     fclose(f);
 
-    c = replace(OURS, NP_COOKIE_MASK_OURS, flows, n);
+    c = replace(OURS, NP_COOKIE_MASK_OURS, changes, n);
     CHECK(c.status == SWITCH_OF_OK, "loading %s: %s", file, c.error);
     free(c.error);
     d = dump(OURS, NP_COOKIE_MASK_OURS);
@@ -1532,10 +1534,9 @@ test_compiled(const char *file)
            "normalized\n", n);
 
     for (i = 0; i < n; i++) {
-        free((char *) flows[i].match);
-        free(flows[i].actions);
+        free((char *) changes[i].match);
+        free((char *) changes[i].actions);
     }
-    free(flows);
     free(changes);
 }
 
@@ -1558,8 +1559,8 @@ static void
 test_perf(size_t n)
 {
     ev_timer ticker;
-    struct np_flow_change *changes = calloc(n, sizeof *changes);
-    struct np_flow *flows = calloc(n, sizeof *flows);
+    struct flow_change *changes = calloc(n, sizeof *changes);
+    struct flow_change *flows = calloc(n, sizeof *flows);
     char **matches = calloc(n, sizeof *matches);
     struct commit_result c;
     struct dump_result d;
@@ -1571,12 +1572,12 @@ test_perf(size_t n)
     for (i = 0; i < n; i++) {
         matches[i] = xasprintf_("ip,nw_src=10.%zu.%zu.%zu,nw_dst=10.128.0.0/9",
                                 (i >> 16) & 255, (i >> 8) & 255, i & 255);
-        changes[i] = (struct np_flow_change) {
-            NP_FLOW_ADD, 3, 200, GEN(3) | (i & 0xffff), matches[i],
-            "conjunction(1,1/2),conjunction(2,1/3)" };
-        flows[i] = (struct np_flow) {
-            3, 200, GEN(4) | (i & 0xffff), matches[i],
-            (char *) "conjunction(1,1/2)", NULL };
+        changes[i] = (struct flow_change) {
+            FLOW_ADD, 3, 200, GEN(3) | (i & 0xffff), matches[i],
+            "conjunction(1,1/2),conjunction(2,1/3)", NULL, false };
+        flows[i] = (struct flow_change) {
+            FLOW_ADD, 3, 200, GEN(4) | (i & 0xffff), matches[i],
+            "conjunction(1,1/2)", NULL, false };
     }
 
     ev_timer_init(&ticker, ticker_cb, 0.01, 0.01);
