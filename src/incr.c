@@ -670,21 +670,53 @@ conj_op(struct incr *in, struct fkey *fk, uint64_t op)
     in->stats.entries_changed++;
 }
 
-/* Merges the sorted ops of 'fk' with its list: counts the result's
- * entries, and writes them to 'out' unless it is NULL. */
 static size_t
-conj_merge_ops(const struct fkey *fk, uint64_t *out)
+conj_lower_bound(const uint64_t *v, size_t n, uint64_t x)
 {
-    const struct conj_list *old = fk->conj;
-    size_t n_old = old ? old->n : 0, n = 0;
-    size_t i = 0, j = 0;
-    while (i < n_old || j < fk->n_ops) {
-        uint64_t v = (i < n_old ? old->v[i] : UINT64_MAX);
-        if (j < fk->n_ops && fk->ops[j] >> 1 < v) {
-            v = fk->ops[j] >> 1;
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < x) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
         }
+    }
+    return lo;
+}
+
+/* Applies 'fk''s ops to its list: a new list, in order (a multiset: two
+ * pods with one address put their entry twice), of the size it needs
+ * (a storm of relabels takes entries off and puts them back).  The
+ * entries between two ops are copied as a block: most merges put one
+ * entry into a list of hundreds. */
+static void
+conj_apply_ops(struct fkey *fk)
+{
+    if (!fk->n_ops) {
+        return;
+    }
+    sort_u64(fk->ops, fk->n_ops);
+    const struct conj_list *old = fk->conj;
+    const uint64_t *ov = old ? old->v : NULL;
+    size_t n_old = old ? old->n : 0;
+    long delta = 0;
+    for (size_t j = 0; j < fk->n_ops; j++) {
+        delta += fk->ops[j] & OP_REMOVE ? -1 : 1;
+    }
+    if ((long) n_old + delta < 0) {
+        abort();                /* Every entry removed was added. */
+    }
+    struct conj_list *l = conj_list_own(NULL, n_old + delta);
+    size_t i = 0, j = 0;
+    while (j < fk->n_ops) {
+        uint64_t v = fk->ops[j] >> 1;
+        size_t lb = i + conj_lower_bound(ov + i, n_old - i, v);
+        memcpy(&l->v[l->n], ov + i, (lb - i) * sizeof *ov);
+        l->n += lb - i;
+        i = lb;
         long count = 0;
-        for (; i < n_old && old->v[i] == v; i++) {
+        for (; i < n_old && ov[i] == v; i++) {
             count++;
         }
         for (; j < fk->n_ops && fk->ops[j] >> 1 == v; j++) {
@@ -694,28 +726,11 @@ conj_merge_ops(const struct fkey *fk, uint64_t *out)
             abort();            /* Every entry removed was added. */
         }
         for (; count; count--) {
-            if (out) {
-                out[n] = v;
-            }
-            n++;
+            l->v[l->n++] = v;
         }
     }
-    return n;
-}
-
-/* Applies 'fk''s ops to its list: a new list, in order (a multiset: two
- * pods with one address put their entry twice), of the size it needs
- * (a storm of relabels takes entries off and puts them back). */
-static void
-conj_apply_ops(struct fkey *fk)
-{
-    if (!fk->n_ops) {
-        return;
-    }
-    sort_u64(fk->ops, fk->n_ops);
-    size_t n = conj_merge_ops(fk, NULL);
-    struct conj_list *l = conj_list_own(NULL, n);
-    l->n = conj_merge_ops(fk, l->v);
+    memcpy(&l->v[l->n], ov + i, (n_old - i) * sizeof *ov);
+    l->n += n_old - i;
     conj_list_unref(fk->conj);
     fk->conj = l;
     free(fk->ops);
