@@ -711,10 +711,12 @@ conj_apply_ops(struct fkey *fk)
     size_t i = 0, j = 0;
     while (j < fk->n_ops) {
         uint64_t v = fk->ops[j] >> 1;
-        size_t lb = i + conj_lower_bound(ov + i, n_old - i, v);
-        memcpy(&l->v[l->n], ov + i, (lb - i) * sizeof *ov);
-        l->n += lb - i;
-        i = lb;
+        size_t lb = ov ? i + conj_lower_bound(ov + i, n_old - i, v) : 0;
+        if (lb > i) {
+            memcpy(&l->v[l->n], ov + i, (lb - i) * sizeof *ov);
+            l->n += lb - i;
+            i = lb;
+        }
         long count = 0;
         for (; i < n_old && ov[i] == v; i++) {
             count++;
@@ -729,8 +731,10 @@ conj_apply_ops(struct fkey *fk)
             l->v[l->n++] = v;
         }
     }
-    memcpy(&l->v[l->n], ov + i, (n_old - i) * sizeof *ov);
-    l->n += n_old - i;
+    if (n_old > i) {
+        memcpy(&l->v[l->n], ov + i, (n_old - i) * sizeof *ov);
+        l->n += n_old - i;
+    }
     conj_list_unref(fk->conj);
     fk->conj = l;
     free(fk->ops);
