@@ -2,7 +2,8 @@
 # install-deps.sh: installs every Debian 12 package that ovs-netpol needs to
 # build and test.  Run as root.  When everything is installed already it
 # does nothing and needs no network, so it is cheap to run every time.
-# Packages given as arguments are installed too (tests/fuzz/run.sh: clang).
+# Packages given as arguments are installed too (tests/fuzz/run.sh: clang;
+# deploy/image/build.sh: mmdebstrap, podman, runc).
 #
 # There is no libopenvswitch -dev package in Debian: openvswitch-source
 # brings the tarball that ovs/build-libovs.sh builds the library from.
@@ -12,9 +13,10 @@ set -eu
 packages="
     autoconf automake libtool make gcc pkg-config binutils
     libjansson-dev libyaml-dev libev-dev libcmocka-dev libcurl4-openssl-dev
-    libssl-dev libcap-ng-dev openvswitch-source
+    libssl-dev libcap-ng-dev libmicrohttpd-dev openvswitch-source
     openvswitch-switch openvswitch-common
     iproute2 ethtool procps time python3 python3-yaml valgrind
+    containernetworking-plugins
 $*"
 
 missing=
