@@ -15,7 +15,10 @@
 #   6. the unit tests and the daemon's behaviour tests again, built with
 #      AddressSanitizer and UndefinedBehaviorSanitizer (tests/sanitize.sh),
 #   7. every fuzz target for 60 s (tests/fuzz/run.sh), after replaying its
-#      regression inputs.
+#      regression inputs,
+#   8. the container image built from Debian packages, loaded back from its
+#      OCI archive, and the daemon run from it as the DaemonSet runs it
+#      under the restart, new-pod and forged-packet tests (tests/image).
 # The last line is "N passed, M failed", counting the suites above.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,6 +58,7 @@ suite established tests/e2e/established.sh
 suite kube-e2e tests/kube-e2e/run.sh
 suite sanitize tests/sanitize.sh
 suite fuzz tests/fuzz/run.sh 60
+suite image tests/image/run.sh
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
