@@ -31,9 +31,10 @@ def image_present(image=IMAGE):
 
 
 def command(name, args, ovs_rundir, control_dir, mounts=(), sa_dir=None,
-            api=None, image=IMAGE, entrypoint=None):
+            api=None, image=IMAGE, entrypoint=None, rw_mounts=()):
     """The `podman run` command line.  'mounts': (host path, container
-    path) pairs, read-only; 'sa_dir': a directory with token, ca.crt and
+    path) pairs, read-only; 'rw_mounts' the same, writable (a test's work
+    directory at its own path, say); 'sa_dir': a directory with token, ca.crt and
     namespace, mounted where the kubelet puts a service account's token;
     'api': (host, port) of the API server for the in-cluster config."""
     cmd = PODMAN_BASE + [
@@ -43,6 +44,8 @@ def command(name, args, ovs_rundir, control_dir, mounts=(), sa_dir=None,
         "-v", "%s:/var/run/ovs-netpol" % control_dir]
     for host, cont in mounts:
         cmd += ["-v", "%s:%s:ro" % (host, cont)]
+    for host, cont in rw_mounts:
+        cmd += ["-v", "%s:%s" % (host, cont)]
     if sa_dir:
         cmd += ["-v", "%s:%s:ro" % (sa_dir, SA_DIR)]
     if api:
