@@ -381,14 +381,38 @@ static struct cni_error *
 parse_ovsdb(struct cni_request *req)
 {
     const char *r = req->ovsdb;
-    if (!strncmp(r, "unix:", 5) || !strncmp(r, "tcp:", 4)) {
+    if (!strncmp(r, "unix:", 5) && r[5]) {
         return NULL;
+    }
+    if (!strncmp(r, "tcp:", 4)) {
+        /* An address, not a host name: the plugin is linked statically,
+         * and glibc cannot resolve names in a static program. */
+        const char *host = r + 4;
+        const char *colon = strrchr(host, ':');
+        unsigned char buf[16];
+        if (host[0] == '[' && colon && colon > host && colon[-1] == ']'
+            && (size_t) (colon - host) < 48) {
+            char addr[48];
+            memcpy(addr, host + 1, colon - host - 2);
+            addr[colon - host - 2] = '\0';
+            if (inet_pton(AF_INET6, addr, buf) == 1) {
+                return NULL;
+            }
+        } else if (colon && (size_t) (colon - host) < 16) {
+            char addr[16];
+            memcpy(addr, host, colon - host);
+            addr[colon - host] = '\0';
+            if (inet_pton(AF_INET, addr, buf) == 1) {
+                return NULL;
+            }
+        }
     }
     char *qr = q(r);
     struct cni_error *e = cni_error_create(
         CNI_ERR_UNSUPPORTED_FIELD, "unsupported ovsdb remote",
-        "ovsdb: %s: only \"unix:PATH\" and \"tcp:HOST:PORT\" remotes are "
-        "supported (default \"%s\")", qr, CNI_DEFAULT_OVSDB);
+        "ovsdb: %s: only \"unix:PATH\" and \"tcp:IP:PORT\" (an address, "
+        "[IPv6] in brackets) remotes are supported (default \"%s\")", qr,
+        CNI_DEFAULT_OVSDB);
     free(qr);
     return e;
 }

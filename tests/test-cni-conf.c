@@ -162,6 +162,21 @@ test_errors(void **state)
                  "\"prevResult\":{}}", CNI_ERR_UNSUPPORTED_FIELD,
                  "ovsdb: \"ssl:1.2.3.4:6640\"");
     expect_error(env, "{\"cniVersion\":\"1.0.0\",\"name\":\"n\","
+                 "\"type\":\"t\",\"ovsdb\":\"tcp:ovs.example:6640\","
+                 "\"prevResult\":{}}", CNI_ERR_UNSUPPORTED_FIELD,
+                 "tcp:IP:PORT");
+    {
+        struct cni_request req;
+        char *conf = NULL;
+        assert_true(asprintf(&conf, "%.*s\"ovsdb\":\"tcp:[fd00::1]:6640\","
+                             "%s", 59, prev_v1, prev_v1 + 59) > 0);
+        struct cni_error *e = parse(env, conf, &req);
+        assert_null(e);
+        assert_string_equal(req.ovsdb, "tcp:[fd00::1]:6640");
+        cni_request_destroy(&req);
+        free(conf);
+    }
+    expect_error(env, "{\"cniVersion\":\"1.0.0\",\"name\":\"n\","
                  "\"type\":\"t\",\"prevResult\":{\"interfaces\":[],"
                  "\"ips\":[{\"address\":\"10.1.1.300/24\"}]}}",
                  CNI_ERR_INVALID_CONFIG, "prevResult.ips[0].address");
