@@ -564,22 +564,30 @@ parse_prev_result(json_t *prev, struct cni_request *req)
     }
     size_t i;
     json_t *it;
+    /* Which interfaces are the pod's (in a sandbox): the addresses of the
+     * others (a bridge's gateway address, say) are not the pod's. */
+    size_t n_ifaces = json_array_size(ifaces);
+    bool *in_sandbox = xcalloc(n_ifaces ? n_ifaces : 1, sizeof *in_sandbox);
     json_array_foreach (ifaces, i, it) {
         if (!json_is_object(it)) {
+            free(in_sandbox);
             return prev_error("prevResult.interfaces[%zu]: must be an "
                               "object, not %s", i, json_type_name(it));
         }
         const json_t *name = json_object_get(it, "name");
         const json_t *sandbox = json_object_get(it, "sandbox");
         if (!json_is_string(name) || !json_string_length(name)) {
+            free(in_sandbox);
             return prev_error("prevResult.interfaces[%zu].name: missing or "
                               "not a string", i);
         }
         if (sandbox && !json_is_string(sandbox)) {
+            free(in_sandbox);
             return prev_error("prevResult.interfaces[%zu].sandbox: must be a "
                               "string, not %s", i, json_type_name(sandbox));
         }
-        if (!sandbox || !json_string_length(sandbox)) {
+        in_sandbox[i] = sandbox && json_string_length(sandbox);
+        if (!in_sandbox[i]) {
             req->host_ifaces = xrealloc(req->host_ifaces,
                                         (req->n_host_ifaces + 1)
                                         * sizeof *req->host_ifaces);
@@ -590,6 +598,7 @@ parse_prev_result(json_t *prev, struct cni_request *req)
 
     json_t *ips = json_object_get(prev, "ips");
     if (ips && !json_is_array(ips)) {
+        free(in_sandbox);
         return prev_error("prevResult.ips: must be an array, not %s",
                           json_type_name(ips));
     }
@@ -598,14 +607,24 @@ parse_prev_result(json_t *prev, struct cni_request *req)
     json_array_foreach (ips, i, it) {
         if (!json_is_object(it)) {
             strbuf_destroy(&addrs);
+            free(in_sandbox);
             return prev_error("prevResult.ips[%zu]: must be an object, not "
                               "%s", i, json_type_name(it));
         }
         const json_t *a = json_object_get(it, "address");
         int version = json_is_string(a) ? address_version(json_string_value(a))
                                         : 0;
-        if (!version) {
+        const json_t *index = json_object_get(it, "interface");
+        if (!version || (index && (!json_is_integer(index)
+                                   || json_integer_value(index) < 0
+                                   || json_integer_value(index) >= n_ifaces))) {
             strbuf_destroy(&addrs);
+            free(in_sandbox);
+            if (version) {
+                return prev_error("prevResult.ips[%zu].interface: not an "
+                                  "index into prevResult.interfaces (%zu "
+                                  "of them)", i, n_ifaces);
+            }
             if (!json_is_string(a)) {
                 return prev_error("prevResult.ips[%zu].address: missing or "
                                   "not a string", i);
@@ -617,8 +636,10 @@ parse_prev_result(json_t *prev, struct cni_request *req)
             free(qa);
             return e;
         }
-        strbuf_printf(&addrs, "%s%s", addrs.len ? " " : "",
-                      json_string_value(a));
+        if (!index || in_sandbox[json_integer_value(index)]) {
+            strbuf_printf(&addrs, "%s%s", addrs.len ? " " : "",
+                          json_string_value(a));
+        }
         /* 0.3.x and 0.4.0 say which family; 1.0.0 does not. */
         if (is_v1(req->cni_version)) {
             json_object_del(it, "version");
@@ -627,6 +648,7 @@ parse_prev_result(json_t *prev, struct cni_request *req)
                                 json_string(version == 4 ? "4" : "6"));
         }
     }
+    free(in_sandbox);
     req->addresses = strbuf_steal(&addrs);
     req->has_prev_result = true;
     return NULL;

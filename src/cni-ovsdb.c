@@ -425,25 +425,23 @@ static struct cni_error *
 do_del(struct db *db)
 {
     const struct cni_request *req = db->req;
+    bool removed = false;
 
     for (;;) {
         const struct ovsrec_interface *row, *mine = NULL;
-        size_t n_mine = 0;
 
         OVSREC_INTERFACE_FOR_EACH (row, db->idl) {
             const char *owner = smap_get(&row->external_ids, CNI_KEY_OWNER);
             if (owner && !strcmp(owner, req->owner)) {
                 mine = row;
-                n_mine++;
             }
         }
         if (!mine) {
-            cni_log("no interface carries external_ids:%s=\"%s\": nothing "
-                    "to remove", CNI_KEY_OWNER, req->owner);
+            if (!removed) {
+                cni_log("no interface carries external_ids:%s=\"%s\": "
+                        "nothing to remove", CNI_KEY_OWNER, req->owner);
+            }
             return NULL;
-        }
-        if (n_mine > 1) {
-            VLOG_DBG("%"PRIuSIZE" interfaces carry the owner mark", n_mine);
         }
 
         /* One Interface per transaction; a retry reads all again. */
@@ -486,6 +484,7 @@ do_del(struct db *db)
             return e;
         }
         if (!retry) {
+            removed = true;
             cni_log("interface %s: removed %s%s%s", name, CNI_KEY_OWNER,
                     id_removed ? ", " CNI_KEY_IFACE_ID ", "
                     CNI_KEY_INSTALLED : "",

@@ -190,6 +190,26 @@ test_errors(void **state)
                  "{\"name\":\"veth1\"}]}}",
                  CNI_ERR_INVALID_CONFIG, "prevResult.ips: no address");
 
+    /* An address on a host-side interface is not the pod's. */
+    {
+        struct cni_request req;
+        assert_null(parse(env, "{\"cniVersion\":\"1.0.0\",\"name\":\"n\","
+                          "\"type\":\"t\",\"prevResult\":{\"interfaces\":["
+                          "{\"name\":\"cni0\"},{\"name\":\"veth1\"},"
+                          "{\"name\":\"eth0\",\"sandbox\":\"/n\"}],\"ips\":["
+                          "{\"address\":\"10.1.0.1/16\",\"interface\":0},"
+                          "{\"address\":\"10.1.0.5/16\",\"interface\":2}]}}",
+                          &req));
+        assert_string_equal(req.addresses, "10.1.0.5/16");
+        assert_int_equal(req.n_host_ifaces, 2);
+        cni_request_destroy(&req);
+    }
+    expect_error(env, "{\"cniVersion\":\"1.0.0\",\"name\":\"n\","
+                 "\"type\":\"t\",\"prevResult\":{\"interfaces\":["
+                 "{\"name\":\"veth1\"}],\"ips\":[{\"address\":"
+                 "\"10.1.1.3/24\",\"interface\":3}]}}",
+                 CNI_ERR_INVALID_CONFIG, "prevResult.ips[0].interface");
+
     char *bad_ns[] = ENV_ADD("CNI_ARGS=K8S_POD_NAMESPACE=X_y;K8S_POD_NAME=a");
     expect_error(bad_ns, prev_v1, CNI_ERR_INVALID_ENV,
                  "K8S_POD_NAMESPACE=\"X_y\"");

@@ -209,8 +209,9 @@ def test(bed):
     conf = clib.conflist(bed)
     att = clib.attachment(bed, "x", "c8")
     good = rt.derive(conf, conf["plugins"][1], {
-        "cniVersion": "1.0.0", "interfaces": [{"name": "nosuch0"}],
-        "ips": [{"address": "10.9.8.99/16", "interface": 0}]})
+        "cniVersion": "1.0.0", "interfaces": [{"name": "nosuch0"},
+                                              {"name": "eth0", "sandbox": att.netns}],
+        "ips": [{"address": "10.9.8.99/16", "interface": 1}]})
     bad_att = chain.Attachment(att.container_id, att.netns, "eth0",
                                [("K8S_POD_NAMESPACE", "x"), ("K8S_POD_NAME", "Bad_Name")])
     expect_error(c, rt, "bad CNI_ARGS", lambda: run_ovs_netpol_cni(
@@ -238,6 +239,11 @@ def test(bed):
         rt, "ADD", good, att), 100, "nosuch0")
     expect_error(c, rt, "bad timeout", lambda: run_ovs_netpol_cni(
         rt, "ADD", dict(good, timeout="30"), att), 7, "timeout")
+    gone = dict(good, ovsdb="unix:" + os.path.join(bed.work, "no-db.sock"), timeout=1)
+    expect_error(c, rt, "OVSDB not reachable", lambda: run_ovs_netpol_cni(
+        rt, "ADD", gone, att), 11, "no-db.sock")
+    expect_error(c, rt, "OVSDB not reachable on DEL", lambda: run_ovs_netpol_cni(
+        rt, "DEL", gone, att), 11, "no-db.sock")
     # Through the chain: the main plugin's port is removed by the DEL that
     # follows the failed ADD, and nothing of ours is left anywhere.
     bed.write("pod-x-c9.json", clib.pending_pod("x", "c9", {"app": "c"}))
