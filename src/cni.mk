@@ -33,7 +33,8 @@ src_libcniovs_la_CPPFLAGS = $(AM_CPPFLAGS) $(OVS_CPPFLAGS)
 
 # The plugin runs on the host, copied there from the image (to
 # /opt/cni/bin), not in the image: it is linked statically, so that it
-# needs no library of the host's.  (The linker warns that getaddrinfo()
+# needs no library of the host's (CNI_LDFLAGS = -all-static, unless
+# configure found that the compiler cannot, as with ASan).  (The linker warns that getaddrinfo()
 # and dlopen() in a static program need the build's glibc at run time:
 # only a "tcp:" remote given as a host name, or OpenSSL engines, would
 # call them; the plugin takes "unix:" and "tcp:" with an address.)
@@ -42,5 +43,5 @@ ovs_netpol_cni_SOURCES = src/ovs-netpol-cni.c
 # np-util (allocation, reading stdin) comes from libnetpol.
 ovs_netpol_cni_LDADD = src/libcniovs.la src/libcniconf.la src/libnetpol.la \
 	$(OVS_LIBS) $(JANSSON_LIBS)
-ovs_netpol_cni_LDFLAGS = -all-static
+ovs_netpol_cni_LDFLAGS = $(CNI_LDFLAGS)
 endif
