@@ -169,6 +169,51 @@ def test(bed):
            "DEL left its own keys: %r" % ids)
     rt.delete(conf, att)
 
+    # -- runtimes run attachments of different pods concurrently
+    import threading
+    par = [("x", "p%d" % i) for i in range(4)]
+    for ns, pod in par:
+        bed.write("pod-%s-%s.json" % (ns, pod), clib.pending_pod(ns, pod, {"app": "c"}))
+    conf = clib.conflist(bed)
+    atts = {pod: clib.attachment(bed, ns, pod) for ns, pod in par}
+    out = {}
+
+    def one(command, pod):
+        try:
+            if command == "ADD":
+                out[pod] = rt.add(conf, atts[pod])
+            else:
+                rt.delete(conf, atts[pod])
+        except Exception as e:
+            out[pod] = e
+    for command in ("ADD", "DEL"):
+        ths = [threading.Thread(target=one, args=(command, pod)) for _, pod in par]
+        for th in ths:
+            th.start()
+        for th in ths:
+            th.join(60)
+        if command == "ADD":
+            for ns, pod in par:
+                r = out.get(pod)
+                if not c.want(isinstance(r, dict), "parallel ADD %s: %r" % (pod, r)):
+                    continue
+                ids = clib.external_ids(bed, clib.host_port(r))
+                c.want(ids.get("iface-id") == "%s_%s" % (ns, pod)
+                       and ids.get("ip_addresses") == clib.addresses(r)
+                       and ids.get(clib.MARKER) == "true",
+                       "parallel ADD %s: external_ids %r" % (pod, ids))
+            c.want(len({clib.addresses(r) for r in out.values()
+                        if isinstance(r, dict)}) == len(par),
+                   "parallel ADD: addresses not distinct")
+        else:
+            errs = [(p, r) for p, r in out.items() if isinstance(r, Exception)]
+            c.want(not errs, "parallel DEL: %r" % errs)
+            left = [p for p, r in out.items() if isinstance(r, dict)
+                    and clib.port_exists(bed, clib.host_port(r))]
+            c.want(not left, "parallel DEL left ports of %s" % left)
+    dlib.log("4 pods ADDed, then DELeted, in parallel: %s" % (
+        "ok" if not c.problems else "see below"))
+
     # -- a port another pod claims
     conf = clib.conflist(bed)
     att = clib.attachment(bed, "x", "c6")
@@ -265,7 +310,8 @@ def test(bed):
     if c.problems:
         return False, "; ".join(c.problems)
     return True, ("VERSION, ADD 1.0.0/0.4.0/0.3.1, CHECK, DEL (twice, gone, "
-                  "rebound, no prevResult), no daemon -> 11, claimed port, bad input")
+                  "rebound, no prevResult), 4 pods in parallel, no daemon -> 11, "
+                  "claimed port, bad input")
 
 
 def main():
