@@ -222,13 +222,14 @@ commit(struct db *db, struct ovsdb_idl_txn *txn)
 /* Writes 'ids' as 'row''s external_ids, provided they were not changed
  * since 'row' was read.  Returns NULL on success; sets '*retry' (and
  * returns NULL) if they were, in which case the caller reads them again
- * and retries. */
+ * and retries.  'row' may be gone when this returns (the IDL ran). */
 static struct cni_error *
 write_ids(struct db *db, const struct ovsrec_interface *row,
           const struct smap *ids, const char *comment, bool *retry)
 {
     struct ovsdb_idl_txn *txn = ovsdb_idl_txn_create(db->idl);
     struct cni_error *e = NULL;
+    char *name = xstrdup(row->name);
 
     *retry = false;
     ovsdb_idl_txn_add_comment(txn, "ovs-netpol-cni: %s", comment);
@@ -245,7 +246,7 @@ write_ids(struct db *db, const struct ovsrec_interface *row,
     case TXN_INCOMPLETE:
         e = cni_error_create(CNI_ERR_TRY_AGAIN, "OVSDB did not answer",
                              "writing external_ids of interface %s: no "
-                             "answer from %s within %g s", row->name,
+                             "answer from %s within %g s", name,
                              db->req->ovsdb, db->req->timeout);
         break;
     case TXN_UNCOMMITTED:
@@ -256,13 +257,14 @@ write_ids(struct db *db, const struct ovsrec_interface *row,
         const char *why = ovsdb_idl_txn_get_error(txn);
         e = cni_error_create(CNI_ERR_OVSDB, "OVSDB transaction failed",
                              "writing external_ids of interface %s: %s%s%s",
-                             row->name,
+                             name,
                              ovsdb_idl_txn_status_to_string(status),
                              why ? ": " : "", why ? why : "");
         break;
     }
     }
     ovsdb_idl_txn_destroy(txn);
+    free(name);
     return e;
 }
 
