@@ -9,7 +9,8 @@
 #   4. the same corpus through the daemon (ovs-netpold with a directory
 #      source), and its behaviour under restarts of itself and of
 #      ovs-vswitchd, 1,000 updates in a row, drift, bad manifests and
-#      forged packets, with continuous real probes,
+#      forged packets, with continuous real probes, and the CNI plugin
+#      ovs-netpol-cni chained as a container runtime runs it (tests/cni),
 #   5. the daemon driven by the real kubectl against the API server
 #      stand-in, with real packets after every step,
 #   6. the unit tests and the daemon's behaviour tests again, built with
@@ -55,6 +56,7 @@ suite e2e tests/run-e2e.sh --self-check
 suite e2e-daemon tests/run-e2e.sh --daemon
 suite conj-limit tests/e2e/conj-limit.sh
 suite established tests/e2e/established.sh
+suite cni tests/cni/run.sh
 suite kube-e2e tests/kube-e2e/run.sh
 suite sanitize tests/sanitize.sh
 suite fuzz tests/fuzz/run.sh 60
