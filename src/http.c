@@ -305,10 +305,11 @@ http_server_create(struct ev_loop *loop, const struct http_address *addr,
         MHD_USE_EPOLL | MHD_USE_ERROR_LOG
         | (a.ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
         0, NULL, NULL, access_cb, h,
+        /* First, so that MHD logs nothing its own way. */
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket) fd,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int) HTTP_MAX_CONNECTIONS,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) HTTP_IDLE_TIMEOUT,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
         MHD_OPTION_END);
     if (!h->mhd) {
         *error = xasprintf("cannot serve HTTP on %s (libmicrohttpd did not "
