@@ -414,7 +414,7 @@ daemon_http_metrics(struct daemon_http *dh, size_t *size)
                             "Duration of the engine's runs.",
                             engine_run_histogram(dh->in.engine));
     counter(&b, "ovs_netpol_full_recomputes_total", "Runs asked to "
-            "compile every policy again (recompute, SIGHUP, relists).",
+            "compile every policy again (recompute, SIGHUP).",
             st.full_recomputes);
     counter(&b, "ovs_netpol_policies_compiled_total", "NetworkPolicies "
             "built (again) by engine runs.", st.policies_compiled);
