@@ -24,7 +24,9 @@ _count).  Steps:
      /healthz is 200 at every poll while it comes back;
   6. ovs-vswitchd stopped for longer than --stale-after: /readyz turns 503
      ("have not matched"), /healthz stays 200; started again: /readyz 200;
-  7. 404 for another path, 405 (with Allow) for POST, HEAD without a body.
+  7. a port plugged for a pod the daemon does not know: waiting pods 1,
+     then 0 once the pod is in the manifests (local pods 5);
+  8. 404 for another path, 405 (with Allow) for POST, HEAD without a body.
 """
 import http.client
 import math
@@ -424,7 +426,22 @@ def test(bed):
     bed.sync()
     dlib.log("switch back: /readyz %r" % web.get("/readyz")[1].strip())
 
-    # 7. Paths and methods.
+    # 7. A CNI plugs a port for a pod the daemon does not know yet: it
+    # waits for its flows until the pod appears.
+    dlib.run([dlib.SANDBOX_SH, "add-pod", bed.sb, "x", "n", "10.9.1.9"])
+    m7 = wait_for("the new port bound", lambda: (
+        lambda m: m if value(m, "ovs_netpol_bound_pods") == 5 else None)(web.metrics()))
+    waiting = value(m7, "ovs_netpol_waiting_pods")
+    bed.write("newpod.json", dlib.pod("x", "n", "10.9.1.9", {"app": "n"}))
+    bed.sync()
+    m8 = wait_for("the new pod's flows in", lambda: (
+        lambda m: m if value(m, "ovs_netpol_waiting_pods") == 0 else None)(web.metrics()))
+    dlib.log("a port for an unknown pod: waiting pods %g; the pod known: %g, local pods %g" % (
+        waiting, value(m8, "ovs_netpol_waiting_pods"), value(m8, "ovs_netpol_local_pods")))
+    expect(waiting == 1, "a port bound to an unknown pod: waiting pods %g, not 1" % waiting)
+    expect(value(m8, "ovs_netpol_local_pods") == 5, "the new pod is not counted as local")
+
+    # 8. Paths and methods.
     s, h, b = web.request("GET", "/nope")
     expect(s == 404, "/nope: %d" % s)
     s, h, b = web.request("POST", "/metrics")
