@@ -26,12 +26,19 @@ _count).  Steps:
      ("have not matched"), /healthz stays 200; started again: /readyz 200;
   7. a port plugged for a pod the daemon does not know: waiting pods 1,
      then 0 once the pod is in the manifests (local pods 5);
-  8. 404 for another path, 405 (with Allow) for POST, HEAD without a body.
+  8. 404 for another path, 405 (with Allow) for POST, HEAD without a body;
+  9. the daemon follows tests/kube-apiserver-sim instead: cut watches move
+     watch_reconnects of every kind, 410 Gone moves relists (of the kinds
+     that got it) and lists, an API
+     answering 503 moves source_errors and makes /readyz 503 ("out of
+     date") after --stale-after while /healthz stays 200; 200 again once
+     the API answers.
 """
 import http.client
 import math
 import re
 import socket
+import subprocess
 import sys
 import time
 
@@ -68,7 +75,11 @@ class Http:
             c.close()
 
     def get(self, path):
-        status, _, body = self.request("GET", path)
+        """(status, body); status 0 while nothing listens (yet)."""
+        try:
+            status, _, body = self.request("GET", path)
+        except ConnectionRefusedError as e:
+            return 0, str(e)
         return status, body
 
     def metrics(self):
@@ -255,6 +266,115 @@ def wait_for(what, fn, limit=20.0, step=0.1):
         if time.monotonic() - t > limit:
             raise AssertionError("%s: not within %g s" % (what, limit))
         time.sleep(step)
+
+
+KINDS = ("namespaces", "pods", "networkpolicies")
+
+
+def kube_phase(bed, expect):
+    """The daemon follows tests/kube-apiserver-sim instead of the directory;
+    the stand-in's faults move the per-kind counters."""
+    import json
+    import os
+    import ssl
+    import urllib.request
+    bed.stop_daemon()
+    token = "t-http-token"
+    out = os.path.join(bed.work, "sim.out")
+    kc = os.path.join(bed.work, "sim.kubeconfig")
+    sim = subprocess.Popen(
+        [sys.executable, os.path.join(dlib.TOP, "tests", "kube-apiserver-sim"),
+         "--listen", "127.0.0.1:0", "--tls-dir", os.path.join(bed.work, "tls"),
+         "--token", token, "--kubeconfig-out", kc, "--bookmark-interval", "1",
+         "--load", os.path.join(bed.src, "cluster.json"),
+         "--load", os.path.join(bed.src, "policy.json")],
+        stdout=open(out, "w"), stderr=subprocess.STDOUT, start_new_session=True)
+    port = free_port()
+    web = Http(port)
+    daemon = None
+    try:
+        line = wait_for("the API stand-in listening", lambda: (
+            lambda t: t if t.startswith("listening ") else None)(
+                open(out).readline()))
+        base = line.split()[1].strip()
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+
+        def fault(**f):
+            req = urllib.request.Request(
+                base + "/sim/fault", data=json.dumps(f).encode(), method="POST",
+                headers={"Authorization": "Bearer " + token,
+                         "Content-Type": "application/json"})
+            urllib.request.urlopen(req, context=ctx, timeout=10).read()
+
+        log = open(bed.daemon_log, "a")
+        daemon = subprocess.Popen(
+            [bed.daemon_bin, "--kubeconfig", kc, "--ovs-rundir",
+             os.path.join(bed.sb, "run"), "--node", dlib.NODE, "--node-address",
+             dlib.NODE_ADDRESS, "--control", bed.ctl, "--http",
+             "127.0.0.1:%d" % port, "--stale-after", str(STALE)],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        wait_for("/readyz 200 from the API", lambda: web.get("/readyz")[0] == 200
+                 if daemon.poll() is None else True, limit=30)
+        expect(daemon.poll() is None, "the daemon on the API exited")
+        m0 = web.metrics()
+
+        def per_kind(m, name):
+            return [value(m, name, kind=k) for k in KINDS]
+
+        dlib.log("kube: objects %s, lists %s, synced %s" % (
+            per_kind(m0, "ovs_netpol_objects"), per_kind(m0, "ovs_netpol_lists_total"),
+            per_kind(m0, "ovs_netpol_source_synced")))
+        expect(per_kind(m0, "ovs_netpol_objects") == [3, 4, 1], "objects from the API")
+        expect(per_kind(m0, "ovs_netpol_source_synced") == [1, 1, 1], "source_synced not 1")
+
+        def counts_moved(m_before, name, what, every=all):
+            m = wait_for(what, lambda: (
+                lambda m: m if every(b > a for a, b in zip(per_kind(m_before, name),
+                                                           per_kind(m, name))) else None)(
+                    web.metrics()), limit=20)
+            dlib.log("kube: %s: %s %s -> %s" % (what, name, per_kind(m_before, name),
+                                                per_kind(m, name)))
+            return m
+
+        # Watches cut: each kind resumes its watch.
+        fault(cut_watches=True)
+        m1 = counts_moved(m0, "ovs_netpol_watch_reconnects_total", "watches cut")
+        expect(per_kind(m1, "ovs_netpol_relists_total") == per_kind(m0, "ovs_netpol_relists_total"),
+               "a cut watch relisted")
+        # 410 Gone at the next watches (whichever kinds reconnect
+        # first): relists there.
+        fault(gone=3)
+        fault(cut_watches=True)
+        m2 = counts_moved(m1, "ovs_netpol_relists_total", "410 Gone", every=any)
+        m2 = counts_moved(m1, "ovs_netpol_lists_total", "410 Gone: lists", every=any)
+        # Failing requests: errors, the source out of sync, stale.
+        fault(status5xx=100000, code=503)
+        fault(cut_watches=True)
+        m3 = counts_moved(m2, "ovs_netpol_source_errors_total", "API answering 503")
+        rs, rb = wait_for("/readyz 503 when the source is stale", lambda: (
+            lambda r: r if r[0] == 503 else None)(web.get("/readyz")), limit=STALE + 20)
+        hs, _ = web.get("/healthz")
+        dlib.log("kube: API failing: /readyz %d %r; /healthz %d" % (rs, rb.strip(), hs))
+        expect("out of date" in rb and "not in sync" in rb, "stale source: /readyz %r" % rb)
+        expect(hs == 200, "/healthz %d while only the API fails" % hs)
+        expect(0 in per_kind(web.metrics(), "ovs_netpol_source_synced"),
+               "source_synced 1 while every request fails")
+        fault(reset=True)
+        wait_for("/readyz 200 once the API answers", lambda: web.get("/readyz")[0] == 200,
+                 limit=60)
+        dlib.log("kube: API back: /readyz %r" % web.get("/readyz")[1].strip())
+    finally:
+        if daemon and daemon.poll() is None:
+            daemon.terminate()
+            daemon.wait(timeout=10)
+        sim.terminate()
+        try:
+            sim.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            sim.kill()
+            sim.wait()
 
 
 def test(bed):
@@ -453,6 +573,9 @@ def test(bed):
     expect(s == 200, "/readyz with a query string: %d" % s)
     size = len(web.request("GET", "/metrics")[2])
     dlib.log("paths: 404, 405 with Allow, HEAD; /metrics %d bytes" % size)
+
+    # 9. The Kubernetes source: watches, relists and errors by kind.
+    kube_phase(bed, expect)
 
     summary = ("readyz 503 before the first sync and when stale, 200 after; healthz 200 "
                "through switch outages; counters moved with every event; flows by table "
