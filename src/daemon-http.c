@@ -38,6 +38,9 @@ struct daemon_http {
                                  * attempt seen. */
 };
 
+/* The most bytes of a kind's last error quoted in /readyz. */
+#define REASON_MAX 200
+
 static const char TEXT_PLAIN[] = "text/plain; charset=utf-8";
 static const char TEXT_METRICS[] = "text/plain; version=0.0.4; "
                                    "charset=utf-8";
@@ -188,9 +191,17 @@ source_reason(const struct daemon_http *dh)
                       !k->listed ? "listing"
                       : k->resyncing ? "relisting" : "failing");
         if (k->failures && k->last_error) {
-            /* Its own messages, bounded; cut further to stay one line
-             * a probe's log shows whole. */
-            strbuf_printf(&b, " (%.200s)", k->last_error);
+            /* Its own messages, bounded; cut further, at a character
+             * boundary, so that a probe's log shows the line whole. */
+            size_t n = strlen(k->last_error);
+            if (n > REASON_MAX) {
+                n = REASON_MAX;
+                while (n && (k->last_error[n] & 0xc0) == 0x80) {
+                    n--;
+                }
+            }
+            strbuf_printf(&b, " (%.*s%s)", (int) n, k->last_error,
+                          k->last_error[n] ? "..." : "");
         }
         sep = "; ";
     }
