@@ -48,6 +48,12 @@ void incr_policy_after(struct incr *, const char *ns, const char *name);
 void incr_namespace_before(struct incr *, const char *name);
 void incr_namespace_after(struct incr *, const char *name);
 
+/* Port 'port' now carries no pod and is neither an uplink nor a node port
+ * ('unbound'), or no longer is: its drops come or go at the next
+ * incr_run().  The caller keeps opts->unbound_ports in step before that
+ * run (a full build reads the list). */
+void incr_unbound_port(struct incr *, const char *port, bool unbound);
+
 /* Builds everything again from the cluster at the next incr_run(). */
 void incr_force_full(struct incr *);
 
