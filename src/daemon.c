@@ -307,6 +307,38 @@ db_unbound(void *aux, const struct switch_db_binding *b)
     engine_unset_port(d->engine, b->ns, b->pod, port);
 }
 
+/* A port of the bridge that carries no pod: what it is decides whether it
+ * may send (compile_port_role()); the engine gets the role, by number. */
+static void
+db_port(void *aux, const struct switch_db_port *p)
+{
+    struct daemon *d = aux;
+    kick(d);
+    char port[16];
+    snprintf(port, sizeof port, "%d", p->ofport);
+    enum compile_port_role role = compile_port_role(&d->opts->compile,
+                                                    p->name, port, p->type);
+    if (role == COMPILE_PORT_UNBOUND) {
+        static struct np_log_limit rl = NP_LOG_LIMIT_INIT(20);
+        np_log_rl(&rl, NP_LOG_INFO, "switch", "port %s (ofport %d, type "
+                  "\"%s\") carries no pod and is not an uplink or node "
+                  "port: it sends no IP until it is bound to a pod "
+                  "(external_ids:iface-id) or named with --uplink-port",
+                  p->name, p->ofport, p->type);
+    }
+    engine_set_port_role(d->engine, port, role);
+}
+
+static void
+db_port_gone(void *aux, const struct switch_db_port *p)
+{
+    struct daemon *d = aux;
+    kick(d);
+    char port[16];
+    snprintf(port, sizeof port, "%d", p->ofport);
+    engine_set_port_role(d->engine, port, COMPILE_PORT_POD);
+}
+
 static void
 db_synced(void *aux)
 {
@@ -319,6 +351,8 @@ db_synced(void *aux)
 static const struct switch_db_callbacks db_callbacks = {
     .bound = db_bound,
     .unbound = db_unbound,
+    .port = db_port,
+    .port_gone = db_port_gone,
     .synced = db_synced,
 };
 
@@ -719,6 +753,7 @@ daemon_main(const struct daemon_options *opts)
     control_register("sync", "[--timeout SECONDS]", 0, 2, cmd_sync, d);
 
     d->db = switch_db_create(opts->ovs_rundir, &db_callbacks, d);
+    switch_db_set_bridge(d->db, opts->bridge);
     struct installer_options io = {
         .ovs_rundir = opts->ovs_rundir,
         .bridge = opts->bridge,

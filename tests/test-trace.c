@@ -423,8 +423,8 @@ static const struct capture_case cases[] = {
         "egress rule 0\n" } },
     { "denied-spoof.txt", "10.9.1.2", "x/a", 3, TRACE_DENIED,
       { "  egress:  DENIED by the spoof guard (ip,in_port=3)\n",
-        "  table 2 spoof guard: ip,in_port=3: this port's pod has no flows "
-        "yet, or 10.9.1.2 is not its address -> drop\n" } },
+        "  table 2 spoof guard: ip,in_port=3: 10.9.1.2 is not the address "
+        "of this port's pod: spoofed -> drop\n" } },
     { "allowed-none-isolated-udp.txt", "y/a", "z/a", 3, TRACE_ALLOWED,
       { "  egress:  allowed: y/a is not isolated for egress\n",
         "  ingress: allowed: z/a is not isolated for ingress\n" } },
