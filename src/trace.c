@@ -380,7 +380,7 @@ port_of_hit(const struct trace_hit *h, const struct trace_context *ctx)
         return xstrdup("?");
     }
     p += 8;
-    return xmemdup0(p, strcspn(p, ","));
+    return xmemdup0(p, strcspn(p, ", "));
 }
 
 /* Why the classify table drops IP from the port of 'h' (malloc'd). */

@@ -63,6 +63,8 @@ EXTRA_DIST += \
 	tests/data/trace/denied-ingress-default.txt \
 	tests/data/trace/denied-sctp-egress.txt \
 	tests/data/trace/denied-spoof.txt \
+	tests/data/trace/denied-unbound-port.txt \
+	tests/data/trace/denied-port-no-flows.txt \
 	tests/data/trace/foreign-no-match.txt
 
 # The CLI as users see it: errors on bad input, flows for the rest.
