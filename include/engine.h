@@ -34,6 +34,8 @@ struct engine_stats {
     double last_run_ms;
     size_t n_namespaces, n_pods, n_policies;
     size_t n_local_pods;        /* As of the last run, like the flows. */
+    size_t n_unbound_ports;     /* Ports that carry no pod and send no IP
+                                 * (engine_set_port_role()), as of now. */
     size_t n_flows;
     size_t n_warnings;
     size_t n_rejected;          /* Policies over the flow limit. */

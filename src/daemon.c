@@ -599,7 +599,8 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
         "objects: %zu namespaces, %zu pods (%zu on this node), "
         "%zu networkpolicies\n"
         "fail-closed policies: %s\n"
-        "bridge: %s (%s), %zu ports bound to pods, %u marker writes\n"
+        "bridge: %s (%s), %zu ports bound to pods, %zu carrying no pod "
+        "(sending no IP), %u marker writes\n"
         "flows: %zu desired, %zu installed, generation %u\n"
         "engine: %"PRIu64" runs, last %.1f ms (%s)\n"
         "commits: %"PRIu64" (%"PRIu64" full replaces, %"PRIu64" flow changes, "
@@ -615,7 +616,8 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
         stand_ins,
         d->opts->bridge,
         bridge,
-        switch_db_count(d->db), switch_db_marker_writes(d->db),
+        switch_db_count(d->db), st.n_unbound_ports,
+        switch_db_marker_writes(d->db),
         st.n_flows, is.n_installed, is.generation,
         st.runs, st.last_run_ms, st.last_reason,
         is.commits, is.replaces, is.flow_mods, is.commit_failures,

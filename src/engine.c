@@ -572,6 +572,7 @@ engine_set_port_role(struct engine *e, const char *port,
          * remembered for what they are, at no cost. */
         incr_unbound_port(e->incr, port, is);
         e->unbound_stale = true;
+        e->stats.n_unbound_ports += is ? 1 : -1;
         mark(e, "port %s %s", port,
              is ? "carries no pod: sends no IP" : "may send again");
     }

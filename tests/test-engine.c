@@ -554,6 +554,7 @@ test_unbound_ports(void **state)
     engine_get_stats(e, &st0);
     engine_run(e);
     engine_get_stats(e, &st1);
+    assert_int_equal(st1.n_unbound_ports, 1);
     const struct flowtab *d = engine_desired(e);
     assert_true(has_flow(d, 0, PRIO_CLASSIFY_NO_POD_DROP, "in_port=7,ip"));
     assert_true(has_flow(d, 0, PRIO_CLASSIFY_NO_POD_DROP, "in_port=7,ipv6"));

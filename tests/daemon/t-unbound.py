@@ -176,6 +176,10 @@ def test(bed):
             if got != want:
                 problems.append("%s: table-0 drops at priorities %s, want %s"
                                 % (name, sorted(got), sorted(want)))
+        bridge = bed.status_field("bridge")
+        dlib.log("status bridge: %s" % bridge)
+        if "1 carrying no pod (sending no IP)" not in (bridge or ""):
+            problems.append("status does not count unb1 as carrying no pod: %r" % bridge)
         bed.purge()
 
         # -- 1: the unbound veth sends nothing, not even replies
