@@ -11,7 +11,7 @@
  * DNS-1123 labels and pod names DNS-1123 subdomains, neither of which may
  * contain '_', so "<namespace>_<pod>" is unambiguous.  An iface-id without
  * '_', or with an empty namespace or pod, binds nothing: the port is not a
- * pod's.  One whose parts are not such names (too long, other characters)
+ * pod's (it is reported as a port that carries no pod, see below).  One whose parts are not such names (too long, other characters)
  * binds its port to a pod that cannot exist, named by a short copy of the
  * parts, so that the port carries no IP (see compile.h's bound ports)
  * rather than nothing at all; either way a rate-limited warning names the
