@@ -214,7 +214,10 @@ def test(bed):
         # or while the daemon does not know the pod: a port not yet bound
         # carries no pod and sends no IP; a bound port whose pod has no
         # flows sends no IP, not even a reply (dropped before conntrack).
-        leaked = dlib.judge(unbound if label.startswith("n-") else unbound + pending,
+        # To x/n, before the daemon knew x/n (an allowed pair may pass
+        # once its flows are in, a moment before ADD returns).
+        leaked = dlib.judge(unbound if label.startswith("n-")
+                            else sent(label, 0, t_ret if want == "denied" else t_write),
                             "denied")
         if leaked:
             problems.append("%s passed %d times before its policies were in (first "
