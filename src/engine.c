@@ -574,7 +574,8 @@ engine_set_port_role(struct engine *e, const char *port,
         e->unbound_stale = true;
         e->stats.n_unbound_ports += is ? 1 : -1;
         mark(e, "port %s %s", port,
-             is ? "carries no pod: sends no IP" : "may send again");
+             is ? "carries no pod: sends no IP"
+             : "no longer unbound (gone, bound, an uplink or a node port)");
     }
 }
 

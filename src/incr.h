@@ -13,8 +13,10 @@
  * is in now, found through an index of the selectors by the labels they
  * name; a namespace event does that for the namespace's pods; a policy
  * event builds that policy again.  The spoof guard, orphan ports and
- * default deny of a pod are rebuilt with it.  Only the flows whose entries
- * changed are merged again and written into the desired table.
+ * default deny of a pod are rebuilt with it; the drops of a port that
+ * carries no pod come and go with that port (incr_unbound_port()).  Only
+ * the flows whose entries changed are merged again and written into the
+ * desired table.
  *
  * Used by src/engine.c only; tests compare its table with
  * compile_cluster()'s. */
