@@ -91,8 +91,9 @@ trace_cookie_describe(uint64_t cookie, trace_policy_name_fn *name_fn,
     const char *dir = c.ingress ? "ingress" : "egress";
     switch (c.kind) {
     case NPC_INFRA:
-        return xstrdup("infrastructure flow: classify, conntrack state, "
-                       "spoof guard, commit, or a table's miss");
+        return xstrdup("infrastructure flow: classify (with the drops of "
+                       "ports that may send no IP), conntrack state, spoof "
+                       "guard, commit, or a table's miss");
     case NPC_CLAUSE:
         return xstrdup("conjunction clause flow, shared by every rule that "
                        "uses its address or port (its conjunction(ID,k/n) "
