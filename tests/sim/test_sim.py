@@ -416,7 +416,11 @@ def t_aggregated():
         eq(st, 200, "status")
         eq(h["content-type"], "application/json;g=apidiscovery.k8s.io;v=%s;as=APIGroupDiscoveryList" % v, "content type")
         eq(obj["kind"], "APIGroupDiscoveryList", "kind")
-        res = obj["items"][0]["versions"][0]["resources"][0]
+        eq([g["metadata"]["name"] for g in obj["items"]],
+           ["apps", "authentication.k8s.io", "authorization.k8s.io", "networking.k8s.io",
+            "rbac.authorization.k8s.io"], "groups, in the real server's order")
+        net = [g for g in obj["items"] if g["metadata"]["name"] == "networking.k8s.io"][0]
+        res = net["versions"][0]["resources"][0]
         eq((res["resource"], res["scope"], res["responseKind"]["kind"]),
            ("networkpolicies", "Namespaced", "NetworkPolicy"), "netpol entry")
         st, h, _, obj = s.get("/api", accept=acc)
