@@ -1689,8 +1689,11 @@ def t_rbac_discovery():
        "daemonsets")
     core = s.ok("GET", "/api", accept=acc)["items"][0]["versions"][0]["resources"]
     sa = [r for r in core if r["resource"] == "serviceaccounts"][0]
-    eq(sa["subresources"], [{"subresource": "token", "responseKind": {"group": "", "version": "v1", "kind": "ServiceAccount"},
+    eq(sa["subresources"], [{"subresource": "token", "responseKind": {"group": "authentication.k8s.io", "version": "v1",
+                                                                       "kind": "TokenRequest"},
                              "verbs": ["create"]}], "serviceaccounts/token")
+    tr = [r for r in s.ok("GET", "/api/v1")["resources"] if r["name"] == "serviceaccounts/token"][0]
+    eq((tr["group"], tr["version"], tr["kind"]), ("authentication.k8s.io", "v1", "TokenRequest"), "legacy token entry")
     eq(s.ok("GET", "/apis/apps/v1")["resources"][0]["name"], "daemonsets", "legacy apps/v1")
     idx = s.ok("GET", "/openapi/v3")["paths"]
     for gv, path, kind in (("apis/apps/v1", "/apis/apps/v1/namespaces/{namespace}/daemonsets/{name}", "DaemonSet"),
