@@ -1337,7 +1337,7 @@ def t_gzip():
     eq(len(json.loads(out)["items"]), 400, "curl --compressed")
 
 
-@test("--no-aggregated-discovery: kubectl falls back to legacy discovery and still works")
+@test("--no-aggregated-discovery: kubectl falls back to legacy discovery and still works (also apply -k deploy/kubernetes)")
 def t_legacy_only():
     s2 = Sim("--no-aggregated-discovery", "--kubeconfig-ca", "path", name="legacy")
     try:
@@ -1348,8 +1348,11 @@ def t_legacy_only():
         eq(r.out.count(" created"), 10, r.out)
         r = s2.kubectl("get", "netpol", "-A", "-o", "name")
         eq(r.out.split(), ["networkpolicy.networking.k8s.io/test-network-policy"], "get")
+        r = s2.kubectl("apply", "-k", os.path.join(EXAMPLES, "..", "kubernetes"))
+        eq(r.out.count(" created"), 6, r.out)
         paths = {q["path"].split("?")[0] for q in s2.ok("GET", "/sim/requests")["requests"]}
-        check({"/api/v1", "/apis/networking.k8s.io/v1"} <= paths, "group versions fetched: %s" % sorted(paths))
+        check({"/api/v1", "/apis/networking.k8s.io/v1", "/apis/apps/v1", "/apis/rbac.authorization.k8s.io/v1"}
+              <= paths, "group versions fetched: %s" % sorted(paths))
     finally:
         eq(s2.stop(), 0, "exit status")
 
