@@ -1643,6 +1643,9 @@ def t_rbac_rules():
        ["system:serviceaccounts", "system:serviceaccounts:default", "system:authenticated"], "whoami")
     r = s.kubectl("--token", tok, "auth", "can-i", "--list", "-n", "default")
     check(re.search(r"^pods\s+\[\]\s+\[db\]\s+\[get list\]$", r.out, re.M), r.out)
+    s.kubectl("create", "rolebinding", "r-admin", "-n", "other", "--clusterrole", "cluster-admin", "--user", u)
+    eq(code("DELETE", "/api/v1/namespaces/other/pods/web"), 200, "cluster-admin bound in a namespace")
+    eq(code("DELETE", "/api/v1/namespaces/default/pods/frontend"), 403, "... only there")
     st, _, _, obj = s.req("GET", "/api/v1/pods", token=tok, headers={"Impersonate-User": "kubernetes-admin"})
     eq((st, obj["message"]), (403, 'users "kubernetes-admin" is forbidden: User "%s" cannot impersonate resource '
                                     '"users" in API group "" at the cluster scope' % u), "impersonation needs RBAC")
