@@ -1534,7 +1534,9 @@ def t_rbac_sa_token():
     check(after["allowed"] - before["allowed"] >= 10, after)
     r = s.kubectl("--token", tok, "get", "secrets", "-A", check_rc=False)
     check(r.returncode != 0 and 'cannot list resource "secrets"' in r.err, r.err)
-    check(s.ok("GET", "/sim/requests")["requests"][-1]["user"] in (SA_USER, "kubernetes-admin"))
+    denied = [(q["user"], q["code"]) for q in s.ok("GET", "/sim/requests")["requests"]
+              if q["path"] == "/api/v1/secrets"]
+    eq(denied[-1], (SA_USER, 403), "/sim/requests: user and code of the denied list")
 
 
 @test("rbac: a removed binding denies the next request; an edited role too; restoring them allows again")
