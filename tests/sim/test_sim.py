@@ -1653,6 +1653,50 @@ def t_rbac_rules():
                                     '"users" in API group "" at the cluster scope' % u), "impersonation needs RBAC")
 
 
+@test("rbac: escalation: a role or binding grants only what its author holds, unless it may escalate or bind")
+def t_rbac_escalation():
+    s = rbac_sim()
+    s.kubectl("create", "sa", "esc", "-n", "default")
+    tok = sa_token(s, "default", "esc")
+    u = "system:serviceaccount:default:esc"
+    g = "/apis/rbac.authorization.k8s.io/v1/"
+    s.ok("POST", g + "clusterroles", {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "rbac-editor"},
+        "rules": [{"apiGroups": ["rbac.authorization.k8s.io"], "verbs": ["create", "update", "patch"],
+                   "resources": ["clusterroles", "clusterrolebindings"]},
+                  {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}]})
+    s.kubectl("create", "clusterrolebinding", "esc", "--clusterrole", "rbac-editor", "--serviceaccount", "default:esc")
+
+    def role(name, rules):
+        return s.req("POST", g + "clusterroles", {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                                                  "metadata": {"name": name}, "rules": rules}, token=tok)
+
+    def bind(name, role_name):
+        return s.req("POST", g + "clusterrolebindings", {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role_name},
+            "subjects": [{"kind": "ServiceAccount", "name": "esc", "namespace": "default"}]}, token=tok)
+    eq(role("esc-pods", [{"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]}])[0], 201, "held rights")
+    st, _, _, obj = role("esc-secrets", [{"apiGroups": [""], "resources": ["secrets", "pods"], "verbs": ["get", "list"]}])
+    eq((st, obj["message"]), (403, 'clusterroles.rbac.authorization.k8s.io "esc-secrets" is forbidden: user "%s" '
+                                   '(groups=["system:serviceaccounts" "system:serviceaccounts:default" '
+                                   '"system:authenticated"]) is attempting to grant RBAC permissions not currently '
+                                   'held:\n{APIGroups:[""], Resources:["secrets"], Verbs:["get" "list"]}' % u),
+       "a role with rights not held")
+    eq(bind("esc-pods", "esc-pods")[0], 201, "binding a role whose rights it holds")
+    st, _, _, obj = bind("esc-admin", "cluster-admin")
+    eq(st, 403, "binding cluster-admin")
+    check("is attempting to grant RBAC permissions not currently held" in obj["message"], obj["message"])
+    eq(s.get("/api/v1/secrets", token=tok)[0], 403, "still no secrets")
+    # the bind verb on that role lets it through; then it holds everything
+    s.kubectl("patch", "clusterrole", "rbac-editor", "--type=json", "-p",
+              '[{"op":"add","path":"/rules/-","value":{"apiGroups":["rbac.authorization.k8s.io"],'
+              '"resources":["clusterroles"],"verbs":["bind"],"resourceNames":["cluster-admin"]}}]')
+    eq(bind("esc-admin", "cluster-admin")[0], 201, "with bind on cluster-admin")
+    eq(s.get("/api/v1/secrets", token=tok)[0], 200, "secrets through cluster-admin")
+    s.kubectl("delete", "clusterrolebinding", "esc-admin", "esc")
+
+
 @test("rbac: validation of roles and bindings (rules, roleRef, subjects; roleRef cannot change)")
 def t_rbac_validation():
     s = rbac_sim()
