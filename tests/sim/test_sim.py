@@ -1697,6 +1697,30 @@ def t_rbac_escalation():
     s.kubectl("delete", "clusterrolebinding", "esc-admin", "esc")
 
 
+@test("rbac: a ClusterRole's aggregationRule collects the rules of the ClusterRoles it selects, as the controller does")
+def t_rbac_aggregation():
+    s = rbac_sim()
+    # in a namespace of its own: other tests bind roles to groups of "default"
+    s.kubectl("create", "ns", "agg")
+    s.kubectl("create", "sa", "agg", "-n", "agg")
+    tok = sa_token(s, "agg", "agg")
+    g = "/apis/rbac.authorization.k8s.io/v1/clusterroles"
+    s.ok("POST", g, {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "agg"},
+                     "aggregationRule": {"clusterRoleSelectors": [{"matchLabels": {"example.com/agg": "true"}}]}})
+    s.kubectl("create", "clusterrolebinding", "agg", "--clusterrole", "agg", "--serviceaccount", "agg:agg")
+    eq(s.get("/api/v1/configmaps", token=tok)[0], 403, "nothing aggregated yet")
+    s.ok("POST", g, {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                     "metadata": {"name": "agg-cm", "labels": {"example.com/agg": "true"}},
+                     "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["list"]}]})
+    eq(s.ok("GET", g + "/agg")["rules"], [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["list"]}],
+       "aggregated rules")
+    eq(s.get("/api/v1/configmaps", token=tok)[0], 200, "allowed through the aggregate")
+    s.kubectl("label", "clusterrole", "agg-cm", "example.com/agg-")
+    eq(s.ok("GET", g + "/agg").get("rules"), None, "label removed")
+    eq(s.get("/api/v1/configmaps", token=tok)[0], 403, "denied again")
+    s.kubectl("delete", "clusterrolebinding", "agg")
+
+
 @test("rbac: validation of roles and bindings (rules, roleRef, subjects; roleRef cannot change)")
 def t_rbac_validation():
     s = rbac_sim()
