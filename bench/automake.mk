@@ -23,4 +23,6 @@ EXTRA_DIST += \
 	bench/profile_event.py \
 	bench/issue8-table.sh \
 	bench/issue8_table.py \
+	bench/metrics-scrape.sh \
+	bench/metrics_scrape.py \
 	bench/test-gen-cluster.sh

@@ -52,7 +52,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "image"))
 import clusters     # noqa: E402
+import podman_daemon  # noqa: E402
 TOP = os.path.dirname(HERE)
 OUT = os.path.join(HERE, "out")
 SANDBOX = os.path.join(TOP, "ovs", "sandbox.sh")
@@ -400,9 +402,22 @@ class Daemon:
                 # knows no node address; this host's own are not the
                 # sandbox node's anyway.
                 "--node-address", "none"]
+        self.container = None
+        if b.args.launcher == "podman":
+            # From the image as the DaemonSet runs it; the work directory
+            # (kubeconfig, CA, control socket) at its own path.
+            self.container = "np-bench-%d-%d" % (os.getpid(), self.n)
+            podman_daemon.remove(self.container)
+            os.makedirs(os.path.join(b.work, "run-ovs-netpol"), exist_ok=True)
+            argv = podman_daemon.command(self.container, argv[1:], b.rundir,
+                                         os.path.join(b.work, "run-ovs-netpol"),
+                                         rw_mounts=[(b.work, b.work)])
         self.logf = open(self.logpath, "w")
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=self.logf)
+        self.pid = self.proc.pid
+        if self.container:
+            self.pid = podman_daemon.host_pid(self.container) or self.pid
         self.log = LogTail(self.logpath)
         b.pids.append(self.proc)
 
@@ -422,12 +437,14 @@ class Daemon:
         return r.returncode == 0, time.perf_counter() - t0, (r.stdout + r.stderr).strip()
 
     def mem(self):
-        return proc_mem(self.proc.pid)
+        return proc_mem(self.pid)
 
     def alive(self):
         return self.proc and self.proc.poll() is None
 
     def stop(self):
+        if self.container and self.proc:
+            podman_daemon.stop(self.proc, self.container)
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -641,7 +658,7 @@ class Bench:
         d = self.daemon
         st0 = d.status()
         d.log.read()
-        cpu0 = proc_cpu_s(d.proc.pid)
+        cpu0 = proc_cpu_s(d.pid)
         samples = []
         for desc, method, path, body, ctype in events:
             time.sleep(a.gap)
@@ -662,7 +679,7 @@ class Bench:
                 s["commit_ms"] = (r["last_commit"] - w1) * 1e3
                 s["commit_from_write_start_ms"] = (r["last_commit"] - w0) * 1e3
             samples.append(s)
-        cpu1 = proc_cpu_s(d.proc.pid)
+        cpu1 = proc_cpu_s(d.pid)
         st1 = d.status()
         rec = self.series_record(name, samples, st0, st1)
         rec["startup"] = start
@@ -804,7 +821,7 @@ class Bench:
             def write(conn, req):
                 conn.must("PATCH", req[0], req[1], ctype)
         barrier = threading.Barrier(a.threads + 1)
-        cpu0 = proc_cpu_s(d.proc.pid)
+        cpu0 = proc_cpu_s(d.pid)
 
         def writer(conn):
             barrier.wait()
@@ -840,7 +857,7 @@ class Bench:
         r = realization(d.log.read())
         st1 = d.status()
         rec = self.storm_record("storm", len(work), first, last, synced, r, st0, st1, errors)
-        rec["daemon_cpu_s"] = round(proc_cpu_s(d.proc.pid) - cpu0, 3)
+        rec["daemon_cpu_s"] = round(proc_cpu_s(d.pid) - cpu0, 3)
         # This process's CPU while the writers ran (its other threads wait).
         rec["writer_cpu_s"] = round((wcpu1.user - wcpu0.user) + (wcpu1.system - wcpu0.system), 3)
         if scpu0 is not None and scpu1 is not None:
@@ -862,7 +879,7 @@ class Bench:
             o["metadata"].pop("resourceVersion", None)
             back.append(o)
         body = json.dumps({"kind": "List", "apiVersion": "v1", "items": back}).encode()
-        cpu0 = proc_cpu_s(d.proc.pid)
+        cpu0 = proc_cpu_s(d.pid)
         first = time.time()
         self.api.must("POST", "/sim/load", body)
         last = time.time()
@@ -872,7 +889,7 @@ class Bench:
         r = realization(d.log.read())
         st1 = d.status()
         rec = self.storm_record("storm-bulk", len(back), first, last, synced, r, st0, st1, [])
-        rec["daemon_cpu_s"] = round(proc_cpu_s(d.proc.pid) - cpu0, 3)
+        rec["daemon_cpu_s"] = round(proc_cpu_s(d.pid) - cpu0, 3)
         rec.update(local_relabels=self.storm_local, bookmark_ms=bm, startup=start,
                    sync_after_last_write_s=round(time.perf_counter() - p_last, 3))
         self.results.append(rec)
@@ -1281,6 +1298,8 @@ def main():
     ap.add_argument("--startup-timeout", type=float, default=300.0)
     ap.add_argument("--daemon", default=os.path.join(TOP, "ovs-netpold"))
     ap.add_argument("--cli", default=os.path.join(TOP, "ovs-netpol"))
+    ap.add_argument("--launcher", choices=["native", "podman"], default="native",
+                    help="podman: the daemon from the image (NP_IMAGE), as the DaemonSet runs it")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     ap.add_argument("--quick", action="store_true", help="--events 20 --storm 300")
     ap.add_argument("--out", default=os.path.join(OUT, "daemon.jsonl"),

@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include "compile.h"
 
+struct http_address;
+
 struct daemon_options {
     const char *source_dir;     /* --source dir:PATH, or NULL. */
     const char *kubeconfig;     /* --kubeconfig FILE, or NULL. */
@@ -30,6 +32,12 @@ struct daemon_options {
     const char *bridge;
     const char *control;        /* Control socket path. */
     double drift_interval;      /* Seconds; 0 disables the check. */
+    /* --http: where /healthz, /readyz and /metrics are served
+     * (daemon-http.h), or NULL for nowhere. */
+    const struct http_address *http;
+    /* Seconds after which flows that do not match the desired table, or
+     * a source out of sync, make /readyz 503. */
+    double stale_after;
     /* Send the kubeconfig's bearer token to an http:// server.  Without
      * it the daemon refuses to start with such a config. */
     bool allow_insecure_http_token;

@@ -112,6 +112,10 @@ bool engine_run(struct engine *);
 const struct flowtab *engine_desired(const struct engine *);
 const struct cluster *engine_cluster(const struct engine *);
 void engine_get_stats(const struct engine *, struct engine_stats *);
+/* The durations of the runs (engine_run() calls that ran), in seconds:
+ * metrics_seconds_buckets. */
+struct metrics_histogram;
+const struct metrics_histogram *engine_run_histogram(const struct engine *);
 /* Warnings of the last run (e.g. an except list that blew up). */
 const char *const *engine_warnings(const struct engine *, size_t *n);
 

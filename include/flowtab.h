@@ -57,6 +57,9 @@ void flowtab_clear(struct flowtab *);
 /* A table with the flows of the argument, shared, and no journal. */
 struct flowtab *flowtab_clone(const struct flowtab *);
 size_t flowtab_count(const struct flowtab *);
+/* The flows in OpenFlow table 'table': kept as flows come and go, so
+ * this costs nothing whatever the size of the table. */
+size_t flowtab_count_table(const struct flowtab *, uint8_t table);
 
 /* Replaces the contents of 'tab' by copies of the flows of 'fs'. */
 void flowtab_assign(struct flowtab *tab, const struct np_flowset *fs);

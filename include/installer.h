@@ -137,10 +137,15 @@ struct installer_status {
     uint64_t runs_committed;
     uint64_t commits;           /* Bundles committed, replaces included. */
     uint64_t replaces;          /* Full replaces among them. */
-    uint64_t flow_mods;         /* Flow changes in the other bundles. */
+    uint64_t flow_mods;         /* Flow changes in the other bundles... */
+    uint64_t flow_adds, flow_modifies, flow_deletes;    /* ...by type. */
     uint64_t commit_failures;   /* Bundles that failed. */
     uint64_t drift_checks, drift_repairs;
+    uint64_t reconnects;        /* Connections to the switch made after
+                                 * the first (each a full replace). */
     double last_commit_seconds;
+    double last_commit_wall;    /* When, in seconds since the epoch; 0
+                                 * before the first. */
     char last_commit_time[32];  /* np_utc_stamp(); "" before the first. */
 };
 void installer_get_status(const struct installer *, struct installer_status *);
@@ -154,6 +159,15 @@ struct installer_latency {
 };
 void installer_get_latency(const struct installer *,
                            struct installer_latency *);
+/* The same latencies since start, in seconds (metrics_seconds_buckets):
+ * every bundle that changed flows, full replaces left out. */
+struct metrics_histogram;
+const struct metrics_histogram *installer_latency_histogram(
+    const struct installer *);
+
+/* Flows of the installed table in OpenFlow table 'table' (as of the last
+ * commit: while 'installed_known' is false the switch may hold others). */
+size_t installer_count_table(const struct installer *, uint8_t table);
 
 /* How many installed flows carry 'cookie' exactly as the switch shows it
  * (with this run's generation): 0 for another generation's cookie, and

@@ -183,6 +183,9 @@ struct kube_kind_status {
     uint64_t relists;           /* LISTs caused by 410 Gone. */
     uint64_t invalid;           /* Objects that failed validation. */
     uint64_t errors;            /* Failed requests and broken streams. */
+    uint64_t watch_reconnects;  /* Watches started to resume one that
+                                 * ended, failed or broke (not the first
+                                 * after each LIST). */
     unsigned int failures;      /* Consecutive failures (backoff level). */
     const char *last_error;     /* NULL if none yet. */
 };

@@ -53,6 +53,11 @@ struct source_dir_status {
     uint64_t kept;
     char broken[256];
     char last_error[256];
+    /* Since start, counted at every scan that meets them: objects that
+     * failed validation, by kind, and files (or the directory) that could
+     * not be read or parsed whole. */
+    uint64_t invalid_total[OBJ_N_KINDS];
+    uint64_t file_errors_total;
 };
 
 /* Starts watching 'path' and schedules a first scan.  Returns NULL and a

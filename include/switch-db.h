@@ -117,6 +117,10 @@ unsigned int switch_db_marker_writes(const struct switch_db *);
 
 /* Number of current bindings. */
 size_t switch_db_count(const struct switch_db *);
+/* Of those, the ones the daemon has not (yet) said installed: ports whose
+ * pod's flows are not on the bridge, for which a CNI is waiting.  Kept as
+ * bindings and markers change: costs nothing to read. */
+size_t switch_db_count_waiting(const struct switch_db *);
 
 /* Splits 'iface_id' into namespace and pod at the first '_' and checks
  * them (a DNS-1123 label, a DNS-1123 subdomain).  Returns NULL and stores

@@ -17,6 +17,7 @@ src_libnetpol_la_SOURCES = \
 	src/engine.c \
 	src/flowtab.c \
 	src/labels.c \
+	src/metrics.c \
 	src/objects.c \
 	src/objects-int.h \
 	src/objects-json.c \
@@ -37,6 +38,7 @@ src_libnetpol_la_SOURCES = \
 	include/engine.h \
 	include/flowtab.h \
 	include/labels.h \
+	include/metrics.h \
 	include/objects.h \
 	include/pipeline.h \
 	include/strmap.h \
@@ -46,7 +48,7 @@ src_libnetpol_la_SOURCES = \
 	include/trace.h \
 	include/yaml-json.h
 src_libnetpol_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(YAML_CFLAGS)
-src_libnetpol_la_LIBADD = $(JANSSON_LIBS) $(YAML_LIBS) $(EV_LIBS)
+src_libnetpol_la_LIBADD = $(JANSSON_LIBS) $(YAML_LIBS) $(EV_LIBS) -lm
 
 # The Kubernetes client: the API's list and watch over libcurl on libev,
 # and kubeconfig.  No OVS, so built with or without it.

@@ -14,6 +14,7 @@
 #include "cluster.h"
 #include "compile.h"
 #include "control.h"
+#include "daemon-http.h"
 #include "daemon-trace.h"
 #include "engine.h"
 #include "installer.h"
@@ -47,6 +48,7 @@ struct daemon {
     bool source_synced;         /* The first full view has arrived. */
     struct switch_db *db;
     struct control *control;
+    struct daemon_http *http;   /* NULL without --http. */
 
     char last_error[512];
     char last_error_time[NP_UTC_STAMP_SIZE];
@@ -766,6 +768,24 @@ daemon_main(const struct daemon_options *opts)
         kube_client_start(d->kube);
     }
 
+    if (opts->http) {
+        struct daemon_http_inputs hi = {
+            .opts = opts,
+            .engine = d->engine,
+            .installer = d->installer,
+            .db = d->db,
+            .dir = d->dir,
+            .kube = d->kube,
+            .source_synced = &d->source_synced,
+        };
+        d->http = daemon_http_create(d->loop, opts->http, &hi, &error);
+        if (!d->http) {
+            np_log(NP_LOG_ERR, "daemon", "--http: %s", error);
+            free(error);
+            goto out;
+        }
+    }
+
     ev_idle_init(&d->kick, kick_cb);
     ev_prepare_init(&d->prepare, prepare_cb);
     ev_prepare_start(d->loop, &d->prepare);
@@ -776,9 +796,13 @@ daemon_main(const struct daemon_options *opts)
     ev_signal_init(&d->sighup, sighup_cb, SIGHUP);
     ev_signal_start(d->loop, &d->sighup);
 
+    char http[HTTP_ADDRESS_STRLEN] = "off";
+    if (opts->http) {
+        http_address_format(opts->http, http);
+    }
     np_log(NP_LOG_INFO, "daemon", "started: node %s, bridge %s in %s, "
-           "control socket %s", opts->compile.node, opts->bridge,
-           opts->ovs_rundir, opts->control);
+           "control socket %s, http %s", opts->compile.node, opts->bridge,
+           opts->ovs_rundir, opts->control, http);
     ev_run(d->loop, 0);
     status = 0;
 
@@ -787,6 +811,7 @@ out:
     while (d->waiters) {
         waiter_finish(d, d->waiters, false, "daemon stopping");
     }
+    daemon_http_destroy(d->http);
     daemon_trace_destroy(d->trace);
     source_dir_destroy(d->dir);
     kube_client_destroy(d->kube);

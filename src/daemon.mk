@@ -15,17 +15,24 @@ src_libcontrol_la_CPPFLAGS = $(AM_CPPFLAGS) $(OVS_CPPFLAGS)
 noinst_LTLIBRARIES += src/libdaemon.la
 src_libdaemon_la_SOURCES = \
 	src/daemon.c \
+	src/daemon-http.c \
 	src/daemon-trace.c \
+	src/http.c \
 	src/installer.c \
 	include/daemon.h \
+	include/daemon-http.h \
 	include/daemon-trace.h \
+	include/http.h \
 	include/installer.h
+# The HTTP endpoint (http.c) is libmicrohttpd's server on our loop.
+src_libdaemon_la_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS)
+src_libdaemon_la_LIBADD = $(MHD_LIBS)
 
 sbin_PROGRAMS = ovs-netpold
 ovs_netpold_SOURCES = src/ovs-netpold.c
 ovs_netpold_LDADD = src/libdaemon.la src/libcontrol.la src/libkube.la \
 	src/libnetpol.la $(SWITCH_LIBS) $(CURL_LIBS) $(JANSSON_LIBS) \
-	$(YAML_LIBS) $(EV_LIBS)
+	$(YAML_LIBS) $(EV_LIBS) $(MHD_LIBS)
 ovs_netpold_LDFLAGS = $(SWITCH_WRAP)
 
 # Options and start-up checks, without a switch.

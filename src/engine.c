@@ -8,6 +8,7 @@
 #include "addr.h"
 #include "cluster.h"
 #include "flowtab.h"
+#include "metrics.h"
 #include "np-util.h"
 #include "strmap.h"
 #include "labels.h"
@@ -33,6 +34,7 @@ struct engine {
     double pending_since;       /* Monotonic ms of the batch's first input. */
     char reason[160];
     struct engine_stats stats;
+    struct metrics_histogram run_seconds;
 };
 
 /* The addresses a port's ip_addresses may give its pod, per family.  A pod
@@ -285,6 +287,8 @@ engine_create(const struct compile_options *opts)
     strmap_init(&e->rejected_before);
     e->desired = flowtab_create();
     e->incr = incr_create(&e->opts, e->cluster, e->desired);
+    metrics_histogram_init(&e->run_seconds, metrics_seconds_buckets,
+                           metrics_n_seconds_buckets);
     engine_force(e, "start");
     return e;
 }
@@ -660,6 +664,7 @@ engine_run(struct engine *e)
     snprintf(e->stats.last_reason, sizeof e->stats.last_reason, "%s",
              e->reason);
     e->stats.last_run_ms = engine_now_ms() - start;
+    metrics_histogram_observe(&e->run_seconds, e->stats.last_run_ms / 1000);
     e->stats.n_flows = flowtab_count(e->desired);
     e->stats.n_local_pods = after.pods_on_node;
     incr_warnings(e->incr, &e->stats.n_warnings);
@@ -672,6 +677,12 @@ engine_run(struct engine *e)
     e->stats.entries_changed = after.entries_changed;
     e->stats.flows_merged = after.keys_merged;
     return true;
+}
+
+const struct metrics_histogram *
+engine_run_histogram(const struct engine *e)
+{
+    return &e->run_seconds;
 }
 
 const struct flowtab *

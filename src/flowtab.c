@@ -50,6 +50,9 @@ struct flow_map {
     struct flow_slot *slots;    /* NULL until the first flow. */
     size_t mask;                /* Number of slots - 1. */
     size_t n;
+    /* Flows by OpenFlow table, kept as they come and go: a metrics scrape
+     * reads them without walking the flows. */
+    uint32_t n_by_table[256];
 };
 
 struct flowtab {
@@ -241,8 +244,7 @@ flow_same_value(const struct flow_entry *a, const struct flow_entry *b)
 static void
 map_init(struct flow_map *m)
 {
-    m->slots = NULL;
-    m->mask = m->n = 0;
+    memset(m, 0, sizeof *m);
 }
 
 /* Drops the map's references (the flows stay if others hold them). */
@@ -314,12 +316,14 @@ map_insert(struct flow_map *m, struct flow_entry *e, uint32_t stamp)
             *map_lookup_flow(&bigger, s->flow) = *s;
         }
         bigger.n = m->n;
+        memcpy(bigger.n_by_table, m->n_by_table, sizeof bigger.n_by_table);
         free(m->slots);
         *m = bigger;
     }
     struct flow_slot *s = map_lookup_flow(m, e);
     *s = (struct flow_slot) { e, e->hash, stamp };
     m->n++;
+    m->n_by_table[e->table]++;
     return s;
 }
 
@@ -329,6 +333,7 @@ static void
 map_delete(struct flow_map *m, struct flow_slot *s)
 {
     size_t i = s - m->slots;
+    m->n_by_table[s->flow->table]--;
     for (size_t j = (i + 1) & m->mask; m->slots[j].flow;
          j = (j + 1) & m->mask) {
         size_t home = m->slots[j].hash & m->mask;
@@ -411,6 +416,12 @@ size_t
 flowtab_count(const struct flowtab *tab)
 {
     return tab->flows.n;
+}
+
+size_t
+flowtab_count_table(const struct flowtab *tab, uint8_t table)
+{
+    return tab->flows.n_by_table[table];
 }
 
 /* Makes 'e' (a reference the caller gives) the flow of 'tab' with its

@@ -9,9 +9,11 @@
 #include <malloc.h>
 #endif
 #include <string.h>
+#include <time.h>
 #include "cookie.h"
 #include "engine.h"             /* engine_now_ms(): the batches' clock. */
 #include "flowtab.h"
+#include "metrics.h"
 #include "np-log.h"
 #include "np-util.h"
 #include "switch-db.h"
@@ -64,9 +66,14 @@ struct installer {
     uint64_t runs_committed;    /* Engine runs whose result is installed. */
     uint64_t commit_seq;        /* Bundles committed (drift staleness). */
 
-    /* Figures for 'status'. */
+    /* Figures for 'status' and the metrics. */
     uint64_t commits, commit_failures, flow_mods, replaces;
+    uint64_t flow_mods_by_type[3];      /* By enum flow_change_type. */
     uint64_t drift_checks, drift_repairs;
+    uint64_t reconnects;        /* Connections made after the first. */
+    bool ever_connected;
+    double last_commit_wall;    /* Seconds since the epoch; 0: never. */
+    struct metrics_histogram realization;       /* Seconds. */
     double last_commit_seconds;
     char last_commit_time[NP_UTC_STAMP_SIZE];
     /* The error a log line quotes, cut where the daemon's 'status' cuts
@@ -78,6 +85,15 @@ struct installer {
     ev_timer retry;             /* Running: a failure is being waited out. */
     ev_timer drift;
 };
+
+/* Seconds since the epoch, for the time of the last commit. */
+static double
+wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 static void
 changed(struct installer *in)
@@ -185,6 +201,7 @@ replace_done(void *in_, const struct switch_of_result *r)
         in->runs_committed = in->runs_in_flight;
         in->last_commit_seconds = r->seconds;
         np_utc_stamp(in->last_commit_time);
+        in->last_commit_wall = wall_now();
         np_log(NP_LOG_INFO, "switch", "installed %zu flows as generation %u "
                "in one bundle (%.3f s); older generations removed",
                flowtab_count(in->installed), in->generation, r->seconds);
@@ -266,11 +283,16 @@ commit_done(void *in_, const struct switch_of_result *r)
         in->commits++;
         in->commit_seq++;
         in->flow_mods += in->n_changes;
+        for (size_t i = 0; i < in->n_changes; i++) {
+            in->flow_mods_by_type[changes[i].type]++;
+        }
         in->runs_committed = in->runs_in_flight;
-        in->latencies[in->n_latencies++ % N_LATENCIES]
-            = engine_now_ms() - in->batch_start_in_flight;
+        double latency_ms = engine_now_ms() - in->batch_start_in_flight;
+        in->latencies[in->n_latencies++ % N_LATENCIES] = latency_ms;
+        metrics_histogram_observe(&in->realization, latency_ms / 1000);
         in->last_commit_seconds = r->seconds;
         np_utc_stamp(in->last_commit_time);
+        in->last_commit_wall = wall_now();
         np_log(NP_LOG_DBG, "switch", "committed %zu flow changes (%.3f s)",
                in->n_changes, r->seconds);
     } else {
@@ -389,6 +411,10 @@ switch_conn(void *in_, bool connected, unsigned int seqno)
                   "(fast at first, then every few seconds; see status)",
                   seqno ? "connection lost to" : "cannot connect to",
                   in->bridge, o.error ? o.error : "unknown error");
+    }
+    if (connected) {
+        in->reconnects += in->ever_connected;
+        in->ever_connected = true;
     }
     /* A restarted switch has no flows; a new connection may have missed
      * anything.  Either way: replace all, as a new generation. */
@@ -531,6 +557,8 @@ installer_create(struct ev_loop *loop, const struct installer_options *opts,
     in->cbs = *cbs;
     in->aux = aux;
     in->installed = flowtab_create();
+    metrics_histogram_init(&in->realization, metrics_seconds_buckets,
+                           metrics_n_seconds_buckets);
     in->sw = switch_of_create(opts->ovs_rundir, opts->bridge, switch_conn,
                               in);
     ev_init(&in->retry, retry_cb);
@@ -580,10 +608,27 @@ installer_get_status(const struct installer *in, struct installer_status *s)
         .commit_failures = in->commit_failures,
         .drift_checks = in->drift_checks,
         .drift_repairs = in->drift_repairs,
+        .flow_adds = in->flow_mods_by_type[FLOW_ADD],
+        .flow_modifies = in->flow_mods_by_type[FLOW_MODIFY],
+        .flow_deletes = in->flow_mods_by_type[FLOW_DELETE],
+        .reconnects = in->reconnects,
         .last_commit_seconds = in->last_commit_seconds,
+        .last_commit_wall = in->last_commit_wall,
     };
     memcpy(s->last_commit_time, in->last_commit_time,
            sizeof s->last_commit_time);
+}
+
+const struct metrics_histogram *
+installer_latency_histogram(const struct installer *in)
+{
+    return &in->realization;
+}
+
+size_t
+installer_count_table(const struct installer *in, uint8_t table)
+{
+    return flowtab_count_table(in->installed, table);
 }
 
 static int

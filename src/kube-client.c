@@ -171,6 +171,8 @@ struct kc_kind {
     bool listed;
     bool connected;
     uint64_t events, bookmarks, lists, pages, relists, invalid, errors;
+    uint64_t watch_reconnects;  /* Watches started to resume one. */
+    bool watched_since_list;    /* A watch was started since the LIST. */
     char *last_error;
 };
 
@@ -573,6 +575,7 @@ resync_end(struct kc_kind *kk, const char *rv)
     free(kk->continue_token);
     kk->continue_token = NULL;
     kk->lists++;
+    kk->watched_since_list = false;
     bool first = !kk->listed;
     kk->listed = true;
     if (kc->cbs->on_resync_end) {
@@ -1519,6 +1522,10 @@ kind_start(struct kc_kind *kk)
     if (type == REQ_LIST && !kk->continue_token) {
         /* A new LIST attempt: only what it mentions survives. */
         kk->gen++;
+    } else if (type == REQ_WATCH) {
+        /* The first watch after a LIST starts; any other resumes. */
+        kk->watch_reconnects += kk->watched_since_list;
+        kk->watched_since_list = true;
     }
     char *error;
     kk->req = request_start(kc, kk, type, &error);
@@ -2024,6 +2031,7 @@ kube_client_get_status(const struct kube_client *kc,
         s->relists = kk->relists;
         s->invalid = kk->invalid;
         s->errors = kk->errors;
+        s->watch_reconnects = kk->watch_reconnects;
         s->failures = kk->failures;
         s->last_error = kk->last_error;
     }

@@ -15,6 +15,7 @@
 #include "compile.h"
 #include "compile-flags.h"
 #include "daemon.h"
+#include "http.h"
 #include "np-log.h"
 #include "np-util.h"
 
@@ -50,6 +51,12 @@ usage(FILE *stream)
           "                        send the kubeconfig's bearer token to an\n"
           "                        http:// server (anyone on the path can\n"
           "                        read it; default: refuse to start)\n"
+          "  --http ADDRESS:PORT   serve /healthz, /readyz and /metrics there\n"
+          "                        (127.0.0.1:9476, [::1]:9476, or :9476 for\n"
+          "                        every address; default: off)\n"
+          "  --stale-after S       seconds after which flows behind the\n"
+          "                        desired table, or a source out of sync,\n"
+          "                        make /readyz 503 (default 30)\n"
           "  --log-format text|json\n"
           "  --log-level debug|info|warn|error\n"
           "  --config FILE         read options from FILE: one 'name value'\n"
@@ -60,7 +67,7 @@ usage(FILE *stream)
 enum {
     OPT_SOURCE = 256, OPT_KUBECONFIG, OPT_OVS_RUNDIR, OPT_BRIDGE,
     OPT_CONTROL, OPT_DRIFT_INTERVAL, OPT_LOG_FORMAT, OPT_LOG_LEVEL,
-    OPT_CONFIG, OPT_ALLOW_HTTP_TOKEN,
+    OPT_CONFIG, OPT_ALLOW_HTTP_TOKEN, OPT_HTTP, OPT_STALE_AFTER,
     OPT_COMPILE,                /* The compiler's: compile-flags.h. */
 };
 
@@ -75,6 +82,8 @@ static const struct option long_options[] = {
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"allow-insecure-http-token", no_argument, NULL, OPT_ALLOW_HTTP_TOKEN},
+    {"http", required_argument, NULL, OPT_HTTP},
+    {"stale-after", required_argument, NULL, OPT_STALE_AFTER},
     COMPILE_FLAGS_OPTIONS(OPT_COMPILE),
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -94,6 +103,9 @@ parse_number(const char *name, const char *s, double max, double *value)
     *value = v;
     return true;
 }
+
+/* --http's address, which the options point to. */
+static struct http_address http_address;
 
 /* The values read from --config, which the options point into. */
 static char **config_values;
@@ -188,6 +200,22 @@ apply_option(struct daemon_options *o, struct compile_flags *flags, int opt,
             return false;
         }
         o->drift_interval = v;
+        return true;
+    case OPT_HTTP: {
+        char *error = http_address_parse(arg, &http_address);
+        if (error) {
+            fprintf(stderr, "ovs-netpold: --http: %s\n", error);
+            free(error);
+            return false;
+        }
+        o->http = &http_address;
+        return true;
+    }
+    case OPT_STALE_AFTER:
+        if (!parse_number(name, arg, 86400, &v)) {
+            return false;
+        }
+        o->stale_after = v;
         return true;
     case OPT_LOG_FORMAT:
         if (strcmp(arg, "text") && strcmp(arg, "json")) {
@@ -298,6 +326,7 @@ main(int argc, char *argv[])
         .bridge = "br-int",
         .control = "/var/run/ovs-netpol/ovs-netpold.ctl",
         .drift_interval = 30,
+        .stale_after = 30,
     };
     struct compile_flags flags;
     compile_flags_init(&flags);

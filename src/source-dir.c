@@ -221,6 +221,7 @@ scan_file(struct source_dir *sd, const char *name,
         const struct obj_ref *ref = &r->ref;
         char *key = held_key(ref->kind, ref->ns, ref->name);
         enum held held = held_get(sd, now, key);
+        sd->status.invalid_total[ref->kind]++;
         dir_file_add(f, &seen, ref->kind, ref->ns, ref->name);
         if (r->stand_in && held != HELD_VALID) {
             sd->cbs->object(sd->aux, r->stand_in);
@@ -251,6 +252,7 @@ scan_file(struct source_dir *sd, const char *name,
             }
         }
         note_broken(sd, name, kept);
+        sd->status.file_errors_total++;
     }
 
     for (size_t j = 0; j < batch.n_errors; j++) {
@@ -291,6 +293,7 @@ source_dir_rescan(struct source_dir *sd)
     sd->status.kept = 0;
     sd->status.broken[0] = '\0';
     if (!dir) {
+        sd->status.file_errors_total++;
         char *msg = xasprintf("%s: cannot read directory: %s", sd->path,
                               strerror(errno));
         report(sd, msg);

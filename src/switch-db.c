@@ -48,6 +48,7 @@ struct switch_db {
     unsigned int idl_seqno;
     struct ovsdb_idl_txn *txn;  /* Marker writes in flight, or NULL. */
     unsigned int n_marker_writes;
+    size_t n_waiting;           /* Bindings without 'want_installed'. */
     struct hmap by_uuid;
     struct hmap by_pod;         /* Hashed by "<ns>_<pod>" of the binding
                                  * (the iface-id, if valid); may repeat. */
@@ -261,6 +262,12 @@ switch_db_count(const struct switch_db *db)
     return hmap_count(&db->by_uuid);
 }
 
+size_t
+switch_db_count_waiting(const struct switch_db *db)
+{
+    return db->n_waiting;
+}
+
 const struct switch_db_binding *
 switch_db_find(const struct switch_db *db, const char *ns, const char *pod,
                size_t *n)
@@ -373,6 +380,7 @@ sync_bindings(struct switch_db *db)
 
     HMAP_FOR_EACH_SAFE (b, uuid_node, &db->by_uuid) {
         if (!b->seen) {
+            db->n_waiting -= !b->want_installed;
             hmap_remove(&db->by_uuid, &b->uuid_node);
             hmap_remove(&db->by_pod, &b->pod_node);
             VLOG_DBG("pod %s/%s unbound from port %s (ofport %d)",
@@ -393,6 +401,7 @@ sync_bindings(struct switch_db *db)
     for (i = 0; i < n_added; i++) {
         b = added[i];
         b->bound_seq = ++db->n_bound_reports;
+        db->n_waiting++;        /* Until the daemon says its flows are in. */
         hmap_insert(&db->by_uuid, &b->uuid_node, uuid_hash(&b->uuid));
         char *key = xasprintf("%s_%s", b->pub.ns, b->pub.pod);
         hmap_insert(&db->by_pod, &b->pod_node, hash_string(key, 0));
@@ -417,6 +426,11 @@ switch_db_set_installed(struct switch_db *db, const char *ns,
                              &db->by_pod) {
         if (b->pub.ofport == ofport && !strcmp(b->pub.ns, ns)
             && !strcmp(b->pub.pod, pod)) {
+            if (b->want_installed && !installed) {
+                db->n_waiting++;
+            } else if (!b->want_installed && installed) {
+                db->n_waiting--;
+            }
             b->want_installed = installed;
         }
     }

@@ -14,7 +14,10 @@
 #  - 200 --node-address values are all logged;
 #  - the compiler's flags: ovs-netpold (on the command line and in
 #    --config) and 'ovs-netpol compile' accept the same values and refuse
-#    the same ones with the same message.
+#    the same ones with the same message;
+#  - --http: a bad address is a usage error naming the flag (or the
+#    --config line); a port in use stops the start with a message naming
+#    the address; from --config it serves /readyz (503: no switch).
 set -u
 srcdir=${srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 daemon=${NP_DAEMON:-./ovs-netpold}
@@ -288,6 +291,59 @@ node-port a=b
 node-port 70000
 EOF
 [ "$agree" -eq 20 ] && ok "the compiler's flags: compile and the daemon agree on 20 values"
+
+# --http: parse errors name the flag, or the file and line.
+out=$("$daemon" --http 127.0.0.1 --source "dir:$tmp/src" 2>&1)
+st=$?
+want='ovs-netpold: --http: "127.0.0.1" is not ADDRESS:PORT (such as 127.0.0.1:9476, [::1]:9476, or :9476 for every address)'
+if [ $st -eq 2 ] && [ "$out" = "$want" ]; then
+    ok "--http without a port: usage error naming the flag"
+else
+    fail "--http without a port: status $st: $out"
+fi
+printf 'http [::1]:0\n' >"$tmp/http-bad.conf"
+out=$("$daemon" --config "$tmp/http-bad.conf" --source "dir:$tmp/src" 2>&1)
+st=$?
+if [ $st -eq 2 ] && printf '%s\n' "$out" | grep -qxF 'ovs-netpold: --http: "[::1]:0": "0" is not a port from 1 to 65535' &&
+    printf '%s\n' "$out" | grep -qxF "ovs-netpold: (in $tmp/http-bad.conf:1)"; then
+    ok "--http in --config: the error names the line"
+else
+    fail "--http in --config: status $st: $out"
+fi
+# A port in use: a start error naming the address, and nothing left.
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1)
+print("listening", flush=True); time.sleep(30)' "$port" >"$tmp/holder.out" &
+holder=$!
+until grep -q listening "$tmp/holder.out" 2>/dev/null; do sleep 0.05; done
+"$daemon" --ovs-rundir "$tmp/run" --control "$tmp/ctl" --node-address none \
+    --source "dir:$tmp/src" --http "127.0.0.1:$port" >"$tmp/busy.log" 2>&1
+st=$?
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+if [ $st -eq 1 ] && grep -qF "error daemon: --http: cannot listen on 127.0.0.1:$port: Address already in use" "$tmp/busy.log" &&
+    [ ! -e "$tmp/ctl" ]; then
+    ok "--http on a port in use: a clear start error"
+else
+    fail "--http on a port in use: status $st: $(cat "$tmp/busy.log")"
+fi
+# From --config: served; without a switch /readyz is 503 and says why.
+printf 'http 127.0.0.1:%s\n' "$port" >"$tmp/http.conf"
+start "$tmp/http-conf.log" --source "dir:$tmp/src" --config "$tmp/http.conf"
+if wait_log "$tmp/http-conf.log" "http 127.0.0.1:$port" &&
+    body=$(python3 -c 'import http.client, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=10)
+c.request("GET", "/readyz"); r = c.getresponse()
+print(r.status, r.read().decode().strip())' "$port") &&
+    case "$body" in "503 not ready: waiting for the first sync: "*) true ;; *) false ;; esac; then
+    ok "http from --config: /readyz $body"
+else
+    fail "http from --config: ${body:-no answer}: $(cat "$tmp/http-conf.log")"
+fi
+kill "$pid"
+wait "$pid"
+pid=
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

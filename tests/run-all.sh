@@ -9,13 +9,17 @@
 #   4. the same corpus through the daemon (ovs-netpold with a directory
 #      source), and its behaviour under restarts of itself and of
 #      ovs-vswitchd, 1,000 updates in a row, drift, bad manifests and
-#      forged packets, with continuous real probes,
+#      forged packets, with continuous real probes, and the CNI plugin
+#      ovs-netpol-cni chained as a container runtime runs it (tests/cni),
 #   5. the daemon driven by the real kubectl against the API server
 #      stand-in, with real packets after every step,
 #   6. the unit tests and the daemon's behaviour tests again, built with
 #      AddressSanitizer and UndefinedBehaviorSanitizer (tests/sanitize.sh),
 #   7. every fuzz target for 60 s (tests/fuzz/run.sh), after replaying its
-#      regression inputs.
+#      regression inputs,
+#   8. the container image built from Debian packages, loaded back from its
+#      OCI archive, and the daemon run from it as the DaemonSet runs it
+#      under the restart, new-pod and forged-packet tests (tests/image).
 # The last line is "N passed, M failed", counting the suites above.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,10 +56,12 @@ suite e2e tests/run-e2e.sh --self-check
 suite e2e-daemon tests/run-e2e.sh --daemon
 suite conj-limit tests/e2e/conj-limit.sh
 suite established tests/e2e/established.sh
+suite cni tests/cni/run.sh
 suite sim tests/sim/test-sim.sh
 suite kube-e2e tests/kube-e2e/run.sh
 suite sanitize tests/sanitize.sh
 suite fuzz tests/fuzz/run.sh 60
+suite image tests/image/run.sh
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -2,12 +2,18 @@
 UNIT_LDADD = src/libnetpol.la $(CMOCKA_LIBS) $(JANSSON_LIBS) $(YAML_LIBS)
 UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 
-check_PROGRAMS += tests/test-addr tests/test-labels tests/test-compile tests/test-engine tests/test-churn tests/test-source-dir tests/test-trace tests/test-np-log tests/test-compile-flags tests/test-np-util
-TESTS += tests/test-addr tests/test-labels tests/test-compile tests/test-engine tests/test-churn tests/test-source-dir tests/test-trace tests/test-np-log tests/test-compile-flags tests/test-np-util
+check_PROGRAMS += tests/test-addr tests/test-labels tests/test-compile tests/test-engine tests/test-churn tests/test-source-dir tests/test-trace tests/test-np-log tests/test-compile-flags tests/test-np-util tests/test-http
+TESTS += tests/test-addr tests/test-labels tests/test-compile tests/test-engine tests/test-churn tests/test-source-dir tests/test-trace tests/test-np-log tests/test-compile-flags tests/test-np-util tests/test-http
 
 tests_test_addr_SOURCES = tests/test-addr.c
 tests_test_addr_CFLAGS = $(UNIT_CFLAGS)
 tests_test_addr_LDADD = $(UNIT_LDADD)
+
+# --http's address, the Prometheus text, and the HTTP server on a loop,
+# over TCP (the daemon's endpoint without a daemon).
+tests_test_http_SOURCES = tests/test-http.c src/http.c include/http.h
+tests_test_http_CFLAGS = $(UNIT_CFLAGS) $(MHD_CFLAGS)
+tests_test_http_LDADD = $(UNIT_LDADD) $(MHD_LIBS) $(EV_LIBS) -lm
 
 tests_test_np_util_SOURCES = tests/test-np-util.c
 tests_test_np_util_CFLAGS = $(UNIT_CFLAGS)

@@ -14,6 +14,9 @@ Python standard library only.  Needs root.  Environment:
   NP_DTEST_DIR     where work directories go (default $TMPDIR); each has
                    ovs-netpold.pid and sb/ (the sandbox), for a caller's
                    cleanup should a test be killed
+  NP_LAUNCHER=podman  run the daemon from the image (localhost/ovs-netpol,
+                   NP_IMAGE) as the DaemonSet does (tests/image/podman_daemon.py)
+                   instead of NP_DAEMON
 """
 
 import ipaddress
@@ -37,6 +40,12 @@ NODE = "node-1"
 # port (LOCAL) in the switch's namespace, where the node's processes are.
 NODE_ADDRESS = "10.9.0.254"
 COOKIE_PREFIX = 0x4e50
+LAUNCHER = os.environ.get("NP_LAUNCHER", "native")
+if LAUNCHER == "podman":
+    sys.path.insert(0, os.path.join(TOP, "tests", "image"))
+    import podman_daemon  # noqa: E402
+elif LAUNCHER != "native":
+    raise SystemExit("NP_LAUNCHER must be native or podman, not %r" % LAUNCHER)
 
 
 def find_bin(env, rel):
@@ -169,7 +178,16 @@ class Bed:
         self.src = os.path.join(self.work, "source")
         os.makedirs(self.src)
         self.ctl = os.path.join(self.work, "ctl")
-        self.daemon_bin = find_bin("NP_DAEMON", "ovs-netpold")
+        self.container = None
+        if LAUNCHER == "podman":
+            # the container sees this directory as /var/run/ovs-netpol
+            self.ctl_dir = os.path.join(self.work, "run-ovs-netpol")
+            os.makedirs(self.ctl_dir)
+            self.ctl = os.path.join(self.ctl_dir, "ovs-netpold.ctl")
+            self.container = "np-dtest-%s-%d" % (name, os.getpid())
+            self.daemon_bin = podman_daemon.IMAGE
+        else:
+            self.daemon_bin = find_bin("NP_DAEMON", "ovs-netpold")
         self.probe_bin = find_bin("NP_PROBE", "tests/np-probe")
         self.env = None
         self.pods = {}
@@ -236,20 +254,37 @@ class Bed:
         os.unlink(os.path.join(self.src, name))
 
     # -- the daemon --
+    def daemon_command(self):
+        if LAUNCHER == "podman":
+            podman_daemon.remove(self.container)
+            return podman_daemon.command(
+                self.container,
+                ["--source", "dir:/etc/ovs-netpol/manifests", "--bridge", "br-int",
+                 "--node", NODE, "--node-address", NODE_ADDRESS,
+                 "--control", "/var/run/ovs-netpol/ovs-netpold.ctl"] + self.daemon_args,
+                os.path.join(self.sb, "run"), self.ctl_dir,
+                mounts=[(self.src, "/etc/ovs-netpol/manifests")])
+        return [self.daemon_bin, "--source", "dir:" + self.src,
+                "--ovs-rundir", os.path.join(self.sb, "run"), "--bridge", "br-int",
+                "--node", NODE, "--node-address", NODE_ADDRESS,
+                "--control", self.ctl] + self.daemon_args
+
     def start_daemon(self, sync=True):
-        cmd = [self.daemon_bin, "--source", "dir:" + self.src,
-               "--ovs-rundir", os.path.join(self.sb, "run"), "--bridge", "br-int",
-               "--node", NODE, "--node-address", NODE_ADDRESS,
-               "--control", self.ctl] + self.daemon_args
+        cmd = self.daemon_command()
         with open(self.daemon_log, "a") as lf:
             lf.write("==== %s\n" % " ".join(cmd))
             lf.flush()
             self.daemon = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=lf,
                                            stderr=subprocess.STDOUT,
                                            start_new_session=True)
-        with open(self.daemon_pid, "w") as f:
-            f.write("%d\n" % self.daemon.pid)
         t = time.monotonic()
+        pid = self.daemon.pid
+        if LAUNCHER == "podman":
+            # the daemon itself, so that a caller's cleanup by PID ends the
+            # container (podman run --rm then removes it)
+            pid = podman_daemon.host_pid(self.container) or pid
+        with open(self.daemon_pid, "w") as f:
+            f.write("%d\n" % pid)
         while self.appctl("status", check=False).returncode:
             if self.daemon.poll() is not None:
                 raise RuntimeError("ovs-netpold exited with %d at start; see %s"
@@ -266,6 +301,8 @@ class Bed:
         p, self.daemon = self.daemon, None
         if p is None:
             return None
+        if LAUNCHER == "podman":
+            return podman_daemon.stop(p, self.container, sig, timeout)
         if p.poll() is None:
             p.send_signal(sig)
             try:

@@ -32,12 +32,13 @@ OVS_LIBS = $(OVS)/lib/.libs/libopenvswitch-renamed.a \
 SWITCH_WRAP = -Wl,--wrap=poll_fd_wait_at -Wl,--wrap=poll_timer_wait_at \
 	-Wl,--wrap=poll_timer_wait_until_at -Wl,--wrap=poll_immediate_wake_at
 CURL_LIBS = $(shell pkg-config --libs libcurl)
+MHD_LIBS = $(shell pkg-config --libs libmicrohttpd)
 
 # src/automake.mk's libnetpol, without the CLI.
 NETPOL = addr cluster compile compile-flows compile-pipeline compile-rules \
 	compile-select engine flowtab incr labels objects objects-json \
-	objects-names objects-read strmap np-log np-util source-dir trace \
-	yaml-json
+	objects-names objects-read metrics strmap np-log np-util source-dir \
+	trace yaml-json
 SWITCH = installer ovs-loop switch-db switch-of
 OVS_SIDE = $(SWITCH) appctl fuzz-ofcheck
 
@@ -82,12 +83,14 @@ $(B)/fuzz-compile: $(B)/obj/fuzz-compile.o $(B)/obj/fuzz-base.o \
 $(B)/fuzz-extids: $(B)/obj/fuzz-extids.o $(B)/obj/fuzz-base.o \
 		$(B)/obj/fuzz-ofcheck.o $(B)/libswitch.a $(B)/libnetpol.a
 	$(CC) $(LDFLAGS) $(SWITCH_WRAP) $^ $(OVS_LIBS) $(LIBS) -o $@
-# fuzz-control.c includes src/daemon.c and stands in for src/control.c.
+# fuzz-control.c includes src/daemon.c and stands in for src/control.c;
+# daemon.c starts the HTTP endpoint (daemon-http.c, http.c) with --http.
 $(B)/fuzz-control: $(B)/obj/fuzz-control.o $(B)/obj/daemon-trace.o \
+		$(B)/obj/daemon-http.o $(B)/obj/http.o \
 		$(B)/obj/fuzz-base.o $(B)/obj/fuzz-ofcheck.o $(B)/libkube.a \
 		$(B)/libappctl.a $(B)/libswitch.a $(B)/libnetpol.a
 	$(CC) $(LDFLAGS) $(SWITCH_WRAP) $^ $(OVS_LIBS) $(LIBS) $(CURL_LIBS) \
-		-o $@
+		$(MHD_LIBS) -o $@
 
 -include $(wildcard $(B)/obj/*.d)
 .PHONY: all

@@ -1,0 +1,48 @@
+#!/bin/sh
+# tests/image/run.sh — the container image: builds it from a clean state
+# (deploy/image/build.sh), loads it back from its OCI archive as a node
+# would, then runs the daemon from it as the DaemonSet does
+# (tests/image/podman_daemon.py: host network, read-only root, no
+# capabilities) on the daemon test bed: t-image.py (what the image holds and
+# how the daemon runs in it), then the daemon behaviour tests that stop and
+# start the daemon or depend on its first moments (restarts under probes, a
+# new pod's handshake, forged packets across 20 restarts, a switch restart),
+# with NP_LAUNCHER=podman.
+#
+#   tests/image/run.sh [--no-build]
+#
+# As root, after the tree is built.  Last line: "N passed, M failed".
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top"
+build=1
+[ "${1:-}" = "--no-build" ] && build=
+
+if [ -n "$build" ]; then
+    deploy/image/build.sh || { echo "0 passed, 1 failed"; exit 1; }
+fi
+version=$(sed -n 's/^PACKAGE_VERSION = //p' Makefile)
+image=localhost/ovs-netpol:$version
+archive=deploy/image/out/ovs-netpol-$version.oci.tar
+
+passed=0
+failed=0
+result() {
+    if [ "$1" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $2"; fi
+}
+
+# What a node does with the archive: the image comes back under its name.
+podman rmi -f "$image" >/dev/null 2>&1
+podman load -q -i "$archive" >/dev/null 2>&1
+podman image exists "$image"
+result $? "podman load -i $archive gives $image"
+
+export NP_IMAGE="$image"
+python3 tests/image/t-image.py
+result $? t-image
+for t in restart newpod spoof-restart vswitchd; do
+    NP_LAUNCHER=podman python3 "tests/daemon/t-$t.py" | tail -n 1
+    result $? "t-$t (daemon from the image)"
+done
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
