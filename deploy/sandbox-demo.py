@@ -9,7 +9,9 @@ before and after.
      bearer token, a kubeconfig), a sandbox switch (ovs/sandbox.sh) with the
      pods of deploy/examples/cluster.yaml plugged in (OVSDB
      external_ids:iface-id=NS_POD) and TCP listeners in them, and
-     ovs-netpold --kubeconfig against the stand-in;
+     ovs-netpold --kubeconfig against the stand-in, with a token of the
+     service account of deploy/kubernetes (applied with kubectl apply -k),
+     so under that ClusterRole: a 403 fails the demo;
   2. kubectl apply -f cluster.yaml, ovs-netpol sync, the matrix (before);
   3. kubectl apply -f the example policies, ovs-netpol sync, the matrix
      (after), then ovs-netpol status, and ovs-netpol trace of one allowed
@@ -120,8 +122,8 @@ def kube_main(args):
 
     try:
         url = bed.start_sim()
-        print("API server stand-in: %s (TLS, bearer token; kubeconfig %s)"
-              % (url, bed.kubeconfig))
+        print("API server stand-in: %s (TLS, bearer token; kubeconfig %s; "
+              "kubectl apply -k deploy/kubernetes)" % (url, bed.kubeconfig))
         pod_objs = bed.manifest_pods(CLUSTER)
         bed.start_sandbox()
         bed.add_pods(pod_objs)
@@ -129,9 +131,10 @@ def kube_main(args):
         print("Sandbox: %s (userspace OVS, bridge br-int, %d pods plugged "
               "in with external_ids:iface-id=NS_POD)" % (bed.sbx, len(pods)))
         bed.start_daemon()
-        print("ovs-netpold: pid %d, --kubeconfig %s --node %s --control %s "
-              "(log %s)" % (bed.daemon.pid, bed.kubeconfig, kubebed.NODE,
-                            bed.ctl, bed.daemon_log))
+        print("ovs-netpold: pid %d, --kubeconfig %s (as %s) --node %s "
+              "--control %s (log %s)" % (bed.daemon.pid, bed.daemon_kubeconfig,
+                                         bed.sa_user, kubebed.NODE, bed.ctl,
+                                         bed.daemon_log))
         sys.stdout.flush()
 
         step("cluster", ["apply", "-f", rel(CLUSTER)])

@@ -57,6 +57,7 @@ suite e2e-daemon tests/run-e2e.sh --daemon
 suite conj-limit tests/e2e/conj-limit.sh
 suite established tests/e2e/established.sh
 suite cni tests/cni/run.sh
+suite sim tests/sim/test-sim.sh
 suite kube-e2e tests/kube-e2e/run.sh
 suite sanitize tests/sanitize.sh
 suite fuzz tests/fuzz/run.sh 60

@@ -5,6 +5,12 @@ with pods as network namespaces, TCP listeners in every pod (tests/np-probe
 serve), ovs-netpold following the stand-in, and real TCP probes
 (tests/np-probe probe).
 
+The stand-in gets deploy/kubernetes (`kubectl apply -k`), and the daemon
+runs with a token of the DaemonSet's service account (`kubectl create
+token`), so under the DaemonSet's own ClusterRole: stop() reports every 401
+and 403 the stand-in counted for that account, and a daemon that never
+used it.  kubectl keeps the admin kubeconfig.
+
 Used by tests/kube-e2e/run.py and deploy/sandbox-demo.py.  Python standard
 library only.  Needs root.  Everything it starts is stopped by PID in
 stop(), and the sandbox's namespaces are deleted (ovs/sandbox.sh stop);
@@ -16,6 +22,7 @@ NP_DAEMON, NP_NETPOL, NP_PROBE, NP_SIM (default: the built files of the
 tree).
 """
 
+import base64
 import datetime
 import ipaddress
 import json
@@ -32,6 +39,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 SANDBOX = os.path.join(TOP, "ovs", "sandbox.sh")
+DEPLOY = os.path.join(TOP, "deploy", "kubernetes")
 NODE = "node-1"
 
 
@@ -115,6 +123,9 @@ class Bed:
         self.log = log
         self.sbx = os.path.join(self.work, "sb")
         self.kubeconfig = os.path.join(self.work, "kubeconfig")
+        # The daemon's: the DaemonSet's service account (start_sim() writes it)
+        self.daemon_kubeconfig = os.path.join(self.work, "daemon.kubeconfig")
+        self.sa_user = None
         self.kcache = os.path.join(self.work, "kube-cache")
         self.ctl = os.path.join(self.work, "ovs-netpold.ctl")
         self.daemon_log = os.path.join(self.work, "ovs-netpold.log")
@@ -150,7 +161,51 @@ class Bed:
             raise BedError("kube-apiserver-sim did not start (%r): %s"
                            % (line, tail(self.sim_log)))
         self.url = line.split()[1]
+        self._deploy_rbac()
         return self.url
+
+    def _deploy_rbac(self):
+        """Applies deploy/kubernetes and writes daemon_kubeconfig with a
+        token of its DaemonSet's service account."""
+        doc = json.loads(self.kubectl("apply", "-k", DEPLOY, "-o", "json").stdout)
+        items = doc.get("items", []) if doc.get("kind") == "List" else [doc]
+        ds = [o for o in items if o.get("kind") == "DaemonSet"]
+        if len(ds) != 1:
+            raise BedError("%s: expected one DaemonSet, found %d" % (DEPLOY, len(ds)))
+        ns = ds[0]["metadata"]["namespace"]
+        sa = ds[0]["spec"]["template"]["spec"].get("serviceAccountName") or "default"
+        token = self.kubectl("create", "token", sa, "-n", ns,
+                             "--duration", "24h").stdout.strip()
+        self.sa_user = "system:serviceaccount:%s:%s" % (ns, sa)
+        with open(os.path.join(self.work, "tls", "ca.crt"), "rb") as f:
+            ca = base64.b64encode(f.read()).decode()
+        fd = os.open(self.daemon_kubeconfig, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("apiVersion: v1\nkind: Config\n"
+                    "clusters:\n- name: sim\n  cluster:\n    server: %s\n"
+                    "    certificate-authority-data: %s\n"
+                    "users:\n- name: %s\n  user:\n    token: %s\n"
+                    "contexts:\n- name: sim\n  context:\n    cluster: sim\n"
+                    "    user: %s\ncurrent-context: sim\n"
+                    % (self.url, ca, sa, token, sa))
+
+    def auth_problems(self):
+        """The 401s and 403s the stand-in counted for the daemon's service
+        account, and a daemon that never made an allowed request with it."""
+        if not self.sa_user or not self.sim or self.sim.poll() is not None:
+            return []
+        p = self.kubectl("get", "--raw", "/sim/auth", check=False)
+        if p.returncode:
+            return ["/sim/auth: %s" % (p.stderr or p.stdout).strip()]
+        st = json.loads(p.stdout)["users"].get(self.sa_user) or {}
+        out = []
+        if st.get("forbidden") or st.get("unauthorized"):
+            out.append("%s got %d 403 and %d 401 answers; last: %s" % (
+                self.sa_user, st.get("forbidden", 0), st.get("unauthorized", 0),
+                " | ".join(st.get("lastDenials", [])[-3:])))
+        if self.daemon and not st.get("allowed"):
+            out.append("ovs-netpold made no request as %s" % self.sa_user)
+        return out
 
     def kubectl(self, *args, check=True, timeout=60):
         return run([self.kubectl_bin, "--kubeconfig", self.kubeconfig,
@@ -225,7 +280,7 @@ class Bed:
     # ---- the daemon ---------------------------------------------------------
 
     def start_daemon(self, extra=()):
-        cmd = [self.daemon_bin, "--kubeconfig", self.kubeconfig,
+        cmd = [self.daemon_bin, "--kubeconfig", self.daemon_kubeconfig,
                "--ovs-rundir", os.path.join(self.sbx, "run"),
                "--node", NODE, "--control", self.ctl,
                # The matrix is pod to pod; this host's own addresses are
@@ -369,6 +424,10 @@ class Bed:
         daemon's exit status).  The work directory is removed unless
         'keep_dir' (default: the constructor's 'keep')."""
         problems = []
+        try:
+            problems += self.auth_problems()
+        except (BedError, ValueError, KeyError) as e:
+            problems.append("/sim/auth: %s" % e)
         if self.daemon:
             if self.daemon.poll() is not None:
                 problems.append("ovs-netpold had exited with %d"
