@@ -40,7 +40,9 @@ def command(name, args, ovs_rundir, control_dir, mounts=(), sa_dir=None,
     cmd = PODMAN_BASE + [
         "--name", name, "--network", "host", "--read-only",
         "--cap-drop", "all", "--security-opt", "no-new-privileges",
-        "-v", "%s:/var/run/openvswitch" % ovs_rundir,
+        # read-only, as in the DaemonSet: connecting to a socket writes
+        # nothing to the file system
+        "-v", "%s:/var/run/openvswitch:ro" % ovs_rundir,
         "-v", "%s:/var/run/ovs-netpol" % control_dir]
     for host, cont in mounts:
         cmd += ["-v", "%s:%s:ro" % (host, cont)]

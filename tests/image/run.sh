@@ -7,7 +7,9 @@
 # how the daemon runs in it), then the daemon behaviour tests that stop and
 # start the daemon or depend on its first moments (restarts under probes, a
 # new pod's handshake, forged packets across 20 restarts, a switch restart),
-# with NP_LAUNCHER=podman.
+# with NP_LAUNCHER=podman; and the kubectl-driven end-to-end suite
+# (tests/kube-e2e) with the daemon run from the DaemonSet's own command,
+# ConfigMap and service-account token (the in-cluster configuration).
 #
 #   tests/image/run.sh [--no-build]
 #
@@ -44,5 +46,7 @@ for t in restart newpod spoof-restart vswitchd; do
     NP_LAUNCHER=podman python3 "tests/daemon/t-$t.py" | tail -n 1
     result $? "t-$t (daemon from the image)"
 done
+NP_LAUNCHER=podman tests/kube-e2e/run.sh | tail -n 1
+result $? "kube-e2e (the DaemonSet's daemon from the image)"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

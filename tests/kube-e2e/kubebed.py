@@ -41,6 +41,17 @@ TOP = os.path.dirname(os.path.dirname(HERE))
 SANDBOX = os.path.join(TOP, "ovs", "sandbox.sh")
 DEPLOY = os.path.join(TOP, "deploy", "kubernetes")
 NODE = "node-1"
+# NP_LAUNCHER=podman: the daemon runs from the image as the DaemonSet runs
+# it (tests/image/podman_daemon.py), with the DaemonSet's own command, the
+# ConfigMap's files at /etc/ovs-netpol, and the service account's token
+# where the kubelet projects it (the in-cluster configuration).
+LAUNCHER = os.environ.get("NP_LAUNCHER", "native")
+if LAUNCHER == "podman":
+    import sys
+    sys.path.insert(0, os.path.join(TOP, "tests", "image"))
+    import podman_daemon  # noqa: E402
+elif LAUNCHER != "native":
+    raise SystemExit("NP_LAUNCHER must be native or podman, not %r" % LAUNCHER)
 
 
 class BedError(Exception):
@@ -107,6 +118,13 @@ def pod_tcp_ports(o):
                    if (p.get("protocol") or "TCP").upper() == "TCP"})
 
 
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class Bed:
     def __init__(self, work=None, keep=False, bookmark_interval=None,
                  log=print):
@@ -128,6 +146,12 @@ class Bed:
         self.sa_user = None
         self.kcache = os.path.join(self.work, "kube-cache")
         self.ctl = os.path.join(self.work, "ovs-netpold.ctl")
+        self.container = None
+        self.ds_container = None    # the DaemonSet's container spec
+        if LAUNCHER == "podman":
+            self.ctl_dir = os.path.join(self.work, "run-ovs-netpol")
+            self.ctl = os.path.join(self.ctl_dir, "ovs-netpold.ctl")
+            self.container = "np-kube-e2e-%d" % os.getpid()
         self.daemon_log = os.path.join(self.work, "ovs-netpold.log")
         self.sim_log = os.path.join(self.work, "kube-apiserver-sim.log")
         self.token = secrets.token_hex(16)
@@ -177,6 +201,8 @@ class Bed:
         token = self.kubectl("create", "token", sa, "-n", ns,
                              "--duration", "24h").stdout.strip()
         self.sa_user = "system:serviceaccount:%s:%s" % (ns, sa)
+        if LAUNCHER == "podman":
+            self._pod_files(ds[0], ns, token)
         with open(os.path.join(self.work, "tls", "ca.crt"), "rb") as f:
             ca = base64.b64encode(f.read()).decode()
         fd = os.open(self.daemon_kubeconfig, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -188,6 +214,59 @@ class Bed:
                     "contexts:\n- name: sim\n  context:\n    cluster: sim\n"
                     "    user: %s\ncurrent-context: sim\n"
                     % (self.url, ca, sa, token, sa))
+
+    def _pod_files(self, ds, ns, token):
+        """What the kubelet gives the DaemonSet's pod: the files of its
+        ConfigMap volume, and the service account's token, CA and
+        namespace."""
+        spec = ds["spec"]["template"]["spec"]
+        self.ds_container = [c for c in spec["containers"]
+                             if c["name"] == "ovs-netpold"][0]
+        vols = {v["name"]: v for v in spec.get("volumes", [])}
+        self.pod_mounts = []
+        for m in self.ds_container.get("volumeMounts", []):
+            cm = (vols.get(m["name"]) or {}).get("configMap")
+            if not cm:
+                continue
+            d = os.path.join(self.work, "configmap-" + cm["name"])
+            os.makedirs(d, exist_ok=True)
+            obj = json.loads(self.kubectl("get", "configmap", cm["name"], "-n", ns,
+                                          "-o", "json").stdout)
+            for k, v in (obj.get("data") or {}).items():
+                with open(os.path.join(d, k), "w") as f:
+                    f.write(v)
+            self.pod_mounts.append((d, m["mountPath"]))
+        self.sa_dir = os.path.join(self.work, "serviceaccount")
+        os.makedirs(self.sa_dir, exist_ok=True)
+        shutil.copy(os.path.join(self.work, "tls", "ca.crt"),
+                    os.path.join(self.sa_dir, "ca.crt"))
+        for name, text in (("token", token), ("namespace", ns)):
+            with open(os.path.join(self.sa_dir, name), "w") as f:
+                f.write(text)
+
+    def _podman_command(self, extra):
+        """The DaemonSet container's command and args, $(VAR) expanded from
+        its env as the kubelet does (spec.nodeName = this bed's node), then
+        the bed's own flags (flags win over the config file)."""
+        env = {}
+        for e in self.ds_container.get("env", []):
+            if "value" in e:
+                env[e["name"]] = e["value"]
+            elif (e.get("valueFrom") or {}).get("fieldRef", {}).get("fieldPath") == "spec.nodeName":
+                env[e["name"]] = NODE
+        argv = list(self.ds_container.get("command", [])) + \
+            list(self.ds_container.get("args", []))
+        argv = [re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)",
+                       lambda m: env.get(m.group(1), m.group(0)), a) for a in argv]
+        if not argv or argv[0] != "/usr/bin/ovs-netpold":
+            raise BedError("the DaemonSet's container runs %r, not /usr/bin/ovs-netpold" % argv[:1])
+        host, port = re.match(r"https://([^/]+):(\d+)", self.url).groups()
+        os.makedirs(self.ctl_dir, exist_ok=True)
+        podman_daemon.remove(self.container)
+        return podman_daemon.command(
+            self.container, argv[1:] + list(extra),
+            os.path.join(self.sbx, "run"), self.ctl_dir,
+            mounts=self.pod_mounts, sa_dir=self.sa_dir, api=(host, port))
 
     def auth_problems(self):
         """The 401s and 403s the stand-in counted for the daemon's service
@@ -280,13 +359,20 @@ class Bed:
     # ---- the daemon ---------------------------------------------------------
 
     def start_daemon(self, extra=()):
-        cmd = [self.daemon_bin, "--kubeconfig", self.daemon_kubeconfig,
-               "--ovs-rundir", os.path.join(self.sbx, "run"),
-               "--node", NODE, "--control", self.ctl,
-               # The matrix is pod to pod; this host's own addresses are
-               # not the sandbox node's.
-               "--node-address", "none",
-               "--log-level", "debug"] + list(extra)
+        # The matrix is pod to pod; this host's own addresses are not the
+        # sandbox node's.
+        own = ["--node-address", "none", "--log-level", "debug"]
+        if LAUNCHER == "podman":
+            # The config's port is the node's; a bed on a shared host
+            # takes a free one.
+            self.http_port = free_port()
+            cmd = self._podman_command(
+                own + ["--log-format", "text",
+                       "--http", "127.0.0.1:%d" % self.http_port] + list(extra))
+        else:
+            cmd = [self.daemon_bin, "--kubeconfig", self.daemon_kubeconfig,
+                   "--ovs-rundir", os.path.join(self.sbx, "run"),
+                   "--node", NODE, "--control", self.ctl] + own + list(extra)
         with open(self.daemon_log, "w") as lf:
             lf.write("==== %s\n" % quote(cmd))
             lf.flush()
@@ -429,7 +515,11 @@ class Bed:
         except (BedError, ValueError, KeyError) as e:
             problems.append("/sim/auth: %s" % e)
         if self.daemon:
-            if self.daemon.poll() is not None:
+            if self.container:
+                rc = podman_daemon.stop(self.daemon, self.container)
+                if rc:
+                    problems.append("ovs-netpold (image): exit %s on SIGTERM" % rc)
+            elif self.daemon.poll() is not None:
                 problems.append("ovs-netpold had exited with %d"
                                 % self.daemon.returncode)
             else:
