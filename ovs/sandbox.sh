@@ -54,9 +54,9 @@
 #
 # Several nodes (`start DIR --nodes N`, N from 2 to 200): DIR/underlay is a netns
 # (npul-<h>) holding a Linux bridge, br-ul: a shared L2 underlay.  DIR/node-1 ..
-# DIR/node-N are sandboxes as above, each joined to it by `uplink`: a veth whose
-# end in the switch netns is br-int's port "uplink" (ofport 65000), the other end
-# a port of br-ul (u-<h of the node>); node-K's address, 10.250.0.K/24 (the /24
+# DIR/node-N are sandboxes as above, each joined to it by `uplink`: br-int's port
+# "uplink" (ofport 65000, a tap) is bridged (ul-br) in the switch netns with a
+# veth whose other end is a port of br-ul (u-<h of the node>); node-K's address, 10.250.0.K/24 (the /24
 # of NP_SANDBOX_NODE_NET, default 10.250.0.0/24), is on br-int's LOCAL port (the
 # tap "br-int" in the switch netns, with "default dev br-int": every address is
 # on-link, as in the pods).  DIR/nodes lists the node directories; DIR/node-K/env
@@ -443,6 +443,8 @@ cmd_sw() {
 
 UPLINK=uplink
 UPLINK_OFPORT=65000
+UPLINK_BRIDGE=ul-br
+UPLINK_VETH=ul-veth
 UNDERLAY_BRIDGE=br-ul
 
 cmd_underlay() {
@@ -466,6 +468,12 @@ cmd_underlay() {
     trap - ERR
 }
 
+tap_ready() {    # tap_ready NETNS DEV: a tap's state is UNKNOWN, its carrier LOWER_UP
+    local out
+    out=$(ip -n "$1" -o link show dev "$2" 2>/dev/null) || return 1
+    [[ "$out" == *"LOWER_UP"* ]] && [[ "$out" != *"qdisc noop"* ]]
+}
+
 underlay_netns() {  # underlay_netns UNDERLAY_DIR
     local f
     f="$(realpath -m "$1")/underlay"
@@ -486,20 +494,34 @@ cmd_uplink() {
     fi
     lock
     local peer=u-$H
-    ip -n "$SW" link del "$UPLINK" 2>/dev/null || true
-    ip -n "$SW" link add "$UPLINK" type veth peer name "$peer" netns "$ul"
-    ip netns exec "$SW" ethtool -K "$UPLINK" tx off >/dev/null
-    ip netns exec "$ul" ethtool -K "$peer" tx off >/dev/null
-    ip -n "$ul" link set "$peer" master "$UNDERLAY_BRIDGE"
-    ip -n "$ul" link set "$peer" up
-    ip -n "$SW" link set "$UPLINK" up
+    # br-int's uplink is a tap (type=tap), bridged in the switch netns to a
+    # veth into the underlay.  Not the veth itself: ovs-vswitchd reads a
+    # veth ("system" port) through an AF_PACKET socket whose receive buffer
+    # (net.core.rmem_default, 208 KiB, read-only in a netns here) holds
+    # some 200 small frames, and the uplink takes the traffic of every pod
+    # of the other nodes at once: a round of probes overflowed it (the
+    # drops show in `ss -0 -m`, d<N>).  A tap queues up to its txqueuelen.
+    ip -n "$SW" link del "$UPLINK_BRIDGE" 2>/dev/null || true
+    ip -n "$SW" link del "$UPLINK_VETH" 2>/dev/null || true
+    # ageing_time 0: it learns nothing, each frame goes to its other port.
+    # Learning would drop frames for a pod that moved here from another node
+    # (it was learned behind the veth) until the pod itself sends.
+    ip -n "$SW" link add "$UPLINK_BRIDGE" type bridge stp_state 0 ageing_time 0
     ovs-vsctl --timeout=20 --may-exist add-port "$BRIDGE" "$UPLINK" \
-        -- set Interface "$UPLINK" "ofport_request=$UPLINK_OFPORT"
+        -- set Interface "$UPLINK" type=tap "ofport_request=$UPLINK_OFPORT"
     local got
     got=$(ovs-vsctl get Interface "$UPLINK" ofport)
     [ "$got" = "$UPLINK_OFPORT" ] || die "uplink got ofport $got, wanted $UPLINK_OFPORT"
+    ip -n "$SW" link set "$UPLINK" txqueuelen 10000 master "$UPLINK_BRIDGE" up
+    ip -n "$SW" link add "$UPLINK_VETH" type veth peer name "$peer" netns "$ul"
+    ip netns exec "$SW" ethtool -K "$UPLINK_VETH" tx off >/dev/null
+    ip netns exec "$ul" ethtool -K "$peer" tx off >/dev/null
+    ip -n "$SW" link set "$UPLINK_VETH" master "$UPLINK_BRIDGE" up
+    ip -n "$SW" link set "$UPLINK_BRIDGE" up
+    ip -n "$ul" link set "$peer" master "$UNDERLAY_BRIDGE" up
     local deadline=$((SECONDS + 10))
-    until link_ready "$SW" "$UPLINK" && link_ready "$ul" "$peer"; do
+    until tap_ready "$SW" "$UPLINK" && link_ready "$SW" "$UPLINK_VETH" &&
+            link_ready "$ul" "$peer"; do
         [ $SECONDS -lt $deadline ] || die "uplink of $D did not come up"
         sleep 0.02
     done
