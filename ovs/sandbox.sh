@@ -152,7 +152,7 @@ cmd_stop() {
         [ -n "$ns" ] || continue
         if netns_exists "$ns"; then ip netns del "$ns" 2>/dev/null || true; fi
     done
-    rm -f "$D/netns" "$D/ports" "$D/pods" "$D/next-ofport" "$D/env" "$D/underlay" "$D/uplink"
+    rm -f "$D/netns" "$D/ports" "$D/pods" "$D/next-ofport" "$D/env" "$D/underlay-netns" "$D/uplink"
     rm -rf "$RUNDIR" "$DBDIR" "$ETCDIR"
 }
 
@@ -408,7 +408,7 @@ cmd_status() {
     local f pid
     if [ -f "$D/nodes" ]; then
         local nd top=$D
-        echo "underlay: $(cat "$top/underlay/underlay" 2>/dev/null || echo absent)"
+        echo "underlay: $(cat "$top/underlay/underlay-netns" 2>/dev/null || echo absent)"
         while read -r nd; do
             echo "== $nd: $(cat "$nd/uplink" 2>/dev/null || echo "no uplink")"
             (cmd_status "$nd")
@@ -464,7 +464,7 @@ cmd_underlay() {
     # a plain learning bridge: no STP (a tree needs none), no VLAN filtering
     ip -n "$ul" link add "$UNDERLAY_BRIDGE" type bridge stp_state 0
     ip -n "$ul" link set "$UNDERLAY_BRIDGE" up
-    echo "$ul $UNDERLAY_BRIDGE" >"$D/underlay"
+    echo "$ul $UNDERLAY_BRIDGE" >"$D/underlay-netns"
     trap - ERR
 }
 
@@ -476,7 +476,7 @@ tap_ready() {    # tap_ready NETNS DEV: a tap's state is UNKNOWN, its carrier LO
 
 underlay_netns() {  # underlay_netns UNDERLAY_DIR
     local f
-    f="$(realpath -m "$1")/underlay"
+    f="$(realpath -m "$1")/underlay-netns"
     [ -f "$f" ] || die "$1 is not an underlay (sandbox.sh underlay DIR first)"
     awk '{print $1}' "$f"
 }
