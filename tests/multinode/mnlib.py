@@ -524,3 +524,224 @@ class NodeDaemon:
         rc, how = self.launcher.stop(self.handle)
         self.handle = None
         return rc == 0, "%s: exit %s (%s)" % (self.node.name, rc, how)
+
+
+# ---- a bed: nodes, the stand-in, daemons, pods, listeners, probes ----------------
+
+def pod_key(o):
+    md = o["metadata"]
+    return "%s/%s" % (md.get("namespace", "default"), md["name"])
+
+
+def pod_ip(o):
+    st = o.get("status") or {}
+    ips = [x["ip"] for x in st.get("podIPs") or [] if x.get("ip")]
+    return ips[0] if ips else st.get("podIP")
+
+
+def pod_tcp_ports(o):
+    return sorted({p["containerPort"]
+                   for c in (o.get("spec") or {}).get("containers") or []
+                   for p in c.get("ports") or []
+                   if (p.get("protocol") or "TCP").upper() == "TCP"})
+
+
+def spread(objs, n):
+    """Copies of OBJS with the pods' spec.nodeName set round-robin over
+    node-1..node-N in their order."""
+    out, k = [], 0
+    for o in objs:
+        o = json.loads(json.dumps(o))
+        if o.get("kind") == "Pod":
+            o.setdefault("spec", {})["nodeName"] = "node-%d" % (k % n + 1)
+            k += 1
+        out.append(o)
+    return out
+
+
+class Bed:
+    """N nodes, one stand-in, one daemon per node, pods with TCP listeners,
+    and real TCP probes from pods or from a node's own netns (its address
+    on br-int's LOCAL port)."""
+
+    def __init__(self, work, n, log=print, bookmark_interval=None):
+        self.work = os.path.abspath(work)
+        os.makedirs(self.work, exist_ok=True)
+        self.n = n
+        self.log = log
+        self.probe_bin = find_bin("NP_PROBE", "tests/np-probe")
+        self.bed = Nodes(os.path.join(self.work, "nodes"), n)
+        self.sim = Sim(self.work, bookmark_interval=bookmark_interval)
+        self.nodes = []
+        self.relay = None
+        self.server = None
+        self.daemons = []
+        self.pods = {}          # "ns/pod" -> {key, node, netns, ofport, ip, ports}
+        self.listen = {}        # netns -> [ports]
+        self.sport = 20000
+        self.sport_lock = threading.Lock()
+
+    def start(self, launcher=None, daemon_args=()):
+        self.nodes = self.bed.start()
+        self.sim.start()
+        self.relay = Relay(self.sim.port)
+        for node in self.nodes:
+            self.relay.add(node.netns)
+        spec = os.path.join(self.work, "listen.spec")
+        open(spec, "w").close()
+        self.server = subprocess.Popen(
+            [self.probe_bin, "serve", "--spec", spec, "--control-stdin"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            start_new_session=True)
+        self._server_ready()
+        launcher = launcher or launcher_from_env()
+        self.daemons = [NodeDaemon(node, launcher, self.sim.kubeconfig,
+                                   self.work, extra=daemon_args)
+                        for node in self.nodes]
+
+    def _server_ready(self):
+        ready = self.server.stdout.readline().strip()
+        if not ready.startswith("ready") or "failed" in ready:
+            raise NodeError("np-probe serve: %r" % ready)
+
+    def node(self, name):
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise NodeError("no node %s (there are %d)" % (name, self.n))
+
+    def add_pods(self, pods):
+        """Plugs pods (API objects with spec.nodeName) into their nodes'
+        switches as a CNI would (ovs/sandbox.sh add-pod DIR/node-K), with
+        TCP listeners on their container ports."""
+        by_node = {}
+        for o in pods:
+            by_node.setdefault(o["spec"]["nodeName"], []).append(o)
+        for name, objs in sorted(by_node.items()):
+            node = self.node(name)
+            args = []
+            for o in objs:
+                md = o["metadata"]
+                args += [md.get("namespace", "default"), md["name"], pod_ip(o)]
+            run([SANDBOX, "add-pod", node.dir] + args)
+            with open(os.path.join(node.dir, "pods")) as f:
+                rows = {l.split()[0]: l.split() for l in f if l.strip()}
+            for o in objs:
+                k = pod_key(o)
+                w = rows[k]
+                self.pods[k] = {"key": k, "node": name, "port": w[1],
+                                "netns": w[2], "ofport": w[3], "ip": pod_ip(o),
+                                "ports": pod_tcp_ports(o)}
+                self.listen[w[2]] = self.pods[k]["ports"]
+        with open(os.path.join(self.work, "listen.spec"), "w") as f:
+            for ns, ports in self.listen.items():
+                if ports:
+                    f.write("%s tcp %s\n" % (ns, " ".join(map(str, ports))))
+        self.server.stdin.write("reload\n")
+        self.server.stdin.flush()
+        self._server_ready()
+
+    def start_daemons(self):
+        for d in self.daemons:
+            d.start()
+
+    def daemon(self, name):
+        return self.daemons[self.node(name).index - 1]
+
+    def sync(self, timeout=20):
+        return max(d.sync(timeout) for d in self.daemons)
+
+    def wait_bindings(self, timeout=5.0):
+        """Every pod spoof-guarded by its port on its node (the bindings come
+        from OVSDB, which sync does not wait for)."""
+        import ipaddress
+        import re
+        for d in self.daemons:
+            want = {(p["ofport"], ipaddress.ip_address(p["ip"]))
+                    for p in self.pods.values() if p["node"] == d.node.name}
+            t = time.monotonic()
+            while True:
+                got = set()
+                for line in d.node.dump_flows().splitlines():
+                    m = re.search(r"in_port=(\d+)", line)
+                    a = re.search(r"(?:nw_src|ipv6_src)=([0-9A-Fa-f:.]+)", line)
+                    if m and a:
+                        got.add((m.group(1), ipaddress.ip_address(a.group(1))))
+                missing = want - got
+                if not missing:
+                    break
+                if time.monotonic() - t > timeout:
+                    raise NodeError("%s: no spoof-guard flow for ofport/ip %s" % (
+                        d.node.name, ", ".join("%s/%s" % m for m in sorted(missing, key=str))))
+                time.sleep(0.05)
+
+    def purge(self):
+        for node in self.nodes:
+            node.purge()
+
+    def probe(self, probes, timeout_ms=900, spec_name="probe.spec"):
+        """probes: [(src, dst_key, port)], src a pod key or a node name (from
+        its netns, with its address).  Every probe from a source port never
+        used before.  Returns {probe: "connected"|"timeout"|"refused"|"error
+        ..."}."""
+        lines = []
+        with self.sport_lock:           # probes may run from several threads
+            for i, (s, d, port) in enumerate(probes):
+                netns = self.pods[s]["netns"] if s in self.pods else self.node(s).netns
+                lines.append("p%d %s tcp %s %d %d" % (i, netns, self.pods[d]["ip"],
+                                                      port, self.sport))
+                self.sport += 1
+                if self.sport > 60999:
+                    raise NodeError("probe source ports exhausted")
+        spec = os.path.join(self.work, spec_name)
+        with open(spec, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        out = run([self.probe_bin, "probe", "--spec", spec, "--timeout-ms",
+                   str(timeout_ms)], timeout=60).stdout.splitlines()
+        res = {}
+        for line in out:
+            w = line.split()
+            res[probes[int(w[0][1:])]] = w[1] if w[1] != "error" \
+                else " ".join([w[1]] + w[3:])
+        if len(res) != len(probes):
+            raise NodeError("np-probe answered %d of %d probes" % (len(res), len(probes)))
+        return res
+
+    def matrix_probes(self, keys=None):
+        keys = keys or list(self.pods)
+        return [(s, d, port) for s in keys for d in keys if s != d
+                for port in self.pods[d]["ports"]]
+
+    def crosses(self, probe):
+        """Whether a probe goes from one node to another."""
+        s, d, _ = probe
+        src_node = self.pods[s]["node"] if s in self.pods else s
+        return src_node != self.pods[d]["node"]
+
+    def stop(self, keep=False):
+        """Stops the daemons (SIGTERM: each must exit 0), the listeners, the
+        relay, the stand-in and the nodes; returns the problems."""
+        problems = []
+        for d in self.daemons:
+            ok, msg = d.stop()
+            if not ok:
+                problems.append("ovs-netpold " + msg)
+        self.daemons = []
+        if self.server:
+            try:
+                self.server.stdin.close()
+            except OSError:
+                pass
+            try:
+                self.server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.server.kill()
+                self.server.wait()
+            self.server = None
+        if self.relay:
+            self.relay.stop()
+            self.relay = None
+        self.sim.stop()
+        if not keep:
+            self.bed.stop()
+        return problems
