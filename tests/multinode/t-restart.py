@@ -18,12 +18,15 @@ thread:
   1. lets ROUNDS rounds pass with every daemon up;
   2. SIGKILLs node-2's daemon; ROUNDS rounds pass with it down (its flows
      stay on the switch: checked, they are the same before and during the
-     outage);
+     outage); halfway, two policies selecting pods of node-1 and node-3
+     only (OUTAGE_CHANGE) are applied and synced on those nodes: they
+     decide, also for connections of node-2's pods;
   3. starts it again (without waiting), waits for `ovs-netpol sync` on it;
      ROUNDS more rounds pass (its table is the same flows under a new cookie
      generation: checked);
-Every probe of every round must give the expected verdict; each round
-prints its counts.  At the end every daemon must exit 0 on SIGTERM.
+Every probe of every round must give the expected verdict (while a change
+is on its way to the switches, the old or the new one); each round prints
+its counts.  The restarted daemon must have every policy.  At the end every daemon must exit 0 on SIGTERM.
 
 --self-check deletes node-2's flows during the outage instead of leaving
 them: the test must then fail (it shows the probes see the outage).
@@ -33,6 +36,7 @@ Python standard library (and python3-yaml); needs root.  Last line:
 """
 
 import argparse
+import json
 import os
 import re
 import signal
@@ -74,7 +78,9 @@ class Rounds:
     def __init__(self, bed, probes, expect, phase, threads=4):
         self.bed = bed
         self.probes = probes
-        self.expect = expect
+        # the verdict sets that are right at the moment: two while a policy
+        # change is on its way to the switches, one otherwise
+        self.accept = [expect]
         self.phase = phase          # a one-element list the main thread sets
         self.done = []              # (phase, n, cross, wrong list, seconds)
         self.error = None
@@ -96,12 +102,14 @@ class Rounds:
             time.sleep(0.9 * i / n)
             while not self.halt.is_set():
                 phase = self.phase[0]
+                accept = list(self.accept)
                 t = time.monotonic()
                 res = self.bed.probe(self.probes, spec_name="probe-%d.spec" % i)
+                accept += self.accept
                 wrong = []
                 for p, v in res.items():
                     got = {"connected": True, "timeout": False}.get(v)
-                    if got is not self.expect[p]:
+                    if all(got is not e[p] for e in accept):
                         wrong.append((p, v))
                 cross = sum(1 for p in res if self.bed.crosses(p))
                 with self.cond:
@@ -130,10 +138,30 @@ class Rounds:
             raise self.error
 
 
+# Applied while node-2's daemon is down: they select pods of node-1 and
+# node-3 only, so those nodes' daemons enforce them at once, also for the
+# connections of node-2's pods (which the down daemon does not check).
+OUTAGE_CHANGE = [
+    {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+     "metadata": {"name": "web-from-default", "namespace": "other"},
+     "spec": {"podSelector": {"matchLabels": {"app": "web"}},
+              "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {
+                  "kubernetes.io/metadata.name": "default"}}}]}]}},
+    {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+     "metadata": {"name": "no-egress", "namespace": "myproject"},
+     "spec": {"podSelector": {}, "policyTypes": ["Egress"]}},
+]
+
+
 def expected(bed, objs):
     """{probe: allowed} from the oracle, plus the node rule."""
     oc = netpol_oracle.Cluster()
     for o in objs:
+        if o.get("kind") == "Namespace":
+            # the label the API server sets on every namespace
+            o = json.loads(json.dumps(o))
+            md = o.setdefault("metadata", {})
+            md.setdefault("labels", {})["kubernetes.io/metadata.name"] = md["name"]
         oc.apply(o)
     expect = {}
     for p in bed.matrix_probes():
@@ -225,7 +253,38 @@ def main():
         if args.self_check:
             victim.node.ovs("ovs-ofctl", "-O", "OpenFlow15", "del-flows", "br-int")
             print("self-check: %s's flows deleted" % VICTIM)
-        rounds.wait_rounds(args.rounds)
+        rounds.wait_rounds(args.rounds // 2)
+
+        # A policy change while node-2's daemon is down.
+        for o in OUTAGE_CHANGE:
+            if any(p["spec"]["nodeName"] == VICTIM for p in pods
+                   if netpol_oracle.selector_matches(o["spec"]["podSelector"],
+                                                     p["metadata"].get("labels") or {})
+                   and p["metadata"]["namespace"] == o["metadata"]["namespace"]):
+                raise mnlib.NodeError("the outage change selects a pod of %s" % VICTIM)
+        new_expect = expected(bed, cluster + policies + OUTAGE_CHANGE)
+        changed = sorted(p for p in probes if new_expect[p] != expect[p])
+        phase[0] = "%s down, change" % VICTIM
+        rounds.accept = [expect, new_expect]
+        bed.sim.load(OUTAGE_CHANGE)
+        for d in bed.daemons:
+            if d is not victim:
+                d.sync()
+        rounds.accept = [new_expect]
+        expect = new_expect
+        print("while %s is down: %s applied, synced on the other nodes; %d "
+              "verdicts changed (%d of them across nodes, %d from or to %s's "
+              "pods)" % (VICTIM, ", ".join("%s/%s" % (o["metadata"]["namespace"],
+                                                     o["metadata"]["name"])
+                                          for o in OUTAGE_CHANGE),
+                         len(changed), sum(1 for p in changed if bed.crosses(p)),
+                         sum(1 for p in changed
+                             if bed.pods.get(p[0], {}).get("node") == VICTIM
+                             or bed.pods[p[1]]["node"] == VICTIM), VICTIM))
+        if not changed:
+            raise mnlib.NodeError("the outage change changed no verdict")
+        phase[0] = "%s down" % VICTIM
+        rounds.wait_rounds(args.rounds - args.rounds // 2)
         during = mnlib_our_flows(victim.node)
         if not args.self_check and during != before:
             failure = "%s's flows changed while its daemon was down (%d -> %d)" % (
@@ -243,6 +302,10 @@ def main():
         victim.sync()
         print("%s: ovs-netpold restarted (pid %s), synced %.2f s after the start"
               % (VICTIM, victim.pid(), time.monotonic() - t))
+        n_pol = len(policies) + len(OUTAGE_CHANGE)
+        if "%d networkpolicies" % n_pol not in victim.status():
+            failure = "%s's restarted daemon does not have the %d policies" % (
+                VICTIM, n_pol)
         phase[0] = "%s back" % VICTIM
         rounds.wait_rounds(args.rounds)
         after = mnlib_our_flows(victim.node)
