@@ -29,6 +29,7 @@ its node's flows as they were.
 import ipaddress
 import json
 import os
+import re
 import time
 
 import mnlib
@@ -235,9 +236,25 @@ def worker_class(rc):
                                      for p in sb.pods.values())
             timing["load"] = time.monotonic() - t
 
+        def socket_drops(self):
+            """Frames the kernel dropped at ovs-vswitchd's AF_PACKET sockets
+            (the pods' ports), all nodes: a dropped probe reads as denied."""
+            total = 0
+            for node in self.nodes:
+                p = node.sw("ss", "-0", "-m", "-n", check=False)
+                total += sum(int(x) for x in re.findall(r"\bd(\d+)\)", p.stdout))
+            return total
+
         def run_step(self, res, cluster, step, si, case_dir):
             n_mm = len(res["mismatches"])
+            drops = self.socket_drops() if self.nodes else 0
             super().run_step(res, cluster, step, si, case_dir)
+            drops = self.socket_drops() - drops if self.nodes else 0
+            if drops > 0:
+                res["warnings"].append(
+                    "step %d: %d frames dropped at ovs-vswitchd's packet sockets "
+                    "(ss -0 -m in the switch netns): a denied verdict may be a "
+                    "lost packet" % (si + 1, drops))
             # The probes that crossed nodes, chosen as run_step chose what to
             # probe (both ends with a netns and an address family in common).
             table = self.pod_table()
