@@ -36,6 +36,12 @@ every pod's address (the bindings come from OVSDB), then the same purge,
 flush and probes.  At the end every daemon is stopped with SIGTERM: it must
 exit 0 and leave the flows exactly as they were.
 
+With --nodes N (N > 1), every case runs on N nodes instead, its pods spread
+round-robin over them, one daemon per node following one API server
+stand-in: tests/multinode/corpus.py overrides the Worker's bed hooks
+(place_pods, pod_table, load_step, flush_conntrack); everything else here
+is shared.
+
 The final line is exactly "N passed, M failed" (cases).  Exit status 0 when
 every case passed, 1 otherwise, 2 on bad usage.
 """
