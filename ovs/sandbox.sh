@@ -90,7 +90,7 @@ V4_PLEN_DEFAULT=${NP_SANDBOX_V4_PLEN:-16}
 V6_PLEN_DEFAULT=${NP_SANDBOX_V6_PLEN:-64}
 
 die() { echo "sandbox.sh: $*" >&2; exit 1; }
-usage() { sed -n '2,/^set -euo/p' "$0" | sed -n 's/^# \{0,1\}//p' | sed -n '1,19p' >&2; exit 2; }
+usage() { sed -n '2,/^set -euo/p' "$0" | sed -n 's/^# \{0,1\}//p' | sed -n '1,20p' >&2; exit 2; }
 
 setup_dir() {
     [ -n "${1:-}" ] || usage
