@@ -19,6 +19,7 @@
 #   sandbox.sh uplink  DIR UNDERLAY_DIR [ADDR/PLEN]
 #                                       joins DIR's br-int to the underlay (port "uplink");
 #                                       ADDR: the node's address, on br-int's LOCAL port
+#   sandbox.sh fdb-flush DIR            (--nodes) empty the MAC tables of every br-int and br-ul
 #
 # Layout of DIR (created if missing; everything the sandbox owns lives here):
 #   env        shell exports so that ovs-vsctl/ovs-ofctl/ovs-appctl find this switch:
@@ -90,7 +91,7 @@ V4_PLEN_DEFAULT=${NP_SANDBOX_V4_PLEN:-16}
 V6_PLEN_DEFAULT=${NP_SANDBOX_V6_PLEN:-64}
 
 die() { echo "sandbox.sh: $*" >&2; exit 1; }
-usage() { sed -n '2,/^set -euo/p' "$0" | sed -n 's/^# \{0,1\}//p' | sed -n '1,20p' >&2; exit 2; }
+usage() { sed -n '2,/^set -euo/p' "$0" | sed -n 's/^# \{0,1\}//p' | sed -n '1,21p' >&2; exit 2; }
 
 setup_dir() {
     [ -n "${1:-}" ] || usage
