@@ -360,7 +360,11 @@ class Launcher:
     """How a node's daemon runs.  start() returns a handle; kill() sends a
     signal; wait() returns its exit status (None on timeout); pid() is for
     status lines.  ARGS are ovs-netpold's options; files they name (the
-    kubeconfig, the control socket, the OVS rundir) are host paths."""
+    kubeconfig, the control socket, the OVS rundir) are host paths, and a
+    launcher that runs the daemon elsewhere (a container) must show them at
+    the same paths.  The daemon belongs in the node's netns (NODE.netns):
+    its node address is found there, and the API server stand-in is at
+    127.0.0.1:PORT there (Relay)."""
 
     name = "?"
 
