@@ -431,7 +431,81 @@ class NativeLauncher(Launcher):
         return handle.poll() is None
 
 
-LAUNCHERS = {"native": NativeLauncher}
+class PodmanHandle:
+    def __init__(self, proc, container):
+        self.proc = proc
+        self.container = container
+        self.host_pid = None
+
+
+class PodmanLauncher(Launcher):
+    """ovs-netpold from the image, as the DaemonSet runs it
+    (tests/image/podman_daemon.py: read-only root, no capabilities, the
+    OVS run directory at /var/run/openvswitch, the control socket's
+    directory at /var/run/ovs-netpol), in the node's netns, which stands
+    for the node's host network.  The kubeconfig is shown at its own
+    path."""
+
+    name = "podman"
+
+    def __init__(self):
+        import sys
+        sys.path.insert(0, os.path.join(TOP, "tests", "image"))
+        import podman_daemon
+        self.pd = podman_daemon
+        if not podman_daemon.image_present():
+            raise NodeError("NP_LAUNCHER=podman: image %s not present "
+                            "(deploy/image/build.sh)" % podman_daemon.IMAGE)
+
+    def start(self, node, args, env, logfile):
+        args = list(args)
+        rundir = ctl = kubeconfig = None
+        for i, a in enumerate(args[:-1]):
+            if a == "--ovs-rundir":
+                rundir, args[i + 1] = args[i + 1], "/var/run/openvswitch"
+            elif a == "--control":
+                ctl = args[i + 1]
+                args[i + 1] = "/var/run/ovs-netpol/" + os.path.basename(ctl)
+            elif a == "--kubeconfig":
+                kubeconfig = args[i + 1]
+        if not (rundir and ctl and kubeconfig):
+            raise NodeError("PodmanLauncher needs --ovs-rundir, --control and "
+                            "--kubeconfig in %s" % quote(args))
+        name = "np-mn-%d-%s" % (os.getpid(), node.name)
+        self.pd.remove(name)
+        cmd = self.pd.command(name, args, rundir, os.path.dirname(ctl),
+                              mounts=[(kubeconfig, kubeconfig)],
+                              network="ns:/var/run/netns/%s" % node.netns)
+        with open(logfile, "a") as lf:
+            lf.write("==== %s\n" % quote(cmd))
+            lf.flush()
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=lf,
+                                    stderr=subprocess.STDOUT, env=env,
+                                    start_new_session=True)
+        h = PodmanHandle(proc, name)
+        h.host_pid = self.pd.host_pid(name)
+        return h
+
+    def kill(self, handle, sig):
+        # podman run's own process is only the client: a signal to it is
+        # proxied, a SIGKILL would not be
+        if handle.proc.poll() is None:
+            self.pd.kill(handle.container, sig)
+
+    def wait(self, handle, timeout):
+        try:
+            return self.pd.exit_status(handle.proc.wait(timeout=timeout))
+        except subprocess.TimeoutExpired:
+            return None
+
+    def pid(self, handle):
+        return handle.host_pid or handle.proc.pid
+
+    def running(self, handle):
+        return handle.proc.poll() is None
+
+
+LAUNCHERS = {"native": NativeLauncher, "podman": PodmanLauncher}
 
 
 def launcher_from_env(daemon_bin=None):
