@@ -9,7 +9,9 @@ before and after.
      bearer token, a kubeconfig), a sandbox switch (ovs/sandbox.sh) with the
      pods of deploy/examples/cluster.yaml plugged in (OVSDB
      external_ids:iface-id=NS_POD) and TCP listeners in them, and
-     ovs-netpold --kubeconfig against the stand-in;
+     ovs-netpold --kubeconfig against the stand-in, with a token of the
+     service account of deploy/kubernetes (applied with kubectl apply -k),
+     so under that ClusterRole: a 403 fails the demo;
   2. kubectl apply -f cluster.yaml, ovs-netpol sync, the matrix (before);
   3. kubectl apply -f the example policies, ovs-netpol sync, the matrix
      (after), then ovs-netpol status, and ovs-netpol trace of one allowed
@@ -17,6 +19,12 @@ before and after.
 
 --compile-only runs the offline path instead: `ovs-netpol compile` of the
 examples loaded with ovs-ofctl replace-flows, no API server, no daemon.
+
+--nodes N runs the same on N nodes (tests/multinode/mnlib.py): one
+userspace OVS per node on a shared L2 underlay, the example pods spread
+round-robin over them (the matrix shows each pod's node), one ovs-netpold
+--node node-K per node following the one API server stand-in, and
+`ovs-netpol status` of every node; `trace` runs on the destination's node.
 
 Run it through deploy/sandbox-demo.sh, which builds everything first.
 Stops every process it started and deletes every namespace on exit, also
@@ -48,20 +56,22 @@ def policy_files():
                   if f != CLUSTER)
 
 
-def print_matrix(pods, verdict, title):
+def print_matrix(pods, verdict, title, label=None):
     """pods: [{"key", "ports"}] in display order; verdict: {(src key, dst
-    key, port): True when connected}."""
+    key, port): True when connected}; label: {key: what to print for the
+    pod} (default: its key)."""
+    label = label or {p["key"]: p["key"] for p in pods}
     ports = sorted({p for d in pods for p in d["ports"]})
-    width = max(len(p["key"]) for p in pods) + 2
-    colw = max(len(p["key"]) for p in pods) + 2
+    width = max(len(label[p["key"]]) for p in pods) + 2
+    colw = max(len(label[p["key"]]) for p in pods) + 2
     print("\n%s" % title)
     for port in ports:
         print("\n  TCP %d   (rows: from; columns: to; "
               "ok = connected, -- = blocked)" % port)
         print("  " + " " * width
-              + "".join(d["key"].rjust(colw) for d in pods))
+              + "".join(label[d["key"]].rjust(colw) for d in pods))
         for src in pods:
-            row = "  " + src["key"].ljust(width)
+            row = "  " + label[src["key"]].ljust(width)
             for dst in pods:
                 key = (src["key"], dst["key"], port)
                 cell = ("" if src is dst or key not in verdict
@@ -120,8 +130,8 @@ def kube_main(args):
 
     try:
         url = bed.start_sim()
-        print("API server stand-in: %s (TLS, bearer token; kubeconfig %s)"
-              % (url, bed.kubeconfig))
+        print("API server stand-in: %s (TLS, bearer token; kubeconfig %s; "
+              "kubectl apply -k deploy/kubernetes)" % (url, bed.kubeconfig))
         pod_objs = bed.manifest_pods(CLUSTER)
         bed.start_sandbox()
         bed.add_pods(pod_objs)
@@ -129,9 +139,10 @@ def kube_main(args):
         print("Sandbox: %s (userspace OVS, bridge br-int, %d pods plugged "
               "in with external_ids:iface-id=NS_POD)" % (bed.sbx, len(pods)))
         bed.start_daemon()
-        print("ovs-netpold: pid %d, --kubeconfig %s --node %s --control %s "
-              "(log %s)" % (bed.daemon.pid, bed.kubeconfig, kubebed.NODE,
-                            bed.ctl, bed.daemon_log))
+        print("ovs-netpold: pid %d, --kubeconfig %s (as %s) --node %s "
+              "--control %s (log %s)" % (bed.daemon.pid, bed.daemon_kubeconfig,
+                                         bed.sa_user, kubebed.NODE, bed.ctl,
+                                         bed.daemon_log))
         sys.stdout.flush()
 
         step("cluster", ["apply", "-f", rel(CLUSTER)])
@@ -199,6 +210,153 @@ def kube_main(args):
             for p in bed.stop():
                 print("sandbox-demo: %s" % p, file=sys.stderr)
                 failure = failure or p
+    if failure:
+        sys.exit("sandbox-demo: %s" % failure)
+
+
+# ---- --nodes N: the same on several nodes ----------------------------------
+
+def nodes_main(args):
+    """The main job on N nodes (tests/multinode/mnlib.py): one userspace OVS
+    per node on a shared L2 underlay, the example pods spread round-robin
+    over them, one ovs-netpold --node node-K per node, all following one API
+    server stand-in, driven with kubectl."""
+    sys.path.insert(0, os.path.join(TOP, "tests", "multinode"))
+    sys.path.insert(0, os.path.join(TOP, "tests", "kube-e2e"))
+    import json
+    import kubebed
+    import mnlib
+
+    try:
+        kubectl_bin = kubebed.find_kubectl()
+        bed = mnlib.Bed(args.dir or tempfile.mkdtemp(prefix="ovs-netpol-demo."),
+                        args.nodes, bookmark_interval=args.bookmark_interval)
+    except (kubebed.BedError, mnlib.NodeError) as e:
+        sys.exit("sandbox-demo: %s" % e)
+    policies = policy_files()
+    failure = None
+
+    def kubectl(*cmd_args):
+        return mnlib.run([kubectl_bin, "--kubeconfig", bed.sim.kubeconfig,
+                          "--cache-dir", os.path.join(bed.work, "kube-cache")]
+                         + list(cmd_args)).stdout
+
+    def step(title, cmd_args):
+        print("\n$ kubectl %s" % " ".join(cmd_args))
+        out = kubectl(*cmd_args)
+        t = time.monotonic()
+        print("".join("  " + l + "\n" for l in out.splitlines()), end="")
+        bed.sync(timeout=args.sync_timeout)
+        dt = time.monotonic() - t
+        print("$ ovs-netpol --control CTL sync --timeout %d   # on each of the %d "
+              "nodes\n  (%s: %.3f s from kubectl returning to the last sync "
+              "returning)" % (args.sync_timeout, bed.n, title, dt))
+        bed.wait_bindings()
+        bed.purge()
+
+    def matrix(pods, title):
+        probes = bed.matrix_probes([p["key"] for p in pods])
+        res = bed.probe(probes, timeout_ms=1000)
+        for (s_, d, port), v in sorted(res.items()):
+            if v not in ("connected", "timeout"):
+                print("  warning: %s -> %s:%d: %s" % (s_, d, port, v))
+        verdict = {k: v == "connected" for k, v in res.items()}
+        label = {p["key"]: "%s@%s" % (p["key"], p["node"].replace("node-", "n"))
+                 for p in pods}
+        print_matrix(pods, verdict, title, label)
+        cross = sum(1 for k in probes if bed.crosses(k))
+        print("\n  (POD@nK: the pod runs on node-K; %d of these %d connections "
+              "cross nodes: egress is checked on the source's node, ingress on "
+              "the destination's)" % (cross, len(probes)))
+        return verdict
+
+    try:
+        bed.start()
+        print("API server stand-in: %s (TLS, bearer token; kubeconfig %s)"
+              % (bed.sim.url, bed.sim.kubeconfig))
+        import yaml
+        with open(CLUSTER) as f:
+            objs = mnlib.spread([d for d in yaml.safe_load_all(f) if d], bed.n)
+        spread_file = os.path.join(bed.work, "cluster-%d-nodes.json" % bed.n)
+        with open(spread_file, "w") as f:
+            json.dump({"apiVersion": "v1", "kind": "List", "items": objs}, f, indent=1)
+        pod_objs = [o for o in objs if o["kind"] == "Pod"]
+        bed.add_pods(pod_objs)
+        pods = [bed.pods[mnlib.pod_key(o)] for o in pod_objs]
+        for node in bed.nodes:
+            print("%s: %s (userspace OVS, bridge br-int, address %s on its LOCAL "
+                  "port, uplink to the shared L2 underlay), pods: %s" % (
+                      node.name, node.dir, node.address, ", ".join(
+                          p["key"] for p in pods if p["node"] == node.name)))
+        bed.start_daemons()
+        for d in bed.daemons:
+            print("%s: ovs-netpold pid %d in the node's netns, --node %s --control %s "
+                  "(log %s)" % (d.node.name, d.pid(), d.node.name, d.ctl, d.log))
+        sys.stdout.flush()
+
+        step("cluster", ["apply", "-f", spread_file])
+        print("  (%s is %s with the pods' spec.nodeName spread over node-1..%d)"
+              % (spread_file, rel(CLUSTER), bed.n))
+        before = matrix(pods, "BEFORE: no NetworkPolicy (every pod reaches every pod)")
+        apply_args = ["apply"]
+        for p in policies:
+            apply_args += ["-f", rel(p)]
+        step("policies", apply_args)
+        after = matrix(pods, "AFTER: deploy/examples policies, applied with kubectl, "
+                       "enforced by the ovs-netpold of each node")
+        changed = sum(1 for k in before if before[k] != after[k])
+        print("\n%d of %d connections changed." % (changed, len(before)))
+
+        statuses = {}
+        for d in bed.daemons:
+            print("\n$ ovs-netpol --control %s status   # %s" % (d.ctl, d.node.name))
+            statuses[d.node.name] = d.status()
+            print("".join("  " + l + "\n" for l in statuses[d.node.name].splitlines()),
+                  end="")
+
+        # Which policy decided, on the destination's node (ingress is checked
+        # there; the source's node checked egress).
+        traces = {}
+        db = bed.pods["default/db"]
+        dd = bed.daemon(db["node"])
+        for src, want in (("default/frontend", "ALLOWED"), ("default/backend", "DENIED")):
+            print("\n$ ovs-netpol --control %s trace %s default/db 6379   # on %s, "
+                  "where default/db runs (%s is on %s)" % (
+                      dd.ctl, src, db["node"], src, bed.pods[src]["node"]))
+            r = dd.netpol("trace", src, "default/db", "6379", check=False)
+            out = (r.stdout or "") + (r.stderr or "")
+            print("".join("  " + l + "\n" for l in out.splitlines()), end="")
+            traces[src] = (want, out.split(":", 1)[0].strip())
+            if after.get((src, "default/db", 6379)) != (want == "ALLOWED"):
+                failure = failure or "the matrix disagrees with the expected trace " \
+                    "of %s -> default/db:6379" % src
+
+        if not all(before.values()):
+            failure = "unexpected: some connections failed without policies"
+        elif not changed:
+            failure = "unexpected: the policies changed no connection"
+        elif any("%d networkpolicies" % len(policies) not in st
+                 for st in statuses.values()):
+            failure = "unexpected: not every daemon has %d policies" % len(policies)
+        elif any(w != g for w, g in traces.values()):
+            failure = "unexpected: trace disagrees with the matrix: %s" % traces
+        elif not all(d.running() for d in bed.daemons):
+            failure = "an ovs-netpold exited"
+    except (mnlib.NodeError, OSError) as e:
+        failure = str(e)
+    except KeyboardInterrupt:
+        failure = "interrupted"
+    finally:
+        if failure and failure != "interrupted":
+            for d in bed.daemons:
+                print("\nsandbox-demo: %s's ovs-netpold log (last lines):\n%s"
+                      % (d.node.name, mnlib.tail(d.log)), file=sys.stderr)
+        for p in bed.stop():
+            print("sandbox-demo: %s" % p, file=sys.stderr)
+            failure = failure or p
+        if not args.dir:
+            import shutil
+            shutil.rmtree(bed.work, ignore_errors=True)
     if failure:
         sys.exit("sandbox-demo: %s" % failure)
 
@@ -358,9 +516,20 @@ def main():
                     "checks a kind without events with one LIST)")
     ap.add_argument("--sync-timeout", type=int, default=10,
                     help="ovs-netpol sync --timeout (default 10)")
+    ap.add_argument("--nodes", type=int, default=1,
+                    help="run on N nodes (2 to 200): the pods spread over them, "
+                    "one ovs-netpold per node (default 1)")
     args = ap.parse_args()
+    if not 1 <= args.nodes <= 200:
+        ap.error("--nodes %d: a number from 1 to 200" % args.nodes)
+    if args.nodes > 1 and (args.compile_only or args.keep):
+        ap.error("--nodes %d: not with %s (the daemons of several nodes reach "
+                 "the API server through this process)" % (
+                     args.nodes, "--compile-only" if args.compile_only else "--keep"))
     if args.compile_only:
         compile_only_main(args)
+    elif args.nodes > 1:
+        nodes_main(args)
     else:
         kube_main(args)
 

@@ -12,6 +12,8 @@
 #   deploy/sandbox-demo.sh [--keep] [--dir DIR] [--bookmark-interval S]
 #   deploy/sandbox-demo.sh --compile-only   # offline: ovs-netpol compile +
 #                                           # ovs-ofctl replace-flows, no daemon
+#   deploy/sandbox-demo.sh --nodes 3        # the pods spread over 3 nodes, one
+#                                           # ovs-netpold per node (tests/multinode)
 #
 # Everything it starts is stopped (by PID) and every namespace deleted on
 # exit, also on an error or Ctrl-C.  Exit status 0 only when the matrix

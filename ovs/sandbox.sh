@@ -14,6 +14,12 @@
 #   sandbox.sh restart-vswitchd DIR     kill ovs-vswitchd and start it again (flows are lost)
 #   sandbox.sh stop-vswitchd DIR        kill ovs-vswitchd (a switch outage)
 #   sandbox.sh start-vswitchd DIR       start it again after stop-vswitchd
+#   sandbox.sh start   DIR --nodes N    N nodes joined by a shared L2 underlay (below)
+#   sandbox.sh underlay DIR             a netns with a Linux bridge: a shared L2 underlay
+#   sandbox.sh uplink  DIR UNDERLAY_DIR [ADDR/PLEN]
+#                                       joins DIR's br-int to the underlay (port "uplink");
+#                                       ADDR: the node's address, on br-int's LOCAL port
+#   sandbox.sh fdb-flush DIR            (--nodes) empty the MAC tables of every br-int and br-ul
 #
 # Layout of DIR (created if missing; everything the sandbox owns lives here):
 #   env        shell exports so that ovs-vsctl/ovs-ofctl/ovs-appctl find this switch:
@@ -46,6 +52,37 @@
 # every address is on-link (ARP/ND, no gateway).  `ethtool -K eth0 tx off` runs in
 # every pod: with checksum offload the veth hands OVS packets with partial
 # checksums and userspace conntrack marks them +inv.
+#
+# Several nodes (`start DIR --nodes N`, N from 2 to 200): DIR/underlay is a netns
+# (npul-<h>) holding a Linux bridge, br-ul: a shared L2 underlay.  DIR/node-1 ..
+# DIR/node-N are sandboxes as above, each joined to it by `uplink`: br-int's port
+# "uplink" (ofport 65000, a tap) is bridged (ul-br) in the switch netns with a
+# veth whose other end is a port of br-ul (u-<h of the node>); node-K's address, 10.250.0.K/24 (the /24
+# of NP_SANDBOX_NODE_NET, default 10.250.0.0/24), is on br-int's LOCAL port (the
+# tap "br-int" in the switch netns, with "default dev br-int": every address is
+# on-link, as in the pods).  DIR/nodes lists the node directories; DIR/node-K/env
+# adds NP_SANDBOX_NODE_ADDRESS and NP_SANDBOX_UPLINK.  Pods go into one node:
+# `add-pod DIR/node-K ...`; their addresses must be distinct across nodes (MACs
+# derive from them).  `stop DIR` stops every node and the underlay.
+#
+# Why a shared L2 underlay and not a Geneve/VXLAN mesh: the policies hand allowed
+# packets to NORMAL, so br-int is a learning switch.  One uplink per node keeps
+# the nodes a tree rooted at br-ul: a broadcast (ARP, ND) or an unknown unicast
+# reaches every node exactly once, and MAC learning finds the pod's node.  A full
+# mesh of tunnel ports under NORMAL is a loop (3 nodes: a triangle): a broadcast
+# arriving on one tunnel is flooded into the other tunnels and circles for ever,
+# since NORMAL has no split horizon; an overlay needs its own forwarding (OVN's
+# logical switches, or flows that never send from a tunnel into a tunnel), which
+# is the CNI's job, not the policy agent's.  (Userspace tunnels would also need
+# each node's underlay address on a netdev bridge of its own with OVS's own
+# routes and ARP, per Open vSwitch's userspace-tunnelling guide.)  Policy-wise
+# the two are the same: traffic from the uplink, like traffic from a tunnel, is
+# not from a local pod's port and gets only the ingress checks of its node.
+#
+# MAC learning across nodes: a pod re-created on another node with the same
+# address (so the same MAC) leaves entries pointing at its old node in the other
+# bridges until it sends a frame (a CNI would send a gratuitous ARP);
+# `fdb-flush DIR` empties the MAC tables of every br-int and br-ul.
 set -euo pipefail
 
 OVS_SCHEMA=${OVS_SCHEMA:-/usr/share/openvswitch/vswitch.ovsschema}
@@ -54,7 +91,7 @@ V4_PLEN_DEFAULT=${NP_SANDBOX_V4_PLEN:-16}
 V6_PLEN_DEFAULT=${NP_SANDBOX_V6_PLEN:-64}
 
 die() { echo "sandbox.sh: $*" >&2; exit 1; }
-usage() { sed -n '2,/^set -euo/p' "$0" | sed -n 's/^# \{0,1\}//p' | sed -n '1,14p' >&2; exit 2; }
+usage() { sed -n '2,/^set -euo/p' "$0" | sed -n 's/^# \{0,1\}//p' | sed -n '1,21p' >&2; exit 2; }
 
 setup_dir() {
     [ -n "${1:-}" ] || usage
@@ -102,21 +139,31 @@ kill_pidfile() {
 cmd_stop() {
     setup_dir "${1:-}"
     [ -d "$D" ] || return 0
+    if [ -f "$D/nodes" ]; then
+        stop_nodes
+        return 0
+    fi
     # never hang in a trap: after 5 s without the lock, stop anyway
     exec 9>"$D/lock"; flock -w 5 9 || echo "sandbox.sh: $D is locked; stopping anyway" >&2
     kill_pidfile "$RUNDIR/ovs-vswitchd.pid" ovs-vswitchd
     kill_pidfile "$RUNDIR/ovsdb-server.pid" ovsdb-server
     local ns
     { cat "$D/netns" 2>/dev/null || true; ip netns list 2>/dev/null | awk '{print $1}' |
-        grep -E "^(npsw-$H|npp-$H-.*)\$" || true; } | sort -u | while read -r ns; do
+        grep -E "^(npsw-$H|npul-$H|npp-$H-.*)\$" || true; } | sort -u | while read -r ns; do
         [ -n "$ns" ] || continue
         if netns_exists "$ns"; then ip netns del "$ns" 2>/dev/null || true; fi
     done
-    rm -f "$D/netns" "$D/ports" "$D/pods" "$D/next-ofport" "$D/env"
+    rm -f "$D/netns" "$D/ports" "$D/pods" "$D/next-ofport" "$D/env" "$D/underlay-netns" "$D/uplink"
     rm -rf "$RUNDIR" "$DBDIR" "$ETCDIR"
 }
 
 cmd_start() {
+    if [ "${2:-}" = --nodes ]; then
+        [ $# = 3 ] || usage
+        start_nodes "$1" "$3"
+        return
+    fi
+    [ $# -le 1 ] || usage
     setup_dir "${1:-}"
     [ "$(id -u)" = 0 ] || die "must run as root"
     for p in ovsdb-server ovs-vswitchd ovs-vsctl ovsdb-tool ip ethtool; do
@@ -360,6 +407,15 @@ start_vswitchd() {
 cmd_status() {
     setup_dir "${1:-}"
     local f pid
+    if [ -f "$D/nodes" ]; then
+        local nd top=$D
+        echo "underlay: $(cat "$top/underlay/underlay-netns" 2>/dev/null || echo absent)"
+        while read -r nd; do
+            echo "== $nd: $(cat "$nd/uplink" 2>/dev/null || echo "no uplink")"
+            (cmd_status "$nd")
+        done <"$top/nodes"
+        return 0
+    fi
     for f in ovsdb-server ovs-vswitchd; do
         pid=$(cat "$RUNDIR/$f.pid" 2>/dev/null || true)
         if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then echo "$f: running, pid $pid"
@@ -384,6 +440,150 @@ cmd_sw() {
     exec ip netns exec "$SW" "$@"
 }
 
+# ---- several nodes ----------------------------------------------------------
+
+UPLINK=uplink
+UPLINK_OFPORT=65000
+UPLINK_BRIDGE=ul-br
+UPLINK_VETH=ul-veth
+UNDERLAY_BRIDGE=br-ul
+
+cmd_underlay() {
+    [ $# = 1 ] || usage
+    setup_dir "$1"
+    [ "$(id -u)" = 0 ] || die "must run as root"
+    cmd_stop "$D"
+    mkdir -p "$D"
+    lock
+    local ul=npul-$H
+    trap 'echo "sandbox.sh: underlay failed, cleaning up" >&2; flock -u 9; cmd_stop "$D"' ERR
+    ip netns add "$ul"
+    record_netns "$ul"
+    ip -n "$ul" link set lo up
+    ip netns exec "$ul" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 \
+        net.ipv6.conf.all.disable_ipv6=1 >/dev/null || true
+    # a plain learning bridge: no STP (a tree needs none), no VLAN filtering
+    ip -n "$ul" link add "$UNDERLAY_BRIDGE" type bridge stp_state 0
+    ip -n "$ul" link set "$UNDERLAY_BRIDGE" up
+    echo "$ul $UNDERLAY_BRIDGE" >"$D/underlay-netns"
+    trap - ERR
+}
+
+tap_ready() {    # tap_ready NETNS DEV: a tap's state is UNKNOWN, its carrier LOWER_UP
+    local out
+    out=$(ip -n "$1" -o link show dev "$2" 2>/dev/null) || return 1
+    [[ "$out" == *"LOWER_UP"* ]] && [[ "$out" != *"qdisc noop"* ]]
+}
+
+underlay_netns() {  # underlay_netns UNDERLAY_DIR
+    local f
+    f="$(realpath -m "$1")/underlay-netns"
+    [ -f "$f" ] || die "$1 is not an underlay (sandbox.sh underlay DIR first)"
+    awk '{print $1}' "$f"
+}
+
+cmd_uplink() {
+    [ $# = 2 ] || [ $# = 3 ] || usage
+    local ul addr=${3:-}
+    ul=$(underlay_netns "$2")
+    setup_dir "$1"
+    require_running
+    netns_exists "$ul" || die "underlay netns $ul is gone"
+    if [ -n "$addr" ]; then
+        [[ "$addr" =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+/[0-9]+$ ]] ||
+            die "node address '$addr' is not IPv4/PLEN"
+    fi
+    lock
+    local peer=u-$H
+    # br-int's uplink is a tap (type=tap), bridged in the switch netns to a
+    # veth into the underlay.  Not the veth itself: ovs-vswitchd reads a
+    # veth ("system" port) through an AF_PACKET socket whose receive buffer
+    # (net.core.rmem_default, 208 KiB, read-only in a netns here) holds
+    # some 200 small frames, and the uplink takes the traffic of every pod
+    # of the other nodes at once: a round of probes overflowed it (the
+    # drops show in `ss -0 -m`, d<N>).  A tap queues up to its txqueuelen.
+    ip -n "$SW" link del "$UPLINK_BRIDGE" 2>/dev/null || true
+    ip -n "$SW" link del "$UPLINK_VETH" 2>/dev/null || true
+    # ageing_time 0: it learns nothing, each frame goes to its other port.
+    # Learning would drop frames for a pod that moved here from another node
+    # (it was learned behind the veth) until the pod itself sends.
+    ip -n "$SW" link add "$UPLINK_BRIDGE" type bridge stp_state 0 ageing_time 0
+    ovs-vsctl --timeout=20 --may-exist add-port "$BRIDGE" "$UPLINK" \
+        -- set Interface "$UPLINK" type=tap "ofport_request=$UPLINK_OFPORT"
+    local got
+    got=$(ovs-vsctl get Interface "$UPLINK" ofport)
+    [ "$got" = "$UPLINK_OFPORT" ] || die "uplink got ofport $got, wanted $UPLINK_OFPORT"
+    ip -n "$SW" link set "$UPLINK" txqueuelen 10000 master "$UPLINK_BRIDGE" up
+    ip -n "$SW" link add "$UPLINK_VETH" type veth peer name "$peer" netns "$ul"
+    ip netns exec "$SW" ethtool -K "$UPLINK_VETH" tx off >/dev/null
+    ip netns exec "$ul" ethtool -K "$peer" tx off >/dev/null
+    ip -n "$SW" link set "$UPLINK_VETH" master "$UPLINK_BRIDGE" up
+    ip -n "$SW" link set "$UPLINK_BRIDGE" up
+    ip -n "$ul" link set "$peer" master "$UNDERLAY_BRIDGE" up
+    local deadline=$((SECONDS + 10))
+    until tap_ready "$SW" "$UPLINK" && link_ready "$SW" "$UPLINK_VETH" &&
+            link_ready "$ul" "$peer"; do
+        [ $SECONDS -lt $deadline ] || die "uplink of $D did not come up"
+        sleep 0.02
+    done
+    if [ -n "$addr" ]; then
+        # br-int's LOCAL port: the tap ovs-vswitchd made in the switch netns
+        ip netns exec "$SW" ethtool -K "$BRIDGE" tx off >/dev/null 2>&1 || true
+        ip -n "$SW" addr add "$addr" dev "$BRIDGE"
+        ip -n "$SW" link set "$BRIDGE" up
+        ip -n "$SW" route replace default dev "$BRIDGE"
+    fi
+    echo "$UPLINK $UPLINK_OFPORT $ul $peer ${addr:--}" >"$D/uplink"
+    cat >>"$D/env" <<EOF
+export NP_SANDBOX_UPLINK='$UPLINK'
+export NP_SANDBOX_NODE_ADDRESS='${addr%/*}'
+EOF
+}
+
+start_nodes() {     # start_nodes DIR N
+    setup_dir "$1"
+    local n=$2 net=${NP_SANDBOX_NODE_NET:-10.250.0.0/24} k
+    [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -ge 2 ] && [ "$n" -le 200 ] ||
+        die "--nodes $n: a number from 2 to 200"
+    [[ "$net" =~ ^([0-9]+\.[0-9]+\.[0-9]+)\.0/24$ ]] ||
+        die "NP_SANDBOX_NODE_NET=$net: want A.B.C.0/24"
+    local prefix=${BASH_REMATCH[1]} top=$D
+    cmd_stop "$top"
+    mkdir -p "$top"
+    : >"$top/nodes"
+    trap 'echo "sandbox.sh: start --nodes failed, cleaning up" >&2; cmd_stop "$top"' ERR
+    (cmd_underlay "$top/underlay")
+    for k in $(seq "$n"); do
+        echo "$top/node-$k" >>"$top/nodes"
+        (cmd_start "$top/node-$k")
+        (cmd_uplink "$top/node-$k" "$top/underlay" "$prefix.$k/24")
+    done
+    trap - ERR
+}
+
+stop_nodes() {      # after setup_dir of a multi-node DIR
+    local nd top=$D
+    while read -r nd; do
+        [ -n "$nd" ] || continue
+        (cmd_stop "$nd")
+    done <"$top/nodes"
+    (cmd_stop "$top/underlay")
+    rm -f "$top/nodes"
+}
+
+cmd_fdb_flush() {
+    [ $# = 1 ] || usage
+    setup_dir "$1"
+    [ -f "$D/nodes" ] || die "$D is not a multi-node sandbox (start DIR --nodes N)"
+    local nd ul top=$D
+    while read -r nd; do
+        [ -n "$nd" ] || continue
+        (setup_dir "$nd"; ovs-appctl fdb/flush "$BRIDGE" >/dev/null)
+    done <"$top/nodes"
+    ul=$(underlay_netns "$top/underlay")
+    ip -n "$ul" link set "$UNDERLAY_BRIDGE" type bridge fdb_flush
+}
+
 cmd=${1:-}; shift || true
 case $cmd in
     start) cmd_start "$@" ;;
@@ -396,5 +596,8 @@ case $cmd in
     restart-vswitchd) cmd_restart_vswitchd "$@" ;;
     stop-vswitchd) cmd_stop_vswitchd "$@" ;;
     start-vswitchd) cmd_start_vswitchd "$@" ;;
+    underlay) cmd_underlay "$@" ;;
+    uplink) cmd_uplink "$@" ;;
+    fdb-flush) cmd_fdb_flush "$@" ;;
     *) usage ;;
 esac

@@ -31,3 +31,11 @@ dist-corpus:
 	mkdir -p $(distdir)/tests
 	cp -pR $(srcdir)/tests/cases $(srcdir)/tests/oracle $(srcdir)/tests/daemon $(distdir)/tests/
 	rm -rf $(distdir)/tests/oracle/__pycache__
+
+# Several nodes: tests/multinode/run.sh (see tests/multinode/README.md).
+EXTRA_DIST += \
+	tests/multinode/README.md \
+	tests/multinode/run.sh \
+	tests/multinode/mnlib.py \
+	tests/multinode/corpus.py \
+	tests/multinode/t-restart.py

@@ -15,5 +15,10 @@ tests_test_kube_client_LDADD = src/libkube.la src/libnetpol.la \
 	$(CMOCKA_LIBS) $(JANSSON_LIBS) $(YAML_LIBS) $(CURL_LIBS) $(EV_LIBS)
 EXTRA_DIST += tests/kube-client.sh tests/kube-apiserver-sim tests/sim/test-sim.sh tests/sim/test_sim.py tests/sim/README.md
 
-# The daemon under kubectl, with real packets (run by tests/run-all.sh).
+# The daemon under kubectl, with real packets (run by tests/run-all.sh),
+# under the RBAC of deploy/kubernetes.
 EXTRA_DIST += tests/kube-e2e/run.sh tests/kube-e2e/run.py tests/kube-e2e/kubebed.py
+EXTRA_DIST += deploy/kubernetes/README.md deploy/kubernetes/kustomization.yaml \
+	deploy/kubernetes/namespace.yaml deploy/kubernetes/serviceaccount.yaml \
+	deploy/kubernetes/clusterrole.yaml deploy/kubernetes/clusterrolebinding.yaml \
+	deploy/kubernetes/configmap.yaml deploy/kubernetes/daemonset.yaml

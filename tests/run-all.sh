@@ -13,6 +13,9 @@
 #      ovs-netpol-cni chained as a container runtime runs it (tests/cni),
 #   5. the daemon driven by the real kubectl against the API server
 #      stand-in, with real packets after every step,
+#   5b. three nodes, one daemon each, following one stand-in: the corpus
+#      with its pods spread over them, and one node's daemon killed and
+#      restarted while probes cross the nodes (tests/multinode/run.sh),
 #   6. the unit tests and the daemon's behaviour tests again, built with
 #      AddressSanitizer and UndefinedBehaviorSanitizer (tests/sanitize.sh),
 #   7. every fuzz target for 60 s (tests/fuzz/run.sh), after replaying its
@@ -57,7 +60,9 @@ suite e2e-daemon tests/run-e2e.sh --daemon
 suite conj-limit tests/e2e/conj-limit.sh
 suite established tests/e2e/established.sh
 suite cni tests/cni/run.sh
+suite sim tests/sim/test-sim.sh
 suite kube-e2e tests/kube-e2e/run.sh
+suite multinode tests/multinode/run.sh
 suite sanitize tests/sanitize.sh
 suite fuzz tests/fuzz/run.sh 60
 suite image tests/image/run.sh

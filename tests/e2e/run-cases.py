@@ -36,6 +36,12 @@ every pod's address (the bindings come from OVSDB), then the same purge,
 flush and probes.  At the end every daemon is stopped with SIGTERM: it must
 exit 0 and leave the flows exactly as they were.
 
+With --nodes N (N > 1), every case runs on N nodes instead, its pods spread
+round-robin over them, one daemon per node following one API server
+stand-in: tests/multinode/corpus.py overrides the Worker's bed hooks
+(place_pods, pod_table, load_step, flush_conntrack); everything else here
+is shared.
+
 The final line is exactly "N passed, M failed" (cases).  Exit status 0 when
 every case passed, 1 otherwise, 2 on bad usage.
 """
@@ -727,6 +733,34 @@ class Worker:
                     p = run(cmd, check=False)
                     f.write(p.stdout + p.stderr)
 
+    # The parts of a step that depend on the bed; tests/multinode overrides
+    # them for pods spread over several switches.
+
+    def place_pods(self, want, pods):
+        """want: {"ns/pod": [ips]} of the pods that get a netns; pods: every
+        pod object of the step, by key."""
+        self.sandbox.reconcile(want)
+
+    def pod_table(self):
+        """{"ns/pod": {"netns", "ips", ...}} of the pods with a netns."""
+        return self.sandbox.pods
+
+    def flush_conntrack(self):
+        self.sandbox.flush_conntrack()
+
+    def load_step(self, res, cluster, cluster_file, step_dir, si, timing):
+        """The step's table onto the switch, purged and flushed."""
+        if self.daemon:
+            timing["compile"] = 0.0
+            t = time.monotonic()
+            self.daemon_load(res, cluster, step_dir, si, timing)
+            timing["load"] = time.monotonic() - t
+        else:
+            flows, timing["compile"] = self.table_for(cluster_file, step_dir)
+            t = time.monotonic()
+            self.sandbox.load_table(flows)
+            timing["load"] = time.monotonic() - t
+
     def run_case(self, path):
         """Returns a result dict; never raises for a case's own failure."""
         name = os.path.splitext(os.path.basename(path))[0]
@@ -776,15 +810,16 @@ class Worker:
             for ip in ips:
                 owner[ip] = key
             want[key] = ips
-        self.sandbox.reconcile(want)
+        self.place_pods(want, pods)
         timing["pods"] = time.monotonic() - t
 
         # Probes, and the listeners they need.
         probes = step.get("probes") or []
         plan = []                       # (index, probe, src netns, src ip, dst ip)
         listen = {k: set(container_ports(pods[k])) for k in want}
+        table = self.pod_table()
         for i, pr in enumerate(probes):
-            src, dst = self.sandbox.pods.get(pr["from"]), self.sandbox.pods.get(pr["to"])
+            src, dst = table.get(pr["from"]), table.get(pr["to"])
             ips = pick_ips(pr, src["ips"], dst["ips"]) if src and dst else None
             if not ips:
                 res["skipped"] += 1
@@ -800,7 +835,7 @@ class Worker:
             for proto in ("TCP", "UDP", "SCTP"):
                 ps = sorted(p for p, pr in ports if pr == proto)
                 if ps:
-                    lines.append("%s %s %s" % (self.sandbox.pods[key]["netns"],
+                    lines.append("%s %s %s" % (table[key]["netns"],
                                                proto.lower(), " ".join(map(str, ps))))
         self.server.load(lines)
         timing["listen"] = time.monotonic() - t
@@ -811,16 +846,7 @@ class Worker:
         cluster_file = os.path.join(step_dir, "cluster.json")
         with open(cluster_file, "w") as f:
             json.dump(cluster.as_list(), f, indent=1)
-        if self.daemon:
-            timing["compile"] = 0.0
-            t = time.monotonic()
-            self.daemon_load(res, cluster, step_dir, si, timing)
-            timing["load"] = time.monotonic() - t
-        else:
-            flows, timing["compile"] = self.table_for(cluster_file, step_dir)
-            t = time.monotonic()
-            self.sandbox.load_table(flows)
-            timing["load"] = time.monotonic() - t
+        self.load_step(res, cluster, cluster_file, step_dir, si, timing)
 
         # Rounds: every TCP and UDP probe in round 0; SCTP probes spread so
         # that no round has two on the same unordered address pair.  A round
@@ -855,7 +881,7 @@ class Worker:
             if not items:
                 continue
             if r > 0:
-                self.sandbox.flush_conntrack()
+                self.flush_conntrack()
             spec = os.path.join(step_dir, "probes-%d" % r)
             with open(spec, "w") as f:
                 for i, pr, ns, sip, dip in items:
@@ -992,6 +1018,12 @@ def main():
         "NP_DAEMON_ARGS", "--log-level debug"),
         help="with --daemon: more options for it (env NP_DAEMON_ARGS; "
              "default: %(default)s); its log is WORKDIR/wN/ovs-netpold.log")
+    ap.add_argument("--nodes", type=int, metavar="N",
+                    default=int(os.environ.get("NP_E2E_NODES", "1")),
+                    help="N > 1: every case on N nodes (tests/multinode/corpus.py): "
+                         "its pods spread round-robin, one ovs-netpold per node, all "
+                         "following one API server stand-in; implies --daemon "
+                         "(env NP_E2E_NODES; default: %(default)s)")
     ap.add_argument("--probe", default=os.environ.get("NP_PROBE", "tests/np-probe"),
                     help="the np-probe binary (env NP_PROBE; default: %(default)s)")
     ap.add_argument("--timeout-ms", type=int,
@@ -1037,6 +1069,15 @@ def main():
     if args.table and args.table not in FIXED_TABLES and not os.path.isfile(args.table):
         log("run-cases: --table %s: no such table or file" % args.table)
         return 2
+    if args.nodes < 1 or args.nodes > 200:
+        log("run-cases: --nodes %d: a number from 1 to 200" % args.nodes)
+        return 2
+    worker_cls = None
+    if args.nodes > 1:
+        args.daemon = True
+        sys.path.insert(0, os.path.join(TOP, "tests", "multinode"))
+        import corpus
+        worker_cls = corpus.worker_class(sys.modules[__name__])
     if args.daemon:
         if args.table:
             log("run-cases: --daemon and --table exclude each other")
@@ -1065,7 +1106,7 @@ def main():
             except (OSError, ValueError) as e:
                 log("run-cases: %s: %s" % (path, e))
     try:
-        return run_all(args, files)
+        return run_all(args, files, worker_cls)
     finally:
         for path, old in restore.items():
             try:
@@ -1075,7 +1116,7 @@ def main():
                 log("run-cases: restoring %s: %s" % (path, e))
 
 
-def run_all(args, files):
+def run_all(args, files, worker_cls=None):
     created = not args.workdir
     base = args.workdir or tempfile.mkdtemp(prefix="np-e2e.")
     os.makedirs(base, exist_ok=True)
@@ -1086,7 +1127,8 @@ def run_all(args, files):
         log("run-cases: %d sandboxes would overflow the kernel's neighbour table "
             "(net.ipv4.neigh.default.gc_thresh3); using %d" % (jobs, limit))
         jobs = limit
-    workers = [Worker(i, base, args) for i in range(jobs)]
+    worker_cls = worker_cls or Worker
+    workers = [worker_cls(i, base, args) for i in range(jobs)]
 
     def on_signal(sig, frame):
         raise KeyboardInterrupt()
@@ -1156,6 +1198,8 @@ def run_all(args, files):
                 log("run-cases: stop worker %d: %s" % (w.idx, e))
 
     daemon_ok = daemon_summary(args, workers, results)
+    if hasattr(worker_cls, "summary"):
+        daemon_ok = worker_cls.summary(args, workers, results) and daemon_ok
 
     done_results = [r for r in results if r is not None]
     passed = sum(1 for r in done_results if not r["error"] and not r["mismatches"])
@@ -1198,16 +1242,18 @@ def daemon_summary(args, workers, results):
     bound = sum(s.get("bindings", 0) for r in results if r for s in r["steps"])
     commits = []
     for w in workers:
-        try:
-            with open(os.path.join(w.dir, "ovs-netpold.log")) as f:
-                for line in f:
-                    m = re.search(r"(?:committed \d+ flow changes|installed \d+ "
-                                  r"flows as generation \d+ in one bundle) "
-                                  r"\((\d+\.\d+) s\)", line)
-                    if m:
-                        commits.append(float(m.group(1)))
-        except OSError:
-            pass
+        for path in getattr(w, "daemon_logs", None) or \
+                [os.path.join(w.dir, "ovs-netpold.log")]:
+            try:
+                with open(path) as f:
+                    for line in f:
+                        m = re.search(r"(?:committed \d+ flow changes|installed \d+ "
+                                      r"flows as generation \d+ in one bundle) "
+                                      r"\((\d+\.\d+) s\)", line)
+                        if m:
+                            commits.append(float(m.group(1)))
+            except OSError:
+                pass
     ms = lambda v: "%.1f ms" % (v * 1000)
     print("daemon: %d steps synced; file write to flows committed (sync "
           "answered): p50 %s, p90 %s, p99 %s, max %s; %d pod addresses found "

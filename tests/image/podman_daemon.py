@@ -31,16 +31,22 @@ def image_present(image=IMAGE):
 
 
 def command(name, args, ovs_rundir, control_dir, mounts=(), sa_dir=None,
-            api=None, image=IMAGE, entrypoint=None, rw_mounts=()):
+            api=None, image=IMAGE, entrypoint=None, rw_mounts=(),
+            network="host"):
     """The `podman run` command line.  'mounts': (host path, container
     path) pairs, read-only; 'rw_mounts' the same, writable (a test's work
-    directory at its own path, say); 'sa_dir': a directory with token, ca.crt and
+    directory at its own path, say); 'network': podman's --network (the
+    host's, or "ns:/var/run/netns/NAME" for a sandbox node's network
+    namespace, which stands for that node's host network); 'sa_dir': a
+    directory with token, ca.crt and
     namespace, mounted where the kubelet puts a service account's token;
     'api': (host, port) of the API server for the in-cluster config."""
     cmd = PODMAN_BASE + [
-        "--name", name, "--network", "host", "--read-only",
+        "--name", name, "--network", network, "--read-only",
         "--cap-drop", "all", "--security-opt", "no-new-privileges",
-        "-v", "%s:/var/run/openvswitch" % ovs_rundir,
+        # read-only, as in the DaemonSet: connecting to a socket writes
+        # nothing to the file system
+        "-v", "%s:/var/run/openvswitch:ro" % ovs_rundir,
         "-v", "%s:/var/run/ovs-netpol" % control_dir]
     for host, cont in mounts:
         cmd += ["-v", "%s:%s:ro" % (host, cont)]

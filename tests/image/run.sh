@@ -7,7 +7,12 @@
 # how the daemon runs in it), then the daemon behaviour tests that stop and
 # start the daemon or depend on its first moments (restarts under probes, a
 # new pod's handshake, forged packets across 20 restarts, a switch restart),
-# with NP_LAUNCHER=podman.
+# with NP_LAUNCHER=podman; and the kubectl-driven end-to-end suite
+# (tests/kube-e2e) with the daemon run from the DaemonSet's own command,
+# ConfigMap and service-account token (the in-cluster configuration); and
+# the three-node suite (tests/multinode: the corpus over 3 nodes, a node's
+# daemon SIGKILLed and restarted under cross-node probes) with every node's
+# daemon a container in that node's network namespace.
 #
 #   tests/image/run.sh [--no-build]
 #
@@ -44,5 +49,14 @@ for t in restart newpod spoof-restart vswitchd; do
     NP_LAUNCHER=podman python3 "tests/daemon/t-$t.py" | tail -n 1
     result $? "t-$t (daemon from the image)"
 done
+NP_LAUNCHER=podman tests/kube-e2e/run.sh | tail -n 1
+result $? "kube-e2e (the DaemonSet's daemon from the image)"
+export NP_DAEMON="$top/ovs-netpold" NP_NETPOL="$top/ovs-netpol"
+export NP_PROBE="$top/tests/np-probe" NP_SIM="$top/tests/kube-apiserver-sim"
+NP_LAUNCHER=podman tests/e2e/run-cases.py --nodes 3 --daemon-bin "$NP_DAEMON" \
+    --probe "$NP_PROBE" | tail -n 3
+result $? "multinode corpus (daemons from the image)"
+NP_LAUNCHER=podman python3 tests/multinode/t-restart.py | tail -n 1
+result $? "multinode t-restart (daemons from the image)"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

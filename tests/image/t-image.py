@@ -15,12 +15,17 @@ mounted.  PASS when
     daemon (what an operator does with `kubectl exec`);
   - SIGTERM (`podman stop`, the kubelet's stop) exits 0 and leaves the
     flows in place;
+  - the kubelet's probes get their answers: /healthz and /readyz 200 on
+    the --http port, from the host (hostNetwork);
   - the image holds no apt, no compiler, no shell history of the build.
 It reports the time from `podman run` to the first sync (median of 5).
 """
 import os
 import signal
+import socket
 import statistics
+import urllib.error
+import urllib.request
 import subprocess
 import sys
 import time
@@ -49,11 +54,28 @@ def caps(pid):
     return out
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(port, path):
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except OSError as e:
+        return None, str(e)
+
+
 def test(bed):
     problems = []
     if not podman_daemon.image_present():
         return False, "image %s not present (deploy/image/build.sh)" % podman_daemon.IMAGE
-    bed.start()
+    port = free_port()
+    bed.start(daemon_args=["--http", "127.0.0.1:%d" % port])
     bed.write("policy.json", dlib.v1list([dlib.allow_x()]))
     bed.sync()
     bed.purge()
@@ -63,6 +85,15 @@ def test(bed):
         dlib.log("probe %s -> x/a:80: %s" % (src, got))
         if got != want:
             problems.append("%s -> x/a:80 %s, want %s" % (src, got, want))
+
+    for path in ("/healthz", "/readyz"):
+        code, body = http_get(port, path)
+        dlib.log("GET %s: %s %s" % (path, code, body.strip()[:80]))
+        if code != 200:
+            problems.append("GET %s: %s %s" % (path, code, body.strip()[:200]))
+    code, body = http_get(port, "/metrics")
+    if code != 200 or "ovs_netpol_" not in body:
+        problems.append("GET /metrics: %s" % code)
 
     pid = podman_daemon.host_pid(bed.container)
     c = caps(pid)

@@ -5,6 +5,12 @@ with pods as network namespaces, TCP listeners in every pod (tests/np-probe
 serve), ovs-netpold following the stand-in, and real TCP probes
 (tests/np-probe probe).
 
+The stand-in gets deploy/kubernetes (`kubectl apply -k`), and the daemon
+runs with a token of the DaemonSet's service account (`kubectl create
+token`), so under the DaemonSet's own ClusterRole: stop() reports every 401
+and 403 the stand-in counted for that account, and a daemon that never
+used it.  kubectl keeps the admin kubeconfig.
+
 Used by tests/kube-e2e/run.py and deploy/sandbox-demo.py.  Python standard
 library only.  Needs root.  Everything it starts is stopped by PID in
 stop(), and the sandbox's namespaces are deleted (ovs/sandbox.sh stop);
@@ -16,6 +22,7 @@ NP_DAEMON, NP_NETPOL, NP_PROBE, NP_SIM (default: the built files of the
 tree).
 """
 
+import base64
 import datetime
 import ipaddress
 import json
@@ -32,7 +39,19 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 SANDBOX = os.path.join(TOP, "ovs", "sandbox.sh")
+DEPLOY = os.path.join(TOP, "deploy", "kubernetes")
 NODE = "node-1"
+# NP_LAUNCHER=podman: the daemon runs from the image as the DaemonSet runs
+# it (tests/image/podman_daemon.py), with the DaemonSet's own command, the
+# ConfigMap's files at /etc/ovs-netpol, and the service account's token
+# where the kubelet projects it (the in-cluster configuration).
+LAUNCHER = os.environ.get("NP_LAUNCHER", "native")
+if LAUNCHER == "podman":
+    import sys
+    sys.path.insert(0, os.path.join(TOP, "tests", "image"))
+    import podman_daemon  # noqa: E402
+elif LAUNCHER != "native":
+    raise SystemExit("NP_LAUNCHER must be native or podman, not %r" % LAUNCHER)
 
 
 class BedError(Exception):
@@ -99,6 +118,13 @@ def pod_tcp_ports(o):
                    if (p.get("protocol") or "TCP").upper() == "TCP"})
 
 
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class Bed:
     def __init__(self, work=None, keep=False, bookmark_interval=None,
                  log=print):
@@ -115,8 +141,17 @@ class Bed:
         self.log = log
         self.sbx = os.path.join(self.work, "sb")
         self.kubeconfig = os.path.join(self.work, "kubeconfig")
+        # The daemon's: the DaemonSet's service account (start_sim() writes it)
+        self.daemon_kubeconfig = os.path.join(self.work, "daemon.kubeconfig")
+        self.sa_user = None
         self.kcache = os.path.join(self.work, "kube-cache")
         self.ctl = os.path.join(self.work, "ovs-netpold.ctl")
+        self.container = None
+        self.ds_container = None    # the DaemonSet's container spec
+        if LAUNCHER == "podman":
+            self.ctl_dir = os.path.join(self.work, "run-ovs-netpol")
+            self.ctl = os.path.join(self.ctl_dir, "ovs-netpold.ctl")
+            self.container = "np-kube-e2e-%d" % os.getpid()
         self.daemon_log = os.path.join(self.work, "ovs-netpold.log")
         self.sim_log = os.path.join(self.work, "kube-apiserver-sim.log")
         self.token = secrets.token_hex(16)
@@ -150,7 +185,106 @@ class Bed:
             raise BedError("kube-apiserver-sim did not start (%r): %s"
                            % (line, tail(self.sim_log)))
         self.url = line.split()[1]
+        self._deploy_rbac()
         return self.url
+
+    def _deploy_rbac(self):
+        """Applies deploy/kubernetes and writes daemon_kubeconfig with a
+        token of its DaemonSet's service account."""
+        doc = json.loads(self.kubectl("apply", "-k", DEPLOY, "-o", "json").stdout)
+        items = doc.get("items", []) if doc.get("kind") == "List" else [doc]
+        ds = [o for o in items if o.get("kind") == "DaemonSet"]
+        if len(ds) != 1:
+            raise BedError("%s: expected one DaemonSet, found %d" % (DEPLOY, len(ds)))
+        ns = ds[0]["metadata"]["namespace"]
+        sa = ds[0]["spec"]["template"]["spec"].get("serviceAccountName") or "default"
+        token = self.kubectl("create", "token", sa, "-n", ns,
+                             "--duration", "24h").stdout.strip()
+        self.sa_user = "system:serviceaccount:%s:%s" % (ns, sa)
+        if LAUNCHER == "podman":
+            self._pod_files(ds[0], ns, token)
+        with open(os.path.join(self.work, "tls", "ca.crt"), "rb") as f:
+            ca = base64.b64encode(f.read()).decode()
+        fd = os.open(self.daemon_kubeconfig, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("apiVersion: v1\nkind: Config\n"
+                    "clusters:\n- name: sim\n  cluster:\n    server: %s\n"
+                    "    certificate-authority-data: %s\n"
+                    "users:\n- name: %s\n  user:\n    token: %s\n"
+                    "contexts:\n- name: sim\n  context:\n    cluster: sim\n"
+                    "    user: %s\ncurrent-context: sim\n"
+                    % (self.url, ca, sa, token, sa))
+
+    def _pod_files(self, ds, ns, token):
+        """What the kubelet gives the DaemonSet's pod: the files of its
+        ConfigMap volume, and the service account's token, CA and
+        namespace."""
+        spec = ds["spec"]["template"]["spec"]
+        self.ds_container = [c for c in spec["containers"]
+                             if c["name"] == "ovs-netpold"][0]
+        vols = {v["name"]: v for v in spec.get("volumes", [])}
+        self.pod_mounts = []
+        for m in self.ds_container.get("volumeMounts", []):
+            cm = (vols.get(m["name"]) or {}).get("configMap")
+            if not cm:
+                continue
+            d = os.path.join(self.work, "configmap-" + cm["name"])
+            os.makedirs(d, exist_ok=True)
+            obj = json.loads(self.kubectl("get", "configmap", cm["name"], "-n", ns,
+                                          "-o", "json").stdout)
+            for k, v in (obj.get("data") or {}).items():
+                with open(os.path.join(d, k), "w") as f:
+                    f.write(v)
+            self.pod_mounts.append((d, m["mountPath"]))
+        self.sa_dir = os.path.join(self.work, "serviceaccount")
+        os.makedirs(self.sa_dir, exist_ok=True)
+        shutil.copy(os.path.join(self.work, "tls", "ca.crt"),
+                    os.path.join(self.sa_dir, "ca.crt"))
+        for name, text in (("token", token), ("namespace", ns)):
+            with open(os.path.join(self.sa_dir, name), "w") as f:
+                f.write(text)
+
+    def _podman_command(self, extra):
+        """The DaemonSet container's command and args, $(VAR) expanded from
+        its env as the kubelet does (spec.nodeName = this bed's node), then
+        the bed's own flags (flags win over the config file)."""
+        env = {}
+        for e in self.ds_container.get("env", []):
+            if "value" in e:
+                env[e["name"]] = e["value"]
+            elif (e.get("valueFrom") or {}).get("fieldRef", {}).get("fieldPath") == "spec.nodeName":
+                env[e["name"]] = NODE
+        argv = list(self.ds_container.get("command", [])) + \
+            list(self.ds_container.get("args", []))
+        argv = [re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)",
+                       lambda m: env.get(m.group(1), m.group(0)), a) for a in argv]
+        if not argv or argv[0] != "/usr/bin/ovs-netpold":
+            raise BedError("the DaemonSet's container runs %r, not /usr/bin/ovs-netpold" % argv[:1])
+        host, port = re.match(r"https://([^/]+):(\d+)", self.url).groups()
+        os.makedirs(self.ctl_dir, exist_ok=True)
+        podman_daemon.remove(self.container)
+        return podman_daemon.command(
+            self.container, argv[1:] + list(extra),
+            os.path.join(self.sbx, "run"), self.ctl_dir,
+            mounts=self.pod_mounts, sa_dir=self.sa_dir, api=(host, port))
+
+    def auth_problems(self):
+        """The 401s and 403s the stand-in counted for the daemon's service
+        account, and a daemon that never made an allowed request with it."""
+        if not self.sa_user or not self.sim or self.sim.poll() is not None:
+            return []
+        p = self.kubectl("get", "--raw", "/sim/auth", check=False)
+        if p.returncode:
+            return ["/sim/auth: %s" % (p.stderr or p.stdout).strip()]
+        st = json.loads(p.stdout)["users"].get(self.sa_user) or {}
+        out = []
+        if st.get("forbidden") or st.get("unauthorized"):
+            out.append("%s got %d 403 and %d 401 answers; last: %s" % (
+                self.sa_user, st.get("forbidden", 0), st.get("unauthorized", 0),
+                " | ".join(st.get("lastDenials", [])[-3:])))
+        if self.daemon and not st.get("allowed"):
+            out.append("ovs-netpold made no request as %s" % self.sa_user)
+        return out
 
     def kubectl(self, *args, check=True, timeout=60):
         return run([self.kubectl_bin, "--kubeconfig", self.kubeconfig,
@@ -225,13 +359,20 @@ class Bed:
     # ---- the daemon ---------------------------------------------------------
 
     def start_daemon(self, extra=()):
-        cmd = [self.daemon_bin, "--kubeconfig", self.kubeconfig,
-               "--ovs-rundir", os.path.join(self.sbx, "run"),
-               "--node", NODE, "--control", self.ctl,
-               # The matrix is pod to pod; this host's own addresses are
-               # not the sandbox node's.
-               "--node-address", "none",
-               "--log-level", "debug"] + list(extra)
+        # The matrix is pod to pod; this host's own addresses are not the
+        # sandbox node's.
+        own = ["--node-address", "none", "--log-level", "debug"]
+        if LAUNCHER == "podman":
+            # The config's port is the node's; a bed on a shared host
+            # takes a free one.
+            self.http_port = free_port()
+            cmd = self._podman_command(
+                own + ["--log-format", "text",
+                       "--http", "127.0.0.1:%d" % self.http_port] + list(extra))
+        else:
+            cmd = [self.daemon_bin, "--kubeconfig", self.daemon_kubeconfig,
+                   "--ovs-rundir", os.path.join(self.sbx, "run"),
+                   "--node", NODE, "--control", self.ctl] + own + list(extra)
         with open(self.daemon_log, "w") as lf:
             lf.write("==== %s\n" % quote(cmd))
             lf.flush()
@@ -369,8 +510,16 @@ class Bed:
         daemon's exit status).  The work directory is removed unless
         'keep_dir' (default: the constructor's 'keep')."""
         problems = []
+        try:
+            problems += self.auth_problems()
+        except (BedError, ValueError, KeyError) as e:
+            problems.append("/sim/auth: %s" % e)
         if self.daemon:
-            if self.daemon.poll() is not None:
+            if self.container:
+                rc = podman_daemon.stop(self.daemon, self.container)
+                if rc:
+                    problems.append("ovs-netpold (image): exit %s on SIGTERM" % rc)
+            elif self.daemon.poll() is not None:
                 problems.append("ovs-netpold had exited with %d"
                                 % self.daemon.returncode)
             else:

@@ -299,7 +299,9 @@ def main():
         # binds each by its Interface's external_ids:iface-id.
         bed.add_pods(bed.manifest_pods(EX + "/cluster.yaml"))
         bed.start_daemon()
-        print("work dir %s; ovs-netpold pid %d" % (bed.work, bed.daemon.pid))
+        print("work dir %s; ovs-netpold pid %d, as %s (deploy/kubernetes; "
+              "a 401 or 403 fails the run)" % (bed.work, bed.daemon.pid,
+                                                bed.sa_user))
         bed.sync(timeout=args.sync_timeout)
 
         all_steps = [st + (None,) * (8 - len(st)) for st in steps(*files)]

@@ -8,7 +8,9 @@
 # deleted, then a new policy that the stand-in accepts and we reject
 # (isolating its pods with no rules), fixed, made invalid again (its last
 # valid version stays) and deleted.  Expected verdicts are written by hand
-# in run.py.
+# in run.py.  The stand-in gets deploy/kubernetes (kubectl apply -k) and the
+# daemon runs with a token of the DaemonSet's service account, so under its
+# ClusterRole: a single 401 or 403 for that account fails the run.
 #
 #   tests/kube-e2e/run.sh [-v] [--keep] [--bookmark-interval S]
 #                         [--sync-timeout S] [--timeout-ms MS]

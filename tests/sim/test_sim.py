@@ -416,7 +416,11 @@ def t_aggregated():
         eq(st, 200, "status")
         eq(h["content-type"], "application/json;g=apidiscovery.k8s.io;v=%s;as=APIGroupDiscoveryList" % v, "content type")
         eq(obj["kind"], "APIGroupDiscoveryList", "kind")
-        res = obj["items"][0]["versions"][0]["resources"][0]
+        eq([g["metadata"]["name"] for g in obj["items"]],
+           ["apps", "authentication.k8s.io", "authorization.k8s.io", "networking.k8s.io",
+            "rbac.authorization.k8s.io"], "groups, in the real server's order")
+        net = [g for g in obj["items"] if g["metadata"]["name"] == "networking.k8s.io"][0]
+        res = net["versions"][0]["resources"][0]
         eq((res["resource"], res["scope"], res["responseKind"]["kind"]),
            ("networkpolicies", "Namespaced", "NetworkPolicy"), "netpol entry")
         st, h, _, obj = s.get("/api", accept=acc)
@@ -1333,7 +1337,7 @@ def t_gzip():
     eq(len(json.loads(out)["items"]), 400, "curl --compressed")
 
 
-@test("--no-aggregated-discovery: kubectl falls back to legacy discovery and still works")
+@test("--no-aggregated-discovery: kubectl falls back to legacy discovery and still works (also apply -k deploy/kubernetes)")
 def t_legacy_only():
     s2 = Sim("--no-aggregated-discovery", "--kubeconfig-ca", "path", name="legacy")
     try:
@@ -1344,8 +1348,11 @@ def t_legacy_only():
         eq(r.out.count(" created"), 10, r.out)
         r = s2.kubectl("get", "netpol", "-A", "-o", "name")
         eq(r.out.split(), ["networkpolicy.networking.k8s.io/test-network-policy"], "get")
+        r = s2.kubectl("apply", "-k", os.path.join(EXAMPLES, "..", "kubernetes"))
+        eq(r.out.count(" created"), 6, r.out)
         paths = {q["path"].split("?")[0] for q in s2.ok("GET", "/sim/requests")["requests"]}
-        check({"/api/v1", "/apis/networking.k8s.io/v1"} <= paths, "group versions fetched: %s" % sorted(paths))
+        check({"/api/v1", "/apis/networking.k8s.io/v1", "/apis/apps/v1", "/apis/rbac.authorization.k8s.io/v1"}
+              <= paths, "group versions fetched: %s" % sorted(paths))
     finally:
         eq(s2.stop(), 0, "exit status")
 
@@ -1397,6 +1404,387 @@ def t_load():
         eq(p["status"]["podIPs"], [{"ip": "10.4.0.1"}], "podIPs filled from podIP")
     finally:
         eq(s2.stop(), 0, "exit status")
+
+
+# --- deploy/kubernetes, service-account tokens, RBAC -------------------------
+
+DEPLOY = os.path.normpath(os.path.join(HERE, "..", "..", "deploy", "kubernetes"))
+SA_USER = "system:serviceaccount:ovs-netpol:ovs-netpol"
+
+
+def rbac_sim():
+    """A simulator with deploy/kubernetes applied (kept apart from the main
+    one, whose object counts other tests check)."""
+    if "rbac" not in MAIN:
+        s = MAIN["rbac"] = Sim("--namespace-deletion-delay", "1", name="rbac")
+        s.kubectl("apply", "-k", DEPLOY)
+        s.kubectl("apply", "-f", os.path.join(EXAMPLES, "cluster.yaml"))
+    return MAIN["rbac"]
+
+
+def sa_token(s, ns="ovs-netpol", name="ovs-netpol", *extra):
+    return s.kubectl("create", "token", name, "-n", ns, *extra).out.strip()
+
+
+def auth_counts(s, user=SA_USER):
+    return s.ok("GET", "/sim/auth")["users"].get(user, {"allowed": 0, "forbidden": 0, "unauthorized": 0})
+
+
+@test("deploy/kubernetes: kubectl apply -k creates its six objects, again leaves them unchanged, get -k lists them")
+def t_apply_k():
+    s = Sim("--namespace-deletion-delay", "1", name="applyk")
+    try:
+        r = s.kubectl("apply", "-k", DEPLOY)
+        eq(r.out.strip().splitlines(), [
+            "namespace/ovs-netpol created", "serviceaccount/ovs-netpol created",
+            "clusterrole.rbac.authorization.k8s.io/ovs-netpol created",
+            "clusterrolebinding.rbac.authorization.k8s.io/ovs-netpol created",
+            "configmap/ovs-netpol created", "daemonset.apps/ovs-netpol created"], "apply -k")
+        r = s.kubectl("apply", "-k", DEPLOY)
+        check(all(l.endswith(" unchanged") for l in r.out.strip().splitlines()), r.out)
+        r = s.kubectl("get", "-k", DEPLOY)
+        check(re.search(r"^daemonset.apps/ovs-netpol\s+0\s+0\s+0\s+0\s+0\s+<none>\s+\d+s$", r.out, re.M), r.out)
+        check(re.search(r"^clusterrolebinding.rbac.authorization.k8s.io/ovs-netpol\s+ClusterRole/ovs-netpol\s+\d+s$",
+                        r.out, re.M), r.out)
+        check(re.search(r"^configmap/ovs-netpol\s+2\s+\d+s$", r.out, re.M), r.out)
+        ds = json.loads(s.kubectl("get", "ds", "-n", "ovs-netpol", "ovs-netpol", "-o", "json").out)
+        eq(ds["spec"]["updateStrategy"], {"type": "RollingUpdate",
+                                          "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}, "update strategy")
+        eq(ds["metadata"]["generation"], 1, "generation")
+        tsp = ds["spec"]["template"]["spec"]
+        eq((tsp["serviceAccountName"], tsp["hostNetwork"], tsp["priorityClassName"], tsp["tolerations"]),
+           ("ovs-netpol", True, "system-node-critical", [{"operator": "Exists"}]), "pod template")
+        c = tsp["containers"][0]
+        eq(c["securityContext"]["capabilities"], {"drop": ["ALL"]}, "capabilities")
+        eq((c["livenessProbe"]["httpGet"]["path"], c["readinessProbe"]["httpGet"]["path"]),
+           ("/healthz", "/readyz"), "probes")
+        # a change to the template: strategic merge patch, generation 2
+        s.kubectl("-n", "ovs-netpol", "set", "env", "ds/ovs-netpol", "-c", "ovs-netpold", "X=1")
+        ds = json.loads(s.kubectl("get", "ds", "-n", "ovs-netpol", "ovs-netpol", "-o", "json").out)
+        eq(ds["metadata"]["generation"], 2, "generation after a template change")
+        eq([e["name"] for e in ds["spec"]["template"]["spec"]["containers"][0]["env"]], ["NODE_NAME", "X"], "env")
+    finally:
+        s.stop()
+
+
+@test("deploy/kubernetes: kubectl delete -k deletes every object (namespace contents go after --namespace-deletion-delay)")
+def t_delete_k():
+    s = Sim("--namespace-deletion-delay", "1", name="deletek")
+    try:
+        s.kubectl("apply", "-k", DEPLOY)
+        r = s.kubectl("delete", "-k", DEPLOY)
+        eq(len(r.out.strip().splitlines()), 6, "deleted: " + r.out)
+        check(all(l.endswith(" deleted") for l in r.out.strip().splitlines()), r.out)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            counts = s.state()["objects"]
+            if not any(counts[k] for k in ("namespaces", "serviceaccounts", "configmaps", "daemonsets",
+                                           "clusterroles", "clusterrolebindings")):
+                break
+            time.sleep(0.2)
+        eq({k: v for k, v in s.state()["objects"].items() if v}, {}, "objects left")
+    finally:
+        s.stop()
+
+
+@test("rbac: the DaemonSet's token lists and watches what its ClusterRole grants; 403 with the real message otherwise")
+def t_rbac_sa_token():
+    s = rbac_sim()
+    tok = sa_token(s)
+    check(re.match(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$", tok), tok)
+    before = auth_counts(s)
+    for path in ("/api/v1/pods", "/api/v1/namespaces", "/apis/networking.k8s.io/v1/networkpolicies",
+                 "/api/v1/namespaces/default/pods/db", "/api", "/apis", "/api/v1", "/version", "/openapi/v3"):
+        st, _, raw, _ = s.get(path, token=tok)
+        eq(st, 200, "GET %s: %s" % (path, raw[:200]))
+    w = s.watch("/api/v1/pods?watch=1", token=tok)
+    try:
+        eq(w.status, 200, "watch status")
+        check(w.event()["type"] == "ADDED")
+    finally:
+        w.close()
+    cases = [
+        ("GET", "/api/v1/secrets", None,
+         'secrets is forbidden: User "%s" cannot list resource "secrets" in API group "" at the cluster scope' % SA_USER,
+         {"kind": "secrets"}),
+        ("GET", "/api/v1/namespaces/default/secrets/x", None,
+         'secrets "x" is forbidden: User "%s" cannot get resource "secrets" in API group "" in the namespace "default"' % SA_USER,
+         {"name": "x", "kind": "secrets"}),
+        ("POST", "/api/v1/namespaces/default/pods", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+                                                     "spec": {"containers": [{"name": "c", "image": "i:1"}]}},
+         'pods is forbidden: User "%s" cannot create resource "pods" in API group "" in the namespace "default"' % SA_USER,
+         {"kind": "pods"}),
+        ("DELETE", "/apis/networking.k8s.io/v1/namespaces/default/networkpolicies", None,
+         'networkpolicies.networking.k8s.io is forbidden: User "%s" cannot deletecollection resource "networkpolicies" '
+         'in API group "networking.k8s.io" in the namespace "default"' % SA_USER,
+         {"group": "networking.k8s.io", "kind": "networkpolicies"}),
+        ("PATCH", "/api/v1/namespaces/default/pods/db/status", {},
+         'pods "db" is forbidden: User "%s" cannot patch resource "pods/status" in API group "" in the namespace "default"' % SA_USER,
+         {"name": "db", "kind": "pods"}),
+        ("GET", "/sim/state", None, 'forbidden: User "%s" cannot get path "/sim/state"' % SA_USER, {}),
+    ]
+    for method, path, body, msg, details in cases:
+        st, _, raw, obj = s.req(method, path, body, token=tok, ctype="application/merge-patch+json" if method == "PATCH" else "application/json")
+        eq(st, 403, "%s %s" % (method, path))
+        eq((obj["kind"], obj["status"], obj["reason"], obj["code"], obj["message"], obj["details"]),
+           ("Status", "Failure", "Forbidden", 403, msg, details), "%s %s" % (method, path))
+    after = auth_counts(s)
+    eq(after["forbidden"] - before["forbidden"], len(cases), "403s counted")
+    eq(after["unauthorized"], 0, "401s")
+    check(after["allowed"] - before["allowed"] >= 10, after)
+    r = s.kubectl("--token", tok, "get", "secrets", "-A", check_rc=False)
+    check(r.returncode != 0 and 'cannot list resource "secrets"' in r.err, r.err)
+    denied = [(q["user"], q["code"]) for q in s.ok("GET", "/sim/requests")["requests"]
+              if q["path"] == "/api/v1/secrets"]
+    eq(denied[-1], (SA_USER, 403), "/sim/requests: user and code of the denied list")
+
+
+@test("rbac: a removed binding denies the next request; an edited role too; restoring them allows again")
+def t_rbac_changes():
+    s = rbac_sim()
+    tok = sa_token(s)
+    eq(s.get("/api/v1/pods", token=tok)[0], 200, "before")
+    s.kubectl("delete", "clusterrolebinding", "ovs-netpol")
+    st, _, _, obj = s.get("/api/v1/pods", token=tok)
+    eq((st, obj["reason"]), (403, "Forbidden"), "without the binding")
+    eq(s.get("/api", token=tok)[0], 200, "discovery stays allowed (system:discovery)")
+    s.kubectl("apply", "-k", DEPLOY)
+    eq(s.get("/api/v1/pods", token=tok)[0], 200, "binding back")
+    # a role without watch on pods: the list passes, the watch does not
+    s.kubectl("patch", "clusterrole", "ovs-netpol", "--type=json",
+              "-p", '[{"op":"replace","path":"/rules/0/resources","value":["namespaces"]},'
+                    '{"op":"add","path":"/rules/-","value":{"apiGroups":[""],"resources":["pods"],"verbs":["get","list"]}}]')
+    eq(s.get("/api/v1/pods", token=tok)[0], 200, "list")
+    st, _, _, obj = s.get("/api/v1/pods?watch=1", token=tok)
+    eq((st, obj["message"]), (403, 'pods is forbidden: User "%s" cannot watch resource "pods" in API group "" '
+                                    'at the cluster scope' % SA_USER), "watch")
+    # a binding to a role that does not exist says so
+    s.kubectl("delete", "clusterrole", "ovs-netpol")
+    st, _, _, obj = s.get("/api/v1/pods", token=tok)
+    check(obj["message"].endswith(': RBAC: clusterrole.rbac.authorization.k8s.io "ovs-netpol" not found'), obj["message"])
+    s.kubectl("apply", "-k", DEPLOY)
+    w = s.watch("/api/v1/pods?watch=1", token=tok)
+    try:
+        eq(w.status, 200, "watch with the role restored")
+    finally:
+        w.close()
+
+
+@test("rbac: tokens: unknown, other audience, service account deleted (or re-created) -> 401, counted")
+def t_rbac_tokens():
+    s = rbac_sim()
+    s.kubectl("create", "sa", "tmp", "-n", "default")
+    tok = sa_token(s, "default", "tmp")
+    eq(s.get("/api", token=tok)[0], 200, "valid")
+    st, _, _, obj = s.get("/api", token=tok[:-2] + ("AA" if not tok.endswith("AA") else "BB"))
+    eq((st, obj["reason"]), (401, "Unauthorized"), "bad signature")
+    other = sa_token(s, "default", "tmp", "--audience", "vault")
+    eq(s.get("/api", token=other)[0], 401, "other audience")
+    s.kubectl("delete", "sa", "tmp", "-n", "default")
+    eq(s.get("/api", token=tok)[0], 401, "service account deleted")
+    s.kubectl("create", "sa", "tmp", "-n", "default")
+    eq(s.get("/api", token=tok)[0], 401, "service account re-created (new uid)")
+    eq(auth_counts(s, "system:serviceaccount:default:tmp")["unauthorized"], 3, "401s counted")
+    r = s.kubectl("create", "token", "tmp", "-n", "default", "--duration", "5m", check_rc=False)
+    check(r.returncode != 0 and "may not specify a duration less than 10 minutes" in r.err, r.err)
+    r = s.kubectl("create", "token", "nope", "-n", "default", check_rc=False)
+    check(r.returncode != 0 and 'serviceaccounts "nope" not found' in r.err, r.err)
+
+
+@test("rbac: rule matching: resourceNames (also via fieldSelector), subresources, */status, Role and RoleBinding, '*'")
+def t_rbac_rules():
+    s = rbac_sim()
+    s.kubectl("create", "sa", "r", "-n", "default")
+    tok = sa_token(s, "default", "r")
+    u = "system:serviceaccount:default:r"
+
+    def code(method, path, body=None, ctype="application/merge-patch+json"):
+        return s.req(method, path, body, token=tok, ctype=ctype)[0]
+    eq(code("GET", "/api/v1/namespaces/default/pods/db"), 403, "nothing bound yet")
+    s.ok("POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles", {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "r"},
+        "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"], "resourceNames": ["db"]},
+                  {"apiGroups": [""], "resources": ["*/status"], "verbs": ["patch"]}]})
+    s.ok("POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings", {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "r"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "r"},
+        "subjects": [{"kind": "ServiceAccount", "name": "r"}]})
+    eq(code("GET", "/api/v1/namespaces/default/pods/db"), 200, "named pod")
+    eq(code("GET", "/api/v1/namespaces/default/pods/frontend"), 403, "another pod")
+    eq(code("GET", "/api/v1/namespaces/default/pods"), 403, "list without a name")
+    eq(code("GET", "/api/v1/namespaces/default/pods?fieldSelector=metadata.name%3Ddb"), 200, "list of the named one")
+    eq(code("GET", "/api/v1/namespaces/other/pods/db"), 403, "another namespace")
+    eq(code("PATCH", "/api/v1/namespaces/default/pods/frontend/status", {"metadata": {"labels": {"x": "1"}}}), 200,
+       "*/status")
+    eq(code("PATCH", "/api/v1/namespaces/default/pods/frontend", {"metadata": {"labels": {"x": "1"}}}), 403, "main resource")
+    # a RoleBinding to a ClusterRole grants it in that namespace only; '*' verbs
+    s.ok("POST", "/apis/rbac.authorization.k8s.io/v1/clusterroles", {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "cm-all"},
+        "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["*"]},
+                  {"nonResourceURLs": ["/sim/auth"], "verbs": ["get"]}]})
+    s.ok("POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings", {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "cm"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cm-all"},
+        "subjects": [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": u}]})
+    eq(code("POST", "/api/v1/namespaces/default/configmaps", {"apiVersion": "v1", "kind": "ConfigMap",
+                                                             "metadata": {"name": "c"}, "data": {"a": "b"}},
+            "application/json"), 201, "create in the bound namespace")
+    eq(code("DELETE", "/api/v1/namespaces/default/configmaps"), 200, "deletecollection")
+    eq(code("GET", "/api/v1/namespaces/ovs-netpol/configmaps"), 403, "other namespace")
+    eq(code("GET", "/api/v1/configmaps"), 403, "cluster scope")
+    eq(code("GET", "/sim/auth"), 403, "nonResourceURLs only count in ClusterRoleBindings")
+    s.kubectl("create", "clusterrolebinding", "r-auth", "--clusterrole", "cm-all", "--group",
+              "system:serviceaccounts:default")
+    eq(code("GET", "/sim/auth"), 200, "a group subject, cluster-wide")
+    r = s.kubectl("auth", "can-i", "patch", "pods", "--subresource", "status", "-n", "default", "--as", u)
+    eq(r.out.strip(), "yes", "can-i (impersonation, SelfSubjectAccessReview)")
+    r = s.kubectl("auth", "can-i", "delete", "pods", "-n", "default", "--as", u, check_rc=False)
+    eq(r.out.strip(), "no", "can-i no")
+    r = s.kubectl("auth", "whoami", "--token", tok, "-o", "json")
+    eq(json.loads(r.out)["status"]["userInfo"]["groups"],
+       ["system:serviceaccounts", "system:serviceaccounts:default", "system:authenticated"], "whoami")
+    r = s.kubectl("--token", tok, "auth", "can-i", "--list", "-n", "default")
+    check(re.search(r"^pods\s+\[\]\s+\[db\]\s+\[get list\]$", r.out, re.M), r.out)
+    s.kubectl("create", "rolebinding", "r-admin", "-n", "other", "--clusterrole", "cluster-admin", "--user", u)
+    eq(code("DELETE", "/api/v1/namespaces/other/pods/web"), 200, "cluster-admin bound in a namespace")
+    eq(code("DELETE", "/api/v1/namespaces/default/pods/frontend"), 403, "... only there")
+    st, _, _, obj = s.req("GET", "/api/v1/pods", token=tok, headers={"Impersonate-User": "kubernetes-admin"})
+    eq((st, obj["message"]), (403, 'users "kubernetes-admin" is forbidden: User "%s" cannot impersonate resource '
+                                    '"users" in API group "" at the cluster scope' % u), "impersonation needs RBAC")
+
+
+@test("rbac: escalation: a role or binding grants only what its author holds, unless it may escalate or bind")
+def t_rbac_escalation():
+    s = rbac_sim()
+    s.kubectl("create", "sa", "esc", "-n", "default")
+    tok = sa_token(s, "default", "esc")
+    u = "system:serviceaccount:default:esc"
+    g = "/apis/rbac.authorization.k8s.io/v1/"
+    s.ok("POST", g + "clusterroles", {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "rbac-editor"},
+        "rules": [{"apiGroups": ["rbac.authorization.k8s.io"], "verbs": ["create", "update", "patch"],
+                   "resources": ["clusterroles", "clusterrolebindings"]},
+                  {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}]})
+    s.kubectl("create", "clusterrolebinding", "esc", "--clusterrole", "rbac-editor", "--serviceaccount", "default:esc")
+
+    def role(name, rules):
+        return s.req("POST", g + "clusterroles", {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                                                  "metadata": {"name": name}, "rules": rules}, token=tok)
+
+    def bind(name, role_name):
+        return s.req("POST", g + "clusterrolebindings", {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role_name},
+            "subjects": [{"kind": "ServiceAccount", "name": "esc", "namespace": "default"}]}, token=tok)
+    eq(role("esc-pods", [{"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]}])[0], 201, "held rights")
+    st, _, _, obj = role("esc-secrets", [{"apiGroups": [""], "resources": ["secrets", "pods"], "verbs": ["get", "list"]}])
+    eq((st, obj["message"]), (403, 'clusterroles.rbac.authorization.k8s.io "esc-secrets" is forbidden: user "%s" '
+                                   '(groups=["system:serviceaccounts" "system:serviceaccounts:default" '
+                                   '"system:authenticated"]) is attempting to grant RBAC permissions not currently '
+                                   'held:\n{APIGroups:[""], Resources:["secrets"], Verbs:["get" "list"]}' % u),
+       "a role with rights not held")
+    eq(bind("esc-pods", "esc-pods")[0], 201, "binding a role whose rights it holds")
+    st, _, _, obj = bind("esc-admin", "cluster-admin")
+    eq(st, 403, "binding cluster-admin")
+    check("is attempting to grant RBAC permissions not currently held" in obj["message"], obj["message"])
+    eq(s.get("/api/v1/secrets", token=tok)[0], 403, "still no secrets")
+    # the bind verb on that role lets it through; then it holds everything
+    s.kubectl("patch", "clusterrole", "rbac-editor", "--type=json", "-p",
+              '[{"op":"add","path":"/rules/-","value":{"apiGroups":["rbac.authorization.k8s.io"],'
+              '"resources":["clusterroles"],"verbs":["bind"],"resourceNames":["cluster-admin"]}}]')
+    eq(bind("esc-admin", "cluster-admin")[0], 201, "with bind on cluster-admin")
+    eq(s.get("/api/v1/secrets", token=tok)[0], 200, "secrets through cluster-admin")
+    s.kubectl("delete", "clusterrolebinding", "esc-admin", "esc")
+
+
+@test("rbac: a ClusterRole's aggregationRule collects the rules of the ClusterRoles it selects, as the controller does")
+def t_rbac_aggregation():
+    s = rbac_sim()
+    # in a namespace of its own: other tests bind roles to groups of "default"
+    s.kubectl("create", "ns", "agg")
+    s.kubectl("create", "sa", "agg", "-n", "agg")
+    tok = sa_token(s, "agg", "agg")
+    g = "/apis/rbac.authorization.k8s.io/v1/clusterroles"
+    s.ok("POST", g, {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "agg"},
+                     "aggregationRule": {"clusterRoleSelectors": [{"matchLabels": {"example.com/agg": "true"}}]}})
+    s.kubectl("create", "clusterrolebinding", "agg", "--clusterrole", "agg", "--serviceaccount", "agg:agg")
+    eq(s.get("/api/v1/configmaps", token=tok)[0], 403, "nothing aggregated yet")
+    s.ok("POST", g, {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                     "metadata": {"name": "agg-cm", "labels": {"example.com/agg": "true"}},
+                     "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["list"]}]})
+    eq(s.ok("GET", g + "/agg")["rules"], [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["list"]}],
+       "aggregated rules")
+    eq(s.get("/api/v1/configmaps", token=tok)[0], 200, "allowed through the aggregate")
+    s.kubectl("label", "clusterrole", "agg-cm", "example.com/agg-")
+    eq(s.ok("GET", g + "/agg").get("rules"), None, "label removed")
+    eq(s.get("/api/v1/configmaps", token=tok)[0], 403, "denied again")
+    s.kubectl("delete", "clusterrolebinding", "agg")
+
+
+@test("rbac: validation of roles and bindings (rules, roleRef, subjects; roleRef cannot change)")
+def t_rbac_validation():
+    s = rbac_sim()
+    g = "/apis/rbac.authorization.k8s.io/v1/"
+    bad = [
+        ("clusterroles", {"kind": "ClusterRole", "metadata": {"name": "bad1"},
+                          "rules": [{"resources": ["pods"], "verbs": ["get"]}]},
+         "rules[0].apiGroups: Required value"),
+        ("clusterroles", {"kind": "ClusterRole", "metadata": {"name": "bad2"},
+                          "rules": [{"apiGroups": [""], "resources": ["pods"]}]}, "rules[0].verbs: Required value"),
+        ("clusterrolebindings", {"kind": "ClusterRoleBinding", "metadata": {"name": "bad3"},
+                                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "x"},
+                                 "subjects": [{"kind": "ServiceAccount", "name": "sa"}]},
+         "subjects[0].namespace: Required value"),
+        ("clusterrolebindings", {"kind": "ClusterRoleBinding", "metadata": {"name": "bad4"},
+                                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "x"}},
+         "roleRef.kind: Unsupported value"),
+    ]
+    for plural, body, want in bad:
+        body["apiVersion"] = "rbac.authorization.k8s.io/v1"
+        st, _, raw, obj = s.req("POST", g + plural, body)
+        eq(st, 422, "%s: %s" % (want, raw[:300]))
+        check(want in obj["message"], obj["message"])
+    st, _, raw, obj = s.req("PATCH", g + "clusterrolebindings/ovs-netpol", {"roleRef": {"name": "other"}},
+                            ctype="application/merge-patch+json")
+    eq(st, 422, "roleRef change")
+    check("cannot change roleRef" in obj["message"], obj["message"])
+
+
+@test("rbac: discovery (legacy and aggregated) and OpenAPI v3 for apps/v1 and rbac.authorization.k8s.io/v1")
+def t_rbac_discovery():
+    s = rbac_sim()
+    acc = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
+    obj = s.ok("GET", "/apis", accept=acc)
+    groups = {g["metadata"]["name"]: g for g in obj["items"]}
+    rbac = {r["resource"]: r for r in groups["rbac.authorization.k8s.io"]["versions"][0]["resources"]}
+    eq({k: v["scope"] for k, v in rbac.items()},
+       {"clusterroles": "Cluster", "clusterrolebindings": "Cluster", "roles": "Namespaced",
+        "rolebindings": "Namespaced"}, "rbac scopes")
+    apps = groups["apps"]["versions"][0]["resources"][0]
+    eq((apps["resource"], apps["shortNames"], apps["subresources"][0]["subresource"]), ("daemonsets", ["ds"], "status"),
+       "daemonsets")
+    core = s.ok("GET", "/api", accept=acc)["items"][0]["versions"][0]["resources"]
+    sa = [r for r in core if r["resource"] == "serviceaccounts"][0]
+    eq(sa["subresources"], [{"subresource": "token", "responseKind": {"group": "authentication.k8s.io", "version": "v1",
+                                                                       "kind": "TokenRequest"},
+                             "verbs": ["create"]}], "serviceaccounts/token")
+    tr = [r for r in s.ok("GET", "/api/v1")["resources"] if r["name"] == "serviceaccounts/token"][0]
+    eq((tr["group"], tr["version"], tr["kind"]), ("authentication.k8s.io", "v1", "TokenRequest"), "legacy token entry")
+    eq(s.ok("GET", "/apis/apps/v1")["resources"][0]["name"], "daemonsets", "legacy apps/v1")
+    idx = s.ok("GET", "/openapi/v3")["paths"]
+    for gv, path, kind in (("apis/apps/v1", "/apis/apps/v1/namespaces/{namespace}/daemonsets/{name}", "DaemonSet"),
+                           ("apis/rbac.authorization.k8s.io/v1",
+                            "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/{name}", "ClusterRoleBinding")):
+        doc = s.ok("GET", idx[gv]["serverRelativeURL"])
+        patch = doc["paths"][path]["patch"]
+        eq(patch["x-kubernetes-group-version-kind"]["kind"], kind, gv)
+        check(any(p["name"] == "fieldValidation" for p in patch["parameters"]), gv)
+    # every authenticated user may do discovery (system:discovery)
+    s.kubectl("create", "sa", "nobody", "-n", "default")
+    tok = sa_token(s, "default", "nobody")
+    r = s.kubectl("--token", tok, "api-resources", "-o", "name")
+    check("daemonsets.apps" in r.out.split() and "clusterroles.rbac.authorization.k8s.io" in r.out.split(), r.out)
+    eq(auth_counts(s, "system:serviceaccount:default:nobody")["forbidden"], 0, "403s during discovery")
 
 
 @test("--state-dir: objects and resourceVersion survive a restart; older resourceVersions get 410")
@@ -1468,11 +1856,12 @@ def run():
             if VERBOSE and "sim" in MAIN:
                 print("     --- main simulator log:\n" + MAIN["sim"].logtail())
         sys.stdout.flush()
-    if "sim" in MAIN:
-        rc = MAIN["sim"].stop()
-        if rc != 0:
-            failed += 1
-            print("FAIL main simulator exit status %r\n%s" % (rc, MAIN["sim"].logtail()))
+    for key in ("sim", "rbac"):
+        if key in MAIN:
+            rc = MAIN[key].stop()
+            if rc != 0:
+                failed += 1
+                print("FAIL %s simulator exit status %r\n%s" % (key, rc, MAIN[key].logtail()))
     print("(%.0fs; work files in %s)" % (time.time() - t_start, TMP) if failed else "(%.0fs)" % (time.time() - t_start))
     if not failed:
         shutil.rmtree(TMP, ignore_errors=True)
