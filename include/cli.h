@@ -19,10 +19,14 @@ void cli_set_program_name(const char *argv0);
  * answer: status 0, 1 (the daemon said no) or 2 (unreachable). */
 int cli_control(const char *path, int argc, char *argv[]);
 
-/* Reads a port map: lines "namespace/pod PORT", '#' comments.  Returns NULL
- * on success, else a malloc'd message. */
+/* Reads a port map: lines "namespace/pod PORT" (into 'ports': "ns/pod" ->
+ * port) and "- PORT [TYPE]", a port that carries no pod, with its OVSDB
+ * Interface type ("" or absent: a system device) for compile_port_role()
+ * (into 'others': port -> type); '#' comments.  Values are malloc'd.
+ * Returns NULL on success, else a malloc'd message. */
 struct strmap;
-char *cli_read_ports(const char *path, struct strmap *ports)
+char *cli_read_ports(const char *path, struct strmap *ports,
+                     struct strmap *others)
     __attribute__((warn_unused_result));
 
 #endif

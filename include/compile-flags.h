@@ -6,7 +6,8 @@
  * the same messages:
  *
  *   --node NAME, --table-base N, --continuation ACTION, --ct-zone N,
- *   --node-address A,...|none, --node-port P,..., --max-policy-flows N
+ *   --node-address A,...|none, --node-port P,..., --uplink-port P,...,
+ *   --max-policy-flows N
  *
  * and --generation N, which only 'compile' offers (the daemon's installer
  * picks the generation of what it installs).  A program lists them in its
@@ -37,6 +38,8 @@ struct compile_flags {
     struct ip_addr *node_addrs_;
     char *node_ports_text_;             /* The words of --node-port... */
     const char **node_ports_;           /* ...which these point into. */
+    char *uplink_ports_text_;           /* The same for --uplink-port. */
+    const char **uplink_ports_;
 };
 
 void compile_flags_init(struct compile_flags *);
@@ -59,6 +62,7 @@ char *compile_flags_parse(struct compile_flags *, const char *name,
     {"ct-zone", required_argument, NULL, (VAL)},                \
     {"node-address", required_argument, NULL, (VAL)},           \
     {"node-port", required_argument, NULL, (VAL)},              \
+    {"uplink-port", required_argument, NULL, (VAL)},            \
     {"max-policy-flows", required_argument, NULL, (VAL)}
 
 #endif

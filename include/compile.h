@@ -35,6 +35,19 @@ struct compile_bound_port {
     const char *port;           /* OpenFlow port name or number. */
 };
 
+/* What a switch port is to the pipeline.  The compiler only sees the
+ * ports that may send no IP ('unbound_ports'); compile_port_role() says
+ * which those are, for the daemon (from OVSDB) and for 'compile --ports'
+ * alike. */
+enum compile_port_role {
+    COMPILE_PORT_POD,           /* Bound to a pod ('bound_ports'). */
+    COMPILE_PORT_NODE,          /* One of 'node_ports'. */
+    COMPILE_PORT_UPLINK,        /* Brings other nodes' traffic: to
+                                 * ingress checks. */
+    COMPILE_PORT_UNBOUND,       /* Carries no pod, and is neither: sends
+                                 * no IP. */
+};
+
 struct compile_options {
     const char *node;           /* Local node; NULL: every pod is local. */
     unsigned int table_base;    /* First of our tables. */
@@ -47,6 +60,16 @@ struct compile_options {
      * address yet, ...) drop what they send.  May be empty. */
     const struct compile_bound_port *bound_ports;
     size_t n_bound_ports;
+    /* Every port that carries no pod and is neither one of the node's
+     * ports nor an uplink (COMPILE_PORT_UNBOUND): it sends no IP.  Port
+     * text as in 'bound_ports'.  May be empty. */
+    const char *const *unbound_ports;
+    size_t n_unbound_ports;
+    /* Ports the operator names as uplinks (--uplink-port): what they
+     * bring goes to ingress checks, as from a tunnel.  Only
+     * compile_port_role() reads them. */
+    const char *const *uplink_ports;
+    size_t n_uplink_ports;
     /* This node: traffic to and from it is always allowed.  From it: a
      * packet with one of 'node_addrs' as source on one of 'node_ports'
      * (compile_options_init(): "LOCAL", the bridge's own port).  None:
@@ -96,6 +119,19 @@ void compile_options_init(struct compile_options *);
  * "in_port=NAME,..." matches).  Returns NULL, or a malloc'd message. */
 char *compile_check_port(const char *)
     __attribute__((warn_unused_result));
+
+/* What a port that carries no pod is: a node port if 'name' or 'ofport'
+ * (its OpenFlow port number as text, or NULL) is one of opts->node_ports;
+ * an uplink if it is one of opts->uplink_ports, or if 'type' (its OVSDB
+ * Interface type; NULL or "" for a system device) is a tunnel (geneve,
+ * vxlan, gre, ip6gre, erspan, ip6erspan, stt, lisp, bareudp, gtpu, srv6),
+ * "patch" (another bridge) or "internal" (the host's own, as LOCAL is);
+ * otherwise COMPILE_PORT_UNBOUND: a veth, tap, NIC, DPDK port... that
+ * nobody bound sends no IP. */
+enum compile_port_role compile_port_role(const struct compile_options *,
+                                         const char *name, const char *ofport,
+                                         const char *type);
+const char *compile_port_role_name(enum compile_port_role);
 
 /* Whether 'pod' gets flows of its own (selected, isolated, spoof-guarded)
  * with 'opts': it has an address, is neither finished nor hostNetwork, and

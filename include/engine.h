@@ -34,6 +34,8 @@ struct engine_stats {
     double last_run_ms;
     size_t n_namespaces, n_pods, n_policies;
     size_t n_local_pods;        /* As of the last run, like the flows. */
+    size_t n_unbound_ports;     /* Ports that carry no pod and send no IP
+                                 * (engine_set_port_role()), as of now. */
     size_t n_flows;
     size_t n_warnings;
     size_t n_rejected;          /* Policies over the flow limit. */
@@ -85,6 +87,21 @@ char *engine_set_port(struct engine *, const char *ns, const char *name,
 /* Unbinds 'port' from pod ns/name; the pod's other ports stay bound. */
 void engine_unset_port(struct engine *, const char *ns, const char *name,
                        const char *port);
+
+/* Says what switch port 'port' (text as for engine_set_port()), which
+ * carries no pod, is: COMPILE_PORT_UNBOUND sends no IP (its drops come
+ * with the next run, in the same commit as everything else of that run);
+ * COMPILE_PORT_NODE and COMPILE_PORT_UPLINK have no flows of their own;
+ * COMPILE_PORT_POD forgets the port (deleted, or bound to a pod now: bind
+ * it with engine_set_port() in the same batch, so that no run sees it
+ * between the two).  The daemon classifies with compile_port_role(): the
+ * engine never sees an OVS type. */
+void engine_set_port_role(struct engine *, const char *port,
+                          enum compile_port_role);
+/* What engine_set_port_role() last said of 'port' (COMPILE_PORT_POD if
+ * nothing, or it was forgotten). */
+enum compile_port_role engine_port_role(const struct engine *,
+                                        const char *port);
 
 /* Calls 'cb' for every bound port with its pod and whether the compiler
  * gives that pod flows of its own (known, not finished, not hostNetwork,

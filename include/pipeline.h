@@ -34,6 +34,15 @@ enum np_priority {
     /* NPT_CLASSIFY. */
     PRIO_CLASSIFY_NOT_IP = 100, /* ARP, IPv6 neighbor discovery: not
                                  * policy, to the continuation. */
+    /* IP from a port that may send none: dropped before conntrack, so
+     * that not even a reply of a connection gets out (table 1 passes
+     * replies before any port is looked at).  Below NOT_IP: address
+     * resolution still works. */
+    PRIO_CLASSIFY_NO_POD_DROP = 96,     /* A port that carries no pod and
+                                         * is neither an uplink nor a node
+                                         * port. */
+    PRIO_CLASSIFY_PORT_DROP = 95,       /* A port bound to a pod that has
+                                         * no flows (yet). */
     PRIO_CLASSIFY_IP = 90,      /* IPv4, IPv6: through conntrack. */
 
     /* NPT_STATE.  Replies follow their connection's verdict, kept in
@@ -49,8 +58,8 @@ enum np_priority {
     /* NPT_SPOOF. */
     PRIO_SPOOF_OWN = 200,       /* A local pod's own port and address. */
     PRIO_SPOOF_NODE = 190,      /* The node, from a node port: allowed. */
-    PRIO_SPOOF_PORT_DROP = 150, /* A port whose pod has no flows (yet),
-                                 * or another source address: drop. */
+    PRIO_SPOOF_PORT_DROP = 150, /* A local pod's port with another
+                                 * source address: drop. */
     PRIO_SPOOF_ADDRESS_DROP = 100,      /* A local pod's address from
                                          * another port: drop. */
 

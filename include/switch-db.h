@@ -1,7 +1,8 @@
 /* switch-db: which switch port each local pod is on, from OVSDB.
  *
  * An OVSDB client (OVS's IDL) of RUNDIR/db.sock that follows the Interface
- * table's name, ofport and external_ids columns, and reports port bindings:
+ * table's name, ofport, type and external_ids columns (and which of them
+ * are the bridge's), and reports port bindings:
  * an Interface with external_ids:iface-id="<namespace>_<pod>" (the
  * OVN-Kubernetes convention; ovs/sandbox.sh sets it too) and a usable
  * OpenFlow port number binds that pod to that port.
@@ -10,7 +11,7 @@
  * DNS-1123 labels and pod names DNS-1123 subdomains, neither of which may
  * contain '_', so "<namespace>_<pod>" is unambiguous.  An iface-id without
  * '_', or with an empty namespace or pod, binds nothing: the port is not a
- * pod's.  One whose parts are not such names (too long, other characters)
+ * pod's (it is reported as a port that carries no pod, see below).  One whose parts are not such names (too long, other characters)
  * binds its port to a pod that cannot exist, named by a short copy of the
  * parts, so that the port carries no IP (see compile.h's bound ports)
  * rather than nothing at all; either way a rate-limited warning names the
@@ -60,12 +61,32 @@ struct switch_db_binding {
     const char *addresses;
 };
 
+/* An Interface of the bridge (switch_db_set_bridge()) with a usable
+ * ofport that carries no pod: no iface-id, or one that names none (no '_',
+ * an empty part).  The bridge's own port (LOCAL) is not reported.  The
+ * daemon decides what it is from its name, number and type
+ * (compile_port_role()). */
+struct switch_db_port {
+    const char *name;           /* As 'port' of struct switch_db_binding. */
+    int ofport;                 /* > 0. */
+    const char *type;           /* OVSDB Interface type: "" (a system
+                                 * device), "internal", "vxlan", ... */
+};
+typedef void switch_db_port_cb(void *aux, const struct switch_db_port *);
+
 /* The binding, and its strings, are valid only during the call. */
 typedef void switch_db_binding_cb(void *aux, const struct switch_db_binding *);
 
 struct switch_db_callbacks {
     switch_db_binding_cb *bound;        /* May be NULL. */
     switch_db_binding_cb *unbound;      /* May be NULL. */
+    /* A port that carries no pod appeared, or is gone (deleted, bound to
+     * a pod, ofport lost); a change of its name, ofport or type is gone,
+     * then appeared.  Of one update, every such report comes before the
+     * bindings', so that a port bound in it is gone before it is bound.
+     * May be NULL. */
+    switch_db_port_cb *port;
+    switch_db_port_cb *port_gone;
     /* The first complete copy of the table has arrived and been reported
      * (NULL allowed).  Until then a missing binding means "not known yet". */
     void (*synced)(void *aux);
@@ -81,6 +102,16 @@ struct switch_db *switch_db_create(const char *rundir,
 struct switch_db *switch_db_create_remote(const char *remote,
                                           const struct switch_db_callbacks *,
                                           void *aux);
+
+/* Reports the ports of bridge 'bridge' that carry no pod (callbacks
+ * 'port' and 'port_gone'); none without it.  Call it once, after
+ * creating. */
+void switch_db_set_bridge(struct switch_db *, const char *bridge);
+
+/* The port of the bridge named 'name' (as OVSDB has it) that carries no
+ * pod, or NULL.  Valid until the loop runs again. */
+const struct switch_db_port *switch_db_find_port(const struct switch_db *,
+                                                 const char *name);
 
 /* Closes the connection, without reporting anything unbound.  Accepts
  * NULL. */

@@ -102,6 +102,9 @@ struct trace_context {
     void *aux;
     const char *src;            /* How to call source and destination: */
     const char *dst;            /* "x/b", or an address. */
+    const char *in_port;        /* The port the packet enters on, by name
+                                 * ("veth7"), or NULL: the flows' match
+                                 * names it. */
 };
 
 /* One line for a hit of the path, without a newline, e.g.

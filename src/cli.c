@@ -14,8 +14,19 @@
 #include "strmap.h"
 #include "np-util.h"
 
+/* An OVSDB Interface type as a ports file gives it: a word of a-z, 0-9
+ * and '_' (OVS's own are "system", "internal", "vxlan", "dpdkvhostuser",
+ * ...), at most 32 characters. */
+static bool
+is_port_type(const char *s)
+{
+    size_t len = strlen(s);
+    return len && len <= 32
+           && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == len;
+}
+
 char *
-cli_read_ports(const char *path, struct strmap *ports)
+cli_read_ports(const char *path, struct strmap *ports, struct strmap *others)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
@@ -35,14 +46,15 @@ cli_read_ports(const char *path, struct strmap *ports)
         if (hash) {
             *hash = '\0';
         }
-        char pod[512], port[256], extra[2];
-        int n = sscanf(line, "%511s %255s %1s", pod, port, extra);
+        char pod[512], port[256], type[64], extra[2];
+        int n = sscanf(line, "%511s %255s %63s %1s", pod, port, type, extra);
         if (n <= 0) {
             continue;
         }
-        if (n != 2 || !strchr(pod, '/')) {
-            error = xasprintf("%s:%d: expected \"namespace/pod PORT\"",
-                              path, lineno);
+        bool other = !strcmp(pod, "-");
+        if (other ? n != 2 && n != 3 : n != 2 || !strchr(pod, '/')) {
+            error = xasprintf("%s:%d: expected \"namespace/pod PORT\" or "
+                              "\"- PORT [TYPE]\"", path, lineno);
             break;
         }
         char *bad = compile_check_port(port);
@@ -51,9 +63,17 @@ cli_read_ports(const char *path, struct strmap *ports)
             free(bad);
             break;
         }
-        void **slot = strmap_slot(ports, pod, NULL);
+        if (other && n == 3 && !is_port_type(type)) {
+            error = xasprintf("%s:%d: \"%.40s\" is not an interface type "
+                              "(a word of a-z, 0-9 and _, as OVSDB's "
+                              "Interface type: system, internal, vxlan, "
+                              "...)", path, lineno, type);
+            break;
+        }
+        void **slot = strmap_slot(other ? others : ports,
+                                  other ? port : pod, NULL);
         free(*slot);
-        *slot = xstrdup(port);
+        *slot = xstrdup(other ? (n == 3 ? type : "") : port);
     }
     fclose(f);
     return error;
@@ -146,11 +166,15 @@ compile_files(struct cluster *cluster, char *paths[], int n)
 struct compile_cmd {
     struct compile_flags flags;
     struct strmap ports;        /* --ports: "ns/pod" -> port, malloc'd. */
+    struct strmap others;       /* --ports: port -> type, of ports that
+                                 * carry no pod, malloc'd. */
     bool have_ports;
     char **files;               /* The inputs, in argv. */
     int n_files;
     struct compile_bound_port *bound;   /* The ports of 'ports', bound. */
     size_t n_bound;
+    const char **unbound;       /* The ports of 'others' that send no IP. */
+    size_t n_unbound;
 };
 
 static void
@@ -159,6 +183,7 @@ compile_cmd_init(struct compile_cmd *cmd)
     memset(cmd, 0, sizeof *cmd);
     compile_flags_init(&cmd->flags);
     strmap_init(&cmd->ports);
+    strmap_init(&cmd->others);
 }
 
 static void
@@ -175,6 +200,12 @@ compile_cmd_destroy(struct compile_cmd *cmd)
         free(node->value);
     }
     strmap_destroy(&cmd->ports);
+    for (struct strmap_node *node = strmap_first(&cmd->others, &b); node;
+         node = strmap_next(&cmd->others, node, &b)) {
+        free(node->value);
+    }
+    strmap_destroy(&cmd->others);
+    free(cmd->unbound);
     compile_flags_destroy(&cmd->flags);
 }
 
@@ -185,6 +216,7 @@ compile_usage(void)
            "[--continuation ACTION]\n"
            "       [--ports FILE] [--ct-zone N] [--generation N]\n"
            "       [--node-address ADDR,...] [--node-port PORT,...]\n"
+           "       [--uplink-port PORT,...]\n"
            "       [--max-policy-flows N] FILE...\n");
 }
 
@@ -217,7 +249,7 @@ compile_cmd_parse(struct compile_cmd *cmd, int argc, char *argv[])
                                         optarg);
             break;
         case OPT_PORTS: {
-            char *bad = cli_read_ports(optarg, &cmd->ports);
+            char *bad = cli_read_ports(optarg, &cmd->ports, &cmd->others);
             if (bad) {
                 error = xasprintf("--ports: %s", bad);
                 free(bad);
@@ -272,6 +304,25 @@ bind_ports(struct compile_cmd *cmd, struct compile_options *opts)
     opts->port_aux = &cmd->ports;
     opts->bound_ports = cmd->bound;
     opts->n_bound_ports = cmd->n_bound;
+
+    /* The others, classified as the daemon classifies the Interfaces
+     * without a pod that it reads from OVSDB; a port bound to a pod is
+     * the pod's, whatever else the file says of it. */
+    cmd->unbound = xmalloc((cmd->others.n + 1) * sizeof *cmd->unbound);
+    for (struct strmap_node *node = strmap_first(&cmd->others, &b); node;
+         node = strmap_next(&cmd->others, node, &b)) {
+        bool bound = false;
+        for (size_t i = 0; i < cmd->n_bound && !bound; i++) {
+            bound = !strcmp(cmd->bound[i].port, node->key);
+        }
+        if (!bound && compile_port_role(opts, node->key, node->key,
+                                        node->value)
+                      == COMPILE_PORT_UNBOUND) {
+            cmd->unbound[cmd->n_unbound++] = node->key;
+        }
+    }
+    opts->unbound_ports = cmd->unbound;
+    opts->n_unbound_ports = cmd->n_unbound;
 }
 
 /* Prints what compiling said (warnings, and errors for the policies over

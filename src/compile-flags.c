@@ -22,6 +22,8 @@ compile_flags_destroy(struct compile_flags *flags)
         free(flags->node_addrs_);
         free(flags->node_ports_text_);
         free(flags->node_ports_);
+        free(flags->uplink_ports_text_);
+        free(flags->uplink_ports_);
     }
 }
 
@@ -44,10 +46,13 @@ parse_whole(const char *s, unsigned long min, unsigned long max,
     return true;
 }
 
-/* --node-port: the words of 'value', each a port compile_check_port()
- * accepts, at least one. */
+/* --node-port, --uplink-port: the words of 'value', each a port
+ * compile_check_port() accepts, at least one, into '*text' (the words)
+ * and '*ports', '*n' (pointing into them). */
 static char *
-parse_node_ports(struct compile_flags *flags, const char *value)
+parse_ports(const char *flag, const char *value, char **text_out,
+            const char ***ports_out, const char *const **opts_ports,
+            size_t *opts_n)
 {
     const char **ports = NULL;
     size_t n = 0, allocated = 0;
@@ -56,7 +61,7 @@ parse_node_ports(struct compile_flags *flags, const char *value)
          w = strtok_r(NULL, ",", &save)) {
         char *bad = compile_check_port(w);
         if (bad) {
-            char *error = xasprintf("--node-port: %s", bad);
+            char *error = xasprintf("--%s: %s", flag, bad);
             free(bad);
             free(ports);
             free(text);
@@ -66,14 +71,14 @@ parse_node_ports(struct compile_flags *flags, const char *value)
     }
     if (!n) {
         free(text);
-        return xasprintf("--node-port: \"%s\" names no port", value);
+        return xasprintf("--%s: \"%s\" names no port", flag, value);
     }
-    free(flags->node_ports_text_);
-    free(flags->node_ports_);
-    flags->node_ports_text_ = text;
-    flags->node_ports_ = ports;
-    flags->opts.node_ports = ports;
-    flags->opts.n_node_ports = n;
+    free(*text_out);
+    free(*ports_out);
+    *text_out = text;
+    *ports_out = ports;
+    *opts_ports = ports;
+    *opts_n = n;
     return NULL;
 }
 
@@ -138,7 +143,13 @@ compile_flags_parse(struct compile_flags *flags, const char *name,
     } else if (!strcmp(name, "node-address")) {
         return parse_node_addrs(flags, value);
     } else if (!strcmp(name, "node-port")) {
-        return parse_node_ports(flags, value);
+        return parse_ports(name, value, &flags->node_ports_text_,
+                           &flags->node_ports_, &o->node_ports,
+                           &o->n_node_ports);
+    } else if (!strcmp(name, "uplink-port")) {
+        return parse_ports(name, value, &flags->uplink_ports_text_,
+                           &flags->uplink_ports_, &o->uplink_ports,
+                           &o->n_uplink_ports);
     } else if (!strcmp(name, "max-policy-flows")) {
         if (!parse_whole(value, 1, NP_MAX_POLICY_FLOWS_LIMIT, &v)) {
             return xasprintf("--max-policy-flows: \"%s\" is not a whole "

@@ -109,6 +109,9 @@ void np_gen_spoof(const struct np_gen *, const struct k8s_pod *);
  * own: no IP from it.  Nothing if 'pod' is local. */
 void np_gen_orphan(const struct np_gen *, const struct compile_bound_port *,
                    const struct k8s_pod *pod);
+/* Port 'port', which carries no pod and is neither an uplink nor a node
+ * port: no IP from it. */
+void np_gen_unbound(const struct np_gen *, const char *port);
 /* The default deny of local pod 'pod' in one direction, isolated by 'n'
  * policies of which 'first' (number 'pno', a fail-closed stand-in if
  * 'first_invalid') comes first. */

@@ -192,20 +192,21 @@ np_gen_infra(const struct np_gen *g)
     }
 }
 
-/* ---- Spoof guard, orphan ports, the node. ---- */
+/* ---- Spoof guard, ports that may send no IP, the node. ---- */
 
-/* Drops all IP from switch port 'port' (in the spoof guard table, below
- * what its pod may send).  'port' comes from the operator or OVSDB, of
- * any length: no fixed buffer. */
+/* Drops all IP from switch port 'port' in table 't' at 'priority'.
+ * 'port' comes from the operator or OVSDB, of any length: no fixed
+ * buffer. */
 static void
-add_port_drops(const struct np_gen *g, const char *port, const char *comment)
+add_port_drops(const struct np_gen *g, const char *port, enum np_table t,
+               enum np_priority priority, const char *comment)
 {
     const struct compile_options *o = g->opts;
     uint64_t cookie = np_cookie(o, NPC_INFRA, 0, 0);
     for (int v6 = 0; v6 < 2; v6++) {
         char *match = xasprintf("in_port=%s,%s", port, v6 ? "ipv6" : "ip");
-        gen_direct(g, np_tbl(o, NPT_SPOOF), PRIO_SPOOF_PORT_DROP, cookie,
-                   match, "drop", comment);
+        gen_direct(g, np_tbl(o, t), priority, cookie, match, "drop",
+                   comment);
         free(match);
     }
 }
@@ -253,7 +254,8 @@ np_gen_spoof(const struct np_gen *g, const struct k8s_pod *pod)
         }
     }
     for (size_t j = 0; j < n_ports; j++) {
-        add_port_drops(g, ports[j], comment.s);
+        add_port_drops(g, ports[j], NPT_SPOOF, PRIO_SPOOF_PORT_DROP,
+                       comment.s);
     }
     strbuf_destroy(&comment);
 }
@@ -261,7 +263,9 @@ np_gen_spoof(const struct np_gen *g, const struct k8s_pod *pod)
 /* A port bound to a pod that gets no flows of its own (not known yet, no
  * address yet, finished, or not on this node) must not carry IP traffic:
  * otherwise a new pod would talk freely, as a non-local source, until its
- * policies are in. */
+ * policies are in.  In the classify table, before conntrack: table 1
+ * passes replies before the spoof guard looks at ports, so a drop there
+ * would let the pod answer connections made to its address. */
 void
 np_gen_orphan(const struct np_gen *g, const struct compile_bound_port *bp,
               const struct k8s_pod *pod)
@@ -276,7 +280,24 @@ np_gen_orphan(const struct np_gen *g, const struct compile_bound_port *bp,
         : pod->host_network ? "hostNetwork"
         : (pod->phase == POD_SUCCEEDED || pod->phase == POD_FAILED)
         ? "finished" : "on another node");
-    add_port_drops(g, bp->port, comment);
+    add_port_drops(g, bp->port, NPT_CLASSIFY, PRIO_CLASSIFY_PORT_DROP,
+                   comment);
+    free(comment);
+}
+
+/* A port that carries no pod and is neither one of the node's ports nor
+ * an uplink (compile_port_role()) sends no IP, as in OVN and Antrea,
+ * where a port with no logical port sends nothing: it is a pod's port
+ * that its CNI has not bound yet (a chained CNI binds it after the main
+ * plugin plugged it), or something nobody told us about.  Treated as an
+ * uplink, its traffic would skip the egress checks. */
+void
+np_gen_unbound(const struct np_gen *g, const char *port)
+{
+    char *comment = xasprintf("port %s carries no pod and is not an uplink "
+                              "or node port: no IP from it", port);
+    add_port_drops(g, port, NPT_CLASSIFY, PRIO_CLASSIFY_NO_POD_DROP,
+                   comment);
     free(comment);
 }
 

@@ -192,6 +192,59 @@ compile_options_init(struct compile_options *opts)
     opts->max_policy_flows = NP_DEFAULT_MAX_POLICY_FLOWS;
 }
 
+static bool
+port_listed(const char *const *ports, size_t n, const char *name,
+            const char *ofport)
+{
+    for (size_t i = 0; i < n; i++) {
+        if ((name && !strcmp(ports[i], name))
+            || (ofport && !strcmp(ports[i], ofport))) {
+            return true;
+        }
+    }
+    return false;
+}
+
+enum compile_port_role
+compile_port_role(const struct compile_options *opts, const char *name,
+                  const char *ofport, const char *type)
+{
+    /* What OVS 3.1 knows as tunnels (lib/netdev-vport.c), whatever the
+     * datapath: they carry other nodes' traffic. */
+    static const char *const uplink_types[] = {
+        "geneve", "vxlan", "gre", "ip6gre", "erspan", "ip6erspan", "stt",
+        "lisp", "bareudp", "gtpu", "srv6", "patch", "internal",
+    };
+    if (port_listed(opts->node_ports, opts->n_node_ports, name, ofport)) {
+        return COMPILE_PORT_NODE;
+    }
+    if (port_listed(opts->uplink_ports, opts->n_uplink_ports, name, ofport)) {
+        return COMPILE_PORT_UPLINK;
+    }
+    for (size_t i = 0; type && i < ARRAY_SIZE(uplink_types); i++) {
+        if (!strcmp(type, uplink_types[i])) {
+            return COMPILE_PORT_UPLINK;
+        }
+    }
+    return COMPILE_PORT_UNBOUND;
+}
+
+const char *
+compile_port_role_name(enum compile_port_role role)
+{
+    switch (role) {
+    case COMPILE_PORT_POD:
+        return "pod";
+    case COMPILE_PORT_NODE:
+        return "node";
+    case COMPILE_PORT_UPLINK:
+        return "uplink";
+    case COMPILE_PORT_UNBOUND:
+        return "unbound";
+    }
+    return "?";
+}
+
 char *
 compile_check_port(const char *port)
 {
@@ -348,6 +401,9 @@ compile_once(const struct cluster *cluster,
     for (size_t i = 0; i < opts->n_bound_ports; i++) {
         const struct compile_bound_port *bp = &opts->bound_ports[i];
         np_gen_orphan(&g, bp, cluster_find_pod(cluster, bp->ns, bp->name));
+    }
+    for (size_t i = 0; i < opts->n_unbound_ports; i++) {
+        np_gen_unbound(&g, opts->unbound_ports[i]);
     }
     np_gen_node(&g);
     compile_policies(&c, cluster);

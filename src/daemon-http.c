@@ -392,6 +392,9 @@ daemon_http_metrics(struct daemon_http *dh, size_t *size)
     gauge(&b, "ovs_netpol_waiting_pods", "Bound ports whose pod's flows "
           "are not on the bridge yet (no ovs-netpol-installed marker).",
           switch_db_count_waiting(dh->in.db));
+    gauge(&b, "ovs_netpol_unbound_ports", "Switch ports that carry no pod "
+          "and are neither uplinks nor node ports: they send no IP.",
+          st.n_unbound_ports);
     gauge(&b, "ovs_netpol_policies_over_flow_limit", "NetworkPolicies "
           "whose rules need more than --max-policy-flows (their pods stay "
           "isolated).", st.n_rejected);

@@ -140,6 +140,7 @@ struct trace_req {
     char *flow;                 /* What we asked ofproto/trace. */
     char *what;                 /* The packet, in words. */
     char *src, *dst;            /* Names for the narration. */
+    char *in_port;              /* --in-port's name, or NULL. */
     char *src_ns, *dst_ns;      /* Their pods' namespaces, or NULL. */
     uint8_t generation;
     bool raw;
@@ -161,6 +162,7 @@ trace_req_free(struct trace_req *t)
     free(t->what);
     free(t->src);
     free(t->dst);
+    free(t->in_port);
     free(t->src_ns);
     free(t->dst_ns);
     free(t);
@@ -279,6 +281,7 @@ trace_done(void *t_, enum appctl_status status, const char *text)
         .aux = t->dt,
         .src = t->src,
         .dst = t->dst,
+        .in_port = t->in_port,
     };
     char *report = add_rejection_notes(t, trace_report(&r, &ctx, t->what,
                                                        t->raw ? text : NULL));
@@ -364,7 +367,31 @@ is_node_address(const struct daemon_trace *dt, const struct ip_addr *a)
     return false;
 }
 
-/* trace SRC DST [PROTO/]PORT [--raw] */
+/* --in-port's 'text': an OpenFlow port number, LOCAL, or the name of a
+ * port of the bridge that carries no pod (switch_db_find_port()).  Stores
+ * the number (or LOCAL) in 'in_port'; returns NULL or a malloc'd
+ * message. */
+static char *
+resolve_in_port(const struct daemon_trace *dt, const char *text,
+                char in_port[64])
+{
+    size_t len = strlen(text);
+    if (!strcmp(text, "LOCAL")
+        || (len && len <= 5 && strspn(text, "0123456789") == len)) {
+        snprintf(in_port, 64, "%s", text);
+        return NULL;
+    }
+    const struct switch_db_port *p = switch_db_find_port(dt->db, text);
+    if (!p) {
+        return xasprintf("--in-port: %.64s is no port of %s that carries no "
+                         "pod (give a pod as SRC for its port, or a port "
+                         "number)", text, dt->opts->bridge);
+    }
+    snprintf(in_port, 64, "%d", p->ofport);
+    return NULL;
+}
+
+/* trace SRC DST [PROTO/]PORT [--raw] [--in-port PORT] */
 static void
 cmd_trace(struct control_request *req, int argc, const char *argv[],
           void *aux)
@@ -381,9 +408,12 @@ cmd_trace(struct control_request *req, int argc, const char *argv[],
     const char *args[3];
     int n_args = 0;
     bool raw = false;
+    const char *in_port_arg = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--raw")) {
             raw = true;
+        } else if (!strcmp(argv[i], "--in-port") && i + 1 < argc) {
+            in_port_arg = argv[++i];
         } else if (n_args < 3) {
             args[n_args++] = argv[i];
         } else {
@@ -392,7 +422,8 @@ cmd_trace(struct control_request *req, int argc, const char *argv[],
     }
     if (n_args != 3) {
         control_reply(req, false, "usage: trace SRC DST [tcp|udp|sctp/]PORT "
-                      "[--raw]  (SRC, DST: namespace/pod or an IP address)");
+                      "[--raw] [--in-port PORT]  (SRC, DST: namespace/pod "
+                      "or an IP address)");
         return;
     }
     enum trace_proto proto;
@@ -418,6 +449,10 @@ cmd_trace(struct control_request *req, int argc, const char *argv[],
                               src.name, dst.name);
         }
     }
+    char in_port[64] = "LOCAL";
+    if (!error && in_port_arg) {
+        error = resolve_in_port(dt, in_port_arg, in_port);
+    }
     char *ctl = NULL;
     if (!error) {
         char *e2 = appctl_vswitchd_path(dt->opts->ovs_rundir, &ctl);
@@ -439,16 +474,20 @@ cmd_trace(struct control_request *req, int argc, const char *argv[],
     /* Where the packet enters: a local pod's own port; the node's port
      * for one of the node's addresses; LOCAL otherwise, standing in for
      * the uplink or tunnel that brings other nodes' traffic. */
-    char in_port[64] = "LOCAL";
     char *where;
     bool local = src.pod && src.pod->node_name
                  && !strcmp(src.pod->node_name, dt->opts->compile.node);
     size_t n_ports = 0;
     const struct switch_db_binding *b
-        = local ? switch_db_find(dt->db, src.pod->namespace, src.pod->name,
+        = local && !in_port_arg ? switch_db_find(dt->db, src.pod->namespace, src.pod->name,
                                  &n_ports)
                 : NULL;
-    if (b) {
+    if (in_port_arg) {
+        /* The operator's: e.g. a port that carries no pod. */
+        where = (strcmp(in_port_arg, in_port)
+                 ? xasprintf("port %s (%s)", in_port_arg, in_port)
+                 : xasprintf("port %s", in_port));
+    } else if (b) {
         /* Every port of the pod is guarded alike: any gives the verdict. */
         snprintf(in_port, sizeof in_port, "%d", b->ofport);
         where = (n_ports > 1
@@ -480,6 +519,7 @@ cmd_trace(struct control_request *req, int argc, const char *argv[],
     t->flow = trace_flow(proto, port, in_port, v6, sbuf, dbuf);
     t->src = src.name;
     t->dst = dst.name;
+    t->in_port = in_port_arg ? xstrdup(in_port_arg) : NULL;
     t->src_ns = src.pod ? xstrdup(src.pod->namespace) : NULL;
     t->dst_ns = dst.pod ? xstrdup(dst.pod->namespace) : NULL;
     char *sdesc = (strcmp(src.name, sbuf)
@@ -517,8 +557,8 @@ daemon_trace_create(const struct daemon_options *opts,
     dt->installer = installer;
     dt->db = db;
     control_register("explain", "COOKIE|FLOW", 1, 64, cmd_explain, dt);
-    control_register("trace", "SRC DST [tcp|udp|sctp/]PORT [--raw]", 3, 4,
-                     cmd_trace, dt);
+    control_register("trace", "SRC DST [tcp|udp|sctp/]PORT [--raw] "
+                     "[--in-port PORT]", 3, 6, cmd_trace, dt);
     return dt;
 }
 

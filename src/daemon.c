@@ -307,6 +307,38 @@ db_unbound(void *aux, const struct switch_db_binding *b)
     engine_unset_port(d->engine, b->ns, b->pod, port);
 }
 
+/* A port of the bridge that carries no pod: what it is decides whether it
+ * may send (compile_port_role()); the engine gets the role, by number. */
+static void
+db_port(void *aux, const struct switch_db_port *p)
+{
+    struct daemon *d = aux;
+    kick(d);
+    char port[16];
+    snprintf(port, sizeof port, "%d", p->ofport);
+    enum compile_port_role role = compile_port_role(&d->opts->compile,
+                                                    p->name, port, p->type);
+    if (role == COMPILE_PORT_UNBOUND) {
+        static struct np_log_limit rl = NP_LOG_LIMIT_INIT(20);
+        np_log_rl(&rl, NP_LOG_INFO, "switch", "port %s (ofport %d, type "
+                  "\"%s\") carries no pod and is not an uplink or node "
+                  "port: it sends no IP until it is bound to a pod "
+                  "(external_ids:iface-id) or named with --uplink-port",
+                  p->name, p->ofport, p->type);
+    }
+    engine_set_port_role(d->engine, port, role);
+}
+
+static void
+db_port_gone(void *aux, const struct switch_db_port *p)
+{
+    struct daemon *d = aux;
+    kick(d);
+    char port[16];
+    snprintf(port, sizeof port, "%d", p->ofport);
+    engine_set_port_role(d->engine, port, COMPILE_PORT_POD);
+}
+
 static void
 db_synced(void *aux)
 {
@@ -319,6 +351,8 @@ db_synced(void *aux)
 static const struct switch_db_callbacks db_callbacks = {
     .bound = db_bound,
     .unbound = db_unbound,
+    .port = db_port,
+    .port_gone = db_port_gone,
     .synced = db_synced,
 };
 
@@ -565,7 +599,8 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
         "objects: %zu namespaces, %zu pods (%zu on this node), "
         "%zu networkpolicies\n"
         "fail-closed policies: %s\n"
-        "bridge: %s (%s), %zu ports bound to pods, %u marker writes\n"
+        "bridge: %s (%s), %zu ports bound to pods, %zu carrying no pod "
+        "(sending no IP), %u marker writes\n"
         "flows: %zu desired, %zu installed, generation %u\n"
         "engine: %"PRIu64" runs, last %.1f ms (%s)\n"
         "commits: %"PRIu64" (%"PRIu64" full replaces, %"PRIu64" flow changes, "
@@ -581,7 +616,8 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
         stand_ins,
         d->opts->bridge,
         bridge,
-        switch_db_count(d->db), switch_db_marker_writes(d->db),
+        switch_db_count(d->db), st.n_unbound_ports,
+        switch_db_marker_writes(d->db),
         st.n_flows, is.n_installed, is.generation,
         st.runs, st.last_run_ms, st.last_reason,
         is.commits, is.replaces, is.flow_mods, is.commit_failures,
@@ -719,6 +755,7 @@ daemon_main(const struct daemon_options *opts)
     control_register("sync", "[--timeout SECONDS]", 0, 2, cmd_sync, d);
 
     d->db = switch_db_create(opts->ovs_rundir, &db_callbacks, d);
+    switch_db_set_bridge(d->db, opts->bridge);
     struct installer_options io = {
         .ovs_rundir = opts->ovs_rundir,
         .bridge = opts->bridge,

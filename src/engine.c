@@ -1,5 +1,6 @@
 #include "engine.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,11 @@ struct engine {
     struct compile_bound_port *bound;   /* 'ports' for the compiler, */
     size_t n_bound;                     /* pointing into its strings; */
     bool bound_stale;                   /* rebuilt when ports change. */
+    struct strmap roles;        /* Port -> (void *) role, of the ports that
+                                 * carry no pod (COMPILE_PORT_POD: none). */
+    const char **unbound;       /* Those of them that are unbound, for the */
+    size_t n_unbound;           /* compiler, pointing into 'roles''s keys; */
+    bool unbound_stale;         /* rebuilt when roles change. */
     struct flowtab *desired;
     struct engine_rejection *rejections;        /* Of the last run. */
     size_t n_rejections;
@@ -284,6 +290,7 @@ engine_create(const struct compile_options *opts)
     e->opts.policy_ids = e->policy_ids;
     e->cluster = cluster_create();
     strmap_init(&e->ports);
+    strmap_init(&e->roles);
     strmap_init(&e->rejected_before);
     e->desired = flowtab_create();
     e->incr = incr_create(&e->opts, e->cluster, e->desired);
@@ -306,6 +313,8 @@ engine_destroy(struct engine *e)
     }
     strmap_destroy(&e->ports);
     free(e->bound);
+    strmap_destroy(&e->roles);
+    free(e->unbound);
     incr_destroy(e->incr);
     cluster_destroy(e->cluster);
     flowtab_destroy(e->desired);
@@ -544,6 +553,39 @@ engine_unset_port(struct engine *e, const char *ns, const char *name,
 }
 
 void
+engine_set_port_role(struct engine *e, const char *port,
+                     enum compile_port_role role)
+{
+    enum compile_port_role old = (enum compile_port_role) (uintptr_t)
+                                 strmap_get(&e->roles, port);
+    if (role == old) {
+        return;
+    }
+    if (role == COMPILE_PORT_POD) {
+        strmap_remove(&e->roles, port);
+    } else {
+        *strmap_slot(&e->roles, port, NULL) = (void *) (uintptr_t) role;
+    }
+    bool was = old == COMPILE_PORT_UNBOUND, is = role == COMPILE_PORT_UNBOUND;
+    if (was != is) {
+        /* Only an unbound port has flows of its own: the others are
+         * remembered for what they are, at no cost. */
+        incr_unbound_port(e->incr, port, is);
+        e->unbound_stale = true;
+        e->stats.n_unbound_ports += is ? 1 : -1;
+        mark(e, "port %s %s", port,
+             is ? "carries no pod: sends no IP"
+             : "no longer unbound (gone, bound, an uplink or a node port)");
+    }
+}
+
+enum compile_port_role
+engine_port_role(const struct engine *e, const char *port)
+{
+    return (enum compile_port_role) (uintptr_t) strmap_get(&e->roles, port);
+}
+
+void
 engine_for_each_bound_port(const struct engine *e, engine_port_fn *cb,
                            void *aux)
 {
@@ -622,6 +664,13 @@ compare_bound(const void *a_, const void *b_)
     return cmp ? cmp : port_cmp(a->port, b->port);
 }
 
+static int
+compare_ports(const void *a_, const void *b_)
+{
+    const char *const *a = a_, *const *b = b_;
+    return port_cmp(*a, *b);
+}
+
 bool
 engine_run(struct engine *e)
 {
@@ -652,6 +701,23 @@ engine_run(struct engine *e)
         np_qsort(e->bound, e->n_bound, sizeof *e->bound, compare_bound);
         e->opts.bound_ports = e->bound;
         e->opts.n_bound_ports = e->n_bound;
+    }
+    if (e->unbound_stale) {
+        e->unbound_stale = false;
+        free(e->unbound);
+        e->unbound = xmalloc((e->roles.n + 1) * sizeof *e->unbound);
+        e->n_unbound = 0;
+        size_t b;
+        for (struct strmap_node *node = strmap_first(&e->roles, &b); node;
+             node = strmap_next(&e->roles, node, &b)) {
+            if ((uintptr_t) node->value == COMPILE_PORT_UNBOUND) {
+                e->unbound[e->n_unbound++] = node->key;
+            }
+        }
+        np_qsort(e->unbound, e->n_unbound, sizeof *e->unbound,
+                 compare_ports);
+        e->opts.unbound_ports = e->unbound;
+        e->opts.n_unbound_ports = e->n_unbound;
     }
     struct incr_stats before, after;
     incr_get_stats(e->incr, &before);

@@ -179,7 +179,7 @@ struct imatch {
 /* Who made an entry, in the order compile_once() makes flows: where two
  * entries with actions of their own meet on one flow, the first wins. */
 enum owner_class {
-    OC_INFRA, OC_SPOOF, OC_ORPHAN, OC_NODE, OC_POLICY, OC_DENY,
+    OC_INFRA, OC_SPOOF, OC_ORPHAN, OC_UNBOUND, OC_NODE, OC_POLICY, OC_DENY,
 };
 
 struct owner {
@@ -482,6 +482,9 @@ struct incr {
     struct ref_list named_egress;       /* Egress rules with named ports
                                          * and ipBlocks or no 'to'. */
     struct unit infra, node;
+    struct strmap unbound;      /* Port -> struct uport: the drops of a
+                                 * port that carries no pod
+                                 * (opts->unbound_ports). */
 
     struct ipod **pending;
     size_t n_pending, allocated_pending;
@@ -2945,6 +2948,63 @@ families_of_cluster(struct incr *in)
     in->v4 = v4 || !v6;
 }
 
+/* ---- Ports that carry no pod. ---- */
+
+/* A port that carries no pod: its drops. */
+struct uport {
+    struct unit u;              /* Owner: OC_UNBOUND, "", 'port'. */
+    char *port;
+};
+
+static void
+uport_free(struct incr *in, struct uport *up)
+{
+    unit_clear(in, &up->u);
+    unit_destroy(&up->u);
+    free(up->port);
+    free(up);
+}
+
+static void
+unbound_add(struct incr *in, const char *port)
+{
+    bool created;
+    void **slot = strmap_slot(&in->unbound, port, &created);
+    if (!created) {
+        return;                 /* Listed twice: its flows are there. */
+    }
+    struct uport *up = xcalloc(1, sizeof *up);
+    up->port = xstrdup(port);
+    up->u.owner = (struct owner) { OC_UNBOUND, "", up->port };
+    *slot = up;
+    void *aux[2];
+    struct np_gen g;
+    gen_init(in, &up->u, aux, &g);
+    np_gen_unbound(&g, port);
+}
+
+static void
+unbound_remove(struct incr *in, const char *port)
+{
+    struct uport *up = strmap_remove(&in->unbound, port);
+    if (up) {
+        uport_free(in, up);
+    }
+}
+
+/* Takes every unbound port's flows out. */
+static void
+unbound_clear(struct incr *in)
+{
+    size_t b;
+    for (struct strmap_node *node = strmap_first(&in->unbound, &b); node;
+         node = strmap_next(&in->unbound, node, &b)) {
+        uport_free(in, node->value);
+    }
+    strmap_destroy(&in->unbound);
+    strmap_init(&in->unbound);
+}
+
 /* Takes every policy and pod out, and every entry off its flow: one
  * pass over the flows instead of a search per entry. */
 static void
@@ -2972,6 +3032,7 @@ wipe(struct incr *in)
     }
     unit_clear(in, &in->infra);
     unit_clear(in, &in->node);
+    unbound_clear(in);
     for (size_t i = 0; i < in->n_touched; i++) {
         if (in->touched[i]) {
             in->touched[i]->touched = false;
@@ -3020,6 +3081,9 @@ full_build(struct incr *in)
     np_gen_infra(&g);
     gen_init(in, &in->node, aux, &g);
     np_gen_node(&g);
+    for (size_t i = 0; i < in->opts->n_unbound_ports; i++) {
+        unbound_add(in, in->opts->unbound_ports[i]);
+    }
 
     in->bulk = true;
     const struct k8s_netpol *const *nps = cluster_netpols(in->cluster, &n);
@@ -3163,6 +3227,7 @@ incr_create(const struct compile_options *opts, const struct cluster *cluster,
     in->gopts.buckets = in->buckets;
     in->infra.owner = (struct owner) { OC_INFRA, "", "" };
     in->node.owner = (struct owner) { OC_NODE, "", "" };
+    strmap_init(&in->unbound);
     in->keys_mask = 255;
     in->keys = xcalloc(in->keys_mask + 1, sizeof *in->keys);
     strmap_init(&in->pods);
@@ -3191,6 +3256,7 @@ incr_destroy(struct incr *in)
     }
     unit_destroy(&in->infra);
     unit_destroy(&in->node);
+    strmap_destroy(&in->unbound);   /* wipe() emptied it. */
     for (size_t i = 0; i <= in->keys_mask; i++) {
         struct fkey *fk = in->keys[i];
         if (fk) {
@@ -3306,6 +3372,19 @@ incr_namespace_after(struct incr *in, const char *name)
             APPEND(in->ns_pending, in->n_ns_pending, in->allocated_ns_pending,
                    x);
         }
+    }
+}
+
+void
+incr_unbound_port(struct incr *in, const char *port, bool unbound)
+{
+    if (in->full) {
+        return;                 /* The build takes opts->unbound_ports. */
+    }
+    if (unbound) {
+        unbound_add(in, port);
+    } else {
+        unbound_remove(in, port);
     }
 }
 

@@ -13,8 +13,10 @@
  * is in now, found through an index of the selectors by the labels they
  * name; a namespace event does that for the namespace's pods; a policy
  * event builds that policy again.  The spoof guard, orphan ports and
- * default deny of a pod are rebuilt with it.  Only the flows whose entries
- * changed are merged again and written into the desired table.
+ * default deny of a pod are rebuilt with it; the drops of a port that
+ * carries no pod come and go with that port (incr_unbound_port()).  Only
+ * the flows whose entries changed are merged again and written into the
+ * desired table.
  *
  * Used by src/engine.c only; tests compare its table with
  * compile_cluster()'s. */
@@ -47,6 +49,12 @@ void incr_policy_before(struct incr *, const char *ns, const char *name);
 void incr_policy_after(struct incr *, const char *ns, const char *name);
 void incr_namespace_before(struct incr *, const char *name);
 void incr_namespace_after(struct incr *, const char *name);
+
+/* Port 'port' now carries no pod and is neither an uplink nor a node port
+ * ('unbound'), or no longer is: its drops come or go at the next
+ * incr_run().  The caller keeps opts->unbound_ports in step before that
+ * run (a full build reads the list). */
+void incr_unbound_port(struct incr *, const char *port, bool unbound);
 
 /* Builds everything again from the cluster at the next incr_run(). */
 void incr_force_full(struct incr *);

@@ -18,6 +18,7 @@
 #include "ovs-loop.h"
 
 #include "hash.h"
+#include "hmapx.h"
 #include "openvswitch/hmap.h"
 #include "openvswitch/vlog.h"
 #include "ovsdb-idl.h"
@@ -40,6 +41,15 @@ struct binding {
     struct switch_db_binding pub;   /* Strings owned here. */
 };
 
+/* An Interface of our bridge that carries no pod, as reported. */
+struct other {
+    struct hmap_node uuid_node; /* In struct switch_db's 'others'. */
+    struct uuid uuid;
+    char *name;                 /* As OVSDB has it. */
+    bool seen;
+    struct switch_db_port pub;  /* Strings owned here. */
+};
+
 struct switch_db {
     struct ovsdb_idl *idl;
     struct ovs_loop_client *client;
@@ -54,6 +64,8 @@ struct switch_db {
                                  * (the iface-id, if valid); may repeat. */
     unsigned long long n_bound_reports;
     bool synced;
+    char *bridge;               /* switch_db_set_bridge(), or NULL. */
+    struct hmap others;         /* struct other, by Interface UUID. */
 };
 
 static void switch_db_run(void *);
@@ -204,13 +216,22 @@ switch_db_create_remote(const char *remote,
     db->aux = aux;
     hmap_init(&db->by_uuid);
     hmap_init(&db->by_pod);
+    hmap_init(&db->others);
 
-    /* Only what we read: Interface's name, ofport and external_ids. */
+    /* Only what we read: Interface's name, ofport, type and external_ids,
+     * and which Interfaces are our bridge's (Bridge name and ports, Port
+     * interfaces). */
     db->idl = ovsdb_idl_create(remote, &ovsrec_idl_class, false, true);
     ovsdb_idl_add_table(db->idl, &ovsrec_table_interface);
     ovsdb_idl_add_column(db->idl, &ovsrec_interface_col_name);
     ovsdb_idl_add_column(db->idl, &ovsrec_interface_col_ofport);
+    ovsdb_idl_add_column(db->idl, &ovsrec_interface_col_type);
     ovsdb_idl_add_column(db->idl, &ovsrec_interface_col_external_ids);
+    ovsdb_idl_add_table(db->idl, &ovsrec_table_bridge);
+    ovsdb_idl_add_column(db->idl, &ovsrec_bridge_col_name);
+    ovsdb_idl_add_column(db->idl, &ovsrec_bridge_col_ports);
+    ovsdb_idl_add_table(db->idl, &ovsrec_table_port);
+    ovsdb_idl_add_column(db->idl, &ovsrec_port_col_interfaces);
     db->idl_seqno = ovsdb_idl_get_seqno(db->idl);
 
     db->client = ovs_loop_register(switch_db_run, switch_db_wait, db);
@@ -229,10 +250,28 @@ binding_free(struct binding *b)
     free(b);
 }
 
+static void
+other_free(struct other *o)
+{
+    free(o->name);
+    free(CONST_CAST(char *, o->pub.name));
+    free(CONST_CAST(char *, o->pub.type));
+    free(o);
+}
+
+void
+switch_db_set_bridge(struct switch_db *db, const char *bridge)
+{
+    free(db->bridge);
+    db->bridge = xstrdup(bridge);
+    db->idl_seqno--;            /* Compare again at the next run. */
+}
+
 void
 switch_db_destroy(struct switch_db *db)
 {
     struct binding *b;
+    struct other *o;
 
     if (!db) {
         return;
@@ -241,6 +280,11 @@ switch_db_destroy(struct switch_db *db)
     HMAP_FOR_EACH_POP (b, uuid_node, &db->by_uuid) {
         binding_free(b);
     }
+    HMAP_FOR_EACH_POP (o, uuid_node, &db->others) {
+        other_free(o);
+    }
+    hmap_destroy(&db->others);
+    free(db->bridge);
     hmap_destroy(&db->by_uuid);
     hmap_destroy(&db->by_pod);
     if (db->txn) {
@@ -314,6 +358,132 @@ compare_ofports(const void *a_, const void *b_)
            : (*a)->pub.ofport > (*b)->pub.ofport;
 }
 
+const struct switch_db_port *
+switch_db_find_port(const struct switch_db *db, const char *name)
+{
+    const struct other *o;
+
+    HMAP_FOR_EACH (o, uuid_node, &db->others) {
+        if (!strcmp(o->name, name)) {
+            return &o->pub;
+        }
+    }
+    return NULL;
+}
+
+/* Whether Interface 'row' has an iface-id that binds it to a pod (valid
+ * or not: see switch_db_parse_iface_id()), without logging. */
+static bool
+claims_pod(const struct ovsrec_interface *row)
+{
+    const char *iface_id = smap_get(&row->external_ids, "iface-id");
+    if (!iface_id) {
+        return false;
+    }
+    char *ns, *pod;
+    char *error = switch_db_parse_iface_id(iface_id, &ns, &pod);
+    bool claims = ns != NULL;
+    free(error);
+    free(ns);
+    free(pod);
+    return claims;
+}
+
+/* Compares the Interfaces of our bridge that carry no pod with those
+ * reported, and reports the differences: every one gone (or changed)
+ * first, then every new one.  Called before the bindings are compared,
+ * so that a port bound in this update is reported gone here before it is
+ * reported bound. */
+static void
+sync_others(struct switch_db *db)
+{
+    const struct ovsrec_bridge *br;
+    struct hmapx ours = HMAPX_INITIALIZER(&ours);
+    struct other *o;
+
+    if (!db->bridge) {
+        return;
+    }
+    OVSREC_BRIDGE_FOR_EACH (br, db->idl) {
+        if (strcmp(br->name, db->bridge)) {
+            continue;
+        }
+        for (size_t i = 0; i < br->n_ports; i++) {
+            const struct ovsrec_port *port = br->ports[i];
+            for (size_t j = 0; j < port->n_interfaces; j++) {
+                hmapx_add(&ours, CONST_CAST(struct ovsrec_interface *,
+                                            port->interfaces[j]));
+            }
+        }
+    }
+
+    HMAP_FOR_EACH (o, uuid_node, &db->others) {
+        o->seen = false;
+    }
+    struct other **added = NULL;
+    size_t n_added = 0, allocated_added = 0;
+    struct hmapx_node *node;
+    HMAPX_FOR_EACH (node, &ours) {
+        const struct ovsrec_interface *row = node->data;
+        int64_t ofport = row->n_ofport ? row->ofport[0] : 0;
+        const char *type = row->type ? row->type : "";
+        /* The bridge's own port (LOCAL, 65534) and ports not usable yet
+         * are not reported: LOCAL is the node's, and a port without a
+         * number cannot be matched. */
+        if (ofport <= 0 || ofport > 0xfeff || !row->name || claims_pod(row)) {
+            continue;
+        }
+        o = NULL;
+        struct other *old;
+        HMAP_FOR_EACH_WITH_HASH (old, uuid_node, uuid_hash(&row->header_.uuid),
+                                 &db->others) {
+            if (uuid_equals(&old->uuid, &row->header_.uuid)) {
+                o = old;
+                break;
+            }
+        }
+        if (o && o->pub.ofport == ofport && !strcmp(o->name, row->name)
+            && !strcmp(o->pub.type, type)) {
+            o->seen = true;
+            continue;
+        }
+        o = xzalloc(sizeof *o);
+        o->uuid = row->header_.uuid;
+        o->name = xstrdup(row->name);
+        o->seen = true;
+        o->pub.name = printable_copy(row->name, strlen(row->name));
+        o->pub.ofport = ofport;
+        o->pub.type = xstrdup(type);
+        if (n_added >= allocated_added) {
+            added = x2nrealloc(added, &allocated_added, sizeof *added);
+        }
+        added[n_added++] = o;
+    }
+    hmapx_destroy(&ours);
+
+    HMAP_FOR_EACH_SAFE (o, uuid_node, &db->others) {
+        if (!o->seen) {
+            hmap_remove(&db->others, &o->uuid_node);
+            VLOG_DBG("port %s (ofport %d, type \"%s\") gone, or bound",
+                     o->pub.name, o->pub.ofport, o->pub.type);
+            if (db->cbs.port_gone) {
+                db->cbs.port_gone(db->aux, &o->pub);
+            }
+            other_free(o);
+        }
+    }
+    for (size_t i = 0; i < n_added; i++) {
+        o = added[i];
+        hmap_insert(&db->others, &o->uuid_node, uuid_hash(&o->uuid));
+        VLOG_DBG("port %s (ofport %d, type \"%s\") carries no pod",
+                 o->pub.name, o->pub.ofport, o->pub.type);
+        if (db->cbs.port) {
+            db->cbs.port(db->aux, &o->pub);
+        }
+    }
+    free(added);
+}
+
 /* Compares the Interface table with the reported bindings and reports the
  * differences: every unbound first, then every bound, so that a pod that
  * moves from one port to another in one update ends up bound. */
@@ -355,7 +525,8 @@ sync_bindings(struct switch_db *db)
             char *name = quote(row->name, strlen(row->name));
             VLOG_WARN_RL(&rl, "interface %s: external_ids:iface-id %s; %s",
                          name, error,
-                         ns ? "the port carries no IP" : "ignored");
+                         ns ? "the port carries no IP"
+                         : "the port carries no pod");
             free(name);
             free(error);
             if (!ns) {
@@ -510,6 +681,7 @@ switch_db_run(void *db_)
     seqno = ovsdb_idl_get_seqno(db->idl);
     if (seqno != db->idl_seqno) {
         db->idl_seqno = seqno;
+        sync_others(db);
         sync_bindings(db);
     }
     write_markers(db);

@@ -91,8 +91,9 @@ trace_cookie_describe(uint64_t cookie, trace_policy_name_fn *name_fn,
     const char *dir = c.ingress ? "ingress" : "egress";
     switch (c.kind) {
     case NPC_INFRA:
-        return xstrdup("infrastructure flow: classify, conntrack state, "
-                       "spoof guard, commit, or a table's miss");
+        return xstrdup("infrastructure flow: classify (with the drops of "
+                       "ports that may send no IP), conntrack state, spoof "
+                       "guard, commit, or a table's miss");
     case NPC_CLAUSE:
         return xstrdup("conjunction clause flow, shared by every rule that "
                        "uses its address or port (its conjunction(ID,k/n) "
@@ -366,6 +367,38 @@ is_drop(const struct trace_hit *h)
     return h->no_match || (h->actions && !strcmp(h->actions, "drop"));
 }
 
+/* The port a drop in the classify table is about: the context's name for
+ * the packet's port, else what its match says ("in_port=7,ip": "7").
+ * Returns a malloc'd string. */
+static char *
+port_of_hit(const struct trace_hit *h, const struct trace_context *ctx)
+{
+    if (ctx->in_port) {
+        return xstrdup(ctx->in_port);
+    }
+    const char *p = strstr(h->match, "in_port=");
+    if (!p) {
+        return xstrdup("?");
+    }
+    p += 8;
+    return xmemdup0(p, strcspn(p, ", "));
+}
+
+/* Why the classify table drops IP from the port of 'h' (malloc'd). */
+static char *
+port_drop_reason(const struct trace_hit *h, const struct trace_context *ctx)
+{
+    char *port = port_of_hit(h, ctx);
+    char *s = xasprintf("port %.64s %s", port,
+                        h->priority == PRIO_CLASSIFY_NO_POD_DROP
+                        ? "carries no pod and is not an uplink or node port"
+                        : "is bound to a pod that has no flows (not known "
+                          "yet, no address yet, finished, or on another "
+                          "node)");
+    free(port);
+    return s;
+}
+
 /* The text of a hit of ours in table offset 't', without the "table N
  * NAME: " part. */
 static char *
@@ -399,6 +432,13 @@ describe_ours(const struct trace_hit *h, unsigned int t,
     /* Infrastructure: by table and priority (pipeline.h). */
     switch (t) {
     case NPT_CLASSIFY:
+        if (h->priority == PRIO_CLASSIFY_NO_POD_DROP
+            || h->priority == PRIO_CLASSIFY_PORT_DROP) {
+            char *why = port_drop_reason(h, ctx);
+            char *s = xasprintf("%s -> drop", why);
+            free(why);
+            return s;
+        }
         return (h->actions && !strncmp(h->actions, "ct(", 3)
                 ? xasprintf("IP -> conntrack, then table %u",
                             ctx->table_base + NPT_STATE)
@@ -432,8 +472,8 @@ describe_ours(const struct trace_hit *h, unsigned int t,
             return xstrdup("from the node on a node port -> always allowed, "
                            "straight to commit");
         case PRIO_SPOOF_PORT_DROP:
-            return xasprintf("%s: this port's pod has no flows yet, or %s is "
-                             "not its address -> drop", h->match, src);
+            return xasprintf("%s: %s is not the address of this port's pod: "
+                             "spoofed -> drop", h->match, src);
         case PRIO_SPOOF_ADDRESS_DROP:
             return xasprintf("%s is a local pod's address from another port: "
                              "spoofed -> drop", src);
@@ -550,7 +590,12 @@ decide(const struct trace_hit *h, const struct trace_context *ctx,
                                c.ingress ? dst : src, dir, p, dir));
         free(p);
     } else if (c.kind == NPC_INFRA) {
-        if (t == NPT_SPOOF && h->priority == PRIO_MISS) {
+        if (t == NPT_CLASSIFY && is_drop(h)) {
+            char *why = port_drop_reason(h, ctx);
+            set_decision(&d->egress, xasprintf("DENIED: %s: it sends no IP",
+                                               why));
+            free(why);
+        } else if (t == NPT_SPOOF && h->priority == PRIO_MISS) {
             set_decision(&d->egress, xasprintf("not checked here: %s is "
                                                "not a local pod", src));
         } else if (t == NPT_SPOOF && h->priority == PRIO_SPOOF_NODE) {

@@ -180,7 +180,7 @@ for opt in "--table-base 300" "--table-base x" "--ct-zone 70000" "--continuation
            "--node-address 10.0.0.300" "--node-address 10.0.0.1,nope" \
            "--max-policy-flows 0" "--max-policy-flows -5" "--max-policy-flows x" \
            "--max-policy-flows 1e9" "--node-port ," "--generation 256" \
-           "--table-base 0x10"; do
+           "--table-base 0x10" "--uplink-port ," "--uplink-port a=b"; do
     $np compile $opt "$srcdir"/deploy/examples/cluster.yaml >/dev/null 2>&1
     s=$?
     [ "$s" -eq 2 ] || { echo "FAIL: compile $opt: status $s, expected 2"; fail=1; }
@@ -213,4 +213,33 @@ case $s:$msg in
     2:*"--node-port: port name \"a=b\" has '='"*) ;;
     *) echo "FAIL: --node-port a=b: status $s: $msg"; fail=1 ;;
 esac
+
+# Ports that carry no pod ("- PORT [TYPE]"): classified as the daemon
+# classifies OVSDB's Interfaces.  Unbound ones drop IP before conntrack;
+# uplinks (named, or tunnels, patch and internal ports) and node ports get
+# no flow; a port also bound to a pod is the pod's.
+printf 'default/db p-db\n- veth9\n- veth10 system\n- 7 tap\n- vx0 vxlan\n- int0 internal\n- eth1\n- mgmt\n- p-db\n' >"$tmp/ports"
+$np compile --ports "$tmp/ports" --uplink-port eth1 --node-port LOCAL,mgmt \
+    "$srcdir"/deploy/examples/cluster.yaml >"$tmp/out" 2>"$tmp/err" || { echo "FAIL: ports that carry no pod"; cat "$tmp/err"; fail=1; }
+for p in veth9 veth10 7; do
+    for f in ip ipv6; do
+        grep -qxF "table=0, priority=96, cookie=0x4e50000100000000, in_port=$p,$f actions=drop" "$tmp/out" || { echo "FAIL: no drop of $f from unbound port $p"; fail=1; }
+    done
+done
+grep -qF "# port veth9 carries no pod and is not an uplink or node port: no IP from it" "$tmp/out" || { echo "FAIL: the drops' comment"; fail=1; }
+for p in vx0 int0 eth1 mgmt p-db; do
+    ! grep -q "priority=96, .*in_port=$p," "$tmp/out" || { echo "FAIL: port $p drops IP"; fail=1; }
+done
+bad_others() {  # $1: a --ports line; $2: what stderr must say
+    printf '%s\n' "$1" >"$tmp/ports"
+    $np compile --ports "$tmp/ports" "$srcdir"/deploy/examples/cluster.yaml >/dev/null 2>"$tmp/err"
+    s=$?
+    [ "$s" -eq 2 ] || { echo "FAIL: --ports line '$1': status $s, expected 2"; fail=1; }
+    expect_err "$2"
+}
+bad_others '-' 'ports:1: expected "namespace/pod PORT" or "- PORT [TYPE]"'
+bad_others '- veth1 system extra' 'ports:1: expected "namespace/pod PORT" or "- PORT [TYPE]"'
+bad_others 'default/db p1 system' 'ports:1: expected "namespace/pod PORT" or "- PORT [TYPE]"'
+bad_others '- veth1 VXLAN' 'ports:1: "VXLAN" is not an interface type'
+bad_others '- a=b' "ports:1: port name \"a=b\" has '='"
 exit $fail

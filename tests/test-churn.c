@@ -18,7 +18,9 @@
  * 'to'), endPort ranges, UDP and SCTP, each policyTypes, empty and
  * expression selectors, hostNetwork, finished and address-less pods, pods
  * on this node (node-1) and on others, and switch ports that come, go,
- * are replaced and give pods their addresses.
+ * are replaced and give pods their addresses, and ports that carry no pod
+ * (unbound ones, which drop IP, uplinks, node ports) that come, go,
+ * change role and get bound, as a chained CNI binds a pod's port.
  *
  * The events lean towards what makes invalidation hard: relabels of the
  * pods most rules select as peers and of local pods, addresses that
@@ -335,7 +337,7 @@ enum event {
     EV_POD_ADD, EV_POD_DELETE, EV_POD_RELABEL, EV_POD_ADDRESS,
     EV_POD_FINISH, EV_PORT, EV_NS_ADD, EV_NS_DELETE, EV_NS_RELABEL,
     EV_POLICY_ADD, EV_POLICY_DELETE, EV_POLICY_EDIT, EV_TOUCH,
-    N_EVENTS
+    EV_SPARE_PORT, N_EVENTS
 };
 
 struct churn {
@@ -356,6 +358,13 @@ struct churn {
     size_t n_pods, allocated_pods;
     struct pol *pols;
     size_t n_pols, allocated_pols;
+
+    /* Ports that carry no pod, and what each is. */
+    struct spare {
+        char *port;
+        enum compile_port_role role;
+    } *spares;
+    size_t n_spares, allocated_spares;
 
     unsigned int serial;        /* Makes names unique. */
     unsigned int next_ofport;
@@ -2813,6 +2822,60 @@ ev_policy_edit(struct churn *ch)
     note(ch, "policy %s/%s %s", ns->name, pol->name, what);
 }
 
+/* A port that carries no pod: plugged (mostly unbound: a pod's port that
+ * its chained CNI has not bound yet; else an uplink or a node port),
+ * bound to a pod (its role forgotten and the binding made in one batch,
+ * as the daemon reports them), unplugged, or its role changed. */
+static void
+ev_spare_port(struct churn *ch)
+{
+    double r = rng_real(&ch->rng);
+    if (r < 0.35 || !ch->n_spares) {
+        double k = rng_real(&ch->rng);
+        struct spare sp = {
+            .port = xasprintf("%u", ch->next_ofport++),
+            .role = (k < 0.75 ? COMPILE_PORT_UNBOUND
+                     : k < 0.9 ? COMPILE_PORT_UPLINK : COMPILE_PORT_NODE),
+        };
+        APPEND(ch->spares, ch->n_spares, ch->allocated_spares, sp);
+        engine_set_port_role(ch->engine, sp.port, sp.role);
+        note(ch, "port %s plugged: %s", sp.port,
+             compile_port_role_name(sp.role));
+        return;
+    }
+    size_t i = rng_below(&ch->rng, ch->n_spares);
+    struct spare *sp = &ch->spares[i];
+    if (r < 0.6 && sp->role == COMPILE_PORT_UNBOUND) {
+        /* A chained CNI binds a new pod's port. */
+        struct pod *p = random_pod(ch, unplugged);
+        if (!p) {
+            return;
+        }
+        engine_set_port_role(ch->engine, sp->port, COMPILE_PORT_POD);
+        size_t j = p->n_ports++;
+        p->ports[j] = sp->port;
+        p->port_addresses[j] = NULL;
+        char *addresses = (rng_chance(&ch->rng, 0.5)
+                           ? fresh_port_addresses(ch, p) : NULL);
+        bind_port(ch, p, j, addresses);
+        note(ch, "port %s bound to %s (%s)", sp->port, pod_key(ch, p),
+             addresses ? addresses : "no addresses");
+        free(addresses);
+    } else if (r < 0.8) {
+        engine_set_port_role(ch->engine, sp->port, COMPILE_PORT_POD);
+        note(ch, "port %s (%s) unplugged", sp->port,
+             compile_port_role_name(sp->role));
+        free(sp->port);
+    } else {
+        sp->role = (sp->role == COMPILE_PORT_UNBOUND ? COMPILE_PORT_UPLINK
+                    : COMPILE_PORT_UNBOUND);
+        engine_set_port_role(ch->engine, sp->port, sp->role);
+        note(ch, "port %s: %s now", sp->port, compile_port_role_name(sp->role));
+        return;
+    }
+    *sp = ch->spares[--ch->n_spares];
+}
+
 /* Weights in percent of the events. */
 static const struct {
     const char *name;
@@ -2832,6 +2895,7 @@ static const struct {
     [EV_POLICY_DELETE] = { "policy-delete", 5, ev_policy_delete },
     [EV_POLICY_EDIT] = { "policy-edit", 10, ev_policy_edit },
     [EV_TOUCH] = { "touch", 8, ev_touch },
+    [EV_SPARE_PORT] = { "spare-port", 4, ev_spare_port },
 };
 
 static void
@@ -3002,6 +3066,10 @@ static void
 churn_destroy(struct churn *ch)
 {
     engine_destroy(ch->engine);
+    for (size_t i = 0; i < ch->n_spares; i++) {
+        free(ch->spares[i].port);
+    }
+    free(ch->spares);
     flowtab_destroy(ch->installed);
     for (size_t i = 0; i < ch->n_nss; i++) {
         free(ch->nss[i].name);

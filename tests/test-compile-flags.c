@@ -45,6 +45,8 @@ test_rejected(void **state)
         {"node-port", "70000", "--node-port: \"70000\" is not a port number"},
         {"node-port", ",", "--node-port: \",\" names no port"},
         {"node-port", "", "--node-port: \"\" names no port"},
+        {"uplink-port", "eth1,a=b", "--uplink-port: port name \"a=b\" has '='"},
+        {"uplink-port", ",", "--uplink-port: \",\" names no port"},
         {"bridge", "br0", "--bridge: not an option of the compiler"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -82,6 +84,7 @@ test_accepted(void **state)
         {"max-policy-flows", "100000000"},
         {"node-address", "10.0.0.1,fd00::1"},
         {"node-port", "LOCAL,p1,7"},
+        {"uplink-port", "eth1,65000"},
     };
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
         char *error = compile_flags_parse(&flags, good[i][0], good[i][1]);
@@ -99,6 +102,9 @@ test_accepted(void **state)
     assert_int_equal(o->n_node_addrs, 2);
     assert_int_equal(o->n_node_ports, 3);
     assert_string_equal(o->node_ports[2], "7");
+    assert_int_equal(o->n_uplink_ports, 2);
+    assert_string_equal(o->uplink_ports[0], "eth1");
+    assert_string_equal(o->uplink_ports[1], "65000");
     assert_true(flags.node_addrs_given);
 
     /* Decimal whatever the leading zeros: "010" is ten. */
@@ -121,6 +127,11 @@ test_defaults_and_repeats(void **state)
     assert_string_equal(o->node_ports[0], "LOCAL");
     assert_int_equal(o->n_node_addrs, 0);
     assert_false(flags.node_addrs_given);
+    assert_int_equal(o->n_uplink_ports, 0);     /* None by default. */
+    assert_null(compile_flags_parse(&flags, "uplink-port", "u1,u2"));
+    assert_null(compile_flags_parse(&flags, "uplink-port", "u3"));
+    assert_int_equal(o->n_uplink_ports, 1);
+    assert_string_equal(o->uplink_ports[0], "u3");
 
     assert_null(compile_flags_parse(&flags, "node-port", "p1,p2"));
     assert_null(compile_flags_parse(&flags, "node-port", "p3"));

@@ -616,7 +616,8 @@ test_cookies_decode(void **state)
 
 /* The node: from its ports with its addresses, both checks are skipped;
  * to its addresses, the egress default deny is; ports bound to pods that
- * get no flows drop IP. */
+ * get no flows, and ports that carry no pod, drop IP before conntrack
+ * (above IP, below ARP and neighbor discovery). */
 static void
 test_node_and_orphan_ports(void **state)
 {
@@ -638,6 +639,9 @@ test_node_and_orphan_ports(void **state)
     };
     opts.bound_ports = bound;
     opts.n_bound_ports = 1;
+    const char *const unbound[] = { "veth9" };
+    opts.unbound_ports = unbound;
+    opts.n_unbound_ports = 1;
     struct np_flowset fs;
     compile_text(text, &opts, &fs, NULL);
     free(text);
@@ -649,11 +653,88 @@ test_node_and_orphan_ports(void **state)
     f = find(&fs, 10 + NPT_EGRESS_DEFAULT, "ip,nw_dst=192.0.2.7");
     assert_string_equal(f->actions, "goto_table:15");
     assert_true(f->priority > 110);     /* Above the cut and the drop. */
-    f = find(&fs, 10 + NPT_SPOOF, "in_port=17,ip");
+    f = find(&fs, 10 + NPT_CLASSIFY, "in_port=17,ip");
     assert_string_equal(f->actions, "drop");
-    f = find(&fs, 10 + NPT_SPOOF, "in_port=17,ipv6");
+    assert_int_equal(f->priority, PRIO_CLASSIFY_PORT_DROP);
+    assert_string_equal(f->comment, "port 17 is bound to pod x/nobody, "
+                        "which has no flows (not known): no IP from it");
+    f = find(&fs, 10 + NPT_CLASSIFY, "in_port=17,ipv6");
     assert_string_equal(f->actions, "drop");
+    f = find(&fs, 10 + NPT_CLASSIFY, "in_port=veth9,ip");
+    assert_string_equal(f->actions, "drop");
+    assert_int_equal(f->priority, PRIO_CLASSIFY_NO_POD_DROP);
+    assert_string_equal(f->comment, "port veth9 carries no pod and is not "
+                        "an uplink or node port: no IP from it");
+    f = find(&fs, 10 + NPT_CLASSIFY, "in_port=veth9,ipv6");
+    assert_string_equal(f->actions, "drop");
+    /* Neighbor discovery and ARP still pass: they are above. */
+    f = find(&fs, 10 + NPT_CLASSIFY, "icmp6,icmp_type=135");
+    assert_true(f->priority > PRIO_CLASSIFY_NO_POD_DROP);
+    f = find(&fs, 10 + NPT_CLASSIFY, "arp");
+    assert_true(f->priority > PRIO_CLASSIFY_NO_POD_DROP);
+    assert_true(PRIO_CLASSIFY_PORT_DROP > PRIO_CLASSIFY_IP);
+    /* Nothing of theirs is left in the spoof guard. */
+    for (size_t i = 0; i < fs.n_flows; i++) {
+        assert_false(fs.flows[i].table == 10 + NPT_SPOOF
+                     && (strstr(fs.flows[i].match, "in_port=17,")
+                         || strstr(fs.flows[i].match, "in_port=veth9,")));
+    }
     np_flowset_destroy(&fs);
+}
+
+/* Which ports that carry no pod may send: node ports and uplinks (named,
+ * or by their OVSDB type) may; anything else may not. */
+static void
+test_port_roles(void **state)
+{
+    (void) state;
+    struct compile_options opts;
+    compile_options_init(&opts);
+    const char *const uplinks[] = { "eth1", "12" };
+    opts.uplink_ports = uplinks;
+    opts.n_uplink_ports = 2;
+    const char *const nodes[] = { "LOCAL", "5" };
+    opts.node_ports = nodes;
+    opts.n_node_ports = 2;
+    static const struct {
+        const char *name, *ofport, *type;
+        enum compile_port_role role;
+    } cases[] = {
+        { "veth7", "7", "", COMPILE_PORT_UNBOUND },
+        { "veth7", "7", NULL, COMPILE_PORT_UNBOUND },
+        { "veth7", "7", "system", COMPILE_PORT_UNBOUND },
+        { "tap0", "8", "tap", COMPILE_PORT_UNBOUND },
+        { "dpdk0", "9", "dpdk", COMPILE_PORT_UNBOUND },
+        { "vhu0", "10", "dpdkvhostuserclient", COMPILE_PORT_UNBOUND },
+        { "xdp0", "11", "afxdp", COMPILE_PORT_UNBOUND },
+        { "eth1", "3", "", COMPILE_PORT_UPLINK },       /* By name. */
+        { "ens4", "12", "", COMPILE_PORT_UPLINK },      /* By number. */
+        { "mgmt", "5", "", COMPILE_PORT_NODE },
+        { "vx0", "20", "vxlan", COMPILE_PORT_UPLINK },
+        { "gnv0", "21", "geneve", COMPILE_PORT_UPLINK },
+        { "gre0", "22", "gre", COMPILE_PORT_UPLINK },
+        { "g6", "23", "ip6gre", COMPILE_PORT_UPLINK },
+        { "er", "24", "erspan", COMPILE_PORT_UPLINK },
+        { "er6", "25", "ip6erspan", COMPILE_PORT_UPLINK },
+        { "stt0", "26", "stt", COMPILE_PORT_UPLINK },
+        { "lisp0", "27", "lisp", COMPILE_PORT_UPLINK },
+        { "bu0", "28", "bareudp", COMPILE_PORT_UPLINK },
+        { "gtp0", "29", "gtpu", COMPILE_PORT_UPLINK },
+        { "srv0", "30", "srv6", COMPILE_PORT_UPLINK },
+        { "patch-ex", "31", "patch", COMPILE_PORT_UPLINK },
+        { "ovn-k8s-mp0", "32", "internal", COMPILE_PORT_UPLINK },
+        { "vxlanish", "33", "vxlan0", COMPILE_PORT_UNBOUND },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        enum compile_port_role role = compile_port_role(
+            &opts, cases[i].name, cases[i].ofport, cases[i].type);
+        if (role != cases[i].role) {
+            fail_msg("%s (type %s): %s, expected %s", cases[i].name,
+                     cases[i].type ? cases[i].type : "NULL",
+                     compile_port_role_name(role),
+                     compile_port_role_name(cases[i].role));
+        }
+    }
 }
 
 /* Connections that exist when a policy changes: their original direction
@@ -862,6 +943,7 @@ main(void)
         cmocka_unit_test(test_conjunction_limit),
         cmocka_unit_test(test_established_connections),
         cmocka_unit_test(test_node_and_orphan_ports),
+        cmocka_unit_test(test_port_roles),
         cmocka_unit_test(test_cookies_decode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -219,9 +219,9 @@ test_port_addresses(void **state)
     free(engine_set_port(e, "x", "ghost", "9", "10.0.0.99/24"));
     engine_run(e);
     const struct flowtab *d = engine_desired(e);
-    assert_true(has_flow(d, 2, 150, "in_port=8,ip"));       /* No address. */
-    assert_true(has_flow(d, 2, 150, "in_port=9,ip"));       /* No pod. */
-    assert_true(has_flow(d, 2, 150, "in_port=9,ipv6"));
+    assert_true(has_flow(d, 0, 95, "in_port=8,ip"));        /* No address. */
+    assert_true(has_flow(d, 0, 95, "in_port=9,ip"));        /* No pod. */
+    assert_true(has_flow(d, 0, 95, "in_port=9,ipv6"));
     int counts[2] = { 0, 0 };
     engine_for_each_bound_port(e, note_bound, counts);
     assert_int_equal(counts[0], 2);
@@ -240,6 +240,7 @@ test_port_addresses(void **state)
     assert_true(has_flow(d, 2, 200, "in_port=8,ipv6,ipv6_src=fd00::7"));
     assert_true(has_flow(d, 6, 100, "ip,nw_dst=10.0.0.7"));
     assert_true(has_flow(d, 2, 150, "in_port=8,ip"));       /* Other srcs. */
+    assert_false(has_flow(d, 0, 95, "in_port=8,ip"));       /* Realized. */
     counts[0] = counts[1] = 0;
     engine_for_each_bound_port(e, note_bound, counts);
     assert_int_equal(counts[1], 1);
@@ -261,7 +262,7 @@ test_port_addresses(void **state)
     /* Unbound: the port's drops go with it. */
     engine_unset_port(e, "x", "ghost", "9");
     engine_run(e);
-    assert_false(has_flow(engine_desired(e), 2, 150, "in_port=9,ip"));
+    assert_false(has_flow(engine_desired(e), 0, 95, "in_port=9,ip"));
     engine_destroy(e);
 }
 
@@ -506,6 +507,105 @@ incremental_equals_full(struct engine *e)
     bool equal = flowtab_equal(incremental, engine_desired(e));
     flowtab_destroy(incremental);
     return equal;
+}
+
+/* The engine's table equals compile_cluster()'s with the engine's ids,
+ * ports and levels (what 'ovs-netpol compile --ports' gives). */
+static bool
+equals_compile(const struct engine *e)
+{
+    struct np_flowset full;
+    engine_compile_full(e, &full);
+    struct flowtab *oracle = flowtab_create();
+    flowtab_assign(oracle, &full);
+    np_flowset_destroy(&full);
+    bool equal = flowtab_equal(oracle, engine_desired(e));
+    flowtab_destroy(oracle);
+    return equal;
+}
+
+/* A port that carries no pod sends no IP unless it is an uplink or a node
+ * port: its drops (table 0, before conntrack) come and go with its role,
+ * incrementally, as the only change; when a CNI binds it, in one run, the
+ * drop of an unbound port becomes that of a port whose pod has no flows
+ * yet, then the pod's spoof guard. */
+static void
+test_unbound_ports(void **state)
+{
+    struct compile_options opts;
+    compile_options_init(&opts);
+    struct engine *e = engine_create(&opts);
+    apply_text(e, policy_web);
+    char *p = pod("x", "p0", "web", "10.0.0.1");
+    apply_text(e, p);
+    free(p);
+    engine_run(e);
+    engine_changes_reset(e);
+    struct flowtab *before = snapshot(e);
+
+    engine_set_port_role(e, "7", COMPILE_PORT_UNBOUND);
+    engine_set_port_role(e, "12", COMPILE_PORT_UPLINK);
+    engine_set_port_role(e, "13", COMPILE_PORT_NODE);
+    assert_int_equal(engine_port_role(e, "7"), COMPILE_PORT_UNBOUND);
+    assert_int_equal(engine_port_role(e, "12"), COMPILE_PORT_UPLINK);
+    assert_int_equal(engine_port_role(e, "99"), COMPILE_PORT_POD);
+    assert_true(engine_pending(e));
+    struct engine_stats st0, st1;
+    engine_get_stats(e, &st0);
+    engine_run(e);
+    engine_get_stats(e, &st1);
+    assert_int_equal(st1.n_unbound_ports, 1);
+    const struct flowtab *d = engine_desired(e);
+    assert_true(has_flow(d, 0, PRIO_CLASSIFY_NO_POD_DROP, "in_port=7,ip"));
+    assert_true(has_flow(d, 0, PRIO_CLASSIFY_NO_POD_DROP, "in_port=7,ipv6"));
+    assert_false(has_match(d, "in_port=12,ip"));
+    assert_false(has_match(d, "in_port=13,ip"));
+    /* Only its two flows changed, and no policy was compiled again. */
+    assert_int_equal(diff_size(before, d), 2);
+    assert_int_equal(st1.last_changes, 2);
+    assert_int_equal(st1.policies_compiled, st0.policies_compiled);
+    assert_true(equals_compile(e));
+
+    /* The same again: nothing to do. */
+    engine_set_port_role(e, "7", COMPILE_PORT_UNBOUND);
+    engine_set_port_role(e, "13", COMPILE_PORT_NODE);
+    assert_false(engine_pending(e));
+
+    /* The CNI binds it to a pod the engine does not know yet, in one
+     * batch: from "carries no pod" to "its pod has no flows". */
+    engine_set_port_role(e, "7", COMPILE_PORT_POD);
+    free(engine_set_port(e, "x", "new", "7", "10.0.0.9/24"));
+    engine_run(e);
+    d = engine_desired(e);
+    assert_false(has_flow(d, 0, PRIO_CLASSIFY_NO_POD_DROP, "in_port=7,ip"));
+    assert_true(has_flow(d, 0, PRIO_CLASSIFY_PORT_DROP, "in_port=7,ip"));
+    assert_true(has_flow(d, 0, PRIO_CLASSIFY_PORT_DROP, "in_port=7,ipv6"));
+    assert_true(equals_compile(e));
+    assert_true(incremental_equals_full(e));
+
+    /* The pod comes: its flows, and no drop before conntrack. */
+    p = pod("x", "new", "web", "10.0.0.9");
+    apply_text(e, p);
+    free(p);
+    engine_run(e);
+    d = engine_desired(e);
+    assert_false(has_flow(d, 0, PRIO_CLASSIFY_PORT_DROP, "in_port=7,ip"));
+    assert_true(has_flow(d, 2, PRIO_SPOOF_OWN, "in_port=7,ip,nw_src=10.0.0.9"));
+    assert_true(equals_compile(e));
+
+    /* An uplink becomes unbound (say, renamed); then it goes. */
+    engine_set_port_role(e, "12", COMPILE_PORT_UNBOUND);
+    engine_run(e);
+    assert_true(has_flow(engine_desired(e), 0, PRIO_CLASSIFY_NO_POD_DROP,
+                         "in_port=12,ip"));
+    assert_true(equals_compile(e));
+    assert_true(incremental_equals_full(e));
+    engine_set_port_role(e, "12", COMPILE_PORT_POD);
+    engine_run(e);
+    assert_false(has_match(engine_desired(e), "in_port=12,ip"));
+    assert_true(equals_compile(e));
+    flowtab_destroy(before);
+    engine_destroy(e);
 }
 
 /* An egress rule to an ipBlock with a named port reaches the pods inside
@@ -1383,6 +1483,7 @@ main(void)
         cmocka_unit_test(test_port_addresses),
         cmocka_unit_test(test_replug),
         cmocka_unit_test(test_port_address_bounds),
+        cmocka_unit_test(test_unbound_ports),
         cmocka_unit_test(test_named_port_behind_ipblock),
         cmocka_unit_test(test_shared_peer_sets),
         cmocka_unit_test(test_conj_list_shared),

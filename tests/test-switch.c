@@ -437,6 +437,70 @@ clear_binding_events(void)
     n_binding_events = 0;
 }
 
+/* Ports of br-int that carry no pod. */
+
+static struct port_event {
+    bool gone;
+    char *name, *type;
+    int ofport;
+    unsigned int seq;           /* Order among port and binding events. */
+} port_events[MAX_EVENTS];
+static size_t n_port_events;
+
+static void
+record_port(const struct switch_db_port *p, bool gone)
+{
+    if (n_port_events < MAX_EVENTS) {
+        struct port_event *e = &port_events[n_port_events++];
+        e->gone = gone;
+        e->name = strdup(p->name);
+        e->type = strdup(p->type);
+        e->ofport = p->ofport;
+        e->seq = n_binding_events;  /* Binding events before it. */
+    }
+}
+
+static void
+port_cb(void *aux, const struct switch_db_port *p)
+{
+    record_port(p, false);
+}
+
+static void
+port_gone_cb(void *aux, const struct switch_db_port *p)
+{
+    record_port(p, true);
+}
+
+static const struct port_event *
+wait_port(const char *name, bool gone, double timeout)
+{
+    double end = now() + timeout;
+
+    for (;;) {
+        for (size_t i = 0; i < n_port_events; i++) {
+            const struct port_event *e = &port_events[i];
+            if (e->gone == gone && !strcmp(e->name, name)) {
+                return e;
+            }
+        }
+        if (now() > end) {
+            return NULL;
+        }
+        pump_for(0.05);
+    }
+}
+
+static void
+clear_port_events(void)
+{
+    for (size_t i = 0; i < n_port_events; i++) {
+        free(port_events[i].name);
+        free(port_events[i].type);
+    }
+    n_port_events = 0;
+}
+
 /* Flow monitor. */
 
 static struct monitor_event {
@@ -1720,6 +1784,75 @@ idle_done_cb(struct ev_loop *l, ev_timer *t, int revents)
     *(bool *) t->data = true;
 }
 
+/* Interfaces of br-int without a pod are reported with their type, those
+ * of other bridges are not; binding one reports it gone before it is
+ * bound, unbinding reports it again. */
+static void
+test_others(void)
+{
+    const struct port_event *e;
+    const struct switch_db_port *p;
+    int status;
+    char *out;
+
+    clear_port_events();
+    clear_binding_events();
+    out = sh(&status, "ovs-vsctl add-port br-int plain0 -- set Interface "
+             "plain0 type=internal ofport_request=50 -- add-port br-int vx0 "
+             "-- set Interface vx0 type=vxlan options:remote_ip=192.0.2.99 "
+             "ofport_request=51 -- add-br br-other -- set Bridge br-other "
+             "datapath_type=netdev -- add-port br-other other0 -- set "
+             "Interface other0 type=internal >&2");
+    free(out);
+    CHECK(status == 0, "add-port plain0, vx0, br-other failed");
+    e = wait_port("plain0", false, 5);
+    CHECK(e && e->ofport == 50 && !strcmp(e->type, "internal"),
+          "plain0: %d %s", e ? e->ofport : -1, e ? e->type : "none");
+    e = wait_port("vx0", false, 5);
+    CHECK(e && e->ofport == 51 && !strcmp(e->type, "vxlan"),
+          "vx0: %d %s", e ? e->ofport : -1, e ? e->type : "none");
+    pump_for(0.5);
+    CHECK(!wait_port("other0", false, 0) && !wait_port("br-other", false, 0),
+          "a port of another bridge reported");
+    CHECK(!wait_port("br-int", false, 0), "the bridge's own port reported");
+    CHECK(!wait_port("default_a", false, 0), "a pod's port reported");
+    p = switch_db_find_port(db, "vx0");
+    CHECK(p && p->ofport == 51, "switch_db_find_port(vx0)");
+    CHECK(!switch_db_find_port(db, "default_a"), "a pod's port found");
+
+    /* A CNI binds plain0: gone first, then bound. */
+    clear_port_events();
+    out = sh(&status, "ovs-vsctl set Interface plain0 "
+             "external_ids:iface-id=default_c");
+    free(out);
+    const struct binding_event *b = wait_binding("default", "c", true, 5);
+    e = wait_port("plain0", true, 5);
+    CHECK(b && b->ofport == 50, "plain0 not bound to default/c");
+    CHECK(e && e->seq == 0, "plain0 not reported gone before its binding");
+    CHECK(!switch_db_find_port(db, "plain0"), "bound plain0 still found");
+
+    /* Unbound again (iface-id removed): carries no pod again. */
+    clear_port_events();
+    out = sh(&status, "ovs-vsctl remove Interface plain0 external_ids "
+             "iface-id");
+    free(out);
+    e = wait_port("plain0", false, 5);
+    CHECK(e && e->ofport == 50, "plain0 not reported after its unbinding");
+    CHECK(wait_binding("default", "c", false, 5) != NULL,
+          "default/c not unbound");
+
+    out = sh(&status, "ovs-vsctl del-port br-int plain0 -- del-port br-int "
+             "vx0 -- del-br br-other");
+    free(out);
+    CHECK(wait_port("plain0", true, 5) && wait_port("vx0", true, 5),
+          "deleted ports not reported gone");
+    CHECK(!switch_db_find_port(db, "vx0"), "deleted vx0 still found");
+    clear_port_events();
+    clear_binding_events();
+    printf("ok ports that carry no pod: reported with their type, only "
+           "br-int's, gone before bound\n");
+}
+
 static void
 test_idle(void)
 {
@@ -1747,6 +1880,8 @@ main(int argc, char *argv[])
     struct switch_db_callbacks cbs = {
         .bound = bound_cb,
         .unbound = unbound_cb,
+        .port = port_cb,
+        .port_gone = port_gone_cb,
         .synced = synced_cb,
     };
     size_t perf_n = 100000;
@@ -1792,6 +1927,7 @@ main(int argc, char *argv[])
     rundir = xasprintf_("%s/run", sandbox_dir);
     sw = switch_of_create(rundir, "br-int", conn_cb, NULL);
     db = switch_db_create(rundir, &cbs, NULL);
+    switch_db_set_bridge(db, "br-int");
     CHECK(pump(&connected, 10), "no OpenFlow connection");
     if (!connected) {
         goto out;
@@ -1806,6 +1942,7 @@ main(int argc, char *argv[])
     test_replace();
     test_monitor();
     test_ports();
+    test_others();
     test_installer();
     test_restart();
     test_timeout();
@@ -1823,6 +1960,7 @@ out:
     switch_db_destroy(db);
     ovs_loop_destroy();
     clear_binding_events();
+    clear_port_events();
     clear_monitor_events();
     free(rundir);
     printf("%d checks passed, %d failed\n", n_passed, n_failed);

@@ -423,8 +423,24 @@ static const struct capture_case cases[] = {
         "egress rule 0\n" } },
     { "denied-spoof.txt", "10.9.1.2", "x/a", 3, TRACE_DENIED,
       { "  egress:  DENIED by the spoof guard (ip,in_port=3)\n",
-        "  table 2 spoof guard: ip,in_port=3: this port's pod has no flows "
-        "yet, or 10.9.1.2 is not its address -> drop\n" } },
+        "  table 2 spoof guard: ip,in_port=3: 10.9.1.2 is not the address "
+        "of this port's pod: spoofed -> drop\n" } },
+    /* A veth plugged without iface-id (ofport 5); the trace names it
+     * from its match when the daemon gives no name. */
+    { "denied-unbound-port.txt", "10.9.1.50", "z/a", 0, TRACE_DENIED,
+      { "  egress:  DENIED: port 5 carries no pod and is not an uplink or "
+        "node port: it sends no IP\n",
+        "  ingress: not reached\n",
+        "  table 0 classify: port 5 carries no pod and is not an uplink or "
+        "node port -> drop\n",
+        "datapath actions: drop\n" } },
+    /* A reply from the port of pod y/g, which the daemon does not know:
+     * dropped before conntrack could pass it. */
+    { "denied-port-no-flows.txt", "y/g", "y/a", 0, TRACE_DENIED,
+      { "  egress:  DENIED: port 6 is bound to a pod that has no flows (not "
+        "known yet, no address yet, finished, or on another node): it sends "
+        "no IP\n",
+        "  table 0 classify: port 6 is bound to a pod that has no flows" } },
     { "allowed-none-isolated-udp.txt", "y/a", "z/a", 3, TRACE_ALLOWED,
       { "  egress:  allowed: y/a is not isolated for egress\n",
         "  ingress: allowed: z/a is not isolated for ingress\n" } },
@@ -437,6 +453,29 @@ static const struct capture_case cases[] = {
     { "denied-sctp-egress.txt", "z/a", "x/a", 3, TRACE_DENIED,
       { "  egress:  DENIED by the default deny of z/a" } },
 };
+
+/* trace --in-port NAME: the narration names the port as the operator
+ * did. */
+static void
+test_report_port_name(void **state)
+{
+    (void) state;
+    char *text = read_capture("denied-unbound-port.txt");
+    struct trace_result r;
+    char *e = trace_parse(text, &r);
+    assert_null(e);
+    struct trace_context ctx = {
+        .policy_name = names, .src = "10.9.1.50", .dst = "z/a",
+        .in_port = "unb1",
+    };
+    char *rep = trace_report(&r, &ctx, "pkt", NULL);
+    assert_contains(rep, "  table 0 classify: port unb1 carries no pod and "
+                    "is not an uplink or node port -> drop\n");
+    assert_contains(rep, "  egress:  DENIED: port unb1 carries no pod");
+    free(rep);
+    trace_result_destroy(&r);
+    free(text);
+}
 
 static void
 test_reports(void **state)
@@ -554,6 +593,7 @@ main(void)
         cmocka_unit_test(test_parse_nested),
         cmocka_unit_test(test_verdicts),
         cmocka_unit_test(test_reports),
+        cmocka_unit_test(test_report_port_name),
         cmocka_unit_test(test_stale_generation),
         cmocka_unit_test(test_ports),
         cmocka_unit_test(test_flow),

@@ -63,8 +63,11 @@ EXTRA_DIST += \
 	tests/data/trace/denied-ingress-default.txt \
 	tests/data/trace/denied-sctp-egress.txt \
 	tests/data/trace/denied-spoof.txt \
+	tests/data/trace/denied-unbound-port.txt \
+	tests/data/trace/denied-port-no-flows.txt \
 	tests/data/trace/foreign-no-match.txt
 
 # The CLI as users see it: errors on bad input, flows for the rest.
 TESTS += tests/cli-errors.sh
-EXTRA_DIST += tests/cli-errors.sh tests/data/cli/mixed.yaml
+EXTRA_DIST += tests/cli-errors.sh tests/data/cli/mixed.yaml \
+	tests/data/cli/ports-unbound.txt

@@ -26,5 +26,6 @@ for t in tests/test-addr tests/test-np-util tests/test-cni-conf tests/test-label
 done
 check ./ovs-netpol compile deploy/examples/cluster.yaml deploy/examples/test-network-policy.yaml deploy/examples/default-deny-other.yaml
 check ./ovs-netpol compile tests/data/cli/mixed.yaml
+check ./ovs-netpol compile --ports tests/data/cli/ports-unbound.txt --uplink-port eth1 deploy/examples/cluster.yaml
 check ./ovs-netpol compile --node node-1 tests/cases/model.json
 exit $fail

@@ -5,7 +5,6 @@
 # ./ovs-netpold and tests/np-probe built; NP_CNI, NP_DAEMON, NP_PROBE
 # override them); needs Debian's containernetworking-plugins (host-local).
 #   NP_CNI_TESTS="cni cni-newpod"   the tests to run (default: both)
-#   NP_CNI_STRICT=1                 known gaps of the daemon fail too
 # Last line: "cni: N passed, M failed"; exit status 0 when all passed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

@@ -541,9 +541,19 @@ class NodeDaemon:
 
     def args(self):
         # no --node-address: the daemon takes its netns's global addresses,
-        # the node's address on br-int's LOCAL port (--node-port LOCAL)
+        # the node's address on br-int's LOCAL port (--node-port LOCAL).
+        # --uplink-port: br-int's port to the underlay (a tap, first word of
+        # the node's "uplink" file) brings the other nodes' traffic; a port
+        # that carries no pod and is not named sends no IP.
+        uplink = "uplink"
+        try:
+            with open(os.path.join(self.node.dir, "uplink")) as f:
+                uplink = (f.read().split() or [uplink])[0]
+        except OSError:
+            pass
         return ["--kubeconfig", self.kubeconfig, "--node", self.node.name,
                 "--ovs-rundir", self.node.rundir, "--bridge", "br-int",
+                "--uplink-port", uplink,
                 "--control", self.ctl, "--log-level", "debug"] + self.extra
 
     def start(self, wait=True):
