@@ -392,6 +392,19 @@ main(int argc, char *argv[])
         }
         o.ovs_rundir = abs_rundir;
     }
+    /* The daemon hands its flows to the switch with no port map, so an
+     * in_port holds a number or a reserved name; a name like "eth1" would
+     * fail every bundle.  (ovs-netpol compile prints text for ovs-ofctl,
+     * which resolves names itself.) */
+    for (size_t i = 0; i < flags.opts.n_node_ports; i++) {
+        const char *p = flags.opts.node_ports[i];
+        if (strspn(p, "0123456789") != strlen(p) && strcmp(p, "LOCAL")) {
+            fprintf(stderr, "ovs-netpold: --node-port: \"%s\" is a port "
+                    "name; give its OpenFlow port number instead "
+                    "(ovs-vsctl get Interface %s ofport) or LOCAL\n", p, p);
+            goto out;
+        }
+    }
     o.compile = flags.opts;
     static char host[HOST_NAME_MAX + 1];
     if (!o.compile.node) {

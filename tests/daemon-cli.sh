@@ -292,6 +292,17 @@ node-port 70000
 EOF
 [ "$agree" -eq 20 ] && ok "the compiler's flags: compile and the daemon agree on 20 values"
 
+# --node-port: the daemon's flows reach the switch without a port map, so a
+# port name other than LOCAL would fail every bundle; refused at start.
+out=$("$daemon" --node-port LOCAL,eth1 --source "dir:$tmp/src" 2>&1)
+st=$?
+want='ovs-netpold: --node-port: "eth1" is a port name; give its OpenFlow port number instead (ovs-vsctl get Interface eth1 ofport) or LOCAL'
+if [ $st -eq 2 ] && [ "$out" = "$want" ]; then
+    ok "--node-port with a port name: refused, naming the flag and the number to give"
+else
+    fail "--node-port with a port name: status $st: $out"
+fi
+
 # --http: parse errors name the flag, or the file and line.
 out=$("$daemon" --http 127.0.0.1 --source "dir:$tmp/src" 2>&1)
 st=$?
