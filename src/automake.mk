@@ -37,6 +37,7 @@ src_libnetpol_la_SOURCES = \
 	include/cookie.h \
 	include/engine.h \
 	include/flowtab.h \
+	include/k8s-names.h \
 	include/labels.h \
 	include/metrics.h \
 	include/objects.h \

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "k8s-names.h"
 #include "np-util.h"
 
 static const char *const supported_versions[] = {
@@ -204,63 +205,6 @@ is_ifname(const char *s)
         }
     }
     return true;
-}
-
-static bool
-is_lower_alnum(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-/* [a-z0-9]([-a-z0-9]*[a-z0-9])? over 's[0..len)'. */
-static bool
-is_dns_label(const char *s, size_t len)
-{
-    if (!len || !is_lower_alnum(s[0]) || !is_lower_alnum(s[len - 1])) {
-        return false;
-    }
-    for (size_t i = 0; i < len; i++) {
-        if (!is_lower_alnum(s[i]) && s[i] != '-') {
-            return false;
-        }
-    }
-    return true;
-}
-
-/* Why 's' is not a namespace name (a DNS-1123 label), or NULL. */
-static const char *
-namespace_error(const char *s)
-{
-    size_t len = strlen(s);
-    if (len > 63) {
-        return "must be no more than 63 characters";
-    }
-    return (is_dns_label(s, len) ? NULL
-            : "a namespace name must be a lowercase RFC 1123 label: lower "
-              "case alphanumeric characters or '-', starting and ending "
-              "with an alphanumeric character");
-}
-
-/* Why 's' is not a pod name (a DNS-1123 subdomain), or NULL. */
-static const char *
-pod_name_error(const char *s)
-{
-    size_t len = strlen(s);
-    if (len > 253) {
-        return "must be no more than 253 characters";
-    }
-    size_t start = 0;
-    for (size_t i = 0; i <= len; i++) {
-        if (i == len || s[i] == '.') {
-            if (!is_dns_label(s + start, i - start)) {
-                return "a pod name must be a lowercase RFC 1123 subdomain: "
-                       "lower case alphanumeric characters, '-' or '.', "
-                       "starting and ending with an alphanumeric character";
-            }
-            start = i + 1;
-        }
-    }
-    return NULL;
 }
 
 /* Finds 'key' in CNI_ARGS ("K1=V1;K2=V2").  Returns NULL and stores a
@@ -727,10 +671,10 @@ parse_env(char *const *env, struct cni_request *req)
         why = "missing: ovs-netpol-cni binds the port to a Kubernetes pod "
               "and needs K8S_POD_NAMESPACE and K8S_POD_NAME in CNI_ARGS (the "
               "kubelet's container runtime passes them)";
-    } else if ((why = namespace_error(ns))) {
+    } else if ((why = dns1123_label_error(ns))) {
         field = "K8S_POD_NAMESPACE";
         value = ns;
-    } else if ((why = pod_name_error(pod))) {
+    } else if ((why = dns1123_subdomain_error(pod))) {
         field = "K8S_POD_NAME";
         value = pod;
     }

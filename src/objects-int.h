@@ -27,10 +27,9 @@ void selector_free(struct selector *);
 void np_rules_free(struct np_rule *rules, size_t n);
 
 /* objects-names.c: after apimachinery's util/validation.  Each returns
- * NULL if 's' is valid, otherwise the reason, a static string. */
+ * NULL if 's' is valid, otherwise the reason, a static string.  Names of
+ * namespaces and pods: k8s-names.h. */
 
-const char *dns1123_label_error(const char *s);
-const char *dns1123_subdomain_error(const char *s);
 /* Label keys and selector keys. */
 const char *qualified_name_error(const char *s);
 const char *label_value_error(const char *s);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "k8s-names.h"
 #include "np-util.h"
 
 char *

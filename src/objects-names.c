@@ -1,6 +1,7 @@
 /* Names and label values, checked as the API server checks them: after
  * apimachinery's util/validation.  See objects-int.h. */
 #include "objects-int.h"
+#include "k8s-names.h"
 
 #include <string.h>
 
@@ -75,6 +76,18 @@ const char *
 dns1123_subdomain_error(const char *s)
 {
     return dns1123_subdomain_error_len(s, strlen(s));
+}
+
+bool
+dns1123_is_label(const char *s, size_t len)
+{
+    return len <= 63 && is_dns1123_label(s, len);
+}
+
+bool
+dns1123_is_subdomain(const char *s, size_t len)
+{
+    return !dns1123_subdomain_error_len(s, len);
 }
 
 /* ([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9] over 's[0..len)'. */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "k8s-names.h"
 #include "ovs-loop.h"
 
 #include "hash.h"
@@ -122,45 +123,6 @@ quote(const char *s, size_t len)
     return q;
 }
 
-/* Whether the 'len' bytes at 's' are a DNS-1123 label: 1 to 63 of
- * [a-z0-9-], starting and ending with a letter or digit. */
-static bool
-is_dns_label(const char *s, size_t len)
-{
-    if (!len || len > 63 || s[0] == '-' || s[len - 1] == '-') {
-        return false;
-    }
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/* Whether 's' is a DNS-1123 subdomain: at most 253 characters, labels
- * separated by dots. */
-static bool
-is_dns_subdomain(const char *s)
-{
-    size_t len = strlen(s);
-    if (!len || len > 253) {
-        return false;
-    }
-    for (const char *label = s; ; ) {
-        const char *dot = strchr(label, '.');
-        size_t n = dot ? (size_t) (dot - label) : strlen(label);
-        if (!is_dns_label(label, n)) {
-            return false;
-        }
-        if (!dot) {
-            return true;
-        }
-        label = dot + 1;
-    }
-}
-
 char *
 switch_db_parse_iface_id(const char *iface_id, char **ns, char **pod)
 {
@@ -175,8 +137,8 @@ switch_db_parse_iface_id(const char *iface_id, char **ns, char **pod)
         return error;
     }
     size_t ns_len = sep - iface_id;
-    bool ns_ok = is_dns_label(iface_id, ns_len);
-    bool pod_ok = is_dns_subdomain(sep + 1);
+    bool ns_ok = dns1123_is_label(iface_id, ns_len);
+    bool pod_ok = dns1123_is_subdomain(sep + 1, strlen(sep + 1));
     if (ns_ok && pod_ok) {
         *ns = xmemdup0(iface_id, ns_len);
         *pod = xstrdup(sep + 1);
