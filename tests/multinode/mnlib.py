@@ -28,11 +28,11 @@ import ctypes
 import json
 import os
 import secrets
-import shlex
 import signal
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -43,40 +43,13 @@ TOP = os.path.dirname(os.path.dirname(HERE))
 SANDBOX = os.path.join(TOP, "ovs", "sandbox.sh")
 
 
-class NodeError(Exception):
-    """Setup of the nodes, the stand-in or a daemon failed (not a verdict)."""
+# The bed's helpers are the single-node bed's (tests/kube-e2e/kubebed.py):
+# one way to run a command, quote it, show a log's tail, find a binary.
+sys.path.insert(0, os.path.join(TOP, "tests", "kube-e2e"))
+from kubebed import BedError, find_bin, quote, run, tail  # noqa: E402,F401
 
-
-def quote(cmd):
-    return " ".join(shlex.quote(c) for c in cmd)
-
-
-def run(cmd, check=True, timeout=60, env=None, input=None):
-    try:
-        p = subprocess.run(cmd, timeout=timeout, env=env, input=input,
-                           text=True, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE)
-    except subprocess.TimeoutExpired:
-        raise NodeError("%s: no answer within %d s" % (quote(cmd), timeout))
-    if check and p.returncode:
-        raise NodeError("%s: exit %d: %s" % (
-            quote(cmd), p.returncode, (p.stderr or p.stdout).strip()[-1500:]))
-    return p
-
-
-def tail(path, n=25):
-    try:
-        with open(path, errors="replace") as f:
-            return "".join(f.readlines()[-n:])
-    except OSError:
-        return ""
-
-
-def find_bin(env, rel):
-    c = os.environ.get(env) or os.path.join(TOP, rel)
-    if not os.access(c, os.X_OK):
-        raise NodeError("%s is not built (or set %s)" % (c, env))
-    return os.path.abspath(c)
+# Setup of the nodes, the stand-in or a daemon failed (not a verdict).
+NodeError = BedError
 
 
 # ---- the nodes ---------------------------------------------------------------
