@@ -118,6 +118,7 @@ struct kc_request {
     /* REQ_SEND only. */
     kube_client_send_fn *send_cb;
     void *send_aux;
+    bool add_pending;           /* Not yet given to the multi handle. */
     char *method;
     char *body;
 
@@ -515,9 +516,16 @@ handle_object(struct kc_kind *kk, const char *origin, const json_t *obj,
     kc_log(kc, KUBE_LOG_ERROR, "%s (resourceVersion %s); %s", error,
            rv ? rv : "unknown", consequence);
     if (kc->cbs->on_invalid) {
+        /* Without the origin ("watch of networkpolicies: "): the same
+         * version seen by a LIST is the same problem. */
+        const char *what = error;
+        size_t n = strlen(origin);
+        if (!strncmp(what, origin, n) && !strncmp(what + n, ": ", 2)) {
+            what += n + 2;
+        }
         const json_t *meta = json_object_get(obj, "metadata");
         kc->cbs->on_invalid(kc->aux, kk->kind, ns, name,
-                            json_get_str(meta, "uid"), rv, error,
+                            json_get_str(meta, "uid"), rv, what,
                             consequence);
     }
     free(error);
@@ -833,7 +841,9 @@ request_free(struct kc_request *req)
             }
         }
         if (req->easy) {
-            curl_multi_remove_handle(kc->multi, req->easy);
+            if (!req->add_pending) {
+                curl_multi_remove_handle(kc->multi, req->easy);
+            }
             curl_easy_cleanup(req->easy);
         }
         for (struct curl_slist *h = req->headers; h; h = h->next) {
@@ -1029,6 +1039,13 @@ request_start(struct kube_client *kc, struct kc_kind *kk, enum req_type type,
 
     req->next = kc->requests;
     kc->requests = req;
+    if (send) {
+        /* kube_client_send() may be called from inside libcurl's
+         * callbacks (an on_invalid() from a watch's write callback), where
+         * libcurl refuses new handles: 'work' adds it. */
+        req->add_pending = true;
+        return req;
+    }
     CURLMcode mc = curl_multi_add_handle(kc->multi, e);
     assert(mc == CURLM_OK);
     (void) mc;
@@ -1936,6 +1953,14 @@ work_cb(struct ev_loop *loop, ev_prepare *w, int revents)
         }
     }
     syncs_run(kc);
+    for (struct kc_request *req = kc->requests; req; req = req->next) {
+        if (req->add_pending) {
+            req->add_pending = false;
+            CURLMcode mc = curl_multi_add_handle(kc->multi, req->easy);
+            assert(mc == CURLM_OK);
+            (void) mc;
+        }
+    }
 }
 
 /* Runs 'work' before the loop next blocks, and keeps it from blocking. */
