@@ -333,6 +333,100 @@ report_rejections(struct daemon *d)
     }
 }
 
+/* Whether 'pod' runs on this node and can receive traffic there. */
+static bool
+pod_is_local(const struct daemon *d, const struct k8s_pod *pod)
+{
+    return (pod->node_name && !strcmp(pod->node_name, d->opts->compile.node)
+            && !pod->host_network && pod->phase != POD_SUCCEEDED
+            && pod->phase != POD_FAILED);
+}
+
+static bool
+pod_has_named_port(const struct k8s_pod *pod, const struct np_port *p)
+{
+    for (size_t i = 0; i < pod->n_ports; i++) {
+        const struct container_port *cp = &pod->ports[i];
+        if (cp->name && cp->proto == p->proto && !strcmp(cp->name, p->name)
+            && cp->port) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Ingress named ports that no pod the policy selects on this node defines:
+ * such a port allows nothing here.  (Egress named ports resolve on the
+ * destinations, which may live anywhere: not reported.)  A policy that
+ * selects no pod of this node says nothing.  One message per policy,
+ * listing every such port, so that step 1 of events.h sees one condition;
+ * cleared when they resolve, so a recurrence is written again. */
+static void
+report_named_ports(struct daemon *d)
+{
+    size_t n_np, n_pods;
+    const struct cluster *cl = engine_cluster(d->engine);
+    const struct k8s_netpol *const *nps = cluster_netpols(cl, &n_np);
+    const struct k8s_pod *const *pods = NULL;
+    for (size_t i = 0; i < n_np; i++) {
+        const struct k8s_netpol *np = nps[i];
+        bool named = false;
+        for (size_t r = 0; !named && r < np->n_ingress; r++) {
+            for (size_t k = 0; !named && k < np->ingress[r].n_ports; k++) {
+                named = np->ingress[r].ports[k].name != NULL;
+            }
+        }
+        if (!named || np->invalid) {
+            continue;
+        }
+        if (!pods) {
+            pods = cluster_pods(cl, &n_pods);
+        }
+
+        struct strbuf msg;
+        strbuf_init(&msg);
+        bool any_local = false;
+        for (size_t r = 0; r < np->n_ingress; r++) {
+            for (size_t k = 0; k < np->ingress[r].n_ports; k++) {
+                const struct np_port *p = &np->ingress[r].ports[k];
+                if (!p->name) {
+                    continue;
+                }
+                bool found = false;
+                for (size_t j = 0; !found && j < n_pods; j++) {
+                    const struct k8s_pod *pod = pods[j];
+                    if (strcmp(pod->namespace, np->namespace)
+                        || !pod_is_local(d, pod)
+                        || !selector_matches(&np->pod_selector,
+                                             &pod->labels)) {
+                        continue;
+                    }
+                    any_local = true;
+                    found = pod_has_named_port(pod, p);
+                }
+                if (!found) {
+                    strbuf_printf(&msg, "%sspec.ingress[%zu].ports[%zu]: "
+                                  "\"%s\" (%s)", msg.len ? ", " : "", r, k,
+                                  p->name, np_proto_name(p->proto));
+                }
+            }
+        }
+        if (any_local && msg.len) {
+            char *m = xasprintf("named port %s: no container port of the "
+                                "pods it selects on node %s has that name "
+                                "and protocol, so it admits nothing there",
+                                msg.s, d->opts->compile.node);
+            report_netpol(d, np->namespace, np->name, np->uid,
+                          np->resource_version, "UnresolvedNamedPort", m);
+            free(m);
+        } else {
+            events_forget(d->events, "NetworkPolicy", np->namespace,
+                          np->name, "UnresolvedNamedPort");
+        }
+        strbuf_destroy(&msg);
+    }
+}
+
 /* ---- Sources. ---- */
 
 static void
@@ -554,7 +648,10 @@ prepare_cb(struct ev_loop *loop, ev_prepare *p, int revents)
                 NP_ERR_RL("engine", "%s", rej[i].message);
             }
         }
-        report_rejections(d);
+        if (d->events) {
+            report_rejections(d);
+            report_named_ports(d);
+        }
     }
     struct engine_stats st;
     engine_get_stats(d->engine, &st);

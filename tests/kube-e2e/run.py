@@ -259,6 +259,15 @@ MANY_NP = {
 }
 MAX_FLOWS = 20
 
+# Step 14: an ingress named port that no pod it selects on node-1 defines
+# ("nosuch"), next to one they do (db's "redis").
+NAMED_NP = {
+    "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+    "metadata": {"name": "named-nowhere", "namespace": "default"},
+    "spec": {"podSelector": {"matchLabels": {"role": "db"}},
+             "ingress": [{"ports": [{"port": "nosuch"}, {"port": "redis"}]}]},
+}
+
 
 class Checks:
     """ok/FAIL lines, counted with the probes."""
@@ -432,6 +441,35 @@ def check_too_many(bed, ck, many_file):
     bed.sync()
 
 
+def check_named(bed, ck, named_file):
+    """One UnresolvedNamedPort Event naming the port that resolves on no
+    selected pod of node-1 (not the one that does); none more after a
+    recompute."""
+    print("\n== UnresolvedNamedPort")
+    print("$ kubectl apply -f named-nowhere.json")
+    bed.kubectl("apply", "-f", named_file)
+    bed.sync()
+    evs = wait_events(bed, "named-nowhere", 1)
+    if not ck(len(evs) == 1, "exactly one Event for named-nowhere (%d)"
+              % len(evs)):
+        return
+    e = evs[0]
+    ck(e["reason"] == "UnresolvedNamedPort"
+       and 'spec.ingress[0].ports[0]: "nosuch" (TCP)' in e["message"]
+       and "redis" not in e["message"] and kubebed.NODE in e["message"],
+       "%s: %s" % (e["reason"], e["message"]))
+    logged = len(event_log_lines(bed))
+    print("$ ovs-netpol recompute; ovs-netpol sync")
+    bed.netpol("recompute")
+    bed.sync()
+    ck([(x["metadata"]["name"], x["count"])
+        for x in our_events(bed, "named-nowhere")]
+       == [(e["metadata"]["name"], 1)] and len(event_log_lines(bed)) == logged,
+       "after a recompute: the same single Event, count 1")
+    bed.kubectl("delete", "networkpolicy", "named-nowhere", "-n", "default")
+    bed.sync()
+
+
 def fmt_probe(p):
     return "%s -> %s:%d" % p
 
@@ -460,7 +498,8 @@ def main():
         sys.exit("kube-e2e: %s" % e)
     files = []
     for name, doc in (("db2", DB2_POD), ("invalid-np", INVALID_NP),
-                      ("fixed-np", FIXED_NP), ("too-many", MANY_NP)):
+                      ("fixed-np", FIXED_NP), ("too-many", MANY_NP),
+                      ("named-nowhere", NAMED_NP)):
         files.append(os.path.join(bed.work, name + ".json"))
         with open(files[-1], "w") as f:
             json.dump(doc, f, indent=1)
@@ -596,6 +635,7 @@ def main():
             sys.stdout.flush()
             prev_expect = expect
         check_too_many(bed, ck, files[3])
+        check_named(bed, ck, files[4])
         if bed.daemon.poll() is not None:
             raise kubebed.BedError("ovs-netpold exited with %d"
                                    % bed.daemon.returncode)
