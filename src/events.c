@@ -282,11 +282,26 @@ object_key(const struct events_ref *ref)
                      ref->uid ? ref->uid : "");
 }
 
+/* Forgets the Events too old to raise the count of, and the buckets that
+ * have refilled (a new one starts full): memory stays bounded by what
+ * happened in the last few hours. */
 static void
 prune_records(struct events *ev, double now)
 {
     size_t b;
-    struct strmap_node *n = strmap_first(&ev->records, &b);
+    struct strmap_node *n = strmap_first(&ev->buckets, &b);
+    while (n) {
+        struct strmap_node *next = strmap_next(&ev->buckets, n, &b);
+        struct bucket *bk = n->value;
+        if (bk->tokens + (now - bk->last) / EVENTS_REFILL_SECONDS
+            >= EVENTS_BURST) {
+            char *key = xstrdup(n->key);
+            free(strmap_remove(&ev->buckets, key));
+            free(key);
+        }
+        n = next;
+    }
+    n = strmap_first(&ev->records, &b);
     while (n) {
         struct strmap_node *next = strmap_next(&ev->records, n, &b);
         struct record *r = n->value;
@@ -329,6 +344,7 @@ events_report(struct events *ev, const struct events_ref *ref,
     (*sp)->message = xstrdup(message);
 
     /* 2. Spam filter. */
+    prune_records(ev, now);
     char *okey = object_key(ref);
     struct bucket **bp = (struct bucket **) strmap_slot(&ev->buckets, okey,
                                                         &created);
@@ -354,7 +370,6 @@ events_report(struct events *ev, const struct events_ref *ref,
     bk->tokens -= 1;
 
     /* 3. De-duplication. */
-    prune_records(ev, now);
     char *rkey = xasprintf("%s\037%s\037%s", okey, reason, message);
     free(okey);
     struct record **rp = (struct record **) strmap_slot(&ev->records, rkey,
