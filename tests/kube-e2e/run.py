@@ -7,7 +7,11 @@ The cluster is deploy/examples/cluster.yaml (namespaces default, myproject
 6379 and 5978) and the policies are deploy/examples/test-network-policy.yaml
 and default-deny-other.yaml, then invalid-allow, which the API server
 stand-in accepts and ovs-netpold rejects (steps f to g: fail-closed, with
-the status line 'fail-closed policies' checked too).  Every step changes the cluster with kubectl,
+the status line 'fail-closed policies' checked too, and the Kubernetes
+Events ovs-netpold writes about it: one per invalid version, none more after
+a forced relist (410 Gone) and a recompute).  After the steps the daemon is
+restarted with --max-policy-flows 20 and two more policies get one
+TooManyFlows and one UnresolvedNamedPort Event each.  Every step changes the cluster with kubectl,
 then runs `ovs-netpol sync --timeout 10`, waits for the port bindings of
 the spoof guard, purges the datapath flow cache and flushes conntrack
 (`ovs-appctl revalidator/purge`, `dpctl/flush-conntrack`, as
