@@ -119,6 +119,14 @@ struct kube_client_callbacks {
     /* A sentence for the log, e.g. "watch of pods: HTTP 503 (Service
      * Unavailable: etcd leader changed): retrying in 1.6 s". */
     void (*on_log)(void *aux, enum kube_log_level, const char *msg);
+    /* Optional: an object of the server failed validation (see above);
+     * 'uid' and 'rv' may be NULL; 'error' is the message from objects.h
+     * (it names the object and the field); 'consequence' what we do
+     * instead ("keeping its last valid version", ...).  Called for every
+     * sighting, relists included: the callee de-duplicates. */
+    void (*on_invalid)(void *aux, enum obj_kind, const char *ns,
+                       const char *name, const char *uid, const char *rv,
+                       const char *error, const char *consequence);
 };
 
 /* Tunables.  kube_client_options_init() sets the defaults shown. */
@@ -230,6 +238,20 @@ void kube_client_get_status(const struct kube_client *,
 typedef void kube_client_sync_fn(void *aux, const char *error);
 void kube_client_sync(struct kube_client *, kube_client_sync_fn *cb,
                       void *aux);
+
+/* Writes, for Events (events.h): sends 'method' ("POST" with a JSON body,
+ * "PATCH" with a JSON merge patch) to 'path' (e.g.
+ * "/api/v1/namespaces/NS/events"), with the same credentials, TLS and
+ * proxy as the watches, on the loop; nothing blocks.  'cb' is called once
+ * with the HTTP status (0 when no answer came) and NULL, or a message
+ * naming the request when the status is not 2xx; never retried here.  It
+ * is not called for a request still in flight at kube_client_destroy().
+ * Returns false after storing a malloc'd message in '*error' when the
+ * request cannot start (the token cannot be read). */
+typedef void kube_client_send_fn(void *aux, long status, const char *error);
+bool kube_client_send(struct kube_client *, const char *method,
+                      const char *path, const char *body,
+                      kube_client_send_fn *cb, void *aux, char **error);
 
 /* The resource name of 'kind' in URLs: "namespaces", ... */
 const char *kube_resource_name(enum obj_kind);

@@ -127,6 +127,7 @@ struct k8s_netpol {
     char *namespace;
     char *name;
     char *resource_version;     /* May be NULL. */
+    char *uid;                  /* metadata.uid, for Events; may be NULL. */
     /* NULL, except in a fail-closed stand-in (see objects_netpol_stand_in()
      * below): then why the policy was rejected, and it has no rules. */
     char *invalid;

@@ -56,6 +56,8 @@ src_libnetpol_la_LIBADD = $(JANSSON_LIBS) $(YAML_LIBS) $(EV_LIBS) -lm
 noinst_LTLIBRARIES += src/libkube.la
 src_libkube_la_SOURCES = \
 	src/kube-client.c \
+	src/events.c \
+	include/events.h \
 	src/kubeconfig.c \
 	include/kube-client.h \
 	include/kubeconfig.h

@@ -17,6 +17,7 @@
 #include "daemon-http.h"
 #include "daemon-trace.h"
 #include "engine.h"
+#include "events.h"
 #include "installer.h"
 #include "kube-client.h"
 #include "kubeconfig.h"
@@ -49,6 +50,8 @@ struct daemon {
     struct switch_db *db;
     struct control *control;
     struct daemon_http *http;   /* NULL without --http. */
+    struct events *events;      /* NULL with --source dir: (no API). */
+    ev_timer events_retry;
 
     char last_error[512];
     char last_error_time[NP_UTC_STAMP_SIZE];
@@ -212,6 +215,218 @@ kube_sync_done(void *aux, const char *error)
     waiter_source_done(d, w);
 }
 
+/* ---- Events (events.h). ---- */
+
+static void events_pump(struct daemon *);
+
+static void
+events_sent(void *aux, long status, const char *error)
+{
+    struct daemon *d = aux;
+    if (error) {
+        NP_WARN_RL("events", "%s", error);
+    }
+    events_done(d->events, status, ev_now(d->loop));
+    events_pump(d);
+}
+
+/* Sends the next queued Event write, if any and none is in flight. */
+static void
+events_pump(struct daemon *d)
+{
+    const char *method, *path, *body;
+    double wake;
+    while (events_next(d->events, ev_now(d->loop), &method, &path, &body,
+                       &wake)) {
+        char *error;
+        if (kube_client_send(d->kube, method, path, body, events_sent, d,
+                             &error)) {
+            return;
+        }
+        NP_WARN_RL("events", "%s %s: %s", method, path, error);
+        free(error);
+        events_done(d->events, 0, ev_now(d->loop));
+    }
+    if (wake) {
+        ev_timer_stop(d->loop, &d->events_retry);
+        ev_timer_set(&d->events_retry, wake - ev_now(d->loop) + 0.01, 0.);
+        ev_timer_start(d->loop, &d->events_retry);
+    }
+}
+
+static void
+events_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    events_pump(CONTAINER_OF(w, struct daemon, events_retry));
+}
+
+static void
+report_netpol(struct daemon *d, const char *ns, const char *name,
+              const char *uid, const char *rv, const char *reason,
+              const char *message)
+{
+    if (!d->events) {
+        return;
+    }
+    struct events_ref ref = {
+        .kind = "NetworkPolicy", .api_version = "networking.k8s.io/v1",
+        .ns = ns, .name = name, .uid = uid, .rv = rv,
+    };
+    if (events_report(d->events, &ref, reason, message, ev_now(d->loop))) {
+        np_log(NP_LOG_INFO, "events", "NetworkPolicy %s/%s: %s: %s", ns,
+               name, reason, message);
+        events_pump(d);
+    }
+}
+
+/* An invalid NetworkPolicy on the server: one Event per version. */
+static void
+kube_invalid(void *aux, enum obj_kind kind, const char *ns, const char *name,
+             const char *uid, const char *rv, const char *error,
+             const char *consequence)
+{
+    struct daemon *d = aux;
+    if (kind != OBJ_NETPOL) {
+        /* Pods and Namespaces: the log says it; an Event on every node's
+         * behalf about a pod elsewhere would be noise. */
+        return;
+    }
+    char *msg = xasprintf("%s; %s", error, consequence);
+    report_netpol(d, ns, name, uid, rv, "InvalidPolicy", msg);
+    free(msg);
+}
+
+/* The policies over --max-policy-flows, after an engine run: reported at
+ * every run, written once per policy version (events.h, step 1). */
+static void
+report_rejections(struct daemon *d)
+{
+    size_t n, n_np;
+    const struct engine_rejection *rej = engine_rejections(d->engine, &n);
+    if (!d->events || !n) {
+        return;
+    }
+    const struct k8s_netpol *const *nps
+        = cluster_netpols(engine_cluster(d->engine), &n_np);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < n_np; j++) {
+            const struct k8s_netpol *np = nps[j];
+            size_t nsl = strlen(np->namespace);
+            if (strncmp(rej[i].policy, np->namespace, nsl)
+                || rej[i].policy[nsl] != '/'
+                || strcmp(rej[i].policy + nsl + 1, np->name)) {
+                continue;
+            }
+            /* Not the count of flows: it moves with the pods, and each
+             * move would be a new Event. */
+            char *msg = xasprintf(
+                "its rules need more than the limit of %zu flows per "
+                "policy on node %s (--max-policy-flows): they are not "
+                "installed there, and the pods it selects on that node stay "
+                "isolated", d->opts->compile.max_policy_flows,
+                d->opts->compile.node);
+            report_netpol(d, np->namespace, np->name, np->uid,
+                          np->resource_version, "TooManyFlows", msg);
+            free(msg);
+            break;
+        }
+    }
+}
+
+/* Whether 'pod' runs on this node and can receive traffic there. */
+static bool
+pod_is_local(const struct daemon *d, const struct k8s_pod *pod)
+{
+    return (pod->node_name && !strcmp(pod->node_name, d->opts->compile.node)
+            && !pod->host_network && pod->phase != POD_SUCCEEDED
+            && pod->phase != POD_FAILED);
+}
+
+static bool
+pod_has_named_port(const struct k8s_pod *pod, const struct np_port *p)
+{
+    for (size_t i = 0; i < pod->n_ports; i++) {
+        const struct container_port *cp = &pod->ports[i];
+        if (cp->name && cp->proto == p->proto && !strcmp(cp->name, p->name)
+            && cp->port) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Ingress named ports that no pod the policy selects on this node defines:
+ * such a port allows nothing here.  (Egress named ports resolve on the
+ * destinations, which may live anywhere: not reported.)  A policy that
+ * selects no pod of this node says nothing.  One message per policy,
+ * listing every such port, so that step 1 of events.h sees one condition;
+ * cleared when they resolve, so a recurrence is written again. */
+static void
+report_named_ports(struct daemon *d)
+{
+    size_t n_np, n_pods;
+    const struct cluster *cl = engine_cluster(d->engine);
+    const struct k8s_netpol *const *nps = cluster_netpols(cl, &n_np);
+    const struct k8s_pod *const *pods = NULL;
+    for (size_t i = 0; i < n_np; i++) {
+        const struct k8s_netpol *np = nps[i];
+        bool named = false;
+        for (size_t r = 0; !named && r < np->n_ingress; r++) {
+            for (size_t k = 0; !named && k < np->ingress[r].n_ports; k++) {
+                named = np->ingress[r].ports[k].name != NULL;
+            }
+        }
+        if (!named || np->invalid) {
+            continue;
+        }
+        if (!pods) {
+            pods = cluster_pods(cl, &n_pods);
+        }
+
+        struct strbuf msg;
+        strbuf_init(&msg);
+        bool any_local = false;
+        for (size_t r = 0; r < np->n_ingress; r++) {
+            for (size_t k = 0; k < np->ingress[r].n_ports; k++) {
+                const struct np_port *p = &np->ingress[r].ports[k];
+                if (!p->name) {
+                    continue;
+                }
+                bool found = false;
+                for (size_t j = 0; !found && j < n_pods; j++) {
+                    const struct k8s_pod *pod = pods[j];
+                    if (strcmp(pod->namespace, np->namespace)
+                        || !pod_is_local(d, pod)
+                        || !selector_matches(&np->pod_selector,
+                                             &pod->labels)) {
+                        continue;
+                    }
+                    any_local = true;
+                    found = pod_has_named_port(pod, p);
+                }
+                if (!found) {
+                    strbuf_printf(&msg, "%sspec.ingress[%zu].ports[%zu]: "
+                                  "\"%s\" (%s)", msg.len ? ", " : "", r, k,
+                                  p->name, np_proto_name(p->proto));
+                }
+            }
+        }
+        if (any_local && msg.len) {
+            char *m = xasprintf("named port %s: no container port of the "
+                                "pods it selects on node %s has that name "
+                                "and protocol, so it admits nothing there",
+                                msg.s, d->opts->compile.node);
+            report_netpol(d, np->namespace, np->name, np->uid,
+                          np->resource_version, "UnresolvedNamedPort", m);
+            free(m);
+        } else {
+            events_forget(d->events, "NetworkPolicy", np->namespace,
+                          np->name, "UnresolvedNamedPort");
+        }
+        strbuf_destroy(&msg);
+    }
+}
+
 /* ---- Sources. ---- */
 
 static void
@@ -219,6 +434,10 @@ src_object(void *aux, struct k8s_object *obj)
 {
     struct daemon *d = aux;
     kick(d);
+    if (d->events && obj->kind == OBJ_NETPOL && !obj->np->invalid) {
+        events_forget(d->events, "NetworkPolicy", obj->np->namespace,
+                      obj->np->name, "InvalidPolicy");
+    }
     engine_apply(d->engine, obj);
 }
 
@@ -227,6 +446,9 @@ src_delete(void *aux, enum obj_kind kind, const char *ns, const char *name)
 {
     struct daemon *d = aux;
     kick(d);
+    if (d->events && kind == OBJ_NETPOL) {
+        events_forget(d->events, "NetworkPolicy", ns, name, NULL);
+    }
     engine_delete(d->engine, kind, ns, name);
 }
 
@@ -275,6 +497,7 @@ static const struct kube_client_callbacks kube_callbacks = {
     .on_delete = src_delete,
     .on_synced = src_synced,
     .on_log = kube_log,
+    .on_invalid = kube_invalid,
 };
 
 /* ---- Port bindings. ---- */
@@ -424,6 +647,10 @@ prepare_cb(struct ev_loop *loop, ev_prepare *p, int revents)
             if (rej[i].is_new) {
                 NP_ERR_RL("engine", "%s", rej[i].message);
             }
+        }
+        if (d->events) {
+            report_rejections(d);
+            report_named_ports(d);
         }
     }
     struct engine_stats st;
@@ -800,6 +1027,12 @@ daemon_main(const struct daemon_options *opts)
         struct kube_client_options ko;
         kube_client_options_init(&ko);
         ko.allow_http_token = opts->allow_insecure_http_token;
+        struct events_options eo = {
+            .component = "ovs-netpold",
+            .host = opts->compile.node,       /* Set by ovs-netpold.c. */
+        };
+        d->events = events_create(&eo);
+        ev_timer_init(&d->events_retry, events_retry_cb, 0., 0.);
         d->kube = kube_client_create(d->loop, d->kube_config, &ko,
                                      &kube_callbacks, d);
         kube_client_start(d->kube);
@@ -851,6 +1084,12 @@ out:
     daemon_http_destroy(d->http);
     daemon_trace_destroy(d->trace);
     source_dir_destroy(d->dir);
+    /* Before the client: a write in flight is not called back. */
+    if (d->events) {
+        ev_timer_stop(d->loop, &d->events_retry);
+        events_destroy(d->events);
+        d->events = NULL;
+    }
     kube_client_destroy(d->kube);
     kube_config_destroy(d->kube_config);
     installer_destroy(d->installer);

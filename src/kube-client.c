@@ -84,6 +84,7 @@ enum req_type {
     REQ_WATCH,
     REQ_PROBE,                  /* LIST limit=1 for kube_client_sync(). */
     REQ_VERIFY,                 /* A page of a 'struct kc_listing'. */
+    REQ_SEND,                   /* kube_client_send(): no kind. */
 };
 
 /* What the caller holds for one object, by key "ns/name" (or "name"). */
@@ -113,6 +114,13 @@ struct kc_request {
     enum req_type type;
     struct kc_sync *sync;       /* REQ_PROBE only. */
     char *url;
+
+    /* REQ_SEND only. */
+    kube_client_send_fn *send_cb;
+    void *send_aux;
+    bool add_pending;           /* Not yet given to the multi handle. */
+    char *method;
+    char *body;
 
     CURL *easy;
     struct curl_slist *headers;
@@ -343,7 +351,8 @@ op_name(const struct kc_request *req)
 {
     return (req->type == REQ_WATCH ? "watch"
             : req->type == REQ_LIST ? "list"
-            : req->type == REQ_VERIFY ? "metadata list" : "sync list");
+            : req->type == REQ_VERIFY ? "metadata list"
+            : req->type == REQ_SEND ? req->method : "sync list");
 }
 
 /* libcurl's allocations fail only when memory runs out, which aborts
@@ -500,10 +509,25 @@ handle_object(struct kc_kind *kk, const char *origin, const json_t *obj,
     if (kk->kind == OBJ_NETPOL && (!k->delivered || k->stand_in)) {
         stand_in = objects_netpol_stand_in(obj, error);
     }
+    const char *consequence = (stand_in ? OBJECTS_STAND_IN_NOTE
+                               : k->delivered
+                               ? "keeping its last valid version"
+                               : "ignored");
     kc_log(kc, KUBE_LOG_ERROR, "%s (resourceVersion %s); %s", error,
-           rv ? rv : "unknown",
-           stand_in ? OBJECTS_STAND_IN_NOTE
-           : k->delivered ? "keeping its last valid version" : "ignored");
+           rv ? rv : "unknown", consequence);
+    if (kc->cbs->on_invalid) {
+        /* Without the origin ("watch of networkpolicies: "): the same
+         * version seen by a LIST is the same problem. */
+        const char *what = error;
+        size_t n = strlen(origin);
+        if (!strncmp(what, origin, n) && !strncmp(what + n, ": ", 2)) {
+            what += n + 2;
+        }
+        const json_t *meta = json_object_get(obj, "metadata");
+        kc->cbs->on_invalid(kc->aux, kk->kind, ns, name,
+                            json_get_str(meta, "uid"), rv, what,
+                            consequence);
+    }
     free(error);
     k->invalid = true;
     k->gen = kk->gen;
@@ -748,8 +772,9 @@ write_cb(char *data, size_t size, size_t nmemb, void *req_)
     if (!req->status) {
         curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &req->status);
     }
-    if (req->status != 200) {
-        /* An error: keep the start of the body for the message. */
+    if (req->status != 200 || req->type == REQ_SEND) {
+        /* An error, or the answer to a write that only its status
+         * matters of: keep the start of the body for the message. */
         size_t room = ERROR_BODY_MAX - req->len;
         buf_append(req, data, n < room ? n : room, ERROR_BODY_MAX);
         return n;
@@ -816,7 +841,9 @@ request_free(struct kc_request *req)
             }
         }
         if (req->easy) {
-            curl_multi_remove_handle(kc->multi, req->easy);
+            if (!req->add_pending) {
+                curl_multi_remove_handle(kc->multi, req->easy);
+            }
             curl_easy_cleanup(req->easy);
         }
         for (struct curl_slist *h = req->headers; h; h = h->next) {
@@ -824,17 +851,29 @@ request_free(struct kc_request *req)
         }
         curl_slist_free_all(req->headers);
         free(req->url);
+        free(req->method);
+        free(req->body);
         free(req->buf);
         free(req->abort_reason);
         free(req);
     }
 }
 
-/* Creates and adds the request 'type' for 'kk'.  Returns NULL after
+/* What kube_client_send() sends. */
+struct kc_send {
+    const char *method;
+    const char *path;
+    const char *body;
+    kube_client_send_fn *cb;
+    void *aux;
+};
+
+/* Creates and adds the request 'type' for 'kk' ('send' for REQ_SEND, with
+ * 'kk' NULL; else NULL).  Returns NULL after
  * storing a malloc'd message in '*error' (the token could not be read). */
 static struct kc_request *
 request_start(struct kube_client *kc, struct kc_kind *kk, enum req_type type,
-              char **error)
+              const struct kc_send *send, char **error)
 {
     const struct kube_config *cfg = kc->config;
 
@@ -899,11 +938,24 @@ request_start(struct kube_client *kc, struct kc_kind *kk, enum req_type type,
         } else {
             query = xasprintf("limit=%u", kc->opts.page_size);
         }
-    } else {
+    } else if (type == REQ_PROBE) {
         query = xstrdup("limit=1");
+    } else {
+        query = NULL;
     }
-    req->url = xasprintf("%s%s?%s", cfg->server, kk->path, query);
+    req->url = (query ? xasprintf("%s%s?%s", cfg->server, kk->path, query)
+                : xasprintf("%s%s", cfg->server, send->path));
     free(query);
+    if (send) {
+        req->method = xstrdup(send->method);
+        req->body = xstrdup(send->body);
+        req->send_cb = send->cb;
+        req->send_aux = send->aux;
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+                         (long) (kc->opts.connect_timeout * 1000 * 3));
+    }
 
     curl_easy_setopt(e, CURLOPT_URL, req->url);
     curl_easy_setopt(e, CURLOPT_PRIVATE, req);
@@ -922,7 +974,7 @@ request_start(struct kube_client *kc, struct kc_kind *kk, enum req_type type,
     curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 10L);
     if (type == REQ_WATCH) {
         curl_easy_setopt(e, CURLOPT_TIMEOUT, (long) timeout + WATCH_GRACE);
-    } else {
+    } else if (type != REQ_SEND) {
         /* Lists may be long; a stalled one is not, nor one that trickles
          * forever (the LIST would hold its kind meanwhile). */
         curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
@@ -934,8 +986,12 @@ request_start(struct kube_client *kc, struct kc_kind *kk, enum req_type type,
 
     /* A listing needs names and resourceVersions only; a server that
      * cannot send just the metadata sends the full List. */
+    req->headers = (!send ? NULL : xcurl_slist_append(
+                        NULL, !strcmp(send->method, "PATCH")
+                        ? "Content-Type: application/merge-patch+json"
+                        : "Content-Type: application/json"));
     req->headers = xcurl_slist_append(
-        NULL, (type == REQ_VERIFY
+        req->headers, (type == REQ_VERIFY
                ? "Accept: application/json;as=PartialObjectMetadataList;"
                  "g=meta.k8s.io;v=v1, application/json"
                : "Accept: application/json"));
@@ -983,6 +1039,13 @@ request_start(struct kube_client *kc, struct kc_kind *kk, enum req_type type,
 
     req->next = kc->requests;
     kc->requests = req;
+    if (send) {
+        /* kube_client_send() may be called from inside libcurl's
+         * callbacks (an on_invalid() from a watch's write callback), where
+         * libcurl refuses new handles: 'work' adds it. */
+        req->add_pending = true;
+        return req;
+    }
     CURLMcode mc = curl_multi_add_handle(kc->multi, e);
     assert(mc == CURLM_OK);
     (void) mc;
@@ -1019,6 +1082,11 @@ describe_http_error(const struct kc_request *req)
     if (req->status == 401) {
         msg = xasprintf("unauthorized: check the token (%s) (HTTP 401 from "
                         "%s: %s)", kc->config->origin, req->url, detail);
+    } else if (req->status == 403 && req->type == REQ_SEND) {
+        msg = xasprintf("forbidden: the account may not %s there (check "
+                        "its RBAC) (HTTP 403: %s)",
+                        !strcmp(req->method, "POST") ? "create" : "patch",
+                        detail);
     } else if (req->status == 403) {
         msg = xasprintf("forbidden: the account may not %s %s (check its "
                         "RBAC) (HTTP 403: %s)",
@@ -1195,6 +1263,7 @@ process_list_page(struct kc_request *req, char **error)
 
 static void
 sync_finish(struct kube_client *, struct kc_sync *, const char *error);
+static void send_done(struct kc_request *, CURLcode);
 
 static void
 probe_done(struct kc_request *req, CURLcode res)
@@ -1396,6 +1465,10 @@ request_done(struct kc_request *req, CURLcode res)
         probe_done(req, res);
         request_free(req);
         return;
+    } else if (req->type == REQ_SEND) {
+        send_done(req, res);
+        request_free(req);
+        return;
     } else if (req->type == REQ_VERIFY) {
         listing_page_done(req, res);
         request_free(req);
@@ -1510,6 +1583,38 @@ request_done(struct kc_request *req, CURLcode res)
     request_free(req);
 }
 
+/* Writes. */
+
+static void
+send_done(struct kc_request *req, CURLcode res)
+{
+    char *error = NULL;
+    if (res != CURLE_OK) {
+        error = describe_curl_error(req, res);
+    } else if (req->status < 200 || req->status > 299) {
+        error = describe_http_error(req);
+    }
+    char *msg = error ? xasprintf("%s %s: %s", req->method,
+                                  req->url + strlen(req->kc->config->server),
+                                  error) : NULL;
+    free(error);
+    req->send_cb(req->send_aux, res == CURLE_OK ? req->status : 0, msg);
+    free(msg);
+}
+
+bool
+kube_client_send(struct kube_client *kc, const char *method,
+                 const char *path, const char *body,
+                 kube_client_send_fn *cb, void *aux, char **error)
+{
+    struct kc_send send = { method, path, body, cb, aux };
+    struct kc_request *req = request_start(kc, NULL, REQ_SEND, &send, error);
+    if (req) {
+        kick(kc);
+    }
+    return req != NULL;
+}
+
 /* Starts the next request of 'kk': a LIST page or a WATCH. */
 static void
 kind_start(struct kc_kind *kk)
@@ -1528,7 +1633,7 @@ kind_start(struct kc_kind *kk)
         kk->watched_since_list = true;
     }
     char *error;
-    kk->req = request_start(kc, kk, type, &error);
+    kk->req = request_start(kc, kk, type, NULL, &error);
     if (!kk->req) {
         kind_fail(kk, type == REQ_LIST ? "list" : "watch", error);
     }
@@ -1634,7 +1739,8 @@ listings_run(struct kc_kind *kk)
     }
     if (kk->listing && !kk->listing_req) {
         char *error;
-        kk->listing_req = request_start(kc, kk, REQ_VERIFY, &error);
+        kk->listing_req = request_start(kc, kk, REQ_VERIFY, NULL,
+                                         &error);
         if (!kk->listing_req) {
             listing_fail(kk, error);
         }
@@ -1650,7 +1756,7 @@ syncs_run(struct kube_client *kc)
             for (int i = 0; i < OBJ_N_KINDS; i++) {
                 char *error;
                 struct kc_request *req = request_start(kc, &kc->kinds[i],
-                                                       REQ_PROBE, &error);
+                                                       REQ_PROBE, NULL, &error);
                 if (!req) {
                     sync_finish(kc, sync, error);
                     free(error);
@@ -1847,6 +1953,14 @@ work_cb(struct ev_loop *loop, ev_prepare *w, int revents)
         }
     }
     syncs_run(kc);
+    for (struct kc_request *req = kc->requests; req; req = req->next) {
+        if (req->add_pending) {
+            req->add_pending = false;
+            CURLMcode mc = curl_multi_add_handle(kc->multi, req->easy);
+            assert(mc == CURLM_OK);
+            (void) mc;
+        }
+    }
 }
 
 /* Runs 'work' before the loop next blocks, and keeps it from blocking. */

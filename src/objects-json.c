@@ -497,6 +497,7 @@ struct meta {
     const char *name;
     const char *ns;             /* Defaulted to "default" when namespaced. */
     const char *resource_version;
+    const char *uid;
     const json_t *labels;
 };
 
@@ -535,11 +536,12 @@ parse_meta(struct vctx *ctx, const json_t *v, bool namespaced,
     }
 
     size_t mark = path_push(ctx, "metadata");
-    const char *name, *ns, *rv;
+    const char *name, *ns, *rv, *uid;
     const json_t *label_map;
     if (!get_string(ctx, meta, "name", &name)
         || !get_string(ctx, meta, "namespace", &ns)
         || !get_string(ctx, meta, "resourceVersion", &rv)
+        || !get_string(ctx, meta, "uid", &uid)
         || !get_object(ctx, meta, "labels", &label_map)) {
         return false;
     }
@@ -573,6 +575,7 @@ parse_meta(struct vctx *ctx, const json_t *v, bool namespaced,
     path_pop(ctx, mark);
 
     m->resource_version = rv;
+    m->uid = uid;
     return true;
 }
 
@@ -1215,6 +1218,7 @@ parse_netpol(struct vctx *ctx, const json_t *v)
     np->name = xstrdup(ctx->name);
     np->resource_version = (m.resource_version
                             ? xstrdup(m.resource_version) : NULL);
+    np->uid = m.uid ? xstrdup(m.uid) : NULL;
     return np;
 
 error:
@@ -1400,6 +1404,8 @@ objects_netpol_stand_in(const void *json_, const char *error)
     np->namespace = xstrdup(ns && *ns ? ns : "default");
     np->name = xstrdup(name);
     np->resource_version = rv ? xstrdup(rv) : NULL;
+    const char *uid = json_string_value(member(meta, "uid"));
+    np->uid = uid ? xstrdup(uid) : NULL;
     np->invalid = xstrdup(error);
 
     /* What cannot be read isolates more: every pod of the namespace, in

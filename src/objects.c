@@ -100,6 +100,7 @@ k8s_netpol_destroy(struct k8s_netpol *np)
         free(np->namespace);
         free(np->name);
         free(np->resource_version);
+        free(np->uid);
         free(np->invalid);
         selector_destroy(&np->pod_selector);
         np_rules_free(np->ingress, np->n_ingress);

@@ -13,6 +13,15 @@ tests_test_kube_client_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) \
 	$(JANSSON_CFLAGS) $(YAML_CFLAGS) $(CURL_CFLAGS)
 tests_test_kube_client_LDADD = src/libkube.la src/libnetpol.la \
 	$(CMOCKA_LIBS) $(JANSSON_LIBS) $(YAML_LIBS) $(CURL_LIBS) $(EV_LIBS)
+
+# The Event recorder's logic (src/events.c) on a fake clock.
+check_PROGRAMS += tests/test-events
+TESTS += tests/test-events
+tests_test_events_SOURCES = tests/test-events.c
+tests_test_events_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JANSSON_CFLAGS)
+tests_test_events_LDADD = src/libkube.la src/libnetpol.la \
+	$(CMOCKA_LIBS) $(JANSSON_LIBS) $(YAML_LIBS) $(CURL_LIBS) $(EV_LIBS)
+
 EXTRA_DIST += tests/kube-client.sh tests/kube-apiserver-sim tests/sim/test-sim.sh tests/sim/test_sim.py tests/sim/README.md
 
 # The daemon under kubectl, with real packets (run by tests/run-all.sh),

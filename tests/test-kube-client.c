@@ -826,6 +826,8 @@ struct receiver {
     int synced;
     char **logs;
     size_t n_logs, allocated_logs;
+    int invalids;               /* on_invalid() calls, */
+    char *last_invalid;         /* the last one: "uid rv error; consequence". */
     bool verbose;
 };
 
@@ -885,6 +887,7 @@ receiver_destroy(struct receiver *r)
         free(r->logs[i]);
     }
     free(r->logs);
+    free(r->last_invalid);
 }
 
 static char *
@@ -1035,6 +1038,18 @@ rcv_log(void *r_, enum kube_log_level level, const char *msg)
     }
 }
 
+static void
+rcv_invalid(void *r_, enum obj_kind kind, const char *ns, const char *name,
+            const char *uid, const char *rv, const char *error,
+            const char *consequence)
+{
+    struct receiver *r = r_;
+    r->invalids++;
+    free(r->last_invalid);
+    r->last_invalid = xasprintf("%s %s %s; %s", uid ? "uid" : "no-uid",
+                                rv ? rv : "-", error, consequence);
+}
+
 static const struct kube_client_callbacks rcv_callbacks = {
     .on_object = rcv_object,
     .on_delete = rcv_delete,
@@ -1043,6 +1058,7 @@ static const struct kube_client_callbacks rcv_callbacks = {
     .on_resync_end = rcv_resync_end,
     .on_synced = rcv_synced,
     .on_log = rcv_log,
+    .on_invalid = rcv_invalid,
 };
 
 /* Number of log lines that contain every one of the (NULL-terminated)
@@ -2781,6 +2797,13 @@ test_invalid_object(void **state)
     assert_non_null(e);
     assert_string_equal(e->label, "stand-in");
     assert_int_equal(kind_status(c, OBJ_NETPOL).invalid, 2);
+    /* on_invalid() for each, without the request's origin, with the
+     * object's uid and resourceVersion. */
+    assert_int_equal(c->r.invalids, 2);
+    assert_non_null(c->r.last_invalid);
+    assert_null(strstr(c->r.last_invalid, "watch of"));
+    assert_non_null(strstr(c->r.last_invalid, "spec.ingress[0].ports[0]"));
+    assert_true(!strncmp(c->r.last_invalid, "uid ", 4));
 
     /* A relist keeps the valid one (on_keep) for a mark-and-sweep receiver
      * too, and delivers the stand-in again. */
@@ -2794,6 +2817,9 @@ test_invalid_object(void **state)
     assert_non_null(e);
     assert_string_equal(e->label, "stand-in");
     assert_non_null(strmap_get(&c->r.objs[OBJ_NETPOL], key));
+    /* Seen again by the LIST: reported again (the caller de-duplicates). */
+    assert_true(c->r.invalids >= 4);
+    assert_null(strstr(c->r.last_invalid, "list of"));
 
     /* Fixed, the stand-in gives way to the policy. */
     put_netpol(ns, "bad", 80, false);
@@ -2811,6 +2837,92 @@ test_invalid_object(void **state)
     free(bad_key);
     free(good_rv);
     free(key);
+    free(ns);
+}
+
+/* kube_client_send(): a POST and a PATCH of an Event, the answers and
+ * a failure's message. */
+struct send_wait {
+    int calls;
+    long status;
+    char *error;
+};
+
+static void
+send_cb(void *w_, long status, const char *error)
+{
+    struct send_wait *w = w_;
+    w->calls++;
+    w->status = status;
+    free(w->error);
+    w->error = error ? xstrdup(error) : NULL;
+}
+
+static bool
+is_sent(void *w_)
+{
+    const struct send_wait *w = w_;
+    return w->calls > 0;
+}
+
+static void
+send_and_wait(struct client *c, const char *method, const char *path,
+              const char *body, struct send_wait *w)
+{
+    w->calls = 0;
+    char *error = NULL;
+    assert_true(kube_client_send(c->kc, method, path, body, send_cb, w,
+                                 &error));
+    assert_null(error);
+    assert_true(run_until(is_sent, w, 10));
+    assert_int_equal(w->calls, 1);
+}
+
+static void
+test_send(void **state)
+{
+    NEED_SIM();
+    char *ns = test_ns("send");
+    create_namespace(ns, "1");
+    struct client *c = client_new();
+    client_start(c, NULL);
+    assert_true(run_until(is_synced, c, 10));
+
+    char *path = xasprintf("/api/v1/namespaces/%s/events", ns);
+    char *body = xasprintf(
+        "{\"apiVersion\":\"v1\",\"kind\":\"Event\",\"metadata\":"
+        "{\"name\":\"x.1\",\"namespace\":\"%s\"},\"involvedObject\":"
+        "{\"kind\":\"NetworkPolicy\",\"namespace\":\"%s\",\"name\":"
+        "\"x\"},\"reason\":\"R\",\"message\":\"m\",\"type\":"
+        "\"Warning\",\"count\":1}", ns, ns);
+    struct send_wait w = { 0 };
+    send_and_wait(c, "POST", path, body, &w);
+    assert_int_equal(w.status, 201);
+    assert_null(w.error);
+
+    char *item = xasprintf("%s/x.1", path);
+    send_and_wait(c, "PATCH", item, "{\"count\":2}", &w);
+    assert_int_equal(w.status, 200);
+    char *out;
+    assert_int_equal(http("GET", item, NULL, &out), 200);
+    assert_non_null(strstr(out, "\"count\": 2") ? out
+                    : strstr(out, "\"count\":2"));
+    free(out);
+
+    /* Gone: 404, and a message naming the request. */
+    char *gone = xasprintf("%s/nope", path);
+    send_and_wait(c, "PATCH", gone, "{\"count\":2}", &w);
+    assert_int_equal(w.status, 404);
+    assert_non_null(w.error);
+    assert_non_null(strstr(w.error, "PATCH /api/v1/namespaces/"));
+    assert_non_null(strstr(w.error, "HTTP 404"));
+
+    client_stop(c);
+    free(w.error);
+    free(gone);
+    free(item);
+    free(body);
+    free(path);
     free(ns);
 }
 
@@ -3229,6 +3341,7 @@ main(int argc, char *argv[])
         cmocka_unit_test_teardown(test_tls, client_teardown),
         cmocka_unit_test_teardown(test_client_cert, client_teardown),
         cmocka_unit_test_teardown(test_invalid_object, client_teardown),
+        cmocka_unit_test_teardown(test_send, client_teardown),
     };
     const struct CMUnitTest fake_tests[] = {
         cmocka_unit_test_teardown(test_http_token, client_teardown),

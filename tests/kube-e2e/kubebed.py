@@ -392,6 +392,18 @@ class Bed:
                 raise BedError("ovs-netpold: no control socket after 10 s")
             time.sleep(0.05)
 
+    def restart_daemon(self, extra=()):
+        """Stops the daemon (SIGTERM, by PID) and starts it again with the
+        extra options 'extra'."""
+        if self.container:
+            rc = podman_daemon.stop(self.daemon, self.container)
+        else:
+            self.daemon.send_signal(signal.SIGTERM)
+            rc = self.daemon.wait(timeout=10)
+        if rc:
+            raise BedError("ovs-netpold: exit %s on SIGTERM" % rc)
+        self.start_daemon(extra)
+
     def netpol(self, *args, check=True, timeout=30):
         return run([self.netpol_bin, "--control", self.ctl] + list(args),
                    check=check, timeout=timeout)

@@ -7,7 +7,11 @@ The cluster is deploy/examples/cluster.yaml (namespaces default, myproject
 6379 and 5978) and the policies are deploy/examples/test-network-policy.yaml
 and default-deny-other.yaml, then invalid-allow, which the API server
 stand-in accepts and ovs-netpold rejects (steps f to g: fail-closed, with
-the status line 'fail-closed policies' checked too).  Every step changes the cluster with kubectl,
+the status line 'fail-closed policies' checked too, and the Kubernetes
+Events ovs-netpold writes about it: one per invalid version, none more after
+a forced relist (410 Gone) and a recompute).  After the steps the daemon is
+restarted with --max-policy-flows 20 and two more policies get one
+TooManyFlows and one UnresolvedNamedPort Event each.  Every step changes the cluster with kubectl,
 then runs `ovs-netpol sync --timeout 10`, waits for the port bindings of
 the spoof guard, purges the datapath flow cache and flushes conntrack
 (`ovs-appctl revalidator/purge`, `dpctl/flush-conntrack`, as
@@ -31,6 +35,7 @@ for the bed and its environment variables.
 import argparse
 import json
 import os
+import re
 import sys
 import time
 
@@ -244,6 +249,231 @@ def steps(db2_file, invalid_file, fixed_file):
     ]
 
 
+# ---- Events (README "Events") -------------------------------------------
+
+# Step 13: a policy whose rules need more flows than the limit the daemon is
+# restarted with for it (three CIDRs and 30 ports: 35 flows).
+MANY_NP = {
+    "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+    "metadata": {"name": "too-many", "namespace": "default"},
+    "spec": {"podSelector": {"matchLabels": {"role": "db"}},
+             "ingress": [{"from": [{"ipBlock": {"cidr": c}} for c in
+                                   ("10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16")],
+                          "ports": [{"port": 7000 + i} for i in range(30)]}]},
+}
+MAX_FLOWS = 20
+
+# Step 14: an ingress named port that no pod it selects on node-1 defines
+# ("nosuch"), next to one they do (db's "redis").
+NAMED_NP = {
+    "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+    "metadata": {"name": "named-nowhere", "namespace": "default"},
+    "spec": {"podSelector": {"matchLabels": {"role": "db"}},
+             "ingress": [{"ports": [{"port": "nosuch"}, {"port": "redis"}]}]},
+}
+
+
+class Checks:
+    """ok/FAIL lines, counted with the probes."""
+
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def __call__(self, cond, what):
+        if cond:
+            self.passed += 1
+        else:
+            self.failed += 1
+        print("  %-4s %s" % ("ok" if cond else "FAIL", what))
+        sys.stdout.flush()
+        return cond
+
+
+def our_events(bed, name):
+    """The Events ovs-netpold wrote about NetworkPolicy default/NAME, oldest
+    first."""
+    out = bed.kubectl("get", "events", "-n", "default", "-o", "json").stdout
+    return sorted((e for e in json.loads(out)["items"]
+                   if (e.get("source") or {}).get("component") == "ovs-netpold"
+                   and e["involvedObject"].get("kind") == "NetworkPolicy"
+                   and e["involvedObject"].get("name") == name),
+                  key=lambda e: e["metadata"]["creationTimestamp"]
+                  + e["metadata"]["name"])
+
+
+def wait_events(bed, name, n, timeout=15):
+    """Waits until there are at least N such Events (they are written
+    asynchronously); returns them."""
+    deadline = time.monotonic() + timeout
+    while True:
+        evs = our_events(bed, name)
+        if len(evs) >= n or time.monotonic() > deadline:
+            return evs
+        time.sleep(0.2)
+
+
+def event_log_lines(bed):
+    """The daemon's log lines that say it queued an Event."""
+    with open(bed.daemon_log, errors="replace") as f:
+        return [l for l in f if "events" in l and "NetworkPolicy default/" in l]
+
+
+def netpol_meta(bed, name):
+    return json.loads(bed.kubectl("get", "networkpolicy", name, "-n", "default",
+                                  "-o", "json").stdout)["metadata"]
+
+
+def forced_relist(bed, ck):
+    """Every watch cut and answered 410 Gone: the daemon relists every kind
+    (and sees the invalid policy again); then `ovs-netpol recompute` and
+    `sync`."""
+    with open(bed.daemon_log, errors="replace") as f:
+        before = f.read().count("list of networkpolicies: resynced")
+    fault = os.path.join(bed.work, "fault.json")
+    with open(fault, "w") as f:
+        json.dump({"gone": 3, "cut_watches": True}, f)
+    print("$ kubectl create --raw /sim/fault -f fault.json   "
+          "# {gone: 3, cut_watches: true}")
+    bed.kubectl("create", "--raw", "/sim/fault", "-f", fault)
+    deadline = time.monotonic() + 30
+    while True:
+        with open(bed.daemon_log, errors="replace") as f:
+            after = f.read().count("list of networkpolicies: resynced")
+        if after > before or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    ck(after > before, "the daemon relisted networkpolicies after 410 Gone")
+    print("$ ovs-netpol recompute; ovs-netpol sync")
+    bed.netpol("recompute")
+    bed.sync()
+
+
+def check_events_f(bed, ck):
+    """After (f): one InvalidPolicy Event, and none more after a relist and
+    a recompute."""
+    evs = wait_events(bed, "invalid-allow", 1)
+    meta = netpol_meta(bed, "invalid-allow")
+    if not ck(len(evs) == 1, "exactly one Event for invalid-allow (%d)"
+              % len(evs)):
+        return
+    e = evs[0]
+    io = e["involvedObject"]
+    ck((e["type"], e["reason"]) == ("Warning", "InvalidPolicy"),
+       "Warning InvalidPolicy (%s %s)" % (e["type"], e["reason"]))
+    ck((io.get("kind"), io.get("apiVersion"), io.get("namespace"),
+        io.get("name"), io.get("uid"), io.get("resourceVersion"))
+       == ("NetworkPolicy", "networking.k8s.io/v1", "default",
+           "invalid-allow", meta["uid"], meta["resourceVersion"]),
+       "involvedObject: the policy's kind, uid %s and resourceVersion %s"
+       % (io.get("uid"), io.get("resourceVersion")))
+    ck("spec.ingress[0].from[0].ipBlock.cidr" in e["message"]
+       and "isolating its pods" in e["message"],
+       "message names the field: %s" % e["message"])
+    ck((e["source"].get("host"), e.get("reportingInstance"), e.get("count"))
+       == (kubebed.NODE, kubebed.NODE, 1),
+       "source.host %s, count %s" % (e["source"].get("host"), e.get("count")))
+    table = bed.kubectl("get", "events", "-n", "default").stdout
+    print("$ kubectl get events -n default")
+    print("".join("  " + l + "\n" for l in table.splitlines()), end="")
+    ck(re.search(r"Warning\s+InvalidPolicy\s+networkpolicy/invalid-allow\s",
+                 table), "kubectl get events shows it")
+
+    logged = len(event_log_lines(bed))
+    forced_relist(bed, ck)
+    evs2 = our_events(bed, "invalid-allow")
+    ck([(x["metadata"]["name"], x.get("count")) for x in evs2]
+       == [(e["metadata"]["name"], 1)],
+       "after the relist and recompute: still that one Event, count 1")
+    ck(len(event_log_lines(bed)) == logged,
+       "and the daemon queued no Event write meanwhile")
+
+
+def check_events_f3(bed, ck):
+    """After (f'') (fixed in f', broken again): a new resourceVersion with
+    another consequence (the last valid version is kept, no stand-in), so
+    another message: a second Event; the first stays at count 1."""
+    evs = wait_events(bed, "invalid-allow", 2)
+    meta = netpol_meta(bed, "invalid-allow")
+    if not ck(len(evs) == 2, "two Events for invalid-allow now (%d)"
+              % len(evs)):
+        return
+    new = [x for x in evs if "keeping its last valid version" in x["message"]]
+    ck(len(new) == 1 and new[0]["count"] == 1
+       and new[0]["involvedObject"]["resourceVersion"]
+       == meta["resourceVersion"],
+       "a new Event for resourceVersion %s: %s" % (
+           meta["resourceVersion"], new[0]["message"] if new else "none"))
+    ck([x["count"] for x in evs if x not in new] == [1],
+       "the first one still at count 1")
+
+
+def check_too_many(bed, ck, many_file):
+    """The daemon restarted with --max-policy-flows 20; a policy that needs
+    more gets one TooManyFlows Event, and a recompute adds none."""
+    print("\n== TooManyFlows: ovs-netpold restarted with --max-policy-flows %d"
+          % MAX_FLOWS)
+    bed.restart_daemon(extra=["--max-policy-flows", str(MAX_FLOWS)])
+    bed.sync()
+    print("$ kubectl apply -f too-many.json")
+    bed.kubectl("apply", "-f", many_file)
+    bed.sync()
+    evs = wait_events(bed, "too-many", 1)
+    meta = netpol_meta(bed, "too-many")
+    if not ck(len(evs) == 1, "exactly one Event for too-many (%d)" % len(evs)):
+        return
+    e = evs[0]
+    ck((e["type"], e["reason"], e["involvedObject"].get("uid"),
+        e["involvedObject"].get("resourceVersion"), e["source"].get("host"))
+       == ("Warning", "TooManyFlows", meta["uid"], meta["resourceVersion"],
+           kubebed.NODE),
+       "Warning TooManyFlows on node-1: %s" % e["message"])
+    ck("--max-policy-flows" in e["message"]
+       and "limit of %d flows" % MAX_FLOWS in e["message"],
+       "message names the limit")
+    over = next((l for l in bed.status().splitlines()
+                 if l.startswith("over the flow limit:")), "")
+    ck("default/too-many" in over, "status: %s" % over)
+    logged = len(event_log_lines(bed))
+    print("$ ovs-netpol recompute; ovs-netpol sync")
+    bed.netpol("recompute")
+    bed.sync()
+    evs2 = our_events(bed, "too-many")
+    ck([(x["metadata"]["name"], x["count"]) for x in evs2]
+       == [(e["metadata"]["name"], 1)] and len(event_log_lines(bed)) == logged,
+       "after a recompute: the same single Event, count 1")
+    bed.kubectl("delete", "networkpolicy", "too-many", "-n", "default")
+    bed.sync()
+
+
+def check_named(bed, ck, named_file):
+    """One UnresolvedNamedPort Event naming the port that resolves on no
+    selected pod of node-1 (not the one that does); none more after a
+    recompute."""
+    print("\n== UnresolvedNamedPort")
+    print("$ kubectl apply -f named-nowhere.json")
+    bed.kubectl("apply", "-f", named_file)
+    bed.sync()
+    evs = wait_events(bed, "named-nowhere", 1)
+    if not ck(len(evs) == 1, "exactly one Event for named-nowhere (%d)"
+              % len(evs)):
+        return
+    e = evs[0]
+    ck(e["reason"] == "UnresolvedNamedPort"
+       and 'spec.ingress[0].ports[0]: "nosuch" (TCP)' in e["message"]
+       and "redis" not in e["message"] and kubebed.NODE in e["message"],
+       "%s: %s" % (e["reason"], e["message"]))
+    logged = len(event_log_lines(bed))
+    print("$ ovs-netpol recompute; ovs-netpol sync")
+    bed.netpol("recompute")
+    bed.sync()
+    ck([(x["metadata"]["name"], x["count"])
+        for x in our_events(bed, "named-nowhere")]
+       == [(e["metadata"]["name"], 1)] and len(event_log_lines(bed)) == logged,
+       "after a recompute: the same single Event, count 1")
+    bed.kubectl("delete", "networkpolicy", "named-nowhere", "-n", "default")
+    bed.sync()
+
+
 def fmt_probe(p):
     return "%s -> %s:%d" % p
 
@@ -272,12 +502,14 @@ def main():
         sys.exit("kube-e2e: %s" % e)
     files = []
     for name, doc in (("db2", DB2_POD), ("invalid-np", INVALID_NP),
-                      ("fixed-np", FIXED_NP)):
+                      ("fixed-np", FIXED_NP), ("too-many", MANY_NP),
+                      ("named-nowhere", NAMED_NP)):
         files.append(os.path.join(bed.work, name + ".json"))
         with open(files[-1], "w") as f:
             json.dump(doc, f, indent=1)
 
     passed = failed = 0
+    ck = Checks()
     error = None
     timings = []
     prev_expect = {}
@@ -304,7 +536,8 @@ def main():
                                                 bed.sa_user))
         bed.sync(timeout=args.sync_timeout)
 
-        all_steps = [st + (None,) * (8 - len(st)) for st in steps(*files)]
+        event_checks = {"f": check_events_f, "f''": check_events_f3}
+        all_steps = [st + (None,) * (8 - len(st)) for st in steps(*files[:3])]
         for si, (name, title, cmds, plug, denied, keys, focus, want_fc) in \
                 enumerate(all_steps):
             print("\n== step %d/%d %s" % (si + 1, len(all_steps), title))
@@ -401,8 +634,12 @@ def main():
                     failed += 1
                     print("  FAIL status: fail-closed policies: %s, expected "
                           "%s" % (fc, want_fc))
+            if name in event_checks:
+                event_checks[name](bed, ck)
             sys.stdout.flush()
             prev_expect = expect
+        check_too_many(bed, ck, files[3])
+        check_named(bed, ck, files[4])
         if bed.daemon.poll() is not None:
             raise kubebed.BedError("ovs-netpold exited with %d"
                                    % bed.daemon.returncode)
@@ -417,7 +654,7 @@ def main():
         if error and error != "interrupted":
             print("\nkube-e2e: ERROR: %s\n-- ovs-netpold log (last lines):\n%s"
                   % (error, kubebed.tail(bed.daemon_log)), file=sys.stderr)
-        keep = args.keep or failed > 0 or bool(error and error != "interrupted")
+        keep = args.keep or failed > 0 or ck.failed > 0 or bool(error and error != "interrupted")
         for p in bed.stop(keep_dir=keep):
             print("kube-e2e: %s" % p, file=sys.stderr)
             error = error or p
@@ -437,6 +674,10 @@ def main():
         tt = sorted(t[2] for t in timings)
         print("  apply->sync: min %.3f, median %.3f, max %.3f s"
               % (tt[0], tt[len(tt) // 2], tt[-1]))
+    if ck.passed or ck.failed:
+        print("Events: %d checks passed, %d failed" % (ck.passed, ck.failed))
+    passed += ck.passed
+    failed += ck.failed
     print("%d passed, %d failed" % (passed, failed))
     if error:
         print("kube-e2e: %s" % error, file=sys.stderr)

@@ -7,7 +7,10 @@
 # relabelled (and back), a namespace relabelled, a new pod, policies
 # deleted, then a new policy that the stand-in accepts and we reject
 # (isolating its pods with no rules), fixed, made invalid again (its last
-# valid version stays) and deleted.  Expected verdicts are written by hand
+# valid version stays) and deleted; the Events the daemon writes about it
+# (one per invalid version: none more after a forced 410 relist and a
+# recompute), then, with the daemon restarted under --max-policy-flows 20,
+# TooManyFlows and UnresolvedNamedPort Events.  Expected verdicts are written by hand
 # in run.py.  The stand-in gets deploy/kubernetes (kubectl apply -k) and the
 # daemon runs with a token of the DaemonSet's service account, so under its
 # ClusterRole: a single 401 or 403 for that account fails the run.

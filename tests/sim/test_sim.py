@@ -1539,6 +1539,76 @@ def t_rbac_sa_token():
     eq(denied[-1], (SA_USER, 403), "/sim/requests: user and code of the denied list")
 
 
+def event_doc(ns, np_name, uid, reason="InvalidPolicy", name=None, count=1):
+    """A v1 Event as ovs-netpold writes it (src/events.c)."""
+    return {"apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": name or "%s.%x" % (np_name, time.time_ns()), "namespace": ns},
+            "involvedObject": {"kind": "NetworkPolicy", "apiVersion": "networking.k8s.io/v1", "namespace": ns,
+                               "name": np_name, "uid": uid, "resourceVersion": "1"},
+            "reason": reason, "message": "spec.ingress[0]: bad", "type": "Warning",
+            "source": {"component": "ovs-netpold", "host": "node-1"},
+            "firstTimestamp": "2026-01-01T00:00:00Z", "lastTimestamp": "2026-01-01T00:00:00Z", "count": count,
+            "reportingComponent": "ovs-netpold", "reportingInstance": "node-1"}
+
+
+@test("events: v1 Event create, merge-patch of count, get, list by involvedObject; kubectl get events shows it")
+def t_events():
+    s = main_sim()
+    s.create_ns("evns")
+    np = s.create_netpol("evns", "bad")
+    uid = np["metadata"]["uid"]
+    ev = s.ok("POST", "/api/v1/namespaces/evns/events", event_doc("evns", "bad", uid), want=(201,))
+    name = ev["metadata"]["name"]
+    eq((ev["kind"], ev["count"], ev["involvedObject"]["uid"]), ("Event", 1, uid), "created")
+    # the recorder's correlation: count and lastTimestamp by merge patch
+    ev2 = s.ok("PATCH", "/api/v1/namespaces/evns/events/" + name,
+               {"count": 2, "lastTimestamp": "2026-01-01T00:05:00Z"}, ctype="application/merge-patch+json")
+    eq((ev2["count"], ev2["lastTimestamp"], ev2["firstTimestamp"]),
+       (2, "2026-01-01T00:05:00Z", "2026-01-01T00:00:00Z"), "patched")
+    check(int(ev2["metadata"]["resourceVersion"]) > int(ev["metadata"]["resourceVersion"]), "rv moved")
+    eq(s.ok("GET", "/api/v1/namespaces/evns/events/" + name)["count"], 2, "get")
+    # what kubectl describe asks for an object's events
+    sel = "involvedObject.name=bad,involvedObject.namespace=evns,involvedObject.kind=NetworkPolicy,involvedObject.uid=" + uid
+    lst = s.ok("GET", "/api/v1/namespaces/evns/events?fieldSelector=" + urllib.parse.quote(sel))
+    eq([i["metadata"]["name"] for i in lst["items"]], [name], "field selector")
+    lst = s.ok("GET", "/api/v1/namespaces/evns/events?fieldSelector=reason%3DTooManyFlows")
+    eq(lst["items"], [], "field selector on reason")
+    eq([i["metadata"]["name"] for i in s.ok("GET", "/api/v1/events")["items"] if i["metadata"]["namespace"] == "evns"],
+       [name], "cluster-wide list")
+    # validation: the involved object's namespace is the event's
+    bad = event_doc("evns", "bad", uid)
+    bad["involvedObject"]["namespace"] = "other"
+    st, _, raw, obj = s.req("POST", "/api/v1/namespaces/evns/events", bad)
+    eq(st, 422, "mismatched namespace: %s" % raw[:200])
+    check("does not match event.namespace" in obj["message"], obj["message"])
+    r = s.kubectl("get", "events", "-n", "evns")
+    check(re.search(r"^LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+MESSAGE$", r.out, re.M), r.out)
+    check(re.search(r"^\S+\s+Warning\s+InvalidPolicy\s+networkpolicy/bad\s+spec.ingress\[0\]: bad$", r.out, re.M), r.out)
+    r = s.kubectl("get", "ev", "-n", "evns", "-o", "wide")
+    check(re.search(r"ovs-netpold, node-1\s+spec.ingress\[0\]: bad\s+\S+\s+2\s+" + re.escape(name), r.out), r.out)
+    r = s.kubectl("get", "events", "-n", "evns", "--field-selector", "involvedObject.name=bad", "-o", "name")
+    eq(r.out.strip(), "event/" + name, "kubectl --field-selector")
+
+
+@test("rbac: the DaemonSet's token may create and patch events (its only writes), not read or delete them")
+def t_rbac_events():
+    s = rbac_sim()
+    tok = sa_token(s)
+    ev = s.ok("POST", "/api/v1/namespaces/default/events", event_doc("default", "x", "u-1"), token=tok,
+              want=(201,))
+    name = ev["metadata"]["name"]
+    s.ok("PATCH", "/api/v1/namespaces/default/events/" + name, {"count": 2}, token=tok,
+         ctype="application/merge-patch+json")
+    for method, path, verb in (("GET", "/api/v1/namespaces/default/events/" + name, "get"),
+                               ("GET", "/api/v1/namespaces/default/events", "list"),
+                               ("DELETE", "/api/v1/namespaces/default/events/" + name, "delete"),
+                               ("PUT", "/api/v1/namespaces/default/events/" + name, "update")):
+        st, _, raw, obj = s.req(method, path, ev if method == "PUT" else None, token=tok)
+        eq(st, 403, "%s %s: %s" % (method, path, raw[:200]))
+        check('cannot %s resource "events"' % verb in obj["message"], obj["message"])
+    eq(s.ok("GET", "/api/v1/namespaces/default/events/" + name)["count"], 2, "the patch took")
+
+
 @test("rbac: a removed binding denies the next request; an edited role too; restoring them allows again")
 def t_rbac_changes():
     s = rbac_sim()
