@@ -112,7 +112,8 @@ char *rule_stats_format(const struct rule_stats *,
 
 /* Writes the Prometheus families ovs_netpol_rule_packets_total,
  * ovs_netpol_rule_bytes_total, ovs_netpol_denied_packets_total and
- * ovs_netpol_denied_bytes_total (metrics.h). */
+ * ovs_netpol_denied_bytes_total (metrics.h); a family with no counter
+ * is left out. */
 struct strbuf;
 void rule_stats_metrics(const struct rule_stats *, struct strbuf *);
 

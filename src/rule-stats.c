@@ -359,17 +359,23 @@ rule_stats_format(const struct rule_stats *rs,
     return strbuf_steal(&b);
 }
 
-/* One family of 'kind' with 'packets' or bytes. */
+/* One family of 'kind' with 'packets' or bytes; nothing at all without a
+ * sample (a family of no samples says nothing, and strict parsers, ours
+ * in tests/daemon/t-http.py among them, refuse it). */
 static void
 write_family(const struct rule_stats *rs, struct strbuf *b,
              enum rule_stats_kind kind, bool packets, const char *name,
              const char *help)
 {
-    metrics_family(b, name, "counter", help);
+    bool declared = false;
     for (size_t i = 0; i < rs->n_entries; i++) {
         const struct rule_stats_entry *e = &rs->entries[i];
         if (e->key.kind != kind) {
             continue;
+        }
+        if (!declared) {
+            metrics_family(b, name, "counter", help);
+            declared = true;
         }
         const char *slash = strchr(e->key.object, '/');
         char *ns = xmemdup0(e->key.object,

@@ -223,8 +223,14 @@ test_output(void **state)
     assert_null(strstr(s, "default deny"));
     free(s);
 
+    /* No counter: no family. */
     struct strbuf b;
     strbuf_init(&b);
+    struct rule_stats *empty = rule_stats_create();
+    rule_stats_metrics(empty, &b);
+    assert_int_equal(b.len, 0);
+    rule_stats_destroy(empty);
+
     rule_stats_metrics(rs, &b);
     assert_non_null(strstr(b.s, "# TYPE ovs_netpol_rule_packets_total "
                            "counter\n"));
