@@ -129,7 +129,8 @@ split(const char *object, char **ns)
     return slash ? slash + 1 : "";
 }
 
-/* A counter stays while its policy or pod is there, on this node. */
+/* A counter stays while its policy (with that rule) or pod is there, on
+ * this node. */
 static bool
 keep(void *ds_, const struct rule_stats_key *k)
 {
@@ -139,7 +140,8 @@ keep(void *ds_, const struct rule_stats_key *k)
     const char *name = split(k->object, &ns);
     bool kept;
     if (k->kind == RULE_STATS_RULE) {
-        kept = cluster_find_netpol(cl, ns, name) != NULL;
+        const struct k8s_netpol *np = cluster_find_netpol(cl, ns, name);
+        kept = np && k->rule < (k->ingress ? np->n_ingress : np->n_egress);
     } else {
         const struct k8s_pod *pod = cluster_find_pod(cl, ns, name);
         kept = pod && pod_is_local(ds, pod);
