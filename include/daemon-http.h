@@ -43,7 +43,8 @@
  *
  * Loop rules: runs on the daemon's libev loop; reads the modules' figures
  * when asked, never walks pods or flows (every count is kept as things
- * change), and changes nothing. */
+ * change), and changes nothing, except that a scrape may start a read of
+ * the rule counters (daemon-stats.h), whose result the next scrape shows. */
 #ifndef NP_DAEMON_HTTP_H
 #define NP_DAEMON_HTTP_H 1
 
@@ -51,6 +52,7 @@
 #include "http.h"
 
 struct daemon_options;
+struct daemon_stats;
 struct engine;
 struct ev_loop;
 struct installer;
@@ -68,6 +70,7 @@ struct daemon_http_inputs {
     const struct daemon_options *opts;
     const struct engine *engine;
     const struct installer *installer;
+    struct daemon_stats *stats;         /* Reads counters when scraped. */
     const struct switch_db *db;
     const struct source_dir *dir;
     const struct kube_client *kube;

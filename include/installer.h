@@ -45,6 +45,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "switch-of.h"
 
 struct ev_loop;
 struct flow_change;
@@ -173,6 +174,14 @@ size_t installer_count_table(const struct installer *, uint8_t table);
  * (with this run's generation): 0 for another generation's cookie, and
  * while the installed table is not known. */
 size_t installer_count_cookie(const struct installer *, uint64_t cookie);
+
+/* Dumps the flows on the switch whose cookie matches 'cookie' under
+ * 'cookie_mask', with their counters (switch_of_dump()), behind whatever
+ * the installer sent before: for 'stats'.  'cb' is called later, never
+ * from inside this call, and not at all once the installer is destroyed. */
+void installer_dump_flows(struct installer *, uint64_t cookie,
+                          uint64_t cookie_mask, switch_of_dump_cb *cb,
+                          void *aux);
 
 /* The connection's state and its last outage (switch_of_get_outage()). */
 void installer_get_outage(const struct installer *, struct switch_of_outage *);

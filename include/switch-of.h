@@ -191,6 +191,9 @@ struct switch_of_flow {
     uint64_t cookie;
     char *match;
     char *actions;
+    /* The flow's counters (switch_of_dump() only; 0 elsewhere): since it
+     * was added, kept when a FLOW_ADD or FLOW_MODIFY replaces it. */
+    uint64_t n_packets, n_bytes;
 };
 
 struct switch_of_flows {
@@ -208,8 +211,9 @@ struct switch_of_flows {
 typedef void switch_of_dump_cb(void *aux, struct switch_of_flows *flows);
 
 /* Dumps every flow whose cookie matches 'cookie' under 'cookie_mask' (mask
- * 0: every flow), in every table, for drift checks: compare with what was
- * installed, normalized by switch_of_normalize(). */
+ * 0: every flow), in every table, with their counters: for drift checks
+ * (compare with what was installed, normalized by switch_of_normalize())
+ * and the counters per rule ('stats'). */
 void switch_of_dump(struct switch_of *, uint64_t cookie, uint64_t cookie_mask,
                     switch_of_dump_cb *cb, void *aux);
 

@@ -23,6 +23,7 @@ src_libnetpol_la_SOURCES = \
 	src/objects-json.c \
 	src/objects-names.c \
 	src/objects-read.c \
+	src/rule-stats.c \
 	src/strmap.c \
 	src/np-log.c \
 	src/np-util.c \
@@ -42,6 +43,7 @@ src_libnetpol_la_SOURCES = \
 	include/metrics.h \
 	include/objects.h \
 	include/pipeline.h \
+	include/rule-stats.h \
 	include/strmap.h \
 	include/np-log.h \
 	include/np-util.h \

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "daemon.h"
+#include "daemon-stats.h"
 #include "engine.h"
 #include "installer.h"
 #include "kube-client.h"
@@ -478,6 +479,7 @@ daemon_http_metrics(struct daemon_http *dh, size_t *size)
             switch_db_marker_writes(dh->in.db));
 
     source_metrics(&b, dh);
+    daemon_stats_metrics(dh->in.stats, &b);
     *size = b.len;
     return strbuf_steal(&b);
 }

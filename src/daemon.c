@@ -15,6 +15,7 @@
 #include "compile.h"
 #include "control.h"
 #include "daemon-http.h"
+#include "daemon-stats.h"
 #include "daemon-trace.h"
 #include "engine.h"
 #include "events.h"
@@ -42,6 +43,7 @@ struct daemon {
     struct engine *engine;
     struct installer *installer;
     struct daemon_trace *trace;
+    struct daemon_stats *stats;
 
     struct source_dir *dir;
     struct kube_client *kube;
@@ -991,6 +993,7 @@ daemon_main(const struct daemon_options *opts)
     d->installer = installer_create(d->loop, &io, d->db, &installer_callbacks,
                                     d);
     d->trace = daemon_trace_create(opts, d->engine, d->installer, d->db);
+    d->stats = daemon_stats_create(opts, d->engine, d->installer);
 
     if (opts->source_dir) {
         d->dir = source_dir_create(d->loop, opts->source_dir, &dir_callbacks,
@@ -1043,6 +1046,7 @@ daemon_main(const struct daemon_options *opts)
             .opts = opts,
             .engine = d->engine,
             .installer = d->installer,
+            .stats = d->stats,
             .db = d->db,
             .dir = d->dir,
             .kube = d->kube,
@@ -1083,6 +1087,9 @@ out:
     }
     daemon_http_destroy(d->http);
     daemon_trace_destroy(d->trace);
+    if (d->stats) {
+        daemon_stats_stop(d->stats);
+    }
     source_dir_destroy(d->dir);
     /* Before the client: a write in flight is not called back. */
     if (d->events) {
@@ -1093,6 +1100,7 @@ out:
     kube_client_destroy(d->kube);
     kube_config_destroy(d->kube_config);
     installer_destroy(d->installer);
+    daemon_stats_destroy(d->stats);
     switch_db_destroy(d->db);
     control_destroy(d->control);
     ovs_loop_destroy();

@@ -8,7 +8,7 @@ src_libcontrol_la_SOURCES = src/control.c include/control.h \
 src_libcontrol_la_CPPFLAGS = $(AM_CPPFLAGS) $(OVS_CPPFLAGS)
 
 # The daemon's core: the glue (daemon.c), its trace command
-# (daemon-trace.c) and the installer, which keeps the bridge's flows equal
+# (daemon-trace.c), its stats command (daemon-stats.c) and the installer, which keeps the bridge's flows equal
 # to the engine's table.  No OVS header, but it runs on the switch
 # modules: a program that links it links, after it, libcontrol.la,
 # libkube.la, libnetpol.la and $(SWITCH_LIBS) with $(SWITCH_WRAP).
@@ -16,11 +16,13 @@ noinst_LTLIBRARIES += src/libdaemon.la
 src_libdaemon_la_SOURCES = \
 	src/daemon.c \
 	src/daemon-http.c \
+	src/daemon-stats.c \
 	src/daemon-trace.c \
 	src/http.c \
 	src/installer.c \
 	include/daemon.h \
 	include/daemon-http.h \
+	include/daemon-stats.h \
 	include/daemon-trace.h \
 	include/http.h \
 	include/installer.h

@@ -688,3 +688,10 @@ installer_get_outage(const struct installer *in, struct switch_of_outage *o)
 {
     switch_of_get_outage(in->sw, o);
 }
+
+void
+installer_dump_flows(struct installer *in, uint64_t cookie,
+                     uint64_t cookie_mask, switch_of_dump_cb *cb, void *aux)
+{
+    switch_of_dump(in->sw, cookie, cookie_mask, cb, aux);
+}

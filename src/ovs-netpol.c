@@ -35,6 +35,10 @@ usage(FILE *stream)
           "  [--control PATH] explain COOKIE|FLOW\n"
           "      Which policy and rule a flow's cookie stands for (a cookie,\n"
           "      or a line of 'ovs-ofctl dump-flows').\n"
+          "  [--control PATH] stats [--policy NS/NAME] [--pod NS/NAME] [--json]\n"
+          "      Packets and bytes per policy rule and per pod's default deny\n"
+          "      on this node, since the daemon started (--policy, --pod:\n"
+          "      only those counters).\n"
           "  help\n"
           "      Print this message.\n", stream);
 }
@@ -62,7 +66,7 @@ main(int argc, char *argv[])
     const char *cmd = argv[1];
     if (!strcmp(cmd, "status") || !strcmp(cmd, "recompute")
         || !strcmp(cmd, "sync") || !strcmp(cmd, "trace")
-        || !strcmp(cmd, "explain")) {
+        || !strcmp(cmd, "explain") || !strcmp(cmd, "stats")) {
         return cli_control(control, argc - 1, argv + 1);
     } else if (!strcmp(cmd, "compile")) {
         return cli_compile(argc - 1, argv + 1);

@@ -968,6 +968,8 @@ flow_from_parts(struct switch_of_flow *f, uint8_t table, uint16_t priority,
     f->table = table;
     f->priority = priority;
     f->cookie = ntohll(cookie);
+    f->n_packets = 0;
+    f->n_bytes = 0;
     match_format(match, NULL, &s, OFP_DEFAULT_PRIORITY);
     f->match = ds_steal_cstr(&s);
     ofpacts_format(ofpacts, ofpacts_len,
@@ -1034,9 +1036,13 @@ stats_process(struct switch_of *sw, struct request *r, enum ofptype type,
                 r->flows = x2nrealloc(r->flows, &r->allocated_flows,
                                       sizeof *r->flows);
             }
-            flow_from_parts(&r->flows[r->n_flows++], fs.table_id,
-                            fs.priority, fs.cookie, &fs.match, fs.ofpacts,
-                            fs.ofpacts_len);
+            struct switch_of_flow *f = &r->flows[r->n_flows++];
+            flow_from_parts(f, fs.table_id, fs.priority, fs.cookie,
+                            &fs.match, fs.ofpacts, fs.ofpacts_len);
+            /* UINT64_MAX: the switch does not know. */
+            f->n_packets = fs.packet_count != UINT64_MAX ? fs.packet_count
+                                                         : 0;
+            f->n_bytes = fs.byte_count != UINT64_MAX ? fs.byte_count : 0;
         }
         ofpbuf_uninit(&ofpacts);
         if (!ofpmp_more(oh)) {
