@@ -37,8 +37,8 @@ MHD_LIBS = $(shell pkg-config --libs libmicrohttpd)
 # src/automake.mk's libnetpol, without the CLI.
 NETPOL = addr cluster compile compile-flows compile-pipeline compile-rules \
 	compile-select engine flowtab incr labels objects objects-json \
-	objects-names objects-read metrics strmap np-log np-util source-dir \
-	trace yaml-json
+	objects-names objects-read metrics rule-stats strmap np-log np-util \
+	source-dir trace yaml-json
 SWITCH = installer ovs-loop switch-db switch-of
 OVS_SIDE = $(SWITCH) appctl fuzz-ofcheck
 
@@ -61,7 +61,7 @@ $(B)/libnetpol.a: $(NETPOL:%=$(B)/obj/%.o)
 	rm -f $@ && ar rcs $@ $^
 $(B)/libswitch.a: $(SWITCH:%=$(B)/obj/%.o)
 	rm -f $@ && ar rcs $@ $^
-$(B)/libkube.a: $(B)/obj/kube-client.o $(B)/obj/kubeconfig.o
+$(B)/libkube.a: $(B)/obj/kube-client.o $(B)/obj/kubeconfig.o $(B)/obj/events.o
 	rm -f $@ && ar rcs $@ $^
 $(B)/libappctl.a: $(B)/obj/appctl.o
 	rm -f $@ && ar rcs $@ $^
@@ -84,9 +84,10 @@ $(B)/fuzz-extids: $(B)/obj/fuzz-extids.o $(B)/obj/fuzz-base.o \
 		$(B)/obj/fuzz-ofcheck.o $(B)/libswitch.a $(B)/libnetpol.a
 	$(CC) $(LDFLAGS) $(SWITCH_WRAP) $^ $(OVS_LIBS) $(LIBS) -o $@
 # fuzz-control.c includes src/daemon.c and stands in for src/control.c;
-# daemon.c starts the HTTP endpoint (daemon-http.c, http.c) with --http.
+# daemon.c starts the HTTP endpoint (daemon-http.c, http.c) with --http,
+# serves `stats` (daemon-stats.c) and sends Events (events.c, in libkube).
 $(B)/fuzz-control: $(B)/obj/fuzz-control.o $(B)/obj/daemon-trace.o \
-		$(B)/obj/daemon-http.o $(B)/obj/http.o \
+		$(B)/obj/daemon-stats.o $(B)/obj/daemon-http.o $(B)/obj/http.o \
 		$(B)/obj/fuzz-base.o $(B)/obj/fuzz-ofcheck.o $(B)/libkube.a \
 		$(B)/libappctl.a $(B)/libswitch.a $(B)/libnetpol.a
 	$(CC) $(LDFLAGS) $(SWITCH_WRAP) $^ $(OVS_LIBS) $(LIBS) $(CURL_LIBS) \
