@@ -444,7 +444,8 @@ class PodmanLauncher(Launcher):
         if not (rundir and ctl and kubeconfig):
             raise NodeError("PodmanLauncher needs --ovs-rundir, --control and "
                             "--kubeconfig in %s" % quote(args))
-        name = "np-mn-%d-%s" % (os.getpid(), node.name)
+        # unique per sandbox: parallel workers all have a node-1
+        name = "np-mn-%d-%s" % (os.getpid(), node.netns)
         self.pd.remove(name)
         cmd = self.pd.command(name, args, rundir, os.path.dirname(ctl),
                               mounts=[(kubeconfig, kubeconfig)],
