@@ -44,9 +44,11 @@ SANDBOX = os.path.join(TOP, "ovs", "sandbox.sh")
 
 
 # The bed's helpers are the single-node bed's (tests/kube-e2e/kubebed.py):
-# one way to run a command, quote it, show a log's tail, find a binary.
+# one way to run a command, quote it, show a log's tail, find a binary,
+# read a pod's key, address and TCP ports.
 sys.path.insert(0, os.path.join(TOP, "tests", "kube-e2e"))
-from kubebed import BedError, find_bin, quote, run, tail  # noqa: E402,F401
+from kubebed import (BedError, find_bin, pod_ip, pod_key,  # noqa: E402,F401
+                     pod_tcp_ports, quote, run, tail)
 
 # Setup of the nodes, the stand-in or a daemon failed (not a verdict).
 NodeError = BedError
@@ -589,24 +591,6 @@ class NodeDaemon:
 
 
 # ---- a bed: nodes, the stand-in, daemons, pods, listeners, probes ----------------
-
-def pod_key(o):
-    md = o["metadata"]
-    return "%s/%s" % (md.get("namespace", "default"), md["name"])
-
-
-def pod_ip(o):
-    st = o.get("status") or {}
-    ips = [x["ip"] for x in st.get("podIPs") or [] if x.get("ip")]
-    return ips[0] if ips else st.get("podIP")
-
-
-def pod_tcp_ports(o):
-    return sorted({p["containerPort"]
-                   for c in (o.get("spec") or {}).get("containers") or []
-                   for p in c.get("ports") or []
-                   if (p.get("protocol") or "TCP").upper() == "TCP"})
-
 
 def spread(objs, n):
     """Copies of OBJS with the pods' spec.nodeName set round-robin over
