@@ -343,7 +343,7 @@ write_out(struct audit_log *log)
         if (e) {
             log->stats.write_errors++;
             NP_ERR_RL(MODULE, "audit log %s: cannot reopen (%s); "
-                      "%"PRIu64" lines lost", log_name(log), strerror(e),
+                      "lines lost: %"PRIu64, log_name(log), strerror(e),
                       log->out_lines);
             goto done;
         }
@@ -355,7 +355,7 @@ write_out(struct audit_log *log)
     } else {
         log->stats.write_errors++;
         NP_ERR_RL(MODULE, "audit log %s: write failed (%s); "
-                  "%"PRIu64" lines lost", log_name(log), strerror(e),
+                  "lines lost: %"PRIu64, log_name(log), strerror(e),
                   log->out_lines);
         /* Take back what went out of a batch that did not, so that the
          * file holds whole lines only. */
@@ -382,13 +382,13 @@ numbered(const char *path, unsigned int i)
 
 /* Moves path.(N-1) to path.N, ..., path to path.1 and opens a new path;
  * with 'max_files' 0, truncates path instead.  Returns 0 or an errno
- * value, with the file name in '*what'. */
+ * value, with what failed in '*what', malloc'd. */
 static int
 rotate_files(struct audit_log *log, char **what)
 {
     if (!log->max_files) {
         if (ftruncate(log->fd, 0)) {
-            *what = xstrdup(log->path);
+            *what = xasprintf("truncating %s", log->path);
             return errno;
         }
         log->size = 0;
@@ -399,7 +399,7 @@ rotate_files(struct audit_log *log, char **what)
         char *to = numbered(log->path, i);
         int e = rename(from, to) ? errno : 0;
         if (e && e != ENOENT) {
-            *what = xasprintf("%s to %s", from, to);
+            *what = xasprintf("renaming %s to %s", from, to);
             free(from);
             free(to);
             return e;
@@ -411,7 +411,7 @@ rotate_files(struct audit_log *log, char **what)
     log->fd = -1;
     int e = open_file(log);
     if (e) {
-        *what = xstrdup(log->path);
+        *what = xasprintf("opening %s", log->path);
     }
     return e;
 }
