@@ -23,19 +23,43 @@
  *    "policy":"y/web","rule":0,                     (allow)
  *    "count":3}
  * "time" is the first packet's, UTC, milliseconds.  Ports only for TCP,
- * UDP and SCTP; "protocol" is "tcp", "udp", "sctp", "icmp", "icmpv6" or
- * the IP protocol number.  A pod is "namespace/name" when the address is
- * a pod's, left out otherwise.
+ * UDP and SCTP; "protocol" is "tcp", "udp", "sctp", "icmp", "icmpv6" or,
+ * for any other, the IP protocol number as a JSON number ("protocol":47).
+ * A pod is "namespace/name" when the address is a pod's, left out
+ * otherwise; the pods are not part of the folding key (they follow from
+ * the addresses), a line has those of its first event.  A deny line always
+ * has "policies", empty ([]) when no policy isolates the pod any more.
+ * Strings are escaped as JSON requires, and more: every control character
+ * (C0, DEL, C1) and U+2028/U+2029 as \uXXXX, and each byte that is not
+ * part of valid UTF-8 as \ufffd, so that a line is always one line of
+ * valid UTF-8 JSON whatever a name holds.  Lines are written in the order
+ * of their "time".
  *
  * Packets the meter dropped never reach the daemon; the daemon reads the
  * meter's counter and reports its growth with audit_log_dropped(), a line
  *   {"time":"...","node":"node-1","event":"dropped","count":1234}
- * so that a reader of the log knows how much is missing.
+ * so that a reader of the log knows how much is missing.  It is written at
+ * once (it is not folded, and does not wait for pending lines).
  *
  * Output: a file, rotated by size (path -> path.1 -> ... -> path.N, the
- * oldest removed), or standard output ("-"), never rotated.  A write that
- * fails is counted and reported (rate-limited np_log), never fatal: the
- * verdicts never depend on the log. */
+ * oldest removed), or standard output ("-"), never rotated.  Rotation
+ * happens before a line that would take a non-empty file beyond
+ * 'max_size', so each file holds whole lines and at most 'max_size' bytes
+ * (unless a single line is longer).  With 'max_files' 0 no rotated file is
+ * kept: the file is truncated instead.  A file that is not a regular one
+ * (a FIFO, /dev/stdout) is never rotated.  An existing file is appended
+ * to, its size counting toward 'max_size'.
+ *
+ * Each batch of lines goes out in one write() (repeated for a partial
+ * write), so a reader never sees a line cut in two.  A write that fails is
+ * counted and reported (rate-limited np_log), never fatal: the verdicts
+ * never depend on the log.  Its lines are lost, and a regular file is cut
+ * back to its size before it, so no partial line stays.  A rotation that
+ * fails is counted the same way and the file grows past 'max_size' until
+ * one succeeds.
+ *
+ * Nothing here blocks beyond the write() to a file (or to standard
+ * output, which the caller should not make a pipe that nobody reads). */
 #ifndef NP_AUDIT_LOG_H
 #define NP_AUDIT_LOG_H 1
 
@@ -51,10 +75,13 @@ struct audit_log_options {
     const char *path;           /* File, or "-" for standard output. */
     const char *node;           /* For "node"; NULL: left out. */
     uint64_t max_size;          /* Bytes before rotation; 0: never. */
-    unsigned int max_files;     /* Rotated files kept (path.1..path.N). */
-    double window;              /* Folding window, seconds (1.0). */
+    unsigned int max_files;     /* Rotated files kept (path.1..path.N);
+                                 * 0: truncate instead. */
+    double window;              /* Folding window, seconds (1.0); 0:
+                                 * each event is a line of its own. */
     size_t max_pending;         /* Keys folded at once before an early
-                                 * flush of the oldest (bounds memory). */
+                                 * flush of the oldest (bounds memory);
+                                 * 10000; 0 is taken as 1. */
 };
 #define AUDIT_LOG_DEFAULT_MAX_SIZE (100 * 1024 * 1024)
 #define AUDIT_LOG_DEFAULT_MAX_FILES 5
@@ -88,19 +115,26 @@ struct audit_log_stats {
 };
 
 /* Opens the log (the file is created or appended to, mode 0640).  Returns
- * NULL and a malloc'd message in '*error' when it cannot be opened. */
+ * NULL and a malloc'd message in '*error' when it cannot be opened.  The
+ * options' strings are copied. */
 struct audit_log *audit_log_create(const struct audit_log_options *,
                                    char **error);
 /* Flushes what is folded, and closes.  Accepts NULL. */
 void audit_log_destroy(struct audit_log *);
 
-/* Takes one event (its strings are copied).  'now' is the same clock as
- * 'time'. */
+/* Takes one event (its strings are copied).  'event->time' is on the
+ * clock of audit_log_flush()'s 'now'.  May write lines itself: those of
+ * windows that ended by 'event->time' when the event's key has one (to
+ * keep the lines in order), the oldest when 'max_pending' keys are
+ * folded, and everything when the clock went back by more than a window
+ * (so nothing waits for the clock to catch up). */
 void audit_log_record(struct audit_log *, const struct audit_event *);
 /* Writes the lines whose window has ended by 'now' (all of them if
- * 'all').  Returns when the next window ends (0: nothing pending). */
+ * 'all'), oldest first.  Returns when the next window ends, on the clock
+ * of 'now' (0: nothing pending); the caller calls again then. */
 double audit_log_flush(struct audit_log *, double now, bool all);
-/* Reports 'count' packets the meter dropped, at 'now'. */
+/* Reports 'count' packets the meter dropped, at 'now'; writes nothing for
+ * 0. */
 void audit_log_dropped(struct audit_log *, double now, uint64_t count);
 
 void audit_log_get_stats(const struct audit_log *, struct audit_log_stats *);

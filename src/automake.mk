@@ -2,6 +2,7 @@
 noinst_LTLIBRARIES += src/libnetpol.la
 src_libnetpol_la_SOURCES = \
 	src/addr.c \
+	src/audit-log.c \
 	src/cli.c \
 	src/cluster.c \
 	src/compile.c \
@@ -31,6 +32,7 @@ src_libnetpol_la_SOURCES = \
 	src/trace.c \
 	src/yaml-json.c \
 	include/addr.h \
+	include/audit-log.h \
 	include/cli.h \
 	include/cluster.h \
 	include/compile.h \
