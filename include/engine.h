@@ -172,6 +172,11 @@ void engine_changes_reset(struct engine *);
 void engine_compile_full(const struct engine *, struct np_flowset *out);
 /* "ns/name" of policy number 'pno' (from a cookie), or NULL. */
 const char *engine_policy_name(const struct engine *, uint32_t pno);
+/* The rule that conjunction id 'id' (in reg0, reg1, ct_label) names. */
+bool engine_rule_of_id(const struct engine *, uint32_t id,
+                       struct np_rule_ref *);
+/* The compile options the engine runs with. */
+const struct compile_options *engine_options(const struct engine *);
 /* Monotonic milliseconds, the clock of 'last_batch_start_ms'. */
 double engine_now_ms(void);
 

@@ -51,10 +51,32 @@ enum obj_kind {
 #define OBJ_N_KINDS 3           /* For arrays indexed by enum obj_kind. */
 const char *obj_kind_name(enum obj_kind);       /* "Namespace", ... */
 
+/* What the audit log records for a namespace's pods and policies
+ * (README, "Audit log"): bits, so that NP_AUDIT_ALL has both. */
+enum np_audit {
+    NP_AUDIT_NONE = 0,
+    NP_AUDIT_DENY = 1,          /* New connections a default deny drops. */
+    NP_AUDIT_ALLOW = 2,         /* New connections a rule allows. */
+    NP_AUDIT_ALL = 3,
+    NP_AUDIT_UNSET = 4,         /* No annotation: the daemon's default. */
+};
+/* The Namespace annotation that sets it. */
+#define NP_AUDIT_ANNOTATION "ovs-netpol.io/audit"
+/* "none", "deny", "allow", "all" (and "unset"). */
+const char *np_audit_name(enum np_audit);
+/* Parses one of "none", "deny", "allow", "all"; false otherwise. */
+bool np_audit_parse(const char *, enum np_audit *);
+
 struct k8s_namespace {
     char *name;
     char *resource_version;     /* May be NULL. */
     struct labels labels;
+    /* Its ovs-netpol.io/audit annotation.  A value that is not one of
+     * the four is NP_AUDIT_UNSET, and 'audit_error' (else NULL) says so,
+     * naming the namespace and the field: the namespace is not refused
+     * over what only logging reads. */
+    enum np_audit audit;
+    char *audit_error;
 };
 
 enum pod_phase {

@@ -386,7 +386,9 @@ same_for_flows(const struct engine *e, const struct k8s_object *obj)
     if (obj->kind == OBJ_NAMESPACE) {
         const struct k8s_namespace *old
             = cluster_find_namespace(e->cluster, obj->ns->name);
-        return old && labels_equal(&old->labels, &obj->ns->labels);
+        return old && labels_equal(&old->labels, &obj->ns->labels)
+               && old->audit == obj->ns->audit
+               && same_str(old->audit_error, obj->ns->audit_error);
     } else if (obj->kind != OBJ_POD) {
         return false;
     }
@@ -824,4 +826,16 @@ engine_compile_full(const struct engine *e, struct np_flowset *out)
     struct compile_options opts = e->opts;
     opts.buckets = incr_buckets(e->incr);
     compile_cluster(e->cluster, &opts, out);
+}
+
+bool
+engine_rule_of_id(const struct engine *e, uint32_t id, struct np_rule_ref *r)
+{
+    return np_ids_rule(e->rule_ids, id, r);
+}
+
+const struct compile_options *
+engine_options(const struct engine *e)
+{
+    return &e->opts;
 }

@@ -596,6 +596,22 @@ parse_namespace(struct vctx *ctx, const json_t *v)
     ns->name = xstrdup(ctx->name);
     ns->resource_version = m.resource_version
                            ? xstrdup(m.resource_version) : NULL;
+    ns->audit = NP_AUDIT_UNSET;
+    /* The API server guarantees a map of strings; a manifest may not. */
+    const json_t *ann = json_object_get(json_object_get(v, "metadata"),
+                                        "annotations");
+    const json_t *audit = json_object_get(ann, NP_AUDIT_ANNOTATION);
+    if (audit) {
+        const char *s = json_string_value(audit);
+        if (!s || !np_audit_parse(s, &ns->audit)) {
+            char *shown = s ? np_quote(s, strlen(s)) : xstrdup("not a string");
+            ns->audit_error = xasprintf(
+                "Namespace %s: metadata.annotations[\"%s\"]: %s is not one "
+                "of none, deny, allow, all: the daemon's default (--audit) "
+                "applies", ns->name, NP_AUDIT_ANNOTATION, shown);
+            free(shown);
+        }
+    }
     return ns;
 }
 

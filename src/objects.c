@@ -22,6 +22,30 @@ np_proto_name(enum np_proto proto)
     return "?";
 }
 
+static const char *const audit_names[] = {
+    [NP_AUDIT_NONE] = "none", [NP_AUDIT_DENY] = "deny",
+    [NP_AUDIT_ALLOW] = "allow", [NP_AUDIT_ALL] = "all",
+    [NP_AUDIT_UNSET] = "unset",
+};
+
+const char *
+np_audit_name(enum np_audit a)
+{
+    return (unsigned) a <= NP_AUDIT_UNSET ? audit_names[a] : "?";
+}
+
+bool
+np_audit_parse(const char *s, enum np_audit *a)
+{
+    for (int i = NP_AUDIT_NONE; i <= NP_AUDIT_ALL; i++) {
+        if (!strcmp(s, audit_names[i])) {
+            *a = i;
+            return true;
+        }
+    }
+    return false;
+}
+
 const char *
 obj_kind_name(enum obj_kind kind)
 {
@@ -42,6 +66,7 @@ k8s_namespace_destroy(struct k8s_namespace *ns)
     if (ns) {
         free(ns->name);
         free(ns->resource_version);
+        free(ns->audit_error);
         labels_destroy(&ns->labels);
         free(ns);
     }
