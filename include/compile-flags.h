@@ -7,7 +7,7 @@
  *
  *   --node NAME, --table-base N, --continuation ACTION, --ct-zone N,
  *   --node-address A,...|none, --node-port P,..., --uplink-port P,...,
- *   --max-policy-flows N
+ *   --max-policy-flows N, --audit none|deny|allow|all, --audit-meter N
  *
  * and --generation N, which only 'compile' offers (the daemon's installer
  * picks the generation of what it installs).  A program lists them in its
@@ -63,6 +63,8 @@ char *compile_flags_parse(struct compile_flags *, const char *name,
     {"node-address", required_argument, NULL, (VAL)},           \
     {"node-port", required_argument, NULL, (VAL)},              \
     {"uplink-port", required_argument, NULL, (VAL)},            \
-    {"max-policy-flows", required_argument, NULL, (VAL)}
+    {"max-policy-flows", required_argument, NULL, (VAL)},       \
+    {"audit", required_argument, NULL, (VAL)},                  \
+    {"audit-meter", required_argument, NULL, (VAL)}
 
 #endif

@@ -94,6 +94,12 @@ struct compile_options {
      * counted before any of its flows is made, so refusing it is cheap:
      * this bounds the time one policy can take. */
     size_t max_policy_flows;
+    /* The audit log (README, "Audit log"): what is copied to the daemon
+     * for the namespaces without an ovs-netpol.io/audit annotation
+     * (enum np_audit in objects.h; NP_AUDIT_NONE by default), and the
+     * meter the copies go through (NP_AUDIT_METER_ID by default). */
+    int audit;
+    uint32_t audit_meter;
 };
 
 /* compile_options_init()'s limit: a policy at the API's 1.5 MiB object
@@ -110,6 +116,16 @@ struct compile_options {
  * share this allocator. */
 struct np_ids *np_ids_create(void);
 void np_ids_destroy(struct np_ids *);
+
+/* The rule that id 'id' was given to (once given, an id keeps naming its
+ * rule, also after the policy is gone): its policy "ns/name" (malloc'd),
+ * direction and index.  False for an id never given. */
+struct np_rule_ref {
+    char *policy;
+    bool ingress;
+    size_t index;
+};
+bool np_ids_rule(const struct np_ids *, uint32_t id, struct np_rule_ref *);
 
 void compile_options_init(struct compile_options *);
 
@@ -132,6 +148,12 @@ enum compile_port_role compile_port_role(const struct compile_options *,
                                          const char *name, const char *ofport,
                                          const char *type);
 const char *compile_port_role_name(enum compile_port_role);
+
+/* What the audit log records for namespace 'ns' (NULL: a namespace with
+ * no object): its annotation, else opts->audit.  An enum np_audit. */
+struct k8s_namespace;
+int compile_audit_mode(const struct compile_options *,
+                       const struct k8s_namespace *ns);
 
 /* Whether 'pod' gets flows of its own (selected, isolated, spoof-guarded)
  * with 'opts': it has an address, is neither finished nor hostNetwork, and

@@ -37,6 +37,8 @@ enum np_cookie_kind {
     NPC_CLAUSE = 2,             /* Conjunction clauses shared by rules. */
     NPC_RULE = 3,               /* A rule's conj_id or direct flow. */
     NPC_ISOLATION = 4,          /* Default deny of an isolated pod. */
+    NPC_AUDIT = 5,              /* A rule's audit copy in the commit
+                                 * table (pipeline.md, "Audit"). */
 };
 
 /* A cookie of ours, field by field. */

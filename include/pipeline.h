@@ -75,7 +75,27 @@ enum np_priority {
     /* NPT_COMMIT. */
     PRIO_COMMIT_UNCUT = 110,    /* Allowed again after a cut: unmark. */
     PRIO_COMMIT_ESTABLISHED = 105,      /* Still allowed: on. */
+    /* New, allowed by a rule whose namespace is audited: as
+     * PRIO_COMMIT_NEW, and a copy to the daemon.  Egress above ingress,
+     * so that a connection both rules allow meets one flow, always the
+     * same; the copy carries both registers. */
+    PRIO_COMMIT_AUDIT_EGRESS = 102,
+    PRIO_COMMIT_AUDIT_INGRESS = 101,
     PRIO_COMMIT_NEW = 100,      /* Allowed: commit, rules into ct_label. */
 };
+
+/* The audit copy (ovs/pipeline.md, "Audit"): controller(id=..., meter_id=
+ * ..., userdata=...) sends the first packet of an audited connection to
+ * the daemon's OpenFlow connection only (its controller id), through
+ * an OpenFlow meter that bounds the rate, so that a flood neither
+ * reaches the daemon nor queues in the switch; the verdict never depends
+ * on it (a drop flow outputs nothing else, a commit flow goes on to the
+ * continuation whatever the meter does).  The userdata: "NP", the
+ * version, the verdict, the direction, three zero bytes. */
+#define NP_AUDIT_CONTROLLER_ID 20048    /* 0x4e50, "NP". */
+#define NP_AUDIT_METER_ID 20048
+#define NP_AUDIT_MAX_LEN 128            /* Headers, up to L4 over IPv6. */
+#define NP_AUDIT_VERSION 1
+enum np_audit_verdict { NP_AUDIT_VERDICT_DENY = 0, NP_AUDIT_VERDICT_ALLOW = 1 };
 
 #endif

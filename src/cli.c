@@ -217,7 +217,8 @@ compile_usage(void)
            "       [--ports FILE] [--ct-zone N] [--generation N]\n"
            "       [--node-address ADDR,...] [--node-port PORT,...]\n"
            "       [--uplink-port PORT,...]\n"
-           "       [--max-policy-flows N] FILE...\n");
+           "       [--max-policy-flows N] [--audit none|deny|allow|all]\n"
+           "       [--audit-meter N] FILE...\n");
 }
 
 /* Parses the arguments of 'compile' into 'cmd'.  Returns -1 to go on, or

@@ -57,6 +57,8 @@ struct ctx {
     struct np_ids *ids;         /* Conjunction ids. */
     struct np_ids *policy_ids;
     unsigned int buckets;       /* Rule priority levels. */
+    bool audit_allow;           /* The policy compiled now: its namespace
+                                 * audits what it allows. */
 
     /* Selection (compile-select.c). */
     struct ns_view *nss;
@@ -177,8 +179,9 @@ struct conj_spec {
 };
 
 /* Emits 'spec' in 'table' as the rule whose conjunction id is allocated
- * under 'rule_key'; nothing if a dimension is empty. */
-void conj_spec_emit(struct ctx *, uint8_t table, const char *rule_key,
+ * under 'rule_key'; nothing if a dimension is empty.  Returns the id, or
+ * 0 when it emitted nothing. */
+uint32_t conj_spec_emit(struct ctx *, uint8_t table, const char *rule_key,
                     bool ingress, uint64_t cookie, const char *comment,
                     struct conj_spec *);
 void conj_spec_destroy(struct conj_spec *);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "addr.h"
 #include "np-util.h"
+#include "objects.h"
 
 void
 compile_flags_init(struct compile_flags *flags)
@@ -157,6 +158,20 @@ compile_flags_parse(struct compile_flags *flags, const char *name,
                              NP_MAX_POLICY_FLOWS_LIMIT);
         }
         o->max_policy_flows = v;
+    } else if (!strcmp(name, "audit")) {
+        enum np_audit a;
+        if (!np_audit_parse(value, &a)) {
+            return xasprintf("--audit: \"%s\" is not one of none, deny, "
+                             "allow, all", value);
+        }
+        o->audit = a;
+    } else if (!strcmp(name, "audit-meter")) {
+        /* OVS's userspace datapath has meters 0 to 2^18 - 1; 0 is none. */
+        if (!parse_whole(value, 1, (1 << 18) - 1, &v)) {
+            return xasprintf("--audit-meter: \"%s\" is not a meter id from "
+                             "1 to %d", value, (1 << 18) - 1);
+        }
+        o->audit_meter = v;
     } else {
         return xasprintf("--%s: not an option of the compiler", name);
     }

@@ -348,14 +348,14 @@ conj_dim_add_port(struct ctx *c, struct conj_dim *d, enum np_proto proto,
 
 /* Emits 'spec' as the rule identified by 'rule_key'.  'table' holds the
  * clause flows, 'record' is the action that records the rule id. */
-void
+uint32_t
 conj_spec_emit(struct ctx *c, uint8_t table, const char *rule_key,
                bool ingress, uint64_t cookie, const char *comment,
                struct conj_spec *spec)
 {
     for (size_t i = 0; i < spec->n_dims; i++) {
         if (!spec->dims[i].n) {
-            return;             /* An empty set matches nothing. */
+            return 0;           /* An empty set matches nothing. */
         }
     }
     uint32_t id = np_ids_get(c->ids, rule_key);
@@ -367,7 +367,7 @@ conj_spec_emit(struct ctx *c, uint8_t table, const char *rule_key,
                           spec->dims[0].matches[i],
                        actions, comment);
         }
-        return;
+        return id;
     }
     for (size_t k = 0; k < spec->n_dims; k++) {
         for (size_t i = 0; i < spec->dims[k].n; i++) {
@@ -379,6 +379,7 @@ conj_spec_emit(struct ctx *c, uint8_t table, const char *rule_key,
     np_conj_id_match(id, match);
     add_direct(c, table, rule_priority(c, id), cookie, match, actions,
                comment);
+    return id;
 }
 
 void

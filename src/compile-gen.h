@@ -117,6 +117,16 @@ void np_gen_unbound(const struct np_gen *, const char *port);
  * 'first_invalid') comes first. */
 void np_gen_isolation(const struct np_gen *, const struct k8s_pod *,
                       bool ingress, const char *first, bool first_invalid,
-                      uint32_t pno, size_t n);
+                      uint32_t pno, size_t n, bool audit);
+
+/* The audit log (pipeline.md, "Audit").  np_gen_isolation()'s 'audit'
+ * makes the drop of a new connection a metered copy to the daemon (and
+ * nothing else); np_gen_audit_allow() adds, for rule 'id', the commit
+ * flows that copy what it allows.  'what' names the rule (comment). */
+#define NP_AUDIT_ACTION_MAX 160
+void np_audit_action(const struct compile_options *, bool allow,
+                     bool ingress, char buf[NP_AUDIT_ACTION_MAX]);
+void np_gen_audit_allow(const struct np_gen *, bool ingress, uint32_t id,
+                        uint32_t pno, size_t idx, const char *what);
 
 #endif

@@ -347,7 +347,7 @@ np_gen_node(const struct np_gen *g)
 void
 np_gen_isolation(const struct np_gen *g, const struct k8s_pod *pod,
                  bool ingress, const char *first, bool first_invalid,
-                 uint32_t pno, size_t n)
+                 uint32_t pno, size_t n, bool audit)
 {
     const struct compile_options *o = g->opts;
     char cut[64];
@@ -368,15 +368,79 @@ np_gen_isolation(const struct np_gen *g, const struct k8s_pod *pod,
     uint64_t cookie = np_cookie_encode(&c);
     char *cut_comment = xasprintf("%s: established connections cut",
                                   comment);
+    char audit_deny[NP_AUDIT_ACTION_MAX];
+    np_audit_action(o, false, ingress, audit_deny);
+    char *audit_comment = (audit
+                           ? xasprintf("%s: new connections copied to the "
+                                       "audit log", comment)
+                           : NULL);
     char buf[NP_MATCH_MAX], match[NP_MATCH_MAX + 32];
     for (size_t j = 0; j < pod->n_ips; j++) {
         np_host_match(&pod->ips[j], ingress, buf);
-        gen_direct(g, t, PRIO_ISOLATION_DROP, cookie, buf, "drop", comment);
+        /* Audited: the copy is the only output, so the packet is
+         * dropped whether the meter lets the copy through or not. */
+        gen_direct(g, t, PRIO_ISOLATION_DROP, cookie, buf,
+                   audit ? audit_deny : "drop",
+                   audit ? audit_comment : comment);
         snprintf(match, sizeof match, "ct_state=+est+trk,%s", buf);
         gen_direct(g, t, PRIO_ISOLATION_CUT, cookie, match, cut, cut_comment);
     }
+    free(audit_comment);
     free(cut_comment);
     free(comment);
+}
+
+/* ---- The audit copy. ---- */
+
+void
+np_audit_action(const struct compile_options *o, bool allow, bool ingress,
+                char buf[NP_AUDIT_ACTION_MAX])
+{
+    snprintf(buf, NP_AUDIT_ACTION_MAX,
+             "controller(max_len=%d,id=%d,userdata=4e.50.%02x.%02x.%02x.00."
+             "00.00,meter_id=%"PRIu32")", NP_AUDIT_MAX_LEN,
+             NP_AUDIT_CONTROLLER_ID, NP_AUDIT_VERSION,
+             allow ? NP_AUDIT_VERDICT_ALLOW : NP_AUDIT_VERDICT_DENY, ingress,
+             o->audit_meter);
+}
+
+/* A new connection allowed by rule 'id' (policy 'pno', rule 'idx' in
+ * its direction) whose namespace is audited: committed as by
+ * PRIO_COMMIT_NEW, copied to the daemon, handed on.  The copy carries
+ * reg0 and reg1, so the daemon can name both rules. */
+void
+np_gen_audit_allow(const struct np_gen *g, bool ingress, uint32_t id,
+                   uint32_t pno, size_t idx, const char *what)
+{
+    const struct compile_options *o = g->opts;
+    struct np_cookie c = {
+        .generation = o->generation, .kind = NPC_AUDIT, .policy = pno,
+        .ingress = ingress, .rule = idx,
+    };
+    uint64_t cookie = np_cookie_encode(&c);
+    static const struct infra_flow commit = {
+        NPT_COMMIT, PRIO_COMMIT_NEW, "ip", INFRA_COMMIT, 0, NULL
+    };
+    char *ct = infra_actions(o, &commit);
+    /* infra_actions() ends with the continuation: the copy goes before. */
+    ct[strlen(ct) - strlen(o->continuation) - 1] = '\0';
+    char copy[NP_AUDIT_ACTION_MAX];
+    np_audit_action(o, true, ingress, copy);
+    char *actions = xasprintf("%s,%s,%s", ct, copy, o->continuation);
+    char *comment = xasprintf("%s: new connections copied to the audit log",
+                              what);
+    for (int v6 = 0; v6 < 2; v6++) {
+        char match[64];
+        snprintf(match, sizeof match, "reg%d=%#"PRIx32",%s", ingress, id,
+                 v6 ? "ipv6" : "ip");
+        gen_direct(g, np_tbl(o, NPT_COMMIT),
+                   ingress ? PRIO_COMMIT_AUDIT_INGRESS
+                   : PRIO_COMMIT_AUDIT_EGRESS, cookie, match, actions,
+                   v6 ? NULL : comment);
+    }
+    free(comment);
+    free(actions);
+    free(ct);
 }
 
 /* ---- What a rule's flows say. ---- */

@@ -271,6 +271,19 @@ plan_rule(struct ctx *c, const struct k8s_netpol *np, struct rule_plan *plan,
 
 /* Emits the flows of a planned rule of policy number 'pno', whose policy
  * selects the local pods 'selected'. */
+/* The audit copy of what rule id 'id' (0: none) allows, if the policy's
+ * namespace asks for it. */
+static void
+audit_allow(struct ctx *c, uint32_t pno, const struct rule_plan *plan,
+            uint32_t id)
+{
+    if (id && c->audit_allow) {
+        struct np_gen g = { c->opts, ctx_direct, c };
+        np_gen_audit_allow(&g, plan->ingress, id, pno, plan->idx,
+                           plan->what);
+    }
+}
+
 static void
 emit_rule(struct ctx *c, const struct k8s_netpol *np, uint32_t pno,
           const struct rule_plan *plan, const size_t *selected,
@@ -320,7 +333,9 @@ emit_rule(struct ctx *c, const struct k8s_netpol *np, uint32_t pno,
             }
         }
         char *key = np_rule_key(np, ingress, rule_idx, NULL, 0);
-        conj_spec_emit(c, table, key, ingress, cookie, what, &spec);
+        audit_allow(c, pno, plan,
+                    conj_spec_emit(c, table, key, ingress, cookie, what,
+                                   &spec));
         free(key);
         conj_spec_destroy(&spec);
     }
@@ -357,7 +372,9 @@ emit_rule(struct ctx *c, const struct k8s_netpol *np, uint32_t pno,
         d = &spec.dims[spec.n_dims++];
         conj_dim_add_port(c, d, p->proto, h->number, 0, what);
         char *key = np_rule_key(np, ingress, rule_idx, p, h->number);
-        conj_spec_emit(c, table, key, ingress, cookie, what, &spec);
+        audit_allow(c, pno, plan,
+                    conj_spec_emit(c, table, key, ingress, cookie, what,
+                                   &spec));
         free(key);
         conj_spec_destroy(&spec);
         i = j;

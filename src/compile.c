@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cluster.h"
@@ -27,6 +28,8 @@
 struct np_ids {
     struct strmap by_rule;      /* Rule identity -> (void *) id. */
     uint32_t next_id;
+    const char **keys;          /* Id -> its key in 'by_rule'. */
+    size_t allocated_keys;
 };
 
 struct np_ids *
@@ -35,6 +38,8 @@ np_ids_create(void)
     struct np_ids *ids = xmalloc(sizeof *ids);
     strmap_init(&ids->by_rule);
     ids->next_id = 1;           /* 0 in a register means "no rule". */
+    ids->keys = NULL;
+    ids->allocated_keys = 0;
     return ids;
 }
 
@@ -43,6 +48,7 @@ np_ids_destroy(struct np_ids *ids)
 {
     if (ids) {
         strmap_destroy(&ids->by_rule);
+        free(ids->keys);
         free(ids);
     }
 }
@@ -53,9 +59,37 @@ np_ids_get(struct np_ids *ids, const char *rule_key)
     bool created;
     void **slot = strmap_slot(&ids->by_rule, rule_key, &created);
     if (created) {
-        *slot = (void *) (uintptr_t) ids->next_id++;
+        uint32_t id = ids->next_id++;
+        *slot = (void *) (uintptr_t) id;
+        if (id >= ids->allocated_keys) {
+            ids->keys = x2nrealloc(ids->keys, &ids->allocated_keys,
+                                   sizeof *ids->keys);
+        }
+        /* The node holding the slot owns the key, and never moves. */
+        ids->keys[id] = ((const struct strmap_node *)
+                         ((char *) slot
+                          - offsetof(struct strmap_node, value)))->key;
     }
     return (uint32_t) (uintptr_t) *slot;
+}
+
+bool
+np_ids_rule(const struct np_ids *ids, uint32_t id, struct np_rule_ref *ref)
+{
+    if (!id || id >= ids->next_id) {
+        return false;
+    }
+    /* "ns/name|d|idx|..." (np_rule_key()). */
+    const char *key = ids->keys[id];
+    const char *bar = strchr(key, '|');
+    const char *slash = memchr(key, '/', bar ? bar - key : 0);
+    if (!bar || !slash || (bar[1] != 'i' && bar[1] != 'e') || bar[2] != '|') {
+        return false;
+    }
+    ref->policy = xmemdup0(key, bar - key);
+    ref->ingress = bar[1] == 'i';
+    ref->index = strtoul(bar + 3, NULL, 10);
+    return true;
 }
 
 /* ---- Output. ---- */
@@ -154,6 +188,10 @@ compile_policies(struct ctx *c, const struct cluster *cluster)
             }
         }
         size_t needed;
+        c->audit_allow = (compile_audit_mode(
+                              c->opts, cluster_find_namespace(
+                                  cluster, np->namespace))
+                          & NP_AUDIT_ALLOW) != 0;
         char *rejected = compile_policy_rules(c, np, pno, selected,
                                               n_selected, &needed);
         if (rejected) {
@@ -168,8 +206,12 @@ compile_policies(struct ctx *c, const struct cluster *cluster)
         for (size_t i = 0; i < c->n_pods; i++) {
             const struct isolation *is = &iso[ingress][i];
             if (is->n) {
+                const struct k8s_namespace *ns = cluster_find_namespace(
+                    cluster, c->pods[i]->namespace);
+                bool audit = (compile_audit_mode(c->opts, ns)
+                              & NP_AUDIT_DENY) != 0;
                 np_gen_isolation(&g, c->pods[i], ingress, is->first,
-                                 is->first_invalid, is->pno, is->n);
+                                 is->first_invalid, is->pno, is->n, audit);
             }
         }
     }
@@ -190,6 +232,15 @@ compile_options_init(struct compile_options *opts)
     opts->node_ports = local;
     opts->n_node_ports = 1;
     opts->max_policy_flows = NP_DEFAULT_MAX_POLICY_FLOWS;
+    opts->audit = NP_AUDIT_NONE;
+    opts->audit_meter = NP_AUDIT_METER_ID;
+}
+
+int
+compile_audit_mode(const struct compile_options *opts,
+                   const struct k8s_namespace *ns)
+{
+    return ns && ns->audit != NP_AUDIT_UNSET ? (int) ns->audit : opts->audit;
 }
 
 static bool
@@ -407,6 +458,14 @@ compile_once(const struct cluster *cluster,
     }
     np_gen_node(&g);
     compile_policies(&c, cluster);
+    size_t n_ns;
+    const struct k8s_namespace *const *nss = cluster_namespaces(cluster,
+                                                                &n_ns);
+    for (size_t i = 0; i < n_ns; i++) {
+        if (nss[i]->audit_error) {
+            ctx_warn(&c, "%s", nss[i]->audit_error);
+        }
+    }
     return ctx_finish(&c);
 }
 

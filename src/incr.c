@@ -257,6 +257,10 @@ struct iconj {
     bool dst_field[3];          /* Match on the destination address. */
     struct podset dmembers;     /* Named: the ipods in 'd_dst'. */
     bool active;                /* Its entries are in the table. */
+    /* The audit copies of what it allows (np_gen_audit_allow()), in the
+     * table while it is active and its namespace audits allows. */
+    struct unit audit;
+    bool audited;
     uint32_t id;                /* 0 until first active. */
     uint16_t priority;
     struct payload pl;
@@ -438,6 +442,7 @@ podset_remove(struct podset *s, const struct ipod *x)
 struct ins {
     char *name;
     struct labels labels;       /* As selectors see them (ns_refresh()). */
+    int audit;                  /* compile_audit_mode(), enum np_audit. */
     struct podset pods;         /* Those 'in'. */
     struct strmap pols;         /* Key -> ipol. */
 };
@@ -514,6 +519,8 @@ struct incr {
 /* ---- Entries and keys. ---- */
 
 static struct imatch *match_get(struct incr *, const char *text);
+static struct ins *ns_get(struct incr *, const char *name);
+static void conj_audit_sync(struct incr *, struct iconj *);
 static void match_release(struct incr *, struct imatch *);
 
 static uint32_t
@@ -1104,6 +1111,7 @@ conj_set_active(struct incr *in, struct iconj *c, bool active)
             }
         }
     }
+    conj_audit_sync(in, c);
     if (c->n_dims > 1) {
         char match[32];
         np_conj_id_match(c->id, match);
@@ -1126,6 +1134,30 @@ conj_seq(const struct irule *r, bool named, size_t name_idx, uint16_t number)
     uint64_t ni = name_idx < 255 ? name_idx : 255;
     return ((uint64_t) r->ingress << 63) | (idx << 41)
            | ((uint64_t) named << 40) | (ni << 32) | ((uint64_t) number << 16);
+}
+
+/* Puts in or takes out the audit copies of what 'c' allows, as its
+ * state and its namespace's audit mode say. */
+static void
+conj_audit_sync(struct incr *in, struct iconj *c)
+{
+    const struct ipol *p = c->r->p;
+    bool want = c->active && (ns_get(in, p->np->namespace)->audit
+                              & NP_AUDIT_ALLOW);
+    if (want == c->audited) {
+        return;
+    }
+    c->audited = want;
+    if (want) {
+        void *aux[2];
+        struct np_gen g;
+        c->audit.owner = p->owner;
+        gen_init(in, &c->audit, aux, &g);
+        np_gen_audit_allow(&g, c->r->ingress, c->id, p->pno, c->r->idx,
+                           c->r->what);
+    } else {
+        unit_clear(in, &c->audit);
+    }
 }
 
 static struct iconj *
@@ -1174,6 +1206,8 @@ conj_destroy(struct incr *in, struct iconj *c)
         dim_destroy(in, &c->dims[k]);
     }
     podset_destroy(&c->dmembers);
+    unit_clear(in, &c->audit);
+    unit_destroy(&c->audit);
     free(c->pl.actions);
     free(c);
 }
@@ -1891,6 +1925,7 @@ ns_refresh(struct incr *in, struct ins *n)
         labels_init(&n->labels);
     }
     labels_set(&n->labels, "kubernetes.io/metadata.name", n->name);
+    n->audit = compile_audit_mode(in->opts, ns);
 }
 
 static struct ins *
@@ -2380,7 +2415,8 @@ deny_update(struct incr *in, struct ipod *x)
             }
         }
         np_gen_isolation(&g, x->pod, d, first->key, first->np->invalid != NULL,
-                         first->pno, x->n_iso[d]);
+                         first->pno, x->n_iso[d],
+                         (pod_ns(in, x)->audit & NP_AUDIT_DENY) != 0);
     }
 }
 
@@ -2904,6 +2940,14 @@ lists_rebuild(struct incr *in)
                    xstrdup(p->warnings[j]));
         }
     }
+    const struct k8s_namespace *const *nss = cluster_namespaces(in->cluster,
+                                                                &n);
+    for (size_t i = 0; i < n; i++) {
+        if (nss[i]->audit_error) {
+            APPEND(in->warnings, in->n_warnings, aw,
+                   xstrdup(nss[i]->audit_error));
+        }
+    }
     if (in->bucket_warning) {
         APPEND(in->warnings, in->n_warnings, aw,
                xstrdup(in->bucket_warning));
@@ -3364,7 +3408,30 @@ void
 incr_namespace_after(struct incr *in, const char *name)
 {
     struct ins *n = ns_get(in, name);
+    int audit = n->audit;
     ns_refresh(in, n);
+    in->lists_stale = true;     /* Its annotation may be (in)valid now. */
+    if (audit != n->audit && !in->full) {
+        PODSET_FOR_EACH (slot, &n->pods) {
+            deny_dirty(in, slot->key);
+        }
+        size_t b;
+        for (struct strmap_node *node = strmap_first(&n->pols, &b); node;
+             node = strmap_next(&n->pols, node, &b)) {
+            struct ipol *p = node->value;
+            for (size_t i = 0; i < p->n_rules; i++) {
+                struct irule *r = &p->rules[i];
+                if (r->c0) {
+                    conj_audit_sync(in, r->c0);
+                }
+                size_t b2;
+                for (struct strmap_node *cn = strmap_first(&r->named, &b2);
+                     cn; cn = strmap_next(&r->named, cn, &b2)) {
+                    conj_audit_sync(in, cn->value);
+                }
+            }
+        }
+    }
     PODSET_FOR_EACH (slot, &n->pods) {
         struct ipod *x = slot->key;
         if (!x->ns_pending) {

@@ -2618,9 +2618,35 @@ ev_ns_delete(struct churn *ch)
     }
 }
 
+/* The audit annotation (README, "Audit log"): its flows are the copies
+ * of the namespace's pods' default denies and of its policies' rules, both
+ * of which the engine must put in and take out without a rebuild. */
+static void
+ev_ns_audit(struct churn *ch)
+{
+    struct ns *ns = random_ns(ch, true, 0.15);
+    json_t *meta = json_object_get(ns->obj, "metadata");
+    static const char *const modes[] = { "none", "deny", "allow", "all",
+                                         "everything" };
+    if (json_object_get(meta, "annotations") && rng_chance(&ch->rng, 0.3)) {
+        json_object_del(meta, "annotations");
+        note(ch, "namespace %s loses its audit annotation", ns->name);
+    } else {
+        const char *mode = PICK(&ch->rng, modes);
+        json_object_set_new(meta, "annotations",
+                            json_pack("{s:s}", "ovs-netpol.io/audit", mode));
+        note(ch, "namespace %s audits %s", ns->name, mode);
+    }
+    apply_ns(ch, ns);
+}
+
 static void
 ev_ns_relabel(struct churn *ch)
 {
+    if (rng_chance(&ch->rng, 0.25)) {
+        ev_ns_audit(ch);
+        return;
+    }
     struct ns *ns = random_ns(ch, true, 0.15);
     json_t *l = ns_labels(ns);
     static const char *const keys[] = { "env", "team", "tier", "compliance",
@@ -3122,6 +3148,9 @@ run_churn(enum mix mix)
     struct compile_options opts;
     compile_options_init(&opts);
     opts.node = "node-1";
+    /* Namespaces without the annotation: nothing in one mix, their
+     * denies in the other. */
+    opts.audit = mix == MIX_OLD ? NP_AUDIT_NONE : NP_AUDIT_DENY;
     ch.engine = engine_create(&opts);
 
     generate(&ch);

@@ -927,6 +927,127 @@ test_conjunction_limit(void **state)
     np_flowset_destroy(&fs);
 }
 
+/* 'text' with namespace 'ns' annotated ovs-netpol.io/audit: 'mode'. */
+static char *
+annotate(const char *text, const char *ns, const char *mode)
+{
+    char *from = xasprintf("\"name\":\"%s\",\"labels\"", ns);
+    const char *at = strstr(text, from);
+    assert_non_null(at);
+    char *out = xasprintf("%.*s\"name\":\"%s\",\"annotations\":{"
+                          "\"ovs-netpol.io/audit\":\"%s\"},\"labels\"%s",
+                          (int) (at - text), text, ns, mode,
+                          at + strlen(from));
+    free(from);
+    return out;
+}
+
+/* The audit copies (pipeline.md, "Audit"): x audits, y does not.  x/a is
+ * isolated by x/in (rule 0 from y) and y/a by y/out (egress rule 0 to x).
+ * With 'all' on x: x/a's drop is a metered copy and nothing else; x/in's
+ * rule has commit flows that copy (ingress, reg1, priority 101), y/out's
+ * has none; with 'deny' only the drop copies; with 'allow' only the
+ * rule; the daemon default (--audit) covers y without an annotation; a
+ * bad value is a warning naming the namespace and the field. */
+static void
+test_audit(void **state)
+{
+    char *plain = small_cluster(
+        NP("x", "in", "{\"podSelector\":{\"matchLabels\":{\"pod\":\"a\"}},"
+           "\"ingress\":[{\"from\":[{\"namespaceSelector\":{\"matchLabels\":"
+           "{\"ns\":\"y\"}}}]}]}") ","
+        NP("y", "out", "{\"podSelector\":{\"matchLabels\":{\"pod\":\"a\"}},"
+           "\"policyTypes\":[\"Egress\"],\"egress\":[{\"to\":[{"
+           "\"namespaceSelector\":{\"matchLabels\":{\"ns\":\"x\"}}}]}]}"));
+    const char *copy = "controller(max_len=128,id=20048,userdata=4e.50.01.";
+    struct compile_options opts;
+    compile_options_init(&opts);
+    struct np_flowset fs;
+
+    compile_text(plain, &opts, &fs, NULL);
+    assert_int_equal(count(&fs, -1, NULL, "controller("), 0);
+    assert_int_equal(count(&fs, NPT_INGRESS_DEFAULT, "=ip,nw_dst=10.244.1.11",
+                           "drop"), 1);
+    np_flowset_destroy(&fs);
+
+    char *all = annotate(plain, "x", "all");
+    compile_text(all, &opts, &fs, NULL);
+    /* x/a's drop: the copy only (deny, ingress), so the packet still
+     * goes nowhere; the cut of established connections is unchanged. */
+    char *deny_copy = xasprintf("%s00.01.00.00.00,meter_id=20048)", copy);
+    assert_int_equal(count(&fs, NPT_INGRESS_DEFAULT, "=ip,nw_dst=10.244.1.11",
+                           deny_copy), 1);
+    assert_int_equal(count(&fs, NPT_INGRESS_DEFAULT, NULL, "drop"), 0);
+    assert_int_equal(count(&fs, NPT_INGRESS_DEFAULT, "ct_state=+est",
+                           "set_field:0x1/0x1->ct_mark"), 1);
+    /* y/a's egress drop stays a drop. */
+    assert_int_equal(count(&fs, NPT_EGRESS_DEFAULT, "=ip,nw_src=10.244.2.11",
+                           "drop"), 1);
+    /* x/in ingress rule 0: committed, copied, handed on. */
+    assert_int_equal(count(&fs, NPT_COMMIT, NULL, "controller("), 2);
+    for (size_t i = 0; i < fs.n_flows; i++) {
+        const struct np_flow *f = &fs.flows[i];
+        if (f->table == NPT_COMMIT && strstr(f->actions, "controller(")) {
+            assert_int_equal(f->priority, PRIO_COMMIT_AUDIT_INGRESS);
+            assert_true(!strncmp(f->match, "reg1=0x", 7));
+            assert_non_null(strstr(f->actions, "ct(commit,zone=0,exec("
+                                   "move:NXM_NX_REG0[]->NXM_NX_CT_LABEL"));
+            assert_non_null(strstr(f->actions, "01.01.00.00.00,meter_id="
+                                   "20048),NORMAL"));
+            struct np_cookie c;
+            assert_true(np_cookie_decode(f->cookie, &c));
+            assert_int_equal(c.kind, NPC_AUDIT);
+            assert_true(c.ingress);
+            assert_int_equal(c.rule, 0);
+            assert_string_equal(fs.names[c.policy], "x/in");
+        }
+    }
+    assert_int_equal(fs.n_warnings, 0);
+    np_flowset_destroy(&fs);
+
+    char *deny = annotate(plain, "x", "deny");
+    compile_text(deny, &opts, &fs, NULL);
+    assert_int_equal(count(&fs, NPT_INGRESS_DEFAULT, NULL, deny_copy), 1);
+    assert_int_equal(count(&fs, NPT_COMMIT, NULL, "controller("), 0);
+    np_flowset_destroy(&fs);
+
+    char *allow = annotate(plain, "x", "allow");
+    compile_text(allow, &opts, &fs, NULL);
+    assert_int_equal(count(&fs, NPT_INGRESS_DEFAULT, NULL, "controller("), 0);
+    assert_int_equal(count(&fs, NPT_COMMIT, "reg1=", "controller("), 2);
+    np_flowset_destroy(&fs);
+
+    /* The default covers y (no annotation), not x ('allow' wins there);
+     * the meter is --audit-meter's. */
+    opts.audit = NP_AUDIT_ALL;
+    opts.audit_meter = 7;
+    compile_text(allow, &opts, &fs, NULL);
+    assert_int_equal(count(&fs, NPT_EGRESS_DEFAULT, "=ip,nw_src=10.244.2.11",
+                           "00.00.00.00.00,meter_id=7)"), 1);
+    assert_int_equal(count(&fs, NPT_INGRESS_DEFAULT, NULL, "controller("), 0);
+    assert_int_equal(count(&fs, NPT_COMMIT, "reg0=", "meter_id=7"), 2);
+    assert_int_equal(count(&fs, NPT_COMMIT, "reg1=", "meter_id=7"), 2);
+    np_flowset_destroy(&fs);
+
+    char *bad = annotate(plain, "x", "yes");
+    opts.audit = NP_AUDIT_NONE;
+    compile_text(bad, &opts, &fs, NULL);
+    assert_int_equal(count(&fs, -1, NULL, "controller("), 0);
+    assert_int_equal(fs.n_warnings, 1);
+    assert_string_equal(fs.warnings[0], "Namespace x: metadata.annotations"
+                        "[\"ovs-netpol.io/audit\"]: \"yes\" is not one of "
+                        "none, deny, allow, all: the daemon's default "
+                        "(--audit) applies");
+    np_flowset_destroy(&fs);
+
+    free(deny_copy);
+    free(bad);
+    free(allow);
+    free(deny);
+    free(all);
+    free(plain);
+}
+
 int
 main(void)
 {
@@ -945,6 +1066,7 @@ main(void)
         cmocka_unit_test(test_node_and_orphan_ports),
         cmocka_unit_test(test_port_roles),
         cmocka_unit_test(test_cookies_decode),
+        cmocka_unit_test(test_audit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
