@@ -43,6 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "addr.h"
 #include "flowtab.h"
 
 struct switch_of;
@@ -256,6 +257,46 @@ typedef void switch_of_monitor_cb(void *aux, enum switch_of_event,
 void switch_of_monitor(struct switch_of *, switch_of_monitor_cb *cb,
                        void *aux);
 
+/* The audit copies (pipeline.h, ovs/pipeline.md "Audit").  Once enabled,
+ * on every connection and before any request: the connection takes
+ * controller id NP_AUDIT_CONTROLLER_ID (so that it gets our copies and no
+ * other controller's), packet-ins in the NXT_PACKET_IN2 format (they carry
+ * the flow's registers and userdata), packet-ins of the "action" reason
+ * only and no other asynchronous message; and meter 'meter_id' is added
+ * (or modified, if it exists: its flows keep it) to let at most 'rate'
+ * packets per second through, 'burst' in a row.  The switch resolves a
+ * controller action's meter when the flow is added, so the meter must
+ * come first: it does, on the same connection.  A copy whose userdata is
+ * not ours is ignored.  'cb' gets each copy, parsed. */
+struct switch_of_packet_in {
+    uint8_t table;              /* Absolute table number. */
+    uint64_t cookie;
+    bool allow;                 /* The userdata's verdict. */
+    bool ingress;               /* ...and direction. */
+    uint32_t reg0, reg1;        /* The deciding rules' ids, or 0. */
+    struct ip_addr src, dst;    /* family 0: not IP. */
+    uint8_t proto;
+    uint16_t src_port, dst_port;        /* TCP, UDP, SCTP; ICMP type and
+                                         * code; else 0. */
+};
+typedef void switch_of_packet_in_cb(void *aux,
+                                    const struct switch_of_packet_in *);
+void switch_of_audit(struct switch_of *, uint32_t meter_id, unsigned int rate,
+                     unsigned int burst, switch_of_packet_in_cb *cb,
+                     void *aux);
+/* What the switch said against the audit setup on the current connection
+ * (e.g. it has no meters), or NULL. */
+const char *switch_of_audit_error(const struct switch_of *);
+
+/* Asks for the audit meter's counters: the packets that reached it, and
+ * those its band dropped.  'cb' gets them ('ok' false: no connection, or
+ * the switch refused; then the counts are 0).  One at a time: a request
+ * while one is out is dropped (returns false). */
+typedef void switch_of_meter_cb(void *aux, bool ok, uint64_t packets,
+                                uint64_t dropped);
+bool switch_of_meter_stats(struct switch_of *, switch_of_meter_cb *cb,
+                           void *aux);
+
 /* Counters, for tests and the control socket. */
 struct switch_of_stats {
     unsigned long long n_commits;       /* Bundles committed. */
@@ -263,6 +304,8 @@ struct switch_of_stats {
     unsigned long long n_flow_mods;     /* Flow changes sent in bundles. */
     unsigned long long n_monitor_events;
     unsigned long long n_connect_attempts;  /* Since switch_of_create(). */
+    unsigned long long n_packet_ins;        /* Audit copies received... */
+    unsigned long long n_packet_ins_bad;    /* ...not ours or unreadable. */
 };
 void switch_of_get_stats(const struct switch_of *, struct switch_of_stats *);
 

@@ -32,7 +32,15 @@
 #include "openvswitch/ofp-errors.h"
 #include "openvswitch/ofp-flow.h"
 #include "openvswitch/ofp-match.h"
+#include "openvswitch/ofp-meter.h"
 #include "openvswitch/ofp-monitor.h"
+#include "openvswitch/ofp-packet.h"
+#include "openvswitch/ofp-switch.h"
+#include "openvswitch/ofp-connection.h"
+#include "openflow/nicira-ext.h"
+#include "dp-packet.h"
+#include "flow.h"
+#include "pipeline.h"
 #include "openvswitch/ofp-msgs.h"
 #include "openvswitch/ofp-protocol.h"
 #include "openvswitch/ofp-util.h"
@@ -186,10 +194,27 @@ struct switch_of {
     uint32_t monitor_xid;
     unsigned int monitor_seqno; /* Connection the request went out on. */
 
+    /* The audit copies (switch_of_audit()). */
+    bool audit;
+    uint32_t meter_id;
+    unsigned int meter_rate, meter_burst;
+    switch_of_packet_in_cb *pin_cb;
+    void *pin_aux;
+    unsigned int audit_seqno;   /* Connection the setup went out on. */
+    uint32_t audit_first_xid, audit_meter_add_xid, audit_last_xid;
+    char *audit_error;
+    uint32_t meter_stats_xid;   /* 0: none out. */
+    unsigned int meter_stats_seqno;
+    switch_of_meter_cb *meter_cb;
+    void *meter_aux;
+
     struct switch_of_stats stats;
 };
 
 static void switch_of_run(void *);
+static void packet_in_process(struct switch_of *, const struct ofp_header *);
+static void meter_stats_process(struct switch_of *, const struct ofp_header *);
+static bool audit_error_process(struct switch_of *, const struct ofp_header *);
 static void switch_of_wait(void *);
 static void connect_attempt(struct switch_of *);
 static void request_destroy(struct request *);
@@ -258,6 +283,7 @@ switch_of_destroy(struct switch_of *sw)
     }
     rconn_destroy(sw->rconn);
     rconn_packet_counter_destroy(sw->txq);
+    free(sw->audit_error);
     free(sw->target);
     free(sw);
 }
@@ -1162,6 +1188,225 @@ monitor_process(struct switch_of *sw, const struct ofp_header *oh)
     ofpbuf_uninit(&ofpacts);
 }
 
+/* The audit copies. */
+
+void
+switch_of_audit(struct switch_of *sw, uint32_t meter_id, unsigned int rate,
+                unsigned int burst, switch_of_packet_in_cb *cb, void *aux)
+{
+    sw->audit = true;
+    sw->meter_id = meter_id;
+    sw->meter_rate = rate;
+    sw->meter_burst = burst;
+    sw->pin_cb = cb;
+    sw->pin_aux = aux;
+    sw->audit_seqno = sw->seqno - 1;    /* Not sent on this connection. */
+    ovs_loop_wake();
+}
+
+const char *
+switch_of_audit_error(const struct switch_of *sw)
+{
+    return sw->audit_error;
+}
+
+static struct ofpbuf *
+encode_meter_mod(const struct switch_of *sw, int command)
+{
+    char *s = xasprintf("meter=%"PRIu32",pktps,burst,stats,bands=type=drop,"
+                        "rate=%u,burst_size=%u", sw->meter_id, sw->meter_rate,
+                        sw->meter_burst);
+    struct ofputil_meter_mod mm;
+    enum ofputil_protocol usable;
+    char *error = parse_ofp_meter_mod_str(&mm, s, command, &usable);
+    free(s);
+    if (error) {
+        /* Our own text, from checked numbers. */
+        VLOG_FATAL("audit meter: %s", error);
+    }
+    struct ofpbuf *msg = ofputil_encode_meter_mod(OF_VERSION, &mm);
+    free(mm.meter.bands);
+    return msg;
+}
+
+/* Sent before anything else on a connection (advance() calls it first):
+ * the flows that name the meter come after it. */
+static void
+audit_send(struct switch_of *sw)
+{
+    sw->audit_seqno = sw->seqno;
+    free(sw->audit_error);
+    sw->audit_error = NULL;
+
+    struct ofpbuf *msg = ofpraw_alloc(OFPRAW_NXT_SET_CONTROLLER_ID,
+                                      OF_VERSION, 0);
+    struct nx_controller_id *cid = ofpbuf_put_zeros(msg, sizeof *cid);
+    cid->controller_id = htons(NP_AUDIT_CONTROLLER_ID);
+    sw->audit_first_xid = alloc_xids(sw, 1);
+    send_msg(sw, msg, sw->audit_first_xid);
+
+    send_msg(sw, ofputil_encode_set_packet_in_format(OF_VERSION,
+                                                     OFPUTIL_PACKET_IN_NXT2),
+             alloc_xids(sw, 1));
+
+    /* Copies made by an action, and nothing else: no port status, no
+     * flow removals. */
+    struct ofputil_async_cfg ac = OFPUTIL_ASYNC_CFG_INIT;
+    ac.primary[OAM_PACKET_IN] = 1u << OFPR_ACTION;
+    ac.secondary[OAM_PACKET_IN] = 1u << OFPR_ACTION;
+    send_msg(sw, ofputil_encode_set_async_config(&ac, (1u << OAM_N_TYPES) - 1,
+                                                 OF_VERSION),
+             alloc_xids(sw, 1));
+
+    /* A service connection (the .mgmt socket) gets no asynchronous
+     * message until it sets a miss length. */
+    struct ofputil_switch_config sc = {
+        .frag = OFPUTIL_FRAG_NORMAL,
+        .invalid_ttl_to_controller = -1,
+        .miss_send_len = NP_AUDIT_MAX_LEN,
+    };
+    send_msg(sw, ofputil_encode_set_config(&sc, OF_VERSION),
+             alloc_xids(sw, 1));
+
+    /* Add, and modify in case it existed (another run of ours made it):
+     * deleting it would leave the flows that name it unmetered. */
+    sw->audit_meter_add_xid = alloc_xids(sw, 1);
+    send_msg(sw, encode_meter_mod(sw, OFPMC13_ADD), sw->audit_meter_add_xid);
+    sw->audit_last_xid = alloc_xids(sw, 1);
+    send_msg(sw, encode_meter_mod(sw, OFPMC13_MODIFY), sw->audit_last_xid);
+}
+
+/* An error about the audit setup: kept for switch_of_audit_error(). */
+static bool
+audit_error_process(struct switch_of *sw, const struct ofp_header *oh)
+{
+    uint32_t xid = ntohl(oh->xid);
+    if (!sw->audit || xid < sw->audit_first_xid || xid > sw->audit_last_xid) {
+        return false;
+    }
+    enum ofperr error = ofperr_decode_msg(oh, NULL);
+    if (xid == sw->audit_meter_add_xid && error == OFPERR_OFPMMFC_METER_EXISTS) {
+        return true;            /* The modify that follows sets it. */
+    }
+    char *msg = format_ofperr(oh);
+    if (!sw->audit_error) {
+        sw->audit_error = xasprintf("the switch refused the audit setup "
+                                    "(meter %"PRIu32"): %s", sw->meter_id,
+                                    msg);
+        VLOG_WARN("%s: %s", sw->target, sw->audit_error);
+    }
+    free(msg);
+    return true;
+}
+
+static void
+packet_in_process(struct switch_of *sw, const struct ofp_header *oh)
+{
+    struct ofputil_packet_in pin;
+    size_t total_len;
+    uint32_t buffer_id;
+
+    sw->stats.n_packet_ins++;
+    if (ofputil_decode_packet_in(oh, true, NULL, NULL, &pin, &total_len,
+                                 &buffer_id, NULL)) {
+        sw->stats.n_packet_ins_bad++;
+        return;
+    }
+    const uint8_t *ud = pin.userdata;
+    if (pin.userdata_len != 8 || ud[0] != 0x4e || ud[1] != 0x50
+        || ud[2] != NP_AUDIT_VERSION || !sw->pin_cb) {
+        sw->stats.n_packet_ins_bad++;
+        return;
+    }
+
+    struct dp_packet packet;
+    struct flow flow;
+    dp_packet_use_const(&packet, pin.packet, pin.packet_len);
+    pkt_metadata_from_flow(&packet.md, &pin.flow_metadata.flow);
+    flow_extract(&packet, &flow);
+
+    struct switch_of_packet_in p = {
+        .table = pin.table_id,
+        .cookie = ntohll(pin.cookie),
+        .allow = ud[3] == NP_AUDIT_VERDICT_ALLOW,
+        .ingress = ud[4] != 0,
+        .reg0 = pin.flow_metadata.flow.regs[0],
+        .reg1 = pin.flow_metadata.flow.regs[1],
+        .proto = flow.nw_proto,
+    };
+    if (flow.dl_type == htons(ETH_TYPE_IP)) {
+        p.src.family = p.dst.family = AF_INET;
+        memcpy(p.src.bytes, &flow.nw_src, 4);
+        memcpy(p.dst.bytes, &flow.nw_dst, 4);
+    } else if (flow.dl_type == htons(ETH_TYPE_IPV6)) {
+        p.src.family = p.dst.family = AF_INET6;
+        memcpy(p.src.bytes, &flow.ipv6_src, 16);
+        memcpy(p.dst.bytes, &flow.ipv6_dst, 16);
+    } else {
+        p.proto = 0;
+    }
+    if (p.src.family && (p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP
+                         || p.proto == IPPROTO_SCTP
+                         || p.proto == IPPROTO_ICMP
+                         || p.proto == IPPROTO_ICMPV6)) {
+        p.src_port = ntohs(flow.tp_src);
+        p.dst_port = ntohs(flow.tp_dst);
+    }
+    sw->pin_cb(sw->pin_aux, &p);
+}
+
+bool
+switch_of_meter_stats(struct switch_of *sw, switch_of_meter_cb *cb, void *aux)
+{
+    if (sw->meter_stats_xid && sw->meter_stats_seqno == sw->seqno) {
+        return false;
+    }
+    if (!sw->connected || !sw->audit) {
+        cb(aux, false, 0, 0);
+        return true;
+    }
+    sw->meter_cb = cb;
+    sw->meter_aux = aux;
+    sw->meter_stats_xid = alloc_xids(sw, 1);
+    sw->meter_stats_seqno = sw->seqno;
+    send_msg(sw, ofputil_encode_meter_request(OF_VERSION, OFPUTIL_METER_STATS,
+                                              sw->meter_id),
+             sw->meter_stats_xid);
+    return true;
+}
+
+static void
+meter_stats_process(struct switch_of *sw, const struct ofp_header *oh)
+{
+    if (!sw->meter_stats_xid || ntohl(oh->xid) != sw->meter_stats_xid) {
+        return;
+    }
+    struct ofpbuf b = ofpbuf_const_initializer(oh, ntohs(oh->length));
+    uint64_t packets = 0, dropped = 0;
+    bool ok = false;
+    for (;;) {
+        struct ofputil_meter_stats ms;
+        struct ofpbuf bands;
+        ofpbuf_init(&bands, 64);
+        int retval = ofputil_decode_meter_stats(&b, &ms, &bands);
+        if (!retval && ms.meter_id == sw->meter_id) {
+            ok = true;
+            packets = ms.packet_in_count;
+            for (size_t i = 0; i < ms.n_bands; i++) {
+                dropped += ms.bands[i].packet_count;
+            }
+        }
+        ofpbuf_uninit(&bands);
+        if (retval) {
+            break;
+        }
+    }
+    if (!ofpmp_more(oh)) {
+        sw->meter_stats_xid = 0;
+        sw->meter_cb(sw->meter_aux, ok, packets, dropped);
+    }
+}
+
 /* The loop. */
 
 static void
@@ -1183,7 +1428,23 @@ process_msg(struct switch_of *sw, const struct ofp_header *oh)
         monitor_process(sw, oh);
         return;
 
+    case OFPTYPE_PACKET_IN:
+        packet_in_process(sw, oh);
+        return;
+
+    case OFPTYPE_METER_STATS_REPLY:
+        meter_stats_process(sw, oh);
+        return;
+
     case OFPTYPE_ERROR:
+        if (audit_error_process(sw, oh)) {
+            return;
+        }
+        if (sw->meter_stats_xid && ntohl(oh->xid) == sw->meter_stats_xid) {
+            sw->meter_stats_xid = 0;
+            sw->meter_cb(sw->meter_aux, false, 0, 0);
+            return;
+        }
         if (sw->monitor_cb && ntohl(oh->xid) == sw->monitor_xid) {
             char *msg = format_ofperr(oh);
             VLOG_WARN("%s: the switch refused the flow monitor: %s",
@@ -1216,6 +1477,9 @@ process_msg(struct switch_of *sw, const struct ofp_header *oh)
 static void
 advance(struct switch_of *sw)
 {
+    if (sw->audit && sw->connected && sw->audit_seqno != sw->seqno) {
+        audit_send(sw);
+    }
     while (!ovs_list_is_empty(&sw->requests) && sw->connected) {
         struct request *r = CONTAINER_OF(ovs_list_front(&sw->requests),
                                          struct request, node);
