@@ -52,6 +52,7 @@
 #include "http.h"
 
 struct daemon_options;
+struct daemon_audit;
 struct daemon_stats;
 struct engine;
 struct ev_loop;
@@ -71,6 +72,7 @@ struct daemon_http_inputs {
     const struct engine *engine;
     const struct installer *installer;
     struct daemon_stats *stats;         /* Reads counters when scraped. */
+    struct daemon_audit *audit;         /* The audit log's counters. */
     const struct switch_db *db;
     const struct source_dir *dir;
     const struct kube_client *kube;

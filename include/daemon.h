@@ -48,7 +48,16 @@ struct daemon_options {
      * pods and allows nothing, and 'status' lists it.  The engine sets
      * the ports, ids and generation itself. */
     struct compile_options compile;
+    /* The audit log (daemon-audit.h); compile.audit and audit_meter say
+     * what is copied. */
+    const char *audit_log;      /* Path, or "-" for standard output. */
+    unsigned int audit_rate;    /* Copies per second, at most. */
+    unsigned int audit_burst;   /* ...in a row; 0: 'audit_rate'. */
+    unsigned long long audit_max_size;  /* Bytes before rotation. */
+    unsigned int audit_max_files;
 };
+#define DAEMON_AUDIT_LOG "/var/log/ovs-netpol/audit.log"
+#define DAEMON_AUDIT_RATE 100
 
 /* Runs until SIGINT or SIGTERM; returns the exit status.  The flows stay
  * in the switch when the daemon stops.  SIGHUP rescans a manifest

@@ -186,4 +186,7 @@ void installer_dump_flows(struct installer *, uint64_t cookie,
 /* The connection's state and its last outage (switch_of_get_outage()). */
 void installer_get_outage(const struct installer *, struct switch_of_outage *);
 
+/* The switch connection, for what shares it (the audit copies). */
+struct switch_of *installer_switch(struct installer *);
+
 #endif

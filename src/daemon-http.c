@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "daemon.h"
+#include "daemon-audit.h"
 #include "daemon-stats.h"
 #include "engine.h"
 #include "installer.h"
@@ -480,6 +481,7 @@ daemon_http_metrics(struct daemon_http *dh, size_t *size)
 
     source_metrics(&b, dh);
     daemon_stats_metrics(dh->in.stats, &b);
+    daemon_audit_metrics(dh->in.audit, &b);
     *size = b.len;
     return strbuf_steal(&b);
 }

@@ -92,7 +92,8 @@ cmd_explain(struct control_request *req, int argc, const char *argv[],
     }
     /* A policy over the flow limit has its isolation but no rule flows:
      * say so, or "installed: no" would read as a lost flow. */
-    const char *policy = ((c.kind == NPC_RULE || c.kind == NPC_ISOLATION)
+    const char *policy = ((c.kind == NPC_RULE || c.kind == NPC_ISOLATION
+                           || c.kind == NPC_AUDIT)
                           ? engine_policy_name(dt->engine, c.policy) : NULL);
     const char *rejected = (policy
                             ? engine_policy_rejection(dt->engine, policy)
@@ -101,7 +102,7 @@ cmd_explain(struct control_request *req, int argc, const char *argv[],
     /* A cookie can name a rule the policy does not have (edited since, or
      * typed by hand): say so rather than let "rule N" stand. */
     const struct k8s_netpol *np = NULL;
-    if (policy && c.kind == NPC_RULE) {
+    if (policy && (c.kind == NPC_RULE || c.kind == NPC_AUDIT)) {
         const char *slash = strchr(policy, '/');
         char *ns = xmemdup0(policy, slash ? slash - policy : 0);
         np = slash ? cluster_find_netpol(engine_cluster(dt->engine), ns,

@@ -14,6 +14,7 @@
 #include "cluster.h"
 #include "compile.h"
 #include "control.h"
+#include "daemon-audit.h"
 #include "daemon-http.h"
 #include "daemon-stats.h"
 #include "daemon-trace.h"
@@ -44,6 +45,7 @@ struct daemon {
     struct installer *installer;
     struct daemon_trace *trace;
     struct daemon_stats *stats;
+    struct daemon_audit *audit;
 
     struct source_dir *dir;
     struct kube_client *kube;
@@ -822,6 +824,16 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
                                is.commits - d->commits_at_error));
     char *over = over_limit_summary(d);
     char *stand_ins = stand_ins_summary(d);
+    /* What the compiler warns about (an except list that blew up, a bad
+     * audit annotation), each on a line of its own. */
+    struct strbuf warn;
+    strbuf_init(&warn);
+    size_t n_warn;
+    const char *const *warnings = engine_warnings(d->engine, &n_warn);
+    strbuf_printf(&warn, "%zu", n_warn);
+    for (size_t i = 0; i < n_warn; i++) {
+        strbuf_printf(&warn, "\n  %s", warnings[i]);
+    }
     char *text = xasprintf(
         "source: %s\n"
         "node: %s\n"
@@ -839,6 +851,7 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
         "%"PRIu64" full recomputes\n"
         "drift: %"PRIu64" checks, %"PRIu64" repairs\n"
         "over the flow limit: %s\n"
+        "warnings: %s\n"
         "last error: %s\n",
         source, d->opts->compile.node,
         st.n_namespaces, st.n_pods, st.n_local_pods, st.n_policies,
@@ -855,7 +868,8 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
         latency, st.policies_compiled, st.policies_reused,
         st.full_recomputes,
         is.drift_checks, is.drift_repairs,
-        over, error);
+        over, warn.s, error);
+    strbuf_destroy(&warn);
     control_reply(req, true, text);
     free(bridge);
     free(over);
@@ -994,6 +1008,7 @@ daemon_main(const struct daemon_options *opts)
                                     d);
     d->trace = daemon_trace_create(opts, d->engine, d->installer, d->db);
     d->stats = daemon_stats_create(opts, d->engine, d->installer);
+    d->audit = daemon_audit_create(d->loop, opts, d->engine, d->installer);
 
     if (opts->source_dir) {
         d->dir = source_dir_create(d->loop, opts->source_dir, &dir_callbacks,
@@ -1047,6 +1062,7 @@ daemon_main(const struct daemon_options *opts)
             .engine = d->engine,
             .installer = d->installer,
             .stats = d->stats,
+            .audit = d->audit,
             .db = d->db,
             .dir = d->dir,
             .kube = d->kube,
@@ -1101,6 +1117,7 @@ out:
     kube_config_destroy(d->kube_config);
     installer_destroy(d->installer);
     daemon_stats_destroy(d->stats);
+    daemon_audit_destroy(d->audit);
     switch_db_destroy(d->db);
     control_destroy(d->control);
     ovs_loop_destroy();

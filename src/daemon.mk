@@ -15,12 +15,14 @@ src_libcontrol_la_CPPFLAGS = $(AM_CPPFLAGS) $(OVS_CPPFLAGS)
 noinst_LTLIBRARIES += src/libdaemon.la
 src_libdaemon_la_SOURCES = \
 	src/daemon.c \
+	src/daemon-audit.c \
 	src/daemon-http.c \
 	src/daemon-stats.c \
 	src/daemon-trace.c \
 	src/http.c \
 	src/installer.c \
 	include/daemon.h \
+	include/daemon-audit.h \
 	include/daemon-http.h \
 	include/daemon-stats.h \
 	include/daemon-trace.h \

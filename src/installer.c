@@ -695,3 +695,9 @@ installer_dump_flows(struct installer *in, uint64_t cookie,
 {
     switch_of_dump(in->sw, cookie, cookie_mask, cb, aux);
 }
+
+struct switch_of *
+installer_switch(struct installer *in)
+{
+    return in->sw;
+}

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include "addr.h"
+#include "audit-log.h"
 #include "compile.h"
 #include "compile-flags.h"
 #include "daemon.h"
@@ -52,6 +54,19 @@ usage(FILE *stream)
           "  --max-policy-flows N  the most flows one policy's rules may\n"
           "                        add (default 100000); a policy that needs\n"
           "                        more isolates its pods and allows nothing\n"
+          "  --audit none|deny|allow|all\n"
+          "                        what the audit log records for namespaces\n"
+          "                        without an ovs-netpol.io/audit annotation\n"
+          "                        (default none)\n"
+          "  --audit-meter N       OpenFlow meter of the audit copies\n"
+          "                        (default 20048)\n"
+          "  --audit-rate N        audit copies per second, at most (100)\n"
+          "  --audit-burst N       ...and in a burst (default: the rate)\n"
+          "  --audit-log PATH      where the audit log goes ('-': standard\n"
+          "                        output; default\n"
+          "                        /var/log/ovs-netpol/audit.log)\n"
+          "  --audit-log-max-size MB   rotate beyond this (default 100)\n"
+          "  --audit-log-max-files N   rotated files kept (default 5)\n"
           "  --allow-insecure-http-token\n"
           "                        send the kubeconfig's bearer token to an\n"
           "                        http:// server (anyone on the path can\n"
@@ -73,6 +88,8 @@ enum {
     OPT_SOURCE = 256, OPT_KUBECONFIG, OPT_OVS_RUNDIR, OPT_BRIDGE,
     OPT_CONTROL, OPT_DRIFT_INTERVAL, OPT_LOG_FORMAT, OPT_LOG_LEVEL,
     OPT_CONFIG, OPT_ALLOW_HTTP_TOKEN, OPT_HTTP, OPT_STALE_AFTER,
+    OPT_AUDIT_LOG, OPT_AUDIT_RATE, OPT_AUDIT_BURST, OPT_AUDIT_MAX_SIZE,
+    OPT_AUDIT_MAX_FILES,
     OPT_COMPILE,                /* The compiler's: compile-flags.h. */
 };
 
@@ -89,6 +106,11 @@ static const struct option long_options[] = {
     {"allow-insecure-http-token", no_argument, NULL, OPT_ALLOW_HTTP_TOKEN},
     {"http", required_argument, NULL, OPT_HTTP},
     {"stale-after", required_argument, NULL, OPT_STALE_AFTER},
+    {"audit-log", required_argument, NULL, OPT_AUDIT_LOG},
+    {"audit-rate", required_argument, NULL, OPT_AUDIT_RATE},
+    {"audit-burst", required_argument, NULL, OPT_AUDIT_BURST},
+    {"audit-log-max-size", required_argument, NULL, OPT_AUDIT_MAX_SIZE},
+    {"audit-log-max-files", required_argument, NULL, OPT_AUDIT_MAX_FILES},
     COMPILE_FLAGS_OPTIONS(OPT_COMPILE),
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -222,6 +244,45 @@ apply_option(struct daemon_options *o, struct compile_flags *flags, int opt,
         }
         o->stale_after = v;
         return true;
+    case OPT_AUDIT_LOG:
+        if (!*arg) {
+            fprintf(stderr, "ovs-netpold: --audit-log: empty path\n");
+            return false;
+        }
+        o->audit_log = arg;
+        return true;
+    case OPT_AUDIT_RATE:
+    case OPT_AUDIT_BURST:
+        /* A whole number of packets; the meter takes 32 bits. */
+        if (!parse_number(name, arg, 1000000, &v)) {
+            return false;
+        }
+        if (v != floor(v) || (opt == OPT_AUDIT_RATE && v < 1)) {
+            fprintf(stderr, "ovs-netpold: --%s: \"%s\" is not a whole "
+                    "number from %d to 1000000\n", name, arg,
+                    opt == OPT_AUDIT_RATE);
+            return false;
+        }
+        *(opt == OPT_AUDIT_RATE ? &o->audit_rate : &o->audit_burst) = v;
+        return true;
+    case OPT_AUDIT_MAX_SIZE:
+        /* Megabytes, as the flag says. */
+        if (!parse_number(name, arg, 1024 * 1024, &v)) {
+            return false;
+        }
+        o->audit_max_size = v * 1024 * 1024;
+        return true;
+    case OPT_AUDIT_MAX_FILES:
+        if (!parse_number(name, arg, 1000, &v)) {
+            return false;
+        }
+        if (v != floor(v)) {
+            fprintf(stderr, "ovs-netpold: --%s: \"%s\" is not a whole "
+                    "number\n", name, arg);
+            return false;
+        }
+        o->audit_max_files = v;
+        return true;
     case OPT_LOG_FORMAT:
         if (strcmp(arg, "text") && strcmp(arg, "json")) {
             fprintf(stderr, "ovs-netpold: --log-format: \"%s\" is not text "
@@ -332,6 +393,10 @@ main(int argc, char *argv[])
         .control = "/var/run/ovs-netpol/ovs-netpold.ctl",
         .drift_interval = 30,
         .stale_after = 30,
+        .audit_log = DAEMON_AUDIT_LOG,
+        .audit_rate = DAEMON_AUDIT_RATE,
+        .audit_max_size = AUDIT_LOG_DEFAULT_MAX_SIZE,
+        .audit_max_files = AUDIT_LOG_DEFAULT_MAX_FILES,
     };
     struct compile_flags flags;
     compile_flags_init(&flags);

@@ -112,6 +112,15 @@ trace_cookie_describe(uint64_t cookie, trace_policy_name_fn *name_fn,
         free(p);
         return s;
     }
+    case NPC_AUDIT: {
+        char *p = policy_label(c.policy, name_fn, aux);
+        char *s = xasprintf("audit copy of the new connections that "
+                            "NetworkPolicy %s, %s rule %u allows (its "
+                            "namespace is audited: ovs-netpol.io/audit)", p,
+                            dir, c.rule);
+        free(p);
+        return s;
+    }
     default:
         return xasprintf("an ovs-netpol cookie of unknown kind %u", c.kind);
     }
@@ -417,17 +426,28 @@ describe_ours(const struct trace_hit *h, unsigned int t,
     if (c->kind == NPC_ISOLATION) {
         char *p = policy_label(c->policy, ctx->policy_name, ctx->aux);
         bool cut = h->actions && !strncmp(h->actions, "ct(commit", 9);
+        bool copy = h->actions && strstr(h->actions, "controller(");
         char *s = xasprintf("%s isolated for %s by %s -> %s",
                             c->ingress ? dst : src,
                             c->ingress ? "ingress" : "egress", p,
                             cut ? "established connection cut (drop)"
-                                : "drop");
+                            : copy ? "drop, a copy to the audit log"
+                            : "drop");
         free(p);
         return s;
     }
     if (c->kind == NPC_CLAUSE) {
         return xasprintf("%s -> conjunction clause (%s)", h->match,
                          h->actions ? h->actions : "");
+    }
+    if (c->kind == NPC_AUDIT) {
+        char *p = policy_label(c->policy, ctx->policy_name, ctx->aux);
+        char *s = xasprintf("allowed by NetworkPolicy %s %s rule %u, whose "
+                            "namespace is audited -> connection committed, "
+                            "a copy to the audit log, passed on", p,
+                            c->ingress ? "ingress" : "egress", c->rule);
+        free(p);
+        return s;
     }
     /* Infrastructure: by table and priority (pipeline.h). */
     switch (t) {

@@ -85,9 +85,11 @@ $(B)/fuzz-extids: $(B)/obj/fuzz-extids.o $(B)/obj/fuzz-base.o \
 	$(CC) $(LDFLAGS) $(SWITCH_WRAP) $^ $(OVS_LIBS) $(LIBS) -o $@
 # fuzz-control.c includes src/daemon.c and stands in for src/control.c;
 # daemon.c starts the HTTP endpoint (daemon-http.c, http.c) with --http,
-# serves `stats` (daemon-stats.c) and sends Events (events.c, in libkube).
+# serves `stats` (daemon-stats.c), sends Events (events.c, in libkube) and
+# writes the audit log (daemon-audit.c).
 $(B)/fuzz-control: $(B)/obj/fuzz-control.o $(B)/obj/daemon-trace.o \
-		$(B)/obj/daemon-stats.o $(B)/obj/daemon-http.o $(B)/obj/http.o \
+		$(B)/obj/daemon-stats.o $(B)/obj/daemon-audit.o \
+		$(B)/obj/daemon-http.o $(B)/obj/http.o \
 		$(B)/obj/fuzz-base.o $(B)/obj/fuzz-ofcheck.o $(B)/libkube.a \
 		$(B)/libappctl.a $(B)/libswitch.a $(B)/libnetpol.a
 	$(CC) $(LDFLAGS) $(SWITCH_WRAP) $^ $(OVS_LIBS) $(LIBS) $(CURL_LIBS) \
