@@ -324,16 +324,18 @@ def netpol_meta(bed, name):
 
 
 def forced_relist(bed, ck):
-    """Every watch cut and answered 410 Gone: the daemon relists every kind
-    (and sees the invalid policy again); then `ovs-netpol recompute` and
-    `sync`."""
+    """Every watch cut and the history forgotten, so that every watch the
+    daemon makes again gets 410 Gone: it relists every kind (and sees the
+    invalid policy again); then `ovs-netpol recompute` and `sync`.  (A
+    count of 410s, {"gone": N}, would be a race: the first kind back may
+    take them all, relisting and watching again.)"""
     with open(bed.daemon_log, errors="replace") as f:
         before = f.read().count("list of networkpolicies: resynced")
     fault = os.path.join(bed.work, "fault.json")
     with open(fault, "w") as f:
-        json.dump({"gone": 3, "cut_watches": True}, f)
+        json.dump({"compact": True, "cut_watches": True}, f)
     print("$ kubectl create --raw /sim/fault -f fault.json   "
-          "# {gone: 3, cut_watches: true}")
+          "# {compact: true, cut_watches: true}")
     bed.kubectl("create", "--raw", "/sim/fault", "-f", fault)
     deadline = time.monotonic() + 30
     while True:
