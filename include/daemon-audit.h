@@ -38,8 +38,10 @@ struct strbuf;
 /* Seconds between reads of the meter's counters. */
 #define DAEMON_AUDIT_METER_INTERVAL 1.0
 
-/* Sets the audit up on the installer's switch connection and opens the
- * log.  Everything passed in is borrowed and must outlive the result. */
+/* Sets the audit up on the installer's switch connection.  The log is
+ * opened at its first line (a node where nothing is audited never makes
+ * it), and again every few seconds while it cannot be.  Everything passed
+ * in is borrowed and must outlive the result. */
 struct daemon_audit *daemon_audit_create(struct ev_loop *,
                                          const struct daemon_options *,
                                          const struct engine *,

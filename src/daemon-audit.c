@@ -39,8 +39,13 @@ struct daemon_audit {
     const struct engine *engine;
     struct switch_of *sw;
 
-    struct audit_log *log;      /* NULL while it cannot be opened. */
-    double reopen_at;           /* Monotonic. */
+    /* Opened when there is a first line to write, so that a node where
+     * nothing is audited never makes the file (nor needs its directory
+     * in a read-only container).  NULL until then, and while it cannot
+     * be opened. */
+    struct audit_log *log;
+    bool log_failed;            /* The last attempt failed... */
+    double reopen_at;           /* ...and this is the next (monotonic). */
     ev_timer flush;             /* The next folding window's end. */
     ev_timer tick;              /* Meter reads, reopening. */
 
@@ -106,9 +111,10 @@ log_open(struct daemon_audit *da)
     }
     char *error;
     da->log = audit_log_create(&o, &error);
+    da->log_failed = !da->log;
     if (!da->log) {
-        NP_ERR_RL("audit", "--audit-log %s: %s (audit copies are counted, "
-                  "not written; trying again every %g s)", o.path, error,
+        NP_ERR_RL("audit", "--audit-log: %s (audit copies are counted, not "
+                  "written; trying again every %g s)", error,
                   REOPEN_INTERVAL);
         free(error);
         da->reopen_at = mono_now() + REOPEN_INTERVAL;
@@ -398,6 +404,9 @@ meter_cb(void *da_, bool ok, uint64_t packets, uint64_t dropped)
     uint64_t delta = dropped - before;
     if (delta) {
         da->meter_dropped_total += delta;
+        if (!da->log && mono_now() >= da->reopen_at) {
+            log_open(da);
+        }
         if (da->log) {
             audit_log_dropped(da->log, wall_now(), delta);
         }
@@ -410,9 +419,6 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
     struct daemon_audit *da = w->data;
     (void) loop;
     (void) revents;
-    if (!da->log && mono_now() >= da->reopen_at) {
-        log_open(da);
-    }
     switch_of_meter_stats(da->sw, meter_cb, da);
 }
 
@@ -427,7 +433,6 @@ daemon_audit_create(struct ev_loop *loop, const struct daemon_options *opts,
     da->opts = opts;
     da->engine = engine;
     da->sw = installer_switch(installer);
-    log_open(da);
     switch_of_audit(da->sw, opts->compile.audit_meter, opts->audit_rate,
                     opts->audit_burst ? opts->audit_burst : opts->audit_rate,
                     copy_cb, da);
@@ -478,8 +483,10 @@ daemon_audit_metrics(const struct daemon_audit *da, struct strbuf *b)
             "log (folded repeats count once).", st.lines);
     counter(b, "ovs_netpol_audit_write_errors_total", "Writes or rotations "
             "of the audit log that failed.", st.write_errors);
-    metrics_family(b, "ovs_netpol_audit_ok", "gauge", "1 if the audit log is "
-                   "open and the switch took its meter and settings.");
+    metrics_family(b, "ovs_netpol_audit_ok", "gauge", "1 unless the audit log "
+                   "could not be opened at the last attempt (it is opened at "
+                   "its first line) or the switch refused the meter or the "
+                   "settings.");
     metrics_sample(b, "ovs_netpol_audit_ok",
-                   da->log && !switch_of_audit_error(da->sw), NULL);
+                   !da->log_failed && !switch_of_audit_error(da->sw), NULL);
 }

@@ -26,7 +26,10 @@ Steps, each with its own probes:
   6. an invalid annotation: status and the log name the namespace and
      the field, nothing is logged for it;
   7. annotation removed: nothing logged; the flows are plain again;
-  8. /metrics: copies and lines counted, nothing dropped by the meter.
+  8. /metrics: copies and lines counted, nothing dropped by the meter;
+  9. restarted with a log path that cannot be made: the copies are counted
+     as lost, ovs_netpol_audit_ok is 0, the daemon's log names the path
+     once (rate-limited), verdicts are unchanged.
 """
 import http.client
 import json
@@ -291,6 +294,26 @@ def test(bed):
         problems.append("meter dropped %s" % m.get("ovs_netpol_audit_meter_dropped_total"))
     if m.get("ovs_netpol_audit_ok") != 1:
         problems.append("audit_ok %s" % m.get("ovs_netpol_audit_ok"))
+
+    # 9. a log that cannot be opened: counted and said, verdicts unchanged
+    bed.stop_daemon()
+    bad = "/dev/null/audit/audit.log"
+    bed.daemon_args = ["--http", "127.0.0.1:%d" % port, "--audit-log", bad]
+    bed.write("cluster.json", cluster({"x": "deny"}))
+    bed.start_daemon()
+    probes(bed, "y/a", 2, "denied", problems, "step 9")
+    probes(bed, "x/b", 1, "allowed", problems, "step 9")
+    time.sleep(1.5)
+    m = metrics(port)
+    if m.get("ovs_netpol_audit_lost_total") != 2 or m.get("ovs_netpol_audit_ok") != 0:
+        problems.append("step 9: lost %s, ok %s (want 2, 0)"
+                        % (m.get("ovs_netpol_audit_lost_total"), m.get("ovs_netpol_audit_ok")))
+    with open(bed.daemon_log) as f:
+        said = [ln for ln in f if " error audit: " in ln and bad in ln]
+    if len(said) != 1:
+        problems.append("step 9: %d log lines name the bad path (want 1): %s" % (len(said), said))
+    else:
+        dlib.log("step 9: " + said[0].strip())
 
     ok = not problems
     return ok, "; ".join(problems) if problems else \
