@@ -266,7 +266,8 @@ class Bed:
         return podman_daemon.command(
             self.container, argv[1:] + list(extra),
             os.path.join(self.sbx, "run"), self.ctl_dir,
-            mounts=self.pod_mounts, sa_dir=self.sa_dir, api=(host, port))
+            mounts=self.pod_mounts, sa_dir=self.sa_dir, api=(host, port),
+            rw_mounts=[(self.audit_dir, "/var/log/ovs-netpol")])
 
     def auth_problems(self):
         """The 401s and 403s the stand-in counted for the daemon's service
@@ -362,6 +363,11 @@ class Bed:
         # The matrix is pod to pod; this host's own addresses are not the
         # sandbox node's.
         own = ["--node-address", "none", "--log-level", "debug"]
+        # The audit log (README, "Audit log") where the DaemonSet puts it,
+        # /var/log/ovs-netpol on the node: here the bed's own directory.
+        self.audit_dir = os.path.join(self.work, "var-log-ovs-netpol")
+        os.makedirs(self.audit_dir, exist_ok=True)
+        self.audit_log = os.path.join(self.audit_dir, "audit.log")
         if LAUNCHER == "podman":
             # The config's port is the node's; a bed on a shared host
             # takes a free one.
@@ -372,7 +378,8 @@ class Bed:
         else:
             cmd = [self.daemon_bin, "--kubeconfig", self.daemon_kubeconfig,
                    "--ovs-rundir", os.path.join(self.sbx, "run"),
-                   "--node", NODE, "--control", self.ctl] + own + list(extra)
+                   "--node", NODE, "--control", self.ctl,
+                   "--audit-log", self.audit_log] + own + list(extra)
         with open(self.daemon_log, "w") as lf:
             lf.write("==== %s\n" % quote(cmd))
             lf.flush()
