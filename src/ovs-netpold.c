@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +130,24 @@ parse_number(const char *name, const char *s, double max, double *value)
     return true;
 }
 
+/* A whole number from 'min' to 'max', for counts and sizes. */
+static bool
+parse_count(const char *name, const char *s, unsigned long min,
+            unsigned long max, unsigned long *value)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || end == s || *end || *s == '-' || *s == '+' || v < min
+        || v > max) {
+        fprintf(stderr, "ovs-netpold: --%s: \"%s\" is not a whole number "
+                "from %lu to %lu\n", name, s, min, max);
+        return false;
+    }
+    *value = v;
+    return true;
+}
+
 /* --http's address, which the options point to. */
 static struct http_address http_address;
 
@@ -252,37 +269,32 @@ apply_option(struct daemon_options *o, struct compile_flags *flags, int opt,
         o->audit_log = arg;
         return true;
     case OPT_AUDIT_RATE:
-    case OPT_AUDIT_BURST:
-        /* A whole number of packets; the meter takes 32 bits. */
-        if (!parse_number(name, arg, 1000000, &v)) {
+    case OPT_AUDIT_BURST: {
+        /* Packets; the meter takes 32 bits.  A burst of 0: the rate. */
+        unsigned long n;
+        if (!parse_count(name, arg, opt == OPT_AUDIT_RATE, 1000000, &n)) {
             return false;
         }
-        if (v != floor(v) || (opt == OPT_AUDIT_RATE && v < 1)) {
-            fprintf(stderr, "ovs-netpold: --%s: \"%s\" is not a whole "
-                    "number from %d to 1000000\n", name, arg,
-                    opt == OPT_AUDIT_RATE);
-            return false;
-        }
-        *(opt == OPT_AUDIT_RATE ? &o->audit_rate : &o->audit_burst) = v;
+        *(opt == OPT_AUDIT_RATE ? &o->audit_rate : &o->audit_burst) = n;
         return true;
-    case OPT_AUDIT_MAX_SIZE:
-        /* Megabytes, as the flag says. */
-        if (!parse_number(name, arg, 1024 * 1024, &v)) {
+    }
+    case OPT_AUDIT_MAX_SIZE: {
+        /* Megabytes, as the flag says; 0: never rotated. */
+        unsigned long n;
+        if (!parse_count(name, arg, 0, 1024 * 1024, &n)) {
             return false;
         }
-        o->audit_max_size = v * 1024 * 1024;
+        o->audit_max_size = (unsigned long long) n * 1024 * 1024;
         return true;
-    case OPT_AUDIT_MAX_FILES:
-        if (!parse_number(name, arg, 1000, &v)) {
+    }
+    case OPT_AUDIT_MAX_FILES: {
+        unsigned long n;
+        if (!parse_count(name, arg, 0, 1000, &n)) {
             return false;
         }
-        if (v != floor(v)) {
-            fprintf(stderr, "ovs-netpold: --%s: \"%s\" is not a whole "
-                    "number\n", name, arg);
-            return false;
-        }
-        o->audit_max_files = v;
+        o->audit_max_files = n;
         return true;
+    }
     case OPT_LOG_FORMAT:
         if (strcmp(arg, "text") && strcmp(arg, "json")) {
             fprintf(stderr, "ovs-netpold: --log-format: \"%s\" is not text "

@@ -15,6 +15,7 @@
 #  - the compiler's flags: ovs-netpold (on the command line and in
 #    --config) and 'ovs-netpol compile' accept the same values and refuse
 #    the same ones with the same message;
+#  - the audit log's flags: bad values are usage errors naming the flag;
 #  - --http: a bad address is a usage error naming the flag (or the
 #    --config line); a port in use stops the start with a message naming
 #    the address; from --config it serves /readyz (503: no switch).
@@ -289,8 +290,32 @@ node-port LOCAL,p1
 node-port ,
 node-port a=b
 node-port 70000
+audit deny
+audit all
+audit yes
+audit-meter 20048
+audit-meter 0
+audit-meter 262144
 EOF
-[ "$agree" -eq 20 ] && ok "the compiler's flags: compile and the daemon agree on 20 values"
+[ "$agree" -eq 26 ] && ok "the compiler's flags: compile and the daemon agree on 26 values"
+
+# The audit log's own flags: bad values are usage errors naming the flag.
+for args in "--audit-rate 0" "--audit-rate 1.5" "--audit-burst x" \
+            "--audit-log-max-size -1" "--audit-log-max-files 2.5" "--audit yes"; do
+    # shellcheck disable=SC2086
+    out=$("$daemon" $args --source "dir:$tmp/src" 2>&1)
+    st=$?
+    flag=${args%% *}
+    if [ $st -eq 2 ] && [[ "$out" == "ovs-netpold: $flag: "* ]]; then
+        ok "$args: refused ($out)"
+    else
+        fail "$args: status $st: $out"
+    fi
+done
+out=$("$daemon" --audit-log '' --source "dir:$tmp/src" 2>&1)
+st=$?
+[ $st -eq 2 ] && [ "$out" = "ovs-netpold: --audit-log: empty path" ] \
+    && ok "--audit-log '': refused" || fail "--audit-log '': status $st: $out"
 
 # --node-port: the daemon's flows reach the switch without a port map, so a
 # port name other than LOCAL would fail every bundle; refused at start.
