@@ -190,6 +190,15 @@ def test(bed):
     check_lines(lines, [deny_line(s, ["x/allow-x"]) for s in denied]
                 + [allow_line(s) for s in allowed], problems, "step 2")
     dlib.log("step 2: audit all on x: %d lines for %d probes" % (len(lines), M + N))
+    # trace: the copy does not hide the verdict, and is named
+    for src, verdict, words in (("y/a", "DENIED", "drop, a copy to the audit log"),
+                                ("x/b", "ALLOWED", "whose namespace is audited")):
+        out = bed.appctl("trace", src, "x/a", "80").stdout
+        if not out.startswith(verdict + ":") or words not in out:
+            problems.append("step 2: trace %s -> x/a:80 (want %s, %r):\n%s"
+                            % (src, verdict, words, out))
+        else:
+            dlib.log("trace %s -> x/a:80:\n%s" % (src, out))
 
     # 3. two isolating policies
     deny_a = dlib.policy("x", "deny-a", {"podSelector": {"matchLabels": {"app": "a"}},
