@@ -84,7 +84,10 @@ def all_outputs():
     for test in U.TESTS:
         doc = build_upstream(test)
         out[doc["name"] + ".json"] = L.dump_case(doc)
-    for doc in cnp_doc.build_all():
+    for doc, hand in zip(cnp_doc.build_all(), cnp_doc.build_all("hand")):
+        if doc != hand:
+            raise SystemExit("%s: the oracle disagrees with the hand grids "
+                             "(run check_cnp.py)" % doc["name"])
         out[doc["name"] + ".json"] = L.dump_case(doc)
     return out
 
