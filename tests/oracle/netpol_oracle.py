@@ -82,6 +82,11 @@ Decisions this model takes where the spec is silent (documented, tested):
 * D6 A port given as a JSON string is a name (IntOrString of type String;
   the API rejects digit-only names), a JSON integer is a number.
 
+ClusterNetworkPolicy (policy.networking.k8s.io/v1alpha2): tiers Admin ->
+NetworkPolicy -> Baseline -> allow, per direction; rules C1-C7 and the
+upstream sources are in README.md ("ClusterNetworkPolicy").  Node objects
+serve the experimental `nodes` egress peer.
+
 Library use:   c = Cluster(); c.load(model_list); c.apply(obj); c.delete(kind,
                ns, name); c.allowed("x/a", "y/b", 80, "TCP") -> bool;
                c.explain(...) -> (bool, [reasons]); c.probe_pods().
