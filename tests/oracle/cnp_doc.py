@@ -1,6 +1,8 @@
 """ClusterNetworkPolicy cases written from the API's documentation
-(apis/v1alpha2/clusternetworkpolicy_types.go doc comments and
-site-src/api-overview.md of kubernetes-sigs/network-policy-api @0eec1b0),
+(apis/v1alpha2/clusternetworkpolicy_types.go doc comments,
+site-src/api-overview.md and the user stories of site-src/user-stories.md
+and site-src/user-story-examples/ of kubernetes-sigs/network-policy-api
+@0eec1b0),
 on our model cluster (x, y, z x a, b, c; tests/cases/model.json).
 
 Every step carries hand-derived verdicts as grids, written from the API
@@ -19,7 +21,9 @@ import caselib as L
 from caselib import P3, P6, delete, model_pod, netpol, pod, sel
 import netpol_oracle as oracle
 
-SRC = "kubernetes-sigs/network-policy-api@0eec1b0 apis/v1alpha2/clusternetworkpolicy_types.go, site-src/api-overview.md"
+SRC = ("kubernetes-sigs/network-policy-api@0eec1b0 apis/v1alpha2/"
+       "clusternetworkpolicy_types.go, site-src/api-overview.md, "
+       "site-src/user-stories.md")
 
 
 def cnp(name, tier, priority, subject, ingress=None, egress=None):
@@ -315,14 +319,16 @@ case("admin-pass-delegates-to-np",
 
 # 4
 case("baseline-deny-only-where-no-np-isolates",
-     "A Baseline Deny of all ingress everywhere; a NetworkPolicy in y "
+     "User story 5 (site-src/user-story-examples/user-story-5.yaml, "
+     "verbatim): a Baseline Deny of all ingress everywhere; a NetworkPolicy in y "
      "(admits x) decides for y instead.  An egress-only NetworkPolicy in z "
      "does not shield z's ingress from the Baseline; an ingress "
      "NetworkPolicy on z/a does, for z/a only.",
      ["baseline", "deny", "np-interplay", "policyTypes", "multi-step"],
-     ["Tier Baseline: only for pods no NetworkPolicy selects (per direction)"]).step(
-    [cnp("default-deny", "Baseline", 100, ns_subj(None),
-         ingress=[ing("Deny", [ns_peer(None)])])],
+     ["Tier Baseline: only for pods no NetworkPolicy selects (per direction)",
+      "site-src/user-stories.md story 5"]).step(
+    [cnp("default", "Baseline", 10, {"namespaces": {}},
+         ingress=[ing("Deny", [{"namespaces": {}}])])],
     grids=same(ALL_X)).step(
     [np_("y", "allow-from-x", ingress=[{"from": [{"namespaceSelector": sel(ns="x")}]}])],
     comment="NetworkPolicy selects y",
@@ -609,3 +615,124 @@ x . . .
 y . . X
 z . . X
 """))
+
+
+def meta_name(ns):
+    return {"matchLabels": {"kubernetes.io/metadata.name": ns}}
+
+
+# 13
+case("user-story-1-cluster-wide-deny",
+     "User story 1 (site-src/user-story-examples/user-story-1.yaml) with "
+     "sensitive-ns mapped to y: Admin Deny of ingress from every namespace "
+     "(matchLabels {}) into y.  y's own NetworkPolicy admitting x cannot "
+     "override it.",
+     ["admin", "deny", "np-interplay", "user-story"],
+     ["site-src/user-stories.md story 1"]).step(
+    [np_("y", "allow-from-x", ingress=[{"from": [{"namespaceSelector": sel(ns="x")}]}]),
+     cnp("cluster-wide-deny-example", "Admin", 10, {"namespaces": meta_name("y")},
+         ingress=[ing("Deny", [{"namespaces": {"matchLabels": {}}}],
+                      name="select-all-deny-all")])],
+    grids=same(G_COL_Y))
+
+# 14
+case("user-story-2-cluster-wide-allow",
+     "User story 2 (user-story-2.yaml) with monitoring-ns mapped to z and the "
+     "kube-dns pods to x/a (kube-system = x): every namespace Accepts "
+     "ingress from z and egress to x/a.  y locks itself down with a "
+     "NetworkPolicy of both directions and no rules; z still reaches y and y "
+     "still reaches x/a, nothing else of y's.",
+     ["admin", "accept", "np-interplay", "egress", "user-story"],
+     ["site-src/user-stories.md story 2"]).step(
+    [np_("y", "lockdown", types=["Ingress", "Egress"]),
+     cnp("cluster-wide-allow-example", "Admin", 30, {"namespaces": {}},
+         ingress=[ing("Accept", [{"namespaces": meta_name("z")}],
+                      name="allow-monitoring-ns-ingress")],
+         egress=[eg("Accept", [{"pods": {"namespaceSelector": meta_name("x"),
+                                         "podSelector": sel(pod="a")}}],
+                    name="allow-kube-dns-egress")])],
+    grids=same("""
+    x/a x/b x/c y/a y/b y/c z/a z/b z/c
+x/a  -   .   .   X   X   X   .   .   .
+x/b  .   -   .   X   X   X   .   .   .
+x/c  .   .   -   X   X   X   .   .   .
+y/a  .   X   X   -   X   X   X   X   X
+y/b  .   X   X   X   -   X   X   X   X
+y/c  .   X   X   X   X   -   X   X   X
+z/a  .   .   .   .   .   .   -   .   .
+z/b  .   .   .   .   .   .   .   -   .
+z/c  .   .   .   .   .   .   .   .   -
+"""))
+
+PASSED = """
+    x/a x/b x/c y/a y/b y/c z/a z/b z/c
+x/a  -   X   X   X   X   X   X   X   X
+x/b  X   -   X   X   X   X   X   X   X
+x/c  X   X   -   X   X   X   X   X   X
+y/a  .   .   .   -   .   .   .   .   .
+y/b  .   .   .   .   -   .   .   .   .
+y/c  .   .   .   .   .   -   .   .   .
+z/a  .   .   .   .   .   .   -   .   .
+z/b  .   .   .   .   .   .   .   -   .
+z/c  .   .   .   .   .   .   .   .   -
+"""
+NOT_PASSED = """
+    x/a x/b x/c y/a y/b y/c z/a z/b z/c
+x/a  -   X   X   X   X   X   X   X   X
+x/b  X   -   X   X   X   X   X   X   X
+x/c  X   X   -   X   X   X   X   X   X
+y/a  .   .   .   -   X   .   .   .   .
+y/b  .   .   .   .   -   .   .   .   .
+y/c  .   .   .   .   X   -   .   .   .
+z/a  .   .   .   .   X   .   -   .   .
+z/b  .   .   .   .   X   .   .   -   .
+z/c  .   .   .   .   X   .   .   .   -
+"""
+# 15
+case("user-story-3-delegate-to-np",
+     "User story 3 (user-story-3.yaml) with bar-ns-1/svc-pub mapped to y/b, "
+     "ports tcp 8080 -> 80, named port web-alt -> serve-81-tcp (81/TCP on "
+     "the model's pods), udp 53 -> 80: egress to y/b on those ports is "
+     "Passed to NetworkPolicy; a lower-precedence Admin Deny of all egress to "
+     "y/b catches the other ports.  x's egress is isolated by a "
+     "NetworkPolicy, so passed traffic from x is denied there; others have no "
+     "NetworkPolicy and pass.",
+     ["admin", "pass", "deny", "named-port", "np-interplay", "egress",
+      "user-story", "sctp", "udp"],
+     ["site-src/user-stories.md story 3", "destinationNamedPort"], ports=P6).step(
+    [np_("x", "deny-egress", types=["Egress"]),
+     cnp("pub-svc-delegate-example", "Admin", 20, {"namespaces": {}},
+         egress=[eg("Pass", [pods_peer("y", B)],
+                    [tcp(80), {"destinationNamedPort": "serve-81-tcp"}, udp(80)])]),
+     cnp("deny-to-svc-pub", "Admin", 30, {"namespaces": {}},
+         egress=[eg("Deny", [pods_peer("y", B)])])],
+    grids={(80, "TCP"): PASSED, (81, "TCP"): PASSED, (80, "UDP"): PASSED,
+           (81, "UDP"): NOT_PASSED, (80, "SCTP"): NOT_PASSED,
+           (81, "SCTP"): NOT_PASSED})
+
+# 16
+case("namespace-relabel-moves-subject-and-peer",
+     "Admin Deny of ingress into namespaces labelled tenant=blue from "
+     "namespaces labelled tenant=red.  y is labelled blue (subject), then z "
+     "red (peer), then y loses its label.",
+     ["admin", "deny", "ns-relabel", "multi-step"],
+     ["ClusterNetworkPolicySubject.namespaces", "ClusterNetworkPolicyIngressPeer.namespaces"]).step(
+    [cnp("blue-from-red", "Admin", 10, {"namespaces": sel(tenant="blue")},
+         ingress=[ing("Deny", [{"namespaces": sel(tenant="red")}])]),
+     L.model_namespace("x", {"tenant": "red"})],
+    comment="x is red; nothing is blue",
+    grids=same(ALL3)).step(
+    [L.model_namespace("y", {"tenant": "blue"})],
+    comment="y labelled blue",
+    grids=same(X_TO_Y_X)).step(
+    [L.model_namespace("z", {"tenant": "red"})],
+    comment="z labelled red",
+    grids=same("""
+  x y z
+x . X .
+y . . .
+z . X .
+""")).step(
+    [L.model_namespace("y")],
+    comment="y loses tenant=blue",
+    grids=same(ALL3))

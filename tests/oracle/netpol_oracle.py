@@ -286,7 +286,10 @@ def check_cnp(obj):
             peers = r.get(pfield) or []
             if not 1 <= len(peers) <= 25:
                 bad("%s.%s needs 1 to 25 peers" % (where, pfield))
-            kinds = [cnp_peer_kind(direction, p) for p in peers]
+            try:
+                kinds = [cnp_peer_kind(direction, p) for p in peers]
+            except OracleError as e:
+                bad("%s.%s: %s" % (where, pfield, e))
             if "domainNames" in kinds:
                 bad("%s: domainNames peers are not modelled (no DNS in the "
                     "oracle)" % where)

@@ -315,8 +315,9 @@ class ClusterNetworkPolicy(unittest.TestCase):
                _cnp("v", "Admin", 1, "y", ingress=[{"action": "Deny", "from": [
                    {"namespaces": {}, "pods": {"podSelector": {}}}]}])]
         for b in bad:
-            with self.assertRaises(o.OracleError):
+            with self.assertRaises(o.OracleError) as cm:
                 self.c.apply(b)
+            self.assertIn("ClusterNetworkPolicy v: ", str(cm.exception))
 
 
 class CheckerCatchesWrongRules(unittest.TestCase):
@@ -343,6 +344,21 @@ class CheckerCatchesWrongRules(unittest.TestCase):
             o.Cluster._cnp_tier = orig
         self.assertEqual(rc, 1)
         self.assertIn("FAIL U-CNPAdminTierIntegration", out)
+
+    def test_wrong_hand_grid(self):
+        import cnp_doc
+        c = cnp_doc.CASES[12]          # user story 1: column y denied
+        saved = c.steps[0]
+        a, d, cm, g = saved
+        c.steps[0] = (a, d, cm, {k: v.replace("z . X .", "z . . .")
+                                 for k, v in g.items()})
+        try:
+            rc, out = self.run_checker()
+        finally:
+            c.steps[0] = saved
+        self.assertEqual(rc, 1)
+        self.assertIn("FAIL 013-user-story-1-cluster-wide-deny: the oracle "
+                      "disagrees with the hand grids", out)
 
     def test_baseline_for_np_isolated_pods(self):
         orig = o.Cluster._np_tier
