@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Checks the ClusterNetworkPolicy corpus, tests/cases-cnp/*.json:
   1. every verdict of every case file is what the oracle computes now;
-  2. the U-* cases carry, in order, exactly the probes and verdicts the
-     upstream conformance tests assert (upstream_cnp_asserts.json);
+  2. the U-* cases carry, step by step, exactly the probes and verdicts the
+     upstream conformance tests assert (upstream_cnp_asserts.json), and
+     change the cluster in exactly the subtests upstream patches it in;
   3. the documentation cases' hand-derived grids (cnp_doc.py) equal the
      oracle's verdicts;
   4. the directory holds exactly the cases gen_cnp_cases.py generates.
@@ -45,6 +46,12 @@ def main(directory=G.OUT):
             flat = sorted((U._ref(p["from"]), U._ref(p["to"]), U.probe_port(p),
                            p["protocol"], p["allowed"])
                           for st in asserts[test]["subtests"] for p in st["probes"])
+            # The subtests upstream patches the cluster in are those our
+            # plan gives a mutation.
+            for sub, plan in zip(asserts[test]["subtests"], U.TESTS[test][1]):
+                if bool(sub.get("patches")) != any(m for m, _ in plan or []):
+                    bad.append("subtest %r: upstream patches %s, our plan %s" % (
+                        sub["title"], sub.get("patches"), plan))
             n_up += sum(len(g) for g in got)
             if got != want or sorted(sum(want, [])) != flat:
                 bad.append("upstream probes differ from %s's assertions" % test)

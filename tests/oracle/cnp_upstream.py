@@ -343,13 +343,13 @@ def build_steps(test):
                 for o in apply:
                     live[_live_key(o)] = copy.deepcopy(o)
                 doc = mut.doc
-            if first:
-                apply, delete, first = setup + objs + apply, dels + delete, False
-                doc = "upstream base cluster (replaces x, y, z) and %s%s" % (
-                    manifest, "; " + doc if doc else "")
             comment = "upstream subtest: %s%s%s" % (
                 st["title"], " (part %d)" % (k + 1) if len(segs) > 1 else "",
                 "; patch: " + doc if doc else "")
+            if first:
+                apply, delete, first = setup + objs + apply, dels + delete, False
+                comment += "; setup: the upstream base cluster replaces x, y, " \
+                    "z, then %s" % manifest
             steps.append((comment, apply, delete, probes[at:at + n],
                           bool(apply or delete)))
             at += n

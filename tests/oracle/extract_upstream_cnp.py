@@ -7,7 +7,8 @@ in order: client namespace/pod, protocol, server pod, port, shouldConnect.
 It reads the Go text mechanically (no Go toolchain): a server is the pod of
 the last `X := / X = kubernetes.GetPod(t, s.Client, "ns", "name", ...)`
 before the call, a port `int32(80)` or `int32(s.HostNetworkPorts[i])`
-(written "hostport:i").  Its output, upstream_cnp_asserts.json, is committed;
+(written "hostport:i"); a subtest's "patches" are its statements that
+change the cluster (mutate.Spec... = ..., SetLabels(...), Delete(ctx, np)).  Its output, upstream_cnp_asserts.json, is committed;
 rerun it to re-derive that file from a checkout:
 
   extract_upstream_cnp.py REPO_DIR [COMMIT] > tests/oracle/upstream_cnp_asserts.json
@@ -21,7 +22,9 @@ import sys
 
 NS_PREFIX = "network-policy-conformance-"
 TOKEN = re.compile(
-    r'ShortName:\s*"(?P<short>\w+)"'
+    r'(?P<patch>mutate(?:Namespace)?\.(?:Spec\.[^\n]*=[^\n]*|SetLabels\([^\n]*)'
+    r'|s\.Client\.Delete\(ctx, np\))'
+    r'|ShortName:\s*"(?P<short>\w+)"'
     r'|t\.Run\("(?P<run>(?:[^"\\]|\\.)*)"'
     r'|(?P<var>\w+)\s*:?=\s*kubernetes\.GetPod\(t,\s*s\.Client,\s*"(?P<gns>[^"]+)",\s*"(?P<gpod>[^"]+)"'
     r'|kubernetes\.PokeServer\(t,\s*s\.ClientSet,\s*&s\.KubeConfig,\s*"(?P<cns>[^"]+)",\s*"(?P<cpod>[^"]+)",\s*"(?P<proto>\w+)",'
@@ -54,6 +57,10 @@ def extract(src):
             cur = {"test": m.group("short"), "subtests": []}
             tests.append(cur)
             sub = None
+        elif m.group("patch"):
+            # Patch statements, so that check_cnp.py can tell the subtests
+            # that change the cluster from those that do not.
+            sub.setdefault("patches", []).append(m.group("patch").strip())
         elif m.group("run") is not None:
             sub = {"title": m.group("run"), "probes": []}
             cur["subtests"].append(sub)

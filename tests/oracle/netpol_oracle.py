@@ -312,9 +312,18 @@ def check_cnp(obj):
                 if ("number" in dp) == ("range" in dp):
                     bad("%s.protocols[%d].%s.destinationPort needs exactly one "
                         "of number, range" % (where, j, set_[0]))
-                if "range" in dp and not dp["range"]["start"] < dp["range"]["end"]:
-                    bad("%s.protocols[%d]: range start must be below end" % (
-                        where, j))
+                rng = dp.get("range")
+                if rng is not None and not (
+                        isinstance(rng.get("start"), int) and
+                        isinstance(rng.get("end"), int) and
+                        1 <= rng["start"] < rng["end"] <= 65535):
+                    bad("%s.protocols[%d]: range needs 1 <= start < end <= 65535"
+                        % (where, j))
+                num = dp.get("number")
+                if "number" in dp and (isinstance(num, bool) or not
+                                       isinstance(num, int) or
+                                       not 1 <= num <= 65535):
+                    bad("%s.protocols[%d]: number must be 1-65535" % (where, j))
             if named and any(k in ("networks", "nodes") for k in kinds):
                 bad("%s: destinationNamedPort with a networks or nodes peer" %
                     where)
