@@ -82,6 +82,11 @@ Decisions this model takes where the spec is silent (documented, tested):
 * D6 A port given as a JSON string is a name (IntOrString of type String;
   the API rejects digit-only names), a JSON integer is a number.
 
+ClusterNetworkPolicy (policy.networking.k8s.io/v1alpha2): tiers Admin ->
+NetworkPolicy -> Baseline -> allow, per direction; rules C1-C7 and the
+upstream sources are in README.md ("ClusterNetworkPolicy").  Node objects
+serve the experimental `nodes` egress peer.
+
 Library use:   c = Cluster(); c.load(model_list); c.apply(obj); c.delete(kind,
                ns, name); c.allowed("x/a", "y/b", 80, "TCP") -> bool;
                c.explain(...) -> (bool, [reasons]); c.probe_pods().
@@ -141,10 +146,14 @@ def _meta(obj):
     return obj.get("metadata") or {}
 
 
+CLUSTER_SCOPED = ("Namespace", "ClusterNetworkPolicy", "Node")
+KINDS = ("Namespace", "Pod", "NetworkPolicy", "ClusterNetworkPolicy", "Node")
+
+
 def obj_key(obj):
     kind = obj.get("kind")
     m = _meta(obj)
-    ns = "" if kind == "Namespace" else (m.get("namespace") or "default")
+    ns = "" if kind in CLUSTER_SCOPED else (m.get("namespace") or "default")
     return (kind, ns, m.get("name"))
 
 
@@ -220,6 +229,142 @@ def ipblock_matches(ipb, ip):
     return True
 
 
+# ---------------------------------------------------------------- ClusterNetworkPolicy
+
+CNP_TIERS = ("Admin", "Baseline")
+CNP_ACTIONS = ("Accept", "Deny", "Pass")
+CNP_INGRESS_PEERS = ("namespaces", "pods")
+CNP_EGRESS_PEERS = ("namespaces", "pods", "networks", "nodes", "domainNames")
+CNP_PROTOCOLS = {"tcp": "TCP", "udp": "UDP", "sctp": "SCTP"}
+
+
+def _cnp_name(obj):
+    return _meta(obj).get("name")
+
+
+def cnp_peer_kind(direction, peer):
+    """The one known field of a peer, or None for a peer with none (a newer
+    API's peer kind: fail closed, C4).  More than one field is invalid."""
+    if not isinstance(peer, dict):
+        raise OracleError("peer must be an object: %r" % (peer,))
+    known = CNP_INGRESS_PEERS if direction == "Ingress" else CNP_EGRESS_PEERS
+    present = [k for k in known if peer.get(k) is not None]
+    if len(present) > 1:
+        raise OracleError("peer sets %s: exactly one field allowed" %
+                          " and ".join(present))
+    return present[0] if present else None
+
+
+def check_cnp(obj):
+    """The parts of the CRD schema and CEL rules the oracle relies on; a
+    violation is an OracleError naming the policy and field."""
+    name = _cnp_name(obj)
+
+    def bad(msg):
+        raise OracleError("ClusterNetworkPolicy %s: %s" % (name, msg))
+    if not name:
+        bad("metadata.name missing")
+    spec = obj.get("spec") or {}
+    if spec.get("tier") not in CNP_TIERS:
+        bad("spec.tier must be Admin or Baseline, not %r" % (spec.get("tier"),))
+    pr = spec.get("priority")
+    if isinstance(pr, bool) or not isinstance(pr, int) or not 0 <= pr <= 1000:
+        bad("spec.priority must be an integer 0-1000, not %r" % (pr,))
+    subj = spec.get("subject") or {}
+    if sum(subj.get(k) is not None for k in ("namespaces", "pods")) != 1:
+        bad("spec.subject needs exactly one of namespaces, pods")
+    for direction, field, pfield in (("Ingress", "ingress", "from"),
+                                     ("Egress", "egress", "to")):
+        rules = spec.get(field) or []
+        if len(rules) > 25:
+            bad("spec.%s has %d rules (at most 25)" % (field, len(rules)))
+        for i, r in enumerate(rules):
+            where = "spec.%s[%d]" % (field, i)
+            if r.get("action") not in CNP_ACTIONS:
+                bad("%s.action must be Accept, Deny or Pass, not %r" % (
+                    where, r.get("action")))
+            peers = r.get(pfield) or []
+            if not 1 <= len(peers) <= 25:
+                bad("%s.%s needs 1 to 25 peers" % (where, pfield))
+            try:
+                kinds = [cnp_peer_kind(direction, p) for p in peers]
+            except OracleError as e:
+                bad("%s.%s: %s" % (where, pfield, e))
+            if "domainNames" in kinds:
+                bad("%s: domainNames peers are not modelled (no DNS in the "
+                    "oracle)" % where)
+            protos = r.get("protocols")
+            if protos is not None and not 1 <= len(protos) <= 25:
+                bad("%s.protocols needs 1 to 25 entries" % where)
+            named = False
+            for j, pp in enumerate(protos or []):
+                set_ = [k for k in ("tcp", "udp", "sctp", "destinationNamedPort")
+                        if pp.get(k) is not None]
+                if len(set_) != 1:
+                    bad("%s.protocols[%d] needs exactly one of tcp, udp, sctp, "
+                        "destinationNamedPort" % (where, j))
+                if set_[0] == "destinationNamedPort":
+                    named = True
+                    continue
+                dp = (pp[set_[0]] or {}).get("destinationPort")
+                if dp is None:
+                    continue
+                if ("number" in dp) == ("range" in dp):
+                    bad("%s.protocols[%d].%s.destinationPort needs exactly one "
+                        "of number, range" % (where, j, set_[0]))
+                rng = dp.get("range")
+                if rng is not None and not (
+                        isinstance(rng.get("start"), int) and
+                        isinstance(rng.get("end"), int) and
+                        1 <= rng["start"] < rng["end"] <= 65535):
+                    bad("%s.protocols[%d]: range needs 1 <= start < end <= 65535"
+                        % (where, j))
+                num = dp.get("number")
+                if "number" in dp and (isinstance(num, bool) or not
+                                       isinstance(num, int) or
+                                       not 1 <= num <= 65535):
+                    bad("%s.protocols[%d]: number must be 1-65535" % (where, j))
+            if named and any(k in ("networks", "nodes") for k in kinds):
+                bad("%s: destinationNamedPort with a networks or nodes peer" %
+                    where)
+
+
+def cnp_protocol_matches(pp, dst_pod, port, proto):
+    """One ClusterNetworkPolicyProtocol entry against (port, proto).  A named
+    port resolves on the destination pod (C6): a containerPort with that name
+    whose protocol (TCP when absent) and number are the connection's."""
+    name = pp.get("destinationNamedPort")
+    if name is not None:
+        if dst_pod is None:
+            return False
+        return any(cp.get("name") == name and
+                   (cp.get("protocol") or "TCP") == proto and
+                   cp.get("containerPort") == port
+                   for cp in pod_container_ports(dst_pod))
+    for key, p in CNP_PROTOCOLS.items():
+        if pp.get(key) is None:
+            continue
+        if p != proto:
+            return False
+        dp = pp[key].get("destinationPort")
+        if dp is None:           # C7: no destinationPort = every port
+            return True
+        if "number" in dp:
+            return port == dp["number"]
+        return dp["range"]["start"] <= port <= dp["range"]["end"]
+    raise OracleError("protocol entry with no known field: %r" % (pp,))
+
+
+def node_ips(node):
+    out = []
+    for a in (node.get("status") or {}).get("addresses") or []:
+        try:
+            out.append(ipaddress.ip_address(a.get("address")))
+        except (ValueError, TypeError):
+            pass           # Hostname entries
+    return out
+
+
 # ---------------------------------------------------------------- cluster
 
 class Cluster:
@@ -233,14 +378,16 @@ class Cluster:
             for it in obj.get("items") or []:
                 self.apply(it)
             return
-        if kind not in ("Namespace", "Pod", "NetworkPolicy"):
+        if kind not in KINDS:
             raise OracleError("unsupported kind %r" % (kind,))
+        if kind == "ClusterNetworkPolicy":
+            check_cnp(obj)
         self.objs[obj_key(obj)] = obj
 
     load = apply
 
     def delete(self, kind, ns, name):
-        key = (kind, "" if kind == "Namespace" else (ns or "default"), name)
+        key = (kind, "" if kind in CLUSTER_SCOPED else (ns or "default"), name)
         return self.objs.pop(key, None) is not None
 
     def run_step(self, step):
@@ -372,8 +519,9 @@ class Cluster:
         return any(self._port_matches(pp, dst_pod, port, proto, name_ok)
                    for pp in ports)
 
-    def _direction(self, direction, local, remote_ip, dst_pod, port, proto):
-        """Returns (allowed, reasons) for one end of the connection."""
+    def _np_tier(self, direction, local, remote_ip, dst_pod, port, proto):
+        """NetworkPolicy: (True/False, reason) for a pod some policy isolates
+        in this direction, (None, reason) for a pod none isolates."""
         lm = _meta(local)
         lns = lm.get("namespace") or "default"
         isolating = []
@@ -386,18 +534,130 @@ class Cluster:
                 continue
             isolating.append(pol)
         if not isolating:
-            return True, ["%s: not isolated" % direction.lower()]
+            return None, "%s: not isolated" % direction.lower()
         for pol in isolating:
             spec = pol.get("spec") or {}
             rules = spec.get("ingress" if direction == "Ingress" else "egress") or []
             for i, rule in enumerate(rules):
                 if self._rule_matches(direction, lns, rule, remote_ip,
                                       dst_pod, port, proto):
-                    return True, ["%s: allowed by %s/%s rule %d" % (
-                        direction.lower(), lns, _meta(pol).get("name"), i)]
-        return False, ["%s: denied, isolated by %s" % (
+                    return True, "%s: allowed by %s/%s rule %d" % (
+                        direction.lower(), lns, _meta(pol).get("name"), i)
+        return False, "%s: denied, isolated by %s" % (
             direction.lower(), ", ".join("%s/%s" % (lns, _meta(p).get("name"))
-                                         for p in isolating))]
+                                         for p in isolating))
+
+    # -- ClusterNetworkPolicy
+    def cnps(self, tier=None):
+        """Policies of a tier in evaluation order: priority, then name (C2)."""
+        out = [o for k, o in self.objs.items() if k[0] == "ClusterNetworkPolicy"
+               and (tier is None or (o.get("spec") or {}).get("tier") == tier)]
+        return sorted(out, key=lambda o: ((o.get("spec") or {}).get("priority"),
+                                          _cnp_name(o).encode()))
+
+    def nodes(self):
+        return [o for k, o in sorted(self.objs.items()) if k[0] == "Node"]
+
+    def _ns_pod_selected(self, nsel, psel, pod):
+        """`namespaces` (psel None) or `pods` selection of a pod."""
+        pm = _meta(pod)
+        pns = pm.get("namespace") or "default"
+        if not selector_matches(nsel or {}, self.ns_labels(pns)):
+            return False
+        return psel is None or selector_matches(psel, pm.get("labels"))
+
+    def cnp_selects(self, cnp, pod):
+        """Subject: hostNetwork pods are never selected (C3)."""
+        if pod_is_host_network(pod):
+            return False
+        subj = (cnp.get("spec") or {}).get("subject") or {}
+        if subj.get("namespaces") is not None:
+            return self._ns_pod_selected(subj["namespaces"], None, pod)
+        p = subj["pods"]
+        return self._ns_pod_selected(p.get("namespaceSelector"),
+                                     p.get("podSelector") or {}, pod)
+
+    def _cnp_peer_matches(self, kind, peer, remote_ip, remote_pods):
+        if kind in ("namespaces", "pods"):
+            for rp in remote_pods:        # eligible pods (D2) only
+                if kind == "namespaces":
+                    if self._ns_pod_selected(peer["namespaces"], None, rp):
+                        return True
+                elif self._ns_pod_selected(peer["pods"].get("namespaceSelector"),
+                                           peer["pods"].get("podSelector") or {},
+                                           rp):
+                    return True
+            return False
+        if kind == "networks":
+            return any(ipblock_matches({"cidr": c}, remote_ip)
+                       for c in peer["networks"])
+        if kind == "nodes":
+            return any(selector_matches(peer["nodes"], _meta(n).get("labels"))
+                       and remote_ip in node_ips(n) for n in self.nodes())
+        raise OracleError("peer kind %r not modelled" % (kind,))
+
+    def _cnp_rule_action(self, direction, rule, remote_ip, dst_pod, port, proto):
+        """The action of a rule that matches the connection, else None.
+        Fail closed (C4): a peer with no known field matches nothing in an
+        Accept rule and turns a Deny or Pass rule into "Deny all"."""
+        action = rule["action"]
+        peers = rule.get("from" if direction == "Ingress" else "to") or []
+        kinds = [cnp_peer_kind(direction, p) for p in peers]
+        if None in kinds and action != "Accept":
+            return "Deny"
+        remote_pods = self.pods_with_ip(remote_ip) if remote_ip else []
+        if not any(k is not None and
+                   self._cnp_peer_matches(k, p, remote_ip, remote_pods)
+                   for k, p in zip(kinds, peers)):
+            return None
+        protos = rule.get("protocols")
+        if protos and not any(cnp_protocol_matches(pp, dst_pod, port, proto)
+                              for pp in protos):
+            return None
+        return action
+
+    def _cnp_tier(self, tier, direction, local, remote_ip, dst_pod, port, proto):
+        """(action, reason) of the first matching rule of the tier for this
+        pod and direction, or (None, None)."""
+        field = "ingress" if direction == "Ingress" else "egress"
+        for cnp in self.cnps(tier):
+            rules = (cnp.get("spec") or {}).get(field) or []
+            if not rules or not self.cnp_selects(cnp, local):
+                continue
+            for i, rule in enumerate(rules):
+                act = self._cnp_rule_action(direction, rule, remote_ip, dst_pod,
+                                            port, proto)
+                if act is not None:
+                    return act, "%s: %s tier %s by %s rule %d%s" % (
+                        direction.lower(), tier, act, _cnp_name(cnp), i,
+                        " (%s)" % rule["name"] if rule.get("name") else "")
+        return None, None
+
+    def _direction(self, direction, local, remote_ip, dst_pod, port, proto):
+        """Returns (allowed, reasons) for one end of the connection: Admin
+        tier, then NetworkPolicy, then Baseline tier (pods no NetworkPolicy
+        isolates in this direction), then allowed (C1)."""
+        if pod_is_host_network(local):
+            # Traffic of the host network is outside the pod network: neither
+            # NetworkPolicy nor ClusterNetworkPolicy applies (C3).
+            return True, ["%s: host-network pod" % direction.lower()]
+        act, why = self._cnp_tier("Admin", direction, local, remote_ip,
+                                  dst_pod, port, proto)
+        reasons = [why] if why else []
+        if act in ("Accept", "Deny"):
+            return act == "Accept", reasons
+        ok, why = self._np_tier(direction, local, remote_ip, dst_pod, port,
+                                proto)
+        reasons.append(why)
+        if ok is not None:
+            return ok, reasons
+        act, why = self._cnp_tier("Baseline", direction, local, remote_ip,
+                                  dst_pod, port, proto)
+        if why:
+            reasons.append(why)
+        if act in ("Accept", "Deny"):
+            return act == "Accept", reasons
+        return True, reasons
 
     def explain(self, src, dst, port, proto, family=None):
         """family: None (the destination's primary address, D5) or 6 (the
