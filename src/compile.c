@@ -61,7 +61,9 @@ np_ids_get(struct np_ids *ids, const char *rule_key)
     if (created) {
         uint32_t id = ids->next_id++;
         *slot = (void *) (uintptr_t) id;
-        if (id >= ids->allocated_keys) {
+        /* A loop: the program may link OVS's x2nrealloc(), which grows
+         * an empty array to one element only. */
+        while (id >= ids->allocated_keys) {
             ids->keys = x2nrealloc(ids->keys, &ids->allocated_keys,
                                    sizeof *ids->keys);
         }
