@@ -2,7 +2,8 @@
 """What a /metrics scrape costs the daemon, on a synthetic cluster.
 
 usage: bench/metrics-scrape.sh [--mix old|broad] [--size 1k|10k|50k]
-                               [--cluster FILE] [--scrapes N] [--label L]
+                               [--cluster FILE] [--scrapes N] [--reads N]
+                               [--label L]
 
 Starts ovs/sandbox.sh's switch (no pods), writes the cluster file into a
 manifest directory, runs ovs-netpold --source dir: --node node-1 --http
@@ -11,8 +12,13 @@ waits for `sync`, then scrapes /metrics N times back to back, one
 connection each, as Prometheus does.  Reports per scrape: wall time seen
 by the client (median, p99), the daemon's CPU time (utime + stime from
 /proc, over all N, divided by N), the response size and the number of
-samples; also the daemon's RSS before and after.  One JSON line goes to
-bench/out/metrics-scrape.jsonl.
+samples; also the daemon's RSS before and after.  Then --reads N (default 10) counter
+reads: `stats --json` through the control socket, 1.2 s apart so that each
+one reads the switch (two flow dumps of our cookies, kinds 3 and 4:
+daemon-stats.h), which is what a scrape starts when its counters are older
+than 1 s; per read: the wall time to the answer (median, max), the CPU
+ovs-vswitchd and the daemon used, the rule and deny counters listed.  One
+JSON line goes to bench/out/metrics-scrape.jsonl.
 
 Root (the switch runs in a network namespace).  Standard library only.
 """
@@ -75,6 +81,7 @@ def main():
     ap.add_argument("--size", default="10k", choices=("1k", "10k", "50k"))
     ap.add_argument("--label", default=None, help="name for the result line")
     ap.add_argument("--scrapes", type=int, default=500)
+    ap.add_argument("--reads", type=int, default=10)
     ap.add_argument("--daemon", default=os.environ.get("NP_DAEMON")
                     or os.path.join(TOP, "ovs-netpold"))
     args = ap.parse_args()
@@ -132,6 +139,23 @@ def main():
         cpu = cpu_seconds(daemon.pid) - cpu0
         rss1 = rss_mb(daemon.pid)
         times.sort()
+        # Counter reads: each a fresh read of the switch.
+        with open(os.path.join(sb, "run", "ovs-vswitchd.pid")) as f:
+            vpid = int(f.read().strip())
+        reads, vcpu, dcpu, listed = [], 0.0, 0.0, None
+        for _ in range(args.reads):
+            time.sleep(1.2)
+            v0, d0 = cpu_seconds(vpid), cpu_seconds(daemon.pid)
+            t = time.perf_counter()
+            out = subprocess.run(["ovs-appctl", "-t", ctl, "stats", "--json"], env=env,
+                                 check=True, capture_output=True, text=True,
+                                 timeout=120).stdout
+            reads.append(time.perf_counter() - t)
+            vcpu += cpu_seconds(vpid) - v0
+            dcpu += cpu_seconds(daemon.pid) - d0
+            st = json.loads(out)
+            listed = (len(st["rules"]), len(st["denied"]))
+        reads.sort()
         res = {
             "label": args.label or os.path.basename(args.cluster),
             "cluster": os.path.basename(args.cluster),
@@ -145,7 +169,17 @@ def main():
             "samples": samples,
             "rss_mb_before": round(rss0, 1),
             "rss_mb_after": round(rss1, 1),
+            "reads": args.reads,
         }
+        if reads:
+            res.update({
+                "read_ms_p50": round(reads[len(reads) // 2] * 1000, 1),
+                "read_ms_max": round(reads[-1] * 1000, 1),
+                "vswitchd_cpu_ms_per_read": round(vcpu / len(reads) * 1000, 1),
+                "daemon_cpu_ms_per_read": round(dcpu / len(reads) * 1000, 1),
+                "rule_counters": listed[0],
+                "deny_counters": listed[1],
+            })
         print(json.dumps(res), flush=True)
         os.makedirs(os.path.join(HERE, "out"), exist_ok=True)
         with open(os.path.join(HERE, "out", "metrics-scrape.jsonl"), "a") as f:
