@@ -541,11 +541,13 @@ warn_fail_closed(struct cnp_parse *p, const struct cnp_rule *rule,
                  bool egress, const char *what)
 {
     if (rule->action == CNP_ACCEPT) {
-        add_warning(p, "%s: this peer matches nothing (fail closed)", what);
+        add_warning(p, "%s: this peer matches nothing (fail closed)",
+                    what);
     } else {
-        add_warning(p, "%s: this %s rule denies all %s traffic of the policy's "
-             "subject instead (fail closed)", what,
-             cnp_action_name(rule->action), egress ? "egress" : "ingress");
+        add_warning(p, "%s: this %s rule denies all %s traffic of the "
+                    "policy's subject instead (fail closed)", what,
+                    cnp_action_name(rule->action),
+                    egress ? "egress" : "ingress");
     }
 }
 
@@ -921,7 +923,9 @@ cnp_parse(struct vctx *ctx, const void *json)
     struct labels labels;
     labels_init(&labels);
     /* Cluster-scoped: metadata.namespace is not read (the API server
-     * clears it), so messages name the policy alone. */
+     * clears it), so messages name the policy alone, whatever a caller
+     * that reads namespaced kinds too has put in 'ctx->ns'. */
+    ctx->ns = NULL;
     vctx_peek_meta(ctx, v, false, &m);
     bool ok = vctx_parse_meta(ctx, v, false, NAME_DNS_SUBDOMAIN, &labels, &m);
     labels_destroy(&labels);

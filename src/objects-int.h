@@ -10,7 +10,8 @@
  *                    loses only itself
  *
  * This header is what they share, and what cnp.c (include/cnp.h) borrows
- * to validate ClusterNetworkPolicies with the same paths and messages.
+ * to validate ClusterNetworkPolicies with the same paths and messages
+ * (and tests/test-cnp.c, to call cnp_parse() as those readers will).
  * Not an interface: only those files include it. */
 #ifndef NP_OBJECTS_INT_H
 #define NP_OBJECTS_INT_H 1

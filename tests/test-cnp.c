@@ -18,6 +18,8 @@
 #include "cnp.h"
 #include "np-util.h"
 #include "yaml-json.h"
+/* For cnp_parse(), the entry for the objects module's readers. */
+#include "../src/objects-int.h"
 
 /* Helpers. */
 
@@ -260,7 +262,6 @@ base(void)
 static void
 test_base(void **state)
 {
-    (void) state;
     struct k8s_cnp *cnp = parse_ok(base());
     assert_string_equal(cnp->name, "base");
     assert_null(cnp->resource_version);
@@ -315,7 +316,6 @@ test_base(void **state)
 static void
 test_conformance_gress_rules(void **state)
 {
-    (void) state;
     struct k8s_cnp *cnp = parse_yaml_ok(
         "apiVersion: policy.networking.k8s.io/v1alpha2\n"
         "kind: ClusterNetworkPolicy\n"
@@ -428,7 +428,6 @@ test_conformance_gress_rules(void **state)
 static void
 test_conformance_baseline(void **state)
 {
-    (void) state;
     static const char text[] =
         "apiVersion: policy.networking.k8s.io/v1alpha2\n"
         "kind: ClusterNetworkPolicy\n"
@@ -502,7 +501,6 @@ test_conformance_baseline(void **state)
 static void
 test_conformance_cidr_and_nodes(void **state)
 {
-    (void) state;
     struct k8s_cnp *cnp = parse_yaml_ok(
         "apiVersion: policy.networking.k8s.io/v1alpha2\n"
         "kind: ClusterNetworkPolicy\n"
@@ -587,7 +585,6 @@ test_conformance_cidr_and_nodes(void **state)
 static void
 test_named_ports(void **state)
 {
-    (void) state;
     struct k8s_cnp *cnp = parse_yaml_ok(
         "kind: ClusterNetworkPolicy\n"
         "apiVersion: policy.networking.k8s.io/v1alpha2\n"
@@ -633,7 +630,6 @@ test_named_ports(void **state)
 static void
 test_unknown_peer(void **state)
 {
-    (void) state;
     static const char *const actions[] = { "Accept", "Deny", "Pass" };
     for (size_t i = 0; i < 3; i++) {
         json_t *doc = base();
@@ -713,7 +709,6 @@ test_unknown_peer(void **state)
 static void
 test_domain_names(void **state)
 {
-    (void) state;
     json_t *doc = base();
     set_path(doc, "spec.egress[0].action", "\"Accept\"");
     set_path(doc, "spec.egress[0].to[1]",
@@ -791,7 +786,6 @@ test_domain_names(void **state)
 static void
 test_networks(void **state)
 {
-    (void) state;
     static const struct {
         const char *in, *out;
     } valid[] = {
@@ -861,7 +855,6 @@ test_networks(void **state)
 static void
 test_api_server_leniency(void **state)
 {
-    (void) state;
     json_t *doc = base();
     set_path(doc, "kind", NULL);
     set_path(doc, "apiVersion", NULL);
@@ -944,7 +937,8 @@ test_api_server_leniency(void **state)
 struct bad_case {
     const char *path;           /* What to change... */
     const char *value;          /* ...to what (JSON), or NULL: delete. */
-    const char *error;          /* After "t.yaml: ClusterNetworkPolicy base: ". */
+    /* After "t.yaml: ClusterNetworkPolicy base: ". */
+    const char *error;
 };
 
 static const struct bad_case bad_cases[] = {
@@ -1190,7 +1184,6 @@ static const struct bad_case bad_cases[] = {
 static void
 test_bad_objects_special(void **state)
 {
-    (void) state;
     json_t *doc;
 
     /* CEL named port with nodes, and with domainNames. */
@@ -1287,7 +1280,6 @@ test_bad_objects_special(void **state)
 static void
 test_bad_objects(void **state)
 {
-    (void) state;
     for (size_t i = 0; i < ARRAY_SIZE(bad_cases); i++) {
         const struct bad_case *c = &bad_cases[i];
         json_t *doc = base();
@@ -1299,10 +1291,48 @@ test_bad_objects(void **state)
     }
 }
 
+/* cnp_parse() inside the objects module's validation context: its origin
+ * and locator in messages, no namespace even if the caller set one. */
+static void
+test_parse_in_context(void **state)
+{
+    struct locator loc = { .root = "document", .index = 2 };
+    struct vctx ctx;
+    json_t *doc = base();
+
+    vctx_init(&ctx, "all.yaml", &loc);
+    ctx.kind = CNP_KIND;
+    ctx.ns = "default";
+    struct k8s_cnp *cnp = cnp_parse(&ctx, doc);
+    assert_non_null(cnp);
+    assert_null(ctx.error);
+    assert_string_equal(cnp->name, "base");
+    k8s_cnp_destroy(cnp);
+    vctx_destroy(&ctx);
+
+    set_path(doc, "spec.priority", "2000");
+    vctx_init(&ctx, "all.yaml", &loc);
+    ctx.kind = CNP_KIND;
+    ctx.ns = "default";
+    assert_null(cnp_parse(&ctx, doc));
+    assert_string_equal(ctx.error, "all.yaml: ClusterNetworkPolicy base: "
+                        "spec.priority: 2000 is not a valid priority (must "
+                        "be between 0 and 1000)");
+    vctx_destroy(&ctx);
+
+    set_path(doc, "metadata.name", NULL);
+    vctx_init(&ctx, "all.yaml", &loc);
+    ctx.kind = CNP_KIND;
+    assert_null(cnp_parse(&ctx, doc));
+    assert_string_equal(ctx.error, "all.yaml: document 2: "
+                        "ClusterNetworkPolicy: metadata.name: is required");
+    vctx_destroy(&ctx);
+    json_decref(doc);
+}
+
 static void
 test_names(void **state)
 {
-    (void) state;
     assert_string_equal(cnp_tier_name(CNP_TIER_ADMIN), "Admin");
     assert_string_equal(cnp_tier_name(CNP_TIER_BASELINE), "Baseline");
     assert_string_equal(cnp_action_name(CNP_ACCEPT), "Accept");
@@ -1334,6 +1364,7 @@ main(void)
         cmocka_unit_test(test_api_server_leniency),
         cmocka_unit_test(test_bad_objects),
         cmocka_unit_test(test_bad_objects_special),
+        cmocka_unit_test(test_parse_in_context),
         cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
