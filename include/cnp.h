@@ -63,16 +63,19 @@
  * null is an absent member; unknown members are ignored (the API server
  * prunes them); metadata.name is required, a DNS-1123 subdomain;
  * metadata.labels are checked as labels; metadata.namespace is ignored
- * (the object is cluster-scoped: the API server clears it).  Two checks
- * go beyond the CRD, which types label selectors only as maps and lists of
+ * (the object is cluster-scoped: the API server clears it).  Unlike a
+ * NetworkPolicy's, a null element of an array of objects is refused, as
+ * the schema's "must be of type object" refuses it.  One check goes
+ * beyond the CRD, which types label selectors only as maps and lists of
  * strings: selectors are checked as for a NetworkPolicy (label keys and
  * values, operators, values present for In/NotIn and absent for
  * Exists/DoesNotExist), since a selector that apimachinery's
  * LabelSelectorAsSelector() refuses cannot be applied by any
- * implementation; and a null array element is refused as the schema's
- * "must be of type object" refuses it.  A destinationNamedPort is any
- * string, as in the CRD: one that is not a valid port name (or "")
- * names no container port, so it matches nothing.
+ * implementation.  A destinationNamedPort is any string, as in the CRD:
+ * one that is not a valid port name (or "") names no container port, so
+ * it matches nothing.  A protocols entry that sets none of tcp, udp, sctp
+ * or destinationNamedPort is refused, as the CRD refuses it once pruned:
+ * the API defines no fail-closed reading for protocols, only for peers.
  *
  * Fail closed.  A peer that sets none of the fields this version knows
  * for its direction, but sets others, is from a newer API than ours: it is
@@ -90,9 +93,9 @@
  * such peer adds a message to 'warnings' for the consumer to log.
  *
  * A policy that is refused (cnp_from_json() returns NULL) is one the API
- * server would have refused too, except for the two checks above and the
- * named-port rule with the standard CRD: a consumer that watches the API
- * should keep the policy's last valid version, if any, and say so. */
+ * server would have refused too, except for the selector checks above and
+ * the named-port rule with the standard CRD: a consumer that watches the
+ * API should keep the policy's last valid version, if any, and say so. */
 #ifndef NP_CNP_H
 #define NP_CNP_H 1
 
