@@ -5,6 +5,7 @@ src_libnetpol_la_SOURCES = \
 	src/audit-log.c \
 	src/cli.c \
 	src/cluster.c \
+	src/cnp.c \
 	src/compile.c \
 	src/compile-ctx.h \
 	src/compile-flows.c \
@@ -35,6 +36,7 @@ src_libnetpol_la_SOURCES = \
 	include/audit-log.h \
 	include/cli.h \
 	include/cluster.h \
+	include/cnp.h \
 	include/compile.h \
 	include/compile-flags.h \
 	include/cookie.h \

@@ -34,24 +34,7 @@ locator_format(const struct locator *loc)
     return s;
 }
 
-/* Validation context: where we are, for messages. */
-struct vctx {
-    const char *origin;
-    const struct locator *locator;      /* NULL for a lone object. */
-    const char *kind;           /* NULL until known. */
-    const char *ns;             /* NULL for cluster-scoped or unknown. */
-    const char *name;           /* NULL until known. */
-
-    char *path;                 /* Field path, e.g. "spec.ingress[0]". */
-    size_t path_len, path_allocated;
-
-    char **quoted;              /* Strings made by quote(), to free. */
-    size_t n_quoted, allocated_quoted;
-
-    char *error;                /* The first error, malloc'd. */
-};
-
-static void
+void
 vctx_init(struct vctx *ctx, const char *origin,
           const struct locator *locator)
 {
@@ -63,7 +46,7 @@ vctx_init(struct vctx *ctx, const char *origin,
     ctx->path[0] = '\0';
 }
 
-static void
+void
 vctx_destroy(struct vctx *ctx)
 {
     free(ctx->path);
@@ -86,9 +69,9 @@ path_append(struct vctx *ctx, const char *s)
     ctx->path_len += len;
 }
 
-/* Each push returns a mark that path_pop() takes to undo it. */
-static size_t
-path_push(struct vctx *ctx, const char *field)
+/* Each push returns a mark that vctx_pop() takes to undo it. */
+size_t
+vctx_push(struct vctx *ctx, const char *field)
 {
     size_t mark = ctx->path_len;
     if (ctx->path_len) {
@@ -98,8 +81,8 @@ path_push(struct vctx *ctx, const char *field)
     return mark;
 }
 
-static size_t
-path_push_index(struct vctx *ctx, size_t index)
+size_t
+vctx_push_index(struct vctx *ctx, size_t index)
 {
     size_t mark = ctx->path_len;
     char buf[32];
@@ -109,8 +92,8 @@ path_push_index(struct vctx *ctx, size_t index)
 }
 
 /* A map key, as Kubernetes field paths write it: "metadata.labels[app]". */
-static size_t
-path_push_key(struct vctx *ctx, const char *key)
+size_t
+vctx_push_key(struct vctx *ctx, const char *key)
 {
     size_t mark = ctx->path_len;
     path_append(ctx, "[");
@@ -119,8 +102,8 @@ path_push_key(struct vctx *ctx, const char *key)
     return mark;
 }
 
-static void
-path_pop(struct vctx *ctx, size_t mark)
+void
+vctx_pop(struct vctx *ctx, size_t mark)
 {
     ctx->path_len = mark;
     ctx->path[mark] = '\0';
@@ -128,8 +111,8 @@ path_pop(struct vctx *ctx, size_t mark)
 
 /* Returns 's' as a JSON string literal, cut after NP_QUOTE_MAX bytes (see
  * np_quote()), valid until 'ctx' is destroyed. */
-static const char *
-quote(struct vctx *ctx, const char *s)
+const char *
+vctx_quote(struct vctx *ctx, const char *s)
 {
     char *q = np_quote(s, strlen(s));
     APPEND(ctx->quoted, ctx->n_quoted, ctx->allocated_quoted, q);
@@ -138,7 +121,7 @@ quote(struct vctx *ctx, const char *s)
 
 /* Returns 's', a namespace or name read from the object and not validated
  * yet, as it can go into a message: as is if it is short and printable,
- * otherwise quoted and cut as quote() does. */
+ * otherwise quoted and cut as vctx_quote() does. */
 static const char *
 show_name(struct vctx *ctx, const char *s)
 {
@@ -147,12 +130,12 @@ show_name(struct vctx *ctx, const char *s)
     for (size_t i = 0; plain && i < len; i++) {
         plain = s[i] > ' ' && s[i] < 0x7f && s[i] != '"' && s[i] != '\\';
     }
-    return plain ? s : quote(ctx, s);
+    return plain ? s : vctx_quote(ctx, s);
 }
 
 /* Describes 'v' for "must be a string, not ..." messages. */
-static const char *
-describe(struct vctx *ctx, const json_t *v)
+const char *
+vctx_describe(struct vctx *ctx, const json_t *v)
 {
     char *s;
     switch (json_typeof(v)) {
@@ -161,7 +144,7 @@ describe(struct vctx *ctx, const json_t *v)
     case JSON_ARRAY:
         return "an array";
     case JSON_STRING:
-        s = xasprintf("string %s", quote(ctx, json_string_value(v)));
+        s = xasprintf("string %s", vctx_quote(ctx, json_string_value(v)));
         break;
     case JSON_INTEGER:
         s = xasprintf("integer %" JSON_INTEGER_FORMAT, json_integer_value(v));
@@ -181,13 +164,8 @@ describe(struct vctx *ctx, const json_t *v)
     return s;
 }
 
-/* Records an error at the current path (the first error wins) and returns
- * false. */
-static bool fail(struct vctx *, const char *format, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static bool
-fail(struct vctx *ctx, const char *format, ...)
+bool
+vctx_fail(struct vctx *ctx, const char *format, ...)
 {
     if (ctx->error) {
         return false;
@@ -220,41 +198,37 @@ fail(struct vctx *ctx, const char *format, ...)
     return false;
 }
 
-/* Like fail(), at the child 'field' of the current path. */
-static bool fail_at(struct vctx *, const char *field, const char *format,
-                    ...)
-    __attribute__((format(printf, 3, 4)));
-
-static bool
-fail_at(struct vctx *ctx, const char *field, const char *format, ...)
+bool
+vctx_fail_at(struct vctx *ctx, const char *field, const char *format, ...)
 {
-    size_t mark = path_push(ctx, field);
+    size_t mark = vctx_push(ctx, field);
     va_list args;
     va_start(args, format);
     char *msg = xvasprintf(format, args);
     va_end(args);
-    fail(ctx, "%s", msg);
+    vctx_fail(ctx, "%s", msg);
     free(msg);
-    path_pop(ctx, mark);
+    vctx_pop(ctx, mark);
     return false;
 }
 
 /* JSON access.  'null' counts as absent.  Each getter checks the type of
  * member 'key' of 'obj' and reports a mismatch at that member's path. */
 
-static const json_t *
-member(const json_t *obj, const char *key)
+const json_t *
+obj_member(const json_t *obj, const char *key)
 {
     const json_t *v = json_object_get(obj, key);
     return v && !json_is_null(v) ? v : NULL;
 }
 
-static bool
-check_type(struct vctx *ctx, const json_t *v, json_type type,
-           const char *what)
+bool
+vctx_check_type(struct vctx *ctx, const json_t *v, json_type type,
+                const char *what)
 {
     if (json_typeof(v) != type) {
-        return fail(ctx, "must be %s, not %s", what, describe(ctx, v));
+        return vctx_fail(ctx, "must be %s, not %s", what,
+                         vctx_describe(ctx, v));
     }
     return true;
 }
@@ -263,17 +237,17 @@ static bool
 get_typed(struct vctx *ctx, const json_t *obj, const char *key,
           json_type type, const char *what, const json_t **out)
 {
-    *out = member(obj, key);
+    *out = obj_member(obj, key);
     if (*out && json_typeof(*out) != type) {
-        return fail_at(ctx, key, "must be %s, not %s", what,
-                       describe(ctx, *out));
+        return vctx_fail_at(ctx, key, "must be %s, not %s", what,
+                            vctx_describe(ctx, *out));
     }
     return true;
 }
 
-static bool
-get_string(struct vctx *ctx, const json_t *obj, const char *key,
-           const char **out)
+bool
+vctx_get_string(struct vctx *ctx, const json_t *obj, const char *key,
+                const char **out)
 {
     const json_t *v;
     if (!get_typed(ctx, obj, key, JSON_STRING, "a string", &v)) {
@@ -283,23 +257,23 @@ get_string(struct vctx *ctx, const json_t *obj, const char *key,
     return true;
 }
 
-static bool
-get_object(struct vctx *ctx, const json_t *obj, const char *key,
-           const json_t **out)
+bool
+vctx_get_object(struct vctx *ctx, const json_t *obj, const char *key,
+                const json_t **out)
 {
     return get_typed(ctx, obj, key, JSON_OBJECT, "an object", out);
 }
 
-static bool
-get_array(struct vctx *ctx, const json_t *obj, const char *key,
-          const json_t **out)
+bool
+vctx_get_array(struct vctx *ctx, const json_t *obj, const char *key,
+               const json_t **out)
 {
     return get_typed(ctx, obj, key, JSON_ARRAY, "an array", out);
 }
 
-static bool
-get_int(struct vctx *ctx, const json_t *obj, const char *key,
-        const json_t **out)
+bool
+vctx_get_int(struct vctx *ctx, const json_t *obj, const char *key,
+             const json_t **out)
 {
     return get_typed(ctx, obj, key, JSON_INTEGER, "an integer", out);
 }
@@ -307,11 +281,11 @@ get_int(struct vctx *ctx, const json_t *obj, const char *key,
 static bool
 get_bool(struct vctx *ctx, const json_t *obj, const char *key, bool *out)
 {
-    const json_t *v = member(obj, key);
+    const json_t *v = obj_member(obj, key);
     *out = false;
     if (v && !json_is_boolean(v)) {
-        return fail_at(ctx, key, "must be a boolean, not %s",
-                       describe(ctx, v));
+        return vctx_fail_at(ctx, key, "must be a boolean, not %s",
+                            vctx_describe(ctx, v));
     }
     *out = v && json_is_true(v);
     return true;
@@ -319,11 +293,11 @@ get_bool(struct vctx *ctx, const json_t *obj, const char *key, bool *out)
 
 /* Array elements that are objects; 'null' elements count as {}, as Go
  * decodes them into zero structs. */
-static bool
-check_element_object(struct vctx *ctx, const json_t *elem)
+bool
+vctx_check_element_object(struct vctx *ctx, const json_t *elem)
 {
-    return json_is_null(elem) || check_type(ctx, elem, JSON_OBJECT,
-                                            "an object");
+    return json_is_null(elem) || vctx_check_type(ctx, elem, JSON_OBJECT,
+                                                 "an object");
 }
 
 /* Labels and selectors. */
@@ -337,19 +311,20 @@ parse_label_map(struct vctx *ctx, const json_t *v, struct labels *labels)
     json_object_foreach ((json_t *) v, key, value) {
         const char *reason = qualified_name_error(key);
         if (reason) {
-            return fail(ctx, "%s is not a valid label key: %s",
-                        quote(ctx, key), reason);
+            return vctx_fail(ctx, "%s is not a valid label key: %s",
+                             vctx_quote(ctx, key), reason);
         }
-        size_t mark = path_push_key(ctx, key);
-        if (!check_type(ctx, value, JSON_STRING, "a string")) {
+        size_t mark = vctx_push_key(ctx, key);
+        if (!vctx_check_type(ctx, value, JSON_STRING, "a string")) {
             return false;
         }
         reason = label_value_error(json_string_value(value));
         if (reason) {
-            return fail(ctx, "%s is not a valid label value: %s",
-                        quote(ctx, json_string_value(value)), reason);
+            return vctx_fail(ctx, "%s is not a valid label value: %s",
+                             vctx_quote(ctx, json_string_value(value)),
+                             reason);
         }
-        path_pop(ctx, mark);
+        vctx_pop(ctx, mark);
         labels_set(labels, key, json_string_value(value));
     }
     return true;
@@ -360,24 +335,24 @@ parse_sel_expr(struct vctx *ctx, const json_t *e, struct selector *sel)
 {
     const char *key, *op_name;
     const json_t *values;
-    if (!get_string(ctx, e, "key", &key)
-        || !get_string(ctx, e, "operator", &op_name)
-        || !get_array(ctx, e, "values", &values)) {
+    if (!vctx_get_string(ctx, e, "key", &key)
+        || !vctx_get_string(ctx, e, "operator", &op_name)
+        || !vctx_get_array(ctx, e, "values", &values)) {
         return false;
     }
 
     if (!key) {
-        return fail_at(ctx, "key", "is required");
+        return vctx_fail_at(ctx, "key", "is required");
     }
     const char *reason = qualified_name_error(key);
     if (reason) {
-        return fail_at(ctx, "key", "%s is not a valid label key: %s",
-                       quote(ctx, key), reason);
+        return vctx_fail_at(ctx, "key", "%s is not a valid label key: %s",
+                            vctx_quote(ctx, key), reason);
     }
 
     enum sel_op op;
     if (!op_name) {
-        return fail_at(ctx, "operator", "is required");
+        return vctx_fail_at(ctx, "operator", "is required");
     } else if (!strcmp(op_name, "In")) {
         op = SEL_IN;
     } else if (!strcmp(op_name, "NotIn")) {
@@ -387,18 +362,18 @@ parse_sel_expr(struct vctx *ctx, const json_t *e, struct selector *sel)
     } else if (!strcmp(op_name, "DoesNotExist")) {
         op = SEL_DOES_NOT_EXIST;
     } else {
-        return fail_at(ctx, "operator", "%s is not a valid selector "
-                       "operator (must be In, NotIn, Exists or "
-                       "DoesNotExist)", quote(ctx, op_name));
+        return vctx_fail_at(ctx, "operator", "%s is not a valid selector "
+                            "operator (must be In, NotIn, Exists or "
+                            "DoesNotExist)", vctx_quote(ctx, op_name));
     }
 
     size_t n = values ? json_array_size(values) : 0;
     if ((op == SEL_IN || op == SEL_NOT_IN) && !n) {
-        return fail_at(ctx, "values", "must be non-empty when operator is "
-                       "%s", op_name);
+        return vctx_fail_at(ctx, "values", "must be non-empty when "
+                            "operator is %s", op_name);
     } else if ((op == SEL_EXISTS || op == SEL_DOES_NOT_EXIST) && n) {
-        return fail_at(ctx, "values", "must be empty when operator is %s",
-                       op_name);
+        return vctx_fail_at(ctx, "values", "must be empty when operator is %s",
+                            op_name);
     }
 
     /* The values are not checked as label values: the API server keeps
@@ -406,19 +381,19 @@ parse_sel_expr(struct vctx *ctx, const json_t *e, struct selector *sel)
      * InSelector), and such a value just matches no label.  A null is "",
      * as Go decodes it. */
     const char **strings = xcalloc(n, sizeof *strings);
-    size_t mark = path_push(ctx, "values");
+    size_t mark = vctx_push(ctx, "values");
     for (size_t i = 0; i < n; i++) {
         const json_t *value = json_array_get(values, i);
-        size_t mark2 = path_push_index(ctx, i);
+        size_t mark2 = vctx_push_index(ctx, i);
         if (!json_is_null(value)
-            && !check_type(ctx, value, JSON_STRING, "a string")) {
+            && !vctx_check_type(ctx, value, JSON_STRING, "a string")) {
             free(strings);
             return false;
         }
         strings[i] = json_is_null(value) ? "" : json_string_value(value);
-        path_pop(ctx, mark2);
+        vctx_pop(ctx, mark2);
     }
-    path_pop(ctx, mark);
+    vctx_pop(ctx, mark);
 
     selector_add_expr(sel, key, op, strings, n);
     free(strings);
@@ -427,36 +402,36 @@ parse_sel_expr(struct vctx *ctx, const json_t *e, struct selector *sel)
 
 /* Validates the LabelSelector 'v' (an object, at the current path) into
  * 'sel', which the caller has initialized. */
-static bool
-parse_selector(struct vctx *ctx, const json_t *v, struct selector *sel)
+bool
+vctx_parse_selector(struct vctx *ctx, const json_t *v, struct selector *sel)
 {
     const json_t *match_labels, *exprs;
-    if (!get_object(ctx, v, "matchLabels", &match_labels)
-        || !get_array(ctx, v, "matchExpressions", &exprs)) {
+    if (!vctx_get_object(ctx, v, "matchLabels", &match_labels)
+        || !vctx_get_array(ctx, v, "matchExpressions", &exprs)) {
         return false;
     }
 
     if (match_labels) {
-        size_t mark = path_push(ctx, "matchLabels");
+        size_t mark = vctx_push(ctx, "matchLabels");
         if (!parse_label_map(ctx, match_labels, &sel->match_labels)) {
             return false;
         }
-        path_pop(ctx, mark);
+        vctx_pop(ctx, mark);
     }
 
     if (exprs) {
-        size_t mark = path_push(ctx, "matchExpressions");
+        size_t mark = vctx_push(ctx, "matchExpressions");
         size_t i;
         const json_t *e;
         json_array_foreach (exprs, i, e) {
-            size_t mark2 = path_push_index(ctx, i);
-            if (!check_type(ctx, e, JSON_OBJECT, "an object")
+            size_t mark2 = vctx_push_index(ctx, i);
+            if (!vctx_check_type(ctx, e, JSON_OBJECT, "an object")
                 || !parse_sel_expr(ctx, e, sel)) {
                 return false;
             }
-            path_pop(ctx, mark2);
+            vctx_pop(ctx, mark2);
         }
-        path_pop(ctx, mark);
+        vctx_pop(ctx, mark);
     }
     return true;
 }
@@ -469,47 +444,34 @@ get_selector(struct vctx *ctx, const json_t *obj, const char *key,
 {
     const json_t *v;
     *out = NULL;
-    if (!get_object(ctx, obj, key, &v)) {
+    if (!vctx_get_object(ctx, obj, key, &v)) {
         return false;
     }
     if (v) {
         *out = xmalloc(sizeof **out);
         selector_init(*out);
-        size_t mark = path_push(ctx, key);
-        if (!parse_selector(ctx, v, *out)) {
+        size_t mark = vctx_push(ctx, key);
+        if (!vctx_parse_selector(ctx, v, *out)) {
             selector_free(*out);
             *out = NULL;
             return false;
         }
-        path_pop(ctx, mark);
+        vctx_pop(ctx, mark);
     }
     return true;
 }
 
 /* Metadata. */
 
-enum name_rule {
-    NAME_DNS_LABEL,
-    NAME_DNS_SUBDOMAIN,
-};
-
-struct meta {
-    const char *name;
-    const char *ns;             /* Defaulted to "default" when namespaced. */
-    const char *resource_version;
-    const char *uid;
-    const json_t *labels;
-};
-
 /* Reads the identity of the object 'v' into 'm' and 'ctx', tolerating
  * errors: messages about other fields must still name the object. */
-static void
-peek_meta(struct vctx *ctx, const json_t *v, bool namespaced,
-          struct meta *m)
+void
+vctx_peek_meta(struct vctx *ctx, const json_t *v, bool namespaced,
+               struct meta *m)
 {
-    const json_t *meta = member(v, "metadata");
-    const json_t *name = meta ? member(meta, "name") : NULL;
-    const json_t *ns = meta ? member(meta, "namespace") : NULL;
+    const json_t *meta = obj_member(v, "metadata");
+    const json_t *name = meta ? obj_member(meta, "name") : NULL;
+    const json_t *ns = meta ? obj_member(meta, "namespace") : NULL;
 
     memset(m, 0, sizeof *m);
     if (json_is_string(name) && *json_string_value(name)) {
@@ -523,56 +485,57 @@ peek_meta(struct vctx *ctx, const json_t *v, bool namespaced,
     }
 }
 
-static bool
-parse_meta(struct vctx *ctx, const json_t *v, bool namespaced,
-           enum name_rule rule, struct labels *labels, struct meta *m)
+bool
+vctx_parse_meta(struct vctx *ctx, const json_t *v, bool namespaced,
+                enum name_rule rule, struct labels *labels, struct meta *m)
 {
     const json_t *meta;
-    if (!get_object(ctx, v, "metadata", &meta)) {
+    if (!vctx_get_object(ctx, v, "metadata", &meta)) {
         return false;
     }
     if (!meta) {
-        return fail_at(ctx, "metadata.name", "is required");
+        return vctx_fail_at(ctx, "metadata.name", "is required");
     }
 
-    size_t mark = path_push(ctx, "metadata");
+    size_t mark = vctx_push(ctx, "metadata");
     const char *name, *ns, *rv, *uid;
     const json_t *label_map;
-    if (!get_string(ctx, meta, "name", &name)
-        || !get_string(ctx, meta, "namespace", &ns)
-        || !get_string(ctx, meta, "resourceVersion", &rv)
-        || !get_string(ctx, meta, "uid", &uid)
-        || !get_object(ctx, meta, "labels", &label_map)) {
+    if (!vctx_get_string(ctx, meta, "name", &name)
+        || !vctx_get_string(ctx, meta, "namespace", &ns)
+        || !vctx_get_string(ctx, meta, "resourceVersion", &rv)
+        || !vctx_get_string(ctx, meta, "uid", &uid)
+        || !vctx_get_object(ctx, meta, "labels", &label_map)) {
         return false;
     }
 
     if (!name || !*name) {
-        return fail_at(ctx, "name", "is required");
+        return vctx_fail_at(ctx, "name", "is required");
     }
     const char *reason = (rule == NAME_DNS_LABEL
                           ? dns1123_label_error(name)
                           : dns1123_subdomain_error(name));
     if (reason) {
-        return fail_at(ctx, "name", "%s is not a valid name: %s",
-                       quote(ctx, name), reason);
+        return vctx_fail_at(ctx, "name", "%s is not a valid name: %s",
+                            vctx_quote(ctx, name), reason);
     }
 
     if (namespaced && ns && *ns) {
         reason = dns1123_label_error(ns);
         if (reason) {
-            return fail_at(ctx, "namespace", "%s is not a valid namespace "
-                           "name: %s", quote(ctx, ns), reason);
+            return vctx_fail_at(ctx, "namespace", "%s is not a valid "
+                                "namespace name: %s", vctx_quote(ctx, ns),
+                                reason);
         }
     }
 
     if (label_map) {
-        size_t mark2 = path_push(ctx, "labels");
+        size_t mark2 = vctx_push(ctx, "labels");
         if (!parse_label_map(ctx, label_map, labels)) {
             return false;
         }
-        path_pop(ctx, mark2);
+        vctx_pop(ctx, mark2);
     }
-    path_pop(ctx, mark);
+    vctx_pop(ctx, mark);
 
     m->resource_version = rv;
     m->uid = uid;
@@ -588,8 +551,8 @@ parse_namespace(struct vctx *ctx, const json_t *v)
     struct meta m;
 
     labels_init(&ns->labels);
-    peek_meta(ctx, v, false, &m);
-    if (!parse_meta(ctx, v, false, NAME_DNS_LABEL, &ns->labels, &m)) {
+    vctx_peek_meta(ctx, v, false, &m);
+    if (!vctx_parse_meta(ctx, v, false, NAME_DNS_LABEL, &ns->labels, &m)) {
         k8s_namespace_destroy(ns);
         return NULL;
     }
@@ -625,7 +588,7 @@ parse_proto(struct vctx *ctx, const json_t *obj, bool empty_is_tcp,
             enum np_proto *proto)
 {
     const char *s;
-    if (!get_string(ctx, obj, "protocol", &s)) {
+    if (!vctx_get_string(ctx, obj, "protocol", &s)) {
         return false;
     }
     if (!s || !strcmp(s, "TCP") || (empty_is_tcp && !*s)) {
@@ -635,21 +598,21 @@ parse_proto(struct vctx *ctx, const json_t *obj, bool empty_is_tcp,
     } else if (!strcmp(s, "SCTP")) {
         *proto = NP_SCTP;
     } else {
-        return fail_at(ctx, "protocol", "%s is not a supported protocol "
-                       "(must be TCP, UDP or SCTP)", quote(ctx, s));
+        return vctx_fail_at(ctx, "protocol", "%s is not a supported protocol "
+                            "(must be TCP, UDP or SCTP)", vctx_quote(ctx, s));
     }
     return true;
 }
 
 /* Checks that integer 'v' is a port number, at child 'field'. */
-static bool
-check_port_num(struct vctx *ctx, const char *field, const json_t *v)
+bool
+vctx_check_port_num(struct vctx *ctx, const char *field, const json_t *v)
 {
     json_int_t n = json_integer_value(v);
     if (n < 1 || n > 65535) {
-        return fail_at(ctx, field, "%" JSON_INTEGER_FORMAT " is not a "
-                       "valid port number (must be between 1 and 65535)",
-                       n);
+        return vctx_fail_at(ctx, field, "%" JSON_INTEGER_FORMAT " is not a "
+                            "valid port number (must be between 1 and 65535)",
+                            n);
     }
     return true;
 }
@@ -659,7 +622,7 @@ parse_container_ports(struct vctx *ctx, const json_t *container,
                       struct k8s_pod *pod)
 {
     const json_t *ports;
-    if (!get_array(ctx, container, "ports", &ports)) {
+    if (!vctx_get_array(ctx, container, "ports", &ports)) {
         return false;
     }
     if (!ports) {
@@ -670,38 +633,39 @@ parse_container_ports(struct vctx *ctx, const json_t *container,
     size_t allocated = pod->n_ports + json_array_size(ports);
     pod->ports = xrealloc(pod->ports, allocated * sizeof *pod->ports);
 
-    size_t mark = path_push(ctx, "ports");
+    size_t mark = vctx_push(ctx, "ports");
     size_t i;
     const json_t *p;
     json_array_foreach (ports, i, p) {
-        size_t mark2 = path_push_index(ctx, i);
-        if (!check_element_object(ctx, p)) {
+        size_t mark2 = vctx_push_index(ctx, i);
+        if (!vctx_check_element_object(ctx, p)) {
             return false;
         }
 
         const json_t *num;
         const char *name;
         enum np_proto proto;
-        if (!get_int(ctx, p, "containerPort", &num)
-            || !get_string(ctx, p, "name", &name)
+        if (!vctx_get_int(ctx, p, "containerPort", &num)
+            || !vctx_get_string(ctx, p, "name", &name)
             || !parse_proto(ctx, p, true, &proto)) {
             return false;
         }
         if (!num) {
-            return fail_at(ctx, "containerPort", "is required");
-        } else if (!check_port_num(ctx, "containerPort", num)) {
+            return vctx_fail_at(ctx, "containerPort", "is required");
+        } else if (!vctx_check_port_num(ctx, "containerPort", num)) {
             return false;
         }
         if (name && *name) {
             const char *reason = port_name_error(name);
             if (reason) {
-                return fail_at(ctx, "name", "%s is not a valid port name: "
-                               "%s", quote(ctx, name), reason);
+                return vctx_fail_at(ctx, "name", "%s is not a valid port "
+                                    "name: %s", vctx_quote(ctx, name),
+                                    reason);
             }
             for (size_t j = first; j < pod->n_ports; j++) {
                 if (pod->ports[j].name && !strcmp(pod->ports[j].name, name)) {
-                    return fail_at(ctx, "name", "duplicate port name %s",
-                                   quote(ctx, name));
+                    return vctx_fail_at(ctx, "name", "duplicate port name %s",
+                                        vctx_quote(ctx, name));
                 }
             }
         } else {
@@ -712,9 +676,9 @@ parse_container_ports(struct vctx *ctx, const json_t *container,
         cp->name = name ? xstrdup(name) : NULL;
         cp->port = json_integer_value(num);
         cp->proto = proto;
-        path_pop(ctx, mark2);
+        vctx_pop(ctx, mark2);
     }
-    path_pop(ctx, mark);
+    vctx_pop(ctx, mark);
     return true;
 }
 
@@ -735,14 +699,14 @@ parse_pod_ip(struct vctx *ctx, const json_t *obj, const char *key,
              struct k8s_pod *pod)
 {
     const char *s;
-    if (!get_string(ctx, obj, key, &s)) {
+    if (!vctx_get_string(ctx, obj, key, &s)) {
         return false;
     }
     if (s && *s) {
         struct ip_addr ip;
         if (!ip_addr_parse_k8s(s, &ip)) {
-            return fail_at(ctx, key, "%s is not a valid IP address",
-                           quote(ctx, s));
+            return vctx_fail_at(ctx, key, "%s is not a valid IP address",
+                                vctx_quote(ctx, s));
         }
         pod_add_ip(pod, &ip);
     }
@@ -754,35 +718,35 @@ parse_pod_spec(struct vctx *ctx, const json_t *spec, struct k8s_pod *pod)
 {
     const char *node;
     const json_t *containers;
-    if (!get_string(ctx, spec, "nodeName", &node)
+    if (!vctx_get_string(ctx, spec, "nodeName", &node)
         || !get_bool(ctx, spec, "hostNetwork", &pod->host_network)
-        || !get_array(ctx, spec, "containers", &containers)) {
+        || !vctx_get_array(ctx, spec, "containers", &containers)) {
         return false;
     }
 
     if (node && *node) {
         const char *reason = dns1123_subdomain_error(node);
         if (reason) {
-            return fail_at(ctx, "nodeName", "%s is not a valid node name: "
-                           "%s", quote(ctx, node), reason);
+            return vctx_fail_at(ctx, "nodeName", "%s is not a valid node "
+                                "name: %s", vctx_quote(ctx, node), reason);
         }
         pod->node_name = xstrdup(node);
     }
 
     if (containers) {
-        size_t mark = path_push(ctx, "containers");
+        size_t mark = vctx_push(ctx, "containers");
         size_t i;
         const json_t *c;
         json_array_foreach (containers, i, c) {
-            size_t mark2 = path_push_index(ctx, i);
-            if (!check_element_object(ctx, c)
+            size_t mark2 = vctx_push_index(ctx, i);
+            if (!vctx_check_element_object(ctx, c)
                 || (c && !json_is_null(c)
                     && !parse_container_ports(ctx, c, pod))) {
                 return false;
             }
-            path_pop(ctx, mark2);
+            vctx_pop(ctx, mark2);
         }
-        path_pop(ctx, mark);
+        vctx_pop(ctx, mark);
     }
     return true;
 }
@@ -799,8 +763,8 @@ parse_pod_status(struct vctx *ctx, const json_t *status, struct k8s_pod *pod)
     };
     const char *phase;
     const json_t *ips;
-    if (!get_string(ctx, status, "phase", &phase)
-        || !get_array(ctx, status, "podIPs", &ips)
+    if (!vctx_get_string(ctx, status, "phase", &phase)
+        || !vctx_get_array(ctx, status, "podIPs", &ips)
         || !parse_pod_ip(ctx, status, "podIP", pod)) {
         return false;
     }
@@ -822,30 +786,30 @@ parse_pod_status(struct vctx *ctx, const json_t *status, struct k8s_pod *pod)
     }
 
     if (ips) {
-        size_t mark = path_push(ctx, "podIPs");
+        size_t mark = vctx_push(ctx, "podIPs");
         size_t i;
         const json_t *entry;
         json_array_foreach (ips, i, entry) {
-            size_t mark2 = path_push_index(ctx, i);
-            if (!check_type(ctx, entry, JSON_OBJECT, "an object")) {
+            size_t mark2 = vctx_push_index(ctx, i);
+            if (!vctx_check_type(ctx, entry, JSON_OBJECT, "an object")) {
                 return false;
             }
-            if (!member(entry, "ip")) {
-                return fail_at(ctx, "ip", "is required");
+            if (!obj_member(entry, "ip")) {
+                return vctx_fail_at(ctx, "ip", "is required");
             }
             if (!parse_pod_ip(ctx, entry, "ip", pod)) {
                 return false;
             }
-            path_pop(ctx, mark2);
+            vctx_pop(ctx, mark2);
         }
-        path_pop(ctx, mark);
+        vctx_pop(ctx, mark);
     }
     /* As the API server's validation: at most one address per family
      * (podIP is podIPs[0]). */
     if (pod->n_ips > 2
         || (pod->n_ips == 2 && pod->ips[0].family == pod->ips[1].family)) {
-        return fail_at(ctx, "podIPs", "may hold one address per family, "
-                       "not %zu addresses", pod->n_ips);
+        return vctx_fail_at(ctx, "podIPs", "may hold one address per family, "
+                            "not %zu addresses", pod->n_ips);
     }
     return true;
 }
@@ -858,27 +822,27 @@ parse_pod(struct vctx *ctx, const json_t *v)
     const json_t *spec, *status;
 
     labels_init(&pod->labels);
-    peek_meta(ctx, v, true, &m);
-    if (!parse_meta(ctx, v, true, NAME_DNS_SUBDOMAIN, &pod->labels, &m)
-        || !get_object(ctx, v, "spec", &spec)
-        || !get_object(ctx, v, "status", &status)) {
+    vctx_peek_meta(ctx, v, true, &m);
+    if (!vctx_parse_meta(ctx, v, true, NAME_DNS_SUBDOMAIN, &pod->labels, &m)
+        || !vctx_get_object(ctx, v, "spec", &spec)
+        || !vctx_get_object(ctx, v, "status", &status)) {
         goto error;
     }
 
     if (spec) {
-        size_t mark = path_push(ctx, "spec");
+        size_t mark = vctx_push(ctx, "spec");
         if (!parse_pod_spec(ctx, spec, pod)) {
             goto error;
         }
-        path_pop(ctx, mark);
+        vctx_pop(ctx, mark);
     }
     pod->phase = POD_PENDING;
     if (status) {
-        size_t mark = path_push(ctx, "status");
+        size_t mark = vctx_push(ctx, "status");
         if (!parse_pod_status(ctx, status, pod)) {
             goto error;
         }
-        path_pop(ctx, mark);
+        vctx_pop(ctx, mark);
     }
 
     pod->namespace = xstrdup(ctx->ns);
@@ -902,28 +866,28 @@ parse_np_port(struct vctx *ctx, const json_t *v, struct np_port *port)
         return false;
     }
 
-    const json_t *num = member(v, "port");
+    const json_t *num = obj_member(v, "port");
     const json_t *end;
-    if (!get_int(ctx, v, "endPort", &end)) {
+    if (!vctx_get_int(ctx, v, "endPort", &end)) {
         return false;
     }
     if (!num) {
         if (end) {
-            return fail_at(ctx, "endPort", "may not be specified when port "
-                           "is not specified");
+            return vctx_fail_at(ctx, "endPort", "may not be specified when "
+                                "port is not specified");
         }
     } else if (json_is_integer(num)) {
-        if (!check_port_num(ctx, "port", num)) {
+        if (!vctx_check_port_num(ctx, "port", num)) {
             return false;
         }
         port->port = json_integer_value(num);
         if (end) {
             json_int_t e = json_integer_value(end);
             if (e < json_integer_value(num)) {
-                return fail_at(ctx, "endPort", "%" JSON_INTEGER_FORMAT
-                               " is less than port %" JSON_INTEGER_FORMAT,
-                               e, json_integer_value(num));
-            } else if (!check_port_num(ctx, "endPort", end)) {
+                return vctx_fail_at(ctx, "endPort", "%" JSON_INTEGER_FORMAT
+                                    " is less than port %" JSON_INTEGER_FORMAT,
+                                    e, json_integer_value(num));
+            } else if (!vctx_check_port_num(ctx, "endPort", end)) {
                 return false;
             }
             port->end_port = e;
@@ -932,16 +896,16 @@ parse_np_port(struct vctx *ctx, const json_t *v, struct np_port *port)
         const char *name = json_string_value(num);
         const char *reason = port_name_error(name);
         if (reason) {
-            return fail_at(ctx, "port", "%s is not a valid port name: %s",
-                           quote(ctx, name), reason);
+            return vctx_fail_at(ctx, "port", "%s is not a valid port name: %s",
+                                vctx_quote(ctx, name), reason);
         } else if (end) {
-            return fail_at(ctx, "endPort", "may not be specified when port "
-                           "is a name (%s)", quote(ctx, name));
+            return vctx_fail_at(ctx, "endPort", "may not be specified when "
+                                "port is a name (%s)", vctx_quote(ctx, name));
         }
         port->name = xstrdup(name);
     } else {
-        return fail_at(ctx, "port", "must be an integer or a string, not %s",
-                       describe(ctx, num));
+        return vctx_fail_at(ctx, "port", "must be an integer or a string, "
+                            "not %s", vctx_describe(ctx, num));
     }
     return true;
 }
@@ -960,18 +924,19 @@ parse_ipblock(struct vctx *ctx, const json_t *v, struct np_peer *peer)
 {
     const char *cidr_s;
     const json_t *excepts;
-    if (!get_string(ctx, v, "cidr", &cidr_s)
-        || !get_array(ctx, v, "except", &excepts)) {
+    if (!vctx_get_string(ctx, v, "cidr", &cidr_s)
+        || !vctx_get_array(ctx, v, "except", &excepts)) {
         return false;
     }
     if (!cidr_s || !*cidr_s) {
-        return fail_at(ctx, "cidr", "is required");
+        return vctx_fail_at(ctx, "cidr", "is required");
     }
     int block_plen;
     const char *reason = cidr_parse_k8s(cidr_s, &peer->block, &block_plen,
                                         NULL);
     if (reason) {
-        return fail_at(ctx, "cidr", "%s %s", quote(ctx, cidr_s), reason);
+        return vctx_fail_at(ctx, "cidr", "%s %s", vctx_quote(ctx, cidr_s),
+                            reason);
     }
     peer->is_ipblock = true;
 
@@ -979,28 +944,28 @@ parse_ipblock(struct vctx *ctx, const json_t *v, struct np_peer *peer)
         size_t n = json_array_size(excepts);
         peer->excepts = xcalloc(n, sizeof *peer->excepts);
 
-        size_t mark = path_push(ctx, "except");
+        size_t mark = vctx_push(ctx, "except");
         for (size_t i = 0; i < n; i++) {
             const json_t *e = json_array_get(excepts, i);
             struct cidr *c = &peer->excepts[i];
-            size_t mark2 = path_push_index(ctx, i);
-            if (!check_type(ctx, e, JSON_STRING, "a string")) {
+            size_t mark2 = vctx_push_index(ctx, i);
+            if (!vctx_check_type(ctx, e, JSON_STRING, "a string")) {
                 return false;
             }
             const char *s = json_string_value(e);
             int plen;
             reason = cidr_parse_k8s(s, c, &plen, NULL);
             if (reason) {
-                return fail(ctx, "%s %s", quote(ctx, s), reason);
+                return vctx_fail(ctx, "%s %s", vctx_quote(ctx, s), reason);
             }
             /* The API server's test: cidr holds the except's address, and
              * the except's prefix, as written, is longer. */
             if (!cidr_contains_addr(&peer->block, &c->addr)) {
-                return fail(ctx, "%s is not inside cidr %s", quote(ctx, s),
-                            quote(ctx, cidr_s));
+                return vctx_fail(ctx, "%s is not inside cidr %s",
+                                 vctx_quote(ctx, s), vctx_quote(ctx, cidr_s));
             } else if (plen <= block_plen) {
-                return fail(ctx, "%s is not strictly inside cidr %s",
-                            quote(ctx, s), quote(ctx, cidr_s));
+                return vctx_fail(ctx, "%s is not strictly inside cidr %s",
+                                 vctx_quote(ctx, s), vctx_quote(ctx, cidr_s));
             }
             /* Through an IPv4-mapped form, an except can pass that test
              * and still hold the whole cidr: it excepts the whole cidr. */
@@ -1008,9 +973,9 @@ parse_ipblock(struct vctx *ctx, const json_t *v, struct np_peer *peer)
                 *c = peer->block;
             }
             peer->n_excepts++;
-            path_pop(ctx, mark2);
+            vctx_pop(ctx, mark2);
         }
-        path_pop(ctx, mark);
+        vctx_pop(ctx, mark);
     }
     return true;
 }
@@ -1021,7 +986,7 @@ parse_np_peer(struct vctx *ctx, const json_t *v, struct np_peer *peer)
     memset(peer, 0, sizeof *peer);
 
     const json_t *ipblock;
-    if (!get_object(ctx, v, "ipBlock", &ipblock)
+    if (!vctx_get_object(ctx, v, "ipBlock", &ipblock)
         || !get_selector(ctx, v, "podSelector", &peer->pod_selector)
         || !get_selector(ctx, v, "namespaceSelector", &peer->ns_selector)) {
         return false;
@@ -1029,17 +994,17 @@ parse_np_peer(struct vctx *ctx, const json_t *v, struct np_peer *peer)
 
     if (ipblock) {
         if (peer->pod_selector || peer->ns_selector) {
-            return fail(ctx, "ipBlock may not be combined with podSelector "
-                        "or namespaceSelector in one peer");
+            return vctx_fail(ctx, "ipBlock may not be combined with "
+                             "podSelector or namespaceSelector in one peer");
         }
-        size_t mark = path_push(ctx, "ipBlock");
+        size_t mark = vctx_push(ctx, "ipBlock");
         if (!parse_ipblock(ctx, ipblock, peer)) {
             return false;
         }
-        path_pop(ctx, mark);
+        vctx_pop(ctx, mark);
     } else if (!peer->pod_selector && !peer->ns_selector) {
-        return fail(ctx, "must specify a peer: podSelector, "
-                    "namespaceSelector or ipBlock");
+        return vctx_fail(ctx, "must specify a peer: podSelector, "
+                         "namespaceSelector or ipBlock");
     }
     return true;
 }
@@ -1054,19 +1019,19 @@ parse_np_rule(struct vctx *ctx, const json_t *v, const char *peers_key,
     if (json_is_null(v)) {
         return true;
     }
-    if (!get_array(ctx, v, "ports", &ports)
-        || !get_array(ctx, v, peers_key, &peers)) {
+    if (!vctx_get_array(ctx, v, "ports", &ports)
+        || !vctx_get_array(ctx, v, peers_key, &peers)) {
         return false;
     }
 
     if (ports && json_array_size(ports)) {
         rule->ports = xcalloc(json_array_size(ports), sizeof *rule->ports);
-        size_t mark = path_push(ctx, "ports");
+        size_t mark = vctx_push(ctx, "ports");
         size_t i;
         const json_t *p;
         json_array_foreach (ports, i, p) {
-            size_t mark2 = path_push_index(ctx, i);
-            if (!check_element_object(ctx, p)) {
+            size_t mark2 = vctx_push_index(ctx, i);
+            if (!vctx_check_element_object(ctx, p)) {
                 return false;
             }
             if (!parse_np_port(ctx, p, &rule->ports[i])) {
@@ -1074,19 +1039,19 @@ parse_np_rule(struct vctx *ctx, const json_t *v, const char *peers_key,
                 return false;
             }
             rule->n_ports++;
-            path_pop(ctx, mark2);
+            vctx_pop(ctx, mark2);
         }
-        path_pop(ctx, mark);
+        vctx_pop(ctx, mark);
     }
 
     if (peers && json_array_size(peers)) {
         rule->peers = xcalloc(json_array_size(peers), sizeof *rule->peers);
-        size_t mark = path_push(ctx, peers_key);
+        size_t mark = vctx_push(ctx, peers_key);
         size_t i;
         const json_t *p;
         json_array_foreach (peers, i, p) {
-            size_t mark2 = path_push_index(ctx, i);
-            if (!check_element_object(ctx, p)) {
+            size_t mark2 = vctx_push_index(ctx, i);
+            if (!vctx_check_element_object(ctx, p)) {
                 return false;
             }
             if (!parse_np_peer(ctx, p, &rule->peers[i])) {
@@ -1094,9 +1059,9 @@ parse_np_rule(struct vctx *ctx, const json_t *v, const char *peers_key,
                 return false;
             }
             rule->n_peers++;
-            path_pop(ctx, mark2);
+            vctx_pop(ctx, mark2);
         }
-        path_pop(ctx, mark);
+        vctx_pop(ctx, mark);
     }
     return true;
 }
@@ -1107,7 +1072,7 @@ parse_np_rules(struct vctx *ctx, const json_t *spec, const char *key,
                const char *peers_key, struct np_rule **rules, size_t *n)
 {
     const json_t *array;
-    if (!get_array(ctx, spec, key, &array)) {
+    if (!vctx_get_array(ctx, spec, key, &array)) {
         return false;
     }
     if (!array || !json_array_size(array)) {
@@ -1115,12 +1080,12 @@ parse_np_rules(struct vctx *ctx, const json_t *spec, const char *key,
     }
 
     *rules = xcalloc(json_array_size(array), sizeof **rules);
-    size_t mark = path_push(ctx, key);
+    size_t mark = vctx_push(ctx, key);
     size_t i;
     const json_t *r;
     json_array_foreach (array, i, r) {
-        size_t mark2 = path_push_index(ctx, i);
-        if (!check_element_object(ctx, r)) {
+        size_t mark2 = vctx_push_index(ctx, i);
+        if (!vctx_check_element_object(ctx, r)) {
             return false;
         }
         /* The rule's members are owned by the array from here on. */
@@ -1128,9 +1093,9 @@ parse_np_rules(struct vctx *ctx, const json_t *spec, const char *key,
         if (!parse_np_rule(ctx, r, peers_key, &(*rules)[i])) {
             return false;
         }
-        path_pop(ctx, mark2);
+        vctx_pop(ctx, mark2);
     }
-    path_pop(ctx, mark);
+    vctx_pop(ctx, mark);
     return true;
 }
 
@@ -1139,7 +1104,7 @@ parse_policy_types(struct vctx *ctx, const json_t *spec,
                    struct k8s_netpol *np)
 {
     const json_t *types;
-    if (!get_array(ctx, spec, "policyTypes", &types)) {
+    if (!vctx_get_array(ctx, spec, "policyTypes", &types)) {
         return false;
     }
 
@@ -1150,16 +1115,16 @@ parse_policy_types(struct vctx *ctx, const json_t *spec,
         return true;
     }
 
-    size_t mark = path_push(ctx, "policyTypes");
+    size_t mark = vctx_push(ctx, "policyTypes");
     if (json_array_size(types) > 2) {
-        return fail(ctx, "may not list more than two policy types (has "
-                    "%zu)", json_array_size(types));
+        return vctx_fail(ctx, "may not list more than two policy types (has "
+                         "%zu)", json_array_size(types));
     }
     size_t i;
     const json_t *t;
     json_array_foreach (types, i, t) {
-        size_t mark2 = path_push_index(ctx, i);
-        if (!check_type(ctx, t, JSON_STRING, "a string")) {
+        size_t mark2 = vctx_push_index(ctx, i);
+        if (!vctx_check_type(ctx, t, JSON_STRING, "a string")) {
             return false;
         }
         const char *s = json_string_value(t);
@@ -1168,12 +1133,12 @@ parse_policy_types(struct vctx *ctx, const json_t *spec,
         } else if (!strcmp(s, "Egress")) {
             np->isolates_egress = true;
         } else {
-            return fail(ctx, "%s is not a supported policy type (must be "
-                        "Ingress or Egress)", quote(ctx, s));
+            return vctx_fail(ctx, "%s is not a supported policy type (must be "
+                             "Ingress or Egress)", vctx_quote(ctx, s));
         }
-        path_pop(ctx, mark2);
+        vctx_pop(ctx, mark2);
     }
-    path_pop(ctx, mark);
+    vctx_pop(ctx, mark);
     return true;
 }
 
@@ -1187,25 +1152,25 @@ parse_netpol(struct vctx *ctx, const json_t *v)
 
     selector_init(&np->pod_selector);
     labels_init(&labels);
-    peek_meta(ctx, v, true, &m);
-    bool ok = parse_meta(ctx, v, true, NAME_DNS_SUBDOMAIN, &labels, &m);
+    vctx_peek_meta(ctx, v, true, &m);
+    bool ok = vctx_parse_meta(ctx, v, true, NAME_DNS_SUBDOMAIN, &labels, &m);
     labels_destroy(&labels);
-    if (!ok || !get_object(ctx, v, "spec", &spec)) {
+    if (!ok || !vctx_get_object(ctx, v, "spec", &spec)) {
         goto error;
     }
 
     /* Go decodes an absent spec or podSelector to its zero value, which
      * the API server takes: every pod of the namespace, for Ingress. */
-    size_t mark = path_push(ctx, "spec");
-    if (spec && !get_object(ctx, spec, "podSelector", &pod_selector)) {
+    size_t mark = vctx_push(ctx, "spec");
+    if (spec && !vctx_get_object(ctx, spec, "podSelector", &pod_selector)) {
         goto error;
     }
     if (spec && pod_selector) {
-        size_t mark2 = path_push(ctx, "podSelector");
-        if (!parse_selector(ctx, pod_selector, &np->pod_selector)) {
+        size_t mark2 = vctx_push(ctx, "podSelector");
+        if (!vctx_parse_selector(ctx, pod_selector, &np->pod_selector)) {
             goto error;
         }
-        path_pop(ctx, mark2);
+        vctx_pop(ctx, mark2);
     }
 
     if (!parse_np_rules(ctx, spec, "ingress", "from",
@@ -1215,7 +1180,7 @@ parse_netpol(struct vctx *ctx, const json_t *v)
         || !parse_policy_types(ctx, spec, np)) {
         goto error;
     }
-    path_pop(ctx, mark);
+    vctx_pop(ctx, mark);
 
     /* Rules of a direction that the policy does not isolate have no
      * effect: drop them, so that no consumer can apply them by mistake. */
@@ -1278,13 +1243,13 @@ object_from_json(const char *origin, const struct locator *locator,
 
     vctx_init(&ctx, origin, locator);
     *error = NULL;
-    if (!check_type(&ctx, v, JSON_OBJECT, "an object")) {
+    if (!vctx_check_type(&ctx, v, JSON_OBJECT, "an object")) {
         goto done;
     }
 
     const char *kind, *api_version;
-    if (!get_string(&ctx, v, "kind", &kind)
-        || !get_string(&ctx, v, "apiVersion", &api_version)) {
+    if (!vctx_get_string(&ctx, v, "kind", &kind)
+        || !vctx_get_string(&ctx, v, "apiVersion", &api_version)) {
         goto done;
     }
     if (!kind) {
@@ -1292,28 +1257,29 @@ object_from_json(const char *origin, const struct locator *locator,
         api_version = api_version ? api_version : default_api_version;
     }
     if (!kind || !*kind) {
-        fail_at(&ctx, "kind", "is required");
+        vctx_fail_at(&ctx, "kind", "is required");
         goto done;
     }
     const struct kind_info *info = find_kind(kind);
     if (!info) {
         if (!skip_other) {
-            fail_at(&ctx, "kind", "%s is not supported (must be Namespace, "
-                    "Pod or NetworkPolicy)", quote(&ctx, kind));
+            vctx_fail_at(&ctx, "kind", "%s is not supported (must be "
+                         "Namespace, Pod or NetworkPolicy)",
+                         vctx_quote(&ctx, kind));
         }
         goto done;
     }
 
     ctx.kind = info->kind;
     struct meta m;
-    peek_meta(&ctx, v, info->obj_kind != OBJ_NAMESPACE, &m);
+    vctx_peek_meta(&ctx, v, info->obj_kind != OBJ_NAMESPACE, &m);
     if (!api_version || !*api_version) {
-        fail_at(&ctx, "apiVersion", "is required");
+        vctx_fail_at(&ctx, "apiVersion", "is required");
         goto done;
     } else if (strcmp(api_version, info->api_version)) {
-        fail_at(&ctx, "apiVersion", "%s is not supported for %s (must be "
-                "%s)", quote(&ctx, api_version), info->kind,
-                quote(&ctx, info->api_version));
+        vctx_fail_at(&ctx, "apiVersion", "%s is not supported for %s (must be "
+                     "%s)", vctx_quote(&ctx, api_version), info->kind,
+                     vctx_quote(&ctx, info->api_version));
         goto done;
     }
 
@@ -1363,8 +1329,8 @@ objects_from_json_as(const char *origin, const void *json_,
         && strcmp(json_string_value(actual), info->kind)) {
         struct vctx ctx;
         vctx_init(&ctx, origin, NULL);
-        fail_at(&ctx, "kind", "%s is not %s",
-                quote(&ctx, json_string_value(actual)), info->kind);
+        vctx_fail_at(&ctx, "kind", "%s is not %s",
+                     vctx_quote(&ctx, json_string_value(actual)), info->kind);
         *error = ctx.error;
         ctx.error = NULL;
         vctx_destroy(&ctx);
@@ -1379,9 +1345,9 @@ objects_from_json_as(const char *origin, const void *json_,
 static bool
 stand_in_policy_types(const json_t *spec, struct k8s_netpol *np)
 {
-    const json_t *types = member(spec, "policyTypes");
+    const json_t *types = obj_member(spec, "policyTypes");
     if (!types || (json_is_array(types) && !json_array_size(types))) {
-        const json_t *egress = member(spec, "egress");
+        const json_t *egress = obj_member(spec, "egress");
         np->isolates_ingress = true;
         np->isolates_egress = (egress && !(json_is_array(egress)
                                            && !json_array_size(egress)));
@@ -1408,10 +1374,10 @@ struct k8s_object *
 objects_netpol_stand_in(const void *json_, const char *error)
 {
     const json_t *v = json_;
-    const json_t *meta = member(v, "metadata");
-    const char *name = json_string_value(member(meta, "name"));
-    const char *ns = json_string_value(member(meta, "namespace"));
-    const char *rv = json_string_value(member(meta, "resourceVersion"));
+    const json_t *meta = obj_member(v, "metadata");
+    const char *name = json_string_value(obj_member(meta, "name"));
+    const char *ns = json_string_value(obj_member(meta, "namespace"));
+    const char *rv = json_string_value(obj_member(meta, "resourceVersion"));
     if (!json_is_object(v) || !name || !*name) {
         return NULL;
     }
@@ -1420,20 +1386,20 @@ objects_netpol_stand_in(const void *json_, const char *error)
     np->namespace = xstrdup(ns && *ns ? ns : "default");
     np->name = xstrdup(name);
     np->resource_version = rv ? xstrdup(rv) : NULL;
-    const char *uid = json_string_value(member(meta, "uid"));
+    const char *uid = json_string_value(obj_member(meta, "uid"));
     np->uid = uid ? xstrdup(uid) : NULL;
     np->invalid = xstrdup(error);
 
     /* What cannot be read isolates more: every pod of the namespace, in
      * both directions. */
     selector_init(&np->pod_selector);
-    const json_t *spec = member(v, "spec");
-    const json_t *sel = member(spec, "podSelector");
+    const json_t *spec = obj_member(v, "spec");
+    const json_t *sel = obj_member(spec, "podSelector");
     if (sel) {
         struct vctx ctx;
         vctx_init(&ctx, "", NULL);
         if (!json_is_object(sel)
-            || !parse_selector(&ctx, sel, &np->pod_selector)) {
+            || !vctx_parse_selector(&ctx, sel, &np->pod_selector)) {
             selector_destroy(&np->pod_selector);
             selector_init(&np->pod_selector);
         }
@@ -1457,11 +1423,11 @@ list_check(const char *origin, const struct locator *loc,
     struct vctx ctx;
     vctx_init(&ctx, origin, loc);
     if (depth >= MAX_LIST_DEPTH) {
-        fail(&ctx, "a List may not be nested more than %d deep",
-             MAX_LIST_DEPTH);
+        vctx_fail(&ctx, "a List may not be nested more than %d deep",
+                  MAX_LIST_DEPTH);
     } else if (items && !json_is_null(items) && !json_is_array(items)) {
-        fail_at(&ctx, "items", "must be an array, not %s",
-                describe(&ctx, items));
+        vctx_fail_at(&ctx, "items", "must be an array, not %s",
+                     vctx_describe(&ctx, items));
     }
     char *error = ctx.error;
     ctx.error = NULL;

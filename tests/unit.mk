@@ -2,8 +2,8 @@
 UNIT_LDADD = src/libnetpol.la $(CMOCKA_LIBS) $(JANSSON_LIBS) $(YAML_LIBS)
 UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 
-check_PROGRAMS += tests/test-addr tests/test-labels tests/test-compile tests/test-engine tests/test-churn tests/test-source-dir tests/test-trace tests/test-np-log tests/test-compile-flags tests/test-np-util tests/test-http tests/test-rule-stats tests/test-audit-log
-TESTS += tests/test-addr tests/test-labels tests/test-compile tests/test-engine tests/test-churn tests/test-source-dir tests/test-trace tests/test-np-log tests/test-compile-flags tests/test-np-util tests/test-http tests/test-rule-stats tests/test-audit-log
+check_PROGRAMS += tests/test-addr tests/test-labels tests/test-compile tests/test-engine tests/test-churn tests/test-source-dir tests/test-trace tests/test-np-log tests/test-compile-flags tests/test-np-util tests/test-http tests/test-rule-stats tests/test-audit-log tests/test-cnp
+TESTS += tests/test-addr tests/test-labels tests/test-compile tests/test-engine tests/test-churn tests/test-source-dir tests/test-trace tests/test-np-log tests/test-compile-flags tests/test-np-util tests/test-http tests/test-rule-stats tests/test-audit-log tests/test-cnp
 
 tests_test_addr_SOURCES = tests/test-addr.c
 tests_test_addr_CFLAGS = $(UNIT_CFLAGS)
@@ -24,6 +24,11 @@ tests_test_rule_stats_LDADD = $(UNIT_LDADD)
 tests_test_audit_log_SOURCES = tests/test-audit-log.c
 tests_test_audit_log_CFLAGS = $(UNIT_CFLAGS) $(JANSSON_CFLAGS)
 tests_test_audit_log_LDADD = $(UNIT_LDADD)
+
+# ClusterNetworkPolicy objects: every CRD and CEL check, fail-closed peers.
+tests_test_cnp_SOURCES = tests/test-cnp.c
+tests_test_cnp_CFLAGS = $(UNIT_CFLAGS) $(JANSSON_CFLAGS)
+tests_test_cnp_LDADD = $(UNIT_LDADD)
 
 tests_test_np_util_SOURCES = tests/test-np-util.c
 tests_test_np_util_CFLAGS = $(UNIT_CFLAGS)
