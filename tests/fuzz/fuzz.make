@@ -38,7 +38,7 @@ MHD_LIBS = $(shell pkg-config --libs libmicrohttpd)
 NETPOL = addr cluster compile compile-flows compile-pipeline compile-rules \
 	compile-select engine flowtab incr labels objects objects-json \
 	objects-names objects-read metrics rule-stats strmap np-log np-util \
-	source-dir trace yaml-json audit-log
+	source-dir trace yaml-json audit-log cnp
 SWITCH = installer ovs-loop switch-db switch-of
 OVS_SIDE = $(SWITCH) appctl fuzz-ofcheck
 
