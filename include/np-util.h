@@ -49,6 +49,11 @@ struct strbuf {
     size_t len, allocated;      /* Characters; bytes allocated. */
 };
 
+/* The length of the UTF-8 sequence at 's' (at most 'n' bytes; a string's
+ * terminating NUL ends it too), or 0 if it is not valid UTF-8 (overlong
+ * forms and surrogates included). */
+size_t np_utf8_char_len(const unsigned char *s, size_t n);
+
 void strbuf_init(struct strbuf *);
 void strbuf_put(struct strbuf *, const char *);
 void strbuf_printf(struct strbuf *, const char *format, ...)

@@ -121,40 +121,6 @@ audit_log_create(const struct audit_log_options *o, char **error)
 
 /* JSON strings. */
 
-/* The length of the valid UTF-8 sequence at 's' (1 to 4 bytes), or 0 if
- * the bytes there are not one. */
-static size_t
-utf8_length(const unsigned char *s)
-{
-    unsigned char c = s[0];
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xbf;     /* Bounds of the second byte. */
-    if (c < 0x80) {
-        return 1;
-    } else if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        lo = c == 0xe0 ? 0xa0 : 0x80;       /* No overlong forms, */
-        hi = c == 0xed ? 0x9f : 0xbf;       /* no surrogates. */
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        lo = c == 0xf0 ? 0x90 : 0x80;
-        hi = c == 0xf4 ? 0x8f : 0xbf;       /* Nothing above U+10FFFF. */
-    } else {
-        return 0;
-    }
-    if (s[1] < lo || s[1] > hi) {
-        return 0;
-    }
-    for (size_t i = 2; i < n; i++) {
-        if (s[i] < 0x80 || s[i] > 0xbf) {
-            return 0;
-        }
-    }
-    return n;
-}
-
 /* Appends 's' to 'b' as a JSON string, quotes included, escaped as the
  * header says: names come from the API server and must not be able to
  * break a line or make it invalid. */
@@ -165,7 +131,7 @@ put_json_string(struct strbuf *b, const char *s_)
     strbuf_put(b, "\"");
     while (*s) {
         unsigned char c = *s;
-        size_t n = utf8_length(s);
+        size_t n = np_utf8_char_len(s, SIZE_MAX);
         if (c == '"' || c == '\\') {
             strbuf_printf(b, "\\%c", c);
         } else if (c == '\n') {

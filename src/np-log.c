@@ -43,40 +43,6 @@ level_name(enum np_log_level level)
     return names[level];
 }
 
-/* The length of the valid UTF-8 sequence at 's' (1 to 4 bytes), or 0 if
- * the bytes there are not one. */
-static size_t
-utf8_length(const unsigned char *s)
-{
-    unsigned char c = s[0];
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xbf;     /* Bounds of the second byte. */
-    if (c < 0x80) {
-        return 1;
-    } else if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        lo = c == 0xe0 ? 0xa0 : 0x80;       /* No overlong forms, */
-        hi = c == 0xed ? 0x9f : 0xbf;       /* no surrogates. */
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        lo = c == 0xf0 ? 0x90 : 0x80;
-        hi = c == 0xf4 ? 0x8f : 0xbf;       /* Nothing above U+10FFFF. */
-    } else {
-        return 0;
-    }
-    if (s[1] < lo || s[1] > hi) {
-        return 0;
-    }
-    for (size_t i = 2; i < n; i++) {
-        if (s[i] < 0x80 || s[i] > 0xbf) {
-            return 0;
-        }
-    }
-    return n;
-}
-
 /* Writes 's' so that it stays on one line and is valid UTF-8: a message
  * may carry text from outside (an API server's Status message, a file
  * name), and a newline in it must not start a line that reads as one of
@@ -90,7 +56,7 @@ put_escaped(FILE *f, const char *s_, bool json)
     const unsigned char *s = (const unsigned char *) s_;
     while (*s) {
         unsigned char c = *s;
-        size_t n = utf8_length(s);
+        size_t n = np_utf8_char_len(s, SIZE_MAX);
         if (json && (c == '"' || c == '\\')) {
             fprintf(f, "\\%c", c);
         } else if (c == '\n') {

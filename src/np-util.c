@@ -101,10 +101,8 @@ x2nrealloc(void *items, size_t *allocated, size_t size)
     return xrealloc(items, *allocated * size);
 }
 
-/* The length of the UTF-8 sequence at 's' (at most 'n' bytes), or 0 if it
- * is not valid UTF-8 (overlong forms and surrogates included). */
-static size_t
-utf8_char_len(const unsigned char *s, size_t n)
+size_t
+np_utf8_char_len(const unsigned char *s, size_t n)
 {
     size_t len;
     unsigned char min2 = 0x80, max2 = 0xbf;
@@ -154,7 +152,7 @@ np_quote(const char *s_, size_t len)
     *p++ = '"';
     for (size_t i = 0; i < shown; ) {
         unsigned char c = s[i];
-        size_t n = utf8_char_len(s + i, shown - i);
+        size_t n = np_utf8_char_len(s + i, shown - i);
         if (c == '"' || c == '\\') {
             *p++ = '\\';
             *p++ = c;
