@@ -2220,6 +2220,7 @@ def t_cnp_validation():
         check("colour" not in made["spec"] and "extra" not in made["spec"]["ingress"][0], made)
         st, h, raw, _ = s.req("POST", CNP_PATH + "?fieldValidation=Warn", dict(o, metadata={"name": "warned"}))
         eq(st, 201, "warn: " + raw.decode()[:200])
+        check(re.match(r'^299 - "unknown field \\"spec\.(colour|ingress\[0\]\.extra)\\""$', h.get("warning", "")), h)
         # valid, with the experimental peers
         ok = cnp("exp", egress=[{"action": "Accept", "to": [{"domainNames": ["*.example.com", "kubernetes.io"]}]},
                                 {"action": "Deny", "to": [{"nodes": {}}, {"networks": ["fd00::/8"]}],
@@ -2269,9 +2270,10 @@ def t_cnp_watch():
             w.close()
         eq(s.get(CNP_PATH + "?resourceVersion=%s&resourceVersionMatch=Exact" % rv)[0], 410, "exact list 410")
         # status: only through the subresource
-        o = s.ok("POST", CNP_PATH, cnp("st"))
         cond = {"type": "Ready", "status": "True", "reason": "Realized", "message": "ok",
                 "lastTransitionTime": "2026-12-07T10:00:00Z"}
+        o = s.ok("POST", CNP_PATH, dict(cnp("st"), status={"conditions": [cond]}))
+        check("status" not in o, "status dropped on create: %s" % o)
         o2 = dict(o, status={"conditions": [cond]})
         o2["spec"] = dict(o["spec"], priority=50)
         out = s.ok("PUT", CNP_PATH + "/st/status", o2)
@@ -2289,6 +2291,50 @@ def t_cnp_watch():
         eq((st, obj["reason"]), (415, "UnsupportedMediaType"), "protobuf body")
     finally:
         s.stop()
+
+
+@test("cnp: kubectl get cnp -w --output-watch-events shows ADDED, MODIFIED and DELETED rows")
+def t_cnp_kubectl_watch():
+    s = cnp_sim("cnpkw")
+    s.kubectl("apply", "-f", write_tmp("kw0.json", cnp("base", "Baseline", 1)))
+    cmd = [KUBECTL, "--kubeconfig", s.kubeconfig, "--cache-dir", s.cache, "get", "cnp", "-w", "--output-watch-events"]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    lines, buf = [], [b""]
+    try:
+        deadline = time.time() + 30
+        fd = p.stdout.fileno()
+
+        def readline():
+            while b"\n" not in buf[0] and time.time() < deadline:
+                r, _, _ = select.select([fd], [], [], 0.2)
+                if r:
+                    d = os.read(fd, 65536)
+                    if not d:
+                        break
+                    buf[0] += d
+            if b"\n" not in buf[0]:
+                raise Fail("kubectl -w printed no more lines; so far %s" % lines)
+            line, buf[0] = buf[0].split(b"\n", 1)
+            return line.decode()
+        lines.append(readline())    # header
+        lines.append(readline())    # ADDED base
+        s.kubectl("apply", "-f", write_tmp("kw1.json", cnp("watched", "Admin", 7)))
+        s.kubectl("patch", "cnp", "watched", "--type=merge", "-p", '{"spec":{"priority":8}}')
+        s.kubectl("delete", "cnp", "watched")
+        while len(lines) < 5:
+            lines.append(readline())
+    finally:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        s.stop()
+    check(re.match(r"EVENT\s+NAME\s+TIER\s+PRIORITY\s+AGE", lines[0]), lines[0])
+    eq([l.split()[:4] for l in lines[1:]], [["ADDED", "base", "Baseline", "1"], ["ADDED", "watched", "Admin", "7"],
+                                            ["MODIFIED", "watched", "Admin", "8"],
+                                            ["DELETED", "watched", "Admin", "8"]], "events")
 
 
 @test("cnp: deleting the CRD deletes its objects (DELETED events), ends watches, and kubectl get cnp fails again")
