@@ -418,7 +418,7 @@ def t_aggregated():
         eq(obj["kind"], "APIGroupDiscoveryList", "kind")
         eq([g["metadata"]["name"] for g in obj["items"]],
            ["apps", "authentication.k8s.io", "authorization.k8s.io", "networking.k8s.io",
-            "rbac.authorization.k8s.io"], "groups, in the real server's order")
+            "rbac.authorization.k8s.io", "apiextensions.k8s.io"], "groups, in the real server's order")
         net = [g for g in obj["items"] if g["metadata"]["name"] == "networking.k8s.io"][0]
         res = net["versions"][0]["resources"][0]
         eq((res["resource"], res["scope"], res["responseKind"]["kind"]),
@@ -1855,6 +1855,583 @@ def t_rbac_discovery():
     r = s.kubectl("--token", tok, "api-resources", "-o", "name")
     check("daemonsets.apps" in r.out.split() and "clusterroles.rbac.authorization.k8s.io" in r.out.split(), r.out)
     eq(auth_counts(s, "system:serviceaccount:default:nobody")["forbidden"], 0, "403s during discovery")
+
+
+# --- ClusterNetworkPolicy CRD (issue 11) ---------------------------------------
+
+CNP_CRD = os.path.join(HERE, "crd-clusternetworkpolicies.yaml")
+CNP_PATH = "/apis/policy.networking.k8s.io/v1alpha2/clusternetworkpolicies"
+CNP_GV = "/apis/policy.networking.k8s.io/v1alpha2"
+
+# Shaped like kubernetes-sigs/network-policy-api conformance/base (v0.2.0):
+# admin_tier/standard-ingress-tcp-rules.yaml,
+# baseline_tier/standard-egress-inline-cidr-rules.yaml and
+# admin_tier/standard-gress-rules-combined.yaml with ranges, a named port
+# and the experimental nodes peer.
+CNP_MANIFESTS = """\
+apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata:
+  name: ingress-tcp
+spec:
+  tier: Admin
+  priority: 3
+  subject:
+    namespaces:
+      matchLabels:
+        kubernetes.io/metadata.name: network-policy-conformance-gryffindor
+  ingress:
+  - name: allow-from-ravenclaw-everything
+    action: Accept
+    from:
+    - namespaces:
+        matchLabels:
+          kubernetes.io/metadata.name: network-policy-conformance-ravenclaw
+  - name: deny-from-slytherin-at-port-80
+    action: Deny
+    from:
+    - namespaces:
+        matchLabels:
+          kubernetes.io/metadata.name: network-policy-conformance-slytherin
+    protocols:
+    - tcp:
+        destinationPort:
+          number: 80
+  - name: pass-from-hufflepuff
+    action: Pass
+    from:
+    - pods:
+        namespaceSelector:
+          matchLabels:
+            conformance-house: hufflepuff
+        podSelector:
+          matchExpressions:
+          - {key: conformance-house, operator: In, values: [hufflepuff]}
+---
+apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata:
+  name: default
+spec:
+  tier: Baseline
+  priority: 10
+  subject:
+    pods:
+      namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: network-policy-conformance-gryffindor
+      podSelector: {}
+  egress:
+  - name: allow-egress-to-slytherin
+    action: Accept
+    to:
+    - pods:
+        namespaceSelector:
+          matchLabels:
+            conformance-house: slytherin
+        podSelector:
+          matchLabels:
+            conformance-house: slytherin
+  - name: deny-egress-to-internet
+    action: Deny
+    to:
+    - networks:
+      - 0.0.0.0/0
+      - ::/0
+---
+apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata:
+  name: gress-rules
+spec:
+  tier: Admin
+  priority: 15
+  subject:
+    namespaces: {}
+  egress:
+  - name: deny-to-slytherin-at-ports-80-53-9003
+    action: Deny
+    to:
+    - namespaces:
+        matchLabels:
+          kubernetes.io/metadata.name: network-policy-conformance-slytherin
+    protocols:
+    - tcp: {destinationPort: {number: 80}}
+    - udp: {destinationPort: {number: 53}}
+    - sctp: {destinationPort: {number: 9003}}
+  - name: allow-to-hufflepuff-ranges
+    action: Accept
+    to:
+    - namespaces:
+        matchLabels:
+          kubernetes.io/metadata.name: network-policy-conformance-hufflepuff
+    protocols:
+    - tcp: {destinationPort: {range: {start: 8080, end: 8090}}}
+    - destinationNamedPort: web
+  - name: pass-to-nodes
+    action: Pass
+    to:
+    - nodes:
+        matchLabels:
+          kubernetes.io/os: linux
+    protocols:
+    - udp: {destinationPort: {number: 53}}
+  ingress:
+  - name: accept-named-port
+    action: Accept
+    from:
+    - namespaces: {}
+    protocols:
+    - destinationNamedPort: dns
+"""
+
+CNP_BASE = {"apiVersion": "policy.networking.k8s.io/v1alpha2", "kind": "ClusterNetworkPolicy",
+            "metadata": {"name": "bad"},
+            "spec": {"tier": "Admin", "priority": 5, "subject": {"namespaces": {}},
+                     "ingress": [{"name": "r", "action": "Deny", "from": [{"namespaces": {}}]}]}}
+
+
+def write_tmp(name, text):
+    path = os.path.join(TMP, name)
+    with open(path, "w") as f:
+        f.write(text if isinstance(text, str) else json.dumps(text))
+    return path
+
+
+def cnp(name="p", tier="Admin", priority=5, **spec):
+    o = {"apiVersion": "policy.networking.k8s.io/v1alpha2", "kind": "ClusterNetworkPolicy",
+         "metadata": {"name": name},
+         "spec": dict({"tier": tier, "priority": priority, "subject": {"namespaces": {}}}, **spec)}
+    return o
+
+
+def cnp_sim(name="cnp", *extra):
+    s = Sim(*(("--bookmark-interval", "1") + extra), name=name)
+    s.kubectl("apply", "-f", CNP_CRD)
+    return s
+
+
+@test("cnp: before the CRD, kubectl get cnp fails and the resource is 404; once it is applied both work")
+def t_cnp_discovery():
+    s = Sim("--bookmark-interval", "1", name="cnpdisc")
+    try:
+        r = s.kubectl("get", "cnp", check_rc=False)
+        check(r.returncode != 0 and 'the server doesn\'t have a resource type "cnp"' in r.err, r.err)
+        r = s.kubectl("get", "clusternetworkpolicies.policy.networking.k8s.io", check_rc=False)
+        check(r.returncode != 0 and "the server doesn't have a resource type" in r.err, r.err)
+        st, _, _, obj = s.get(CNP_PATH)
+        eq((st, obj["reason"]), (404, "NotFound"), "list before the CRD")
+        eq(s.get(CNP_PATH + "?watch=1")[0], 404, "watch before the CRD")
+        check("policy.networking.k8s.io" not in [g["name"] for g in s.ok("GET", "/apis")["groups"]], "legacy /apis")
+        acc = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
+        names = [g["metadata"]["name"] for g in s.get("/apis", accept=acc)[3]["items"]]
+        eq(names[-1], "apiextensions.k8s.io", "last built-in group")
+        r = s.kubectl("apply", "-f", CNP_CRD)
+        eq(r.out.strip(), "customresourcedefinition.apiextensions.k8s.io/"
+                          "clusternetworkpolicies.policy.networking.k8s.io created", "apply crd")
+        crd = json.loads(s.kubectl("get", "crd", "clusternetworkpolicies.policy.networking.k8s.io", "-o", "json").out)
+        conds = {c["type"]: c["status"] for c in crd["status"]["conditions"]}
+        eq((conds.get("Established"), conds.get("NamesAccepted")), ("True", "True"), "conditions")
+        eq(crd["status"]["acceptedNames"]["shortNames"], ["cnp"], "accepted names")
+        s.kubectl("wait", "--for=condition=Established", "crd/clusternetworkpolicies.policy.networking.k8s.io",
+                  "--timeout=30s")
+        # discovery, legacy and aggregated
+        g = [x for x in s.ok("GET", "/apis")["groups"] if x["name"] == "policy.networking.k8s.io"]
+        eq(g[0]["preferredVersion"]["groupVersion"], "policy.networking.k8s.io/v1alpha2", "group")
+        rl = {x["name"]: x for x in s.ok("GET", CNP_GV)["resources"]}
+        res = rl["clusternetworkpolicies"]
+        eq((res["kind"], res["namespaced"], res["shortNames"], res["singularName"]),
+           ("ClusterNetworkPolicy", False, ["cnp"], "clusternetworkpolicy"), "legacy resource")
+        eq(sorted(res["verbs"]), sorted(["create", "delete", "deletecollection", "get", "list", "patch", "update",
+                                         "watch"]), "verbs")
+        eq(rl["clusternetworkpolicies/status"]["verbs"], ["get", "patch", "update"], "status subresource")
+        items = s.get("/apis", accept=acc)[3]["items"]
+        eq([x["metadata"]["name"] for x in items][-2:], ["apiextensions.k8s.io", "policy.networking.k8s.io"],
+           "CRD groups after the built-in ones")
+        ar = items[-1]["versions"][0]["resources"][0]
+        eq((ar["resource"], ar["scope"], ar["responseKind"]["kind"], ar["shortNames"],
+            ar["subresources"][0]["subresource"]), ("clusternetworkpolicies", "Cluster", "ClusterNetworkPolicy",
+                                                    ["cnp"], "status"), "aggregated entry")
+        oa = s.ok("GET", "/openapi/v3")["paths"]
+        doc = s.ok("GET", oa["apis/policy.networking.k8s.io/v1alpha2"]["serverRelativeURL"])
+        sch = doc["components"]["schemas"]["io.k8s.networking.policy.v1alpha2.ClusterNetworkPolicy"]
+        eq(sch["properties"]["spec"]["properties"]["tier"]["enum"], ["Admin", "Baseline"], "openapi v3 schema")
+        # a client that waited for the resource can list and watch it now
+        st, _, _, lst = s.get(CNP_PATH)
+        eq((st, lst["kind"], lst["items"]), (200, "ClusterNetworkPolicyList", []), "list")
+        w = s.watch(CNP_PATH + "?watch=1&allowWatchBookmarks=true&resourceVersion=" + lst["metadata"]["resourceVersion"])
+        try:
+            eq(w.status, 200, "watch status")
+            s.ok("POST", CNP_PATH, cnp("first"))
+            evs = w.events_until(lambda e: e["type"] == "ADDED")
+            eq(evs[-1]["object"]["metadata"]["name"], "first", "ADDED")
+            eq(evs[-1]["object"]["apiVersion"], "policy.networking.k8s.io/v1alpha2", "apiVersion")
+        finally:
+            w.close()
+        r = s.kubectl("get", "cnp")
+        check(re.match(r"NAME\s+TIER\s+PRIORITY\s+AGE\n", r.out), r.out)
+    finally:
+        s.stop()
+
+
+@test("cnp: kubectl apply -f of conformance-shaped CNPs, get cnp (columns), -o json, apply again/changed, delete")
+def t_cnp_kubectl():
+    s = cnp_sim("cnpkubectl")
+    try:
+        path = write_tmp("cnps.yaml", CNP_MANIFESTS)
+        r = s.kubectl("apply", "-f", path)
+        eq(r.out.strip().splitlines(), ["clusternetworkpolicy.policy.networking.k8s.io/%s created" % n
+                                        for n in ("ingress-tcp", "default", "gress-rules")], "apply")
+        r = s.kubectl("get", "cnp")
+        lines = r.out.strip().splitlines()
+        check(re.match(r"^NAME\s+TIER\s+PRIORITY\s+AGE$", lines[0]), lines[0])
+        rows = [l.split()[:3] for l in lines[1:]]
+        eq(rows, [["default", "Baseline", "10"], ["gress-rules", "Admin", "15"], ["ingress-tcp", "Admin", "3"]],
+           "rows (name order)")
+        o = json.loads(s.kubectl("get", "cnp", "gress-rules", "-o", "json").out)
+        eq((o["kind"], o["metadata"]["generation"], "namespace" in o["metadata"]),
+           ("ClusterNetworkPolicy", 1, False), "object")
+        eq(o["spec"]["egress"][1]["protocols"], [{"tcp": {"destinationPort": {"range": {"end": 8090, "start": 8080}}}},
+                                                  {"destinationNamedPort": "web"}], "protocols kept")
+        eq(o["spec"]["egress"][2]["to"], [{"nodes": {"matchLabels": {"kubernetes.io/os": "linux"}}}], "nodes peer")
+        lst = json.loads(s.kubectl("get", "clusternetworkpolicies", "-o", "json").out)
+        eq([i["metadata"]["name"] for i in lst["items"]], ["default", "gress-rules", "ingress-tcp"], "list -o json")
+        eq(json.loads(s.kubectl("get", "cnp", "default", "-o", "json").out)["spec"]["egress"][1]["to"][0]["networks"],
+           ["0.0.0.0/0", "::/0"], "networks")
+        r = s.kubectl("apply", "-f", path)
+        check(all(l.endswith(" unchanged") for l in r.out.strip().splitlines()), r.out)
+        # a change: kubectl sends a JSON merge patch (no strategic merge for CRs)
+        before = s.ok("GET", "/sim/requests")["requests"][-1]["seq"]
+        path2 = write_tmp("cnps2.yaml", CNP_MANIFESTS.replace("priority: 3", "priority: 4"))
+        r = s.kubectl("apply", "-f", path2)
+        check("clusternetworkpolicy.policy.networking.k8s.io/ingress-tcp configured" in r.out, r.out)
+        patches = [q for q in s.ok("GET", "/sim/requests?since=%d" % before)["requests"] if q["method"] == "PATCH"]
+        eq([(q["path"].split("?")[0], q["contentType"].split(";")[0]) for q in patches],
+           [(CNP_PATH + "/ingress-tcp", "application/merge-patch+json")], "the patch kubectl sent")
+        o = json.loads(s.kubectl("get", "cnp", "ingress-tcp", "-o", "json").out)
+        eq((o["spec"]["priority"], o["metadata"]["generation"]), (4, 2), "after the change")
+        # kubectl patch: strategic merge is refused as by the real server, merge works
+        r = s.kubectl("patch", "cnp", "ingress-tcp", "-p", '{"spec":{"priority":7}}', check_rc=False)
+        check(r.returncode != 0 and "application/strategic-merge-patch+json is not supported" in r.err, r.err)
+        s.kubectl("patch", "cnp", "ingress-tcp", "--type=merge", "-p", '{"spec":{"priority":7}}')
+        s.kubectl("patch", "cnp", "ingress-tcp", "--type=json",
+                  "-p", '[{"op":"replace","path":"/spec/ingress/0/action","value":"Deny"}]')
+        o = json.loads(s.kubectl("get", "cnp", "ingress-tcp", "-o", "json").out)
+        eq((o["spec"]["priority"], o["spec"]["ingress"][0]["action"]), (7, "Deny"), "merge and json patches")
+        # server-side apply, create and update
+        ssa = write_tmp("ssa.json", cnp("ssa", "Baseline", 20))
+        r = s.kubectl("apply", "--server-side", "-f", ssa)
+        check("clusternetworkpolicy.policy.networking.k8s.io/ssa serverside-applied" in r.out, r.out)
+        ssa = write_tmp("ssa.json", cnp("ssa", "Baseline", 21))
+        s.kubectl("apply", "--server-side", "-f", ssa)
+        eq(json.loads(s.kubectl("get", "cnp", "ssa", "-o", "json").out)["spec"]["priority"], 21, "ssa update")
+        r = s.kubectl("delete", "cnp", "ingress-tcp", "ssa")
+        eq(r.out.strip().splitlines(), ['clusternetworkpolicy.policy.networking.k8s.io "ingress-tcp" deleted',
+                                        'clusternetworkpolicy.policy.networking.k8s.io "ssa" deleted'], "delete")
+        r = s.kubectl("get", "cnp", "ingress-tcp", check_rc=False)
+        check(r.returncode != 0 and 'clusternetworkpolicies.policy.networking.k8s.io "ingress-tcp" not found' in r.err,
+              r.err)
+        r = s.kubectl("delete", "-f", path, check_rc=False)
+        check(r.returncode != 0 and 'clusternetworkpolicies.policy.networking.k8s.io "ingress-tcp" not found' in r.err
+              and 'clusternetworkpolicy.policy.networking.k8s.io "gress-rules" deleted' in r.out, r.out + r.err)
+        eq(s.kubectl("get", "cnp").err.strip(), "No resources found", "all gone")
+    finally:
+        s.stop()
+
+
+def _cnp_invalid(s, obj, *needles):
+    """kubectl apply of obj fails with the real server's 422 text."""
+    r = s.kubectl("apply", "-f", write_tmp("bad.json", obj), check_rc=False)
+    check(r.returncode != 0, "applied: " + r.out)
+    for n in needles:
+        check(n in r.err, "%r not in: %s" % (n, r.err))
+    return r.err
+
+
+@test("cnp: schema and CEL violations give kubectl the real 422 with field paths; unknown fields are pruned")
+def t_cnp_validation():
+    s = cnp_sim("cnpvalid")
+    try:
+        head = 'The ClusterNetworkPolicy "bad" is invalid: '
+        b = CNP_BASE
+        def with_spec(**kw):
+            o = json.loads(json.dumps(b))
+            o["spec"].update(kw)
+            return o
+        _cnp_invalid(s, with_spec(priority=2000), head + "spec.priority: Invalid value: 2000: spec.priority in body "
+                     "should be less than or equal to 1000")
+        _cnp_invalid(s, with_spec(priority=-1), "spec.priority in body should be greater than or equal to 0")
+        _cnp_invalid(s, with_spec(priority="high"), 'spec.priority: Invalid value: "string": spec.priority in body '
+                     'must be of type integer: "string"')
+        _cnp_invalid(s, with_spec(tier="Middle"),
+                     head + 'spec.tier: Unsupported value: "Middle": supported values: "Admin", "Baseline"')
+        o = json.loads(json.dumps(b))
+        del o["spec"]["subject"]
+        _cnp_invalid(s, o, head + "spec.subject: Required value")
+        _cnp_invalid(s, with_spec(subject={"namespaces": {}, "pods": {"podSelector": {}}}),
+                     head + "spec.subject: Too many: 2: must have at most 1 items")
+        _cnp_invalid(s, with_spec(subject={"pods": {"namespaceSelector": {}}}),
+                     head + "spec.subject.pods.podSelector: Required value")
+        rule = {"action": "Accept", "from": [{"namespaces": {}}]}
+        _cnp_invalid(s, with_spec(ingress=[rule] * 26), head + "spec.ingress: Too many: 26: must have at most 25 items")
+        _cnp_invalid(s, with_spec(ingress=[dict(rule, name="x" * 101)]),
+                     head + "spec.ingress[0].name: Too long: may not be more than 100 bytes")
+        _cnp_invalid(s, with_spec(ingress=[dict(rule, action="Allow")]),
+                     'spec.ingress[0].action: Unsupported value: "Allow": supported values: "Accept", "Deny", "Pass"')
+        _cnp_invalid(s, with_spec(ingress=[dict(rule, **{"from": []})]),
+                     "spec.ingress[0].from: Invalid value: 0: spec.ingress[0].from in body should have at least 1 items")
+        _cnp_invalid(s, with_spec(ingress=[dict(rule, protocols=[{"tcp": {"destinationPort": {"number": 0}}}])]),
+                     "spec.ingress[0].protocols[0].tcp.destinationPort.number: Invalid value: 0: "
+                     "spec.ingress[0].protocols[0].tcp.destinationPort.number in body should be greater than or equal to 1")
+        _cnp_invalid(s, with_spec(ingress=[dict(rule, protocols=[{"tcp": {"destinationPort": {
+            "number": 80, "range": {"start": 1, "end": 2}}}}])]),
+            "spec.ingress[0].protocols[0].tcp.destinationPort: Too many: 2: must have at most 1 items")
+        # the CEL rules the stand-in implements
+        _cnp_invalid(s, with_spec(ingress=[dict(rule, protocols=[{"udp": {"destinationPort": {
+            "range": {"start": 90, "end": 80}}}}])]),
+            head + 'spec.ingress[0].protocols[0].udp.destinationPort.range: Invalid value: "object": '
+            "Start port must be less than End port")
+        _cnp_invalid(s, with_spec(egress=[{"action": "Deny", "to": [{"networks": ["10.0.0.0/8", "10.1.2.3"]}]}]),
+                     head + 'spec.egress[0].to[0].networks[1]: Invalid value: "string": Invalid CIDR format provided')
+        _cnp_invalid(s, with_spec(egress=[{"action": "Accept", "to": [{"networks": ["10.0.0.0/8"]}],
+                                           "protocols": [{"destinationNamedPort": "web"}]}]),
+                     head + 'spec.egress[0]: Invalid value: "object": networks/nodes/domainNames peer cannot be set '
+                     "with namedPorts since there are no namedPorts for networks/nodes/domainNames")
+        _cnp_invalid(s, with_spec(egress=[{"action": "Deny", "to": [{"networks": ["10.0.0.0/8", "10.0.0.0/8"]}]}]),
+                     'spec.egress[0].to[0].networks[1]: Duplicate value: "10.0.0.0/8"')
+        # several errors in one answer, as a list
+        _cnp_invalid(s, with_spec(priority=1001, tier="x"), head + "\n* spec.priority: Invalid value: 1001",
+                     '\n* spec.tier: Unsupported value: "x"')
+        # raw: the Status and its causes
+        st, _, _, obj = s.req("POST", CNP_PATH, with_spec(priority=2000))
+        eq((st, obj["reason"], obj["details"]["group"], obj["details"]["kind"], obj["details"]["name"]),
+           (422, "Invalid", "policy.networking.k8s.io", "ClusterNetworkPolicy", "bad"), "status")
+        eq(obj["details"]["causes"], [{"reason": "FieldValueInvalid", "field": "spec.priority",
+                                       "message": "Invalid value: 2000: spec.priority in body should be less than "
+                                                  "or equal to 1000"}], "causes")
+        eq(s.get(CNP_PATH + "/bad")[0], 404, "nothing stored")
+        # unknown fields: kubectl asks for Strict; without it they are pruned
+        o = with_spec(colour="blue")
+        o["spec"]["ingress"][0]["extra"] = 1
+        r = s.kubectl("apply", "-f", write_tmp("unknown.json", o), check_rc=False)
+        check(r.returncode != 0 and 'unknown field "spec.colour"' in r.err and
+              'unknown field "spec.ingress[0].extra"' in r.err, r.err)
+        made = s.ok("POST", CNP_PATH, o)
+        check("colour" not in made["spec"] and "extra" not in made["spec"]["ingress"][0], made)
+        st, h, raw, _ = s.req("POST", CNP_PATH + "?fieldValidation=Warn", dict(o, metadata={"name": "warned"}))
+        eq(st, 201, "warn: " + raw.decode()[:200])
+        check(re.match(r'^299 - "unknown field \\"spec\.(colour|ingress\[0\]\.extra)\\""$', h.get("warning", "")), h)
+        # valid, with the experimental peers
+        ok = cnp("exp", egress=[{"action": "Accept", "to": [{"domainNames": ["*.example.com", "kubernetes.io"]}]},
+                                {"action": "Deny", "to": [{"nodes": {}}, {"networks": ["fd00::/8"]}],
+                                 "protocols": [{"sctp": {"destinationPort": {"range": {"start": 1, "end": 2}}}}]}])
+        s.kubectl("apply", "-f", write_tmp("exp.json", ok))
+        _cnp_invalid(s, cnp("exp2", egress=[{"action": "Accept", "to": [{"domainNames": ["not a name"]}]}]),
+                     "spec.egress[0].to[0].domainNames[0]: Invalid value: \"not a name\": "
+                     "spec.egress[0].to[0].domainNames[0] in body should match")
+    finally:
+        s.stop()
+
+
+@test("cnp: watch (raw) sees create/update/delete with bookmarks, 410 when compacted; status subresource; JSON only")
+def t_cnp_watch():
+    s = cnp_sim("cnpwatch")
+    try:
+        lst = s.ok("GET", CNP_PATH)
+        rv = lst["metadata"]["resourceVersion"]
+        w = s.watch(CNP_PATH + "?watch=1&allowWatchBookmarks=true&resourceVersion=" + rv)
+        try:
+            s.kubectl("apply", "-f", write_tmp("w.json", cnp("w1")))
+            s.kubectl("apply", "-f", write_tmp("w.json", cnp("w1", priority=9)))
+            s.kubectl("delete", "cnp", "w1")
+            evs = w.events_until(lambda e: e["type"] == "DELETED", timeout=20)
+            got = [(e["type"], e["object"]["metadata"].get("name")) for e in evs if e["type"] != "BOOKMARK"]
+            eq(got, [("ADDED", "w1"), ("MODIFIED", "w1"), ("DELETED", "w1")], "events")
+            mod = [e for e in evs if e["type"] == "MODIFIED"][0]["object"]
+            eq((mod["spec"]["priority"], mod["metadata"]["generation"]), (9, 2), "modified object")
+            bm = w.events_until(lambda e: e["type"] == "BOOKMARK", timeout=10)[-1]
+            eq((bm["object"]["kind"], bm["object"]["apiVersion"]),
+               ("ClusterNetworkPolicy", "policy.networking.k8s.io/v1alpha2"), "bookmark")
+        finally:
+            w.close()
+        # resourceVersion semantics: replay from an old one, then 410
+        w = s.watch(CNP_PATH + "?watch=1&resourceVersion=" + rv)
+        try:
+            eq([e["type"] for e in w.events_until(lambda e: e["type"] == "DELETED")], ["ADDED", "MODIFIED", "DELETED"],
+               "replay")
+        finally:
+            w.close()
+        s.fault(compact=True)
+        w = s.watch(CNP_PATH + "?watch=1&resourceVersion=" + rv)
+        try:
+            e = w.event()
+            eq((e["type"], e["object"]["code"], e["object"]["reason"]), ("ERROR", 410, "Expired"), "410")
+        finally:
+            w.close()
+        eq(s.get(CNP_PATH + "?resourceVersion=%s&resourceVersionMatch=Exact" % rv)[0], 410, "exact list 410")
+        # status: only through the subresource
+        cond = {"type": "Ready", "status": "True", "reason": "Realized", "message": "ok",
+                "lastTransitionTime": "2026-12-07T10:00:00Z"}
+        o = s.ok("POST", CNP_PATH, dict(cnp("st"), status={"conditions": [cond]}))
+        check("status" not in o, "status dropped on create: %s" % o)
+        o2 = dict(o, status={"conditions": [cond]})
+        o2["spec"] = dict(o["spec"], priority=50)
+        out = s.ok("PUT", CNP_PATH + "/st/status", o2)
+        eq((out["status"]["conditions"][0]["type"], out["spec"]["priority"], out["metadata"]["generation"]),
+           ("Ready", 5, 1), "status write changes only status")
+        out = s.ok("PUT", CNP_PATH + "/st", dict(out, status={"conditions": []}))
+        eq(out["status"]["conditions"][0]["type"], "Ready", "main write keeps status")
+        st, _, _, obj = s.req("PATCH", CNP_PATH + "/st/status", {"status": {"conditions": [dict(cond, status="Maybe")]}},
+                              ctype="application/merge-patch+json")
+        eq((st, obj["details"]["causes"][0]["field"]), (422, "status.conditions[0].status"), "status validated")
+        st, _, _, obj = s.req("PATCH", CNP_PATH + "/st", {"spec": {"priority": 1}},
+                              ctype="application/strategic-merge-patch+json")
+        eq((st, obj["reason"]), (415, "UnsupportedMediaType"), "strategic merge patch")
+        st, _, _, obj = s.req("POST", CNP_PATH, b"\x6b\x38\x73\x00", ctype="application/vnd.kubernetes.protobuf")
+        eq((st, obj["reason"]), (415, "UnsupportedMediaType"), "protobuf body")
+    finally:
+        s.stop()
+
+
+@test("cnp: kubectl get cnp -w --output-watch-events shows ADDED, MODIFIED and DELETED rows")
+def t_cnp_kubectl_watch():
+    s = cnp_sim("cnpkw")
+    s.kubectl("apply", "-f", write_tmp("kw0.json", cnp("base", "Baseline", 1)))
+    cmd = [KUBECTL, "--kubeconfig", s.kubeconfig, "--cache-dir", s.cache, "get", "cnp", "-w", "--output-watch-events"]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    lines, buf = [], [b""]
+    try:
+        deadline = time.time() + 30
+        fd = p.stdout.fileno()
+
+        def readline():
+            while b"\n" not in buf[0] and time.time() < deadline:
+                r, _, _ = select.select([fd], [], [], 0.2)
+                if r:
+                    d = os.read(fd, 65536)
+                    if not d:
+                        break
+                    buf[0] += d
+            if b"\n" not in buf[0]:
+                raise Fail("kubectl -w printed no more lines; so far %s" % lines)
+            line, buf[0] = buf[0].split(b"\n", 1)
+            return line.decode()
+        lines.append(readline())    # header
+        lines.append(readline())    # ADDED base
+        s.kubectl("apply", "-f", write_tmp("kw1.json", cnp("watched", "Admin", 7)))
+        s.kubectl("patch", "cnp", "watched", "--type=merge", "-p", '{"spec":{"priority":8}}')
+        s.kubectl("delete", "cnp", "watched")
+        while len(lines) < 5:
+            lines.append(readline())
+    finally:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        s.stop()
+    check(re.match(r"EVENT\s+NAME\s+TIER\s+PRIORITY\s+AGE", lines[0]), lines[0])
+    eq([l.split()[:4] for l in lines[1:]], [["ADDED", "base", "Baseline", "1"], ["ADDED", "watched", "Admin", "7"],
+                                            ["MODIFIED", "watched", "Admin", "8"],
+                                            ["DELETED", "watched", "Admin", "8"]], "events")
+
+
+@test("cnp: deleting the CRD deletes its objects (DELETED events), ends watches, and kubectl get cnp fails again")
+def t_cnp_crd_delete():
+    s = cnp_sim("cnpcrddel")
+    try:
+        s.kubectl("apply", "-f", write_tmp("cnps.yaml", CNP_MANIFESTS))
+        w = s.watch(CNP_PATH + "?watch=1")
+        try:
+            eq(len(w.events_until(lambda e: e["object"]["metadata"]["name"] == "ingress-tcp")), 3, "initial")
+            s.kubectl("delete", "-f", CNP_CRD)
+            evs = []
+            while True:
+                e = w.event(timeout=20)
+                if e is None:
+                    break
+                evs.append(e)
+            eq(sorted((e["type"], e["object"]["metadata"]["name"]) for e in evs),
+               [("DELETED", "default"), ("DELETED", "gress-rules"), ("DELETED", "ingress-tcp")], "deleted, then end")
+        finally:
+            w.close()
+        # kubectl's discovery cache still has the resource: the list is 404
+        r = s.kubectl("get", "cnp", check_rc=False)
+        check(r.returncode != 0 and "the server could not find the requested resource" in r.err, r.err)
+        r = s.kubectl("get", "cnp", "--cache-dir", os.path.join(s.dir, "fresh-cache"), check_rc=False)
+        check(r.returncode != 0 and 'the server doesn\'t have a resource type "cnp"' in r.err, r.err)
+        eq(s.get(CNP_PATH)[0], 404, "list after the CRD")
+        s.kubectl("apply", "-f", CNP_CRD)
+        eq(s.kubectl("get", "cnp").err.strip(), "No resources found", "recreated, empty")
+    finally:
+        s.stop()
+
+
+@test("cnp: --state-dir keeps the CRD and its objects across a restart")
+def t_cnp_state_dir():
+    state = tempfile.mkdtemp(prefix="cnpstate-", dir=TMP)
+    s = cnp_sim("cnpstate1", "--state-dir", state)
+    s.kubectl("apply", "-f", write_tmp("cnps.yaml", CNP_MANIFESTS))
+    eq(s.stop(), 0, "exit status")
+    s = Sim("--state-dir", state, name="cnpstate2")
+    try:
+        r = s.kubectl("get", "cnp", "-o", "name")
+        eq(r.out.split(), ["clusternetworkpolicy.policy.networking.k8s.io/" + n
+                           for n in ("default", "gress-rules", "ingress-tcp")], "after restart")
+    finally:
+        s.stop()
+
+
+@test("cnp rbac: the DaemonSet's token may get/list/watch clusternetworkpolicies, not create, patch or delete them")
+def t_cnp_rbac():
+    s = rbac_sim()
+    s.kubectl("apply", "-f", CNP_CRD)
+    s.kubectl("apply", "-f", write_tmp("cnps.yaml", CNP_MANIFESTS))
+    tok = sa_token(s)
+    before = auth_counts(s)
+    r = s.kubectl("--token", tok, "get", "cnp", "-o", "name")
+    eq(len(r.out.split()), 3, "kubectl get cnp with the token")
+    eq(s.get(CNP_PATH + "/default", token=tok)[0], 200, "get")
+    w = s.watch(CNP_PATH + "?watch=1", token=tok)
+    try:
+        eq(w.status, 200, "watch status")
+        eq(w.event()["type"], "ADDED", "watch event")
+    finally:
+        w.close()
+    for verb in ("create", "delete", "patch", "update"):
+        r = s.kubectl("--token", tok, "auth", "can-i", verb, "clusternetworkpolicies.policy.networking.k8s.io",
+                      check_rc=False)
+        eq(r.out.strip(), "no", "can-i " + verb)
+    eq(s.kubectl("--token", tok, "auth", "can-i", "watch", "cnp").out.strip(), "yes", "can-i watch")
+    msg = ('clusternetworkpolicies.policy.networking.k8s.io is forbidden: User "%s" cannot create resource '
+           '"clusternetworkpolicies" in API group "policy.networking.k8s.io" at the cluster scope' % SA_USER)
+    st, _, _, obj = s.req("POST", CNP_PATH, cnp("mine"), token=tok)
+    eq((st, obj["message"], obj["details"]), (403, msg, {"group": "policy.networking.k8s.io",
+                                                        "kind": "clusternetworkpolicies"}), "create")
+    st, _, _, obj = s.req("DELETE", CNP_PATH + "/default", token=tok)
+    eq((st, obj["message"].split(":")[0]), (403, 'clusternetworkpolicies.policy.networking.k8s.io "default" is '
+                                                 'forbidden'), "delete")
+    st, _, _, obj = s.req("PATCH", CNP_PATH + "/default/status", {}, token=tok, ctype="application/merge-patch+json")
+    eq(st, 403, "patch status")
+    r = s.kubectl("--token", tok, "apply", "-f", write_tmp("mine.json", cnp("mine")), check_rc=False)
+    check(r.returncode != 0 and 'cannot create resource "clusternetworkpolicies"' in r.err, r.err)
+    after = auth_counts(s)
+    eq(after["unauthorized"], 0, "401s")
+    check(after["forbidden"] - before["forbidden"] >= 4, after)
+    # without the rule: 403 for list too
+    role = json.loads(s.kubectl("get", "clusterrole", "ovs-netpol", "-o", "json").out)
+    rules = [x for x in role["rules"] if "clusternetworkpolicies" not in x.get("resources", [])]
+    eq(len(rules), len(role["rules"]) - 1, "the ClusterRole has the rule")
+    try:
+        s.kubectl("patch", "clusterrole", "ovs-netpol", "--type=merge", "-p", json.dumps({"rules": rules}))
+        st, _, _, obj = s.get(CNP_PATH, token=tok)
+        eq((st, obj["message"]), (403, 'clusternetworkpolicies.policy.networking.k8s.io is forbidden: User "%s" '
+                                       'cannot list resource "clusternetworkpolicies" in API group '
+                                       '"policy.networking.k8s.io" at the cluster scope' % SA_USER), "without the rule")
+    finally:
+        s.kubectl("apply", "-f", os.path.join(DEPLOY, "clusterrole.yaml"))
+    eq(s.get(CNP_PATH, token=tok)[0], 200, "rule restored")
 
 
 @test("--state-dir: objects and resourceVersion survive a restart; older resourceVersions get 410")
