@@ -440,6 +440,7 @@ def check_audit(bed, ck):
                 ["annotate", "namespace", "other", "ovs-netpol.io/audit-"]):
         if cmd is None:
             probes = [(FE, WE, 6379), (ME, WE, 6379)]
+            sports = [bed.sport, bed.sport + 1]     # bed.probe's, in order
             res = bed.probe(probes)
             ck(res[probes[0]] == "timeout" and res[probes[1]] in ("connected", "refused"),
                "frontend -> other/web denied, other/metrics -> other/web allowed (%s)"
@@ -455,19 +456,27 @@ def check_audit(bed, ck):
             for l in lines:
                 print("  " + json.dumps(l))
             want = {"direction": "ingress", "verdict": "deny", "protocol": "tcp",
-                    "src_pod": FE, "dst_pod": WE, "dst_port": 6379,
-                    "policies": ["other/same-namespace-only"], "count": 1,
-                    "node": kubebed.NODE}
-            ck(len(lines) == 1 and all(lines[0].get(k) == v for k, v in want.items()),
-               "exactly one line, the denied probe, naming other/same-namespace-only")
+                    "src_pod": FE, "dst_pod": WE, "src_port": sports[0],
+                    "dst_port": 6379, "policies": ["other/same-namespace-only"],
+                    "count": 1, "node": kubebed.NODE}
+            mine = [l for l in lines if l.get("src_port") in sports]
+            ck(len(mine) == 1 and all(mine[0].get(k) == v for k, v in want.items()),
+               "exactly one line for the two probes, the denied one, naming "
+               "other/same-namespace-only")
+            # Only namespace other is audited: a line is about one of its
+            # pods (the destination of an ingress deny).
+            ck(all(l.get("dst_pod", "").startswith("other/") for l in lines),
+               "every line is about a pod of namespace other")
             continue
         print("$ kubectl %s" % " ".join(cmd))
         bed.kubectl(*cmd)
         bed.sync()
+    sport = bed.sport
     res = bed.probe([(FE, WE, 6379)])
     time.sleep(2.5)
-    ck(list(res.values()) == ["timeout"] and len(audit_lines(bed)) == 1,
-       "annotation removed: still denied, no new line")
+    ck(list(res.values()) == ["timeout"]
+       and not [l for l in audit_lines(bed) if l.get("src_port") == sport],
+       "annotation removed: still denied, no line for it")
     bed.kubectl("delete", "networkpolicy", "same-namespace-only", "-n", "other")
     bed.sync()
 
