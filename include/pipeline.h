@@ -10,17 +10,24 @@
 #ifndef NP_PIPELINE_H
 #define NP_PIPELINE_H 1
 
-/* Our tables, as offsets from 'table_base'. */
+/* Our tables, as offsets from 'table_base', in the order a packet meets
+ * them (OpenFlow's goto_table only goes forward).  Each direction is
+ * decided by three tiers in turn: the admin tier of ClusterNetworkPolicy,
+ * NetworkPolicy (rules, then default deny), the baseline tier. */
 enum np_table {
     NPT_CLASSIFY = 0,           /* ARP/ND pass, IP to conntrack. */
     NPT_STATE = 1,              /* Replies pass unless cut, invalid drop. */
     NPT_SPOOF = 2,              /* Source port and address agree. */
-    NPT_EGRESS = 3,             /* Egress rules of the source pod. */
-    NPT_EGRESS_DEFAULT = 4,     /* Drop from egress-isolated pods. */
-    NPT_INGRESS = 5,            /* Ingress rules of the destination pod. */
-    NPT_INGRESS_DEFAULT = 6,    /* Drop to ingress-isolated pods. */
-    NPT_COMMIT = 7,             /* Commit new (or uncut) connections. */
-    NPT_N_TABLES = 8,
+    NPT_ADMIN_EGRESS = 3,       /* Admin tier, egress of the source pod. */
+    NPT_EGRESS = 4,             /* Egress rules of the source pod. */
+    NPT_EGRESS_DEFAULT = 5,     /* Drop from egress-isolated pods. */
+    NPT_BASELINE_EGRESS = 6,    /* Baseline tier, egress. */
+    NPT_ADMIN_INGRESS = 7,      /* Admin tier, ingress of the destination. */
+    NPT_INGRESS = 8,            /* Ingress rules of the destination pod. */
+    NPT_INGRESS_DEFAULT = 9,    /* Drop to ingress-isolated pods. */
+    NPT_BASELINE_INGRESS = 10,  /* Baseline tier, ingress. */
+    NPT_COMMIT = 11,            /* Commit new (or uncut) connections. */
+    NPT_N_TABLES = 12,
 };
 
 /* "classify", "conntrack state", ...; "?" beyond NPT_N_TABLES.  (Defined

@@ -108,8 +108,8 @@ struct trace_context {
 };
 
 /* One line for a hit of the path, without a newline, e.g.
- *   "table 5 ingress rules: conj_id=1 -> NetworkPolicy x/allow-x ingress rule 0"
- *   "table 6 ingress default deny: x/a isolated for ingress by x/allow-x -> drop"
+ *   "table 8 ingress rules: conj_id=1 -> NetworkPolicy x/allow-x ingress rule 0"
+ *   "table 9 ingress default deny: x/a isolated for ingress by x/allow-x -> drop"
  * Returns a malloc'd string. */
 char *trace_describe_hit(const struct trace_hit *, const struct trace_context *);
 

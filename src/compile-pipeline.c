@@ -114,16 +114,26 @@ static const struct infra_flow infra_flows[] = {
       "policies again" },
     { NPT_STATE, PRIO_MISS, "", INFRA_GOTO, NPT_SPOOF, "new connections" },
 
-    { NPT_SPOOF, PRIO_MISS, "", INFRA_GOTO, NPT_INGRESS,
+    { NPT_SPOOF, PRIO_MISS, "", INFRA_GOTO, NPT_ADMIN_INGRESS,
       "not from a local pod: ingress checks only" },
 
-    /* A rule lookup that misses goes on to the default deny. */
+    /* Each direction: the admin tier, NetworkPolicy's rules, its default
+     * deny, the baseline tier; what no tier decides is allowed.  A rule
+     * lookup that misses goes on to the default deny. */
+    { NPT_ADMIN_EGRESS, PRIO_MISS, "", INFRA_GOTO, NPT_EGRESS,
+      "no admin ClusterNetworkPolicy decides: NetworkPolicy" },
     { NPT_EGRESS, PRIO_MISS, "", INFRA_GOTO, NPT_EGRESS_DEFAULT, NULL },
-    { NPT_EGRESS_DEFAULT, PRIO_MISS, "", INFRA_GOTO, NPT_INGRESS,
+    { NPT_EGRESS_DEFAULT, PRIO_MISS, "", INFRA_GOTO, NPT_BASELINE_EGRESS,
       "source not isolated for egress" },
+    { NPT_BASELINE_EGRESS, PRIO_MISS, "", INFRA_GOTO, NPT_ADMIN_INGRESS,
+      "no baseline ClusterNetworkPolicy decides: allowed" },
+    { NPT_ADMIN_INGRESS, PRIO_MISS, "", INFRA_GOTO, NPT_INGRESS,
+      "no admin ClusterNetworkPolicy decides: NetworkPolicy" },
     { NPT_INGRESS, PRIO_MISS, "", INFRA_GOTO, NPT_INGRESS_DEFAULT, NULL },
-    { NPT_INGRESS_DEFAULT, PRIO_MISS, "", INFRA_GOTO, NPT_COMMIT,
+    { NPT_INGRESS_DEFAULT, PRIO_MISS, "", INFRA_GOTO, NPT_BASELINE_INGRESS,
       "destination not isolated for ingress" },
+    { NPT_BASELINE_INGRESS, PRIO_MISS, "", INFRA_GOTO, NPT_COMMIT,
+      "no baseline ClusterNetworkPolicy decides: allowed" },
 
     /* An established connection was committed when it started.  Only one
      * that a policy change cut and a later change allows again needs
@@ -221,7 +231,8 @@ np_gen_spoof(const struct np_gen *g, const struct k8s_pod *pod)
     uint64_t cookie = np_cookie(o, NPC_INFRA, 0, 0);
     uint8_t t = np_tbl(o, NPT_SPOOF);
     char actions[64], buf[NP_MATCH_MAX];
-    snprintf(actions, sizeof actions, "goto_table:%u", np_tbl(o, NPT_EGRESS));
+    snprintf(actions, sizeof actions, "goto_table:%u",
+             np_tbl(o, NPT_ADMIN_EGRESS));
     const char *const *ports = NULL;
     size_t n_ports = (o->port_of
                       ? o->port_of(o->port_aux, pod->namespace, pod->name,
@@ -315,7 +326,8 @@ np_gen_node(const struct np_gen *g)
     uint64_t cookie = np_cookie(o, NPC_INFRA, 0, 0);
     char commit[32], ingress[32], buf[NP_MATCH_MAX];
     snprintf(commit, sizeof commit, "goto_table:%u", np_tbl(o, NPT_COMMIT));
-    snprintf(ingress, sizeof ingress, "goto_table:%u", np_tbl(o, NPT_INGRESS));
+    snprintf(ingress, sizeof ingress, "goto_table:%u",
+             np_tbl(o, NPT_ADMIN_INGRESS));
     for (size_t i = 0; i < o->n_node_addrs; i++) {
         char addr[IP_ADDR_STRLEN];
         ip_addr_format(&o->node_addrs[i], addr);
@@ -460,9 +472,11 @@ void
 np_rule_actions(const struct compile_options *opts, bool ingress,
                 uint32_t id, char buf[128])
 {
+    /* An allow of NetworkPolicy ends its direction: past the baseline
+     * tier, which is only for pods no NetworkPolicy isolates. */
     snprintf(buf, 128, "set_field:%#"PRIx32"->%s,goto_table:%u", id,
              ingress ? "reg1" : "reg0",
-             np_tbl(opts, ingress ? NPT_COMMIT : NPT_INGRESS));
+             np_tbl(opts, ingress ? NPT_COMMIT : NPT_ADMIN_INGRESS));
 }
 
 void
@@ -480,10 +494,14 @@ np_table_name(enum np_table t)
         [NPT_CLASSIFY] = "classify",
         [NPT_STATE] = "conntrack state",
         [NPT_SPOOF] = "spoof guard",
+        [NPT_ADMIN_EGRESS] = "admin tier egress",
         [NPT_EGRESS] = "egress rules",
         [NPT_EGRESS_DEFAULT] = "egress default deny",
+        [NPT_BASELINE_EGRESS] = "baseline tier egress",
+        [NPT_ADMIN_INGRESS] = "admin tier ingress",
         [NPT_INGRESS] = "ingress rules",
         [NPT_INGRESS_DEFAULT] = "ingress default deny",
+        [NPT_BASELINE_INGRESS] = "baseline tier ingress",
         [NPT_COMMIT] = "commit",
     };
     return (unsigned) t < NPT_N_TABLES ? names[t] : "?";

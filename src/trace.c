@@ -507,6 +507,24 @@ describe_ours(const struct trace_hit *h, unsigned int t,
             return xasprintf("no egress rule for %s matches (miss)", src);
         }
         break;
+    case NPT_ADMIN_EGRESS:
+    case NPT_ADMIN_INGRESS:
+        if (h->priority == PRIO_MISS) {
+            return xasprintf("no admin ClusterNetworkPolicy decides %s's "
+                             "%s -> NetworkPolicy",
+                             t == NPT_ADMIN_EGRESS ? src : dst,
+                             t == NPT_ADMIN_EGRESS ? "egress" : "ingress");
+        }
+        break;
+    case NPT_BASELINE_EGRESS:
+    case NPT_BASELINE_INGRESS:
+        if (h->priority == PRIO_MISS) {
+            return xasprintf("no baseline ClusterNetworkPolicy decides %s's "
+                             "%s -> on",
+                             t == NPT_BASELINE_EGRESS ? src : dst,
+                             t == NPT_BASELINE_EGRESS ? "egress" : "ingress");
+        }
+        break;
     case NPT_EGRESS_DEFAULT:
         if (h->priority == PRIO_MISS) {
             return xasprintf("%s not isolated for egress -> on", src);

@@ -109,7 +109,7 @@ cat "$tmp/err"
 expect_err "ovs-netpol: error: NetworkPolicy default/many-except ingress rule 1 needs "
 expect_err "over the limit of 100000 per policy (--max-policy-flows)"
 grep -q 'isolated for ingress by default/many-except' "$tmp/out" || { echo "FAIL: many-except does not isolate"; fail=1; }
-if grep -E '^table=5,.*(nw_src=[0-9.]+/|tp_dst=81)' "$tmp/out"; then
+if grep -E '^table=8,.*(nw_src=[0-9.]+/|tp_dst=81)' "$tmp/out"; then
     echo "FAIL: a rule of the refused policy is in the table"; fail=1
 fi
 # Under a higher limit the same kind of policy compiles whole.
@@ -121,7 +121,7 @@ expect_err "over the limit of 1000 per policy"
 $np compile --max-policy-flows 20000 "$srcdir"/deploy/examples/cluster.yaml "$tmp/small.yaml" >"$tmp/out" 2>"$tmp/err"
 status=$?
 [ "$status" -eq 0 ] || { echo "FAIL: --max-policy-flows 20000: exit status $status"; cat "$tmp/err"; fail=1; }
-n=$(grep -cE '^table=5,.*nw_src=[0-9.]+/' "$tmp/out")
+n=$(grep -cE '^table=8,.*nw_src=[0-9.]+/' "$tmp/out")
 [ "$n" -gt 1000 ] || { echo "FAIL: --max-policy-flows 20000: $n CIDR flows"; fail=1; }
 
 # Inputs that are not regular files, or too big, are refused at once with

@@ -271,9 +271,9 @@ while read -r flag value; do
     fi
 done <<'EOF'
 node node-9
-table-base 248
+table-base 244
 table-base 010
-table-base 249
+table-base 245
 table-base 0x10
 table-base -1
 ct-zone 65535

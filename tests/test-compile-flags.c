@@ -20,8 +20,8 @@ test_rejected(void **state)
     static const struct {
         const char *name, *value, *message;
     } cases[] = {
-        {"table-base", "249",
-         "--table-base: \"249\" is not a table number from 0 to 248"},
+        {"table-base", "245",
+         "--table-base: \"245\" is not a table number from 0 to 244"},
         {"table-base", "x", "--table-base: \"x\" is not a table number"},
         {"table-base", "-1", "--table-base: \"-1\""},
         {"table-base", "0x10", "--table-base: \"0x10\""},
@@ -77,7 +77,7 @@ test_accepted(void **state)
     compile_flags_init(&flags);
     static const char *const good[][2] = {
         {"node", "node-1"},
-        {"table-base", "248"},
+        {"table-base", "244"},
         {"ct-zone", "65535"},
         {"generation", "255"},
         {"continuation", "resubmit(,60)"},
@@ -94,7 +94,7 @@ test_accepted(void **state)
     }
     const struct compile_options *o = &flags.opts;
     assert_string_equal(o->node, "node-1");
-    assert_int_equal(o->table_base, 248);
+    assert_int_equal(o->table_base, 244);
     assert_int_equal(o->ct_zone, 65535);
     assert_int_equal(o->generation, 255);
     assert_string_equal(o->continuation, "resubmit(,60)");

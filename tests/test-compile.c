@@ -554,7 +554,8 @@ test_ipblock_base_continuation(void **state)
     assert_int_equal(count(&fs, 40 + NPT_COMMIT, "=ipv6", "ct(commit"), 1);
     assert_int_equal(count(&fs, -1, NULL, "NORMAL"), 0);
     for (size_t i = 0; i < fs.n_flows; i++) {
-        assert_true(fs.flows[i].table >= 40 && fs.flows[i].table < 48);
+        assert_true(fs.flows[i].table >= 40
+                    && fs.flows[i].table < 40 + NPT_N_TABLES);
         assert_int_equal(fs.flows[i].cookie >> 48, NP_COOKIE_PREFIX);
     }
     /* Egress-only policy without policyTypes: isolated for both. */
@@ -646,12 +647,14 @@ test_node_and_orphan_ports(void **state)
     compile_text(text, &opts, &fs, NULL);
     free(text);
     const struct np_flow *f;
+    /* From the node: to commit; to the node: past the egress default
+     * deny and the baseline tier, to the ingress checks. */
     f = find(&fs, 10 + NPT_SPOOF, "in_port=LOCAL,ip,nw_src=192.0.2.7");
-    assert_string_equal(f->actions, "goto_table:17");
+    assert_string_equal(f->actions, "goto_table:21");
     f = find(&fs, 10 + NPT_SPOOF, "in_port=LOCAL,ipv6,ipv6_src=fd00::7");
-    assert_string_equal(f->actions, "goto_table:17");
+    assert_string_equal(f->actions, "goto_table:21");
     f = find(&fs, 10 + NPT_EGRESS_DEFAULT, "ip,nw_dst=192.0.2.7");
-    assert_string_equal(f->actions, "goto_table:15");
+    assert_string_equal(f->actions, "goto_table:17");
     assert_true(f->priority > 110);     /* Above the cut and the drop. */
     f = find(&fs, 10 + NPT_CLASSIFY, "in_port=17,ip");
     assert_string_equal(f->actions, "drop");

@@ -238,7 +238,7 @@ test_port_addresses(void **state)
     d = engine_desired(e);
     assert_true(has_flow(d, 2, 200, "in_port=8,ip,nw_src=10.0.0.7"));
     assert_true(has_flow(d, 2, 200, "in_port=8,ipv6,ipv6_src=fd00::7"));
-    assert_true(has_flow(d, 6, 100, "ip,nw_dst=10.0.0.7"));
+    assert_true(has_flow(d, NPT_INGRESS_DEFAULT, 100, "ip,nw_dst=10.0.0.7"));
     assert_true(has_flow(d, 2, 150, "in_port=8,ip"));       /* Other srcs. */
     assert_false(has_flow(d, 0, 95, "in_port=8,ip"));       /* Realized. */
     counts[0] = counts[1] = 0;
@@ -376,7 +376,7 @@ test_replug(void **state)
     assert_true(has_flow(d, 2, 150, "in_port=11,ip"));
     assert_true(has_flow(d, 2, 200, "in_port=9,ip,nw_src=10.0.0.7"));
     assert_true(has_flow(d, 2, 200, "in_port=9,ip,nw_src=10.0.0.9"));
-    assert_true(has_flow(d, 6, 100, "ip,nw_dst=10.0.0.9"));
+    assert_true(has_flow(d, NPT_INGRESS_DEFAULT, 100, "ip,nw_dst=10.0.0.9"));
     char list[256] = "";
     engine_for_each_bound_port(e, note_port, list);
     assert_non_null(strstr(list, "x/p0:3"));
@@ -402,7 +402,7 @@ test_replug(void **state)
     assert_false(has_flow(d, 2, 200, "in_port=3,ip,nw_src=10.0.0.1"));
     assert_true(has_flow(d, 2, 200, "in_port=9,ip,nw_src=10.0.0.9"));
     assert_false(has_flow(d, 2, 200, "in_port=9,ip,nw_src=10.0.0.7"));
-    assert_false(has_flow(d, 6, 100, "ip,nw_dst=10.0.0.7"));
+    assert_false(has_flow(d, NPT_INGRESS_DEFAULT, 100, "ip,nw_dst=10.0.0.7"));
     list[0] = '\0';
     engine_for_each_bound_port(e, note_port, list);
     assert_non_null(strstr(list, "x/p0:11"));
@@ -634,29 +634,29 @@ test_named_port_behind_ipblock(void **state)
                "\"ports\":[{\"name\":\"http\",\"containerPort\":8080}]}]},"
                "\"status\":{\"phase\":\"Pending\"}}");
     engine_run(e);
-    assert_false(has_flow(engine_desired(e), 3, 200, "ip,nw_dst=10.0.1.7"));
+    assert_false(has_flow(engine_desired(e), NPT_EGRESS, 200, "ip,nw_dst=10.0.1.7"));
 
     free(engine_set_port(e, "y", "q", "8", "10.0.1.7/24"));
     engine_run(e);
-    assert_true(has_flow(engine_desired(e), 3, 200, "ip,nw_dst=10.0.1.7"));
-    assert_true(has_flow(engine_desired(e), 3, 200, "tcp,tp_dst=8080"));
+    assert_true(has_flow(engine_desired(e), NPT_EGRESS, 200, "ip,nw_dst=10.0.1.7"));
+    assert_true(has_flow(engine_desired(e), NPT_EGRESS, 200, "tcp,tp_dst=8080"));
     assert_true(incremental_equals_full(e));
 
     /* The CNI moves it out of the block. */
     free(engine_set_port(e, "y", "q", "8", "10.0.2.7/24"));
     engine_run(e);
-    assert_false(has_flow(engine_desired(e), 3, 200, "ip,nw_dst=10.0.1.7"));
-    assert_false(has_flow(engine_desired(e), 3, 200, "ip,nw_dst=10.0.2.7"));
-    assert_false(has_flow(engine_desired(e), 3, 200, "tcp,tp_dst=8080"));
+    assert_false(has_flow(engine_desired(e), NPT_EGRESS, 200, "ip,nw_dst=10.0.1.7"));
+    assert_false(has_flow(engine_desired(e), NPT_EGRESS, 200, "ip,nw_dst=10.0.2.7"));
+    assert_false(has_flow(engine_desired(e), NPT_EGRESS, 200, "tcp,tp_dst=8080"));
     assert_true(incremental_equals_full(e));
 
     /* Back in, then unbound: the address goes with the port. */
     free(engine_set_port(e, "y", "q", "8", "10.0.1.7/24"));
     engine_run(e);
-    assert_true(has_flow(engine_desired(e), 3, 200, "ip,nw_dst=10.0.1.7"));
+    assert_true(has_flow(engine_desired(e), NPT_EGRESS, 200, "ip,nw_dst=10.0.1.7"));
     engine_unset_port(e, "y", "q", "8");
     engine_run(e);
-    assert_false(has_flow(engine_desired(e), 3, 200, "ip,nw_dst=10.0.1.7"));
+    assert_false(has_flow(engine_desired(e), NPT_EGRESS, 200, "ip,nw_dst=10.0.1.7"));
     assert_true(incremental_equals_full(e));
     engine_destroy(e);
 }

@@ -186,7 +186,7 @@ test_parse_allowed(void **state)
     assert_string_equal(s0->datapath_actions, "ct,recirc(0x1)");
 
     const struct trace_section *s1 = &r.sections[1];
-    static const unsigned int tables[] = { 1, 2, 3, 4, 5, 7 };
+    static const unsigned int tables[] = { 1, 2, 3, 4, 5, 6, 7, 8, 11 };
     assert_int_equal(s1->n_hits, ARRAY_SIZE(tables));
     for (size_t i = 0; i < ARRAY_SIZE(tables); i++) {
         assert_int_equal(s1->hits[i].table, tables[i]);
@@ -197,11 +197,13 @@ test_parse_allowed(void **state)
     assert_int_equal(s1->hits[0].priority, 0);
     assert_string_equal(s1->hits[1].match, "ip,in_port=2,nw_src=10.9.1.2");
     assert_int_equal(s1->hits[1].priority, 200);
-    assert_string_equal(s1->hits[4].match, "conj_id=1");
-    assert_true(s1->hits[4].cookie == UINT64_C(0x4e50000300000800));
-    assert_string_equal(s1->hits[4].actions, "set_field:0x1->reg1");
-    assert_string_equal(s1->datapath_actions,
-                        "ct(commit,label=0x1/0xffffffffffffffff),1,5,2,4");
+    assert_string_equal(s1->hits[7].match, "conj_id=1");
+    assert_true(s1->hits[7].cookie == UINT64_C(0x4e50000300000800));
+    assert_string_equal(s1->hits[7].actions, "set_field:0x1->reg1");
+    /* NORMAL floods: the port order is the datapath's, which differs
+     * from one capture (tests/data/trace/capture.py) to the next. */
+    static const char commit[] = "ct(commit,label=0x1/0xffffffffffffffff),";
+    assert_true(!strncmp(s1->datapath_actions, commit, strlen(commit)));
     assert_int_equal(trace_verdict_of(&r), TRACE_ALLOWED);
     trace_result_destroy(&r);
     free(text);
@@ -287,14 +289,20 @@ test_parse_nested(void **state)
         "    goto_table:42\n"
         "42. ip,in_port=1,nw_src=10.0.0.1, priority 200, cookie 0x4e50000100000000\n"
         "    goto_table:43\n"
-        "43. ip,nw_src=10.0.0.1,nw_dst=10.0.0.2,tcp,tp_dst=80, priority 200, cookie 0x4e50000300000002\n"
+        "43. priority 0, cookie 0x4e50000100000000\n"
+        "    goto_table:44\n"
+        "44. ip,nw_src=10.0.0.1,nw_dst=10.0.0.2,tcp,tp_dst=80, priority 200, cookie 0x4e50000300000002\n"
         "    set_field:0x7->reg0\n"
-        "    goto_table:45\n"
-        "45. priority 0, cookie 0x4e50000100000000\n"
-        "    goto_table:46\n"
-        "46. priority 0, cookie 0x4e50000100000000\n"
         "    goto_table:47\n"
-        "47. ip, priority 100, cookie 0x4e50000100000000\n"
+        "47. priority 0, cookie 0x4e50000100000000\n"
+        "    goto_table:48\n"
+        "48. priority 0, cookie 0x4e50000100000000\n"
+        "    goto_table:49\n"
+        "49. priority 0, cookie 0x4e50000100000000\n"
+        "    goto_table:50\n"
+        "50. priority 0, cookie 0x4e50000100000000\n"
+        "    goto_table:51\n"
+        "51. ip, priority 100, cookie 0x4e50000100000000\n"
         "    ct(commit,zone=5,exec(move:NXM_NX_REG0[]->NXM_NX_CT_LABEL[32..63]))\n"
         "    resubmit(,60)\n"
         "    60. priority 0\n"
@@ -313,13 +321,13 @@ test_parse_nested(void **state)
     assert_int_equal(r.sections[0].hits[1].depth, 1);
     assert_string_equal(r.sections[0].hits[1].actions, "ct(table=41)");
     const struct trace_section *s = &r.sections[1];
-    assert_int_equal(s->n_hits, 7);
+    assert_int_equal(s->n_hits, 10);
     assert_int_equal(s->hits[0].table, 41);
     assert_int_equal(s->hits[0].depth, 0);
-    assert_string_equal(s->hits[2].match,
+    assert_string_equal(s->hits[3].match,
                         "ip,nw_src=10.0.0.1,nw_dst=10.0.0.2,tcp,tp_dst=80");
-    assert_int_equal(s->hits[6].table, 60);
-    assert_int_equal(s->hits[6].depth, 1);
+    assert_int_equal(s->hits[9].table, 60);
+    assert_int_equal(s->hits[9].depth, 1);
     assert_int_equal(trace_verdict_of(&r), TRACE_ALLOWED);
 
     struct trace_context ctx = { .table_base = 40, .policy_name = names,
@@ -335,9 +343,10 @@ test_parse_nested(void **state)
                     "41\n");
     assert_contains(rep, "table 41 conntrack state: new connection -> "
                     "policies\n");
-    assert_contains(rep, "table 43 egress rules: ip,nw_src=10.0.0.1,"
+    assert_contains(rep, "table 44 egress rules: ip,nw_src=10.0.0.1,"
                     "nw_dst=10.0.0.2,tcp,tp_dst=80 -> NetworkPolicy x/allow-x "
                     "egress rule 2\n");
+    assert_contains(rep, "table 51 commit: allowed -> connection committed");
     assert_contains(rep, "    table 60: someone else's flow (cookie 0), "
                     "priority 0 -> output:2\n");
     free(rep);
@@ -399,28 +408,34 @@ static const struct capture_case cases[] = {
         "  ingress: allowed by NetworkPolicy x/allow-x ingress rule 0\n",
         "  table 2 spoof guard: x/b from its own port with its own address -> "
         "egress checks\n",
-        "  table 3 egress rules: no egress rule for x/b matches (miss)\n",
-        "  table 5 ingress rules: conj_id=1 -> NetworkPolicy x/allow-x "
+        "  table 4 egress rules: no egress rule for x/b matches (miss)\n",
+        "  table 8 ingress rules: conj_id=1 -> NetworkPolicy x/allow-x "
         "ingress rule 0\n",
-        "  table 7 commit: allowed -> connection committed" } },
+        "  table 11 commit: allowed -> connection committed" } },
     { "denied-ingress-default.txt", "y/a", "x/a", 0, TRACE_DENIED,
       { "  ingress: DENIED by the default deny of x/a: isolated for ingress "
         "by x/allow-x, and no ingress rule admits this\n",
-        "  table 5 ingress rules: no ingress rule for x/a matches (miss)\n",
-        "  table 6 ingress default deny: x/a isolated for ingress by "
+        "  table 3 admin tier egress: no admin ClusterNetworkPolicy decides "
+        "y/a's egress -> NetworkPolicy\n",
+        "  table 6 baseline tier egress: no baseline ClusterNetworkPolicy "
+        "decides y/a's egress -> on\n",
+        "  table 8 ingress rules: no ingress rule for x/a matches (miss)\n",
+        "  table 9 ingress default deny: x/a isolated for ingress by "
         "x/allow-x -> drop\n",
         "datapath actions: drop\n" } },
     { "denied-egress-default.txt", "z/a", "y/a", 3, TRACE_DENIED,
       { "  egress:  DENIED by the default deny of z/a: isolated for egress "
         "by z/egress-z, and no egress rule admits this\n",
         "  ingress: not reached\n",
-        "  table 4 egress default deny: z/a isolated for egress by "
+        "  table 5 egress default deny: z/a isolated for egress by "
         "z/egress-z -> drop\n" } },
     { "denied-egress-rule-ingress-default.txt", "z/a", "x/a", 3, TRACE_DENIED,
       { "  egress:  allowed by NetworkPolicy z/egress-z egress rule 0\n",
         "  ingress: DENIED by the default deny of x/a",
-        "  table 3 egress rules: conj_id=2 -> NetworkPolicy z/egress-z "
-        "egress rule 0\n" } },
+        "  table 4 egress rules: conj_id=2 -> NetworkPolicy z/egress-z "
+        "egress rule 0\n",
+        "  table 7 admin tier ingress: no admin ClusterNetworkPolicy decides "
+        "x/a's ingress -> NetworkPolicy\n" } },
     { "denied-spoof.txt", "10.9.1.2", "x/a", 3, TRACE_DENIED,
       { "  egress:  DENIED by the spoof guard (ip,in_port=3)\n",
         "  table 2 spoof guard: ip,in_port=3: 10.9.1.2 is not the address "
@@ -448,7 +463,7 @@ static const struct capture_case cases[] = {
       { "  egress:  not checked here: 10.9.0.254 is not a local pod\n",
         "  table 2 spoof guard: 10.9.0.254 is not a local pod -> ingress "
         "checks only\n",
-        "  table 6 ingress default deny: x/a isolated for ingress by "
+        "  table 9 ingress default deny: x/a isolated for ingress by "
         "x/allow-x -> drop\n" } },
     { "denied-sctp-egress.txt", "z/a", "x/a", 3, TRACE_DENIED,
       { "  egress:  DENIED by the default deny of z/a" } },

@@ -117,7 +117,7 @@ def probes(bed, src, n, expect, problems, what, dst=dlib.SERVER):
 def drop_flow(bed):
     for _, line in bed.flows():
         if "priority=100" in line and "nw_dst=10.9.1.1" in line \
-                and re.search(r"table=6\b", line):
+                and re.search(r"table=9\b", line):
             return line.split("actions=", 1)[1]
     return None
 

@@ -80,7 +80,7 @@ def test(bed):
             or "note: NetworkPolicy y/big ingress rule 0 needs" not in p.stdout:
         problems.append("trace x/b -> y/a lacks DENIED or the note on y/big")
     deny = [l for c, l in bed.flows() if c >> 48 == dlib.COOKIE_PREFIX
-            and "table=6" in l and "nw_dst=10.9.2.1" in l and "drop" in l]
+            and "table=9" in l and "nw_dst=10.9.2.1" in l and "drop" in l]
     if not deny:
         problems.append("no default-deny flow for y/a")
     else:

@@ -227,7 +227,7 @@ def steps(bed, problems):
     if r3 is None or d3 is None or r3 < r2 or d3 < d2:
         problems.append("counters went back after the restart: rule %s < %d or deny %s < %d"
                         % (r3, r2, d3, d2))
-    ofpv = bed.ofctl("dump-flows", "br-int", "table=6").stdout
+    ofpv = bed.ofctl("dump-flows", "br-int", "table=9").stdout
     for i in range(K):
         v = bed.probe_once("y/a", dlib.SERVER)
         if v != "denied":
@@ -246,7 +246,7 @@ def steps(bed, problems):
         problems.append("/metrics after the restart: denied %s, stats %d"
                         % (m.get(deny_key), d4))
     if problems:
-        dlib.log("table 6 after the restart:\n%s" % ofpv)
+        dlib.log("table 9 after the restart:\n%s" % ofpv)
         return False, "; ".join(problems)
     return True, ("rule +%d for %d allowed probes, deny +%d for %d denied, +%d for %d "
                   "after a switch restart; filters, errors, /metrics agree"

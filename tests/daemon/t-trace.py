@@ -71,17 +71,17 @@ def test(bed):
 
     check_trace("x/b -> x/a", ["x/b", "x/a", "80"], "ALLOWED",
                 ["ingress: allowed by NetworkPolicy x/allow-x ingress rule 0",
-                 "table 5 ingress rules: conj_id=",
+                 "table 8 ingress rules: conj_id=",
                  "-> NetworkPolicy x/allow-x ingress rule 0",
                  "egress:  allowed: x/b is not isolated for egress",
-                 "table 7 commit: allowed"],
+                 "table 11 commit: allowed"],
                 probe=("x/b", dlib.SERVER))
     check_trace("y/a -> x/a", ["y/a", "x/a", "tcp/80"], "DENIED",
                 ["ingress: DENIED by the default deny of x/a: isolated for "
                  "ingress by x/allow-x",
-                 "table 6 ingress default deny: x/a isolated for ingress by "
+                 "table 9 ingress default deny: x/a isolated for ingress by "
                  "x/allow-x -> drop",
-                 "table 5 ingress rules: no ingress rule for x/a matches (miss)",
+                 "table 8 ingress rules: no ingress rule for x/a matches (miss)",
                  "datapath actions: drop"],
                 probe=("y/a", dlib.SERVER))
     check_trace("z/a -> y/a", ["z/a", "y/a", "80"], "ALLOWED",
@@ -109,10 +109,10 @@ def test(bed):
             " ".join(args)[:90], p.returncode, p.stdout, p.stderr))
         return p.returncode, p.stdout, p.stderr
 
-    conj = [l for c, l in flows if "table=5" in l and "conj_id=" in l]
-    drop = [l for c, l in flows if "table=6" in l and "priority=100" in l]
+    conj = [l for c, l in flows if "table=8" in l and "conj_id=" in l]
+    drop = [l for c, l in flows if "table=9" in l and "priority=100" in l]
     if not conj or not drop:
-        problems.append("no conj_id flow in table 5 or drop in table 6")
+        problems.append("no conj_id flow in table 8 or drop in table 9")
     else:
         rc, out, _ = explain(conj[0])
         want = ("NetworkPolicy x/allow-x, ingress rule 0 (generation %d, "
@@ -245,13 +245,13 @@ def test(bed):
                 ["table 40 classify: IP -> conntrack, then table 41\n",
                  "table 41 conntrack state: new connection -> policies",
                  "table 42 spoof guard: x/b from its own port",
-                 "table 45 ingress rules: conj_id=",
+                 "table 48 ingress rules: conj_id=",
                  "-> NetworkPolicy x/allow-x ingress rule 0",
-                 "table 47 commit: allowed"],
+                 "table 51 commit: allowed"],
                 probe=("x/b", dlib.SERVER))
     check_trace("y/a -> x/a (--table-base 40)", ["y/a", "x/a", "80"],
                 "DENIED",
-                ["table 46 ingress default deny: x/a isolated for ingress "
+                ["table 49 ingress default deny: x/a isolated for ingress "
                  "by x/allow-x -> drop"],
                 probe=("y/a", dlib.SERVER))
 

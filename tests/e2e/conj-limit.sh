@@ -21,7 +21,7 @@ ovs/sandbox.sh start "$sbx" >/dev/null || exit 1
 ovs/sandbox.sh add-pod "$sbx" x c 10.244.1.20 x s 10.244.1.21 >/dev/null || exit 1
 /usr/bin/python3 tests/e2e/gen-many-rules.py >"$work/cluster.json"
 ./ovs-netpol compile --ports "$sbx/ports" "$work/cluster.json" >"$work/flows" || exit 1
-prios=$(awk -F'[ ,=]+' '/^table=5, priority=[0-9]+, .*conj_id=/ {print $4}' "$work/flows" | sort -u | wc -l)
+prios=$(awk -F'[ ,=]+' '/^table=8, priority=[0-9]+, .*conj_id=/ {print $4}' "$work/flows" | sort -u | wc -l)
 echo "rule priorities used: $prios"
 [ "$prios" -ge 2 ] || { echo "FAIL: rules were not spread over priorities"; exit 1; }
 ovs/sandbox.sh sw "$sbx" ovs-ofctl -O OpenFlow15 --bundle replace-flows br-int "$work/flows" || { echo "FAIL: the switch refused the table"; exit 1; }
