@@ -327,6 +327,14 @@ def kube_phase(bed, expect):
             per_kind(m0, "ovs_netpol_objects"), per_kind(m0, "ovs_netpol_lists_total"),
             per_kind(m0, "ovs_netpol_source_synced")))
         expect(per_kind(m0, "ovs_netpol_objects") == [3, 4, 1], "objects from the API")
+        # Events are written to the API (README, "Events"): their counters
+        # are there, at 0 with nothing to report; not with --source dir.
+        expect(value(m0, "ovs_netpol_events_reported_total") == 0
+               and value(m0, "ovs_netpol_events_writes_total", op="create") == 0
+               and value(m0, "ovs_netpol_events_write_outcomes_total",
+                         outcome="failed") == 0
+               and value(m0, "ovs_netpol_events_queued") == 0,
+               "the Events' counters on the API, with nothing to report")
         expect(per_kind(m0, "ovs_netpol_source_synced") == [1, 1, 1], "source_synced not 1")
 
         def counts_moved(m_before, name, what, every=all):
@@ -415,6 +423,8 @@ def test(bed):
     expect(rs == 200 and rb.startswith("ready:"), "after the first sync: /readyz %d %r" % (rs, rb))
     m0 = web.metrics()
     expect(value(m0, "ovs_netpol_ready") == 1, "ready gauge not 1 after the sync")
+    expect("ovs_netpol_events_reported_total" not in m0,
+           "Events' counters with --source dir (no API to write them to)")
     expect(value(m0, "ovs_netpol_switch_reconnects_total") == 0,
            "the first connection counted as a reconnect")
     dlib.log("metrics: %d families" % len(m0))
@@ -454,14 +464,14 @@ def test(bed):
             for k, v in m1["ovs_netpol_ovs_flows"]["samples"].items()}
     dlib.log("  flows by table: metrics %s, dump-flows %s" % (
         sorted(ours.items()), sorted(switch.items())))
-    expect(sorted(ours) == list(range(8)), "ovs_flows tables %s" % sorted(ours))
+    expect(sorted(ours) == list(range(12)), "ovs_flows tables %s" % sorted(ours))
     expect(all(ours[t] == switch.get(t, 0) for t in ours) and set(switch) <= set(ours),
            "flows by table differ from dump-flows: %s vs %s" % (ours, switch))
     expect(sum(ours.values()) == value(m1, "ovs_netpol_desired_flows"),
            "installed flows %d != desired %d" % (sum(ours.values()),
                                                  value(m1, "ovs_netpol_desired_flows")))
     expect(dict(m1["ovs_netpol_ovs_flows"]["samples"])
-           [("ovs_netpol_ovs_flows", (("table_id", "5"), ("table_name", "ingress_rules")))] > 0,
+           [("ovs_netpol_ovs_flows", (("table_id", "8"), ("table_name", "ingress_rules")))] > 0,
            "no ingress rule flows counted for allow-x")
 
     # 3. Drift: a flow of ours deleted by hand is repaired, and counted.

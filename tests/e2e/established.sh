@@ -189,9 +189,9 @@ probes() {
 }
 
 dump() {
-    echo "    flows (tables 1, 4, 6, 7):"
+    echo "    flows (tables 1, 5, 9, 11):"
     sw ovs-ofctl -O OpenFlow15 dump-flows br-int |
-        grep -E 'table=(1|4|6|7),' | sed 's/ duration=[^,]*,//; s/^/      /'
+        grep -E 'table=(1|5|9|11),' | sed 's/ duration=[^,]*,//; s/^/      /'
     echo "    conntrack:"
     sw ovs-appctl dpctl/dump-conntrack -m | sed 's/^/      /'
 }
