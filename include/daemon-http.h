@@ -57,6 +57,7 @@ struct daemon_stats;
 struct engine;
 struct ev_loop;
 struct installer;
+struct events;
 struct kube_client;
 struct source_dir;
 struct switch_db;
@@ -76,6 +77,7 @@ struct daemon_http_inputs {
     const struct switch_db *db;
     const struct source_dir *dir;
     const struct kube_client *kube;
+    const struct events *events;        /* NULL with 'dir'. */
     const bool *source_synced;  /* The first full view has arrived. */
 };
 

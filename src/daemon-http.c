@@ -12,6 +12,7 @@
 #include "daemon-audit.h"
 #include "daemon-stats.h"
 #include "engine.h"
+#include "events.h"
 #include "installer.h"
 #include "kube-client.h"
 #include "metrics.h"
@@ -283,6 +284,45 @@ by_kind(struct strbuf *b, const char *name, const char *type,
     }
 }
 
+/* The Kubernetes Events the daemon writes (README, "Events"). */
+static void
+events_metrics(struct strbuf *b, const struct events *ev)
+{
+    struct events_stats st;
+    events_get_stats(ev, &st);
+    counter(b, "ovs_netpol_events_reported_total", "Things worth a "
+            "Kubernetes Event the daemon found (an invalid policy, too many "
+            "flows, a named port that resolves nowhere), repeats included.",
+            st.reported);
+    metrics_family(b, "ovs_netpol_events_suppressed_total", "counter",
+                   "Reports that wrote nothing: the same as the last one about "
+                   "that object (unchanged), or over the spam filter's rate "
+                   "(spam).");
+    metrics_sample(b, "ovs_netpol_events_suppressed_total", st.steady,
+                   "why", "unchanged", NULL);
+    metrics_sample(b, "ovs_netpol_events_suppressed_total", st.spam,
+                   "why", "spam", NULL);
+    metrics_family(b, "ovs_netpol_events_writes_total", "counter",
+                   "Event writes queued for the API server: a new Event "
+                   "(create) or a count raised (patch).");
+    metrics_sample(b, "ovs_netpol_events_writes_total", st.created,
+                   "op", "create", NULL);
+    metrics_sample(b, "ovs_netpol_events_writes_total", st.patched,
+                   "op", "patch", NULL);
+    metrics_family(b, "ovs_netpol_events_write_outcomes_total", "counter",
+                   "How the queued writes ended: answered 2xx (sent), dropped "
+                   "after a failure (failed), dropped from a full queue "
+                   "(overflow).");
+    metrics_sample(b, "ovs_netpol_events_write_outcomes_total", st.sent,
+                   "outcome", "sent", NULL);
+    metrics_sample(b, "ovs_netpol_events_write_outcomes_total", st.failed,
+                   "outcome", "failed", NULL);
+    metrics_sample(b, "ovs_netpol_events_write_outcomes_total", st.overflow,
+                   "outcome", "overflow", NULL);
+    gauge(b, "ovs_netpol_events_queued", "Event writes waiting to be sent.",
+          st.queued);
+}
+
 static void
 source_metrics(struct strbuf *b, const struct daemon_http *dh)
 {
@@ -480,6 +520,9 @@ daemon_http_metrics(struct daemon_http *dh, size_t *size)
             switch_db_marker_writes(dh->in.db));
 
     source_metrics(&b, dh);
+    if (dh->in.events) {
+        events_metrics(&b, dh->in.events);
+    }
     daemon_stats_metrics(dh->in.stats, &b);
     daemon_audit_metrics(dh->in.audit, &b);
     *size = b.len;

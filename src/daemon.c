@@ -1066,6 +1066,7 @@ daemon_main(const struct daemon_options *opts)
             .db = d->db,
             .dir = d->dir,
             .kube = d->kube,
+            .events = d->events,
             .source_synced = &d->source_synced,
         };
         d->http = daemon_http_create(d->loop, opts->http, &hi, &error);
