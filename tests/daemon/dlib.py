@@ -19,6 +19,7 @@ Python standard library only.  Needs root.  Environment:
                    instead of NP_DAEMON
 """
 
+import http.client
 import ipaddress
 import json
 import os
@@ -26,6 +27,7 @@ import re
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -78,6 +80,32 @@ def percentile(values, q):
 
 
 # ---- manifests ---------------------------------------------------------------
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now (for --http)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def plain_metrics(port, prefix):
+    """{name: value} of the /metrics samples without labels whose name
+    starts with 'prefix' (e.g. "ovs_netpol_audit_")."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        c.request("GET", "/metrics")
+        body = c.getresponse().read().decode()
+    finally:
+        c.close()
+    out = {}
+    for line in body.splitlines():
+        m = re.match(r"(%s\w*) (\S+)$" % re.escape(prefix), line)
+        if m:
+            out[m.group(1)] = float(m.group(2))
+    return out
+
 
 def namespace(name):
     return {"apiVersion": "v1", "kind": "Namespace",

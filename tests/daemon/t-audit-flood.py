@@ -22,11 +22,9 @@ connection to conntrack: none is answered), while x/b probes x/a:80 every
     there, with the audit off as well);
   - the daemon's log has no error, and it answers `status` throughout.
 """
-import http.client
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -84,29 +82,6 @@ print(got, flush=True)
 """
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def metrics(port):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        c.request("GET", "/metrics")
-        body = c.getresponse().read().decode()
-    finally:
-        c.close()
-    out = {}
-    for line in body.splitlines():
-        m = re.match(r"(ovs_netpol_audit_\w+) (\S+)$", line)
-        if m:
-            out[m.group(1)] = float(m.group(2))
-    return out
-
-
 def meter_stats(bed):
     out = bed.ofctl("meter-stats", "br-int", "meter=20048").stdout
     m = re.search(r"packet_in_count:(\d+).*?bands:\s*0: packet_count:(\d+)", out, re.S)
@@ -117,7 +92,7 @@ def meter_stats(bed):
 
 def test(bed):
     problems = []
-    port = free_port()
+    port = dlib.free_port()
     logpath = os.path.join(bed.work, "audit.log")
     bed.start(daemon_args=["--http", "127.0.0.1:%d" % port, "--audit-log", logpath,
                            "--audit-rate", str(RATE), "--audit-burst", str(BURST)])
@@ -129,7 +104,7 @@ def test(bed):
     bed.write("policy.json", dlib.v1list([dlib.allow_x()]))
     bed.sync()
     time.sleep(1.5)     # a meter read before the flood
-    m0 = metrics(port)
+    m0 = dlib.plain_metrics(port, "ovs_netpol_audit_")
     meter0 = meter_stats(bed)
 
     counter = subprocess.Popen(
@@ -154,7 +129,7 @@ def test(bed):
     arrived = int(counter.stdout.readline().strip() or -1)
     counter.wait(timeout=10)
     time.sleep(2.5)     # the last folding window, a meter read
-    m1 = metrics(port)
+    m1 = dlib.plain_metrics(port, "ovs_netpol_audit_")
     meter1 = meter_stats(bed)
 
     copies = m1["ovs_netpol_audit_copies_total"] - m0["ovs_netpol_audit_copies_total"]

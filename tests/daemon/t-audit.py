@@ -31,11 +31,9 @@ Steps, each with its own probes:
      as lost, ovs_netpol_audit_ok is 0, the daemon's log names the path
      once (rate-limited), verdicts are unchanged.
 """
-import http.client
 import json
 import os
 import re
-import socket
 import sys
 import time
 
@@ -45,14 +43,6 @@ import dlib  # noqa: E402
 M = 4       # denied probes per step
 N = 3       # allowed probes per step
 SETTLE = 2.5    # > the 1 s folding window plus the flush timer
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def cluster(annotations):
@@ -84,21 +74,6 @@ class Log:
         for line in text.splitlines():
             out.append(json.loads(line))
         return out
-
-
-def metrics(port):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        c.request("GET", "/metrics")
-        body = c.getresponse().read().decode()
-    finally:
-        c.close()
-    out = {}
-    for line in body.splitlines():
-        m = re.match(r"(ovs_netpol_audit_\w+) (\S+)$", line)
-        if m:
-            out[m.group(1)] = float(m.group(2))
-    return out
 
 
 def probes(bed, src, n, expect, problems, what, dst=dlib.SERVER):
@@ -154,7 +129,7 @@ def allow_line(sport, src="x/b", src_ip="10.9.1.2", direction="ingress",
 
 def test(bed):
     problems = []
-    port = free_port()
+    port = dlib.free_port()
     logpath = os.path.join(bed.work, "audit.log")
     bed.start(daemon_args=["--http", "127.0.0.1:%d" % port,
                            "--audit-log", logpath])
@@ -292,7 +267,7 @@ def test(bed):
 
     # 8. counters
     time.sleep(1.5)     # a meter read
-    m = metrics(port)
+    m = dlib.plain_metrics(port, "ovs_netpol_audit_")
     dlib.log("metrics: %s" % m)
     # step 2: M + N, 3: M, 4: M, 5: N, M (to z), N (both: one copy)
     want_copies = 4 * M + 3 * N
@@ -313,7 +288,7 @@ def test(bed):
     probes(bed, "y/a", 2, "denied", problems, "step 9")
     probes(bed, "x/b", 1, "allowed", problems, "step 9")
     time.sleep(1.5)
-    m = metrics(port)
+    m = dlib.plain_metrics(port, "ovs_netpol_audit_")
     if m.get("ovs_netpol_audit_lost_total") != 2 or m.get("ovs_netpol_audit_ok") != 0:
         problems.append("step 9: lost %s, ok %s (want 2, 0)"
                         % (m.get("ovs_netpol_audit_lost_total"), m.get("ovs_netpol_audit_ok")))

@@ -37,7 +37,6 @@ _count).  Steps:
 import http.client
 import math
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -49,14 +48,6 @@ STALE = 3
 
 NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*$")
 LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*$")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Http:
@@ -289,7 +280,7 @@ def kube_phase(bed, expect):
          "--load", os.path.join(bed.src, "cluster.json"),
          "--load", os.path.join(bed.src, "policy.json")],
         stdout=open(out, "w"), stderr=subprocess.STDOUT, start_new_session=True)
-    port = free_port()
+    port = dlib.free_port()
     web = Http(port)
     daemon = None
     try:
@@ -393,7 +384,7 @@ def test(bed):
             problems.append(msg)
             dlib.log("PROBLEM: " + msg)
 
-    port = free_port()
+    port = dlib.free_port()
     web = Http(port)
     bed.start(daemon_args=["--http", "127.0.0.1:%d" % port,
                            "--drift-interval", "1", "--stale-after", str(STALE)])

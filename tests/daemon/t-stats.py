@@ -25,7 +25,6 @@ x/a:80.  Steps:
 import http.client
 import json
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -36,14 +35,6 @@ import dlib  # noqa: E402
 N = 5       # allowed probes
 M = 7       # denied probes
 K = 3       # denied probes after the switch restarted
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def stats(bed, *args):
@@ -122,7 +113,7 @@ def test(bed):
 
 
 def steps(bed, problems):
-    port = free_port()
+    port = dlib.free_port()
     bed.start(daemon_args=["--http", "127.0.0.1:%d" % port])
     bed.write("policy.json", dlib.v1list([dlib.allow_x()]))
     bed.sync()
