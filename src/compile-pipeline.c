@@ -151,6 +151,18 @@ static const struct infra_flow infra_flows[] = {
     { NPT_COMMIT, PRIO_COMMIT_NEW, "ipv6", INFRA_COMMIT, 0, NULL },
 };
 
+/* The commit of a new connection, without the continuation, malloc'd:
+ * ct_label gets the egress rule id in the high 32 bits, the ingress one
+ * in the low; 0 means "not isolated in that direction". */
+static char *
+commit_action(const struct compile_options *o)
+{
+    return xasprintf("ct(commit,zone=%u,exec("
+                     "move:NXM_NX_REG0[]->NXM_NX_CT_LABEL[32..63],"
+                     "move:NXM_NX_REG1[]->NXM_NX_CT_LABEL[0..31]))",
+                     o->ct_zone);
+}
+
 /* The actions of 'f' under 'o', malloc'd: the continuation is the
  * operator's, of any length. */
 static char *
@@ -169,13 +181,12 @@ infra_actions(const struct compile_options *o, const struct infra_flow *f)
     case INFRA_UNCUT:
         return xasprintf("ct(commit,zone=%u,exec(set_field:0/0x1->ct_mark)),"
                          "%s", o->ct_zone, o->continuation);
-    case INFRA_COMMIT:
-        /* ct_label: egress rule id in the high 32 bits, ingress in the
-         * low; 0 means "not isolated in that direction". */
-        return xasprintf("ct(commit,zone=%u,exec("
-                         "move:NXM_NX_REG0[]->NXM_NX_CT_LABEL[32..63],"
-                         "move:NXM_NX_REG1[]->NXM_NX_CT_LABEL[0..31])),%s",
-                         o->ct_zone, o->continuation);
+    case INFRA_COMMIT: {
+        char *ct = commit_action(o);
+        char *actions = xasprintf("%s,%s", ct, o->continuation);
+        free(ct);
+        return actions;
+    }
     }
     abort();
 }
@@ -430,12 +441,7 @@ np_gen_audit_allow(const struct np_gen *g, bool ingress, uint32_t id,
         .ingress = ingress, .rule = idx,
     };
     uint64_t cookie = np_cookie_encode(&c);
-    static const struct infra_flow commit = {
-        NPT_COMMIT, PRIO_COMMIT_NEW, "ip", INFRA_COMMIT, 0, NULL
-    };
-    char *ct = infra_actions(o, &commit);
-    /* infra_actions() ends with the continuation: the copy goes before. */
-    ct[strlen(ct) - strlen(o->continuation) - 1] = '\0';
+    char *ct = commit_action(o);
     char copy[NP_AUDIT_ACTION_MAX];
     np_audit_action(o, true, ingress, copy);
     char *actions = xasprintf("%s,%s,%s", ct, copy, o->continuation);
