@@ -277,7 +277,7 @@ isolating(const struct cluster *cl, const struct k8s_pod *pod, bool ingress,
         if ((ingress ? np->isolates_ingress : np->isolates_egress)
             && selector_matches(&np->pod_selector, &pod->labels)) {
             APPEND(iso, n_iso, allocated,
-                   xasprintf("%s/%s", np->namespace, np->name));
+                   k8s_object_key(np->namespace, np->name));
         }
     }
     *n_out = n_iso;
@@ -287,7 +287,7 @@ isolating(const struct cluster *cl, const struct k8s_pod *pod, bool ingress,
 static char *
 pod_key(const struct k8s_pod *pod)
 {
-    return pod ? xasprintf("%s/%s", pod->namespace, pod->name) : NULL;
+    return pod ? k8s_object_key(pod->namespace, pod->name) : NULL;
 }
 
 static bool
