@@ -30,16 +30,36 @@ cd "$top"
 
 passed=0
 failed=0
+failed_names=()
+# Each suite's output is also kept apart, so that the end of the run can
+# repeat the end of every failed suite's: a CI log is often read from its
+# tail, and a failure in the middle of 30 minutes of output is easy to miss.
+suite_logs=$(mktemp -d /tmp/ovs-netpol-suites.XXXXXX)
+trap 'rm -rf "$suite_logs"' EXIT
 suite() {
     local name=$1
     shift
     echo "=== $name: $*"
-    if "$@"; then
+    # Through a process substitution, not a pipe: a daemon a suite leaves
+    # behind holding its output must not make the run wait for it.
+    local rc=0 out tee_pid i
+    exec {out}> >(tee "$suite_logs/$name.log")
+    tee_pid=$!
+    "$@" >&"$out" 2>&1 || rc=$?
+    exec {out}>&-
+    # Let tee finish what it has, for the order of the log, but never wait
+    # long: only a leaked process can keep it open.
+    for i in $(seq 50); do
+        kill -0 "$tee_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if [ "$rc" -eq 0 ]; then
         echo "=== $name: passed"
         passed=$((passed + 1))
     else
         echo "=== $name: FAILED"
         failed=$((failed + 1))
+        failed_names+=("$name")
     fi
 }
 
@@ -67,5 +87,10 @@ suite sanitize tests/sanitize.sh
 suite fuzz tests/fuzz/run.sh 60
 suite image tests/image/run.sh
 
+for name in "${failed_names[@]}"; do
+    echo "=== $name: FAILED; the last 80 lines of its output:"
+    tail -n 80 "$suite_logs/$name.log"
+done
+[ "$failed" -eq 0 ] || echo "failed suites: ${failed_names[*]}"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
