@@ -1,5 +1,6 @@
-/* The set of objects the compiler works on: Namespaces, Pods and
- * NetworkPolicies keyed by (kind, namespace, name).
+/* The set of objects the compiler works on: Namespaces, Pods,
+ * NetworkPolicies, ClusterNetworkPolicies and Nodes keyed by (kind,
+ * namespace, name).
  *
  * The CLI fills it from files (a later object of the same key replaces an
  * earlier one, as 'kubectl apply' would); the daemon fills it from the API.
@@ -44,5 +45,10 @@ const struct k8s_namespace *const *cluster_namespaces(const struct cluster *,
 const struct k8s_pod *const *cluster_pods(const struct cluster *, size_t *n);
 const struct k8s_netpol *const *cluster_netpols(const struct cluster *,
                                                 size_t *n);
+/* Cluster-scoped: sorted by name. */
+struct k8s_cnp;
+const struct k8s_cnp *const *cluster_cnps(const struct cluster *, size_t *n);
+const struct k8s_node *const *cluster_nodes(const struct cluster *,
+                                            size_t *n);
 
 #endif

@@ -39,6 +39,8 @@ enum np_cookie_kind {
     NPC_ISOLATION = 4,          /* Default deny of an isolated pod. */
     NPC_AUDIT = 5,              /* A rule's audit copy in the commit
                                  * table (pipeline.md, "Audit"). */
+    NPC_CNP = 6,                /* A ClusterNetworkPolicy rule's flow:
+                                 * the policy number is the CNP's. */
 };
 
 /* A cookie of ours, field by field. */

@@ -92,6 +92,10 @@
 #include <stdint.h>
 #include "objects.h"
 
+/* The kinds the client lists and watches: the first ones of enum obj_kind
+ * (Namespace, Pod, NetworkPolicy). */
+#define KUBE_N_KINDS 3
+
 struct ev_loop;
 struct kube_config;
 
@@ -200,7 +204,7 @@ struct kube_kind_status {
 
 struct kube_client_status {
     bool synced;                /* Every kind 'synced'. */
-    struct kube_kind_status kinds[OBJ_N_KINDS];         /* By obj_kind. */
+    struct kube_kind_status kinds[KUBE_N_KINDS];         /* By obj_kind. */
 };
 
 /* Fills in 'status'.  Its strings belong to the client and stay valid until

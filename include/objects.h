@@ -43,12 +43,22 @@ enum np_proto {
 #define NP_N_PROTOS 3
 const char *np_proto_name(enum np_proto);       /* "TCP", "UDP", "SCTP". */
 
+/* The kinds the daemon watches come first (kube-client.h's
+ * KUBE_N_KINDS). */
 enum obj_kind {
     OBJ_NAMESPACE,
     OBJ_POD,
     OBJ_NETPOL,
+    OBJ_CNP,                    /* ClusterNetworkPolicy (cnp.h). */
+    OBJ_NODE,                   /* For ClusterNetworkPolicy 'nodes' peers. */
 };
-#define OBJ_N_KINDS 3           /* For arrays indexed by enum obj_kind. */
+#define OBJ_N_KINDS 5           /* For arrays indexed by enum obj_kind. */
+/* Whether objects of 'kind' have no namespace. */
+static inline int
+obj_kind_cluster_scoped(enum obj_kind kind)
+{
+    return kind == OBJ_NAMESPACE || kind == OBJ_CNP || kind == OBJ_NODE;
+}
 const char *obj_kind_name(enum obj_kind);       /* "Namespace", ... */
 
 /* What the audit log records for a namespace's pods and policies
@@ -110,6 +120,17 @@ struct k8s_pod {
     size_t n_ports;
 };
 
+/* A Node: what a ClusterNetworkPolicy 'nodes' peer matches. */
+struct k8s_node {
+    char *name;
+    char *resource_version;     /* May be NULL. */
+    struct labels labels;
+    /* The IP addresses of status.addresses (InternalIP, ExternalIP...;
+     * a Hostname entry is no address), deduplicated, in order. */
+    struct ip_addr *ips;
+    size_t n_ips;
+};
+
 /* One entry of a rule's 'ports'. */
 struct np_port {
     enum np_proto proto;
@@ -163,6 +184,8 @@ struct k8s_netpol {
     size_t n_egress;
 };
 
+struct k8s_cnp;
+
 /* One parsed object. */
 struct k8s_object {
     enum obj_kind kind;
@@ -170,6 +193,8 @@ struct k8s_object {
         struct k8s_namespace *ns;
         struct k8s_pod *pod;
         struct k8s_netpol *np;
+        struct k8s_cnp *cnp;
+        struct k8s_node *node;
     };
 };
 
@@ -177,7 +202,7 @@ struct k8s_object {
  * per rejected object or unreadable input. */
 struct obj_ref {
     enum obj_kind kind;
-    char *ns;                   /* "" for a Namespace. */
+    char *ns;                   /* "" for a cluster-scoped kind. */
     char *name;
 };
 
@@ -239,8 +264,8 @@ void objects_parse_stream(const char *origin, int fd,
  * 'const json_t *' (void here so that this header needs no jansson).
  * 'origin' names the source.  Returns the object (a new one that the caller
  * frees with k8s_object_destroy()) with '*error' NULL, or NULL after storing
- * a malloc'd message in '*error'.  Here a kind other than Namespace, Pod and
- * NetworkPolicy is an error. */
+ * a malloc'd message in '*error'.  Here a kind other than Namespace, Pod,
+ * NetworkPolicy, ClusterNetworkPolicy and Node is an error. */
 struct k8s_object *objects_from_json(const char *origin, const void *json,
                                      char **error)
     __attribute__((warn_unused_result));
@@ -289,8 +314,9 @@ void k8s_object_destroy(struct k8s_object *obj);
 void k8s_namespace_destroy(struct k8s_namespace *);
 void k8s_pod_destroy(struct k8s_pod *);
 void k8s_netpol_destroy(struct k8s_netpol *);
+void k8s_node_destroy(struct k8s_node *);
 
-/* The object's namespace ("" for a Namespace) and name. */
+/* The object's namespace ("" for a cluster-scoped kind) and name. */
 const char *k8s_object_namespace(const struct k8s_object *);
 const char *k8s_object_name(const struct k8s_object *);
 

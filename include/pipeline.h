@@ -74,6 +74,14 @@ enum np_priority {
      * priority at most this high, all its clauses with it. */
     PRIO_RULES_MAX = 200,
 
+    /* NPT_ADMIN_*, NPT_BASELINE_*: the rules of a tier's
+     * ClusterNetworkPolicies in the order they are evaluated (policies by
+     * priority, then name; each policy's rules in order), one priority
+     * each, counting down from the first: the first rule that matches
+     * decides. */
+    PRIO_TIER_FIRST = 60000,
+    PRIO_TIER_LAST = 1,
+
     /* NPT_EGRESS_DEFAULT, NPT_INGRESS_DEFAULT. */
     PRIO_ISOLATION_TO_NODE = 120,       /* To the node: above any deny. */
     PRIO_ISOLATION_CUT = 110,   /* Established: marked cut, dropped. */

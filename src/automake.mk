@@ -11,6 +11,7 @@ src_libnetpol_la_SOURCES = \
 	src/compile-flows.c \
 	src/compile-pipeline.c \
 	src/compile-rules.c \
+	src/compile-cnp.c \
 	src/compile-select.c \
 	src/compile-flags.c \
 	src/compile-gen.h \

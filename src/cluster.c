@@ -2,8 +2,9 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include "strmap.h"
+#include "cnp.h"
 #include "np-util.h"
+#include "strmap.h"
 
 struct kind_table {
     struct strmap by_key;       /* k8s_object_key() -> k8s_object. */
@@ -55,25 +56,46 @@ cluster_destroy(struct cluster *c)
 static const void *
 wrapped(const struct k8s_object *o)
 {
-    return (o->kind == OBJ_NAMESPACE ? (const void *) o->ns
-            : o->kind == OBJ_POD ? (const void *) o->pod
-            : (const void *) o->np);
+    switch (o->kind) {
+    case OBJ_NAMESPACE:
+        return o->ns;
+    case OBJ_POD:
+        return o->pod;
+    case OBJ_NETPOL:
+        return o->np;
+    case OBJ_CNP:
+        return o->cnp;
+    case OBJ_NODE:
+        return o->node;
+    }
+    abort();
 }
 
 static void
 wrapped_key(enum obj_kind kind, const void *p, const char **ns,
             const char **name)
 {
-    if (kind == OBJ_NAMESPACE) {
-        *ns = "";
+    *ns = "";
+    switch (kind) {
+    case OBJ_NAMESPACE:
         *name = ((const struct k8s_namespace *) p)->name;
-    } else if (kind == OBJ_POD) {
+        return;
+    case OBJ_POD:
         *ns = ((const struct k8s_pod *) p)->namespace;
         *name = ((const struct k8s_pod *) p)->name;
-    } else {
+        return;
+    case OBJ_NETPOL:
         *ns = ((const struct k8s_netpol *) p)->namespace;
         *name = ((const struct k8s_netpol *) p)->name;
+        return;
+    case OBJ_CNP:
+        *name = ((const struct k8s_cnp *) p)->name;
+        return;
+    case OBJ_NODE:
+        *name = ((const struct k8s_node *) p)->name;
+        return;
     }
+    abort();
 }
 
 /* Finds (ns, name) in the sorted view: returns its index, or the bitwise
@@ -159,13 +181,16 @@ cluster_delete(struct cluster *c, enum obj_kind kind, const char *ns,
                const char *name)
 {
     struct kind_table *t = &c->kinds[kind];
-    char *key = k8s_object_key(kind == OBJ_NAMESPACE ? "" : ns, name);
+    if (obj_kind_cluster_scoped(kind)) {
+        ns = "";
+    }
+    char *key = k8s_object_key(ns, name);
     struct k8s_object *obj = strmap_remove(&t->by_key, key);
     free(key);
     if (!obj) {
         return false;
     }
-    sorted_update(t, kind, kind == OBJ_NAMESPACE ? "" : ns, name, NULL);
+    sorted_update(t, kind, ns, name, NULL);
     k8s_object_destroy(obj);
     return true;
 }
@@ -227,10 +252,7 @@ cluster_sorted(const struct cluster *c_, enum obj_kind kind, size_t *n)
         np_qsort(objs, n_objs, sizeof *objs, compare_objects);
         /* Replace each object by the struct it wraps, in place. */
         for (size_t i = 0; i < n_objs; i++) {
-            const struct k8s_object *o = objs[i];
-            objs[i] = (kind == OBJ_NAMESPACE ? (const void *) o->ns
-                       : kind == OBJ_POD ? (const void *) o->pod
-                       : (const void *) o->np);
+            objs[i] = wrapped(objs[i]);
         }
         t->sorted = (const void **) objs;
         t->n_sorted = n_objs;
@@ -257,6 +279,18 @@ cluster_netpols(const struct cluster *c, size_t *n)
 {
     return (const struct k8s_netpol *const *) cluster_sorted(c, OBJ_NETPOL,
                                                              n);
+}
+
+const struct k8s_cnp *const *
+cluster_cnps(const struct cluster *c, size_t *n)
+{
+    return (const struct k8s_cnp *const *) cluster_sorted(c, OBJ_CNP, n);
+}
+
+const struct k8s_node *const *
+cluster_nodes(const struct cluster *c, size_t *n)
+{
+    return (const struct k8s_node *const *) cluster_sorted(c, OBJ_NODE, n);
 }
 
 size_t

@@ -102,6 +102,11 @@ void ctx_select_destroy(struct ctx *);
 size_t ctx_select_policy(struct ctx *, const struct k8s_netpol *np,
                          size_t *selected);
 
+/* The peer-eligible pods, sorted, of the namespaces 'ns_sel' selects that
+ * 'pod_sel' selects (NULL: all of them); valid for the compile. */
+const size_t *ctx_select_pods(struct ctx *, const struct selector *ns_sel,
+                              const struct selector *pod_sel, size_t *n);
+
 /* A rule's peers, resolved. */
 struct peers {
     bool wildcard;
@@ -138,6 +143,9 @@ char *compile_policy_rules(struct ctx *, const struct k8s_netpol *,
                            uint32_t pno, const size_t *selected,
                            size_t n_selected, size_t *needed)
     __attribute__((warn_unused_result));
+
+/* compile-cnp.c: the ClusterNetworkPolicy tiers, whole. */
+void compile_cnps(struct ctx *, const struct cluster *);
 
 /* compile-flows.c. */
 
@@ -184,6 +192,14 @@ struct conj_spec {
 uint32_t conj_spec_emit(struct ctx *, uint8_t table, const char *rule_key,
                     bool ingress, uint64_t cookie, const char *comment,
                     struct conj_spec *);
+/* The same at 'priority', with actions of the caller's: 'actions' for
+ * what matches ("%ID" in it is replaced by the rule's id), or, with
+ * 'est_actions', 'actions' for new connections and 'est_actions' for
+ * established ones.  For the ClusterNetworkPolicy tiers. */
+uint32_t conj_spec_emit_at(struct ctx *, uint8_t table, uint16_t priority,
+                           const char *rule_key, uint64_t cookie,
+                           const char *comment, struct conj_spec *,
+                           const char *actions, const char *est_actions);
 void conj_spec_destroy(struct conj_spec *);
 
 #endif

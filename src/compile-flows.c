@@ -8,6 +8,7 @@
 #include "compile-ctx.h"
 
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include "np-util.h"
@@ -165,12 +166,11 @@ ctx_direct(void *c, uint8_t table, uint16_t priority, uint64_t cookie,
 }
 
 static void
-add_clause(struct ctx *c, uint8_t table, uint32_t match, uint32_t id,
-           uint8_t k, uint8_t n)
+add_clause(struct ctx *c, uint8_t table, uint16_t priority, uint32_t match,
+           uint32_t id, uint8_t k, uint8_t n)
 {
     bool created;
-    struct pflow *f = flow_slot(c, table, rule_priority(c, id), match,
-                                &created);
+    struct pflow *f = flow_slot(c, table, priority, match, &created);
     if (created) {
         f->cookie = np_cookie(c->opts, NPC_CLAUSE, 0, 0);
     }
@@ -346,8 +346,66 @@ conj_dim_add_port(struct ctx *c, struct conj_dim *d, enum np_proto proto,
     }
 }
 
-/* Emits 'spec' as the rule identified by 'rule_key'.  'table' holds the
- * clause flows, 'record' is the action that records the rule id. */
+/* Emits 'spec' as the rule identified by 'rule_key' at 'priority' in
+ * 'table': what matches does 'actions', or, when 'est_actions' is not
+ * NULL, 'actions' for a new connection and 'est_actions' for an
+ * established one.  Returns the rule's id, or 0 if a set is empty. */
+static uint32_t
+emit_at(struct ctx *c, uint8_t table, uint16_t priority, uint32_t id,
+        uint64_t cookie, const char *comment, struct conj_spec *spec,
+        const char *actions, const char *est_actions)
+{
+    for (size_t i = 0; i < spec->n_dims; i++) {
+        if (!spec->dims[i].n) {
+            return 0;           /* An empty set matches nothing. */
+        }
+    }
+    /* A connection's state splits one flow in two that never overlap: a
+     * packet that reaches the policy tables is new or established. */
+    static const char *const states[2] = { "ct_state=-est+trk,",
+                                           "ct_state=+est+trk," };
+    int n_states = est_actions ? 2 : 1;
+    if (spec->n_dims == 1) {
+        for (size_t i = 0; i < spec->dims[0].n; i++) {
+            uint32_t m = spec->dims[0].matches[i];
+            for (int st = 0; st < n_states; st++) {
+                if (!est_actions) {
+                    add_direct_id(c, table, priority, cookie, m, actions,
+                                  comment);
+                } else {
+                    char *match = xasprintf("%s%s", states[st], c->strs[m]);
+                    add_direct(c, table, priority, cookie, match,
+                               st ? est_actions : actions, comment);
+                    free(match);
+                }
+            }
+        }
+        return id;
+    }
+    for (size_t k = 0; k < spec->n_dims; k++) {
+        for (size_t i = 0; i < spec->dims[k].n; i++) {
+            add_clause(c, table, priority, spec->dims[k].matches[i], id,
+                       k + 1, spec->n_dims);
+        }
+    }
+    char match[32];
+    np_conj_id_match(id, match);
+    if (!est_actions) {
+        add_direct(c, table, priority, cookie, match, actions, comment);
+        return id;
+    }
+    char *m = xasprintf("%s%s", states[0], match);
+    add_direct(c, table, priority, cookie, m, actions, comment);
+    free(m);
+    /* ct() needs the match to say IPv4 or IPv6. */
+    for (int v6 = 0; v6 < 2; v6++) {
+        m = xasprintf("%s%s,%s", states[1], v6 ? "ipv6" : "ip", match);
+        add_direct(c, table, priority, cookie, m, est_actions, comment);
+        free(m);
+    }
+    return id;
+}
+
 uint32_t
 conj_spec_emit(struct ctx *c, uint8_t table, const char *rule_key,
                bool ingress, uint64_t cookie, const char *comment,
@@ -355,31 +413,42 @@ conj_spec_emit(struct ctx *c, uint8_t table, const char *rule_key,
 {
     for (size_t i = 0; i < spec->n_dims; i++) {
         if (!spec->dims[i].n) {
-            return 0;           /* An empty set matches nothing. */
+            return 0;
         }
     }
     uint32_t id = np_ids_get(c->ids, rule_key);
     char actions[128];
     np_rule_actions(c->opts, ingress, id, actions);
-    if (spec->n_dims == 1) {
-        for (size_t i = 0; i < spec->dims[0].n; i++) {
-            add_direct_id(c, table, rule_priority(c, id), cookie,
-                          spec->dims[0].matches[i],
-                       actions, comment);
+    return emit_at(c, table, rule_priority(c, id), id, cookie, comment, spec,
+                   actions, NULL);
+}
+
+uint32_t
+conj_spec_emit_at(struct ctx *c, uint8_t table, uint16_t priority,
+                  const char *rule_key, uint64_t cookie, const char *comment,
+                  struct conj_spec *spec, const char *actions,
+                  const char *est_actions)
+{
+    for (size_t i = 0; i < spec->n_dims; i++) {
+        if (!spec->dims[i].n) {
+            return 0;
         }
-        return id;
     }
-    for (size_t k = 0; k < spec->n_dims; k++) {
-        for (size_t i = 0; i < spec->dims[k].n; i++) {
-            add_clause(c, table, spec->dims[k].matches[i], id, k + 1,
-                       spec->n_dims);
-        }
+    uint32_t id = np_ids_get(c->ids, rule_key);
+    char *text = xstrdup(actions);
+    /* "%ID" in the actions stands for the rule's id: an Accept records
+     * it in a register, as a NetworkPolicy rule does. */
+    char *at = strstr(text, "%ID");
+    if (at) {
+        char *t = xasprintf("%.*s%#"PRIx32"%s", (int) (at - text), text, id,
+                            at + 3);
+        free(text);
+        text = t;
     }
-    char match[32];
-    np_conj_id_match(id, match);
-    add_direct(c, table, rule_priority(c, id), cookie, match, actions,
-               comment);
-    return id;
+    uint32_t r = emit_at(c, table, priority, id, cookie, comment, spec,
+                         text, est_actions);
+    free(text);
+    return r;
 }
 
 void

@@ -119,6 +119,18 @@ void np_gen_isolation(const struct np_gen *, const struct k8s_pod *,
                       bool ingress, const char *first, bool first_invalid,
                       uint32_t pno, size_t n, bool audit);
 
+/* What an established connection that policies no longer allow meets:
+ * marked cut (table 1 then drops its replies), and dropped (nothing
+ * outputs it). */
+#define NP_CUT_ACTION_MAX 80
+void np_cut_action(const struct compile_options *, char buf[NP_CUT_ACTION_MAX]);
+
+/* Sets '*v4' and '*v6' if ClusterNetworkPolicies' peers need port
+ * matches of that family: their 'networks', the addresses of the Nodes
+ * their 'nodes' peers select.  (Pods' families are counted apart.) */
+struct cluster;
+void np_cnp_families(const struct cluster *, bool *v4, bool *v6);
+
 /* The audit log (pipeline.md, "Audit").  np_gen_isolation()'s 'audit'
  * makes the drop of a new connection a metered copy to the daemon (and
  * nothing else); np_gen_audit_allow() adds, for rule 'id', the commit

@@ -373,10 +373,8 @@ np_gen_isolation(const struct np_gen *g, const struct k8s_pod *pod,
                  uint32_t pno, size_t n, bool audit)
 {
     const struct compile_options *o = g->opts;
-    char cut[64];
-    snprintf(cut, sizeof cut,
-             "ct(commit,zone=%u,exec(set_field:"CT_MARK_CUT"->ct_mark))",
-             o->ct_zone);
+    char cut[NP_CUT_ACTION_MAX];
+    np_cut_action(o, cut);
     uint8_t t = np_tbl(o, ingress ? NPT_INGRESS_DEFAULT : NPT_EGRESS_DEFAULT);
     char *comment = xasprintf("%s/%s isolated for %s by %s%s%s",
                               pod->namespace, pod->name,
@@ -411,6 +409,14 @@ np_gen_isolation(const struct np_gen *g, const struct k8s_pod *pod,
     free(audit_comment);
     free(cut_comment);
     free(comment);
+}
+
+void
+np_cut_action(const struct compile_options *o, char buf[NP_CUT_ACTION_MAX])
+{
+    snprintf(buf, NP_CUT_ACTION_MAX,
+             "ct(commit,zone=%u,exec(set_field:"CT_MARK_CUT"->ct_mark))",
+             o->ct_zone);
 }
 
 /* ---- The audit copy. ---- */

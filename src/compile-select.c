@@ -268,6 +268,15 @@ resolve_pods(struct ctx *c, const char *policy_ns,
     return pl;
 }
 
+const size_t *
+ctx_select_pods(struct ctx *c, const struct selector *ns_sel,
+                const struct selector *pod_sel, size_t *n)
+{
+    const struct podlist *pl = resolve_pods(c, "", ns_sel, pod_sel);
+    *n = pl->n;
+    return pl->idx;
+}
+
 /* ---- Pods behind addresses: destinations of named ports. ---- */
 
 void

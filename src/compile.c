@@ -379,6 +379,7 @@ detect_families(const struct cluster *cluster)
             }
         }
     }
+    np_cnp_families(cluster, &fam.v4, &fam.v6);
     if (!fam.v6) {
         fam.v4 = true;
     }
@@ -460,6 +461,7 @@ compile_once(const struct cluster *cluster,
     }
     np_gen_node(&g);
     compile_policies(&c, cluster);
+    compile_cnps(&c, cluster);
     size_t n_ns;
     const struct k8s_namespace *const *nss = cluster_namespaces(cluster,
                                                                 &n_ns);

@@ -185,7 +185,7 @@ source_reason(const struct daemon_http *dh)
     strbuf_init(&b);
     strbuf_put(&b, "the Kubernetes source is not in sync:");
     const char *sep = " ";
-    for (int i = 0; i < OBJ_N_KINDS; i++) {
+    for (int i = 0; i < KUBE_N_KINDS; i++) {
         const struct kube_kind_status *k = &ks.kinds[i];
         if (k->synced) {
             continue;
@@ -253,7 +253,7 @@ daemon_http_readyz(struct daemon_http *dh, char **text)
 
 /* ---- /metrics. ---- */
 
-static const char *const kind_labels[OBJ_N_KINDS] = {
+static const char *const kind_labels[KUBE_N_KINDS] = {
     [OBJ_NAMESPACE] = "namespaces",
     [OBJ_POD] = "pods",
     [OBJ_NETPOL] = "networkpolicies",
@@ -276,10 +276,10 @@ counter(struct strbuf *b, const char *name, const char *help, double v)
 /* One family with a sample per object kind. */
 static void
 by_kind(struct strbuf *b, const char *name, const char *type,
-        const char *help, const uint64_t v[OBJ_N_KINDS])
+        const char *help, const uint64_t v[KUBE_N_KINDS])
 {
     metrics_family(b, name, type, help);
-    for (int i = 0; i < OBJ_N_KINDS; i++) {
+    for (int i = 0; i < KUBE_N_KINDS; i++) {
         metrics_sample(b, name, v[i], "kind", kind_labels[i], NULL);
     }
 }
@@ -326,45 +326,45 @@ events_metrics(struct strbuf *b, const struct events *ev)
 static void
 source_metrics(struct strbuf *b, const struct daemon_http *dh)
 {
-    uint64_t v[OBJ_N_KINDS];
+    uint64_t v[KUBE_N_KINDS];
     if (dh->in.kube) {
         struct kube_client_status ks;
         kube_client_get_status(dh->in.kube, &ks);
         const struct kube_kind_status *k = ks.kinds;
-        for (int i = 0; i < OBJ_N_KINDS; i++) {
+        for (int i = 0; i < KUBE_N_KINDS; i++) {
             v[i] = k[i].events;
         }
         by_kind(b, "ovs_netpol_watch_events_total", "counter",
                 "Watch events handled, bookmarks included.", v);
-        for (int i = 0; i < OBJ_N_KINDS; i++) {
+        for (int i = 0; i < KUBE_N_KINDS; i++) {
             v[i] = k[i].watch_reconnects;
         }
         by_kind(b, "ovs_netpol_watch_reconnects_total", "counter",
                 "Watches started again to resume one that ended, failed or "
                 "broke.", v);
-        for (int i = 0; i < OBJ_N_KINDS; i++) {
+        for (int i = 0; i < KUBE_N_KINDS; i++) {
             v[i] = k[i].lists;
         }
         by_kind(b, "ovs_netpol_lists_total", "counter",
                 "LISTs completed, the first included.", v);
-        for (int i = 0; i < OBJ_N_KINDS; i++) {
+        for (int i = 0; i < KUBE_N_KINDS; i++) {
             v[i] = k[i].relists;
         }
         by_kind(b, "ovs_netpol_relists_total", "counter",
                 "LISTs started again because the watch's resourceVersion "
                 "was gone (410) or the stream kept breaking there.", v);
-        for (int i = 0; i < OBJ_N_KINDS; i++) {
+        for (int i = 0; i < KUBE_N_KINDS; i++) {
             v[i] = k[i].errors;
         }
         by_kind(b, "ovs_netpol_source_errors_total", "counter",
                 "Failed API requests and broken watch streams.", v);
-        for (int i = 0; i < OBJ_N_KINDS; i++) {
+        for (int i = 0; i < KUBE_N_KINDS; i++) {
             v[i] = k[i].invalid;
         }
         by_kind(b, "ovs_netpol_invalid_objects_total", "counter",
                 "Objects that failed validation (their last valid version, "
                 "or a NetworkPolicy's fail-closed stand-in, stays).", v);
-        for (int i = 0; i < OBJ_N_KINDS; i++) {
+        for (int i = 0; i < KUBE_N_KINDS; i++) {
             v[i] = k[i].synced;
         }
         by_kind(b, "ovs_netpol_source_synced", "gauge",
@@ -419,7 +419,7 @@ daemon_http_metrics(struct daemon_http *dh, size_t *size)
           healthy == 200);
 
     /* What the daemon knows. */
-    uint64_t objects[OBJ_N_KINDS] = {
+    uint64_t objects[KUBE_N_KINDS] = {
         [OBJ_NAMESPACE] = st.n_namespaces,
         [OBJ_POD] = st.n_pods,
         [OBJ_NETPOL] = st.n_policies,

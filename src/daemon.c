@@ -749,7 +749,7 @@ kube_state(const struct kube_client_status *ks)
     }
     char *state = xstrdup("not synced:");
     const char *sep = " ";
-    for (int i = 0; i < OBJ_N_KINDS; i++) {
+    for (int i = 0; i < KUBE_N_KINDS; i++) {
         const struct kube_kind_status *k = &ks->kinds[i];
         if (k->synced) {
             continue;

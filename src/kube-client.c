@@ -65,7 +65,7 @@ struct kind_info {
     const char *path;
 };
 
-static const struct kind_info kind_infos[OBJ_N_KINDS] = {
+static const struct kind_info kind_infos[KUBE_N_KINDS] = {
     [OBJ_NAMESPACE] = { "namespaces", "/api/v1/namespaces" },
     [OBJ_POD] = { "pods", "/api/v1/pods" },
     [OBJ_NETPOL] = { "networkpolicies",
@@ -75,7 +75,7 @@ static const struct kind_info kind_infos[OBJ_N_KINDS] = {
 const char *
 kube_resource_name(enum obj_kind kind)
 {
-    assert(kind < OBJ_N_KINDS);
+    assert(kind < KUBE_N_KINDS);
     return kind_infos[kind].resource;
 }
 
@@ -190,11 +190,11 @@ struct kc_sync {
     void *aux;
     bool probes_started;
     unsigned int outstanding;   /* Probes in flight. */
-    char *targets[OBJ_N_KINDS];         /* From the probes. */
+    char *targets[KUBE_N_KINDS];         /* From the probes. */
     /* A kind whose watch had not reached its target when first checked
      * waits for a listing started after that: one with seq >= need_seq. */
-    uint64_t need_seq[OBJ_N_KINDS];
-    bool caught_up[OBJ_N_KINDS];
+    uint64_t need_seq[KUBE_N_KINDS];
+    bool caught_up[KUBE_N_KINDS];
     bool done;                  /* 'cb' called. */
 };
 
@@ -222,7 +222,7 @@ struct kube_client {
     ev_prepare work;
     ev_idle nudge;
 
-    struct kc_kind kinds[OBJ_N_KINDS];
+    struct kc_kind kinds[KUBE_N_KINDS];
     struct kc_sync *syncs;
     bool started;
     bool synced;
@@ -611,7 +611,7 @@ resync_end(struct kc_kind *kk, const char *rv)
     }
 
     if (first && !kc->synced) {
-        for (int i = 0; i < OBJ_N_KINDS; i++) {
+        for (int i = 0; i < KUBE_N_KINDS; i++) {
             if (!kc->kinds[i].listed) {
                 return;
             }
@@ -1753,7 +1753,7 @@ syncs_run(struct kube_client *kc)
     for (struct kc_sync *sync = kc->syncs; sync; sync = sync->next) {
         if (!sync->probes_started) {
             sync->probes_started = true;
-            for (int i = 0; i < OBJ_N_KINDS; i++) {
+            for (int i = 0; i < KUBE_N_KINDS; i++) {
                 char *error;
                 struct kc_request *req = request_start(kc, &kc->kinds[i],
                                                        REQ_PROBE, NULL, &error);
@@ -1766,7 +1766,7 @@ syncs_run(struct kube_client *kc)
                 sync->outstanding++;
             }
         }
-        for (int i = 0; i < OBJ_N_KINDS && !sync->done; i++) {
+        for (int i = 0; i < KUBE_N_KINDS && !sync->done; i++) {
             struct kc_kind *kk = &kc->kinds[i];
             if (!sync->targets[i] || sync->caught_up[i]) {
                 continue;
@@ -1781,7 +1781,7 @@ syncs_run(struct kube_client *kc)
         }
     }
 
-    for (int i = 0; i < OBJ_N_KINDS; i++) {
+    for (int i = 0; i < KUBE_N_KINDS; i++) {
         listings_run(&kc->kinds[i]);
     }
 
@@ -1789,7 +1789,7 @@ syncs_run(struct kube_client *kc)
         struct kc_sync *sync = *p;
         if (!sync->done) {
             bool caught_up = true;
-            for (int i = 0; i < OBJ_N_KINDS; i++) {
+            for (int i = 0; i < KUBE_N_KINDS; i++) {
                 caught_up = caught_up && sync->caught_up[i];
             }
             if (caught_up) {
@@ -1798,7 +1798,7 @@ syncs_run(struct kube_client *kc)
         }
         if (sync->done && !sync->outstanding) {
             *p = sync->next;
-            for (int i = 0; i < OBJ_N_KINDS; i++) {
+            for (int i = 0; i < KUBE_N_KINDS; i++) {
                 free(sync->targets[i]);
             }
             free(sync);
@@ -1944,7 +1944,7 @@ work_cb(struct ev_loop *loop, ev_prepare *w, int revents)
         socket_action(kc, CURL_SOCKET_TIMEOUT, 0);
     }
     if (kc->started) {
-        for (int i = 0; i < OBJ_N_KINDS; i++) {
+        for (int i = 0; i < KUBE_N_KINDS; i++) {
             struct kc_kind *kk = &kc->kinds[i];
             if (kk->start_pending) {
                 kk->start_pending = false;
@@ -2036,7 +2036,7 @@ kube_client_create(struct ev_loop *loop, const struct kube_config *config,
     ev_prepare_init(&kc->work, work_cb);
     ev_idle_init(&kc->nudge, nudge_cb);
 
-    for (int i = 0; i < OBJ_N_KINDS; i++) {
+    for (int i = 0; i < KUBE_N_KINDS; i++) {
         struct kc_kind *kk = &kc->kinds[i];
         kk->kc = kc;
         kk->kind = i;
@@ -2064,7 +2064,7 @@ kube_client_start(struct kube_client *kc)
 {
     if (!kc->started) {
         kc->started = true;
-        for (int i = 0; i < OBJ_N_KINDS; i++) {
+        for (int i = 0; i < KUBE_N_KINDS; i++) {
             kc->kinds[i].start_pending = true;
         }
         kick(kc);
@@ -2077,7 +2077,7 @@ kube_client_destroy(struct kube_client *kc)
     if (!kc) {
         return;
     }
-    for (int i = 0; i < OBJ_N_KINDS; i++) {
+    for (int i = 0; i < KUBE_N_KINDS; i++) {
         struct kc_kind *kk = &kc->kinds[i];
         ev_timer_stop(kc->loop, &kk->backoff);
         kk->req = NULL;
@@ -2090,7 +2090,7 @@ kube_client_destroy(struct kube_client *kc)
         struct kc_sync *sync = kc->syncs;
         kc->syncs = sync->next;
         sync_finish(kc, sync, "the Kubernetes client was destroyed");
-        for (int i = 0; i < OBJ_N_KINDS; i++) {
+        for (int i = 0; i < KUBE_N_KINDS; i++) {
             free(sync->targets[i]);
         }
         free(sync);
@@ -2103,7 +2103,7 @@ kube_client_destroy(struct kube_client *kc)
     ev_prepare_stop(kc->loop, &kc->work);
     ev_idle_stop(kc->loop, &kc->nudge);
 
-    for (int i = 0; i < OBJ_N_KINDS; i++) {
+    for (int i = 0; i < KUBE_N_KINDS; i++) {
         struct kc_kind *kk = &kc->kinds[i];
         size_t bucket;
         for (struct strmap_node *node = strmap_first(&kk->known, &bucket);
@@ -2128,7 +2128,7 @@ kube_client_get_status(const struct kube_client *kc,
 {
     memset(st, 0, sizeof *st);
     st->synced = true;
-    for (int i = 0; i < OBJ_N_KINDS; i++) {
+    for (int i = 0; i < KUBE_N_KINDS; i++) {
         const struct kc_kind *kk = &kc->kinds[i];
         struct kube_kind_status *s = &st->kinds[i];
         s->synced = kk->listed && !kk->need_list && !kk->failures;

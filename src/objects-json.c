@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cnp.h"
 #include "k8s-names.h"
 #include "np-util.h"
 
@@ -1207,6 +1208,87 @@ error:
     return NULL;
 }
 
+/* Node. */
+
+/* status.addresses: the entries that are IP addresses, whatever their type
+ * (a Hostname's is a name).  The API server checks only that each entry
+ * has a type and an address. */
+static bool
+parse_node_addresses(struct vctx *ctx, const json_t *status,
+                     struct k8s_node *node)
+{
+    const json_t *addrs;
+    if (!vctx_get_array(ctx, status, "addresses", &addrs)) {
+        return false;
+    }
+    if (!addrs) {
+        return true;
+    }
+    size_t mark = vctx_push(ctx, "addresses");
+    size_t i;
+    const json_t *entry;
+    json_array_foreach (addrs, i, entry) {
+        size_t mark2 = vctx_push_index(ctx, i);
+        const char *type, *address;
+        if (!vctx_check_type(ctx, entry, JSON_OBJECT, "an object")
+            || !vctx_get_string(ctx, entry, "type", &type)
+            || !vctx_get_string(ctx, entry, "address", &address)) {
+            return false;
+        }
+        if (!type || !*type) {
+            return vctx_fail_at(ctx, "type", "is required");
+        } else if (!address || !*address) {
+            return vctx_fail_at(ctx, "address", "is required");
+        }
+        struct ip_addr ip;
+        if (ip_addr_parse_k8s(address, &ip)) {
+            bool seen = false;
+            for (size_t j = 0; j < node->n_ips && !seen; j++) {
+                seen = !ip_addr_cmp(&node->ips[j], &ip);
+            }
+            if (!seen) {
+                node->ips = xrealloc(node->ips,
+                                     (node->n_ips + 1) * sizeof *node->ips);
+                node->ips[node->n_ips++] = ip;
+            }
+        }
+        vctx_pop(ctx, mark2);
+    }
+    vctx_pop(ctx, mark);
+    return true;
+}
+
+static struct k8s_node *
+parse_node(struct vctx *ctx, const json_t *v)
+{
+    struct k8s_node *node = xcalloc(1, sizeof *node);
+    struct meta m;
+    const json_t *status;
+
+    labels_init(&node->labels);
+    vctx_peek_meta(ctx, v, false, &m);
+    if (!vctx_parse_meta(ctx, v, false, NAME_DNS_SUBDOMAIN, &node->labels,
+                         &m)
+        || !vctx_get_object(ctx, v, "status", &status)) {
+        goto error;
+    }
+    if (status) {
+        size_t mark = vctx_push(ctx, "status");
+        if (!parse_node_addresses(ctx, status, node)) {
+            goto error;
+        }
+        vctx_pop(ctx, mark);
+    }
+    node->name = xstrdup(ctx->name);
+    node->resource_version = (m.resource_version
+                              ? xstrdup(m.resource_version) : NULL);
+    return node;
+
+error:
+    k8s_node_destroy(node);
+    return NULL;
+}
+
 /* Objects. */
 
 struct kind_info {
@@ -1215,10 +1297,13 @@ struct kind_info {
     enum obj_kind obj_kind;
 };
 
+/* In enum obj_kind's order. */
 static const struct kind_info kinds[] = {
     { "Namespace", "v1", OBJ_NAMESPACE },
     { "Pod", "v1", OBJ_POD },
     { "NetworkPolicy", "networking.k8s.io/v1", OBJ_NETPOL },
+    { CNP_KIND, CNP_API_VERSION, OBJ_CNP },
+    { "Node", "v1", OBJ_NODE },
 };
 
 static const struct kind_info *
@@ -1264,7 +1349,8 @@ object_from_json(const char *origin, const struct locator *locator,
     if (!info) {
         if (!skip_other) {
             vctx_fail_at(&ctx, "kind", "%s is not supported (must be "
-                         "Namespace, Pod or NetworkPolicy)",
+                         "Namespace, Pod, NetworkPolicy, "
+                         "ClusterNetworkPolicy or Node)",
                          vctx_quote(&ctx, kind));
         }
         goto done;
@@ -1272,7 +1358,7 @@ object_from_json(const char *origin, const struct locator *locator,
 
     ctx.kind = info->kind;
     struct meta m;
-    vctx_peek_meta(&ctx, v, info->obj_kind != OBJ_NAMESPACE, &m);
+    vctx_peek_meta(&ctx, v, !obj_kind_cluster_scoped(info->obj_kind), &m);
     if (!api_version || !*api_version) {
         vctx_fail_at(&ctx, "apiVersion", "is required");
         goto done;
@@ -1294,6 +1380,12 @@ object_from_json(const char *origin, const struct locator *locator,
         break;
     case OBJ_NETPOL:
         obj->np = parse_netpol(&ctx, v);
+        break;
+    case OBJ_CNP:
+        obj->cnp = cnp_parse(&ctx, v);
+        break;
+    case OBJ_NODE:
+        obj->node = parse_node(&ctx, v);
         break;
     }
     if (ctx.error) {

@@ -34,20 +34,20 @@ note_rejected(struct obj_batch *batch, const json_t *v,
     if (!kind || !name || !*name) {
         batch->incomplete = true;
         return;
-    } else if (!strcmp(kind, "Namespace")) {
-        k = OBJ_NAMESPACE;
-    } else if (!strcmp(kind, "Pod")) {
-        k = OBJ_POD;
-    } else if (!strcmp(kind, "NetworkPolicy")) {
-        k = OBJ_NETPOL;
-    } else {
+    }
+    for (k = 0; k < OBJ_N_KINDS; k++) {
+        if (!strcmp(kind, obj_kind_name(k))) {
+            break;
+        }
+    }
+    if (k >= OBJ_N_KINDS) {
         batch->incomplete = true;
         return;
     }
     struct obj_rejected r = {
         .ref = {
             .kind = k,
-            .ns = xstrdup(k == OBJ_NAMESPACE ? ""
+            .ns = xstrdup(obj_kind_cluster_scoped(k) ? ""
                           : ns && *ns ? ns : "default"),
             .name = xstrdup(name),
         },

@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include "cnp.h"
 #include "np-util.h"
 #include "objects-int.h"
 
@@ -56,6 +57,10 @@ obj_kind_name(enum obj_kind kind)
         return "Pod";
     case OBJ_NETPOL:
         return "NetworkPolicy";
+    case OBJ_CNP:
+        return "ClusterNetworkPolicy";
+    case OBJ_NODE:
+        return "Node";
     }
     return "?";
 }
@@ -134,6 +139,18 @@ k8s_netpol_destroy(struct k8s_netpol *np)
     }
 }
 
+void
+k8s_node_destroy(struct k8s_node *node)
+{
+    if (node) {
+        free(node->name);
+        free(node->resource_version);
+        labels_destroy(&node->labels);
+        free(node->ips);
+        free(node);
+    }
+}
+
 /* Frees what 'obj' points to, not 'obj'. */
 static void
 k8s_object_clear(struct k8s_object *obj)
@@ -147,6 +164,12 @@ k8s_object_clear(struct k8s_object *obj)
         break;
     case OBJ_NETPOL:
         k8s_netpol_destroy(obj->np);
+        break;
+    case OBJ_CNP:
+        k8s_cnp_destroy(obj->cnp);
+        break;
+    case OBJ_NODE:
+        k8s_node_destroy(obj->node);
         break;
     }
 }
@@ -165,6 +188,8 @@ k8s_object_namespace(const struct k8s_object *obj)
 {
     switch (obj->kind) {
     case OBJ_NAMESPACE:
+    case OBJ_CNP:
+    case OBJ_NODE:
         return "";
     case OBJ_POD:
         return obj->pod->namespace;
@@ -190,6 +215,10 @@ k8s_object_name(const struct k8s_object *obj)
         return obj->pod->name;
     case OBJ_NETPOL:
         return obj->np->name;
+    case OBJ_CNP:
+        return obj->cnp->name;
+    case OBJ_NODE:
+        return obj->node->name;
     }
     return "";
 }

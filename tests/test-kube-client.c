@@ -817,12 +817,12 @@ struct entry {
 };
 
 struct receiver {
-    struct strmap objs[OBJ_N_KINDS];
-    struct strmap swept[OBJ_N_KINDS];
-    unsigned int gen[OBJ_N_KINDS];
-    int begins[OBJ_N_KINDS], ends[OBJ_N_KINDS];
-    int keeps[OBJ_N_KINDS], deletes[OBJ_N_KINDS];
-    bool in_resync[OBJ_N_KINDS];
+    struct strmap objs[KUBE_N_KINDS];
+    struct strmap swept[KUBE_N_KINDS];
+    unsigned int gen[KUBE_N_KINDS];
+    int begins[KUBE_N_KINDS], ends[KUBE_N_KINDS];
+    int keeps[KUBE_N_KINDS], deletes[KUBE_N_KINDS];
+    bool in_resync[KUBE_N_KINDS];
     int synced;
     char **logs;
     size_t n_logs, allocated_logs;
@@ -867,7 +867,7 @@ static void
 receiver_init(struct receiver *r)
 {
     memset(r, 0, sizeof *r);
-    for (int i = 0; i < OBJ_N_KINDS; i++) {
+    for (int i = 0; i < KUBE_N_KINDS; i++) {
         strmap_init(&r->objs[i]);
         strmap_init(&r->swept[i]);
     }
@@ -877,7 +877,7 @@ receiver_init(struct receiver *r)
 static void
 receiver_destroy(struct receiver *r)
 {
-    for (int i = 0; i < OBJ_N_KINDS; i++) {
+    for (int i = 0; i < KUBE_N_KINDS; i++) {
         map_clear(&r->objs[i]);
         map_clear(&r->swept[i]);
         strmap_destroy(&r->objs[i]);
@@ -1340,13 +1340,13 @@ map_matches(const struct strmap *have, const struct strmap *want,
 }
 
 struct snapshot {
-    struct strmap kinds[OBJ_N_KINDS];
+    struct strmap kinds[KUBE_N_KINDS];
 };
 
 static void
 snapshot_take(struct snapshot *s)
 {
-    for (int i = 0; i < OBJ_N_KINDS; i++) {
+    for (int i = 0; i < KUBE_N_KINDS; i++) {
         strmap_init(&s->kinds[i]);
         server_list(i, &s->kinds[i]);
     }
@@ -1355,7 +1355,7 @@ snapshot_take(struct snapshot *s)
 static void
 snapshot_destroy(struct snapshot *s)
 {
-    for (int i = 0; i < OBJ_N_KINDS; i++) {
+    for (int i = 0; i < KUBE_N_KINDS; i++) {
         map_clear(&s->kinds[i]);
         strmap_destroy(&s->kinds[i]);
     }
@@ -1407,7 +1407,7 @@ static bool
 receiver_matches(void *m_)
 {
     const struct match *m = m_;
-    for (int i = 0; i < OBJ_N_KINDS; i++) {
+    for (int i = 0; i < KUBE_N_KINDS; i++) {
         if (m->r->in_resync[i]
             || !map_matches(&m->r->objs[i], &m->want->kinds[i], m->skip,
                             false)
@@ -1427,7 +1427,7 @@ assert_converges(struct receiver *r, double timeout)
     snapshot_take(&want);
     struct match m = { r, &want, NULL };
     if (!run_until(receiver_matches, &m, timeout)) {
-        for (int i = 0; i < OBJ_N_KINDS; i++) {
+        for (int i = 0; i < KUBE_N_KINDS; i++) {
             print_error("%s (applied):\n", kube_resource_name(i));
             map_matches(&r->objs[i], &want.kinds[i], NULL, true);
             print_error("%s (mark and sweep):\n", kube_resource_name(i));
@@ -1549,7 +1549,7 @@ wait_connected(struct client *c, enum obj_kind kind)
 static void
 wait_all_connected(struct client *c)
 {
-    for (int i = 0; i < OBJ_N_KINDS; i++) {
+    for (int i = 0; i < KUBE_N_KINDS; i++) {
         wait_connected(c, i);
     }
 }
@@ -1632,7 +1632,7 @@ test_initial_list(void **state)
     struct kube_client_status st;
     kube_client_get_status(c->kc, &st);
     assert_true(st.synced);
-    for (int i = 0; i < OBJ_N_KINDS; i++) {
+    for (int i = 0; i < KUBE_N_KINDS; i++) {
         assert_int_equal(c->r.begins[i], 1);
         assert_int_equal(c->r.ends[i], 1);
         assert_true(st.kinds[i].listed);
@@ -1687,7 +1687,7 @@ test_watch_events(void **state)
     assert_int_equal(c->r.deletes[OBJ_POD], 1);
     assert_int_equal(c->r.deletes[OBJ_NETPOL], 1);
 
-    for (int i = 0; i < OBJ_N_KINDS; i++) {
+    for (int i = 0; i < KUBE_N_KINDS; i++) {
         assert_int_equal(c->r.begins[i], 1);
         assert_true(kind_status(c, i).events > 0);
     }
@@ -1805,7 +1805,7 @@ test_cut_watch(void **state)
     create_pod(ns, "d", "1", 4);
     assert_converges(&c->r, 10);
 
-    for (int i = 0; i < OBJ_N_KINDS; i++) {
+    for (int i = 0; i < KUBE_N_KINDS; i++) {
         assert_int_equal(c->r.begins[i], 1);
         assert_int_equal(kind_status(c, i).lists, 1);
         assert_int_equal(kind_status(c, i).relists, 0);
@@ -1869,7 +1869,7 @@ static uint64_t
 total_relists(struct client *c)
 {
     uint64_t total = 0;
-    for (int i = 0; i < OBJ_N_KINDS; i++) {
+    for (int i = 0; i < KUBE_N_KINDS; i++) {
         total += kind_status(c, i).relists;
     }
     return total;
@@ -1882,7 +1882,7 @@ relisted(void *a_)
     if (total_relists(a->c) <= a->total) {
         return false;
     }
-    for (int i = 0; i < OBJ_N_KINDS; i++) {
+    for (int i = 0; i < KUBE_N_KINDS; i++) {
         struct kube_kind_status s = kind_status(a->c, i);
         if (s.resyncing || !s.connected) {
             return false;
@@ -1895,7 +1895,7 @@ static bool
 all_relisted(void *a_)
 {
     struct relist_arg *a = a_;
-    for (int i = 0; i < OBJ_N_KINDS; i++) {
+    for (int i = 0; i < KUBE_N_KINDS; i++) {
         struct kube_kind_status s = kind_status(a->c, i);
         if (!s.relists || s.resyncing || !s.connected) {
             return false;
@@ -1970,7 +1970,7 @@ test_gone_relist(void **state)
 
     force_relists(c);
     assert_converges(&c->r, 15);
-    for (int i = 0; i < OBJ_N_KINDS; i++) {
+    for (int i = 0; i < KUBE_N_KINDS; i++) {
         uint64_t relists = kind_status(c, i).relists;
         assert_int_equal(c->r.begins[i], 1 + relists);
         assert_int_equal(c->r.ends[i], 1 + relists);
@@ -2008,7 +2008,7 @@ test_gone_http(void **state)
     assert_true(run_until(relisted, &a, 10));
     create_pod(ns, "b", "1", 2);
     assert_converges(&c->r, 10);
-    for (int i = 0; i < OBJ_N_KINDS; i++) {
+    for (int i = 0; i < KUBE_N_KINDS; i++) {
         uint64_t relists = kind_status(c, i).relists;
         assert_int_equal(c->r.begins[i], 1 + relists);
         assert_int_equal(c->r.ends[i], 1 + relists);
@@ -2049,7 +2049,7 @@ test_5xx_backoff(void **state)
     assert_true(run_until(is_synced, c, 20));
 
     uint64_t errors = 0;
-    for (int i = 0; i < OBJ_N_KINDS; i++) {
+    for (int i = 0; i < KUBE_N_KINDS; i++) {
         struct kube_kind_status s = kind_status(c, i);
         char *prefix = xasprintf("error: list of %s: HTTP 503", s.resource);
         double delays[16];
@@ -2075,7 +2075,7 @@ test_5xx_backoff(void **state)
     assert_int_equal(count_logs(&c->r, "HTTP 503", "ServiceUnavailable",
                                 "the server is currently unable to handle "
                                 "the request", "retrying in", NULL), 9);
-    for (int i = 0; i < OBJ_N_KINDS; i++) {
+    for (int i = 0; i < KUBE_N_KINDS; i++) {
         assert_int_equal(kind_status(c, i).failures, 0);
     }
     assert_converges(&c->r, 5);
@@ -2110,7 +2110,7 @@ test_garbage(void **state)
     create_pod(ns, "a", "1", 1);
     create_pod(ns, "b", "1", 2);
     assert_converges(&c->r, 10);
-    for (int i = 0; i < OBJ_N_KINDS; i++) {
+    for (int i = 0; i < KUBE_N_KINDS; i++) {
         char *msg = xasprintf("error: watch of %s: received garbage instead "
                               "of an event", kube_resource_name(i));
         assert_int_equal(count_logs(&c->r, msg, "reconnecting from "
@@ -2128,7 +2128,7 @@ test_garbage(void **state)
     assert_int_equal(count_logs(&c->r, "watch of networkpolicies: received "
                                 "an event of unknown type \"EXPLODED\"",
                                 NULL), 1);
-    for (int i = 0; i < OBJ_N_KINDS; i++) {
+    for (int i = 0; i < KUBE_N_KINDS; i++) {
         assert_int_equal(c->r.begins[i], 1);
     }
     client_stop(c);
@@ -3055,7 +3055,7 @@ sim_one_client(void *aux)
     size_t n = json_array_size(json_object_get(st, "watches"));
     json_decref(st);
     free(body);
-    return n == OBJ_N_KINDS;
+    return n == KUBE_N_KINDS;
 }
 
 static void
@@ -3121,7 +3121,7 @@ test_sync_quiet(void **state)
     /* Nothing came from bookmarks: the quiet kinds were listed, in pages
      * of page_size (3).  (The stand-in logs a request after answering
      * it: those of the last sync may be missing yet.) */
-    for (int i = 0; i < OBJ_N_KINDS; i++) {
+    for (int i = 0; i < KUBE_N_KINDS; i++) {
         assert_int_equal(kind_status(c, i).bookmarks, 0);
     }
     bool paged = false;

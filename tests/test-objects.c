@@ -415,6 +415,63 @@ test_peers(void **state)
 }
 
 /* The API client's entry points. */
+/* Nodes, for ClusterNetworkPolicy 'nodes' peers: the IP addresses of
+ * status.addresses, deduplicated, a Hostname entry left out; and
+ * ClusterNetworkPolicies read from files with the other kinds. */
+static void
+test_nodes_and_cnps(void **state)
+{
+    (void) state;
+    static const char text[] =
+        "apiVersion: v1\n"
+        "kind: Node\n"
+        "metadata: {name: kind-worker, labels: {kubernetes.io/os: linux}}\n"
+        "status:\n"
+        "  addresses:\n"
+        "  - {type: InternalIP, address: 172.18.0.3}\n"
+        "  - {type: Hostname, address: kind-worker}\n"
+        "  - {type: ExternalIP, address: 172.18.0.3}\n"
+        "  - {type: InternalIP, address: 'fc00:f853:ccd:e793::3'}\n"
+        "---\n"
+        "apiVersion: policy.networking.k8s.io/v1alpha2\n"
+        "kind: ClusterNetworkPolicy\n"
+        "metadata: {name: deny-all, namespace: ignored}\n"
+        "spec:\n"
+        "  tier: Baseline\n"
+        "  priority: 5\n"
+        "  subject: {namespaces: {}}\n"
+        "  ingress:\n"
+        "  - {action: Deny, from: [{namespaces: {}}]}\n"
+        "---\n"
+        "apiVersion: v1\n"
+        "kind: Node\n"
+        "metadata: {name: bad}\n"
+        "status: {addresses: [{type: InternalIP}]}\n";
+    struct obj_batch b;
+    obj_batch_init(&b);
+    objects_parse_buffer("n.yaml", text, sizeof text - 1, &b);
+    assert_int_equal(b.n_objs, 2);
+    assert_int_equal(b.objs[0].kind, OBJ_NODE);
+    const struct k8s_node *node = b.objs[0].node;
+    assert_string_equal(node->name, "kind-worker");
+    assert_int_equal(node->n_ips, 2);
+    char buf[IP_ADDR_STRLEN];
+    ip_addr_format(&node->ips[0], buf);
+    assert_string_equal(buf, "172.18.0.3");
+    ip_addr_format(&node->ips[1], buf);
+    assert_string_equal(buf, "fc00:f853:ccd:e793::3");
+    assert_int_equal(b.objs[1].kind, OBJ_CNP);
+    assert_string_equal(k8s_object_name(&b.objs[1]), "deny-all");
+    assert_string_equal(k8s_object_namespace(&b.objs[1]), "");
+    assert_int_equal(b.n_errors, 1);
+    assert_string_equal(b.errors[0], "n.yaml: Node bad: "
+                        "status.addresses[0].address: is required");
+    assert_int_equal(b.n_rejected, 1);
+    assert_int_equal(b.rejected[0].ref.kind, OBJ_NODE);
+    assert_string_equal(b.rejected[0].ref.ns, "");
+    obj_batch_destroy(&b);
+}
+
 static void
 test_from_json(void **state)
 {
@@ -470,7 +527,8 @@ test_from_json(void **state)
     obj = objects_from_json("watch", j, &error);
     assert_null(obj);
     assert_string_equal(error, "watch: kind: \"Service\" is not supported "
-                        "(must be Namespace, Pod or NetworkPolicy)");
+                        "(must be Namespace, Pod, NetworkPolicy, "
+                        "ClusterNetworkPolicy or Node)");
     free(error);
     json_decref(j);
 
@@ -1308,6 +1366,19 @@ dump_object(struct strbuf *s, const struct k8s_object *obj)
         dump_rules(s, "egress", np->egress, np->n_egress);
         break;
     }
+
+    case OBJ_CNP:
+        /* Its fields: tests/test-cnp.c. */
+        break;
+
+    case OBJ_NODE:
+        dump_labels(s, "labels", &obj->node->labels);
+        for (size_t i = 0; i < obj->node->n_ips; i++) {
+            char buf[IP_ADDR_STRLEN];
+            ip_addr_format(&obj->node->ips[i], buf);
+            strbuf_printf(s, " ip %s", buf);
+        }
+        break;
     }
     strbuf_printf(s, "\n");
 }
@@ -2213,6 +2284,7 @@ main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_peers),
         cmocka_unit_test(test_from_json),
+        cmocka_unit_test(test_nodes_and_cnps),
         cmocka_unit_test(test_detection),
         cmocka_unit_test(test_api_server_accepts),
         cmocka_unit_test(test_stand_ins),

@@ -1,0 +1,521 @@
+/* ClusterNetworkPolicy's tiers, for the whole-cluster compiler (see
+ * compile-ctx.h and ovs/pipeline.md, "Tiers").
+ *
+ * Each direction is decided by the admin tier, then NetworkPolicy, then
+ * the baseline tier (pipeline.h).  A tier is one table per direction.  Its
+ * rules are laid out in the order they are evaluated: the tier's policies
+ * by ascending 'priority', equal priorities by name (byte-wise; the API
+ * leaves them undefined), and each policy's rules in order; each rule
+ * gets its own OpenFlow priority, counting down from PRIO_TIER_FIRST, so
+ * that the first rule that matches decides.  A rule is a conjunction, as a
+ * NetworkPolicy rule is (compile-rules.c):
+ *
+ *   local pods its policy's subject selects  x  peers  x  ports
+ *
+ * with the subject on the source for egress and on the destination for
+ * ingress.  Peers: the pods of 'namespaces' and 'pods' peers (never a
+ * host-network pod), the CIDRs of 'networks', the addresses of the Nodes
+ * 'nodes' selects.  A named port resolves on the destination pod: one
+ * conjunction per number it resolves to.  What the rule does once it
+ * matched:
+ *
+ *   Accept  the rule's id into reg0 (egress) or reg1 (ingress), and on to
+ *           the ingress side (egress) or the commit (ingress), past
+ *           NetworkPolicy and the baseline;
+ *   Deny    a new connection is dropped; an established one is marked cut
+ *           and dropped, as NetworkPolicy's default deny does;
+ *   Pass    admin: on to NetworkPolicy; baseline: on past the baseline
+ *           (what no tier decides is allowed).
+ *
+ * A rule that fails closed ('deny_all': a Deny or Pass rule with a peer we
+ * cannot match) matches the subject alone and denies. */
+#include "compile-ctx.h"
+
+#include <inttypes.h>
+#include <sys/socket.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cluster.h"
+#include "cnp.h"
+#include "np-util.h"
+
+/* ---- Order. ---- */
+
+static int
+compare_cnps(const void *a_, const void *b_)
+{
+    const struct k8s_cnp *a = *(const struct k8s_cnp *const *) a_;
+    const struct k8s_cnp *b = *(const struct k8s_cnp *const *) b_;
+    if (a->priority != b->priority) {
+        return a->priority < b->priority ? -1 : 1;
+    }
+    return strcmp(a->name, b->name);
+}
+
+/* ---- Names. ---- */
+
+/* Numbers the policy for its cookies and names it in the output, as
+ * policy_number() does for a NetworkPolicy; "cnp:" keeps the two kinds'
+ * keys apart. */
+static uint32_t
+cnp_number(struct ctx *c, const struct k8s_cnp *cnp)
+{
+    char *key = xasprintf("cnp:%s", cnp->name);
+    uint32_t pno = np_ids_get(c->policy_ids, key) - 1;
+    free(key);
+    struct np_flowset *out = c->out;
+    if (pno >= out->n_names) {
+        size_t n = pno + 1;
+        out->names = xrealloc(out->names, n * sizeof *out->names);
+        memset(&out->names[out->n_names], 0,
+               (n - out->n_names) * sizeof *out->names);
+        out->n_names = n;
+    }
+    free(out->names[pno]);
+    out->names[pno] = xasprintf("%s %s", CNP_KIND, cnp->name);
+    return pno;
+}
+
+static char *
+cnp_rule_what(const struct k8s_cnp *cnp, bool ingress, size_t idx)
+{
+    const struct cnp_rule *r = &(ingress ? cnp->ingress : cnp->egress)[idx];
+    return xasprintf("%s %s (%s tier, priority %d) %s rule %zu%s%s%s: %s",
+                     CNP_KIND, cnp->name, cnp_tier_name(cnp->tier),
+                     cnp->priority, ingress ? "ingress" : "egress", idx,
+                     r->name ? " \"" : "", r->name ? r->name : "",
+                     r->name ? "\"" : "",
+                     r->deny_all ? "Deny (fails closed: every connection)"
+                     : cnp_action_name(r->action));
+}
+
+static char *
+cnp_rule_key(const struct k8s_cnp *cnp, bool ingress, size_t idx,
+             const struct np_port *named, uint16_t number)
+{
+    char dir = ingress ? 'i' : 'e';
+    return (named
+            ? xasprintf("cnp:%s|%c|%zu|%s/%s=%u", cnp->name, dir, idx,
+                        named->name, np_proto_name(named->proto), number)
+            : xasprintf("cnp:%s|%c|%zu|#", cnp->name, dir, idx));
+}
+
+/* ---- Actions. ---- */
+
+struct rule_actions {
+    char actions[128];          /* "%ID" for the rule's id. */
+    char est[NP_CUT_ACTION_MAX];
+    bool deny;                  /* 'est' applies. */
+};
+
+static void
+rule_actions(const struct compile_options *o, enum cnp_tier tier,
+             enum cnp_action action, bool ingress, struct rule_actions *ra)
+{
+    ra->deny = action == CNP_DENY;
+    ra->est[0] = '\0';
+    /* Past this direction: on to the ingress side, or to the commit. */
+    unsigned int past = np_tbl(o, ingress ? NPT_COMMIT : NPT_ADMIN_INGRESS);
+    switch (action) {
+    case CNP_ACCEPT:
+        snprintf(ra->actions, sizeof ra->actions,
+                 "set_field:%%ID->%s,goto_table:%u",
+                 ingress ? "reg1" : "reg0", past);
+        break;
+    case CNP_DENY:
+        snprintf(ra->actions, sizeof ra->actions, "drop");
+        np_cut_action(o, ra->est);
+        break;
+    case CNP_PASS:
+        snprintf(ra->actions, sizeof ra->actions, "goto_table:%u",
+                 tier == CNP_TIER_ADMIN
+                 ? np_tbl(o, ingress ? NPT_INGRESS : NPT_EGRESS) : past);
+        break;
+    }
+}
+
+/* ---- Peers. ---- */
+
+/* Adds the pods of 'sel' to 'pods'. */
+static void
+add_peer_pods(struct ctx *c, const struct cnp_pods *sel, size_t **pods,
+              size_t *n, size_t *allocated)
+{
+    size_t n_idx;
+    const size_t *idx = ctx_select_pods(c, &sel->ns_selector,
+                                        &sel->pod_selector, &n_idx);
+    for (size_t i = 0; i < n_idx; i++) {
+        APPEND(*pods, *n, *allocated, idx[i]);
+    }
+}
+
+static int
+compare_size_t(const void *a_, const void *b_)
+{
+    size_t a = *(const size_t *) a_, b = *(const size_t *) b_;
+    return a < b ? -1 : a > b;
+}
+
+/* The other end of a rule: pods, CIDRs and node addresses. */
+struct cnp_peers {
+    size_t *pods;
+    size_t n_pods, allocated_pods;
+    struct cidr *cidrs;
+    size_t n_cidrs, allocated_cidrs;
+};
+
+static void
+cnp_peers_resolve(struct ctx *c, const struct cluster *cluster,
+                  const struct cnp_rule *rule, struct cnp_peers *p)
+{
+    memset(p, 0, sizeof *p);
+    for (size_t i = 0; i < rule->n_peers; i++) {
+        const struct cnp_peer *peer = &rule->peers[i];
+        switch (peer->kind) {
+        case CNP_PEER_NAMESPACES:
+        case CNP_PEER_PODS:
+            add_peer_pods(c, &peer->sel, &p->pods, &p->n_pods,
+                          &p->allocated_pods);
+            break;
+        case CNP_PEER_NETWORKS:
+            for (size_t j = 0; j < peer->n_networks; j++) {
+                APPEND(p->cidrs, p->n_cidrs, p->allocated_cidrs,
+                       peer->networks[j]);
+            }
+            break;
+        case CNP_PEER_NODES: {
+            size_t n_nodes;
+            const struct k8s_node *const *nodes = cluster_nodes(cluster,
+                                                                &n_nodes);
+            for (size_t j = 0; j < n_nodes; j++) {
+                if (!selector_matches(&peer->node_selector,
+                                      &nodes[j]->labels)) {
+                    continue;
+                }
+                for (size_t k = 0; k < nodes[j]->n_ips; k++) {
+                    struct cidr h = {
+                        .addr = nodes[j]->ips[k],
+                        .plen = cidr_max_plen(nodes[j]->ips[k].family),
+                    };
+                    APPEND(p->cidrs, p->n_cidrs, p->allocated_cidrs, h);
+                }
+            }
+            break;
+        }
+        case CNP_PEER_DOMAIN_NAMES:
+        case CNP_PEER_UNKNOWN:
+            break;              /* Match nothing (cnp.h, "Fail closed"). */
+        }
+    }
+    /* Peers may select a pod twice: once in the set is enough. */
+    np_qsort(p->pods, p->n_pods, sizeof *p->pods, compare_size_t);
+    size_t m = 0;
+    for (size_t i = 0; i < p->n_pods; i++) {
+        if (!m || p->pods[m - 1] != p->pods[i]) {
+            p->pods[m++] = p->pods[i];
+        }
+    }
+    p->n_pods = m;
+}
+
+static void
+cnp_peers_destroy(struct cnp_peers *p)
+{
+    free(p->pods);
+    free(p->cidrs);
+}
+
+static void
+dim_add_peers(struct ctx *c, struct conj_dim *d, const struct cnp_peers *p,
+              enum addr_field field)
+{
+    for (size_t i = 0; i < p->n_pods; i++) {
+        conj_dim_add_pod(c, d, p->pods[i], field);
+    }
+    for (size_t i = 0; i < p->n_cidrs; i++) {
+        conj_dim_add_cidr(c, d, &p->cidrs[i], field);
+    }
+}
+
+static void
+dim_add_pods(struct ctx *c, struct conj_dim *d, const size_t *pods, size_t n,
+             enum addr_field field)
+{
+    for (size_t i = 0; i < n; i++) {
+        conj_dim_add_pod(c, d, pods[i], field);
+    }
+}
+
+/* ---- A rule. ---- */
+
+/* Where a named port resolves: pod 'pod' gives it number 'number'. */
+struct named_dst {
+    uint16_t number;
+    size_t pod;
+};
+
+static int
+compare_named_dsts(const void *a_, const void *b_)
+{
+    const struct named_dst *a = a_, *b = b_;
+    return (a->number != b->number ? (a->number < b->number ? -1 : 1)
+            : a->pod < b->pod ? -1 : a->pod > b->pod);
+}
+
+/* The number pod 'pod' gives port name 'p->name' with 'p->proto': its
+ * first container port so named, as for NetworkPolicy; 0 if none. */
+static uint16_t
+named_port_number(const struct k8s_pod *pod, const struct np_port *p)
+{
+    for (size_t i = 0; i < pod->n_ports; i++) {
+        const struct container_port *cp = &pod->ports[i];
+        if (cp->name && cp->proto == p->proto && !strcmp(cp->name, p->name)) {
+            return cp->port;
+        }
+    }
+    return 0;
+}
+
+struct cnp_emit {
+    uint8_t table;
+    uint16_t priority;
+    uint64_t cookie;
+    const char *what;
+    const struct rule_actions *ra;
+};
+
+static void
+emit(struct ctx *c, const struct cnp_emit *e, const char *key,
+     struct conj_spec *spec)
+{
+    conj_spec_emit_at(c, e->table, e->priority, key, e->cookie, e->what,
+                      spec, e->ra->actions, e->ra->deny ? e->ra->est : NULL);
+    conj_spec_destroy(spec);
+}
+
+static void
+compile_cnp_rule(struct ctx *c, const struct cluster *cluster,
+                 const struct k8s_cnp *cnp, uint32_t pno, bool ingress,
+                 size_t idx, uint16_t priority, const size_t *subject,
+                 size_t n_subject)
+{
+    const struct cnp_rule *rule = &(ingress ? cnp->ingress : cnp->egress)[idx];
+    enum addr_field sub_field = ingress ? FIELD_DST : FIELD_SRC;
+    enum addr_field peer_field = ingress ? FIELD_SRC : FIELD_DST;
+    bool admin = cnp->tier == CNP_TIER_ADMIN;
+    struct rule_actions ra;
+    rule_actions(c->opts, cnp->tier, rule->deny_all ? CNP_DENY : rule->action,
+                 ingress, &ra);
+    struct np_cookie ck = {
+        .generation = c->opts->generation, .kind = NPC_CNP, .policy = pno,
+        .ingress = ingress, .rule = idx,
+    };
+    char *what = cnp_rule_what(cnp, ingress, idx);
+    struct cnp_emit e = {
+        .table = np_tbl(c->opts, (admin
+                                  ? (ingress ? NPT_ADMIN_INGRESS
+                                     : NPT_ADMIN_EGRESS)
+                                  : (ingress ? NPT_BASELINE_INGRESS
+                                     : NPT_BASELINE_EGRESS))),
+        .priority = priority,
+        .cookie = np_cookie_encode(&ck),
+        .what = what,
+        .ra = &ra,
+    };
+
+    if (rule->deny_all) {
+        struct conj_spec spec = { .n_dims = 1 };
+        dim_add_pods(c, &spec.dims[0], subject, n_subject, sub_field);
+        char *key = cnp_rule_key(cnp, ingress, idx, NULL, 0);
+        emit(c, &e, key, &spec);
+        free(key);
+        free(what);
+        return;
+    }
+
+    struct cnp_peers peers;
+    cnp_peers_resolve(c, cluster, rule, &peers);
+
+    /* Numeric ports, or none (every port of every protocol): one
+     * conjunction. */
+    size_t n_numeric = 0;
+    for (size_t i = 0; i < rule->n_ports; i++) {
+        n_numeric += !rule->ports[i].name;
+    }
+    if (n_numeric || !rule->n_ports) {
+        struct conj_spec spec = { .n_dims = 2 };
+        dim_add_pods(c, &spec.dims[0], subject, n_subject, sub_field);
+        dim_add_peers(c, &spec.dims[1], &peers, peer_field);
+        if (rule->n_ports) {
+            struct conj_dim *d = &spec.dims[spec.n_dims++];
+            for (size_t i = 0; i < rule->n_ports; i++) {
+                const struct np_port *p = &rule->ports[i];
+                if (!p->name) {
+                    conj_dim_add_port(c, d, p->proto, p->port, p->end_port,
+                                      what);
+                }
+            }
+        }
+        char *key = cnp_rule_key(cnp, ingress, idx, NULL, 0);
+        emit(c, &e, key, &spec);
+        free(key);
+    }
+
+    /* Named ports: on the destination, the subject's pods for ingress,
+     * the peer pods for egress (validation refuses a named port in an
+     * egress rule with other peers). */
+    const size_t *dsts = ingress ? subject : peers.pods;
+    size_t n_dsts = ingress ? n_subject : peers.n_pods;
+    struct named_dst *hits = xmalloc((n_dsts + 1) * sizeof *hits);
+    for (size_t i = 0; i < rule->n_ports; i++) {
+        const struct np_port *p = &rule->ports[i];
+        if (!p->name) {
+            continue;
+        }
+        size_t n_hits = 0;
+        for (size_t j = 0; j < n_dsts; j++) {
+            uint16_t number = named_port_number(c->pods[dsts[j]], p);
+            if (number) {
+                hits[n_hits++] = (struct named_dst) { number, dsts[j] };
+            }
+        }
+        np_qsort(hits, n_hits, sizeof *hits, compare_named_dsts);
+        for (size_t j = 0; j < n_hits; ) {
+            size_t k = j;
+            struct conj_spec spec = { .n_dims = 3 };
+            struct conj_dim *dst = &spec.dims[ingress ? 0 : 1];
+            for (; k < n_hits && hits[k].number == hits[j].number; k++) {
+                conj_dim_add_pod(c, dst, hits[k].pod, FIELD_DST);
+            }
+            if (ingress) {
+                dim_add_peers(c, &spec.dims[1], &peers, peer_field);
+            } else {
+                dim_add_pods(c, &spec.dims[0], subject, n_subject,
+                             sub_field);
+            }
+            conj_dim_add_port(c, &spec.dims[2], p->proto, hits[j].number, 0,
+                              what);
+            char *key = cnp_rule_key(cnp, ingress, idx, p, hits[j].number);
+            emit(c, &e, key, &spec);
+            free(key);
+            j = k;
+        }
+    }
+    free(hits);
+    cnp_peers_destroy(&peers);
+    free(what);
+}
+
+/* ---- Address families. ---- */
+
+void
+np_cnp_families(const struct cluster *cluster, bool *v4, bool *v6)
+{
+    size_t n, n_nodes;
+    const struct k8s_cnp *const *cnps = cluster_cnps(cluster, &n);
+    const struct k8s_node *const *nodes = cluster_nodes(cluster, &n_nodes);
+    for (size_t i = 0; i < n; i++) {
+        for (int d = 0; d < 2; d++) {
+            const struct cnp_rule *rules = d ? cnps[i]->ingress
+                                           : cnps[i]->egress;
+            size_t n_rules = d ? cnps[i]->n_ingress : cnps[i]->n_egress;
+            for (size_t r = 0; r < n_rules; r++) {
+                for (size_t k = 0; k < rules[r].n_peers; k++) {
+                    const struct cnp_peer *peer = &rules[r].peers[k];
+                    for (size_t j = 0; j < peer->n_networks; j++) {
+                        bool is_v6 = peer->networks[j].addr.family == AF_INET6;
+                        *(is_v6 ? v6 : v4) = true;
+                    }
+                    for (size_t j = 0; (peer->kind == CNP_PEER_NODES
+                                        && j < n_nodes); j++) {
+                        if (selector_matches(&peer->node_selector,
+                                             &nodes[j]->labels)) {
+                            for (size_t a = 0; a < nodes[j]->n_ips; a++) {
+                                bool is_v6 = (nodes[j]->ips[a].family
+                                              == AF_INET6);
+                                *(is_v6 ? v6 : v4) = true;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* ---- The tiers. ---- */
+
+void
+compile_cnps(struct ctx *c, const struct cluster *cluster)
+{
+    size_t n;
+    const struct k8s_cnp *const *all = cluster_cnps(cluster, &n);
+    if (!n) {
+        return;
+    }
+    const struct k8s_cnp **cnps = xmalloc(n * sizeof *cnps);
+    memcpy(cnps, all, n * sizeof *cnps);
+    np_qsort(cnps, n, sizeof *cnps, compare_cnps);
+
+    /* Every policy is numbered, also one that selects no local pod: its
+     * number names it in 'trace' on any node. */
+    uint32_t *pnos = xmalloc(n * sizeof *pnos);
+    size_t **subjects = xcalloc(n, sizeof *subjects);
+    size_t *n_subjects = xcalloc(n, sizeof *n_subjects);
+    for (size_t i = 0; i < n; i++) {
+        const struct k8s_cnp *cnp = cnps[i];
+        pnos[i] = cnp_number(c, cnp);
+        for (size_t w = 0; w < cnp->n_warnings; w++) {
+            ctx_warn(c, "%s", cnp->warnings[w]);
+        }
+        size_t n_idx;
+        const size_t *idx = ctx_select_pods(c, &cnp->subject.sel.ns_selector,
+                                            &cnp->subject.sel.pod_selector,
+                                            &n_idx);
+        subjects[i] = xmalloc((n_idx + 1) * sizeof *subjects[i]);
+        for (size_t j = 0; j < n_idx; j++) {
+            if (c->local[idx[j]]) {
+                subjects[i][n_subjects[i]++] = idx[j];
+            }
+        }
+    }
+
+    for (int tier = CNP_TIER_ADMIN; tier <= CNP_TIER_BASELINE; tier++) {
+        for (int ingress = 0; ingress < 2; ingress++) {
+            unsigned int priority = PRIO_TIER_FIRST;
+            for (size_t i = 0; i < n; i++) {
+                const struct k8s_cnp *cnp = cnps[i];
+                size_t n_rules = ingress ? cnp->n_ingress : cnp->n_egress;
+                if (cnp->tier != (enum cnp_tier) tier || !n_rules) {
+                    continue;
+                }
+                if (priority < PRIO_TIER_LAST + n_rules - 1) {
+                    /* 60,000 rules in one tier and direction: what comes
+                     * after them cannot be ordered below them. */
+                    ctx_warn(c, "%s %s: the %s tier has more than %d %s "
+                             "rules before it: its %s rules are left out",
+                             CNP_KIND, cnp->name, cnp_tier_name(cnp->tier),
+                             PRIO_TIER_FIRST - PRIO_TIER_LAST,
+                             ingress ? "ingress" : "egress",
+                             ingress ? "ingress" : "egress");
+                    continue;
+                }
+                for (size_t r = 0; r < n_rules; r++, priority--) {
+                    if (n_subjects[i]) {
+                        compile_cnp_rule(c, cluster, cnp, pnos[i], ingress, r,
+                                         priority, subjects[i],
+                                         n_subjects[i]);
+                    }
+                }
+            }
+        }
+    }
+
+    for (size_t i = 0; i < n; i++) {
+        free(subjects[i]);
+    }
+    free(subjects);
+    free(n_subjects);
+    free(pnos);
+    free(cnps);
+}
