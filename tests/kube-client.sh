@@ -58,6 +58,18 @@ start_sim() {
 start_sim sim 2
 start_sim quiet 300
 
+# The ClusterNetworkPolicy CRD as JSON, for the tests to install and
+# remove through the API.
+if ! python3 -c 'import json, sys, yaml
+json.dump(yaml.safe_load(open(sys.argv[1])), sys.stdout)' \
+        "$srcdir/tests/sim/crd-clusternetworkpolicies.yaml" \
+        >"$work/crd.json"; then
+    echo "kube-client.sh: cannot convert the CRD to JSON (python3-yaml)" >&2
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+set -- --cnp-crd "$work/crd.json" "$@"
+
 # A client certificate signed by the sim's CA.
 if openssl req -newkey rsa:2048 -nodes -subj /CN=ovs-netpol \
         -keyout "$work/client.key" -out "$work/client.csr" 2>/dev/null &&
