@@ -379,7 +379,8 @@ source_metrics(struct strbuf *b, const struct daemon_http *dh)
         by_kind(b, "ovs_netpol_source_absent", "gauge",
                 "1 while the server does not serve the kind (its CRD is "
                 "not installed): the daemon holds none of it, and lists it "
-                "again every 30 s and at each `ovs-netpol sync`.", v);
+                "again every 30 s, or at once when `ovs-netpol sync` finds "
+                "it served.", v);
     } else {
         struct source_dir_status ds;
         source_dir_get_status(dh->in.dir, &ds);
