@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cluster.h"
 #include "daemon.h"
 #include "daemon-audit.h"
-#include "cluster.h"
 #include "daemon-stats.h"
 #include "engine.h"
 #include "events.h"
