@@ -4,7 +4,9 @@
 # second one with the same CA and token that sends bookmarks only every
 # 300 s (for kube_client_sync() on quiet kinds), runs the kubeconfig unit
 # tests and the client tests (faults through the sims' /sim/fault), stops
-# the sims by their PIDs.  The last line is "N passed, M failed"; the exit
+# the sims by their PIDs.  The client tests install the ClusterNetworkPolicy
+# CRD (tests/sim/crd-clusternetworkpolicies.yaml, made JSON here with
+# python3-yaml) and remove it where they test a cluster without it.  The last line is "N passed, M failed"; the exit
 # status is 0 only if none failed.
 #
 # Environment: srcdir (set by make check) locates the sim; the test program
