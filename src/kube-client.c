@@ -1455,6 +1455,22 @@ listing_page_done(struct kc_request *req, CURLcode res)
         listing_free(l);
         kick(kk->kc);
         return;
+    } else if (req->status == 404 && kk->optional) {
+        /* The CRD went away under the listing: the syncs that waited for
+         * it are answered once we hold the kind absent, which a LIST now
+         * brings about. */
+        struct kube_client *kc = kk->kc;
+        for (struct kc_sync *sync = kc->syncs; sync; sync = sync->next) {
+            if (!sync->done && !sync->caught_up[kk->kind]
+                && sync->need_seq[kk->kind] <= l->seq) {
+                sync->absent[kk->kind] = true;
+            }
+        }
+        kk->recheck = true;
+        listing_free(l);
+        kk->listing = NULL;
+        kick(kc);
+        return;
     } else if (req->status != 200) {
         error = describe_http_error(req);
     } else {
@@ -1864,7 +1880,8 @@ listings_run(struct kc_kind *kk)
     uint64_t min_need = UINT64_MAX, max_need = 0;
     for (struct kc_sync *sync = kc->syncs; sync; sync = sync->next) {
         uint64_t need = sync->need_seq[kind];
-        if (sync->done || sync->caught_up[kind] || !need) {
+        if (sync->done || sync->caught_up[kind] || sync->absent[kind]
+            || !need) {
             continue;
         } else if (need <= kk->verified_seq) {
             sync->caught_up[kind] = true;
