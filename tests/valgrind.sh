@@ -28,4 +28,5 @@ check ./ovs-netpol compile deploy/examples/cluster.yaml deploy/examples/test-net
 check ./ovs-netpol compile tests/data/cli/mixed.yaml
 check ./ovs-netpol compile --ports tests/data/cli/ports-unbound.txt --uplink-port eth1 deploy/examples/cluster.yaml
 check ./ovs-netpol compile --node node-1 tests/cases/model.json
+check ./ovs-netpol compile tests/data/cli/cnp.yaml
 exit $fail
