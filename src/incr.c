@@ -1295,19 +1295,6 @@ named_get(struct incr *in, struct irule *r, size_t name_idx, uint16_t number)
     return *slot;
 }
 
-/* The number 'pod' gives named port 'p': that of its first port with the
- * name and protocol (0: none, or that one has no number). */
-static uint16_t
-declared(const struct k8s_pod *pod, const struct np_port *p)
-{
-    for (size_t j = 0; j < pod->n_ports; j++) {
-        const struct container_port *cp = &pod->ports[j];
-        if (cp->name && cp->proto == p->proto && !strcmp(cp->name, p->name)) {
-            return cp->port;
-        }
-    }
-    return 0;
-}
 
 static void
 pmatch_cb(void *aux_, const char *match)
@@ -1756,7 +1743,7 @@ sel_add(struct incr *in, struct ipol *p, struct ipod *x)
         if (r->ingress) {
             /* Ingress named ports resolve on the selected pods. */
             for (size_t j = 0; j < r->n_names; j++) {
-                uint16_t number = declared(x->pod, r->names[j]);
+                uint16_t number = np_pod_named_port(x->pod, r->names[j]);
                 if (number) {
                     ndst_add(in, named_get(in, r, j, number), x, all_ips(x));
                 }
@@ -1886,7 +1873,7 @@ ndst_eval(struct incr *in, struct irule *r, struct ipod *x)
         return;
     }
     for (size_t j = 0; j < r->n_names; j++) {
-        uint16_t number = declared(x->pod, r->names[j]);
+        uint16_t number = np_pod_named_port(x->pod, r->names[j]);
         if (number) {
             struct iconj *c = named_get(in, r, j, number);
             if (!podset_has(&c->dmembers, x)) {
