@@ -11,6 +11,7 @@
 #include "addr.h"
 #include "appctl.h"
 #include "cluster.h"
+#include "cnp.h"
 #include "control.h"
 #include "cookie.h"
 #include "daemon.h"
@@ -35,6 +36,40 @@ policy_name_cb(void *dt_, uint32_t pno)
 {
     struct daemon_trace *dt = dt_;
     return engine_policy_name(dt->engine, pno);
+}
+
+/* The ClusterNetworkPolicy that policy number 'pno' names now (its name
+ * "ClusterNetworkPolicy NAME", or a bare "NAME"), or NULL. */
+static const struct k8s_cnp *
+find_cnp(const struct daemon_trace *dt, uint32_t pno)
+{
+    const char *name = engine_policy_name(dt->engine, pno);
+    if (!name) {
+        return NULL;
+    }
+    size_t kind_len = strlen(CNP_KIND);
+    if (!strncmp(name, CNP_KIND, kind_len) && name[kind_len] == ' ') {
+        name += kind_len + 1;
+    }
+    size_t n;
+    const struct k8s_cnp *const *cnps = cluster_cnps(engine_cluster(dt->engine),
+                                                     &n);
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(cnps[i]->name, name)) {
+            return cnps[i];
+        }
+    }
+    return NULL;
+}
+
+/* The flows carry a ClusterNetworkPolicy rule's index only; its name is
+ * the object's, which the daemon has. */
+static const char *
+rule_name_cb(void *dt_, uint32_t pno, bool ingress, unsigned int rule)
+{
+    const struct k8s_cnp *cnp = find_cnp(dt_, pno);
+    size_t n = cnp ? (ingress ? cnp->n_ingress : cnp->n_egress) : 0;
+    return rule < n ? (ingress ? cnp->ingress : cnp->egress)[rule].name : NULL;
 }
 
 /* explain COOKIE|FLOW...: the words of a dump-flows line arrive as
@@ -65,7 +100,8 @@ cmd_explain(struct control_request *req, int argc, const char *argv[],
         free(error);
         return;
     }
-    char *what = trace_cookie_describe(cookie, policy_name_cb, dt);
+    char *what = trace_cookie_describe(cookie, policy_name_cb, rule_name_cb,
+                                       dt);
     struct np_cookie c;
     if (!np_cookie_decode(cookie, &c)) {
         char *msg = xasprintf("%s\n", what);
@@ -109,8 +145,15 @@ cmd_explain(struct control_request *req, int argc, const char *argv[],
                                          slash + 1) : NULL;
         free(ns);
     }
-    size_t n_rules = np ? (c.ingress ? np->n_ingress : np->n_egress) : 0;
-    if (np && c.rule >= n_rules) {
+    const struct k8s_cnp *cnp = c.kind == NPC_CNP ? find_cnp(dt, c.policy)
+                                : NULL;
+    if (cnp) {
+        policy = engine_policy_name(dt->engine, c.policy);
+    }
+    size_t n_rules = (np ? (c.ingress ? np->n_ingress : np->n_egress)
+                      : cnp ? (c.ingress ? cnp->n_ingress : cnp->n_egress)
+                      : 0);
+    if ((np || cnp) && c.rule >= n_rules) {
         char *more = xasprintf("%snote: %s has no %s rule %u now (it has "
                                "%zu)\n", note, policy,
                                c.ingress ? "ingress" : "egress", c.rule,
@@ -279,6 +322,7 @@ trace_done(void *t_, enum appctl_status status, const char *text)
         .table_base = t->dt->opts->compile.table_base,
         .generation = t->generation,
         .policy_name = policy_name_cb,
+        .rule_name = rule_name_cb,
         .aux = t->dt,
         .src = t->src,
         .dst = t->dst,
