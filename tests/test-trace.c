@@ -27,9 +27,13 @@
  *   2 tenant-isolation  Admin 10, subject namespace z, egress rule 0
  *                       "accept-x-web": Accept to namespace x TCP 80,
  *                       rule 1 "deny-other-tenants": Deny to namespace y
- *   3 web-from-z        Admin 20, subject x's app=a pods, ingress rule 0
- *                       "z-to-web": Accept from namespace z TCP 80, rule 1
- *                       "y-to-netpol": Pass from namespace y
+ *   3 no-names          Baseline 20, subject x/a, egress rule 0
+ *                       "deny-example": Deny to a domain name (fails
+ *                       closed: every connection)
+ *   4 web-from-z        Admin 20, subject x's app=a pods, ingress rule 0
+ *                       "z-to-web": Accept from namespace z to the named
+ *                       port "http" (80), rule 1 "y-to-netpol": Pass from
+ *                       namespace y
  */
 static char *
 read_capture(const char *name)
@@ -69,7 +73,7 @@ names5(void *aux, uint32_t pno)
     static const char *const n[] = {
         "x/allow-x", "ClusterNetworkPolicy quiet-y",
         "ClusterNetworkPolicy tenant-isolation",
-        "ClusterNetworkPolicy web-from-z",
+        "ClusterNetworkPolicy no-names", "ClusterNetworkPolicy web-from-z",
     };
     return pno < ARRAY_SIZE(n) ? n[pno] : NULL;
 }
@@ -77,13 +81,14 @@ names5(void *aux, uint32_t pno)
 static const char *
 rules5(void *aux, uint32_t pno, bool ingress, unsigned int rule)
 {
-    static const char *const egress[4][2] = {
+    static const char *const egress[5][2] = {
         [2] = { "accept-x-web", "deny-other-tenants" },
+        [3] = { "deny-example", NULL },
     };
-    static const char *const ingress_[4][2] = {
-        [1] = { "deny-all", NULL }, [3] = { "z-to-web", "y-to-netpol" },
+    static const char *const ingress_[5][2] = {
+        [1] = { "deny-all", NULL }, [4] = { "z-to-web", "y-to-netpol" },
     };
-    return (pno < 4 && rule < 2 ? (ingress ? ingress_ : egress)[pno][rule]
+    return (pno < 5 && rule < 2 ? (ingress ? ingress_ : egress)[pno][rule]
             : NULL);
 }
 
@@ -197,7 +202,7 @@ test_cookie_describe(void **state)
     assert_string_equal(s, "ClusterNetworkPolicy tenant-isolation, egress "
                         "rule 1 (\"deny-other-tenants\")");
     free(s);
-    s = trace_cookie_describe(UINT64_C(0x4e50000600003800), names5, NULL,
+    s = trace_cookie_describe(UINT64_C(0x4e50000600004800), names5, NULL,
                               NULL);
     assert_string_equal(s, "ClusterNetworkPolicy web-from-z, ingress rule 0");
     free(s);

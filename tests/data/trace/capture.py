@@ -5,6 +5,10 @@ the pipeline.
 
 usage: sudo python3 tests/data/trace/capture.py   (from the build tree:
        it runs ./ovs-netpol compile)
+       python3 tests/data/trace/capture.py --cluster GEN
+                                      (prints the cluster of generation GEN,
+                                      0, 3 or 5, as a List: ovs/pipeline.md's
+                                      "Tiers" example is generation 5's)
 
 The bed is tests/daemon's: x/a 10.9.1.1 on port 1, x/b 10.9.1.2 on 2, y/a
 10.9.2.1 on 3, z/a 10.9.3.1 on 4.  The flows are `ovs-netpol compile
@@ -80,8 +84,10 @@ TCP80 = [{"tcp": {"destinationPort": {"number": 80}}}]
 
 # The ClusterNetworkPolicies of the "--generation 5" captures (with
 # x/allow-x): z is a tenant of its own that may reach x's web port only;
-# x/a's web port admits z (and passes y on to x/allow-x); y gets no
-# ingress unless a NetworkPolicy says otherwise.
+# x/a's web port (named "http") admits z (and passes y on to x/allow-x); y
+# gets no ingress unless a NetworkPolicy says otherwise; x/a's egress to
+# domain names, which cannot be matched, fails closed (no capture starts at
+# x/a: it is for ovs/pipeline.md).
 CNPS = [
     cnp("tenant-isolation", "Admin", 10, ns_sel("z"), egress=[
         {"name": "accept-x-web", "action": "Accept", "to": [ns_sel("x")],
@@ -93,12 +99,18 @@ CNPS = [
                   "podSelector": {"matchLabels": {"app": "a"}}}},
         ingress=[
             {"name": "z-to-web", "action": "Accept", "from": [ns_sel("z")],
-             "protocols": TCP80},
+             "protocols": [{"destinationNamedPort": "http"}]},
             {"name": "y-to-netpol", "action": "Pass",
              "from": [ns_sel("y")]}]),
     cnp("quiet-y", "Baseline", 10, ns_sel("y"), ingress=[
         {"name": "deny-all", "action": "Deny",
          "from": [{"namespaces": {}}]}]),
+    cnp("no-names", "Baseline", 20,
+        {"pods": {"namespaceSelector": {"matchLabels": {"ns": "x"}},
+                  "podSelector": {"matchLabels": {"app": "a"}}}},
+        egress=[
+            {"name": "deny-example", "action": "Deny",
+             "to": [{"domainNames": ["www.example.com"]}]}]),
 ]
 
 
@@ -111,7 +123,8 @@ def cluster(with_egress_z, with_cnps=False):
             "metadata": {"namespace": ns, "name": name, "labels": {"app": app}},
             "spec": {"nodeName": "node-1", "containers": [
                 {"name": "c", "image": "none",
-                 "ports": [{"containerPort": 80, "protocol": "TCP"}]}]},
+                 "ports": [{"name": "http", "containerPort": 80,
+                            "protocol": "TCP"}]}]},
             "status": {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}]}})
     items.append({
         "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
@@ -133,6 +146,11 @@ def cluster(with_egress_z, with_cnps=False):
 
 
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--cluster":
+        gen = int(sys.argv[2])
+        json.dump(cluster(gen == 3, gen == 5), sys.stdout, indent=1)
+        print()
+        return
     if os.geteuid() != 0:
         sys.exit("needs root")
     work = tempfile.mkdtemp(prefix="np-trace-capture.")
