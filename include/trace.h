@@ -4,6 +4,9 @@
  *
  *   explain COOKIE   decodes one of our cookies (see ovs/pipeline.md,
  *                    "Cookies") and names the policy and rule it stands for.
+ *   explain NS/POD   lists what decides a pod's connections: the
+ *                    ClusterNetworkPolicies of each tier and the
+ *                    NetworkPolicies, per direction, in evaluation order.
  *   trace SRC DST [PROTO/]PORT
  *                    the daemon asks the real switch for
  *                    'ofproto/trace BRIDGE FLOW --ct-next trk,new' and this
@@ -60,6 +63,31 @@ typedef const char *trace_rule_name_fn(void *aux, uint32_t pno, bool ingress,
  * 'rule_name' may be NULL.  Returns a malloc'd string. */
 char *trace_cookie_describe(uint64_t cookie, trace_policy_name_fn *,
                             trace_rule_name_fn *rule_name, void *aux);
+
+/* ---- A pod's policies. ---- */
+
+struct cluster;
+
+/* What decides the connections of pod 'ns'/'name' of 'cluster', per
+ * direction in evaluation order: the admin tier's ClusterNetworkPolicies
+ * whose subject selects it and that have rules in that direction (by
+ * priority, then name byte-wise, as the compiler orders them), the
+ * NetworkPolicies that isolate it, the baseline tier's, e.g.
+ *
+ *   pod x/a (10.9.1.1, node node-1)
+ *   egress (connections x/a opens):
+ *     admin tier:    none
+ *     NetworkPolicy: not isolated
+ *     baseline tier:
+ *       1. ClusterNetworkPolicy no-names (priority 20): egress rule 0
+ *          "deny-example": Deny (fails closed: every connection)
+ *   ingress (connections to x/a):
+ *     ...
+ *
+ * From the objects, not the flows (unlike trace).  Returns a malloc'd
+ * string, or NULL if the cluster has no such pod. */
+char *trace_explain_pod(const struct cluster *, const char *ns,
+                        const char *name);
 
 /* ---- ofproto/trace output. ---- */
 

@@ -72,7 +72,34 @@ rule_name_cb(void *dt_, uint32_t pno, bool ingress, unsigned int rule)
     return rule < n ? (ingress ? cnp->ingress : cnp->egress)[rule].name : NULL;
 }
 
-/* explain COOKIE|FLOW...: the words of a dump-flows line arrive as
+/* explain NS/POD: what decides the pod's connections, from the objects.
+ * Returns false if 'text' is not "ns/name" (then it is a cookie, or
+ * nothing). */
+static bool
+explain_pod(struct daemon_trace *dt, struct control_request *req,
+            const char *text)
+{
+    const char *slash = strchr(text, '/');
+    if (!slash || slash == text || !slash[1] || strchr(slash + 1, '/')
+        || strpbrk(text, " =,")) {
+        return false;
+    }
+    char *ns = xmemdup0(text, slash - text);
+    char *what = trace_explain_pod(engine_cluster(dt->engine), ns, slash + 1);
+    free(ns);
+    if (what) {
+        control_reply(req, true, what);
+    } else {
+        char *msg = xasprintf("explain: unknown pod %s: the daemon knows no "
+                              "such pod", text);
+        control_reply(req, false, msg);
+        free(msg);
+    }
+    free(what);
+    return true;
+}
+
+/* explain COOKIE|FLOW...|NS/POD: the words of a dump-flows line arrive as
  * separate arguments when the caller did not quote it. */
 static void
 cmd_explain(struct control_request *req, int argc, const char *argv[],
@@ -92,6 +119,11 @@ cmd_explain(struct control_request *req, int argc, const char *argv[],
     }
     uint64_t cookie;
     char *error = trace_cookie_parse(text, &cookie);
+    if (error && explain_pod(dt, req, text)) {
+        free(error);
+        free(text);
+        return;
+    }
     free(text);
     if (error) {
         char *msg = xasprintf("explain: %s", error);
@@ -153,6 +185,19 @@ cmd_explain(struct control_request *req, int argc, const char *argv[],
     size_t n_rules = (np ? (c.ingress ? np->n_ingress : np->n_egress)
                       : cnp ? (c.ingress ? cnp->n_ingress : cnp->n_egress)
                       : 0);
+    if (cnp && c.rule < n_rules) {
+        /* The cookie has no tier (the table has); the object does. */
+        const struct cnp_rule *r = &(c.ingress ? cnp->ingress
+                                     : cnp->egress)[c.rule];
+        char *more = xasprintf("%s%s: %s tier, priority %d; %s rule %u: "
+                               "%s\n", note, policy,
+                               cnp_tier_name(cnp->tier), cnp->priority,
+                               c.ingress ? "ingress" : "egress", c.rule,
+                               r->deny_all ? "Deny (fails closed: every "
+                               "connection)" : cnp_action_name(r->action));
+        free(note);
+        note = more;
+    }
     if ((np || cnp) && c.rule >= n_rules) {
         char *more = xasprintf("%snote: %s has no %s rule %u now (it has "
                                "%zu)\n", note, policy,
@@ -601,7 +646,8 @@ daemon_trace_create(const struct daemon_options *opts,
     dt->engine = engine;
     dt->installer = installer;
     dt->db = db;
-    control_register("explain", "COOKIE|FLOW", 1, 64, cmd_explain, dt);
+    control_register("explain", "COOKIE|FLOW|NS/POD", 1, 64, cmd_explain,
+                     dt);
     control_register("trace", "SRC DST [tcp|udp|sctp/]PORT [--raw] "
                      "[--in-port PORT]", 3, 6, cmd_trace, dt);
     return dt;

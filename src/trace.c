@@ -8,7 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "addr.h"
+#include "cluster.h"
+#include "cnp.h"
 #include "cookie.h"
+#include "labels.h"
+#include "objects.h"
 #include "pipeline.h"
 #include "np-util.h"
 
@@ -161,6 +166,151 @@ trace_cookie_describe(uint64_t cookie, trace_policy_name_fn *name_fn,
     default:
         return xasprintf("an ovs-netpol cookie of unknown kind %u", c.kind);
     }
+}
+
+/* ---- A pod's policies. ---- */
+
+/* Evaluation order within a tier (as compile-cnp.c orders them). */
+static int
+compare_cnps(const void *a_, const void *b_)
+{
+    const struct k8s_cnp *a = *(const struct k8s_cnp *const *) a_;
+    const struct k8s_cnp *b = *(const struct k8s_cnp *const *) b_;
+    if (a->priority != b->priority) {
+        return a->priority < b->priority ? -1 : 1;
+    }
+    return strcmp(a->name, b->name);
+}
+
+/* Whether 'cnp''s subject selects 'pod' in a namespace labelled
+ * 'ns_labels'. */
+static bool
+cnp_selects(const struct k8s_cnp *cnp, const struct k8s_pod *pod,
+            const struct labels *ns_labels)
+{
+    return (!pod->host_network
+            && selector_matches(&cnp->subject.sel.ns_selector, ns_labels)
+            && selector_matches(&cnp->subject.sel.pod_selector,
+                                &pod->labels));
+}
+
+/* The lines of one tier and direction: the policies of 'cnps' (sorted)
+ * of 'tier' that select the pod and have rules in that direction. */
+static void
+explain_tier(FILE *out, const struct k8s_cnp *const *cnps, size_t n,
+             const struct k8s_pod *pod, const struct labels *ns_labels,
+             enum cnp_tier tier, bool ingress, bool isolated)
+{
+    const char *label = tier == CNP_TIER_ADMIN ? "admin" : "baseline";
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct k8s_cnp *cnp = cnps[i];
+        size_t n_rules = ingress ? cnp->n_ingress : cnp->n_egress;
+        if (cnp->tier != tier || !n_rules
+            || !cnp_selects(cnp, pod, ns_labels)) {
+            continue;
+        }
+        if (!k++) {
+            fprintf(out, "    %s tier:\n", label);
+        }
+        fprintf(out, "      %zu. %s %s (priority %d):", k, CNP_KIND,
+                cnp->name, cnp->priority);
+        for (size_t r = 0; r < n_rules; r++) {
+            const struct cnp_rule *rule = &(ingress ? cnp->ingress
+                                            : cnp->egress)[r];
+            fprintf(out, "%s %s rule %zu%s%s%s: %s", r ? "," : "",
+                    ingress ? "ingress" : "egress", r,
+                    rule->name ? " \"" : "", rule->name ? rule->name : "",
+                    rule->name ? "\"" : "",
+                    rule->deny_all ? "Deny (fails closed: every connection)"
+                    : cnp_action_name(rule->action));
+        }
+        fputc('\n', out);
+    }
+    if (!k) {
+        fprintf(out, "    %s tier:%s none\n", label,
+                tier == CNP_TIER_ADMIN ? "   " : "");
+    } else if (tier == CNP_TIER_BASELINE && isolated) {
+        fprintf(out, "      (not reached: NetworkPolicy decides every "
+                "connection of a pod it isolates)\n");
+    }
+}
+
+char *
+trace_explain_pod(const struct cluster *cl, const char *ns, const char *name)
+{
+    const struct k8s_pod *pod = cluster_find_pod(cl, ns, name);
+    if (!pod) {
+        return NULL;
+    }
+    /* The API server gives every namespace this label; a namespace the
+     * cluster does not know (yet) has no others. */
+    const struct k8s_namespace *nso = cluster_find_namespace(cl, ns);
+    struct labels ns_labels;
+    labels_init(&ns_labels);
+    if (nso) {
+        labels_clone(&ns_labels, &nso->labels);
+    }
+    labels_set(&ns_labels, "kubernetes.io/metadata.name", ns);
+
+    size_t n_cnps;
+    const struct k8s_cnp *const *all = cluster_cnps(cl, &n_cnps);
+    const struct k8s_cnp **cnps = xmalloc((n_cnps + 1) * sizeof *cnps);
+    memcpy(cnps, all, n_cnps * sizeof *cnps);
+    np_qsort(cnps, n_cnps, sizeof *cnps, compare_cnps);
+    size_t n_nps;
+    const struct k8s_netpol *const *nps = cluster_netpols(cl, &n_nps);
+
+    size_t size = 0;
+    char *buf = NULL;
+    FILE *out = open_memstream(&buf, &size);
+    if (!out) {
+        abort();
+    }
+    fprintf(out, "pod %s/%s (", ns, name);
+    for (size_t i = 0; i < pod->n_ips; i++) {
+        char a[IP_ADDR_STRLEN];
+        ip_addr_format(&pod->ips[i], a);
+        fprintf(out, "%s%s", i ? ", " : "", a);
+    }
+    fprintf(out, "%snode %s)%s\n", pod->n_ips ? ", " : "no address yet, ",
+            pod->node_name ? pod->node_name : "none",
+            !nso ? ": its namespace is not known" : "");
+    if (pod->host_network) {
+        fputs("  hostNetwork: no policy selects or isolates it (it is its "
+              "node)\n", out);
+    } else if (pod->phase == POD_SUCCEEDED || pod->phase == POD_FAILED) {
+        fputs("  finished: it has no flows\n", out);
+    }
+    for (int ingress = 0; ingress < 2; ingress++) {
+        fprintf(out, "%s (connections %s%s/%s%s):\n",
+                ingress ? "ingress" : "egress", ingress ? "to " : "", ns,
+                name, ingress ? "" : " opens");
+        explain_tier(out, cnps, n_cnps, pod, &ns_labels, CNP_TIER_ADMIN,
+                     ingress, false);
+        size_t k = 0;
+        for (size_t i = 0; !pod->host_network && i < n_nps; i++) {
+            const struct k8s_netpol *np = nps[i];
+            if (strcmp(np->namespace, ns)
+                || !(ingress ? np->isolates_ingress : np->isolates_egress)
+                || !selector_matches(&np->pod_selector, &pod->labels)) {
+                continue;
+            }
+            size_t n_rules = ingress ? np->n_ingress : np->n_egress;
+            fprintf(out, "%s%s/%s (%zu %s rule%s%s)", k++ ? ", "
+                    : "    NetworkPolicy: isolated by ", np->namespace,
+                    np->name, n_rules, ingress ? "ingress" : "egress",
+                    n_rules == 1 ? "" : "s",
+                    np->invalid ? "; invalid: isolating with no rules" : "");
+        }
+        fputs(k ? "\n" : "    NetworkPolicy: not isolated\n", out);
+        explain_tier(out, cnps, n_cnps, pod, &ns_labels, CNP_TIER_BASELINE,
+                     ingress, k > 0);
+    }
+    fclose(out);
+    free(cnps);
+    labels_destroy(&ns_labels);
+    return buf;
 }
 
 /* ---- Parsing ofproto/trace. ---- */

@@ -10,8 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cluster.h"
 #include "cookie.h"
 #include "np-util.h"
+#include "objects.h"
 #include "trace.h"
 
 /* The captures: the bed of tests/daemon (x/a 10.9.1.1 port 1, x/b
@@ -673,6 +675,71 @@ test_cnp_hits(void **state)
     free(rep);
 }
 
+/* ---- explain NS/POD. ---- */
+
+static struct cluster *
+cluster_from_file(const char *name)
+{
+    char *text = read_capture(name);
+    struct obj_batch batch;
+    obj_batch_init(&batch);
+    objects_parse_buffer(name, text, strlen(text), &batch);
+    for (size_t i = 0; i < batch.n_errors; i++) {
+        print_error("%s\n", batch.errors[i]);
+    }
+    assert_int_equal(batch.n_errors, 0);
+    struct cluster *c = cluster_create();
+    cluster_apply_batch(c, &batch);
+    obj_batch_destroy(&batch);
+    free(text);
+    return c;
+}
+
+static void
+test_explain_pod(void **state)
+{
+    (void) state;
+    struct cluster *c = cluster_from_file("explain-pod.yaml");
+    char *s = trace_explain_pod(c, "x", "a");
+    assert_non_null(s);
+    /* Per direction: admin (by priority, then name; only the policies
+     * with rules in that direction whose subject selects the pod),
+     * NetworkPolicy, baseline. */
+    assert_string_equal(s,
+        "pod x/a (10.9.1.1, node node-1)\n"
+        "egress (connections x/a opens):\n"
+        "    admin tier:\n"
+        "      1. ClusterNetworkPolicy z-early (priority 1): egress rule 0 "
+        "\"dns\": Accept\n"
+        "      2. ClusterNetworkPolicy a-first (priority 5): egress rule 0: "
+        "Deny, egress rule 1 \"web\": Pass\n"
+        "      3. ClusterNetworkPolicy b-second (priority 5): egress rule 0 "
+        "\"to-red\": Accept\n"
+        "    NetworkPolicy: not isolated\n"
+        "    baseline tier:\n"
+        "      1. ClusterNetworkPolicy base (priority 3): egress rule 0 "
+        "\"no-names\": Deny (fails closed: every connection)\n"
+        "ingress (connections to x/a):\n"
+        "    admin tier:    none\n"
+        "    NetworkPolicy: isolated by x/allow-x (1 ingress rule)\n"
+        "    baseline tier:\n"
+        "      1. ClusterNetworkPolicy base (priority 3): ingress rule 0 "
+        "\"deny-all\": Deny\n"
+        "      (not reached: NetworkPolicy decides every connection of a "
+        "pod it isolates)\n");
+    free(s);
+
+    /* A hostNetwork pod is its node: nothing selects it. */
+    s = trace_explain_pod(c, "x", "h");
+    assert_contains(s, "  hostNetwork: no policy selects or isolates it");
+    assert_null(strstr(s, "ClusterNetworkPolicy"));
+    assert_null(strstr(s, "allow-x"));
+    free(s);
+
+    assert_null(trace_explain_pod(c, "x", "nope"));
+    cluster_destroy(c);
+}
+
 /* trace --in-port NAME: the narration names the port as the operator
  * did. */
 static void
@@ -825,6 +892,7 @@ main(void)
         cmocka_unit_test(test_verdicts),
         cmocka_unit_test(test_reports),
         cmocka_unit_test(test_cnp_hits),
+        cmocka_unit_test(test_explain_pod),
         cmocka_unit_test(test_report_port_name),
         cmocka_unit_test(test_stale_generation),
         cmocka_unit_test(test_ports),
