@@ -1064,11 +1064,16 @@ trace_report(const struct trace_result *r, const struct trace_context *ctx,
     for (size_t i = 0; i < r->n_sections; i++) {
         const struct trace_section *s = &r->sections[i];
         if (i) {
+            /* The daemon asks for "trk,new"; a capture may say "trk,est". */
             const char *cs = s->ct_state;
-            fprintf(out, "  -- after conntrack (recirculation %zu): %s%s\n",
-                    i, !cs || strstr(cs, "new") ? "new connection"
-                    : strstr(cs, "est") ? "established connection, ct_state="
-                    : "ct_state=", !cs || strstr(cs, "new") ? "" : cs);
+            if (!cs || strstr(cs, "new")) {
+                fprintf(out, "  -- after conntrack (recirculation %zu): new "
+                        "connection\n", i);
+            } else {
+                fprintf(out, "  -- after conntrack (recirculation %zu): "
+                        "%sct_state=%s\n", i, strstr(cs, "est")
+                        ? "established connection, " : "", cs);
+            }
         }
         for (size_t j = 0; j < s->n_hits; j++) {
             char *line = trace_describe_hit(&s->hits[j], ctx);
