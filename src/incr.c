@@ -2989,6 +2989,12 @@ families_of_cluster(struct incr *in)
             }
         }
     }
+    /* The tiers' peers too, as compile_cluster() counts them: else a
+     * run would find the families changed after every full build. */
+    in->tiers_v4 = in->tiers_v6 = false;
+    np_cnp_families(in->cluster, &in->tiers_v4, &in->tiers_v6);
+    v4 = v4 || in->tiers_v4;
+    v6 = v6 || in->tiers_v6;
     in->v6 = v6;
     in->v4 = v4 || !v6;
 }

@@ -219,6 +219,9 @@ struct kc_sync {
      * while we held it absent after 'absent_checks' checks. */
     bool absent[KUBE_N_KINDS];
     uint64_t absent_checks[KUBE_N_KINDS];
+    /* The kind's LISTs done when it was found absent: one done after that
+     * (the CRD came back meanwhile) is as new as the server's answer. */
+    uint64_t absent_lists[KUBE_N_KINDS];
     /* A kind whose watch had not reached its target when first checked
      * waits for a listing started after that: one with seq >= need_seq. */
     uint64_t need_seq[KUBE_N_KINDS];
@@ -1316,6 +1319,7 @@ probe_done(struct kc_request *req, CURLcode res)
         /* Done once we hold it absent too: a watch of ours may not know
          * yet, so list it now. */
         sync->absent[kk->kind] = true;
+        sync->absent_lists[kk->kind] = kk->lists;
         kk->recheck = kk->recheck || !kk->absent;
     } else if (req->status != 200) {
         error = describe_http_error(req);
@@ -1464,6 +1468,7 @@ listing_page_done(struct kc_request *req, CURLcode res)
             if (!sync->done && !sync->caught_up[kk->kind]
                 && sync->need_seq[kk->kind] <= l->seq) {
                 sync->absent[kk->kind] = true;
+                sync->absent_lists[kk->kind] = kk->lists;
             }
         }
         kk->recheck = true;
@@ -1938,7 +1943,12 @@ syncs_run(struct kube_client *kc)
             if (sync->caught_up[i]) {
                 continue;
             } else if (sync->absent[i]) {
-                sync->caught_up[i] = kk->absent;
+                /* Held absent as the server said, or listed since the
+                 * server said so: the CRD came (back) in the meantime,
+                 * and that LIST is newer than the answer. */
+                sync->caught_up[i] = (kk->absent
+                                      || (kk->lists > sync->absent_lists[i]
+                                          && kk->listed && !kk->need_list));
                 continue;
             } else if (!sync->targets[i]) {
                 continue;

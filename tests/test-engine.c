@@ -524,6 +524,51 @@ equals_compile(const struct engine *e)
     return equal;
 }
 
+/* A ClusterNetworkPolicy whose 'networks' are IPv6 in a cluster whose pods
+ * have IPv4 only (or none yet, as while a cluster's objects arrive one by
+ * one): its port matches need IPv6 too, the run counts the family once and
+ * ends (it once went round for ever: a daemon hung there), and each step
+ * equals compile_cluster()'s table. */
+static void
+test_cnp_families(void **state)
+{
+    (void) state;
+    struct compile_options opts;
+    compile_options_init(&opts);
+    opts.node = "n1";
+    struct engine *e = engine_create(&opts);
+    apply_text(e, "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\","
+               "\"metadata\":{\"name\":\"x\"}}");
+    apply_text(e, "{\"apiVersion\":\"policy.networking.k8s.io/v1alpha2\","
+               "\"kind\":\"ClusterNetworkPolicy\",\"metadata\":{\"name\":"
+               "\"v6\"},\"spec\":{\"tier\":\"Admin\",\"priority\":1,"
+               "\"subject\":{\"namespaces\":{}},\"egress\":[{\"action\":"
+               "\"Deny\",\"to\":[{\"networks\":[\"fd00::/64\"]}],"
+               "\"protocols\":[{\"tcp\":{\"destinationPort\":{\"number\":"
+               "80}}}]}]}}");
+    engine_run(e);
+    assert_true(equals_compile(e));
+    char *p = pod("x", "a", "web", "10.0.0.1");
+    apply_text(e, p);
+    free(p);
+    engine_run(e);
+    assert_true(equals_compile(e));
+    /* The v6 port match is there, and the subject's address. */
+    bool tcp6 = false, subject = false;
+    struct np_flowset full;
+    engine_compile_full(e, &full);
+    for (size_t i = 0; i < full.n_flows; i++) {
+        tcp6 |= strstr(full.flows[i].match, "tcp6,tp_dst=80") != NULL;
+        subject |= strstr(full.flows[i].match, "nw_src=10.0.0.1") != NULL
+                   && full.flows[i].table == NPT_ADMIN_EGRESS;
+    }
+    np_flowset_destroy(&full);
+    assert_true(tcp6);
+    assert_true(subject);
+    assert_true(incremental_equals_full(e));
+    engine_destroy(e);
+}
+
 /* A port that carries no pod sends no IP unless it is an uplink or a node
  * port: its drops (table 0, before conntrack) come and go with its role,
  * incrementally, as the only change; when a CNI binds it, in one run, the
@@ -1488,6 +1533,7 @@ main(void)
         cmocka_unit_test(test_shared_peer_sets),
         cmocka_unit_test(test_conj_list_shared),
         cmocka_unit_test(test_incremental_equals_full),
+        cmocka_unit_test(test_cnp_families),
         cmocka_unit_test(test_cluster_sorted_views),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

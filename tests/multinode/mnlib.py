@@ -135,9 +135,21 @@ CNP_CRD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sim",
 
 
 def cnp_crd():
+    """The CRD, with one peer field more in both directions,
+    'serviceAccounts', as a newer API's CRD would have one: the API server
+    prunes fields its CRD does not define, so only a newer CRD brings the
+    daemon a peer it does not know (tests/cases-cnp/010, which must fail
+    closed)."""
     import yaml
     with open(CNP_CRD) as f:
-        return yaml.safe_load(f)
+        crd = yaml.safe_load(f)
+    for v in crd["spec"]["versions"]:
+        spec = v["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+        for rules, peers in (("ingress", "from"), ("egress", "to")):
+            item = spec[rules]["items"]["properties"][peers]["items"]
+            item["properties"]["serviceAccounts"] = {
+                "type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    return crd
 
 
 class Sim:
