@@ -125,6 +125,11 @@ void np_gen_isolation(const struct np_gen *, const struct k8s_pod *,
 #define NP_CUT_ACTION_MAX 80
 void np_cut_action(const struct compile_options *, char buf[NP_CUT_ACTION_MAX]);
 
+/* The flows of the ClusterNetworkPolicy tiers alone, as compile_cluster()
+ * makes them (the incremental compiler's, which builds them whole). */
+void compile_tiers(const struct cluster *, const struct compile_options *,
+                   struct np_flowset *out);
+
 /* Sets '*v4' and '*v6' if ClusterNetworkPolicies' peers need port
  * matches of that family: their 'networks', the addresses of the Nodes
  * their 'nodes' peers select.  (Pods' families are counted apart.) */

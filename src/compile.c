@@ -473,6 +473,16 @@ compile_once(const struct cluster *cluster,
     return ctx_finish(&c);
 }
 
+void
+compile_tiers(const struct cluster *cluster,
+              const struct compile_options *opts, struct np_flowset *out)
+{
+    struct ctx c;
+    ctx_init(&c, cluster, opts, opts->buckets ? opts->buckets : 1, out);
+    compile_cnps(&c, cluster);
+    ctx_finish(&c);
+}
+
 /* OpenFlow messages hold at most 64 kB: about 4,000 conjunction actions on
  * one flow.  A match shared by more rules than this is spread over several
  * priorities (each rule's conjunction lives at one of them, so its clauses

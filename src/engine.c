@@ -362,12 +362,22 @@ static void
 notify(struct engine *e, enum obj_kind kind, const char *ns,
        const char *name, bool after)
 {
-    if (kind == OBJ_NAMESPACE) {
+    switch (kind) {
+    case OBJ_NAMESPACE:
         (after ? incr_namespace_after : incr_namespace_before)(e->incr, name);
-    } else if (kind == OBJ_POD) {
+        break;
+    case OBJ_POD:
         (after ? incr_pod_after : incr_pod_before)(e->incr, ns, name);
-    } else {
+        break;
+    case OBJ_NETPOL:
         (after ? incr_policy_after : incr_policy_before)(e->incr, ns, name);
+        break;
+    case OBJ_CNP:
+    case OBJ_NODE:
+        if (after) {
+            incr_tiers_changed(e->incr);
+        }
+        break;
     }
 }
 
@@ -431,7 +441,7 @@ engine_apply(struct engine *e, struct k8s_object *obj)
         notify(e, kind, ns, name, false);
     }
     mark(e, "%s %s%s%s changed", obj_kind_name(kind), ns,
-         kind == OBJ_NAMESPACE ? "" : "/", name);
+         obj_kind_cluster_scoped(kind) ? "" : "/", name);
     cluster_apply(e->cluster, obj);
     if (!same) {
         notify(e, kind, ns, name, true);
@@ -451,8 +461,8 @@ engine_delete(struct engine *e, enum obj_kind kind, const char *ns,
     notify(e, kind, ns, name, true);
     if (deleted) {
         mark(e, "%s %s%s%s deleted", obj_kind_name(kind),
-             kind == OBJ_NAMESPACE ? "" : ns,
-             kind == OBJ_NAMESPACE ? "" : "/", name);
+             obj_kind_cluster_scoped(kind) ? "" : ns,
+             obj_kind_cluster_scoped(kind) ? "" : "/", name);
     }
 }
 

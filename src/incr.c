@@ -180,6 +180,7 @@ struct imatch {
  * entries with actions of their own meet on one flow, the first wins. */
 enum owner_class {
     OC_INFRA, OC_SPOOF, OC_ORPHAN, OC_UNBOUND, OC_NODE, OC_POLICY, OC_DENY,
+    OC_TIERS,
 };
 
 struct owner {
@@ -487,6 +488,14 @@ struct incr {
     struct ref_list named_egress;       /* Egress rules with named ports
                                          * and ipBlocks or no 'to'. */
     struct unit infra, node;
+    /* The ClusterNetworkPolicy tiers, whole: compile_tiers() again at a
+     * run after any event that may change them, while there are (or
+     * were) ClusterNetworkPolicies.  Their own tables, so no entry of
+     * theirs meets another's. */
+    struct unit tiers;
+    bool tiers_dirty;
+    bool tiers_v4, tiers_v6;    /* np_cnp_families() at the last change. */
+    struct np_flowset tiers_out;        /* Its warnings and names. */
     struct strmap unbound;      /* Port -> struct uport: the drops of a
                                  * port that carries no pod
                                  * (opts->unbound_ports). */
@@ -2940,6 +2949,10 @@ lists_rebuild(struct incr *in)
                    xstrdup(p->warnings[j]));
         }
     }
+    for (size_t i = 0; i < in->tiers_out.n_warnings; i++) {
+        APPEND(in->warnings, in->n_warnings, aw,
+               xstrdup(in->tiers_out.warnings[i]));
+    }
     const struct k8s_namespace *const *nss = cluster_namespaces(in->cluster,
                                                                 &n);
     for (size_t i = 0; i < n; i++) {
@@ -3076,6 +3089,7 @@ wipe(struct incr *in)
     }
     unit_clear(in, &in->infra);
     unit_clear(in, &in->node);
+    unit_clear(in, &in->tiers);
     unbound_clear(in);
     for (size_t i = 0; i < in->n_touched; i++) {
         if (in->touched[i]) {
@@ -3096,6 +3110,34 @@ wipe(struct incr *in)
             key_dirty(in, fk);
         }
     }
+}
+
+/* The ClusterNetworkPolicy tiers again, whole (compile_tiers()): their
+ * flows depend on every pod, namespace and Node that a subject or peer
+ * may select, so this runs after any such event while there are
+ * ClusterNetworkPolicies.  Only flows that changed reach the table. */
+static void
+tiers_build(struct incr *in)
+{
+    in->tiers_dirty = false;
+    size_t n_before = in->tiers.n;
+    unit_clear(in, &in->tiers);
+    np_flowset_destroy(&in->tiers_out);
+    if (!cluster_count(in->cluster, OBJ_CNP)) {
+        in->lists_stale |= n_before > 0;
+        return;
+    }
+    in->stats.tier_builds++;
+    compile_tiers(in->cluster, &in->gopts, &in->tiers_out);
+    void *aux[2];
+    struct np_gen g;
+    gen_init(in, &in->tiers, aux, &g);
+    for (size_t i = 0; i < in->tiers_out.n_flows; i++) {
+        const struct np_flow *f = &in->tiers_out.flows[i];
+        unit_direct(aux, f->table, f->priority, f->cookie, f->match,
+                    f->actions, NULL);
+    }
+    in->lists_stale = true;
 }
 
 /* Takes everything down and builds it again from the cluster, in the
@@ -3169,6 +3211,7 @@ full_build(struct incr *in)
             touch(in, p);
         }
     }
+    in->tiers_dirty = true;
     in->lists_stale = true;
     free(in->bucket_warning);
     in->bucket_warning = NULL;
@@ -3203,7 +3246,12 @@ incr_run(struct incr *in)
             }
             in->n_ns_pending = 0;
         }
-        bool v6 = in->n_v6 > 0, v4 = in->n_v4 > 0 || !v6;
+        if (in->tiers_dirty) {
+            in->tiers_v4 = in->tiers_v6 = false;
+            np_cnp_families(in->cluster, &in->tiers_v4, &in->tiers_v6);
+        }
+        bool v6 = in->n_v6 > 0 || in->tiers_v6;
+        bool v4 = in->n_v4 > 0 || in->tiers_v4 || !v6;
         if (v4 != in->v4 || v6 != in->v6) {
             /* Port matches exist per family in use: all of them change. */
             in->full = true;
@@ -3219,6 +3267,9 @@ incr_run(struct incr *in)
             deny_update(in, in->deny_dirty[i]);
         }
         in->n_deny_dirty = 0;
+        if (in->tiers_dirty) {
+            tiers_build(in);
+        }
         in->need_buckets = false;
         for (size_t i = 0; i < in->n_dirty; i++) {
             changes += key_merge(in, in->dirty[i]);
@@ -3271,6 +3322,7 @@ incr_create(const struct compile_options *opts, const struct cluster *cluster,
     in->gopts.buckets = in->buckets;
     in->infra.owner = (struct owner) { OC_INFRA, "", "" };
     in->node.owner = (struct owner) { OC_NODE, "", "" };
+    in->tiers.owner = (struct owner) { OC_TIERS, "", "" };
     strmap_init(&in->unbound);
     in->keys_mask = 255;
     in->keys = xcalloc(in->keys_mask + 1, sizeof *in->keys);
@@ -3298,6 +3350,8 @@ incr_destroy(struct incr *in)
          node = strmap_first(&in->pods, &b)) {
         pod_free(in, node->value);
     }
+    unit_destroy(&in->tiers);
+    np_flowset_destroy(&in->tiers_out);
     unit_destroy(&in->infra);
     unit_destroy(&in->node);
     strmap_destroy(&in->unbound);   /* wipe() emptied it. */
@@ -3360,6 +3414,7 @@ incr_pod_before(struct incr *in, const char *ns, const char *name)
 void
 incr_pod_after(struct incr *in, const char *ns, const char *name)
 {
+    in->tiers_dirty = true;
     if (!in->full) {
         pending_add(in, pod_get(in, ns, name, true));
     }
@@ -3407,6 +3462,7 @@ incr_namespace_before(struct incr *in, const char *name)
 void
 incr_namespace_after(struct incr *in, const char *name)
 {
+    in->tiers_dirty = true;
     struct ins *n = ns_get(in, name);
     int audit = n->audit;
     ns_refresh(in, n);
@@ -3490,5 +3546,14 @@ incr_rejected(const struct incr *in, size_t *n)
 const char *
 incr_policy_name(const struct incr *in, uint32_t pno)
 {
-    return pno < in->n_names ? in->names[pno] : NULL;
+    if (pno < in->n_names && in->names[pno]) {
+        return in->names[pno];
+    }
+    return (pno < in->tiers_out.n_names ? in->tiers_out.names[pno] : NULL);
+}
+
+void
+incr_tiers_changed(struct incr *in)
+{
+    in->tiers_dirty = true;
 }

@@ -50,6 +50,11 @@ void incr_policy_after(struct incr *, const char *ns, const char *name);
 void incr_namespace_before(struct incr *, const char *name);
 void incr_namespace_after(struct incr *, const char *name);
 
+/* A ClusterNetworkPolicy or a Node changed (or was deleted): the tiers
+ * are built again at the next run.  (Pod and namespace events do that
+ * too, while there are ClusterNetworkPolicies: see tiers_build().) */
+void incr_tiers_changed(struct incr *);
+
 /* Port 'port' now carries no pod and is neither an uplink nor a node port
  * ('unbound'), or no longer is: its drops come or go at the next
  * incr_run().  The caller keeps opts->unbound_ports in step before that
@@ -72,6 +77,7 @@ struct incr_stats {
     uint64_t full_builds;
     uint64_t entries_changed;   /* Entries added or removed. */
     uint64_t keys_merged;       /* Flows merged again. */
+    uint64_t tier_builds;       /* ClusterNetworkPolicy tiers built. */
     size_t pods_on_node;        /* Pods known on opts->node. */
 };
 void incr_get_stats(const struct incr *, struct incr_stats *);

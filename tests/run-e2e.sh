@@ -18,7 +18,8 @@
 #                          manifests, the spoof guard across restarts)
 #   --daemon-corpus-only, --daemon-tests-only   one of the two
 #
-# The corpus is tests/cases/*.json; while that is empty, the examples in
+# The corpus is tests/cases/*.json and the ClusterNetworkPolicy cases,
+# tests/cases-cnp/*.json; while tests/cases is empty, the examples in
 # ../shared/conformance/cases.  Each case runs against the flows of
 # `./ovs-netpol compile` (NP_COMPILE overrides the command).
 #
@@ -80,7 +81,7 @@ for a in "${args[@]}"; do
 done
 if [ ${#cases[@]} = 0 ]; then
     if compgen -G "$src/tests/cases/[0-9a-z]*.json" >/dev/null; then
-        cases=("$src/tests/cases")
+        cases=("$src/tests/cases" "$src/tests/cases-cnp")
     elif [ -d "$src/../shared/conformance/cases" ]; then
         echo "run-e2e: tests/cases is empty; using ../shared/conformance/cases"
         cases=("$src/../shared/conformance/cases")

@@ -22,6 +22,12 @@
  * (unbound ones, which drop IP, uplinks, node ports) that come, go,
  * change role and get bound, as a chained CNI binds a pod's port.
  *
+ * ClusterNetworkPolicies of both tiers (subjects by namespace and pod
+ * labels, every action, equal priorities, namespaces, pods, networks and
+ * nodes peers, a peer of a newer API that fails closed, numbered and named
+ * ports) come, change and go, and so do the Node objects that their
+ * 'nodes' peers select.
+ *
  * The events lean towards what makes invalidation hard: relabels of the
  * pods most rules select as peers and of local pods, addresses that
  * cross ipBlock and except boundaries, namespace relabels under
@@ -61,6 +67,7 @@
 #define TARGET_PODS 600
 #define TARGET_NAMESPACES 40
 #define TARGET_POLICIES 120
+#define TARGET_CNPS 8
 
 /* ---- Random numbers. ---- */
 
@@ -333,11 +340,19 @@ struct pol {
     json_t *obj;
 };
 
+/* A ClusterNetworkPolicy. */
+struct cnpol {
+    char *name;
+    bool present;
+    json_t *obj;
+};
+
 enum event {
     EV_POD_ADD, EV_POD_DELETE, EV_POD_RELABEL, EV_POD_ADDRESS,
     EV_POD_FINISH, EV_PORT, EV_NS_ADD, EV_NS_DELETE, EV_NS_RELABEL,
     EV_POLICY_ADD, EV_POLICY_DELETE, EV_POLICY_EDIT, EV_TOUCH,
-    EV_SPARE_PORT, N_EVENTS
+    EV_SPARE_PORT, EV_CNP_ADD, EV_CNP_DELETE, EV_CNP_EDIT, EV_NODE,
+    N_EVENTS
 };
 
 struct churn {
@@ -358,6 +373,9 @@ struct churn {
     size_t n_pods, allocated_pods;
     struct pol *pols;
     size_t n_pols, allocated_pols;
+    struct cnpol *cnps;
+    size_t n_cnps, allocated_cnps;
+    json_t *nodes[N_NODES + 1];         /* Node objects, by number. */
 
     /* Ports that carry no pod, and what each is. */
     struct spare {
@@ -1877,6 +1895,9 @@ pluggable(const struct churn *ch, const struct pod *p)
             && !pod_finished(p));
 }
 
+static json_t *make_node(struct churn *, int k);
+static struct cnpol *add_cnp(struct churn *);
+
 static void
 generate(struct churn *ch)
 {
@@ -1953,6 +1974,13 @@ generate(struct churn *ch)
     }
     for (size_t i = 0; i < TARGET_POLICIES; i++) {
         add_policy(ch, policy_ns(ch));
+    }
+    for (int k = 1; k <= N_NODES; k++) {
+        ch->nodes[k] = make_node(ch, k);
+        apply_object(ch, ch->nodes[k]);
+    }
+    for (size_t i = 0; i < TARGET_CNPS; i++) {
+        add_cnp(ch);
     }
     for (size_t i = 0; i < ch->n_pods; i++) {
         struct pod *p = &ch->pods[i];
@@ -2848,6 +2876,297 @@ ev_policy_edit(struct churn *ch)
     note(ch, "policy %s/%s %s", ns->name, pol->name, what);
 }
 
+/* ---- ClusterNetworkPolicies and Nodes. ---- */
+
+/* Node 'k': its host-network pods' address, an IPv6 one at times, and
+ * labels that 'nodes' peers select. */
+static json_t *
+make_node(struct churn *ch, int k)
+{
+    char *name = xasprintf("node-%d", k);
+    char *ip = xasprintf("172.18.0.%d", k);
+    char *ip6 = xasprintf("fd00:18::%d", k);
+    json_t *addrs = json_pack("[{s:s,s:s},{s:s,s:s}]", "type", "InternalIP",
+                              "address", ip, "type", "Hostname", "address",
+                              name);
+    if (rng_chance(&ch->rng, 0.5)) {
+        json_array_append_new(addrs, json_pack("{s:s,s:s}", "type",
+                                               "InternalIP", "address", ip6));
+    }
+    const char *role = rng_chance(&ch->rng, 0.4) ? "infra" : "worker";
+    json_t *obj = json_pack("{s:s,s:s,s:{s:s,s:{s:s,s:s}},s:{s:o}}",
+                            "apiVersion", "v1", "kind", "Node", "metadata",
+                            "name", name, "labels", "role", role, "zone",
+                            k % 2 ? "a" : "b", "status", "addresses", addrs);
+    free(name);
+    free(ip);
+    free(ip6);
+    return obj;
+}
+
+/* A selector of namespaces by one of the labels they share. */
+static json_t *
+cnp_ns_selector(struct churn *ch)
+{
+    double s = rng_real(&ch->rng);
+    if (s < 0.15) {
+        return json_object();
+    } else if (s < 0.5) {
+        return sel_label("env", PICK(&ch->rng, envs));
+    } else if (s < 0.8) {
+        return sel_label("team", PICK(&ch->rng, teams));
+    }
+    return sel_expr(NULL, "tier", "In", VALUES("web", "data"));
+}
+
+static json_t *
+cnp_pods(struct churn *ch)
+{
+    json_t *ns_sel = cnp_ns_selector(ch);
+    json_t *pod_sel = (rng_chance(&ch->rng, 0.2) ? json_object()
+                       : sel_label("tier", PICK(&ch->rng, tiers)));
+    return json_pack("{s:o,s:o}", "namespaceSelector", ns_sel, "podSelector",
+                     pod_sel);
+}
+
+/* One peer; 'egress' may give networks and nodes.  Sets '*address' for
+ * those (a named port may not go with them). */
+static json_t *
+cnp_peer(struct churn *ch, bool egress, bool *address)
+{
+    double s = rng_real(&ch->rng);
+    if (s < 0.3) {
+        return json_pack("{s:o}", "namespaces", cnp_ns_selector(ch));
+    } else if (s < 0.6 || !egress) {
+        if (s > 0.95) {
+            /* A peer of a newer API: fails closed. */
+            return json_pack("{s:{s:s}}", "serviceAccounts", "name",
+                             "default");
+        }
+        return json_pack("{s:o}", "pods", cnp_pods(ch));
+    }
+    *address = true;
+    if (s < 0.85) {
+        const struct block *b = (rng_chance(&ch->rng, 0.6)
+                                 ? &PICK(&ch->rng, pod_blocks)
+                                 : &PICK(&ch->rng, outside_blocks));
+        return json_pack("{s:[s]}", "networks", b->cidr);
+    }
+    json_t *sel = (rng_chance(&ch->rng, 0.3) ? json_object()
+                   : sel_label("role", rng_chance(&ch->rng, 0.5) ? "worker"
+                               : "infra"));
+    return json_pack("{s:o}", "nodes", sel);
+}
+
+static json_t *
+cnp_protocols(struct churn *ch, bool named_ok)
+{
+    json_t *list = json_array();
+    int n = rng_between(&ch->rng, 1, 2);
+    for (int i = 0; i < n; i++) {
+        double s = rng_real(&ch->rng);
+        static const int numbers[] = { 80, 8080, 5432, 9090, 53 };
+        if (s < 0.35) {
+            int port = PICK(&ch->rng, numbers);
+            json_array_append_new(list, json_pack(
+                                      "{s:{s:{s:i}}}", "tcp",
+                                      "destinationPort", "number", port));
+        } else if (s < 0.5) {
+            json_array_append_new(list, json_pack(
+                                      "{s:{s:{s:{s:i,s:i}}}}", "tcp",
+                                      "destinationPort", "range", "start",
+                                      8000, "end", 9100));
+        } else if (s < 0.65) {
+            json_array_append_new(list, json_pack(
+                                      "{s:{s:{s:i}}}", "udp",
+                                      "destinationPort", "number", 53));
+        } else if (s < 0.75) {
+            json_array_append_new(list, json_pack(
+                                      "{s:{s:{s:i}}}", "sctp",
+                                      "destinationPort", "number", 5060));
+        } else if (named_ok) {
+            static const char *const names[] = { "metrics", "http", "dns",
+                                                 "grpc" };
+            json_array_append_new(list, json_pack(
+                                      "{s:s}", "destinationNamedPort",
+                                      PICK(&ch->rng, names)));
+        } else {
+            json_array_append_new(list, json_pack(
+                                      "{s:{s:{s:i}}}", "tcp",
+                                      "destinationPort", "number", 443));
+        }
+    }
+    return list;
+}
+
+static json_t *
+cnp_rule(struct churn *ch, bool egress, int idx)
+{
+    static const char *const actions[] = { "Accept", "Deny", "Pass" };
+    const char *action = PICK(&ch->rng, actions);
+    char *name = xasprintf("r%d", idx);
+    json_t *peers = json_array();
+    bool address = false;
+    int n = rng_between(&ch->rng, 1, 2);
+    for (int i = 0; i < n; i++) {
+        json_array_append_new(peers, cnp_peer(ch, egress, &address));
+    }
+    json_t *r = json_pack("{s:s,s:s,s:o}", "name", name, "action", action,
+                          egress ? "to" : "from", peers);
+    free(name);
+    if (rng_chance(&ch->rng, 0.6)) {
+        json_object_set_new(r, "protocols",
+                            cnp_protocols(ch, !(egress && address)));
+    }
+    return r;
+}
+
+static json_t *
+random_cnp(struct churn *ch, const char *name)
+{
+    json_t *subject;
+    if (rng_chance(&ch->rng, 0.5)) {
+        subject = json_pack("{s:o}", "namespaces", cnp_ns_selector(ch));
+    } else {
+        subject = json_pack("{s:o}", "pods", cnp_pods(ch));
+    }
+    const char *tier = rng_chance(&ch->rng, 0.6) ? "Admin" : "Baseline";
+    /* Few priorities: ties, ordered by name. */
+    int priority = rng_between(&ch->rng, 0, 4);
+    json_t *spec = json_pack("{s:s,s:i,s:o}", "tier", tier, "priority",
+                             priority, "subject", subject);
+    int n_in = rng_between(&ch->rng, 0, 3);
+    int n_eg = rng_between(&ch->rng, n_in ? 0 : 1, 3);
+    json_t *in = json_array(), *eg = json_array();
+    for (int i = 0; i < n_in; i++) {
+        json_array_append_new(in, cnp_rule(ch, false, i));
+    }
+    for (int i = 0; i < n_eg; i++) {
+        json_array_append_new(eg, cnp_rule(ch, true, i));
+    }
+    json_object_set_new(spec, "ingress", in);
+    json_object_set_new(spec, "egress", eg);
+    return json_pack("{s:s,s:s,s:{s:s},s:o}", "apiVersion",
+                     "policy.networking.k8s.io/v1alpha2", "kind",
+                     "ClusterNetworkPolicy", "metadata", "name", name,
+                     "spec", spec);
+}
+
+static size_t
+n_present_cnps(const struct churn *ch)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ch->n_cnps; i++) {
+        n += ch->cnps[i].present;
+    }
+    return n;
+}
+
+static struct cnpol *
+random_cnpol(struct churn *ch)
+{
+    size_t n = n_present_cnps(ch);
+    if (!n) {
+        return NULL;
+    }
+    size_t k = rng_below(&ch->rng, n);
+    for (size_t i = 0; i < ch->n_cnps; i++) {
+        if (ch->cnps[i].present && !k--) {
+            return &ch->cnps[i];
+        }
+    }
+    return NULL;
+}
+
+static struct cnpol *
+add_cnp(struct churn *ch)
+{
+    struct cnpol c = { .name = xasprintf("cnp-%u", ch->serial++),
+                       .present = true };
+    c.obj = random_cnp(ch, c.name);
+    APPEND(ch->cnps, ch->n_cnps, ch->allocated_cnps, c);
+    apply_object(ch, c.obj);
+    return &ch->cnps[ch->n_cnps - 1];
+}
+
+static void ev_cnp_delete(struct churn *);
+
+static void
+ev_cnp_add(struct churn *ch)
+{
+    if (n_present_cnps(ch) > TARGET_CNPS * 3 / 2) {
+        ev_cnp_delete(ch);
+        return;
+    }
+    struct cnpol *c = add_cnp(ch);
+    note(ch, "ClusterNetworkPolicy %s added", c->name);
+}
+
+static void
+ev_cnp_delete(struct churn *ch)
+{
+    if (n_present_cnps(ch) < TARGET_CNPS / 2) {
+        ev_cnp_add(ch);
+        return;
+    }
+    struct cnpol *c = random_cnpol(ch);
+    engine_delete(ch->engine, OBJ_CNP, "", c->name);
+    c->present = false;
+    note(ch, "ClusterNetworkPolicy %s deleted", c->name);
+}
+
+static void
+ev_cnp_edit(struct churn *ch)
+{
+    struct cnpol *c = random_cnpol(ch);
+    if (!c) {
+        ev_cnp_add(ch);
+        return;
+    }
+    json_t *spec = json_object_get(c->obj, "spec");
+    double x = rng_real(&ch->rng);
+    const char *what;
+    if (x < 0.3) {
+        json_decref(c->obj);
+        c->obj = random_cnp(ch, c->name);
+        what = "rewritten";
+    } else if (x < 0.55) {
+        json_object_set_new(spec, "priority",
+                            json_integer(rng_between(&ch->rng, 0, 4)));
+        what = "gets another priority";
+    } else if (x < 0.8) {
+        json_t *eg = json_object_get(spec, "egress");
+        json_t *in = json_object_get(spec, "ingress");
+        bool egress = json_array_size(eg) && (!json_array_size(in)
+                                              || rng_chance(&ch->rng, 0.5));
+        json_t *rules = egress ? eg : in;
+        size_t i = rng_below(&ch->rng, json_array_size(rules));
+        json_array_set_new(rules, i, cnp_rule(ch, egress, (int) i));
+        what = "changes a rule";
+    } else {
+        json_t *subject;
+        if (rng_chance(&ch->rng, 0.5)) {
+            subject = json_pack("{s:o}", "namespaces", cnp_ns_selector(ch));
+        } else {
+            subject = json_pack("{s:o}", "pods", cnp_pods(ch));
+        }
+        json_object_set_new(spec, "subject", subject);
+        what = "selects another subject";
+    }
+    apply_object(ch, c->obj);
+    note(ch, "ClusterNetworkPolicy %s %s", c->name, what);
+}
+
+static void
+ev_node(struct churn *ch)
+{
+    int k = rng_between(&ch->rng, 1, N_NODES);
+    json_decref(ch->nodes[k]);
+    ch->nodes[k] = make_node(ch, k);
+    apply_object(ch, ch->nodes[k]);
+    note(ch, "Node node-%d changed", k);
+}
+
 /* A port that carries no pod: plugged (mostly unbound: a pod's port that
  * its chained CNI has not bound yet; else an uplink or a node port),
  * bound to a pod (its role forgotten and the binding made in one batch,
@@ -2922,6 +3241,10 @@ static const struct {
     [EV_POLICY_EDIT] = { "policy-edit", 10, ev_policy_edit },
     [EV_TOUCH] = { "touch", 8, ev_touch },
     [EV_SPARE_PORT] = { "spare-port", 4, ev_spare_port },
+    [EV_CNP_ADD] = { "cnp-add", 1.5, ev_cnp_add },
+    [EV_CNP_DELETE] = { "cnp-delete", 1, ev_cnp_delete },
+    [EV_CNP_EDIT] = { "cnp-edit", 3, ev_cnp_edit },
+    [EV_NODE] = { "node", 1, ev_node },
 };
 
 static void
@@ -3121,10 +3444,18 @@ churn_destroy(struct churn *ch)
         free(ch->pols[i].name);
         json_decref(ch->pols[i].obj);
     }
+    for (size_t i = 0; i < ch->n_cnps; i++) {
+        free(ch->cnps[i].name);
+        json_decref(ch->cnps[i].obj);
+    }
+    for (int k = 0; k <= N_NODES; k++) {
+        json_decref(ch->nodes[k]);
+    }
     free(ch->nss);
     free(ch->apps);
     free(ch->pods);
     free(ch->pols);
+    free(ch->cnps);
     free(ch->hubs);
     clear_log(ch);
     free(ch->log);
