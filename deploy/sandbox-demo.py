@@ -637,6 +637,27 @@ def compare(verdict, want, label):
     return bad
 
 
+def oracle_disagrees(objs, want):
+    """The cells of WANT on which tests/oracle (an independent model of
+    NetworkPolicy and ClusterNetworkPolicy, written from the API texts)
+    disagrees: a second opinion on the hand-written matrix."""
+    sys.path.insert(0, os.path.join(TOP, "tests", "oracle"))
+    import copy
+    import netpol_oracle
+    cluster = netpol_oracle.Cluster()
+    for o in copy.deepcopy(objs):
+        if o["kind"] == "Namespace":
+            # the API server's label, which the oracle does not add
+            o["metadata"].setdefault("labels", {})[
+                "kubernetes.io/metadata.name"] = o["metadata"]["name"]
+        cluster.apply(o)
+    key_of = {l: k for k, l in TENANT_PODS}
+    return ["%s -> %s %s/%d: the oracle says %s" % (
+        s, d, p[1], p[0], "connected" if not ok else "blocked")
+        for (s, d, p), ok in sorted(want.items())
+        if cluster.allowed(key_of[s], key_of[d], p[0], p[1].upper()) != ok]
+
+
 class TenantDaemon:
     """ovs-netpold on the sandbox switch with a manifest directory as its
     source (--source dir:, which it watches with inotify)."""
@@ -735,6 +756,10 @@ def tenants_main(args):
     pods = tenant_pods(objs)
     label = dict(TENANT_PODS)
     want = parse_grids(TENANT_EXPECTED)
+    odd = oracle_disagrees(objs, want)
+    if odd:
+        sys.exit("sandbox-demo: TENANT_EXPECTED and tests/oracle disagree on "
+                 "%s:\n  %s" % (rel(TENANTS), "\n  ".join(odd)))
     sbx = args.dir or tempfile.mkdtemp(prefix="ovs-netpol-demo.")
     server = daemon = None
     failure = None
@@ -774,6 +799,8 @@ def tenants_main(args):
 
         print("Sandbox: %s (userspace OVS, bridge br-int, the %d pods of %s)"
               % (sbx, len(pods), rel(TENANTS)))
+        print("The expected matrix (TENANT_EXPECTED, by hand) agrees with "
+              "tests/oracle on all %d connections." % len(want))
         print("  " + "; ".join("%s = %s (%s)" % (label[p["key"]], p["key"],
                                                   p["ip"]) for p in pods))
         if args.compile_only:
