@@ -21,7 +21,7 @@ before and after.
 examples loaded with ovs-ofctl replace-flows, no API server, no daemon.
 
 --tenants runs tenant isolation with ClusterNetworkPolicy instead:
-deploy/examples/tenants.yaml (two tenants, shared DNS and monitoring, the
+deploy/examples/tenants/tenants.yaml (two tenants, shared DNS and monitoring, the
 tenants' own NetworkPolicies) on a sandbox of its six pods, enforced by
 ovs-netpold following a manifest directory (--source dir:; with
 --compile-only: ovs-netpol compile + ovs-ofctl), TCP and UDP probed; the
@@ -53,7 +53,7 @@ NETPOL = os.path.join(TOP, "ovs-netpol")
 PROBE = os.path.join(TOP, "tests", "np-probe")
 EXAMPLES = os.path.join(TOP, "deploy", "examples")
 CLUSTER = os.path.join(EXAMPLES, "cluster.yaml")
-TENANTS = os.path.join(EXAMPLES, "tenants.yaml")
+TENANTS = os.path.join(EXAMPLES, "tenants", "tenants.yaml")
 
 
 def rel(path):
@@ -61,10 +61,8 @@ def rel(path):
 
 
 def policy_files():
-    """The NetworkPolicy examples of the main demo: tenants.yaml is a
-    cluster of its own (--tenants)."""
     return sorted(f for f in glob.glob(os.path.join(EXAMPLES, "*.yaml"))
-                  if f not in (CLUSTER, TENANTS))
+                  if f != CLUSTER)
 
 
 def port_title(port):
@@ -521,6 +519,9 @@ def compile_only_main(args):
             server.wait(timeout=10)
         if not args.keep:
             subprocess.run([SANDBOX, "stop", sbx], stdout=subprocess.DEVNULL)
+            if not args.dir:
+                import shutil
+                shutil.rmtree(sbx, ignore_errors=True)
 
 
 # ---- --tenants: tenant isolation with ClusterNetworkPolicy ----------------
@@ -944,7 +945,7 @@ def main():
                     "one ovs-netpold per node (default 1)")
     ap.add_argument("--tenants", action="store_true",
                     help="tenant isolation with ClusterNetworkPolicy: the "
-                    "cluster and policies of deploy/examples/tenants.yaml, "
+                    "cluster and policies of deploy/examples/tenants/tenants.yaml, "
                     "enforced by ovs-netpold following a manifest directory "
                     "(with --compile-only: by ovs-netpol compile), the matrix "
                     "checked against the expected one")

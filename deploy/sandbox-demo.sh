@@ -12,7 +12,7 @@
 #   deploy/sandbox-demo.sh [--keep] [--dir DIR] [--bookmark-interval S]
 #   deploy/sandbox-demo.sh --compile-only   # offline: ovs-netpol compile +
 #                                           # ovs-ofctl replace-flows, no daemon
-#   deploy/sandbox-demo.sh --tenants        # deploy/examples/tenants.yaml:
+#   deploy/sandbox-demo.sh --tenants        # deploy/examples/tenants/tenants.yaml:
 #                                           # ClusterNetworkPolicy tenant
 #                                           # isolation, ovs-netpold with a
 #                                           # manifest directory (add
