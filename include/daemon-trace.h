@@ -2,6 +2,11 @@
  *
  *   explain COOKIE|FLOW   one of our cookies decoded (trace.h), with
  *                         whether the installer has flows with it now
+ *                         (and, for a ClusterNetworkPolicy rule, its tier
+ *                         and action from the object)
+ *   explain NS/POD        the ClusterNetworkPolicies and NetworkPolicies
+ *                         that decide a pod's connections, per direction
+ *                         in evaluation order (trace_explain_pod())
  *   trace SRC DST [PROTO/]PORT [--raw]
  *                         ovs-vswitchd's own ofproto/trace of a new
  *                         connection, read back with every flow of ours

@@ -1,10 +1,11 @@
-/* The Kubernetes API client: list, then watch, Namespaces, Pods and
- * NetworkPolicies, and hand each object to the caller as a validated
- * 'struct k8s_object' (objects.h).  No json_t leaves this module.
+/* The Kubernetes API client: list, then watch, Namespaces, Pods,
+ * NetworkPolicies and ClusterNetworkPolicies, and hand each object to the
+ * caller as a validated 'struct k8s_object' (objects.h).  No json_t leaves
+ * this module.
  *
  * How it fits
  * -----------
- * kubeconfig.h says where the server is; this module follows the three
+ * kubeconfig.h says where the server is; this module follows the four
  * kinds and calls the callbacks below; the caller (the object cache) keeps
  * the objects.  For each kind:
  *
@@ -36,6 +37,19 @@
  * failure come back at the same resourceVersion three times in a row (the
  * server replays the same oversized event at every reconnection from
  * there), the kind is relisted, which moves past it.
+ *
+ * ClusterNetworkPolicies (policy.networking.k8s.io/v1alpha2) come from a
+ * CRD that a cluster may not have: an optional kind.  A 404 to its LIST
+ * means the server does not serve the resource; that is no error: the kind
+ * counts as listed, with no objects (a resync bracket that delivers no
+ * object, and on_delete() for each one delivered before, when the CRD was
+ * removed), its status says 'absent' and 'synced', and one INFO message
+ * says so when it starts (not at every check).  The kind is listed again
+ * every 'absent_recheck' seconds (30), and at once when a
+ * kube_client_sync() probe finds it served; the first LIST that succeeds
+ * says so (INFO) and the kind is watched from there.  A 404 to its watch,
+ * or a watch the server ends at once (the CRD was deleted: its watches are
+ * closed), relists at once, and a 404 there makes the kind absent again.
  *
  * An object that fails validation: the server accepted it, so our parser
  * disagrees with it (version skew or a bug).  We report it (the message
@@ -93,8 +107,8 @@
 #include "objects.h"
 
 /* The kinds the client lists and watches: the first ones of enum obj_kind
- * (Namespace, Pod, NetworkPolicy). */
-#define KUBE_N_KINDS 3
+ * (Namespace, Pod, NetworkPolicy, ClusterNetworkPolicy). */
+#define KUBE_N_KINDS 4
 
 struct ev_loop;
 struct kube_config;
@@ -155,6 +169,9 @@ struct kube_client_options {
      * that says why; one without a token (say to 'kubectl proxy') is sent
      * as usual. */
     bool allow_http_token;
+    /* Seconds between LISTs of an optional kind the server does not serve
+     * (no CRD): 30. */
+    double absent_recheck;
 };
 
 void kube_client_options_init(struct kube_client_options *);
@@ -169,7 +186,7 @@ struct kube_client *kube_client_create(struct ev_loop *loop,
                                        const struct kube_client_options *,
                                        const struct kube_client_callbacks *,
                                        void *aux);
-/* Starts listing and watching the three kinds. */
+/* Starts listing and watching the four kinds. */
 void kube_client_start(struct kube_client *);
 /* Stops everything and frees the client.  Pending kube_client_sync()
  * callbacks are called with an error first.  Accepts NULL.  Not from a
@@ -178,7 +195,8 @@ void kube_client_destroy(struct kube_client *);
 
 /* Status. */
 struct kube_kind_status {
-    const char *resource;       /* "namespaces", "pods", "networkpolicies" */
+    const char *resource;       /* "namespaces", "pods", "networkpolicies",
+                                 * "clusternetworkpolicies" */
     /* Listed, not relisting, and the last request did not fail: what was
      * delivered is current, up to the watch's delay.  Otherwise
      * 'last_error' says why (while 'failures' is nonzero). */
@@ -186,6 +204,9 @@ struct kube_kind_status {
     const char *rv;             /* Last delivered resourceVersion; NULL
                                  * before the first LIST ends. */
     bool listed;                /* The first LIST has ended. */
+    /* An optional kind the server does not serve (404: no CRD): 'listed'
+     * and 'synced' with no objects; 'rv' is NULL. */
+    bool absent;
     bool resyncing;             /* A LIST is under way. */
     bool connected;             /* A watch stream is open (HTTP 200). */
     uint64_t events;            /* Watch events handled (bookmarks too). */
@@ -229,10 +250,14 @@ void kube_client_get_status(const struct kube_client *,
  * events in flight, the listing is checked again after each event and
  * after a relist, and the watch reaching T still counts.
  *
- * Cost: three LISTs of one object, plus, per kind whose watch is behind
+ * Cost: four LISTs of one object, plus, per kind whose watch is behind
  * (after a pod change typically the quiet Namespaces and NetworkPolicies),
  * one LIST of the metadata (labels, annotations, managedFields) of all its
  * objects; syncs waiting at the same time share these listings.
+ *
+ * An optional kind the server does not serve (the probe's 404) is done
+ * once the client holds it absent too; one the server serves while the
+ * client holds it absent is listed at once (see above).
  *
  * 'cb' is called exactly once: with NULL, or with a message naming the
  * request if one failed ("metadata list of pods: HTTP 503 ...") or the

@@ -4,6 +4,9 @@
  *
  *   explain COOKIE   decodes one of our cookies (see ovs/pipeline.md,
  *                    "Cookies") and names the policy and rule it stands for.
+ *   explain NS/POD   lists what decides a pod's connections: the
+ *                    ClusterNetworkPolicies of each tier and the
+ *                    NetworkPolicies, per direction, in evaluation order.
  *   trace SRC DST [PROTO/]PORT
  *                    the daemon asks the real switch for
  *                    'ofproto/trace BRIDGE FLOW --ct-next trk,new' and this
@@ -34,17 +37,57 @@
 char *trace_cookie_parse(const char *text, uint64_t *cookie)
     __attribute__((warn_unused_result));
 
-/* Returns "ns/name" of policy number 'pno', or NULL if there is none. */
+/* Returns the name of policy number 'pno', or NULL if there is none: "ns/name"
+ * for a NetworkPolicy, "ClusterNetworkPolicy NAME" for a
+ * ClusterNetworkPolicy (the flow set's names, compile.h; a bare "NAME"
+ * for a cookie of kind NPC_CNP is taken as the ClusterNetworkPolicy's
+ * name too). */
 typedef const char *trace_policy_name_fn(void *aux, uint32_t pno);
+
+/* Returns the name ("deny-other-tenants") of rule 'rule' of direction
+ * 'ingress' of the ClusterNetworkPolicy that policy number 'pno' names, or
+ * NULL if it has none or it is not known: the flows do not carry it, so
+ * only a caller that has the objects can say (the daemon does, from its
+ * cluster).  May be NULL. */
+typedef const char *trace_rule_name_fn(void *aux, uint32_t pno, bool ingress,
+                                       unsigned int rule);
 
 /* What the flows with 'cookie' are, in one line without a newline, e.g.
  *   "NetworkPolicy x/allow-x, ingress rule 0"
+ *   "ClusterNetworkPolicy tenant-isolation, egress rule 1
+ *    ("deny-other-tenants")"
  *   "default deny of the pods that NetworkPolicy x/allow-x (the first of
  *    the policies isolating them) isolates for ingress"
  *   "infrastructure (classify, conntrack state, spoof guard, commit, misses)"
  * or, for a cookie that is not ours, "not an ovs-netpol cookie ...".
- * Returns a malloc'd string. */
-char *trace_cookie_describe(uint64_t cookie, trace_policy_name_fn *, void *aux);
+ * 'rule_name' may be NULL.  Returns a malloc'd string. */
+char *trace_cookie_describe(uint64_t cookie, trace_policy_name_fn *,
+                            trace_rule_name_fn *rule_name, void *aux);
+
+/* ---- A pod's policies. ---- */
+
+struct cluster;
+
+/* What decides the connections of pod 'ns'/'name' of 'cluster', per
+ * direction in evaluation order: the admin tier's ClusterNetworkPolicies
+ * whose subject selects it and that have rules in that direction (by
+ * priority, then name byte-wise, as the compiler orders them), the
+ * NetworkPolicies that isolate it, the baseline tier's, e.g.
+ *
+ *   pod x/a (10.9.1.1, node node-1)
+ *   egress (connections x/a opens):
+ *     admin tier:    none
+ *     NetworkPolicy: not isolated
+ *     baseline tier:
+ *       1. ClusterNetworkPolicy no-names (priority 20): egress rule 0
+ *          "deny-example": Deny (fails closed: every connection)
+ *   ingress (connections to x/a):
+ *     ...
+ *
+ * From the objects, not the flows (unlike trace).  Returns a malloc'd
+ * string, or NULL if the cluster has no such pod. */
+char *trace_explain_pod(const struct cluster *, const char *ns,
+                        const char *name);
 
 /* ---- ofproto/trace output. ---- */
 
@@ -66,6 +109,9 @@ struct trace_section {
     struct trace_hit *hits;
     size_t n_hits, allocated_hits;
     char *datapath_actions;     /* After "Datapath actions: ", or NULL. */
+    char *ct_state;             /* A recirculation's "new|trk" (from
+                                 * "resume conntrack with ct_state=..."),
+                                 * or NULL. */
 };
 
 struct trace_result {
@@ -99,6 +145,7 @@ struct trace_context {
     unsigned int table_base;    /* Our first table. */
     uint8_t generation;         /* The daemon's current one. */
     trace_policy_name_fn *policy_name;
+    trace_rule_name_fn *rule_name;      /* May be NULL. */
     void *aux;
     const char *src;            /* How to call source and destination: */
     const char *dst;            /* "x/b", or an address. */
@@ -110,11 +157,20 @@ struct trace_context {
 /* One line for a hit of the path, without a newline, e.g.
  *   "table 8 ingress rules: conj_id=1 -> NetworkPolicy x/allow-x ingress rule 0"
  *   "table 9 ingress default deny: x/a isolated for ingress by x/allow-x -> drop"
+ *   "table 3 admin tier egress: ClusterNetworkPolicy tenant-isolation
+ *    egress rule 1 ("deny-other-tenants"): Deny -> drop"
+ * A ClusterNetworkPolicy rule's flow (cookie kind NPC_CNP in a tier table)
+ * is read by its table (the tier and direction), its cookie (the policy
+ * and the rule) and its first action (the rule's action: Accept loads a
+ * register, Deny drops or cuts, Pass goes to a table), never by looking
+ * the object up: the switch's flows are what decides.
  * Returns a malloc'd string. */
 char *trace_describe_hit(const struct trace_hit *, const struct trace_context *);
 
 /* The whole report: the verdict line ("ALLOWED: ..." / "DENIED: ..."),
- * what decided each direction, the path through our tables of every pass,
+ * what decided each direction (the tier, policy and rule that did, and the
+ * admin ClusterNetworkPolicy rule that passed it on to NetworkPolicy, if
+ * one did), the path through our tables of every pass,
  * the datapath actions, and 'raw' after a separator line if it is not
  * NULL.  'what' describes the packet ("new tcp connection x/b (10.9.1.2)
  * -> x/a (10.9.1.1) port 80").  Returns a malloc'd string. */

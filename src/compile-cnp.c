@@ -61,18 +61,9 @@ static uint32_t
 cnp_number(struct ctx *c, const struct k8s_cnp *cnp)
 {
     char *key = xasprintf("cnp:%s", cnp->name);
-    uint32_t pno = np_ids_get(c->policy_ids, key) - 1;
+    uint32_t pno = ctx_policy_number(c, key,
+                                     xasprintf("%s %s", CNP_KIND, cnp->name));
     free(key);
-    struct np_flowset *out = c->out;
-    if (pno >= out->n_names) {
-        size_t n = pno + 1;
-        out->names = xrealloc(out->names, n * sizeof *out->names);
-        memset(&out->names[out->n_names], 0,
-               (n - out->n_names) * sizeof *out->names);
-        out->n_names = n;
-    }
-    free(out->names[pno]);
-    out->names[pno] = xasprintf("%s %s", CNP_KIND, cnp->name);
     return pno;
 }
 
@@ -262,19 +253,6 @@ compare_named_dsts(const void *a_, const void *b_)
             : a->pod < b->pod ? -1 : a->pod > b->pod);
 }
 
-/* The number pod 'pod' gives port name 'p->name' with 'p->proto': its
- * first container port so named, as for NetworkPolicy; 0 if none. */
-static uint16_t
-named_port_number(const struct k8s_pod *pod, const struct np_port *p)
-{
-    for (size_t i = 0; i < pod->n_ports; i++) {
-        const struct container_port *cp = &pod->ports[i];
-        if (cp->name && cp->proto == p->proto && !strcmp(cp->name, p->name)) {
-            return cp->port;
-        }
-    }
-    return 0;
-}
 
 struct cnp_emit {
     uint8_t table;
@@ -347,14 +325,8 @@ compile_cnp_rule(struct ctx *c, const struct cluster *cluster,
         dim_add_pods(c, &spec.dims[0], subject, n_subject, sub_field);
         dim_add_peers(c, &spec.dims[1], &peers, peer_field);
         if (rule->n_ports) {
-            struct conj_dim *d = &spec.dims[spec.n_dims++];
-            for (size_t i = 0; i < rule->n_ports; i++) {
-                const struct np_port *p = &rule->ports[i];
-                if (!p->name) {
-                    conj_dim_add_port(c, d, p->proto, p->port, p->end_port,
-                                      what);
-                }
-            }
+            conj_dim_add_numeric_ports(c, &spec.dims[spec.n_dims++],
+                                       rule->ports, rule->n_ports, what);
         }
         char *key = cnp_rule_key(cnp, ingress, idx, NULL, 0);
         emit(c, &e, key, &spec);
@@ -374,7 +346,7 @@ compile_cnp_rule(struct ctx *c, const struct cluster *cluster,
         }
         size_t n_hits = 0;
         for (size_t j = 0; j < n_dsts; j++) {
-            uint16_t number = named_port_number(c->pods[dsts[j]], p);
+            uint16_t number = np_pod_named_port(c->pods[dsts[j]], p);
             if (number) {
                 hits[n_hits++] = (struct named_dst) { number, dsts[j] };
             }

@@ -88,6 +88,11 @@ struct ctx {
 
 /* compile.c. */
 
+/* The number of the policy whose id key is 'key' (kept across compiles:
+ * it goes into cookies), naming it 'name' (malloc'd; taken) in the
+ * output. */
+uint32_t ctx_policy_number(struct ctx *, const char *key, char *name);
+
 /* Adds a warning to the output, e.g. an except list that blew up. */
 void ctx_warn(struct ctx *, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
@@ -178,6 +183,10 @@ void conj_dim_add_cidr(struct ctx *, struct conj_dim *, const struct cidr *,
  * 'what', warning about a range that takes many. */
 void conj_dim_add_port(struct ctx *, struct conj_dim *, enum np_proto,
                        uint16_t port, uint16_t end_port, const char *what);
+/* The same for every entry of 'ports' that is not a named port. */
+void conj_dim_add_numeric_ports(struct ctx *, struct conj_dim *,
+                                const struct np_port *ports, size_t n,
+                                const char *what);
 void conj_dim_destroy(struct conj_dim *);
 
 /* One conjunction (or plain flow set) to emit. */

@@ -346,6 +346,19 @@ conj_dim_add_port(struct ctx *c, struct conj_dim *d, enum np_proto proto,
     }
 }
 
+void
+conj_dim_add_numeric_ports(struct ctx *c, struct conj_dim *d,
+                           const struct np_port *ports, size_t n,
+                           const char *what)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!ports[i].name) {
+            conj_dim_add_port(c, d, ports[i].proto, ports[i].port,
+                              ports[i].end_port, what);
+        }
+    }
+}
+
 /* Emits 'spec' as the rule identified by 'rule_key' at 'priority' in
  * 'table': what matches does 'actions', or, when 'est_actions' is not
  * NULL, 'actions' for a new connection and 'est_actions' for an

@@ -100,6 +100,10 @@ size_t np_conj_cost(const size_t *sizes, size_t n);
  * finished). */
 bool np_pod_eligible(const struct k8s_pod *);
 
+/* The number 'pod' gives named port 'p': that of its first container port
+ * with the name and protocol (0: none, or that one has no number). */
+uint16_t np_pod_named_port(const struct k8s_pod *, const struct np_port *p);
+
 /* The flows that do not come from policy rules. */
 void np_gen_infra(const struct np_gen *);
 void np_gen_node(const struct np_gen *);

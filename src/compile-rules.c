@@ -324,13 +324,8 @@ emit_rule(struct ctx *c, const struct k8s_netpol *np, uint32_t pno,
         }
         if (rule->n_ports) {
             d = &spec.dims[spec.n_dims++];
-            for (size_t i = 0; i < rule->n_ports; i++) {
-                const struct np_port *p = &rule->ports[i];
-                if (!p->name) {
-                    conj_dim_add_port(c, d, p->proto, p->port, p->end_port,
-                                      what);
-                }
-            }
+            conj_dim_add_numeric_ports(c, d, rule->ports, rule->n_ports,
+                                       what);
         }
         char *key = np_rule_key(np, ingress, rule_idx, NULL, 0);
         audit_allow(c, pno, plan,

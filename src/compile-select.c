@@ -490,3 +490,14 @@ np_pod_eligible(const struct k8s_pod *pod)
             && pod->phase != POD_SUCCEEDED && pod->phase != POD_FAILED);
 }
 
+uint16_t
+np_pod_named_port(const struct k8s_pod *pod, const struct np_port *p)
+{
+    for (size_t j = 0; j < pod->n_ports; j++) {
+        const struct container_port *cp = &pod->ports[j];
+        if (cp->name && cp->proto == p->proto && !strcmp(cp->name, p->name)) {
+            return cp->port;
+        }
+    }
+    return 0;
+}

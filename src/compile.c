@@ -138,9 +138,15 @@ static uint32_t
 policy_number(struct ctx *c, const struct k8s_netpol *np, char **name)
 {
     *name = xasprintf("%s/%s", np->namespace, np->name);
+    return ctx_policy_number(c, *name, *name);
+}
+
+uint32_t
+ctx_policy_number(struct ctx *c, const char *key, char *name)
+{
     /* Policy numbers go into cookies, so they must not shift when another
      * policy comes or goes. */
-    uint32_t pno = np_ids_get(c->policy_ids, *name) - 1;
+    uint32_t pno = np_ids_get(c->policy_ids, key) - 1;
     struct np_flowset *out = c->out;
     if (pno >= out->n_names) {
         size_t n = pno + 1;
@@ -149,7 +155,8 @@ policy_number(struct ctx *c, const struct k8s_netpol *np, char **name)
                (n - out->n_names) * sizeof *out->names);
         out->n_names = n;
     }
-    out->names[pno] = *name;
+    free(out->names[pno]);
+    out->names[pno] = name;
     return pno;
 }
 

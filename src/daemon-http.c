@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cluster.h"
 #include "daemon.h"
 #include "daemon-audit.h"
 #include "daemon-stats.h"
@@ -257,6 +258,7 @@ static const char *const kind_labels[KUBE_N_KINDS] = {
     [OBJ_NAMESPACE] = "namespaces",
     [OBJ_POD] = "pods",
     [OBJ_NETPOL] = "networkpolicies",
+    [OBJ_CNP] = "clusternetworkpolicies",
 };
 
 static void
@@ -369,7 +371,16 @@ source_metrics(struct strbuf *b, const struct daemon_http *dh)
         }
         by_kind(b, "ovs_netpol_source_synced", "gauge",
                 "1 while the kind is listed, not relisting, and its last "
-                "request did not fail.", v);
+                "request did not fail (a kind the server does not serve, "
+                "no CRD, counts as listed with no objects).", v);
+        for (int i = 0; i < KUBE_N_KINDS; i++) {
+            v[i] = k[i].absent;
+        }
+        by_kind(b, "ovs_netpol_source_absent", "gauge",
+                "1 while the server does not serve the kind (its CRD is "
+                "not installed): the daemon holds none of it, and lists it "
+                "again every 30 s, or at once when `ovs-netpol sync` finds "
+                "it served.", v);
     } else {
         struct source_dir_status ds;
         source_dir_get_status(dh->in.dir, &ds);
@@ -423,6 +434,7 @@ daemon_http_metrics(struct daemon_http *dh, size_t *size)
         [OBJ_NAMESPACE] = st.n_namespaces,
         [OBJ_POD] = st.n_pods,
         [OBJ_NETPOL] = st.n_policies,
+        [OBJ_CNP] = cluster_count(engine_cluster(dh->in.engine), OBJ_CNP),
     };
     by_kind(&b, "ovs_netpol_objects", "gauge",
             "Objects known, of every node.", objects);

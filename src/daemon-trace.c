@@ -11,6 +11,7 @@
 #include "addr.h"
 #include "appctl.h"
 #include "cluster.h"
+#include "cnp.h"
 #include "control.h"
 #include "cookie.h"
 #include "daemon.h"
@@ -37,7 +38,68 @@ policy_name_cb(void *dt_, uint32_t pno)
     return engine_policy_name(dt->engine, pno);
 }
 
-/* explain COOKIE|FLOW...: the words of a dump-flows line arrive as
+/* The ClusterNetworkPolicy that policy number 'pno' names now (its name
+ * "ClusterNetworkPolicy NAME", or a bare "NAME"), or NULL. */
+static const struct k8s_cnp *
+find_cnp(const struct daemon_trace *dt, uint32_t pno)
+{
+    const char *name = engine_policy_name(dt->engine, pno);
+    if (!name) {
+        return NULL;
+    }
+    size_t kind_len = strlen(CNP_KIND);
+    if (!strncmp(name, CNP_KIND, kind_len) && name[kind_len] == ' ') {
+        name += kind_len + 1;
+    }
+    size_t n;
+    const struct k8s_cnp *const *cnps = cluster_cnps(engine_cluster(dt->engine),
+                                                     &n);
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(cnps[i]->name, name)) {
+            return cnps[i];
+        }
+    }
+    return NULL;
+}
+
+/* The flows carry a ClusterNetworkPolicy rule's index only; its name is
+ * the object's, which the daemon has. */
+static const char *
+rule_name_cb(void *dt_, uint32_t pno, bool ingress, unsigned int rule)
+{
+    const struct k8s_cnp *cnp = find_cnp(dt_, pno);
+    size_t n = cnp ? (ingress ? cnp->n_ingress : cnp->n_egress) : 0;
+    return rule < n ? (ingress ? cnp->ingress : cnp->egress)[rule].name : NULL;
+}
+
+/* explain NS/POD: what decides the pod's connections, from the objects.
+ * Returns false if 'text' is not "ns/name" (then it is a cookie, or
+ * nothing). */
+static bool
+explain_pod(struct daemon_trace *dt, struct control_request *req,
+            const char *text)
+{
+    const char *slash = strchr(text, '/');
+    if (!slash || slash == text || !slash[1] || strchr(slash + 1, '/')
+        || strpbrk(text, " =,")) {
+        return false;
+    }
+    char *ns = xmemdup0(text, slash - text);
+    char *what = trace_explain_pod(engine_cluster(dt->engine), ns, slash + 1);
+    free(ns);
+    if (what) {
+        control_reply(req, true, what);
+    } else {
+        char *msg = xasprintf("explain: unknown pod %s: the daemon knows no "
+                              "such pod", text);
+        control_reply(req, false, msg);
+        free(msg);
+    }
+    free(what);
+    return true;
+}
+
+/* explain COOKIE|FLOW...|NS/POD: the words of a dump-flows line arrive as
  * separate arguments when the caller did not quote it. */
 static void
 cmd_explain(struct control_request *req, int argc, const char *argv[],
@@ -57,6 +119,11 @@ cmd_explain(struct control_request *req, int argc, const char *argv[],
     }
     uint64_t cookie;
     char *error = trace_cookie_parse(text, &cookie);
+    if (error && explain_pod(dt, req, text)) {
+        free(error);
+        free(text);
+        return;
+    }
     free(text);
     if (error) {
         char *msg = xasprintf("explain: %s", error);
@@ -65,7 +132,8 @@ cmd_explain(struct control_request *req, int argc, const char *argv[],
         free(error);
         return;
     }
-    char *what = trace_cookie_describe(cookie, policy_name_cb, dt);
+    char *what = trace_cookie_describe(cookie, policy_name_cb, rule_name_cb,
+                                       dt);
     struct np_cookie c;
     if (!np_cookie_decode(cookie, &c)) {
         char *msg = xasprintf("%s\n", what);
@@ -109,8 +177,28 @@ cmd_explain(struct control_request *req, int argc, const char *argv[],
                                          slash + 1) : NULL;
         free(ns);
     }
-    size_t n_rules = np ? (c.ingress ? np->n_ingress : np->n_egress) : 0;
-    if (np && c.rule >= n_rules) {
+    const struct k8s_cnp *cnp = c.kind == NPC_CNP ? find_cnp(dt, c.policy)
+                                : NULL;
+    if (cnp) {
+        policy = engine_policy_name(dt->engine, c.policy);
+    }
+    size_t n_rules = (np ? (c.ingress ? np->n_ingress : np->n_egress)
+                      : cnp ? (c.ingress ? cnp->n_ingress : cnp->n_egress)
+                      : 0);
+    if (cnp && c.rule < n_rules) {
+        /* The cookie has no tier (the table has); the object does. */
+        const struct cnp_rule *r = &(c.ingress ? cnp->ingress
+                                     : cnp->egress)[c.rule];
+        char *more = xasprintf("%s%s: %s tier, priority %d; %s rule %u: "
+                               "%s\n", note, policy,
+                               cnp_tier_name(cnp->tier), cnp->priority,
+                               c.ingress ? "ingress" : "egress", c.rule,
+                               r->deny_all ? "Deny (fails closed: every "
+                               "connection)" : cnp_action_name(r->action));
+        free(note);
+        note = more;
+    }
+    if ((np || cnp) && c.rule >= n_rules) {
         char *more = xasprintf("%snote: %s has no %s rule %u now (it has "
                                "%zu)\n", note, policy,
                                c.ingress ? "ingress" : "egress", c.rule,
@@ -279,6 +367,7 @@ trace_done(void *t_, enum appctl_status status, const char *text)
         .table_base = t->dt->opts->compile.table_base,
         .generation = t->generation,
         .policy_name = policy_name_cb,
+        .rule_name = rule_name_cb,
         .aux = t->dt,
         .src = t->src,
         .dst = t->dst,
@@ -557,7 +646,8 @@ daemon_trace_create(const struct daemon_options *opts,
     dt->engine = engine;
     dt->installer = installer;
     dt->db = db;
-    control_register("explain", "COOKIE|FLOW", 1, 64, cmd_explain, dt);
+    control_register("explain", "COOKIE|FLOW|NS/POD", 1, 64, cmd_explain,
+                     dt);
     control_register("trace", "SRC DST [tcp|udp|sctp/]PORT [--raw] "
                      "[--in-port PORT]", 3, 6, cmd_trace, dt);
     return dt;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include "cluster.h"
+#include "cnp.h"
 #include "compile.h"
 #include "control.h"
 #include "daemon-audit.h"
@@ -283,20 +284,45 @@ report_netpol(struct daemon *d, const char *ns, const char *name,
     }
 }
 
-/* An invalid NetworkPolicy on the server: one Event per version. */
+/* A ClusterNetworkPolicy's Event: the object is cluster-scoped, so the
+ * Event goes to namespace "default", as the kubelet puts a Node's. */
+static void
+report_cnp(struct daemon *d, const char *name, const char *uid,
+           const char *rv, const char *reason, const char *message)
+{
+    if (!d->events) {
+        return;
+    }
+    struct events_ref ref = {
+        .kind = CNP_KIND, .api_version = CNP_API_VERSION,
+        .ns = "default", .name = name, .uid = uid, .rv = rv,
+    };
+    if (events_report(d->events, &ref, reason, message, ev_now(d->loop))) {
+        np_log(NP_LOG_INFO, "events", "ClusterNetworkPolicy %s: %s: %s",
+               name, reason, message);
+        events_pump(d);
+    }
+}
+
+/* An invalid NetworkPolicy or ClusterNetworkPolicy on the server: one
+ * Event per version.  (kube-client.c has logged it as an error.) */
 static void
 kube_invalid(void *aux, enum obj_kind kind, const char *ns, const char *name,
              const char *uid, const char *rv, const char *error,
              const char *consequence)
 {
     struct daemon *d = aux;
-    if (kind != OBJ_NETPOL) {
+    if (kind != OBJ_NETPOL && kind != OBJ_CNP) {
         /* Pods and Namespaces: the log says it; an Event on every node's
          * behalf about a pod elsewhere would be noise. */
         return;
     }
     char *msg = xasprintf("%s; %s", error, consequence);
-    report_netpol(d, ns, name, uid, rv, "InvalidPolicy", msg);
+    if (kind == OBJ_CNP) {
+        report_cnp(d, name, uid, rv, "InvalidPolicy", msg);
+    } else {
+        report_netpol(d, ns, name, uid, rv, "InvalidPolicy", msg);
+    }
     free(msg);
 }
 
@@ -441,6 +467,9 @@ src_object(void *aux, struct k8s_object *obj)
     if (d->events && obj->kind == OBJ_NETPOL && !obj->np->invalid) {
         events_forget(d->events, "NetworkPolicy", obj->np->namespace,
                       obj->np->name, "InvalidPolicy");
+    } else if (d->events && obj->kind == OBJ_CNP) {
+        events_forget(d->events, CNP_KIND, "default", obj->cnp->name,
+                      "InvalidPolicy");
     }
     engine_apply(d->engine, obj);
 }
@@ -452,6 +481,8 @@ src_delete(void *aux, enum obj_kind kind, const char *ns, const char *name)
     kick(d);
     if (d->events && kind == OBJ_NETPOL) {
         events_forget(d->events, "NetworkPolicy", ns, name, NULL);
+    } else if (d->events && kind == OBJ_CNP) {
+        events_forget(d->events, CNP_KIND, "default", name, NULL);
     }
     engine_delete(d->engine, kind, ns, name);
 }
@@ -798,12 +829,16 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
                                 : !strncmp(kcfg->server, "http://", 7)
                                 ? "; WARNING: plain HTTP, neither encrypted "
                                   "nor authenticated" : "");
+        const struct kube_kind_status *cnp = &ks.kinds[OBJ_CNP];
         source = xasprintf("kubernetes (%s%s; resourceVersions: namespaces "
-                           "%s, pods %s, networkpolicies %s)", state,
+                           "%s, pods %s, networkpolicies %s, "
+                           "clusternetworkpolicies %s)", state,
                            insecure,
                            ks.kinds[OBJ_NAMESPACE].rv ? ks.kinds[OBJ_NAMESPACE].rv : "-",
                            ks.kinds[OBJ_POD].rv ? ks.kinds[OBJ_POD].rv : "-",
-                           ks.kinds[OBJ_NETPOL].rv ? ks.kinds[OBJ_NETPOL].rv : "-");
+                           ks.kinds[OBJ_NETPOL].rv ? ks.kinds[OBJ_NETPOL].rv : "-",
+                           cnp->absent ? "- (not served: no CRD)"
+                           : cnp->rv ? cnp->rv : "-");
         free(state);
     }
     struct installer_status is;
@@ -838,7 +873,7 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
         "source: %s\n"
         "node: %s\n"
         "objects: %zu namespaces, %zu pods (%zu on this node), "
-        "%zu networkpolicies\n"
+        "%zu networkpolicies, %zu clusternetworkpolicies\n"
         "fail-closed policies: %s\n"
         "bridge: %s (%s), %zu ports bound to pods, %zu carrying no pod "
         "(sending no IP), %u marker writes\n"
@@ -855,6 +890,7 @@ cmd_status(struct control_request *req, int argc, const char *argv[],
         "last error: %s\n",
         source, d->opts->compile.node,
         st.n_namespaces, st.n_pods, st.n_local_pods, st.n_policies,
+        cluster_count(engine_cluster(d->engine), OBJ_CNP),
         stand_ins,
         d->opts->bridge,
         bridge,

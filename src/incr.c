@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include "addr.h"
 #include "cluster.h"
+#include "cnp.h"
 #include "compile-gen.h"
 #include "flowtab.h"
 #include "labels.h"
@@ -1294,19 +1295,6 @@ named_get(struct incr *in, struct irule *r, size_t name_idx, uint16_t number)
     return *slot;
 }
 
-/* The number 'pod' gives named port 'p': that of its first port with the
- * name and protocol (0: none, or that one has no number). */
-static uint16_t
-declared(const struct k8s_pod *pod, const struct np_port *p)
-{
-    for (size_t j = 0; j < pod->n_ports; j++) {
-        const struct container_port *cp = &pod->ports[j];
-        if (cp->name && cp->proto == p->proto && !strcmp(cp->name, p->name)) {
-            return cp->port;
-        }
-    }
-    return 0;
-}
 
 static void
 pmatch_cb(void *aux_, const char *match)
@@ -1755,7 +1743,7 @@ sel_add(struct incr *in, struct ipol *p, struct ipod *x)
         if (r->ingress) {
             /* Ingress named ports resolve on the selected pods. */
             for (size_t j = 0; j < r->n_names; j++) {
-                uint16_t number = declared(x->pod, r->names[j]);
+                uint16_t number = np_pod_named_port(x->pod, r->names[j]);
                 if (number) {
                     ndst_add(in, named_get(in, r, j, number), x, all_ips(x));
                 }
@@ -1885,7 +1873,7 @@ ndst_eval(struct incr *in, struct irule *r, struct ipod *x)
         return;
     }
     for (size_t j = 0; j < r->n_names; j++) {
-        uint16_t number = declared(x->pod, r->names[j]);
+        uint16_t number = np_pod_named_port(x->pod, r->names[j]);
         if (number) {
             struct iconj *c = named_get(in, r, j, number);
             if (!podset_has(&c->dmembers, x)) {
@@ -3402,9 +3390,70 @@ incr_destroy(struct incr *in)
     free(in);
 }
 
+/* Whether a selector pair of some ClusterNetworkPolicy (its subject, a
+ * 'namespaces' or 'pods' peer) selects namespace 'ns_name' as it is in the
+ * cluster now, and, unless 'pod_labels' is NULL (any pod), a pod with
+ * these labels in it.  A pod or namespace event that no such selector sees,
+ * before or after, leaves the tiers as they are: their flows name the
+ * addresses and ports of selected pods only. */
+static bool
+cnps_select(const struct incr *in, const char *ns_name,
+            const struct labels *pod_labels)
+{
+    size_t n;
+    const struct k8s_cnp *const *cnps = cluster_cnps(in->cluster, &n);
+    if (!n) {
+        return false;
+    }
+    const struct k8s_namespace *ns = cluster_find_namespace(in->cluster,
+                                                            ns_name);
+    struct labels nsl;
+    if (ns) {
+        labels_clone(&nsl, &ns->labels);
+    } else {
+        labels_init(&nsl);
+    }
+    labels_set(&nsl, "kubernetes.io/metadata.name", ns_name);
+    bool hit = false;
+    for (size_t i = 0; i < n && !hit; i++) {
+        const struct k8s_cnp *c = cnps[i];
+        const struct cnp_pods *sel = &c->subject.sel;
+        hit = (selector_matches(&sel->ns_selector, &nsl)
+               && (!pod_labels
+                   || selector_matches(&sel->pod_selector, pod_labels)));
+        for (int d = 0; d < 2 && !hit; d++) {
+            const struct cnp_rule *rules = d ? c->ingress : c->egress;
+            size_t n_rules = d ? c->n_ingress : c->n_egress;
+            for (size_t r = 0; r < n_rules && !hit; r++) {
+                for (size_t k = 0; k < rules[r].n_peers && !hit; k++) {
+                    const struct cnp_peer *peer = &rules[r].peers[k];
+                    hit = ((peer->kind == CNP_PEER_NAMESPACES
+                            || peer->kind == CNP_PEER_PODS)
+                           && selector_matches(&peer->sel.ns_selector, &nsl)
+                           && (!pod_labels
+                               || selector_matches(&peer->sel.pod_selector,
+                                                   pod_labels)));
+                }
+            }
+        }
+    }
+    labels_destroy(&nsl);
+    return hit;
+}
+
+static void
+tiers_note_pod(struct incr *in, const char *ns, const char *name)
+{
+    const struct k8s_pod *pod = cluster_find_pod(in->cluster, ns, name);
+    if (!in->tiers_dirty && pod && cnps_select(in, ns, &pod->labels)) {
+        in->tiers_dirty = true;
+    }
+}
+
 void
 incr_pod_before(struct incr *in, const char *ns, const char *name)
 {
+    tiers_note_pod(in, ns, name);
     struct ipod *x = pod_get(in, ns, name, false);
     if (x) {
         pod_remove(in, x);
@@ -3414,7 +3463,7 @@ incr_pod_before(struct incr *in, const char *ns, const char *name)
 void
 incr_pod_after(struct incr *in, const char *ns, const char *name)
 {
-    in->tiers_dirty = true;
+    tiers_note_pod(in, ns, name);
     if (!in->full) {
         pending_add(in, pod_get(in, ns, name, true));
     }
@@ -3455,14 +3504,17 @@ incr_namespace_before(struct incr *in, const char *name)
 {
     /* Its pods stay in their sets: what changes is which peer sets have
      * them, once its labels are new (incr_namespace_after()). */
-    (void) in;
-    (void) name;
+    if (!in->tiers_dirty && cnps_select(in, name, NULL)) {
+        in->tiers_dirty = true;
+    }
 }
 
 void
 incr_namespace_after(struct incr *in, const char *name)
 {
-    in->tiers_dirty = true;
+    if (!in->tiers_dirty && cnps_select(in, name, NULL)) {
+        in->tiers_dirty = true;
+    }
     struct ins *n = ns_get(in, name);
     int audit = n->audit;
     ns_refresh(in, n);

@@ -51,8 +51,8 @@ void incr_namespace_before(struct incr *, const char *name);
 void incr_namespace_after(struct incr *, const char *name);
 
 /* A ClusterNetworkPolicy or a Node changed (or was deleted): the tiers
- * are built again at the next run.  (Pod and namespace events do that
- * too, while there are ClusterNetworkPolicies: see tiers_build().) */
+ * are built again at the next run.  (So do events of the pods and
+ * namespaces that a ClusterNetworkPolicy selects: see cnps_select().) */
 void incr_tiers_changed(struct incr *);
 
 /* Port 'port' now carries no pod and is neither an uplink nor a node port

@@ -63,13 +63,22 @@
 struct kind_info {
     const char *resource;
     const char *path;
+    /* A CRD's resource, which the server may not serve (kube-client.h):
+     * what to call it and its objects in messages, else NULL. */
+    const char *optional;
+    const char *plural;
 };
 
 static const struct kind_info kind_infos[KUBE_N_KINDS] = {
-    [OBJ_NAMESPACE] = { "namespaces", "/api/v1/namespaces" },
-    [OBJ_POD] = { "pods", "/api/v1/pods" },
+    [OBJ_NAMESPACE] = { "namespaces", "/api/v1/namespaces", NULL },
+    [OBJ_POD] = { "pods", "/api/v1/pods", NULL },
     [OBJ_NETPOL] = { "networkpolicies",
-                     "/apis/networking.k8s.io/v1/networkpolicies" },
+                     "/apis/networking.k8s.io/v1/networkpolicies", NULL },
+    [OBJ_CNP] = { "clusternetworkpolicies",
+                  "/apis/policy.networking.k8s.io/v1alpha2/"
+                  "clusternetworkpolicies",
+                  "policy.networking.k8s.io/v1alpha2 clusternetworkpolicies "
+                  "(the ClusterNetworkPolicy CRD)", "ClusterNetworkPolicies" },
 };
 
 const char *
@@ -145,6 +154,21 @@ struct kc_kind {
     enum obj_kind kind;
     const char *resource;
     const char *path;
+    const char *optional;       /* kind_info's. */
+    const char *plural;
+
+    /* An optional kind: the server does not serve it (its last LIST got
+     * 404); 'absent_checks' counts those LISTs.  'appeared': a LIST is
+     * under way that found it served after all. */
+    bool absent;
+    bool appeared;
+    uint64_t absent_checks;
+    bool recheck;               /* List now (kube_client_sync() found the
+                                 * server disagrees with 'absent'). */
+    /* Since the last healthy watch, or the kind found absent: a watch got
+     * 404 and relisted; one ended at once and was resumed at once. */
+    bool quick_end_relisted;
+    bool quick_end_resumed;
 
     char *rv;                   /* Last delivered resourceVersion. */
     bool need_list;             /* Next request is a LIST (page 1). */
@@ -191,6 +215,10 @@ struct kc_sync {
     bool probes_started;
     unsigned int outstanding;   /* Probes in flight. */
     char *targets[KUBE_N_KINDS];         /* From the probes. */
+    /* The probe of an optional kind got 404 ('absent'), or found it served
+     * while we held it absent after 'absent_checks' checks. */
+    bool absent[KUBE_N_KINDS];
+    uint64_t absent_checks[KUBE_N_KINDS];
     /* A kind whose watch had not reached its target when first checked
      * waits for a listing started after that: one with seq >= need_seq. */
     uint64_t need_seq[KUBE_N_KINDS];
@@ -418,7 +446,7 @@ json_meta(const json_t *obj, enum obj_kind kind, const char **ns,
     *name = json_get_str(meta, "name");
     *rv = json_get_str(meta, "resourceVersion");
     *ns = "";
-    if (kind != OBJ_NAMESPACE) {
+    if (!obj_kind_cluster_scoped(kind)) {
         /* As objects.h does. */
         const char *s = json_get_str(meta, "namespace");
         *ns = s && *s ? s : "default";
@@ -605,7 +633,12 @@ resync_end(struct kc_kind *kk, const char *rv)
     if (kc->cbs->on_resync_end) {
         kc->cbs->on_resync_end(kc->aux, kk->kind);
     }
-    if (!first) {
+    if (kk->appeared) {
+        kk->appeared = false;
+        kc_log(kc, KUBE_LOG_INFO, "list of %s: the server serves %s now: "
+               "%zu listed at resourceVersion %s; watching", kk->resource,
+               kk->optional, kk->known.n, rv);
+    } else if (!first && rv) {
         kc_log(kc, KUBE_LOG_INFO, "list of %s: resynced at "
                "resourceVersion %s", kk->resource, rv);
     }
@@ -754,6 +787,8 @@ handle_event(struct kc_request *req, const char *line, size_t len)
         req->n_events++;
         kk->failures = 0;
         kk->gone_streak = 0;
+        kk->quick_end_relisted = false;
+        kk->quick_end_resumed = false;
         if (kc->syncs) {
             kick(kc);
         }
@@ -1242,6 +1277,10 @@ process_list_page(struct kc_request *req, char **error)
         return false;
     }
 
+    if (kk->absent) {
+        kk->absent = false;
+        kk->appeared = true;
+    }
     resync_begin(kk);
     char origin[64];
     snprintf(origin, sizeof origin, "list of %s", kk->resource);
@@ -1270,8 +1309,14 @@ probe_done(struct kc_request *req, CURLcode res)
 {
     struct kc_sync *sync = req->sync;
     char *error = NULL;
+    struct kc_kind *kk = req->kk;
     if (res != CURLE_OK) {
         error = describe_curl_error(req, res);
+    } else if (req->status == 404 && kk->optional) {
+        /* Done once we hold it absent too: a watch of ours may not know
+         * yet, so list it now. */
+        sync->absent[kk->kind] = true;
+        kk->recheck = kk->recheck || !kk->absent;
     } else if (req->status != 200) {
         error = describe_http_error(req);
     } else {
@@ -1279,7 +1324,12 @@ probe_done(struct kc_request *req, CURLcode res)
         const char *rv = json_get_str(json_object_get(list, "metadata"),
                                       "resourceVersion");
         if (rv && *rv) {
-            sync->targets[req->kk->kind] = xstrdup(rv);
+            sync->targets[kk->kind] = xstrdup(rv);
+            /* Served, while we hold it absent: list it now rather than at
+             * the next check.  Should that LIST get 404 (removed again
+             * meanwhile), the server's answer is still "absent". */
+            sync->absent_checks[kk->kind] = kk->absent_checks;
+            kk->recheck = kk->recheck || kk->absent;
         } else {
             error = xstrdup("the response has no metadata.resourceVersion");
         }
@@ -1405,6 +1455,22 @@ listing_page_done(struct kc_request *req, CURLcode res)
         listing_free(l);
         kick(kk->kc);
         return;
+    } else if (req->status == 404 && kk->optional) {
+        /* The CRD went away under the listing: the syncs that waited for
+         * it are answered once we hold the kind absent, which a LIST now
+         * brings about. */
+        struct kube_client *kc = kk->kc;
+        for (struct kc_sync *sync = kc->syncs; sync; sync = sync->next) {
+            if (!sync->done && !sync->caught_up[kk->kind]
+                && sync->need_seq[kk->kind] <= l->seq) {
+                sync->absent[kk->kind] = true;
+            }
+        }
+        kk->recheck = true;
+        listing_free(l);
+        kk->listing = NULL;
+        kick(kc);
+        return;
     } else if (req->status != 200) {
         error = describe_http_error(req);
     } else {
@@ -1454,6 +1520,50 @@ watch_aborted(struct kc_kind *kk, const char *reason)
                                      WATCH_STUCK_ABORTS, kk->rv));
 }
 
+/* The LIST of the optional kind 'kk' got 404: the server does not serve
+ * it (no CRD, or no more).  Ends the resync bracket with nothing listed, so
+ * that whatever was delivered is deleted, and lists again after
+ * 'absent_recheck' seconds.  Says so once, when the kind becomes absent. */
+static void
+kind_absent(struct kc_kind *kk)
+{
+    struct kube_client *kc = kk->kc;
+    size_t n_held = 0;
+    size_t bucket;
+    for (struct strmap_node *node = strmap_first(&kk->known, &bucket); node;
+         node = strmap_next(&kk->known, node, &bucket)) {
+        const struct kc_known *k = node->value;
+        n_held += k->delivered;
+    }
+    if (!kk->listed) {
+        kc_log(kc, KUBE_LOG_INFO, "list of %s: the server does not serve %s "
+               "(HTTP 404): running with no %s; listing again every %g s",
+               kk->resource, kk->optional, kk->plural,
+               kc->opts.absent_recheck);
+    } else if (!kk->absent) {
+        kc_log(kc, KUBE_LOG_INFO, "list of %s: the server no longer serves "
+               "%s (HTTP 404): deleting the %zu %s held; listing again "
+               "every %g s", kk->resource, kk->optional, n_held, kk->plural,
+               kc->opts.absent_recheck);
+    }
+    kk->absent = true;
+    kk->appeared = false;
+    kk->absent_checks++;
+    kk->quick_end_relisted = false;
+    kk->quick_end_resumed = false;
+    free(kk->continue_token);
+    kk->continue_token = NULL;
+    /* Pages before a 404 (the CRD removed mid-list) are swept too. */
+    kk->gen++;
+    resync_end(kk, NULL);
+    kk->need_list = true;
+    ev_timer_set(&kk->backoff, kc->opts.absent_recheck, 0.);
+    ev_timer_start(kc->loop, &kk->backoff);
+    if (kc->syncs) {
+        kick(kc);
+    }
+}
+
 /* A transfer ended with 'res'.  Frees 'req' and decides what comes next. */
 static void
 request_done(struct kc_request *req, CURLcode res)
@@ -1486,6 +1596,8 @@ request_done(struct kc_request *req, CURLcode res)
     if (healthy) {
         kk->failures = 0;
         kk->gone_streak = 0;
+        kk->quick_end_relisted = false;
+        kk->quick_end_resumed = false;
     }
 
     if (req->gone || (res == CURLE_OK && req->status == 410)) {
@@ -1555,6 +1667,30 @@ request_done(struct kc_request *req, CURLcode res)
         return;
     }
 
+    if (req->status == 404 && kk->optional && req->type == REQ_LIST) {
+        kind_absent(kk);
+        request_free(req);
+        return;
+    } else if (req->status == 404 && kk->optional) {
+        /* The CRD was removed: the LIST says so, and deletes.  At once,
+         * the first time since a healthy watch; after that with a
+         * failure's backoff, so that a server whose LIST and watch
+         * disagree is not asked in a loop. */
+        kk->need_list = true;
+        if (!kk->quick_end_relisted) {
+            kk->quick_end_relisted = true;
+            kc_log(kc, KUBE_LOG_INFO, "watch of %s: HTTP 404: listing "
+                   "again, to see whether the server still serves %s",
+                   kk->resource, kk->optional);
+            kind_continue(kk);
+        } else {
+            kind_fail_after(kk, op, describe_http_error(req),
+                            req->retry_after);
+        }
+        request_free(req);
+        return;
+    }
+
     if (req->status != 200) {
         if (req->type == REQ_LIST) {
             free(kk->continue_token);
@@ -1576,6 +1712,16 @@ request_done(struct kc_request *req, CURLcode res)
         }
     } else if (healthy) {
         /* The server ended the watch (timeoutSeconds): resume. */
+        kind_continue(kk);
+    } else if (kk->optional && !kk->quick_end_resumed) {
+        /* As a server ends the watches of a CRD it deletes: resume at
+         * once, and the 404 that follows says so (above).  Once only until
+         * a watch is healthy: a server that ends every watch at once is a
+         * failure, with its backoff. */
+        kk->quick_end_resumed = true;
+        kc_log(kc, KUBE_LOG_INFO, "watch of %s: the server ended the watch "
+               "at once: resuming from resourceVersion %s", kk->resource,
+               kk->rv);
         kind_continue(kk);
     } else {
         kind_fail(kk, op, xstrdup("the server ended the watch at once"));
@@ -1636,6 +1782,26 @@ kind_start(struct kc_kind *kk)
     kk->req = request_start(kc, kk, type, NULL, &error);
     if (!kk->req) {
         kind_fail(kk, type == REQ_LIST ? "list" : "watch", error);
+    }
+}
+
+/* A sync's probe disagrees with what 'kk' holds about the optional kind
+ * being served: list it now, cutting its watch (the CRD was removed) or
+ * its wait for the next check (it appeared).  A LIST under way or a
+ * failure's backoff goes on: it will tell. */
+static void
+kind_recheck(struct kc_kind *kk)
+{
+    struct kube_client *kc = kk->kc;
+    if (kk->req && kk->req->type == REQ_WATCH) {
+        request_free(kk->req);
+        kk->req = NULL;
+        kk->connected = false;
+        kk->need_list = true;
+        kk->start_pending = true;
+    } else if (kk->absent && !kk->req && ev_is_active(&kk->backoff)) {
+        ev_timer_stop(kc->loop, &kk->backoff);
+        kk->start_pending = true;
     }
 }
 
@@ -1714,7 +1880,8 @@ listings_run(struct kc_kind *kk)
     uint64_t min_need = UINT64_MAX, max_need = 0;
     for (struct kc_sync *sync = kc->syncs; sync; sync = sync->next) {
         uint64_t need = sync->need_seq[kind];
-        if (sync->done || sync->caught_up[kind] || !need) {
+        if (sync->done || sync->caught_up[kind] || sync->absent[kind]
+            || !need) {
             continue;
         } else if (need <= kk->verified_seq) {
             sync->caught_up[kind] = true;
@@ -1768,8 +1935,16 @@ syncs_run(struct kube_client *kc)
         }
         for (int i = 0; i < KUBE_N_KINDS && !sync->done; i++) {
             struct kc_kind *kk = &kc->kinds[i];
-            if (!sync->targets[i] || sync->caught_up[i]) {
+            if (sync->caught_up[i]) {
                 continue;
+            } else if (sync->absent[i]) {
+                sync->caught_up[i] = kk->absent;
+                continue;
+            } else if (!sync->targets[i]) {
+                continue;
+            } else if (kk->absent
+                       && kk->absent_checks > sync->absent_checks[i]) {
+                sync->caught_up[i] = true;
             } else if (kind_reached(kk, sync->targets[i])) {
                 sync->caught_up[i] = true;
             } else if (!sync->need_seq[i] && kk->listed && !kk->need_list) {
@@ -1946,6 +2121,10 @@ work_cb(struct ev_loop *loop, ev_prepare *w, int revents)
     if (kc->started) {
         for (int i = 0; i < KUBE_N_KINDS; i++) {
             struct kc_kind *kk = &kc->kinds[i];
+            if (kk->recheck) {
+                kk->recheck = false;
+                kind_recheck(kk);
+            }
             if (kk->start_pending) {
                 kk->start_pending = false;
                 kind_start(kk);
@@ -1988,6 +2167,7 @@ kube_client_options_init(struct kube_client_options *o)
     o->request_timeout = 300;
     o->log_burst = 50;
     o->log_rate = 1;
+    o->absent_recheck = 30;
 }
 
 struct kube_client *
@@ -2042,6 +2222,8 @@ kube_client_create(struct ev_loop *loop, const struct kube_config *config,
         kk->kind = i;
         kk->resource = kind_infos[i].resource;
         kk->path = kind_infos[i].path;
+        kk->optional = kind_infos[i].optional;
+        kk->plural = kind_infos[i].plural;
         kk->need_list = true;
         strmap_init(&kk->known);
         ev_timer_init(&kk->backoff, backoff_expired, 0., 0.);
@@ -2131,12 +2313,14 @@ kube_client_get_status(const struct kube_client *kc,
     for (int i = 0; i < KUBE_N_KINDS; i++) {
         const struct kc_kind *kk = &kc->kinds[i];
         struct kube_kind_status *s = &st->kinds[i];
-        s->synced = kk->listed && !kk->need_list && !kk->failures;
+        s->synced = (kk->listed && (!kk->need_list || kk->absent)
+                     && !kk->failures);
         st->synced = st->synced && s->synced;
         s->resource = kk->resource;
         s->rv = kk->rv;
         s->listed = kk->listed;
-        s->resyncing = kk->need_list;
+        s->absent = kk->absent;
+        s->resyncing = kk->need_list && !kk->absent;
         s->connected = kk->connected;
         s->events = kk->events;
         s->bookmarks = kk->bookmarks;

@@ -8,7 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "addr.h"
+#include "cluster.h"
+#include "cnp.h"
 #include "cookie.h"
+#include "labels.h"
+#include "objects.h"
 #include "pipeline.h"
 #include "np-util.h"
 
@@ -79,9 +84,43 @@ policy_label(uint32_t pno, trace_policy_name_fn *name_fn, void *aux)
                        "now: deleted since?)", pno);
 }
 
+/* "ClusterNetworkPolicy NAME" for policy number 'pno', whether the name
+ * callback gives the flow set's "ClusterNetworkPolicy NAME" or the bare
+ * name (malloc'd). */
+static char *
+cnp_label(uint32_t pno, trace_policy_name_fn *name_fn, void *aux)
+{
+    const char *name = name_fn ? name_fn(aux, pno) : NULL;
+    static const char kind[] = "ClusterNetworkPolicy ";
+    return (!name
+            ? xasprintf("%s#%"PRIu32" (a policy number the daemon does not "
+                        "know now: deleted since?)", kind, pno)
+            : !strncmp(name, kind, sizeof kind - 1) ? xstrdup(name)
+            : xasprintf("%s%s", kind, name));
+}
+
+/* "ClusterNetworkPolicy NAME" 'sep' " egress rule N" and, if the caller
+ * knows the rule's name, " (\"RULE\")" (malloc'd). */
+static char *
+cnp_rule_label(const struct np_cookie *c, const char *sep,
+               trace_policy_name_fn *name_fn, trace_rule_name_fn *rule_fn,
+               void *aux)
+{
+    char *p = cnp_label(c->policy, name_fn, aux);
+    const char *rule = rule_fn ? rule_fn(aux, c->policy, c->ingress, c->rule)
+                       : NULL;
+    char *s = (rule
+               ? xasprintf("%s%s %s rule %u (\"%s\")", p, sep,
+                           c->ingress ? "ingress" : "egress", c->rule, rule)
+               : xasprintf("%s%s %s rule %u", p, sep,
+                           c->ingress ? "ingress" : "egress", c->rule));
+    free(p);
+    return s;
+}
+
 char *
 trace_cookie_describe(uint64_t cookie, trace_policy_name_fn *name_fn,
-                      void *aux)
+                      trace_rule_name_fn *rule_fn, void *aux)
 {
     struct np_cookie c;
     if (!np_cookie_decode(cookie, &c)) {
@@ -121,9 +160,157 @@ trace_cookie_describe(uint64_t cookie, trace_policy_name_fn *name_fn,
         free(p);
         return s;
     }
+    case NPC_CNP:
+        /* The tier is the table's, which the cookie does not hold. */
+        return cnp_rule_label(&c, ",", name_fn, rule_fn, aux);
     default:
         return xasprintf("an ovs-netpol cookie of unknown kind %u", c.kind);
     }
+}
+
+/* ---- A pod's policies. ---- */
+
+/* Evaluation order within a tier (as compile-cnp.c orders them). */
+static int
+compare_cnps(const void *a_, const void *b_)
+{
+    const struct k8s_cnp *a = *(const struct k8s_cnp *const *) a_;
+    const struct k8s_cnp *b = *(const struct k8s_cnp *const *) b_;
+    if (a->priority != b->priority) {
+        return a->priority < b->priority ? -1 : 1;
+    }
+    return strcmp(a->name, b->name);
+}
+
+/* Whether 'cnp''s subject selects 'pod' in a namespace labelled
+ * 'ns_labels'. */
+static bool
+cnp_selects(const struct k8s_cnp *cnp, const struct k8s_pod *pod,
+            const struct labels *ns_labels)
+{
+    return (!pod->host_network
+            && selector_matches(&cnp->subject.sel.ns_selector, ns_labels)
+            && selector_matches(&cnp->subject.sel.pod_selector,
+                                &pod->labels));
+}
+
+/* The lines of one tier and direction: the policies of 'cnps' (sorted)
+ * of 'tier' that select the pod and have rules in that direction. */
+static void
+explain_tier(FILE *out, const struct k8s_cnp *const *cnps, size_t n,
+             const struct k8s_pod *pod, const struct labels *ns_labels,
+             enum cnp_tier tier, bool ingress, bool isolated)
+{
+    const char *label = tier == CNP_TIER_ADMIN ? "admin" : "baseline";
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct k8s_cnp *cnp = cnps[i];
+        size_t n_rules = ingress ? cnp->n_ingress : cnp->n_egress;
+        if (cnp->tier != tier || !n_rules
+            || !cnp_selects(cnp, pod, ns_labels)) {
+            continue;
+        }
+        if (!k++) {
+            fprintf(out, "    %s tier:\n", label);
+        }
+        fprintf(out, "      %zu. %s %s (priority %d):", k, CNP_KIND,
+                cnp->name, cnp->priority);
+        for (size_t r = 0; r < n_rules; r++) {
+            const struct cnp_rule *rule = &(ingress ? cnp->ingress
+                                            : cnp->egress)[r];
+            fprintf(out, "%s %s rule %zu%s%s%s: %s", r ? "," : "",
+                    ingress ? "ingress" : "egress", r,
+                    rule->name ? " \"" : "", rule->name ? rule->name : "",
+                    rule->name ? "\"" : "",
+                    rule->deny_all ? "Deny (fails closed: every connection)"
+                    : cnp_action_name(rule->action));
+        }
+        fputc('\n', out);
+    }
+    if (!k) {
+        fprintf(out, "    %s tier:%s none\n", label,
+                tier == CNP_TIER_ADMIN ? "   " : "");
+    } else if (tier == CNP_TIER_BASELINE && isolated) {
+        fprintf(out, "      (not reached: NetworkPolicy decides every "
+                "connection of a pod it isolates)\n");
+    }
+}
+
+char *
+trace_explain_pod(const struct cluster *cl, const char *ns, const char *name)
+{
+    const struct k8s_pod *pod = cluster_find_pod(cl, ns, name);
+    if (!pod) {
+        return NULL;
+    }
+    /* The API server gives every namespace this label; a namespace the
+     * cluster does not know (yet) has no others. */
+    const struct k8s_namespace *nso = cluster_find_namespace(cl, ns);
+    struct labels ns_labels;
+    labels_init(&ns_labels);
+    if (nso) {
+        labels_clone(&ns_labels, &nso->labels);
+    }
+    labels_set(&ns_labels, "kubernetes.io/metadata.name", ns);
+
+    size_t n_cnps;
+    const struct k8s_cnp *const *all = cluster_cnps(cl, &n_cnps);
+    const struct k8s_cnp **cnps = xmalloc((n_cnps + 1) * sizeof *cnps);
+    memcpy(cnps, all, n_cnps * sizeof *cnps);
+    np_qsort(cnps, n_cnps, sizeof *cnps, compare_cnps);
+    size_t n_nps;
+    const struct k8s_netpol *const *nps = cluster_netpols(cl, &n_nps);
+
+    size_t size = 0;
+    char *buf = NULL;
+    FILE *out = open_memstream(&buf, &size);
+    if (!out) {
+        abort();
+    }
+    fprintf(out, "pod %s/%s (", ns, name);
+    for (size_t i = 0; i < pod->n_ips; i++) {
+        char a[IP_ADDR_STRLEN];
+        ip_addr_format(&pod->ips[i], a);
+        fprintf(out, "%s%s", i ? ", " : "", a);
+    }
+    fprintf(out, "%snode %s)%s\n", pod->n_ips ? ", " : "no address yet, ",
+            pod->node_name ? pod->node_name : "none",
+            !nso ? ": its namespace is not known" : "");
+    if (pod->host_network) {
+        fputs("  hostNetwork: no policy selects or isolates it (it is its "
+              "node)\n", out);
+    } else if (pod->phase == POD_SUCCEEDED || pod->phase == POD_FAILED) {
+        fputs("  finished: it has no flows\n", out);
+    }
+    for (int ingress = 0; ingress < 2; ingress++) {
+        fprintf(out, "%s (connections %s%s/%s%s):\n",
+                ingress ? "ingress" : "egress", ingress ? "to " : "", ns,
+                name, ingress ? "" : " opens");
+        explain_tier(out, cnps, n_cnps, pod, &ns_labels, CNP_TIER_ADMIN,
+                     ingress, false);
+        size_t k = 0;
+        for (size_t i = 0; !pod->host_network && i < n_nps; i++) {
+            const struct k8s_netpol *np = nps[i];
+            if (strcmp(np->namespace, ns)
+                || !(ingress ? np->isolates_ingress : np->isolates_egress)
+                || !selector_matches(&np->pod_selector, &pod->labels)) {
+                continue;
+            }
+            size_t n_rules = ingress ? np->n_ingress : np->n_egress;
+            fprintf(out, "%s%s/%s (%zu %s rule%s%s)", k++ ? ", "
+                    : "    NetworkPolicy: isolated by ", np->namespace,
+                    np->name, n_rules, ingress ? "ingress" : "egress",
+                    n_rules == 1 ? "" : "s",
+                    np->invalid ? "; invalid: isolating with no rules" : "");
+        }
+        fputs(k ? "\n" : "    NetworkPolicy: not isolated\n", out);
+        explain_tier(out, cnps, n_cnps, pod, &ns_labels, CNP_TIER_BASELINE,
+                     ingress, k > 0);
+    }
+    fclose(out);
+    free(cnps);
+    labels_destroy(&ns_labels);
+    return buf;
 }
 
 /* ---- Parsing ofproto/trace. ---- */
@@ -139,6 +326,7 @@ trace_result_destroy(struct trace_result *r)
         }
         free(s->hits);
         free(s->datapath_actions);
+        free(s->ct_state);
     }
     free(r->sections);
     memset(r, 0, sizeof *r);
@@ -248,6 +436,11 @@ trace_parse(const char *text, struct trace_result *r)
             /* "recirc(0x1) - resume conntrack with ct_state=new|trk" */
             s = new_section(r);
             last = NULL;
+            const char *cs = find_last(line, len, "ct_state=");
+            if (cs) {
+                cs += 9;
+                s->ct_state = trim_dup(cs, strcspn(cs, " \n"));
+            }
         } else if (!strncmp(line, "Datapath actions: ", 18)) {
             free(s->datapath_actions);
             s->datapath_actions = trim_dup(line + 18, len - 18);
@@ -408,6 +601,115 @@ port_drop_reason(const struct trace_hit *h, const struct trace_context *ctx)
     return s;
 }
 
+/* ---- ClusterNetworkPolicy rules. ---- */
+
+/* What a ClusterNetworkPolicy rule's flow does, read from its first
+ * action as compile-cnp.c writes them: Accept loads the rule's id into
+ * reg0/reg1 (then goes past the direction), Deny drops a new connection
+ * or cuts an established one (ct(commit,...ct_mark)), Pass goes to a
+ * table. */
+enum cnp_hit {
+    CNP_HIT_ACCEPT,
+    CNP_HIT_DENY,
+    CNP_HIT_CUT,
+    CNP_HIT_PASS,
+    CNP_HIT_OTHER,              /* Not a flow compile-cnp.c makes. */
+};
+
+static enum cnp_hit
+cnp_hit_of(const struct trace_hit *h, unsigned int *goto_table)
+{
+    const char *a = h->actions;
+    if (!a) {
+        return CNP_HIT_OTHER;
+    }
+    if (!strncmp(a, "set_field:", 10)
+        && (strstr(a, "->reg0") || strstr(a, "->reg1"))) {
+        return CNP_HIT_ACCEPT;
+    }
+    if (!strcmp(a, "drop")) {
+        return CNP_HIT_DENY;
+    }
+    if (!strncmp(a, "ct(commit", 9) && strstr(a, "ct_mark")) {
+        return CNP_HIT_CUT;
+    }
+    if (!strncmp(a, "goto_table:", 11)) {
+        *goto_table = atoi(a + 11);
+        return CNP_HIT_PASS;
+    }
+    return CNP_HIT_OTHER;
+}
+
+/* Table offset 't' is a tier table: sets '*admin' and '*ingress'. */
+static bool
+tier_table(unsigned int t, bool *admin, bool *ingress)
+{
+    switch (t) {
+    case NPT_ADMIN_EGRESS:
+        *admin = true, *ingress = false;
+        return true;
+    case NPT_ADMIN_INGRESS:
+        *admin = true, *ingress = true;
+        return true;
+    case NPT_BASELINE_EGRESS:
+        *admin = false, *ingress = false;
+        return true;
+    case NPT_BASELINE_INGRESS:
+        *admin = false, *ingress = true;
+        return true;
+    }
+    return false;
+}
+
+/* The text of a ClusterNetworkPolicy rule's hit in table offset 't'. */
+static char *
+describe_cnp(const struct trace_hit *h, unsigned int t,
+             const struct np_cookie *c, const struct trace_context *ctx)
+{
+    char *rule = cnp_rule_label(c, "", ctx->policy_name, ctx->rule_name,
+                                ctx->aux);
+    bool admin, ingress;
+    unsigned int to = 0;
+    enum cnp_hit what = cnp_hit_of(h, &to);
+    char *s;
+    if (!tier_table(t, &admin, &ingress) || ingress != c->ingress
+        || what == CNP_HIT_OTHER) {
+        /* Not where compile-cnp.c puts it, or not what it writes. */
+        s = xasprintf("%s: %s%spriority %u -> %s (not a tier rule's flow)",
+                      rule, h->match, *h->match ? ", " : "", h->priority,
+                      h->actions ? h->actions : "(no actions)");
+        free(rule);
+        return s;
+    }
+    unsigned int past = ctx->table_base + (ingress ? NPT_COMMIT
+                                           : NPT_ADMIN_INGRESS);
+    switch (what) {
+    case CNP_HIT_ACCEPT:
+        s = xasprintf("%s: Accept -> allowed for %s, on to %s (table %u)",
+                      rule, ingress ? "ingress" : "egress",
+                      ingress ? "the commit" : "the ingress side", past);
+        break;
+    case CNP_HIT_DENY:
+        s = xasprintf("%s: Deny -> drop", rule);
+        break;
+    case CNP_HIT_CUT:
+        s = xasprintf("%s: Deny -> established connection cut (drop)", rule);
+        break;
+    case CNP_HIT_PASS:
+        s = (admin
+             ? xasprintf("%s: Pass -> on to NetworkPolicy (table %u)", rule,
+                         to)
+             : xasprintf("%s: Pass -> past the baseline, on to %s (table "
+                         "%u)", rule,
+                         ingress ? "the commit" : "the ingress side", to));
+        break;
+    default:
+        abort();
+    }
+    free(rule);
+    return s;
+}
+
 /* The text of a hit of ours in table offset 't', without the "table N
  * NAME: " part. */
 static char *
@@ -435,6 +737,9 @@ describe_ours(const struct trace_hit *h, unsigned int t,
                             : "drop");
         free(p);
         return s;
+    }
+    if (c->kind == NPC_CNP) {
+        return describe_cnp(h, t, c, ctx);
     }
     if (c->kind == NPC_CLAUSE) {
         return xasprintf("%s -> conjunction clause (%s)", h->match,
@@ -589,10 +894,59 @@ trace_describe_hit(const struct trace_hit *h, const struct trace_context *ctx)
     return s;
 }
 
-/* What decided one direction, from the hits of every pass. */
+/* What decided one direction, from the hits of every pass, and the admin
+ * ClusterNetworkPolicy rule that passed it on to NetworkPolicy, if any. */
 struct decision {
     char *egress, *ingress;
+    char *egress_pass, *ingress_pass;
 };
+
+static void set_decision(char **slot, char *text);
+
+/* A ClusterNetworkPolicy rule's hit decides its direction, or (admin
+ * Pass) hands it on to NetworkPolicy, which decides further on. */
+static void
+decide_cnp(const struct trace_hit *h, unsigned int t,
+           const struct np_cookie *c, const struct trace_context *ctx,
+           struct decision *d)
+{
+    bool admin, ingress;
+    unsigned int to = 0;
+    enum cnp_hit what = cnp_hit_of(h, &to);
+    if (!tier_table(t, &admin, &ingress) || ingress != c->ingress
+        || what == CNP_HIT_OTHER) {
+        return;
+    }
+    char *rule = cnp_rule_label(c, "", ctx->policy_name, ctx->rule_name,
+                                ctx->aux);
+    const char *tier = admin ? "admin" : "baseline";
+    char **slot = ingress ? &d->ingress : &d->egress;
+    switch (what) {
+    case CNP_HIT_ACCEPT:
+        set_decision(slot, xasprintf("allowed by %s %s: Accept", tier, rule));
+        break;
+    case CNP_HIT_DENY:
+        set_decision(slot, xasprintf("DENIED by %s %s: Deny", tier, rule));
+        break;
+    case CNP_HIT_CUT:
+        set_decision(slot, xasprintf("DENIED by %s %s: Deny (established "
+                                     "connection cut)", tier, rule));
+        break;
+    case CNP_HIT_PASS:
+        if (admin) {
+            set_decision(ingress ? &d->ingress_pass : &d->egress_pass,
+                         xasprintf("admin %s: Pass, on to NetworkPolicy",
+                                   rule));
+        } else {
+            set_decision(slot, xasprintf("allowed: baseline %s: Pass, past "
+                                         "the baseline", rule));
+        }
+        break;
+    default:
+        abort();
+    }
+    free(rule);
+}
 
 static void
 set_decision(char **slot, char *text)
@@ -613,7 +967,9 @@ decide(const struct trace_hit *h, const struct trace_context *ctx,
     }
     unsigned int t = h->table - ctx->table_base;
     const char *src = ctx->src, *dst = ctx->dst;
-    if (c.kind == NPC_RULE) {
+    if (c.kind == NPC_CNP) {
+        decide_cnp(h, t, &c, ctx, d);
+    } else if (c.kind == NPC_RULE) {
         char *p = policy_label(c.policy, ctx->policy_name, ctx->aux);
         set_decision(c.ingress ? &d->ingress : &d->egress,
                      xasprintf("allowed by NetworkPolicy %s %s rule %u", p,
@@ -664,7 +1020,7 @@ trace_report(const struct trace_result *r, const struct trace_context *ctx,
              const char *what, const char *raw)
 {
     enum trace_verdict v = trace_verdict_of(r);
-    struct decision d = { NULL, NULL };
+    struct decision d = { NULL, NULL, NULL, NULL };
     size_t size = 0;
     char *buf = NULL;
     FILE *out = open_memstream(&buf, &size);
@@ -690,8 +1046,13 @@ trace_report(const struct trace_result *r, const struct trace_context *ctx,
         }
     }
     fprintf(out, "%s: %s\n", trace_verdict_name(v), what);
-    fprintf(out, "  egress:  %s\n", d.egress ? d.egress : "not reached");
-    fprintf(out, "  ingress: %s\n", d.ingress ? d.ingress : "not reached");
+    fprintf(out, "  egress:  %s%s%s%s\n", d.egress ? d.egress : "not reached",
+            d.egress_pass ? " (after " : "",
+            d.egress_pass ? d.egress_pass : "", d.egress_pass ? ")" : "");
+    fprintf(out, "  ingress: %s%s%s%s\n",
+            d.ingress ? d.ingress : "not reached",
+            d.ingress_pass ? " (after " : "",
+            d.ingress_pass ? d.ingress_pass : "", d.ingress_pass ? ")" : "");
     if (v == TRACE_DENIED && reached_commit && !dropped_by_us) {
         fputs("  note: our flows passed it on, but the switch outputs it to "
               "no port (see the continuation)\n", out);
@@ -703,8 +1064,16 @@ trace_report(const struct trace_result *r, const struct trace_context *ctx,
     for (size_t i = 0; i < r->n_sections; i++) {
         const struct trace_section *s = &r->sections[i];
         if (i) {
-            fprintf(out, "  -- after conntrack (recirculation %zu): new "
-                    "connection\n", i);
+            /* The daemon asks for "trk,new"; a capture may say "trk,est". */
+            const char *cs = s->ct_state;
+            if (!cs || strstr(cs, "new")) {
+                fprintf(out, "  -- after conntrack (recirculation %zu): new "
+                        "connection\n", i);
+            } else {
+                fprintf(out, "  -- after conntrack (recirculation %zu): "
+                        "%sct_state=%s\n", i, strstr(cs, "est")
+                        ? "established connection, " : "", cs);
+            }
         }
         for (size_t j = 0; j < s->n_hits; j++) {
             char *line = trace_describe_hit(&s->hits[j], ctx);
@@ -725,6 +1094,8 @@ trace_report(const struct trace_result *r, const struct trace_context *ctx,
     fclose(out);
     free(d.egress);
     free(d.ingress);
+    free(d.egress_pass);
+    free(d.ingress_pass);
     return buf;
 }
 

@@ -4,7 +4,9 @@
 # second one with the same CA and token that sends bookmarks only every
 # 300 s (for kube_client_sync() on quiet kinds), runs the kubeconfig unit
 # tests and the client tests (faults through the sims' /sim/fault), stops
-# the sims by their PIDs.  The last line is "N passed, M failed"; the exit
+# the sims by their PIDs.  The client tests install the ClusterNetworkPolicy
+# CRD (tests/sim/crd-clusternetworkpolicies.yaml, made JSON here with
+# python3-yaml) and remove it where they test a cluster without it.  The last line is "N passed, M failed"; the exit
 # status is 0 only if none failed.
 #
 # Environment: srcdir (set by make check) locates the sim; the test program
@@ -57,6 +59,18 @@ start_sim() {
 }
 start_sim sim 2
 start_sim quiet 300
+
+# The ClusterNetworkPolicy CRD as JSON, for the tests to install and
+# remove through the API.
+if ! python3 -c 'import json, sys, yaml
+json.dump(yaml.safe_load(open(sys.argv[1])), sys.stdout)' \
+        "$srcdir/tests/sim/crd-clusternetworkpolicies.yaml" \
+        >"$work/crd.json"; then
+    echo "kube-client.sh: cannot convert the CRD to JSON (python3-yaml)" >&2
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+set -- --cnp-crd "$work/crd.json" "$@"
 
 # A client certificate signed by the sim's CA.
 if openssl req -newkey rsa:2048 -nodes -subj /CN=ovs-netpol \

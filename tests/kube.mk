@@ -5,7 +5,9 @@
 # tests/kube-apiserver-sim and runs them again with the client tests: list,
 # pagination, watch events, bookmarks, sync, cut watches, 410 relists, 5xx
 # and 429 backoff, garbage and oversized events, wrong tokens, TLS errors,
-# invalid objects.  VALGRIND=1 runs it under valgrind.
+# invalid objects, ClusterNetworkPolicies with their CRD installed, absent,
+# created and deleted (the CRD's YAML made JSON with python3-yaml).
+# VALGRIND=1 runs it under valgrind.
 check_PROGRAMS += tests/test-kube-client
 TESTS += tests/test-kube-client tests/kube-client.sh
 tests_test_kube_client_SOURCES = tests/test-kube-client.c
@@ -23,6 +25,7 @@ tests_test_events_LDADD = src/libkube.la src/libnetpol.la \
 	$(CMOCKA_LIBS) $(JANSSON_LIBS) $(YAML_LIBS) $(CURL_LIBS) $(EV_LIBS)
 
 EXTRA_DIST += tests/kube-client.sh tests/kube-apiserver-sim tests/sim/test-sim.sh tests/sim/test_sim.py tests/sim/README.md
+EXTRA_DIST += tests/sim/crd-clusternetworkpolicies.yaml
 
 # The daemon under kubectl, with real packets (run by tests/run-all.sh),
 # under the RBAC of deploy/kubernetes.

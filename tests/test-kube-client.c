@@ -2,7 +2,9 @@
  *
  *   test-kube-client                  kubeconfig unit tests only (make check)
  *   test-kube-client --sim KUBECONFIG the same, then the client against a
- *                                     running API server stand-in
+ *       --cnp-crd FILE                running API server stand-in, with the
+ *                                     ClusterNetworkPolicy CRD of FILE (JSON)
+ *                                     installed, and without it
  *       [--quiet-sim KUBECONFIG]      and kube_client_sync() against a
  *                                     second one that sends no bookmarks
  *
@@ -30,11 +32,18 @@
 #include <curl/curl.h>
 #include <ev.h>
 #include <jansson.h>
+#include "cnp.h"
 #include "kube-client.h"
 #include "kubeconfig.h"
 #include "np-util.h"
 #include "objects.h"
 #include "strmap.h"
+
+/* ClusterNetworkPolicies, and their CRD. */
+#define CNP_PATH "/apis/policy.networking.k8s.io/v1alpha2/" \
+    "clusternetworkpolicies"
+#define CRD_PATH "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+#define CNP_CRD_NAME "clusternetworkpolicies.policy.networking.k8s.io"
 
 static char *tmpdir;
 
@@ -836,6 +845,7 @@ static struct sim {
     const char *quiet_kubeconfig;       /* A stand-in without bookmarks. */
     const char *client_cert;    /* A client certificate and its key, */
     const char *client_key;     /* signed by the sim's CA, or NULL. */
+    const char *cnp_crd;        /* The ClusterNetworkPolicy CRD, JSON. */
     struct kube_config *cfg;
     struct ev_loop *loop;
     bool verbose;
@@ -920,6 +930,10 @@ object_rv(const struct k8s_object *o)
         return o->pod->resource_version;
     case OBJ_NETPOL:
         return o->np->resource_version;
+    case OBJ_CNP:
+        return o->cnp->resource_version;
+    case OBJ_NODE:
+        break;
     }
     return NULL;
 }
@@ -934,6 +948,14 @@ object_label(const struct k8s_object *o)
         return labels_get(&o->pod->labels, "v");
     case OBJ_NETPOL:
         return o->np->invalid ? "stand-in" : NULL;
+    case OBJ_CNP: {
+        /* Its priority: ClusterNetworkPolicies keep no labels. */
+        static char priority[16];
+        snprintf(priority, sizeof priority, "%d", o->cnp->priority);
+        return priority;
+    }
+    case OBJ_NODE:
+        break;
     }
     return NULL;
 }
@@ -1238,7 +1260,9 @@ update_pod(const char *ns, const char *name, const char *label, int ip)
 static void
 delete_object(const char *resource, const char *ns, const char *name)
 {
-    char *path = (!strcmp(resource, "networkpolicies")
+    char *path = (!strcmp(resource, "clusternetworkpolicies")
+                  ? xasprintf("%s/%s", CNP_PATH, name)
+                  : !strcmp(resource, "networkpolicies")
                   ? xasprintf("/apis/networking.k8s.io/v1/namespaces/%s/%s/%s",
                               ns, resource, name)
                   : ns ? xasprintf("/api/v1/namespaces/%s/%s/%s", ns,
@@ -1272,16 +1296,81 @@ put_netpol(const char *ns, const char *name, int port, bool create)
     free(body);
 }
 
+/* ClusterNetworkPolicies: the CRD comes and goes. */
+
+static bool
+crd_installed(void)
+{
+    char *body;
+    long status = http("GET", CRD_PATH "/" CNP_CRD_NAME, NULL, &body);
+    free(body);
+    assert_true(status == 200 || status == 404);
+    return status == 200;
+}
+
+static void
+crd_install(void)
+{
+    if (!crd_installed()) {
+        char *crd;
+        size_t size;
+        assert_int_equal(np_read_file(sim.cnp_crd, 1 << 20, 0, NULL, &crd,
+                                      &size), 0);
+        api_ok("POST", CRD_PATH, crd);
+        free(crd);
+    }
+}
+
+static void
+crd_remove(void)
+{
+    if (crd_installed()) {
+        api_ok("DELETE", CRD_PATH "/" CNP_CRD_NAME, NULL);
+    }
+}
+
+/* A ClusterNetworkPolicy with 'priority' that denies ingress to the
+ * namespaces labelled v=x from everywhere; with 'bad_label', a selector
+ * the API server's schema accepts (a map of strings) and we refuse. */
+static char *
+cnp_json(const char *name, int priority, bool bad_label)
+{
+    return xasprintf("{\"apiVersion\":\"policy.networking.k8s.io/v1alpha2\","
+                     "\"kind\":\"ClusterNetworkPolicy\",\"metadata\":"
+                     "{\"name\":\"%s\"},\"spec\":{\"tier\":\"Admin\","
+                     "\"priority\":%d,\"subject\":{\"namespaces\":"
+                     "{\"matchLabels\":{\"%s\":\"x\"}}},\"ingress\":"
+                     "[{\"action\":\"Deny\",\"from\":[{\"namespaces\":"
+                     "{}}]}]}}", name, priority,
+                     bad_label ? "bad key!" : "v");
+}
+
+static void
+put_cnp(const char *name, int priority, bool bad_label, bool create)
+{
+    char *body = cnp_json(name, priority, bad_label);
+    char *path = (create ? xstrdup(CNP_PATH)
+                  : xasprintf("%s/%s", CNP_PATH, name));
+    api_ok(create ? "POST" : "PUT", path, body);
+    free(path);
+    free(body);
+}
+
 /* What the server lists now: key -> resourceVersion. */
 static void
 server_list(enum obj_kind kind, struct strmap *out)
 {
     static const char *const paths[] = {
         "/api/v1/namespaces", "/api/v1/pods",
-        "/apis/networking.k8s.io/v1/networkpolicies",
+        "/apis/networking.k8s.io/v1/networkpolicies", CNP_PATH,
     };
     char *body;
-    assert_int_equal(http("GET", paths[kind], NULL, &body), 200);
+    long status = http("GET", paths[kind], NULL, &body);
+    if (status == 404 && kind == OBJ_CNP) {
+        free(body);             /* No CRD: none. */
+        return;
+    }
+    assert_int_equal(status, 200);
     json_t *list = json_loads(body, 0, NULL);
     assert_non_null(list);
     size_t i;
@@ -1578,6 +1667,8 @@ sim_setup(const char *kubeconfig)
     }
     sim.loop = ev_default_loop(0);
     sim_fault("{\"reset\": true}");
+    /* Every kind is served, but in the tests that remove the CRD. */
+    crd_install();
     return 0;
 }
 
@@ -1663,6 +1754,7 @@ test_watch_events(void **state)
     assert_true(run_until(is_synced, c, 10));
     wait_all_connected(c);
 
+    struct entry *e;
     create_pod(ns, "c", "1", 3);
     update_pod(ns, "a", "2", 1);
     delete_object("pods", ns, "b");
@@ -1674,10 +1766,23 @@ test_watch_events(void **state)
     create_namespace(ns2, "7");
     /* An event of 150 kB arrives in many pieces. */
     create_big_pod(ns, "big", 150000);
+    char *cnp = test_ns("events-cnp");
+    put_cnp(cnp, 10, false, true);
+    put_cnp(cnp, 20, false, false);
+    char *cnp_gone = test_ns("events-cnp-gone");
+    put_cnp(cnp_gone, 5, false, true);
+    delete_object("clusternetworkpolicies", NULL, cnp_gone);
     assert_converges(&c->r, 10);
+    e = strmap_get(&c->r.objs[OBJ_CNP], cnp);
+    assert_non_null(e);
+    assert_string_equal(e->label, "20");        /* Its priority. */
+    assert_int_equal(c->r.deletes[OBJ_CNP], 1);
+    delete_object("clusternetworkpolicies", NULL, cnp);
+    free(cnp);
+    free(cnp_gone);
 
     char *key = xasprintf("%s/a", ns);
-    struct entry *e = strmap_get(&c->r.objs[OBJ_POD], key);
+    e = strmap_get(&c->r.objs[OBJ_POD], key);
     assert_non_null(e);
     assert_string_equal(e->label, "2");
     free(key);
@@ -2339,7 +2444,7 @@ test_wrong_token(void **state)
     client_start(c, c->cfg);
 
     struct log_arg a = { &c->r, "unauthorized: check the token (test config)",
-                         "HTTP 401", 6 };
+                         "HTTP 401", 2 * KUBE_N_KINDS };
     assert_true(run_until(has_logs, &a, 10));
     assert_int_equal(c->r.synced, 0);
     assert_true(kind_status(c, OBJ_POD).errors >= 2);
@@ -2840,6 +2945,222 @@ test_invalid_object(void **state)
     free(ns);
 }
 
+/* ClusterNetworkPolicies come from a CRD the cluster may lack. */
+
+static bool
+cnp_absent_and_none(void *c_)
+{
+    struct client *c = c_;
+    return (kind_status(c, OBJ_CNP).absent && !c->r.objs[OBJ_CNP].n
+            && !c->r.swept[OBJ_CNP].n && !c->r.in_resync[OBJ_CNP]);
+}
+
+static bool
+cnp_held(void *c_)
+{
+    struct client *c = c_;
+    return c->r.objs[OBJ_CNP].n > 0;
+}
+
+/* Without the CRD: synced with none, one INFO line, no error, checked
+ * again every absent_recheck.  The CRD created: listed and watched (new,
+ * changed, invalid: its last valid version kept, and a new invalid one
+ * ignored).  The CRD removed: each one delivered is deleted, once, and the
+ * kind is absent again. */
+static void
+test_cnp_crd(void **state)
+{
+    NEED_SIM();
+    crd_remove();
+
+    struct client *c = client_new();
+    c->opts.absent_recheck = 0.3;
+    client_start(c, NULL);
+    assert_true(run_until(is_synced, c, 10));
+    for (int i = 0; i < KUBE_N_KINDS; i++) {
+        if (i != OBJ_CNP) {
+            wait_connected(c, i);
+        }
+    }
+    struct kube_client_status st;
+    kube_client_get_status(c->kc, &st);
+    assert_true(st.synced);
+    const struct kube_kind_status *k = &st.kinds[OBJ_CNP];
+    assert_true(k->absent && k->listed && k->synced);
+    assert_false(k->resyncing || k->connected);
+    assert_null(k->rv);
+    assert_int_equal(k->errors, 0);
+    run_for(1.5);
+    /* Listed again meanwhile (a bracket each), said once. */
+    assert_true(c->r.begins[OBJ_CNP] >= 3);
+    assert_int_equal(c->r.begins[OBJ_CNP], c->r.ends[OBJ_CNP]);
+    assert_true(kind_status(c, OBJ_CNP).synced);
+    assert_int_equal(count_logs(&c->r, "info: list of clusternetworkpolicies: "
+                                "the server does not serve policy.networking."
+                                "k8s.io/v1alpha2 clusternetworkpolicies (the "
+                                "ClusterNetworkPolicy CRD) (HTTP 404): "
+                                "running with no ClusterNetworkPolicies; "
+                                "listing again every 0.3 s", NULL), 1);
+    assert_int_equal(count_logs(&c->r, "clusternetworkpolicies", NULL), 1);
+    assert_int_equal(count_logs(&c->r, "error:", NULL), 0);
+    assert_int_equal(c->r.objs[OBJ_CNP].n, 0);
+
+    /* The CRD appears. */
+    crd_install();
+    char *a = test_ns("crd-a");
+    put_cnp(a, 10, false, true);
+    assert_converges(&c->r, 30);
+    wait_connected(c, OBJ_CNP);
+    assert_int_equal(count_logs(&c->r, "info: list of clusternetworkpolicies: "
+                                "the server serves policy.networking.k8s.io/"
+                                "v1alpha2 clusternetworkpolicies (the "
+                                "ClusterNetworkPolicy CRD) now: ",
+                                " listed at resourceVersion ", "; watching",
+                                NULL), 1);
+    kube_client_get_status(c->kc, &st);
+    assert_false(k->absent);
+    assert_non_null(k->rv);
+    assert_true(st.synced);
+
+    /* Watched. */
+    char *b = test_ns("crd-b");
+    put_cnp(b, 20, false, true);
+    put_cnp(a, 11, false, false);
+    assert_converges(&c->r, 30);
+    struct entry *e = strmap_get(&c->r.objs[OBJ_CNP], a);
+    assert_non_null(e);
+    assert_string_equal(e->label, "11");
+
+    /* Invalid (a selector the CRD's schema lets through): the last valid
+     * version stays; a new invalid one is ignored, and said so. */
+    put_cnp(a, 12, true, false);
+    char *msg = xasprintf("error: watch of clusternetworkpolicies: "
+                          "ClusterNetworkPolicy %s: spec.subject.namespaces."
+                          "matchLabels: \"bad key!\"", a);
+    struct log_arg la = { &c->r, msg, "keeping its last valid version", 1 };
+    assert_true(run_until(has_logs, &la, 10));
+    free(msg);
+    char *bad = test_ns("crd-bad");
+    put_cnp(bad, 5, true, true);
+    msg = xasprintf("ClusterNetworkPolicy %s: spec.subject", bad);
+    la = (struct log_arg) { &c->r, msg, "; ignored", 1 };
+    assert_true(run_until(has_logs, &la, 10));
+    free(msg);
+    e = strmap_get(&c->r.objs[OBJ_CNP], a);
+    assert_non_null(e);
+    assert_string_equal(e->label, "11");
+    assert_null(strmap_get(&c->r.objs[OBJ_CNP], bad));
+    assert_int_equal(c->r.objs[OBJ_CNP].n, 2);
+    assert_int_equal(c->r.invalids, 2);
+    assert_non_null(strstr(c->r.last_invalid, "; ignored"));
+    assert_int_equal(kind_status(c, OBJ_CNP).invalid, 2);
+
+    /* The CRD removed: 'a' (at its last valid version) and 'b' deleted;
+     * 'bad' was never delivered. */
+    int deletes = c->r.deletes[OBJ_CNP];
+    crd_remove();
+    assert_true(run_until(cnp_absent_and_none, c, 30));
+    assert_int_equal(c->r.deletes[OBJ_CNP], deletes + 2);
+    kube_client_get_status(c->kc, &st);
+    assert_true(st.synced);
+    assert_null(k->rv);
+    /* The two invalid versions were the only errors. */
+    assert_int_equal(count_logs(&c->r, "error:", NULL), 2);
+    assert_int_equal(count_logs(&c->r, "error:", "ClusterNetworkPolicy ",
+                                NULL), 2);
+    /* Said once more, in the same way; not at each later check. */
+    run_for(1);
+    assert_int_equal(count_logs(&c->r, "the server does not serve", NULL), 1);
+    assert_int_equal(count_logs(&c->r, "info: list of clusternetworkpolicies: "
+                                "the server no longer serves policy."
+                                "networking.k8s.io/v1alpha2 "
+                                "clusternetworkpolicies (the "
+                                "ClusterNetworkPolicy CRD) (HTTP 404): "
+                                "deleting the ", NULL), 1);
+    assert_int_equal(count_logs(&c->r, "error:", NULL), 2);
+
+    client_stop(c);
+    crd_install();
+    free(a);
+    free(b);
+    free(bad);
+}
+
+/* kube_client_sync() answers for the CRD as for the other kinds: absent
+ * on both sides is caught up; created since, the kind is listed at once
+ * (not at the next check, 300 s away here) and the sync returns with its
+ * objects; removed with no object left, the watch's end, then its 404,
+ * make it absent again. */
+static void
+test_cnp_sync(void **state)
+{
+    NEED_SIM();
+    crd_remove();
+
+    struct client *c = client_new();
+    c->opts.absent_recheck = 300;
+    /* A sync may list the metadata of the quiet kinds: the stand-in holds
+     * the pods of every test by now, so in one page, not by 3. */
+    c->opts.page_size = 500;
+    client_start(c, NULL);
+    assert_true(run_until(is_synced, c, 10));
+    assert_true(kind_status(c, OBJ_CNP).absent);
+
+    char *result = NULL;
+    kube_client_sync(c->kc, sync_cb, &result);
+    assert_true(run_until(sync_done, &result, 30));
+    assert_string_equal(result, "ok");
+    free(result);
+    assert_true(kind_status(c, OBJ_CNP).absent);
+
+    crd_install();
+    char *a = test_ns("sync-cnp");
+    put_cnp(a, 7, false, true);
+    result = NULL;
+    kube_client_sync(c->kc, sync_cb, &result);
+    assert_true(run_until(sync_done, &result, 30));
+    assert_string_equal(result, "ok");
+    free(result);
+    const struct entry *e = strmap_get(&c->r.objs[OBJ_CNP], a);
+    assert_non_null(e);
+    assert_string_equal(e->label, "7");
+    assert_false(kind_status(c, OBJ_CNP).absent);
+    wait_connected(c, OBJ_CNP);
+
+    delete_object("clusternetworkpolicies", NULL, a);
+    result = NULL;
+    kube_client_sync(c->kc, sync_cb, &result);
+    assert_true(run_until(sync_done, &result, 30));
+    assert_string_equal(result, "ok");
+    free(result);
+    assert_int_equal(c->r.objs[OBJ_CNP].n, 0);
+
+    /* No object left to delete: nothing but the watch's end tells. */
+    crd_remove();
+    assert_true(run_until(cnp_absent_and_none, c, 30));
+    assert_int_equal(count_logs(&c->r, "error:", NULL), 0);
+    result = NULL;
+    kube_client_sync(c->kc, sync_cb, &result);
+    assert_true(run_until(sync_done, &result, 30));
+    assert_string_equal(result, "ok");
+    free(result);
+
+    /* Created again, with a policy, while a sync waits: it has it. */
+    crd_install();
+    put_cnp(a, 8, false, true);
+    result = NULL;
+    kube_client_sync(c->kc, sync_cb, &result);
+    assert_true(run_until(sync_done, &result, 30));
+    assert_string_equal(result, "ok");
+    free(result);
+    assert_true(cnp_held(c));
+    assert_int_equal(count_logs(&c->r, "error:", NULL), 0);
+    delete_object("clusternetworkpolicies", NULL, a);
+
+    client_stop(c);
+    free(a);
+}
+
 /* kube_client_send(): a POST and a PATCH of an Event, the answers and
  * a failure's message. */
 struct send_wait {
@@ -3298,14 +3619,20 @@ main(int argc, char *argv[])
             sim.client_cert = argv[++i];
         } else if (!strcmp(argv[i], "--client-key") && i + 1 < argc) {
             sim.client_key = argv[++i];
+        } else if (!strcmp(argv[i], "--cnp-crd") && i + 1 < argc) {
+            sim.cnp_crd = argv[++i];
         } else if (!strcmp(argv[i], "-v")) {
             sim.verbose = true;
         } else {
-            fprintf(stderr, "usage: %s [--sim KUBECONFIG [--client-cert FILE "
-                    "--client-key FILE] [--quiet-sim KUBECONFIG]] [-v]\n",
-                    argv[0]);
+            fprintf(stderr, "usage: %s [--sim KUBECONFIG --cnp-crd FILE "
+                    "[--client-cert FILE --client-key FILE] [--quiet-sim "
+                    "KUBECONFIG]] [-v]\n", argv[0]);
             return 2;
         }
+    }
+    if (sim.kubeconfig && !sim.cnp_crd) {
+        fprintf(stderr, "%s: --sim needs --cnp-crd\n", argv[0]);
+        return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
 
@@ -3342,6 +3669,8 @@ main(int argc, char *argv[])
         cmocka_unit_test_teardown(test_client_cert, client_teardown),
         cmocka_unit_test_teardown(test_invalid_object, client_teardown),
         cmocka_unit_test_teardown(test_send, client_teardown),
+        cmocka_unit_test_teardown(test_cnp_crd, client_teardown),
+        cmocka_unit_test_teardown(test_cnp_sync, client_teardown),
     };
     const struct CMUnitTest fake_tests[] = {
         cmocka_unit_test_teardown(test_http_token, client_teardown),

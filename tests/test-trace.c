@@ -10,15 +10,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cluster.h"
 #include "cookie.h"
 #include "np-util.h"
+#include "objects.h"
 #include "trace.h"
 
 /* The captures: the bed of tests/daemon (x/a 10.9.1.1 port 1, x/b
  * 10.9.1.2 port 2, y/a 10.9.2.1 port 3, z/a 10.9.3.1 port 4), flows of
  * 'ovs-netpol compile --node node-1 --ports PORTS' with x/allow-x (policy
  * 0: namespace x to x/a:80) and, in the "--generation 3" captures, also
- * z/egress-z (policy 1: z's pods may reach 10.9.1.0/24:80 only). */
+ * z/egress-z (policy 1: z's pods may reach 10.9.1.0/24:80 only); in the
+ * "--generation 5" captures (cnp-*.txt) x/allow-x and the
+ * ClusterNetworkPolicies of capture.py's CNPS:
+ *
+ *   1 quiet-y           Baseline 10, subject namespace y, ingress rule 0
+ *                       "deny-all": Deny from every namespace
+ *   2 tenant-isolation  Admin 10, subject namespace z, egress rule 0
+ *                       "accept-x-web": Accept to namespace x TCP 80,
+ *                       rule 1 "deny-other-tenants": Deny to namespace y
+ *   3 no-names          Baseline 20, subject x/a, egress rule 0
+ *                       "deny-example": Deny to a domain name (fails
+ *                       closed: every connection)
+ *   4 web-from-z        Admin 20, subject x's app=a pods, ingress rule 0
+ *                       "z-to-web": Accept from namespace z to the named
+ *                       port "http" (80), rule 1 "y-to-netpol": Pass from
+ *                       namespace y
+ */
 static char *
 read_capture(const char *name)
 {
@@ -47,6 +65,33 @@ names(void *aux, uint32_t pno)
 {
     static const char *const n[] = { "x/allow-x", "z/egress-z" };
     return pno < 2 ? n[pno] : NULL;
+}
+
+/* The flow set's names of generation 5 (compile.h), and the rules' names
+ * that only the objects hold (the daemon looks them up). */
+static const char *
+names5(void *aux, uint32_t pno)
+{
+    static const char *const n[] = {
+        "x/allow-x", "ClusterNetworkPolicy quiet-y",
+        "ClusterNetworkPolicy tenant-isolation",
+        "ClusterNetworkPolicy no-names", "ClusterNetworkPolicy web-from-z",
+    };
+    return pno < ARRAY_SIZE(n) ? n[pno] : NULL;
+}
+
+static const char *
+rules5(void *aux, uint32_t pno, bool ingress, unsigned int rule)
+{
+    static const char *const egress[5][2] = {
+        [2] = { "accept-x-web", "deny-other-tenants" },
+        [3] = { "deny-example", NULL },
+    };
+    static const char *const ingress_[5][2] = {
+        [1] = { "deny-all", NULL }, [4] = { "z-to-web", "y-to-netpol" },
+    };
+    return (pno < 5 && rule < 2 ? (ingress ? ingress_ : egress)[pno][rule]
+            : NULL);
 }
 
 static void
@@ -138,30 +183,51 @@ test_cookie_parse(void **state)
 static void
 test_cookie_describe(void **state)
 {
-    char *s = trace_cookie_describe(UINT64_C(0x4e50000300000800), names, NULL);
+    char *s = trace_cookie_describe(UINT64_C(0x4e50000300000800), names, NULL, NULL);
     assert_string_equal(s, "NetworkPolicy x/allow-x, ingress rule 0");
     free(s);
-    s = trace_cookie_describe(UINT64_C(0x4e50030300001003), names, NULL);
+    s = trace_cookie_describe(UINT64_C(0x4e50030300001003), names, NULL, NULL);
     assert_string_equal(s, "NetworkPolicy z/egress-z, egress rule 3");
     free(s);
-    s = trace_cookie_describe(UINT64_C(0x4e50000400000800), names, NULL);
+    s = trace_cookie_describe(UINT64_C(0x4e50000400000800), names, NULL, NULL);
     assert_contains(s, "default deny for ingress");
     assert_contains(s, "NetworkPolicy x/allow-x isolates for ingress");
     free(s);
-    s = trace_cookie_describe(UINT64_C(0x4e50000300009800), names, NULL);
+    s = trace_cookie_describe(UINT64_C(0x4e50000300009800), names, NULL, NULL);
     assert_contains(s, "NetworkPolicy #9 (a policy number the daemon does "
                     "not know now");
     free(s);
-    s = trace_cookie_describe(UINT64_C(0x4e50000100000000), names, NULL);
+    /* ClusterNetworkPolicy: the flow set's name, the rule's name if the
+     * caller knows it. */
+    s = trace_cookie_describe(UINT64_C(0x4e50000600002001), names5, rules5,
+                              NULL);
+    assert_string_equal(s, "ClusterNetworkPolicy tenant-isolation, egress "
+                        "rule 1 (\"deny-other-tenants\")");
+    free(s);
+    s = trace_cookie_describe(UINT64_C(0x4e50000600004800), names5, NULL,
+                              NULL);
+    assert_string_equal(s, "ClusterNetworkPolicy web-from-z, ingress rule 0");
+    free(s);
+    s = trace_cookie_describe(UINT64_C(0x4e50000600000001), names, NULL,
+                              NULL);      /* A bare name is the CNP's. */
+    assert_string_equal(s, "ClusterNetworkPolicy x/allow-x, egress rule 1");
+    free(s);
+    s = trace_cookie_describe(UINT64_C(0x4e50000600009000), names5, rules5,
+                              NULL);
+    assert_string_equal(s, "ClusterNetworkPolicy #9 (a policy number the "
+                        "daemon does not know now: deleted since?), egress "
+                        "rule 0");
+    free(s);
+    s = trace_cookie_describe(UINT64_C(0x4e50000100000000), names, NULL, NULL);
     assert_contains(s, "infrastructure");
     free(s);
-    s = trace_cookie_describe(UINT64_C(0x4e50000200000000), names, NULL);
+    s = trace_cookie_describe(UINT64_C(0x4e50000200000000), names, NULL, NULL);
     assert_contains(s, "conjunction clause");
     free(s);
-    s = trace_cookie_describe(UINT64_C(0x4e50000900000000), names, NULL);
+    s = trace_cookie_describe(UINT64_C(0x4e50000900000000), names, NULL, NULL);
     assert_contains(s, "unknown kind 9");
     free(s);
-    s = trace_cookie_describe(UINT64_C(0x1234), names, NULL);
+    s = trace_cookie_describe(UINT64_C(0x1234), names, NULL, NULL);
     assert_contains(s, "cookie 0x1234 is not an ovs-netpol cookie");
     free(s);
 }
@@ -400,6 +466,7 @@ struct capture_case {
     uint8_t generation;
     enum trace_verdict verdict;
     const char *needles[6];
+    const char *absent[4];      /* Must not appear (a wrong rule, tier). */
 };
 
 static const struct capture_case cases[] = {
@@ -411,7 +478,7 @@ static const struct capture_case cases[] = {
         "  table 4 egress rules: no egress rule for x/b matches (miss)\n",
         "  table 8 ingress rules: conj_id=1 -> NetworkPolicy x/allow-x "
         "ingress rule 0\n",
-        "  table 11 commit: allowed -> connection committed" } },
+        "  table 11 commit: allowed -> connection committed" }, { NULL } },
     { "denied-ingress-default.txt", "y/a", "x/a", 0, TRACE_DENIED,
       { "  ingress: DENIED by the default deny of x/a: isolated for ingress "
         "by x/allow-x, and no ingress rule admits this\n",
@@ -422,24 +489,24 @@ static const struct capture_case cases[] = {
         "  table 8 ingress rules: no ingress rule for x/a matches (miss)\n",
         "  table 9 ingress default deny: x/a isolated for ingress by "
         "x/allow-x -> drop\n",
-        "datapath actions: drop\n" } },
+        "datapath actions: drop\n" }, { NULL } },
     { "denied-egress-default.txt", "z/a", "y/a", 3, TRACE_DENIED,
       { "  egress:  DENIED by the default deny of z/a: isolated for egress "
         "by z/egress-z, and no egress rule admits this\n",
         "  ingress: not reached\n",
         "  table 5 egress default deny: z/a isolated for egress by "
-        "z/egress-z -> drop\n" } },
+        "z/egress-z -> drop\n" }, { NULL } },
     { "denied-egress-rule-ingress-default.txt", "z/a", "x/a", 3, TRACE_DENIED,
       { "  egress:  allowed by NetworkPolicy z/egress-z egress rule 0\n",
         "  ingress: DENIED by the default deny of x/a",
         "  table 4 egress rules: conj_id=2 -> NetworkPolicy z/egress-z "
         "egress rule 0\n",
         "  table 7 admin tier ingress: no admin ClusterNetworkPolicy decides "
-        "x/a's ingress -> NetworkPolicy\n" } },
+        "x/a's ingress -> NetworkPolicy\n" }, { NULL } },
     { "denied-spoof.txt", "10.9.1.2", "x/a", 3, TRACE_DENIED,
       { "  egress:  DENIED by the spoof guard (ip,in_port=3)\n",
         "  table 2 spoof guard: ip,in_port=3: 10.9.1.2 is not the address "
-        "of this port's pod: spoofed -> drop\n" } },
+        "of this port's pod: spoofed -> drop\n" }, { NULL } },
     /* A veth plugged without iface-id (ofport 5); the trace names it
      * from its match when the daemon gives no name. */
     { "denied-unbound-port.txt", "10.9.1.50", "z/a", 0, TRACE_DENIED,
@@ -448,26 +515,230 @@ static const struct capture_case cases[] = {
         "  ingress: not reached\n",
         "  table 0 classify: port 5 carries no pod and is not an uplink or "
         "node port -> drop\n",
-        "datapath actions: drop\n" } },
+        "datapath actions: drop\n" }, { NULL } },
     /* A reply from the port of pod y/g, which the daemon does not know:
      * dropped before conntrack could pass it. */
     { "denied-port-no-flows.txt", "y/g", "y/a", 0, TRACE_DENIED,
       { "  egress:  DENIED: port 6 is bound to a pod that has no flows (not "
         "known yet, no address yet, finished, or on another node): it sends "
         "no IP\n",
-        "  table 0 classify: port 6 is bound to a pod that has no flows" } },
+        "  table 0 classify: port 6 is bound to a pod that has no flows" }, { NULL } },
     { "allowed-none-isolated-udp.txt", "y/a", "z/a", 3, TRACE_ALLOWED,
       { "  egress:  allowed: y/a is not isolated for egress\n",
-        "  ingress: allowed: z/a is not isolated for ingress\n" } },
+        "  ingress: allowed: z/a is not isolated for ingress\n" }, { NULL } },
     { "denied-from-local-nonnode.txt", "10.9.0.254", "x/a", 3, TRACE_DENIED,
       { "  egress:  not checked here: 10.9.0.254 is not a local pod\n",
         "  table 2 spoof guard: 10.9.0.254 is not a local pod -> ingress "
         "checks only\n",
         "  table 9 ingress default deny: x/a isolated for ingress by "
-        "x/allow-x -> drop\n" } },
+        "x/allow-x -> drop\n" }, { NULL } },
     { "denied-sctp-egress.txt", "z/a", "x/a", 3, TRACE_DENIED,
-      { "  egress:  DENIED by the default deny of z/a" } },
+      { "  egress:  DENIED by the default deny of z/a" }, { NULL } },
+
+    /* ClusterNetworkPolicy: the tier (from the table), the policy (from
+     * the cookie's number), the rule (its index, and its name from the
+     * objects), and the action (from the flow's actions). */
+    { "cnp-admin-accept.txt", "z/a", "x/a", 5, TRACE_ALLOWED,
+      { "  egress:  allowed by admin ClusterNetworkPolicy tenant-isolation "
+        "egress rule 0 (\"accept-x-web\"): Accept\n",
+        "  ingress: allowed by admin ClusterNetworkPolicy web-from-z ingress "
+        "rule 0 (\"z-to-web\"): Accept\n",
+        "  table 3 admin tier egress: ClusterNetworkPolicy tenant-isolation "
+        "egress rule 0 (\"accept-x-web\"): Accept -> allowed for egress, on "
+        "to the ingress side (table 7)\n",
+        "  table 7 admin tier ingress: ClusterNetworkPolicy web-from-z "
+        "ingress rule 0 (\"z-to-web\"): Accept -> allowed for ingress, on to "
+        "the commit (table 11)\n",
+        "  table 11 commit: allowed -> connection committed" },
+      /* Accept ends the direction: NetworkPolicy is not asked (x/a is
+       * isolated by x/allow-x, which z is not in). */
+      { "table 4 ", "table 8 ", "table 9 ", "default deny" } },
+    { "cnp-admin-deny-new.txt", "z/a", "y/a", 5, TRACE_DENIED,
+      { "  egress:  DENIED by admin ClusterNetworkPolicy tenant-isolation "
+        "egress rule 1 (\"deny-other-tenants\"): Deny\n",
+        "  ingress: not reached\n",
+        "  table 3 admin tier egress: ClusterNetworkPolicy tenant-isolation "
+        "egress rule 1 (\"deny-other-tenants\"): Deny -> drop\n",
+        "datapath actions: drop\n" },
+      { "accept-x-web", "baseline", "quiet-y" } },
+    { "cnp-admin-deny-established.txt", "z/a", "y/a", 5, TRACE_DENIED,
+      { "  egress:  DENIED by admin ClusterNetworkPolicy tenant-isolation "
+        "egress rule 1 (\"deny-other-tenants\"): Deny (established "
+        "connection cut)\n",
+        "  -- after conntrack (recirculation 1): established connection, "
+        "ct_state=est|trk\n",
+        "  table 1 conntrack state: established connection, original "
+        "direction -> policies again\n",
+        "  table 3 admin tier egress: ClusterNetworkPolicy tenant-isolation "
+        "egress rule 1 (\"deny-other-tenants\"): Deny -> established "
+        "connection cut (drop)\n" },
+      { "new connection", "accept-x-web" } },
+    { "cnp-admin-pass.txt", "y/a", "x/a", 5, TRACE_DENIED,
+      { "  egress:  allowed: y/a is not isolated for egress\n",
+        "  ingress: DENIED by the default deny of x/a: isolated for ingress "
+        "by x/allow-x, and no ingress rule admits this (after admin "
+        "ClusterNetworkPolicy web-from-z ingress rule 1 (\"y-to-netpol\"): "
+        "Pass, on to NetworkPolicy)\n",
+        "  table 7 admin tier ingress: ClusterNetworkPolicy web-from-z "
+        "ingress rule 1 (\"y-to-netpol\"): Pass -> on to NetworkPolicy "
+        "(table 8)\n",
+        "  table 9 ingress default deny: x/a isolated for ingress by "
+        "x/allow-x -> drop\n" },
+      { "z-to-web", "table 10 " } },
+    { "cnp-baseline-deny.txt", "x/b", "y/a", 5, TRACE_DENIED,
+      { "  egress:  allowed: x/b is not isolated for egress\n",
+        "  ingress: DENIED by baseline ClusterNetworkPolicy quiet-y ingress "
+        "rule 0 (\"deny-all\"): Deny\n",
+        "  table 3 admin tier egress: no admin ClusterNetworkPolicy decides "
+        "x/b's egress -> NetworkPolicy\n",
+        "  table 9 ingress default deny: y/a not isolated for ingress -> on\n",
+        "  table 10 baseline tier ingress: ClusterNetworkPolicy quiet-y "
+        "ingress rule 0 (\"deny-all\"): Deny -> drop\n" },
+      { "admin ClusterNetworkPolicy quiet-y", "tenant-isolation",
+        "web-from-z" } },
+    /* The admin tables hold rules for z and x/a; none matches x/b. */
+    { "cnp-admin-miss.txt", "x/b", "x/a", 5, TRACE_ALLOWED,
+      { "  egress:  allowed: x/b is not isolated for egress\n",
+        "  ingress: allowed by NetworkPolicy x/allow-x ingress rule 0\n",
+        "  table 3 admin tier egress: no admin ClusterNetworkPolicy decides "
+        "x/b's egress -> NetworkPolicy\n",
+        "  table 7 admin tier ingress: no admin ClusterNetworkPolicy decides "
+        "x/a's ingress -> NetworkPolicy\n",
+        "  table 8 ingress rules: conj_id=1 -> NetworkPolicy x/allow-x "
+        "ingress rule 0\n" },
+      { "ClusterNetworkPolicy web-from-z", "ClusterNetworkPolicy tenant",
+        "(after " } },
 };
+
+/* A ClusterNetworkPolicy rule's hit by itself: the tier from the table
+ * (with a table base), the action from the first action line. */
+static void
+test_cnp_hits(void **state)
+{
+    (void) state;
+    struct trace_context ctx = {
+        .table_base = 20, .policy_name = names5, .rule_name = rules5,
+        .src = "z/a", .dst = "y/a",
+    };
+    struct np_cookie ck = { .kind = NPC_CNP, .policy = 2, .rule = 0 };
+    struct trace_hit h = {
+        .table = 26, .match = (char *) "conj_id=7", .priority = 60000,
+        .cookie = np_cookie_encode(&ck), .actions = (char *) "goto_table:27",
+    };
+    char *s = trace_describe_hit(&h, &ctx);
+    assert_string_equal(s, "table 26 baseline tier egress: ClusterNetworkPolicy "
+                        "tenant-isolation egress rule 0 (\"accept-x-web\"): "
+                        "Pass -> past the baseline, on to the ingress side "
+                        "(table 27)");
+    free(s);
+
+    h.table = 23;
+    h.actions = (char *) "set_field:0x7->reg0";
+    s = trace_describe_hit(&h, &ctx);
+    assert_string_equal(s, "table 23 admin tier egress: ClusterNetworkPolicy "
+                        "tenant-isolation egress rule 0 (\"accept-x-web\"): "
+                        "Accept -> allowed for egress, on to the ingress "
+                        "side (table 27)");
+    free(s);
+
+    /* Baseline Pass decides: nothing after the baseline denies. */
+    struct trace_result r = { .n_sections = 1 };
+    struct trace_section sec = {
+        .hits = &h, .n_hits = 1, .datapath_actions = (char *) "1",
+    };
+    r.sections = &sec;
+    h.table = 26;
+    h.actions = (char *) "goto_table:27";
+    char *rep = trace_report(&r, &ctx, "pkt", NULL);
+    assert_contains(rep, "  egress:  allowed: baseline ClusterNetworkPolicy "
+                    "tenant-isolation egress rule 0 (\"accept-x-web\"): "
+                    "Pass, past the baseline\n");
+    free(rep);
+
+    /* An egress rule's cookie in an ingress table, or a CNP cookie in
+     * NetworkPolicy's table: not what the compiler makes, said so, and it
+     * decides nothing. */
+    h.table = 27;
+    s = trace_describe_hit(&h, &ctx);
+    assert_contains(s, "(not a tier rule's flow)");
+    free(s);
+    h.table = 24;
+    h.actions = (char *) "drop";
+    s = trace_describe_hit(&h, &ctx);
+    assert_contains(s, "table 24 egress rules: ClusterNetworkPolicy "
+                    "tenant-isolation egress rule 0 (\"accept-x-web\"): "
+                    "conj_id=7, priority 60000 -> drop (not a tier rule's "
+                    "flow)");
+    free(s);
+    rep = trace_report(&r, &ctx, "pkt", NULL);
+    assert_contains(rep, "  egress:  not reached\n");
+    free(rep);
+}
+
+/* ---- explain NS/POD. ---- */
+
+static struct cluster *
+cluster_from_file(const char *name)
+{
+    char *text = read_capture(name);
+    struct obj_batch batch;
+    obj_batch_init(&batch);
+    objects_parse_buffer(name, text, strlen(text), &batch);
+    for (size_t i = 0; i < batch.n_errors; i++) {
+        print_error("%s\n", batch.errors[i]);
+    }
+    assert_int_equal(batch.n_errors, 0);
+    struct cluster *c = cluster_create();
+    cluster_apply_batch(c, &batch);
+    obj_batch_destroy(&batch);
+    free(text);
+    return c;
+}
+
+static void
+test_explain_pod(void **state)
+{
+    (void) state;
+    struct cluster *c = cluster_from_file("explain-pod.yaml");
+    char *s = trace_explain_pod(c, "x", "a");
+    assert_non_null(s);
+    /* Per direction: admin (by priority, then name; only the policies
+     * with rules in that direction whose subject selects the pod),
+     * NetworkPolicy, baseline. */
+    assert_string_equal(s,
+        "pod x/a (10.9.1.1, node node-1)\n"
+        "egress (connections x/a opens):\n"
+        "    admin tier:\n"
+        "      1. ClusterNetworkPolicy z-early (priority 1): egress rule 0 "
+        "\"dns\": Accept\n"
+        "      2. ClusterNetworkPolicy a-first (priority 5): egress rule 0: "
+        "Deny, egress rule 1 \"web\": Pass\n"
+        "      3. ClusterNetworkPolicy b-second (priority 5): egress rule 0 "
+        "\"to-red\": Accept\n"
+        "    NetworkPolicy: not isolated\n"
+        "    baseline tier:\n"
+        "      1. ClusterNetworkPolicy base (priority 3): egress rule 0 "
+        "\"no-names\": Deny (fails closed: every connection)\n"
+        "ingress (connections to x/a):\n"
+        "    admin tier:    none\n"
+        "    NetworkPolicy: isolated by x/allow-x (1 ingress rule)\n"
+        "    baseline tier:\n"
+        "      1. ClusterNetworkPolicy base (priority 3): ingress rule 0 "
+        "\"deny-all\": Deny\n"
+        "      (not reached: NetworkPolicy decides every connection of a "
+        "pod it isolates)\n");
+    free(s);
+
+    /* A hostNetwork pod is its node: nothing selects it. */
+    s = trace_explain_pod(c, "x", "h");
+    assert_contains(s, "  hostNetwork: no policy selects or isolates it");
+    assert_null(strstr(s, "ClusterNetworkPolicy"));
+    assert_null(strstr(s, "allow-x"));
+    free(s);
+
+    assert_null(trace_explain_pod(c, "x", "nope"));
+    cluster_destroy(c);
+}
 
 /* trace --in-port NAME: the narration names the port as the operator
  * did. */
@@ -507,8 +778,11 @@ test_reports(void **state)
             fail_msg("%s: verdict %s", c->file,
                      trace_verdict_name(trace_verdict_of(&r)));
         }
+        bool cnp = c->generation == 5;
         struct trace_context ctx = {
-            .generation = c->generation, .policy_name = names,
+            .generation = c->generation,
+            .policy_name = cnp ? names5 : names,
+            .rule_name = cnp ? rules5 : NULL,
             .src = c->src, .dst = c->dst,
         };
         char *rep = trace_report(&r, &ctx, "pkt", text);
@@ -516,6 +790,15 @@ test_reports(void **state)
         assert_true(!strncmp(rep, head, strlen(head)));
         for (size_t j = 0; j < ARRAY_SIZE(c->needles) && c->needles[j]; j++) {
             assert_contains(rep, c->needles[j]);
+        }
+        /* Before the raw text, which has every table's number. */
+        const char *raw = strstr(rep, "---- ofproto/trace ----\n");
+        for (size_t j = 0; j < ARRAY_SIZE(c->absent) && c->absent[j]; j++) {
+            const char *hit = strstr(rep, c->absent[j]);
+            if (hit && (!raw || hit < raw)) {
+                fail_msg("%s: %s\n---- has ----\n%s", c->file, rep,
+                         c->absent[j]);
+            }
         }
         /* Our flows carry the generation we said is current. */
         assert_null(strstr(rep, "not the daemon's current"));
@@ -608,6 +891,8 @@ main(void)
         cmocka_unit_test(test_parse_nested),
         cmocka_unit_test(test_verdicts),
         cmocka_unit_test(test_reports),
+        cmocka_unit_test(test_cnp_hits),
+        cmocka_unit_test(test_explain_pod),
         cmocka_unit_test(test_report_port_name),
         cmocka_unit_test(test_stale_generation),
         cmocka_unit_test(test_ports),

@@ -21,11 +21,12 @@ check() {
 # 500 still make every kind of event several times.
 CHURN_EVENTS=${CHURN_EVENTS:-500}
 export CHURN_EVENTS
-for t in tests/test-addr tests/test-np-util tests/test-cni-conf tests/test-labels tests/test-compile tests/test-compile-flags tests/test-objects tests/test-engine tests/test-churn tests/test-source-dir tests/test-http tests/test-rule-stats tests/test-audit-log tests/test-cnp; do
+for t in tests/test-addr tests/test-np-util tests/test-cni-conf tests/test-labels tests/test-compile tests/test-compile-flags tests/test-objects tests/test-engine tests/test-churn tests/test-source-dir tests/test-http tests/test-rule-stats tests/test-audit-log tests/test-cnp tests/test-trace; do
     check "$t"
 done
 check ./ovs-netpol compile deploy/examples/cluster.yaml deploy/examples/test-network-policy.yaml deploy/examples/default-deny-other.yaml
 check ./ovs-netpol compile tests/data/cli/mixed.yaml
 check ./ovs-netpol compile --ports tests/data/cli/ports-unbound.txt --uplink-port eth1 deploy/examples/cluster.yaml
 check ./ovs-netpol compile --node node-1 tests/cases/model.json
+check ./ovs-netpol compile tests/data/cli/cnp.yaml
 exit $fail

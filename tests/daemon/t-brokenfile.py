@@ -125,7 +125,16 @@ def test(bed):
         dlib.log("%s: %d probes %s" % (label, len(rows), dlib.summarize(rows)))
         if not rows:
             problems.append("prober %s recorded nothing" % label)
-        if bad:
+        # An allowed probe that timed out alone, between two that
+        # connected, is a SYN lost on a loaded machine (the sanitizer
+        # build under CI), not the table: a gap in the flows fails probes
+        # in a row.  One in a hundred is forgiven and reported.
+        lone = dlib.lone_losses(rows, bad) if expect == "allowed" else []
+        if lone and len(lone) == len(bad) and len(lone) * 100 <= len(rows):
+            dlib.log("%s: %d lone timeout(s) between connected probes, "
+                     "forgiven as lost under load: %s" % (
+                         label, len(lone), ", ".join("%.3f" % r[0] for r in lone)))
+        elif bad:
             problems.append("%d of %d %s probes were not %s while the file was broken"
                             % (len(bad), len(rows), label, expect))
 

@@ -12,7 +12,11 @@
 #      connections stay open at both ends;
 #   3. allowed again: the same TCP connections carry data again (nothing
 #      lost, nothing reconnected), and the UDP flows;
-#   4. and 5. the same with x/c's egress (egress default deny).
+#   4. and 5. the same with x/c's egress (egress default deny);
+#   6. to 10. the same with ClusterNetworkPolicy: an Admin Deny of x/s's
+#      ingress cuts; an Admin Accept over a NetworkPolicy that isolates
+#      x/s keeps the connections; a Baseline Deny of x/c's egress cuts;
+#      allowed again.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
@@ -58,7 +62,9 @@ ns_s=$(awk '$1=="x/s" {print $3}' "$sbx/pods")
 sw() { ip netns exec "$NP_SANDBOX_NETNS" "$@"; }
 
 # cluster NAME [POLICY...]: writes $work/NAME.json, the pods plus the
-# policies, each "pod:direction:ports" (ports "7000,8080" or "9").
+# policies, each "pod:direction:ports" (ports "7000,8080" or "9"), a
+# NetworkPolicy, or "cnp:TIER:ACTION:pod:direction:ports", a
+# ClusterNetworkPolicy whose subject is that pod and whose peer the other.
 cluster() {
     local name=$1
     shift
@@ -74,6 +80,22 @@ for name, ips in (("c", ["$C4", "$C6"]), ("s", ["$S4", "$S6"])):
                   "status": {"phase": "Running", "podIP": ips[0],
                              "podIPs": [{"ip": ip} for ip in ips]}})
 for spec in sys.argv[1:]:
+    if spec.startswith("cnp:"):
+        _, tier, action, pod, direction, ports = spec.split(":")
+        other = {"pods": {"namespaceSelector": {},
+                          "podSelector": {"matchLabels": {"pod": "s" if pod == "c" else "c"}}}}
+        rule = {"name": action.lower(), "action": action,
+                "from" if direction == "ingress" else "to": [other],
+                "protocols": [{proto: {"destinationPort": {"number": int(p)}}}
+                              for p in ports.split(",") for proto in ("tcp", "udp")]}
+        items.append({"apiVersion": "policy.networking.k8s.io/v1alpha2",
+                      "kind": "ClusterNetworkPolicy",
+                      "metadata": {"name": "%s-%s-%s" % (tier.lower(), action.lower(), pod)},
+                      "spec": {"tier": tier, "priority": 1,
+                               "subject": {"pods": {"namespaceSelector": {},
+                                                    "podSelector": {"matchLabels": {"pod": pod}}}},
+                               direction: [rule]}})
+        continue
     pod, direction, ports = spec.split(":")
     peer = {"podSelector": {"matchLabels": {"pod": "s" if pod == "c" else "c"}}}
     rule = {"ports": [{"protocol": proto, "port": int(p)}
@@ -97,6 +119,9 @@ cluster allow-all
 cluster allow s:ingress:$PORT,$PROBE c:egress:$PORT,$PROBE
 cluster deny-in s:ingress:9 c:egress:$PORT,$PROBE
 cluster deny-out s:ingress:$PORT,$PROBE c:egress:9
+cluster cnp-admin-deny-in cnp:Admin:Deny:s:ingress:$PORT,$PROBE
+cluster cnp-admin-accept-over-np s:ingress:9 cnp:Admin:Accept:s:ingress:$PORT,$PROBE
+cluster cnp-baseline-deny-out cnp:Baseline:Deny:c:egress:$PORT,$PROBE
 
 now() { date +%s.%N; }
 
@@ -331,6 +356,11 @@ step "2. x/s no longer allows it (ingress)" denied deny-in
 step "3. allowed again" allowed_again allow
 step "4. x/c no longer allows it (egress)" denied deny-out
 step "5. allowed again" allowed_again allow
+step "6. an Admin ClusterNetworkPolicy denies x/s's ingress" denied cnp-admin-deny-in
+step "7. allowed again" allowed_again allow
+step "8. an Admin Accept over a NetworkPolicy that isolates x/s" still_allowed cnp-admin-accept-over-np
+step "9. a Baseline ClusterNetworkPolicy denies x/c's egress" denied cnp-baseline-deny-out
+step "10. allowed again" allowed_again allow-all
 
 if [ $fail = 0 ]; then
     echo "established: passed"

@@ -23,7 +23,16 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 static const char *
 policy_name(void *aux, uint32_t pno)
 {
-    return pno % 3 == 1 ? NULL : pno % 3 ? "x/allow-x" : "y/deny-all";
+    return (pno % 4 == 1 ? NULL : pno % 4 == 2 ? "x/allow-x"
+            : pno % 4 == 3 ? "ClusterNetworkPolicy tenants" : "y/deny-all");
+}
+
+/* A ClusterNetworkPolicy rule's name, as the daemon gives it: for some
+ * rules, none for others. */
+static const char *
+rule_name(void *aux, uint32_t pno, bool ingress, unsigned int rule)
+{
+    return rule % 2 ? NULL : ingress ? "from-web" : "deny-other-tenants";
 }
 
 int
@@ -45,6 +54,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             .table_base = 0,
             .generation = 0,
             .policy_name = policy_name,
+            .rule_name = rule_name,
             .src = "x/b",
             .dst = "10.9.1.1",
         };
@@ -66,7 +76,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         assert(*error);
         free(error);
     } else {
-        char *what = trace_cookie_describe(cookie, policy_name, NULL);
+        char *what = trace_cookie_describe(cookie, policy_name, rule_name,
+                                           NULL);
         assert(*what);
         free(what);
     }

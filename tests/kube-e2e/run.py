@@ -14,7 +14,11 @@ restarted with --max-policy-flows 20 and two more policies get one
 TooManyFlows and one UnresolvedNamedPort Event each.  Before that, the
 audit log through the API: `kubectl annotate namespace other
 ovs-netpol.io/audit=deny` makes a denied probe into it one line in the
-daemon's audit log (where the DaemonSet puts it), with no restart.  Every step changes the cluster with kubectl,
+daemon's audit log (where the DaemonSet puts it), with no restart.  The
+stand-in serves no ClusterNetworkPolicy CRD at the start: the daemon says so
+once, at INFO, and is synced; at the end the CRD is applied while it runs,
+and an Admin ClusterNetworkPolicy is applied, patched, patched invalid,
+deleted, applied again, then the CRD deleted (check_cnp()).  Every step changes the cluster with kubectl,
 then runs `ovs-netpol sync --timeout 10`, waits for the port bindings of
 the spoof guard, purges the datapath flow cache and flushes conntrack
 (`ovs-appctl revalidator/purge`, `dpctl/flush-conntrack`, as
@@ -548,6 +552,194 @@ def check_named(bed, ck, named_file):
     bed.sync()
 
 
+# ---- ClusterNetworkPolicy (issue 11) ----------------------------------------
+
+CRD_FILE = "tests/sim/crd-clusternetworkpolicies.yaml"
+CRD_NAME = "clusternetworkpolicies.policy.networking.k8s.io"
+CNP_NAME = "deny-to-db"
+
+# An Admin policy for the role=db pods (db, db2) of every namespace: deny
+# ingress from the namespaces labelled project=myproject (myproject, and
+# other since step (c)), i.e. from client, metrics and web, on every port.
+# No NetworkPolicy is left at this point, so nothing else is denied.
+CNP = {
+    "apiVersion": "policy.networking.k8s.io/v1alpha2",
+    "kind": "ClusterNetworkPolicy",
+    "metadata": {"name": CNP_NAME},
+    "spec": {"tier": "Admin", "priority": 10,
+             "subject": {"pods": {"namespaceSelector": {},
+                                  "podSelector": {"matchLabels":
+                                                  {"role": "db"}}}},
+             "ingress": [{"name": "no-projects", "action": "Deny",
+                          "from": [{"namespaces": {"matchLabels":
+                                                   {"project": "myproject"}}}]}]},
+}
+EXPECT_CNP = every([CL, ME, WE], [DB, DB2])
+
+# Patched (a merge patch replaces the rule list): deny from the
+# role=frontend pods of every namespace instead.
+CNP_PATCH = {"spec": {"ingress": [{
+    "name": "no-frontend", "action": "Deny",
+    "from": [{"pods": {"namespaceSelector": {},
+                       "podSelector": {"matchLabels": {"role": "frontend"}}}}]}]}}
+EXPECT_CNP_PATCHED = every([FE], [DB, DB2])
+
+# Patched again with a label key the CRD's schema lets through and we
+# refuse: its last valid version (the frontend deny) stays.
+CNP_BAD_PATCH = {"spec": {"ingress": [{
+    "name": "bad", "action": "Deny",
+    "from": [{"namespaces": {"matchLabels": {"bad key!": "x"}}}]}]}}
+
+
+def daemon_log_count(bed, *words):
+    with open(bed.daemon_log, errors="replace") as f:
+        return sum(1 for l in f if all(w in l for w in words))
+
+
+def daemon_log_lines(bed, *words):
+    with open(bed.daemon_log, errors="replace") as f:
+        return [l.rstrip("\n") for l in f if all(w in l for w in words)]
+
+
+NO_CRD = ("list of clusternetworkpolicies: the server does not serve "
+          "policy.networking.k8s.io/v1alpha2 clusternetworkpolicies")
+CRD_APPEARED = ("list of clusternetworkpolicies: the server serves "
+                "policy.networking.k8s.io/v1alpha2 clusternetworkpolicies")
+CRD_GONE = ("the server no longer serves policy.networking.k8s.io/v1alpha2 "
+            "clusternetworkpolicies")
+
+
+def status_line(bed, prefix):
+    return next((l for l in bed.status().splitlines()
+                 if l.startswith(prefix)), "")
+
+
+def check_no_crd(bed, ck):
+    """Started before the CRD exists: synced, with no ClusterNetworkPolicy,
+    said once at INFO, not an error."""
+    print("\n== no ClusterNetworkPolicy CRD on the server")
+    lines = daemon_log_lines(bed, NO_CRD)
+    for l in lines:
+        print("  log: " + l)
+    ck(len(lines) == 1 and " info kube: " in lines[0],
+       "said once, at INFO (%d lines)" % len(lines))
+    src = status_line(bed, "source:")
+    ck("(synced;" in src and "clusternetworkpolicies - (not served: no CRD)"
+       in src, "status: %s" % src)
+    err = status_line(bed, "last error:")
+    ck(err == "last error: none", "status: %s" % err)
+
+
+def cnp_step(bed, ck, title, cmds, denied, focus, timeout_ms):
+    """kubectl, sync, purge, the whole matrix: every probe as 'denied'
+    says (the set of denied probes)."""
+    print("\n== ClusterNetworkPolicy: %s" % title)
+    for c in cmds:
+        print("$ kubectl %s" % " ".join(c))
+        out = bed.kubectl(*c).stdout
+        print("".join("  " + l + "\n" for l in out.splitlines()), end="")
+    dt, out = bed.sync()
+    print("$ ovs-netpol sync\n  %s (%.3f s)" % (out, dt))
+    bed.wait_bindings()
+    bed.purge()
+    probes = bed.matrix_probes(PODS7)
+    res = bed.probe(probes, timeout_ms=timeout_ms)
+    bad = []
+    for p in probes:
+        want = "timeout" if p in denied else "connected"
+        if res[p] != want or p in focus:
+            print("  %-4s %-42s %-9s expected %-8s %s" % (
+                "ok" if res[p] == want else "FAIL", fmt_probe(p),
+                {"connected": "allowed", "timeout": "denied"}.get(res[p], res[p]),
+                "denied" if p in denied else "allowed", focus.get(p, "")))
+        if res[p] != want:
+            bad.append(p)
+    ck(not bad, "%d probes, %d denied expected: %s" % (
+        len(probes), len(denied),
+        "all as expected" if not bad else "%d NOT as expected" % len(bad)))
+
+
+def cnp_events(bed):
+    out = bed.kubectl("get", "events", "-n", "default", "-o", "json").stdout
+    return [e for e in json.loads(out)["items"]
+            if (e.get("source") or {}).get("component") == "ovs-netpold"
+            and e["involvedObject"].get("kind") == "ClusterNetworkPolicy"]
+
+
+def check_cnp(bed, ck, files, timeout_ms):
+    """The CRD applied while the daemon runs: picked up at the next sync;
+    a ClusterNetworkPolicy applied, patched, made invalid (its last valid
+    version stays, an Event says why), deleted, applied again; the CRD
+    deleted: its policies go with it."""
+    cnp_file, patch_file, bad_file = files
+    print("\n== ClusterNetworkPolicy CRD applied while the daemon runs")
+    ck(daemon_log_count(bed, NO_CRD) == 1,
+       "the daemon said once that there is no CRD")
+    for c in (["apply", "-f", CRD_FILE],
+              ["wait", "--for=condition=Established", "crd/" + CRD_NAME]):
+        print("$ kubectl %s" % " ".join(c))
+        print("".join("  " + l + "\n"
+                      for l in bed.kubectl(*c).stdout.splitlines()), end="")
+    cnp_step(bed, ck, "applied: Admin Deny to role=db from project=myproject",
+             [["apply", "-f", cnp_file]], EXPECT_CNP,
+             {(CL, DB, 6379): "client's namespace has project=myproject",
+              (ME, DB2, 5978): "other has project=myproject since (c)",
+              (FE, DB, 6379): "default has no project label"}, timeout_ms)
+    lines = daemon_log_lines(bed, CRD_APPEARED)
+    for l in lines:
+        print("  log: " + l)
+    ck(len(lines) == 1 and "1 listed at resourceVersion" in lines[0],
+       "the daemon said once that the CRD appeared, with the policy listed")
+    objs = status_line(bed, "objects:")
+    ck(objs.endswith(", 1 clusternetworkpolicies"), "status: %s" % objs)
+    src = status_line(bed, "source:")
+    ck("(synced;" in src and "not served" not in src, "status: %s" % src)
+
+    cnp_step(bed, ck, "patched: deny from role=frontend instead",
+             [["patch", "clusternetworkpolicy", CNP_NAME, "--type=merge",
+               "--patch-file", patch_file]], EXPECT_CNP_PATCHED,
+             {(FE, DB, 6379): "role=frontend", (CL, DB, 6379): "no more"},
+             timeout_ms)
+    cnp_step(bed, ck, "patched with a bad label key: its last valid "
+             "version stays",
+             [["patch", "clusternetworkpolicy", CNP_NAME, "--type=merge",
+               "--patch-file", bad_file]], EXPECT_CNP_PATCHED,
+             {(FE, DB, 6379): "last valid version"}, timeout_ms)
+    bad = daemon_log_lines(bed, "ClusterNetworkPolicy %s:" % CNP_NAME,
+                           "keeping its last valid version")
+    ck(len(bad) >= 1 and '"bad key!"' in bad[0],
+       "logged as an error: %s" % (bad[0] if bad else "nothing"))
+    deadline = time.monotonic() + 15
+    while True:
+        evs = cnp_events(bed)
+        if evs or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    e = evs[0] if evs else {}
+    ck(len(evs) == 1 and e.get("reason") == "InvalidPolicy"
+       and e["involvedObject"].get("name") == CNP_NAME
+       and "keeping its last valid version" in e.get("message", ""),
+       "one InvalidPolicy Event in namespace default: %s"
+       % (e.get("message") if e else "none"))
+    cnp_step(bed, ck, "deleted", [["delete", "clusternetworkpolicy",
+                                   CNP_NAME]], set(),
+             {(FE, DB, 6379): "no policy"}, timeout_ms)
+    cnp_step(bed, ck, "applied again", [["apply", "-f", cnp_file]],
+             EXPECT_CNP, {(CL, DB, 6379): "denied again"}, timeout_ms)
+    cnp_step(bed, ck, "the CRD deleted: its policies go with it",
+             [["delete", "crd", CRD_NAME]], set(),
+             {(CL, DB, 6379): "no policy"}, timeout_ms)
+    src = status_line(bed, "source:")
+    ck("(synced;" in src and "clusternetworkpolicies - (not served: no CRD)"
+       in src, "status: %s" % src)
+    objs = status_line(bed, "objects:")
+    ck(objs.endswith(", 0 clusternetworkpolicies"), "status: %s" % objs)
+    ck(daemon_log_count(bed, NO_CRD) == 1, "no second 'no CRD' line: "
+       "removal is said in its own words")
+    for l in daemon_log_lines(bed, "clusternetworkpolicies", "kube"):
+        print("  log: " + l)
+
+
 def fmt_probe(p):
     return "%s -> %s:%d" % p
 
@@ -577,7 +769,8 @@ def main():
     files = []
     for name, doc in (("db2", DB2_POD), ("invalid-np", INVALID_NP),
                       ("fixed-np", FIXED_NP), ("too-many", MANY_NP),
-                      ("named-nowhere", NAMED_NP)):
+                      ("named-nowhere", NAMED_NP), ("cnp", CNP),
+                      ("cnp-patch", CNP_PATCH), ("cnp-bad", CNP_BAD_PATCH)):
         files.append(os.path.join(bed.work, name + ".json"))
         with open(files[-1], "w") as f:
             json.dump(doc, f, indent=1)
@@ -609,6 +802,7 @@ def main():
               "a 401 or 403 fails the run)" % (bed.work, bed.daemon.pid,
                                                 bed.sa_user))
         bed.sync(timeout=args.sync_timeout)
+        check_no_crd(bed, ck)
 
         event_checks = {"f": check_events_f, "f''": check_events_f3}
         all_steps = [st + (None,) * (8 - len(st)) for st in steps(*files[:3])]
@@ -715,6 +909,7 @@ def main():
         check_audit(bed, ck)
         check_too_many(bed, ck, files[3])
         check_named(bed, ck, files[4])
+        check_cnp(bed, ck, files[5:8], args.timeout_ms)
         if bed.daemon.poll() is not None:
             raise kubebed.BedError("ovs-netpold exited with %d"
                                    % bed.daemon.returncode)

@@ -10,7 +10,11 @@
 # valid version stays) and deleted; the Events the daemon writes about it
 # (one per invalid version: none more after a forced 410 relist and a
 # recompute), then, with the daemon restarted under --max-policy-flows 20,
-# TooManyFlows and UnresolvedNamedPort Events.  Expected verdicts are written by hand
+# TooManyFlows and UnresolvedNamedPort Events; last ClusterNetworkPolicies:
+# the daemon runs before their CRD exists (said once at INFO, synced), the
+# CRD is applied, a policy applied, patched, patched invalid (last valid
+# version kept, an Event), deleted, applied again, and the CRD deleted,
+# probing after each step.  Expected verdicts are written by hand
 # in run.py.  The stand-in gets deploy/kubernetes (kubectl apply -k) and the
 # daemon runs with a token of the DaemonSet's service account, so under its
 # ClusterRole: a single 401 or 403 for that account fails the run.

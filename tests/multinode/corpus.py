@@ -172,10 +172,21 @@ def worker_class(rc):
             (spec.nodeName cannot change)."""
             want = {}
             for key, o in cluster.objs.items():
-                want[key] = o
+                # The daemon reads no Node from the API (its role may not):
+                # a case's Nodes stay out of the stand-in.
+                if key[0] != "Node":
+                    want[key] = o
+            if any(key[0] == "ClusterNetworkPolicy" for key in want):
+                crd = mnlib.cnp_crd()
+                want[("CustomResourceDefinition", None,
+                      crd["metadata"]["name"])] = crd
             texts = {key: json.dumps(o, sort_keys=True) for key, o in want.items()}
-            order = {"Pod": 0, "NetworkPolicy": 0, "Namespace": 1}
-            gone = [key for key in self.in_sim if key not in want]
+            order = {"Pod": 0, "NetworkPolicy": 0, "ClusterNetworkPolicy": 0,
+                     "Namespace": 1}
+            # The CRD stays once made: a cluster does not drop it between
+            # steps, and its removal would take the policies along.
+            gone = [key for key in self.in_sim if key not in want
+                    and key[0] != "CustomResourceDefinition"]
             for key, o in want.items():
                 if key in self.in_sim and key[0] == "Pod":
                     old = json.loads(self.in_sim[key])

@@ -124,7 +124,20 @@ class Nodes:
 
 KIND_PATH = {"Namespace": ("/api/v1", "namespaces", False),
              "Pod": ("/api/v1", "pods", True),
-             "NetworkPolicy": ("/apis/networking.k8s.io/v1", "networkpolicies", True)}
+             "NetworkPolicy": ("/apis/networking.k8s.io/v1", "networkpolicies", True),
+             "ClusterNetworkPolicy": ("/apis/policy.networking.k8s.io/v1alpha2",
+                                      "clusternetworkpolicies", False)}
+
+# The CustomResourceDefinition of ClusterNetworkPolicy, as a cluster that
+# has it serves it (tests/sim/crd-clusternetworkpolicies.yaml).
+CNP_CRD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sim",
+                       "crd-clusternetworkpolicies.yaml")
+
+
+def cnp_crd():
+    import yaml
+    with open(CNP_CRD) as f:
+        return yaml.safe_load(f)
 
 
 class Sim:
