@@ -26,7 +26,10 @@ tenants' own NetworkPolicies) on a sandbox of its six pods, enforced by
 ovs-netpold following a manifest directory (--source dir:; with
 --compile-only: ovs-netpol compile + ovs-ofctl), TCP and UDP probed; the
 matrix after the policies is checked against TENANT_EXPECTED, written by
-hand from the file's text: exit status 1 on any difference.
+hand from the file's text (and that against tests/oracle); with the daemon,
+`ovs-netpol status` must count the policies and `ovs-netpol trace` name the
+policy that decides a connection of each tier: exit status 1 on any
+difference.
 
 --nodes N runs the same on N nodes (tests/multinode/mnlib.py): one
 userspace OVS per node on a shared L2 underlay, the example pods spread
@@ -871,11 +874,19 @@ def tenants_main(args):
             print("\n$ ovs-netpol --control %s status" % daemon.ctl)
             status = daemon.netpol("status").stdout
             print("".join("  " + l + "\n" for l in status.splitlines()), end="")
-            # Which policy decided, by the switch's own trace: one connection
-            # the Admin tier denies, one it passes to a NetworkPolicy.
-            for src, dst, port in (("red/web", "blue-backend/db", "tcp/8080"),
-                                   ("blue-frontend/web", "blue-backend/db",
-                                    "tcp/8080")):
+            have = "%d networkpolicies, %d clusternetworkpolicies" % (
+                kinds.get("NetworkPolicy", 0), kinds.get("ClusterNetworkPolicy", 0))
+            if have not in status:
+                bad_after.append("ovs-netpol status does not say %r" % have)
+            # Which policy decided, by the switch's own trace: a connection
+            # each tier decides (the Admin tier's Deny; its Pass, then a
+            # NetworkPolicy; the Baseline's Deny), the policy named.
+            for src, dst, port, who in (
+                    ("red/web", "blue-backend/db", "tcp/8080", "tenant-blue"),
+                    ("blue-frontend/web", "blue-backend/db", "tcp/8080",
+                     "db-clients"),
+                    ("blue-backend/db", "blue-frontend/web", "tcp/8080",
+                     "tenant-default-deny")):
                 print("\n$ ovs-netpol --control %s trace %s %s %s"
                       % (daemon.ctl, src, dst, port))
                 r = daemon.netpol("trace", src, dst, port, check=False)
@@ -888,6 +899,9 @@ def tenants_main(args):
                     bad_after.append("trace %s -> %s says %r, the probe was %s"
                                      % (src, dst, verdict,
                                         "connected" if ok else "blocked"))
+                if who not in text.split("path:")[0]:
+                    bad_after.append("trace %s -> %s does not name %s"
+                                     % (src, dst, who))
             if daemon.proc.poll() is not None:
                 bad_after.append("ovs-netpold exited with %d"
                                  % daemon.proc.returncode)
