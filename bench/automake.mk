@@ -25,4 +25,6 @@ EXTRA_DIST += \
 	bench/issue8_table.py \
 	bench/metrics-scrape.sh \
 	bench/metrics_scrape.py \
-	bench/test-gen-cluster.sh
+	bench/test-gen-cluster.sh \
+	bench/cnp-bench.sh \
+	bench/cnp_bench.py

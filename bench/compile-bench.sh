@@ -14,7 +14,12 @@
 #                       broad-large-node1: the same sizes, gen_cluster.py
 #                       --mix broad (issue 8); small small-node1
 #                       broad-small broad-small-node1: 1,000 pods, 100
-#                       policies (quick checks); none in the default
+#                       policies (quick checks); none in the default;
+#                       medium-cnp100[-node1] large-cnp100[-node1]: the
+#                       same clusters with 100 ClusterNetworkPolicies
+#                       (gen_cluster.py --cnps 100), medium-cnp100np[-node1]
+#                       large-cnp100np[-node1]: those 100 written as
+#                       NetworkPolicies (--cnps-as np); none in the default
 #   --bin PATH          the compiler (default ./ovs-netpol in the source tree)
 #   --repeat N          runs per case; wall time is the median (default 3)
 #   --seed N            generator seed (default 1)
@@ -47,11 +52,13 @@ while [ $# -gt 0 ]; do
         --ovn) OVN=1; shift ;;
         --no-ports) PORTS=0; shift ;;
         --compile-args) EXTRA=$2; shift 2 ;;
-        -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
         quick) CASES+=(medium medium-node1 cross); shift ;;
         medium|medium-node1|large|large-node1|cross) CASES+=("$1"); shift ;;
         broad-medium|broad-medium-node1|broad-large|broad-large-node1) CASES+=("$1"); shift ;;
         small|small-node1|broad-small|broad-small-node1) CASES+=("$1"); shift ;;
+        medium-cnp100|medium-cnp100-node1|large-cnp100|large-cnp100-node1) CASES+=("$1"); shift ;;
+        medium-cnp100np|medium-cnp100np-node1|large-cnp100np|large-cnp100np-node1) CASES+=("$1"); shift ;;
         *) echo "compile-bench: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -84,6 +91,10 @@ cluster_args() {
         broad-small) echo "--mix broad --preset small" ;;
         broad-medium) echo "--mix broad --preset medium" ;;
         broad-large) echo "--mix broad --preset large" ;;
+        medium-cnp100) echo "--pods 10000 --policies 1000 --nodes 50 --cnps 100" ;;
+        medium-cnp100np) echo "--pods 10000 --policies 1000 --nodes 50 --cnps 100 --cnps-as np" ;;
+        large-cnp100) echo "--pods 50000 --policies 5000 --nodes 250 --cnps 100" ;;
+        large-cnp100np) echo "--pods 50000 --policies 5000 --nodes 250 --cnps 100 --cnps-as np" ;;
     esac
 }
 
@@ -106,7 +117,7 @@ meta_get() {  # meta_get FILE KEY
     python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["counts"][sys.argv[2]])' "$1" "$2"
 }
 
-# count_flows FILE: prints "total clause_rule infra isolation per_table_json"
+# count_flows FILE: prints "total infra clause rule isolation cnp conj per_table_json"
 # Flows are the lines that are neither empty nor '#' comments; a flow with
 # no table= is in table 0 (ovs-ofctl's default).  The cookie kind is byte 5
 # of the cookie (include/compile.h: prefix 0x4e50 | gen | kind | ...).
@@ -129,8 +140,8 @@ count_flows() {
     END {
         s = ""
         for (t in tab) s = s (s == "" ? "" : ",") "\"" t "\":" tab[t]
-        printf "%d %d %d %d %d %d {%s}\n", n, kind["01"] + 0, kind["02"] + 0, kind["03"] + 0,
-            kind["04"] + 0, conj + 0, s
+        printf "%d %d %d %d %d %d %d {%s}\n", n, kind["01"] + 0, kind["02"] + 0, kind["03"] + 0,
+            kind["04"] + 0, kind["06"] + 0, conj + 0, s
     }' "$1"
 }
 
@@ -153,8 +164,9 @@ run_case() {
         large) cname=large ;;
         large-node1) cname=large node=node-1 ;;
         cross) cname=cross ;;
-        small|broad-small|broad-medium|broad-large) cname=$case ;;
-        small-node1|broad-small-node1|broad-medium-node1|broad-large-node1) cname=${case%-node1} node=node-1 ;;
+        small|broad-small|broad-medium|broad-large|*-cnp100|*-cnp100np) cname=$case ;;
+        small-node1|broad-small-node1|broad-medium-node1|broad-large-node1|*-cnp100-node1|*-cnp100np-node1)
+            cname=${case%-node1} node=node-1 ;;
     esac
     ensure_cluster "$cname"
     [ -n "$node" ] && args+=(--node "$node")
@@ -190,7 +202,7 @@ run_case() {
             FAILED=1
             printf '{"date":"%s","rev":"%s","case":"%s","cluster":"%s","args":"%s","error":"exit %s"}\n' \
                 "$DATE" "$REV" "$case" "$(basename "$CLUSTER")" "${args[*]:-}" "$rc" >>"$OUT/results.jsonl"
-            ROWS+=("$(printf '%-18s %s' "$case" "FAILED (exit $rc)")")
+            ROWS+=("$(printf '%-22s %s' "$case" "FAILED (exit $rc)")")
             return
         fi
         walls+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", (b - a) / 1e9}')")
@@ -202,9 +214,9 @@ run_case() {
     done
     local warn
     warn=$(grep -ci 'warn' "$TMP/stderr" || true)
-    local c total infra clause rule iso conj tables
+    local c total infra clause rule iso cnp conj tables
     c=$(count_flows "$flows")
-    read -r total infra clause rule iso conj tables <<<"$c"
+    read -r total infra clause rule iso cnp conj tables <<<"$c"
     local out_mb wall
     out_mb=$(awk -v s="$(stat -c %s "$flows")" 'BEGIN {printf "%.1f", s / 1048576}')
     wall=$(median "${walls[@]}")
@@ -218,20 +230,20 @@ run_case() {
         large|large-node1) target="wall<5s,rss<500MB"
             met=$(awk -v w="$wall" -v r="$rss" 'BEGIN {print (w < 5 && r < 500 * 1024) ? "yes" : "no"}') ;;
         broad-medium-node1) target="wall<0.3s"; met=$(awk -v w="$wall" 'BEGIN {print (w < 0.3) ? "yes" : "no"}') ;;
-        broad-medium|broad-large|broad-large-node1|*small*) target="-"; met="-" ;;
+        broad-medium|broad-large|broad-large-node1|*small*|*cnp100*) target="-"; met="-" ;;
         cross) target="policy flows~1100"
             met=$(awk -v f="$((clause + rule))" 'BEGIN {print (f >= 1000 && f <= 1300) ? "yes" : "no"}') ;;
     esac
     local walls_json
     walls_json=$(IFS=,; echo "${walls[*]}")
-    printf '{"date":"%s","rev":"%s","case":"%s","cluster":"%s","seed":%s,"args":"%s","namespaces":%s,"pods":%s,"local_pods":%s,"policies":%s,"flows":%s,"flows_per_table":%s,"flows_by_kind":{"infra":%s,"clause":%s,"rule":%s,"isolation":%s},"conjunction_actions":%s,"output_mb":%s,"wall_s":[%s],"wall_median_s":%s,"user_median_s":%s,"sys_median_s":%s,"peak_rss_kb":%s,"stderr_warning_lines":%s,"target":"%s","target_met":"%s"}\n' \
+    printf '{"date":"%s","rev":"%s","case":"%s","cluster":"%s","seed":%s,"args":"%s","namespaces":%s,"pods":%s,"local_pods":%s,"policies":%s,"flows":%s,"flows_per_table":%s,"flows_by_kind":{"infra":%s,"clause":%s,"rule":%s,"isolation":%s,"cnp":%s},"conjunction_actions":%s,"output_mb":%s,"wall_s":[%s],"wall_median_s":%s,"user_median_s":%s,"sys_median_s":%s,"peak_rss_kb":%s,"stderr_warning_lines":%s,"target":"%s","target_met":"%s"}\n' \
         "$DATE" "$REV" "$case" "$(basename "$CLUSTER")" "$SEED" "$(echo "${args[*]:-}" | sed "s|$OUT/clusters/||g")" "$n_ns" "$n_pods" "$n_local" "$n_pol" \
-        "$total" "$tables" "$infra" "$clause" "$rule" "$iso" "$conj" "$out_mb" "$walls_json" "$wall" "$umed" "$smed" \
+        "$total" "$tables" "$infra" "$clause" "$rule" "$iso" "$cnp" "$conj" "$out_mb" "$walls_json" "$wall" "$umed" "$smed" \
         "$rss" "$warn" "$target" "$met" | tee -a "$OUT/results.jsonl" >"$TMP/last.json"
     local per
     per=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["flows_per_table"]; print(" ".join("t%s=%d" % (k, d[k]) for k in sorted(d, key=int)))' "$TMP/last.json")
-    ROWS+=("$(printf '%-18s %5s %7s %6s %5s %9s %8s %8.3f %7.2f %8.1f  %-18s %-3s  %s' \
-        "$case" "$n_ns" "$n_pods" "$n_local" "$n_pol" "$total" "$((clause + rule))" "$wall" \
+    ROWS+=("$(printf '%-22s %5s %7s %6s %5s %9s %8s %8.3f %7.2f %8.1f  %-18s %-3s  %s' \
+        "$case" "$n_ns" "$n_pods" "$n_local" "$n_pol" "$total" "$((clause + rule + cnp))" "$wall" \
         "$(awk -v u="$umed" -v s="$smed" 'BEGIN {print u + s}')" "$(awk -v r="$rss" 'BEGIN {print r / 1024}')" \
         "$target" "$met" "$per")")
     echo "$case $wall $rss $total" >>"$TMP/ours"
@@ -241,10 +253,11 @@ run_case() {
 for c in "${CASES[@]}"; do run_case "$c"; done
 
 echo
-printf '%-18s %5s %7s %6s %5s %9s %8s %8s %7s %8s  %-18s %-3s  %s\n' \
+printf '%-22s %5s %7s %6s %5s %9s %8s %8s %7s %8s  %-18s %-3s  %s\n' \
     case ns pods local pols flows policy wall_s cpu_s rss_MB target met per-table
 for r in "${ROWS[@]}"; do echo "$r"; done
-echo "(wall_s: median of $REPEAT runs; cpu_s: user+sys median; rss_MB: peak over runs; policy: clause+rule flows)"
+echo "(wall_s: median of $REPEAT runs; cpu_s: user+sys median; rss_MB: peak over runs; policy: clause+rule flows,"
+echo " ClusterNetworkPolicy rule flows included; pols: NetworkPolicies, without ClusterNetworkPolicies)"
 echo "(JSON lines appended to ${OUT#"$TOP"/}/results.jsonl)"
 
 if [ "$OVN" = 1 ]; then

@@ -22,7 +22,8 @@
  * A STEP is "apply:FILE" (every object of FILE, JSON or YAML, applied as a
  * watch would deliver it: a changed object replaces the old one whole) or
  * "delete:KIND:NS/NAME" (KIND pod or networkpolicy) or
- * "delete:namespace:NAME"; several, separated by '+', make one event.
+ * "delete:namespace:NAME" or "delete:clusternetworkpolicy:NAME"; several,
+ * separated by '+', make one event.
  * For each step it prints one JSON line: the flows, the changes by type
  * and cookie kind, the policies compiled again and reused, and the CPU
  * time of each phase (meaningless under valgrind; the instruction counts
@@ -84,8 +85,9 @@ usage(FILE *stream)
           "[STEP...]\n"
           "  STEP: apply:FILE | delete:pod:NS/NAME | "
           "delete:networkpolicy:NS/NAME\n"
-          "        | delete:namespace:NAME, several joined by '+' for one "
-          "event\n"
+          "        | delete:namespace:NAME | "
+          "delete:clusternetworkpolicy:NAME,\n"
+          "        several joined by '+' for one event\n"
           "  --node NAME   the local node (default node-1; \"\" for every "
           "pod)\n"
           "  --ports FILE  \"namespace/pod OFPORT\" lines: bind those pods "
@@ -155,6 +157,9 @@ parse_deletion(struct event *ev, const char *spec)
         char *slash = strchr(rest, '/');
         if (!strcmp(kind, "namespace") && !slash) {
             d.name = xstrdup(rest);
+        } else if (!strcmp(kind, "clusternetworkpolicy") && !slash) {
+            d.kind = OBJ_CNP;
+            d.name = xstrdup(rest);
         } else if (slash && (!strcmp(kind, "pod")
                              || !strcmp(kind, "networkpolicy"))) {
             d.kind = !strcmp(kind, "pod") ? OBJ_POD : OBJ_NETPOL;
@@ -164,7 +169,8 @@ parse_deletion(struct event *ev, const char *spec)
     }
     if (!d.name) {
         fprintf(stderr, "engine-event: delete:%s: want pod:NS/NAME, "
-                "networkpolicy:NS/NAME or namespace:NAME\n", spec);
+                "networkpolicy:NS/NAME, namespace:NAME or "
+                "clusternetworkpolicy:NAME\n", spec);
         exit(2);
     }
     APPEND(ev->deletions, ev->n_deletions, ev->allocated_deletions, d);
@@ -243,7 +249,7 @@ bind_ports(struct engine *e, const char *path)
 /* Flow changes by type and by cookie kind (cookie.h). */
 struct change_counts {
     size_t type[3];             /* enum flow_change_type. */
-    size_t kind[5];             /* enum np_cookie_kind; 0: other. */
+    size_t kind[NPC_CNP + 1];   /* enum np_cookie_kind; 0: other. */
 };
 
 static void
@@ -255,7 +261,7 @@ count_changes(const struct flow_change *changes, size_t n,
         struct np_cookie c;
         np_cookie_decode(changes[i].cookie, &c);
         cc->type[changes[i].type]++;
-        cc->kind[c.kind <= NPC_ISOLATION ? c.kind : 0]++;
+        cc->kind[c.kind <= NPC_CNP ? c.kind : 0]++;
     }
 }
 
@@ -389,14 +395,16 @@ main(int argc, char *argv[])
         printf(",\"ran\":%s,\"flows\":%zu,\"flow_changes\":%zu,"
                "\"adds\":%zu,\"modifies\":%zu,\"deletes\":%zu,"
                "\"by_kind\":{\"infra\":%zu,\"clause\":%zu,\"rule\":%zu,"
-               "\"isolation\":%zu,\"other\":%zu},"
+               "\"isolation\":%zu,\"audit\":%zu,\"cnp\":%zu,"
+               "\"other\":%zu},"
                "\"policies_compiled\":%"PRIu64",\"policies_reused\":%"PRIu64","
                "\"policies\":%zu,\"cpu_ms\":{\"input\":%.2f,\"run\":%.2f,"
                "\"commit\":%.2f},\"rss_kb\":%ld}\n",
                ran ? "true" : "false", after.n_flows, n,
                cc.type[FLOW_ADD], cc.type[FLOW_MODIFY], cc.type[FLOW_DELETE],
                cc.kind[NPC_INFRA], cc.kind[NPC_CLAUSE], cc.kind[NPC_RULE],
-               cc.kind[NPC_ISOLATION], cc.kind[0],
+               cc.kind[NPC_ISOLATION], cc.kind[NPC_AUDIT], cc.kind[NPC_CNP],
+               cc.kind[0],
                after.policies_compiled - before.policies_compiled,
                after.policies_reused - before.policies_reused,
                after.n_policies, c1 - c0, c2 - c1, c3 - c2, rss_kb());

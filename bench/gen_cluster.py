@@ -1345,6 +1345,210 @@ def gen_cross(args):
 
 
 # ---------------------------------------------------------------------------
+# ClusterNetworkPolicy mix (--cnps N), and its NetworkPolicy rendering
+# (--cnps-as np).  Written against the namespaces and pods already made, from
+# a random.Random of its own: the rest of the cluster keeps its bytes.
+
+CNP_KINDS = [
+    # (kind, percent of N); the upstream user stories they follow are in
+    # the module docstring.
+    ("tenant", 25),
+    ("deny-env", 15),
+    ("shared-services", 15),
+    ("pass-to-np", 10),
+    ("deny-networks", 15),
+    ("baseline-team", 20),
+]
+CNP_API = "policy.networking.k8s.io/v1alpha2"
+CNP_MAX = 2000
+METADATA_NETWORKS = ["169.254.169.254/32", "100.100.100.200/32", "fd00:ec2::254/128"]
+
+
+def _cnp(name, tier, priority, subject, ingress=None, egress=None):
+    spec = {"tier": tier, "priority": priority, "subject": subject}
+    if ingress:
+        spec["ingress"] = ingress
+    if egress:
+        spec["egress"] = egress
+    return {"apiVersion": CNP_API, "kind": "ClusterNetworkPolicy",
+            "metadata": {"name": name}, "spec": spec}
+
+
+def _ns_sel(labels):
+    return {"matchLabels": dict(labels)}
+
+
+def make_cnps(items, n, seed):
+    """N ClusterNetworkPolicies for the cluster 'items' (namespaces with
+    team/env labels, as either mix makes them)."""
+    if not 0 <= n <= CNP_MAX:
+        raise SystemExit("gen-cluster: --cnps must be from 0 to %d" % CNP_MAX)
+    rng = random.Random(seed * 1000003 + 7)
+    nss = [it for it in items if it["kind"] == "Namespace"]
+    labels = [it["metadata"].get("labels") or {} for it in nss]
+    teams = sorted({l["team"] for l in labels if "team" in l})
+    envs = sorted({l["env"] for l in labels if "env" in l})
+    if not teams or not envs:
+        raise SystemExit("gen-cluster: --cnps needs namespaces with team and env labels")
+    # (namespace, app, [(port name, number, protocol)]) of application pods
+    apps, seen = [], set()
+    app_ns = {it["metadata"]["name"] for it, l in zip(nss, labels) if "team" in l and "env" in l}
+    for it in items:
+        if it["kind"] != "Pod" or it["metadata"]["namespace"] not in app_ns:
+            continue
+        app = (it["metadata"].get("labels") or {}).get("app")
+        key = (it["metadata"]["namespace"], app)
+        if app and key not in seen:
+            seen.add(key)
+            ports = [(p.get("name"), p["containerPort"], p.get("protocol", "TCP"))
+                     for c in it["spec"]["containers"] for p in c.get("ports") or []]
+            if ports:
+                apps.append(key + (ports,))
+    # Tenants: teams, then team x env once every team has one.
+    tenants = [{"team": t} for t in teams] + [{"team": t, "env": e} for t in teams for e in envs]
+    counters = {}
+    out = []
+    weights = [(k, w) for k, w in CNP_KINDS]
+    for i in range(n):
+        kind = weighted(rng, weights)
+        j = counters[kind] = counters.get(kind, 0) + 1
+        name = "%s-%d" % (kind, j)
+        if kind == "tenant":
+            # tenants.yaml's policy: own tenant passed to NetworkPolicy,
+            # every other tenant denied (upstream story 4, one per tenant).
+            t = tenants[(j - 1) % len(tenants)]
+            name = "tenant-" + "-".join(t[k] for k in ("team", "env") if k in t)
+            if j > len(tenants):
+                name += "-%d" % j
+            out.append(_cnp(name, "Admin", 0, {"namespaces": _ns_sel(t)}, ingress=[
+                {"name": "same-tenant", "action": "Pass", "from": [{"namespaces": _ns_sel(t)}]},
+                {"name": "other-tenants", "action": "Deny",
+                 "from": [{"namespaces": {"matchExpressions": [
+                     {"key": "team", "operator": "Exists"}]}}]}]))
+        elif kind == "deny-env":
+            # Story 1: production isolated from the dev and qa namespaces.
+            subj = {"env": "prod"}
+            if rng.random() < 0.7:
+                subj["team"] = rng.choice(teams)
+            low = {"matchExpressions": [{"key": "env", "operator": "In",
+                                         "values": sorted({"dev", "qa"} & set(envs)) or envs[:1]}]}
+            out.append(_cnp(name, "Admin", 0, {"namespaces": _ns_sel(subj)},
+                            ingress=[{"name": "from-non-prod", "action": "Deny",
+                                      "from": [{"namespaces": low}]}],
+                            egress=[{"name": "to-non-prod", "action": "Deny",
+                                     "to": [{"namespaces": low}]}]))
+        elif kind == "shared-services":
+            # Story 2: monitoring scrapes and DNS always work.
+            subj = {} if rng.random() < 0.4 else _ns_sel({"env": rng.choice(envs)})
+            scrape = ({"destinationNamedPort": "metrics"} if rng.random() < 0.5
+                      else {"tcp": {"destinationPort": {"range": {"start": 9090, "end": 9199}}}})
+            out.append(_cnp(name, "Admin", 0, {"namespaces": subj}, ingress=[
+                {"name": "prometheus-scrapes", "action": "Accept",
+                 "from": [{"pods": {"namespaceSelector": _ns_sel({"kubernetes.io/metadata.name": "monitoring"}),
+                                    "podSelector": _ns_sel({"app": "prometheus"})}}],
+                 "protocols": [scrape]}],
+                egress=[{"name": "dns", "action": "Accept",
+                         "to": [{"pods": {"namespaceSelector": _ns_sel({"kubernetes.io/metadata.name": "kube-system"}),
+                                          "podSelector": _ns_sel({"k8s-app": "kube-dns"})}}],
+                         "protocols": [{"udp": {"destinationPort": {"number": 53}}},
+                                       {"tcp": {"destinationPort": {"number": 53}}}]}]))
+        elif kind == "pass-to-np":
+            # Story 3: one service's port delegated to NetworkPolicy, the
+            # rest of its traffic from this team denied.
+            ns, app, ports = rng.choice(apps)
+            pname, number, proto = rng.choice(ports)
+            peer = {"pods": {"namespaceSelector": _ns_sel({"kubernetes.io/metadata.name": ns}),
+                             "podSelector": _ns_sel({"app": app})}}
+            subj = _ns_sel({"team": rng.choice(teams)})
+            out.append(_cnp(name, "Admin", 0, {"namespaces": subj}, egress=[
+                {"name": "service-port", "action": "Pass", "to": [peer],
+                 "protocols": [{proto.lower(): {"destinationPort": {"number": number}}}]},
+                {"name": "rest-of-service", "action": "Deny", "to": [peer]}]))
+        elif kind == "deny-networks":
+            # Cloud metadata and an on-prem range out of reach, an office
+            # range let through first.
+            subj = {} if rng.random() < 0.3 else _ns_sel({"env": rng.choice(envs)})
+            office = random_block(rng)[0]
+            out.append(_cnp(name, "Admin", 0, {"namespaces": subj}, egress=[
+                {"name": "office", "action": "Accept", "to": [{"networks": [office]}],
+                 "protocols": [{"tcp": {"destinationPort": {"number": 443}}}]},
+                {"name": "metadata-and-on-prem", "action": "Deny",
+                 "to": [{"networks": METADATA_NETWORKS + [random_block(rng)[0]]}]}]))
+        else:
+            # Story 5, per team: a team's namespaces accept their own team
+            # and nothing else unless a NetworkPolicy says so.
+            team = teams[(j - 1) % len(teams)]
+            out.append(_cnp(name, "Baseline", 0, {"namespaces": _ns_sel({"team": team})}, ingress=[
+                {"name": "same-team", "action": "Accept",
+                 "from": [{"namespaces": _ns_sel({"team": team})}]},
+                {"name": "deny-the-rest", "action": "Deny", "from": [{"namespaces": {}}]}]))
+    # Distinct priorities within a tier, in the order drawn, spread over
+    # 0-1000 (the API leaves equal ones undefined).
+    for tier in ("Admin", "Baseline"):
+        mine = [c for c in out if c["spec"]["tier"] == tier]
+        step = max(1, 1000 // max(1, len(mine)))
+        for k, c in enumerate(mine):
+            c["spec"]["priority"] = min(1000, k * step) if len(mine) <= 1001 else k % 1001
+    return sorted(out, key=lambda c: c["metadata"]["name"])
+
+
+def _np_port(pp):
+    if "destinationNamedPort" in pp:
+        return {"protocol": "TCP", "port": pp["destinationNamedPort"]}
+    (proto, body), = pp.items()
+    dp = body["destinationPort"]
+    if "number" in dp:
+        return {"protocol": proto.upper(), "port": dp["number"]}
+    return {"protocol": proto.upper(), "port": dp["range"]["start"],
+            "endPort": dp["range"]["end"]}
+
+
+def _np_peer(peer):
+    if "namespaces" in peer:
+        return [{"namespaceSelector": peer["namespaces"]}]
+    if "pods" in peer:
+        return [{"namespaceSelector": peer["pods"]["namespaceSelector"],
+                 "podSelector": peer["pods"]["podSelector"]}]
+    return [{"ipBlock": {"cidr": c}} for c in peer["networks"]]
+
+
+def cnps_as_netpols(items, cnps):
+    """Each ClusterNetworkPolicy as NetworkPolicies: one in every namespace
+    its subject selects, with every rule an allow rule of the same peers and
+    ports.  The same selection and matching work, not the same meaning
+    (NetworkPolicy cannot deny or pass, and isolates what it selects):
+    what the flow count of a cluster-wide rule is without the tiers."""
+    ns_labels = [(it["metadata"]["name"], it["metadata"].get("labels") or {})
+                 for it in items if it["kind"] == "Namespace"]
+    out = []
+    for c in cnps:
+        spec = c["spec"]
+        subj = spec["subject"]
+        nsel = subj["namespaces"] if "namespaces" in subj else subj["pods"]["namespaceSelector"]
+        psel = subj["pods"]["podSelector"] if "pods" in subj else {}
+        np_spec = {"podSelector": psel}
+        types = []
+        for direction, field, key in (("Ingress", "ingress", "from"), ("Egress", "egress", "to")):
+            if not spec.get(field):
+                continue
+            types.append(direction)
+            rules = []
+            for r in spec[field]:
+                rule = {key: [p for peer in r[key] for p in _np_peer(peer)]}
+                if r.get("protocols"):
+                    rule["ports"] = [_np_port(pp) for pp in r["protocols"]]
+                rules.append(rule)
+            np_spec[field] = rules
+        np_spec["policyTypes"] = types
+        for ns, labels in ns_labels:
+            if sel_match(nsel, labels):
+                out.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                            "metadata": {"name": "cnp-" + c["metadata"]["name"], "namespace": ns},
+                            "spec": json.loads(json.dumps(np_spec))})
+    return out
+
+
+# ---------------------------------------------------------------------------
 # The churn description (--churn, --churn-for): which events are expensive
 # on a cluster file, of either mix.  A model of who selects whom, as
 # src/compile.c resolves selectors and src/engine.c invalidates, in
@@ -1985,6 +2189,58 @@ def _check_policy(errs, pol):
                                         % (qw, ei, e, blk["cidr"]))
 
 
+def _check_cnp(errs, c):
+    """The CRD's schema and CEL rules (v0.2.0) for what --cnps writes."""
+    md = c.get("metadata") or {}
+    where = "ClusterNetworkPolicy %s" % md.get("name")
+    if c.get("apiVersion") != CNP_API:
+        errs.append("%s: apiVersion %r" % (where, c.get("apiVersion")))
+    if not DNS1123_SUB.match(md.get("name") or "") or "namespace" in md:
+        errs.append("%s: bad metadata" % where)
+    spec = c.get("spec") or {}
+    if spec.get("tier") not in ("Admin", "Baseline"):
+        errs.append("%s: tier %r" % (where, spec.get("tier")))
+    if not isinstance(spec.get("priority"), int) or not 0 <= spec["priority"] <= 1000:
+        errs.append("%s: priority %r" % (where, spec.get("priority")))
+    subj = spec.get("subject") or {}
+    if len(subj) != 1 or next(iter(subj)) not in ("namespaces", "pods"):
+        errs.append("%s: subject must have exactly one of namespaces, pods" % where)
+    if not spec.get("ingress") and not spec.get("egress"):
+        errs.append("%s: no rules" % where)
+    for field, key, kinds in (("ingress", "from", ("namespaces", "pods")),
+                              ("egress", "to", ("namespaces", "pods", "networks"))):
+        rules = spec.get(field) or []
+        if len(rules) > 25:
+            errs.append("%s: %s: more than 25 rules" % (where, field))
+        for i, r in enumerate(rules):
+            w = "%s: %s[%d]" % (where, field, i)
+            if r.get("action") not in ("Accept", "Deny", "Pass"):
+                errs.append("%s: action %r" % (w, r.get("action")))
+            if len(r.get("name", "")) > 100:
+                errs.append("%s: name longer than 100" % w)
+            peers = r.get(key) or []
+            if not 1 <= len(peers) <= 25:
+                errs.append("%s: %s: 1 to 25 peers" % (w, key))
+            for peer in peers:
+                if len(peer) != 1 or next(iter(peer)) not in kinds:
+                    errs.append("%s: peer %r" % (w, peer))
+                elif "networks" in peer:
+                    for n in peer["networks"]:
+                        try:
+                            ipaddress.ip_network(n)
+                        except ValueError:
+                            errs.append("%s: network %r" % (w, n))
+                else:
+                    sels = (peer["pods"] if "pods" in peer else {"namespaceSelector": peer["namespaces"]})
+                    for k, sel in sels.items():
+                        _check_selector(errs, "%s: %s" % (w, k), sel)
+            for pp in r.get("protocols") or []:
+                if len(pp) != 1 or next(iter(pp)) not in ("tcp", "udp", "sctp", "destinationNamedPort"):
+                    errs.append("%s: protocol %r" % (w, pp))
+                elif "destinationNamedPort" in pp and any("networks" in p for p in peers):
+                    errs.append("%s: destinationNamedPort with a networks peer" % w)
+
+
 def validate_items(items):
     """Returns a list of error messages (empty when every object is valid)."""
     errs = []
@@ -2037,6 +2293,8 @@ def validate_items(items):
                 ips[ip] = where
         elif kind == "NetworkPolicy":
             _check_policy(errs, it)
+        elif kind == "ClusterNetworkPolicy":
+            _check_cnp(errs, it)
         else:
             errs.append("unexpected kind %r" % kind)
     for it in items:
@@ -2060,9 +2318,11 @@ def write_list(f, items):
 
 def summary(items):
     counts = {"namespaces": 0, "pods": 0, "policies": 0}
-    names = {"Namespace": "namespaces", "Pod": "pods", "NetworkPolicy": "policies"}
+    names = {"Namespace": "namespaces", "Pod": "pods", "NetworkPolicy": "policies",
+             "ClusterNetworkPolicy": "cnps"}
     for it in items:
-        counts[names[it["kind"]]] += 1
+        k = names[it["kind"]]
+        counts[k] = counts.get(k, 0) + 1
     return counts
 
 
@@ -2115,6 +2375,13 @@ def main(argv=None):
     ap.add_argument("--churn-events", type=int, default=100,
                     help="churn: events per single-event series (100)")
     ap.add_argument("--churn-storm", type=int, default=1000, help="churn: relabels in the storm (1000)")
+    ap.add_argument("--cnps", type=int, default=0,
+                    help="also N ClusterNetworkPolicies (policy.networking.k8s.io/v1alpha2; "
+                         "the mix is in --help-mix); the rest of the cluster keeps its bytes")
+    ap.add_argument("--cnps-as", choices=("cnp", "np"), default="cnp",
+                    help="np: write the --cnps policies as NetworkPolicies instead, one per "
+                         "namespace each subject selects, every rule an allow rule (for flow "
+                         "counts side by side)")
     ap.add_argument("--help-mix", action="store_true", help="print the documented mix and exit")
     args = ap.parse_args(argv)
 
@@ -2180,6 +2447,12 @@ def main(argv=None):
         nss, pods, pols = (gen_broad if args.mix == "broad" else gen_realistic)(args)
     key = lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"])
     items = nss + sorted(pods, key=key) + sorted(pols, key=key)
+    if args.cnps:
+        cnps = make_cnps(items, args.cnps, args.seed)
+        if args.cnps_as == "np":
+            items = nss + sorted(pods, key=key) + sorted(pols + cnps_as_netpols(items, cnps), key=key)
+        else:
+            items += cnps
     if args.output == "-":
         write_list(sys.stdout, items)
     else:
@@ -2194,6 +2467,8 @@ def main(argv=None):
                            "namespaces": counts["namespaces"], "nodes": args.nodes, "seed": args.seed,
                            "rules_per_policy": 2, "peers_per_rule": 3, "ports_per_rule": 3},
                 "counts": counts}
+        if args.cnps:
+            meta["params"].update(cnps=args.cnps, cnps_as=args.cnps_as)
         if args.mix != "old" or args.node1_pods is not None:
             # Only then: the old mix's meta keeps its bytes too.
             meta["params"].update(mix=args.mix, node1_pods=args.node1_pods)

@@ -143,6 +143,41 @@ assert sum(p["metadata"]["labels"]["app"] == "dst" for p in pods) == 100
 assert all(p["spec"]["nodeName"] == "node-1" for p in pods)
 PY
 
+# --cnps: the cluster keeps its bytes, N valid ClusterNetworkPolicies come
+# after it, deterministic, every kind of the mix there; --cnps-as np: the
+# same cluster with NetworkPolicies instead, one per selected namespace.
+for mix in old broad; do
+    python3 "$GEN" --mix "$mix" --preset small -o "$T/n.json"
+    python3 "$GEN" --mix "$mix" --preset small --cnps 100 -o "$T/c1.json"
+    PYTHONHASHSEED=99 python3 "$GEN" --mix "$mix" --preset small --cnps 100 -o "$T/c2.json"
+    cmp -s "$T/c1.json" "$T/c2.json" || fail "--cnps ($mix): same seed, different bytes"
+    python3 "$GEN" --mix "$mix" --preset small --cnps 100 --cnps-as np -o "$T/c3.json"
+    got=$(python3 "$GEN" --validate "$T/c1.json") || fail "--cnps ($mix): invalid objects: $got"
+    got=$(python3 "$GEN" --validate "$T/c3.json") || fail "--cnps-as np ($mix): invalid objects: $got"
+    python3 - "$T/n.json" "$T/c1.json" "$T/c3.json" <<'PY' || fail "--cnps ($mix): content check"
+import json, sys, collections
+base, cnp, asnp = (json.load(open(f))["items"] for f in sys.argv[1:4])
+assert cnp[:len(base)] == base, "the cluster changed"
+cnps = cnp[len(base):]
+assert len(cnps) == 100 and all(c["kind"] == "ClusterNetworkPolicy" for c in cnps)
+assert len({c["metadata"]["name"] for c in cnps}) == 100
+kinds = collections.Counter(c["metadata"]["name"].split("-")[0] for c in cnps)
+assert set(kinds) == {"tenant", "deny", "shared", "pass", "baseline"}, kinds
+for tier in ("Admin", "Baseline"):
+    prios = [c["spec"]["priority"] for c in cnps if c["spec"]["tier"] == tier]
+    assert prios and len(set(prios)) == len(prios), (tier, prios)
+text = json.dumps(cnps)
+for needle in ('"Pass"', '"Deny"', '"Accept"', '"networks"', '"destinationNamedPort"',
+               '"range"', '"udp"', '"Exists"'):
+    assert needle in text, needle
+nps = [o for o in asnp if o["kind"] == "NetworkPolicy"]
+old = [o for o in base if o["kind"] == "NetworkPolicy"]
+assert [o for o in asnp if o["kind"] != "NetworkPolicy"] == [o for o in base if o["kind"] != "NetworkPolicy"]
+made = [o for o in nps if o["metadata"]["name"].startswith("cnp-")]
+assert len(nps) == len(old) + len(made) and len(made) > 100, (len(nps), len(old), len(made))
+PY
+done
+
 python3 "$GEN" --ports-for "$T/a.json" --ports-node node-1 -o "$T/p"
 n=$(grep -c '"nodeName":"node-1"' "$T/a.json")
 [ "$(wc -l <"$T/p")" = "$n" ] || fail "ports file: $(wc -l <"$T/p") lines for $n pods on node-1"

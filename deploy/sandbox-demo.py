@@ -20,6 +20,17 @@ before and after.
 --compile-only runs the offline path instead: `ovs-netpol compile` of the
 examples loaded with ovs-ofctl replace-flows, no API server, no daemon.
 
+--tenants runs tenant isolation with ClusterNetworkPolicy instead:
+deploy/examples/tenants/tenants.yaml (two tenants, shared DNS and monitoring, the
+tenants' own NetworkPolicies) on a sandbox of its six pods, enforced by
+ovs-netpold following a manifest directory (--source dir:; with
+--compile-only: ovs-netpol compile + ovs-ofctl), TCP and UDP probed; the
+matrix after the policies is checked against TENANT_EXPECTED, written by
+hand from the file's text (and that against tests/oracle); with the daemon,
+`ovs-netpol status` must count the policies and `ovs-netpol trace` name the
+policy that decides a connection of each tier: exit status 1 on any
+difference.
+
 --nodes N runs the same on N nodes (tests/multinode/mnlib.py): one
 userspace OVS per node on a shared L2 underlay, the example pods spread
 round-robin over them (the matrix shows each pod's node), one ovs-netpold
@@ -45,6 +56,7 @@ NETPOL = os.path.join(TOP, "ovs-netpol")
 PROBE = os.path.join(TOP, "tests", "np-probe")
 EXAMPLES = os.path.join(TOP, "deploy", "examples")
 CLUSTER = os.path.join(EXAMPLES, "cluster.yaml")
+TENANTS = os.path.join(EXAMPLES, "tenants", "tenants.yaml")
 
 
 def rel(path):
@@ -56,23 +68,32 @@ def policy_files():
                   if f != CLUSTER)
 
 
+def port_title(port):
+    """A port of a pod's "ports": a number (TCP) or (number, "udp")."""
+    if isinstance(port, tuple):
+        return "%s %d" % (port[1].upper(), port[0])
+    return "TCP %d" % port
+
+
 def print_matrix(pods, verdict, title, label=None):
     """pods: [{"key", "ports"}] in display order; verdict: {(src key, dst
     key, port): True when connected}; label: {key: what to print for the
-    pod} (default: its key)."""
+    pod} (default: its key).  One table per port, with the pods that
+    serve it as columns."""
     label = label or {p["key"]: p["key"] for p in pods}
     ports = sorted({p for d in pods for p in d["ports"]})
     width = max(len(label[p["key"]]) for p in pods) + 2
     colw = max(len(label[p["key"]]) for p in pods) + 2
     print("\n%s" % title)
     for port in ports:
-        print("\n  TCP %d   (rows: from; columns: to; "
-              "ok = connected, -- = blocked)" % port)
+        cols = [d for d in pods if port in d["ports"]]
+        print("\n  %s   (rows: from; columns: to; "
+              "ok = connected, -- = blocked)" % port_title(port))
         print("  " + " " * width
-              + "".join(label[d["key"]].rjust(colw) for d in pods))
+              + "".join(label[d["key"]].rjust(colw) for d in cols))
         for src in pods:
             row = "  " + label[src["key"]].ljust(width)
-            for dst in pods:
+            for dst in cols:
                 key = (src["key"], dst["key"], port)
                 cell = ("" if src is dst or key not in verdict
                         else "ok" if verdict[key] else "--")
@@ -413,17 +434,21 @@ class Prober:
         self.netns = netns
         self.sport = 20000
 
-    def matrix(self, pods, title):
+    def matrix(self, pods, title, label=None):
         lines, ids = [], []
         for src in pods:
             for dst in pods:
                 if src is dst:
                     continue
                 for port in dst["ports"]:
-                    pid = "%s>%s:%d" % (src["key"], dst["key"], port)
+                    number, proto = (port if isinstance(port, tuple)
+                                     else (port, "tcp"))
+                    # short: np-probe puts the id in its UDP datagram,
+                    # and a long one does not fit (tests/np-probe.c msg[64])
+                    pid = "p%d" % len(ids)
                     ids.append((src["key"], dst["key"], port))
-                    lines.append("%s %s tcp %s %d %d" % (
-                        pid, self.netns[src["key"]], dst["ip"], port,
+                    lines.append("%s %s %s %s %d %d" % (
+                        pid, self.netns[src["key"]], proto, dst["ip"], number,
                         self.sport))
                     self.sport += 1
         with tempfile.NamedTemporaryFile("w", suffix=".spec",
@@ -438,7 +463,7 @@ class Prober:
         verdict = {}
         for line, key in zip(res.splitlines(), ids):
             verdict[key] = line.split()[1] == "connected"
-        print_matrix(pods, verdict, title)
+        print_matrix(pods, verdict, title, label)
         return verdict
 
 
@@ -497,6 +522,419 @@ def compile_only_main(args):
             server.wait(timeout=10)
         if not args.keep:
             subprocess.run([SANDBOX, "stop", sbx], stdout=subprocess.DEVNULL)
+            if not args.dir:
+                import shutil
+                shutil.rmtree(sbx, ignore_errors=True)
+
+
+# ---- --tenants: tenant isolation with ClusterNetworkPolicy ----------------
+
+DAEMON = os.path.join(TOP, "ovs-netpold")
+
+# The pods of tenants.yaml in the matrix's order, and how it names them.
+TENANT_PODS = [("shared-services/dns", "dns"),
+               ("shared-services/monitoring", "monitoring"),
+               ("blue-frontend/web", "blue-fe/web"),
+               ("blue-backend/db", "blue-be/db"),
+               ("red/web", "red/web"),
+               ("red/db", "red/db")]
+
+# What tenants.yaml must do, derived by hand from its text (its comments
+# say why each cell is what it is), not from ovs-netpol: rows from, columns
+# to; "." connected, "X" blocked, "-" the pod itself or a pod that does not
+# serve the port.  Without the policies every cell that is not "-" is ".".
+TENANT_EXPECTED = """
+tcp/8080    dns monitoring blue-fe/web blue-be/db red/web red/db
+dns          -      X          X          .        X       X
+monitoring   X      -          X          .        X       X
+blue-fe/web  X      X          -          .        X       X
+blue-be/db   X      X          X          -        X       X
+red/web      X      X          X          X        -       .
+red/db       X      X          X          X        .       -
+
+tcp/53      dns monitoring blue-fe/web blue-be/db red/web red/db
+dns          -      -          -          -        -       -
+monitoring   .      -          -          -        -       -
+blue-fe/web  .      -          -          -        -       -
+blue-be/db   .      -          -          -        -       -
+red/web      .      -          -          -        -       -
+red/db       .      -          -          -        -       -
+
+udp/53      dns monitoring blue-fe/web blue-be/db red/web red/db
+dns          -      -          -          -        -       -
+monitoring   .      -          -          -        -       -
+blue-fe/web  .      -          -          -        -       -
+blue-be/db   .      -          -          -        -       -
+red/web      .      -          -          -        -       -
+red/db       .      -          -          -        -       -
+
+tcp/9090    dns monitoring blue-fe/web blue-be/db red/web red/db
+dns          -      .          -          -        -       -
+monitoring   -      -          -          -        -       -
+blue-fe/web  -      .          -          -        -       -
+blue-be/db   -      .          -          -        -       -
+red/web      -      .          -          -        -       -
+red/db       -      .          -          -        -       -
+"""
+
+
+def parse_grids(text):
+    """{(src label, dst label, (port, proto)): True when connected}, from
+    grids as in TENANT_EXPECTED."""
+    want = {}
+    cols = port = None
+    for line in text.strip().splitlines():
+        w = line.split()
+        if not w:
+            cols = None
+            continue
+        if cols is None:
+            proto, number = w[0].split("/")
+            port, cols = (int(number), proto), w[1:]
+            continue
+        if len(w) != len(cols) + 1:
+            raise ValueError("grid %s/%d: row %r has %d cells for %d columns"
+                             % (port[1], port[0], w[0], len(w) - 1, len(cols)))
+        for dst, cell in zip(cols, w[1:]):
+            if cell != "-":
+                want[(w[0], dst, port)] = cell == "."
+    return want
+
+
+def tenant_pods(objs):
+    """The Pods of OBJS as pods_of() gives them, with every (containerPort,
+    protocol) as a port; in TENANT_PODS order."""
+    pods = {}
+    for o in objs:
+        if o.get("kind") != "Pod":
+            continue
+        meta = o["metadata"]
+        key = "%s/%s" % (meta["namespace"], meta["name"])
+        pods[key] = {"key": key, "ns": meta["namespace"], "name": meta["name"],
+                     "ip": o["status"]["podIP"],
+                     "ports": sorted({(p["containerPort"],
+                                       p.get("protocol", "TCP").lower())
+                                      for c in o["spec"]["containers"]
+                                      for p in c.get("ports", [])})}
+    if sorted(pods) != sorted(k for k, _ in TENANT_PODS):
+        sys.exit("sandbox-demo: %s has the pods %s; the demo expects %s"
+                 % (rel(TENANTS), ", ".join(sorted(pods)),
+                    ", ".join(k for k, _ in TENANT_PODS)))
+    return [pods[k] for k, _ in TENANT_PODS]
+
+
+def compare(verdict, want, label):
+    """The cells where VERDICT (keys of pods) is not WANT (keys of labels),
+    as lines."""
+    key_of = {l: k for k, l in TENANT_PODS}
+    bad = []
+    for (s, d, port), ok in sorted(want.items()):
+        got = verdict.get((key_of[s], key_of[d], port))
+        if got != ok:
+            bad.append("%s -> %s %s/%d: %s, expected %s" % (
+                s, d, port[1], port[0],
+                "not probed" if got is None else "connected" if got else "blocked",
+                "connected" if ok else "blocked"))
+    extra = set(verdict) - {(key_of[s], key_of[d], p) for s, d, p in want}
+    bad += ["%s -> %s %s/%d: probed, but not in the expected matrix"
+            % (s, d, p[1], p[0]) for s, d, p in sorted(extra)]
+    return bad
+
+
+def oracle_disagrees(objs, want):
+    """The cells of WANT on which tests/oracle (an independent model of
+    NetworkPolicy and ClusterNetworkPolicy, written from the API texts)
+    disagrees: a second opinion on the hand-written matrix."""
+    sys.path.insert(0, os.path.join(TOP, "tests", "oracle"))
+    import copy
+    import netpol_oracle
+    cluster = netpol_oracle.Cluster()
+    for o in copy.deepcopy(objs):
+        if o["kind"] == "Namespace":
+            # the API server's label, which the oracle does not add
+            o["metadata"].setdefault("labels", {})[
+                "kubernetes.io/metadata.name"] = o["metadata"]["name"]
+        cluster.apply(o)
+    key_of = {l: k for k, l in TENANT_PODS}
+    return ["%s -> %s %s/%d: the oracle says %s" % (
+        s, d, p[1], p[0], "connected" if not ok else "blocked")
+        for (s, d, p), ok in sorted(want.items())
+        if cluster.allowed(key_of[s], key_of[d], p[0], p[1].upper()) != ok]
+
+
+class TenantDaemon:
+    """ovs-netpold on the sandbox switch with a manifest directory as its
+    source (--source dir:, which it watches with inotify)."""
+
+    def __init__(self, sbx):
+        self.sbx = sbx
+        self.src = os.path.join(sbx, "manifests")
+        os.makedirs(self.src, exist_ok=True)
+        self.ctl = os.path.join(sbx, "ovs-netpold.ctl")
+        self.log = os.path.join(sbx, "ovs-netpold.log")
+        self.proc = None
+
+    def write(self, name, text):
+        """Atomically (a dot-named file, renamed), as a config management
+        tool should, so the daemon never reads half a file."""
+        tmp = os.path.join(self.src, "." + name + ".tmp")
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.rename(tmp, os.path.join(self.src, name))
+
+    def start(self):
+        cmd = [DAEMON, "--source", "dir:" + self.src,
+               "--ovs-rundir", os.path.join(self.sbx, "run"),
+               "--bridge", "br-int", "--node", "node-1",
+               # the matrix is pod to pod; this host's addresses are not
+               # the sandbox node's
+               "--node-address", "none", "--control", self.ctl]
+        with open(self.log, "a") as lf:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                         stdout=lf, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+        deadline = time.monotonic() + 20
+        while self.netpol("status", check=False).returncode:
+            if self.proc.poll() is not None:
+                raise RuntimeError("ovs-netpold exited with %d at start; see %s"
+                                   % (self.proc.returncode, self.log))
+            if time.monotonic() > deadline:
+                raise RuntimeError("ovs-netpold: no control socket after 20 s; "
+                                   "see %s" % self.log)
+            time.sleep(0.05)
+
+    def netpol(self, *args, check=True):
+        return subprocess.run([NETPOL, "--control", self.ctl] + list(args),
+                              text=True, capture_output=True, check=check,
+                              timeout=120)
+
+    def sync(self, timeout):
+        r = self.netpol("sync", "--timeout", str(timeout), check=False)
+        if r.returncode:
+            raise RuntimeError("ovs-netpol sync: %s"
+                               % (r.stderr or r.stdout).strip())
+        return r.stdout.strip()
+
+    def wait_bindings(self, pods, ofports, timeout=10):
+        """Every pod spoof-guarded on its port: the daemon binds pods to
+        ports from OVSDB, which sync does not wait for."""
+        want = {(ofports[p["key"]], p["ip"]) for p in pods}
+        deadline = time.monotonic() + timeout
+        while True:
+            flows = sw(self.sbx, "ovs-ofctl", "-O", "OpenFlow15", "--no-names",
+                       "dump-flows", "br-int", capture_output=True).stdout
+            got = set()
+            for line in flows.splitlines():
+                for o, ip in want:
+                    if "in_port=%s," % o in line and "nw_src=%s " % ip in line:
+                        got.add((o, ip))
+            if got == want:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError("no spoof-guard flow for %s after %d s"
+                                   % (", ".join("port %s/%s" % m for m in
+                                                sorted(want - got)), timeout))
+            time.sleep(0.1)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                return "ovs-netpold ignored SIGTERM for 10 s"
+        return None
+
+
+def tenants_main(args):
+    """tenants.yaml on the sandbox: its pods, the matrix without its
+    policies, then with them, checked against TENANT_EXPECTED.  With
+    --compile-only: ovs-netpol compile + ovs-ofctl; otherwise ovs-netpold
+    following a manifest directory."""
+    import yaml
+    objs = load_objects(TENANTS)
+    base = [o for o in objs if o.get("kind") in ("Namespace", "Pod")]
+    policies = [o for o in objs if o not in base]
+    pods = tenant_pods(objs)
+    label = dict(TENANT_PODS)
+    want = parse_grids(TENANT_EXPECTED)
+    odd = oracle_disagrees(objs, want)
+    if odd:
+        sys.exit("sandbox-demo: TENANT_EXPECTED and tests/oracle disagree on "
+                 "%s:\n  %s" % (rel(TENANTS), "\n  ".join(odd)))
+    sbx = args.dir or tempfile.mkdtemp(prefix="ovs-netpol-demo.")
+    server = daemon = None
+    failure = None
+    try:
+        run(SANDBOX, "start", sbx, stdout=subprocess.DEVNULL)
+        add = []
+        for p in pods:
+            add += [p["ns"], p["name"], p["ip"]]
+        run(SANDBOX, "add-pod", sbx, *add, stdout=subprocess.DEVNULL)
+        netns, ofports = {}, {}
+        with open(os.path.join(sbx, "pods")) as f:
+            for line in f:
+                fields = line.split()
+                netns[fields[0]], ofports[fields[0]] = fields[2], fields[3]
+        spec = []
+        for p in pods:
+            for proto in ("tcp", "udp"):
+                numbers = [str(n) for n, pr in p["ports"] if pr == proto]
+                if numbers:
+                    spec.append("%s %s %s" % (netns[p["key"]], proto,
+                                              " ".join(numbers)))
+        spec_file = os.path.join(sbx, "listen.spec")
+        with open(spec_file, "w") as f:
+            f.write("\n".join(spec) + "\n")
+        server = subprocess.Popen([PROBE, "serve", "--spec", spec_file,
+                                   "--control-stdin"], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+        ready = server.stdout.readline()
+        if not ready.startswith("ready") or "failed" in ready:
+            raise RuntimeError("listeners did not start: %s" % ready.strip())
+        prober = Prober(sbx, netns)
+        base_file = os.path.join(sbx, "tenants-pods.yaml")
+        with open(base_file, "w") as f:
+            yaml.safe_dump_all(base, f, sort_keys=False)
+        with open(TENANTS) as f:
+            tenants_text = f.read()
+
+        print("Sandbox: %s (userspace OVS, bridge br-int, the %d pods of %s)"
+              % (sbx, len(pods), rel(TENANTS)))
+        print("The expected matrix (TENANT_EXPECTED, by hand) agrees with "
+              "tests/oracle on all %d connections." % len(want))
+        print("  " + "; ".join("%s = %s (%s)" % (label[p["key"]], p["key"],
+                                                  p["ip"]) for p in pods))
+        if args.compile_only:
+            print("--compile-only: ovs-netpol compile, loaded with "
+                  "ovs-ofctl replace-flows; no daemon")
+            compile_and_load(sbx, [base_file],
+                             os.path.join(sbx, "before.flows"))
+        else:
+            daemon = TenantDaemon(sbx)
+            daemon.write("tenants.yaml", open(base_file).read())
+            daemon.start()
+            print("ovs-netpold: pid %d, --source dir:%s --control %s (log %s)"
+                  % (daemon.proc.pid, daemon.src, daemon.ctl, daemon.log))
+            print("  %s: the namespaces and pods of %s"
+                  % (os.path.join(daemon.src, "tenants.yaml"), rel(TENANTS)))
+            print("$ ovs-netpol sync --timeout %d\n  %s"
+                  % (args.sync_timeout, daemon.sync(args.sync_timeout)))
+            daemon.wait_bindings(pods, ofports)
+            sw(sbx, "ovs-appctl", "revalidator/purge", stdout=subprocess.DEVNULL)
+            sw(sbx, "ovs-appctl", "dpctl/flush-conntrack",
+               stdout=subprocess.DEVNULL)
+        sys.stdout.flush()
+        before = prober.matrix(pods, "BEFORE: no ClusterNetworkPolicy, no "
+                               "NetworkPolicy (every pod reaches every pod)",
+                               label)
+
+        kinds = {}
+        for o in policies:
+            kinds[o["kind"]] = kinds.get(o["kind"], 0) + 1
+        summary = ", ".join("%s: %d" % kv for kv in sorted(kinds.items()))
+        out = os.path.join(sbx, "after.flows")
+        if args.compile_only:
+            compile_and_load(sbx, [TENANTS], out)
+            n = sum(1 for l in open(out) if l.startswith("table="))
+            print("\nLoaded %s (%s): %d flows (%s)"
+                  % (rel(TENANTS), summary, n, out))
+        else:
+            daemon.write("tenants.yaml", tenants_text)
+            print("\n%s replaced by the whole %s (%s)"
+                  % (os.path.join(daemon.src, "tenants.yaml"), rel(TENANTS),
+                     summary))
+            print("$ ovs-netpol sync --timeout %d\n  %s"
+                  % (args.sync_timeout, daemon.sync(args.sync_timeout)))
+            sw(sbx, "ovs-appctl", "revalidator/purge", stdout=subprocess.DEVNULL)
+            sw(sbx, "ovs-appctl", "dpctl/flush-conntrack",
+               stdout=subprocess.DEVNULL)
+            flows = sw(sbx, "ovs-ofctl", "-O", "OpenFlow15", "dump-flows",
+                       "br-int", capture_output=True).stdout
+            n = sum(1 for l in flows.splitlines() if "cookie=" in l)
+            print("%d flows on br-int" % n)
+        print("see them with:  . %s/env && ovs-ofctl -O OpenFlow15 "
+              "dump-flows br-int" % sbx)
+        sys.stdout.flush()
+        after = prober.matrix(pods, "AFTER: %s" % rel(TENANTS), label)
+
+        bad = compare(before, {k: True for k in want}, label)
+        bad_after = compare(after, want, label)
+        changed = sum(1 for k in before if before[k] != after.get(k))
+        print("\n%d of %d connections changed; the matrix after %s the "
+              "expected one (deploy/sandbox-demo.py, TENANT_EXPECTED)."
+              % (changed, len(before), "is NOT" if bad_after else "is"))
+        for line in bad:
+            print("  before the policies: %s" % line)
+        for line in bad_after:
+            print("  after the policies: %s" % line)
+        if daemon:
+            print("\n$ ovs-netpol --control %s status" % daemon.ctl)
+            status = daemon.netpol("status").stdout
+            print("".join("  " + l + "\n" for l in status.splitlines()), end="")
+            have = "%d networkpolicies, %d clusternetworkpolicies" % (
+                kinds.get("NetworkPolicy", 0), kinds.get("ClusterNetworkPolicy", 0))
+            if have not in status:
+                bad_after.append("ovs-netpol status does not say %r" % have)
+            # Which policy decided, by the switch's own trace: a connection
+            # each tier decides (the Admin tier's Deny; its Pass, then a
+            # NetworkPolicy; the Baseline's Deny), the policy named.
+            for src, dst, port, who in (
+                    ("red/web", "blue-backend/db", "tcp/8080", "tenant-blue"),
+                    ("blue-frontend/web", "blue-backend/db", "tcp/8080",
+                     "db-clients"),
+                    ("blue-backend/db", "blue-frontend/web", "tcp/8080",
+                     "tenant-default-deny")):
+                print("\n$ ovs-netpol --control %s trace %s %s %s"
+                      % (daemon.ctl, src, dst, port))
+                r = daemon.netpol("trace", src, dst, port, check=False)
+                text = (r.stdout or "") + (r.stderr or "")
+                print("".join("  " + l + "\n" for l in text.splitlines()),
+                      end="")
+                verdict = text.split(":", 1)[0].strip()
+                ok = after.get((src, dst, (8080, "tcp")))
+                if verdict != ("ALLOWED" if ok else "DENIED"):
+                    bad_after.append("trace %s -> %s says %r, the probe was %s"
+                                     % (src, dst, verdict,
+                                        "connected" if ok else "blocked"))
+                if who not in text.split("path:")[0]:
+                    bad_after.append("trace %s -> %s does not name %s"
+                                     % (src, dst, who))
+            if daemon.proc.poll() is not None:
+                bad_after.append("ovs-netpold exited with %d"
+                                 % daemon.proc.returncode)
+        if bad:
+            failure = "%d connections failed without policies" % len(bad)
+        elif bad_after:
+            failure = "%d differences from the expected matrix" % len(bad_after)
+    except (RuntimeError, subprocess.CalledProcessError) as e:
+        failure = str(e)
+    except KeyboardInterrupt:
+        failure = "interrupted"
+    finally:
+        if daemon:
+            if failure and failure != "interrupted":
+                print("\nsandbox-demo: ovs-netpold log: %s" % daemon.log,
+                      file=sys.stderr)
+            if not args.keep:
+                failure = daemon.stop() or failure
+        if server:
+            server.stdin.close()
+            server.wait(timeout=10)
+        if args.keep:
+            print("\nLeft running (--keep): the sandbox%s\n  stop: %s"
+                  "ovs/sandbox.sh stop %s" % (
+                      ", ovs-netpold pid %d" % daemon.proc.pid if daemon else "",
+                      "kill %d; " % daemon.proc.pid if daemon else "", sbx))
+        else:
+            subprocess.run([SANDBOX, "stop", sbx], stdout=subprocess.DEVNULL)
+            if not args.dir:
+                import shutil
+                shutil.rmtree(sbx, ignore_errors=True)
+    if failure:
+        sys.exit("sandbox-demo: %s" % failure)
 
 
 def main():
@@ -519,6 +957,12 @@ def main():
     ap.add_argument("--nodes", type=int, default=1,
                     help="run on N nodes (2 to 200): the pods spread over them, "
                     "one ovs-netpold per node (default 1)")
+    ap.add_argument("--tenants", action="store_true",
+                    help="tenant isolation with ClusterNetworkPolicy: the "
+                    "cluster and policies of deploy/examples/tenants/tenants.yaml, "
+                    "enforced by ovs-netpold following a manifest directory "
+                    "(with --compile-only: by ovs-netpol compile), the matrix "
+                    "checked against the expected one")
     args = ap.parse_args()
     if not 1 <= args.nodes <= 200:
         ap.error("--nodes %d: a number from 1 to 200" % args.nodes)
@@ -526,7 +970,11 @@ def main():
         ap.error("--nodes %d: not with %s (the daemons of several nodes reach "
                  "the API server through this process)" % (
                      args.nodes, "--compile-only" if args.compile_only else "--keep"))
-    if args.compile_only:
+    if args.tenants and args.nodes > 1:
+        ap.error("--tenants: one node only")
+    if args.tenants:
+        tenants_main(args)
+    elif args.compile_only:
         compile_only_main(args)
     elif args.nodes > 1:
         nodes_main(args)

@@ -12,6 +12,13 @@
 #   deploy/sandbox-demo.sh [--keep] [--dir DIR] [--bookmark-interval S]
 #   deploy/sandbox-demo.sh --compile-only   # offline: ovs-netpol compile +
 #                                           # ovs-ofctl replace-flows, no daemon
+#   deploy/sandbox-demo.sh --tenants        # deploy/examples/tenants/tenants.yaml:
+#                                           # ClusterNetworkPolicy tenant
+#                                           # isolation, ovs-netpold with a
+#                                           # manifest directory (add
+#                                           # --compile-only for the offline
+#                                           # path); exit 1 unless the matrix
+#                                           # is the expected one
 #   deploy/sandbox-demo.sh --nodes 3        # the pods spread over 3 nodes, one
 #                                           # ovs-netpold per node (tests/multinode)
 #
