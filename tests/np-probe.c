@@ -910,7 +910,10 @@ probe_send(struct probe *p)
     } else if (p->proto == P_UDP) {
         char msg[64];
         p->tag = rand32_nonzero();
-        int n = snprintf(msg, sizeof msg, "np-probe %s %08" PRIx32, p->id, p->tag);
+        /* At most 40 bytes of the id, so that the datagram fits 'msg' (the
+         * tag tells probes apart; the id is for people reading captures). */
+        int n = snprintf(msg, sizeof msg, "np-probe %.40s %08" PRIx32, p->id,
+                         p->tag);
         if (connect(p->fd, &p->dst.u.sa, p->dst.len) < 0
             || send(p->fd, msg, n, 0) < 0) {
             finish(p, errno_result(errno), "send:%s", strerror(errno));
@@ -955,7 +958,8 @@ probe_event(struct probe *p, short revents)
             }
             return;
         }
-        int m = snprintf(msg, sizeof msg, "np-probe %s %08" PRIx32, p->id, p->tag);
+        int m = snprintf(msg, sizeof msg, "np-probe %.40s %08" PRIx32, p->id,
+                         p->tag);
         if (n == m && !memcmp(buf, msg, m)) {
             finish(p, R_CONNECTED, NULL);
         }

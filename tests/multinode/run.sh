@@ -3,7 +3,9 @@
 # of tests/run-all.sh).  Run from the build directory, as root, after
 # building ./ovs-netpold, ./ovs-netpol and tests/np-probe.
 #
-#   1. the corpus (tests/cases) with every case's pods spread round-robin
+#   1. the corpus (tests/cases and the ClusterNetworkPolicy cases,
+#      tests/cases-cnp, the policies through the stand-in with their CRD)
+#      with every case's pods spread round-robin
 #      over 3 nodes, one ovs-netpold per node, all following one API server
 #      stand-in: tests/e2e/run-cases.py --nodes 3 (every probe of every
 #      step, most of them across nodes);
@@ -31,7 +33,8 @@ part() {
     echo "=== multinode: $*"
     if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "=== multinode: FAILED: $*"; fi
 }
-part "$src/tests/e2e/run-cases.py" --nodes 3 --daemon-bin "$NP_DAEMON" --probe "$NP_PROBE"
+part "$src/tests/e2e/run-cases.py" --nodes 3 --daemon-bin "$NP_DAEMON" --probe "$NP_PROBE" \
+    "$src/tests/cases" "$src/tests/cases-cnp"
 part "$src/tests/multinode/t-restart.py"
 part "$src/tests/multinode/t-restart.py" --self-check
 echo "$passed passed, $failed failed"
