@@ -62,6 +62,10 @@ struct events_ref {
     const char *name;
     const char *uid;            /* May be NULL. */
     const char *rv;             /* resourceVersion; may be NULL. */
+    /* The object has no namespace (a ClusterNetworkPolicy): its Events go
+     * to 'ns' ("default", as the kubelet's about a Node), and their
+     * involvedObject has none, as `kubectl describe` looks them up. */
+    bool cluster_scoped;
 };
 
 struct events_options {

@@ -296,6 +296,7 @@ report_cnp(struct daemon *d, const char *name, const char *uid,
     struct events_ref ref = {
         .kind = CNP_KIND, .api_version = CNP_API_VERSION,
         .ns = "default", .name = name, .uid = uid, .rv = rv,
+        .cluster_scoped = true,
     };
     if (events_report(d->events, &ref, reason, message, ev_now(d->loop))) {
         np_log(NP_LOG_INFO, "events", "ClusterNetworkPolicy %s: %s: %s",

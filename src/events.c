@@ -205,7 +205,7 @@ event_body(const struct events *ev, const struct events_ref *ref,
     json_t *inv = json_object();
     set_str(inv, "kind", ref->kind);
     set_str(inv, "apiVersion", ref->api_version);
-    set_str(inv, "namespace", ref->ns);
+    set_str(inv, "namespace", ref->cluster_scoped ? NULL : ref->ns);
     set_str(inv, "name", ref->name);
     set_str(inv, "uid", ref->uid);
     set_str(inv, "resourceVersion", ref->rv);

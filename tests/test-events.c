@@ -102,12 +102,29 @@ test_steady_state(void **state)
     assert_true(events_report(ev, &r, "TooManyFlows", "over", T0 + 3600));
     json_decref(take(ev, T0 + 3600, "POST", "/api/v1/namespaces/", 201));
 
+    /* A cluster-scoped object's Event lives in "default" and names the
+     * object without a namespace, as `kubectl describe` looks for it. */
+    struct events_ref c = {
+        .kind = "ClusterNetworkPolicy",
+        .api_version = "policy.networking.k8s.io/v1alpha2", .ns = "default",
+        .name = "tenants", .uid = "uid-2", .rv = "11", .cluster_scoped = true,
+    };
+    assert_true(events_report(ev, &c, "InvalidPolicy", "spec: bad",
+                              T0 + 3600));
+    e = take(ev, T0 + 3600, "POST", "/api/v1/namespaces/default/events", 201);
+    io = json_object_get(e, "involvedObject");
+    assert_string_equal(str(io, "kind"), "ClusterNetworkPolicy");
+    assert_null(json_object_get(io, "namespace"));
+    assert_string_equal(str(json_object_get(e, "metadata"), "namespace"),
+                        "default");
+    json_decref(e);
+
     struct events_stats st;
     events_get_stats(ev, &st);
-    assert_int_equal(st.reported, 1002);
+    assert_int_equal(st.reported, 1003);
     assert_int_equal(st.steady, 1000);
-    assert_int_equal(st.created, 2);
-    assert_int_equal(st.sent, 2);
+    assert_int_equal(st.created, 3);
+    assert_int_equal(st.sent, 3);
     events_destroy(ev);
 }
 

@@ -718,6 +718,7 @@ def check_cnp(bed, ck, files, timeout_ms):
     e = evs[0] if evs else {}
     ck(len(evs) == 1 and e.get("reason") == "InvalidPolicy"
        and e["involvedObject"].get("name") == CNP_NAME
+       and not e["involvedObject"].get("namespace")
        and "keeping its last valid version" in e.get("message", ""),
        "one InvalidPolicy Event in namespace default: %s"
        % (e.get("message") if e else "none"))
