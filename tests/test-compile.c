@@ -208,6 +208,96 @@ compile_text(const char *text, const struct compile_options *opts,
     }
 }
 
+#define CNP(name, spec) "{\"apiVersion\":\"policy.networking.k8s.io/v1alpha2\",\"kind\":\"ClusterNetworkPolicy\",\"metadata\":{\"name\":\"" name "\"},\"spec\":" spec "}"
+
+/* The tier tables: one priority per rule in evaluation order (priority,
+ * then name), each action's flows, a rule that fails closed, a named port
+ * resolved on the subject, and the policies named for trace. */
+static void
+test_cnp_tiers(void **state)
+{
+    char *text = small_cluster(
+        CNP("b-deny", "{\"tier\":\"Admin\",\"priority\":5,\"subject\":"
+            "{\"namespaces\":{\"matchLabels\":{\"ns\":\"x\"}}},\"egress\":[{"
+            "\"action\":\"Deny\",\"to\":[{\"namespaces\":{\"matchLabels\":"
+            "{\"ns\":\"y\"}}}],\"protocols\":[{\"tcp\":{\"destinationPort\":"
+            "{\"number\":80}}}]}]}") ","
+        CNP("a-pass", "{\"tier\":\"Admin\",\"priority\":5,\"subject\":"
+            "{\"pods\":{\"namespaceSelector\":{\"matchLabels\":{\"ns\":\"x\"}},"
+            "\"podSelector\":{\"matchLabels\":{\"pod\":\"a\"}}}},\"egress\":[{"
+            "\"action\":\"Pass\",\"to\":[{\"namespaces\":{\"matchLabels\":"
+            "{\"ns\":\"y\"}}}]}],\"ingress\":[{\"name\":\"web\",\"action\":"
+            "\"Accept\",\"from\":[{\"pods\":{\"namespaceSelector\":{},"
+            "\"podSelector\":{\"matchLabels\":{\"pod\":\"b\"}}}}],"
+            "\"protocols\":[{\"destinationNamedPort\":\"http\"}]}]}") ","
+        CNP("base", "{\"tier\":\"Baseline\",\"priority\":0,\"subject\":"
+            "{\"namespaces\":{}},\"ingress\":[{\"action\":\"Deny\",\"from\":"
+            "[{\"serviceAccounts\":{\"name\":\"x\"}}]}],\"egress\":[{"
+            "\"action\":\"Pass\",\"to\":[{\"networks\":[\"0.0.0.0/0\"]}]}]}"));
+    struct compile_options opts;
+    compile_options_init(&opts);
+    struct np_flowset fs;
+    compile_text(text, &opts, &fs, NULL);
+
+    /* Admin egress: a-pass (its name first at priority 5, conjunction 1)
+     * above b-deny (2): a Pass, then a Deny split by connection state. */
+    assert_int_equal(count(&fs, NPT_ADMIN_EGRESS, "conj_id=", NULL), 4);
+    const struct np_flow *f = find(&fs, NPT_ADMIN_EGRESS, "conj_id=1");
+    assert_int_equal(f->priority, PRIO_TIER_FIRST);
+    assert_string_equal(f->actions, "goto_table:4");
+    f = find(&fs, NPT_ADMIN_EGRESS, "ct_state=-est+trk,conj_id=2");
+    assert_int_equal(f->priority, PRIO_TIER_FIRST - 1);
+    assert_string_equal(f->actions, "drop");
+    find(&fs, NPT_ADMIN_EGRESS, "ct_state=+est+trk,ipv6,conj_id=2");
+    f = find(&fs, NPT_ADMIN_EGRESS, "ct_state=+est+trk,ip,conj_id=2");
+    assert_string_equal(f->actions, "ct(commit,zone=0,exec(set_field:0x1/0x1"
+                        "->ct_mark))");
+    assert_int_equal(count(&fs, NPT_ADMIN_EGRESS, "=tcp,tp_dst=80",
+                           "conjunction(2,3/3)"), 1);
+    /* Both of x's pods are b-deny's subject; only x/a is a-pass's. */
+    assert_int_equal(count(&fs, NPT_ADMIN_EGRESS, "=ip,nw_src=10.244.1.12",
+                           NULL), 1);
+    assert_int_equal(count(&fs, NPT_ADMIN_EGRESS, "=ip,nw_src=10.244.1.11",
+                           NULL), 2);
+
+    /* Admin ingress: the named port resolves on the subject, x/a: 80; the
+     * peers are the pods labelled b of every namespace. */
+    f = find(&fs, NPT_ADMIN_INGRESS, "conj_id=3");
+    assert_int_equal(f->priority, PRIO_TIER_FIRST);
+    assert_string_equal(f->actions, "set_field:0x3->reg1,goto_table:11");
+    assert_int_equal(count(&fs, NPT_ADMIN_INGRESS, "=tcp,tp_dst=80",
+                           "conjunction(3,3/3)"), 1);
+    assert_int_equal(count(&fs, NPT_ADMIN_INGRESS, "=ip,nw_dst=10.244.1.11",
+                           "conjunction(3,1/3)"), 1);
+    assert_int_equal(count(&fs, NPT_ADMIN_INGRESS, "=ip,nw_src=10.244.1.12",
+                           "conjunction(3,2/3)"), 1);
+    assert_int_equal(count(&fs, NPT_ADMIN_INGRESS, "=ip,nw_src=10.244.2.12",
+                           "conjunction(3,2/3)"), 1);
+    assert_int_equal(count(&fs, NPT_ADMIN_INGRESS, "nw_src=10.244.2.11",
+                           NULL), 0);
+
+    /* Baseline egress: Pass goes past the baseline; ingress: the unknown
+     * peer makes the Deny rule deny all, on the subject alone. */
+    f = find(&fs, NPT_BASELINE_EGRESS, "conj_id=4");
+    assert_string_equal(f->actions, "goto_table:7");
+    assert_int_equal(count(&fs, NPT_BASELINE_INGRESS,
+                           "ct_state=-est+trk,ip,nw_dst=", "drop"), 4);
+    assert_int_equal(count(&fs, NPT_BASELINE_INGRESS,
+                           "ct_state=+est+trk,ip,nw_dst=", "ct(commit"), 4);
+    assert_int_equal(fs.n_warnings, 1);
+    assert_non_null(strstr(fs.warnings[0], "ClusterNetworkPolicy base"));
+
+    /* Cookies name the policy and the rule. */
+    struct np_cookie c;
+    assert_true(np_cookie_decode(f->cookie, &c));
+    assert_int_equal(c.kind, NPC_CNP);
+    assert_false(c.ingress);
+    assert_int_equal(c.rule, 0);
+    assert_string_equal(fs.names[c.policy], "ClusterNetworkPolicy base");
+    np_flowset_destroy(&fs);
+    free(text);
+}
+
 /* Two rules with the same peer share one clause flow carrying both
  * conjunction actions, not two flows that would replace each other. */
 static void
@@ -1057,6 +1147,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cross_product_is_linear),
         cmocka_unit_test(test_clause_flows_merge),
+        cmocka_unit_test(test_cnp_tiers),
         cmocka_unit_test(test_node_scoping),
         cmocka_unit_test(test_named_port_per_pod),
         cmocka_unit_test(test_named_port_behind_ipblock),
