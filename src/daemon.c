@@ -28,6 +28,7 @@
 #include "np-util.h"
 #include "ovs-loop.h"
 #include "source-dir.h"
+#include "strmap.h"
 #include "switch-db.h"
 #include "switch-of.h"
 
@@ -57,6 +58,9 @@ struct daemon {
     struct daemon_http *http;   /* NULL without --http. */
     struct events *events;      /* NULL with --source dir: (no API). */
     ev_timer events_retry;
+    /* The engine's warnings as of the last run that logged them: each is
+     * logged when it appears, not at every run ('status' lists them). */
+    struct strmap warned;
 
     char last_error[512];
     char last_error_time[NP_UTC_STAMP_SIZE];
@@ -673,9 +677,16 @@ prepare_cb(struct ev_loop *loop, ev_prepare *p, int revents)
                st.n_flows, st.last_run_ms, st.last_reason);
         size_t n;
         const char *const *warnings = engine_warnings(d->engine, &n);
+        struct strmap now;
+        strmap_init(&now);
         for (size_t i = 0; i < n; i++) {
-            NP_WARN_RL("engine", "%s", warnings[i]);
+            *strmap_slot(&now, warnings[i], NULL) = (void *) 1;
+            if (!strmap_get(&d->warned, warnings[i])) {
+                NP_WARN_RL("engine", "%s", warnings[i]);
+            }
         }
+        strmap_destroy(&d->warned);
+        d->warned = now;
         /* Once per change, not per run: 'status' keeps the list. */
         const struct engine_rejection *rej = engine_rejections(d->engine,
                                                                &n);
@@ -1011,6 +1022,7 @@ int
 daemon_main(const struct daemon_options *opts)
 {
     struct daemon *d = xcalloc(1, sizeof *d);
+    strmap_init(&d->warned);
     d->opts = opts;
     d->loop = EV_DEFAULT;
     /* Also ignores SIGPIPE, which a write to a closed control or API
@@ -1160,6 +1172,7 @@ out:
     control_destroy(d->control);
     ovs_loop_destroy();
     engine_destroy(d->engine);
+    strmap_destroy(&d->warned);
     free(d);
     return status;
 }
