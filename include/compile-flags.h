@@ -7,7 +7,8 @@
  *
  *   --node NAME, --table-base N, --continuation ACTION, --ct-zone N,
  *   --node-address A,...|none, --node-port P,..., --uplink-port P,...,
- *   --max-policy-flows N, --audit none|deny|allow|all, --audit-meter N
+ *   --max-policy-flows N, --audit none|deny|allow|all, --audit-meter N,
+ *   --peer-class-min N
  *
  * and --generation N, which only 'compile' offers (the daemon's installer
  * picks the generation of what it installs).  A program lists them in its
@@ -65,6 +66,7 @@ char *compile_flags_parse(struct compile_flags *, const char *name,
     {"uplink-port", required_argument, NULL, (VAL)},            \
     {"max-policy-flows", required_argument, NULL, (VAL)},       \
     {"audit", required_argument, NULL, (VAL)},                  \
-    {"audit-meter", required_argument, NULL, (VAL)}
+    {"audit-meter", required_argument, NULL, (VAL)},            \
+    {"peer-class-min", required_argument, NULL, (VAL)}
 
 #endif

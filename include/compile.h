@@ -100,7 +100,16 @@ struct compile_options {
      * meter the copies go through (NP_AUDIT_METER_ID by default). */
     int audit;
     uint32_t audit_meter;
+    /* ClusterNetworkPolicy peers (ovs/pipeline.md, "Tiers"): a pod set of
+     * at least this many addresses that a CNP rule names as its peer is
+     * matched through a bit of a register that the tier table sets from
+     * the packet's address first, one flow per address for every such set
+     * at once, rather than by its addresses in every rule that names it
+     * (NP_DEFAULT_PEER_CLASS_MIN by default). */
+    size_t peer_class_min;
 };
+
+#define NP_DEFAULT_PEER_CLASS_MIN 32
 
 /* compile_options_init()'s limit: a policy at the API's 1.5 MiB object
  * size limit may need millions of flows (ipBlock excepts, port ranges);

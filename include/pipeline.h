@@ -30,6 +30,12 @@ enum np_table {
     NPT_N_TABLES = 12,
 };
 
+/* ClusterNetworkPolicy peer classes (PRIO_TIER_CLASS below): bits of reg2
+ * (the destination's classes) and reg3 (the source's); the top bit says
+ * "classified". */
+#define NP_PEER_CLASS_BITS 31
+#define NP_PEER_CLASS_FLAG 0x80000000u
+
 /* "classify", "conntrack state", ...; "?" beyond NPT_N_TABLES.  (Defined
  * in src/compile-pipeline.c.) */
 const char *np_table_name(enum np_table);
@@ -81,6 +87,13 @@ enum np_priority {
      * decides. */
     PRIO_TIER_FIRST = 60000,
     PRIO_TIER_LAST = 1,
+    /* Above the rules, in NPT_ADMIN_EGRESS (destination, reg2) and
+     * NPT_ADMIN_INGRESS (source, reg3), while some peer set is a class
+     * (compile.h, 'peer_class_min'): the classes of the packet's address,
+     * then the table again (resubmit); the baseline tables read the
+     * registers as set there. */
+    PRIO_TIER_CLASS = 65000,
+    PRIO_TIER_CLASS_MISS = 64999,
 
     /* NPT_EGRESS_DEFAULT, NPT_INGRESS_DEFAULT. */
     PRIO_ISOLATION_TO_NODE = 120,       /* To the node: above any deny. */

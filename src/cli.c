@@ -218,7 +218,7 @@ compile_usage(void)
            "       [--node-address ADDR,...] [--node-port PORT,...]\n"
            "       [--uplink-port PORT,...]\n"
            "       [--max-policy-flows N] [--audit none|deny|allow|all]\n"
-           "       [--audit-meter N] FILE...\n");
+           "       [--audit-meter N] [--peer-class-min N] FILE...\n");
 }
 
 /* Parses the arguments of 'compile' into 'cmd'.  Returns -1 to go on, or

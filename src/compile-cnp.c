@@ -147,27 +147,276 @@ compare_size_t(const void *a_, const void *b_)
     return a < b ? -1 : a > b;
 }
 
-/* The other end of a rule: pods, CIDRs and node addresses. */
+/* ---- Peer classes. ----
+ *
+ * A pod set that rules name as peers is matched by its addresses in each
+ * rule's conjunction, at the rule's own priority: a set of every pod,
+ * named by 20 rules, is 20 flows per pod.  A set of at least
+ * opts->peer_class_min addresses becomes a class instead, a bit of reg2
+ * (destinations: egress peers) or reg3 (sources: ingress peers): the first
+ * flows of the admin tables set the packet's classes from its address,
+ * one flow per address for all classes, and resubmit to the table; a rule
+ * matches its class with one 'regN=BIT/BIT' clause flow.  Classes are
+ * numbered in the order of their selectors' text, the first
+ * NP_PEER_CLASS_BITS that qualify. */
+
+struct pclass {
+    char *key;                  /* Selectors' text: ns "|" pod. */
+    const struct cnp_pods *sel;
+    int bit;                    /* -1: matched by its addresses. */
+};
+
+struct pclasses {
+    struct pclass *v[2];        /* [0] destinations, [1] sources. */
+    size_t n[2], allocated[2];
+    struct strmap idx[2];       /* Key -> index + 1. */
+    uint32_t mask[2];           /* Bits given. */
+};
+
+static char *
+pclass_key(const struct cnp_pods *sel)
+{
+    char *ns = selector_to_string(&sel->ns_selector);
+    char *pod = selector_to_string(&sel->pod_selector);
+    char *key = xasprintf("%s|%s", ns, pod);
+    free(ns);
+    free(pod);
+    return key;
+}
+
+static int
+compare_pclasses(const void *a_, const void *b_)
+{
+    const struct pclass *a = a_, *b = b_;
+    return strcmp(a->key, b->key);
+}
+
+/* The pod peers of every rule that is not 'deny_all'; ingress rules' name
+ * sources, egress rules' destinations. */
+static void
+pclasses_build(struct ctx *c, const struct k8s_cnp *const *cnps, size_t n,
+               struct pclasses *pc)
+{
+    memset(pc, 0, sizeof *pc);
+    for (int d = 0; d < 2; d++) {
+        strmap_init(&pc->idx[d]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        for (int d = 0; d < 2; d++) {
+            const struct cnp_rule *rules = d ? cnps[i]->ingress
+                                           : cnps[i]->egress;
+            size_t n_rules = d ? cnps[i]->n_ingress : cnps[i]->n_egress;
+            for (size_t r = 0; r < n_rules; r++) {
+                for (size_t k = 0; !rules[r].deny_all
+                     && k < rules[r].n_peers; k++) {
+                    const struct cnp_peer *peer = &rules[r].peers[k];
+                    if (peer->kind != CNP_PEER_NAMESPACES
+                        && peer->kind != CNP_PEER_PODS) {
+                        continue;
+                    }
+                    char *key = pclass_key(&peer->sel);
+                    bool created;
+                    void **slot = strmap_slot(&pc->idx[d], key, &created);
+                    if (created) {
+                        *slot = (void *) 1;
+                        struct pclass cl = { .key = key, .sel = &peer->sel,
+                                             .bit = -1 };
+                        APPEND(pc->v[d], pc->n[d], pc->allocated[d], cl);
+                    } else {
+                        free(key);
+                    }
+                }
+            }
+        }
+    }
+    for (int d = 0; d < 2; d++) {
+        np_qsort(pc->v[d], pc->n[d], sizeof *pc->v[d], compare_pclasses);
+        int bit = 0;
+        for (size_t i = 0; i < pc->n[d]; i++) {
+            struct pclass *cl = &pc->v[d][i];
+            *strmap_slot(&pc->idx[d], cl->key, NULL)
+                = (void *) (uintptr_t) (i + 1);
+            size_t n_idx, n_addrs = 0;
+            const size_t *idx = ctx_select_pods(c, &cl->sel->ns_selector,
+                                                &cl->sel->pod_selector,
+                                                &n_idx);
+            for (size_t j = 0; j < n_idx; j++) {
+                n_addrs += c->pods[idx[j]]->n_ips;
+            }
+            if (bit < NP_PEER_CLASS_BITS && c->opts->peer_class_min
+                && n_addrs >= c->opts->peer_class_min) {
+                cl->bit = bit++;
+                pc->mask[d] |= UINT32_C(1) << cl->bit;
+            }
+        }
+    }
+}
+
+static void
+pclasses_destroy(struct pclasses *pc)
+{
+    for (int d = 0; d < 2; d++) {
+        for (size_t i = 0; i < pc->n[d]; i++) {
+            free(pc->v[d][i].key);
+        }
+        free(pc->v[d]);
+        strmap_destroy(&pc->idx[d]);
+    }
+}
+
+/* The class of peer selectors 'sel' in direction 'ingress', or NULL. */
+static const struct pclass *
+pclass_find(const struct pclasses *pc, bool ingress,
+            const struct cnp_pods *sel)
+{
+    char *key = pclass_key(sel);
+    uintptr_t i = (uintptr_t) strmap_get(&pc->idx[ingress], key);
+    free(key);
+    return i ? &pc->v[ingress][i - 1] : NULL;
+}
+
+/* A register clause: "reg2=0x4/0x4". */
+static void
+pclass_match(bool ingress, int bit, char buf[48])
+{
+    uint32_t b = UINT32_C(1) << bit;
+    snprintf(buf, 48, "reg%d=%#"PRIx32"/%#"PRIx32, ingress ? 3 : 2, b, b);
+}
+
+struct class_addr {
+    struct ip_addr addr;
+    uint32_t mask;
+};
+
+static int
+compare_class_addrs(const void *a_, const void *b_)
+{
+    const struct class_addr *a = a_, *b = b_;
+    return ip_addr_cmp(&a->addr, &b->addr);
+}
+
+/* The classifying flows of one direction, if it has classes: each address
+ * of a pod in some class gets the union of its pods' classes (two pods may
+ * share an address for a while); every other packet only the flag. */
+static void
+pclasses_emit(struct ctx *c, const struct pclasses *pc, bool ingress)
+{
+    if (!pc->mask[ingress]) {
+        return;
+    }
+    struct class_addr *v = NULL;
+    size_t n = 0, allocated = 0;
+    for (size_t i = 0; i < c->n_pods; i++) {
+        if (!c->eligible[i]) {
+            continue;
+        }
+        const struct labels *nsl = &c->nss[c->pod_ns[i]].labels;
+        const struct labels *pl = &c->pods[i]->labels;
+        uint32_t mask = 0;
+        for (size_t k = 0; k < pc->n[ingress]; k++) {
+            const struct pclass *cl = &pc->v[ingress][k];
+            if (cl->bit >= 0
+                && selector_matches(&cl->sel->ns_selector, nsl)
+                && selector_matches(&cl->sel->pod_selector, pl)) {
+                mask |= UINT32_C(1) << cl->bit;
+            }
+        }
+        for (size_t j = 0; mask && j < c->pods[i]->n_ips; j++) {
+            struct class_addr ca = { c->pods[i]->ips[j], mask };
+            APPEND(v, n, allocated, ca);
+        }
+    }
+    np_qsort(v, n, sizeof *v, compare_class_addrs);
+    uint8_t t = np_tbl(c->opts, ingress ? NPT_ADMIN_INGRESS
+                       : NPT_ADMIN_EGRESS);
+    int reg = ingress ? 3 : 2;
+    uint64_t cookie = np_cookie(c->opts, NPC_INFRA, 0, 0);
+    const char *comment = (ingress
+                           ? "the classes of the source address, for "
+                             "ClusterNetworkPolicy peers"
+                           : "the classes of the destination address, for "
+                             "ClusterNetworkPolicy peers");
+    for (size_t i = 0; i < n; ) {
+        uint32_t mask = v[i].mask;
+        size_t j = i + 1;
+        for (; j < n && !ip_addr_cmp(&v[j].addr, &v[i].addr); j++) {
+            mask |= v[j].mask;
+        }
+        char host[NP_MATCH_MAX], match[NP_MATCH_MAX + 32], actions[96];
+        np_host_match(&v[i].addr, !ingress, host);
+        snprintf(match, sizeof match, "reg%d=0/%#"PRIx32",%s", reg,
+                 (uint32_t) NP_PEER_CLASS_FLAG, host);
+        snprintf(actions, sizeof actions,
+                 "set_field:%#"PRIx32"->reg%d,resubmit(,%u)",
+                 mask | NP_PEER_CLASS_FLAG, reg, t);
+        ctx_direct(c, t, PRIO_TIER_CLASS, cookie, match, actions, comment);
+        i = j;
+    }
+    char match[48], actions[96];
+    snprintf(match, sizeof match, "reg%d=0/%#"PRIx32, reg,
+             (uint32_t) NP_PEER_CLASS_FLAG);
+    snprintf(actions, sizeof actions,
+             "set_field:%#"PRIx32"->reg%d,resubmit(,%u)",
+             (uint32_t) NP_PEER_CLASS_FLAG, reg, t);
+    ctx_direct(c, t, PRIO_TIER_CLASS_MISS, cookie, match, actions,
+               "an address in no class");
+    free(v);
+}
+
+/* Sorts 'pods' and drops repeats; returns how many remain. */
+static size_t
+unique_pods(size_t *pods, size_t n)
+{
+    np_qsort(pods, n, sizeof *pods, compare_size_t);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!m || pods[m - 1] != pods[i]) {
+            pods[m++] = pods[i];
+        }
+    }
+    return m;
+}
+
+/* The other end of a rule: classes, pods, CIDRs and node addresses. */
 struct cnp_peers {
-    size_t *pods;
+    int *bits;                  /* Classes. */
+    size_t n_bits, allocated_bits;
+    size_t *pods;               /* Pods of the peers that are no class. */
     size_t n_pods, allocated_pods;
+    size_t *all;                /* With 'all_pods': of every pod peer. */
+    size_t n_all, allocated_all;
     struct cidr *cidrs;
     size_t n_cidrs, allocated_cidrs;
 };
 
+/* Resolves 'rule''s peers into 'p'; with 'all_pods' (named ports in
+ * egress: the destinations that resolve them), the pods of classes too. */
 static void
 cnp_peers_resolve(struct ctx *c, const struct cluster *cluster,
-                  const struct cnp_rule *rule, struct cnp_peers *p)
+                  const struct pclasses *pc, bool ingress,
+                  const struct cnp_rule *rule, bool all_pods,
+                  struct cnp_peers *p)
 {
     memset(p, 0, sizeof *p);
     for (size_t i = 0; i < rule->n_peers; i++) {
         const struct cnp_peer *peer = &rule->peers[i];
         switch (peer->kind) {
         case CNP_PEER_NAMESPACES:
-        case CNP_PEER_PODS:
-            add_peer_pods(c, &peer->sel, &p->pods, &p->n_pods,
-                          &p->allocated_pods);
+        case CNP_PEER_PODS: {
+            const struct pclass *cl = pclass_find(pc, ingress, &peer->sel);
+            if (cl && cl->bit >= 0) {
+                APPEND(p->bits, p->n_bits, p->allocated_bits, cl->bit);
+            }
+            if (!cl || cl->bit < 0) {
+                add_peer_pods(c, &peer->sel, &p->pods, &p->n_pods,
+                              &p->allocated_pods);
+            }
+            if (all_pods) {
+                add_peer_pods(c, &peer->sel, &p->all, &p->n_all,
+                              &p->allocated_all);
+            }
             break;
+        }
         case CNP_PEER_NETWORKS:
             for (size_t j = 0; j < peer->n_networks; j++) {
                 APPEND(p->cidrs, p->n_cidrs, p->allocated_cidrs,
@@ -199,19 +448,15 @@ cnp_peers_resolve(struct ctx *c, const struct cluster *cluster,
         }
     }
     /* Peers may select a pod twice: once in the set is enough. */
-    np_qsort(p->pods, p->n_pods, sizeof *p->pods, compare_size_t);
-    size_t m = 0;
-    for (size_t i = 0; i < p->n_pods; i++) {
-        if (!m || p->pods[m - 1] != p->pods[i]) {
-            p->pods[m++] = p->pods[i];
-        }
-    }
-    p->n_pods = m;
+    p->n_pods = unique_pods(p->pods, p->n_pods);
+    p->n_all = unique_pods(p->all, p->n_all);
 }
 
 static void
 cnp_peers_destroy(struct cnp_peers *p)
 {
+    free(p->bits);
+    free(p->all);
     free(p->pods);
     free(p->cidrs);
 }
@@ -220,6 +465,11 @@ static void
 dim_add_peers(struct ctx *c, struct conj_dim *d, const struct cnp_peers *p,
               enum addr_field field)
 {
+    for (size_t i = 0; i < p->n_bits; i++) {
+        char match[48];
+        pclass_match(field == FIELD_SRC, p->bits[i], match);
+        conj_dim_add(d, ctx_intern(c, match));
+    }
     for (size_t i = 0; i < p->n_pods; i++) {
         conj_dim_add_pod(c, d, p->pods[i], field);
     }
@@ -273,6 +523,7 @@ emit(struct ctx *c, const struct cnp_emit *e, const char *key,
 
 static void
 compile_cnp_rule(struct ctx *c, const struct cluster *cluster,
+                 const struct pclasses *pc,
                  const struct k8s_cnp *cnp, uint32_t pno, bool ingress,
                  size_t idx, uint16_t priority, const size_t *subject,
                  size_t n_subject)
@@ -312,7 +563,12 @@ compile_cnp_rule(struct ctx *c, const struct cluster *cluster,
     }
 
     struct cnp_peers peers;
-    cnp_peers_resolve(c, cluster, rule, &peers);
+    bool named = false;
+    for (size_t i = 0; i < rule->n_ports; i++) {
+        named |= rule->ports[i].name != NULL;
+    }
+    cnp_peers_resolve(c, cluster, pc, ingress, rule, named && !ingress,
+                      &peers);
 
     /* Numeric ports, or none (every port of every protocol): one
      * conjunction. */
@@ -336,8 +592,8 @@ compile_cnp_rule(struct ctx *c, const struct cluster *cluster,
     /* Named ports: on the destination, the subject's pods for ingress,
      * the peer pods for egress (validation refuses a named port in an
      * egress rule with other peers). */
-    const size_t *dsts = ingress ? subject : peers.pods;
-    size_t n_dsts = ingress ? n_subject : peers.n_pods;
+    const size_t *dsts = ingress ? subject : peers.all;
+    size_t n_dsts = ingress ? n_subject : peers.n_all;
     struct named_dst *hits = xmalloc((n_dsts + 1) * sizeof *hits);
     for (size_t i = 0; i < rule->n_ports; i++) {
         const struct np_port *p = &rule->ports[i];
@@ -434,22 +690,41 @@ compile_cnps(struct ctx *c, const struct cluster *cluster)
     uint32_t *pnos = xmalloc(n * sizeof *pnos);
     size_t **subjects = xcalloc(n, sizeof *subjects);
     size_t *n_subjects = xcalloc(n, sizeof *n_subjects);
+    /* Subjects are local pods: a node has few of a cluster's. */
+    size_t *local = xmalloc((c->n_pods + 1) * sizeof *local);
+    size_t n_local = 0;
+    for (size_t i = 0; i < c->n_pods; i++) {
+        if (c->local[i]) {
+            local[n_local++] = i;
+        }
+    }
+    bool any_subject = false;
     for (size_t i = 0; i < n; i++) {
         const struct k8s_cnp *cnp = cnps[i];
         pnos[i] = cnp_number(c, cnp);
         for (size_t w = 0; w < cnp->n_warnings; w++) {
             ctx_warn(c, "%s", cnp->warnings[w]);
         }
-        size_t n_idx;
-        const size_t *idx = ctx_select_pods(c, &cnp->subject.sel.ns_selector,
-                                            &cnp->subject.sel.pod_selector,
-                                            &n_idx);
-        subjects[i] = xmalloc((n_idx + 1) * sizeof *subjects[i]);
-        for (size_t j = 0; j < n_idx; j++) {
-            if (c->local[idx[j]]) {
-                subjects[i][n_subjects[i]++] = idx[j];
+        const struct cnp_pods *sel = &cnp->subject.sel;
+        subjects[i] = xmalloc((n_local + 1) * sizeof *subjects[i]);
+        for (size_t j = 0; j < n_local; j++) {
+            size_t k = local[j];
+            if (selector_matches(&sel->ns_selector,
+                                 &c->nss[c->pod_ns[k]].labels)
+                && selector_matches(&sel->pod_selector,
+                                    &c->pods[k]->labels)) {
+                subjects[i][n_subjects[i]++] = k;
             }
         }
+        any_subject |= n_subjects[i] > 0;
+    }
+    free(local);
+
+    struct pclasses pc;
+    pclasses_build(c, cnps, n, &pc);
+    if (any_subject) {
+        pclasses_emit(c, &pc, false);
+        pclasses_emit(c, &pc, true);
     }
 
     for (int tier = CNP_TIER_ADMIN; tier <= CNP_TIER_BASELINE; tier++) {
@@ -474,7 +749,8 @@ compile_cnps(struct ctx *c, const struct cluster *cluster)
                 }
                 for (size_t r = 0; r < n_rules; r++, priority--) {
                     if (n_subjects[i]) {
-                        compile_cnp_rule(c, cluster, cnp, pnos[i], ingress, r,
+                        compile_cnp_rule(c, cluster, &pc, cnp, pnos[i],
+                                         ingress, r,
                                          priority, subjects[i],
                                          n_subjects[i]);
                     }
@@ -483,6 +759,7 @@ compile_cnps(struct ctx *c, const struct cluster *cluster)
         }
     }
 
+    pclasses_destroy(&pc);
     for (size_t i = 0; i < n; i++) {
         free(subjects[i]);
     }

@@ -175,6 +175,8 @@ struct conj_dim {
 };
 
 void conj_dim_add(struct conj_dim *, uint32_t match);
+/* The interned id of match 'text'. */
+uint32_t ctx_intern(struct ctx *, const char *text);
 void conj_dim_add_pod(struct ctx *, struct conj_dim *, size_t idx,
                       enum addr_field);
 void conj_dim_add_cidr(struct ctx *, struct conj_dim *, const struct cidr *,

@@ -172,6 +172,14 @@ compile_flags_parse(struct compile_flags *flags, const char *name,
                              "1 to %d", value, (1 << 18) - 1);
         }
         o->audit_meter = v;
+    } else if (!strcmp(name, "peer-class-min")) {
+        /* 0: no classes, every peer by its addresses. */
+        if (!parse_whole(value, 0, NP_MAX_POLICY_FLOWS_LIMIT, &v)) {
+            return xasprintf("--peer-class-min: \"%s\" is not a whole "
+                             "number from 0 to %d", value,
+                             NP_MAX_POLICY_FLOWS_LIMIT);
+        }
+        o->peer_class_min = v;
     } else {
         return xasprintf("--%s: not an option of the compiler", name);
     }

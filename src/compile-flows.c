@@ -97,6 +97,14 @@ rule_priority(const struct ctx *c, uint32_t id)
     return np_rule_priority(id, c->buckets);
 }
 
+static uint32_t intern(struct ctx *, const char *text);
+
+uint32_t
+ctx_intern(struct ctx *c, const char *text)
+{
+    return intern(c, text);
+}
+
 static uint32_t
 intern(struct ctx *c, const char *text)
 {

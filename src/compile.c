@@ -243,6 +243,7 @@ compile_options_init(struct compile_options *opts)
     opts->max_policy_flows = NP_DEFAULT_MAX_POLICY_FLOWS;
     opts->audit = NP_AUDIT_NONE;
     opts->audit_meter = NP_AUDIT_METER_ID;
+    opts->peer_class_min = NP_DEFAULT_PEER_CLASS_MIN;
 }
 
 int

@@ -814,6 +814,25 @@ describe_ours(const struct trace_hit *h, unsigned int t,
         break;
     case NPT_ADMIN_EGRESS:
     case NPT_ADMIN_INGRESS:
+        if (h->priority == PRIO_TIER_CLASS
+            || h->priority == PRIO_TIER_CLASS_MISS) {
+            /* "set_field:0x80000005->reg2,resubmit(,3)": the classes of
+             * the address, the bits below the flag. */
+            const char *sf = h->actions ? strstr(h->actions, "set_field:")
+                                        : NULL;
+            unsigned long mask = sf ? strtoul(sf + 10, NULL, 0) : 0;
+            mask &= ~(unsigned long) NP_PEER_CLASS_FLAG;
+            bool in = t == NPT_ADMIN_INGRESS;
+            return (mask
+                    ? xasprintf("%s %s is in ClusterNetworkPolicy peer "
+                                "classes %#lx (reg%d) -> the tier's rules",
+                                in ? "source" : "destination", in ? src : dst,
+                                mask, in ? 3 : 2)
+                    : xasprintf("%s %s is in no ClusterNetworkPolicy peer "
+                                "class -> the tier's rules",
+                                in ? "source" : "destination",
+                                in ? src : dst));
+        }
         if (h->priority == PRIO_MISS) {
             return xasprintf("no admin ClusterNetworkPolicy decides %s's "
                              "%s -> NetworkPolicy",

@@ -297,8 +297,12 @@ audit yes
 audit-meter 20048
 audit-meter 0
 audit-meter 262144
+peer-class-min 0
+peer-class-min 5
+peer-class-min -1
+peer-class-min x
 EOF
-[ "$agree" -eq 26 ] && ok "the compiler's flags: compile and the daemon agree on 26 values"
+[ "$agree" -eq 30 ] && ok "the compiler's flags: compile and the daemon agree on 30 values"
 
 # The audit log's own flags: bad values are usage errors naming the flag.
 for args in "--audit-rate 0" "--audit-rate 1.5" "--audit-burst x" \

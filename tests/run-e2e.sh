@@ -76,12 +76,17 @@ esac
 # Case files given on the command line replace the corpus.
 cases=()
 opts=()
+classes=0
 for a in "${args[@]}"; do
     if [ -e "$a" ] && [[ "$a" != -* ]]; then cases+=("$a"); else opts+=("$a"); fi
 done
 if [ ${#cases[@]} = 0 ]; then
     if compgen -G "$src/tests/cases/[0-9a-z]*.json" >/dev/null; then
         cases=("$src/tests/cases" "$src/tests/cases-cnp")
+        # The ClusterNetworkPolicy cases once more with every peer set a
+        # register class (--peer-class-min 1; their sets are smaller than
+        # the default's 32 addresses).
+        classes=1
     elif [ -d "$src/../shared/conformance/cases" ]; then
         echo "run-e2e: tests/cases is empty; using ../shared/conformance/cases"
         cases=("$src/../shared/conformance/cases")
@@ -172,6 +177,17 @@ if [ "$mode" = daemon ] || [ "$mode" = daemon-corpus ]; then
         summary+=("       artifacts of every case and the daemons' logs in $keep")
     fi
     summary+=("$(grep '^daemon: .*steps synced' "$work/daemon-corpus.out")")
+    if [ "$classes" = 1 ]; then
+        echo "=== e2e ClusterNetworkPolicy cases through ovs-netpold, peers as register classes"
+        if run_cases daemon-classes --daemon \
+                --daemon-args "${NP_DAEMON_ARGS:---log-level debug} --peer-class-min 1" \
+                "${opts[@]}" "$src/tests/cases-cnp"; then
+            summary+=("daemon, peer classes: $(tail -1 "$work/daemon-classes.out")")
+        else
+            summary+=("daemon, peer classes: FAILED: $(tail -1 "$work/daemon-classes.out")")
+            fail=1
+        fi
+    fi
 fi
 if [ "$mode" = daemon ] || [ "$mode" = daemon-tests ]; then
     for t in "$src"/tests/daemon/t-*.py; do
@@ -208,6 +224,16 @@ if [ "$mode" = both ] || [ "$mode" = corpus ]; then
             [ -d "$w/cases" ] && cp -r "$w/cases" "$keep/$(basename "$w")"
         done
         summary+=("       artifacts of every case in $keep")
+    fi
+    if [ "$classes" = 1 ]; then
+        echo "=== e2e ClusterNetworkPolicy cases, peers as register classes"
+        if run_cases classes --compile "${NP_COMPILE:-./ovs-netpol compile} --peer-class-min 1" \
+                "${opts[@]}" "$src/tests/cases-cnp"; then
+            summary+=("peer classes: $(tail -1 "$work/classes.out")")
+        else
+            summary+=("peer classes: FAILED: $(tail -1 "$work/classes.out")")
+            fail=1
+        fi
     fi
 fi
 if [ "$mode" = both ] || [ "$mode" = self ]; then

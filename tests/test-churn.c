@@ -3482,6 +3482,9 @@ run_churn(enum mix mix)
     /* Namespaces without the annotation: nothing in one mix, their
      * denies in the other. */
     opts.audit = mix == MIX_OLD ? NP_AUDIT_NONE : NP_AUDIT_DENY;
+    /* ClusterNetworkPolicy peers: by their addresses in one mix, mostly
+     * as register classes in the other. */
+    opts.peer_class_min = mix == MIX_OLD ? 0 : 3;
     ch.engine = engine_create(&opts);
 
     generate(&ch);

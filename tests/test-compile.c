@@ -295,6 +295,36 @@ test_cnp_tiers(void **state)
     assert_int_equal(c.rule, 0);
     assert_string_equal(fs.names[c.policy], "ClusterNetworkPolicy base");
     np_flowset_destroy(&fs);
+
+    /* With classes: y's pods are egress class 0 (one register bit for both
+     * rules that name namespace y), the pods labelled b ingress class 0;
+     * the rules match the bit, not the addresses. */
+    opts.peer_class_min = 1;
+    compile_text(text, &opts, &fs, NULL);
+    for (int i = 1; i <= 2; i++) {
+        char match[64];
+        snprintf(match, sizeof match, "=reg2=0/0x80000000,ip,nw_dst=10.244.2.1%d",
+                 i);
+        assert_int_equal(count(&fs, NPT_ADMIN_EGRESS, match,
+                               "set_field:0x80000001->reg2,resubmit(,3)"),
+                         1);
+    }
+    f = find(&fs, NPT_ADMIN_EGRESS, "reg2=0/0x80000000");
+    assert_int_equal(f->priority, PRIO_TIER_CLASS_MISS);
+    assert_string_equal(f->actions,
+                        "set_field:0x80000000->reg2,resubmit(,3)");
+    assert_int_equal(count(&fs, NPT_ADMIN_EGRESS, "=reg2=0x1/0x1",
+                           "conjunction("), 2);
+    assert_int_equal(count(&fs, NPT_ADMIN_EGRESS, "=ip,nw_dst=10.244.2.11",
+                           NULL), 0);
+    assert_int_equal(count(&fs, NPT_ADMIN_INGRESS,
+                           "=reg3=0/0x80000000,ip,nw_src=10.244.2.12",
+                           "set_field:0x80000001->reg3,resubmit(,7)"), 1);
+    assert_int_equal(count(&fs, NPT_ADMIN_INGRESS, "=reg3=0x1/0x1",
+                           "conjunction(3,2/3)"), 1);
+    /* The baseline reads the registers; its own peers here are networks. */
+    assert_int_equal(count(&fs, NPT_BASELINE_EGRESS, "reg2=0/", NULL), 0);
+    np_flowset_destroy(&fs);
     free(text);
 }
 

@@ -14,6 +14,7 @@
 #include "cookie.h"
 #include "np-util.h"
 #include "objects.h"
+#include "pipeline.h"
 #include "trace.h"
 
 /* The captures: the bed of tests/daemon (x/a 10.9.1.1 port 1, x/b
@@ -672,6 +673,38 @@ test_cnp_hits(void **state)
     free(s);
     rep = trace_report(&r, &ctx, "pkt", NULL);
     assert_contains(rep, "  egress:  not reached\n");
+    free(rep);
+
+    /* Peer classes: the address's classes, then the table again, where
+     * the rule (one level deeper) decides. */
+    struct np_cookie infra = { .kind = NPC_INFRA };
+    struct trace_hit hits[2] = {
+        { .table = 23, .match = (char *) "reg2=0/0x80000000,ip,nw_dst=10.0.0.2",
+          .priority = PRIO_TIER_CLASS, .cookie = np_cookie_encode(&infra),
+          .actions = (char *) "set_field:0x80000005->reg2,resubmit(,23)" },
+        { .table = 23, .match = (char *) "conj_id=7", .priority = 60000,
+          .cookie = np_cookie_encode(&ck), .actions = (char *) "drop",
+          .depth = 1 },
+    };
+    s = trace_describe_hit(&hits[0], &ctx);
+    assert_string_equal(s, "table 23 admin tier egress: destination y/a is in "
+                        "ClusterNetworkPolicy peer classes 0x5 (reg2) -> the "
+                        "tier's rules");
+    free(s);
+    hits[0].actions = (char *) "set_field:0x80000000->reg2,resubmit(,23)";
+    hits[0].priority = PRIO_TIER_CLASS_MISS;
+    s = trace_describe_hit(&hits[0], &ctx);
+    assert_string_equal(s, "table 23 admin tier egress: destination y/a is in "
+                        "no ClusterNetworkPolicy peer class -> the tier's "
+                        "rules");
+    free(s);
+    sec.hits = hits;
+    sec.n_hits = 2;
+    sec.datapath_actions = (char *) "drop";
+    rep = trace_report(&r, &ctx, "pkt", NULL);
+    assert_contains(rep, "  egress:  DENIED by admin ClusterNetworkPolicy "
+                    "tenant-isolation egress rule 0 (\"accept-x-web\"): "
+                    "Deny\n");
     free(rep);
 }
 

@@ -29,5 +29,6 @@ check ./ovs-netpol compile tests/data/cli/mixed.yaml
 check ./ovs-netpol compile --ports tests/data/cli/ports-unbound.txt --uplink-port eth1 deploy/examples/cluster.yaml
 check ./ovs-netpol compile --node node-1 tests/cases/model.json
 check ./ovs-netpol compile tests/data/cli/cnp.yaml
+check ./ovs-netpol compile --peer-class-min 1 tests/data/cli/cnp.yaml
 check ./ovs-netpol compile deploy/examples/tenants/tenants.yaml
 exit $fail

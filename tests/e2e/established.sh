@@ -16,7 +16,8 @@
 #   6. to 10. the same with ClusterNetworkPolicy: an Admin Deny of x/s's
 #      ingress cuts; an Admin Accept over a NetworkPolicy that isolates
 #      x/s keeps the connections; a Baseline Deny of x/c's egress cuts;
-#      allowed again.
+#      allowed again (8 and 9 with the peers as register classes,
+#      --peer-class-min 1).
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
@@ -66,8 +67,12 @@ sw() { ip netns exec "$NP_SANDBOX_NETNS" "$@"; }
 # NetworkPolicy, or "cnp:TIER:ACTION:pod:direction:ports", a
 # ClusterNetworkPolicy whose subject is that pod and whose peer the other.
 cluster() {
-    local name=$1
+    local name=$1 classes=
     shift
+    if [ "${1:-}" = --classes ]; then
+        classes="--peer-class-min 1"
+        shift
+    fi
     /usr/bin/python3 - "$@" >"$work/$name.json" <<EOF
 import json, sys
 items = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}]
@@ -113,15 +118,16 @@ for spec in sys.argv[1:]:
                            "policyTypes": types, direction: [rule]}})
 print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
 EOF
-    ./ovs-netpol compile --ports "$sbx/ports" "$work/$name.json" >"$work/$name.flows" || exit 1
+    # shellcheck disable=SC2086
+    ./ovs-netpol compile $classes --ports "$sbx/ports" "$work/$name.json" >"$work/$name.flows" || exit 1
 }
 cluster allow-all
 cluster allow s:ingress:$PORT,$PROBE c:egress:$PORT,$PROBE
 cluster deny-in s:ingress:9 c:egress:$PORT,$PROBE
 cluster deny-out s:ingress:$PORT,$PROBE c:egress:9
 cluster cnp-admin-deny-in cnp:Admin:Deny:s:ingress:$PORT,$PROBE
-cluster cnp-admin-accept-over-np s:ingress:9 cnp:Admin:Accept:s:ingress:$PORT,$PROBE
-cluster cnp-baseline-deny-out cnp:Baseline:Deny:c:egress:$PORT,$PROBE
+cluster cnp-admin-accept-over-np --classes s:ingress:9 cnp:Admin:Accept:s:ingress:$PORT,$PROBE
+cluster cnp-baseline-deny-out --classes cnp:Baseline:Deny:c:egress:$PORT,$PROBE
 
 now() { date +%s.%N; }
 
@@ -358,8 +364,8 @@ step "4. x/c no longer allows it (egress)" denied deny-out
 step "5. allowed again" allowed_again allow
 step "6. an Admin ClusterNetworkPolicy denies x/s's ingress" denied cnp-admin-deny-in
 step "7. allowed again" allowed_again allow
-step "8. an Admin Accept over a NetworkPolicy that isolates x/s" still_allowed cnp-admin-accept-over-np
-step "9. a Baseline ClusterNetworkPolicy denies x/c's egress" denied cnp-baseline-deny-out
+step "8. an Admin Accept over a NetworkPolicy that isolates x/s (peer classes)" still_allowed cnp-admin-accept-over-np
+step "9. a Baseline ClusterNetworkPolicy denies x/c's egress (peer classes)" denied cnp-baseline-deny-out
 step "10. allowed again" allowed_again allow-all
 
 if [ $fail = 0 ]; then
