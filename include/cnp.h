@@ -243,6 +243,13 @@ struct vctx;
 struct k8s_cnp *cnp_parse(struct vctx *ctx, const void *json)
     __attribute__((warn_unused_result));
 
+/* qsort() comparator of two 'const struct k8s_cnp *': the order in which
+ * a tier evaluates its policies, by ascending 'priority', equal priorities
+ * by name compared byte-wise (the API leaves them undefined; this is the
+ * project's choice, rule C2 of tests/oracle/README.md).  The compiler lays
+ * the tier tables out in it, and 'explain' lists policies in it. */
+int cnp_compare_order(const void *a, const void *b);
+
 /* Frees 'cnp' and everything it owns.  Accepts NULL. */
 void k8s_cnp_destroy(struct k8s_cnp *cnp);
 

@@ -954,6 +954,17 @@ error:
     return NULL;
 }
 
+int
+cnp_compare_order(const void *a_, const void *b_)
+{
+    const struct k8s_cnp *a = *(const struct k8s_cnp *const *) a_;
+    const struct k8s_cnp *b = *(const struct k8s_cnp *const *) b_;
+    if (a->priority != b->priority) {
+        return a->priority < b->priority ? -1 : 1;
+    }
+    return strcmp(a->name, b->name);
+}
+
 struct k8s_cnp *
 cnp_from_json(const char *origin, const void *json, char **error)
 {

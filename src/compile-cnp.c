@@ -39,19 +39,6 @@
 #include "cnp.h"
 #include "np-util.h"
 
-/* ---- Order. ---- */
-
-static int
-compare_cnps(const void *a_, const void *b_)
-{
-    const struct k8s_cnp *a = *(const struct k8s_cnp *const *) a_;
-    const struct k8s_cnp *b = *(const struct k8s_cnp *const *) b_;
-    if (a->priority != b->priority) {
-        return a->priority < b->priority ? -1 : 1;
-    }
-    return strcmp(a->name, b->name);
-}
-
 /* ---- Names. ---- */
 
 /* Numbers the policy for its cookies and names it in the output, as
@@ -683,7 +670,7 @@ compile_cnps(struct ctx *c, const struct cluster *cluster)
     }
     const struct k8s_cnp **cnps = xmalloc(n * sizeof *cnps);
     memcpy(cnps, all, n * sizeof *cnps);
-    np_qsort(cnps, n, sizeof *cnps, compare_cnps);
+    np_qsort(cnps, n, sizeof *cnps, cnp_compare_order);
 
     /* Every policy is numbered, also one that selects no local pod: its
      * number names it in 'trace' on any node. */

@@ -170,18 +170,6 @@ trace_cookie_describe(uint64_t cookie, trace_policy_name_fn *name_fn,
 
 /* ---- A pod's policies. ---- */
 
-/* Evaluation order within a tier (as compile-cnp.c orders them). */
-static int
-compare_cnps(const void *a_, const void *b_)
-{
-    const struct k8s_cnp *a = *(const struct k8s_cnp *const *) a_;
-    const struct k8s_cnp *b = *(const struct k8s_cnp *const *) b_;
-    if (a->priority != b->priority) {
-        return a->priority < b->priority ? -1 : 1;
-    }
-    return strcmp(a->name, b->name);
-}
-
 /* Whether 'cnp''s subject selects 'pod' in a namespace labelled
  * 'ns_labels'. */
 static bool
@@ -257,7 +245,7 @@ trace_explain_pod(const struct cluster *cl, const char *ns, const char *name)
     const struct k8s_cnp *const *all = cluster_cnps(cl, &n_cnps);
     const struct k8s_cnp **cnps = xmalloc((n_cnps + 1) * sizeof *cnps);
     memcpy(cnps, all, n_cnps * sizeof *cnps);
-    np_qsort(cnps, n_cnps, sizeof *cnps, compare_cnps);
+    np_qsort(cnps, n_cnps, sizeof *cnps, cnp_compare_order);
     size_t n_nps;
     const struct k8s_netpol *const *nps = cluster_netpols(cl, &n_nps);
 
