@@ -471,6 +471,7 @@ trace_parse(const char *text, struct trace_result *r)
             free(t->hits[j].actions);
         }
         free(t->hits);
+        free(t->ct_state);
         r->n_sections--;
     }
     return NULL;

@@ -9,6 +9,7 @@
 #include "fuzz-base.h"
 #include "addr.h"
 #include "cluster.h"
+#include "cnp.h"
 #include "compile.h"
 #include "engine.h"
 #include "flowtab.h"
@@ -94,6 +95,26 @@ fuzz_base_has(enum obj_kind kind, const char *ns, const char *name)
         return cluster_find_pod(base, ns, name) != NULL;
     case OBJ_NETPOL:
         return cluster_find_netpol(base, ns, name) != NULL;
+    case OBJ_CNP: {
+        size_t n;
+        const struct k8s_cnp *const *cnps = cluster_cnps(base, &n);
+        for (size_t i = 0; i < n; i++) {
+            if (!strcmp(cnps[i]->name, name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+    case OBJ_NODE: {
+        size_t n;
+        const struct k8s_node *const *nodes = cluster_nodes(base, &n);
+        for (size_t i = 0; i < n; i++) {
+            if (!strcmp(nodes[i]->name, name)) {
+                return true;
+            }
+        }
+        return false;
+    }
     }
     return false;
 }
