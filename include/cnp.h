@@ -250,6 +250,15 @@ struct k8s_cnp *cnp_parse(struct vctx *ctx, const void *json)
  * the tier tables out in it, and 'explain' lists policies in it. */
 int cnp_compare_order(const void *a, const void *b);
 
+/* Calls 'cb' for each peer of each rule of 'cnp', egress rules first,
+ * each in order; 'aux' is passed through.  Every module that reads peers
+ * walks them here, so that a peer kind added later is seen by all. */
+void cnp_for_each_peer(const struct k8s_cnp *cnp,
+                       void (*cb)(void *aux, const struct k8s_cnp *,
+                                  bool ingress, const struct cnp_rule *,
+                                  const struct cnp_peer *),
+                       void *aux);
+
 /* Frees 'cnp' and everything it owns.  Accepts NULL. */
 void k8s_cnp_destroy(struct k8s_cnp *cnp);
 

@@ -12,6 +12,8 @@ src_libnetpol_la_SOURCES = \
 	src/compile-pipeline.c \
 	src/compile-rules.c \
 	src/compile-cnp.c \
+	src/cnp-class.c \
+	src/cnp-class.h \
 	src/compile-select.c \
 	src/compile-flags.c \
 	src/compile-gen.h \

@@ -965,6 +965,23 @@ cnp_compare_order(const void *a_, const void *b_)
     return strcmp(a->name, b->name);
 }
 
+void
+cnp_for_each_peer(const struct k8s_cnp *cnp,
+                  void (*cb)(void *aux, const struct k8s_cnp *, bool ingress,
+                             const struct cnp_rule *, const struct cnp_peer *),
+                  void *aux)
+{
+    for (int ingress = 0; ingress < 2; ingress++) {
+        const struct cnp_rule *rules = ingress ? cnp->ingress : cnp->egress;
+        size_t n = ingress ? cnp->n_ingress : cnp->n_egress;
+        for (size_t r = 0; r < n; r++) {
+            for (size_t k = 0; k < rules[r].n_peers; k++) {
+                cb(aux, cnp, ingress, &rules[r], &rules[r].peers[k]);
+            }
+        }
+    }
+}
+
 struct k8s_cnp *
 cnp_from_json(const char *origin, const void *json, char **error)
 {

@@ -37,6 +37,7 @@
 #include <string.h>
 #include "cluster.h"
 #include "cnp.h"
+#include "cnp-class.h"
 #include "np-util.h"
 
 /* ---- Names. ---- */
@@ -134,133 +135,7 @@ compare_size_t(const void *a_, const void *b_)
     return a < b ? -1 : a > b;
 }
 
-/* ---- Peer classes. ----
- *
- * A pod set that rules name as peers is matched by its addresses in each
- * rule's conjunction, at the rule's own priority: a set of every pod,
- * named by 20 rules, is 20 flows per pod.  A set of at least
- * opts->peer_class_min addresses becomes a class instead, a bit of reg2
- * (destinations: egress peers) or reg3 (sources: ingress peers): the first
- * flows of the admin tables set the packet's classes from its address,
- * one flow per address for all classes, and resubmit to the table; a rule
- * matches its class with one 'regN=BIT/BIT' clause flow.  Classes are
- * numbered in the order of their selectors' text, the first
- * NP_PEER_CLASS_BITS that qualify. */
-
-struct pclass {
-    char *key;                  /* Selectors' text: ns "|" pod. */
-    const struct cnp_pods *sel;
-    int bit;                    /* -1: matched by its addresses. */
-};
-
-struct pclasses {
-    struct pclass *v[2];        /* [0] destinations, [1] sources. */
-    size_t n[2], allocated[2];
-    struct strmap idx[2];       /* Key -> index + 1. */
-    uint32_t mask[2];           /* Bits given. */
-};
-
-static char *
-pclass_key(const struct cnp_pods *sel)
-{
-    char *ns = selector_to_string(&sel->ns_selector);
-    char *pod = selector_to_string(&sel->pod_selector);
-    char *key = xasprintf("%s|%s", ns, pod);
-    free(ns);
-    free(pod);
-    return key;
-}
-
-static int
-compare_pclasses(const void *a_, const void *b_)
-{
-    const struct pclass *a = a_, *b = b_;
-    return strcmp(a->key, b->key);
-}
-
-/* The pod peers of every rule that is not 'deny_all'; ingress rules' name
- * sources, egress rules' destinations. */
-static void
-pclasses_build(struct ctx *c, const struct k8s_cnp *const *cnps, size_t n,
-               struct pclasses *pc)
-{
-    memset(pc, 0, sizeof *pc);
-    for (int d = 0; d < 2; d++) {
-        strmap_init(&pc->idx[d]);
-    }
-    for (size_t i = 0; i < n; i++) {
-        for (int d = 0; d < 2; d++) {
-            const struct cnp_rule *rules = d ? cnps[i]->ingress
-                                           : cnps[i]->egress;
-            size_t n_rules = d ? cnps[i]->n_ingress : cnps[i]->n_egress;
-            for (size_t r = 0; r < n_rules; r++) {
-                for (size_t k = 0; !rules[r].deny_all
-                     && k < rules[r].n_peers; k++) {
-                    const struct cnp_peer *peer = &rules[r].peers[k];
-                    if (peer->kind != CNP_PEER_NAMESPACES
-                        && peer->kind != CNP_PEER_PODS) {
-                        continue;
-                    }
-                    char *key = pclass_key(&peer->sel);
-                    bool created;
-                    void **slot = strmap_slot(&pc->idx[d], key, &created);
-                    if (created) {
-                        *slot = (void *) 1;
-                        struct pclass cl = { .key = key, .sel = &peer->sel,
-                                             .bit = -1 };
-                        APPEND(pc->v[d], pc->n[d], pc->allocated[d], cl);
-                    } else {
-                        free(key);
-                    }
-                }
-            }
-        }
-    }
-    for (int d = 0; d < 2; d++) {
-        np_qsort(pc->v[d], pc->n[d], sizeof *pc->v[d], compare_pclasses);
-        int bit = 0;
-        for (size_t i = 0; i < pc->n[d]; i++) {
-            struct pclass *cl = &pc->v[d][i];
-            *strmap_slot(&pc->idx[d], cl->key, NULL)
-                = (void *) (uintptr_t) (i + 1);
-            size_t n_idx, n_addrs = 0;
-            const size_t *idx = ctx_select_pods(c, &cl->sel->ns_selector,
-                                                &cl->sel->pod_selector,
-                                                &n_idx);
-            for (size_t j = 0; j < n_idx; j++) {
-                n_addrs += c->pods[idx[j]]->n_ips;
-            }
-            if (bit < NP_PEER_CLASS_BITS && c->opts->peer_class_min
-                && n_addrs >= c->opts->peer_class_min) {
-                cl->bit = bit++;
-                pc->mask[d] |= UINT32_C(1) << cl->bit;
-            }
-        }
-    }
-}
-
-static void
-pclasses_destroy(struct pclasses *pc)
-{
-    for (int d = 0; d < 2; d++) {
-        for (size_t i = 0; i < pc->n[d]; i++) {
-            free(pc->v[d][i].key);
-        }
-        free(pc->v[d]);
-        strmap_destroy(&pc->idx[d]);
-    }
-}
-
-/* The class of peer selectors 'sel' in direction 'ingress', or NULL. */
-static const struct pclass *
-pclass_find(const struct pclasses *pc, bool ingress,
-            const struct cnp_pods *sel)
-{
-    char *key = pclass_key(sel);
-    uintptr_t i = (uintptr_t) strmap_get(&pc->idx[ingress], key);
-    free(key);
-    return i ? &pc->v[ingress][i - 1] : NULL;
-}
+/* ---- Peer classes (cnp-class.h). ---- */
 
 /* A register clause: "reg2=0x4/0x4". */
 static void
@@ -282,71 +157,64 @@ compare_class_addrs(const void *a_, const void *b_)
     return ip_addr_cmp(&a->addr, &b->addr);
 }
 
-/* The classifying flows of one direction, if it has classes: each address
- * of a pod in some class gets the union of its pods' classes (two pods may
- * share an address for a while); every other packet only the flag. */
+/* The classes of the cluster's policies 'cnps', counted over its eligible
+ * pods, with their bits; '*members' gets each pod's slots,
+ * CNP_CLASS_WORDS(cls->n_slots) words a pod. */
 static void
-pclasses_emit(struct ctx *c, const struct pclasses *pc, bool ingress)
+classes_count(struct ctx *c, const struct k8s_cnp *const *cnps, size_t n,
+              struct cnp_classes *cls, uint64_t **members)
 {
-    if (!pc->mask[ingress]) {
-        return;
-    }
-    struct class_addr *v = NULL;
-    size_t n = 0, allocated = 0;
+    cnp_classes_init(cls);
+    cnp_classes_sync(cls, cnps, n, NULL, NULL, NULL, NULL);
+    size_t words = CNP_CLASS_WORDS(cls->n_slots);
+    *members = xcalloc(c->n_pods * words + 1, sizeof **members);
     for (size_t i = 0; i < c->n_pods; i++) {
         if (!c->eligible[i]) {
             continue;
         }
         const struct labels *nsl = &c->nss[c->pod_ns[i]].labels;
-        const struct labels *pl = &c->pods[i]->labels;
-        uint32_t mask = 0;
-        for (size_t k = 0; k < pc->n[ingress]; k++) {
-            const struct pclass *cl = &pc->v[ingress][k];
-            if (cl->bit >= 0
-                && selector_matches(&cl->sel->ns_selector, nsl)
-                && selector_matches(&cl->sel->pod_selector, pl)) {
-                mask |= UINT32_C(1) << cl->bit;
+        for (size_t s = 0; s < cls->n_slots; s++) {
+            struct cnp_class *cl = cls->slots[s];
+            if (cnp_class_selects(cl, nsl, &c->pods[i]->labels)) {
+                (*members)[i * words + s / 64] |= UINT64_C(1) << (s % 64);
+                cl->n_addrs += c->pods[i]->n_ips;
             }
         }
+    }
+    cnp_classes_assign(cls, c->opts->peer_class_min);
+}
+
+/* The classifying flows of the addresses of pods in some class: each
+ * address gets the union of its pods' classes. */
+static void
+classes_emit(struct ctx *c, const struct cnp_classes *cls,
+             const uint64_t *members, bool ingress)
+{
+    if (!cls->mask[ingress]) {
+        return;
+    }
+    size_t words = CNP_CLASS_WORDS(cls->n_slots);
+    struct class_addr *v = NULL;
+    size_t n = 0, allocated = 0;
+    for (size_t i = 0; i < c->n_pods; i++) {
+        uint32_t mask = cnp_classes_mask(cls, ingress, &members[i * words],
+                                         words);
         for (size_t j = 0; mask && j < c->pods[i]->n_ips; j++) {
             struct class_addr ca = { c->pods[i]->ips[j], mask };
             APPEND(v, n, allocated, ca);
         }
     }
     np_qsort(v, n, sizeof *v, compare_class_addrs);
-    uint8_t t = np_tbl(c->opts, ingress ? NPT_ADMIN_INGRESS
-                       : NPT_ADMIN_EGRESS);
-    int reg = ingress ? 3 : 2;
-    uint64_t cookie = np_cookie(c->opts, NPC_INFRA, 0, 0);
-    const char *comment = (ingress
-                           ? "the classes of the source address, for "
-                             "ClusterNetworkPolicy peers"
-                           : "the classes of the destination address, for "
-                             "ClusterNetworkPolicy peers");
+    struct np_gen g = { c->opts, ctx_direct, c };
     for (size_t i = 0; i < n; ) {
         uint32_t mask = v[i].mask;
         size_t j = i + 1;
         for (; j < n && !ip_addr_cmp(&v[j].addr, &v[i].addr); j++) {
             mask |= v[j].mask;
         }
-        char host[NP_MATCH_MAX], match[NP_MATCH_MAX + 32], actions[96];
-        np_host_match(&v[i].addr, !ingress, host);
-        snprintf(match, sizeof match, "reg%d=0/%#"PRIx32",%s", reg,
-                 (uint32_t) NP_PEER_CLASS_FLAG, host);
-        snprintf(actions, sizeof actions,
-                 "set_field:%#"PRIx32"->reg%d,resubmit(,%u)",
-                 mask | NP_PEER_CLASS_FLAG, reg, t);
-        ctx_direct(c, t, PRIO_TIER_CLASS, cookie, match, actions, comment);
+        np_gen_class_addr(&g, &v[i].addr, ingress, mask);
         i = j;
     }
-    char match[48], actions[96];
-    snprintf(match, sizeof match, "reg%d=0/%#"PRIx32, reg,
-             (uint32_t) NP_PEER_CLASS_FLAG);
-    snprintf(actions, sizeof actions,
-             "set_field:%#"PRIx32"->reg%d,resubmit(,%u)",
-             (uint32_t) NP_PEER_CLASS_FLAG, reg, t);
-    ctx_direct(c, t, PRIO_TIER_CLASS_MISS, cookie, match, actions,
-               "an address in no class");
     free(v);
 }
 
@@ -380,7 +248,7 @@ struct cnp_peers {
  * egress: the destinations that resolve them), the pods of classes too. */
 static void
 cnp_peers_resolve(struct ctx *c, const struct cluster *cluster,
-                  const struct pclasses *pc, bool ingress,
+                  const struct cnp_classes *cls, bool ingress,
                   const struct cnp_rule *rule, bool all_pods,
                   struct cnp_peers *p)
 {
@@ -390,7 +258,8 @@ cnp_peers_resolve(struct ctx *c, const struct cluster *cluster,
         switch (peer->kind) {
         case CNP_PEER_NAMESPACES:
         case CNP_PEER_PODS: {
-            const struct pclass *cl = pclass_find(pc, ingress, &peer->sel);
+            const struct cnp_class *cl = cnp_classes_find(cls, ingress,
+                                                          &peer->sel);
             if (cl && cl->bit >= 0) {
                 APPEND(p->bits, p->n_bits, p->allocated_bits, cl->bit);
             }
@@ -510,7 +379,7 @@ emit(struct ctx *c, const struct cnp_emit *e, const char *key,
 
 static void
 compile_cnp_rule(struct ctx *c, const struct cluster *cluster,
-                 const struct pclasses *pc,
+                 const struct cnp_classes *cls,
                  const struct k8s_cnp *cnp, uint32_t pno, bool ingress,
                  size_t idx, uint16_t priority, const size_t *subject,
                  size_t n_subject)
@@ -554,7 +423,7 @@ compile_cnp_rule(struct ctx *c, const struct cluster *cluster,
     for (size_t i = 0; i < rule->n_ports; i++) {
         named |= rule->ports[i].name != NULL;
     }
-    cnp_peers_resolve(c, cluster, pc, ingress, rule, named && !ingress,
+    cnp_peers_resolve(c, cluster, cls, ingress, rule, named && !ingress,
                       &peers);
 
     /* Numeric ports, or none (every port of every protocol): one
@@ -623,50 +492,58 @@ compile_cnp_rule(struct ctx *c, const struct cluster *cluster,
 
 /* ---- Address families. ---- */
 
-void
-np_cnp_families(const struct cluster *cluster, bool *v4, bool *v6)
+struct families_aux {
+    const struct k8s_node *const *nodes;
+    size_t n_nodes;
+    bool *v4, *v6;
+};
+
+static void
+families_peer(void *aux_, const struct k8s_cnp *cnp, bool ingress,
+              const struct cnp_rule *rule, const struct cnp_peer *peer)
 {
-    size_t n, n_nodes;
-    const struct k8s_cnp *const *cnps = cluster_cnps(cluster, &n);
-    const struct k8s_node *const *nodes = cluster_nodes(cluster, &n_nodes);
-    for (size_t i = 0; i < n; i++) {
-        for (int d = 0; d < 2; d++) {
-            const struct cnp_rule *rules = d ? cnps[i]->ingress
-                                           : cnps[i]->egress;
-            size_t n_rules = d ? cnps[i]->n_ingress : cnps[i]->n_egress;
-            for (size_t r = 0; r < n_rules; r++) {
-                for (size_t k = 0; k < rules[r].n_peers; k++) {
-                    const struct cnp_peer *peer = &rules[r].peers[k];
-                    for (size_t j = 0; j < peer->n_networks; j++) {
-                        bool is_v6 = peer->networks[j].addr.family == AF_INET6;
-                        *(is_v6 ? v6 : v4) = true;
-                    }
-                    for (size_t j = 0; (peer->kind == CNP_PEER_NODES
-                                        && j < n_nodes); j++) {
-                        if (selector_matches(&peer->node_selector,
-                                             &nodes[j]->labels)) {
-                            for (size_t a = 0; a < nodes[j]->n_ips; a++) {
-                                bool is_v6 = (nodes[j]->ips[a].family
-                                              == AF_INET6);
-                                *(is_v6 ? v6 : v4) = true;
-                            }
-                        }
-                    }
-                }
+    struct families_aux *aux = aux_;
+    (void) cnp;
+    (void) ingress;
+    (void) rule;
+    for (size_t j = 0; j < peer->n_networks; j++) {
+        *(peer->networks[j].addr.family == AF_INET6 ? aux->v6 : aux->v4)
+            = true;
+    }
+    for (size_t j = 0; peer->kind == CNP_PEER_NODES && j < aux->n_nodes;
+         j++) {
+        const struct k8s_node *node = aux->nodes[j];
+        if (selector_matches(&peer->node_selector, &node->labels)) {
+            for (size_t a = 0; a < node->n_ips; a++) {
+                *(node->ips[a].family == AF_INET6 ? aux->v6 : aux->v4)
+                    = true;
             }
         }
     }
 }
 
+void
+np_cnp_families(const struct cluster *cluster, bool *v4, bool *v6)
+{
+    size_t n;
+    const struct k8s_cnp *const *cnps = cluster_cnps(cluster, &n);
+    struct families_aux aux = { .v4 = v4, .v6 = v6 };
+    aux.nodes = cluster_nodes(cluster, &aux.n_nodes);
+    for (size_t i = 0; i < n; i++) {
+        cnp_for_each_peer(cnps[i], families_peer, &aux);
+    }
+}
+
 /* ---- The tiers. ---- */
 
-void
-compile_cnps(struct ctx *c, const struct cluster *cluster)
+bool
+compile_cnp_rules(struct ctx *c, const struct cluster *cluster,
+                  const struct cnp_classes *cls)
 {
     size_t n;
     const struct k8s_cnp *const *all = cluster_cnps(cluster, &n);
     if (!n) {
-        return;
+        return false;
     }
     const struct k8s_cnp **cnps = xmalloc(n * sizeof *cnps);
     memcpy(cnps, all, n * sizeof *cnps);
@@ -707,11 +584,13 @@ compile_cnps(struct ctx *c, const struct cluster *cluster)
     }
     free(local);
 
-    struct pclasses pc;
-    pclasses_build(c, cnps, n, &pc);
     if (any_subject) {
-        pclasses_emit(c, &pc, false);
-        pclasses_emit(c, &pc, true);
+        struct np_gen g = { c->opts, ctx_direct, c };
+        for (int ingress = 0; ingress < 2; ingress++) {
+            if (cls->mask[ingress]) {
+                np_gen_class_miss(&g, ingress);
+            }
+        }
     }
 
     for (int tier = CNP_TIER_ADMIN; tier <= CNP_TIER_BASELINE; tier++) {
@@ -736,7 +615,7 @@ compile_cnps(struct ctx *c, const struct cluster *cluster)
                 }
                 for (size_t r = 0; r < n_rules; r++, priority--) {
                     if (n_subjects[i]) {
-                        compile_cnp_rule(c, cluster, &pc, cnp, pnos[i],
+                        compile_cnp_rule(c, cluster, cls, cnp, pnos[i],
                                          ingress, r,
                                          priority, subjects[i],
                                          n_subjects[i]);
@@ -746,7 +625,6 @@ compile_cnps(struct ctx *c, const struct cluster *cluster)
         }
     }
 
-    pclasses_destroy(&pc);
     for (size_t i = 0; i < n; i++) {
         free(subjects[i]);
     }
@@ -754,4 +632,24 @@ compile_cnps(struct ctx *c, const struct cluster *cluster)
     free(n_subjects);
     free(pnos);
     free(cnps);
+    return any_subject;
+}
+
+void
+compile_cnps(struct ctx *c, const struct cluster *cluster)
+{
+    size_t n;
+    const struct k8s_cnp *const *cnps = cluster_cnps(cluster, &n);
+    if (!n) {
+        return;
+    }
+    struct cnp_classes cls;
+    uint64_t *members;
+    classes_count(c, cnps, n, &cls, &members);
+    if (compile_cnp_rules(c, cluster, &cls)) {
+        classes_emit(c, &cls, members, false);
+        classes_emit(c, &cls, members, true);
+    }
+    free(members);
+    cnp_classes_destroy(&cls);
 }

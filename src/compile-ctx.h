@@ -68,6 +68,10 @@ struct ctx {
     struct strmap peer_cache;   /* Selector text -> struct podlist. */
     struct strmap label_index;  /* "key=value" -> eligible pods, sorted. */
     bool label_index_built;
+    bool no_label_index;        /* A compile of few selectors (the tiers'
+                                 * rules alone): scanning the namespaces
+                                 * they select beats indexing every pod's
+                                 * labels. */
     struct pod_addr *addr_index;        /* Eligible pods' addresses, */
     size_t n_addr_index;                /* sorted; built on first use. */
     bool addr_index_built;
@@ -149,8 +153,14 @@ char *compile_policy_rules(struct ctx *, const struct k8s_netpol *,
                            size_t n_selected, size_t *needed)
     __attribute__((warn_unused_result));
 
-/* compile-cnp.c: the ClusterNetworkPolicy tiers, whole. */
+/* compile-cnp.c: the ClusterNetworkPolicy tiers, whole; or their rules
+ * alone, with the classes of 'cls' (cnp-class.h) and their misses, which
+ * returns whether some policy's subject selects a local pod (else the
+ * node needs no classifying flow). */
 void compile_cnps(struct ctx *, const struct cluster *);
+struct cnp_classes;
+bool compile_cnp_rules(struct ctx *, const struct cluster *,
+                       const struct cnp_classes *cls);
 
 /* compile-flows.c. */
 

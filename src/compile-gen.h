@@ -129,10 +129,17 @@ void np_gen_isolation(const struct np_gen *, const struct k8s_pod *,
 #define NP_CUT_ACTION_MAX 80
 void np_cut_action(const struct compile_options *, char buf[NP_CUT_ACTION_MAX]);
 
-/* The flows of the ClusterNetworkPolicy tiers alone, as compile_cluster()
- * makes them (the incremental compiler's, which builds them whole). */
-void compile_tiers(const struct cluster *, const struct compile_options *,
-                   struct np_flowset *out);
+/* The flows of the ClusterNetworkPolicy tiers' rules, as compile_cluster()
+ * makes them with the classes of 'cls' (cnp-class.h), and the classes'
+ * misses; not the flows that classify addresses, which the incremental
+ * compiler keeps per address (np_gen_class_addr()).  Returns whether
+ * some policy's subject selects a local pod: only then do classifying
+ * flows belong in the table. */
+struct cnp_classes;
+bool compile_tier_rules(const struct cluster *,
+                        const struct compile_options *,
+                        const struct cnp_classes *cls,
+                        struct np_flowset *out);
 
 /* Sets '*v4' and '*v6' if ClusterNetworkPolicies' peers need port
  * matches of that family: their 'networks', the addresses of the Nodes

@@ -224,10 +224,11 @@ resolve_pods(struct ctx *c, const char *policy_ns,
          * the pod selector requires a label, since scanning every pod of
          * every namespace was a fifth of a large compile. */
         const struct podlist *postings = NULL;
-        if (pod_sel && pod_sel->match_labels.n) {
+        bool index = pod_sel && pod_sel->match_labels.n && !c->no_label_index;
+        if (index) {
             label_index_build(c);
         }
-        for (size_t i = 0; pod_sel && i < pod_sel->match_labels.n; i++) {
+        for (size_t i = 0; index && i < pod_sel->match_labels.n; i++) {
             const struct label *l = &pod_sel->match_labels.items[i];
             char *lkey = xasprintf("%s=%s", l->key, l->value);
             const struct podlist *p = strmap_get(&c->label_index, lkey);

@@ -481,14 +481,17 @@ compile_once(const struct cluster *cluster,
     return ctx_finish(&c);
 }
 
-void
-compile_tiers(const struct cluster *cluster,
-              const struct compile_options *opts, struct np_flowset *out)
+bool
+compile_tier_rules(const struct cluster *cluster,
+                   const struct compile_options *opts,
+                   const struct cnp_classes *cls, struct np_flowset *out)
 {
     struct ctx c;
     ctx_init(&c, cluster, opts, opts->buckets ? opts->buckets : 1, out);
-    compile_cnps(&c, cluster);
+    c.no_label_index = true;
+    bool any_subject = compile_cnp_rules(&c, cluster, cls);
     ctx_finish(&c);
+    return any_subject;
 }
 
 /* OpenFlow messages hold at most 64 kB: about 4,000 conjunction actions on

@@ -10,6 +10,7 @@
 #include "addr.h"
 #include "cluster.h"
 #include "cnp.h"
+#include "cnp-class.h"
 #include "compile-gen.h"
 #include "flowtab.h"
 #include "labels.h"
@@ -370,6 +371,14 @@ struct ipod {
     size_t n_iso[2], allocated_iso[2];
     struct units *u;            /* NULL: no flows of its own (remote pods:
                                  * most of the cluster). */
+    /* ClusterNetworkPolicy classes (cnp-class.h), while 'in' and
+     * eligible: the slots that select it, and the classes its addresses'
+     * classifying flows carry for it (caddr_set()). */
+    uint64_t *cls;
+    size_t n_cls_words;
+    uint32_t cmask[2];
+    bool csubject;              /* Local, and some policy's subject. */
+    bool cls_pending;           /* In 'cls_pending'. */
 };
 
 struct units {
@@ -489,12 +498,27 @@ struct incr {
     struct ref_list named_egress;       /* Egress rules with named ports
                                          * and ipBlocks or no 'to'. */
     struct unit infra, node;
-    /* The ClusterNetworkPolicy tiers, whole: compile_tiers() again at a
-     * run after any event that may change them, while there are (or
-     * were) ClusterNetworkPolicies.  Their own tables, so no entry of
-     * theirs meets another's. */
-    struct unit tiers;
-    bool tiers_dirty;
+    /* The ClusterNetworkPolicy tiers, in their own tables, so no entry of
+     * theirs meets another's.  The classes (cnp-class.h) are counted as
+     * pods come and go; each address some class selects has its
+     * classifying flow, a unit of its own ('caddrs'); the rules are one
+     * unit, compile_tier_rules() again after an event that changes them:
+     * a policy or Node event, new bits, or an event of a pod that the
+     * rules name one by one (a subject, a member of a class without a
+     * bit or that resolves named ports; cnp_classes_in_rules()).  An
+     * event of a pod that only classes with bits select changes its
+     * addresses' classifying flows and nothing else. */
+    struct cnp_classes classes;
+    bool cnps_changed;          /* Sync the classes at the next run. */
+    bool classes_dirty;         /* A count crossed the threshold. */
+    bool rules_dirty;
+    bool class_flows;           /* Some subject selects a local pod (as of
+                                 * the last rules build): the classifying
+                                 * flows belong in the table. */
+    struct strmap caddrs;       /* Address match -> caddr. */
+    struct ipod **cls_pending;
+    size_t n_cls_pending, allocated_cls_pending;
+    struct unit tiers;          /* The rules. */
     bool tiers_v4, tiers_v6;    /* np_cnp_families() at the last change. */
     struct np_flowset tiers_out;        /* Its warnings and names. */
     struct strmap unbound;      /* Port -> struct uport: the drops of a
@@ -2080,6 +2104,287 @@ families_count(struct incr *in, const struct ip_addr *ips, size_t n, int d)
     }
 }
 
+/* ---- ClusterNetworkPolicy classes. ---- */
+
+/* The classifying flow of one address: the union of the classes its pods
+ * carry (two pods may share an address for a while), as the whole
+ * compiler makes it. */
+struct ccontrib {
+    struct ipod *x;
+    uint32_t mask;
+};
+
+struct caddr {
+    struct ip_addr addr;
+    bool ingress;
+    uint32_t mask;              /* In the table. */
+    struct ccontrib *c;
+    size_t n, allocated;
+    struct unit u;
+};
+
+static void
+caddr_free(struct incr *in, struct caddr *a, const char *text)
+{
+    unit_clear(in, &a->u);
+    unit_destroy(&a->u);
+    strmap_remove(&in->caddrs, text);
+    free(a->c);
+    free(a);
+}
+
+/* Address 'ip' of 'x' carries classes 'mask' (0: none) of direction
+ * 'ingress' for 'x'. */
+static void
+caddr_set(struct incr *in, struct ipod *x, bool ingress, size_t ip,
+          uint32_t mask)
+{
+    const char *text = x->mt[!ingress][ip]->text;
+    struct caddr *a = strmap_get(&in->caddrs, text);
+    if (!a) {
+        if (!mask) {
+            return;
+        }
+        a = xcalloc(1, sizeof *a);
+        a->addr = x->ips[ip];
+        a->ingress = ingress;
+        a->u.owner = (struct owner) { OC_TIERS, "", "" };
+        *strmap_slot(&in->caddrs, text, NULL) = a;
+    }
+    size_t i = 0;
+    while (i < a->n && a->c[i].x != x) {
+        i++;
+    }
+    if (i == a->n) {
+        if (mask) {
+            struct ccontrib cc = { x, mask };
+            APPEND(a->c, a->n, a->allocated, cc);
+        }
+    } else if (mask) {
+        a->c[i].mask = mask;
+    } else {
+        a->c[i] = a->c[--a->n];
+    }
+    uint32_t m = 0;
+    for (i = 0; i < a->n; i++) {
+        m |= a->c[i].mask;
+    }
+    if (m != a->mask) {
+        unit_clear(in, &a->u);
+        if (m) {
+            void *aux[2];
+            struct np_gen g;
+            gen_init(in, &a->u, aux, &g);
+            np_gen_class_addr(&g, &a->addr, ingress, m);
+        }
+        a->mask = m;
+    }
+    if (!a->n) {
+        caddr_free(in, a, text);
+    }
+}
+
+static void
+cls_pending_add(struct incr *in, struct ipod *x)
+{
+    if (!x->cls_pending) {
+        x->cls_pending = true;
+        APPEND(in->cls_pending, in->n_cls_pending,
+               in->allocated_cls_pending, x);
+    }
+}
+
+static void
+cls_pending_all(struct incr *in)
+{
+    size_t b;
+    for (struct strmap_node *node = strmap_first(&in->pods, &b); node;
+         node = strmap_next(&in->pods, node, &b)) {
+        struct ipod *x = node->value;
+        if (x->in || x->cmask[0] || x->cmask[1]) {
+            cls_pending_add(in, x);
+        }
+    }
+}
+
+static bool
+cls_qualifies(const struct incr *in, const struct cnp_class *cl)
+{
+    return in->opts->peer_class_min && cl->n_addrs >= in->opts->peer_class_min;
+}
+
+/* Counts 'x' (-1: uncounts it) in the classes of its slots; a class that
+ * crosses the threshold needs bits given again. */
+static void
+cls_count(struct incr *in, struct ipod *x, int d)
+{
+    for (size_t w = 0; w < x->n_cls_words; w++) {
+        for (uint64_t bits = x->cls[w]; bits; bits &= bits - 1) {
+            struct cnp_class *cl
+                = in->classes.slots[w * 64 + __builtin_ctzll(bits)];
+            bool q = cls_qualifies(in, cl);
+            cl->n_addrs += d * (ptrdiff_t) x->n_ips;
+            in->classes_dirty |= q != cls_qualifies(in, cl);
+        }
+    }
+}
+
+/* Whether some ClusterNetworkPolicy's subject selects 'x' (local). */
+static bool
+cls_subject(struct incr *in, struct ipod *x)
+{
+    size_t n;
+    const struct k8s_cnp *const *cnps = cluster_cnps(in->cluster, &n);
+    const struct labels *nsl = &pod_ns(in, x)->labels;
+    for (size_t i = 0; i < n; i++) {
+        const struct cnp_pods *sel = &cnps[i]->subject.sel;
+        if (selector_matches(&sel->ns_selector, nsl)
+            && selector_matches(&sel->pod_selector, &x->pod->labels)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The slots that select 'x' among 'slots' (all when NULL), added to its
+ * bitmap and counted. */
+static void
+cls_select(struct incr *in, struct ipod *x, const size_t *slots, size_t n)
+{
+    size_t words = CNP_CLASS_WORDS(in->classes.n_slots);
+    if (x->n_cls_words < words) {
+        x->cls = xrealloc(x->cls, words * sizeof *x->cls);
+        memset(&x->cls[x->n_cls_words], 0,
+               (words - x->n_cls_words) * sizeof *x->cls);
+        x->n_cls_words = words;
+    }
+    const struct labels *nsl = &pod_ns(in, x)->labels;
+    size_t n_slots = slots ? n : in->classes.n_slots;
+    for (size_t i = 0; i < n_slots; i++) {
+        size_t s = slots ? slots[i] : i;
+        struct cnp_class *cl = in->classes.slots[s];
+        if (cl && cnp_class_selects(cl, nsl, &x->pod->labels)) {
+            x->cls[s / 64] |= UINT64_C(1) << (s % 64);
+            bool q = cls_qualifies(in, cl);
+            cl->n_addrs += x->n_ips;
+            in->classes_dirty |= q != cls_qualifies(in, cl);
+        }
+    }
+}
+
+/* 'x' (eligible, 'in') as the cluster has it now: its classes and
+ * whether it is a subject; the rules are built again if they name it. */
+static void
+cls_in(struct incr *in, struct ipod *x, bool local)
+{
+    if (!cluster_count(in->cluster, OBJ_CNP)) {
+        /* Until a policy comes: its sync selects every pod then. */
+        return;
+    }
+    x->csubject = local && cls_subject(in, x);
+    cls_select(in, x, NULL, 0);
+    in->rules_dirty |= (x->csubject
+                        || cnp_classes_in_rules(&in->classes, x->cls,
+                                                x->n_cls_words));
+    cls_pending_add(in, x);
+}
+
+/* Takes 'x' out of the classes, and its addresses' classifying flows. */
+static void
+cls_out(struct incr *in, struct ipod *x)
+{
+    if (!in->wiping) {
+        for (int d = 0; d < 2; d++) {
+            for (size_t i = 0; x->cmask[d] && i < x->n_ips; i++) {
+                caddr_set(in, x, d, i, 0);
+            }
+        }
+        in->rules_dirty |= (x->csubject
+                            || cnp_classes_in_rules(&in->classes, x->cls,
+                                                    x->n_cls_words));
+        cls_count(in, x, -1);
+    }
+    x->cmask[0] = x->cmask[1] = 0;
+    x->csubject = false;
+    if (x->cls) {
+        memset(x->cls, 0, x->n_cls_words * sizeof *x->cls);
+    }
+}
+
+/* 'x' again after its namespace's labels changed: its classifying flows
+ * stay until cls_settle() finds them different. */
+static void
+cls_reeval(struct incr *in, struct ipod *x)
+{
+    in->rules_dirty |= (x->csubject
+                        || cnp_classes_in_rules(&in->classes, x->cls,
+                                                x->n_cls_words));
+    cls_count(in, x, -1);
+    if (x->cls) {
+        memset(x->cls, 0, x->n_cls_words * sizeof *x->cls);
+    }
+    x->csubject = false;
+    cls_in(in, x, compile_pod_is_local(in->opts, x->pod));
+    cls_pending_add(in, x);
+}
+
+/* Brings the classifying flows of 'x''s addresses to its classes' bits. */
+static void
+cls_settle(struct incr *in, struct ipod *x)
+{
+    x->cls_pending = false;
+    for (int d = 0; d < 2; d++) {
+        uint32_t m = (in->class_flows && x->in && x->cls
+                      ? cnp_classes_mask(&in->classes, d, x->cls,
+                                         x->n_cls_words)
+                      : 0);
+        if (m != x->cmask[d]) {
+            for (size_t i = 0; i < x->n_ips; i++) {
+                caddr_set(in, x, d, i, m);
+            }
+            x->cmask[d] = m;
+        }
+    }
+}
+
+/* After a policy or Node event: the classes those of the policies now,
+ * the new ones counted over every pod, the subjects found again. */
+static void
+classes_sync(struct incr *in)
+{
+    in->cnps_changed = false;
+    in->rules_dirty = true;
+    size_t n;
+    const struct k8s_cnp *const *cnps = cluster_cnps(in->cluster, &n);
+    size_t *added = NULL, *removed = NULL, n_added = 0, n_removed = 0;
+    in->classes_dirty |= cnp_classes_sync(&in->classes, cnps, n, &added,
+                                          &n_added, &removed, &n_removed);
+    size_t b;
+    for (struct strmap_node *node = strmap_first(&in->pods, &b); node;
+         node = strmap_next(&in->pods, node, &b)) {
+        struct ipod *x = node->value;
+        if (!x->in || !np_pod_eligible(x->pod)) {
+            continue;
+        }
+        for (size_t i = 0; i < n_removed; i++) {
+            size_t s = removed[i];
+            if (s / 64 < x->n_cls_words) {
+                x->cls[s / 64] &= ~(UINT64_C(1) << (s % 64));
+            }
+        }
+        if (n_added) {
+            cls_select(in, x, added, n_added);
+        }
+        x->csubject = (n && compile_pod_is_local(in->opts, x->pod)
+                       && cls_subject(in, x));
+        if (n_added || n_removed) {
+            cls_pending_add(in, x);
+        }
+    }
+    free(added);
+    free(removed);
+}
+
 /* Takes 'x' out of every set and its flows out of the table. */
 static void
 pod_remove(struct incr *in, struct ipod *x)
@@ -2096,6 +2401,7 @@ pod_remove(struct incr *in, struct ipod *x)
         x->n_m = 0;
         x->n_iso[0] = x->n_iso[1] = 0;
     }
+    cls_out(in, x);
     while (x->n_m) {
         struct pmember m = x->m[--x->n_m];
         if (m.kind == M_SEL) {
@@ -2321,6 +2627,7 @@ pod_eval(struct incr *in, struct ipod *x)
         return;
     }
     label_index_add(in, x);
+    cls_in(in, x, compile_pod_is_local(in->opts, pod));
 
     size_t b;
     if (compile_pod_is_local(in->opts, pod)) {
@@ -2371,6 +2678,7 @@ pod_free(struct incr *in, struct ipod *x)
         free(x->u);
     }
     free(x->m);
+    free(x->cls);
     free(x->iso[0]);
     free(x->iso[1]);
     free(x->ips);
@@ -3084,6 +3392,15 @@ wipe(struct incr *in)
     unit_clear(in, &in->infra);
     unit_clear(in, &in->node);
     unit_clear(in, &in->tiers);
+    for (struct strmap_node *node = strmap_first(&in->caddrs, &b); node;
+         node = strmap_first(&in->caddrs, &b)) {
+        caddr_free(in, node->value, node->key);
+    }
+    for (size_t i = 0; i < in->n_cls_pending; i++) {
+        in->cls_pending[i]->cls_pending = false;
+    }
+    in->n_cls_pending = 0;
+    in->class_flows = false;
     unbound_clear(in);
     for (size_t i = 0; i < in->n_touched; i++) {
         if (in->touched[i]) {
@@ -3106,32 +3423,60 @@ wipe(struct incr *in)
     }
 }
 
-/* The ClusterNetworkPolicy tiers again, whole (compile_tiers()): their
- * flows depend on every pod, namespace and Node that a subject or peer
- * may select, so this runs after any such event while there are
- * ClusterNetworkPolicies.  Only flows that changed reach the table. */
+/* The rules of the ClusterNetworkPolicy tiers again, whole
+ * (compile_tier_rules()); only flows that changed reach the table. */
 static void
 tiers_build(struct incr *in)
 {
-    in->tiers_dirty = false;
+    in->rules_dirty = false;
     size_t n_before = in->tiers.n;
     unit_clear(in, &in->tiers);
     np_flowset_destroy(&in->tiers_out);
-    if (!cluster_count(in->cluster, OBJ_CNP)) {
+    bool any_subject = false;
+    if (cluster_count(in->cluster, OBJ_CNP)) {
+        in->stats.tier_builds++;
+        any_subject = compile_tier_rules(in->cluster, &in->gopts,
+                                         &in->classes, &in->tiers_out);
+        void *aux[2];
+        struct np_gen g;
+        gen_init(in, &in->tiers, aux, &g);
+        for (size_t i = 0; i < in->tiers_out.n_flows; i++) {
+            const struct np_flow *f = &in->tiers_out.flows[i];
+            unit_direct(aux, f->table, f->priority, f->cookie, f->match,
+                        f->actions, NULL);
+        }
+        in->lists_stale = true;
+    } else {
         in->lists_stale |= n_before > 0;
-        return;
     }
-    in->stats.tier_builds++;
-    compile_tiers(in->cluster, &in->gopts, &in->tiers_out);
-    void *aux[2];
-    struct np_gen g;
-    gen_init(in, &in->tiers, aux, &g);
-    for (size_t i = 0; i < in->tiers_out.n_flows; i++) {
-        const struct np_flow *f = &in->tiers_out.flows[i];
-        unit_direct(aux, f->table, f->priority, f->cookie, f->match,
-                    f->actions, NULL);
+    if (any_subject != in->class_flows) {
+        in->class_flows = any_subject;
+        cls_pending_all(in);
     }
-    in->lists_stale = true;
+}
+
+/* The tiers after this run's events: classes, bits, rules, then the
+ * classifying flows of the pods whose classes or bits changed. */
+static void
+tiers_update(struct incr *in)
+{
+    if (in->cnps_changed) {
+        classes_sync(in);
+    }
+    if (in->classes_dirty) {
+        in->classes_dirty = false;
+        if (cnp_classes_assign(&in->classes, in->opts->peer_class_min)) {
+            in->rules_dirty = true;
+            cls_pending_all(in);
+        }
+    }
+    if (in->rules_dirty) {
+        tiers_build(in);
+    }
+    for (size_t i = 0; i < in->n_cls_pending; i++) {
+        cls_settle(in, in->cls_pending[i]);
+    }
+    in->n_cls_pending = 0;
 }
 
 /* Takes everything down and builds it again from the cluster, in the
@@ -3148,6 +3493,12 @@ full_build(struct incr *in)
     strmap_destroy(&in->pending_pols);
     strmap_init(&in->pending_pols);
     families_of_cluster(in);
+    /* The classes from nothing: the sync at this run counts every pod. */
+    cnp_classes_destroy(&in->classes);
+    cnp_classes_init(&in->classes);
+    in->cnps_changed = true;
+    in->classes_dirty = false;
+    in->rules_dirty = true;
     size_t b0;
     for (struct strmap_node *node = strmap_first(&in->nss, &b0); node;
          node = strmap_next(&in->nss, node, &b0)) {
@@ -3205,7 +3556,6 @@ full_build(struct incr *in)
             touch(in, p);
         }
     }
-    in->tiers_dirty = true;
     in->lists_stale = true;
     free(in->bucket_warning);
     in->bucket_warning = NULL;
@@ -3237,10 +3587,13 @@ incr_run(struct incr *in)
                 struct ipod *x = in->ns_pending[i];
                 x->ns_pending = false;
                 pod_reeval_peers(in, x);
+                if (x->in && np_pod_eligible(x->pod)) {
+                    cls_reeval(in, x);
+                }
             }
             in->n_ns_pending = 0;
         }
-        if (in->tiers_dirty) {
+        if (in->cnps_changed) {
             in->tiers_v4 = in->tiers_v6 = false;
             np_cnp_families(in->cluster, &in->tiers_v4, &in->tiers_v6);
         }
@@ -3261,9 +3614,7 @@ incr_run(struct incr *in)
             deny_update(in, in->deny_dirty[i]);
         }
         in->n_deny_dirty = 0;
-        if (in->tiers_dirty) {
-            tiers_build(in);
-        }
+        tiers_update(in);
         in->need_buckets = false;
         for (size_t i = 0; i < in->n_dirty; i++) {
             changes += key_merge(in, in->dirty[i]);
@@ -3328,6 +3679,8 @@ incr_create(const struct compile_options *opts, const struct cluster *cluster,
     strmap_init(&in->psets);
     strmap_init(&in->peer_index);
     strmap_init(&in->pending_pols);
+    cnp_classes_init(&in->classes);
+    strmap_init(&in->caddrs);
     in->full = true;
     return in;
 }
@@ -3346,6 +3699,9 @@ incr_destroy(struct incr *in)
     }
     unit_destroy(&in->tiers);
     np_flowset_destroy(&in->tiers_out);
+    cnp_classes_destroy(&in->classes);
+    strmap_destroy(&in->caddrs);    /* wipe() emptied it. */
+    free(in->cls_pending);
     unit_destroy(&in->infra);
     unit_destroy(&in->node);
     strmap_destroy(&in->unbound);   /* wipe() emptied it. */
@@ -3396,70 +3752,9 @@ incr_destroy(struct incr *in)
     free(in);
 }
 
-/* Whether a selector pair of some ClusterNetworkPolicy (its subject, a
- * 'namespaces' or 'pods' peer) selects namespace 'ns_name' as it is in the
- * cluster now, and, unless 'pod_labels' is NULL (any pod), a pod with
- * these labels in it.  A pod or namespace event that no such selector sees,
- * before or after, leaves the tiers as they are: their flows name the
- * addresses and ports of selected pods only. */
-static bool
-cnps_select(const struct incr *in, const char *ns_name,
-            const struct labels *pod_labels)
-{
-    size_t n;
-    const struct k8s_cnp *const *cnps = cluster_cnps(in->cluster, &n);
-    if (!n) {
-        return false;
-    }
-    const struct k8s_namespace *ns = cluster_find_namespace(in->cluster,
-                                                            ns_name);
-    struct labels nsl;
-    if (ns) {
-        labels_clone(&nsl, &ns->labels);
-    } else {
-        labels_init(&nsl);
-    }
-    labels_set(&nsl, "kubernetes.io/metadata.name", ns_name);
-    bool hit = false;
-    for (size_t i = 0; i < n && !hit; i++) {
-        const struct k8s_cnp *c = cnps[i];
-        const struct cnp_pods *sel = &c->subject.sel;
-        hit = (selector_matches(&sel->ns_selector, &nsl)
-               && (!pod_labels
-                   || selector_matches(&sel->pod_selector, pod_labels)));
-        for (int d = 0; d < 2 && !hit; d++) {
-            const struct cnp_rule *rules = d ? c->ingress : c->egress;
-            size_t n_rules = d ? c->n_ingress : c->n_egress;
-            for (size_t r = 0; r < n_rules && !hit; r++) {
-                for (size_t k = 0; k < rules[r].n_peers && !hit; k++) {
-                    const struct cnp_peer *peer = &rules[r].peers[k];
-                    hit = ((peer->kind == CNP_PEER_NAMESPACES
-                            || peer->kind == CNP_PEER_PODS)
-                           && selector_matches(&peer->sel.ns_selector, &nsl)
-                           && (!pod_labels
-                               || selector_matches(&peer->sel.pod_selector,
-                                                   pod_labels)));
-                }
-            }
-        }
-    }
-    labels_destroy(&nsl);
-    return hit;
-}
-
-static void
-tiers_note_pod(struct incr *in, const char *ns, const char *name)
-{
-    const struct k8s_pod *pod = cluster_find_pod(in->cluster, ns, name);
-    if (!in->tiers_dirty && pod && cnps_select(in, ns, &pod->labels)) {
-        in->tiers_dirty = true;
-    }
-}
-
 void
 incr_pod_before(struct incr *in, const char *ns, const char *name)
 {
-    tiers_note_pod(in, ns, name);
     struct ipod *x = pod_get(in, ns, name, false);
     if (x) {
         pod_remove(in, x);
@@ -3469,7 +3764,6 @@ incr_pod_before(struct incr *in, const char *ns, const char *name)
 void
 incr_pod_after(struct incr *in, const char *ns, const char *name)
 {
-    tiers_note_pod(in, ns, name);
     if (!in->full) {
         pending_add(in, pod_get(in, ns, name, true));
     }
@@ -3508,19 +3802,15 @@ incr_policy_after(struct incr *in, const char *ns, const char *name)
 void
 incr_namespace_before(struct incr *in, const char *name)
 {
-    /* Its pods stay in their sets: what changes is which peer sets have
-     * them, once its labels are new (incr_namespace_after()). */
-    if (!in->tiers_dirty && cnps_select(in, name, NULL)) {
-        in->tiers_dirty = true;
-    }
+    /* Its pods stay in their sets: what changes is which peer sets and
+     * classes have them, once its labels are new (incr_namespace_after()). */
+    (void) in;
+    (void) name;
 }
 
 void
 incr_namespace_after(struct incr *in, const char *name)
 {
-    if (!in->tiers_dirty && cnps_select(in, name, NULL)) {
-        in->tiers_dirty = true;
-    }
     struct ins *n = ns_get(in, name);
     int audit = n->audit;
     ns_refresh(in, n);
@@ -3613,5 +3903,5 @@ incr_policy_name(const struct incr *in, uint32_t pno)
 void
 incr_tiers_changed(struct incr *in)
 {
-    in->tiers_dirty = true;
+    in->cnps_changed = true;
 }

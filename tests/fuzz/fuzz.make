@@ -35,7 +35,7 @@ CURL_LIBS = $(shell pkg-config --libs libcurl)
 MHD_LIBS = $(shell pkg-config --libs libmicrohttpd)
 
 # src/automake.mk's libnetpol, without the CLI.
-NETPOL = addr cluster compile compile-cnp compile-flows compile-pipeline compile-rules \
+NETPOL = addr cluster compile compile-cnp cnp-class compile-flows compile-pipeline compile-rules \
 	compile-select engine flowtab incr labels objects objects-json \
 	objects-names objects-read metrics rule-stats strmap np-log np-util \
 	source-dir trace yaml-json audit-log cnp
