@@ -218,6 +218,9 @@ struct k8s_cnp {
      * same form as errors; for the consumer to log (once per version). */
     char **warnings;
     size_t n_warnings;
+    /* NULL, except in a fail-closed stand-in (cnp_stand_in()): why the
+     * policy it stands for was rejected. */
+    char *invalid;
 };
 
 /* Validates the ClusterNetworkPolicy 'json' (a 'const json_t *': void
@@ -249,6 +252,28 @@ struct k8s_cnp *cnp_parse(struct vctx *ctx, const void *json)
  * project's choice, rule C2 of tests/oracle/README.md).  The compiler lays
  * the tier tables out in it, and 'explain' lists policies in it. */
 int cnp_compare_order(const void *a, const void *b);
+
+/* The fail-closed stand-in of a ClusterNetworkPolicy that we must reject
+ * and of which no valid version is held (objects.h, "Fail-closed
+ * stand-ins"), rejected with message 'error' (copied into 'invalid'): a
+ * policy of the same name that denies every connection of its subject in
+ * each direction the policy may have rules for, at its place in the tier:
+ *
+ *   - spec.tier, or Admin when it cannot be read;
+ *   - spec.priority, or 0 (first) when it cannot be read;
+ *   - the pods of spec.subject, or every pod when it cannot be read;
+ *   - ingress unless spec.ingress is absent, null or [], and the same for
+ *     egress: one rule each, that fails closed ('deny_all').
+ *
+ * Returns NULL if 'json' (a 'const json_t *') is not an object whose
+ * metadata.name is a non-empty string. */
+struct k8s_cnp *cnp_stand_in(const void *json, const char *error)
+    __attribute__((warn_unused_result));
+
+/* What rule 'rule' of 'cnp' does, for people: "Accept", "Deny", "Pass",
+ * or what a rule that fails closed or a stand-in's rule does instead. */
+const char *cnp_rule_action_text(const struct k8s_cnp *cnp,
+                                 const struct cnp_rule *rule);
 
 /* Calls 'cb' for each peer of each rule of 'cnp', egress rules first,
  * each in order; 'aux' is passed through.  Every module that reads peers

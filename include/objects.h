@@ -296,6 +296,11 @@ struct k8s_object *objects_from_json_as(const char *origin, const void *json,
  * status lists the stand-ins in force. */
 #define OBJECTS_STAND_IN_NOTE \
     "isolating its pods with no rules until it is fixed"
+#define OBJECTS_CNP_STAND_IN_NOTE \
+    "denying every connection of its subject until it is fixed"
+/* The note for a stand-in of kind 'kind'. */
+#define OBJECTS_STAND_IN_NOTE_OF(KIND) \
+    ((KIND) == OBJ_CNP ? OBJECTS_CNP_STAND_IN_NOTE : OBJECTS_STAND_IN_NOTE)
 
 /* Returns the stand-in for the NetworkPolicy 'json' (a 'const json_t *'),
  * rejected with message 'error' (copied into its 'invalid'), as a new
@@ -306,6 +311,14 @@ struct k8s_object *objects_from_json_as(const char *origin, const void *json,
  * looked at). */
 struct k8s_object *objects_netpol_stand_in(const void *json,
                                            const char *error)
+    __attribute__((warn_unused_result));
+
+/* The stand-in of a rejected object of kind 'kind' ('json', rejected with
+ * 'error'): objects_netpol_stand_in() for a NetworkPolicy, cnp_stand_in()
+ * (cnp.h) for a ClusterNetworkPolicy, NULL for other kinds (whose
+ * rejection opens nothing) or if 'json' has no name. */
+struct k8s_object *objects_stand_in(enum obj_kind kind, const void *json,
+                                    const char *error)
     __attribute__((warn_unused_result));
 
 /* Frees 'obj', which must come from the heap (as objects_from_json()'s

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cluster.h"
+#include "cnp.h"
 #include "compile.h"
 #include "compile-flags.h"
 #include "objects.h"
@@ -96,6 +97,25 @@ port_of(void *aux, const char *ns, const char *name,
     return n;
 }
 
+/* Whether 'cluster' holds a valid version of the policy 'ref' names. */
+static bool
+cli_holds_valid(const struct cluster *cluster, const struct obj_ref *ref)
+{
+    if (ref->kind == OBJ_NETPOL) {
+        const struct k8s_netpol *np = cluster_find_netpol(cluster, ref->ns,
+                                                          ref->name);
+        return np && !np->invalid;
+    }
+    size_t n;
+    const struct k8s_cnp *const *cnps = cluster_cnps(cluster, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(cnps[i]->name, ref->name)) {
+            return !cnps[i]->invalid;
+        }
+    }
+    return false;
+}
+
 /* Reads the files 'paths' into 'cluster', reporting on stderr what is
  * wrong with them.  Returns false if anything is. */
 static bool
@@ -117,7 +137,7 @@ compile_files(struct cluster *cluster, char *paths[], int n)
         cluster_apply_batch(cluster, &batches[i]);
     }
 
-    /* A rejected NetworkPolicy isolates its pods through its stand-in,
+    /* A rejected policy is enforced through its stand-in,
      * unless the input also has a valid version of it, which the API
      * server would keep (in whichever order they come). */
     bool ok = true;
@@ -129,15 +149,13 @@ compile_files(struct cluster *cluster, char *paths[], int n)
             if (!r->stand_in) {
                 continue;
             }
-            const struct k8s_netpol *np
-                = cluster_find_netpol(cluster, r->ref.ns, r->ref.name);
-            if (np && !np->invalid) {
+            if (cli_holds_valid(cluster, &r->ref)) {
                 notes[r->error] = ("keeping the valid version that the "
                                    "input also has");
             } else {
                 cluster_apply(cluster, r->stand_in);
                 r->stand_in = NULL;
-                notes[r->error] = OBJECTS_STAND_IN_NOTE;
+                notes[r->error] = OBJECTS_STAND_IN_NOTE_OF(r->ref.kind);
                 n_objs[i]++;
             }
         }

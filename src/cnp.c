@@ -123,6 +123,7 @@ k8s_cnp_destroy(struct k8s_cnp *cnp)
         free(cnp->warnings[i]);
     }
     free(cnp->warnings);
+    free(cnp->invalid);
     free(cnp);
 }
 
@@ -954,6 +955,71 @@ error:
     return NULL;
 }
 
+/* Whether rules member 'key' of 'spec' is absent, null or []: then the
+ * policy has no rules of that direction, whatever else is wrong. */
+static bool
+no_rules(const json_t *spec, const char *key)
+{
+    const json_t *r = json_object_get(spec, key);
+    return !r || json_is_null(r) || (json_is_array(r) && !json_array_size(r));
+}
+
+struct k8s_cnp *
+cnp_stand_in(const void *json, const char *error)
+{
+    const json_t *v = json;
+    const json_t *meta = obj_member(v, "metadata");
+    const char *name = json_string_value(obj_member(meta, "name"));
+    if (!json_is_object(v) || !name || !*name) {
+        return NULL;
+    }
+    struct k8s_cnp *cnp = xcalloc(1, sizeof *cnp);
+    cnp_pods_init(&cnp->subject.sel);
+    cnp->name = xstrdup(name);
+    const char *rv = json_string_value(obj_member(meta, "resourceVersion"));
+    const char *uid = json_string_value(obj_member(meta, "uid"));
+    cnp->resource_version = rv ? xstrdup(rv) : NULL;
+    cnp->uid = uid ? xstrdup(uid) : NULL;
+    cnp->invalid = xstrdup(error);
+
+    /* What cannot be read denies more: first in the admin tier, every
+     * pod, both directions. */
+    const json_t *spec = obj_member(v, "spec");
+    bool readable = json_is_object(spec);
+    const char *tier = json_string_value(obj_member(spec, "tier"));
+    cnp->tier = (tier && !strcmp(tier, "Baseline") ? CNP_TIER_BASELINE
+                 : CNP_TIER_ADMIN);
+    const json_t *prio = obj_member(spec, "priority");
+    if (json_is_integer(prio) && json_integer_value(prio) >= 0
+        && json_integer_value(prio) <= CNP_PRIORITY_MAX) {
+        cnp->priority = json_integer_value(prio);
+    }
+    struct vctx ctx;
+    vctx_init(&ctx, "", NULL);
+    if (!readable || !parse_subject(&ctx, spec, &cnp->subject)) {
+        cnp_pods_destroy(&cnp->subject.sel);
+        cnp_pods_init(&cnp->subject.sel);
+        cnp->subject.is_pods = false;
+    }
+    vctx_destroy(&ctx);
+    for (int egress = 0; egress < 2; egress++) {
+        if (readable && no_rules(spec, egress ? "egress" : "ingress")) {
+            continue;
+        }
+        struct cnp_rule *r = xcalloc(1, sizeof *r);
+        r->action = CNP_DENY;
+        r->deny_all = true;
+        if (egress) {
+            cnp->egress = r;
+            cnp->n_egress = 1;
+        } else {
+            cnp->ingress = r;
+            cnp->n_ingress = 1;
+        }
+    }
+    return cnp;
+}
+
 int
 cnp_compare_order(const void *a_, const void *b_)
 {
@@ -963,6 +1029,16 @@ cnp_compare_order(const void *a_, const void *b_)
         return a->priority < b->priority ? -1 : 1;
     }
     return strcmp(a->name, b->name);
+}
+
+const char *
+cnp_rule_action_text(const struct k8s_cnp *cnp, const struct cnp_rule *rule)
+{
+    return (cnp->invalid
+            ? "Deny (the fail-closed stand-in of a rejected policy: every "
+              "connection)"
+            : rule->deny_all ? "Deny (fails closed: every connection)"
+            : cnp_action_name(rule->action));
 }
 
 void

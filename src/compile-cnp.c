@@ -64,8 +64,7 @@ cnp_rule_what(const struct k8s_cnp *cnp, bool ingress, size_t idx)
                      cnp->priority, ingress ? "ingress" : "egress", idx,
                      r->name ? " \"" : "", r->name ? r->name : "",
                      r->name ? "\"" : "",
-                     r->deny_all ? "Deny (fails closed: every connection)"
-                     : cnp_action_name(r->action));
+                     cnp_rule_action_text(cnp, r));
 }
 
 static char *

@@ -193,8 +193,7 @@ cmd_explain(struct control_request *req, int argc, const char *argv[],
                                "%s\n", note, policy,
                                cnp_tier_name(cnp->tier), cnp->priority,
                                c.ingress ? "ingress" : "egress", c.rule,
-                               r->deny_all ? "Deny (fails closed: every "
-                               "connection)" : cnp_action_name(r->action));
+                               cnp_rule_action_text(cnp, r));
         free(note);
         note = more;
     }
@@ -306,6 +305,20 @@ add_rejection_notes(const struct trace_req *t, char *report)
             notes = more;
         }
         free(policy);
+    }
+    /* Cluster-scoped and few: each stand-in is worth a line. */
+    const struct k8s_cnp *const *cnps
+        = cluster_cnps(engine_cluster(t->dt->engine), &n);
+    for (size_t i = 0; i < n; i++) {
+        if (cnps[i]->invalid) {
+            char *more = xasprintf("%s  note: %s %s is invalid (%s): its "
+                                   "fail-closed stand-in denies every "
+                                   "connection of its subject until it is "
+                                   "fixed\n", notes, CNP_KIND, cnps[i]->name,
+                                   cnps[i]->invalid);
+            free(notes);
+            notes = more;
+        }
     }
     char *path = strstr(report, "\npath:\n");
     if (!*notes || !path) {

@@ -756,27 +756,42 @@ over_limit_summary(const struct daemon *d)
     return s;
 }
 
-/* The NetworkPolicies in force as fail-closed stand-ins (objects.h), for
+/* The policies in force as fail-closed stand-ins (objects.h), for
  * 'status': "none", or their names (the first ten) and what they do. */
 static char *
 stand_ins_summary(const struct daemon *d)
 {
-    size_t n, n_stand_ins = 0;
-    const struct k8s_netpol *const *nps
-        = cluster_netpols(engine_cluster(d->engine), &n);
+    const struct cluster *cluster = engine_cluster(d->engine);
+    size_t n, n_nps = 0, n_cnps = 0;
+    const struct k8s_netpol *const *nps = cluster_netpols(cluster, &n);
     char *names = xstrdup("");
     for (size_t i = 0; i < n; i++) {
-        if (nps[i]->invalid && n_stand_ins++ < 10) {
+        if (nps[i]->invalid && n_nps++ < 10) {
             char *s = xasprintf("%s%s%s/%s", names, *names ? ", " : "",
                                 nps[i]->namespace, nps[i]->name);
             free(names);
             names = s;
         }
     }
-    char *s = (!n_stand_ins ? xstrdup("none")
-               : xasprintf("%zu (%s%s): invalid, isolating their pods with "
-                           "no rules until they are fixed", n_stand_ins,
-                           names, n_stand_ins > 10 ? ", ..." : ""));
+    const struct k8s_cnp *const *cnps = cluster_cnps(cluster, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (cnps[i]->invalid && n_nps + n_cnps++ < 10) {
+            char *s = xasprintf("%s%s%s %s", names, *names ? ", " : "",
+                                CNP_KIND, cnps[i]->name);
+            free(names);
+            names = s;
+        }
+    }
+    size_t total = n_nps + n_cnps;
+    char *s = (!total ? xstrdup("none")
+               : xasprintf("%zu (%s%s): invalid, %s until they are fixed",
+                           total, names, total > 10 ? ", ..." : "",
+                           (!n_cnps ? "isolating their pods with no rules"
+                            : !n_nps ? "denying every connection of their "
+                                       "subjects"
+                            : "isolating their pods with no rules (a "
+                              "ClusterNetworkPolicy: denying every "
+                              "connection of its subject)")));
     free(names);
     return s;
 }

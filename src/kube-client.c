@@ -533,14 +533,14 @@ handle_object(struct kc_kind *kk, const char *origin, const json_t *obj,
         return;
     }
     struct kc_known *k = known_get(kk, ns, name, true);
-    /* A NetworkPolicy with no valid version held isolates its pods through
-     * its stand-in (again, if the one held is a stand-in: this version may
+    /* A policy with no valid version held is enforced through its
+     * stand-in (again, if the one held is a stand-in: this version may
      * select other pods). */
     struct k8s_object *stand_in = NULL;
-    if (kk->kind == OBJ_NETPOL && (!k->delivered || k->stand_in)) {
-        stand_in = objects_netpol_stand_in(obj, error);
+    if (!k->delivered || k->stand_in) {
+        stand_in = objects_stand_in(kk->kind, obj, error);
     }
-    const char *consequence = (stand_in ? OBJECTS_STAND_IN_NOTE
+    const char *consequence = (stand_in ? OBJECTS_STAND_IN_NOTE_OF(kk->kind)
                                : k->delivered
                                ? "keeping its last valid version"
                                : "ignored");

@@ -1508,6 +1508,23 @@ objects_netpol_stand_in(const void *json_, const char *error)
     return obj;
 }
 
+struct k8s_object *
+objects_stand_in(enum obj_kind kind, const void *json, const char *error)
+{
+    if (kind == OBJ_NETPOL) {
+        return objects_netpol_stand_in(json, error);
+    } else if (kind == OBJ_CNP) {
+        struct k8s_cnp *cnp = cnp_stand_in(json, error);
+        if (cnp) {
+            struct k8s_object *obj = xmalloc(sizeof *obj);
+            obj->kind = OBJ_CNP;
+            obj->cnp = cnp;
+            return obj;
+        }
+    }
+    return NULL;
+}
+
 char *
 list_check(const char *origin, const struct locator *loc,
            const json_t *items, int depth)

@@ -52,9 +52,7 @@ note_rejected(struct obj_batch *batch, const json_t *v,
             .name = xstrdup(name),
         },
         .error = error,
-        .stand_in = (k == OBJ_NETPOL
-                     ? objects_netpol_stand_in(v, batch->errors[error])
-                     : NULL),
+        .stand_in = objects_stand_in(k, v, batch->errors[error]),
     };
     APPEND(batch->rejected, batch->n_rejected, batch->allocated_rejected, r);
 }

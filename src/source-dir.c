@@ -131,7 +131,7 @@ note_broken(struct source_dir *sd, const char *name, size_t kept)
 }
 
 /* What the receiver holds for an object, as far as this source knows:
- * a valid version, or a stand-in (see objects_netpol_stand_in()). */
+ * a valid version, or a stand-in (see objects_stand_in()). */
 enum held {
     HELD_NOTHING,
     HELD_VALID,
@@ -227,7 +227,7 @@ scan_file(struct source_dir *sd, const char *name,
             sd->cbs->object(sd->aux, r->stand_in);
             r->stand_in = NULL;
             held_set(now, key, HELD_STAND_IN);
-            notes[r->error] = OBJECTS_STAND_IN_NOTE;
+            notes[r->error] = OBJECTS_STAND_IN_NOTE_OF(ref->kind);
         } else {
             held_set(now, key, held);
             notes[r->error] = (held ? "keeping its last valid version"

@@ -210,8 +210,7 @@ explain_tier(FILE *out, const struct k8s_cnp *const *cnps, size_t n,
                     ingress ? "ingress" : "egress", r,
                     rule->name ? " \"" : "", rule->name ? rule->name : "",
                     rule->name ? "\"" : "",
-                    rule->deny_all ? "Deny (fails closed: every connection)"
-                    : cnp_action_name(rule->action));
+                    cnp_rule_action_text(cnp, rule));
         }
         fputc('\n', out);
     }

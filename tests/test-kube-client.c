@@ -3032,7 +3032,8 @@ test_cnp_crd(void **state)
     assert_string_equal(e->label, "11");
 
     /* Invalid (a selector the CRD's schema lets through): the last valid
-     * version stays; a new invalid one is ignored, and said so. */
+     * version stays; a new invalid one is enforced through its fail-closed
+     * stand-in (objects_stand_in()), and said so. */
     put_cnp(a, 12, true, false);
     char *msg = xasprintf("error: watch of clusternetworkpolicies: "
                           "ClusterNetworkPolicy %s: spec.subject.namespaces."
@@ -3043,24 +3044,25 @@ test_cnp_crd(void **state)
     char *bad = test_ns("crd-bad");
     put_cnp(bad, 5, true, true);
     msg = xasprintf("ClusterNetworkPolicy %s: spec.subject", bad);
-    la = (struct log_arg) { &c->r, msg, "; ignored", 1 };
+    la = (struct log_arg) { &c->r, msg, "; denying every connection of its "
+                            "subject until it is fixed", 1 };
     assert_true(run_until(has_logs, &la, 10));
     free(msg);
     e = strmap_get(&c->r.objs[OBJ_CNP], a);
     assert_non_null(e);
     assert_string_equal(e->label, "11");
-    assert_null(strmap_get(&c->r.objs[OBJ_CNP], bad));
-    assert_int_equal(c->r.objs[OBJ_CNP].n, 2);
+    assert_non_null(strmap_get(&c->r.objs[OBJ_CNP], bad));
+    assert_int_equal(c->r.objs[OBJ_CNP].n, 3);
     assert_int_equal(c->r.invalids, 2);
-    assert_non_null(strstr(c->r.last_invalid, "; ignored"));
+    assert_non_null(strstr(c->r.last_invalid, "; denying every connection"));
     assert_int_equal(kind_status(c, OBJ_CNP).invalid, 2);
 
-    /* The CRD removed: 'a' (at its last valid version) and 'b' deleted;
-     * 'bad' was never delivered. */
+    /* The CRD removed: 'a' (at its last valid version), 'b' and the
+     * stand-in of 'bad' deleted. */
     int deletes = c->r.deletes[OBJ_CNP];
     crd_remove();
     assert_true(run_until(cnp_absent_and_none, c, 30));
-    assert_int_equal(c->r.deletes[OBJ_CNP], deletes + 2);
+    assert_int_equal(c->r.deletes[OBJ_CNP], deletes + 3);
     kube_client_get_status(c->kc, &st);
     assert_true(st.synced);
     assert_null(k->rv);

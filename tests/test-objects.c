@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <jansson.h>
+#include "cnp.h"
 #include "objects.h"
 #include "np-util.h"
 #include "yaml-json.h"
@@ -754,6 +755,80 @@ test_stand_ins(void **state)
     json_decref(j);
     j = json_loads("{\"metadata\": {\"name\": 5}}", 0, NULL);
     assert_null(objects_netpol_stand_in(j, "why"));
+    json_decref(j);
+}
+
+/* A ClusterNetworkPolicy's stand-in: what can be read is kept, what
+ * cannot denies more (cnp.h, cnp_stand_in()). */
+static void
+test_cnp_stand_ins(void **state)
+{
+    (void) state;
+    static const struct {
+        const char *spec;
+        enum cnp_tier tier;
+        int priority;
+        const char *ns_sel, *pod_sel;
+        bool ingress, egress;
+    } cases[] = {
+        /* Readable but for a peer: its place, its subject, its directions. */
+        { "{\"tier\": \"Baseline\", \"priority\": 7, \"subject\": "
+          "{\"pods\": {\"namespaceSelector\": {\"matchLabels\": {\"t\": "
+          "\"a\"}}, \"podSelector\": {\"matchLabels\": {\"app\": "
+          "\"db\"}}}}, \"egress\": [{\"action\": \"Accept\", \"to\": "
+          "[{\"pods\": {\"bad key!\": 1}}]}]}",
+          CNP_TIER_BASELINE, 7, "t=a", "app=db", false, true },
+        /* Ingress only; [] and null have no rules. */
+        { "{\"tier\": \"Admin\", \"priority\": 3, \"subject\": "
+          "{\"namespaces\": {\"matchLabels\": {\"t\": \"b\"}}}, "
+          "\"ingress\": [{}], \"egress\": []}",
+          CNP_TIER_ADMIN, 3, "t=b", "", true, false },
+        /* Unreadable tier, priority and subject: first in the admin tier,
+         * every pod; rules of both directions. */
+        { "{\"tier\": \"Middle\", \"priority\": 5000, \"subject\": "
+          "{\"namespaces\": {\"matchLabels\": {\"bad key!\": \"x\"}}}, "
+          "\"ingress\": 5, \"egress\": [{}]}",
+          CNP_TIER_ADMIN, 0, "", "", true, true },
+        /* No spec at all: every pod, both directions. */
+        { "null", CNP_TIER_ADMIN, 0, "", "", true, true },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        char *text = xasprintf("{\"metadata\": {\"name\": \"c\", "
+                               "\"uid\": \"u\"}, \"spec\": %s}",
+                               cases[i].spec);
+        json_t *j = json_loads(text, 0, NULL);
+        assert_non_null(j);
+        struct k8s_object *o = objects_stand_in(OBJ_CNP, j, "why");
+        assert_non_null(o);
+        assert_int_equal(o->kind, OBJ_CNP);
+        const struct k8s_cnp *cnp = o->cnp;
+        assert_string_equal(cnp->name, "c");
+        assert_string_equal(cnp->uid, "u");
+        assert_string_equal(cnp->invalid, "why");
+        assert_int_equal(cnp->tier, cases[i].tier);
+        assert_int_equal(cnp->priority, cases[i].priority);
+        assert_selector(&cnp->subject.sel.ns_selector, cases[i].ns_sel);
+        assert_selector(&cnp->subject.sel.pod_selector, cases[i].pod_sel);
+        assert_int_equal(cnp->n_ingress, cases[i].ingress);
+        assert_int_equal(cnp->n_egress, cases[i].egress);
+        for (size_t r = 0; r < cnp->n_ingress + cnp->n_egress; r++) {
+            const struct cnp_rule *rule = (r < cnp->n_ingress
+                                           ? &cnp->ingress[r]
+                                           : &cnp->egress[0]);
+            assert_true(rule->deny_all);
+            assert_int_equal(rule->n_peers, 0);
+        }
+        k8s_object_destroy(o);
+        json_decref(j);
+        free(text);
+    }
+    /* No name, no stand-in; other kinds get none. */
+    json_t *j = json_loads("{\"metadata\": {}, \"spec\": {}}", 0, NULL);
+    assert_null(objects_stand_in(OBJ_CNP, j, "why"));
+    json_decref(j);
+    j = json_loads("{\"metadata\": {\"name\": \"n\"}}", 0, NULL);
+    assert_null(objects_stand_in(OBJ_POD, j, "why"));
+    assert_null(objects_stand_in(OBJ_NODE, j, "why"));
     json_decref(j);
 }
 
@@ -2288,6 +2363,7 @@ main(void)
         cmocka_unit_test(test_detection),
         cmocka_unit_test(test_api_server_accepts),
         cmocka_unit_test(test_stand_ins),
+        cmocka_unit_test(test_cnp_stand_ins),
         cmocka_unit_test(test_bad_objects),
         cmocka_unit_test(test_bad_json_list),
         cmocka_unit_test(test_mixed_fixture),

@@ -13,7 +13,13 @@ Then bad.yaml arrives with NetworkPolicy y/bad whose ipBlock cidr is
     fail-closed stand-in: x/b -> y/a denied), status 'fail-closed
     policies' lists it and the log says "isolating its pods with no rules
     until it is fixed"; with bad.yaml gone, y/a is open again;
-  - allow-x edited into an invalid version keeps its last valid version.
+  - allow-x edited into an invalid version keeps its last valid version;
+  - ClusterNetworkPolicy deny-into-y (admin, ingress only), never valid
+    (a peer's label key is invalid), is enforced through its stand-in:
+    every connection into y/a denied, y/a's own egress untouched; status
+    'fail-closed policies' lists it, the log says "denying every
+    connection of its subject until it is fixed", trace names the
+    stand-in; with the file gone, y/a is open again.
 Also reported, not judged: whether 'last error' clears once the directory
 is clean again.
 """
@@ -36,6 +42,26 @@ spec:
   - from:
     - ipBlock:
         cidr: 10.0.0.0/33
+"""
+
+BAD_CNP_YAML = """\
+apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata:
+  name: deny-into-y
+spec:
+  tier: Admin
+  priority: 10
+  subject:
+    namespaces:
+      matchLabels: {kubernetes.io/metadata.name: "y"}
+  ingress:
+  - action: Deny
+    from:
+    - pods:
+        namespaceSelector: {}
+        podSelector:
+          matchLabels: {"bad key!": v}
 """
 
 
@@ -147,10 +173,55 @@ def test(bed):
     source = bed.status_field("source")
     notes.append("after cleaning up: source %r, last error %r" % (source, last))
     dlib.log(notes[-1])
+    cnp_part(bed, good, problems)
     summary = "; ".join(problems) if problems else \
         ("last error named file/object/field; allow-x enforced throughout, "
-         "kept when edited invalid; invalid y/bad isolated y/a until removed")
+         "kept when edited invalid; invalid y/bad isolated y/a until removed; "
+         "invalid ClusterNetworkPolicy deny-into-y denied every connection "
+         "into y/a until removed")
     return not problems, summary + " [" + "; ".join(notes) + "]"
+
+
+def cnp_part(bed, good, problems):
+    """A ClusterNetworkPolicy never valid: its fail-closed stand-in."""
+    bed.write("badcnp.yaml", None, text=BAD_CNP_YAML)
+    bed.sync()
+    bed.purge()
+    # Into y/a from anywhere: denied; from y/a (its egress): as before.
+    probes(bed, good + [("x/b", "y/a", "denied"), ("z/a", "y/a", "denied"),
+                        ("y/a", "z/a", "allowed")],
+           problems, "with badcnp.yaml")
+    fc = bed.status_field("fail-closed policies") or ""
+    dlib.log("fail-closed policies: %s" % fc)
+    if not fc.startswith("1 (ClusterNetworkPolicy deny-into-y)"):
+        problems.append("status 'fail-closed policies' does not list "
+                        "deny-into-y: %r" % fc)
+    with open(bed.daemon_log) as f:
+        lines = [l for l in f.read().splitlines()
+                 if "ClusterNetworkPolicy deny-into-y" in l
+                 and 'spec.ingress[0].from[0].pods.podSelector.matchLabels' in l
+                 and "denying every connection of its subject until it is "
+                     "fixed" in l]
+    dlib.log("log: %s" % (lines[-1] if lines else "NO LINE for deny-into-y"))
+    if not lines:
+        problems.append("the log does not say that deny-into-y denies its "
+                        "subject's connections")
+    p = bed.appctl("trace", "x/b", "y/a", "80", check=False)
+    dlib.log("trace x/b y/a 80 -> %d\n%s" % (p.returncode, p.stdout))
+    if (p.returncode or not p.stdout.startswith("DENIED")
+            or "deny-into-y" not in p.stdout
+            or "fail-closed stand-in" not in p.stdout):
+        problems.append("trace x/b y/a does not name deny-into-y's stand-in: "
+                        "%r" % p.stdout[:400])
+    bed.remove("badcnp.yaml")
+    bed.sync()
+    bed.purge()
+    probes(bed, good + [("x/b", "y/a", "allowed"), ("z/a", "y/a", "allowed")],
+           problems, "badcnp.yaml removed")
+    fc = bed.status_field("fail-closed policies")
+    if fc != "none":
+        problems.append("badcnp.yaml removed: 'fail-closed policies' is %r"
+                        % fc)
 
 
 if __name__ == "__main__":
