@@ -3,8 +3,9 @@
 time of a CNP event and of a pod event when CNPs exist.  Run it through
 bench/cnp-bench.sh.
 
-Clusters (bench/gen_cluster.py, the old mix, node-1 measured, cached in
-bench/out/clusters/ under compile-bench.sh's names):
+Clusters (bench/gen_cluster.py, the old mix or, with --mix broad, the
+broad one; node-1 measured; cached in bench/out/clusters/ under
+compile-bench.sh's names, "broad-" before them for the broad mix):
   base    --pods P --policies M (medium: 10,000/1,000; large: 50,000/5,000)
   cnp     the same plus --cnps N ClusterNetworkPolicies (the mix of
           gen_cluster.py --help-mix: tenants, prod isolation, shared
@@ -86,9 +87,15 @@ def ports_file(cluster):
     return pf
 
 
+MIX = "old"
+
+
 def clusters(size, n, seed):
     preset, pods, pols, nodes = SIZES[size]
     base = ["--pods", str(pods), "--policies", str(pols), "--nodes", str(nodes)]
+    if MIX != "old":
+        base += ["--mix", MIX]
+        preset = "%s-%s" % (MIX, preset)
     tag = "cnp%d" % n
     return [
         ("base", generate(preset, base, seed)),
@@ -97,7 +104,7 @@ def clusters(size, n, seed):
                             seed)),
         ("np+%d" % n, generate("%s-np%d" % (preset, n),
                                ["--pods", str(pods), "--policies", str(pols + n), "--nodes",
-                                str(nodes)], seed)),
+                                str(nodes)] + base[6:], seed)),
     ]
 
 
@@ -170,8 +177,8 @@ def part_compile(size, n, seed, repeat, log):
         say("compile %s %s: %d flows, %.2f s, %.0f MB" % (size, variant, flows, row["wall_s"],
                                                           row["peak_rss_mb"]))
     os.unlink(tmp)
-    print("\nFlows and compile time, %s pods, `ovs-netpol compile --node %s --ports PORTS` "
-          "(median of %d; machine shared, run under nice)" % (size, NODE, repeat))
+    print("\nFlows and compile time, %s pods (%s mix), `ovs-netpol compile --node %s --ports PORTS` "
+          "(median of %d; machine shared, run under nice)" % (size, MIX, NODE, repeat))
     print("  %-8s %6s %6s %5s %10s %10s %8s %8s %8s" % ("variant", "pods", "NPs", "CNPs", "flows",
                                                        "tier flows", "wall s", "CPU s", "RSS MB"))
     for r in rows:
@@ -285,7 +292,8 @@ def part_engine(size, n, seed, repeat, log):
     for variant in ("base", "cnp"):
         path = cl[variant]
         items = load_items(path)
-        steps = event_files(items, os.path.join(OUT, "cnp-events", "%s-%s" % (size, variant)))
+        steps = event_files(items, os.path.join(OUT, "cnp-events", "%s%s-%s" % (
+            "" if MIX == "old" else MIX + "-", size, variant)))
         names = POD_STEPS + (CNP_STEPS if variant == "cnp" else [])
         say("engine %s %s: load + %d events, %d runs" % (size, variant, len(names), repeat))
         res, loads = engine_runs(path, ports_file(path), names, steps, repeat)
@@ -309,8 +317,8 @@ def part_engine(size, n, seed, repeat, log):
                    "policies_compiled": runs[0]["policies_compiled"]}
             log(row)
             rows.append(row)
-    print("\nEngine cost per event, %s pods (bench/engine-event: CPU ms of input + run + "
-          "commit, median of %d processes; machine shared, run under nice)" % (size, repeat))
+    print("\nEngine cost per event, %s pods, %s mix (bench/engine-event: CPU ms of input + run + "
+          "commit, median of %d processes; machine shared, run under nice)" % (size, MIX, repeat))
     by = {(r["variant"], r["event"]): r for r in rows}
     print("  %-18s %14s %14s %16s %16s" % ("event", "no CNP: ms", "100 CNPs: ms",
                                             "no CNP: changes", "100 CNPs: changes"))
@@ -333,7 +341,11 @@ def main():
     ap.add_argument("--repeat", type=int, default=3, help="runs per figure (3)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--part", choices=("all", "compile", "engine"), default="all")
+    ap.add_argument("--mix", choices=("old", "broad"), default="old",
+                    help="gen_cluster.py's policy mix (old)")
     args = ap.parse_args()
+    global MIX
+    MIX = args.mix
     sizes = args.sizes.split(",")
     if any(s not in SIZES for s in sizes) or args.repeat < 1 or not 1 <= args.cnps <= 2000:
         ap.error("--sizes from %s, --repeat >= 1, --cnps 1 to 2000" % ", ".join(SIZES))
@@ -344,7 +356,7 @@ def main():
     jsonl = open(os.path.join(OUT, "cnp.jsonl"), "a")
 
     def log(row):
-        jsonl.write(json.dumps(dict(row, date=stamp, rev=rev, seed=args.seed)) + "\n")
+        jsonl.write(json.dumps(dict(row, date=stamp, rev=rev, seed=args.seed, mix=MIX)) + "\n")
         jsonl.flush()
 
     for size in sizes:
