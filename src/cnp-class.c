@@ -153,6 +153,20 @@ compare_classes(const void *a_, const void *b_)
     return strcmp(a->key, b->key);
 }
 
+/* The bit a class would rather have: a function of its key alone, so
+ * that a class that comes or goes moves few others (numbered in order, a
+ * new class would renumber every class after it, and the classifying flow
+ * of every address in them would change). */
+static int
+preferred_bit(const char *key)
+{
+    uint32_t h = 2166136261u;           /* FNV-1a. */
+    for (const unsigned char *p = (const unsigned char *) key; *p; p++) {
+        h = (h ^ *p) * 16777619u;
+    }
+    return h % NP_PEER_CLASS_BITS;
+}
+
 bool
 cnp_classes_assign(struct cnp_classes *cls, unsigned int min)
 {
@@ -164,17 +178,23 @@ cnp_classes_assign(struct cnp_classes *cls, unsigned int min)
         }
     }
     /* The keys begin with the direction: each direction's classes are in
-     * a run of their own, in the order of their selectors' text. */
+     * a run of their own, in the order of their selectors' text, which
+     * decides who gets a bit when more than NP_PEER_CLASS_BITS qualify
+     * and who yields when two would rather have the same one. */
     np_qsort(v, n, sizeof *v, compare_classes);
     bool changed = false;
-    int next[2] = { 0, 0 };
+    int given[2] = { 0, 0 };
     cls->mask[0] = cls->mask[1] = 0;
     for (size_t i = 0; i < n; i++) {
         struct cnp_class *cl = v[i];
         int d = cl->ingress;
         int bit = -1;
-        if (min && cl->n_addrs >= min && next[d] < NP_PEER_CLASS_BITS) {
-            bit = next[d]++;
+        if (min && cl->n_addrs >= min && given[d] < NP_PEER_CLASS_BITS) {
+            bit = preferred_bit(cl->key);
+            while (cls->mask[d] & (UINT32_C(1) << bit)) {
+                bit = (bit + 1) % NP_PEER_CLASS_BITS;
+            }
+            given[d]++;
             cls->mask[d] |= UINT32_C(1) << bit;
         }
         changed |= bit != cl->bit;

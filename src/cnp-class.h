@@ -8,8 +8,9 @@
  * A class is a pod set that rules name as peers, in one direction: the
  * destinations of egress rules (reg2) or the sources of ingress rules
  * (reg3).  Its key is its selectors' text.  It gets a bit when it has at
- * least opts->peer_class_min addresses, in the order of the keys, the
- * first NP_PEER_CLASS_BITS that qualify; then the rules match it with one
+ * least opts->peer_class_min addresses (the first NP_PEER_CLASS_BITS that
+ * qualify, in the order of the keys), the one its key hashes to or the
+ * next free (cnp_classes_assign()); then the rules match it with one
  * register clause, and the first flows of the admin tables set the bits
  * of a packet's address.  A set with no bit is matched by its addresses
  * in each rule, as before classes.

@@ -50,9 +50,11 @@ void incr_policy_after(struct incr *, const char *ns, const char *name);
 void incr_namespace_before(struct incr *, const char *name);
 void incr_namespace_after(struct incr *, const char *name);
 
-/* A ClusterNetworkPolicy or a Node changed (or was deleted): the tiers
- * are built again at the next run.  (So do events of the pods and
- * namespaces that a ClusterNetworkPolicy selects: see cnps_select().) */
+/* A ClusterNetworkPolicy or a Node changed (or was deleted): the next
+ * run takes the peer classes from the policies again and builds the
+ * tiers' rules again.  (Pod and namespace events change the classes'
+ * counts and the classifying flows of the pod's addresses, and the rules
+ * only if they name the pod one by one: see struct incr in incr.c.) */
 void incr_tiers_changed(struct incr *);
 
 /* Port 'port' now carries no pod and is neither an uplink nor a node port
@@ -77,7 +79,7 @@ struct incr_stats {
     uint64_t full_builds;
     uint64_t entries_changed;   /* Entries added or removed. */
     uint64_t keys_merged;       /* Flows merged again. */
-    uint64_t tier_builds;       /* ClusterNetworkPolicy tiers built. */
+    uint64_t tier_builds;       /* ClusterNetworkPolicy tiers' rules built. */
     size_t pods_on_node;        /* Pods known on opts->node. */
 };
 void incr_get_stats(const struct incr *, struct incr_stats *);

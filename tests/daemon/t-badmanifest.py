@@ -76,6 +76,16 @@ def probes(bed, expect, problems, what):
     return out
 
 
+def trace_denied(bed, problems, what, needles):
+    """trace x/b y/a 80 says DENIED and names 'what' with 'needles'."""
+    p = bed.appctl("trace", "x/b", "y/a", "80", check=False)
+    dlib.log("trace x/b y/a 80 -> %d\n%s" % (p.returncode, p.stdout))
+    if (p.returncode or not p.stdout.startswith("DENIED")
+            or not all(n in p.stdout for n in needles)):
+        problems.append("trace x/b y/a does not name %s: %r"
+                        % (what, p.stdout[:400]))
+
+
 def test(bed):
     bed.start()
     bed.write("policy.json", dlib.v1list([dlib.allow_x()]))
@@ -138,13 +148,9 @@ def test(bed):
     if not fc_line:
         problems.append("the log does not say that y/bad isolates its pods")
     # trace names the stand-in as the reason, not as a policy with rules.
-    p = bed.appctl("trace", "x/b", "y/a", "80", check=False)
-    dlib.log("trace x/b y/a 80 -> %d\n%s" % (p.returncode, p.stdout))
-    if (p.returncode or not p.stdout.startswith("DENIED")
-            or "note: NetworkPolicy y/bad is invalid" not in p.stdout
-            or "isolates the pods it selects with no rules" not in p.stdout):
-        problems.append("trace x/b y/a does not name y/bad's stand-in: %r"
-                        % p.stdout[:400])
+    trace_denied(bed, problems, "y/bad's stand-in",
+                 ["note: NetworkPolicy y/bad is invalid",
+                  "isolates the pods it selects with no rules"])
     notes = []
 
     # A valid policy edited into an invalid one.
@@ -206,13 +212,8 @@ def cnp_part(bed, good, problems):
     if not lines:
         problems.append("the log does not say that deny-into-y denies its "
                         "subject's connections")
-    p = bed.appctl("trace", "x/b", "y/a", "80", check=False)
-    dlib.log("trace x/b y/a 80 -> %d\n%s" % (p.returncode, p.stdout))
-    if (p.returncode or not p.stdout.startswith("DENIED")
-            or "deny-into-y" not in p.stdout
-            or "fail-closed stand-in" not in p.stdout):
-        problems.append("trace x/b y/a does not name deny-into-y's stand-in: "
-                        "%r" % p.stdout[:400])
+    trace_denied(bed, problems, "deny-into-y's stand-in",
+                 ["deny-into-y", "fail-closed stand-in"])
     bed.remove("badcnp.yaml")
     bed.sync()
     bed.purge()
