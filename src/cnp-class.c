@@ -167,6 +167,24 @@ preferred_bit(const char *key)
     return h % NP_PEER_CLASS_BITS;
 }
 
+int
+cnp_class_rank(const struct cnp_class *cl)
+{
+    return cl->n_addrs ? 63 - __builtin_clzll(cl->n_addrs) : -1;
+}
+
+/* Who keeps a bit that two classes would rather have: the larger (by
+ * order of magnitude, so that two close sizes do not trade it back and
+ * forth), whose members are more flows to change; then the key. */
+static int
+compare_placement(const void *a_, const void *b_)
+{
+    const struct cnp_class *a = *(const struct cnp_class *const *) a_;
+    const struct cnp_class *b = *(const struct cnp_class *const *) b_;
+    int ra = cnp_class_rank(a), rb = cnp_class_rank(b);
+    return ra != rb ? (ra > rb ? -1 : 1) : strcmp(a->key, b->key);
+}
+
 bool
 cnp_classes_assign(struct cnp_classes *cls, unsigned int min)
 {
@@ -177,29 +195,45 @@ cnp_classes_assign(struct cnp_classes *cls, unsigned int min)
             v[n++] = cls->slots[s];
         }
     }
-    /* The keys begin with the direction: each direction's classes are in
-     * a run of their own, in the order of their selectors' text, which
-     * decides who gets a bit when more than NP_PEER_CLASS_BITS qualify
-     * and who yields when two would rather have the same one. */
+    /* Who gets a bit when more than NP_PEER_CLASS_BITS qualify: the first
+     * in the order of the keys, which begin with the direction, so each
+     * direction's classes are a run of their own. */
     np_qsort(v, n, sizeof *v, compare_classes);
-    bool changed = false;
+    struct cnp_class **chosen = xmalloc((n + 1) * sizeof *chosen);
+    size_t n_chosen = 0;
     int given[2] = { 0, 0 };
-    cls->mask[0] = cls->mask[1] = 0;
     for (size_t i = 0; i < n; i++) {
         struct cnp_class *cl = v[i];
-        int d = cl->ingress;
-        int bit = -1;
-        if (min && cl->n_addrs >= min && given[d] < NP_PEER_CLASS_BITS) {
-            bit = preferred_bit(cl->key);
-            while (cls->mask[d] & (UINT32_C(1) << bit)) {
-                bit = (bit + 1) % NP_PEER_CLASS_BITS;
-            }
-            given[d]++;
-            cls->mask[d] |= UINT32_C(1) << bit;
+        if (min && cl->n_addrs >= min
+            && given[cl->ingress] < NP_PEER_CLASS_BITS) {
+            given[cl->ingress]++;
+            chosen[n_chosen++] = cl;
         }
-        changed |= bit != cl->bit;
+    }
+    /* Which: its preferred bit, or the next free one. */
+    np_qsort(chosen, n_chosen, sizeof *chosen, compare_placement);
+    cls->mask[0] = cls->mask[1] = 0;
+    int *bits = xmalloc((n + 1) * sizeof *bits);
+    for (size_t i = 0; i < n; i++) {
+        bits[i] = v[i]->bit;
+        v[i]->bit = -1;
+    }
+    for (size_t i = 0; i < n_chosen; i++) {
+        struct cnp_class *cl = chosen[i];
+        int d = cl->ingress;
+        int bit = preferred_bit(cl->key);
+        while (cls->mask[d] & (UINT32_C(1) << bit)) {
+            bit = (bit + 1) % NP_PEER_CLASS_BITS;
+        }
+        cls->mask[d] |= UINT32_C(1) << bit;
         cl->bit = bit;
     }
+    bool changed = false;
+    for (size_t i = 0; i < n; i++) {
+        changed |= bits[i] != v[i]->bit;
+    }
+    free(bits);
+    free(chosen);
     free(v);
     return changed;
 }

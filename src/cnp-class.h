@@ -74,8 +74,15 @@ bool cnp_classes_sync(struct cnp_classes *, const struct k8s_cnp *const *cnps,
                       size_t **removed, size_t *n_removed);
 
 /* Gives the bits from the counts, 'min' addresses or more (0: no class
- * gets a bit).  Returns whether any class's bit changed. */
+ * gets a bit), and their ranks (where two classes would rather have the
+ * same bit, the one of higher rank keeps it).  Returns whether any
+ * class's bit changed.  So a bit changes only when a class comes or
+ * goes, qualifies or no longer does, or changes rank. */
 bool cnp_classes_assign(struct cnp_classes *, unsigned int min);
+
+/* The order of magnitude of 'cl''s size (log2 of its addresses; -1 for
+ * none). */
+int cnp_class_rank(const struct cnp_class *cl);
 
 /* Whether class 'cl' selects a pod with labels 'pl' in a namespace with
  * labels 'nsl' (as selectors see them). */

@@ -2207,24 +2207,29 @@ cls_pending_all(struct incr *in)
     }
 }
 
-static bool
-cls_qualifies(const struct incr *in, const struct cnp_class *cl)
+/* Adds 'delta' addresses to 'cl'; a class whose bit may change for it
+ * (it qualifies or no longer does, or its size's rank changed: see
+ * cnp_class_rank()) needs bits given again. */
+static void
+cls_add_addrs(struct incr *in, struct cnp_class *cl, ptrdiff_t delta)
 {
-    return in->opts->peer_class_min && cl->n_addrs >= in->opts->peer_class_min;
+    unsigned int min = in->opts->peer_class_min;
+    bool q = min && cl->n_addrs >= min;
+    int rank = cnp_class_rank(cl);
+    cl->n_addrs += delta;
+    in->classes_dirty |= (q != (min && cl->n_addrs >= min)
+                          || rank != cnp_class_rank(cl));
 }
 
-/* Counts 'x' (-1: uncounts it) in the classes of its slots; a class that
- * crosses the threshold needs bits given again. */
+/* Counts 'x' (-1: uncounts it) in the classes of its slots. */
 static void
 cls_count(struct incr *in, struct ipod *x, int d)
 {
     for (size_t w = 0; w < x->n_cls_words; w++) {
         for (uint64_t bits = x->cls[w]; bits; bits &= bits - 1) {
-            struct cnp_class *cl
-                = in->classes.slots[w * 64 + __builtin_ctzll(bits)];
-            bool q = cls_qualifies(in, cl);
-            cl->n_addrs += d * (ptrdiff_t) x->n_ips;
-            in->classes_dirty |= q != cls_qualifies(in, cl);
+            cls_add_addrs(in, in->classes.slots[w * 64
+                                                + __builtin_ctzll(bits)],
+                          d * (ptrdiff_t) x->n_ips);
         }
     }
 }
@@ -2265,9 +2270,7 @@ cls_select(struct incr *in, struct ipod *x, const size_t *slots, size_t n)
         struct cnp_class *cl = in->classes.slots[s];
         if (cl && cnp_class_selects(cl, nsl, &x->pod->labels)) {
             x->cls[s / 64] |= UINT64_C(1) << (s % 64);
-            bool q = cls_qualifies(in, cl);
-            cl->n_addrs += x->n_ips;
-            in->classes_dirty |= q != cls_qualifies(in, cl);
+            cls_add_addrs(in, cl, x->n_ips);
         }
     }
 }
