@@ -86,7 +86,11 @@ enum np_priority {
      * each, counting down from the first: the first rule that matches
      * decides. */
     PRIO_TIER_FIRST = 60000,
-    PRIO_TIER_LAST = 1,
+    PRIO_TIER_LAST = 2,
+    /* Policies whose rules come after PRIO_TIER_LAST's, which cannot be
+     * ordered: a Deny of every connection of their subjects instead, after
+     * every rule that fits (fail closed). */
+    PRIO_TIER_LEFT_OUT = 1,
     /* Above the rules, in NPT_ADMIN_EGRESS (destination, reg2) and
      * NPT_ADMIN_INGRESS (source, reg3), while some peer set is a class
      * (compile.h, 'peer_class_min'): the classes of the packet's address,

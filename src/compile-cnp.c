@@ -376,25 +376,36 @@ emit(struct ctx *c, const struct cnp_emit *e, const char *key,
     conj_spec_destroy(spec);
 }
 
+/* Rule 'idx' of 'cnp' in direction 'ingress' at 'priority'; with
+ * 'left_out', all of the policy's rules of that direction, which did not
+ * fit in the tier, as a Deny of every connection of its subject. */
 static void
 compile_cnp_rule(struct ctx *c, const struct cluster *cluster,
                  const struct cnp_classes *cls,
                  const struct k8s_cnp *cnp, uint32_t pno, bool ingress,
                  size_t idx, uint16_t priority, const size_t *subject,
-                 size_t n_subject)
+                 size_t n_subject, bool left_out)
 {
     const struct cnp_rule *rule = &(ingress ? cnp->ingress : cnp->egress)[idx];
     enum addr_field sub_field = ingress ? FIELD_DST : FIELD_SRC;
     enum addr_field peer_field = ingress ? FIELD_SRC : FIELD_DST;
     bool admin = cnp->tier == CNP_TIER_ADMIN;
+    bool deny_all = rule->deny_all || left_out;
     struct rule_actions ra;
-    rule_actions(c->opts, cnp->tier, rule->deny_all ? CNP_DENY : rule->action,
+    rule_actions(c->opts, cnp->tier, deny_all ? CNP_DENY : rule->action,
                  ingress, &ra);
     struct np_cookie ck = {
         .generation = c->opts->generation, .kind = NPC_CNP, .policy = pno,
         .ingress = ingress, .rule = idx,
     };
-    char *what = cnp_rule_what(cnp, ingress, idx);
+    char *what = (left_out
+                  ? xasprintf("%s %s (%s tier, priority %d) %s rules: left "
+                              "out (the tier has more than %d before "
+                              "them): Deny (fails closed: every connection)",
+                              CNP_KIND, cnp->name, cnp_tier_name(cnp->tier),
+                              cnp->priority, ingress ? "ingress" : "egress",
+                              PRIO_TIER_FIRST - PRIO_TIER_LAST + 1)
+                  : cnp_rule_what(cnp, ingress, idx));
     struct cnp_emit e = {
         .table = np_tbl(c->opts, (admin
                                   ? (ingress ? NPT_ADMIN_INGRESS
@@ -407,7 +418,7 @@ compile_cnp_rule(struct ctx *c, const struct cluster *cluster,
         .ra = &ra,
     };
 
-    if (rule->deny_all) {
+    if (deny_all) {
         struct conj_spec spec = { .n_dims = 1 };
         dim_add_pods(c, &spec.dims[0], subject, n_subject, sub_field);
         char *key = cnp_rule_key(cnp, ingress, idx, NULL, 0);
@@ -595,21 +606,34 @@ compile_cnp_rules(struct ctx *c, const struct cluster *cluster,
     for (int tier = CNP_TIER_ADMIN; tier <= CNP_TIER_BASELINE; tier++) {
         for (int ingress = 0; ingress < 2; ingress++) {
             unsigned int priority = PRIO_TIER_FIRST;
+            bool left_out = false;
             for (size_t i = 0; i < n; i++) {
                 const struct k8s_cnp *cnp = cnps[i];
                 size_t n_rules = ingress ? cnp->n_ingress : cnp->n_egress;
                 if (cnp->tier != (enum cnp_tier) tier || !n_rules) {
                     continue;
                 }
-                if (priority < PRIO_TIER_LAST + n_rules - 1) {
-                    /* 60,000 rules in one tier and direction: what comes
-                     * after them cannot be ordered below them. */
+                if (left_out || priority < PRIO_TIER_LAST + n_rules - 1) {
+                    /* Too many rules in one tier and direction: what comes
+                     * after them cannot be ordered below them.  Leaving it
+                     * out would drop its Deny rules; so it denies, after
+                     * every rule that fits, and so does every policy
+                     * after it (one that fits would come first). */
+                    left_out = true;
                     ctx_warn(c, "%s %s: the %s tier has more than %d %s "
-                             "rules before it: its %s rules are left out",
+                             "rules before it: its %s rules are left out, "
+                             "and it denies every %s connection of its "
+                             "subject instead (fail closed)",
                              CNP_KIND, cnp->name, cnp_tier_name(cnp->tier),
-                             PRIO_TIER_FIRST - PRIO_TIER_LAST,
+                             PRIO_TIER_FIRST - PRIO_TIER_LAST + 1,
                              ingress ? "ingress" : "egress",
-                             ingress ? "ingress" : "egress");
+                             ingress ? "ingress" : "egress",
+                             ingress ? "incoming" : "outgoing");
+                    if (n_subjects[i]) {
+                        compile_cnp_rule(c, cluster, cls, cnp, pnos[i],
+                                         ingress, 0, PRIO_TIER_LEFT_OUT,
+                                         subjects[i], n_subjects[i], true);
+                    }
                     continue;
                 }
                 for (size_t r = 0; r < n_rules; r++, priority--) {
@@ -617,7 +641,7 @@ compile_cnp_rules(struct ctx *c, const struct cluster *cluster,
                         compile_cnp_rule(c, cluster, cls, cnp, pnos[i],
                                          ingress, r,
                                          priority, subjects[i],
-                                         n_subjects[i]);
+                                         n_subjects[i], false);
                     }
                 }
             }

@@ -342,6 +342,94 @@ test_cnp_tiers(void **state)
 
 /* Two rules with the same peer share one clause flow carrying both
  * conjunction actions, not two flows that would replace each other. */
+
+/* A tier with more rules than it has priorities: the policies that do not
+ * fit (and every one after them, which would come first if placed) deny
+ * every connection of their subjects at PRIO_TIER_LEFT_OUT, after every
+ * rule that fits, instead of being left out, which would drop their Deny
+ * rules (fail closed). */
+static void
+test_cnp_left_out(void **state)
+{
+    (void) state;
+    if (getenv("NP_UNDER_VALGRIND")) {
+        skip();                 /* tests/valgrind.sh: see there. */
+    }
+    /* 2,399 policies of 25 rules fill 59,975 of the 59,999 priorities;
+     * "y-over" (25 rules) does not fit; "z-one" (1 rule) would. */
+    size_t cap = PRIO_TIER_FIRST - PRIO_TIER_LAST + 1;
+    size_t n_fill = cap / 25;
+    assert_true(n_fill * 25 + 25 > cap && n_fill * 25 + 1 <= cap);
+    char *rules = xstrdup("");
+    for (int r = 0; r < 25; r++) {
+        char *more = xasprintf("%s%s{\"action\":\"Accept\",\"to\":[{\"networks\":"
+                               "[\"10.99.%d.0/24\"]}]}", rules, r ? "," : "",
+                               r);
+        free(rules);
+        rules = more;
+    }
+    char *pols = xstrdup("");
+    for (size_t i = 0; i < n_fill + 2; i++) {
+        const char *name = (i < n_fill ? NULL : i == n_fill ? "y-over"
+                            : "z-one");
+        char buf[32];
+        if (!name) {
+            snprintf(buf, sizeof buf, "fill-%05zu", i);
+            name = buf;
+        }
+        char *p = xasprintf(
+            "%s%s{\"apiVersion\":\"policy.networking.k8s.io/v1alpha2\","
+            "\"kind\":\"ClusterNetworkPolicy\",\"metadata\":{\"name\":"
+            "\"%s\"},\"spec\":{\"tier\":\"Admin\",\"priority\":1,"
+            "\"subject\":{\"namespaces\":{\"matchLabels\":{\"ns\":\"x\"}}},"
+            "\"egress\":[%s]}}", pols, i ? "," : "", name,
+            i == n_fill + 1 ? "{\"action\":\"Accept\",\"to\":[{\"networks\":"
+                              "[\"10.98.0.0/24\"]}]}" : rules);
+        free(pols);
+        pols = p;
+    }
+    char *text = small_cluster(pols);
+    struct compile_options opts;
+    compile_options_init(&opts);
+    opts.node = "node-1";
+    struct np_flowset fs;
+    compile_text(text, &opts, &fs, NULL);
+    /* The last fill rule takes the last priority that is a rule's. */
+    size_t last_rule = 0, left_out = 0, drops = 0;
+    for (size_t i = 0; i < fs.n_flows; i++) {
+        const struct np_flow *f = &fs.flows[i];
+        if (f->table != NPT_ADMIN_EGRESS) {
+            continue;
+        }
+        if (f->priority == PRIO_TIER_FIRST - n_fill * 25 + 1
+            && strstr(f->match, "conj_id=")) {
+            last_rule++;
+        }
+        if (f->priority == PRIO_TIER_LEFT_OUT) {
+            left_out++;
+            drops += (strstr(f->match, "ct_state=-est+trk") != NULL
+                      && !strcmp(f->actions, "drop"));
+        }
+        /* Neither left-out policy's own rules are anywhere. */
+        assert_null(strstr(f->match, "10.98.0.0"));
+    }
+    assert_int_equal(last_rule, 1);
+    /* Two conjunctions (one per policy) of x's two pods: each a drop of
+     * new connections, a cut of established ones (IPv4), and clauses. */
+    assert_int_equal(drops, 2);
+    assert_true(left_out >= 4);
+    size_t warned = 0;
+    for (size_t i = 0; i < fs.n_warnings; i++) {
+        warned += (strstr(fs.warnings[i], "denies every outgoing connection "
+                          "of its subject instead (fail closed)") != NULL);
+    }
+    assert_int_equal(warned, 2);
+    np_flowset_destroy(&fs);
+    free(text);
+    free(pols);
+    free(rules);
+}
+
 static void
 test_clause_flows_merge(void **state)
 {
@@ -1190,6 +1278,7 @@ main(void)
         cmocka_unit_test(test_cross_product_is_linear),
         cmocka_unit_test(test_clause_flows_merge),
         cmocka_unit_test(test_cnp_tiers),
+        cmocka_unit_test(test_cnp_left_out),
         cmocka_unit_test(test_node_scoping),
         cmocka_unit_test(test_named_port_per_pod),
         cmocka_unit_test(test_named_port_behind_ipblock),

@@ -21,6 +21,10 @@ check() {
 # 500 still make every kind of event several times.
 CHURN_EVENTS=${CHURN_EVENTS:-500}
 export CHURN_EVENTS
+# test-compile's test_cnp_left_out compiles 60,000 rules: seconds alone,
+# many minutes here; test_cnp_tiers runs the same code on a few rules.
+NP_UNDER_VALGRIND=1
+export NP_UNDER_VALGRIND
 for t in tests/test-addr tests/test-np-util tests/test-cni-conf tests/test-labels tests/test-compile tests/test-compile-flags tests/test-objects tests/test-engine tests/test-churn tests/test-source-dir tests/test-http tests/test-rule-stats tests/test-audit-log tests/test-cnp tests/test-trace; do
     check "$t"
 done
