@@ -933,7 +933,11 @@ decide_cnp(const struct trace_hit *h, unsigned int t,
         set_decision(slot, xasprintf("allowed by %s %s: Accept", tier, rule));
         break;
     case CNP_HIT_DENY:
-        set_decision(slot, xasprintf("DENIED by %s %s: Deny", tier, rule));
+        set_decision(slot, xasprintf("DENIED by %s %s: Deny%s", tier, rule,
+                                     (h->priority == PRIO_TIER_LEFT_OUT
+                                      ? " (the policy's rules do not fit in "
+                                        "the tier: it denies every "
+                                        "connection, fail closed)" : "")));
         break;
     case CNP_HIT_CUT:
         set_decision(slot, xasprintf("DENIED by %s %s: Deny (established "
