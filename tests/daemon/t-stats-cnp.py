@@ -33,10 +33,17 @@ tables, ovs/pipeline.md "Counters"):
   7. /metrics: ovs_netpol_cnp_rule_packets_total with the numbers `stats`
      shows, with HELP and TYPE;
   8. pass-b deleted: its counter leaves `stats` and /metrics, the others
-     stay with their values.
+     stay with their values;
+  9. established connections: one UDP datagram z/a -> x/a:9999 from port
+     SPORT, echoed (guard-x ingress 0, Accept, +1); then "from-z" becomes
+     a Deny: the Accept counter goes and a Deny counter starts at 0; K
+     more datagrams from SPORT (an established connection: each one cut
+     and dropped) and 2 from a new port (new: dropped) make it exactly
+     K + 2.
 """
 import http.client
 import json
+import os
 import re
 import subprocess
 import sys
@@ -49,6 +56,8 @@ N = 7       # denied TCP probes y/a -> x/a
 M = 5       # accepted echo requests z/a -> x/a
 P = 4       # passed echo requests y/a -> x/b
 Q = 3       # fail-closed TCP probes x/b -> z/a
+K = 6       # datagrams of an established connection, cut
+SPORT = 40000
 
 PREFIX = "ClusterNetworkPolicy/"
 
@@ -74,6 +83,28 @@ while True:
     if icmp[0] == 0 and struct.unpack("!H", icmp[4:6])[0] == ident:
         print("reply")
         break
+"""
+
+
+# Sends ARGV[3] datagrams from port ARGV[2] to ARGV[1]:9999, 50 ms apart;
+# prints how many were echoed.
+UDP = r"""
+import select, socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("", int(sys.argv[2])))
+echoed = 0
+for i in range(int(sys.argv[3])):
+    s.sendto(b"np-stats %d" % i, (sys.argv[1], 9999))
+    end = time.monotonic() + 0.5
+    while time.monotonic() < end:
+        r, _, _ = select.select([s], [], [], end - time.monotonic())
+        if r:
+            s.recv(2048)
+            echoed += 1
+            break
+    time.sleep(0.05)
+print(echoed)
 """
 
 
@@ -174,6 +205,24 @@ def ping(bed, src, dst_ip, ident):
     r = dlib.run(["ip", "netns", "exec", p["netns"], sys.executable, "-c",
                   PING, dst_ip, str(ident)], check=False)
     return r.stdout.strip() or "error:" + r.stderr.strip()
+
+
+def udp(bed, src, dst_ip, sport, n):
+    p = bed.pods[src]
+    r = dlib.run(["ip", "netns", "exec", p["netns"], sys.executable, "-c",
+                  UDP, dst_ip, str(sport), str(n)], check=False)
+    try:
+        return int(r.stdout.strip())
+    except ValueError:
+        raise AssertionError("udp client: %r %r" % (r.stdout, r.stderr))
+
+
+def cnp_rule(st, policy, direction, rule):
+    for r in st["cnp_rules"]:
+        if (r["policy"], r["direction"], r["rule"]) == (policy, direction,
+                                                        rule):
+            return r
+    return None
 
 
 def test(bed):
@@ -334,12 +383,83 @@ def steps(bed, problems):
         problems.append("stats --policy of the deleted pass-b: exit %d, %r"
                         % (p.returncode, p.stderr.strip()))
 
+    # 9. an established connection cut by a rule that became a Deny
+    spec = os.path.join(bed.work, "udp.spec")
+    with open(spec, "w") as f:
+        f.write("%s udp 9999\n" % bed.pods["x/a"]["netns"])
+    server = subprocess.Popen([bed.probe_bin, "serve", "--spec", spec,
+                               "--control-stdin"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline()
+        if not line.startswith("ready 1"):
+            raise AssertionError("np-probe serve udp: %r" % line)
+        accept = ("guard-x", "ingress", 0)
+        if udp(bed, "z/a", dlib.SERVER, SPORT, 1) != 1:
+            problems.append("z/a -> x/a:9999 (Accept): no echo")
+        wait_for(bed, lambda s: counts(s).get(accept, -1) >= c[accept] + 1,
+                 "guard-x ingress 0 grows by 1 datagram")
+        st = settle(bed)
+        if counts(st).get(accept) != c[accept] + 1:
+            problems.append("one datagram: guard-x ingress 0 %s, expected %d"
+                            % (counts(st).get(accept), c[accept] + 1))
+        deny_z = json.loads(json.dumps(GUARD_X))
+        deny_z["spec"]["ingress"][0]["action"] = "Deny"
+        bed.write("cnp.json", dlib.v1list([deny_z, CLOSED]))
+        bed.sync()
+        st = wait_for(bed, lambda s: (cnp_rule(s, *accept) or {}).get(
+            "action") == "Deny", "guard-x ingress 0 counted as a Deny")
+        r = cnp_rule(st, *accept)
+        dlib.log("from-z became a Deny: %s" % r)
+        if r["packets"] != 0:
+            problems.append("the new Deny counter starts at %d, not 0: %s"
+                            % (r["packets"], r))
+        if len([x for x in st["cnp_rules"] if x["policy"] == "guard-x"
+                and x["rule"] == 0]) != 1:
+            problems.append("guard-x ingress 0 listed twice: %s"
+                            % st["cnp_rules"])
+        echoed = udp(bed, "z/a", dlib.SERVER, SPORT, K)
+        echoed += udp(bed, "z/a", dlib.SERVER, SPORT + 1, 2)
+        if echoed:
+            problems.append("%d datagrams z/a -> x/a echoed after the Deny"
+                            % echoed)
+        wait_for(bed, lambda s: (cnp_rule(s, *accept) or {}).get(
+            "packets", -1) >= K + 2, "the Deny counts %d datagrams" % (K + 2))
+        st = settle(bed)
+        r = cnp_rule(st, *accept)
+        dlib.log("after %d datagrams of the established connection and 2 "
+                 "new: %s" % (K, r))
+        if r["packets"] != K + 2:
+            problems.append("guard-x ingress 0 (Deny): %d packets, expected "
+                            "%d (%d cut, 2 new)" % (r["packets"], K + 2, K))
+        # Which flows counted them: the cut (+est) K, the drop (-est) 2.
+        per_state = {"+est": 0, "-est": 0}
+        for line in bed.ofctl("dump-flows", "br-int", "table=7").stdout \
+                .splitlines():
+            fm = re.search(r"cookie=0x4e50[0-9a-f]{2}06[0-9a-f]{5}800,.*"
+                           r"n_packets=(\d+),.*ct_state=([+-]est)", line)
+            if fm:
+                per_state[fm.group(2)] += int(fm.group(1))
+        dlib.log("guard-x ingress 0's flows: %s" % per_state)
+        if per_state != {"+est": K, "-est": 2}:
+            problems.append("guard-x ingress 0's Deny flows counted %s, "
+                            "expected %d cut (+est) and 2 dropped (-est)"
+                            % (per_state, K))
+        _, m = metrics(port)
+        got = m.get(("ovs_netpol_cnp_rule_packets_total",) + accept)
+        if not got or got[0]["action"] != "Deny" or got[1] != K + 2:
+            problems.append("/metrics for the new Deny: %s" % (got,))
+    finally:
+        server.stdin.close()
+        server.wait(timeout=10)
+
     if problems:
         return False, "; ".join(problems)
     return True, ("Deny +%d for %d SYNs, Accept +%d and Pass +%d for %d and "
                   "%d echo requests, fail-closed Deny +%d for %d SYNs; "
                   "filters, errors, /metrics agree; a deleted policy's "
-                  "counter goes" % (N, N, M, P, M, P, Q, Q))
+                  "counter goes; a rule turned Deny counts anew, %d cut + 2 new" %
+                  (N, N, M, P, M, P, Q, Q, K))
 
 
 if __name__ == "__main__":
