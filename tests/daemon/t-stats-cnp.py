@@ -295,6 +295,7 @@ def steps(bed, problems):
              "TCP probes x/b -> z/a (fails closed)",
              lambda i: None if bed.probe_once("x/b", "10.9.3.1") == "denied"
              else "not denied")
+    dlib.log(bed.appctl("stats").stdout)
     st = stats(bed)
     deny = [r for r in st["cnp_rules"] if r["policy"] == "guard-x"
             and r["rule"] == 1][0]
