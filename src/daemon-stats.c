@@ -428,8 +428,8 @@ check_object(const char *option, const char *v)
 {
     const char *slash = strchr(v, '/');
     if (!slash || slash == v || !slash[1] || strchr(slash + 1, '/')) {
-        return xasprintf("stats: %s \"%s\": expected NAMESPACE/NAME", option,
-                         v);
+        return xasprintf("stats: %s \"%s\": expected NAMESPACE/NAME",
+                         option, v);
     }
     return NULL;
 }
