@@ -9,6 +9,7 @@
 #include <string.h>
 #include "addr.h"
 #include "cluster.h"
+#include "cnp.h"
 #include "control.h"
 #include "cookie.h"
 #include "daemon.h"
@@ -26,10 +27,16 @@
 struct stats_req {
     struct daemon_stats *ds;
     struct control_request *req;
-    char *policy, *pod;         /* Filters, or NULL. */
+    char *policy, *pod, *cnp;   /* Filters, or NULL. */
     bool json;
     struct stats_req *next;
 };
+
+/* A read is one flow dump per cookie kind that counts. */
+static const enum np_cookie_kind dump_kinds[] = {
+    NPC_RULE, NPC_ISOLATION, NPC_CNP,
+};
+#define N_DUMPS (sizeof dump_kinds / sizeof *dump_kinds)
 
 struct daemon_stats {
     const struct daemon_options *opts;
@@ -38,8 +45,9 @@ struct daemon_stats {
     struct rule_stats *counters;
 
     bool reading;               /* Dumps in flight. */
-    struct switch_of_flow *rule_flows;  /* The first dump's, kept. */
-    size_t n_rule_flows;
+    size_t n_dumped;            /* Dumps of this read answered so far. */
+    struct switch_of_flow *dumped[N_DUMPS];     /* Their flows, kept. */
+    size_t n_dumped_flows[N_DUMPS];
     double read_ms;             /* engine_now_ms() of the last read; 0:
                                  * none yet. */
     char *error;                /* Why the last read failed, or NULL. */
@@ -83,6 +91,83 @@ pods_index(struct daemon_stats *ds)
     }
 }
 
+/* The ClusterNetworkPolicy named 'name', or NULL. */
+static const struct k8s_cnp *
+find_cnp(const struct daemon_stats *ds, const char *name)
+{
+    size_t n;
+    const struct k8s_cnp *const *cnps
+        = cluster_cnps(engine_cluster(ds->engine), &n);
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int cmp = strcmp(cnps[mid]->name, name);
+        if (!cmp) {
+            return cnps[mid];
+        } else if (cmp < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return NULL;
+}
+
+/* Rule 'idx' of 'cnp' in direction 'ingress', or NULL. */
+static const struct cnp_rule *
+cnp_rule_at(const struct k8s_cnp *cnp, bool ingress, unsigned int idx)
+{
+    return (idx < (ingress ? cnp->n_ingress : cnp->n_egress)
+            ? &(ingress ? cnp->ingress : cnp->egress)[idx] : NULL);
+}
+
+/* What 'rule' of 'cnp' does, as compile-cnp.c compiles it. */
+static enum rule_stats_action
+cnp_rule_action(const struct k8s_cnp *cnp, const struct cnp_rule *rule)
+{
+    if (cnp->invalid || rule->deny_all) {
+        return RULE_STATS_FAIL_CLOSED;
+    }
+    switch (rule->action) {
+    case CNP_ACCEPT:
+        return RULE_STATS_ACCEPT;
+    case CNP_DENY:
+        return RULE_STATS_DROP;
+    case CNP_PASS:
+        return RULE_STATS_PASS;
+    }
+    return RULE_STATS_FAIL_CLOSED;
+}
+
+/* A tier flow (kind 6): the cookie's policy number names the policy
+ * ("ClusterNetworkPolicy NAME", engine_policy_name()), its rule slot the
+ * rule; the tier and action are the policy's as the daemon holds it now,
+ * the rule's name too. */
+static bool
+resolve_cnp(struct daemon_stats *ds, const struct np_cookie *c,
+            struct rule_stats_key *k)
+{
+    const char *name = engine_policy_name(ds->engine, c->policy);
+    size_t kind_len = strlen(CNP_KIND);
+    if (!name || strncmp(name, CNP_KIND, kind_len) || name[kind_len] != ' ') {
+        return false;
+    }
+    const struct k8s_cnp *cnp = find_cnp(ds, name + kind_len + 1);
+    const struct cnp_rule *rule = (cnp ? cnp_rule_at(cnp, c->ingress,
+                                                     c->rule) : NULL);
+    if (!rule) {
+        return false;
+    }
+    *k = (struct rule_stats_key) {
+        .kind = RULE_STATS_CNP, .object = xstrdup(cnp->name),
+        .ingress = c->ingress, .rule = c->rule,
+        .baseline = cnp->tier == CNP_TIER_BASELINE,
+        .action = cnp_rule_action(cnp, rule),
+        .name = rule->name ? xstrdup(rule->name) : NULL,
+    };
+    return true;
+}
+
 static bool
 resolve(void *ds_, const struct rule_stats_flow *f, struct rule_stats_key *k)
 {
@@ -90,6 +175,9 @@ resolve(void *ds_, const struct rule_stats_flow *f, struct rule_stats_key *k)
     struct np_cookie c;
     if (!np_cookie_decode(f->cookie, &c)) {
         return false;
+    }
+    if (c.kind == NPC_CNP) {
+        return resolve_cnp(ds, &c, k);
     }
     if (c.kind == NPC_RULE) {
         const char *policy = engine_policy_name(ds->engine, c.policy);
@@ -130,12 +218,20 @@ split(const char *object, char **ns)
 }
 
 /* A counter stays while its policy (with that rule) or pod is there, on
- * this node. */
+ * this node; a ClusterNetworkPolicy rule's while it is in the same tier
+ * with the same action. */
 static bool
 keep(void *ds_, const struct rule_stats_key *k)
 {
     struct daemon_stats *ds = ds_;
     const struct cluster *cl = engine_cluster(ds->engine);
+    if (k->kind == RULE_STATS_CNP) {
+        const struct k8s_cnp *cnp = find_cnp(ds, k->object);
+        const struct cnp_rule *rule = (cnp ? cnp_rule_at(cnp, k->ingress,
+                                                         k->rule) : NULL);
+        return (rule && (cnp->tier == CNP_TIER_BASELINE) == k->baseline
+                && cnp_rule_action(cnp, rule) == k->action);
+    }
     char *ns;
     const char *name = split(k->object, &ns);
     bool kept;
@@ -171,6 +267,7 @@ req_free(struct stats_req *r)
     ds->n_reqs--;
     free(r->policy);
     free(r->pod);
+    free(r->cnp);
     free(r);
 }
 
@@ -184,7 +281,7 @@ req_cancel(struct control_request *req, void *r_)
 /* Answers with the counters as they are; an error if there are none. */
 static void
 answer(struct daemon_stats *ds, struct control_request *req,
-       const char *policy, const char *pod, bool json)
+       const char *policy, const char *pod, const char *cnp, bool json)
 {
     if (!ds->read_ms) {
         char *msg = xasprintf("stats: cannot read the switch's counters: "
@@ -193,7 +290,7 @@ answer(struct daemon_stats *ds, struct control_request *req,
         free(msg);
         return;
     }
-    struct rule_stats_filter f = { policy, pod };
+    struct rule_stats_filter f = { policy, pod, cnp };
     char *note = (ds->error
                   ? xasprintf("the last read failed (%s): these are older",
                               ds->error)
@@ -210,12 +307,24 @@ answer_all(struct daemon_stats *ds)
 {
     while (ds->reqs) {
         struct stats_req *r = ds->reqs;
-        answer(ds, r->req, r->policy, r->pod, r->json);
+        answer(ds, r->req, r->policy, r->pod, r->cnp, r->json);
         req_free(r);
     }
 }
 
 /* ---- Reading the switch. ---- */
+
+/* Frees the flows of the dumps of this read. */
+static void
+dumps_free(struct daemon_stats *ds)
+{
+    for (size_t i = 0; i < ds->n_dumped; i++) {
+        switch_of_flows_free(ds->dumped[i], ds->n_dumped_flows[i]);
+        ds->dumped[i] = NULL;
+        ds->n_dumped_flows[i] = 0;
+    }
+    ds->n_dumped = 0;
+}
 
 static void
 read_failed(struct daemon_stats *ds, const char *error)
@@ -223,9 +332,7 @@ read_failed(struct daemon_stats *ds, const char *error)
     free(ds->error);
     ds->error = xstrdup(error);
     ds->reading = false;
-    switch_of_flows_free(ds->rule_flows, ds->n_rule_flows);
-    ds->rule_flows = NULL;
-    ds->n_rule_flows = 0;
+    dumps_free(ds);
     NP_WARN_RL("stats", "reading the flow counters of bridge %s: %s",
                ds->opts->bridge, error);
     answer_all(ds);
@@ -244,27 +351,24 @@ append(struct rule_stats_flow *out, size_t *n,
     }
 }
 
+/* Every dump answered: the counters. */
 static void
-isolation_dumped(void *ds_, struct switch_of_flows *flows)
+read_done(struct daemon_stats *ds)
 {
-    struct daemon_stats *ds = ds_;
-    if (flows->status != SWITCH_OF_OK) {
-        read_failed(ds, flows->error ? flows->error
-                    : switch_of_status_to_string(flows->status));
-        return;
+    size_t total = 0;
+    for (size_t i = 0; i < N_DUMPS; i++) {
+        total += ds->n_dumped_flows[i];
     }
     size_t n = 0;
-    struct rule_stats_flow *all = xcalloc(ds->n_rule_flows + flows->n_flows
-                                          + 1, sizeof *all);
-    append(all, &n, ds->rule_flows, ds->n_rule_flows);
-    append(all, &n, flows->flows, flows->n_flows);
+    struct rule_stats_flow *all = xcalloc(total + 1, sizeof *all);
+    for (size_t i = 0; i < N_DUMPS; i++) {
+        append(all, &n, ds->dumped[i], ds->n_dumped_flows[i]);
+    }
     pods_index(ds);
     rule_stats_update(ds->counters, all, n, resolve, keep, ds);
     strmap_destroy(&ds->pods);
     free(all);
-    switch_of_flows_free(ds->rule_flows, ds->n_rule_flows);
-    ds->rule_flows = NULL;
-    ds->n_rule_flows = 0;
+    dumps_free(ds);
     ds->reading = false;
     ds->read_ms = engine_now_ms();
     free(ds->error);
@@ -277,7 +381,7 @@ isolation_dumped(void *ds_, struct switch_of_flows *flows)
 #define KIND_COOKIE(KIND) (NP_COOKIE_OURS | (uint64_t) (KIND) << 32)
 
 static void
-rules_dumped(void *ds_, struct switch_of_flows *flows)
+dumped(void *ds_, struct switch_of_flows *flows)
 {
     struct daemon_stats *ds = ds_;
     if (flows->status != SWITCH_OF_OK) {
@@ -285,11 +389,17 @@ rules_dumped(void *ds_, struct switch_of_flows *flows)
                     : switch_of_status_to_string(flows->status));
         return;
     }
-    ds->rule_flows = flows->flows;
-    ds->n_rule_flows = flows->n_flows;
+    size_t i = ds->n_dumped++;
+    ds->dumped[i] = flows->flows;
+    ds->n_dumped_flows[i] = flows->n_flows;
     flows->flows = NULL;
-    installer_dump_flows(ds->installer, KIND_COOKIE(NPC_ISOLATION),
-                         KIND_MASK, isolation_dumped, ds);
+    if (ds->n_dumped < N_DUMPS) {
+        installer_dump_flows(ds->installer,
+                             KIND_COOKIE(dump_kinds[ds->n_dumped]),
+                             KIND_MASK, dumped, ds);
+    } else {
+        read_done(ds);
+    }
 }
 
 static void
@@ -297,8 +407,9 @@ read_start(struct daemon_stats *ds)
 {
     if (!ds->reading) {
         ds->reading = true;
-        installer_dump_flows(ds->installer, KIND_COOKIE(NPC_RULE), KIND_MASK,
-                             rules_dumped, ds);
+        ds->n_dumped = 0;
+        installer_dump_flows(ds->installer, KIND_COOKIE(dump_kinds[0]),
+                             KIND_MASK, dumped, ds);
     }
 }
 
@@ -323,42 +434,83 @@ check_object(const char *option, const char *v)
     return NULL;
 }
 
+/* "ClusterNetworkPolicy/": the kind, as kubectl writes it before a
+ * cluster-scoped object's name.  No namespace can be named so (a
+ * namespace's name has no capital), so it cannot be taken for a
+ * NetworkPolicy's "NAMESPACE/NAME". */
+#define CNP_PREFIX CNP_KIND "/"
+
+/* Sets '*policy' or '*cnp' from --policy's value 'v': "NAMESPACE/NAME" or
+ * "ClusterNetworkPolicy/NAME".  Returns NULL or a malloc'd message. */
+static char *
+check_policy(const struct daemon_stats *ds, const char *v,
+             const char **policy, const char **cnp)
+{
+    size_t len = strlen(CNP_PREFIX);
+    if (!strncmp(v, CNP_PREFIX, len)) {
+        const char *name = v + len;
+        if (!*name || strchr(name, '/')) {
+            return xasprintf("stats: --policy \"%s\": expected "
+                             CNP_PREFIX "NAME", v);
+        }
+        if (!find_cnp(ds, name)) {
+            return xasprintf("stats: --policy %s: no such "
+                             "ClusterNetworkPolicy", v);
+        }
+        *cnp = name;
+        return NULL;
+    }
+    const char *slash = strchr(v, '/');
+    if (!slash || slash == v || !slash[1] || strchr(slash + 1, '/')) {
+        return xasprintf("stats: --policy \"%s\": expected NAMESPACE/NAME "
+                         "(a NetworkPolicy) or " CNP_PREFIX "NAME", v);
+    }
+    char *ns;
+    const char *name = split(v, &ns);
+    bool found = cluster_find_netpol(engine_cluster(ds->engine), ns, name);
+    free(ns);
+    if (!found) {
+        return xasprintf("stats: --policy %s: no such NetworkPolicy", v);
+    }
+    *policy = v;
+    return NULL;
+}
+
+#define STATS_USAGE "[--policy NS/NAME|" CNP_PREFIX "NAME] [--pod NS/NAME] " \
+                    "[--json]"
+
 static void
 cmd_stats(struct control_request *req, int argc, const char *argv[],
           void *ds_)
 {
     struct daemon_stats *ds = ds_;
-    const char *policy = NULL, *pod = NULL;
+    const char *policy = NULL, *pod = NULL, *cnp = NULL;
     bool json = false;
     char *error = NULL;
     for (int i = 1; i < argc && !error; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--json")) {
             json = true;
-        } else if (!strcmp(a, "--policy") || !strcmp(a, "--pod")) {
+        } else if (!strcmp(a, "--policy")) {
+            if (i + 1 >= argc) {
+                error = xstrdup("stats: --policy needs NAMESPACE/NAME or "
+                                CNP_PREFIX "NAME");
+                break;
+            }
+            error = check_policy(ds, argv[++i], &policy, &cnp);
+        } else if (!strcmp(a, "--pod")) {
             if (i + 1 >= argc) {
                 error = xasprintf("stats: %s needs NAMESPACE/NAME", a);
                 break;
             }
-            const char *v = argv[++i];
-            error = check_object(a, v);
-            *(!strcmp(a, "--policy") ? &policy : &pod) = v;
+            pod = argv[++i];
+            error = check_object(a, pod);
         } else {
             error = xasprintf("stats: unknown argument \"%s\" (usage: stats "
-                              "[--policy NS/NAME] [--pod NS/NAME] [--json])",
-                              a);
+                              STATS_USAGE ")", a);
         }
     }
     const struct cluster *cl = engine_cluster(ds->engine);
-    if (!error && policy) {
-        char *ns;
-        const char *name = split(policy, &ns);
-        if (!cluster_find_netpol(cl, ns, name)) {
-            error = xasprintf("stats: --policy %s: no such NetworkPolicy",
-                              policy);
-        }
-        free(ns);
-    }
     if (!error && pod) {
         char *ns;
         const char *name = split(pod, &ns);
@@ -373,7 +525,7 @@ cmd_stats(struct control_request *req, int argc, const char *argv[],
         return;
     }
     if (fresh(ds)) {
-        answer(ds, req, policy, pod, json);
+        answer(ds, req, policy, pod, cnp, json);
         return;
     }
     if (ds->n_reqs >= DAEMON_STATS_MAX) {
@@ -386,6 +538,7 @@ cmd_stats(struct control_request *req, int argc, const char *argv[],
     r->req = req;
     r->policy = policy ? xstrdup(policy) : NULL;
     r->pod = pod ? xstrdup(pod) : NULL;
+    r->cnp = cnp ? xstrdup(cnp) : NULL;
     r->json = json;
     r->next = ds->reqs;
     ds->reqs = r;
@@ -405,8 +558,7 @@ daemon_stats_create(const struct daemon_options *opts,
     ds->engine = engine;
     ds->installer = installer;
     ds->counters = rule_stats_create();
-    control_register("stats", "[--policy NS/NAME] [--pod NS/NAME] [--json]",
-                     0, 5, cmd_stats, ds);
+    control_register("stats", STATS_USAGE, 0, 5, cmd_stats, ds);
     return ds;
 }
 
@@ -438,7 +590,7 @@ daemon_stats_destroy(struct daemon_stats *ds)
 {
     if (ds) {
         daemon_stats_stop(ds);
-        switch_of_flows_free(ds->rule_flows, ds->n_rule_flows);
+        dumps_free(ds);
         rule_stats_destroy(ds->counters);
         free(ds->error);
         free(ds);

@@ -37,10 +37,11 @@ usage(FILE *stream)
           "      or a line of 'ovs-ofctl dump-flows'); or, for a pod, the\n"
           "      ClusterNetworkPolicies and NetworkPolicies that decide its\n"
           "      connections, per direction in evaluation order.\n"
-          "  [--control PATH] stats [--policy NS/NAME] [--pod NS/NAME] [--json]\n"
-          "      Packets and bytes per policy rule and per pod's default deny\n"
-          "      on this node, since the daemon started (--policy, --pod:\n"
-          "      only those counters).\n"
+          "  [--control PATH] stats [--policy NS/NAME|ClusterNetworkPolicy/NAME]\n"
+          "        [--pod NS/NAME] [--json]\n"
+          "      Packets and bytes per NetworkPolicy rule, per pod's default\n"
+          "      deny and per ClusterNetworkPolicy rule on this node, since\n"
+          "      the daemon started (--policy, --pod: only those counters).\n"
           "  help\n"
           "      Print this message.\n", stream);
 }

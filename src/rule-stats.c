@@ -54,17 +54,36 @@ rule_stats_destroy(struct rule_stats *rs)
         strmap_destroy(&rs->index);
         for (size_t i = 0; i < rs->n_entries; i++) {
             free(rs->entries[i].key.object);
+            free(rs->entries[i].key.name);
         }
         free(rs->entries);
         free(rs);
     }
 }
 
+const char *
+rule_stats_action_name(enum rule_stats_action action, bool long_form)
+{
+    switch (action) {
+    case RULE_STATS_ACCEPT:
+        return "Accept";
+    case RULE_STATS_DROP:
+        return "Deny";
+    case RULE_STATS_PASS:
+        return "Pass";
+    case RULE_STATS_FAIL_CLOSED:
+        return long_form ? "Deny (fails closed)" : "Deny";
+    }
+    return "?";
+}
+
+/* What the counter is for: every field but 'name'. */
 static char *
 key_string(const struct rule_stats_key *k)
 {
-    return xasprintf("%d\x1f%s\x1f%d\x1f%u", (int) k->kind, k->object,
-                     k->ingress, k->rule);
+    return xasprintf("%d\x1f%s\x1f%d\x1f%u\x1f%d\x1f%d", (int) k->kind,
+                     k->object, k->ingress, k->rule, k->baseline,
+                     (int) k->action);
 }
 
 static int
@@ -75,6 +94,9 @@ compare_entries(const void *a_, const void *b_)
     if (a->kind != b->kind) {
         return a->kind < b->kind ? -1 : 1;
     }
+    if (a->baseline != b->baseline) {
+        return a->baseline ? 1 : -1;
+    }
     int c = strcmp(a->object, b->object);
     if (c) {
         return c;
@@ -82,10 +104,14 @@ compare_entries(const void *a_, const void *b_)
     if (a->ingress != b->ingress) {
         return a->ingress ? 1 : -1;
     }
-    return a->rule < b->rule ? -1 : a->rule > b->rule;
+    if (a->rule != b->rule) {
+        return a->rule < b->rule ? -1 : 1;
+    }
+    return a->action < b->action ? -1 : a->action > b->action;
 }
 
-/* The entry for 'key', created at 0 if new; takes 'key->object'. */
+/* The entry for 'key', created at 0 if new; takes 'key->object' and
+ * 'key->name' (the entry shows the newest name). */
 static struct rule_stats_entry *
 entry_for(struct rule_stats *rs, struct rule_stats_key *key)
 {
@@ -94,8 +120,15 @@ entry_for(struct rule_stats *rs, struct rule_stats_key *key)
     void **slot = strmap_slot(&rs->index, ks, &created);
     free(ks);
     if (!created) {
+        struct rule_stats_entry *e = &rs->entries[(uintptr_t) *slot - 1];
         free(key->object);
-        return &rs->entries[(uintptr_t) *slot - 1];
+        if (key->name && e->key.name && !strcmp(key->name, e->key.name)) {
+            free(key->name);
+        } else {
+            free(e->key.name);
+            e->key.name = key->name;
+        }
+        return e;
     }
     if (rs->n_entries >= rs->allocated) {
         rs->entries = x2nrealloc(rs->entries, &rs->allocated,
@@ -162,6 +195,7 @@ rule_stats_update(struct rule_stats *rs, const struct rule_stats_flow *flows,
             rs->entries[j++] = rs->entries[i];
         } else {
             free(rs->entries[i].key.object);
+            free(rs->entries[i].key.name);
         }
     }
     rs->n_entries = j;
@@ -222,14 +256,36 @@ rule_stats_match_address(const char *match, bool ingress,
 
 /* ---- Output. ---- */
 
+/* The filter's object of 'kind', or NULL. */
+static const char *
+filter_object(const struct rule_stats_filter *f, enum rule_stats_kind kind)
+{
+    switch (kind) {
+    case RULE_STATS_RULE:
+        return f->policy;
+    case RULE_STATS_DENY:
+        return f->pod;
+    case RULE_STATS_CNP:
+        return f->cnp;
+    }
+    return NULL;
+}
+
+/* Whether the counters of 'kind' are shown at all: with no filter, all;
+ * with one, only its kind. */
+static bool
+kind_shown(const struct rule_stats_filter *f, enum rule_stats_kind kind)
+{
+    return filter_object(f, kind) || (!f->policy && !f->pod && !f->cnp);
+}
+
 static bool
 selected(const struct rule_stats_entry *e,
          const struct rule_stats_filter *f)
 {
-    if (e->key.kind == RULE_STATS_RULE) {
-        return f->policy ? !strcmp(f->policy, e->key.object) : !f->pod;
-    }
-    return f->pod ? !strcmp(f->pod, e->key.object) : !f->policy;
+    const char *object = filter_object(f, e->key.kind);
+    return (object ? !strcmp(object, e->key.object)
+            : kind_shown(f, e->key.kind));
 }
 
 /* Splits "ns/name" into 'j' as 'ns_field' and 'name_field'. */
@@ -251,6 +307,7 @@ format_json(const struct rule_stats *rs, const struct rule_stats_filter *f,
     json_t *top = json_object();
     json_t *rules = json_array();
     json_t *denied = json_array();
+    json_t *cnp_rules = json_array();
     json_object_set_new(top, "age_seconds", json_real(age));
     if (note) {
         json_object_set_new(top, "note", json_string(note));
@@ -261,6 +318,28 @@ format_json(const struct rule_stats *rs, const struct rule_stats_filter *f,
             continue;
         }
         json_t *j = json_object();
+        if (e->key.kind == RULE_STATS_CNP) {
+            json_object_set_new(j, "policy", json_string(e->key.object));
+            json_object_set_new(j, "tier", json_string(e->key.baseline
+                                                       ? "Baseline"
+                                                       : "Admin"));
+            json_object_set_new(j, "direction",
+                                json_string(e->key.ingress ? "ingress"
+                                            : "egress"));
+            json_object_set_new(j, "rule", json_integer(e->key.rule));
+            json_object_set_new(j, "name", (e->key.name
+                                            ? json_string(e->key.name)
+                                            : json_null()));
+            json_object_set_new(j, "action", json_string(
+                                    rule_stats_action_name(e->key.action,
+                                                           false)));
+            json_object_set_new(j, "fail_closed", json_boolean(
+                                    e->key.action == RULE_STATS_FAIL_CLOSED));
+            json_object_set_new(j, "packets", json_integer(e->packets));
+            json_object_set_new(j, "bytes", json_integer(e->bytes));
+            json_array_append_new(cnp_rules, j);
+            continue;
+        }
         bool rule = e->key.kind == RULE_STATS_RULE;
         set_object(j, e->key.object, rule ? "policy" : "pod");
         json_object_set_new(j, "direction",
@@ -275,11 +354,62 @@ format_json(const struct rule_stats *rs, const struct rule_stats_filter *f,
     }
     json_object_set_new(top, "rules", rules);
     json_object_set_new(top, "denied", denied);
+    json_object_set_new(top, "cnp_rules", cnp_rules);
     char *s = json_dumps(top, JSON_PRESERVE_ORDER | JSON_INDENT(2));
     json_decref(top);
     char *out = xasprintf("%s\n", s);
     free(s);
     return out;
+}
+
+/* The ClusterNetworkPolicy section: one line per rule, the rule's name
+ * last (it may be long). */
+static void
+format_cnp(const struct rule_stats *rs, const struct rule_stats_filter *f,
+           struct strbuf *b)
+{
+    strbuf_printf(b, "\nClusterNetworkPolicy rules (packets each rule "
+                  "matched, in the original direction:\n"
+                  "what a Deny dropped, what an Accept or a Pass let on):\n");
+    int w_policy = 6, w_action = 6;
+    size_t n = 0;
+    for (size_t i = 0; i < rs->n_entries; i++) {
+        const struct rule_stats_entry *e = &rs->entries[i];
+        if (e->key.kind == RULE_STATS_CNP && selected(e, f)) {
+            int len = strlen(e->key.object);
+            w_policy = len > w_policy ? len : w_policy;
+            len = strlen(rule_stats_action_name(e->key.action, true));
+            w_action = len > w_action ? len : w_action;
+            n++;
+        }
+    }
+    if (!n) {
+        strbuf_printf(b, "  %s\n", f->cnp
+                      ? "none: no rule flows of this ClusterNetworkPolicy "
+                        "are installed on this node"
+                      : "none: no ClusterNetworkPolicy rules are installed "
+                        "on this node");
+        return;
+    }
+    strbuf_printf(b, "  %-*s  %-8s %-9s %5s  %-*s %14s %16s  %s\n", w_policy,
+                  "POLICY", "TIER", "DIRECTION", "RULE", w_action, "ACTION",
+                  "PACKETS", "BYTES", "NAME");
+    for (size_t i = 0; i < rs->n_entries; i++) {
+        const struct rule_stats_entry *e = &rs->entries[i];
+        if (e->key.kind != RULE_STATS_CNP || !selected(e, f)) {
+            continue;
+        }
+        strbuf_printf(b, "  %-*s  %-8s %-9s %5u  %-*s %14"PRIu64" %16"PRIu64,
+                      w_policy, e->key.object,
+                      e->key.baseline ? "Baseline" : "Admin",
+                      e->key.ingress ? "ingress" : "egress", e->key.rule,
+                      w_action, rule_stats_action_name(e->key.action, true),
+                      e->packets, e->bytes);
+        if (e->key.name) {
+            strbuf_printf(b, "  \"%s\"", e->key.name);
+        }
+        strbuf_printf(b, "\n");
+    }
 }
 
 char *
@@ -302,18 +432,16 @@ rule_stats_format(const struct rule_stats *rs,
     size_t n[2] = { 0, 0 };
     for (size_t i = 0; i < rs->n_entries; i++) {
         const struct rule_stats_entry *e = &rs->entries[i];
-        if (selected(e, f)) {
+        if (e->key.kind != RULE_STATS_CNP && selected(e, f)) {
             int k = e->key.kind == RULE_STATS_RULE ? 0 : 1;
             int len = strlen(e->key.object);
             w[k] = len > w[k] ? len : w[k];
             n[k]++;
         }
     }
-    bool show_rules = f->policy || !f->pod;
-    bool show_denied = f->pod || !f->policy;
-    if (show_rules) {
-        strbuf_printf(&b, "\nrules (packets each rule allowed, in the "
-                      "original direction):\n");
+    if (kind_shown(f, RULE_STATS_RULE)) {
+        strbuf_printf(&b, "\nNetworkPolicy rules (packets each rule "
+                      "allowed, in the original direction):\n");
         if (!n[0]) {
             strbuf_printf(&b, "  %s\n", f->policy
                           ? "none: no rule flows of this policy are "
@@ -335,7 +463,7 @@ rule_stats_format(const struct rule_stats *rs,
             }
         }
     }
-    if (show_denied) {
+    if (kind_shown(f, RULE_STATS_DENY)) {
         strbuf_printf(&b, "\ndefault deny (packets dropped because no rule "
                       "allowed them):\n");
         if (!n[1]) {
@@ -355,6 +483,9 @@ rule_stats_format(const struct rule_stats *rs,
                               e->packets, e->bytes);
             }
         }
+    }
+    if (kind_shown(f, RULE_STATS_CNP)) {
+        format_cnp(rs, f, &b);
     }
     return strbuf_steal(&b);
 }
@@ -377,12 +508,24 @@ write_family(const struct rule_stats *rs, struct strbuf *b,
             metrics_family(b, name, "counter", help);
             declared = true;
         }
+        const char *dir = e->key.ingress ? "ingress" : "egress";
+        double v = packets ? e->packets : e->bytes;
+        if (kind == RULE_STATS_CNP) {
+            char rule[16];
+            snprintf(rule, sizeof rule, "%u", e->key.rule);
+            metrics_sample(b, name, v, "policy", e->key.object,
+                           "tier", e->key.baseline ? "Baseline" : "Admin",
+                           "direction", dir, "rule", rule, "action",
+                           rule_stats_action_name(e->key.action, false),
+                           "fail_closed",
+                           (e->key.action == RULE_STATS_FAIL_CLOSED
+                            ? "true" : "false"), NULL);
+            continue;
+        }
         const char *slash = strchr(e->key.object, '/');
         char *ns = xmemdup0(e->key.object,
                             slash ? slash - e->key.object : 0);
         const char *obj = slash ? slash + 1 : e->key.object;
-        const char *dir = e->key.ingress ? "ingress" : "egress";
-        double v = packets ? e->packets : e->bytes;
         if (kind == RULE_STATS_RULE) {
             char rule[16];
             snprintf(rule, sizeof rule, "%u", e->key.rule);
@@ -413,5 +556,13 @@ rule_stats_metrics(const struct rule_stats *rs, struct strbuf *b)
                  "rule allowed them), since the daemon started.");
     write_family(rs, b, RULE_STATS_DENY, false,
                  "ovs_netpol_denied_bytes_total",
+                 "Bytes of those packets.");
+    write_family(rs, b, RULE_STATS_CNP, true,
+                 "ovs_netpol_cnp_rule_packets_total",
+                 "Packets a ClusterNetworkPolicy rule matched on this node "
+                 "(every packet of the original direction; Deny: dropped, "
+                 "Accept and Pass: let on), since the daemon started.");
+    write_family(rs, b, RULE_STATS_CNP, false,
+                 "ovs_netpol_cnp_rule_bytes_total",
                  "Bytes of those packets.");
 }
