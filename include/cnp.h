@@ -270,6 +270,11 @@ int cnp_compare_order(const void *a, const void *b);
 struct k8s_cnp *cnp_stand_in(const void *json, const char *error)
     __attribute__((warn_unused_result));
 
+/* " " and rule 'rule''s name quoted (np_quote(): a name is any text of
+ * up to 100 characters, newlines included), or "" for a rule without a
+ * name; malloc'd, for messages and flow comments. */
+char *cnp_rule_name_text(const struct cnp_rule *rule);
+
 /* What rule 'rule' of 'cnp' does, for people: "Accept", "Deny", "Pass",
  * or what a rule that fails closed or a stand-in's rule does instead. */
 const char *cnp_rule_action_text(const struct k8s_cnp *cnp,

@@ -1031,6 +1031,18 @@ cnp_compare_order(const void *a_, const void *b_)
     return strcmp(a->name, b->name);
 }
 
+char *
+cnp_rule_name_text(const struct cnp_rule *rule)
+{
+    if (!rule->name) {
+        return xstrdup("");
+    }
+    char *q = np_quote(rule->name, strlen(rule->name));
+    char *s = xasprintf(" %s", q);
+    free(q);
+    return s;
+}
+
 const char *
 cnp_rule_action_text(const struct k8s_cnp *cnp, const struct cnp_rule *rule)
 {

@@ -59,12 +59,13 @@ static char *
 cnp_rule_what(const struct k8s_cnp *cnp, bool ingress, size_t idx)
 {
     const struct cnp_rule *r = &(ingress ? cnp->ingress : cnp->egress)[idx];
-    return xasprintf("%s %s (%s tier, priority %d) %s rule %zu%s%s%s: %s",
-                     CNP_KIND, cnp->name, cnp_tier_name(cnp->tier),
-                     cnp->priority, ingress ? "ingress" : "egress", idx,
-                     r->name ? " \"" : "", r->name ? r->name : "",
-                     r->name ? "\"" : "",
-                     cnp_rule_action_text(cnp, r));
+    char *name = cnp_rule_name_text(r);
+    char *s = xasprintf("%s %s (%s tier, priority %d) %s rule %zu%s: %s",
+                        CNP_KIND, cnp->name, cnp_tier_name(cnp->tier),
+                        cnp->priority, ingress ? "ingress" : "egress", idx,
+                        name, cnp_rule_action_text(cnp, r));
+    free(name);
+    return s;
 }
 
 static char *

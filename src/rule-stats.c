@@ -406,7 +406,10 @@ format_cnp(const struct rule_stats *rs, const struct rule_stats_filter *f,
                       w_action, rule_stats_action_name(e->key.action, true),
                       e->packets, e->bytes);
         if (e->key.name) {
-            strbuf_printf(b, "  \"%s\"", e->key.name);
+            /* Any text: quoted, so that a newline cannot start a line. */
+            char *q = np_quote(e->key.name, strlen(e->key.name));
+            strbuf_printf(b, "  %s", q);
+            free(q);
         }
         strbuf_printf(b, "\n");
     }

@@ -109,11 +109,15 @@ cnp_rule_label(const struct np_cookie *c, const char *sep,
     char *p = cnp_label(c->policy, name_fn, aux);
     const char *rule = rule_fn ? rule_fn(aux, c->policy, c->ingress, c->rule)
                        : NULL;
+    /* A rule's name is any text (up to 100 characters): quoted, so that
+     * a newline in it cannot make a line of its own. */
+    char *q = rule ? np_quote(rule, strlen(rule)) : NULL;
     char *s = (rule
-               ? xasprintf("%s%s %s rule %u (\"%s\")", p, sep,
-                           c->ingress ? "ingress" : "egress", c->rule, rule)
+               ? xasprintf("%s%s %s rule %u (%s)", p, sep,
+                           c->ingress ? "ingress" : "egress", c->rule, q)
                : xasprintf("%s%s %s rule %u", p, sep,
                            c->ingress ? "ingress" : "egress", c->rule));
+    free(q);
     free(p);
     return s;
 }
@@ -206,11 +210,11 @@ explain_tier(FILE *out, const struct k8s_cnp *const *cnps, size_t n,
         for (size_t r = 0; r < n_rules; r++) {
             const struct cnp_rule *rule = &(ingress ? cnp->ingress
                                             : cnp->egress)[r];
-            fprintf(out, "%s %s rule %zu%s%s%s: %s", r ? "," : "",
-                    ingress ? "ingress" : "egress", r,
-                    rule->name ? " \"" : "", rule->name ? rule->name : "",
-                    rule->name ? "\"" : "",
+            char *name = cnp_rule_name_text(rule);
+            fprintf(out, "%s %s rule %zu%s: %s", r ? "," : "",
+                    ingress ? "ingress" : "egress", r, name,
                     cnp_rule_action_text(cnp, rule));
+            free(name);
         }
         fputc('\n', out);
     }

@@ -230,6 +230,12 @@ grep -qF "# port veth9 carries no pod and is not an uplink or node port: no IP f
 for p in vx0 int0 eth1 mgmt p-db; do
     ! grep -q "priority=96, .*in_port=$p," "$tmp/out" || { echo "FAIL: port $p drops IP"; fail=1; }
 done
+# A rule name with a newline in it is quoted in the flow comments: no line
+# of the output that ovs-ofctl add-flows reads is the name's flow.
+$np compile "$data/cnp-rule-name.yaml" >"$tmp/out" 2>"$tmp/err" || { echo "FAIL: cnp-rule-name.yaml"; cat "$tmp/err"; fail=1; }
+! grep -q '^table=0, priority=65535' "$tmp/out" || { echo "FAIL: a rule name's newline made a flow line"; fail=1; }
+grep -qF 'egress rule 0 "x\ntable=0, priority=65535, actions=NORMAL": Deny' "$tmp/out" || { echo "FAIL: the rule name is not quoted in its comment"; fail=1; }
+
 bad_others() {  # $1: a --ports line; $2: what stderr must say
     printf '%s\n' "$1" >"$tmp/ports"
     $np compile --ports "$tmp/ports" "$srcdir"/deploy/examples/cluster.yaml >/dev/null 2>"$tmp/err"

@@ -85,4 +85,4 @@ EXTRA_DIST += \
 # The CLI as users see it: errors on bad input, flows for the rest.
 TESTS += tests/cli-errors.sh
 EXTRA_DIST += tests/cli-errors.sh tests/data/cli/mixed.yaml \
-	tests/data/cli/ports-unbound.txt
+	tests/data/cli/ports-unbound.txt tests/data/cli/cnp-rule-name.yaml
