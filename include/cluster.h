@@ -33,6 +33,9 @@ const struct k8s_pod *cluster_find_pod(const struct cluster *,
                                        const char *ns, const char *name);
 const struct k8s_netpol *cluster_find_netpol(const struct cluster *,
                                              const char *ns, const char *name);
+struct k8s_cnp;
+const struct k8s_cnp *cluster_find_cnp(const struct cluster *,
+                                       const char *name);
 
 /* How many objects of 'kind' it holds (cheap: no sorting). */
 size_t cluster_count(const struct cluster *, enum obj_kind);

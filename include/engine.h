@@ -172,6 +172,11 @@ void engine_changes_reset(struct engine *);
 void engine_compile_full(const struct engine *, struct np_flowset *out);
 /* "ns/name" of policy number 'pno' (from a cookie), or NULL. */
 const char *engine_policy_name(const struct engine *, uint32_t pno);
+/* The ClusterNetworkPolicy that policy number 'pno' names (cookie kind
+ * NPC_CNP: "ClusterNetworkPolicy NAME"), as the cluster holds it now, or
+ * NULL. */
+struct k8s_cnp;
+const struct k8s_cnp *engine_policy_cnp(const struct engine *, uint32_t pno);
 /* The rule that conjunction id 'id' (in reg0, reg1, ct_label) names. */
 bool engine_rule_of_id(const struct engine *, uint32_t id,
                        struct np_rule_ref *);

@@ -106,14 +106,8 @@ cli_holds_valid(const struct cluster *cluster, const struct obj_ref *ref)
                                                           ref->name);
         return np && !np->invalid;
     }
-    size_t n;
-    const struct k8s_cnp *const *cnps = cluster_cnps(cluster, &n);
-    for (size_t i = 0; i < n; i++) {
-        if (!strcmp(cnps[i]->name, ref->name)) {
-            return !cnps[i]->invalid;
-        }
-    }
-    return false;
+    const struct k8s_cnp *cnp = cluster_find_cnp(cluster, ref->name);
+    return cnp && !cnp->invalid;
 }
 
 /* Reads the files 'paths' into 'cluster', reporting on stderr what is

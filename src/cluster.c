@@ -226,6 +226,13 @@ cluster_find_netpol(const struct cluster *c, const char *ns, const char *name)
     return obj ? obj->np : NULL;
 }
 
+const struct k8s_cnp *
+cluster_find_cnp(const struct cluster *c, const char *name)
+{
+    const struct k8s_object *obj = cluster_find(c, OBJ_CNP, "", name);
+    return obj ? obj->cnp : NULL;
+}
+
 static int
 compare_objects(const void *a_, const void *b_)
 {

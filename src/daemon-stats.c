@@ -95,22 +95,7 @@ pods_index(struct daemon_stats *ds)
 static const struct k8s_cnp *
 find_cnp(const struct daemon_stats *ds, const char *name)
 {
-    size_t n;
-    const struct k8s_cnp *const *cnps
-        = cluster_cnps(engine_cluster(ds->engine), &n);
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int cmp = strcmp(cnps[mid]->name, name);
-        if (!cmp) {
-            return cnps[mid];
-        } else if (cmp < 0) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return NULL;
+    return cluster_find_cnp(engine_cluster(ds->engine), name);
 }
 
 /* Rule 'idx' of 'cnp' in direction 'ingress', or NULL. */
@@ -147,12 +132,7 @@ static bool
 resolve_cnp(struct daemon_stats *ds, const struct np_cookie *c,
             struct rule_stats_key *k)
 {
-    const char *name = engine_policy_name(ds->engine, c->policy);
-    size_t kind_len = strlen(CNP_KIND);
-    if (!name || strncmp(name, CNP_KIND, kind_len) || name[kind_len] != ' ') {
-        return false;
-    }
-    const struct k8s_cnp *cnp = find_cnp(ds, name + kind_len + 1);
+    const struct k8s_cnp *cnp = engine_policy_cnp(ds->engine, c->policy);
     const struct cnp_rule *rule = (cnp ? cnp_rule_at(cnp, c->ingress,
                                                      c->rule) : NULL);
     if (!rule) {

@@ -43,23 +43,7 @@ policy_name_cb(void *dt_, uint32_t pno)
 static const struct k8s_cnp *
 find_cnp(const struct daemon_trace *dt, uint32_t pno)
 {
-    const char *name = engine_policy_name(dt->engine, pno);
-    if (!name) {
-        return NULL;
-    }
-    size_t kind_len = strlen(CNP_KIND);
-    if (!strncmp(name, CNP_KIND, kind_len) && name[kind_len] == ' ') {
-        name += kind_len + 1;
-    }
-    size_t n;
-    const struct k8s_cnp *const *cnps = cluster_cnps(engine_cluster(dt->engine),
-                                                     &n);
-    for (size_t i = 0; i < n; i++) {
-        if (!strcmp(cnps[i]->name, name)) {
-            return cnps[i];
-        }
-    }
-    return NULL;
+    return engine_policy_cnp(dt->engine, pno);
 }
 
 /* The flows carry a ClusterNetworkPolicy rule's index only; its name is

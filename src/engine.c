@@ -8,6 +8,7 @@
 #include <time.h>
 #include "addr.h"
 #include "cluster.h"
+#include "cnp.h"
 #include "flowtab.h"
 #include "metrics.h"
 #include "np-util.h"
@@ -812,6 +813,15 @@ const char *
 engine_policy_name(const struct engine *e, uint32_t pno)
 {
     return incr_policy_name(e->incr, pno);
+}
+
+const struct k8s_cnp *
+engine_policy_cnp(const struct engine *e, uint32_t pno)
+{
+    const char *name = engine_policy_name(e, pno);
+    size_t len = strlen(CNP_KIND);
+    return (name && !strncmp(name, CNP_KIND, len) && name[len] == ' '
+            ? cluster_find_cnp(e->cluster, name + len + 1) : NULL);
 }
 
 void
