@@ -90,6 +90,64 @@ def free_port():
     return port
 
 
+def metrics_body(port):
+    """The text of /metrics on 'port'; an AssertionError unless 200."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        c.request("GET", "/metrics")
+        r = c.getresponse()
+        body = r.read().decode()
+    finally:
+        c.close()
+    if r.status != 200:
+        raise AssertionError("/metrics: %d" % r.status)
+    return body
+
+
+def labelled_metrics(body, name_re):
+    """[(name, {label: value}, value)] of the samples of 'body' with labels
+    whose name matches the regular expression 'name_re' whole."""
+    out = []
+    for line in body.splitlines():
+        m = re.match(r'(%s)\{(.*)\} (\S+)$' % name_re, line)
+        if m:
+            out.append((m.group(1), dict(re.findall(r'(\w+)="([^"]*)"',
+                                                    m.group(2))),
+                        float(m.group(3))))
+    return out
+
+
+def stats_json(bed, *args):
+    """`ovs-netpol stats --json ARGS` as the daemon answers it."""
+    return json.loads(bed.appctl("stats", "--json", *args).stdout)
+
+
+def stats_wait(bed, pred, what, timeout=20):
+    """Polls `stats` until pred(st) (the switch folds the datapath's
+    counters into its flows' every ~0.5 s); returns the last answer."""
+    t = time.monotonic()
+    while True:
+        st = stats_json(bed)
+        if pred(st):
+            return st
+        if time.monotonic() - t > timeout:
+            raise AssertionError("%s: not after %d s; stats: %s"
+                                 % (what, timeout, json.dumps(st)))
+        time.sleep(0.3)
+
+
+def stats_settle(bed, key):
+    """`stats` once key(st) stopped moving (two reads 2 s apart)."""
+    prev = None
+    for _ in range(30):
+        time.sleep(2.1)
+        st = stats_json(bed)
+        if key(st) == prev:
+            return st
+        prev = key(st)
+    raise AssertionError("counters never settled")
+
+
 def plain_metrics(port, prefix):
     """{name: value} of the /metrics samples without labels whose name
     starts with 'prefix' (e.g. "ovs_netpol_audit_")."""

@@ -41,7 +41,6 @@ tables, ovs/pipeline.md "Counters"):
      and dropped) and 2 from a new port (new: dropped) make it exactly
      K + 2.
 """
-import http.client
 import json
 import os
 import re
@@ -146,7 +145,7 @@ RULES = {
 
 
 def stats(bed, *args):
-    return json.loads(bed.appctl("stats", "--json", *args).stdout)
+    return dlib.stats_json(bed, *args)
 
 
 def counts(st):
@@ -156,47 +155,20 @@ def counts(st):
 
 
 def wait_for(bed, pred, what, timeout=20):
-    t = time.monotonic()
-    while True:
-        st = stats(bed)
-        if pred(st):
-            return st
-        if time.monotonic() - t > timeout:
-            raise AssertionError("%s: not after %d s; stats: %s"
-                                 % (what, timeout, json.dumps(st)))
-        time.sleep(0.3)
+    return dlib.stats_wait(bed, pred, what, timeout)
 
 
 def settle(bed):
-    """`stats` once the counters stopped moving (two reads 2 s apart)."""
-    prev = None
-    for _ in range(30):
-        time.sleep(2.1)
-        st = stats(bed)
-        if st["cnp_rules"] == prev:
-            return st
-        prev = st["cnp_rules"]
-    raise AssertionError("counters never settled")
+    return dlib.stats_settle(bed, lambda st: st["cnp_rules"])
 
 
 def metrics(port):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        c.request("GET", "/metrics")
-        r = c.getresponse()
-        body = r.read().decode()
-    finally:
-        c.close()
-    if r.status != 200:
-        raise AssertionError("/metrics: %d" % r.status)
+    body = dlib.metrics_body(port)
     out = {}
-    for line in body.splitlines():
-        m = re.match(r'(ovs_netpol_cnp_rule_(?:packets|bytes)_total)'
-                     r'\{(.*)\} (\S+)$', line)
-        if m:
-            labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(2)))
-            out[(m.group(1), labels["policy"], labels["direction"],
-                 int(labels["rule"]))] = (labels, float(m.group(3)))
+    for name, labels, v in dlib.labelled_metrics(
+            body, r'ovs_netpol_cnp_rule_(?:packets|bytes)_total'):
+        out[(name, labels["policy"], labels["direction"],
+             int(labels["rule"]))] = (labels, v)
     return body, out
 
 

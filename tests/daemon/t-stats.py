@@ -22,7 +22,6 @@ x/a:80.  Steps:
      back at 0): no counter goes back, and K more denied probes add
      exactly K.
 """
-import http.client
 import json
 import re
 import subprocess
@@ -38,7 +37,7 @@ K = 3       # denied probes after the switch restarted
 
 
 def stats(bed, *args):
-    return json.loads(bed.appctl("stats", "--json", *args).stdout)
+    return dlib.stats_json(bed, *args)
 
 
 def rule(st, policy="allow-x", direction="ingress", idx=0):
@@ -57,50 +56,18 @@ def denied(st, pod="a", direction="ingress"):
 
 
 def wait_for(bed, pred, what, timeout=20):
-    """Polls `stats` until pred(st) (the switch folds the datapath's
-    counters into its flows' every ~0.5 s); returns the last answer."""
-    t = time.monotonic()
-    while True:
-        st = stats(bed)
-        if pred(st):
-            return st
-        if time.monotonic() - t > timeout:
-            raise AssertionError("%s: not after %d s; stats: %s"
-                                 % (what, timeout, json.dumps(st)))
-        time.sleep(0.3)
+    return dlib.stats_wait(bed, pred, what, timeout)
 
 
 def settle(bed):
-    """`stats` once the counters stopped moving (two reads 2 s apart)."""
-    prev = None
-    for _ in range(30):
-        time.sleep(2.1)
-        st = stats(bed)
-        key = (st["rules"], st["denied"])
-        if key == prev:
-            return st
-        prev = key
-    raise AssertionError("counters never settled")
+    return dlib.stats_settle(bed, lambda st: (st["rules"], st["denied"]))
 
 
 def metrics(port):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        c.request("GET", "/metrics")
-        r = c.getresponse()
-        body = r.read().decode()
-    finally:
-        c.close()
-    if r.status != 200:
-        raise AssertionError("/metrics: %d" % r.status)
-    out = {}
-    for line in body.splitlines():
-        m = re.match(r'(ovs_netpol_(?:rule|denied)_(?:packets|bytes)_total)'
-                     r'\{(.*)\} (\S+)$', line)
-        if m:
-            labels = tuple(sorted(re.findall(r'(\w+)="([^"]*)"', m.group(2))))
-            out[(m.group(1), labels)] = float(m.group(3))
-    return out
+    return {(name, tuple(sorted(labels.items()))): v
+            for name, labels, v in dlib.labelled_metrics(
+                dlib.metrics_body(port),
+                r'ovs_netpol_(?:rule|denied)_(?:packets|bytes)_total')}
 
 
 def test(bed):
