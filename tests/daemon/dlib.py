@@ -90,6 +90,43 @@ def free_port():
     return port
 
 
+# One ICMP or ICMPv6 echo request (raw socket: the bed has no ping);
+# prints "reply" or "timeout".  See echo_request().
+_ECHO = r"""
+import select, socket, struct, sys
+v6, dst, ident = sys.argv[1] == "6", sys.argv[2], int(sys.argv[3])
+s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_RAW,
+                  socket.IPPROTO_ICMPV6 if v6 else socket.IPPROTO_ICMP)
+hdr = struct.pack("!BBHHH", 128 if v6 else 8, 0, 0, ident, 1) + b"np-probe"
+if not v6:  # the kernel fills in ICMPv6's checksum; ICMP's is ours
+    c = sum(struct.unpack("!%dH" % (len(hdr) // 2), hdr))
+    c = (c >> 16) + (c & 0xffff)
+    c = ~(c + (c >> 16)) & 0xffff
+    hdr = hdr[:2] + struct.pack("!H", c) + hdr[4:]
+s.sendto(hdr, (dst, 0))
+while True:
+    r, _, _ = select.select([s], [], [], 1.0)
+    if not r:
+        print("timeout")
+        break
+    data = s.recv(2048)
+    icmp = data if v6 else data[(data[0] & 15) * 4:]
+    if (icmp[0] == (129 if v6 else 0)
+            and struct.unpack("!H", icmp[4:6])[0] == ident):
+        print("reply")
+        break
+"""
+
+
+def echo_request(bed, src, dst_ip, ident=0x4e50):
+    """One echo request from pod 'src' to 'dst_ip' (ICMPv6 for an IPv6
+    address) with identifier 'ident': "reply", "timeout", or "error:..."."""
+    fam = "6" if ":" in dst_ip else "4"
+    r = run(["ip", "netns", "exec", bed.pods[src]["netns"], sys.executable,
+             "-c", _ECHO, fam, dst_ip, str(ident)], check=False)
+    return r.stdout.strip() or "error:" + r.stderr.strip()
+
+
 def metrics_body(port):
     """The text of /metrics on 'port'; an AssertionError unless 200."""
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)

@@ -51,6 +51,10 @@ import time
 sys.dont_write_bytecode = True     # no __pycache__ in the tree
 import dlib  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "data", "trace"))
+import capture  # noqa: E402
+
 N = 7       # denied TCP probes y/a -> x/a
 M = 5       # accepted echo requests z/a -> x/a
 P = 4       # passed echo requests y/a -> x/b
@@ -59,31 +63,6 @@ K = 6       # datagrams of an established connection, cut
 SPORT = 40000
 
 PREFIX = "ClusterNetworkPolicy/"
-
-# One ICMP echo request with identifier ARGV[2]; prints "reply" or
-# "timeout" (raw socket: the bed has no ping).
-PING = r"""
-import select, socket, struct, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-ident = int(sys.argv[2])
-hdr = struct.pack("!BBHHH", 8, 0, 0, ident, 1) + b"np-stats"
-c = sum(struct.unpack("!%dH" % (len(hdr) // 2), hdr))
-c = (c >> 16) + (c & 0xffff)
-c = ~(c + (c >> 16)) & 0xffff
-hdr = hdr[:2] + struct.pack("!H", c) + hdr[4:]
-s.sendto(hdr, (sys.argv[1], 0))
-while True:
-    r, _, _ = select.select([s], [], [], 1.0)
-    if not r:
-        print("timeout")
-        break
-    data = s.recv(2048)
-    icmp = data[(data[0] & 15) * 4:]
-    if icmp[0] == 0 and struct.unpack("!H", icmp[4:6])[0] == ident:
-        print("reply")
-        break
-"""
-
 
 # Sends ARGV[3] datagrams from port ARGV[2] to ARGV[1]:9999, 50 ms apart;
 # prints how many were echoed.
@@ -108,14 +87,7 @@ print(echoed)
 
 
 def cnp(name, tier, priority, subject, egress=None, ingress=None):
-    spec = {"tier": tier, "priority": priority, "subject": subject}
-    if egress:
-        spec["egress"] = egress
-    if ingress:
-        spec["ingress"] = ingress
-    return {"apiVersion": "policy.networking.k8s.io/v1alpha2",
-            "kind": "ClusterNetworkPolicy", "metadata": {"name": name},
-            "spec": spec}
+    return capture.cnp(name, tier, priority, subject, egress, ingress)
 
 
 def pods(ns, app):
@@ -173,10 +145,7 @@ def metrics(port):
 
 
 def ping(bed, src, dst_ip, ident):
-    p = bed.pods[src]
-    r = dlib.run(["ip", "netns", "exec", p["netns"], sys.executable, "-c",
-                  PING, dst_ip, str(ident)], check=False)
-    return r.stdout.strip() or "error:" + r.stderr.strip()
+    return dlib.echo_request(bed, src, dst_ip, ident)
 
 
 def udp(bed, src, dst_ip, sport, n):
